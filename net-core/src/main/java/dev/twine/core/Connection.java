@@ -1,0 +1,333 @@
+package dev.twine.core;
+
+import dev.twine.core.internal.CoreAccess;
+import dev.twine.core.internal.Transport;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import javax.net.ssl.SSLSession;
+
+/**
+ * One stream connection, as a handler sees it: buffered blocking input and output, the addresses,
+ * a child {@link Scope} for work that belongs to this connection, STARTTLS, timeouts and
+ * {@link #close()}. Servers hand one to each {@link ConnectionHandler}; {@link Client#connect}
+ * returns the same type.
+ *
+ * <h2>Threads</h2>
+ * One thread reads and one thread writes at a time (they may be different threads: a chat server
+ * reads on the connection's thread and writes from a forked child). {@link #close()} may be called
+ * from any thread and unblocks both.
+ *
+ * <h2>Timeouts</h2>
+ * The <em>read timeout</em> bounds each wait for input: when no byte arrives for that long, the
+ * read throws {@link java.net.SocketTimeoutException} and the connection stays usable, so the
+ * handler can answer (SMTP {@code 421}) before closing. The <em>write timeout</em> bounds each
+ * blocking send to a peer that does not read: the write throws
+ * {@link java.net.SocketTimeoutException} and the connection is closed. Zero means no timeout.
+ *
+ * <h2>Codecs</h2>
+ * {@link LineReader}, {@link LineWriter} and {@link Frames} read from and write to the same buffers
+ * as {@link #input()} and {@link #output()}, so they can be mixed freely.
+ */
+public final class Connection implements AutoCloseable {
+    private static final AtomicLong IDS = new AtomicLong();
+
+    static {
+        CoreAccess.install(new CoreAccess.Factory() {
+            @Override
+            public Connection connection(String service, Transport transport, boolean clientSide) {
+                return new Connection(service, transport, clientSide, "");
+            }
+
+            @Override
+            public Transport transport(Connection connection) {
+                return connection.transport;
+            }
+
+            @Override
+            public void end(Connection connection) {
+                connection.end();
+            }
+        });
+    }
+
+    private final long id;
+    private final String service;
+    private final boolean clientSide;
+    private final String host;
+    private volatile Transport transport;
+    private final InputBuffer in;
+    private final OutputBuffer out;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final ReentrantLock scopeLock = new ReentrantLock();
+    private Scope scope;
+    private volatile boolean draining;
+    private Duration readTimeout = Duration.ZERO;
+    private Duration writeTimeout = Duration.ZERO;
+
+    Connection(String service, Transport transport, boolean clientSide, String host) {
+        this.id = IDS.incrementAndGet();
+        this.service = service;
+        this.transport = transport;
+        this.clientSide = clientSide;
+        this.host = host;
+        this.in = new InputBuffer(this, () -> this.transport);
+        this.out = new OutputBuffer(this, () -> this.transport);
+    }
+
+    /** A number unique in this process, used in thread names and logs ({@code conn-12}). */
+    public long id() {
+        return id;
+    }
+
+    /** The service this connection belongs to ({@code "echo"}, {@code "smtp"}), or the client's name. */
+    public String service() {
+        return service;
+    }
+
+    /** Whether this is the connecting side. */
+    public boolean isClient() {
+        return clientSide;
+    }
+
+    /** The peer's address: an {@link InetSocketAddress}, a Unix domain address, or a test's. */
+    public SocketAddress remoteAddress() {
+        return transport.remoteAddress();
+    }
+
+    /** This side's address. */
+    public SocketAddress localAddress() {
+        return transport.localAddress();
+    }
+
+    /** The peer as text for logs: {@code 127.0.0.1:50123}. */
+    public String peer() {
+        SocketAddress a = remoteAddress();
+        if (a instanceof InetSocketAddress i) {
+            String ip = i.getAddress() != null ? i.getAddress().getHostAddress() : i.getHostString();
+            return (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + i.getPort();
+        }
+        return String.valueOf(a);
+    }
+
+    /**
+     * The buffered input. Reads block (bounded by the read timeout), return -1 at end of stream,
+     * and throw {@link DrainingException} when the server shuts down while this connection waits
+     * for new input. Closing it closes the connection.
+     */
+    public InputStream input() {
+        return in;
+    }
+
+    /**
+     * The buffered output: nothing is sent before {@link #flush()} or a full buffer. Writes block
+     * while the peer does not read (bounded by the write timeout). Closing it closes the connection.
+     */
+    public OutputStream output() {
+        return out;
+    }
+
+    /**
+     * Sends everything buffered.
+     *
+     * @throws java.net.SocketTimeoutException if the write timeout passes
+     * @throws IOException if the connection is broken or closed
+     */
+    public void flush() throws IOException {
+        out.flush();
+    }
+
+    /**
+     * This connection's own scope: children forked here are cancelled and joined when the
+     * connection's handler ends (after the connection is closed, which unblocks their I/O). Made on
+     * first use.
+     */
+    public Scope scope() {
+        scopeLock.lock();
+        try {
+            if (scope == null) {
+                scope = Scope.open(service + "/conn-" + id);
+            }
+            return scope;
+        } finally {
+            scopeLock.unlock();
+        }
+    }
+
+    /**
+     * Upgrades this connection to TLS in place (STARTTLS), in client or server mode as
+     * {@code tls} says. Buffered output is sent first. Input that arrived before the upgrade and
+     * was not yet read is <em>discarded</em>: a peer that pipelines commands after STARTTLS must
+     * not have them run as if they came over TLS (RFC 3207 §4.2, RFC 2595 §3.1). The handshake is
+     * bounded by the read timeout, or by 30 seconds if there is none.
+     *
+     * @throws IOException if the handshake fails; the connection is then closed
+     * @throws UnsupportedOperationException on a transport that cannot carry TLS (Unix sockets,
+     *     in-memory test connections)
+     * @throws IllegalStateException if the connection is already encrypted
+     */
+    public void startTls(Tls tls) throws IOException {
+        Objects.requireNonNull(tls, "tls");
+        if (isSecure()) {
+            throw new IllegalStateException("connection is already using TLS");
+        }
+        if (!(transport instanceof SocketTransport st)) {
+            throw new UnsupportedOperationException("STARTTLS needs a TCP connection");
+        }
+        out.flush();
+        in.discard();
+        Duration handshake = readTimeout.isZero() ? Duration.ofSeconds(30) : readTimeout;
+        try {
+            transport = st.startTls(tls, host, handshake);
+        } catch (IOException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Whether the connection is encrypted (a {@code tls:} endpoint or after {@link #startTls}). */
+    public boolean isSecure() {
+        return transport.tlsSession() != null;
+    }
+
+    /** The TLS session, once encrypted. */
+    public Optional<SSLSession> tlsSession() {
+        return Optional.ofNullable(transport.tlsSession());
+    }
+
+    /**
+     * Sets how long each read may wait for input; zero means forever. Takes effect from the next
+     * read.
+     *
+     * @throws IOException if the socket is closed
+     */
+    public void readTimeout(Duration timeout) throws IOException {
+        requireNonNegative(timeout, "read timeout");
+        readTimeout = timeout;
+        transport.readTimeout(timeout);
+    }
+
+    /** The read timeout; zero means none. */
+    public Duration readTimeout() {
+        return readTimeout;
+    }
+
+    /** Sets how long each write may block on a peer that does not read; zero means forever. */
+    public void writeTimeout(Duration timeout) {
+        requireNonNegative(timeout, "write timeout");
+        writeTimeout = timeout;
+        transport.writeTimeout(timeout);
+    }
+
+    /** The write timeout; zero means none. */
+    public Duration writeTimeout() {
+        return writeTimeout;
+    }
+
+    /**
+     * Whether the server is shutting down: a handler should finish the request at hand, say
+     * goodbye in its protocol's words and return. A read that waits for new input then throws
+     * {@link DrainingException}.
+     */
+    public boolean draining() {
+        return draining;
+    }
+
+    /**
+     * Flushes, then signals end of stream to the peer (TCP FIN; TLS close_notify); reading may go
+     * on until the peer closes too.
+     */
+    public void shutdownOutput() throws IOException {
+        out.flush();
+        transport.shutdownOutput();
+    }
+
+    /**
+     * Closes the connection at once, without flushing; blocked reads and writes end with an
+     * exception. Idempotent and callable from any thread.
+     */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            transport.close();
+        }
+    }
+
+    /** Whether {@link #close()} was called or a write timeout closed the connection. */
+    public boolean isClosed() {
+        return closed.get() || transport.isClosed();
+    }
+
+    @Override
+    public String toString() {
+        return service + "/conn-" + id + " " + peer();
+    }
+
+    // ---- used by Server and the codecs in this package ----
+
+    InputBuffer in() {
+        return in;
+    }
+
+    OutputBuffer out() {
+        return out;
+    }
+
+    void beginDrain() {
+        draining = true;
+        if (in.waitingForInput) {
+            transport.shutdownInput();
+        }
+    }
+
+    /** After the handler: close, then cancel and join the connection's children. */
+    void end() {
+        close();
+        Scope s;
+        scopeLock.lock();
+        try {
+            s = scope;
+        } finally {
+            scopeLock.unlock();
+        }
+        if (s != null) {
+            s.cancel();
+            s.close();
+        }
+    }
+
+    /** TLS from the first byte (a {@code tls:} endpoint): handshake now, nothing to discard. */
+    void upgradeAccepted(Tls tls, Duration handshakeTimeout) throws IOException {
+        SocketTransport st = (SocketTransport) transport;
+        try {
+            transport = st.startTls(tls, host, handshakeTimeout);
+        } catch (IOException e) {
+            close();
+            throw e;
+        }
+    }
+
+    void applyTimeouts(Duration read, Duration write) throws IOException {
+        if (!read.isZero()) {
+            readTimeout(read);
+        }
+        if (!write.isZero()) {
+            writeTimeout(write);
+        }
+    }
+
+    private static void requireNonNegative(Duration d, String what) {
+        Objects.requireNonNull(d, what);
+        if (d.isNegative()) {
+            throw new IllegalArgumentException(what + " must not be negative: " + d);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package dev.twine.core;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * Where to listen or connect, written as one string in every module and on the command line, as
+ * in Twisted's endpoint strings.
+ *
+ * <pre>
+ * server side                                          client side
+ * tcp:PORT[:interface=ADDR][:backlog=N]                tcp:HOST:PORT
+ * tls:PORT:cert=FILE:key=FILE[:interface=ADDR]         tls:HOST:PORT[:trust=FILE]
+ * udp:PORT[:interface=ADDR]                            udp:HOST:PORT
+ * unix:PATH                                            unix:PATH
+ * </pre>
+ *
+ * <p>A colon inside a value is written {@code \:} (and a backslash {@code \\}); an IPv6 address may
+ * instead be put in brackets: {@code tcp:[::1]:53}, {@code tcp:53:interface=[::1]}. Port 0 on the
+ * server side picks a free port. A server endpoint without {@code interface} listens on all
+ * interfaces. {@code cert} is a PEM certificate chain, {@code key} a PEM PKCS#8 private key,
+ * {@code trust} a PEM file of certificates to trust instead of the JDK's default trust store.
+ *
+ * <h2>Error handling</h2>
+ * {@link #parseServer} and {@link #parseClient} throw {@link IllegalArgumentException} whose
+ * message quotes the whole endpoint and names the bad part.
+ */
+public sealed interface Endpoint {
+    /** Default listen backlog when {@code backlog} is not given. */
+    int DEFAULT_BACKLOG = 1024;
+
+    /**
+     * TCP. {@code host} is the interface to bind on the server side ({@code ""} for all), the host
+     * to connect to on the client side.
+     */
+    record Tcp(String host, int port, int backlog) implements Endpoint {
+        public Tcp {
+            Objects.requireNonNull(host, "host");
+            checkPort(port);
+        }
+
+        @Override
+        public String toString() {
+            return "tcp:" + hostPort(host, port);
+        }
+    }
+
+    /**
+     * TLS from the first byte. On the server side {@code cert} and {@code key} are set and
+     * {@code trust} is null; on the client side {@code trust} may be null (the JDK's trust store).
+     */
+    record Tls(String host, int port, int backlog, Path cert, Path key, Path trust) implements Endpoint {
+        public Tls {
+            Objects.requireNonNull(host, "host");
+            checkPort(port);
+        }
+
+        @Override
+        public String toString() {
+            return "tls:" + hostPort(host, port);
+        }
+    }
+
+    /** UDP datagrams; {@code host} as for {@link Tcp}. */
+    record Udp(String host, int port) implements Endpoint {
+        public Udp {
+            Objects.requireNonNull(host, "host");
+            checkPort(port);
+        }
+
+        @Override
+        public String toString() {
+            return "udp:" + hostPort(host, port);
+        }
+    }
+
+    /** A Unix domain stream socket at {@code path}. */
+    record Unix(Path path) implements Endpoint {
+        public Unix {
+            Objects.requireNonNull(path, "path");
+        }
+
+        @Override
+        public String toString() {
+            return "unix:" + path;
+        }
+    }
+
+    /**
+     * Parses a server-side (listening) endpoint.
+     *
+     * @throws IllegalArgumentException naming the bad part
+     */
+    static Endpoint parseServer(String spec) {
+        return dev.twine.core.internal.EndpointParser.parse(spec, true);
+    }
+
+    /**
+     * Parses a client-side (connecting) endpoint.
+     *
+     * @throws IllegalArgumentException naming the bad part
+     */
+    static Endpoint parseClient(String spec) {
+        return dev.twine.core.internal.EndpointParser.parse(spec, false);
+    }
+
+    private static void checkPort(int port) {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port " + port + " is out of range 0-65535");
+        }
+    }
+
+    private static String hostPort(String host, int port) {
+        if (host.isEmpty()) {
+            return "*:" + port;
+        }
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+    }
+}

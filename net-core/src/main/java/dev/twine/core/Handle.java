@@ -1,0 +1,60 @@
+package dev.twine.core;
+
+import java.util.NoSuchElementException;
+
+/**
+ * A child forked into a {@link Scope}. The scope owns the child: the handle only observes it and
+ * can cancel it alone.
+ *
+ * @param <T> the child's result type ({@code Void} for a {@link Task})
+ */
+public sealed interface Handle<T> permits Scope.Child {
+    /** Where a child is in its life. */
+    enum State {
+        /** Started and not yet finished. */
+        RUNNING,
+        /** Returned normally; {@link #resultNow()} has its value. */
+        SUCCEEDED,
+        /** Threw; {@link #exceptionNow()} has the exception. */
+        FAILED,
+        /** Ended after being cancelled (by {@link #cancel()} or its scope), or never started. */
+        CANCELLED
+    }
+
+    /** The child's name, also its thread name's last part. */
+    String name();
+
+    /** The child's current state; does not block. */
+    State state();
+
+    /**
+     * Blocks until this child has ended and returns its result.
+     *
+     * @throws InterruptedException if the waiting thread is interrupted (the child is not touched)
+     * @throws java.util.concurrent.CancellationException if the child was cancelled
+     * @throws java.util.concurrent.CompletionException wrapping a checked exception the child threw;
+     *     unchecked ones are rethrown as they are
+     */
+    T await() throws InterruptedException;
+
+    /**
+     * The result of a child that has {@link State#SUCCEEDED}.
+     *
+     * @throws IllegalStateException in any other state
+     */
+    T resultNow();
+
+    /**
+     * The exception of a child that has {@link State#FAILED}.
+     *
+     * @throws NoSuchElementException in any other state
+     */
+    Throwable exceptionNow();
+
+    /**
+     * Cancels this child alone: interrupts its thread (which also unblocks socket I/O) and
+     * cancels any scope it opened. Its exception, if it then throws, is not a failure of the scope.
+     * Does not wait; does nothing once the child has ended.
+     */
+    void cancel();
+}

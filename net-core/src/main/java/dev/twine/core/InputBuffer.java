@@ -1,0 +1,197 @@
+package dev.twine.core;
+
+import dev.twine.core.internal.Transport;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Arrays;
+import java.util.function.Supplier;
+
+/**
+ * A connection's read buffer, and the {@link InputStream} handlers see.
+ *
+ * <p>Buffer strategy: an idle connection must not pin a large buffer, because tens of thousands of
+ * them wait in {@code read()} at once. The array adapts like a TCP window: a read that fills it
+ * doubles the next one (up to {@value #MAX_ADAPTIVE} bytes), two reads in a row that use less than
+ * a quarter halve it (down to {@value #INITIAL} bytes), and a new size is only taken when the
+ * buffer is empty, so nothing is copied. A connection waiting for its next request therefore holds
+ * {@value #INITIAL} bytes. Only a line or frame longer than the array grows it past that, up to the
+ * caller's limit.
+ */
+final class InputBuffer extends InputStream {
+    static final int INITIAL = 512;
+    static final int MAX_ADAPTIVE = 64 * 1024;
+
+    private final Supplier<Transport> transport;
+    private final Connection conn;
+    byte[] buf = new byte[0];
+    int pos;
+    int lim;
+    private int nextSize = INITIAL;
+    private int smallReads;
+    private boolean eof;
+    /** Set while a read waits with nothing buffered: the moment a draining server may wake it. */
+    volatile boolean waitingForInput;
+
+    InputBuffer(Connection conn, Supplier<Transport> transport) {
+        this.conn = conn;
+        this.transport = transport;
+    }
+
+    /** Bytes buffered and not yet consumed. */
+    int buffered() {
+        return lim - pos;
+    }
+
+    /** Drops everything buffered (STARTTLS: plaintext sent before the handshake must not count). */
+    void discard() {
+        pos = lim = 0;
+    }
+
+    /**
+     * Makes sure at least one byte is buffered.
+     *
+     * @return false at end of stream
+     */
+    boolean fill() throws IOException {
+        if (pos < lim) {
+            return true;
+        }
+        if (eof) {
+            return false;
+        }
+        pos = lim = 0;
+        if (buf.length != nextSize) {
+            buf = new byte[nextSize];
+        }
+        int n = readTransport(buf, 0, buf.length, true);
+        if (n < 0) {
+            eof = true;
+            return false;
+        }
+        lim = n;
+        adapt(n, buf.length);
+        return true;
+    }
+
+    /**
+     * Reads more bytes after those buffered, keeping the unconsumed ones contiguous: compacts, or
+     * grows the array up to {@code maxBuffered} bytes of unconsumed data.
+     *
+     * @return the count read, 0 if the buffer already holds {@code maxBuffered} bytes, -1 at end
+     */
+    int fillMore(int maxBuffered) throws IOException {
+        if (eof) {
+            return -1;
+        }
+        int pending = lim - pos;
+        if (pending >= maxBuffered) {
+            return 0;
+        }
+        if (lim == buf.length) {
+            if (pos > 0) {
+                System.arraycopy(buf, pos, buf, 0, pending);
+            } else {
+                buf = Arrays.copyOf(buf, Math.max(INITIAL, Math.min(Math.max(buf.length * 2, 64), maxBuffered)));
+            }
+            pos = 0;
+            lim = pending;
+        }
+        int n = readTransport(buf, lim, Math.min(buf.length - lim, maxBuffered - pending), pending == 0);
+        if (n < 0) {
+            eof = true;
+            return -1;
+        }
+        lim += n;
+        return n;
+    }
+
+    private void adapt(int n, int capacity) {
+        if (n == capacity) {
+            nextSize = Math.min(capacity * 2, MAX_ADAPTIVE);
+            smallReads = 0;
+        } else if (n < capacity / 4 && capacity > INITIAL) {
+            if (++smallReads >= 2) {
+                nextSize = Math.max(capacity / 2, INITIAL);
+                smallReads = 0;
+            }
+        } else {
+            smallReads = 0;
+        }
+    }
+
+    private int readTransport(byte[] b, int off, int len, boolean empty) throws IOException {
+        Transport t = transport.get();
+        if (empty) {
+            waitingForInput = true;
+            if (conn != null && conn.draining()) {
+                waitingForInput = false;
+                throw new DrainingException();
+            }
+        }
+        int n;
+        try {
+            n = t.read(b, off, len);
+        } finally {
+            waitingForInput = false;
+        }
+        if (n < 0 && empty && conn != null && conn.draining()) {
+            throw new DrainingException();
+        }
+        return n;
+    }
+
+    @Override
+    public int read() throws IOException {
+        if (!fill()) {
+            return -1;
+        }
+        return buf[pos++] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+        java.util.Objects.checkFromIndexSize(off, len, b.length);
+        if (len == 0) {
+            return 0;
+        }
+        if (pos == lim && !eof && len >= nextSize) {
+            // a large read with nothing buffered goes straight into the caller's array
+            int n = readTransport(b, off, len, true);
+            if (n < 0) {
+                eof = true;
+            }
+            return n;
+        }
+        if (!fill()) {
+            return -1;
+        }
+        int n = Math.min(len, lim - pos);
+        System.arraycopy(buf, pos, b, off, n);
+        pos += n;
+        return n;
+    }
+
+    @Override
+    public long skip(long n) throws IOException {
+        if (n <= 0 || !fill()) {
+            return 0;
+        }
+        int k = (int) Math.min(n, lim - pos);
+        pos += k;
+        return k;
+    }
+
+    /** Bytes buffered in Twine; what the kernel holds is not counted, as reading it could block. */
+    @Override
+    public int available() {
+        return lim - pos;
+    }
+
+    /** Closes the whole connection, as closing a socket's stream does. */
+    @Override
+    public void close() {
+        if (conn != null) {
+            conn.close();
+        }
+    }
+}

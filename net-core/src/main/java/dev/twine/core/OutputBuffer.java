@@ -1,0 +1,106 @@
+package dev.twine.core;
+
+import dev.twine.core.internal.Transport;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.function.Supplier;
+
+/**
+ * A connection's write buffer, and the {@link OutputStream} handlers see. Nothing is sent until
+ * {@link #flush()} or until the buffer is full. The array is allocated on the first write and, if
+ * it grew past {@value #INITIAL} bytes, given up after a flush, so an idle connection holds at most
+ * {@value #INITIAL} bytes here. A write at least as large as the buffer goes straight to the
+ * transport after what is buffered.
+ */
+final class OutputBuffer extends OutputStream {
+    static final int INITIAL = 512;
+    static final int MAX = 16 * 1024;
+
+    private final Supplier<Transport> transport;
+    private final Connection conn;
+    private byte[] buf;
+    private int count;
+
+    OutputBuffer(Connection conn, Supplier<Transport> transport) {
+        this.conn = conn;
+        this.transport = transport;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+        if (buf == null) {
+            buf = new byte[INITIAL];
+        } else if (count == buf.length) {
+            grow(1);
+        }
+        buf[count++] = (byte) b;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+        java.util.Objects.checkFromIndexSize(off, len, b.length);
+        if (buf == null) {
+            if (len >= MAX) {
+                transport.get().write(b, off, len);
+                return;
+            }
+            buf = new byte[Math.max(INITIAL, Integer.highestOneBit(len - 1) << 1)];
+        }
+        if (count + len > buf.length) {
+            if (count + len <= MAX) {
+                grow(len);
+            } else {
+                flushBuffer();
+                if (len >= buf.length) {
+                    transport.get().write(b, off, len);
+                    return;
+                }
+            }
+        }
+        System.arraycopy(b, off, buf, count, len);
+        count += len;
+    }
+
+    private void grow(int extra) throws IOException {
+        int want = count + extra;
+        if (want > MAX) {
+            flushBuffer();
+            return;
+        }
+        int size = buf.length;
+        while (size < want) {
+            size *= 2;
+        }
+        buf = java.util.Arrays.copyOf(buf, Math.min(size, MAX));
+    }
+
+    private void flushBuffer() throws IOException {
+        if (count > 0) {
+            int n = count;
+            count = 0;
+            transport.get().write(buf, 0, n);
+        }
+    }
+
+    /** Bytes written and not yet sent. */
+    int buffered() {
+        return count;
+    }
+
+    /** Sends what is buffered, blocking until the transport took it (bounded by the write timeout). */
+    @Override
+    public void flush() throws IOException {
+        flushBuffer();
+        if (buf != null && buf.length > INITIAL) {
+            buf = null;
+        }
+    }
+
+    /** Closes the whole connection without flushing, as closing a socket's stream does. */
+    @Override
+    public void close() {
+        if (conn != null) {
+            conn.close();
+        }
+    }
+}

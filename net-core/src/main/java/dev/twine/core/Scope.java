@@ -1,0 +1,436 @@
+package dev.twine.core;
+
+import dev.twine.core.internal.Clocks;
+import java.io.InterruptedIOException;
+import java.nio.channels.ClosedByInterruptException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A structured group of tasks, each on its own virtual thread. Children never outlive their scope:
+ * {@link #close()} waits for all of them.
+ *
+ * <pre>{@code
+ * try (Scope scope = Scope.open("lookup", Deadline.after(Duration.ofSeconds(5)))) {
+ *     Handle<List<String>> a = scope.fork("a", () -> resolver.lookup(name, "A"));
+ *     Handle<List<String>> aaaa = scope.fork("aaaa", () -> resolver.lookup(name, "AAAA"));
+ *     scope.join();
+ *     return merge(a.resultNow(), aaaa.resultNow());
+ * }
+ * }</pre>
+ *
+ * <h2>Rules</h2>
+ * <ul>
+ *   <li>The first child to fail cancels its siblings: each is interrupted, which also unblocks
+ *       socket I/O on virtual threads. {@link #join()} and {@link #close()} rethrow that first
+ *       failure once all children have ended; exceptions that other children threw after it are
+ *       attached to it as suppressed.
+ *   <li>A failure is rethrown as it is if unchecked; a checked one is wrapped in a
+ *       {@link CompletionException} whose message names the child.
+ *   <li>With a {@link Deadline}, children still running when it passes are cancelled and
+ *       {@code join}/{@code close} throw {@link DeadlineExceededException}. The deadline bounds the
+ *       children, not the code between {@code open} and {@code join}: do blocking work in children
+ *       or bound it with {@link Deadline#remaining()}.
+ *   <li>A thread interrupted while waiting in {@code join} or {@code close} cancels the children,
+ *       waits for them to end, and then throws ({@code InterruptedException} from {@code join};
+ *       {@link CancellationException} with the interrupt flag set again from {@code close}).
+ *   <li>A scope opened on a child's thread is nested: cancelling that child cancels it too.
+ *   <li>Children that end by throwing after their scope (or they alone) were cancelled are not
+ *       failures: their exceptions are expected consequences of cancellation.
+ * </ul>
+ *
+ * <p>Scopes are thread-safe: any thread may fork, join, cancel or close.
+ */
+public final class Scope implements AutoCloseable {
+    private static final ThreadLocal<Child<?>> CURRENT = new ThreadLocal<>();
+    private static final AtomicLong ANONYMOUS = new AtomicLong();
+
+    private final String name;
+    private final Deadline deadline;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition allEnded = lock.newCondition();
+    private final Set<Child<?>> running = ConcurrentHashMap.newKeySet();
+    private final Child<?> parent;
+    private int live;
+    private Throwable failure;
+    private boolean failureReported;
+    private volatile boolean cancelled;
+    private boolean deadlineExceeded;
+    private boolean closed;
+    private Thread deadlineWatcher;
+
+    private Scope(String name, Deadline deadline) {
+        this.name = Objects.requireNonNull(name, "name");
+        this.deadline = deadline;
+        this.parent = CURRENT.get();
+        if (parent != null) {
+            parent.nested.add(this);
+        }
+        if (deadline != null) {
+            deadlineWatcher = Thread.ofVirtual().name(name + "/deadline").start(this::watchDeadline);
+        }
+    }
+
+    /**
+     * Opens a scope with no deadline.
+     *
+     * @param name a name for the scope; its children's threads are named {@code name/child}
+     */
+    public static Scope open(String name) {
+        return new Scope(name, null);
+    }
+
+    /**
+     * Opens a scope bounded by {@code deadline}.
+     *
+     * @param name a name for the scope; its children's threads are named {@code name/child}
+     */
+    public static Scope open(String name, Deadline deadline) {
+        return new Scope(name, Objects.requireNonNull(deadline, "deadline"));
+    }
+
+    /** The scope's name. */
+    public String name() {
+        return name;
+    }
+
+    /** The deadline this scope was opened with, if any. */
+    public java.util.Optional<Deadline> deadline() {
+        return java.util.Optional.ofNullable(deadline);
+    }
+
+    /**
+     * Starts {@code task} on a new virtual thread named {@code <scope>/<name>}.
+     *
+     * @return a handle on the child; if the scope is already cancelled, the task is not started and
+     *     the handle is {@link Handle.State#CANCELLED}
+     * @throws IllegalStateException if the scope is closed
+     */
+    public <T> Handle<T> fork(String name, Callable<? extends T> task) {
+        Objects.requireNonNull(task, "task");
+        Child<T> child = new Child<>(this, name == null ? "task-" + ANONYMOUS.incrementAndGet() : name, task);
+        child.thread = Thread.ofVirtual().name(this.name + "/" + child.name).unstarted(child::run);
+        lock.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("scope '" + this.name + "' is closed");
+            }
+            if (cancelled) {
+                child.finish(Handle.State.CANCELLED, null, null);
+                return child;
+            }
+            live++;
+            running.add(child);
+        } finally {
+            lock.unlock();
+        }
+        child.thread.start();
+        return child;
+    }
+
+    /** Like {@link #fork(String, Callable)} for work that returns nothing. */
+    public Handle<Void> fork(String name, Task task) {
+        Objects.requireNonNull(task, "task");
+        return fork(name, () -> {
+            task.run();
+            return null;
+        });
+    }
+
+    /**
+     * Cancels every running child (interrupting its thread and cancelling scopes it opened) and
+     * refuses to start new ones. Does not wait: {@link #join()} or {@link #close()} do. Cancelling
+     * is not a failure: {@code join} then throws nothing unless a child had failed before.
+     */
+    public void cancel() {
+        cancelled = true;
+        for (Child<?> c : running) {
+            c.cancel();
+        }
+    }
+
+    /** Whether {@link #cancel()} was called, a child failed, or the deadline passed. */
+    public boolean isCancelled() {
+        return cancelled;
+    }
+
+    /**
+     * Blocks until every child forked so far has ended, then throws the first failure, if any
+     * (once: a later {@code join} or {@code close} does not throw it again).
+     *
+     * @throws InterruptedException if the waiting thread is interrupted; the children are then
+     *     cancelled and have ended before this is thrown
+     * @throws DeadlineExceededException if the deadline passed with children still running
+     */
+    public void join() throws InterruptedException {
+        lock.lock();
+        try {
+            while (live > 0) {
+                try {
+                    allEnded.await();
+                } catch (InterruptedException e) {
+                    lock.unlock();
+                    try {
+                        cancel();
+                    } finally {
+                        lock.lock();
+                    }
+                    while (live > 0) {
+                        allEnded.awaitUninterruptibly();
+                    }
+                    throw e;
+                }
+            }
+            throwFailureOnce();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits for all children ({@link #join()}), then closes the scope to new forks. Idempotent.
+     *
+     * @throws CancellationException if the closing thread was interrupted while waiting; the
+     *     children were cancelled and have ended, and the thread's interrupt flag is set again
+     * @throws DeadlineExceededException if the deadline passed with children still running
+     */
+    @Override
+    public void close() {
+        try {
+            join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            CancellationException ce = new CancellationException("scope '" + name + "' cancelled: interrupted while closing");
+            ce.initCause(e);
+            throw ce;
+        } finally {
+            lock.lock();
+            try {
+                closed = true;
+            } finally {
+                lock.unlock();
+            }
+            if (deadlineWatcher != null) {
+                deadlineWatcher.interrupt();
+            }
+            if (parent != null) {
+                parent.nested.remove(this);
+            }
+        }
+    }
+
+    /** How many children are running now; for diagnostics. */
+    public int runningCount() {
+        return running.size();
+    }
+
+    private void throwFailureOnce() {
+        if (failure == null || failureReported) {
+            return;
+        }
+        failureReported = true;
+        Throwable f = failure;
+        if (f instanceof RuntimeException r) {
+            throw r;
+        }
+        if (f instanceof Error e) {
+            throw e;
+        }
+        throw (CompletionException) f;
+    }
+
+    private void watchDeadline() {
+        try {
+            Clocks.sleepUntil(deadline.clock(), deadline.instant());
+        } catch (InterruptedException e) {
+            return;
+        }
+        lock.lock();
+        try {
+            if (closed || live == 0 || failure != null || cancelled) {
+                return;
+            }
+            deadlineExceeded = true;
+            failure = new DeadlineExceededException("scope '" + name + "'", deadline);
+        } finally {
+            lock.unlock();
+        }
+        cancel();
+    }
+
+    private void childEnded(Child<?> child, Throwable thrown) {
+        boolean cancelSiblings = false;
+        lock.lock();
+        try {
+            if (thrown != null) {
+                if (failure == null && !cancelled && !child.cancelled) {
+                    failure = thrown instanceof RuntimeException || thrown instanceof Error
+                            ? thrown
+                            : new CompletionException("task '" + child.name + "' in scope '" + name + "' failed: " + thrown, thrown);
+                    cancelled = true;
+                    cancelSiblings = true;
+                } else if (failure != null && failure != thrown) {
+                    failure.addSuppressed(thrown);
+                }
+            }
+            running.remove(child);
+            live--;
+            if (live == 0) {
+                allEnded.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (cancelSiblings) {
+            cancel();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Scope[" + name + ", running=" + running.size() + (cancelled ? ", cancelled" : "") + "]";
+    }
+
+    /** The one implementation of {@link Handle}. */
+    static final class Child<T> implements Handle<T> {
+        private final Scope scope;
+        private final String name;
+        private final Callable<? extends T> task;
+        private final CountDownLatch ended = new CountDownLatch(1);
+        final List<Scope> nested = new java.util.concurrent.CopyOnWriteArrayList<>();
+        volatile Thread thread;
+        private volatile boolean cancelled;
+        private volatile State state = State.RUNNING;
+        private T result;
+        private Throwable exception;
+
+        Child(Scope scope, String name, Callable<? extends T> task) {
+            this.scope = scope;
+            this.name = name;
+            this.task = task;
+        }
+
+        void run() {
+            CURRENT.set(this);
+            if (cancelled) {
+                // cancelled between fork and start: interrupting an unstarted thread may be lost
+                Thread.currentThread().interrupt();
+            }
+            T value = null;
+            Throwable thrown = null;
+            try {
+                value = task.call();
+            } catch (Throwable t) {
+                thrown = t;
+            } finally {
+                CURRENT.remove();
+            }
+            boolean wasCancelled = cancelled || scope.cancelled;
+            if (thrown == null) {
+                finish(State.SUCCEEDED, value, null);
+            } else if (wasCancelled && isCancellation(thrown)) {
+                finish(State.CANCELLED, null, thrown);
+            } else {
+                finish(wasCancelled ? State.CANCELLED : State.FAILED, null, thrown);
+            }
+            scope.childEnded(this, thrown == null || wasCancelled && isCancellation(thrown) ? null : thrown);
+        }
+
+        private static boolean isCancellation(Throwable t) {
+            return t instanceof InterruptedException
+                    || t instanceof InterruptedIOException
+                    || t instanceof ClosedByInterruptException
+                    || t instanceof CancellationException
+                    || t instanceof java.net.SocketException;
+        }
+
+        void finish(State s, T value, Throwable t) {
+            result = value;
+            exception = t;
+            state = s;
+            ended.countDown();
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public State state() {
+            return state;
+        }
+
+        @Override
+        public T await() throws InterruptedException {
+            ended.await();
+            return switch (state) {
+                case SUCCEEDED -> result;
+                case CANCELLED -> {
+                    CancellationException ce = new CancellationException("task '" + name + "' was cancelled");
+                    if (exception != null) {
+                        ce.initCause(exception);
+                    }
+                    throw ce;
+                }
+                case FAILED -> {
+                    if (exception instanceof RuntimeException r) {
+                        throw r;
+                    }
+                    if (exception instanceof Error e) {
+                        throw e;
+                    }
+                    throw new CompletionException("task '" + name + "' failed: " + exception, exception);
+                }
+                case RUNNING -> throw new AssertionError("ended latch released while running");
+            };
+        }
+
+        @Override
+        public T resultNow() {
+            if (state != State.SUCCEEDED) {
+                throw new IllegalStateException("task '" + name + "' is " + state);
+            }
+            return result;
+        }
+
+        @Override
+        public Throwable exceptionNow() {
+            if (state != State.FAILED) {
+                throw new NoSuchElementException("task '" + name + "' is " + state);
+            }
+            return exception;
+        }
+
+        @Override
+        public void cancel() {
+            if (state != State.RUNNING) {
+                return;
+            }
+            cancelled = true;
+            Thread t = thread;
+            if (t != null) {
+                t.interrupt();
+            }
+            for (Scope s : new ArrayList<>(nested)) {
+                s.cancel();
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "Handle[" + scope.name + "/" + name + ", " + state + "]";
+        }
+    }
+}

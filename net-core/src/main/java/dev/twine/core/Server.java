@@ -1,0 +1,626 @@
+package dev.twine.core;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.lang.System.Logger.Level;
+import java.net.BindException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketAddress;
+import java.net.SocketException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import javax.net.ssl.SSLException;
+
+/**
+ * A server: binds endpoints, accepts on virtual threads, and runs one virtual thread per
+ * connection (or per datagram) inside the server's {@link Scope}.
+ *
+ * <pre>{@code
+ * Server server = Server.builder("echo")
+ *         .listen("tcp:7000")
+ *         .handler(conn -> conn.input().transferTo(conn.output()))
+ *         .start();
+ * }</pre>
+ *
+ * <h2>Limits</h2>
+ * {@link Builder#maxConnections(int)}: a permit is taken <em>before</em> {@code accept()} and given
+ * back when the connection's handler ends. Over the limit, new connections are therefore
+ * <em>queued</em> in the kernel's listen backlog (the endpoint's {@code backlog}), not accepted and
+ * dropped; the peer's connect completes there and its first bytes wait until a permit frees.
+ * Datagrams are bounded the same way by {@link Builder#maxDatagramsInFlight(int)}.
+ *
+ * <h2>Stopping</h2>
+ * {@link #shutdown(Duration)} stops accepting, marks every connection as
+ * {@linkplain Connection#draining() draining} (a handler waiting for new input gets a
+ * {@link DrainingException} and can say goodbye), waits up to the grace period, then cancels the
+ * rest. {@link #close()} cancels at once.
+ *
+ * <h2>Error handling</h2>
+ * A handler's exception closes its own connection only and is logged once. A bind failure makes
+ * {@link #start()} throw an {@link IOException} naming the endpoint; accept errors (such as running
+ * out of file descriptors) are logged and retried after a pause.
+ */
+public final class Server implements Service {
+    private static final System.Logger LOG = System.getLogger(Server.class.getName());
+    private static final int MAX_DATAGRAM = 65_535;
+
+    private final String name;
+    private final List<Endpoint> endpoints;
+    private final ConnectionHandler handler;
+    private final DatagramHandler datagramHandler;
+    private final int maxConnections;
+    private final int maxDatagrams;
+    private final Duration readTimeout;
+    private final Duration writeTimeout;
+    private final Semaphore permits;
+    private final Semaphore datagramPermits;
+    private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+    private final List<AutoCloseable> listeners = new ArrayList<>();
+    private final List<Binding> bindings = new ArrayList<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final CountDownLatch terminated = new CountDownLatch(1);
+    private Scope scope;
+    private boolean started;
+    private volatile boolean stopping;
+
+    private Server(Builder b) {
+        this.name = b.name;
+        this.endpoints = List.copyOf(b.endpoints);
+        this.handler = b.handler;
+        this.datagramHandler = b.datagramHandler;
+        this.maxConnections = b.maxConnections;
+        this.maxDatagrams = b.maxDatagrams;
+        this.readTimeout = b.readTimeout;
+        this.writeTimeout = b.writeTimeout;
+        this.permits = new Semaphore(maxConnections);
+        this.datagramPermits = new Semaphore(maxDatagrams);
+    }
+
+    /** Starts describing a server named {@code name} (used in thread names and logs). */
+    public static Builder builder(String name) {
+        return new Builder(name);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    /**
+     * Binds every endpoint and starts accepting; returns once all are bound.
+     *
+     * @throws IOException naming the endpoint that could not be bound or whose TLS files are bad;
+     *     nothing stays bound then
+     * @throws IllegalStateException if already started
+     */
+    @Override
+    public void start() throws IOException {
+        lock.lock();
+        try {
+            if (started) {
+                throw new IllegalStateException("server '" + name + "' already started");
+            }
+            started = true;
+            List<Runnable> loops = new ArrayList<>();
+            try {
+                for (Endpoint e : endpoints) {
+                    loops.add(bind(e));
+                }
+            } catch (IOException | RuntimeException e) {
+                closeListeners();
+                terminated.countDown();
+                throw e;
+            }
+            scope = Scope.open(name);
+            for (int i = 0; i < loops.size(); i++) {
+                Runnable loop = loops.get(i);
+                scope.fork("accept-" + bindings.get(i).protocol() + "-" + bindings.get(i).port(), () -> loop.run());
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Runnable bind(Endpoint e) throws IOException {
+        try {
+            return switch (e) {
+                case Endpoint.Tcp tcp -> bindStream(tcp.host(), tcp.port(), tcp.backlog(), null, "tcp");
+                case Endpoint.Tls tls -> {
+                    Tls ctx = Tls.server(tls.cert(), tls.key());
+                    yield bindStream(tls.host(), tls.port(), tls.backlog(), ctx, "tls");
+                }
+                case Endpoint.Udp udp -> bindDatagram(udp);
+                case Endpoint.Unix unix -> bindUnix(unix);
+            };
+        } catch (BindException be) {
+            throw new BindException("cannot listen on " + e + ": " + be.getMessage());
+        } catch (IOException io) {
+            throw new IOException("cannot listen on " + e + ": " + io.getMessage(), io);
+        }
+    }
+
+    private Runnable bindStream(String host, int port, int backlog, Tls tls, String protocol) throws IOException {
+        requireHandler(protocol);
+        ServerSocket ss = new ServerSocket();
+        listeners.add(ss);
+        ss.setReuseAddress(true);
+        InetAddress addr = host.isEmpty() ? null : InetAddress.getByName(host);
+        ss.bind(new InetSocketAddress(addr, port), backlog);
+        bindings.add(new Binding(name, protocol, ss.getLocalSocketAddress()));
+        return () -> acceptLoop(ss, tls);
+    }
+
+    private Runnable bindUnix(Endpoint.Unix unix) throws IOException {
+        requireHandler("unix");
+        if (Files.isDirectory(unix.path())) {
+            throw new IOException(unix.path() + " is a directory");
+        }
+        // a stale socket file from an earlier run would make bind fail
+        Files.deleteIfExists(unix.path());
+        ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        listeners.add(ch);
+        listeners.add(() -> Files.deleteIfExists(unix.path()));
+        ch.bind(UnixDomainSocketAddress.of(unix.path()));
+        bindings.add(new Binding(name, "unix", ch.getLocalAddress()));
+        return () -> acceptUnixLoop(ch);
+    }
+
+    private Runnable bindDatagram(Endpoint.Udp udp) throws IOException {
+        if (datagramHandler == null) {
+            throw new IllegalStateException("server '" + name + "' has a udp endpoint but no datagram handler");
+        }
+        DatagramChannel ch = DatagramChannel.open();
+        listeners.add(ch);
+        InetAddress addr = udp.host().isEmpty() ? null : InetAddress.getByName(udp.host());
+        ch.bind(new InetSocketAddress(addr, udp.port()));
+        bindings.add(new Binding(name, "udp", ch.getLocalAddress()));
+        return () -> receiveLoop(ch);
+    }
+
+    private void requireHandler(String protocol) {
+        if (handler == null) {
+            throw new IllegalStateException("server '" + name + "' has a " + protocol + " endpoint but no connection handler");
+        }
+    }
+
+    private void acceptLoop(ServerSocket ss, Tls tls) {
+        while (!stopping) {
+            if (!acquirePermit()) {
+                return;
+            }
+            Socket s;
+            try {
+                s = ss.accept();
+            } catch (IOException e) {
+                permits.release();
+                if (stopping || ss.isClosed()) {
+                    return;
+                }
+                acceptFailed(e);
+                continue;
+            }
+            try {
+                s.setTcpNoDelay(true);
+                SocketTransport t = new SocketTransport(s);
+                serve(new Connection(name, t, false, ""), tls);
+            } catch (IOException | RuntimeException e) {
+                permits.release();
+                closeQuietly(s);
+            }
+        }
+    }
+
+    private void acceptUnixLoop(ServerSocketChannel ch) {
+        while (!stopping) {
+            if (!acquirePermit()) {
+                return;
+            }
+            SocketChannel s;
+            try {
+                s = ch.accept();
+            } catch (IOException e) {
+                permits.release();
+                if (stopping || !ch.isOpen()) {
+                    return;
+                }
+                acceptFailed(e);
+                continue;
+            }
+            try {
+                serve(new Connection(name, new ChannelTransport(s), false, ""), null);
+            } catch (IOException | RuntimeException e) {
+                permits.release();
+                closeQuietly(s);
+            }
+        }
+    }
+
+    private boolean acquirePermit() {
+        try {
+            permits.acquire();
+            return true;
+        } catch (InterruptedException e) {
+            return false;
+        }
+    }
+
+    private void acceptFailed(IOException e) {
+        // typically EMFILE: pause instead of spinning, then go on serving
+        LOG.log(Level.WARNING, "{0}: accept failed, retrying in 100 ms: {1}", name, e.toString());
+        try {
+            Thread.sleep(100);
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void serve(Connection conn, Tls tls) {
+        connections.add(conn);
+        Handle<Void> h = scope.fork("conn-" + conn.id() + " " + conn.peer(), () -> runConnection(conn, tls));
+        if (h.state() == Handle.State.CANCELLED) {
+            // the server was closed between accept and fork
+            connections.remove(conn);
+            conn.close();
+            permits.release();
+        } else if (stopping) {
+            conn.beginDrain();
+        }
+    }
+
+    private void runConnection(Connection conn, Tls tls) {
+        try {
+            conn.applyTimeouts(readTimeout, writeTimeout);
+            if (tls != null) {
+                Duration hs = readTimeout.isZero() ? Duration.ofSeconds(30) : readTimeout;
+                conn.upgradeAccepted(tls, hs);
+            }
+            handler.handle(conn);
+            if (!conn.isClosed()) {
+                conn.flush();
+            }
+        } catch (Throwable t) {
+            logHandlerEnd(conn, t);
+        } finally {
+            connections.remove(conn);
+            try {
+                conn.end();
+            } finally {
+                permits.release();
+            }
+        }
+    }
+
+    private void logHandlerEnd(Connection conn, Throwable t) {
+        if (t instanceof DrainingException || (stopping || scope.isCancelled()) && isEndOfConnection(t)) {
+            return;
+        }
+        if (isEndOfConnection(t)) {
+            LOG.log(Level.DEBUG, () -> conn + ": connection ended: " + t);
+        } else if (t instanceof SSLException) {
+            LOG.log(Level.INFO, () -> conn + ": TLS failed: " + t.getMessage());
+        } else {
+            LOG.log(Level.WARNING, conn + ": handler failed", t);
+        }
+    }
+
+    private static boolean isEndOfConnection(Throwable t) {
+        return t instanceof InterruptedIOException // timeouts, drains
+                || t instanceof EOFException
+                || t instanceof SocketException // reset, broken pipe, closed
+                || t instanceof InterruptedException
+                || t instanceof java.nio.channels.ClosedChannelException
+                || t instanceof IOException io && io.getMessage() != null && io.getMessage().contains("Broken pipe");
+    }
+
+    private void receiveLoop(DatagramChannel ch) {
+        ByteBuffer buf = ByteBuffer.allocate(MAX_DATAGRAM);
+        SocketAddress local;
+        try {
+            local = ch.getLocalAddress();
+        } catch (IOException e) {
+            local = null;
+        }
+        while (!stopping) {
+            try {
+                datagramPermits.acquire();
+            } catch (InterruptedException e) {
+                return;
+            }
+            SocketAddress sender;
+            try {
+                buf.clear();
+                sender = ch.receive(buf);
+            } catch (IOException e) {
+                datagramPermits.release();
+                if (stopping || !ch.isOpen()) {
+                    return;
+                }
+                LOG.log(Level.WARNING, "{0}: receive failed: {1}", name, e.toString());
+                continue;
+            }
+            Datagram d = new Datagram(Arrays.copyOf(buf.array(), buf.position()), sender, local);
+            Handle<Void> h = scope.fork("udp " + sender, () -> answer(ch, d));
+            if (h.state() == Handle.State.CANCELLED) {
+                datagramPermits.release();
+            }
+        }
+    }
+
+    private void answer(DatagramChannel ch, Datagram d) {
+        try {
+            Optional<byte[]> reply = datagramHandler.handle(d);
+            if (reply.isPresent()) {
+                ch.send(ByteBuffer.wrap(reply.get()), d.sender());
+            }
+        } catch (Throwable t) {
+            if (!stopping) {
+                LOG.log(Level.WARNING, name + ": datagram handler failed for " + d.sender(), t);
+            }
+        } finally {
+            datagramPermits.release();
+        }
+    }
+
+    /** The bound addresses, in the order the endpoints were given. */
+    @Override
+    public List<Binding> bindings() {
+        lock.lock();
+        try {
+            return List.copyOf(bindings);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The port of the first bound endpoint (the real one if port 0 was asked for). */
+    public int port() {
+        List<Binding> b = bindings();
+        if (b.isEmpty()) {
+            throw new IllegalStateException("server '" + name + "' is not bound");
+        }
+        return b.get(0).port();
+    }
+
+    /** Connections being served now. */
+    public int connectionCount() {
+        return connections.size();
+    }
+
+    /** The connection limit. */
+    public int maxConnections() {
+        return maxConnections;
+    }
+
+    /**
+     * Stops accepting, marks connections as draining, waits up to {@code grace} for their
+     * handlers to end, then cancels the rest and waits for them. Idempotent.
+     *
+     * @throws InterruptedException if interrupted while waiting; everything is cancelled first
+     */
+    @Override
+    public void shutdown(Duration grace) throws InterruptedException {
+        Objects.requireNonNull(grace, "grace");
+        if (!beginStop()) {
+            awaitTermination();
+            return;
+        }
+        for (Connection c : connections) {
+            c.beginDrain();
+        }
+        long deadline = System.nanoTime() + grace.toNanos();
+        try {
+            while (!connections.isEmpty() && System.nanoTime() - deadline < 0) {
+                // connections end on their own threads; poll the set rather than hold a lock per end
+                Thread.sleep(Math.min(20, Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()))));
+            }
+        } finally {
+            finishStop();
+        }
+    }
+
+    /** Stops at once: stops accepting and cancels every connection, then waits for them. */
+    @Override
+    public void close() {
+        if (beginStop()) {
+            finishStop();
+        } else {
+            try {
+                terminated.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Override
+    public void awaitTermination() throws InterruptedException {
+        terminated.await();
+    }
+
+    private boolean beginStop() {
+        lock.lock();
+        try {
+            if (stopping) {
+                return false;
+            }
+            stopping = true;
+            if (!started) {
+                terminated.countDown();
+                return false;
+            }
+            closeListeners();
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void finishStop() {
+        try {
+            if (scope != null) {
+                scope.cancel();
+                try {
+                    scope.close();
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, name + ": failure while stopping", e);
+                }
+            }
+        } finally {
+            terminated.countDown();
+        }
+    }
+
+    private void closeListeners() {
+        for (AutoCloseable c : listeners) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // closing a listener cannot fail in a way that matters here
+            }
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // nothing to do
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Server[" + name + ", " + bindings() + ", connections=" + connections.size() + "]";
+    }
+
+    /** Describes a server; {@link #build()} or {@link #start()} at the end. */
+    public static final class Builder {
+        private final String name;
+        private final List<Endpoint> endpoints = new ArrayList<>();
+        private ConnectionHandler handler;
+        private DatagramHandler datagramHandler;
+        private int maxConnections = 10_000;
+        private int maxDatagrams = 1_024;
+        private Duration readTimeout = Duration.ofMinutes(5);
+        private Duration writeTimeout = Duration.ofSeconds(60);
+
+        private Builder(String name) {
+            this.name = Objects.requireNonNull(name, "name");
+        }
+
+        /** Adds an endpoint to listen on. */
+        public Builder listen(Endpoint endpoint) {
+            endpoints.add(Objects.requireNonNull(endpoint, "endpoint"));
+            return this;
+        }
+
+        /**
+         * Adds an endpoint in the server grammar ({@code tcp:7000}, see {@link Endpoint}).
+         *
+         * @throws IllegalArgumentException naming the bad part
+         */
+        public Builder listen(String endpoint) {
+            return listen(Endpoint.parseServer(endpoint));
+        }
+
+        /** The handler for stream connections (tcp, tls, unix). */
+        public Builder handler(ConnectionHandler handler) {
+            this.handler = Objects.requireNonNull(handler, "handler");
+            return this;
+        }
+
+        /** The handler for datagrams (udp). */
+        public Builder datagramHandler(DatagramHandler handler) {
+            this.datagramHandler = Objects.requireNonNull(handler, "handler");
+            return this;
+        }
+
+        /** Most connections served at once; default 10,000. Beyond it they wait in the backlog. */
+        public Builder maxConnections(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("maxConnections must be positive: " + max);
+            }
+            this.maxConnections = max;
+            return this;
+        }
+
+        /** Most datagrams handled at once; default 1,024. Beyond it the server stops receiving. */
+        public Builder maxDatagramsInFlight(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("maxDatagramsInFlight must be positive: " + max);
+            }
+            this.maxDatagrams = max;
+            return this;
+        }
+
+        /**
+         * Each connection's initial read timeout (idle timeout): how long a read may wait for
+         * input. Default 5 minutes; zero means none. Handlers may change it per connection.
+         */
+        public Builder readTimeout(Duration timeout) {
+            this.readTimeout = nonNegative(timeout, "readTimeout");
+            return this;
+        }
+
+        /**
+         * Each connection's initial write timeout: how long a write may block on a peer that does
+         * not read. Default 60 seconds; zero means none.
+         */
+        public Builder writeTimeout(Duration timeout) {
+            this.writeTimeout = nonNegative(timeout, "writeTimeout");
+            return this;
+        }
+
+        /**
+         * The server, not started.
+         *
+         * @throws IllegalStateException if no endpoint was given
+         */
+        public Server build() {
+            if (endpoints.isEmpty()) {
+                throw new IllegalStateException("server '" + name + "' has no endpoint to listen on");
+            }
+            return new Server(this);
+        }
+
+        /**
+         * Builds and starts the server; returns once every endpoint is bound.
+         *
+         * @throws IOException naming the endpoint that could not be bound
+         */
+        public Server start() throws IOException {
+            Server s = build();
+            s.start();
+            return s;
+        }
+
+        private static Duration nonNegative(Duration d, String what) {
+            Objects.requireNonNull(d, what);
+            if (d.isNegative()) {
+                throw new IllegalArgumentException(what + " must not be negative: " + d);
+            }
+            return d;
+        }
+    }
+}

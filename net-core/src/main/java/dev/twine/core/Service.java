@@ -1,0 +1,44 @@
+package dev.twine.core;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Something that runs until stopped: a {@link Server}, or a group of services started together
+ * ({@link Services#group}). The launcher starts every service the same way and stops it on SIGINT
+ * or SIGTERM.
+ */
+public interface Service extends AutoCloseable {
+    /** A short name: {@code echo}, {@code smtp}. */
+    String name();
+
+    /**
+     * Starts the service and returns once it is ready (bound, loaded).
+     *
+     * @throws Exception if it cannot start; it then holds no resources
+     * @throws IllegalStateException if already started
+     */
+    void start() throws Exception;
+
+    /** The addresses it listens on, once started. */
+    List<Binding> bindings();
+
+    /**
+     * Stops gracefully: stops taking new work, lets work in progress finish for up to
+     * {@code grace}, then cancels what is left. Blocks until stopped.
+     *
+     * @throws InterruptedException if interrupted while waiting; the service is then closed at once
+     */
+    void shutdown(Duration grace) throws InterruptedException;
+
+    /** Stops at once: in-progress work is cancelled. Blocks until stopped; idempotent. */
+    @Override
+    void close();
+
+    /**
+     * Blocks until the service has stopped (by {@link #shutdown}, {@link #close} or a fatal error).
+     *
+     * @throws InterruptedException if interrupted while waiting
+     */
+    void awaitTermination() throws InterruptedException;
+}

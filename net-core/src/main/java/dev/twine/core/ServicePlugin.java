@@ -1,0 +1,114 @@
+package dev.twine.core;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * A {@code twine} subcommand contributed by a module, found with {@link java.util.ServiceLoader}
+ * (declare it with {@code provides dev.twine.core.ServicePlugin with ...} in {@code module-info}),
+ * the way {@code twistd} finds its plugins. The launcher turns {@link #options()} into a command
+ * line with {@code --help}, parses it, and calls {@link #create} with the result; it then starts
+ * the service, prints a {@code listening ...} line per binding, and shuts it down gracefully on
+ * SIGINT or SIGTERM.
+ */
+public interface ServicePlugin {
+    /** The subcommand: {@code echo}, {@code dns}, {@code mail}. */
+    String name();
+
+    /** One line for {@code twine help}. */
+    String summary();
+
+    /** The options the subcommand takes. */
+    List<Option> options();
+
+    /**
+     * Makes the (not yet started) service from parsed arguments.
+     *
+     * @throws IllegalArgumentException for bad arguments or bad files: the message is shown as it
+     *     is (it should name the option or the file and line) and the launcher exits with 2
+     * @throws Exception for anything else; the launcher exits with 1
+     */
+    Service create(Arguments arguments) throws Exception;
+
+    /**
+     * The service as {@code twine demo} runs it, with demo data under {@code dataDir} (created as
+     * needed), or empty if this plugin has no demo.
+     *
+     * @throws Exception if the demo data cannot be made
+     */
+    default Optional<Demo> demo(Path dataDir) throws Exception {
+        return Optional.empty();
+    }
+
+    /**
+     * A demo: the service and, once it is started, how to connect to it with standard clients.
+     *
+     * @param instructions given the started service, a few lines telling how to try it
+     */
+    record Demo(Service service, Function<Service, String> instructions) {}
+
+    /**
+     * One command-line option.
+     *
+     * @param name the long name with dashes, {@code --listen}
+     * @param label the value's placeholder, {@code EP}; null for a flag
+     * @param description one sentence for {@code --help}
+     * @param repeatable whether it may be given several times
+     * @param required whether it must be given
+     * @param defaultValue the value when not given, or null
+     */
+    record Option(String name, String label, String description, boolean repeatable, boolean required, String defaultValue) {
+        /** An optional option taking one value. */
+        public static Option value(String name, String label, String description) {
+            return new Option(name, label, description, false, false, null);
+        }
+
+        /** A flag: present or not. */
+        public static Option flag(String name, String description) {
+            return new Option(name, null, description, false, false, null);
+        }
+
+        /** This option, repeatable. */
+        public Option asRepeatable() {
+            return new Option(name, label, description, true, required, defaultValue);
+        }
+
+        /** This option, required. */
+        public Option asRequired() {
+            return new Option(name, label, description, repeatable, true, defaultValue);
+        }
+
+        /** This option with a default value. */
+        public Option withDefault(String value) {
+            return new Option(name, label, description, repeatable, required, value);
+        }
+
+        /** Whether this is a flag. */
+        public boolean isFlag() {
+            return label == null;
+        }
+    }
+
+    /** Parsed arguments, by option name (with its dashes). */
+    interface Arguments {
+        /** The values given for a repeatable option (its default if none was given), possibly empty. */
+        List<String> values(String option);
+
+        /** The value given for an option, or its default. */
+        Optional<String> value(String option);
+
+        /**
+         * The value of a required option, or one with a default.
+         *
+         * @throws IllegalArgumentException if it has none
+         */
+        default String require(String option) {
+            return value(option).orElseThrow(() -> new IllegalArgumentException("missing required option " + option));
+        }
+
+        /** Whether a flag was given. */
+        boolean flag(String option);
+    }
+}

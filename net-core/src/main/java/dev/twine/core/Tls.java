@@ -1,0 +1,251 @@
+package dev.twine.core;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+
+/**
+ * A TLS configuration for one side of a connection: an {@link SSLContext} restricted to TLS 1.3
+ * and 1.2. Servers load a PEM certificate chain and a PEM PKCS#8 private key; clients trust the
+ * JDK's default store or a PEM file of certificates, and verify the server's host name.
+ *
+ * <p>Used by {@code tls:} endpoints and by {@link Connection#startTls(Tls)}.
+ *
+ * <h2>Error handling</h2>
+ * The loaders throw {@link IOException} whose message names the file and what is wrong with it
+ * (missing, no PEM block, PKCS#1 instead of PKCS#8, unsupported key type, key not matching the
+ * certificate).
+ */
+public final class Tls {
+    private static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
+
+    private final SSLContext context;
+    private final boolean client;
+
+    private Tls(SSLContext context, boolean client) {
+        this.context = context;
+        this.client = client;
+    }
+
+    /**
+     * A server configuration from a PEM certificate chain (leaf first) and a PEM PKCS#8 key
+     * ({@code -----BEGIN PRIVATE KEY-----}; RSA, EC and Ed25519 keys).
+     *
+     * @throws IOException naming the file that is missing or malformed
+     */
+    public static Tls server(Path certificateChain, Path privateKey) throws IOException {
+        List<X509Certificate> chain = readCertificates(certificateChain);
+        PrivateKey key = readPrivateKey(privateKey);
+        if (!matches(key, chain.get(0))) {
+            throw new IOException(privateKey + ": this key does not belong to the first certificate in " + certificateChain);
+        }
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            char[] pw = new char[0];
+            ks.setKeyEntry("twine", key, pw, chain.toArray(new Certificate[0]));
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(ks, pw);
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(kmf.getKeyManagers(), null, null);
+            return new Tls(ctx, false);
+        } catch (GeneralSecurityException e) {
+            throw new IOException(certificateChain + ": cannot build a TLS context: " + e.getMessage(), e);
+        }
+    }
+
+    /** A client configuration that trusts the JDK's default trust store. */
+    public static Tls client() {
+        try {
+            return new Tls(SSLContext.getDefault(), true);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("the JDK has no default TLS context", e);
+        }
+    }
+
+    /**
+     * A client configuration that trusts exactly the certificates in a PEM file (a CA, or a
+     * self-signed server certificate).
+     *
+     * @throws IOException naming the file that is missing or malformed
+     */
+    public static Tls client(Path trustedCertificates) throws IOException {
+        List<X509Certificate> certs = readCertificates(trustedCertificates);
+        try {
+            KeyStore ts = KeyStore.getInstance("PKCS12");
+            ts.load(null, null);
+            for (int i = 0; i < certs.size(); i++) {
+                ts.setCertificateEntry("trusted-" + i, certs.get(i));
+            }
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(ts);
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, tmf.getTrustManagers(), null);
+            return new Tls(ctx, true);
+        } catch (GeneralSecurityException e) {
+            throw new IOException(trustedCertificates + ": cannot build a TLS context: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Wraps a context built elsewhere. The protocol restriction to TLS 1.3/1.2 still applies.
+     *
+     * @param client whether this is the client side (which sends SNI and verifies host names)
+     */
+    public static Tls of(SSLContext context, boolean client) {
+        return new Tls(Objects.requireNonNull(context, "context"), client);
+    }
+
+    /** The underlying context. */
+    public SSLContext context() {
+        return context;
+    }
+
+    /** Whether this is a client-side configuration. */
+    public boolean isClient() {
+        return client;
+    }
+
+    /**
+     * Layers TLS over a connected socket, in client or server mode as configured, and returns the
+     * socket without handshaking. Closing the returned socket closes {@code raw}.
+     *
+     * @param host the server's name on the client side (SNI and host name verification), ignored
+     *     on the server side
+     */
+    SSLSocket layer(Socket raw, String host) throws IOException {
+        SSLSocket s;
+        if (client) {
+            s = (SSLSocket) context.getSocketFactory().createSocket(raw, host, raw.getPort(), true);
+            s.setUseClientMode(true);
+        } else {
+            // the (Socket, InputStream, boolean) form creates a server-mode socket; passing no
+            // consumed bytes is what makes STARTTLS safe (RFC 3207 §4.2)
+            s = (SSLSocket) context.getSocketFactory().createSocket(raw, null, true);
+        }
+        SSLParameters p = s.getSSLParameters();
+        p.setProtocols(PROTOCOLS);
+        if (client) {
+            p.setEndpointIdentificationAlgorithm("HTTPS");
+            if (host != null && !host.isEmpty() && Character.isLetter(host.charAt(host.length() - 1))) {
+                p.setServerNames(List.of(new SNIHostName(host)));
+            }
+        }
+        s.setSSLParameters(p);
+        return s;
+    }
+
+    static List<X509Certificate> readCertificates(Path file) throws IOException {
+        byte[] pem = readFile(file, "certificate");
+        List<byte[]> blocks = pemBlocks(file, pem, "CERTIFICATE");
+        if (blocks.isEmpty()) {
+            throw new IOException(file + ": no '-----BEGIN CERTIFICATE-----' block found");
+        }
+        List<X509Certificate> certs = new ArrayList<>();
+        try {
+            CertificateFactory cf = CertificateFactory.getInstance("X.509");
+            for (byte[] der : blocks) {
+                Collection<? extends Certificate> got = cf.generateCertificates(new ByteArrayInputStream(der));
+                for (Certificate c : got) {
+                    certs.add((X509Certificate) c);
+                }
+            }
+        } catch (CertificateException e) {
+            throw new IOException(file + ": not a valid X.509 certificate: " + e.getMessage(), e);
+        }
+        return certs;
+    }
+
+    static PrivateKey readPrivateKey(Path file) throws IOException {
+        byte[] pem = readFile(file, "private key");
+        String text = new String(pem, StandardCharsets.US_ASCII);
+        if (text.contains("-----BEGIN RSA PRIVATE KEY-----") || text.contains("-----BEGIN EC PRIVATE KEY-----")) {
+            throw new IOException(file + ": the key is in the old PKCS#1/SEC1 format; convert it to PKCS#8 with "
+                    + "'openssl pkcs8 -topk8 -nocrypt -in " + file + " -out key-pkcs8.pem'");
+        }
+        if (text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
+            throw new IOException(file + ": the key is encrypted; Twine needs an unencrypted PKCS#8 key");
+        }
+        List<byte[]> blocks = pemBlocks(file, pem, "PRIVATE KEY");
+        if (blocks.size() != 1) {
+            throw new IOException(file + ": expected exactly one '-----BEGIN PRIVATE KEY-----' block, found " + blocks.size());
+        }
+        PKCS8EncodedKeySpec spec = new PKCS8EncodedKeySpec(blocks.get(0));
+        for (String alg : new String[] {"RSA", "EC", "Ed25519", "Ed448", "RSASSA-PSS"}) {
+            try {
+                return KeyFactory.getInstance(alg).generatePrivate(spec);
+            } catch (GeneralSecurityException tryNext) {
+                // not this algorithm
+            }
+        }
+        throw new IOException(file + ": unsupported or malformed PKCS#8 key (RSA, EC and Ed25519 are supported)");
+    }
+
+    private static boolean matches(PrivateKey key, X509Certificate cert) {
+        String certAlg = cert.getPublicKey().getAlgorithm();
+        String keyAlg = key.getAlgorithm();
+        if (certAlg.equals("EdDSA") || keyAlg.equals("EdDSA")) {
+            return true; // the JDK names Ed25519 keys inconsistently; the handshake will tell
+        }
+        return certAlg.equals(keyAlg);
+    }
+
+    private static byte[] readFile(Path file, String what) throws IOException {
+        try {
+            return Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new IOException(file + ": no such " + what + " file", e);
+        }
+    }
+
+    private static List<byte[]> pemBlocks(Path file, byte[] pem, String label) throws IOException {
+        String text = new String(pem, StandardCharsets.US_ASCII);
+        String begin = "-----BEGIN " + label + "-----";
+        String end = "-----END " + label + "-----";
+        List<byte[]> out = new ArrayList<>();
+        int from = 0;
+        while (true) {
+            int b = text.indexOf(begin, from);
+            if (b < 0) {
+                return out;
+            }
+            int e = text.indexOf(end, b);
+            if (e < 0) {
+                int line = (int) text.substring(0, b).chars().filter(c -> c == '\n').count() + 1;
+                throw new IOException(file + ":" + line + ": '" + begin + "' has no matching '" + end + "'");
+            }
+            String body = text.substring(b + begin.length(), e).replaceAll("\\s", "");
+            try {
+                out.add(Base64.getDecoder().decode(body));
+            } catch (IllegalArgumentException bad) {
+                int line = (int) text.substring(0, b).chars().filter(c -> c == '\n').count() + 1;
+                throw new IOException(file + ":" + line + ": bad base64 in PEM block: " + bad.getMessage());
+            }
+            from = e + end.length();
+        }
+    }
+}

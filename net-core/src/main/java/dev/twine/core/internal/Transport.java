@@ -1,0 +1,58 @@
+package dev.twine.core.internal;
+
+import java.io.IOException;
+import java.net.SocketAddress;
+import java.time.Duration;
+import javax.net.ssl.SSLSession;
+
+/**
+ * The byte pipe under a connection: a socket, a Unix domain channel, TLS over either, or an
+ * in-memory pipe. Reads and writes block; at most one thread reads and one writes at a time.
+ */
+public interface Transport {
+    /**
+     * Reads up to {@code len} bytes, blocking until at least one arrives.
+     *
+     * @return the count read, or -1 at end of stream (also after {@link #shutdownInput()})
+     * @throws java.net.SocketTimeoutException when the read timeout passes with no byte
+     */
+    int read(byte[] b, int off, int len) throws IOException;
+
+    /**
+     * Writes all {@code len} bytes, blocking while the peer does not read.
+     *
+     * @throws java.net.SocketTimeoutException when the write timeout passes; the transport is
+     *     then closed, as the stream position is lost
+     */
+    void write(byte[] b, int off, int len) throws IOException;
+
+    /** Sets the read timeout; zero means none. */
+    void readTimeout(Duration timeout) throws IOException;
+
+    /** Sets the write timeout; zero means none. */
+    void writeTimeout(Duration timeout);
+
+    /** The peer's address. */
+    SocketAddress remoteAddress();
+
+    /** This side's address. */
+    SocketAddress localAddress();
+
+    /** The TLS session, or null if this transport is not encrypted. */
+    SSLSession tlsSession();
+
+    /**
+     * Stops reading: a blocked or later read returns -1. Buffered bytes in the kernel are
+     * discarded. Used to wake an idle reader when a server drains.
+     */
+    void shutdownInput();
+
+    /** Sends end of stream to the peer; writing is no longer possible. */
+    void shutdownOutput() throws IOException;
+
+    /** Closes the transport at once, unblocking readers and writers; idempotent. */
+    void close();
+
+    /** Whether {@link #close()} was called or a timeout closed it. */
+    boolean isClosed();
+}

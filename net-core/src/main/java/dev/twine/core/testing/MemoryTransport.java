@@ -1,0 +1,93 @@
+package dev.twine.core.testing;
+
+import dev.twine.core.internal.Transport;
+import java.io.IOException;
+import java.net.SocketAddress;
+import java.time.Duration;
+import javax.net.ssl.SSLSession;
+
+/** One end of an in-memory connection: reads one pipe, writes the other. */
+final class MemoryTransport implements Transport {
+    private final Pipe in;
+    private final Pipe out;
+    private final SocketAddress local;
+    private final SocketAddress remote;
+    private volatile Duration readTimeout = Duration.ZERO;
+    private volatile Duration writeTimeout = Duration.ZERO;
+    private volatile boolean closed;
+
+    MemoryTransport(Pipe in, Pipe out, SocketAddress local, SocketAddress remote) {
+        this.in = in;
+        this.out = out;
+        this.local = local;
+        this.remote = remote;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+        return in.read(b, off, len, readTimeout);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+        if (closed) {
+            throw new java.net.SocketException("Socket closed");
+        }
+        try {
+            out.write(b, off, len, writeTimeout);
+        } catch (java.net.SocketTimeoutException e) {
+            close(); // as a socket's write timeout does: the stream position is lost
+            throw e;
+        }
+    }
+
+    @Override
+    public void readTimeout(Duration timeout) {
+        readTimeout = timeout;
+    }
+
+    @Override
+    public void writeTimeout(Duration timeout) {
+        writeTimeout = timeout;
+    }
+
+    @Override
+    public SocketAddress remoteAddress() {
+        return remote;
+    }
+
+    @Override
+    public SocketAddress localAddress() {
+        return local;
+    }
+
+    @Override
+    public SSLSession tlsSession() {
+        return null;
+    }
+
+    @Override
+    public void shutdownInput() {
+        in.shutdownRead();
+    }
+
+    @Override
+    public void shutdownOutput() {
+        out.closeWrite();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        out.closeWrite();
+        in.closeRead();
+    }
+
+    @Override
+    public boolean isClosed() {
+        return closed;
+    }
+}

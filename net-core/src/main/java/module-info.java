@@ -1,0 +1,13 @@
+/**
+ * Twine's core: structured concurrency on virtual threads ({@link dev.twine.core.Scope}), servers
+ * and clients whose every connection runs on its own virtual thread, endpoints, framing, TLS,
+ * pluggable authentication ({@code dev.twine.core.auth}) and public test doubles
+ * ({@code dev.twine.core.testing}).
+ */
+module dev.twine.core {
+    exports dev.twine.core;
+    exports dev.twine.core.auth;
+    exports dev.twine.core.testing;
+
+    uses dev.twine.core.ServicePlugin;
+}
