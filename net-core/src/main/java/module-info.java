@@ -8,6 +8,4 @@ module dev.twine.core {
     exports dev.twine.core;
     exports dev.twine.core.auth;
     exports dev.twine.core.testing;
-
-    uses dev.twine.core.ServicePlugin;
 }

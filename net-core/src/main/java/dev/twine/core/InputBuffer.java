@@ -171,6 +171,32 @@ final class InputBuffer extends InputStream {
         return n;
     }
 
+    /**
+     * Copies everything up to end of stream into {@code out} straight from this buffer, with no
+     * array of its own, and flushes {@code out} whenever it would otherwise wait for input, so a
+     * relay (an echo, a proxy) never holds data back and an idle relay pins no extra buffer.
+     */
+    @Override
+    public long transferTo(java.io.OutputStream out) throws IOException {
+        long total = 0;
+        while (true) {
+            if (pos == lim && out != null) {
+                out.flush();
+            }
+            if (!fill()) {
+                return total;
+            }
+            int n = lim - pos;
+            if (out instanceof OutputBuffer ob) {
+                ob.writeThrough(buf, pos, n);
+            } else {
+                out.write(buf, pos, n);
+            }
+            pos = lim;
+            total += n;
+        }
+    }
+
     @Override
     public long skip(long n) throws IOException {
         if (n <= 0 || !fill()) {

@@ -61,6 +61,18 @@ final class OutputBuffer extends OutputStream {
         count += len;
     }
 
+    /**
+     * Writes bytes that will be flushed right away: with nothing buffered they go straight to the
+     * transport, saving a copy; otherwise they are buffered behind what is there.
+     */
+    void writeThrough(byte[] b, int off, int len) throws IOException {
+        if (count == 0) {
+            transport.get().write(b, off, len);
+        } else {
+            write(b, off, len);
+        }
+    }
+
     private void grow(int extra) throws IOException {
         int want = count + extra;
         if (want > MAX) {

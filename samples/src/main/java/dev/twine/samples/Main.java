@@ -1,0 +1,239 @@
+package dev.twine.samples;
+
+import dev.twine.core.Binding;
+import dev.twine.core.Service;
+import dev.twine.core.ServicePlugin;
+import dev.twine.core.Services;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.ServiceLoader;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Supplier;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+
+/**
+ * The {@code twine} command: one subcommand per {@link ServicePlugin} found on the module path,
+ * plus {@code demo}, {@code user} and {@code help}. ({@code twine test} is handled by the
+ * {@code ./twine} script, which runs the build.)
+ *
+ * <p>Exit codes: 0 after a clean shutdown, 2 on bad arguments or bad files, 1 on other failures.
+ */
+public final class Main {
+    static final Duration GRACE = Duration.ofSeconds(10);
+
+    private Main() {}
+
+    /** Runs the command line and exits with its code. */
+    public static void main(String[] args) {
+        System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT %4$s %3$s: %5$s%6$s%n");
+        int code = run(args, System.out, System.err);
+        System.out.flush();
+        System.exit(code);
+    }
+
+    /** Runs the command line; returns the exit code. Services block until a signal stops them. */
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        Map<String, ServicePlugin> plugins = plugins();
+        CommandLine cl = commandLine(plugins);
+        cl.setOut(new java.io.PrintWriter(out, true));
+        cl.setErr(new java.io.PrintWriter(err, true));
+        ParseResult parsed;
+        try {
+            parsed = cl.parseArgs(args);
+        } catch (ParameterException e) {
+            err.println("twine: " + e.getMessage());
+            CommandLine bad = e.getCommandLine();
+            String name = bad.getCommandSpec().qualifiedName(" ");
+            err.println("Try '" + name + " --help'.");
+            return 2;
+        }
+        Integer helped = CommandLine.executeHelpRequest(parsed);
+        if (helped != null) {
+            return helped;
+        }
+        if (!parsed.hasSubcommand()) {
+            cl.usage(out);
+            return 0;
+        }
+        ParseResult sub = parsed.subcommand();
+        String name = sub.commandSpec().name();
+        try {
+            if (name.equals("user")) {
+                return UserCommand.run(sub, out, err);
+            }
+            if (name.equals("demo")) {
+                Path dir = Path.of(sub.matchedOptionValue("--data", "twine-data"));
+                return demo(plugins, dir, out, err);
+            }
+            ServicePlugin plugin = plugins.get(name);
+            Service service = plugin.create(arguments(plugin, sub));
+            return serve(service, List.of(), out, err);
+        } catch (IllegalArgumentException e) {
+            err.println("twine " + name + ": " + e.getMessage());
+            return 2;
+        } catch (Exception e) {
+            err.println("twine " + name + ": " + e.getMessage());
+            return 1;
+        }
+    }
+
+    static Map<String, ServicePlugin> plugins() {
+        List<ServicePlugin> found = new ArrayList<>();
+        ServiceLoader.load(ServicePlugin.class).forEach(found::add);
+        found.sort(Comparator.comparing(ServicePlugin::name));
+        Map<String, ServicePlugin> byName = new LinkedHashMap<>();
+        for (ServicePlugin p : found) {
+            if (byName.putIfAbsent(p.name(), p) != null) {
+                throw new IllegalStateException("two plugins are named '" + p.name() + "'");
+            }
+        }
+        return byName;
+    }
+
+    static CommandLine commandLine(Map<String, ServicePlugin> plugins) {
+        CommandSpec root = CommandSpec.create().name("twine").mixinStandardHelpOptions(true).version("Twine 0.1.0");
+        root.usageMessage()
+                .description("Twine: servers and clients for real network protocols, one virtual thread per connection.")
+                .footer("", "Also: ./twine test   build and run every test.",
+                        "Endpoints: tcp:PORT[:interface=ADDR], tls:PORT:cert=FILE:key=FILE, udp:PORT, unix:PATH.",
+                        "Exit codes: 0 clean shutdown, 2 bad arguments or files, 1 failure.");
+        CommandLine cl = new CommandLine(root);
+        cl.addSubcommand("help", new CommandLine.HelpCommand());
+        CommandSpec demo = CommandSpec.create().name("demo").mixinStandardHelpOptions(true);
+        demo.usageMessage().description("Start every sample service on 127.0.0.1 with demo data, and print how to connect.");
+        demo.addOption(OptionSpec.builder("--data").paramLabel("DIR").description("Where demo data goes (default: ./twine-data).")
+                .type(String.class).build());
+        cl.addSubcommand("demo", new CommandLine(demo));
+        for (ServicePlugin p : plugins.values()) {
+            cl.addSubcommand(p.name(), new CommandLine(spec(p)));
+        }
+        cl.addSubcommand("user", UserCommand.commandLine());
+        return cl;
+    }
+
+    private static CommandSpec spec(ServicePlugin p) {
+        CommandSpec spec = CommandSpec.create().name(p.name()).mixinStandardHelpOptions(true);
+        spec.usageMessage().description(p.summary());
+        for (ServicePlugin.Option o : p.options()) {
+            OptionSpec.Builder b = OptionSpec.builder(o.name()).description(o.description() + (o.defaultValue() != null ? " (default: " + o.defaultValue() + ")" : ""));
+            if (o.isFlag()) {
+                b.arity("0").type(boolean.class);
+            } else if (o.repeatable()) {
+                b.paramLabel(o.label()).arity("1").type(List.class).auxiliaryTypes(String.class);
+            } else {
+                b.paramLabel(o.label()).arity("1").type(String.class);
+            }
+            b.required(o.required());
+            spec.addOption(b.build());
+        }
+        return spec;
+    }
+
+    private static ServicePlugin.Arguments arguments(ServicePlugin plugin, ParseResult sub) {
+        Map<String, ServicePlugin.Option> declared = new LinkedHashMap<>();
+        plugin.options().forEach(o -> declared.put(o.name(), o));
+        return new ServicePlugin.Arguments() {
+            private ServicePlugin.Option option(String name) {
+                ServicePlugin.Option o = declared.get(name);
+                if (o == null) {
+                    throw new IllegalStateException("plugin '" + plugin.name() + "' asked for undeclared option " + name);
+                }
+                return o;
+            }
+
+            @Override
+            public List<String> values(String name) {
+                ServicePlugin.Option o = option(name);
+                List<String> given = sub.matchedOptionValue(name, List.of());
+                if (given.isEmpty() && o.defaultValue() != null) {
+                    return List.of(o.defaultValue());
+                }
+                return List.copyOf(given);
+            }
+
+            @Override
+            public Optional<String> value(String name) {
+                ServicePlugin.Option o = option(name);
+                if (o.repeatable()) {
+                    List<String> v = values(name);
+                    return v.isEmpty() ? Optional.empty() : Optional.of(v.get(v.size() - 1));
+                }
+                return Optional.ofNullable(sub.matchedOptionValue(name, o.defaultValue()));
+            }
+
+            @Override
+            public boolean flag(String name) {
+                option(name);
+                return sub.hasMatchedOption(name);
+            }
+        };
+    }
+
+    private static int demo(Map<String, ServicePlugin> plugins, Path dir, PrintStream out, PrintStream err) throws Exception {
+        List<Service> services = new ArrayList<>();
+        List<ServicePlugin.Demo> demos = new ArrayList<>();
+        for (ServicePlugin p : plugins.values()) {
+            Optional<ServicePlugin.Demo> d = p.demo(dir.resolve(p.name()));
+            if (d.isPresent()) {
+                demos.add(d.get());
+                services.add(d.get().service());
+            }
+        }
+        Service all = Services.group("demo", services);
+        List<Supplier<String>> howTo = demos.stream()
+                .map(d -> (Supplier<String>) () -> d.instructions().apply(d.service()))
+                .toList();
+        return serve(all, howTo, out, err);
+    }
+
+    private static int serve(Service service, List<Supplier<String>> instructions, PrintStream out, PrintStream err) throws Exception {
+        try {
+            service.start();
+        } catch (IOException e) {
+            err.println("twine " + service.name() + ": " + e.getMessage());
+            return 1;
+        } catch (UncheckedIOException e) {
+            err.println("twine " + service.name() + ": " + e.getCause().getMessage());
+            return 1;
+        }
+        CountDownLatch stop = new CountDownLatch(1);
+        Signals.onTermination(stop::countDown);
+        for (Binding b : service.bindings()) {
+            out.println(b.listeningLine());
+        }
+        if (!instructions.isEmpty()) {
+            out.println();
+            out.println("Try:");
+            for (Supplier<String> i : instructions) {
+                out.println("  " + i.get());
+            }
+            out.println();
+            out.println("Stop with Ctrl-C.");
+        }
+        out.flush();
+        Thread.ofVirtual().name("await-" + service.name()).start(() -> {
+            try {
+                service.awaitTermination();
+            } catch (InterruptedException ignored) {
+                // the main thread stops us
+            }
+            stop.countDown();
+        });
+        stop.await();
+        service.shutdown(GRACE);
+        return 0;
+    }
+}

@@ -1,0 +1,17 @@
+/**
+ * The {@code twine} launcher and the sample services: {@code echo} and a multi-user line
+ * {@code chat}. Protocol modules add their subcommands as {@link dev.twine.core.ServicePlugin}s.
+ */
+module dev.twine.samples {
+    requires dev.twine.core;
+    requires info.picocli;
+    requires jdk.unsupported; // sun.misc.Signal: SIGINT/SIGTERM end in a graceful shutdown and exit 0
+
+    opens dev.twine.samples to info.picocli;
+
+    uses dev.twine.core.ServicePlugin;
+
+    provides dev.twine.core.ServicePlugin with
+            dev.twine.samples.EchoPlugin,
+            dev.twine.samples.ChatPlugin;
+}
