@@ -1,0 +1,672 @@
+package dev.twine.core.auth;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Pattern;
+
+/**
+ * A user database in Dovecot's passwd-file format, so that Dovecot and Twine can share it.
+ *
+ * <h2>Format</h2>
+ * UTF-8 text, one user per line, LF or CRLF line ends:
+ * <pre>
+ * # comment
+ * name:{SCHEME}secret:uid:gid:gecos:home:shell:extra_fields
+ * </pre>
+ * Fields are separated by {@code :}; only the first two matter to Twine and everything after the
+ * second field is kept byte for byte when Twine rewrites a line. Empty lines, lines of blanks and
+ * lines starting with {@code #} or {@code :} are skipped, as Dovecot does. A line with a name and no
+ * password field is a user who cannot log in with a password. Schemes, matched ignoring case:
+ * <ul>
+ *   <li>{@code {PLAIN}password} (also {@code {CLEAR}}, {@code {CLEARTEXT}}), and a password
+ *       without a {@code {SCHEME}} prefix, which Twine reads as plain (Dovecot's default scheme is
+ *       configurable; Twine has no such setting). A plain password cannot contain {@code :}.</li>
+ *   <li>{@code {SCRAM-SHA-256}iterations,salt,StoredKey,ServerKey} with the last three in
+ *       base64, the layout {@code doveadm pw -s SCRAM-SHA-256} prints. As in Dovecot, at least
+ *       4096 iterations.</li>
+ * </ul>
+ * Any other scheme ({@code {SHA512-CRYPT}}, {@code {BLF-CRYPT}}, ...), a bare {@code crypt(3)} hash
+ * such as {@code $6$...} (Dovecot would read it as MD5-CRYPT or CRYPT, Twine would otherwise take it
+ * for a plain password), a malformed SCRAM entry, a line that is not UTF-8 and a user name that
+ * appears twice are errors: loading fails with a {@link UsersFileException} naming the file and
+ * line.
+ *
+ * <h2>Reloading</h2>
+ * {@link #find(String)} compares the file's modification time, size and file key (inode) with
+ * those of the version it has loaded, one {@code stat} per lookup, and reloads when they differ, so
+ * {@code ./twine user add} takes effect in running servers without a restart. If the changed file
+ * cannot be read or has an error, the previous version stays in use and one warning is logged
+ * through {@link System.Logger}; {@link #reload()} reports such errors to the caller instead.
+ * Lookups are served from an immutable snapshot that a reload replaces atomically, so any number of
+ * virtual threads may call {@code find} at once; one of them re-reads a changed file while the
+ * others wait for it.
+ *
+ * <h2>Writing</h2>
+ * {@link #addUser}, {@link #changePassword} and {@link #removeUser} read the file, change one line,
+ * write the result to a temporary file in the same directory, {@code fsync} it, rename it over the
+ * original atomically and then {@code fsync} the directory where the platform allows it. Other
+ * lines, comments included, are kept byte for byte. A reader therefore sees the old file or the new
+ * one, never a mix, and a crash leaves one of the two. A new file is created with mode 0600 on POSIX
+ * file systems; a rewritten one keeps the original's permission bits (and, when the process may
+ * change them, its owner and group). If the file is a symbolic link, the file it points to is
+ * replaced. Writers in one JVM are serialized; a writer in another process that changes the file
+ * between this one's read and rename is detected by the same stamp comparison, and the update is
+ * redone from the new content, up to three times.
+ *
+ * <p>New passwords are stored as {@code {SCRAM-SHA-256}} with a random 16-byte salt and 4096
+ * iterations: the minimum RFC 7677 §4 asks for and the count Dovecot generates by default. More
+ * would protect a stolen file better, but Twine computes the same derivation on every PLAIN login
+ * attempt, including attempts for unknown users, so the count sets how much CPU an unauthenticated
+ * client can make the server spend; the file is protected by its 0600 mode instead.
+ */
+public final class UsersFile implements UserStore {
+
+    private static final System.Logger LOG = System.getLogger(UsersFile.class.getName());
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Map<Path, ReentrantLock> WRITE_LOCKS = new ConcurrentHashMap<>();
+    private static final Pattern CRYPT_HASH = Pattern.compile("\\$[0-9A-Za-z]{1,3}\\$.*");
+    private static final int MIN_ITERATIONS = 4096;
+    private static final int WRITE_ATTEMPTS = 3;
+
+    private final Path path;
+    private final ReentrantLock reloadLock = new ReentrantLock();
+    private final AtomicReference<Snapshot> current;
+    /** The stamp of a changed version that failed to load, so it is not re-read on every lookup. */
+    private volatile Stamp rejected;
+    /** The last problem logged, so a persistent problem is logged once. */
+    private volatile String lastProblem;
+
+    private UsersFile(Path path, Snapshot snapshot) {
+        this.path = path;
+        this.current = new AtomicReference<>(snapshot);
+    }
+
+    /**
+     * Loads a users file. Blocks while reading it.
+     *
+     * @param file the file
+     * @return the loaded users, reloading themselves when the file changes
+     * @throws UsersFileException if a line is invalid; its message names the file and line
+     * @throws NoSuchFileException if the file does not exist
+     * @throws IOException if the file cannot be read
+     */
+    public static UsersFile load(Path file) throws IOException {
+        Objects.requireNonNull(file, "file");
+        return new UsersFile(file, read(file));
+    }
+
+    /**
+     * The file this database was loaded from.
+     *
+     * @return the path as given to {@link #load(Path)}
+     */
+    public Path path() {
+        return path;
+    }
+
+    /**
+     * Finds a user's stored secret, first reloading the file if it has changed (see the class
+     * description). Blocks for one {@code stat}, and for a re-read when the file has changed; never
+     * throws for I/O or format problems, which are logged.
+     *
+     * @param username the exact user name (case-sensitive, as in Dovecot)
+     * @return the secret, or empty if there is no such user or the user has no password field
+     */
+    @Override
+    public Optional<StoredSecret> find(String username) {
+        Objects.requireNonNull(username, "username");
+        refreshIfChanged();
+        return Optional.ofNullable(current.get().secrets().get(username));
+    }
+
+    /**
+     * Reads the file again now, whether or not it has changed. Blocks while reading. On failure
+     * the previous version stays in use.
+     *
+     * @throws UsersFileException if a line is invalid
+     * @throws IOException if the file cannot be read
+     */
+    public void reload() throws IOException {
+        reloadLock.lock();
+        try {
+            current.set(read(path));
+            rejected = null;
+            lastProblem = null;
+        } finally {
+            reloadLock.unlock();
+        }
+    }
+
+    /**
+     * Adds a user with a new {@code {SCRAM-SHA-256}} secret (random 16-byte salt, 4096
+     * iterations), creating the file with mode 0600 if it does not exist. The new line is appended;
+     * all other bytes stay as they were. Blocks for the key derivation and the write.
+     *
+     * @param file the users file
+     * @param name the new user's name: not empty, no {@code :}, white space, control characters,
+     *     {@code /} or {@code \}, not starting with {@code #}, not {@code .} or {@code ..} (it also
+     *     names the user's mail directory)
+     * @param password the password; not kept, and not cleared either (that is the caller's choice)
+     * @throws IllegalArgumentException if the user already exists, or the name or password is not
+     *     acceptable (an empty password, or one with characters SASLprep prohibits)
+     * @throws UsersFileException if the existing file has an invalid line; nothing is written
+     * @throws IOException if the file cannot be read or written
+     */
+    public static void addUser(Path file, String name, char[] password) throws IOException {
+        Objects.requireNonNull(file, "file");
+        checkName(name);
+        byte[] line = format(name, newSecret(password));
+        update(file, true, parsed -> {
+            if (parsed.users().containsKey(name)) {
+                throw new IllegalArgumentException("user " + name + " already exists in " + file);
+            }
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            for (Line l : parsed.lines()) {
+                out.writeBytes(l.raw());
+            }
+            byte[] eol = parsed.lineEnding();
+            List<Line> lines = parsed.lines();
+            if (!lines.isEmpty() && !lines.get(lines.size() - 1).terminated()) {
+                out.writeBytes(eol);
+            }
+            out.writeBytes(line);
+            out.writeBytes(eol);
+            return out.toByteArray();
+        });
+    }
+
+    /**
+     * Replaces a user's password with a new {@code {SCRAM-SHA-256}} secret. Only the password
+     * field of that user's line changes; its other fields and all other lines stay byte for byte.
+     * Blocks for the key derivation and the write.
+     *
+     * @param file the users file
+     * @param name the user's name
+     * @param password the new password; not kept, not cleared
+     * @throws IllegalArgumentException if there is no such user or the password is not acceptable
+     * @throws UsersFileException if the file has an invalid line; nothing is written
+     * @throws NoSuchFileException if the file does not exist
+     * @throws IOException if the file cannot be read or written
+     */
+    public static void changePassword(Path file, String name, char[] password) throws IOException {
+        Objects.requireNonNull(file, "file");
+        Objects.requireNonNull(name, "name");
+        byte[] secret = formatSecret(newSecret(password));
+        update(file, false, parsed -> {
+            Line target = parsed.users().get(name);
+            if (target == null) {
+                throw new IllegalArgumentException("no user " + name + " in " + file);
+            }
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            for (Line l : parsed.lines()) {
+                out.writeBytes(l == target ? l.withSecret(secret) : l.raw());
+            }
+            return out.toByteArray();
+        });
+    }
+
+    /**
+     * Removes a user's line. All other lines stay byte for byte. Blocks for the write.
+     *
+     * @param file the users file
+     * @param name the user's name
+     * @throws IllegalArgumentException if there is no such user
+     * @throws UsersFileException if the file has an invalid line; nothing is written
+     * @throws NoSuchFileException if the file does not exist
+     * @throws IOException if the file cannot be read or written
+     */
+    public static void removeUser(Path file, String name) throws IOException {
+        Objects.requireNonNull(file, "file");
+        Objects.requireNonNull(name, "name");
+        update(file, false, parsed -> {
+            Line target = parsed.users().get(name);
+            if (target == null) {
+                throw new IllegalArgumentException("no user " + name + " in " + file);
+            }
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            for (Line l : parsed.lines()) {
+                if (l != target) {
+                    out.writeBytes(l.raw());
+                }
+            }
+            return out.toByteArray();
+        });
+    }
+
+    /**
+     * Describes this database by its path.
+     *
+     * @return {@code UsersFile[PATH]}
+     */
+    @Override
+    public String toString() {
+        return "UsersFile[" + path + "]";
+    }
+
+    // ---------------------------------------------------------------- reading
+
+    /** Which version of the file a snapshot was read from. */
+    private record Stamp(FileTime modified, long size, Object fileKey) {
+    }
+
+    private record Snapshot(Stamp stamp, Map<String, StoredSecret> secrets) {
+    }
+
+    /** One line with its terminator; {@code user} is null for comments and blank lines. */
+    private record Line(int number, byte[] raw, int contentLength, String user, StoredSecret secret) {
+
+        boolean terminated() {
+            return raw.length > 0 && raw[raw.length - 1] == '\n';
+        }
+
+        /** This line with its second field replaced, every other byte kept. */
+        byte[] withSecret(byte[] secret) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            int colon1 = indexOf(raw, ':', 0, contentLength);
+            if (colon1 < 0) {
+                out.write(raw, 0, contentLength);
+                out.write(':');
+                out.writeBytes(secret);
+                out.write(raw, contentLength, raw.length - contentLength);
+            } else {
+                // ':' is ASCII, so it never occurs inside a multi-byte UTF-8 sequence.
+                int colon2 = indexOf(raw, ':', colon1 + 1, contentLength);
+                int rest = colon2 >= 0 ? colon2 : contentLength;
+                out.write(raw, 0, colon1 + 1);
+                out.writeBytes(secret);
+                out.write(raw, rest, raw.length - rest);
+            }
+            return out.toByteArray();
+        }
+    }
+
+    private record Parsed(List<Line> lines, Map<String, Line> users, Map<String, StoredSecret> secrets) {
+
+        /** CRLF if the file's first line ends so, else LF. */
+        byte[] lineEnding() {
+            for (Line l : lines) {
+                if (l.terminated()) {
+                    boolean crlf = l.raw().length >= 2 && l.raw()[l.raw().length - 2] == '\r';
+                    return crlf ? new byte[] {'\r', '\n'} : new byte[] {'\n'};
+                }
+            }
+            return new byte[] {'\n'};
+        }
+    }
+
+    private void refreshIfChanged() {
+        Stamp now;
+        try {
+            now = stamp(path);
+        } catch (IOException e) {
+            problem("cannot stat " + path + ", still using the version loaded before: " + e);
+            return;
+        }
+        if (now.equals(current.get().stamp()) || now.equals(rejected)) {
+            return;
+        }
+        reloadLock.lock();
+        try {
+            // Another thread may have reloaded while this one waited.
+            if (now.equals(current.get().stamp()) || now.equals(rejected)) {
+                return;
+            }
+            try {
+                current.set(read(path));
+                lastProblem = null;
+            } catch (IOException e) {
+                rejected = now;
+                problem(e.getMessage() + " (still using the version loaded before)");
+            }
+        } finally {
+            reloadLock.unlock();
+        }
+    }
+
+    private void problem(String message) {
+        if (!message.equals(lastProblem)) {
+            lastProblem = message;
+            LOG.log(System.Logger.Level.WARNING, message);
+        }
+    }
+
+    private static Snapshot read(Path file) throws IOException {
+        // Stamp first: if the file changes while it is read, the next lookup sees a newer stamp
+        // and reads it again.
+        Stamp stamp = stamp(file);
+        byte[] bytes = Files.readAllBytes(file);
+        return new Snapshot(stamp, parse(file, bytes).secrets());
+    }
+
+    private static Stamp stamp(Path file) throws IOException {
+        BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
+        return new Stamp(a.lastModifiedTime(), a.size(), a.fileKey());
+    }
+
+    private static Parsed parse(Path file, byte[] bytes) throws UsersFileException {
+        List<Line> lines = new ArrayList<>();
+        Map<String, Line> users = new HashMap<>();
+        Map<String, StoredSecret> secrets = new HashMap<>();
+        int start = 0;
+        int number = 0;
+        while (start < bytes.length) {
+            number++;
+            int nl = indexOf(bytes, '\n', start, bytes.length);
+            int end = nl < 0 ? bytes.length : nl + 1;
+            int contentEnd = nl < 0 ? bytes.length : nl;
+            if (contentEnd > start && bytes[contentEnd - 1] == '\r') {
+                contentEnd--;
+            }
+            Line line = parseLine(file, number, Arrays.copyOfRange(bytes, start, end), contentEnd - start);
+            if (line.user() != null) {
+                Line first = users.putIfAbsent(line.user(), line);
+                if (first != null) {
+                    throw new UsersFileException(file, number,
+                            "duplicate user " + line.user() + " (first on line " + first.number() + ")");
+                }
+                if (line.secret() != null) {
+                    secrets.put(line.user(), line.secret());
+                }
+            }
+            lines.add(line);
+            start = end;
+        }
+        return new Parsed(List.copyOf(lines), users, Map.copyOf(secrets));
+    }
+
+    private static Line parseLine(Path file, int number, byte[] raw, int length) throws UsersFileException {
+        if (length == 0 || raw[0] == '#' || raw[0] == ':') {
+            return new Line(number, raw, length, null, null);
+        }
+        String content;
+        try {
+            content = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(raw, 0, length))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new UsersFileException(file, number, "line is not valid UTF-8");
+        }
+        if (content.isBlank()) {
+            return new Line(number, raw, length, null, null);
+        }
+        String[] fields = content.split(":", -1);
+        StoredSecret secret = fields.length > 1 ? parseSecret(file, number, fields[1]) : null;
+        return new Line(number, raw, length, fields[0], secret);
+    }
+
+    private static StoredSecret parseSecret(Path file, int number, String field) throws UsersFileException {
+        int close = field.indexOf('}');
+        if (field.startsWith("{") && close > 1) {
+            String scheme = field.substring(1, close);
+            String value = field.substring(close + 1);
+            return switch (scheme.toUpperCase(Locale.ROOT)) {
+                case "PLAIN", "CLEAR", "CLEARTEXT" -> new StoredSecret.Plain(value);
+                case "SCRAM-SHA-256" -> parseScram(file, number, value);
+                default -> throw new UsersFileException(file, number,
+                        "unsupported password scheme {" + scheme + "}");
+            };
+        }
+        if (CRYPT_HASH.matcher(field).matches()) {
+            throw new UsersFileException(file, number,
+                    "password looks like a crypt(3) hash, which Twine does not support;"
+                            + " write {PLAIN} before it if it really is the password");
+        }
+        return new StoredSecret.Plain(field);
+    }
+
+    private static StoredSecret parseScram(Path file, int number, String value) throws UsersFileException {
+        String[] parts = value.split(",", -1);
+        if (parts.length != 4) {
+            throw new UsersFileException(file, number,
+                    "{SCRAM-SHA-256} needs iterations,salt,StoredKey,ServerKey");
+        }
+        if (!parts[0].matches("[0-9]{1,10}")) {
+            throw new UsersFileException(file, number, "bad SCRAM-SHA-256 iteration count " + parts[0]);
+        }
+        long iterations = Long.parseLong(parts[0]);
+        if (iterations < MIN_ITERATIONS || iterations > Integer.MAX_VALUE) {
+            throw new UsersFileException(file, number, "SCRAM-SHA-256 iteration count " + iterations
+                    + " is outside 4096.." + Integer.MAX_VALUE + " (RFC 7677 §4)");
+        }
+        byte[] salt = base64(file, number, parts[1], "salt");
+        byte[] storedKey = base64(file, number, parts[2], "StoredKey");
+        byte[] serverKey = base64(file, number, parts[3], "ServerKey");
+        if (salt.length == 0) {
+            throw new UsersFileException(file, number, "empty SCRAM-SHA-256 salt");
+        }
+        if (storedKey.length != ScramKeys.HASH_LENGTH || serverKey.length != ScramKeys.HASH_LENGTH) {
+            throw new UsersFileException(file, number, "SCRAM-SHA-256 StoredKey and ServerKey must be 32 bytes");
+        }
+        return new StoredSecret.Scram((int) iterations, salt, storedKey, serverKey);
+    }
+
+    private static byte[] base64(Path file, int number, String text, String what) throws UsersFileException {
+        try {
+            return Base64.getDecoder().decode(text);
+        } catch (IllegalArgumentException e) {
+            throw new UsersFileException(file, number, "bad base64 in SCRAM-SHA-256 " + what);
+        }
+    }
+
+    private static int indexOf(byte[] b, char c, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (b[i] == c) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    // ---------------------------------------------------------------- writing
+
+    /** Computes a file's new content from its parsed old content; may throw for a user error. */
+    @FunctionalInterface
+    private interface Edit {
+        byte[] apply(Parsed parsed);
+    }
+
+    private static void checkName(String name) {
+        Objects.requireNonNull(name, "name");
+        if (name.isEmpty()) {
+            throw new IllegalArgumentException("user name is empty");
+        }
+        if (name.startsWith("#")) {
+            throw new IllegalArgumentException("user name must not start with '#', which starts a comment");
+        }
+        if (name.equals(".") || name.equals("..")) {
+            throw new IllegalArgumentException("user name must not be '.' or '..'");
+        }
+        name.codePoints().forEach(cp -> {
+            if (cp == ':') {
+                throw new IllegalArgumentException("user name must not contain ':', the field separator");
+            }
+            if (cp == '/' || cp == '\\') {
+                throw new IllegalArgumentException("user name must not contain '/' or '\\': it names a mail directory");
+            }
+            if (Character.isWhitespace(cp) || Character.isSpaceChar(cp)) {
+                throw new IllegalArgumentException("user name must not contain white space");
+            }
+            if (Character.isISOControl(cp) || Character.getType(cp) == Character.FORMAT
+                    || (cp >= Character.MIN_SURROGATE && cp <= Character.MAX_SURROGATE)) {
+                throw new IllegalArgumentException("user name must not contain control characters");
+            }
+        });
+    }
+
+    private static StoredSecret.Scram newSecret(char[] password) {
+        Objects.requireNonNull(password, "password");
+        byte[] salt = new byte[ScramKeys.SALT_LENGTH];
+        RANDOM.nextBytes(salt);
+        return StoredSecret.Scram.derive(CharBuffer.wrap(password), salt, ScramKeys.DEFAULT_ITERATIONS);
+    }
+
+    private static byte[] format(String name, StoredSecret.Scram secret) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(name.getBytes(StandardCharsets.UTF_8));
+        out.write(':');
+        out.writeBytes(formatSecret(secret));
+        return out.toByteArray();
+    }
+
+    /** Dovecot's layout: {SCRAM-SHA-256}iterations,base64(salt),base64(StoredKey),base64(ServerKey). */
+    private static byte[] formatSecret(StoredSecret.Scram secret) {
+        String text = "{SCRAM-SHA-256}" + secret.iterations()
+                + "," + ScramKeys.base64(secret.rawSalt())
+                + "," + ScramKeys.base64(secret.rawStoredKey())
+                + "," + ScramKeys.base64(secret.rawServerKey());
+        return text.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static void update(Path file, boolean create, Edit edit) throws IOException {
+        // Replace the file a symbolic link points to, not the link.
+        Path target = Files.exists(file) ? file.toRealPath() : file.toAbsolutePath().normalize();
+        ReentrantLock lock = WRITE_LOCKS.computeIfAbsent(target, k -> new ReentrantLock());
+        lock.lock();
+        try {
+            for (int attempt = 1; ; attempt++) {
+                Stamp before;
+                byte[] bytes;
+                try {
+                    before = stamp(target);
+                    bytes = Files.readAllBytes(target);
+                } catch (NoSuchFileException e) {
+                    if (!create) {
+                        throw e;
+                    }
+                    before = null;
+                    bytes = new byte[0];
+                }
+                byte[] updated = edit.apply(parse(file, bytes));
+                if (replace(target, updated, before)) {
+                    return;
+                }
+                if (attempt == WRITE_ATTEMPTS) {
+                    throw new IOException(file + ": changed by another process during every attempt to update it");
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Writes {@code bytes} to a temporary file beside {@code target}, syncs it and renames it over
+     * {@code target}, unless {@code target} is no longer the version stamped {@code before}
+     * (null: did not exist). Returns false, having written nothing visible, in that case.
+     */
+    private static boolean replace(Path target, byte[] bytes, Stamp before) throws IOException {
+        Path dir = target.getParent();
+        Path temp = createTemp(target, before != null);
+        boolean moved = false;
+        try {
+            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+                ByteBuffer buffer = ByteBuffer.wrap(bytes);
+                while (buffer.hasRemaining()) {
+                    channel.write(buffer);
+                }
+                // The data must be on disk before the rename makes it the users file, or a crash
+                // could leave an empty file under the old name.
+                channel.force(true);
+            }
+            Stamp now;
+            try {
+                now = stamp(target);
+            } catch (NoSuchFileException e) {
+                now = null;
+            }
+            if (!Objects.equals(before, now)) {
+                return false;
+            }
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+            moved = true;
+        } finally {
+            if (!moved) {
+                Files.deleteIfExists(temp);
+            }
+        }
+        syncDirectory(dir);
+        return true;
+    }
+
+    private static Path createTemp(Path target, boolean exists) throws IOException {
+        Path dir = target.getParent();
+        String prefix = "." + target.getFileName() + ".";
+        if (!dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            return Files.createTempFile(dir, prefix, ".tmp");
+        }
+        Set<PosixFilePermission> ownerOnly = PosixFilePermissions.fromString("rw-------");
+        Path temp = Files.createTempFile(dir, prefix, ".tmp", PosixFilePermissions.asFileAttribute(ownerOnly));
+        try {
+            if (exists) {
+                PosixFileAttributes original = Files.readAttributes(target, PosixFileAttributes.class);
+                // Set explicitly: the mode given at creation is subject to the umask.
+                Files.setPosixFilePermissions(temp, original.permissions());
+                copyOwnership(temp, original);
+            } else {
+                Files.setPosixFilePermissions(temp, ownerOnly);
+            }
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(temp);
+            throw e;
+        }
+        return temp;
+    }
+
+    private static void copyOwnership(Path temp, PosixFileAttributes original) {
+        PosixFileAttributeView view = Files.getFileAttributeView(temp, PosixFileAttributeView.class);
+        try {
+            if (!view.readAttributes().group().equals(original.group())) {
+                view.setGroup(original.group());
+            }
+            if (!view.readAttributes().owner().equals(original.owner())) {
+                view.setOwner(original.owner());
+            }
+        } catch (IOException e) {
+            // Only a privileged process may give a file away; the new file then belongs to the
+            // user running this process, which can read it.
+        }
+    }
+
+    private static void syncDirectory(Path dir) {
+        // The rename is durable only once the directory entry is on disk. Opening a directory for
+        // reading works on Linux and macOS; where it does not (Windows) there is no equivalent.
+        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+            channel.force(true);
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "cannot fsync directory " + dir + ": " + e);
+        }
+    }
+}
