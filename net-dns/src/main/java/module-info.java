@@ -1,7 +1,15 @@
 /**
- * Twine's dns module. It is an empty placeholder for now: the issue that builds this protocol
- * fills it in.
+ * Twine's DNS: an authoritative name server with an optional caching forwarder (the {@code twine
+ * dns} subcommand, {@link dev.twine.dns.DnsServer}) and a blocking resolver client
+ * ({@link dev.twine.dns.Resolver}). The wire format and master-file parsing come from dnsjava,
+ * which stays behind this module's API: no dnsjava type appears in an exported signature.
  */
 module dev.twine.dns {
-    requires dev.twine.core;
+    requires transitive dev.twine.core; // DnsServer is a core Service
+    requires org.dnsjava;
+    requires jdk.unsupported; // sun.misc.Signal: reload zones on SIGHUP
+
+    exports dev.twine.dns;
+
+    provides dev.twine.core.ServicePlugin with dev.twine.dns.internal.DnsPlugin;
 }

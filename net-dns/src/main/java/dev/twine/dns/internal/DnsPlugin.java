@@ -1,0 +1,143 @@
+package dev.twine.dns.internal;
+
+import dev.twine.core.Service;
+import dev.twine.core.ServicePlugin;
+import dev.twine.dns.DnsServer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/** {@code twine dns}: the authoritative server (and forwarder) as a launcher subcommand. */
+public final class DnsPlugin implements ServicePlugin {
+    /** The endpoints when no {@code --listen} is given: UDP and TCP on one port. */
+    static final List<String> DEFAULT_LISTEN = List.of("udp:5353:interface=127.0.0.1", "tcp:5353:interface=127.0.0.1");
+
+    /** Called by {@link java.util.ServiceLoader}. */
+    public DnsPlugin() {}
+
+    @Override
+    public String name() {
+        return "dns";
+    }
+
+    @Override
+    public String summary() {
+        return "an authoritative DNS server for master-file zones, with an optional caching forwarder";
+    }
+
+    @Override
+    public List<Option> options() {
+        return List.of(
+                Option.value("--zone", "FILE", "a zone in RFC 1035 master-file (BIND) syntax; its SOA gives the origin")
+                        .asRepeatable().asRequired(),
+                Option.value("--listen", "EP", "an endpoint (udp:PORT, tcp:PORT, with :interface=ADDR); default "
+                        + "udp:5353 and tcp:5353 on 127.0.0.1").asRepeatable(),
+                Option.value("--forward", "HOST:PORT", "forward names outside the zones to this resolver, with a cache"),
+                Option.value("--allow-transfer", "ADDR", "allow zone transfers (AXFR) to this client address")
+                        .asRepeatable(),
+                Option.flag("--watch", "reload zone files when they change (polled every second); SIGHUP reloads too"));
+    }
+
+    @Override
+    public Service create(Arguments args) {
+        DnsServer.Builder b = DnsServer.builder();
+        for (String z : args.values("--zone")) {
+            b.zone(Path.of(z));
+        }
+        List<String> listen = args.values("--listen");
+        for (String ep : listen.isEmpty() ? DEFAULT_LISTEN : listen) {
+            try {
+                b.listen(ep);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--listen: " + e.getMessage(), e);
+            }
+        }
+        args.value("--forward").ifPresent(f -> b.forward(hostPort(f)));
+        for (String a : args.values("--allow-transfer")) {
+            b.allowTransfer(ip("--allow-transfer", a));
+        }
+        if (args.flag("--watch")) {
+            b.watch(Duration.ofSeconds(1));
+        }
+        b.reloadOnSighup(true);
+        return b.build();
+    }
+
+    static InetSocketAddress hostPort(String spec) {
+        int colon = spec.lastIndexOf(':');
+        if (colon <= 0 || colon == spec.length() - 1) {
+            throw new IllegalArgumentException("--forward: expected HOST:PORT (an IP address and a port), got '" + spec + "'");
+        }
+        String host = spec.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(spec.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--forward: bad port in '" + spec + "'");
+        }
+        if (port < 1 || port > 65_535) {
+            throw new IllegalArgumentException("--forward: port out of range in '" + spec + "'");
+        }
+        return new InetSocketAddress(ip("--forward", host), port);
+    }
+
+    static InetAddress ip(String option, String text) {
+        if (!text.matches("[0-9.]+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*")) {
+            throw new IllegalArgumentException(option + ": not an IP address: '" + text + "'");
+        }
+        try {
+            return InetAddress.getByName(text);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException(option + ": not an IP address: '" + text + "'", e);
+        }
+    }
+
+    @Override
+    public Optional<Demo> demo(Path dataDir) throws IOException {
+        Path dir = dataDir.resolve("dns");
+        Files.createDirectories(dir);
+        Path zone = dir.resolve("demo.test.zone");
+        if (!Files.exists(zone)) {
+            Files.writeString(zone, DEMO_ZONE);
+        }
+        DnsServer s = DnsServer.builder().zone(zone).listen("udp:5353:interface=127.0.0.1")
+                .listen("tcp:5353:interface=127.0.0.1").reloadOnSighup(true).watch(Duration.ofSeconds(1)).build();
+        return Optional.of(new Demo(s, started -> {
+            int port = started.bindings().get(0).port();
+            return "dns: dig @127.0.0.1 -p " + port + " www.demo.test A   (zone " + zone + ", reloaded when edited;"
+                    + " also try MX demo.test, +tcp)";
+        }));
+    }
+
+    static final String DEMO_ZONE = """
+            $ORIGIN demo.test.
+            $TTL 300
+            @       IN SOA ns1.demo.test. hostmaster.demo.test. (
+                            2026112701 ; serial
+                            3600       ; refresh
+                            600        ; retry
+                            604800     ; expire
+                            60 )       ; negative TTL
+                    IN NS   ns1
+                    IN MX   10 mail
+                    IN MX   20 mail2
+                    IN TXT  "v=spf1 mx -all"
+            ns1     IN A    127.0.0.1
+            www     IN A    127.0.0.1
+                    IN AAAA ::1
+            mail    IN A    127.0.0.1
+            mail2   IN A    127.0.0.2
+            web     IN CNAME www
+            *.apps  IN A    127.0.0.3
+            _xmpp-client._tcp IN SRV 5 0 5222 www
+            """;
+}

@@ -1,0 +1,168 @@
+package dev.twine.dns.internal;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Master;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.SOARecord;
+import org.xbill.DNS.Type;
+
+/**
+ * One zone loaded from an RFC 1035 master file: its records by owner and type, and every name
+ * that exists in it (owners and the empty non-terminals above them, RFC 4592 §2.2.2). Immutable.
+ * Names compare case-insensitively (dnsjava's {@link Name#equals}), while records keep the case
+ * the file gave them.
+ */
+public final class Zone {
+    private final Name origin;
+    private final SOARecord soa;
+    private final Map<Name, Map<Integer, List<Record>>> nodes;
+    private final Set<Name> names;
+    private final List<Record> records;
+    private final Path source;
+
+    private Zone(Path source, SOARecord soa, Map<Name, Map<Integer, List<Record>>> nodes, Set<Name> names,
+            List<Record> records) {
+        this.source = source;
+        this.origin = soa.getName();
+        this.soa = soa;
+        this.nodes = nodes;
+        this.names = names;
+        this.records = records;
+    }
+
+    /**
+     * Parses a master file (BIND syntax: {@code $ORIGIN}, {@code $TTL}, {@code $INCLUDE}, relative
+     * names, parentheses). The zone's origin is the owner of its SOA record, which must come first.
+     *
+     * @throws ZoneFileException naming the file (and the line, where the parser knows it)
+     */
+    public static Zone load(Path file) throws ZoneFileException {
+        List<Record> all = new ArrayList<>();
+        try (Master m = new Master(file.toString(), null, -1)) {
+            Record r;
+            while ((r = m.nextRecord()) != null) {
+                all.add(r);
+                if (all.size() > 5_000_000) {
+                    throw new ZoneFileException(file + ": more than 5,000,000 records");
+                }
+            }
+        } catch (ZoneFileException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            String msg = String.valueOf(e.getMessage());
+            // dnsjava's tokenizer says "FILE:LINE: problem"; add the file when it did not
+            throw new ZoneFileException(msg.startsWith(file.toString()) ? msg : file + ": " + msg);
+        }
+        return of(file, all);
+    }
+
+    /**
+     * A zone from records, the first of which is the SOA.
+     *
+     * @throws ZoneFileException if the records do not make a zone
+     */
+    public static Zone of(Path source, List<Record> all) throws ZoneFileException {
+        if (all.isEmpty() || !(all.get(0) instanceof SOARecord soa)) {
+            throw new ZoneFileException(source + ": the first record must be the zone's SOA");
+        }
+        Name origin = soa.getName();
+        Map<Name, Map<Integer, List<Record>>> nodes = new HashMap<>();
+        Set<Name> names = new HashSet<>();
+        List<Record> kept = new ArrayList<>();
+        for (Record r : all) {
+            if (r.getDClass() != DClass.IN) {
+                throw new ZoneFileException(source + ": " + r.getName() + ": only class IN is served");
+            }
+            if (!r.getName().subdomain(origin)) {
+                throw new ZoneFileException(source + ": " + r.getName() + " is outside the zone " + origin);
+            }
+            if (r.getType() == Type.SOA && !r.getName().equals(origin)) {
+                throw new ZoneFileException(source + ": SOA for " + r.getName() + " inside the zone " + origin);
+            }
+            if (r.getType() == Type.SOA && r != soa) {
+                continue; // a second SOA at the apex (as AXFR files end): keep the first
+            }
+            List<Record> set = nodes.computeIfAbsent(r.getName(), n -> new LinkedHashMap<>())
+                    .computeIfAbsent(r.getType(), t -> new ArrayList<>());
+            if (!set.contains(r)) {
+                set.add(r);
+                kept.add(r);
+            }
+            // the owner and every name between it and the origin exist (RFC 4592 §2.2.2)
+            for (Name n = r.getName(); names.add(n) && !n.equals(origin); n = parent(n)) {
+                // walk up until a name already known
+            }
+        }
+        for (Map.Entry<Name, Map<Integer, List<Record>>> e : nodes.entrySet()) {
+            Map<Integer, List<Record>> node = e.getValue();
+            if (node.containsKey(Type.CNAME) && (node.size() > 1 || node.get(Type.CNAME).size() > 1)) {
+                // RFC 1034 §3.6.2: a CNAME is the only data at its name
+                throw new ZoneFileException(source + ": " + e.getKey() + " has a CNAME and other data");
+            }
+            node.replaceAll((t, l) -> List.copyOf(l));
+        }
+        return new Zone(source, soa, Map.copyOf(nodes), Set.copyOf(names), List.copyOf(kept));
+    }
+
+    static Name parent(Name n) {
+        return new Name(n, 1);
+    }
+
+    /** The zone's apex. */
+    public Name origin() {
+        return origin;
+    }
+
+    /** The SOA record. */
+    public SOARecord soa() {
+        return soa;
+    }
+
+    /** The file it came from. */
+    public Path source() {
+        return source;
+    }
+
+    /** Every record, SOA first, in file order (for AXFR). */
+    public List<Record> records() {
+        return records;
+    }
+
+    /** The records at {@code name} by type, or an empty map if it owns none. */
+    public Map<Integer, List<Record>> node(Name name) {
+        Map<Integer, List<Record>> n = nodes.get(name);
+        return n == null ? Collections.emptyMap() : n;
+    }
+
+    /** Whether {@code name} exists: it owns records or has descendants that do. */
+    public boolean exists(Name name) {
+        return names.contains(name);
+    }
+
+    /**
+     * The zone cut at or above {@code name} (below the apex) nearest the apex, or null: a name
+     * owning NS records that is not the apex (RFC 1034 §4.2.1). Data at or below it is not
+     * authoritative (glue).
+     */
+    public Name delegation(Name name) {
+        int below = name.labels() - origin.labels();
+        for (int i = below - 1; i >= 0; i--) {
+            Name n = i == 0 ? name : new Name(name, i);
+            if (node(n).containsKey(Type.NS)) {
+                return n;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,95 @@
+package dev.twine.dns.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.twine.core.ServicePlugin;
+import dev.twine.dns.RecordType;
+import dev.twine.dns.Resolver;
+import java.io.InputStream;
+import java.lang.module.ModuleDescriptor;
+import java.net.BindException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The {@code twine dns} plugin: its options, its errors and its demo. */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class DnsPluginTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void moduleProvidesThePluginToTheLaunchersServiceLoader() throws Exception {
+        ModuleDescriptor d = DnsPlugin.class.getModule().getDescriptor();
+        if (d == null) {
+            try (InputStream in = DnsPlugin.class.getResourceAsStream("/module-info.class")) {
+                d = ModuleDescriptor.read(in);
+            }
+        }
+        assertEquals("dev.twine.dns", d.name());
+        assertTrue(d.provides().stream().anyMatch(p -> p.service().equals(ServicePlugin.class.getName())
+                && p.providers().equals(List.of(DnsPlugin.class.getName()))), d.provides().toString());
+        assertEquals(java.util.Set.of("dev.twine.dns"),
+                d.exports().stream().map(ModuleDescriptor.Exports::source).collect(java.util.stream.Collectors.toSet()));
+        assertEquals("dns", new DnsPlugin().name());
+    }
+
+    @Test
+    void optionsMatchTheDesignsCommandLine() {
+        List<String> names = new DnsPlugin().options().stream().map(ServicePlugin.Option::name).toList();
+        assertEquals(List.of("--zone", "--listen", "--forward", "--allow-transfer", "--watch"), names);
+        assertTrue(new DnsPlugin().options().get(0).required());
+    }
+
+    @Test
+    void badZoneFileNamesFileAndLine() throws Exception {
+        TestZones.copyTo(dir);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new DnsPlugin().create(Peers.args(Map.of("--zone", List.of(dir.resolve("bad.zone").toString())))));
+        assertTrue(e.getMessage().contains("bad.zone:6"), e.getMessage());
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> new DnsPlugin().create(Peers.args(Map.of("--zone", List.of(dir.resolve("none.zone").toString())))));
+        assertTrue(missing.getMessage().contains("none.zone"), missing.getMessage());
+    }
+
+    @Test
+    void badOptionValuesNameTheOption() throws Exception {
+        TestZones.copyTo(dir);
+        String zone = dir.resolve("example.test.zone").toString();
+        for (String[] bad : new String[][] {{"--forward", "resolver.example:53"}, {"--forward", "127.0.0.1"},
+                {"--forward", "127.0.0.1:99999"}, {"--allow-transfer", "somehost"}, {"--listen", "bogus:1"}}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new DnsPlugin().create(Peers.args(Map.of("--zone", List.of(zone), bad[0], List.of(bad[1])))));
+            assertTrue(e.getMessage().contains(bad[0]), bad[0] + ": " + e.getMessage());
+        }
+    }
+
+    @Test
+    void demoServesItsZoneAndPrintsTheDigLine() throws Exception {
+        ServicePlugin.Demo demo = new DnsPlugin().demo(dir).orElseThrow();
+        assertTrue(Files.exists(dir.resolve("dns/demo.test.zone")));
+        try {
+            demo.service().start();
+        } catch (BindException busy) {
+            assumeTrue(false, "port 5353 is busy here: " + busy.getMessage());
+        }
+        try {
+            String text = demo.instructions().apply(demo.service());
+            assertTrue(text.contains("dig @127.0.0.1 -p 5353 www.demo.test A"), text);
+            Resolver r = Resolver.builder().server("127.0.0.1", 5353).build();
+            assertEquals(2, r.lookupMx("demo.test").size());
+            assertEquals(1, r.lookup("www.demo.test", RecordType.AAAA).size());
+            assertEquals(1, r.lookup("x.apps.demo.test", RecordType.A).size());
+        } finally {
+            demo.service().close();
+        }
+    }
+}
