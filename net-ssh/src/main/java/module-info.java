@@ -1,7 +1,21 @@
 /**
- * Twine's ssh module. It is an empty placeholder for now: the issue that builds this protocol
- * fills it in.
+ * Twine's SSH: a server ({@link dev.twine.ssh.SshServer}, the {@code twine ssh} subcommand) whose
+ * exec and shell sessions run a {@link dev.twine.ssh.SshCommandHandler} as plain blocking code on
+ * its own virtual thread, with an SFTP subsystem and authentication through the core
+ * {@link dev.twine.core.auth.Portal}; and a blocking client ({@link dev.twine.ssh.SshClient}).
+ * The protocol is Apache MINA SSHD's, which stays behind this module's API: no MINA type appears
+ * in an exported signature.
  */
 module dev.twine.ssh {
-    requires dev.twine.core;
+    requires transitive dev.twine.core; // Portal, Principal, Service, Binding appear in the API
+    // MINA SSHD: sshd-osgi is sshd-common and sshd-core in one jar (the two split packages)
+    requires org.apache.sshd.osgi;
+    requires org.apache.sshd.sftp;
+    // Ed25519 for MINA, found by MINA reflectively: required so that it is in the module graph
+    requires net.i2p.crypto.eddsa;
+    requires org.slf4j;
+
+    exports dev.twine.ssh;
+
+    provides dev.twine.core.ServicePlugin with dev.twine.ssh.internal.SshPlugin;
 }

@@ -1,0 +1,81 @@
+package dev.twine.ssh.internal;
+
+import java.util.List;
+import org.apache.sshd.common.NamedFactory;
+import org.apache.sshd.common.cipher.BuiltinCiphers;
+import org.apache.sshd.common.cipher.Cipher;
+import org.apache.sshd.common.kex.BuiltinDHFactories;
+import org.apache.sshd.common.kex.KeyExchangeFactory;
+import org.apache.sshd.common.mac.BuiltinMacs;
+import org.apache.sshd.common.mac.Mac;
+import org.apache.sshd.common.signature.BuiltinSignatures;
+import org.apache.sshd.common.signature.Signature;
+import org.apache.sshd.server.ServerBuilder;
+import org.apache.sshd.client.ClientBuilder;
+
+/**
+ * The algorithms Twine offers, modern ones only (no SHA-1, no CBC, no RC4, no DSA), strongest
+ * first; the same list on the server and the client.
+ */
+public final class Algorithms {
+
+    private Algorithms() {
+    }
+
+    /** Key exchange: Curve25519 (RFC 8731), then the NIST curves (RFC 5656), then large DH groups (RFC 8268). */
+    static final List<BuiltinDHFactories> KEX = List.of(
+            BuiltinDHFactories.curve25519,
+            BuiltinDHFactories.curve25519_libssh,
+            BuiltinDHFactories.ecdhp256,
+            BuiltinDHFactories.ecdhp384,
+            BuiltinDHFactories.ecdhp521,
+            BuiltinDHFactories.dhg16_512,
+            BuiltinDHFactories.dhg18_512);
+
+    /** Ciphers: ChaCha20-Poly1305 and AES-GCM (RFC 5647), AES-CTR only with the EtM MACs below. */
+    static final List<NamedFactory<Cipher>> CIPHERS = List.of(
+            BuiltinCiphers.cc20p1305_openssh,
+            BuiltinCiphers.aes256gcm,
+            BuiltinCiphers.aes128gcm,
+            BuiltinCiphers.aes256ctr,
+            BuiltinCiphers.aes128ctr);
+
+    /** MACs: encrypt-then-MAC SHA-2 only. */
+    static final List<NamedFactory<Mac>> MACS = List.of(
+            BuiltinMacs.hmacsha256etm,
+            BuiltinMacs.hmacsha512etm);
+
+    /** Host and user key signatures: Ed25519 (RFC 8709), RSA with SHA-2 (RFC 8332), ECDSA (RFC 5656). */
+    static final List<NamedFactory<Signature>> SIGNATURES = List.of(
+            BuiltinSignatures.ed25519,
+            BuiltinSignatures.nistp256,
+            BuiltinSignatures.nistp384,
+            BuiltinSignatures.nistp521,
+            BuiltinSignatures.rsaSHA512,
+            BuiltinSignatures.rsaSHA256);
+
+    /** Server-side key exchange factories. */
+    static List<KeyExchangeFactory> serverKex() {
+        return NamedFactory.setUpTransformedFactories(false, KEX, ServerBuilder.DH2KEX);
+    }
+
+    /** Client-side key exchange factories. */
+    public static List<KeyExchangeFactory> clientKex() {
+        return NamedFactory.setUpTransformedFactories(false, KEX, ClientBuilder.DH2KEX);
+    }
+
+    /** The cipher list. */
+    public static List<NamedFactory<Cipher>> ciphers() {
+        return CIPHERS;
+    }
+
+    /** The MAC list. */
+    public static List<NamedFactory<Mac>> macs() {
+        return MACS;
+    }
+
+    /** The signature list. */
+    public static List<NamedFactory<Signature>> signatures() {
+        return SIGNATURES;
+    }
+}

@@ -1,0 +1,152 @@
+package dev.twine.ssh.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.channels.FileChannel;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PublicKey;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.sshd.common.config.keys.AuthorizedKeyEntry;
+import org.apache.sshd.common.config.keys.KeyUtils;
+import org.apache.sshd.common.config.keys.PublicKeyEntry;
+import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
+import org.apache.sshd.common.config.keys.writer.openssh.OpenSSHKeyPairResourceWriter;
+import org.apache.sshd.common.util.security.SecurityUtils;
+
+/** OpenSSH key files: reading authorized_keys and private keys, generating and writing keys. */
+public final class Keys {
+
+    private Keys() {
+    }
+
+    /**
+     * The keys of an authorized_keys file; lines that do not parse, or whose key type is not
+     * supported, are skipped (sshd does the same).
+     */
+    public static List<PublicKey> readAuthorizedKeys(Path file) throws IOException {
+        List<PublicKey> keys = new ArrayList<>();
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            String t = line.strip();
+            if (t.isEmpty() || t.startsWith("#")) {
+                continue;
+            }
+            try {
+                AuthorizedKeyEntry e = AuthorizedKeyEntry.parseAuthorizedKeyEntry(t);
+                if (e == null) {
+                    continue;
+                }
+                PublicKey k = e.resolvePublicKey(null, PublicKeyEntryResolver.IGNORING);
+                if (k != null) {
+                    keys.add(k);
+                }
+            } catch (IllegalArgumentException | GeneralSecurityException | IOException ignored) {
+                // a line we cannot use grants nothing; the others still count
+            }
+        }
+        return keys;
+    }
+
+    /** Whether two public keys are the same key (across providers: eddsa vs JDK encodings). */
+    public static boolean sameKey(PublicKey a, PublicKey b) {
+        return KeyUtils.compareKeys(a, b);
+    }
+
+    /** One line of OpenSSH public key text ({@code ssh-ed25519 AAAA... comment}). */
+    public static String publicKeyLine(PublicKey key, String comment) {
+        String s = PublicKeyEntry.toString(key);
+        return comment == null || comment.isEmpty() ? s : s + " " + comment;
+    }
+
+    /** The OpenSSH SHA256 fingerprint of a key, as {@code ssh-keygen -l} prints it. */
+    public static String fingerprint(PublicKey key) {
+        return KeyUtils.getFingerPrint(key);
+    }
+
+    /** A new Ed25519 key pair (through eddsa, which MINA uses for Ed25519). */
+    public static KeyPair generateEd25519() throws GeneralSecurityException {
+        KeyPairGenerator g = SecurityUtils.getKeyPairGenerator(SecurityUtils.EDDSA);
+        return g.generateKeyPair();
+    }
+
+    /** A new RSA key pair of {@code bits} bits. */
+    public static KeyPair generateRsa(int bits) throws GeneralSecurityException {
+        KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
+        g.initialize(bits);
+        return g.generateKeyPair();
+    }
+
+    /**
+     * Writes a private key in OpenSSH format (unencrypted, mode 0600) and its public key beside it
+     * as {@code FILE.pub}; each is written to a temporary file, fsynced and renamed into place.
+     */
+    public static void writeKeyPair(KeyPair kp, Path file, String comment) throws IOException, GeneralSecurityException {
+        Path parent = file.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        java.io.ByteArrayOutputStream priv = new java.io.ByteArrayOutputStream();
+        OpenSSHKeyPairResourceWriter.INSTANCE.writePrivateKey(kp, comment, null, priv);
+        writeAtomically(file, priv.toByteArray(), true);
+        byte[] pub = (publicKeyLine(kp.getPublic(), comment) + "\n").getBytes(StandardCharsets.UTF_8);
+        writeAtomically(Path.of(file.toAbsolutePath() + ".pub"), pub, false);
+    }
+
+    /** Writes bytes to a temp file in the same directory, fsyncs, and renames over {@code file}. */
+    public static void writeAtomically(Path file, byte[] data, boolean secret) throws IOException {
+        Path abs = file.toAbsolutePath();
+        Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp" + ProcessHandle.current().pid());
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                if (secret) {
+                    try {
+                        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+                    } catch (UnsupportedOperationException ignored) {
+                        // not a POSIX file system: nothing more we can do
+                    }
+                }
+                try (OutputStream out = java.nio.channels.Channels.newOutputStream(ch)) {
+                    out.write(data);
+                    out.flush();
+                    ch.force(true);
+                }
+            }
+            try {
+                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * The key pairs in a private key file (OpenSSH or PEM format, unencrypted).
+     *
+     * @throws IllegalArgumentException naming the file if it holds no usable key
+     */
+    public static List<KeyPair> readKeyPairs(Path file) throws IOException, GeneralSecurityException {
+        List<KeyPair> pairs = new ArrayList<>();
+        try (InputStream in = Files.newInputStream(file)) {
+            Iterable<KeyPair> it = SecurityUtils.loadKeyPairIdentities(
+                    null, org.apache.sshd.common.NamedResource.ofName(file.toString()), in, null);
+            if (it != null) {
+                it.forEach(pairs::add);
+            }
+        }
+        if (pairs.isEmpty()) {
+            throw new IllegalArgumentException(file + ": no private key found (OpenSSH or PEM, unencrypted)");
+        }
+        return pairs;
+    }
+}

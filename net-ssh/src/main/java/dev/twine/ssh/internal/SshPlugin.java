@@ -1,0 +1,145 @@
+package dev.twine.ssh.internal;
+
+import dev.twine.core.Service;
+import dev.twine.core.ServicePlugin;
+import dev.twine.core.auth.Portal;
+import dev.twine.core.auth.UsersFile;
+import dev.twine.ssh.AuthorizedKeysDirectory;
+import dev.twine.ssh.SshServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import java.util.Optional;
+
+/** {@code twine ssh}: the SSH server with the sample shell and SFTP. */
+public final class SshPlugin implements ServicePlugin {
+
+    /** The default listening endpoint. */
+    static final String DEFAULT_LISTEN = "tcp:2222:interface=127.0.0.1";
+
+    @Override
+    public String name() {
+        return "ssh";
+    }
+
+    @Override
+    public String summary() {
+        return "SSH server (MINA SSHD) with a sample shell, SFTP and optional local forwarding";
+    }
+
+    @Override
+    public List<Option> options() {
+        return List.of(
+                Option.value("--users", "FILE", "users file (Dovecot passwd-file) for password logins").asRequired(),
+                Option.value("--authorized-keys", "DIR", "directory of OpenSSH authorized_keys files, one per user (DIR/<user>); options in them are ignored"),
+                Option.value("--host-key", "FILE", "Ed25519 host key in OpenSSH format (RSA at FILE-rsa); generated if missing").withDefault("ssh_host_key"),
+                Option.value("--sftp-root", "DIR", "enable SFTP, confined to DIR"),
+                Option.value("--listen", "EP", "endpoint to listen on (tcp only)").withDefault(DEFAULT_LISTEN),
+                Option.flag("--allow-forwarding", "allow local port forwarding (direct-tcpip, ssh -L)"),
+                Option.value("--max-sessions", "N", "most connections at once (0: no limit)").withDefault("100"),
+                Option.value("--idle-timeout", "D", "close connections idle this long (ISO-8601 like PT10M, or 30s/10m; 0: never)").withDefault("10m"));
+    }
+
+    @Override
+    public Service create(Arguments a) throws Exception {
+        Path users = Path.of(a.require("--users"));
+        if (!Files.isRegularFile(users)) {
+            throw new IllegalArgumentException("--users " + users + ": no such file");
+        }
+        Portal.Builder portal = Portal.builder().users(UsersFile.load(users));
+        a.value("--authorized-keys").ifPresent(d -> portal.publicKeys(AuthorizedKeysDirectory.of(Path.of(d))));
+        SshServer.Builder b = SshServer.builder("ssh")
+                .listen(a.value("--listen").orElse(DEFAULT_LISTEN))
+                .portal(portal.build())
+                .hostKey(Path.of(a.value("--host-key").orElse("ssh_host_key")))
+                .allowForwarding(a.flag("--allow-forwarding"))
+                .maxSessions(parseCount("--max-sessions", a.value("--max-sessions").orElse("100")))
+                .idleTimeout(parseDuration("--idle-timeout", a.value("--idle-timeout").orElse("10m")));
+        a.value("--sftp-root").ifPresent(d -> b.sftpRoot(Path.of(d)));
+        return b.build();
+    }
+
+    @Override
+    public Optional<Demo> demo(Path dataDir) throws Exception {
+        Path dir = dataDir;
+        Files.createDirectories(dir);
+        Path users = dir.resolve("users");
+        String password;
+        Path pwFile = dir.resolve("demo-password");
+        if (Files.exists(pwFile) && Files.exists(users)) {
+            password = Files.readString(pwFile).strip();
+        } else {
+            password = randomPassword();
+            Files.deleteIfExists(users);
+            UsersFile.addUser(users, "demo", password.toCharArray());
+            Keys.writeAtomically(pwFile, (password + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8), true);
+        }
+        Path keys = dir.resolve("authorized_keys");
+        Files.createDirectories(keys);
+        SshServer server = SshServer.builder("ssh")
+                .listen(DEFAULT_LISTEN)
+                .portal(Portal.builder().users(UsersFile.load(users)).publicKeys(AuthorizedKeysDirectory.of(keys)).build())
+                .hostKey(dir.resolve("ssh_host_key"))
+                .sftpRoot(dir.resolve("sftp"))
+                .build();
+        String pw = password;
+        return Optional.of(new Demo(server, started -> {
+            int port = started.bindings().getFirst().port();
+            return "ssh: user demo, password " + pw + " (keys: put an authorized_keys file at " + keys.resolve("demo") + ")\n"
+                    + "  ssh -p " + port + " demo@127.0.0.1\n"
+                    + "  ssh -p " + port + " demo@127.0.0.1 echo hello\n"
+                    + "  sftp -P " + port + " demo@127.0.0.1";
+        }));
+    }
+
+    private static String randomPassword() {
+        String alphabet = "abcdefghijkmnpqrstuvwxyz23456789";
+        SecureRandom r = new SecureRandom();
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 12; i++) {
+            sb.append(alphabet.charAt(r.nextInt(alphabet.length())));
+        }
+        return sb.toString();
+    }
+
+    static int parseCount(String option, String value) {
+        try {
+            int n = Integer.parseInt(value.strip());
+            if (n < 0) {
+                throw new IllegalArgumentException(option + " " + value + ": must be 0 or more");
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + " " + value + ": not a whole number");
+        }
+    }
+
+    /** {@code 0}, {@code 30s}, {@code 10m}, {@code 2h}, or ISO-8601 ({@code PT10M}). */
+    static Duration parseDuration(String option, String value) {
+        String v = value.strip();
+        try {
+            if (v.equals("0")) {
+                return Duration.ZERO;
+            }
+            if (v.toUpperCase().startsWith("P")) {
+                return Duration.parse(v);
+            }
+            long n = Long.parseLong(v.substring(0, v.length() - 1));
+            Duration d = switch (v.charAt(v.length() - 1)) {
+                case 's' -> Duration.ofSeconds(n);
+                case 'm' -> Duration.ofMinutes(n);
+                case 'h' -> Duration.ofHours(n);
+                default -> throw new NumberFormatException(v);
+            };
+            if (d.isNegative()) {
+                throw new IllegalArgumentException(option + " " + value + ": negative");
+            }
+            return d;
+        } catch (NumberFormatException | DateTimeParseException | StringIndexOutOfBoundsException e) {
+            throw new IllegalArgumentException(option + " " + value + ": not a duration (30s, 10m, 2h, PT10M or 0)");
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package dev.twine.ssh;
+
+import dev.twine.core.auth.Portal;
+import dev.twine.core.auth.UsersFile;
+import dev.twine.ssh.internal.HostKeys;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
+
+/** A started Twine SSH server on a free loopback port, with a user alice and her files. */
+final class TwineSshFixture implements AutoCloseable {
+
+    static final String USER = "alice";
+    static final String PASSWORD = "wonder land";
+
+    final Path dir;
+    final Path keysDir;
+    final Path sftpRoot;
+    final Path hostKey;
+    final Path knownHosts;
+    final SshServer server;
+
+    TwineSshFixture(Path dir, UnaryOperator<SshServer.Builder> customize) throws Exception {
+        this.dir = dir;
+        Path users = dir.resolve("users");
+        UsersFile.addUser(users, USER, PASSWORD.toCharArray());
+        keysDir = Files.createDirectories(dir.resolve("authorized_keys"));
+        sftpRoot = Files.createDirectories(dir.resolve("sftp"));
+        hostKey = dir.resolve("host/ssh_host_key");
+        Portal portal = Portal.builder()
+                .users(UsersFile.load(users))
+                .publicKeys(AuthorizedKeysDirectory.of(keysDir))
+                .build();
+        SshServer.Builder b = SshServer.builder("ssh")
+                .listen("tcp:0:interface=127.0.0.1")
+                .portal(portal)
+                .hostKey(hostKey)
+                .sftpRoot(sftpRoot)
+                .failureDelay(Duration.ofMillis(100));
+        server = customize.apply(b).build();
+        server.start();
+        knownHosts = dir.resolve("known_hosts");
+        List<String> lines = new ArrayList<>();
+        for (Path pub : List.of(Path.of(hostKey + ".pub"), Path.of(HostKeys.rsaPath(hostKey) + ".pub"))) {
+            lines.add("[127.0.0.1]:" + server.port() + " " + Files.readString(pub).strip());
+        }
+        Files.write(knownHosts, lines);
+    }
+
+    /** Authorizes the public key of {@code privateKey} for alice. */
+    void authorize(Path privateKey) throws IOException {
+        Files.writeString(keysDir.resolve(USER), Files.readString(Path.of(privateKey + ".pub")),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+    }
+
+    /** The common OpenSSH options: no config, strict host key checking against our file. */
+    List<String> sshOptions() {
+        return new ArrayList<>(List.of("-F", "/dev/null",
+                "-o", "UserKnownHostsFile=" + knownHosts,
+                "-o", "GlobalKnownHostsFile=/dev/null",
+                "-o", "StrictHostKeyChecking=yes",
+                "-o", "ConnectTimeout=10",
+                "-o", "LogLevel=ERROR"));
+    }
+
+    /** {@code ssh} logging in with a key, then the remote command words. */
+    List<String> sshWithKey(Path key, String... command) {
+        List<String> cmd = new ArrayList<>(List.of(Peers.require("/usr/bin/ssh")));
+        cmd.addAll(sshOptions());
+        cmd.addAll(List.of("-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "PasswordAuthentication=no",
+                "-o", "KbdInteractiveAuthentication=no", "-i", key.toString(), "-p", String.valueOf(server.port()),
+                USER + "@127.0.0.1"));
+        cmd.addAll(List.of(command));
+        return cmd;
+    }
+
+    /** {@code sshpass -p PASSWORD ssh ...} with the given preferred methods. */
+    List<String> sshWithPassword(String password, String methods, String... command) {
+        List<String> cmd = new ArrayList<>(List.of(Peers.require("/usr/bin/sshpass"), "-p", password,
+                Peers.require("/usr/bin/ssh")));
+        cmd.addAll(sshOptions());
+        cmd.addAll(List.of("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=" + methods,
+                "-o", "NumberOfPasswordPrompts=1", "-p", String.valueOf(server.port()), USER + "@127.0.0.1"));
+        cmd.addAll(List.of(command));
+        return cmd;
+    }
+
+    @Override
+    public void close() {
+        try {
+            server.shutdown(Duration.ofSeconds(2));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            server.close();
+        }
+    }
+}
