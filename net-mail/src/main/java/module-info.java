@@ -3,8 +3,15 @@
  * store that other tools (Dovecot, mutt, Python's {@code mailbox}) can share.
  */
 module dev.twine.mail {
-    requires dev.twine.core;
+    requires transitive dev.twine.core;
     requires jakarta.mail;
+    requires dev.twine.dns;
 
     exports dev.twine.mail.maildir;
+    exports dev.twine.mail.imap;
+    exports dev.twine.mail.pop3;
+    exports dev.twine.mail;
+    exports dev.twine.mail.smtp;
+
+    provides dev.twine.core.ServicePlugin with dev.twine.mail.MailPlugin;
 }

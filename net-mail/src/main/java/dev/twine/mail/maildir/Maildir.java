@@ -10,8 +10,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A Maildir++ store: {@code ROOT/<user>/{tmp,new,cur}} for the inbox and
@@ -30,6 +38,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Maildir {
     private static final AtomicLong COUNTER = new AtomicLong();
+    /** Serialises read-modify-write of subscription files in this process. */
+    private static final ReentrantLock SUBSCRIPTIONS = new ReentrantLock();
     private static final String HOST = hostName();
     private static final long PID = ProcessHandle.current().pid();
 
@@ -118,6 +128,170 @@ public final class Maildir {
         }
         forceDirectory(nu);
         return target;
+    }
+
+    /**
+     * Whether {@code user}'s folder exists (its directory has a {@code cur/}).
+     *
+     * @throws IllegalArgumentException for names that could escape the user's directory
+     */
+    public boolean exists(String user, String folder) {
+        return Files.isDirectory(folder(user, folder).resolve("cur"));
+    }
+
+    /**
+     * The folder as a mailbox with UIDs and flags, creating its directories (and the user's inbox)
+     * if missing.
+     *
+     * @throws IOException if the directories cannot be created
+     */
+    public MailFolder mailbox(String user, String folder) throws IOException {
+        if (!folder.isEmpty() && !folder.equalsIgnoreCase("INBOX")) {
+            MailFolder.of(inbox(user));
+        }
+        return MailFolder.of(folder(user, folder));
+    }
+
+    /**
+     * The names of {@code user}'s folders: {@code INBOX} first, then every Maildir++ {@code .Name}
+     * directory, sorted. Hierarchy levels are separated by {@code .}.
+     */
+    public List<String> folders(String user) throws IOException {
+        Path inbox = inbox(user);
+        List<String> names = new ArrayList<>();
+        names.add("INBOX");
+        if (!Files.isDirectory(inbox)) {
+            return names;
+        }
+        List<String> rest = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(inbox)) {
+            for (Path p : ds) {
+                String fn = p.getFileName().toString();
+                if (fn.length() > 1 && fn.startsWith(".") && !fn.startsWith("..") && Files.isDirectory(p.resolve("cur"))) {
+                    rest.add(fn.substring(1));
+                }
+            }
+        }
+        Collections.sort(rest);
+        names.addAll(rest);
+        return names;
+    }
+
+    /**
+     * Creates a folder.
+     *
+     * @return false if it already existed
+     */
+    public boolean createFolder(String user, String folder) throws IOException {
+        if (exists(user, folder)) {
+            return false;
+        }
+        mailbox(user, folder);
+        return true;
+    }
+
+    /**
+     * Deletes a folder and its messages (not the inbox; Maildir++ sub-folders are separate
+     * directories and stay).
+     *
+     * @return false if it did not exist
+     * @throws IllegalArgumentException for the inbox
+     */
+    public boolean deleteFolder(String user, String folder) throws IOException {
+        if (folder.equalsIgnoreCase("INBOX") || folder.isEmpty()) {
+            throw new IllegalArgumentException("the inbox cannot be deleted");
+        }
+        Path dir = folder(user, folder);
+        if (!Files.isDirectory(dir.resolve("cur"))) {
+            return false;
+        }
+        // rename first so no reader sees a half-deleted folder, then remove the files
+        Path trash = inbox(user).resolve("..deleted-" + uniqueName());
+        Files.move(dir, trash, StandardCopyOption.ATOMIC_MOVE);
+        forceDirectory(inbox(user));
+        deleteTree(trash);
+        return true;
+    }
+
+    /**
+     * Renames a folder and the folders below it ({@code A} to {@code B} also moves {@code A.x} to
+     * {@code B.x}), as RFC 3501 §6.3.5 asks.
+     *
+     * @return false if {@code from} does not exist or {@code to} does
+     * @throws IllegalArgumentException for the inbox or bad names
+     */
+    public boolean renameFolder(String user, String from, String to) throws IOException {
+        if (from.equalsIgnoreCase("INBOX") || to.equalsIgnoreCase("INBOX")) {
+            throw new IllegalArgumentException("the inbox cannot be renamed here");
+        }
+        if (!exists(user, from) || exists(user, to)) {
+            return false;
+        }
+        for (String name : folders(user)) {
+            if (name.startsWith(from + ".")) {
+                Files.move(folder(user, name), folder(user, to + name.substring(from.length())),
+                        StandardCopyOption.ATOMIC_MOVE);
+            }
+        }
+        Files.move(folder(user, from), folder(user, to), StandardCopyOption.ATOMIC_MOVE);
+        forceDirectory(inbox(user));
+        return true;
+    }
+
+    /** The folders {@code user} subscribed to (Maildir++'s {@code subscriptions} file). */
+    public List<String> subscriptions(String user) throws IOException {
+        Path f = inbox(user).resolve("subscriptions");
+        if (!Files.exists(f)) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+            if (!line.isBlank()) {
+                out.add(line.strip());
+            }
+        }
+        return out;
+    }
+
+    /** Adds or removes a subscription; the file is replaced atomically (temp, fsync, rename). */
+    public void subscribe(String user, String folder, boolean subscribed) throws IOException {
+        SUBSCRIPTIONS.lock();
+        try {
+            writeSubscription(user, folder, subscribed);
+        } finally {
+            SUBSCRIPTIONS.unlock();
+        }
+    }
+
+    private void writeSubscription(String user, String folder, boolean subscribed) throws IOException {
+        LinkedHashSet<String> names = new LinkedHashSet<>(subscriptions(user));
+        boolean changed = subscribed ? names.add(folder) : names.remove(folder);
+        if (!changed) {
+            return;
+        }
+        Path dir = inbox(user);
+        Files.createDirectories(dir);
+        Path tmp = dir.resolve("subscriptions." + uniqueName() + ".tmp");
+        StringBuilder sb = new StringBuilder();
+        names.forEach(n -> sb.append(n).append('\n'));
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer bb = ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8));
+            while (bb.hasRemaining()) {
+                ch.write(bb);
+            }
+            ch.force(true);
+        }
+        Files.move(tmp, dir.resolve("subscriptions"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        forceDirectory(dir);
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (var walk = Files.walk(root)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     /** Forces a directory's entries (a rename into it) to disk. */

@@ -1,0 +1,370 @@
+package dev.twine.mail;
+
+import dev.twine.core.Server;
+import dev.twine.core.Service;
+import dev.twine.core.ServicePlugin;
+import dev.twine.core.Services;
+import dev.twine.core.Tls;
+import dev.twine.core.auth.Portal;
+import dev.twine.core.auth.UsersFile;
+import dev.twine.core.auth.UsersFileException;
+import dev.twine.mail.imap.ImapServer;
+import dev.twine.mail.maildir.Maildir;
+import dev.twine.mail.pop3.Pop3Server;
+import dev.twine.dns.Resolver;
+import dev.twine.mail.smtp.DnsMxResolver;
+import dev.twine.mail.smtp.MxResolver;
+import dev.twine.mail.smtp.RelayQueue;
+import dev.twine.mail.smtp.SmtpServer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code twine mail}: an ESMTP server on the SMTP port (mail for local users), a submission server
+ * (RFC 6409, AUTH required, relays anywhere) and the persistent relay queue behind both, over one
+ * Maildir++ store and one Dovecot-style users file. POP3 and IMAP options are declared here and
+ * served by their own modules' servers.
+ */
+public final class MailPlugin implements ServicePlugin {
+    /** Makes the plugin (the launcher finds it with {@link java.util.ServiceLoader}). */
+    public MailPlugin() {}
+
+    @Override
+    public String name() {
+        return "mail";
+    }
+
+    @Override
+    public String summary() {
+        return "Mail server: ESMTP (RFC 5321) and submission (RFC 6409) into a Maildir++ store, with a relay queue.";
+    }
+
+    @Override
+    public List<Option> options() {
+        return List.of(
+                Option.value("--domain", "DOMAIN", "The mail domain whose users get mail here.").asRequired(),
+                Option.value("--users", "FILE", "Users file (Dovecot passwd-file): local mailboxes and AUTH logins.").asRequired(),
+                Option.value("--maildir", "DIR", "Maildir++ root: mail for USER goes to DIR/USER/{tmp,new,cur}.").asRequired(),
+                Option.value("--smtp", "EP", "Endpoint for SMTP (port 25 role) (repeatable).")
+                        .asRepeatable().withDefault("tcp:2525:interface=127.0.0.1"),
+                Option.value("--submission", "EP", "Endpoint for message submission (port 587 role, AUTH required) (repeatable).")
+                        .asRepeatable().withDefault("tcp:2587:interface=127.0.0.1"),
+                Option.value("--pop3", "EP", "Endpoint for POP3 (repeatable).").asRepeatable(),
+                Option.value("--imap", "EP", "Endpoint for IMAP (repeatable).").asRepeatable(),
+                Option.value("--tls-cert", "PEM", "Certificate chain for STARTTLS (with --tls-key)."),
+                Option.value("--tls-key", "PEM", "PKCS#8 private key for STARTTLS (with --tls-cert)."),
+                Option.value("--smarthost", "HOST:PORT", "Relay all outbound mail through this host instead of MX lookups."),
+                Option.value("--smarthost-user", "NAME", "AUTH user name for the smarthost (with --smarthost-password-file)."),
+                Option.value("--smarthost-password-file", "FILE", "File whose first line is the smarthost AUTH password."),
+                Option.value("--dns", "HOST:PORT", "DNS server for MX lookups (default: the first nameserver in /etc/resolv.conf)."),
+                Option.flag("--allow-plain-auth", "Offer AUTH without TLS (loopback testing only)."),
+                Option.value("--queue", "DIR", "Relay queue directory (default: the maildir's sibling DIR-queue)."),
+                Option.value("--max-message-size", "BYTES", "Largest message accepted (SIZE), e.g. 25m.").withDefault("25m"),
+                Option.value("--idle-timeout", "DURATION", "Close an SMTP session idle this long, e.g. 5m (0 = never).").withDefault("5m"));
+    }
+
+    @Override
+    public Service create(Arguments args) throws IOException {
+        String domain = args.require("--domain").toLowerCase(Locale.ROOT);
+        if (!domain.matches("[a-z0-9]([a-z0-9.-]*[a-z0-9])?")) {
+            throw new IllegalArgumentException("--domain: not a domain name: " + domain);
+        }
+        Path usersPath = Path.of(args.require("--users"));
+        UsersFile users;
+        try {
+            users = UsersFile.load(usersPath);
+        } catch (UsersFileException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException("--users: no such file: " + usersPath, e);
+        }
+        Path maildirPath = Path.of(args.require("--maildir")).toAbsolutePath();
+        Maildir maildir = Maildir.open(maildirPath);
+        Optional<String> cert = args.value("--tls-cert");
+        Optional<String> key = args.value("--tls-key");
+        if (cert.isPresent() != key.isPresent()) {
+            throw new IllegalArgumentException("--tls-cert and --tls-key go together");
+        }
+        Tls tls = null;
+        if (cert.isPresent()) {
+            try {
+                tls = Tls.server(Path.of(cert.get()), Path.of(key.get()));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--tls-cert/--tls-key: " + e.getMessage(), e);
+            }
+        }
+        Path queueDir = args.value("--queue").map(Path::of)
+                .orElse(maildirPath.resolveSibling(maildirPath.getFileName() + "-queue"));
+        MxResolver resolver = args.value("--smarthost").isPresent()
+                ? smarthost(args.value("--smarthost").get())
+                : DnsMxResolver.over(dnsResolver(args.value("--dns")));
+        RelayQueue.Builder qb = RelayQueue.builder()
+                .directory(queueDir)
+                .resolver(resolver)
+                .heloName(domain)
+                .localDelivery(domain, maildir);
+        Optional<String> relayUser = args.value("--smarthost-user");
+        Optional<String> relayPasswordFile = args.value("--smarthost-password-file");
+        if (relayUser.isPresent() != relayPasswordFile.isPresent()) {
+            throw new IllegalArgumentException("--smarthost-user and --smarthost-password-file go together");
+        }
+        if (relayUser.isPresent()) {
+            String password;
+            try {
+                password = Files.readAllLines(Path.of(relayPasswordFile.get()), StandardCharsets.UTF_8).stream()
+                        .findFirst().orElse("");
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--smarthost-password-file: cannot read " + relayPasswordFile.get(), e);
+            }
+            qb.auth(relayUser.get(), password);
+        }
+        RelayQueue queue = qb.build();
+        Portal portal = Portal.builder().users(users).build();
+        long maxSize = size("--max-message-size", args.require("--max-message-size"));
+        Duration idle = duration("--idle-timeout", args.require("--idle-timeout"));
+        List<Service> services = new ArrayList<>();
+        services.add(queue);
+        for (SmtpServer.Role role : SmtpServer.Role.values()) {
+            SmtpServer.Builder b = SmtpServer.builder().domain(domain).role(role).maildir(maildir).users(users)
+                    .portal(portal).relay(queue).allowPlainAuth(args.flag("--allow-plain-auth"))
+                    .maxMessageSize(maxSize).idleTimeout(idle);
+            if (tls != null) {
+                b.tls(tls);
+            }
+            String option = role == SmtpServer.Role.MX ? "--smtp" : "--submission";
+            List<String> endpoints = args.values(option);
+            if (!endpoints.isEmpty()) {
+                services.add(checked(option, () -> b.build().server(role == SmtpServer.Role.MX ? "smtp" : "submission", endpoints)));
+            }
+        }
+        // POP3 and IMAP read the same Maildir with the same users
+        Tls accessTls = tls;
+        boolean plain = args.flag("--allow-plain-auth");
+        List<String> pop3 = args.values("--pop3");
+        if (!pop3.isEmpty()) {
+            Pop3Server.Builder p = Pop3Server.builder(maildir, portal).allowPlainLogin(plain);
+            if (accessTls != null) {
+                p.tls(accessTls);
+            }
+            services.add(checked("--pop3", () -> p.build(pop3)));
+        }
+        List<String> imap = args.values("--imap");
+        if (!imap.isEmpty()) {
+            ImapServer.Builder i = ImapServer.builder(maildir, portal).allowPlainLogin(plain);
+            if (accessTls != null) {
+                i.tls(accessTls);
+            }
+            services.add(checked("--imap", () -> i.build(imap)));
+        }
+        return Services.group("mail", services);
+    }
+
+    /** The resolver for MX lookups: {@code --dns}, or the nameservers in /etc/resolv.conf, or 127.0.0.1:53. */
+    private static Resolver dnsResolver(Optional<String> option) throws IOException {
+        Resolver.Builder b = Resolver.builder();
+        if (option.isPresent()) {
+            String v = option.get();
+            int colon = v.lastIndexOf(':');
+            if (colon <= 0 || !v.substring(colon + 1).matches("\\d{1,5}")) {
+                throw new IllegalArgumentException("--dns: expected HOST:PORT, got '" + v + "'");
+            }
+            try {
+                return b.server(v.substring(0, colon).replaceAll("^\\[|\\]$", ""), Integer.parseInt(v.substring(colon + 1))).build();
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("--dns: " + e.getMessage(), e);
+            }
+        }
+        Path resolvConf = Path.of("/etc/resolv.conf");
+        if (Files.isReadable(resolvConf)) {
+            try {
+                return Resolver.builder().serversFrom(resolvConf).build();
+            } catch (IOException | RuntimeException e) {
+                // no usable nameserver line: the local resolver below
+            }
+        }
+        return b.server("127.0.0.1", 53).build();
+    }
+
+    private static MxResolver smarthost(String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        if (colon <= 0 || !hostPort.substring(colon + 1).matches("\\d{1,5}")) {
+            throw new IllegalArgumentException("--smarthost: expected HOST:PORT, got '" + hostPort + "'");
+        }
+        return MxResolver.fixed(hostPort);
+    }
+
+    private interface ServerMaker {
+        Server make();
+    }
+
+    private static Server checked(String option, ServerMaker m) {
+        try {
+            return m.make();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
+        }
+    }
+
+    static long size(String option, String value) {
+        String v = value.strip().toLowerCase(Locale.ROOT);
+        long mult = 1;
+        if (v.endsWith("k")) {
+            mult = 1024;
+        } else if (v.endsWith("m")) {
+            mult = 1024 * 1024;
+        } else if (v.endsWith("g")) {
+            mult = 1024L * 1024 * 1024;
+        }
+        if (mult > 1) {
+            v = v.substring(0, v.length() - 1);
+        }
+        try {
+            long n = Long.parseLong(v) * mult;
+            if (n < 1024) {
+                throw new IllegalArgumentException(option + ": at least 1024 bytes, got '" + value + "'");
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + ": not a size (e.g. 25m): '" + value + "'", e);
+        }
+    }
+
+    static Duration duration(String option, String value) {
+        String v = value.strip().toLowerCase(Locale.ROOT);
+        try {
+            if (v.equals("0")) {
+                return Duration.ZERO;
+            }
+            TimeUnit unit = switch (v.charAt(v.length() - 1)) {
+                case 's' -> TimeUnit.SECONDS;
+                case 'm' -> TimeUnit.MINUTES;
+                case 'h' -> TimeUnit.HOURS;
+                default -> throw new NumberFormatException();
+            };
+            long n = Long.parseLong(v.substring(0, v.length() - 1));
+            if (n < 0) {
+                throw new NumberFormatException();
+            }
+            return Duration.of(n, unit.toChronoUnit());
+        } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+            throw new IllegalArgumentException(option + ": not a duration (e.g. 30s, 5m, 1h, 0): '" + value + "'", e);
+        }
+    }
+
+    @Override
+    public Optional<Demo> demo(Path dataDir) throws Exception {
+        Path dir = dataDir.resolve("mail");
+        Files.createDirectories(dir);
+        String domain = "twine.test";
+        Path users = dir.resolve("users");
+        Path passwordFile = dir.resolve("demo-password");
+        String password;
+        if (Files.exists(users) && Files.exists(passwordFile)) {
+            password = Files.readString(passwordFile, StandardCharsets.UTF_8).strip();
+        } else {
+            password = randomPassword();
+            Files.deleteIfExists(users);
+            UsersFile.addUser(users, "demo", password.toCharArray());
+            Files.writeString(passwordFile, password + "\n", StandardCharsets.UTF_8);
+        }
+        Path cert = dir.resolve("cert.pem");
+        Path key = dir.resolve("key.pem");
+        if (!Files.exists(cert) || !Files.exists(key)) {
+            selfSignedCertificate(cert, key);
+        }
+        Path sample = dir.resolve("hello.eml");
+        Files.writeString(sample, "From: demo@" + domain + "\r\nTo: demo@" + domain + "\r\nSubject: hello from curl\r\n\r\nHello, Twine.\r\n",
+                StandardCharsets.UTF_8);
+        Service service = create(new DemoArguments(List.of(
+                "--domain", domain, "--users", users.toString(), "--maildir", dir.resolve("maildir").toString(),
+                "--tls-cert", cert.toString(), "--tls-key", key.toString(),
+                "--imap", "tcp:2143:interface=127.0.0.1", "--pop3", "tcp:2110:interface=127.0.0.1")));
+        String pw = password;
+        return Optional.of(new Demo(service, started -> {
+            int smtp = port(started, "smtp", 2525);
+            int sub = port(started, "submission", 2587);
+            return "mail: user demo@" + domain + " password " + pw + "; mail lands in " + dir.resolve("maildir/demo/new") + "\n"
+                    + "  swaks --server 127.0.0.1:" + sub + " --tls --auth PLAIN --auth-user demo --auth-password " + pw
+                    + " --from demo@" + domain + " --to demo@" + domain + " --attach @" + sample + "\n"
+                    + "  curl smtp://127.0.0.1:" + smtp + " --mail-from someone@example.org --mail-rcpt demo@" + domain
+                    + " --upload-file " + sample + "\n"
+                    + "  curl --ssl-reqd -k imap://127.0.0.1:" + port(started, "imap", 2143) + "/INBOX -u demo:" + pw
+                    + " -X 'FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])'\n"
+                    + "  curl --ssl-reqd -k pop3://127.0.0.1:" + port(started, "pop3", 2110) + "/1 -u demo:" + pw;
+        }));
+    }
+
+    private static int port(Service s, String name, int fallback) {
+        return s.bindings().stream().filter(b -> b.service().equals(name)).findFirst()
+                .map(b -> b.port()).orElse(fallback);
+    }
+
+    private static String randomPassword() {
+        SecureRandom r = new SecureRandom();
+        String alphabet = "abcdefghjkmnpqrstuvwxyz23456789";
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 12; i++) {
+            sb.append(alphabet.charAt(r.nextInt(alphabet.length())));
+        }
+        return sb.toString();
+    }
+
+    private static void selfSignedCertificate(Path cert, Path key) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
+                "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-keyout", key.toString(), "-out", cert.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IOException("openssl took too long to make the demo certificate");
+        }
+        if (p.exitValue() != 0) {
+            throw new IOException("openssl failed to make the demo certificate (exit " + p.exitValue() + ")");
+        }
+    }
+
+    /** Arguments for the demo, parsed from a flat list against {@link #options()}. */
+    private final class DemoArguments implements Arguments {
+        private final List<String> given;
+
+        DemoArguments(List<String> given) {
+            this.given = given;
+        }
+
+        @Override
+        public List<String> values(String option) {
+            List<String> v = new ArrayList<>();
+            for (int i = 0; i + 1 < given.size(); i += 2) {
+                if (given.get(i).equals(option)) {
+                    v.add(given.get(i + 1));
+                }
+            }
+            if (v.isEmpty()) {
+                options().stream().filter(o -> o.name().equals(option) && o.defaultValue() != null)
+                        .findFirst().ifPresent(o -> v.add(o.defaultValue()));
+            }
+            return v;
+        }
+
+        @Override
+        public Optional<String> value(String option) {
+            List<String> v = values(option);
+            return v.isEmpty() ? Optional.empty() : Optional.of(v.get(0));
+        }
+
+        @Override
+        public boolean flag(String option) {
+            return given.contains(option);
+        }
+    }
+}

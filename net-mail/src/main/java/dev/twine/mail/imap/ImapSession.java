@@ -1,0 +1,1742 @@
+package dev.twine.mail.imap;
+
+import dev.twine.core.Connection;
+import dev.twine.core.DrainingException;
+import dev.twine.core.Handle;
+import dev.twine.core.LineReader;
+import dev.twine.core.LineTooLongException;
+import dev.twine.core.auth.AuthenticationException;
+import dev.twine.core.auth.Principal;
+import dev.twine.core.auth.SaslExchange;
+import dev.twine.core.auth.UsernamePassword;
+import dev.twine.mail.imap.ImapParser.Atom;
+import dev.twine.mail.imap.ImapParser.SyntaxException;
+import dev.twine.mail.maildir.MailFolder;
+import dev.twine.mail.maildir.MailMessage;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.NoSuchFileException;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeFormatterBuilder;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.locks.ReentrantLock;
+
+/** One IMAP connection: RFC 3501 states, commands and responses. */
+final class ImapSession {
+    private static final System.Logger LOG = System.getLogger(ImapSession.class.getName());
+    private static final List<String> SPECIAL_USE = List.of("Sent", "Drafts", "Trash", "Junk");
+    private static final DateTimeFormatter INTERNALDATE =
+            DateTimeFormatter.ofPattern("dd-MMM-yyyy HH:mm:ss Z", Locale.ENGLISH);
+    private static final DateTimeFormatter APPEND_DATE = new DateTimeFormatterBuilder()
+            .parseCaseInsensitive().appendPattern("d-MMM-yyyy HH:mm:ss Z").toFormatter(Locale.ENGLISH);
+    private static final DateTimeFormatter SEARCH_DATE = new DateTimeFormatterBuilder()
+            .parseCaseInsensitive().appendPattern("d-MMM-yyyy").toFormatter(Locale.ENGLISH);
+
+    private enum State { NOT_AUTHENTICATED, AUTHENTICATED, SELECTED, LOGOUT }
+
+    /** An error answered with {@code tag BAD} (syntax) or {@code tag NO} (refused). */
+    private static final class Reply extends Exception {
+        final String kind;
+
+        Reply(String kind, String message) {
+            super(message, null, false, false);
+            this.kind = kind;
+        }
+    }
+
+    private static Reply bad(String m) {
+        return new Reply("BAD", m);
+    }
+
+    private static Reply no(String m) {
+        return new Reply("NO", m);
+    }
+
+    private final ImapServer.Config config;
+    private final Connection conn;
+    private final LineReader lines;
+    private final OutputStream out;
+    private final ReentrantLock outLock = new ReentrantLock();
+
+    private State state = State.NOT_AUTHENTICATED;
+    private String user;
+    private MailFolder folder;
+    private String folderName;
+    private boolean readOnly;
+    /** UIDs by sequence number - 1 (RFC 3501 §2.3.1.2). */
+    private final List<Long> view = new ArrayList<>();
+    private final Map<Long, MailMessage> viewMessages = new HashMap<>();
+    private final Set<Long> recent = new HashSet<>();
+
+    ImapSession(ImapServer.Config config, Connection conn) {
+        this.config = config;
+        this.conn = conn;
+        this.lines = LineReader.of(conn, config.maxLine());
+        this.out = conn.output();
+    }
+
+    void run() throws IOException {
+        untagged("OK [CAPABILITY " + capabilities() + "] Twine IMAP4rev1 ready");
+        conn.flush();
+        try {
+            while (state != State.LOGOUT) {
+                byte[] command;
+                try {
+                    command = readCommand();
+                } catch (LineTooLongException e) {
+                    untagged("BAD command line too long");
+                    conn.flush();
+                    continue;
+                } catch (LiteralTooLarge e) {
+                    if (e.synchronizing) {
+                        send(e.tag + " BAD literal too large\r\n");
+                        conn.flush();
+                        continue;
+                    }
+                    // RFC 7888 §4: a non-synchronizing literal that is too large may end the session
+                    untagged("BYE literal too large");
+                    conn.flush();
+                    return;
+                }
+                if (command == null) {
+                    return;
+                }
+                execute(command);
+                conn.flush();
+            }
+        } catch (DrainingException e) {
+            untagged("BYE server shutting down");
+            conn.flush();
+        } catch (SocketTimeoutException e) {
+            untagged("BYE autologout; idle for too long");
+            conn.flush();
+        } catch (EOFException e) {
+            // the client vanished mid-command: nothing to answer
+        } finally {
+            conn.close();
+        }
+    }
+
+    // ---- reading commands (RFC 3501 §4.3, RFC 7888) ----
+
+    private static final class LiteralTooLarge extends Exception {
+        final String tag;
+        final boolean synchronizing;
+
+        LiteralTooLarge(String tag, boolean synchronizing) {
+            super(null, null, false, false);
+            this.tag = tag;
+            this.synchronizing = synchronizing;
+        }
+    }
+
+    private byte[] readCommand() throws IOException, LiteralTooLarge {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        while (true) {
+            byte[] line = lines.readLineBytes();
+            if (line == null) {
+                if (buf.size() > 0) {
+                    throw new EOFException("connection closed inside a command");
+                }
+                return null;
+            }
+            buf.write(line);
+            int n = line.length;
+            if (n < 3 || line[n - 1] != '}') {
+                return buf.toByteArray();
+            }
+            int open = n - 2;
+            while (open >= 0 && line[open] != '{') {
+                open--;
+            }
+            if (open < 0) {
+                return buf.toByteArray();
+            }
+            boolean plus = line[n - 2] == '+';
+            String digits = new String(line, open + 1, n - open - (plus ? 3 : 2), StandardCharsets.US_ASCII);
+            if (digits.isEmpty() || digits.length() > 12 || !digits.chars().allMatch(Character::isDigit)) {
+                return buf.toByteArray();
+            }
+            long size = Long.parseLong(digits);
+            if (size > config.maxLiteral() || buf.size() + size > config.maxLiteral() + (long) config.maxLine() * 4) {
+                String all = buf.toString(StandardCharsets.UTF_8);
+                int sp = all.indexOf(' ');
+                throw new LiteralTooLarge(sp > 0 ? all.substring(0, sp) : "*", !plus);
+            }
+            buf.write('\r');
+            buf.write('\n');
+            if (!plus) {
+                send("+ Ready for literal data\r\n");
+                conn.flush();
+            }
+            byte[] data = conn.input().readNBytes((int) size);
+            if (data.length < size) {
+                throw new EOFException("connection closed inside a literal");
+            }
+            buf.write(data);
+        }
+    }
+
+    // ---- dispatch ----
+
+    private void execute(byte[] command) throws IOException {
+        String tag = "*";
+        List<Object> tokens;
+        try {
+            tokens = ImapParser.tokens(command);
+        } catch (SyntaxException e) {
+            String s = new String(command, 0, Math.min(command.length, 64), StandardCharsets.UTF_8);
+            int sp = s.indexOf(' ');
+            tag = sp > 0 && validTag(s.substring(0, sp)) ? s.substring(0, sp) : "*";
+            send(tag + " BAD " + e.getMessage() + "\r\n");
+            return;
+        }
+        if (tokens.isEmpty() || !(tokens.get(0) instanceof Atom t) || !validTag(t.value())) {
+            untagged("BAD missing or invalid tag");
+            return;
+        }
+        tag = t.value();
+        if (tokens.size() < 2 || !(tokens.get(1) instanceof Atom c)) {
+            send(tag + " BAD missing command\r\n");
+            return;
+        }
+        String name = c.value().toUpperCase(Locale.ROOT);
+        List<Object> args = tokens.subList(2, tokens.size());
+        try {
+            dispatch(tag, name, args);
+        } catch (Reply r) {
+            send(tag + " " + r.kind + " " + r.getMessage() + "\r\n");
+        } catch (NoSuchFileException e) {
+            send(tag + " NO [NONEXISTENT] " + "no such message or mailbox\r\n");
+        } catch (IllegalArgumentException e) {
+            send(tag + " NO " + oneLine(e.getMessage()) + "\r\n");
+        } catch (RuntimeException e) {
+            // a bug here must not end the session (nor the server)
+            LOG.log(System.Logger.Level.WARNING, "IMAP " + conn.peer() + ": " + name + " failed", e);
+            send(tag + " NO [SERVERBUG] internal error\r\n");
+        } catch (DrainingException | SocketTimeoutException | EOFException e) {
+            throw e;
+        } catch (IOException e) {
+            if (conn.isClosed()) {
+                throw e;
+            }
+            LOG.log(System.Logger.Level.WARNING, "IMAP " + conn.peer() + ": " + name + " failed", e);
+            send(tag + " NO [SERVERBUG] " + oneLine(e.toString()) + "\r\n");
+        }
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "failed" : s.replaceAll("[\\r\\n]+", " ");
+    }
+
+    private static boolean validTag(String t) {
+        if (t.isEmpty() || t.equals("*")) {
+            return false;
+        }
+        for (int i = 0; i < t.length(); i++) {
+            char c = t.charAt(i);
+            if (c == '+' || c == '%' || c == '*' || c == '"' || c == '\\' || c == ']' || c == '[' || c <= 0x20 || c >= 0x7f) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void dispatch(String tag, String name, List<Object> args) throws IOException, Reply {
+        switch (name) {
+            case "CAPABILITY" -> {
+                untagged("CAPABILITY " + capabilities());
+                ok(tag, "CAPABILITY completed");
+            }
+            case "NOOP", "CHECK" -> {
+                if (state == State.SELECTED) {
+                    sync(true);
+                }
+                ok(tag, name + " completed");
+            }
+            case "LOGOUT" -> {
+                untagged("BYE logging out");
+                ok(tag, "LOGOUT completed");
+                state = State.LOGOUT;
+            }
+            case "ID" -> {
+                untagged("ID (\"name\" \"Twine\" \"vendor\" \"twine.dev\")");
+                ok(tag, "ID completed");
+            }
+            case "STARTTLS" -> startTls(tag);
+            case "LOGIN" -> login(tag, args);
+            case "AUTHENTICATE" -> authenticate(tag, args);
+            case "ENABLE" -> {
+                authenticated();
+                // no extension here changes behaviour when enabled (RFC 5161 §3.1)
+                untagged("ENABLED");
+                ok(tag, "ENABLE completed");
+            }
+            case "NAMESPACE" -> {
+                authenticated();
+                untagged("NAMESPACE ((\"\" \".\")) NIL NIL");
+                ok(tag, "NAMESPACE completed");
+            }
+            case "SELECT", "EXAMINE" -> select(tag, args, name.equals("EXAMINE"));
+            case "CREATE" -> create(tag, args);
+            case "DELETE" -> delete(tag, args);
+            case "RENAME" -> rename(tag, args);
+            case "SUBSCRIBE", "UNSUBSCRIBE" -> {
+                authenticated();
+                String box = mailbox(arg(args, 0));
+                config.maildir().subscribe(user, box, name.equals("SUBSCRIBE"));
+                ok(tag, name + " completed");
+            }
+            case "LIST", "LSUB" -> list(tag, args, name.equals("LSUB"));
+            case "STATUS" -> status(tag, args);
+            case "APPEND" -> append(tag, args);
+            case "IDLE" -> idle(tag);
+            case "CLOSE", "UNSELECT" -> {
+                selected();
+                if (name.equals("CLOSE") && !readOnly) {
+                    expungeDeleted(null, false);
+                }
+                unselect();
+                ok(tag, name + " completed");
+            }
+            case "EXPUNGE" -> {
+                selected();
+                writable();
+                expungeDeleted(null, true);
+                ok(tag, "EXPUNGE completed");
+            }
+            case "SEARCH" -> search(tag, args, false);
+            case "FETCH" -> fetch(tag, args, false);
+            case "STORE" -> store(tag, args, false);
+            case "COPY" -> copy(tag, args, false, false);
+            case "MOVE" -> copy(tag, args, false, true);
+            case "UID" -> {
+                if (args.isEmpty() || !(args.get(0) instanceof Atom sub)) {
+                    throw bad("UID needs a command");
+                }
+                List<Object> rest = args.subList(1, args.size());
+                switch (sub.value().toUpperCase(Locale.ROOT)) {
+                    case "FETCH" -> fetch(tag, rest, true);
+                    case "SEARCH" -> search(tag, rest, true);
+                    case "STORE" -> store(tag, rest, true);
+                    case "COPY" -> copy(tag, rest, true, false);
+                    case "MOVE" -> copy(tag, rest, true, true);
+                    case "EXPUNGE" -> {
+                        selected();
+                        writable();
+                        expungeDeleted(uidSet(atom(arg(rest, 0))), true);
+                        ok(tag, "UID EXPUNGE completed");
+                    }
+                    default -> throw bad("unknown UID command");
+                }
+            }
+            default -> throw bad("unknown command");
+        }
+    }
+
+    // ---- state helpers ----
+
+    private void authenticated() throws Reply {
+        if (state == State.NOT_AUTHENTICATED) {
+            throw bad("log in first");
+        }
+    }
+
+    private void selected() throws Reply {
+        if (state != State.SELECTED) {
+            throw bad("select a mailbox first");
+        }
+    }
+
+    private void writable() throws Reply {
+        if (readOnly) {
+            throw no("[READ-ONLY] mailbox is read-only");
+        }
+    }
+
+    private boolean loginAllowed() {
+        return conn.isSecure() || config.plainLoginAllowed();
+    }
+
+    private String capabilities() {
+        StringBuilder sb = new StringBuilder("IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE"
+                + " SPECIAL-USE CHILDREN");
+        if (state == State.NOT_AUTHENTICATED) {
+            if (config.tls() != null && !conn.isSecure()) {
+                sb.append(" STARTTLS");
+            }
+            if (loginAllowed()) {
+                for (String m : config.portal().saslMechanisms()) {
+                    sb.append(" AUTH=").append(m);
+                }
+            } else {
+                sb.append(" LOGINDISABLED");
+            }
+        }
+        return sb.toString();
+    }
+
+    // ---- output ----
+
+    private void send(String s) throws IOException {
+        out.write(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void untagged(String s) throws IOException {
+        send("* " + s + "\r\n");
+    }
+
+    private void ok(String tag, String text) throws IOException {
+        send(tag + " OK " + text + "\r\n");
+    }
+
+    // ---- not authenticated ----
+
+    private void startTls(String tag) throws IOException, Reply {
+        if (config.tls() == null || conn.isSecure()) {
+            throw bad("STARTTLS not available");
+        }
+        if (state != State.NOT_AUTHENTICATED) {
+            throw bad("already authenticated");
+        }
+        ok(tag, "Begin TLS negotiation now");
+        // Connection.startTls drops whatever the client pipelined in plaintext (RFC 3501 §6.2.1)
+        conn.startTls(config.tls());
+    }
+
+    private void login(String tag, List<Object> args) throws IOException, Reply {
+        if (state != State.NOT_AUTHENTICATED) {
+            throw bad("already authenticated");
+        }
+        if (!loginAllowed()) {
+            throw no("[PRIVACYREQUIRED] LOGIN is disabled before STARTTLS");
+        }
+        String u = astring(arg(args, 0));
+        String p = astring(arg(args, 1));
+        Principal principal;
+        try {
+            principal = config.portal().authenticate(new UsernamePassword(u, p));
+        } catch (AuthenticationException | IllegalArgumentException e) {
+            throw no("[AUTHENTICATIONFAILED] authentication failed");
+        }
+        loggedIn(tag, principal);
+    }
+
+    private void authenticate(String tag, List<Object> args) throws IOException, Reply {
+        if (state != State.NOT_AUTHENTICATED) {
+            throw bad("already authenticated");
+        }
+        if (!loginAllowed()) {
+            throw no("[PRIVACYREQUIRED] AUTHENTICATE is disabled before STARTTLS");
+        }
+        String mech = atom(arg(args, 0)).toUpperCase(Locale.ROOT);
+        if (!config.portal().saslMechanisms().contains(mech)) {
+            throw no("unsupported mechanism");
+        }
+        SaslExchange sasl = config.portal().sasl(mech);
+        byte[] response = null;
+        if (args.size() > 1) {
+            // SASL-IR (RFC 4959): "=" is an empty initial response
+            String ir = atom(args.get(1));
+            response = ir.equals("=") ? new byte[0] : decode64(ir);
+        }
+        boolean prompted = false;
+        try {
+            while (true) {
+                if (response == null) {
+                    response = readSaslLine(!prompted);
+                }
+                byte[] challenge = sasl.evaluate(response);
+                response = null;
+                if (sasl.isComplete()) {
+                    if (challenge.length > 0) {
+                        // RFC 3501 §6.2.2: additional data goes in a last continuation
+                        send("+ " + Base64.getEncoder().encodeToString(challenge) + "\r\n");
+                        conn.flush();
+                        readSaslLine(false);
+                    }
+                    loggedIn(tag, sasl.principal());
+                    return;
+                }
+                send("+ " + Base64.getEncoder().encodeToString(challenge) + "\r\n");
+                conn.flush();
+                prompted = true;
+            }
+        } catch (AuthenticationException | IllegalStateException e) {
+            throw no("[AUTHENTICATIONFAILED] authentication failed");
+        }
+    }
+
+    private byte[] readSaslLine(boolean prompt) throws IOException, Reply {
+        if (prompt) {
+            send("+ \r\n");
+            conn.flush();
+        }
+        String line = lines.readLine();
+        if (line == null) {
+            throw new EOFException();
+        }
+        if (line.equals("*")) {
+            throw bad("AUTHENTICATE cancelled");
+        }
+        return decode64(line);
+    }
+
+    private static byte[] decode64(String s) throws Reply {
+        try {
+            return Base64.getDecoder().decode(s.strip());
+        } catch (IllegalArgumentException e) {
+            throw bad("invalid base64");
+        }
+    }
+
+    private void loggedIn(String tag, Principal principal) throws IOException, Reply {
+        String name = principal.name();
+        try {
+            config.maildir().mailbox(name, "");
+            for (String special : SPECIAL_USE) {
+                if (!config.maildir().exists(name, special)) {
+                    config.maildir().createFolder(name, special);
+                    config.maildir().subscribe(name, special, true);
+                }
+            }
+        } catch (IllegalArgumentException e) {
+            throw no("[AUTHENTICATIONFAILED] user name not usable as a mailbox");
+        }
+        user = name;
+        state = State.AUTHENTICATED;
+        ok(tag, "[CAPABILITY " + capabilities() + "] logged in");
+    }
+
+    // ---- mailboxes ----
+
+    private String mailbox(Object arg) throws Reply {
+        String name = astring(arg);
+        while (name.endsWith(".")) {
+            name = name.substring(0, name.length() - 1);
+        }
+        if (name.equalsIgnoreCase("INBOX")) {
+            return "INBOX";
+        }
+        if (name.isEmpty()) {
+            throw no("empty mailbox name");
+        }
+        try {
+            config.maildir().folder(user, name);
+        } catch (IllegalArgumentException e) {
+            throw no("invalid mailbox name");
+        }
+        return name;
+    }
+
+    private void select(String tag, List<Object> args, boolean examine) throws IOException, Reply {
+        authenticated();
+        String name = mailbox(arg(args, 0));
+        unselect();
+        if (!config.maildir().exists(user, name)) {
+            throw no("[NONEXISTENT] no such mailbox");
+        }
+        folder = config.maildir().mailbox(user, name);
+        folderName = name;
+        readOnly = examine;
+        state = State.SELECTED;
+        if (!readOnly) {
+            recent.addAll(folder.claimRecent());
+        }
+        List<MailMessage> all = folder.messages();
+        long firstUnseen = 0;
+        for (MailMessage m : all) {
+            view.add(m.uid());
+            viewMessages.put(m.uid(), m);
+            if (readOnly && m.recent()) {
+                recent.add(m.uid());
+            }
+            if (firstUnseen == 0 && !m.has('S')) {
+                firstUnseen = view.size();
+            }
+        }
+        StringBuilder keywords = new StringBuilder();
+        for (String k : folder.keywords()) {
+            if (!k.isEmpty()) {
+                keywords.append(' ').append(k);
+            }
+        }
+        untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + keywords + ")");
+        untagged("OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + keywords
+                + " \\*)] flags stored in Maildir names");
+        untagged(view.size() + " EXISTS");
+        untagged(recent.size() + " RECENT");
+        if (firstUnseen > 0) {
+            untagged("OK [UNSEEN " + firstUnseen + "] first unseen");
+        }
+        untagged("OK [UIDVALIDITY " + folder.uidValidity() + "] UIDs valid");
+        untagged("OK [UIDNEXT " + folder.uidNext() + "] predicted next UID");
+        ok(tag, (readOnly ? "[READ-ONLY] " : "[READ-WRITE] ") + (examine ? "EXAMINE" : "SELECT") + " completed");
+    }
+
+    private void unselect() {
+        if (state == State.SELECTED) {
+            state = State.AUTHENTICATED;
+        }
+        folder = null;
+        folderName = null;
+        view.clear();
+        viewMessages.clear();
+        recent.clear();
+    }
+
+    private void create(String tag, List<Object> args) throws IOException, Reply {
+        authenticated();
+        String name = mailbox(arg(args, 0));
+        if (name.equals("INBOX") || !config.maildir().createFolder(user, name)) {
+            throw no("[ALREADYEXISTS] mailbox exists");
+        }
+        // RFC 3501 §6.3.3: create the superior names too, so LIST can show the hierarchy
+        for (int dot = name.indexOf('.'); dot > 0; dot = name.indexOf('.', dot + 1)) {
+            config.maildir().createFolder(user, name.substring(0, dot));
+        }
+        ok(tag, "CREATE completed");
+    }
+
+    private void delete(String tag, List<Object> args) throws IOException, Reply {
+        authenticated();
+        String name = mailbox(arg(args, 0));
+        if (name.equals("INBOX")) {
+            throw no("the inbox cannot be deleted");
+        }
+        if (name.equals(folderName)) {
+            unselect();
+        }
+        if (!config.maildir().deleteFolder(user, name)) {
+            throw no("[NONEXISTENT] no such mailbox");
+        }
+        config.maildir().subscribe(user, name, false);
+        ok(tag, "DELETE completed");
+    }
+
+    private void rename(String tag, List<Object> args) throws IOException, Reply {
+        authenticated();
+        String from = mailbox(arg(args, 0));
+        String to = mailbox(arg(args, 1));
+        if (from.equals("INBOX") || to.equals("INBOX")) {
+            throw no("renaming the inbox is not supported");
+        }
+        if (from.equals(folderName)) {
+            unselect();
+        }
+        if (!config.maildir().exists(user, from)) {
+            throw no("[NONEXISTENT] no such mailbox");
+        }
+        if (!config.maildir().renameFolder(user, from, to)) {
+            throw no("[ALREADYEXISTS] target exists");
+        }
+        ok(tag, "RENAME completed");
+    }
+
+    private void list(String tag, List<Object> args, boolean lsub) throws IOException, Reply {
+        authenticated();
+        String ref = astring(arg(args, 0));
+        String pattern = astring(arg(args, 1));
+        String cmd = lsub ? "LSUB" : "LIST";
+        if (pattern.isEmpty()) {
+            // RFC 3501 §6.3.8: the hierarchy delimiter and root
+            untagged(cmd + " (\\Noselect) \".\" \"\"");
+            ok(tag, cmd + " completed");
+            return;
+        }
+        String full = ref + pattern;
+        List<String> all = config.maildir().folders(user);
+        List<String> names = lsub ? config.maildir().subscriptions(user) : all;
+        for (String name : names) {
+            if (!matches(full, name)) {
+                continue;
+            }
+            List<String> attrs = new ArrayList<>();
+            boolean children = all.stream().anyMatch(n -> n.startsWith(name + "."));
+            attrs.add(children ? "\\HasChildren" : "\\HasNoChildren");
+            if (SPECIAL_USE.contains(name)) {
+                attrs.add("\\" + name);
+            }
+            if (lsub && !all.contains(name)) {
+                attrs = List.of("\\Noselect");
+            }
+            ImapWriter w = new ImapWriter().raw("* " + cmd + " (" + String.join(" ", attrs) + ") \".\" ");
+            w.string(name).raw("\r\n");
+            out.write(w.toBytes());
+        }
+        ok(tag, cmd + " completed");
+    }
+
+    /** LIST wildcard matching: {@code *} matches anything, {@code %} anything but the delimiter. */
+    static boolean matches(String pattern, String name) {
+        if (pattern.regionMatches(true, 0, "INBOX", 0, 5) && name.equals("INBOX")) {
+            pattern = "INBOX" + pattern.substring(5);
+        }
+        return matchFrom(pattern, 0, name, 0);
+    }
+
+    private static boolean matchFrom(String p, int i, String n, int j) {
+        while (i < p.length()) {
+            char c = p.charAt(i);
+            if (c == '*' || c == '%') {
+                for (int k = j; k <= n.length(); k++) {
+                    if (matchFrom(p, i + 1, n, k)) {
+                        return true;
+                    }
+                    if (k < n.length() && c == '%' && n.charAt(k) == '.') {
+                        return false;
+                    }
+                }
+                return false;
+            }
+            if (j >= n.length() || n.charAt(j) != c) {
+                return false;
+            }
+            i++;
+            j++;
+        }
+        return j == n.length();
+    }
+
+    private void status(String tag, List<Object> args) throws IOException, Reply {
+        authenticated();
+        String name = mailbox(arg(args, 0));
+        List<Object> items = list(arg(args, 1));
+        if (!config.maildir().exists(user, name)) {
+            throw no("[NONEXISTENT] no such mailbox");
+        }
+        MailFolder f = config.maildir().mailbox(user, name);
+        List<MailMessage> all = f.messages();
+        StringBuilder sb = new StringBuilder();
+        for (Object o : items) {
+            String item = atom(o).toUpperCase(Locale.ROOT);
+            long v = switch (item) {
+                case "MESSAGES" -> all.size();
+                case "RECENT" -> all.stream().filter(MailMessage::recent).count();
+                case "UIDNEXT" -> f.uidNext();
+                case "UIDVALIDITY" -> f.uidValidity();
+                case "UNSEEN" -> all.stream().filter(m -> !m.has('S')).count();
+                default -> throw bad("unknown STATUS item " + item);
+            };
+            sb.append(sb.isEmpty() ? "" : " ").append(item).append(' ').append(v);
+        }
+        ImapWriter w = new ImapWriter().raw("* STATUS ").string(name).raw(" (" + sb + ")\r\n");
+        out.write(w.toBytes());
+        ok(tag, "STATUS completed");
+    }
+
+    private void append(String tag, List<Object> args) throws IOException, Reply {
+        authenticated();
+        String name = mailbox(arg(args, 0));
+        int i = 1;
+        String flags = "";
+        Instant date = null;
+        if (i < args.size() && args.get(i) instanceof List<?> l) {
+            if (config.maildir().exists(user, name)) {
+                flags = maildirFlags(l, config.maildir().mailbox(user, name));
+            }
+            i++;
+        }
+        if (i < args.size() && args.get(i) instanceof String d) {
+            try {
+                date = ZonedDateTime.parse(d.strip(), APPEND_DATE).toInstant();
+            } catch (DateTimeParseException e) {
+                throw bad("invalid date-time");
+            }
+            i++;
+        }
+        if (i >= args.size() || !(args.get(i) instanceof byte[] message)) {
+            throw bad("APPEND needs a literal message");
+        }
+        if (i + 1 != args.size()) {
+            throw bad("unexpected arguments after the message");
+        }
+        if (!config.maildir().exists(user, name)) {
+            throw no("[TRYCREATE] no such mailbox");
+        }
+        MailFolder target = config.maildir().mailbox(user, name);
+        // Maildir.deliver forces the file and the directory before we say OK (RFC 3501 §6.3.11)
+        MailMessage stored = target.append(new ByteArrayInputStream(message), flags, date);
+        if (state == State.SELECTED) {
+            sync(false);
+        }
+        ok(tag, "[APPENDUID " + target.uidValidity() + " " + stored.uid() + "] APPEND completed");
+    }
+
+    // ---- selected state: synchronisation ----
+
+    /**
+     * Tells the client what changed since it last looked: EXPUNGE for vanished messages (only
+     * when {@code expunges}, RFC 3501 §7.4.1 forbids them during FETCH, STORE and SEARCH), FETCH
+     * FLAGS for flags other sessions changed, EXISTS and RECENT for new mail (§7.3.1, §7.3.2).
+     */
+    private void sync(boolean expunges) throws IOException {
+        if (!readOnly) {
+            recent.addAll(folder.claimRecent());
+        }
+        List<MailMessage> now = folder.messages();
+        Map<Long, MailMessage> byUid = new HashMap<>();
+        for (MailMessage m : now) {
+            byUid.put(m.uid(), m);
+        }
+        if (expunges) {
+            for (int i = view.size() - 1; i >= 0; i--) {
+                long uid = view.get(i);
+                if (!byUid.containsKey(uid)) {
+                    view.remove(i);
+                    viewMessages.remove(uid);
+                    recent.remove(uid);
+                    untagged((i + 1) + " EXPUNGE");
+                }
+            }
+            for (int i = 0; i < view.size(); i++) {
+                long uid = view.get(i);
+                MailMessage was = viewMessages.get(uid);
+                MailMessage is = byUid.get(uid);
+                if (is != null && was != null && !was.flags().equals(is.flags())) {
+                    viewMessages.put(uid, is);
+                    untagged((i + 1) + " FETCH (FLAGS " + flagList(is) + ")");
+                }
+            }
+        }
+        long last = view.isEmpty() ? 0 : view.get(view.size() - 1);
+        int added = 0;
+        for (MailMessage m : now) {
+            if (m.uid() > last) {
+                view.add(m.uid());
+                viewMessages.put(m.uid(), m);
+                if (readOnly && m.recent()) {
+                    recent.add(m.uid());
+                }
+                added++;
+            }
+        }
+        if (added > 0) {
+            untagged(view.size() + " EXISTS");
+            untagged(recent.size() + " RECENT");
+        }
+    }
+
+    private void idle(String tag) throws IOException, Reply {
+        authenticated();
+        // watch first, then look: a delivery between the two is not missed
+        MailFolder.Watch watch = state == State.SELECTED ? folder.watch() : null;
+        if (watch != null) {
+            sync(true);
+        }
+        send("+ idling\r\n");
+        conn.flush();
+        Handle<Void> pusher = null;
+        boolean[] stop = {false};
+        if (watch != null) {
+            pusher = conn.scope().fork("imap-idle", () -> {
+                while (true) {
+                    boolean changed;
+                    try {
+                        changed = watch.awaitChange(config.idleRecheck());
+                    } catch (ClosedWatchServiceException e) {
+                        return;
+                    }
+                    outLock.lock();
+                    try {
+                        if (stop[0]) {
+                            return;
+                        }
+                        if (changed) {
+                            folder.rescan();
+                        }
+                        sync(true);
+                        conn.flush();
+                    } finally {
+                        outLock.unlock();
+                    }
+                }
+            });
+        }
+        String line;
+        try {
+            line = lines.readLine();
+        } finally {
+            if (pusher != null) {
+                outLock.lock();
+                try {
+                    stop[0] = true;
+                } finally {
+                    outLock.unlock();
+                }
+                watch.close();
+                try {
+                    pusher.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.DEBUG, "IMAP IDLE watcher ended", e);
+                }
+            }
+        }
+        if (line == null) {
+            throw new EOFException("connection closed during IDLE");
+        }
+        if (!line.strip().equalsIgnoreCase("DONE")) {
+            throw bad("expected DONE");
+        }
+        ok(tag, "IDLE terminated");
+    }
+
+    // ---- sequence sets ----
+
+    /** Ranges of a sequence set; {@code *} becomes {@code star}. */
+    private static List<long[]> ranges(String set, long star) throws Reply {
+        List<long[]> out = new ArrayList<>();
+        for (String part : set.split(",", -1)) {
+            String[] ends = part.split(":", -1);
+            if (ends.length > 2 || part.isEmpty()) {
+                throw bad("invalid sequence set");
+            }
+            long a = number(ends[0], star);
+            long b = ends.length == 2 ? number(ends[1], star) : a;
+            out.add(new long[] {Math.min(a, b), Math.max(a, b)});
+        }
+        return out;
+    }
+
+    private static long number(String s, long star) throws Reply {
+        if (s.equals("*")) {
+            return star;
+        }
+        try {
+            long v = Long.parseLong(s);
+            if (v <= 0) {
+                throw bad("invalid sequence number");
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw bad("invalid sequence set");
+        }
+    }
+
+    /** The 1-based sequence numbers a set names, in order. */
+    private List<Integer> messages(String set, boolean uid) throws Reply {
+        TreeSet<Integer> out = new TreeSet<>();
+        if (view.isEmpty()) {
+            if (!uid) {
+                throw bad("no messages");
+            }
+            return List.of();
+        }
+        if (uid) {
+            long maxUid = view.get(view.size() - 1);
+            for (long[] r : ranges(set, maxUid)) {
+                // the view is in ascending UID order: start at the first UID >= r[0]
+                int i = java.util.Collections.binarySearch(view, r[0]);
+                for (i = i < 0 ? -i - 1 : i; i < view.size() && view.get(i) <= r[1]; i++) {
+                    out.add(i + 1);
+                }
+            }
+        } else {
+            for (long[] r : ranges(set, view.size())) {
+                if (r[1] > view.size()) {
+                    throw bad("invalid message sequence number");
+                }
+                for (long i = r[0]; i <= r[1]; i++) {
+                    out.add((int) i);
+                }
+            }
+        }
+        return new ArrayList<>(out);
+    }
+
+    private Set<Long> uidSet(String set) throws Reply {
+        Set<Long> out = new HashSet<>();
+        long max = view.isEmpty() ? 0 : view.get(view.size() - 1);
+        for (long[] r : ranges(set, Math.max(max, 1))) {
+            int i = java.util.Collections.binarySearch(view, r[0]);
+            for (i = i < 0 ? -i - 1 : i; i < view.size() && view.get(i) <= r[1]; i++) {
+                out.add(view.get(i));
+            }
+        }
+        return out;
+    }
+
+    private static String compactSet(List<Long> values) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < values.size(); ) {
+            int j = i;
+            while (j + 1 < values.size() && values.get(j + 1) == values.get(j) + 1) {
+                j++;
+            }
+            sb.append(sb.isEmpty() ? "" : ",").append(values.get(i));
+            if (j > i) {
+                sb.append(':').append(values.get(j));
+            }
+            i = j + 1;
+        }
+        return sb.toString();
+    }
+
+    // ---- flags ----
+
+    private String flagList(MailMessage m) {
+        List<String> f = new ArrayList<>();
+        if (m.has('S')) {
+            f.add("\\Seen");
+        }
+        if (m.has('R')) {
+            f.add("\\Answered");
+        }
+        if (m.has('F')) {
+            f.add("\\Flagged");
+        }
+        if (m.has('T')) {
+            f.add("\\Deleted");
+        }
+        if (m.has('D')) {
+            f.add("\\Draft");
+        }
+        if (recent.contains(m.uid())) {
+            f.add("\\Recent");
+        }
+        for (char c : m.flags().toCharArray()) {
+            if (c >= 'a' && c <= 'z') {
+                try {
+                    folder.keywordName(c).filter(k -> !k.isEmpty()).ifPresent(f::add);
+                } catch (IOException e) {
+                    // an unreadable keywords file hides the keyword, nothing worse
+                }
+            }
+        }
+        return "(" + String.join(" ", f) + ")";
+    }
+
+    /**
+     * IMAP flags as Maildir letters for {@code target}: system flags as Maildir's letters,
+     * keywords as Dovecot's (allocated on first use); \Recent is never stored.
+     */
+    private static String maildirFlags(List<?> flags, MailFolder target) throws Reply, IOException {
+        StringBuilder sb = new StringBuilder();
+        for (Object o : flags) {
+            if (!(o instanceof Atom a)) {
+                throw bad("flags must be atoms");
+            }
+            switch (a.value().toLowerCase(Locale.ROOT)) {
+                case "\\seen" -> sb.append('S');
+                case "\\answered" -> sb.append('R');
+                case "\\flagged" -> sb.append('F');
+                case "\\deleted" -> sb.append('T');
+                case "\\draft" -> sb.append('D');
+                case "\\recent" -> {
+                    // session state only (RFC 3501 §2.3.2)
+                }
+                default -> {
+                    String k = a.value();
+                    if (k.startsWith("\\") || !validKeyword(k)) {
+                        throw bad("invalid flag " + k);
+                    }
+                    target.keywordLetter(k, true).ifPresent(sb::append);
+                }
+            }
+        }
+        return MailFolder.normalizeFlags(sb.toString());
+    }
+
+    private static boolean validKeyword(String k) {
+        if (k.isEmpty() || k.length() > 100) {
+            return false;
+        }
+        for (int i = 0; i < k.length(); i++) {
+            char c = k.charAt(i);
+            if (c <= 0x20 || c >= 0x7f || "(){%*\"\\]".indexOf(c) >= 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // ---- FETCH (RFC 3501 §6.4.5) ----
+
+    private record Section(List<Integer> path, String kind, Set<String> fields, String echo) {}
+
+    private record Item(String name, Section section, long offset, long length, boolean peek) {}
+
+    private List<Item> fetchItems(Object spec) throws Reply {
+        List<Object> raw = spec instanceof List<?> l ? new ArrayList<>(l) : List.of(spec);
+        List<Item> items = new ArrayList<>();
+        for (Object o : raw) {
+            String s = atom(o);
+            String u = s.toUpperCase(Locale.ROOT);
+            switch (u) {
+                case "ALL" -> add(items, "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE");
+                case "FAST" -> add(items, "FLAGS", "INTERNALDATE", "RFC822.SIZE");
+                case "FULL" -> add(items, "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY");
+                case "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE", "BODY", "UID", "RFC822",
+                        "RFC822.HEADER", "RFC822.TEXT" -> add(items, u);
+                default -> items.add(bodyItem(u));
+            }
+        }
+        return items;
+    }
+
+    private static void add(List<Item> items, String... names) {
+        for (String n : names) {
+            items.add(new Item(n, null, 0, -1, false));
+        }
+    }
+
+    private static Item bodyItem(String u) throws Reply {
+        boolean peek;
+        String rest;
+        if (u.startsWith("BODY.PEEK[")) {
+            peek = true;
+            rest = u.substring(10);
+        } else if (u.startsWith("BODY[")) {
+            peek = false;
+            rest = u.substring(5);
+        } else {
+            throw bad("unknown FETCH item " + u);
+        }
+        int close = rest.lastIndexOf(']');
+        if (close < 0) {
+            throw bad("invalid section");
+        }
+        String sectionText = rest.substring(0, close);
+        String partial = rest.substring(close + 1);
+        long offset = 0;
+        long length = -1;
+        if (!partial.isEmpty()) {
+            if (!partial.startsWith("<") || !partial.endsWith(">")) {
+                throw bad("invalid partial");
+            }
+            String[] p = partial.substring(1, partial.length() - 1).split("\\.", -1);
+            try {
+                offset = Long.parseLong(p[0]);
+                if (p.length == 2) {
+                    length = Long.parseLong(p[1]);
+                    if (length <= 0) {
+                        throw bad("invalid partial length");
+                    }
+                } else {
+                    throw bad("invalid partial");
+                }
+            } catch (NumberFormatException e) {
+                throw bad("invalid partial");
+            }
+        }
+        return new Item("BODY", section(sectionText), offset, length, peek);
+    }
+
+    private static Section section(String text) throws Reply {
+        List<Integer> path = new ArrayList<>();
+        int i = 0;
+        while (i < text.length() && Character.isDigit(text.charAt(i))) {
+            int j = i;
+            while (j < text.length() && Character.isDigit(text.charAt(j))) {
+                j++;
+            }
+            int n;
+            try {
+                n = Integer.parseInt(text.substring(i, j));
+            } catch (NumberFormatException e) {
+                throw bad("invalid section");
+            }
+            if (n <= 0) {
+                throw bad("invalid section part 0");
+            }
+            path.add(n);
+            i = j;
+            if (i < text.length()) {
+                if (text.charAt(i) != '.') {
+                    throw bad("invalid section");
+                }
+                i++;
+            }
+        }
+        String spec = text.substring(i).strip();
+        Set<String> fields = Set.of();
+        String kind;
+        if (spec.isEmpty()) {
+            kind = "";
+        } else if (spec.equals("HEADER") || spec.equals("TEXT")) {
+            kind = spec;
+        } else if (spec.equals("MIME") && !path.isEmpty()) {
+            kind = spec;
+        } else if (spec.startsWith("HEADER.FIELDS")) {
+            kind = spec.startsWith("HEADER.FIELDS.NOT") ? "HEADER.FIELDS.NOT" : "HEADER.FIELDS";
+            String list = spec.substring(kind.length()).strip();
+            if (!list.startsWith("(") || !list.endsWith(")")) {
+                throw bad("invalid header field list");
+            }
+            Set<String> f = new LinkedHashSet<>();
+            for (String name : list.substring(1, list.length() - 1).split("\\s+")) {
+                String n = name.replace("\"", "").strip();
+                if (!n.isEmpty()) {
+                    f.add(n);
+                }
+            }
+            if (f.isEmpty()) {
+                throw bad("empty header field list");
+            }
+            fields = f;
+        } else {
+            throw bad("invalid section " + spec);
+        }
+        return new Section(path, kind, fields, text);
+    }
+
+    private void fetch(String tag, List<Object> args, boolean byUid) throws IOException, Reply {
+        selected();
+        List<Integer> seqs = messages(atom(arg(args, 0)), byUid);
+        List<Item> items = fetchItems(arg(args, 1));
+        if (byUid && items.stream().noneMatch(it -> it.name().equals("UID"))) {
+            items.add(0, new Item("UID", null, 0, -1, false));
+        }
+        boolean setsSeen = !readOnly && items.stream().anyMatch(it -> (it.name().equals("BODY") && it.section() != null
+                && !it.peek()) || it.name().equals("RFC822") || it.name().equals("RFC822.TEXT"));
+        boolean wantsFlags = items.stream().anyMatch(it -> it.name().equals("FLAGS"));
+        for (int seq : seqs) {
+            long uid = view.get(seq - 1);
+            MailMessage m = viewMessages.get(uid);
+            Message msg = new Message(m);
+            ImapWriter w = new ImapWriter().raw("* " + seq + " FETCH (");
+            try {
+                if (setsSeen && !m.has('S')) {
+                    var now = folder.setFlags(uid, m.flags() + "S");
+                    if (now.isPresent()) {
+                        m = now.get();
+                        viewMessages.put(uid, m);
+                        msg = new Message(m);
+                        if (!wantsFlags) {
+                            w.raw("FLAGS " + flagList(m) + " ");
+                        }
+                    }
+                }
+                boolean first = true;
+                for (Item it : items) {
+                    if (!first) {
+                        w.raw(" ");
+                    }
+                    first = false;
+                    fetchItem(w, it, m, msg);
+                }
+            } catch (NoSuchFileException e) {
+                continue; // expunged by another session: nothing to say until the next sync
+            }
+            w.raw(")\r\n");
+            out.write(w.toBytes());
+        }
+        sync(false);
+        ok(tag, (byUid ? "UID " : "") + "FETCH completed");
+    }
+
+    /** A message's bytes and MIME tree, loaded on first use. */
+    private final class Message {
+        final MailMessage meta;
+        byte[] data;
+        MimeTree tree;
+
+        Message(MailMessage meta) {
+            this.meta = meta;
+        }
+
+        byte[] data() throws IOException {
+            if (data == null) {
+                data = folder.read(meta);
+            }
+            return data;
+        }
+
+        MimeTree tree() throws IOException {
+            if (tree == null) {
+                tree = MimeTree.parse(data());
+            }
+            return tree;
+        }
+    }
+
+    private void fetchItem(ImapWriter w, Item it, MailMessage m, Message msg) throws IOException {
+        switch (it.name()) {
+            case "UID" -> w.raw("UID " + m.uid());
+            case "FLAGS" -> w.raw("FLAGS " + flagList(m));
+            case "INTERNALDATE" -> w.raw("INTERNALDATE \""
+                    + INTERNALDATE.format(folder.internalDate(m).atZone(ZoneOffset.UTC)) + "\"");
+            case "RFC822.SIZE" -> w.raw("RFC822.SIZE " + folder.size(m));
+            case "ENVELOPE" -> {
+                w.raw("ENVELOPE ");
+                msg.tree().envelope(w);
+            }
+            case "BODYSTRUCTURE" -> {
+                w.raw("BODYSTRUCTURE ");
+                msg.tree().structure(w, true);
+            }
+            case "RFC822" -> w.raw("RFC822 ").literal(msg.data());
+            case "RFC822.HEADER" -> w.raw("RFC822.HEADER ").literal(msg.tree().headerBytes());
+            case "RFC822.TEXT" -> w.raw("RFC822.TEXT ").literal(msg.tree().bodyBytes());
+            case "BODY" -> {
+                if (it.section() == null) {
+                    w.raw("BODY ");
+                    msg.tree().structure(w, false);
+                    return;
+                }
+                byte[] bytes = sectionBytes(msg, it.section());
+                String origin = "";
+                if (it.length() >= 0) {
+                    int from = (int) Math.min(it.offset(), bytes.length);
+                    int to = (int) Math.min((long) from + it.length(), bytes.length);
+                    bytes = java.util.Arrays.copyOfRange(bytes, from, to);
+                    origin = "<" + it.offset() + ">";
+                }
+                w.raw("BODY[" + it.section().echo() + "]" + origin + " ").literal(bytes);
+            }
+            default -> throw new AssertionError(it.name());
+        }
+    }
+
+    private static byte[] sectionBytes(Message msg, Section s) throws IOException {
+        if (s.path().isEmpty() && s.kind().isEmpty()) {
+            return msg.data();
+        }
+        if (s.path().isEmpty() && (s.kind().equals("HEADER") || s.kind().equals("TEXT"))) {
+            // the top-level split needs no MIME parsing
+            byte[] d = msg.data();
+            int split = MimeTree.headerEnd(d, 0, d.length);
+            return s.kind().equals("HEADER") ? java.util.Arrays.copyOfRange(d, 0, split)
+                    : java.util.Arrays.copyOfRange(d, split, d.length);
+        }
+        MimeTree root = msg.tree();
+        MimeTree node = root;
+        for (int i = 0; i < s.path().size(); i++) {
+            int n = s.path().get(i);
+            MimeTree container = node.embedded != null && (i > 0 || node != root) ? node.embedded : node;
+            if (container.isMultipart()) {
+                if (n > container.children.size()) {
+                    return new byte[0];
+                }
+                node = container.children.get(n - 1);
+            } else if (n == 1) {
+                node = container;
+            } else {
+                return new byte[0];
+            }
+        }
+        if (s.kind().isEmpty()) {
+            return node == root ? root.bodyBytes() : node.bodyBytes();
+        }
+        if (s.kind().equals("MIME")) {
+            return node.headerBytes();
+        }
+        MimeTree message = s.path().isEmpty() ? root : node.embedded;
+        if (message == null) {
+            return new byte[0];
+        }
+        return switch (s.kind()) {
+            case "HEADER" -> message.headerBytes();
+            case "TEXT" -> message.bodyBytes();
+            case "HEADER.FIELDS" -> message.headerFields(upper(s.fields()), false);
+            case "HEADER.FIELDS.NOT" -> message.headerFields(upper(s.fields()), true);
+            default -> new byte[0];
+        };
+    }
+
+    private static Set<String> upper(Set<String> names) {
+        Set<String> out = new HashSet<>();
+        names.forEach(n -> out.add(n.toUpperCase(Locale.ROOT)));
+        return out;
+    }
+
+    // ---- STORE (RFC 3501 §6.4.6) ----
+
+    private void store(String tag, List<Object> args, boolean byUid) throws IOException, Reply {
+        selected();
+        writable();
+        List<Integer> seqs = messages(atom(arg(args, 0)), byUid);
+        String item = atom(arg(args, 1)).toUpperCase(Locale.ROOT);
+        boolean silent = item.endsWith(".SILENT");
+        if (silent) {
+            item = item.substring(0, item.length() - 7);
+        }
+        int mode = switch (item) {
+            case "FLAGS" -> 0;
+            case "+FLAGS" -> 1;
+            case "-FLAGS" -> -1;
+            default -> throw bad("unknown STORE item");
+        };
+        List<?> flagArgs = args.size() == 3 && args.get(2) instanceof List<?> l ? l : args.subList(2, args.size());
+        String letters = maildirFlags(flagArgs, folder);
+        for (int seq : seqs) {
+            long uid = view.get(seq - 1);
+            MailMessage m = viewMessages.get(uid);
+            String target = switch (mode) {
+                case 0 -> letters;
+                case 1 -> m.flags() + letters;
+                default -> m.flags().replaceAll("[" + (letters.isEmpty() ? "_" : letters) + "]", "");
+            };
+            var now = folder.setFlags(uid, target);
+            if (now.isEmpty()) {
+                continue;
+            }
+            viewMessages.put(uid, now.get());
+            if (!silent) {
+                untagged(seq + " FETCH (" + (byUid ? "UID " + uid + " " : "") + "FLAGS " + flagList(now.get()) + ")");
+            }
+        }
+        sync(false);
+        ok(tag, (byUid ? "UID " : "") + "STORE completed");
+    }
+
+    // ---- COPY / MOVE (RFC 3501 §6.4.7, RFC 6851, RFC 4315 COPYUID) ----
+
+    private void copy(String tag, List<Object> args, boolean byUid, boolean move) throws IOException, Reply {
+        selected();
+        if (move) {
+            writable();
+        }
+        List<Integer> seqs = messages(atom(arg(args, 0)), byUid);
+        String name = mailbox(arg(args, 1));
+        if (!config.maildir().exists(user, name)) {
+            throw no("[TRYCREATE] no such mailbox");
+        }
+        MailFolder target = config.maildir().mailbox(user, name);
+        List<Long> from = new ArrayList<>();
+        List<Long> to = new ArrayList<>();
+        for (int seq : seqs) {
+            MailMessage m = viewMessages.get(view.get(seq - 1));
+            try {
+                MailMessage copied = folder.copyTo(m, target);
+                from.add(m.uid());
+                to.add(copied.uid());
+            } catch (NoSuchFileException e) {
+                // expunged meanwhile
+            }
+        }
+        String code = from.isEmpty() ? "" : "[COPYUID " + target.uidValidity() + " " + compactSet(from) + " "
+                + compactSet(to) + "] ";
+        String verb = (byUid ? "UID " : "") + (move ? "MOVE" : "COPY");
+        if (!move) {
+            if (target == folder) {
+                sync(false);
+            }
+            ok(tag, code + verb + " completed");
+            return;
+        }
+        if (!code.isEmpty()) {
+            untagged("OK " + code.strip() + " moved");
+        }
+        folder.expunge(from);
+        sync(true);
+        ok(tag, verb + " completed");
+    }
+
+    private void expungeDeleted(Set<Long> only, boolean respond) throws IOException {
+        List<Long> gone = new ArrayList<>();
+        for (long uid : view) {
+            MailMessage m = viewMessages.get(uid);
+            if (m != null && m.has('T') && (only == null || only.contains(uid))) {
+                gone.add(uid);
+            }
+        }
+        folder.expunge(gone);
+        if (respond) {
+            sync(true);
+        }
+    }
+
+    // ---- SEARCH (RFC 3501 §6.4.4) ----
+
+    private interface Key {
+        boolean test(int seq, Message m) throws IOException;
+    }
+
+    private void search(String tag, List<Object> args, boolean byUid) throws IOException, Reply {
+        selected();
+        int[] pos = {0};
+        if (!args.isEmpty() && args.get(0) instanceof Atom a && a.value().equalsIgnoreCase("CHARSET")) {
+            String cs = astring(arg(args, 1)).toUpperCase(Locale.ROOT);
+            if (!cs.equals("UTF-8") && !cs.equals("US-ASCII")) {
+                throw no("[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
+            }
+            pos[0] = 2;
+        }
+        if (pos[0] >= args.size()) {
+            throw bad("SEARCH needs a key");
+        }
+        List<Key> keys = new ArrayList<>();
+        while (pos[0] < args.size()) {
+            keys.add(key(args, pos));
+        }
+        StringBuilder sb = new StringBuilder("SEARCH");
+        for (int i = 0; i < view.size(); i++) {
+            MailMessage m = viewMessages.get(view.get(i));
+            Message msg = new Message(m);
+            boolean all = true;
+            try {
+                for (Key k : keys) {
+                    if (!k.test(i + 1, msg)) {
+                        all = false;
+                        break;
+                    }
+                }
+            } catch (NoSuchFileException e) {
+                all = false;
+            }
+            if (all) {
+                sb.append(' ').append(byUid ? m.uid() : i + 1);
+            }
+        }
+        untagged(sb.toString());
+        sync(false);
+        ok(tag, (byUid ? "UID " : "") + "SEARCH completed");
+    }
+
+    private Key key(List<Object> args, int[] pos) throws Reply {
+        Object o = arg(args, pos[0]++);
+        if (o instanceof List<?> l) {
+            List<Object> inner = new ArrayList<>(l);
+            int[] p = {0};
+            List<Key> all = new ArrayList<>();
+            while (p[0] < inner.size()) {
+                all.add(key(inner, p));
+            }
+            return (seq, m) -> {
+                for (Key k : all) {
+                    if (!k.test(seq, m)) {
+                        return false;
+                    }
+                }
+                return true;
+            };
+        }
+        String k = atom(o).toUpperCase(Locale.ROOT);
+        if (!k.isEmpty() && (Character.isDigit(k.charAt(0)) || k.charAt(0) == '*')) {
+            List<long[]> r = ranges(k, view.size());
+            return (seq, m) -> inRanges(r, seq);
+        }
+        switch (k) {
+            case "ALL":
+                return (seq, m) -> true;
+            case "ANSWERED":
+                return flag('R', true);
+            case "DELETED":
+                return flag('T', true);
+            case "DRAFT":
+                return flag('D', true);
+            case "FLAGGED":
+                return flag('F', true);
+            case "SEEN":
+                return flag('S', true);
+            case "UNANSWERED":
+                return flag('R', false);
+            case "UNDELETED":
+                return flag('T', false);
+            case "UNDRAFT":
+                return flag('D', false);
+            case "UNFLAGGED":
+                return flag('F', false);
+            case "UNSEEN":
+                return flag('S', false);
+            case "RECENT":
+                return (seq, m) -> recent.contains(m.meta.uid());
+            case "OLD":
+                return (seq, m) -> !recent.contains(m.meta.uid());
+            case "NEW":
+                return (seq, m) -> recent.contains(m.meta.uid()) && !m.meta.has('S');
+            case "KEYWORD", "UNKEYWORD": {
+                String kw = astring(arg(args, pos[0]++));
+                boolean want = k.equals("KEYWORD");
+                java.util.Optional<Character> letter;
+                try {
+                    letter = folder.keywordLetter(kw, false);
+                } catch (IOException e) {
+                    letter = java.util.Optional.empty();
+                }
+                if (letter.isEmpty()) {
+                    return (seq, m) -> !want;
+                }
+                char l = letter.get();
+                return (seq, m) -> m.meta.has(l) == want;
+            }
+            case "BCC", "CC", "FROM", "SUBJECT", "TO": {
+                String needle = astring(arg(args, pos[0]++)).toLowerCase(Locale.ROOT);
+                String field = k;
+                return (seq, m) -> headerContains(m, field, needle);
+            }
+            case "HEADER": {
+                String field = astring(arg(args, pos[0]++));
+                String needle = astring(arg(args, pos[0]++)).toLowerCase(Locale.ROOT);
+                return (seq, m) -> headerContains(m, field, needle);
+            }
+            case "BODY": {
+                String needle = astring(arg(args, pos[0]++)).toLowerCase(Locale.ROOT);
+                return (seq, m) -> contains(m.tree().bodyBytes(), needle);
+            }
+            case "TEXT": {
+                String needle = astring(arg(args, pos[0]++)).toLowerCase(Locale.ROOT);
+                return (seq, m) -> contains(m.data(), needle);
+            }
+            case "BEFORE", "ON", "SINCE": {
+                LocalDate d = date(arg(args, pos[0]++));
+                String op = k;
+                return (seq, m) -> compareDate(folder.internalDate(m.meta).atZone(ZoneOffset.UTC).toLocalDate(), d, op);
+            }
+            case "SENTBEFORE", "SENTON", "SENTSINCE": {
+                LocalDate d = date(arg(args, pos[0]++));
+                String op = k.substring(4);
+                return (seq, m) -> {
+                    LocalDate sent = sentDate(m);
+                    return sent != null && compareDate(sent, d, op);
+                };
+            }
+            case "LARGER", "SMALLER": {
+                long n;
+                try {
+                    n = Long.parseLong(atom(arg(args, pos[0]++)));
+                } catch (NumberFormatException e) {
+                    throw bad("invalid number");
+                }
+                boolean larger = k.equals("LARGER");
+                return (seq, m) -> larger ? folder.size(m.meta) > n : folder.size(m.meta) < n;
+            }
+            case "NOT": {
+                Key inner = key(args, pos);
+                return (seq, m) -> !inner.test(seq, m);
+            }
+            case "OR": {
+                Key a = key(args, pos);
+                Key b = key(args, pos);
+                return (seq, m) -> a.test(seq, m) || b.test(seq, m);
+            }
+            case "UID": {
+                String set = atom(arg(args, pos[0]++));
+                long max = view.isEmpty() ? 1 : view.get(view.size() - 1);
+                List<long[]> r = ranges(set, max);
+                return (seq, m) -> inRanges(r, m.meta.uid());
+            }
+            default:
+                throw bad("unknown search key " + k);
+        }
+    }
+
+    private static boolean inRanges(List<long[]> ranges, long v) {
+        for (long[] r : ranges) {
+            if (v >= r[0] && v <= r[1]) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Key flag(char letter, boolean set) {
+        return (seq, m) -> m.meta.has(letter) == set;
+    }
+
+    private static boolean headerContains(Message m, String field, String needle) throws IOException {
+        String[] values = m.tree().headers.getHeader(field);
+        if (values == null) {
+            return false;
+        }
+        for (String v : values) {
+            String decoded;
+            try {
+                decoded = jakarta.mail.internet.MimeUtility.decodeText(jakarta.mail.internet.MimeUtility.unfold(v));
+            } catch (java.io.UnsupportedEncodingException | RuntimeException e) {
+                decoded = v;
+            }
+            if (decoded.toLowerCase(Locale.ROOT).contains(needle)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean contains(byte[] haystack, String needle) {
+        return new String(haystack, StandardCharsets.UTF_8).toLowerCase(Locale.ROOT).contains(needle);
+    }
+
+    private static LocalDate date(Object o) throws Reply {
+        try {
+            return LocalDate.parse(astring(o), SEARCH_DATE);
+        } catch (DateTimeParseException e) {
+            throw bad("invalid date");
+        }
+    }
+
+    private static boolean compareDate(LocalDate value, LocalDate d, String op) {
+        return switch (op) {
+            case "BEFORE" -> value.isBefore(d);
+            case "ON" -> value.equals(d);
+            default -> !value.isBefore(d);
+        };
+    }
+
+    private static LocalDate sentDate(Message m) throws IOException {
+        String v = m.tree().header("Date");
+        if (v == null) {
+            return null;
+        }
+        try {
+            return ZonedDateTime.parse(v.replaceAll("\\s*\\(.*\\)\\s*$", ""), DateTimeFormatter.RFC_1123_DATE_TIME)
+                    .toLocalDate();
+        } catch (DateTimeParseException e) {
+            try {
+                java.util.Date d = new jakarta.mail.internet.MailDateFormat().parse(v);
+                return d == null ? null : d.toInstant().atZone(ZoneOffset.UTC).toLocalDate();
+            } catch (java.text.ParseException | RuntimeException e2) {
+                return null;
+            }
+        }
+    }
+
+    // ---- argument helpers ----
+
+    private static Object arg(List<Object> args, int i) throws Reply {
+        if (i >= args.size()) {
+            throw bad("missing argument");
+        }
+        return args.get(i);
+    }
+
+    private static String astring(Object o) throws Reply {
+        if (o instanceof Atom a) {
+            return a.value();
+        }
+        if (o instanceof String s) {
+            return s;
+        }
+        if (o instanceof byte[] b) {
+            return new String(b, StandardCharsets.UTF_8);
+        }
+        throw bad("expected a string");
+    }
+
+    private static String atom(Object o) throws Reply {
+        if (o instanceof Atom a) {
+            return a.value();
+        }
+        throw bad("expected an atom");
+    }
+
+    private static List<Object> list(Object o) throws Reply {
+        if (o instanceof List<?> l) {
+            return new ArrayList<>(l);
+        }
+        throw bad("expected a parenthesized list");
+    }
+}

@@ -1,0 +1,64 @@
+package dev.twine.mail.imap;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+
+/** Builds one IMAP response in memory: atoms, quoted strings, literals (RFC 3501 §4.3). */
+final class ImapWriter {
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+
+    ImapWriter raw(String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        out.write(b, 0, b.length);
+        return this;
+    }
+
+    /** A string: quoted if it can be, else a literal. */
+    ImapWriter string(String s) {
+        if (quotable(s)) {
+            out.write('"');
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                if (c == '"' || c == '\\') {
+                    out.write('\\');
+                }
+                out.write(c);
+            }
+            out.write('"');
+            return this;
+        }
+        return literal(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** A string or NIL for null. */
+    ImapWriter nstring(String s) {
+        return s == null ? raw("NIL") : string(s);
+    }
+
+    ImapWriter literal(byte[] b) {
+        raw("{" + b.length + "}\r\n");
+        out.write(b, 0, b.length);
+        return this;
+    }
+
+    private static boolean quotable(String s) {
+        if (s.length() > 1000) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\r' || c == '\n' || c == 0 || c >= 0x80) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    byte[] toBytes() {
+        return out.toByteArray();
+    }
+
+    int size() {
+        return out.size();
+    }
+}

@@ -1,0 +1,831 @@
+package dev.twine.mail.maildir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One Maildir folder ({@code new/}, {@code cur/}, {@code tmp/}) read as a mailbox with stable
+ * UIDs, as IMAP (RFC 3501 §2.3.1.1) and POP3's UIDL (RFC 1939 §7) need.
+ *
+ * <h2>UIDs</h2>
+ * UIDs are kept in {@code twine-uidlist} in the folder: a header line
+ * {@code twine-uidlist 1 <uidvalidity> <uidnext>} and one {@code <uid> <base name>} line per
+ * message. The list is rewritten atomically (temporary file, fsync, rename, fsync of the
+ * directory) whenever messages appear or go, so UIDVALIDITY and every UID survive restarts; mail
+ * that other programs drop into {@code new/} gets the next UIDs on the next scan. A missing or
+ * unreadable list starts a new UIDVALIDITY, which tells clients to forget their cache.
+ *
+ * <h2>Flags</h2>
+ * Flags live in the file name, Maildir style: {@code <base>:2,<letters>} in {@code cur/}, letters
+ * in ASCII order ({@code D}raft, {@code F}lagged, {@code P}assed, {@code R}eplied, {@code S}een,
+ * {@code T}rashed), so mutt, Dovecot and Python's {@code mailbox} see the same flags.
+ *
+ * <h2>Concurrency</h2>
+ * There is one instance per directory in the process ({@link #of}); every method takes the
+ * folder's {@link ReentrantLock} for its duration, so sessions on the same folder see each other's
+ * changes. Changes made by other processes are found by the directory modification times.
+ * {@link #tryLockExclusive()} is a separate, long-held lock for POP3 sessions (RFC 1939 §8).
+ */
+public final class MailFolder {
+    private static final Map<Path, MailFolder> OPEN = new ConcurrentHashMap<>();
+    private static final String UIDLIST = "twine-uidlist";
+    private static final String KEYWORDS = "dovecot-keywords";
+    /** Directory times this close to "now" may hide a later change in the same clock tick. */
+    private static final long RACY_NANOS = TimeUnit.SECONDS.toNanos(2);
+
+    private final Path dir;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final AtomicBoolean exclusive = new AtomicBoolean();
+
+    // guarded by lock
+    private boolean loaded;
+    private long uidValidity;
+    private long uidNext;
+    private final TreeMap<Long, MailMessage> byUid = new TreeMap<>();
+    private final Map<String, Long> uidByName = new HashMap<>();
+    private final Map<String, Long> sizes = new HashMap<>();
+    private FileTime newTime;
+    private FileTime curTime;
+    private long scannedAt;
+    private List<String> keywords;
+    private FileTime keywordsTime;
+
+    private MailFolder(Path dir) {
+        this.dir = dir;
+    }
+
+    /**
+     * The folder at {@code dir} (a Maildir directory holding {@code cur/}, {@code new/} and
+     * {@code tmp/}), created if missing. One instance per directory per process.
+     *
+     * @throws IOException if the directories cannot be created
+     */
+    public static MailFolder of(Path dir) throws IOException {
+        Path abs = dir.toAbsolutePath().normalize();
+        Files.createDirectories(abs.resolve("cur"));
+        Files.createDirectories(abs.resolve("new"));
+        Files.createDirectories(abs.resolve("tmp"));
+        return OPEN.computeIfAbsent(abs, MailFolder::new);
+    }
+
+    /** Drops the shared instance for {@code dir}, as a restart would; for tests only. */
+    static void forgetForTests(Path dir) {
+        OPEN.remove(dir.toAbsolutePath().normalize());
+    }
+
+    /** The folder's directory. */
+    public Path directory() {
+        return dir;
+    }
+
+    /** The folder's UIDVALIDITY (RFC 3501 §2.3.1.1). Blocks while the UID list is read. */
+    public long uidValidity() throws IOException {
+        lock.lock();
+        try {
+            refresh();
+            return uidValidity;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The UID the next new message will get. */
+    public long uidNext() throws IOException {
+        lock.lock();
+        try {
+            refresh();
+            return uidNext;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The messages now in the folder, in UID order. Rescans the directories if they changed
+     * and records UIDs for new files durably before returning.
+     */
+    public List<MailMessage> messages() throws IOException {
+        lock.lock();
+        try {
+            refresh();
+            return List.copyOf(byUid.values());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Scans the directories now even if their times look unchanged (after a file-system event,
+     * which may come within one clock tick of the previous scan).
+     */
+    public void rescan() throws IOException {
+        lock.lock();
+        try {
+            forceRescan();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The message with this UID, if it is still there. */
+    public Optional<MailMessage> find(long uid) throws IOException {
+        lock.lock();
+        try {
+            refresh();
+            return Optional.ofNullable(byUid.get(uid));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Reads a message with CRLF line ends (bare LF, as Python's {@code mailbox} writes, becomes
+     * CRLF), as IMAP and POP3 send it. Follows the file if another session renamed it.
+     *
+     * @throws NoSuchFileException if the message is gone
+     */
+    public byte[] read(MailMessage message) throws IOException {
+        byte[] raw;
+        try {
+            raw = Files.readAllBytes(message.file());
+        } catch (NoSuchFileException e) {
+            Optional<MailMessage> now = find(message.uid());
+            if (now.isEmpty() || now.get().file().equals(message.file())) {
+                throw e;
+            }
+            raw = Files.readAllBytes(now.get().file());
+        }
+        byte[] data = toCrlf(raw);
+        lock.lock();
+        try {
+            sizes.put(message.name(), (long) data.length);
+        } finally {
+            lock.unlock();
+        }
+        return data;
+    }
+
+    /** The size of {@link #read}'s result, remembered after the first read. */
+    public long size(MailMessage message) throws IOException {
+        lock.lock();
+        try {
+            Long s = sizes.get(message.name());
+            if (s != null) {
+                return s;
+            }
+        } finally {
+            lock.unlock();
+        }
+        return read(message).length;
+    }
+
+    /** The message's internal date: the file's modification time (set by {@link #append}). */
+    public Instant internalDate(MailMessage message) throws IOException {
+        try {
+            return Files.getLastModifiedTime(message.file()).toInstant();
+        } catch (NoSuchFileException e) {
+            Optional<MailMessage> now = find(message.uid());
+            if (now.isEmpty()) {
+                throw e;
+            }
+            return Files.getLastModifiedTime(now.get().file()).toInstant();
+        }
+    }
+
+    /**
+     * Stores a message durably in {@code cur/} with the given flags: written to {@code tmp/},
+     * forced, renamed, the directory forced, and its UID recorded in the forced UID list, all
+     * before this returns (so an IMAP APPEND may answer OK, RFC 3501 §6.3.11).
+     *
+     * @param flags Maildir flag letters
+     * @param internalDate the internal date to keep as the file's modification time, or null for now
+     * @return the stored message with its UID
+     */
+    public MailMessage append(InputStream message, String flags, Instant internalDate) throws IOException {
+        Path delivered = Maildir.deliver(dir, message);
+        if (internalDate != null) {
+            Files.setLastModifiedTime(delivered, FileTime.from(internalDate));
+        }
+        String base = delivered.getFileName().toString();
+        Path target = dir.resolve("cur").resolve(base + ":2," + normalizeFlags(flags));
+        Files.move(delivered, target, StandardCopyOption.ATOMIC_MOVE);
+        Maildir.forceDirectory(dir.resolve("cur"));
+        Maildir.forceDirectory(dir.resolve("new"));
+        lock.lock();
+        try {
+            refresh();
+            Long uid = uidByName.get(base);
+            if (uid == null) {
+                // the scan may have run before the rename was visible
+                uid = assign(base, target, normalizeFlags(flags), false);
+                writeUidList();
+            }
+            return byUid.get(uid);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Sets a message's flags by renaming it into {@code cur/} with the new {@code :2,} info.
+     *
+     * @return the message as it is now, or empty if it is gone
+     */
+    public Optional<MailMessage> setFlags(long uid, String flags) throws IOException {
+        String f = normalizeFlags(flags);
+        lock.lock();
+        try {
+            for (int attempt = 0; attempt < 2; attempt++) {
+                MailMessage m = byUid.get(uid);
+                if (m == null) {
+                    refresh();
+                    m = byUid.get(uid);
+                    if (m == null) {
+                        return Optional.empty();
+                    }
+                }
+                if (m.flags().equals(f) && !m.recent()) {
+                    return Optional.of(m);
+                }
+                Path target = dir.resolve("cur").resolve(m.name() + ":2," + f);
+                try {
+                    Files.move(m.file(), target, StandardCopyOption.ATOMIC_MOVE);
+                } catch (NoSuchFileException e) {
+                    forceRescan();
+                    continue;
+                }
+                MailMessage now = new MailMessage(uid, m.name(), target, f, false);
+                byUid.put(uid, now);
+                return Optional.of(now);
+            }
+            return Optional.empty();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Moves every message still in {@code new/} to {@code cur/}, so that only one IMAP session
+     * reports it as {@code \Recent} (RFC 3501 §2.3.2).
+     *
+     * @return the UIDs that were recent
+     */
+    public Set<Long> claimRecent() throws IOException {
+        lock.lock();
+        try {
+            refresh();
+            Set<Long> claimed = new HashSet<>();
+            for (MailMessage m : List.copyOf(byUid.values())) {
+                if (m.recent() && setFlags(m.uid(), m.flags()).isPresent()) {
+                    claimed.add(m.uid());
+                }
+            }
+            return claimed;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Deletes the messages with these UIDs; UIDs never come back (RFC 3501 §2.3.1.1). */
+    public void expunge(Collection<Long> uids) throws IOException {
+        lock.lock();
+        try {
+            refresh();
+            boolean changed = false;
+            for (long uid : uids) {
+                MailMessage m = byUid.remove(uid);
+                if (m == null) {
+                    continue;
+                }
+                uidByName.remove(m.name());
+                sizes.remove(m.name());
+                changed = true;
+                try {
+                    Files.delete(m.file());
+                } catch (NoSuchFileException e) {
+                    Files.deleteIfExists(dir.resolve("cur").resolve(m.name() + ":2," + m.flags()));
+                }
+            }
+            if (changed) {
+                writeUidList();
+                Maildir.forceDirectory(dir.resolve("cur"));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Copies a message of this folder into {@code target} with the same flags and date (durably,
+     * as {@link #append} does).
+     *
+     * @return the copy in the target folder
+     */
+    public MailMessage copyTo(MailMessage message, MailFolder target) throws IOException {
+        Instant date = internalDate(message);
+        // keyword letters are per folder: carry the names over
+        StringBuilder flags = new StringBuilder();
+        for (char c : message.flags().toCharArray()) {
+            if (c >= 'a' && c <= 'z') {
+                Optional<String> name = keywordName(c);
+                if (name.isPresent() && !name.get().isEmpty()) {
+                    target.keywordLetter(name.get(), true).ifPresent(flags::append);
+                }
+            } else {
+                flags.append(c);
+            }
+        }
+        try (InputStream in = Files.newInputStream(current(message).file())) {
+            return target.append(in, flags.toString(), date);
+        }
+    }
+
+    /**
+     * Takes the long-held exclusive lock a POP3 session keeps from authentication to QUIT
+     * (RFC 1939 §8). It is advisory and per process: IMAP sessions still work.
+     *
+     * @return false if another session holds it
+     */
+    public boolean tryLockExclusive() {
+        return exclusive.compareAndSet(false, true);
+    }
+
+    /** Releases {@link #tryLockExclusive()}. */
+    public void unlockExclusive() {
+        exclusive.set(false);
+    }
+
+    /**
+     * A watch on {@code new/} and {@code cur/} for IMAP IDLE (RFC 2177): the file system tells it
+     * of deliveries and flag changes, so idle sessions do not poll.
+     */
+    public Watch watch() throws IOException {
+        return new Watch(dir, true);
+    }
+
+    /** A watch that polls the directory times, as when no notifications are left; for tests. */
+    Watch pollingWatch() throws IOException {
+        return new Watch(dir, false);
+    }
+
+    /**
+     * A watch on a folder; close it when done. It uses the file system's notifications
+     * (inotify on Linux); if none are left (Linux allows 128 inotify instances per user by
+     * default), it falls back to looking at the directory times once a second.
+     */
+    public static final class Watch implements AutoCloseable {
+        private static final long POLL_MILLIS = 1000;
+        private final Path dir;
+        private final WatchService service;
+        private volatile boolean closed;
+        private long lastStamp;
+
+        private Watch(Path dir, boolean notified) throws IOException {
+            this.dir = dir;
+            WatchService ws = null;
+            try {
+                if (!notified) {
+                    throw new IOException("polling asked for");
+                }
+                ws = FileSystems.getDefault().newWatchService();
+                for (String sub : List.of("new", "cur")) {
+                    dir.resolve(sub).register(ws, StandardWatchEventKinds.ENTRY_CREATE,
+                            StandardWatchEventKinds.ENTRY_DELETE, StandardWatchEventKinds.ENTRY_MODIFY);
+                }
+            } catch (IOException e) {
+                if (ws != null) {
+                    ws.close();
+                }
+                ws = null;
+                lastStamp = stamp();
+            }
+            this.service = ws;
+        }
+
+        /** Whether file-system notifications back this watch (false: it polls). */
+        public boolean isNotified() {
+            return service != null;
+        }
+
+        /**
+         * Blocks until something changes in the folder or {@code timeout} passes.
+         *
+         * @return true if a change was seen
+         * @throws InterruptedException if interrupted while waiting
+         * @throws java.nio.file.ClosedWatchServiceException once {@link #close()} was called
+         */
+        public boolean awaitChange(Duration timeout) throws InterruptedException {
+            if (service == null) {
+                return poll(timeout);
+            }
+            WatchKey key = service.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (key == null) {
+                return false;
+            }
+            // collapse a burst of events into one wake-up
+            do {
+                key.pollEvents();
+                key.reset();
+            } while ((key = service.poll()) != null);
+            return true;
+        }
+
+        private boolean poll(Duration timeout) throws InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (true) {
+                if (closed) {
+                    throw new java.nio.file.ClosedWatchServiceException();
+                }
+                long now = stamp();
+                if (now != lastStamp) {
+                    lastStamp = now;
+                    return true;
+                }
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (left <= 0) {
+                    return false;
+                }
+                Thread.sleep(Math.min(left, POLL_MILLIS));
+            }
+        }
+
+        private long stamp() {
+            try {
+                return Files.getLastModifiedTime(dir.resolve("new")).toMillis() * 31
+                        + Files.getLastModifiedTime(dir.resolve("cur")).toMillis();
+            } catch (IOException e) {
+                return -1;
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            closed = true;
+            if (service != null) {
+                service.close();
+            }
+        }
+    }
+
+    /** Maildir flag letters in ASCII order without duplicates or unknown letters. */
+    public static String normalizeFlags(String flags) {
+        StringBuilder sb = new StringBuilder();
+        for (char c : "DFPRST".toCharArray()) {
+            if (flags.indexOf(c) >= 0) {
+                sb.append(c);
+            }
+        }
+        // keywords: lowercase letters, Dovecot's convention (see keywordLetter)
+        for (char c = 'a'; c <= 'z'; c++) {
+            if (flags.indexOf(c) >= 0) {
+                sb.append(c);
+            }
+        }
+        return sb.toString();
+    }
+
+    // ---- keywords (Dovecot's dovecot-keywords: "<index> <name>", letter 'a' + index) ----
+
+    /**
+     * The flag letter of an IMAP keyword (RFC 3501 §2.3.2), stored as Dovecot does: letters
+     * {@code a}-{@code z} in the file name, their names in {@code dovecot-keywords}, so both
+     * servers agree on them.
+     *
+     * @param create whether to allocate a letter for a new keyword (the file is then replaced
+     *     atomically)
+     * @return the letter, or empty if the keyword is unknown (and not created) or all 26 are taken
+     */
+    public Optional<Character> keywordLetter(String keyword, boolean create) throws IOException {
+        lock.lock();
+        try {
+            loadKeywords();
+            for (int i = 0; i < keywords.size(); i++) {
+                if (keywords.get(i).equalsIgnoreCase(keyword)) {
+                    return Optional.of((char) ('a' + i));
+                }
+            }
+            if (!create || keywords.size() >= 26) {
+                return Optional.empty();
+            }
+            keywords.add(keyword);
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < keywords.size(); i++) {
+                sb.append(i).append(' ').append(keywords.get(i)).append('\n');
+            }
+            Path tmp = dir.resolve(KEYWORDS + "." + Maildir.uniqueName() + ".tmp");
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                var bb = java.nio.ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8));
+                while (bb.hasRemaining()) {
+                    ch.write(bb);
+                }
+                ch.force(true);
+            }
+            Files.move(tmp, dir.resolve(KEYWORDS), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            Maildir.forceDirectory(dir);
+            return Optional.of((char) ('a' + keywords.size() - 1));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The keyword a lowercase flag letter stands for, if one is defined. */
+    public Optional<String> keywordName(char letter) throws IOException {
+        lock.lock();
+        try {
+            loadKeywords();
+            int i = letter - 'a';
+            return i >= 0 && i < keywords.size() ? Optional.of(keywords.get(i)) : Optional.empty();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The keywords defined in this folder, in letter order. */
+    public List<String> keywords() throws IOException {
+        lock.lock();
+        try {
+            loadKeywords();
+            return List.copyOf(keywords);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void loadKeywords() throws IOException {
+        Path f = dir.resolve(KEYWORDS);
+        FileTime t = Files.exists(f) ? Files.getLastModifiedTime(f) : null;
+        if (keywords != null && java.util.Objects.equals(t, keywordsTime)) {
+            return;
+        }
+        List<String> names = new ArrayList<>();
+        if (t != null) {
+            for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+                int sp = line.indexOf(' ');
+                if (sp <= 0) {
+                    continue;
+                }
+                try {
+                    int i = Integer.parseInt(line.substring(0, sp));
+                    if (i < 0 || i >= 26) {
+                        continue;
+                    }
+                    while (names.size() <= i) {
+                        names.add("");
+                    }
+                    names.set(i, line.substring(sp + 1).strip());
+                } catch (NumberFormatException e) {
+                    // a line we do not understand names no keyword
+                }
+            }
+        }
+        keywords = names;
+        keywordsTime = t;
+    }
+
+    /** Bytes with every bare LF turned into CRLF. */
+    static byte[] toCrlf(byte[] raw) {
+        int bare = 0;
+        for (int i = 0; i < raw.length; i++) {
+            if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r')) {
+                bare++;
+            }
+        }
+        if (bare == 0) {
+            return raw;
+        }
+        byte[] out = new byte[raw.length + bare];
+        int j = 0;
+        for (int i = 0; i < raw.length; i++) {
+            if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r')) {
+                out[j++] = '\r';
+            }
+            out[j++] = raw[i];
+        }
+        return out;
+    }
+
+    private MailMessage current(MailMessage message) throws IOException {
+        if (Files.exists(message.file())) {
+            return message;
+        }
+        return find(message.uid()).orElseThrow(() -> new NoSuchFileException(message.file().toString()));
+    }
+
+    private void forceRescan() throws IOException {
+        newTime = null;
+        curTime = null;
+        refresh();
+    }
+
+    // ---- scanning and the UID list (lock held) ----
+
+    private void refresh() throws IOException {
+        if (!loaded) {
+            readUidList();
+            loaded = true;
+        }
+        FileTime n = Files.getLastModifiedTime(dir.resolve("new"));
+        FileTime c = Files.getLastModifiedTime(dir.resolve("cur"));
+        long now = System.currentTimeMillis();
+        // a scan soon after a change may have missed a later change in the same clock tick: look
+        // again, but at most every 50 ms
+        boolean racy = scannedAt - Math.max(n.toMillis(), c.toMillis()) < TimeUnit.NANOSECONDS.toMillis(RACY_NANOS)
+                && now - scannedAt > 50;
+        if (n.equals(newTime) && c.equals(curTime) && !racy) {
+            return;
+        }
+        scan();
+        newTime = n;
+        curTime = c;
+        scannedAt = now;
+    }
+
+    private record Found(String name, Path file, String flags, boolean recent) {}
+
+    private void scan() throws IOException {
+        Map<String, Found> found = new HashMap<>();
+        for (String sub : List.of("cur", "new")) {
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir.resolve(sub))) {
+                for (Path p : ds) {
+                    String fn = p.getFileName().toString();
+                    if (fn.startsWith(".")) {
+                        continue;
+                    }
+                    int info = fn.indexOf(":2,");
+                    String base = info >= 0 ? fn.substring(0, info) : fn;
+                    String flags = info >= 0 ? normalizeFlags(fn.substring(info + 3)) : "";
+                    // a name in both cur/ and new/ (a crash mid-move): keep the cur/ one
+                    found.putIfAbsent(base, new Found(base, p, flags, sub.equals("new")));
+                }
+            }
+        }
+        boolean changed = false;
+        for (var it = uidByName.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            if (!found.containsKey(e.getKey())) {
+                byUid.remove(e.getValue());
+                sizes.remove(e.getKey());
+                it.remove();
+                changed = true;
+            }
+        }
+        List<Found> fresh = new ArrayList<>();
+        for (Found f : found.values()) {
+            Long uid = uidByName.get(f.name());
+            if (uid == null) {
+                fresh.add(f);
+            } else {
+                byUid.put(uid, new MailMessage(uid, f.name(), f.file(), f.flags(), f.recent()));
+            }
+        }
+        // Maildir names start with the delivery time in seconds: name order is arrival order
+        fresh.sort((a, b) -> compareNames(a.name(), b.name()));
+        for (Found f : fresh) {
+            assign(f.name(), f.file(), f.flags(), f.recent());
+            changed = true;
+        }
+        if (changed) {
+            writeUidList();
+        }
+    }
+
+    private static int compareNames(String a, String b) {
+        long ta = leadingNumber(a);
+        long tb = leadingNumber(b);
+        if (ta != tb) {
+            return Long.compare(ta, tb);
+        }
+        // "<secs>.M<usecs>P...": compare the microseconds as numbers, not text
+        long ua = micros(a);
+        long ub = micros(b);
+        return ua != ub ? Long.compare(ua, ub) : a.compareTo(b);
+    }
+
+    private static long micros(String name) {
+        int dot = name.indexOf('.');
+        if (dot < 0 || dot + 1 >= name.length() || name.charAt(dot + 1) != 'M') {
+            return -1;
+        }
+        return leadingNumber(name.substring(dot + 2));
+    }
+
+    private static long leadingNumber(String s) {
+        long v = 0;
+        int i = 0;
+        for (; i < s.length() && i < 18 && Character.isDigit(s.charAt(i)); i++) {
+            v = v * 10 + (s.charAt(i) - '0');
+        }
+        return i == 0 ? Long.MAX_VALUE : v;
+    }
+
+    private long assign(String name, Path file, String flags, boolean recent) {
+        long uid = uidNext++;
+        uidByName.put(name, uid);
+        byUid.put(uid, new MailMessage(uid, name, file, flags, recent));
+        return uid;
+    }
+
+    private void readUidList() throws IOException {
+        Path f = dir.resolve(UIDLIST);
+        byUid.clear();
+        uidByName.clear();
+        if (Files.exists(f)) {
+            try {
+                List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);
+                String[] head = lines.get(0).split(" ");
+                if (head.length != 4 || !head[0].equals(UIDLIST) || !head[1].equals("1")) {
+                    throw new IOException("bad header");
+                }
+                uidValidity = Long.parseLong(head[2]);
+                uidNext = Long.parseLong(head[3]);
+                for (String line : lines.subList(1, lines.size())) {
+                    if (line.isEmpty()) {
+                        continue;
+                    }
+                    int sp = line.indexOf(' ');
+                    long uid = Long.parseLong(line.substring(0, sp));
+                    if (uid <= 0 || uid >= uidNext) {
+                        throw new IOException("uid out of range");
+                    }
+                    uidByName.put(line.substring(sp + 1), uid);
+                }
+                return;
+            } catch (IOException | RuntimeException e) {
+                // an unreadable list: start over with a new UIDVALIDITY (RFC 3501 §2.3.1.1)
+                uidByName.clear();
+            }
+        }
+        long validity = Instant.now().getEpochSecond();
+        if (validity <= uidValidity) {
+            validity = uidValidity + 1;
+        }
+        uidValidity = validity;
+        uidNext = 1;
+        writeUidList();
+    }
+
+    private void writeUidList() throws IOException {
+        StringBuilder sb = new StringBuilder(64 + uidByName.size() * 48);
+        sb.append(UIDLIST).append(" 1 ").append(uidValidity).append(' ').append(uidNext).append('\n');
+        for (MailMessage m : byUid.values()) {
+            sb.append(m.uid()).append(' ').append(m.name()).append('\n');
+        }
+        Path tmp = dir.resolve(UIDLIST + "." + Maildir.uniqueName() + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            var bb = java.nio.ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8));
+            while (bb.hasRemaining()) {
+                ch.write(bb);
+            }
+            ch.force(true);
+        }
+        try {
+            Files.move(tmp, dir.resolve(UIDLIST), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IOException(dir + ": cannot replace the UID list atomically", e);
+        }
+        Maildir.forceDirectory(dir);
+    }
+
+    /** Reads all of {@code in}; for callers that need a message in memory. */
+    static byte[] readAll(InputStream in) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        in.transferTo(out);
+        return out.toByteArray();
+    }
+
+    @Override
+    public String toString() {
+        return "MailFolder[" + dir + "]";
+    }
+}

@@ -1,0 +1,79 @@
+package dev.twine.mail.smtp;
+
+import dev.twine.dns.DnsException;
+import dev.twine.dns.DnsRecord;
+import dev.twine.dns.Resolver;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * An {@link MxResolver} over net-dns's {@link Resolver}: the MX targets of a domain by preference
+ * (RFC 5321 §5.1), the domain itself when it has no MX record (the implicit MX), and no host at
+ * all for a null MX (RFC 7505) or a domain that does not exist.
+ */
+public final class DnsMxResolver {
+    private DnsMxResolver() {}
+
+    /** MX lookups with {@code resolver}; the next hops listen on port 25. */
+    public static MxResolver over(Resolver resolver) {
+        return over(resolver, 25);
+    }
+
+    /**
+     * MX lookups with {@code resolver}, connecting to the hosts on {@code port} (25 on the
+     * Internet; another port for tests on loopback).
+     */
+    public static MxResolver over(Resolver resolver, int port) {
+        Objects.requireNonNull(resolver, "resolver");
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("port out of range: " + port);
+        }
+        return domain -> {
+            List<DnsRecord.Mx> mx;
+            try {
+                mx = resolver.lookupMx(domain);
+            } catch (DnsException e) {
+                if (e.isNameError()) {
+                    return List.of(); // NXDOMAIN: permanent
+                }
+                throw e;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("MX lookup for " + domain + " interrupted");
+            }
+            if (mx.isEmpty()) {
+                // RFC 5321 §5.1: no MX record, the domain's own address is the implicit MX
+                mx = List.of(new DnsRecord.Mx(domain, 0, 0, domain));
+            }
+            List<String> hosts = new ArrayList<>();
+            IOException lastFailure = null;
+            for (DnsRecord.Mx m : mx) {
+                String host = m.exchange().endsWith(".") ? m.exchange().substring(0, m.exchange().length() - 1) : m.exchange();
+                if (host.isEmpty()) {
+                    return List.of(); // RFC 7505 null MX: the domain takes no mail
+                }
+                // the exchange's addresses come from the same resolver, not the system's
+                try {
+                    for (InetAddress a : resolver.lookupAddresses(host)) {
+                        String ip = a.getHostAddress();
+                        hosts.add((a instanceof Inet6Address ? "[" + ip + "]" : ip) + ":" + port);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new InterruptedIOException("address lookup for " + host + " interrupted");
+                } catch (IOException e) {
+                    lastFailure = e; // try the other exchanges
+                }
+            }
+            if (hosts.isEmpty()) {
+                throw lastFailure != null ? lastFailure : new IOException("no address for any MX host of " + domain);
+            }
+            return hosts;
+        };
+    }
+}

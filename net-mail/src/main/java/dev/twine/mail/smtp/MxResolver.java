@@ -1,0 +1,47 @@
+package dev.twine.mail.smtp;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Finds the hosts that accept mail for a domain (RFC 5321 §5.1): the MX targets in preference
+ * order, or the domain itself when it has no MX record. The relay queue asks it for each
+ * recipient domain. {@link DnsMxResolver} implements it over net-dns's resolver; tests and
+ * {@code --smarthost} use {@link #fixed} and {@link #of}.
+ */
+@FunctionalInterface
+public interface MxResolver {
+    /**
+     * The next hops for {@code domain}, best first.
+     *
+     * @return {@code host:port} strings (the port is 25 for real MX hosts); empty if the domain
+     *     accepts no mail (a null MX, RFC 7505, or a domain that does not exist): its
+     *     recipients then bounce at once
+     * @throws IOException if the lookup failed for now (a temporary DNS failure): the queue
+     *     retries later
+     */
+    List<String> lookup(String domain) throws IOException;
+
+    /** Sends every domain's mail to one host ({@code --smarthost HOST:PORT}). */
+    static MxResolver fixed(String hostPort) {
+        Objects.requireNonNull(hostPort, "hostPort");
+        return domain -> List.of(hostPort);
+    }
+
+    /**
+     * A static table, domain (lower case) to {@code host:port} list; unknown domains fail
+     * temporarily, as a DNS timeout would.
+     */
+    static MxResolver of(Map<String, List<String>> table) {
+        Map<String, List<String>> copy = Map.copyOf(table);
+        return domain -> {
+            List<String> hosts = copy.get(domain.toLowerCase(java.util.Locale.ROOT));
+            if (hosts == null) {
+                throw new IOException("no MX data for " + domain);
+            }
+            return hosts;
+        };
+    }
+}

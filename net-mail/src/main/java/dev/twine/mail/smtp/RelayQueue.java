@@ -1,0 +1,627 @@
+package dev.twine.mail.smtp;
+
+import dev.twine.core.Binding;
+import dev.twine.core.Scope;
+import dev.twine.core.Service;
+import dev.twine.core.Tls;
+import dev.twine.mail.maildir.Maildir;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A persistent outbound mail queue: messages accepted for other domains wait on disk until an
+ * SMTP next hop (the domain's MX hosts from an {@link MxResolver}, or a smarthost) takes them.
+ *
+ * <h2>On disk</h2>
+ * Each message is two files in the queue directory: {@code ID.msg} (the message bytes) and
+ * {@code ID.env} (the envelope: sender, recipients still to deliver, attempts, next attempt
+ * time). Both are written to {@code tmp/}, forced, renamed into place, and the directory is
+ * forced; the envelope is written last, so it is the commit point. {@link #enqueue} returns only
+ * after that, and the queue survives restarts: {@link #start()} picks up every envelope it finds.
+ *
+ * <h2>Delivery</h2>
+ * A worker thread tries the due messages, several at a time. For each recipient a 2xx reply ends its journey, a 5xx
+ * reply makes it fail at once, and a 4xx reply or a connection failure makes it wait for the next
+ * retry ({@link Builder#retryDelays}: the n-th retry waits the n-th delay). When the delays run
+ * out, the recipient fails. Failed recipients are reported to the sender in one delivery status
+ * notification (RFC 3464) per attempt, which goes to the local Maildir when the sender is a local
+ * user and through this queue otherwise; a message with the null sender {@code <>} (itself a
+ * bounce) is never bounced (RFC 5321 §4.5.5).
+ *
+ * <p>STARTTLS is used whenever the next hop offers it (opportunistic, RFC 7435); AUTH when
+ * credentials are configured and the hop offers it.
+ */
+public final class RelayQueue implements Service {
+    private static final System.Logger LOG = System.getLogger(RelayQueue.class.getName());
+
+    private final Path dir;
+    private final MxResolver resolver;
+    private final String heloName;
+    private final String localDomain;
+    private final Maildir localMaildir;
+    private final List<Duration> retryDelays;
+    private final Clock clock;
+    private final Tls tls;
+    private final String authUser;
+    private final String authPassword;
+    private final Duration timeout;
+    private final int concurrency;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition wake = lock.newCondition();
+    private final ReentrantLock deliveryLock = new ReentrantLock();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile boolean running;
+    private Scope scope;
+
+    private RelayQueue(Builder b) {
+        this.dir = b.dir.toAbsolutePath();
+        this.resolver = b.resolver;
+        this.heloName = b.heloName;
+        this.localDomain = b.localDomain;
+        this.localMaildir = b.localMaildir;
+        this.retryDelays = List.copyOf(b.retryDelays);
+        this.clock = b.clock;
+        this.tls = b.tls;
+        this.authUser = b.authUser;
+        this.authPassword = b.authPassword;
+        this.timeout = b.timeout;
+        this.concurrency = b.concurrency;
+    }
+
+    /** A builder; {@link Builder#directory}, {@link Builder#resolver} and {@link Builder#heloName} are required. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Stores a message for delivery and returns once it is durably on disk.
+     *
+     * @param from the reverse path, empty for a bounce
+     * @param recipients the forward paths (at least one)
+     * @return the queue id
+     * @throws IOException if it cannot be stored; then nothing is queued
+     */
+    public String enqueue(String from, List<String> recipients, byte[] message) throws IOException {
+        if (recipients.isEmpty()) {
+            throw new IllegalArgumentException("no recipients");
+        }
+        String id = clock.millis() + "-" + UUID.randomUUID().toString().replace("-", "");
+        Files.createDirectories(dir.resolve("tmp"));
+        writeDurably(dir.resolve(id + ".msg"), message);
+        Envelope env = new Envelope(id, from, new ArrayList<>(recipients), 0, clock.instant(), clock.instant());
+        writeDurably(dir.resolve(id + ".env"), env.encode());
+        Maildir.forceDirectory(dir);
+        signal();
+        return id;
+    }
+
+    /** How many messages are waiting. */
+    public int size() throws IOException {
+        return envelopes().size();
+    }
+
+    /** The recipients still waiting, by queue id, for tests and status displays. */
+    public Map<String, List<String>> pending() throws IOException {
+        Map<String, List<String>> m = new LinkedHashMap<>();
+        for (Envelope e : envelopes()) {
+            m.put(e.id, List.copyOf(e.recipients));
+        }
+        return m;
+    }
+
+    /**
+     * Tries every message whose next attempt is due now (several at once, see
+     * {@link Builder#concurrency}) and returns when all attempts are done. The worker calls it; tests call it directly with a manual clock.
+     *
+     * @return how many messages were tried
+     * @throws InterruptedException if interrupted between messages
+     */
+    public int deliverDue() throws IOException, InterruptedException {
+        deliveryLock.lock();
+        try {
+            Instant now = clock.instant();
+            List<Envelope> due = new ArrayList<>();
+            for (Envelope e : envelopes()) {
+                if (!e.nextAttempt.isAfter(now)) {
+                    due.add(e);
+                }
+            }
+            // up to `concurrency` messages at once, so one slow next hop does not hold up the rest
+            Semaphore permits = new Semaphore(concurrency);
+            try (Scope attempts = Scope.open("smtp-queue-attempts")) {
+                for (Envelope e : due) {
+                    try {
+                        permits.acquire();
+                    } catch (InterruptedException stop) {
+                        attempts.cancel(); // shutting down: stop the attempts in flight too
+                        throw stop;
+                    }
+                    attempts.fork("queue-" + e.id, () -> {
+                        try {
+                            attempt(e);
+                        } catch (IOException | RuntimeException failure) {
+                            LOG.log(System.Logger.Level.ERROR, "queue " + e.id + ": " + failure);
+                        } finally {
+                            permits.release();
+                        }
+                    });
+                }
+                attempts.join();
+            }
+            return due.size();
+        } finally {
+            deliveryLock.unlock();
+        }
+    }
+
+    private void attempt(Envelope env) throws IOException {
+        byte[] message;
+        try {
+            message = Files.readAllBytes(dir.resolve(env.id + ".msg"));
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.ERROR, "queue " + env.id + ": message file unreadable, dropping: " + e);
+            Files.deleteIfExists(dir.resolve(env.id + ".env"));
+            return;
+        }
+        Map<String, List<String>> byDomain = new LinkedHashMap<>();
+        for (String r : env.recipients) {
+            byDomain.computeIfAbsent(domainOf(r), k -> new ArrayList<>()).add(r);
+        }
+        List<String> retry = new ArrayList<>();
+        List<Failure> failed = new ArrayList<>();
+        Map<String, String> lastTransient = new LinkedHashMap<>();
+        for (Map.Entry<String, List<String>> group : byDomain.entrySet()) {
+            deliverGroup(env, group.getKey(), group.getValue(), message, retry, failed, lastTransient);
+        }
+        int attempts = env.attempts + 1;
+        if (!retry.isEmpty() && attempts > retryDelays.size()) {
+            // out of retries: RFC 3463 4.4.7, delivery time expired
+            for (String r : retry) {
+                failed.add(new Failure(r, "4.4.7", lastTransient.getOrDefault(r, "no answer from the next hop"), null));
+            }
+            retry.clear();
+        }
+        if (!failed.isEmpty()) {
+            bounce(env, failed, message);
+        }
+        Path envFile = dir.resolve(env.id + ".env");
+        if (retry.isEmpty()) {
+            Files.deleteIfExists(envFile);
+            Files.deleteIfExists(dir.resolve(env.id + ".msg"));
+            Maildir.forceDirectory(dir);
+        } else {
+            Instant next = clock.instant().plus(retryDelays.get(attempts - 1));
+            Envelope updated = new Envelope(env.id, env.from, retry, attempts, env.arrived, next);
+            writeDurably(envFile, updated.encode());
+            Maildir.forceDirectory(dir);
+        }
+    }
+
+    private record Failure(String recipient, String status, String diagnostic, String remoteMta) {}
+
+    private void deliverGroup(Envelope env, String domain, List<String> rcpts, byte[] message,
+            List<String> retry, List<Failure> failed, Map<String, String> lastTransient) {
+        List<String> hosts;
+        try {
+            hosts = resolver.lookup(domain);
+        } catch (IOException e) {
+            rcpts.forEach(r -> lastTransient.put(r, "MX lookup for " + domain + " failed: " + e.getMessage()));
+            retry.addAll(rcpts);
+            return;
+        }
+        if (hosts.isEmpty()) {
+            // RFC 7505: a null MX means the domain takes no mail
+            rcpts.forEach(r -> failed.add(new Failure(r, "5.1.10", "domain " + domain + " accepts no mail", null)));
+            return;
+        }
+        String lastError = "no next hop";
+        for (String host : hosts) {
+            try (SmtpClient c = SmtpClient.connect(host, timeout)) {
+                c.ehlo(heloName);
+                if (tls != null && c.supports("STARTTLS")) {
+                    c.startTls(tls);
+                }
+                if (authUser != null && c.supports("AUTH")) {
+                    c.auth(authUser, authPassword);
+                }
+                Map<String, Reply> refused;
+                try {
+                    refused = c.send(env.from, rcpts, message);
+                } catch (SmtpException e) {
+                    Reply r = e.reply();
+                    for (String rcpt : rcpts) {
+                        if (r.isPermanent()) {
+                            failed.add(new Failure(rcpt, status(r), r.toString(), host));
+                        } else {
+                            lastTransient.put(rcpt, r.toString());
+                            retry.add(rcpt);
+                        }
+                    }
+                    quietQuit(c);
+                    return;
+                }
+                for (String rcpt : rcpts) {
+                    Reply r = refused.get(rcpt);
+                    if (r == null) {
+                        continue;
+                    }
+                    if (r.isPermanent()) {
+                        failed.add(new Failure(rcpt, status(r), r.toString(), host));
+                    } else {
+                        lastTransient.put(rcpt, r.toString());
+                        retry.add(rcpt);
+                    }
+                }
+                quietQuit(c);
+                return;
+            } catch (IOException | IllegalArgumentException e) {
+                // a connection failure, a refused EHLO/STARTTLS/AUTH, or a host the client
+                // cannot parse: try the next host
+                lastError = host + ": " + e.getMessage();
+                LOG.log(System.Logger.Level.INFO, "queue " + env.id + ": " + lastError);
+            }
+        }
+        String why = lastError;
+        rcpts.forEach(r -> lastTransient.put(r, why));
+        retry.addAll(rcpts);
+    }
+
+    private static void quietQuit(SmtpClient c) {
+        try {
+            c.quit();
+        } catch (IOException ignored) {
+            // the message is already accepted or refused; the session's end does not matter
+        }
+    }
+
+    private static String status(Reply r) {
+        String t = r.lines().get(0);
+        int sp = t.indexOf(' ');
+        String first = sp < 0 ? t : t.substring(0, sp);
+        if (first.matches("[245]\\.\\d{1,3}\\.\\d{1,3}")) {
+            return first;
+        }
+        return (r.code() / 100) + ".0.0";
+    }
+
+    private void bounce(Envelope env, List<Failure> failed, byte[] original) throws IOException {
+        if (env.from.isEmpty()) {
+            LOG.log(System.Logger.Level.WARNING, "queue " + env.id + ": a bounce could not be delivered; dropped (RFC 5321 §4.5.5)");
+            return;
+        }
+        byte[] dsn = Dsn.build(localDomain != null ? localDomain : heloName, env.from, env.arrived, failed.stream()
+                .map(f -> new Dsn.Recipient(f.recipient(), f.status(), f.diagnostic(), f.remoteMta()))
+                .toList(), original);
+        String senderDomain = domainOf(env.from);
+        if (localMaildir != null && senderDomain.equals(localDomain)) {
+            String user = env.from.substring(0, env.from.lastIndexOf('@'));
+            try {
+                localMaildir.deliver(user, new ByteArrayInputStream(dsn));
+                return;
+            } catch (IOException | IllegalArgumentException e) {
+                LOG.log(System.Logger.Level.WARNING, "queue " + env.id + ": cannot deliver the bounce locally: " + e);
+            }
+        }
+        enqueue("", List.of(env.from), dsn);
+    }
+
+    private static String domainOf(String address) {
+        int at = address.lastIndexOf('@');
+        return at < 0 ? "" : address.substring(at + 1).toLowerCase(Locale.ROOT);
+    }
+
+    private List<Envelope> envelopes() throws IOException {
+        List<Envelope> list = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return list;
+        }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.env")) {
+            for (Path p : ds) {
+                try {
+                    list.add(Envelope.decode(p, Files.readAllBytes(p)));
+                } catch (IOException | RuntimeException e) {
+                    LOG.log(System.Logger.Level.ERROR, "queue: unreadable envelope " + p + ": " + e);
+                }
+            }
+        }
+        list.sort((a, b) -> a.id.compareTo(b.id));
+        return list;
+    }
+
+    private static void writeDurably(Path target, byte[] data) throws IOException {
+        Path tmp = target.getParent().resolve("tmp").resolve(target.getFileName() + "." + UUID.randomUUID());
+        Files.createDirectories(tmp.getParent());
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ByteBuffer bb = ByteBuffer.wrap(data);
+            while (bb.hasRemaining()) {
+                ch.write(bb);
+            }
+            ch.force(true);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private void signal() {
+        lock.lock();
+        try {
+            wake.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // Service
+
+    @Override
+    public String name() {
+        return "smtp-queue";
+    }
+
+    /** Starts the delivery worker; messages already on disk are tried at once. */
+    @Override
+    public void start() throws IOException {
+        Files.createDirectories(dir.resolve("tmp"));
+        // leftovers of a crash before a commit: a .msg without its .env, and tmp/ files
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir.resolve("tmp"))) {
+            for (Path p : ds) {
+                Files.deleteIfExists(p);
+            }
+        }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.msg")) {
+            for (Path p : ds) {
+                String name = p.getFileName().toString();
+                if (!Files.exists(dir.resolve(name.substring(0, name.length() - 4) + ".env"))) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+        running = true;
+        scope = Scope.open("smtp-queue");
+        scope.fork("smtp-queue-worker", this::work);
+    }
+
+    private void work() throws InterruptedException {
+        while (running) {
+            try {
+                deliverDue();
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.ERROR, "queue " + dir + ": " + e);
+            }
+            Duration wait = Duration.ofSeconds(30);
+            try {
+                Instant now = clock.instant();
+                for (Envelope e : envelopes()) {
+                    Duration d = Duration.between(now, e.nextAttempt);
+                    if (d.compareTo(wait) < 0) {
+                        wait = d.isNegative() ? Duration.ZERO : d;
+                    }
+                }
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.ERROR, "queue " + dir + ": " + e);
+            }
+            lock.lock();
+            try {
+                if (running && !wait.isZero()) {
+                    wake.await(Math.max(1, wait.toMillis()), TimeUnit.MILLISECONDS);
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    @Override
+    public List<Binding> bindings() {
+        return List.of();
+    }
+
+    /** Stops the worker after the message at hand (bounded by {@code grace}); the queue stays on disk. */
+    @Override
+    public void shutdown(Duration grace) throws InterruptedException {
+        running = false;
+        signal();
+        Scope s = scope;
+        if (s != null) {
+            Thread waiter = Thread.ofVirtual().start(() -> {
+                try {
+                    s.join();
+                } catch (InterruptedException | RuntimeException ignored) {
+                    // cancelled below if it takes too long
+                }
+            });
+            waiter.join(grace);
+        }
+        close();
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        signal();
+        Scope s = scope;
+        if (s != null) {
+            s.cancel();
+            try {
+                s.close();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, "queue worker ended: " + e);
+            }
+        }
+        stopped.countDown();
+    }
+
+    @Override
+    public void awaitTermination() throws InterruptedException {
+        stopped.await();
+    }
+
+    /** The envelope file: one {@code key value} per line. */
+    private record Envelope(String id, String from, List<String> recipients, int attempts, Instant arrived, Instant nextAttempt) {
+        byte[] encode() {
+            StringBuilder sb = new StringBuilder();
+            sb.append("from ").append(from).append('\n');
+            sb.append("attempts ").append(attempts).append('\n');
+            sb.append("arrived ").append(arrived.toEpochMilli()).append('\n');
+            sb.append("next ").append(nextAttempt.toEpochMilli()).append('\n');
+            for (String r : recipients) {
+                sb.append("rcpt ").append(r).append('\n');
+            }
+            return sb.toString().getBytes(StandardCharsets.UTF_8);
+        }
+
+        static Envelope decode(Path file, byte[] bytes) {
+            String name = file.getFileName().toString();
+            String id = name.substring(0, name.length() - 4);
+            String from = null;
+            int attempts = 0;
+            Instant arrived = Instant.EPOCH;
+            Instant next = Instant.EPOCH;
+            List<String> rcpts = new ArrayList<>();
+            for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
+                int sp = line.indexOf(' ');
+                String key = sp < 0 ? line : line.substring(0, sp);
+                String value = sp < 0 ? "" : line.substring(sp + 1);
+                switch (key) {
+                    case "from" -> from = value;
+                    case "attempts" -> attempts = Integer.parseInt(value);
+                    case "arrived" -> arrived = Instant.ofEpochMilli(Long.parseLong(value));
+                    case "next" -> next = Instant.ofEpochMilli(Long.parseLong(value));
+                    case "rcpt" -> rcpts.add(value);
+                    default -> { }
+                }
+            }
+            if (from == null || rcpts.isEmpty()) {
+                throw new IllegalArgumentException("envelope without sender or recipients");
+            }
+            return new Envelope(id, from, rcpts, attempts, arrived, next);
+        }
+    }
+
+    /** Configuration for a {@link RelayQueue}. */
+    public static final class Builder {
+        private Path dir;
+        private MxResolver resolver;
+        private String heloName;
+        private String localDomain;
+        private Maildir localMaildir;
+        private List<Duration> retryDelays = List.of(Duration.ofMinutes(1), Duration.ofMinutes(5), Duration.ofMinutes(15),
+                Duration.ofMinutes(30), Duration.ofHours(1), Duration.ofHours(2), Duration.ofHours(4), Duration.ofHours(8),
+                Duration.ofHours(16), Duration.ofHours(24));
+        private Clock clock = Clock.systemUTC();
+        private Tls tls = SmtpClient.opportunisticTls();
+        private String authUser;
+        private String authPassword;
+        private Duration timeout = Duration.ofMinutes(2);
+        private int concurrency = 8;
+
+        private Builder() {}
+
+        /** How many messages are tried at the same time; 8 by default. */
+        public Builder concurrency(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("concurrency must be positive: " + n);
+            }
+            this.concurrency = n;
+            return this;
+        }
+
+        /** The queue directory (created if missing). */
+        public Builder directory(Path dir) {
+            this.dir = Objects.requireNonNull(dir, "dir");
+            return this;
+        }
+
+        /** Where each domain's mail goes. */
+        public Builder resolver(MxResolver resolver) {
+            this.resolver = Objects.requireNonNull(resolver, "resolver");
+            return this;
+        }
+
+        /** The name this MTA gives in EHLO and in bounces. */
+        public Builder heloName(String name) {
+            this.heloName = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        /** Bounces for senders in {@code domain} go straight into {@code maildir}. */
+        public Builder localDelivery(String domain, Maildir maildir) {
+            this.localDomain = domain.toLowerCase(Locale.ROOT);
+            this.localMaildir = Objects.requireNonNull(maildir, "maildir");
+            return this;
+        }
+
+        /**
+         * The waits before each retry; a recipient still failing temporarily after the last one
+         * fails for good. Ten steps from 1 minute to 24 hours (about 2.5 days) by default.
+         */
+        public Builder retryDelays(List<Duration> delays) {
+            this.retryDelays = List.copyOf(delays);
+            return this;
+        }
+
+        /** The clock for retry times; the system clock by default. */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** TLS for STARTTLS with next hops ({@link SmtpClient#opportunisticTls()} by default); empty disables it. */
+        public Builder tls(Optional<Tls> tls) {
+            this.tls = tls.orElse(null);
+            return this;
+        }
+
+        /** Credentials for next hops that offer AUTH (a smarthost). */
+        public Builder auth(String user, String password) {
+            this.authUser = Objects.requireNonNull(user, "user");
+            this.authPassword = Objects.requireNonNull(password, "password");
+            return this;
+        }
+
+        /** Bounds connecting and each read from a next hop; 2 minutes by default. */
+        public Builder timeout(Duration timeout) {
+            this.timeout = Objects.requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /**
+         * Builds the queue (it is not started).
+         *
+         * @throws IllegalStateException if the directory, resolver or HELO name is missing
+         */
+        public RelayQueue build() {
+            if (dir == null || resolver == null || heloName == null) {
+                throw new IllegalStateException("a relay queue needs a directory, a resolver and a HELO name");
+            }
+            return new RelayQueue(this);
+        }
+    }
+}

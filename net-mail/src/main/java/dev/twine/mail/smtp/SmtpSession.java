@@ -1,0 +1,704 @@
+package dev.twine.mail.smtp;
+
+import dev.twine.core.Connection;
+import dev.twine.core.DrainingException;
+import dev.twine.core.LineReader;
+import dev.twine.core.LineTooLongException;
+import dev.twine.core.auth.AuthenticationException;
+import dev.twine.core.auth.Principal;
+import dev.twine.core.auth.SaslExchange;
+import dev.twine.core.auth.UsernamePassword;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.UUID;
+
+/** One server-side SMTP conversation; lives on the connection's thread. */
+final class SmtpSession {
+    private static final System.Logger LOG = System.getLogger(SmtpSession.class.getName());
+
+    /** RFC 5321 §4.5.3.1.4: 512 octets including CRLF. */
+    private static final int MAX_COMMAND = 510;
+    /** RFC 4954 §4: an AUTH command or response line may be up to 12288 octets. */
+    private static final int MAX_AUTH_LINE = 12288;
+    /** RFC 5321 §4.5.3.1.6: 1000 octets including CRLF. */
+    private static final int MAX_TEXT_LINE = 998;
+
+    private final SmtpServer cfg;
+    private final Connection conn;
+    private final LineReader commands;
+    private final LineReader text;
+    private final OutputStream out;
+
+    private String helo;
+    private boolean extended;
+    private Principal principal;
+    private int errors;
+    private boolean closing;
+
+    // the mail transaction (RFC 5321 §3.3)
+    private String from;
+    private boolean smtputf8;
+    private final Set<String> localRcpts = new LinkedHashSet<>();
+    private final Set<String> remoteRcpts = new LinkedHashSet<>();
+    private int rcptCount;
+
+    SmtpSession(SmtpServer cfg, Connection conn) {
+        this.cfg = cfg;
+        this.conn = conn;
+        this.commands = LineReader.of(conn, MAX_AUTH_LINE);
+        this.text = LineReader.of(conn, MAX_TEXT_LINE);
+        this.out = conn.output();
+    }
+
+    void run() throws IOException {
+        conn.readTimeout(cfg.idleTimeout);
+        reply(220, cfg.domain + " ESMTP Twine");
+        flush();
+        try {
+            while (!closing) {
+                byte[] line;
+                try {
+                    line = commands.readLineBytes();
+                    if (line == null) {
+                        return;
+                    }
+                    command(line);
+                } catch (LineTooLongException e) {
+                    error(500, "5.5.2 Line too long");
+                }
+                if (errors >= cfg.maxErrors && !closing) {
+                    reply(421, "4.7.0 " + cfg.domain + " Too many errors, closing connection");
+                    closing = true;
+                }
+                if (closing || conn.input().available() == 0) {
+                    flush();
+                }
+            }
+        } catch (DrainingException e) {
+            farewell("4.3.2 " + cfg.domain + " Service shutting down, closing connection");
+        } catch (SocketTimeoutException e) {
+            farewell("4.4.2 " + cfg.domain + " Idle timeout, closing connection");
+        } catch (EOFException e) {
+            // the client vanished inside a line: nothing it sent last is acted on
+        } finally {
+            conn.close();
+        }
+    }
+
+    private void farewell(String text) {
+        try {
+            reply(421, text);
+            flush();
+        } catch (IOException ignored) {
+            // the client is gone as well
+        }
+    }
+
+    private void command(byte[] raw) throws IOException {
+        if (commands.lastTerminator() == LineReader.Terminator.LF) {
+            // RFC 5321 §2.3.8: only CRLF ends a line; a bare LF is not a command terminator
+            error(500, "5.5.2 Bare LF received; lines must end with CRLF");
+            return;
+        }
+        for (byte b : raw) {
+            if (b == 0) {
+                error(500, "5.5.2 NUL character in command");
+                return;
+            }
+        }
+        String line = new String(raw, StandardCharsets.UTF_8);
+        int sp = line.indexOf(' ');
+        String verb = (sp < 0 ? line : line.substring(0, sp)).toUpperCase(Locale.ROOT);
+        String arg = sp < 0 ? "" : line.substring(sp + 1).strip();
+        if (raw.length > MAX_COMMAND && !verb.equals("AUTH")) {
+            error(500, "5.5.2 Line too long");
+            return;
+        }
+        switch (verb) {
+            case "EHLO" -> hello(arg, true);
+            case "HELO" -> hello(arg, false);
+            case "MAIL" -> mail(arg);
+            case "RCPT" -> rcpt(arg);
+            case "DATA" -> data(arg);
+            case "RSET" -> {
+                if (!arg.isEmpty()) {
+                    error(501, "5.5.4 Syntax: RSET");
+                    return;
+                }
+                resetTransaction();
+                reply(250, "2.0.0 Ok");
+            }
+            case "NOOP" -> reply(250, "2.0.0 Ok");
+            case "QUIT" -> {
+                reply(221, "2.0.0 " + cfg.domain + " Bye");
+                closing = true;
+            }
+            // RFC 5321 §3.5.3: 252 when verification is turned off
+            case "VRFY" -> reply(252, "2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
+            case "EXPN" -> error(502, "5.5.1 EXPN not supported");
+            case "HELP" -> reply(214, "2.0.0 See RFC 5321");
+            case "STARTTLS" -> startTls(arg);
+            case "AUTH" -> auth(arg);
+            default -> error(500, "5.5.2 Command unrecognized");
+        }
+    }
+
+    private void hello(String arg, boolean ehlo) throws IOException {
+        if (arg.isEmpty() || arg.indexOf(' ') >= 0 && !ehlo) {
+            error(501, "5.5.4 Syntax: " + (ehlo ? "EHLO" : "HELO") + " hostname");
+            return;
+        }
+        // RFC 5321 §4.1.4: EHLO/HELO resets the transaction
+        resetTransaction();
+        helo = arg.split(" ", 2)[0];
+        extended = ehlo;
+        if (!ehlo) {
+            reply(250, cfg.domain);
+            return;
+        }
+        List<String> lines = new ArrayList<>();
+        lines.add(cfg.domain + " greets " + helo);
+        lines.add("PIPELINING");
+        lines.add("SIZE " + cfg.maxMessageSize);
+        lines.add("8BITMIME");
+        lines.add("ENHANCEDSTATUSCODES");
+        lines.add("SMTPUTF8");
+        if (cfg.tls != null && !conn.isSecure()) {
+            lines.add("STARTTLS");
+        }
+        if (authOffered()) {
+            lines.add("AUTH PLAIN LOGIN");
+        }
+        writeReply(new Reply(250, lines));
+    }
+
+    private boolean authOffered() {
+        return cfg.portal != null && principal == null && (conn.isSecure() || cfg.allowPlainAuth);
+    }
+
+    private void mail(String arg) throws IOException {
+        if (helo == null) {
+            error(503, "5.5.1 Send EHLO or HELO first");
+            return;
+        }
+        if (from != null) {
+            error(503, "5.5.1 Nested MAIL command");
+            return;
+        }
+        if (cfg.role == SmtpServer.Role.SUBMISSION && principal == null) {
+            // RFC 6409 §4.3, RFC 3207 §4
+            if (cfg.tls != null && !conn.isSecure() && !cfg.allowPlainAuth) {
+                error(530, "5.7.0 Must issue a STARTTLS command first");
+            } else {
+                error(530, "5.7.0 Authentication required");
+            }
+            return;
+        }
+        if (!startsWithIgnoreCase(arg, "FROM:")) {
+            error(501, "5.5.4 Syntax: MAIL FROM:<address>");
+            return;
+        }
+        Path p;
+        try {
+            p = Path.parse(arg.substring(5), true);
+        } catch (IllegalArgumentException e) {
+            error(501, "5.1.7 Bad sender address syntax");
+            return;
+        }
+        boolean utf8 = false;
+        for (String param : p.params()) {
+            String[] kv = param.split("=", 2);
+            String key = kv[0].toUpperCase(Locale.ROOT);
+            String value = kv.length > 1 ? kv[1] : null;
+            switch (key) {
+                case "SIZE" -> {
+                    long size;
+                    try {
+                        size = Long.parseLong(value);
+                    } catch (NumberFormatException | NullPointerException e) {
+                        error(501, "5.5.4 Bad SIZE parameter");
+                        return;
+                    }
+                    if (size > cfg.maxMessageSize) {
+                        // RFC 1870 §6.1
+                        error(552, "5.3.4 Message size exceeds fixed maximum message size");
+                        return;
+                    }
+                }
+                case "BODY" -> {
+                    if (value == null || !(value.equalsIgnoreCase("7BIT") || value.equalsIgnoreCase("8BITMIME"))) {
+                        error(501, "5.5.4 Bad BODY parameter");
+                        return;
+                    }
+                }
+                case "SMTPUTF8" -> utf8 = true;
+                case "AUTH" -> {
+                    // RFC 4954 §5: accepted; the submitter's identity is not forwarded
+                }
+                default -> {
+                    error(555, "5.5.4 Unsupported MAIL parameter " + key);
+                    return;
+                }
+            }
+        }
+        if (!utf8 && !isAscii(p.address())) {
+            error(553, "5.6.7 Non-ASCII address requires SMTPUTF8");
+            return;
+        }
+        from = p.address();
+        smtputf8 = utf8;
+        reply(250, "2.1.0 Ok");
+    }
+
+    private void rcpt(String arg) throws IOException {
+        if (from == null) {
+            error(503, "5.5.1 Need MAIL before RCPT");
+            return;
+        }
+        if (!startsWithIgnoreCase(arg, "TO:")) {
+            error(501, "5.5.4 Syntax: RCPT TO:<address>");
+            return;
+        }
+        Path p;
+        try {
+            p = Path.parse(arg.substring(3), false);
+        } catch (IllegalArgumentException e) {
+            error(501, "5.1.3 Bad recipient address syntax");
+            return;
+        }
+        if (!p.params().isEmpty()) {
+            error(555, "5.5.4 Unsupported RCPT parameter");
+            return;
+        }
+        if (!smtputf8 && !isAscii(p.address())) {
+            error(553, "5.6.7 Non-ASCII address requires SMTPUTF8");
+            return;
+        }
+        if (rcptCount >= cfg.maxRecipients) {
+            // RFC 5321 §4.5.3.1.10
+            reply(452, "4.5.3 Too many recipients");
+            return;
+        }
+        String address = p.address();
+        int at = address.lastIndexOf('@');
+        String local = at < 0 ? address : address.substring(0, at);
+        String domain = at < 0 ? cfg.domain : address.substring(at + 1).toLowerCase(Locale.ROOT);
+        if (domain.equals(cfg.domain)) {
+            String user = localUser(local);
+            if (user == null) {
+                error(550, "5.1.1 <" + address + ">: Recipient address rejected: User unknown");
+                return;
+            }
+            localRcpts.add(user);
+        } else {
+            // never an open relay: other domains only for authenticated clients
+            if (principal == null) {
+                error(550, "5.7.1 <" + address + ">: Relay access denied");
+                return;
+            }
+            if (cfg.relay == null) {
+                error(550, "5.7.1 <" + address + ">: Relaying is not configured here");
+                return;
+            }
+            remoteRcpts.add(address);
+        }
+        rcptCount++;
+        reply(250, "2.1.5 Ok");
+    }
+
+    private String localUser(String local) {
+        // RFC 5321 §4.5.1: "postmaster" is matched without regard to case
+        for (String candidate : List.of(local, local.toLowerCase(Locale.ROOT))) {
+            if (candidate.isEmpty() || candidate.startsWith(".") || candidate.contains("/") || candidate.contains("\\")) {
+                return null;
+            }
+            if (cfg.users.find(candidate).isPresent()) {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
+    private void data(String arg) throws IOException {
+        if (!arg.isEmpty()) {
+            error(501, "5.5.4 Syntax: DATA");
+            return;
+        }
+        if (from == null) {
+            error(503, "5.5.1 Need MAIL command");
+            return;
+        }
+        if (rcptCount == 0) {
+            // RFC 5321 §3.3
+            error(554, "5.5.1 No valid recipients");
+            return;
+        }
+        reply(354, "End data with <CR><LF>.<CR><LF>");
+        flush();
+        ByteArrayOutputStream body = new ByteArrayOutputStream(8192);
+        long size = 0;
+        boolean tooBig = false;
+        boolean tooLong = false;
+        boolean bareLf = false;
+        boolean nul = false;
+        boolean afterCrlf = true;
+        while (true) {
+            byte[] line;
+            try {
+                line = text.readLineBytes();
+            } catch (LineTooLongException e) {
+                // the reader skips the rest of that line (through its LF); the message is refused
+                // in any case, so a dot line after it may end the data
+                tooLong = true;
+                afterCrlf = true;
+                continue;
+            }
+            if (line == null) {
+                throw new EOFException("connection closed inside DATA");
+            }
+            boolean crlf = text.lastTerminator() == LineReader.Terminator.CRLF;
+            // RFC 5321 §4.1.1.4: only <CRLF>.<CRLF> ends the data; a dot line next to a bare LF
+            // does not, so a message cannot smuggle a second one past another MTA
+            if (afterCrlf && crlf && line.length == 1 && line[0] == '.') {
+                break;
+            }
+            afterCrlf = crlf;
+            if (!crlf) {
+                bareLf = true;
+            }
+            int off = line.length > 0 && line[0] == '.' ? 1 : 0; // RFC 5321 §4.5.2
+            size += line.length - off + 2;
+            if (size > cfg.maxMessageSize) {
+                tooBig = true;
+            }
+            if (tooBig || tooLong || bareLf || nul) {
+                continue; // keep reading to the end, store nothing
+            }
+            for (int i = off; i < line.length; i++) {
+                if (line[i] == 0) {
+                    nul = true;
+                    break;
+                }
+            }
+            body.write(line, off, line.length - off);
+            body.write('\r');
+            body.write('\n');
+        }
+        try {
+            if (tooBig) {
+                error(552, "5.3.4 Message size exceeds fixed maximum message size");
+            } else if (tooLong) {
+                error(500, "5.5.2 Line too long (the limit is 998 octets, RFC 5321 §4.5.3.1.6)");
+            } else if (bareLf) {
+                error(554, "5.6.0 Bare LF in message; lines must end with CRLF");
+            } else if (nul) {
+                error(554, "5.6.0 NUL character in message");
+            } else {
+                deliver(body.toByteArray());
+            }
+        } finally {
+            resetTransaction();
+        }
+    }
+
+    private void deliver(byte[] message) throws IOException {
+        String id = UUID.randomUUID().toString().replace("-", "").substring(0, 16).toUpperCase(Locale.ROOT);
+        StringBuilder trace = new StringBuilder();
+        trace.append(received(id));
+        if (cfg.role == SmtpServer.Role.SUBMISSION) {
+            // RFC 6409 §8.2 and §8.3: complete a message that lacks them
+            Headers h = Headers.scan(message);
+            if (!h.has("date")) {
+                trace.append("Date: ").append(Rfc5322.now()).append("\r\n");
+            }
+            if (!h.has("message-id")) {
+                trace.append("Message-ID: <").append(UUID.randomUUID()).append('@').append(cfg.domain).append(">\r\n");
+            }
+        }
+        byte[] traced = trace.toString().getBytes(StandardCharsets.UTF_8);
+        try {
+            if (!remoteRcpts.isEmpty()) {
+                byte[] whole = concat(traced, message);
+                cfg.relay.enqueue(from, List.copyOf(remoteRcpts), whole);
+            }
+            // RFC 5321 §4.4: the delivering server records the reverse path as Return-Path
+            byte[] head = concat(("Return-Path: <" + from + ">\r\n").getBytes(StandardCharsets.UTF_8), traced);
+            for (String user : localRcpts) {
+                cfg.delivery.deliver(user, head, message);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "SMTP " + conn.peer() + ": cannot store message " + id + ": " + e);
+            reply(451, "4.3.0 Local error in processing; try again later");
+            return;
+        }
+        reply(250, "2.0.0 Ok: queued");
+    }
+
+    private String received(String id) {
+        String proto = extended ? "ESMTP" : "SMTP";
+        if (extended) {
+            // RFC 3848 §2
+            if (conn.isSecure()) {
+                proto += "S";
+            }
+            if (principal != null) {
+                proto += "A";
+            }
+        }
+        String forClause = localRcpts.size() + remoteRcpts.size() == 1
+                ? "\r\n\tfor <" + (localRcpts.isEmpty() ? remoteRcpts.iterator().next() : localRcpts.iterator().next() + "@" + cfg.domain) + ">"
+                : "";
+        // RFC 5321 §4.4 trace information
+        return "Received: from " + sanitize(helo) + " (" + sanitize(conn.peer()) + ")\r\n\tby " + cfg.domain
+                + " (Twine) with " + proto + " id " + id + forClause + ";\r\n\t" + Rfc5322.now() + "\r\n";
+    }
+
+    private void startTls(String arg) throws IOException {
+        if (cfg.tls == null) {
+            error(502, "5.5.1 STARTTLS not available");
+            return;
+        }
+        if (conn.isSecure()) {
+            error(503, "5.5.1 TLS already active");
+            return;
+        }
+        if (!arg.isEmpty()) {
+            error(501, "5.5.4 Syntax: STARTTLS");
+            return;
+        }
+        reply(220, "2.0.0 Ready to start TLS");
+        flush();
+        // Connection.startTls discards anything the client sent after STARTTLS in plaintext:
+        // RFC 3207 §4.2 forbids acting on it (the command injection attack)
+        conn.startTls(cfg.tls);
+        // RFC 3207 §4.2: forget everything learnt from the client before TLS
+        helo = null;
+        extended = false;
+        principal = null;
+        resetTransaction();
+    }
+
+    private void auth(String arg) throws IOException {
+        if (cfg.portal == null) {
+            error(502, "5.5.1 AUTH not available");
+            return;
+        }
+        if (helo == null || !extended) {
+            error(503, "5.5.1 Send EHLO first");
+            return;
+        }
+        if (principal != null) {
+            error(503, "5.5.1 Already authenticated");
+            return;
+        }
+        if (from != null) {
+            error(503, "5.5.1 AUTH not permitted during a mail transaction");
+            return;
+        }
+        if (!conn.isSecure() && !cfg.allowPlainAuth) {
+            // RFC 4954 §6
+            error(538, "5.7.11 Encryption required for requested authentication mechanism");
+            return;
+        }
+        String[] parts = arg.split(" ");
+        String mech = parts[0].toUpperCase(Locale.ROOT);
+        if (mech.isEmpty() || parts.length > 2) {
+            error(501, "5.5.4 Syntax: AUTH mechanism [initial-response]");
+            return;
+        }
+        String initial = parts.length > 1 ? parts[1] : null;
+        try {
+            switch (mech) {
+                case "PLAIN" -> {
+                    byte[] response = initial != null ? decode(initial) : challenge("");
+                    if (response == null) {
+                        return;
+                    }
+                    SaslExchange sasl = cfg.portal.sasl("PLAIN");
+                    sasl.evaluate(response);
+                    if (!sasl.isComplete()) {
+                        throw new AuthenticationException("incomplete");
+                    }
+                    principal = sasl.principal();
+                }
+                case "LOGIN" -> {
+                    byte[] user = initial != null ? decode(initial) : challenge("VXNlcm5hbWU6");
+                    if (user == null) {
+                        return;
+                    }
+                    byte[] pass = challenge("UGFzc3dvcmQ6");
+                    if (pass == null) {
+                        return;
+                    }
+                    principal = cfg.portal.authenticate(new UsernamePassword(
+                            new String(user, StandardCharsets.UTF_8), new String(pass, StandardCharsets.UTF_8)));
+                }
+                default -> {
+                    error(504, "5.5.4 Unrecognized authentication mechanism");
+                    return;
+                }
+            }
+        } catch (AuthenticationException | IllegalArgumentException e) {
+            error(535, "5.7.8 Authentication credentials invalid");
+            return;
+        } catch (BadBase64 e) {
+            error(501, "5.5.2 Cannot decode response");
+            return;
+        }
+        reply(235, "2.7.0 Authentication successful");
+    }
+
+    /** Sends a 334 challenge and reads the response; null (after replying) if the client cancelled. */
+    private byte[] challenge(String base64) throws IOException, BadBase64 {
+        reply(334, base64);
+        flush();
+        String line;
+        try {
+            line = commands.readLine();
+        } catch (LineTooLongException e) {
+            error(500, "5.5.6 Authentication exchange line is too long");
+            return null;
+        }
+        if (line == null) {
+            throw new EOFException("connection closed during AUTH");
+        }
+        if (line.equals("*")) {
+            // RFC 4954 §4
+            error(501, "5.0.0 Authentication cancelled");
+            return null;
+        }
+        return decode(line);
+    }
+
+    private static byte[] decode(String b64) throws BadBase64 {
+        if (b64.equals("=")) {
+            return new byte[0];
+        }
+        try {
+            return Base64.getDecoder().decode(b64);
+        } catch (IllegalArgumentException e) {
+            throw new BadBase64();
+        }
+    }
+
+    private static final class BadBase64 extends Exception {
+        private static final long serialVersionUID = 1L;
+    }
+
+    private void resetTransaction() {
+        from = null;
+        smtputf8 = false;
+        localRcpts.clear();
+        remoteRcpts.clear();
+        rcptCount = 0;
+    }
+
+    private void error(int code, String text) throws IOException {
+        errors++;
+        reply(code, text);
+    }
+
+    private void reply(int code, String text) throws IOException {
+        writeReply(Reply.of(code, text));
+    }
+
+    private void writeReply(Reply r) throws IOException {
+        out.write(r.toWire().getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void flush() throws IOException {
+        conn.flush();
+    }
+
+    private static String sanitize(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            sb.append(c < 0x21 || c == 0x7f || c == '(' || c == ')' ? '_' : c);
+        }
+        return sb.toString();
+    }
+
+    private static boolean isAscii(String s) {
+        return s.chars().allMatch(c -> c < 0x80);
+    }
+
+    private static boolean startsWithIgnoreCase(String s, String prefix) {
+        return s.regionMatches(true, 0, prefix, 0, prefix.length());
+    }
+
+    static byte[] concat(byte[] a, byte[] b) {
+        byte[] r = new byte[a.length + b.length];
+        System.arraycopy(a, 0, r, 0, a.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+
+    /** A reverse- or forward-path with its ESMTP parameters (RFC 5321 §4.1.2). */
+    record Path(String address, List<String> params) {
+        static Path parse(String s, boolean reverse) {
+            s = s.stripLeading(); // tolerate "MAIL FROM: <a@b>", which many clients send
+            if (!s.startsWith("<")) {
+                throw new IllegalArgumentException("no <");
+            }
+            int end = -1;
+            boolean quoted = false;
+            for (int i = 1; i < s.length(); i++) {
+                char c = s.charAt(i);
+                if (c == '"') {
+                    quoted = !quoted;
+                } else if (c == '\\' && quoted) {
+                    i++;
+                } else if (c == '>' && !quoted) {
+                    end = i;
+                    break;
+                }
+            }
+            if (end < 0) {
+                throw new IllegalArgumentException("no >");
+            }
+            String addr = s.substring(1, end);
+            String rest = s.substring(end + 1).strip();
+            List<String> params = rest.isEmpty() ? List.of() : List.of(rest.split(" +"));
+            if (addr.startsWith("@")) {
+                // RFC 5321 §4.1.1.3: a source route is accepted and ignored
+                int colon = addr.indexOf(':');
+                if (colon < 0) {
+                    throw new IllegalArgumentException("bad source route");
+                }
+                addr = addr.substring(colon + 1);
+            }
+            if (addr.isEmpty()) {
+                if (!reverse) {
+                    throw new IllegalArgumentException("empty forward path");
+                }
+                return new Path("", params);
+            }
+            if (addr.chars().anyMatch(c -> c <= 0x20 || c == 0x7f)) {
+                throw new IllegalArgumentException("bad character");
+            }
+            int at = addr.lastIndexOf('@');
+            if (at < 0) {
+                // RFC 5321 §4.1.1.3: <Postmaster> without a domain is a valid recipient
+                if (!reverse && addr.equalsIgnoreCase("postmaster")) {
+                    return new Path("postmaster", params);
+                }
+                throw new IllegalArgumentException("no domain");
+            }
+            if (at == 0 || at == addr.length() - 1) {
+                throw new IllegalArgumentException("empty local part or domain");
+            }
+            return new Path(addr, params);
+        }
+    }
+}

@@ -1,0 +1,25 @@
+package dev.twine.mail.imap;
+
+import dev.twine.core.Server;
+import dev.twine.core.auth.Portal;
+import dev.twine.core.auth.UsersFile;
+import dev.twine.mail.maildir.Maildir;
+import java.nio.file.Path;
+
+/**
+ * Starts Twine's IMAP server for {@code ci/bench-imap}: {@code USERS MAILDIR ENDPOINT}; prints
+ * {@code listening imap tcp ADDR:PORT} like the launcher and serves until killed.
+ */
+public final class ImapBenchMain {
+    private ImapBenchMain() {}
+
+    public static void main(String[] args) throws Exception {
+        UsersFile users = UsersFile.load(Path.of(args[0]));
+        Portal portal = Portal.builder().users(users).build();
+        Server server = ImapServer.builder(Maildir.open(Path.of(args[1])), portal).build(args[2]);
+        server.start();
+        System.out.println("listening imap tcp 127.0.0.1:" + server.port());
+        System.out.flush();
+        server.awaitTermination();
+    }
+}

@@ -1,0 +1,204 @@
+package dev.twine.mail.smtp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.twine.core.Binding;
+import dev.twine.core.Service;
+import dev.twine.core.ServicePlugin;
+import dev.twine.mail.MailPlugin;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code twine mail} as the launcher drives it: options in, a service group out. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class MailPluginTest {
+    @TempDir
+    Path dir;
+
+    private final MailPlugin plugin = new MailPlugin();
+
+    /** Parses like the launcher: given values, else the option's default. */
+    private ServicePlugin.Arguments args(String... kv) {
+        Map<String, List<String>> given = new HashMap<>();
+        List<String> flags = new ArrayList<>();
+        for (int i = 0; i < kv.length; i++) {
+            if (kv[i].equals("--allow-plain-auth")) {
+                flags.add(kv[i]);
+            } else {
+                given.computeIfAbsent(kv[i], k -> new ArrayList<>()).add(kv[++i]);
+            }
+        }
+        return new ServicePlugin.Arguments() {
+            @Override
+            public List<String> values(String option) {
+                if (given.containsKey(option)) {
+                    return given.get(option);
+                }
+                return plugin.options().stream().filter(o -> o.name().equals(option) && o.defaultValue() != null)
+                        .map(o -> List.of(o.defaultValue())).findFirst().orElse(List.of());
+            }
+
+            @Override
+            public Optional<String> value(String option) {
+                return values(option).stream().findFirst();
+            }
+
+            @Override
+            public boolean flag(String option) {
+                return flags.contains(option);
+            }
+        };
+    }
+
+    @Test
+    void mailCommandServesSmtpAndSubmissionOverOneMaildir() throws Exception {
+        SmtpTestSupport.users(dir);
+        try (Service s = plugin.create(args("--domain", "Example.Test", "--users", dir.resolve("users").toString(),
+                "--maildir", dir.resolve("maildir").toString(), "--smtp", "tcp:0:interface=127.0.0.1",
+                "--submission", "tcp:0:interface=127.0.0.1", "--allow-plain-auth"))) {
+            s.start();
+            List<Binding> b = s.bindings();
+            assertEquals(List.of("smtp", "submission"), b.stream().map(Binding::service).toList());
+            try (SmtpClient c = SmtpClient.connect("127.0.0.1:" + b.get(0).port(), Duration.ofSeconds(10))) {
+                c.ehlo("t");
+                c.send("x@remote.example", List.of("alice@example.test"), "Subject: a\r\n\r\nb\r\n".getBytes(StandardCharsets.US_ASCII));
+                c.quit();
+            }
+            try (SmtpClient c = SmtpClient.connect("127.0.0.1:" + b.get(1).port(), Duration.ofSeconds(10))) {
+                c.ehlo("t");
+                c.auth("bob", "hunter2");
+                c.send("bob@example.test", List.of("alice@example.test"), "Subject: c\r\n\r\nd\r\n".getBytes(StandardCharsets.US_ASCII));
+                c.quit();
+            }
+            assertEquals(2, SmtpTestSupport.delivered(dir, "alice").size());
+            assertTrue(Files.isDirectory(dir.resolve("maildir-queue")), "default queue beside the maildir");
+        }
+    }
+
+    @Test
+    void mailCommandAlsoServesTheSameMaildirOverImapAndPop3() throws Exception {
+        SmtpTestSupport.users(dir);
+        try (Service s = plugin.create(args("--domain", "example.test", "--users", dir.resolve("users").toString(),
+                "--maildir", dir.resolve("maildir").toString(), "--smtp", "tcp:0:interface=127.0.0.1",
+                "--submission", "tcp:0:interface=127.0.0.1", "--imap", "tcp:0:interface=127.0.0.1",
+                "--pop3", "tcp:0:interface=127.0.0.1", "--allow-plain-auth"))) {
+            s.start();
+            List<Binding> b = s.bindings();
+            assertEquals(List.of("smtp", "submission", "pop3", "imap"), b.stream().map(Binding::service).toList());
+            try (SmtpClient c = SmtpClient.connect("127.0.0.1:" + b.get(0).port(), Duration.ofSeconds(10))) {
+                c.ehlo("t");
+                c.send("x@remote.example", List.of("alice@example.test"), "Subject: seen by pop3\r\n\r\nb\r\n".getBytes(StandardCharsets.US_ASCII));
+                c.quit();
+            }
+            try (java.net.Socket sock = new java.net.Socket("127.0.0.1", b.get(2).port())) {
+                sock.setSoTimeout(10_000);
+                var in = new java.io.BufferedReader(new java.io.InputStreamReader(sock.getInputStream(), StandardCharsets.US_ASCII));
+                var out = sock.getOutputStream();
+                assertTrue(in.readLine().startsWith("+OK"));
+                out.write("USER alice\r\nPASS secret\r\nSTAT\r\nQUIT\r\n".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                assertTrue(in.readLine().startsWith("+OK"));
+                assertTrue(in.readLine().startsWith("+OK"), "POP3 login as alice");
+                assertTrue(in.readLine().startsWith("+OK 1 "), "the message delivered by SMTP is in POP3's STAT");
+            }
+            try (java.net.Socket sock = new java.net.Socket("127.0.0.1", b.get(3).port())) {
+                sock.setSoTimeout(10_000);
+                var in = new java.io.BufferedReader(new java.io.InputStreamReader(sock.getInputStream(), StandardCharsets.US_ASCII));
+                assertTrue(in.readLine().startsWith("* OK"), "IMAP greeting");
+            }
+        }
+    }
+
+    @Test
+    void badArgumentsNameTheOption() throws Exception {
+        SmtpTestSupport.users(dir);
+        String users = dir.resolve("users").toString();
+        String maildir = dir.resolve("maildir").toString();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> plugin.create(args("--domain", "bad domain", "--users", users, "--maildir", maildir)));
+        assertTrue(e.getMessage().contains("--domain"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> plugin.create(args("--domain", "a.test", "--users", dir.resolve("none").toString(), "--maildir", maildir)));
+        assertTrue(e.getMessage().contains("--users"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> plugin.create(args("--domain", "a.test", "--users", users, "--maildir", maildir, "--tls-cert", users)));
+        assertTrue(e.getMessage().contains("--tls-key"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> plugin.create(args("--domain", "a.test", "--users", users, "--maildir", maildir, "--smarthost", "nohost")));
+        assertTrue(e.getMessage().contains("--smarthost"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> plugin.create(args("--domain", "a.test", "--users", users, "--maildir", maildir, "--idle-timeout", "soon")));
+        assertTrue(e.getMessage().contains("--idle-timeout"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> plugin.create(args("--domain", "a.test", "--users", users, "--maildir", maildir, "--smarthost-user", "relay")));
+        assertTrue(e.getMessage().contains("--smarthost-password-file"), e.getMessage());
+        Path broken = dir.resolve("broken-users");
+        Files.writeString(broken, "alice:{SHA512-CRYPT}$6$abc\n");
+        e = assertThrows(IllegalArgumentException.class,
+                () -> plugin.create(args("--domain", "a.test", "--users", broken.toString(), "--maildir", maildir)));
+        assertTrue(e.getMessage().contains("broken-users"), e.getMessage());
+    }
+
+    @Test
+    void submittedMailForOtherDomainsGoesToTheSmarthostWithAuth() throws Exception {
+        // the smarthost: a Twine submission server for remote.test that demands AUTH
+        Path hostDir = Files.createDirectories(dir.resolve("smarthost"));
+        dev.twine.core.Server smarthost = SmtpServer.builder().domain("remote.test").role(SmtpServer.Role.SUBMISSION)
+                .allowPlainAuth(true).maildir(dev.twine.mail.maildir.Maildir.open(hostDir.resolve("maildir")))
+                .users(SmtpTestSupport.users(hostDir))
+                .portal(dev.twine.core.auth.Portal.builder().users(SmtpTestSupport.users(hostDir)).build()).build()
+                .server("submission", List.of("tcp:0:interface=127.0.0.1"));
+        smarthost.start();
+        try {
+            SmtpTestSupport.users(dir);
+            Path pw = dir.resolve("relay-password");
+            Files.writeString(pw, "hunter2\n");
+            try (Service s = plugin.create(args("--domain", "example.test", "--users", dir.resolve("users").toString(),
+                    "--maildir", dir.resolve("maildir").toString(), "--smtp", "tcp:0:interface=127.0.0.1",
+                    "--submission", "tcp:0:interface=127.0.0.1", "--allow-plain-auth",
+                    "--smarthost", "127.0.0.1:" + smarthost.port(), "--smarthost-user", "bob", "--smarthost-password-file", pw.toString()))) {
+                s.start();
+                try (SmtpClient c = SmtpClient.connect("127.0.0.1:" + s.bindings().get(1).port(), Duration.ofSeconds(10))) {
+                    c.ehlo("t");
+                    c.auth("alice", "secret");
+                    c.send("alice@example.test", List.of("alice@remote.test"), "Subject: out\r\n\r\nx\r\n".getBytes(StandardCharsets.US_ASCII));
+                    c.quit();
+                }
+                for (int i = 0; i < 200 && SmtpTestSupport.delivered(hostDir, "alice").isEmpty(); i++) {
+                    Thread.sleep(50);
+                }
+                String got = Files.readString(SmtpTestSupport.delivered(hostDir, "alice").get(0));
+                assertTrue(got.contains(" with ESMTPA id "), "the queue authenticated to the smarthost: " + got);
+            }
+        } finally {
+            smarthost.close();
+        }
+    }
+
+    @Test
+    void demoMakesAUserACertificateAndPrintsSwaksAndCurlLines() throws Exception {
+        Optional<ServicePlugin.Demo> demo = plugin.demo(dir);
+        assertTrue(demo.isPresent());
+        try (Service s = demo.get().service()) {
+            String text = demo.get().instructions().apply(s);
+            String password = Files.readString(dir.resolve("mail/demo-password")).strip();
+            assertTrue(text.contains("swaks --server 127.0.0.1:2587 --tls --auth PLAIN --auth-user demo --auth-password " + password), text);
+            assertTrue(text.contains("curl smtp://127.0.0.1:2525"), text);
+            assertTrue(Files.readString(dir.resolve("mail/cert.pem")).contains("BEGIN CERTIFICATE"));
+            assertTrue(Files.readString(dir.resolve("mail/key.pem")).contains("BEGIN PRIVATE KEY"));
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package dev.twine.mail.smtp;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.twine.core.Scope;
+import dev.twine.mail.maildir.Maildir;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Maildir delivery with a shared directory force: every message lands whole in new/. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class MaildirDeliveryTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void concurrentDeliveriesAllLandWholeInNewAndNothingStaysInTmp() throws Exception {
+        MaildirDelivery d = new MaildirDelivery(Maildir.open(dir));
+        try (Scope scope = Scope.open("deliveries")) {
+            for (int i = 0; i < 64; i++) {
+                int n = i;
+                scope.fork("d" + i, () -> d.deliver("alice", ("X-N: " + n + "\r\n").getBytes(StandardCharsets.US_ASCII),
+                        "body\r\n".getBytes(StandardCharsets.US_ASCII)));
+            }
+            scope.join();
+        }
+        List<Path> files;
+        try (Stream<Path> s = Files.list(dir.resolve("alice/new"))) {
+            files = s.toList();
+        }
+        assertEquals(64, files.size());
+        for (Path f : files) {
+            byte[] b = Files.readAllBytes(f);
+            assertTrue(f.getFileName().toString().endsWith(",S=" + b.length), f.toString());
+            assertTrue(new String(b, StandardCharsets.US_ASCII).matches("X-N: \\d+\r\nbody\r\n"));
+        }
+        try (Stream<Path> s = Files.list(dir.resolve("alice/tmp"))) {
+            assertEquals(0, s.count());
+        }
+    }
+
+    @Test
+    void recreatesRemovedDirectoriesAndRefusesUnsafeUserNames() throws Exception {
+        MaildirDelivery d = new MaildirDelivery(Maildir.open(dir));
+        Path first = d.deliver("bob", new byte[0], "a\r\n".getBytes(StandardCharsets.US_ASCII));
+        Files.delete(first);
+        Files.delete(dir.resolve("bob/new"));
+        Files.delete(dir.resolve("bob/tmp"));
+        Path second = d.deliver("bob", new byte[0], "b\r\n".getBytes(StandardCharsets.US_ASCII));
+        assertArrayEquals("b\r\n".getBytes(StandardCharsets.US_ASCII), Files.readAllBytes(second));
+        assertThrows(IllegalArgumentException.class, () -> d.deliver("../evil", new byte[0], new byte[0]));
+    }
+}

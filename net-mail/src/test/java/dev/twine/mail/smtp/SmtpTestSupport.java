@@ -1,0 +1,77 @@
+package dev.twine.mail.smtp;
+
+import dev.twine.core.auth.Portal;
+import dev.twine.core.auth.UsersFile;
+import dev.twine.mail.maildir.Maildir;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/** Shared fixtures for the SMTP tests: a users file, a Maildir, TLS material. */
+final class SmtpTestSupport {
+    static final String DOMAIN = "example.test";
+
+    private SmtpTestSupport() {}
+
+    static UsersFile users(Path dir) throws IOException {
+        Path f = dir.resolve("users");
+        if (!Files.exists(f)) {
+            UsersFile.addUser(f, "alice", "secret".toCharArray());
+            UsersFile.addUser(f, "bob", "hunter2".toCharArray());
+            UsersFile.addUser(f, "postmaster", "pm-pass".toCharArray());
+        }
+        return UsersFile.load(f);
+    }
+
+    static SmtpServer.Builder server(Path dir) throws IOException {
+        UsersFile users = users(dir);
+        return SmtpServer.builder().domain(DOMAIN).maildir(Maildir.open(dir.resolve("maildir"))).users(users)
+                .portal(Portal.builder().users(users).build());
+    }
+
+    /** The files in {@code user}'s new/, sorted by name. */
+    static List<Path> delivered(Path dir, String user) throws IOException {
+        Path nu = dir.resolve("maildir").resolve(user).resolve("new");
+        if (!Files.isDirectory(nu)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(nu)) {
+            return new ArrayList<>(s.sorted().toList());
+        }
+    }
+
+    static String plain(String user, String password) {
+        return Base64.getEncoder().encodeToString(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
+    }
+
+    static String b64(String s) {
+        return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** A self-signed certificate and PKCS#8 key made with the openssl command line. */
+    static Path[] certificate(Path dir) throws IOException, InterruptedException {
+        Path cert = dir.resolve("cert.pem");
+        Path key = dir.resolve("key.pem");
+        Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-keyout", key.toString(), "-out", cert.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            p.destroyForcibly();
+            throw new IOException("openssl could not make a test certificate");
+        }
+        return new Path[] {cert, key};
+    }
+
+    /** The message part of a delivered file: what follows the Return-Path and Received lines Twine adds. */
+    static String body(Path file) throws IOException {
+        String s = Files.readString(file, StandardCharsets.UTF_8);
+        return s;
+    }
+}
