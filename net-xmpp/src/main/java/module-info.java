@@ -1,7 +1,13 @@
 /**
- * Twine's xmpp module. It is an empty placeholder for now: the issue that builds this protocol
- * fills it in.
+ * Twine's XMPP module: a server for client streams (RFC 6120, RFC 6121) and XEP-0114 external
+ * components, and a blocking client, on the JDK's StAX parser.
  */
 module dev.twine.xmpp {
-    requires dev.twine.core;
+    requires transitive dev.twine.core;
+    requires java.xml;
+    requires java.logging;
+
+    exports dev.twine.xmpp;
+
+    provides dev.twine.core.ServicePlugin with dev.twine.xmpp.internal.XmppPlugin;
 }

@@ -1,0 +1,271 @@
+package dev.twine.xmpp;
+
+import dev.twine.core.Binding;
+import dev.twine.core.Connection;
+import dev.twine.core.Server;
+import dev.twine.core.Service;
+import dev.twine.core.Services;
+import dev.twine.core.Tls;
+import dev.twine.core.auth.Portal;
+import dev.twine.core.auth.UserStore;
+import dev.twine.xmpp.internal.DataStore;
+import dev.twine.xmpp.internal.Hub;
+import dev.twine.xmpp.internal.Sessions;
+import dev.twine.xmpp.internal.XmlLimits;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * An XMPP server for one domain: client streams (RFC 6120, RFC 6121) on the {@code xmpp} service
+ * and, optionally, XEP-0114 external components on the {@code xmpp-component} service.
+ *
+ * <p>Each connection runs on its own virtual thread, which reads the stream with the JDK's StAX
+ * parser. Rosters and offline messages live under the data directory and are written durably
+ * before they are acknowledged. Users and passwords come from a core {@link UserStore} (a
+ * Dovecot passwd-file), checked through a {@link Portal}.
+ *
+ * <pre>{@code
+ * XmppServer server = XmppServer.builder("example.org")
+ *         .users(UsersFile.load(usersPath)).dataDirectory(dataDir)
+ *         .tls(Tls.server(cert, key)).listen("tcp:5222:interface=127.0.0.1").build();
+ * server.start();
+ * }</pre>
+ */
+public final class XmppServer implements Service {
+    private final Hub hub;
+    private final Server clients;
+    private final Server components;
+    private final Service group;
+
+    private XmppServer(Builder b) throws IOException {
+        Portal portal = Portal.builder().users(b.users).build();
+        hub = new Hub(b.domain, portal, b.users, new DataStore(b.dataDir), b.tls, b.requireTls,
+                new XmlLimits(b.maxStanzaBytes, b.maxDepth, b.maxAttributes), b.componentSecret, b.writeTimeout, VERSION);
+        hub.scramSha1(b.scramSha1);
+        Server.Builder cb = Server.builder("xmpp").handler(conn -> Sessions.client(hub, conn))
+                .maxConnections(b.maxConnections).writeTimeout(b.writeTimeout);
+        for (String ep : b.listen) {
+            cb.listen(ep);
+        }
+        clients = cb.build();
+        List<Service> all = new ArrayList<>(List.of(clients));
+        if (!b.componentListen.isEmpty()) {
+            Server.Builder pb = Server.builder("xmpp-component").handler(conn -> Sessions.component(hub, conn))
+                    .writeTimeout(b.writeTimeout);
+            for (String ep : b.componentListen) {
+                pb.listen(ep);
+            }
+            components = pb.build();
+            all.add(components);
+        } else {
+            components = null;
+        }
+        group = all.size() == 1 ? clients : Services.group("xmpp", all);
+    }
+
+    /** The version this server reports through XEP-0092. */
+    public static final String VERSION = "0.1.0";
+
+    /** A builder for a server of {@code domain}. */
+    public static Builder builder(String domain) {
+        return new Builder(domain);
+    }
+
+    /**
+     * Runs one client stream on an existing connection, on the calling thread, until it ends:
+     * for in-memory tests and for embedding behind another acceptor.
+     *
+     * @throws IOException if the connection fails
+     */
+    public void serveClient(Connection connection) throws IOException {
+        Sessions.client(hub, connection);
+    }
+
+    /** Runs one XEP-0114 component stream on an existing connection, on the calling thread. */
+    public void serveComponent(Connection connection) {
+        Sessions.component(hub, connection);
+    }
+
+    /** The served domain. */
+    public String domain() {
+        return hub.domain();
+    }
+
+    /** The number of client sessions with a bound resource right now. */
+    public int sessionCount() {
+        return hub.sessionCount();
+    }
+
+    /** The first client port once started. */
+    public int port() {
+        return clients.port();
+    }
+
+    /**
+     * The first component port once started.
+     *
+     * @throws IllegalStateException if no component endpoint was configured
+     */
+    public int componentPort() {
+        if (components == null) {
+            throw new IllegalStateException("no component endpoint configured");
+        }
+        return components.port();
+    }
+
+    /** {@code xmpp}. */
+    @Override
+    public String name() {
+        return "xmpp";
+    }
+
+    /** Binds every endpoint; returns once bound. */
+    @Override
+    public void start() throws Exception {
+        group.start();
+    }
+
+    /** The bound endpoints once started: {@code xmpp} first, then {@code xmpp-component}. */
+    @Override
+    public List<Binding> bindings() {
+        return group.bindings();
+    }
+
+    /** Stops accepting, lets streams say {@code system-shutdown}, waits up to {@code grace}, then cancels. */
+    @Override
+    public void shutdown(Duration grace) throws InterruptedException {
+        group.shutdown(grace);
+    }
+
+    /** Stops at once: every stream is closed without a goodbye. */
+    @Override
+    public void close() {
+        group.close();
+    }
+
+    /** Blocks until every connection has ended after {@link #shutdown} or {@link #close}. */
+    @Override
+    public void awaitTermination() throws InterruptedException {
+        group.awaitTermination();
+    }
+
+    /** For logs. */
+    @Override
+    public String toString() {
+        return "XmppServer[" + hub.domain() + "]";
+    }
+
+    /** Configuration of an {@link XmppServer}. */
+    public static final class Builder {
+        private final String domain;
+        private UserStore users;
+        private Path dataDir;
+        private Tls tls;
+        private boolean requireTls = true;
+        private final List<String> listen = new ArrayList<>();
+        private final List<String> componentListen = new ArrayList<>();
+        private String componentSecret;
+        private int maxConnections = 20_000;
+        private Duration writeTimeout = Duration.ofSeconds(30);
+        private int maxStanzaBytes = 256 * 1024;
+        private int maxDepth = 32;
+        private int maxAttributes = 64;
+        private boolean scramSha1;
+
+        private Builder(String domain) {
+            this.domain = new Jid("", Objects.requireNonNull(domain, "domain"), "").domain();
+        }
+
+        /** Where users and passwords come from (required). */
+        public Builder users(UserStore store) {
+            this.users = Objects.requireNonNull(store, "users");
+            return this;
+        }
+
+        /** Where rosters and offline messages are kept (required). */
+        public Builder dataDirectory(Path dir) {
+            this.dataDir = Objects.requireNonNull(dir, "dataDir");
+            return this;
+        }
+
+        /** The certificate for STARTTLS; without one the server offers no TLS. */
+        public Builder tls(Tls serverTls) {
+            this.tls = Objects.requireNonNull(serverTls, "tls");
+            return this;
+        }
+
+        /**
+         * Whether clients must use STARTTLS before authenticating (default true; it only applies
+         * when {@link #tls} is set).
+         */
+        public Builder requireTls(boolean required) {
+            this.requireTls = required;
+            return this;
+        }
+
+        /** A client endpoint, {@code tcp:5222:interface=127.0.0.1}; repeatable. */
+        public Builder listen(String endpoint) {
+            listen.add(Objects.requireNonNull(endpoint, "endpoint"));
+            return this;
+        }
+
+        /** An XEP-0114 component endpoint with its shared secret; repeatable (one secret). */
+        public Builder componentListen(String endpoint, String secret) {
+            componentListen.add(Objects.requireNonNull(endpoint, "endpoint"));
+            this.componentSecret = Objects.requireNonNull(secret, "secret");
+            return this;
+        }
+
+        /**
+         * Whether to offer SCRAM-SHA-1 besides SCRAM-SHA-256 and PLAIN (default false). It works
+         * only for users stored as {@code {PLAIN}}: the core's {@code {SCRAM-SHA-256}} secrets
+         * cannot derive SHA-1 keys, and clients that pick SCRAM-SHA-1 (Smack 4.4) do not fall
+         * back to PLAIN after a failure.
+         */
+        public Builder scramSha1(boolean offer) {
+            this.scramSha1 = offer;
+            return this;
+        }
+
+        /** The most client connections at once (default 20,000). */
+        public Builder maxConnections(int max) {
+            this.maxConnections = max;
+            return this;
+        }
+
+        /** How long a write to one client may block before that client is dropped (default 30 s; zero: forever). */
+        public Builder writeTimeout(Duration d) {
+            this.writeTimeout = Objects.requireNonNull(d, "writeTimeout");
+            return this;
+        }
+
+        /** Limits on one stanza: bytes (default 256 KiB), depth (32), attributes per element (64). */
+        public Builder limits(int stanzaBytes, int depth, int attributes) {
+            new XmlLimits(stanzaBytes, depth, attributes);
+            this.maxStanzaBytes = stanzaBytes;
+            this.maxDepth = depth;
+            this.maxAttributes = attributes;
+            return this;
+        }
+
+        /**
+         * Makes the (unstarted) server.
+         *
+         * @throws IllegalStateException if users or the data directory are missing
+         * @throws IOException if the data directory cannot be created
+         */
+        public XmppServer build() throws IOException {
+            if (users == null || dataDir == null) {
+                throw new IllegalStateException("users and dataDirectory are required");
+            }
+            if (listen.isEmpty()) {
+                listen.add("tcp:5222:interface=127.0.0.1");
+            }
+            return new XmppServer(this);
+        }
+    }
+}

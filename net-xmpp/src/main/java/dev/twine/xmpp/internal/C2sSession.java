@@ -1,0 +1,486 @@
+package dev.twine.xmpp.internal;
+
+import dev.twine.core.Connection;
+import dev.twine.core.DrainingException;
+import dev.twine.core.auth.AuthenticationException;
+import dev.twine.xmpp.Element;
+import dev.twine.xmpp.Jid;
+import java.io.EOFException;
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One client-to-server stream (RFC 6120), run on its connection's virtual thread: stream header,
+ * STARTTLS (§5), SASL (§6), resource binding (§7), then stanzas until the stream ends. The stream
+ * restarts after TLS and after SASL success with a fresh {@link XmlReader}.
+ */
+final class C2sSession {
+    private static final Logger LOG = Logger.getLogger(C2sSession.class.getName());
+    private static final SecureRandom RANDOM = new SecureRandom();
+    /** SASL attempts before the stream is closed (RFC 6120 §6.4.5 lets the server limit retries). */
+    private static final int MAX_AUTH_FAILURES = 3;
+
+    private final Hub hub;
+    private final Connection conn;
+    private final Outbound out;
+    private boolean headerSent;
+    private String streamId = "";
+    private String principal;
+    private volatile Jid jid;
+    private int authFailures;
+
+    // presence state, read by other sessions' threads
+    volatile boolean available;
+    volatile int priority;
+    volatile Element presence = Element.of("presence", Hub.CLIENT_NS);
+    volatile boolean rosterRequested;
+    /** XEP-0280 message carbons enabled for this session. */
+    volatile boolean carbons;
+    final Set<String> directed = ConcurrentHashMap.newKeySet();
+
+    C2sSession(Hub hub, Connection conn) {
+        this.hub = hub;
+        this.conn = conn;
+        this.out = new Outbound(conn);
+    }
+
+    Jid jid() {
+        return jid;
+    }
+
+    /** Writes a stanza to this client; false if the connection failed. */
+    boolean send(Element stanza) {
+        String xml = stanza.toXml();
+        if (!smEnabled) {
+            return out.send(xml);
+        }
+        // XEP-0198 §4: count and keep each stanza in the order the client sees it
+        boolean[] ok = new boolean[1];
+        try {
+            out.exclusive(() -> {
+                if (!smEnabled) {
+                    ok[0] = out.send(xml);
+                    return;
+                }
+                smSent++;
+                if (smUnacked.size() >= MAX_UNACKED) {
+                    smUnacked.pollFirst(); // bounded: the oldest loses its redelivery guarantee
+                }
+                smUnacked.addLast(stanza);
+                ok[0] = out.send(xml);
+                if (ok[0] && smSent - smAcked >= ACK_EVERY && smSent % ACK_EVERY == 0) {
+                    out.send("<r xmlns='" + SM_NS + "'/>");
+                }
+            });
+        } catch (IOException e) {
+            return false;
+        }
+        return ok[0];
+    }
+
+    /** XEP-0198 stream management: acks (no resumption). */
+    static final String SM_NS = "urn:xmpp:sm:3";
+    private static final int MAX_UNACKED = 1000;
+    private static final int ACK_EVERY = 50;
+    private volatile boolean smEnabled;
+    private long smReceived;
+    private long smSent;
+    private long smAcked;
+    private final java.util.ArrayDeque<Element> smUnacked = new java.util.ArrayDeque<>();
+    private boolean closedCleanly;
+
+    /** XEP-0198 §3-§4: enable, answer {@code <r/>}, take {@code <a/>}. */
+    private void streamManagement(Element e) throws IOException, StreamErrorException {
+        switch (e.name()) {
+            case "enable" -> {
+                if (smEnabled) {
+                    out.send("<failed xmlns='" + SM_NS + "'><unexpected-request xmlns='" + Stanzas.STANZAS_NS + "'/></failed>");
+                    return;
+                }
+                // resumption is not offered: no 'id', no 'resume' (XEP-0198 §3)
+                out.exclusive(() -> {
+                    out.send("<enabled xmlns='" + SM_NS + "'/>");
+                    smEnabled = true;
+                });
+            }
+            case "r" -> {
+                if (smEnabled) {
+                    out.send("<a xmlns='" + SM_NS + "' h='" + (smReceived & 0xffffffffL) + "'/>");
+                }
+            }
+            case "a" -> {
+                if (!smEnabled) {
+                    return;
+                }
+                long h;
+                try {
+                    h = Long.parseLong(e.attributeOrEmpty("h"));
+                } catch (NumberFormatException ex) {
+                    throw new StreamErrorException("undefined-condition", "bad ack");
+                }
+                out.exclusive(() -> {
+                    // h counts modulo 2^32 (XEP-0198 §5); map it onto the running count
+                    long base = smSent & ~0xffffffffL;
+                    long acked = base | (h & 0xffffffffL);
+                    if (acked > smSent) {
+                        acked -= 1L << 32;
+                    }
+                    while (smAcked < acked && !smUnacked.isEmpty()) {
+                        smUnacked.pollFirst();
+                        smAcked++;
+                    }
+                    smAcked = Math.max(smAcked, acked);
+                });
+            }
+            default -> throw new StreamErrorException("unsupported-stanza-type", "<" + e.name() + "/> in " + SM_NS);
+        }
+    }
+
+    /** XEP-0198 §4: messages the client never acknowledged go back to the router (other resources or offline). */
+    private void redeliverUnacked() {
+        java.util.List<Element> left;
+        try {
+            java.util.List<Element> copy = new java.util.ArrayList<>();
+            out.exclusive(() -> {
+                copy.addAll(smUnacked);
+                smUnacked.clear();
+            });
+            left = copy;
+        } catch (IOException e) {
+            return;
+        }
+        for (Element m : left) {
+            if (m.name().equals("message")) {
+                hub.redeliver(m, jid.local());
+            }
+        }
+    }
+
+    /** Ends this stream with a stream error from another thread (resource conflict). */
+    void kick(String condition, String text) {
+        out.send(Stanzas.streamError(condition, text));
+        conn.close();
+    }
+
+    void run() throws IOException {
+        conn.writeTimeout(hub.writeTimeout);
+        try {
+            negotiate();
+        } catch (StreamErrorException e) {
+            fail(e.condition(), e.text());
+        } catch (DrainingException e) {
+            fail("system-shutdown", "the server is shutting down");
+        } catch (EOFException e) {
+            // the peer went away
+        } catch (IOException e) {
+            // a broken connection ends this session only; nothing to tell the peer
+        } finally {
+            if (jid != null) {
+                hub.unbind(this);
+                if (smEnabled && !closedCleanly) {
+                    redeliverUnacked();
+                }
+            }
+            conn.close();
+        }
+    }
+
+    private void fail(String condition, String text) {
+        if (!headerSent) {
+            // RFC 6120 §4.9.1.1: open a stream before the error if none was opened yet
+            out.send(header());
+        }
+        out.send(Stanzas.streamError(condition, text));
+    }
+
+    private String header() {
+        headerSent = true;
+        streamId = HexFormat.of().formatHex(randomBytes());
+        return "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='" + XmlReader.STREAMS
+                + "' id='" + streamId + "' from='" + hub.domain + "' version='1.0' xml:lang='en'>";
+    }
+
+    private static byte[] randomBytes() {
+        byte[] b = new byte[12];
+        RANDOM.nextBytes(b);
+        return b;
+    }
+
+    private void negotiate() throws IOException, StreamErrorException {
+        while (true) {
+            XmlReader reader = new XmlReader(conn.input(), hub.limits);
+            Element h = reader.readHeader();
+            checkHeader(h, reader);
+            StringBuilder features = new StringBuilder(header()).append("<stream:features>");
+            boolean tlsOffered = !conn.isSecure() && hub.tls != null;
+            boolean authAllowed = conn.isSecure() || !(hub.requireTls && hub.tls != null);
+            if (principal == null) {
+                if (tlsOffered) {
+                    features.append("<starttls xmlns='").append(Stanzas.TLS_NS).append("'>")
+                            .append(hub.requireTls ? "<required/>" : "").append("</starttls>");
+                }
+                if (authAllowed) {
+                    features.append("<mechanisms xmlns='").append(Stanzas.SASL_NS).append("'>");
+                    for (String m : hub.mechanisms()) {
+                        features.append("<mechanism>").append(m).append("</mechanism>");
+                    }
+                    features.append("</mechanisms>");
+                }
+            } else {
+                features.append("<bind xmlns='").append(Stanzas.BIND_NS).append("'/>")
+                        .append("<session xmlns='").append(Stanzas.SESSION_NS).append("'><optional/></session>")
+                        .append("<sm xmlns='").append(SM_NS).append("'/>");
+            }
+            features.append("</stream:features>");
+            out.send(features.toString());
+            Restart r = principal == null ? preAuth(reader, tlsOffered, authAllowed) : postAuth(reader);
+            if (r == Restart.NO) {
+                return;
+            }
+        }
+    }
+
+    private enum Restart { YES, NO }
+
+    private void checkHeader(Element h, XmlReader reader) throws StreamErrorException {
+        if (!reader.defaultNamespace().equals(Hub.CLIENT_NS)) {
+            throw new StreamErrorException("invalid-namespace", "the content namespace must be jabber:client");
+        }
+        String to = h.attributeOrEmpty("to");
+        if (!to.isEmpty()) {
+            Jid t;
+            try {
+                t = Jid.parse(to);
+            } catch (IllegalArgumentException e) {
+                throw new StreamErrorException("host-unknown", "bad 'to' address");
+            }
+            if (!t.domain().equals(hub.domain) || !t.local().isEmpty() || !t.isBare()) {
+                throw new StreamErrorException("host-unknown", "this server serves " + hub.domain);
+            }
+        } else {
+            throw new StreamErrorException("host-unknown", "the stream header has no 'to' (RFC 6120 §4.7.2)");
+        }
+        String version = h.attributeOrEmpty("version");
+        if (!version.startsWith("1.")) {
+            // RFC 6120 §4.7.5: no version means pre-XMPP 1.0, which this server does not speak
+            throw new StreamErrorException("unsupported-version", "XMPP 1.0 is required");
+        }
+    }
+
+    private Restart preAuth(XmlReader reader, boolean tlsOffered, boolean authAllowed) throws IOException, StreamErrorException {
+        while (true) {
+            Element e = reader.next();
+            if (e == null) {
+                closeStream();
+                return Restart.NO;
+            }
+            if (e.is("starttls", Stanzas.TLS_NS)) {
+                if (!tlsOffered) {
+                    out.send("<failure xmlns='" + Stanzas.TLS_NS + "'/></stream:stream>");
+                    return Restart.NO;
+                }
+                out.send("<proceed xmlns='" + Stanzas.TLS_NS + "'/>");
+                // RFC 6120 §5.4.3.3: the old parser and anything it read ahead are dropped
+                out.exclusive(() -> conn.startTls(hub.tls));
+                headerSent = false;
+                return Restart.YES;
+            }
+            if (e.is("auth", Stanzas.SASL_NS)) {
+                if (!authAllowed) {
+                    // RFC 6120 §5.3.1: TLS is mandatory here before SASL
+                    out.send(saslFailure("encryption-required"));
+                    continue;
+                }
+                if (authenticate(reader, e)) {
+                    headerSent = false;
+                    return Restart.YES;
+                }
+                continue;
+            }
+            if (e.is("abort", Stanzas.SASL_NS)) {
+                out.send(saslFailure("aborted"));
+                continue;
+            }
+            // RFC 6120 §6.4.1 / §4.9.3.12: stanzas before authentication
+            throw new StreamErrorException("not-authorized", "authenticate first");
+        }
+    }
+
+    private static String saslFailure(String condition) {
+        return "<failure xmlns='" + Stanzas.SASL_NS + "'><" + condition + "/></failure>";
+    }
+
+    /** Runs one SASL exchange (RFC 6120 §6.4); true on success. */
+    private boolean authenticate(XmlReader reader, Element auth) throws IOException, StreamErrorException {
+        String mech = auth.attributeOrEmpty("mechanism");
+        if (!hub.mechanisms().contains(mech)) {
+            out.send(saslFailure("invalid-mechanism"));
+            return false;
+        }
+        ServerSasl x = mech.equals(ScramSha1.NAME) ? new ScramSha1(hub.users) : ServerSasl.of(hub.portal.sasl(mech));
+        byte[] response;
+        try {
+            response = decode(auth.text());
+        } catch (IllegalArgumentException e) {
+            out.send(saslFailure("incorrect-encoding"));
+            return false;
+        }
+        while (true) {
+            byte[] reply;
+            try {
+                reply = x.evaluate(response);
+            } catch (AuthenticationException e) {
+                authFailures++;
+                out.send(saslFailure("not-authorized"));
+                if (authFailures >= MAX_AUTH_FAILURES) {
+                    throw new StreamErrorException("policy-violation", "too many failed authentication attempts");
+                }
+                return false;
+            }
+            if (x.isComplete()) {
+                String name = x.user();
+                try {
+                    Jid.parse(name + "@" + hub.domain);
+                } catch (IllegalArgumentException e) {
+                    out.send(saslFailure("not-authorized"));
+                    return false;
+                }
+                principal = name;
+                out.send("<success xmlns='" + Stanzas.SASL_NS + "'>" + encode(reply) + "</success>");
+                return true;
+            }
+            out.send("<challenge xmlns='" + Stanzas.SASL_NS + "'>" + (reply.length == 0 ? "=" : encode(reply)) + "</challenge>");
+            Element next = reader.next();
+            if (next == null) {
+                throw new EOFException("stream closed during SASL");
+            }
+            if (next.is("abort", Stanzas.SASL_NS)) {
+                out.send(saslFailure("aborted"));
+                return false;
+            }
+            if (!next.is("response", Stanzas.SASL_NS)) {
+                out.send(saslFailure("malformed-request"));
+                return false;
+            }
+            try {
+                response = decode(next.text());
+            } catch (IllegalArgumentException e) {
+                out.send(saslFailure("incorrect-encoding"));
+                return false;
+            }
+        }
+    }
+
+    /** RFC 6120 §6.4.2: "=" is an empty response, no text is none (treated as empty too). */
+    private static byte[] decode(String text) {
+        String t = text.strip();
+        if (t.isEmpty() || t.equals("=")) {
+            return new byte[0];
+        }
+        return Base64.getDecoder().decode(t.replaceAll("\\s", ""));
+    }
+
+    private static String encode(byte[] b) {
+        return b.length == 0 ? "" : Base64.getEncoder().encodeToString(b);
+    }
+
+    private Restart postAuth(XmlReader reader) throws IOException, StreamErrorException {
+        while (jid == null) {
+            Element e = reader.next();
+            if (e == null) {
+                closeStream();
+                return Restart.NO;
+            }
+            if (!e.is("iq", Hub.CLIENT_NS) || e.child("bind", Stanzas.BIND_NS).isEmpty()) {
+                // RFC 6120 §7.1: nothing but binding before a resource is bound
+                if (e.is("iq", Hub.CLIENT_NS) && e.child("session", Stanzas.SESSION_NS).isPresent()) {
+                    send(Stanzas.result(e, null, null));
+                    continue;
+                }
+                throw new StreamErrorException("not-authorized", "bind a resource first");
+            }
+            if (!e.attributeOrEmpty("type").equals("set")) {
+                send(Stanzas.error(e, "bad-request", Hub.CLIENT_NS));
+                continue;
+            }
+            Element bind = e.child("bind", Stanzas.BIND_NS).orElseThrow();
+            String resource = bind.child("resource", Stanzas.BIND_NS).map(Element::text).orElse("").strip();
+            if (resource.isEmpty()) {
+                resource = "twine-" + HexFormat.of().formatHex(randomBytes(), 0, 6); // RFC 6120 §7.6
+            }
+            Jid full;
+            try {
+                full = new Jid(principal, hub.domain, resource);
+            } catch (IllegalArgumentException ex) {
+                send(Stanzas.error(e, "bad-request", Hub.CLIENT_NS));
+                continue;
+            }
+            jid = full;
+            hub.bind(this);
+            send(Stanzas.result(e, null, Element.of("bind", Stanzas.BIND_NS)
+                    .withChild(Element.of("jid", Stanzas.BIND_NS).withText(full.toString()))));
+        }
+        stanzas(reader);
+        return Restart.NO;
+    }
+
+    private void stanzas(XmlReader reader) throws IOException, StreamErrorException {
+        while (true) {
+            Element e;
+            e = reader.next();
+            if (e == null) {
+                closedCleanly = true;
+                closeStream();
+                return;
+            }
+            if (e.namespace().equals(SM_NS)) {
+                streamManagement(e);
+                continue;
+            }
+            if (smEnabled) {
+                smReceived++;
+            }
+            if (!e.namespace().equals(Hub.CLIENT_NS) || !(e.name().equals("message") || e.name().equals("presence") || e.name().equals("iq"))) {
+                // RFC 6120 §4.9.3.21: a top-level element this stream does not support
+                throw new StreamErrorException("unsupported-stanza-type", "<" + e.name() + "/> in " + e.namespace());
+            }
+            // RFC 6120 §8.1.2.1: the server stamps 'from'; a client may only give its own addresses
+            String from = e.attributeOrEmpty("from");
+            if (!from.isEmpty()) {
+                Jid f;
+                try {
+                    f = Jid.parse(from);
+                } catch (IllegalArgumentException ex) {
+                    throw new StreamErrorException("invalid-from", "malformed 'from'");
+                }
+                if (!f.equals(jid) && !f.equals(jid.bare())) {
+                    throw new StreamErrorException("invalid-from", "'from' must be your own address");
+                }
+            }
+            Element stamped = e.withAttribute("from", jid.toString());
+            try {
+                hub.route(stamped, this);
+            } catch (RuntimeException ex) {
+                LOG.log(Level.WARNING, "error routing a stanza from " + jid, ex);
+                hub.bounce(stamped, "internal-server-error", this);
+            }
+        }
+    }
+
+    private void closeStream() {
+        // RFC 6120 §4.4: answer the closing tag with ours
+        out.send("</stream:stream>");
+    }
+
+    /** For the component module and tests: the stream id of the current stream. */
+    String streamId() {
+        return streamId;
+    }
+
+}

@@ -1,0 +1,174 @@
+package dev.twine.xmpp.internal;
+
+import dev.twine.core.Service;
+import dev.twine.core.ServicePlugin;
+import dev.twine.core.Tls;
+import dev.twine.core.auth.UsersFile;
+import dev.twine.xmpp.XmppServer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/** The {@code twine xmpp} subcommand and its demo. */
+public final class XmppPlugin implements ServicePlugin {
+    /** For {@link java.util.ServiceLoader}. */
+    public XmppPlugin() {}
+
+    @Override
+    public String name() {
+        return "xmpp";
+    }
+
+    @Override
+    public String summary() {
+        return "XMPP server: client streams (STARTTLS, SASL, roster, presence, offline messages) and XEP-0114 components";
+    }
+
+    @Override
+    public List<Option> options() {
+        return List.of(
+                Option.value("--domain", "D", "The XMPP domain served (the part after @ in JIDs).").asRequired(),
+                Option.value("--users", "FILE", "Users and passwords (Dovecot passwd-file; see `twine user`).").asRequired(),
+                Option.value("--data", "DIR", "Where rosters and offline messages are kept.").asRequired(),
+                Option.value("--listen", "EP", "Client endpoint (STARTTLS on tcp:).").asRepeatable()
+                        .withDefault("tcp:5222:interface=127.0.0.1"),
+                Option.value("--component-listen", "EP", "XEP-0114 component endpoint (needs --component-secret).").asRepeatable(),
+                Option.value("--component-secret", "S", "Shared secret for XEP-0114 components."),
+                Option.value("--tls-cert", "PEM", "Certificate chain for STARTTLS (required unless --allow-plaintext)."),
+                Option.value("--tls-key", "PEM", "PKCS#8 private key for STARTTLS."),
+                Option.flag("--allow-plaintext", "Without a certificate, allow SASL over unencrypted streams (testing only)."),
+                Option.flag("--scram-sha1", "Also offer SCRAM-SHA-1 (works only for {PLAIN} users in the users file)."));
+    }
+
+    @Override
+    public Service create(Arguments args) throws Exception {
+        String domain = args.require("--domain");
+        XmppServer.Builder b;
+        try {
+            b = XmppServer.builder(domain);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--domain: " + e.getMessage(), e);
+        }
+        Path users = Path.of(args.require("--users"));
+        try {
+            b.users(UsersFile.load(users));
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException("--users: " + users + ": no such file", e);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--users: " + e.getMessage(), e);
+        }
+        b.dataDirectory(Path.of(args.require("--data")));
+        Optional<String> cert = args.value("--tls-cert");
+        Optional<String> key = args.value("--tls-key");
+        if (cert.isPresent() != key.isPresent()) {
+            throw new IllegalArgumentException("--tls-cert and --tls-key go together");
+        }
+        if (cert.isPresent()) {
+            try {
+                b.tls(Tls.server(Path.of(cert.get()), Path.of(key.get())));
+            } catch (IOException | RuntimeException e) {
+                throw new IllegalArgumentException("--tls-cert/--tls-key: " + e.getMessage(), e);
+            }
+        } else if (!args.flag("--allow-plaintext")) {
+            throw new IllegalArgumentException("--tls-cert and --tls-key are required (STARTTLS is mandatory); "
+                    + "--allow-plaintext runs without TLS for testing");
+        }
+        b.scramSha1(args.flag("--scram-sha1"));
+        for (String ep : args.values("--listen")) {
+            b.listen(ep);
+        }
+        List<String> comp = args.values("--component-listen");
+        if (!comp.isEmpty()) {
+            String secret = args.value("--component-secret")
+                    .orElseThrow(() -> new IllegalArgumentException("--component-listen needs --component-secret"));
+            for (String ep : comp) {
+                b.componentListen(ep, secret);
+            }
+        }
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--listen: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Optional<Demo> demo(Path dataDir) throws Exception {
+        Files.createDirectories(dataDir);
+        Path users = dataDir.resolve("users");
+        List<String> lines = new ArrayList<>();
+        if (!Files.exists(users)) {
+            Files.createFile(users);
+            for (String u : List.of("alice", "bob")) {
+                String pw = password();
+                UsersFile.addUser(users, u, pw.toCharArray());
+                lines.add(u + "@localhost  password " + pw);
+            }
+            Files.write(dataDir.resolve("passwords.txt"), lines);
+        } else if (Files.exists(dataDir.resolve("passwords.txt"))) {
+            lines.addAll(Files.readAllLines(dataDir.resolve("passwords.txt")));
+        }
+        Path cert = dataDir.resolve("cert.pem");
+        Path key = dataDir.resolve("key.pem");
+        boolean tls = Files.exists(cert) && Files.exists(key) || selfSigned(cert, key);
+        XmppServer.Builder b = XmppServer.builder("localhost").users(UsersFile.load(users))
+                .dataDirectory(dataDir.resolve("data")).listen("tcp:5222:interface=127.0.0.1")
+                .componentListen("tcp:5347:interface=127.0.0.1", "demo-secret");
+        if (tls) {
+            b.tls(Tls.server(cert, key));
+        }
+        XmppServer server = b.build();
+        return Optional.of(new Demo(server, started -> {
+            XmppServer s = (XmppServer) started;
+            StringBuilder sb = new StringBuilder("xmpp: domain localhost on 127.0.0.1:" + s.port()
+                    + (tls ? " (STARTTLS required, self-signed certificate " + cert + ")" : " (no TLS: openssl was not found)") + "\n");
+            for (String l : lines) {
+                sb.append("      ").append(l).append('\n');
+            }
+            sb.append("      any XMPP client (Gajim, Dino, Profanity) with JID alice@localhost, server 127.0.0.1 port ")
+                    .append(s.port()).append(", accepting the self-signed certificate; or slixmpp:\n")
+                    .append("      /usr/bin/python3 -c \"import slixmpp, pathlib; c=slixmpp.ClientXMPP('alice@localhost','PASSWORD'); ")
+                    .append(tls ? "c.ca_certs=pathlib.Path('" + cert.toAbsolutePath() + "'); " : "")
+                    .append("c.add_event_handler('session_start', lambda e: (c.send_presence(), c.send_message(mto='bob@localhost', mbody='hi'), c.disconnect())); ")
+                    .append("c.connect(address=('127.0.0.1', " + s.port() + ")); c.process(forever=False)\"\n")
+                    .append("      components (XEP-0114): 127.0.0.1:").append(s.componentPort()).append(" secret demo-secret");
+            return sb.toString();
+        }));
+    }
+
+    private static String password() {
+        SecureRandom r = new SecureRandom();
+        String alphabet = "abcdefghijkmnpqrstuvwxyz23456789";
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 12; i++) {
+            sb.append(alphabet.charAt(r.nextInt(alphabet.length())));
+        }
+        return sb.toString();
+    }
+
+    /** A self-signed certificate for localhost with the openssl CLI; false if that is not possible. */
+    static boolean selfSigned(Path cert, Path key) {
+        try {
+            Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "825",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", key.toString(), "-out", cert.toString())
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return false;
+            }
+            return p.exitValue() == 0 && Files.exists(cert) && Files.exists(key);
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+}

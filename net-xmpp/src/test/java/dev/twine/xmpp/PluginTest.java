@@ -1,0 +1,107 @@
+package dev.twine.xmpp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.twine.core.Service;
+import dev.twine.core.ServicePlugin;
+import dev.twine.xmpp.internal.XmppPlugin;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class PluginTest {
+    @TempDir
+    Path dir;
+
+    /** Arguments as the launcher would parse them, defaults included. */
+    private static ServicePlugin.Arguments args(Map<String, List<String>> given) {
+        Map<String, List<String>> all = new HashMap<>(given);
+        for (ServicePlugin.Option o : new XmppPlugin().options()) {
+            if (!all.containsKey(o.name()) && o.defaultValue() != null) {
+                all.put(o.name(), List.of(o.defaultValue()));
+            }
+        }
+        return new ServicePlugin.Arguments() {
+            @Override
+            public List<String> values(String option) {
+                return all.getOrDefault(option, List.of());
+            }
+
+            @Override
+            public Optional<String> value(String option) {
+                return values(option).stream().findFirst();
+            }
+
+            @Override
+            public boolean flag(String option) {
+                return all.containsKey(option);
+            }
+        };
+    }
+
+    @Test
+    void missingCertificateIsAnArgumentErrorNamingTheOption() throws Exception {
+        Path users = dir.resolve("users");
+        Files.createFile(users);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new XmppPlugin().create(args(Map.of(
+                "--domain", List.of("example.org"), "--users", List.of(users.toString()), "--data", List.of(dir.resolve("d").toString())))));
+        assertTrue(e.getMessage().contains("--tls-cert"), e.getMessage());
+    }
+
+    @Test
+    void missingUsersFileIsAnArgumentErrorNamingTheFile() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new XmppPlugin().create(args(Map.of(
+                "--domain", List.of("example.org"), "--users", List.of(dir.resolve("nope").toString()),
+                "--data", List.of(dir.toString()), "--allow-plaintext", List.of()))));
+        assertTrue(e.getMessage().contains("--users") && e.getMessage().contains("nope"), e.getMessage());
+    }
+
+    @Test
+    void pluginStartsAServerThatPrintsListeningLinesAndServesClients() throws Exception {
+        Interop.selfSigned(dir);
+        Path users = dir.resolve("users");
+        Files.createFile(users);
+        dev.twine.core.auth.UsersFile.addUser(users, "alice", "pw-alice".toCharArray());
+        Service s = new XmppPlugin().create(args(Map.of("--domain", List.of("localhost"), "--users", List.of(users.toString()),
+                "--data", List.of(dir.resolve("data").toString()), "--listen", List.of("tcp:0:interface=127.0.0.1"),
+                "--component-listen", List.of("tcp:0:interface=127.0.0.1"), "--component-secret", List.of("x"),
+                "--tls-cert", List.of(dir.resolve("cert.pem").toString()), "--tls-key", List.of(dir.resolve("key.pem").toString()))));
+        try {
+            s.start();
+            List<String> lines = s.bindings().stream().map(b -> b.listeningLine()).toList();
+            assertEquals(2, lines.size(), lines.toString());
+            assertTrue(lines.get(0).startsWith("listening xmpp tcp 127.0.0.1:"), lines.toString());
+            assertTrue(lines.get(1).startsWith("listening xmpp-component tcp 127.0.0.1:"), lines.toString());
+            try (XmppClient c = XmppClient.builder("alice@localhost", "pw-alice".toCharArray())
+                    .endpoint("tcp:127.0.0.1:" + s.bindings().get(0).port())
+                    .tls(dev.twine.core.Tls.client(dir.resolve("cert.pem"))).connect()) {
+                assertTrue(c.isSecure());
+            }
+        } finally {
+            s.shutdown(Duration.ofSeconds(2));
+            s.close();
+        }
+    }
+
+    @Test
+    void demoMakesTwoUsersAndACertificate() throws Exception {
+        Optional<ServicePlugin.Demo> demo = new XmppPlugin().demo(dir);
+        assertTrue(demo.isPresent());
+        List<String> passwords = Files.readAllLines(dir.resolve("passwords.txt"));
+        assertEquals(2, passwords.size(), passwords.toString());
+        assertTrue(passwords.get(0).startsWith("alice@localhost  password "), passwords.toString());
+        assertTrue(Files.exists(dir.resolve("cert.pem")) && Files.exists(dir.resolve("key.pem")));
+        demo.get().service().close();
+    }
+}

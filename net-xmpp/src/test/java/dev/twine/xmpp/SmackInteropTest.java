@@ -1,0 +1,151 @@
+package dev.twine.xmpp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.jivesoftware.smack.ConnectionConfiguration.SecurityMode;
+import org.jivesoftware.smack.filter.StanzaTypeFilter;
+import org.jivesoftware.smack.packet.StanzaBuilder;
+import org.jivesoftware.smack.packet.Message;
+import org.jivesoftware.smack.roster.Roster;
+import org.jivesoftware.smack.roster.RosterEntry;
+import org.jivesoftware.smack.tcp.XMPPTCPConnection;
+import org.jivesoftware.smack.tcp.XMPPTCPConnectionConfiguration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.jxmpp.jid.EntityBareJid;
+import org.jxmpp.jid.impl.JidCreate;
+
+/** Twine's server against Smack 4.4.8 (a Java client nobody here wrote), over loopback with STARTTLS. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class SmackInteropTest {
+    @TempDir
+    Path dir;
+
+    private XMPPTCPConnection connect(XmppServer server, String user, String password, LinkedBlockingQueue<Message> inbox) throws Exception {
+        XMPPTCPConnectionConfiguration config = XMPPTCPConnectionConfiguration.builder()
+                .setUsernameAndPassword(user, password)
+                .setXmppDomain("localhost")
+                .setHostAddress(InetAddress.getByName("127.0.0.1"))
+                .setPort(server.port())
+                .setResource("smack")
+                .setSecurityMode(SecurityMode.required)
+                .setCustomX509TrustManager(trustManager(dir.resolve("cert.pem")))
+                .setSendPresence(true)
+                .build();
+        XMPPTCPConnection c = new XMPPTCPConnection(config);
+        c.setReplyTimeout(10_000);
+        // registered before login: offline messages arrive right after the initial presence
+        c.addAsyncStanzaListener(st -> {
+            Message m = (Message) st;
+            if (m.getBody() != null) {
+                inbox.add(m);
+            }
+        }, StanzaTypeFilter.MESSAGE);
+        c.connect().login();
+        return c;
+    }
+
+    private static void send(XMPPTCPConnection c, EntityBareJid to, String body) throws Exception {
+        c.sendStanza(StanzaBuilder.buildMessage().to(to).ofType(Message.Type.chat).setBody(body).build());
+    }
+
+    /** Trusts exactly the test's self-signed certificate. */
+    private static javax.net.ssl.X509TrustManager trustManager(Path pem) throws Exception {
+        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        try (java.io.InputStream in = Files.newInputStream(pem)) {
+            ks.setCertificateEntry("twine", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+        }
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(ks);
+        return (javax.net.ssl.X509TrustManager) tmf.getTrustManagers()[0];
+    }
+
+    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < end, "timed out waiting for " + what);
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void smackUsersLogInOverStartTlsSubscribeChatAndGetOfflineMessages() throws Exception {
+        Roster.setDefaultSubscriptionMode(Roster.SubscriptionMode.accept_all);
+        try (XmppServer server = Interop.server(dir, "alice-pw", "bob-pw")) {
+            EntityBareJid aliceJid = JidCreate.entityBareFrom("alice@localhost");
+            EntityBareJid bobJid = JidCreate.entityBareFrom("bob@localhost");
+            LinkedBlockingQueue<Message> bobInbox = new LinkedBlockingQueue<>();
+            LinkedBlockingQueue<Message> aliceInbox = new LinkedBlockingQueue<>();
+            XMPPTCPConnection alice = connect(server, "alice", "alice-pw", aliceInbox);
+            XMPPTCPConnection bob = connect(server, "bob", "bob-pw", bobInbox);
+            try {
+                assertTrue(alice.isSecureConnection() && alice.isAuthenticated());
+
+                Roster aliceRoster = Roster.getInstanceFor(alice);
+                Roster bobRoster = Roster.getInstanceFor(bob);
+                aliceRoster.createItemAndRequestSubscription(bobJid, "Bob", new String[] {"Friends"});
+                bobRoster.createItemAndRequestSubscription(aliceJid, "Alice", null);
+                await(() -> {
+                    RosterEntry e = aliceRoster.getEntry(bobJid);
+                    return e != null && e.canSeeHisPresence() && e.canSeeMyPresence();
+                }, "alice's roster entry for bob to become both");
+                await(() -> aliceRoster.getPresence(bobJid).isAvailable() && bobRoster.getPresence(aliceJid).isAvailable(),
+                        "each to see the other's presence");
+                assertEquals("Bob", aliceRoster.getEntry(bobJid).getName());
+
+                send(alice, bobJid, "hello from smack");
+                Message m = bobInbox.poll(15, TimeUnit.SECONDS);
+                assertEquals("hello from smack", m == null ? null : m.getBody());
+                assertEquals("alice@localhost/smack", m.getFrom().toString());
+                send(bob, aliceJid, "hi back");
+                Message r = aliceInbox.poll(15, TimeUnit.SECONDS);
+                assertEquals("hi back", r == null ? null : r.getBody());
+
+                bob.disconnect();
+                await(() -> !aliceRoster.getPresence(bobJid).isAvailable(), "bob to appear offline");
+                send(alice, bobJid, "stored for later");
+                await(() -> Files.exists(dir.resolve("data/offline/bob.xml")), "the offline store file");
+            } finally {
+                alice.disconnect();
+            }
+            LinkedBlockingQueue<Message> inbox = new LinkedBlockingQueue<>();
+            XMPPTCPConnection bobAgain = connect(server, "bob", "bob-pw", inbox);
+            try {
+                Message later = inbox.poll(15, TimeUnit.SECONDS);
+                assertEquals("stored for later", later == null ? null : later.getBody());
+            } finally {
+                bobAgain.disconnect();
+            }
+        }
+    }
+
+    @Test
+    void smackLogsInWithScramSha1ForAPlainStoredUser() throws Exception {
+        Interop.selfSigned(dir);
+        Path users = dir.resolve("users-plain");
+        Files.writeString(users, "carol:{PLAIN}carol-pw\n");
+        try (XmppServer server = XmppServer.builder("localhost").users(dev.twine.core.auth.UsersFile.load(users))
+                .dataDirectory(dir.resolve("data")).scramSha1(true)
+                .tls(dev.twine.core.Tls.server(dir.resolve("cert.pem"), dir.resolve("key.pem")))
+                .listen("tcp:0:interface=127.0.0.1").build()) {
+            server.start();
+            XMPPTCPConnection carol = connect(server, "carol", "carol-pw", new LinkedBlockingQueue<>());
+            try {
+                assertTrue(carol.isAuthenticated());
+                assertEquals("SCRAM-SHA-1", carol.getUsedSaslMechansism());
+            } finally {
+                carol.disconnect();
+            }
+            org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> connect(server, "carol", "wrong", new LinkedBlockingQueue<>()));
+        }
+    }
+}

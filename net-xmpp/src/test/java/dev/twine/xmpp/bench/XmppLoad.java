@@ -1,0 +1,294 @@
+package dev.twine.xmpp.bench;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The XMPP load generator of ci/bench-xmpp, speaking just enough XMPP over plaintext TCP (SASL
+ * PLAIN, bind, presence, messages) to drive any server the same way.
+ *
+ * <pre>
+ * XmppLoad pairs HOST PORT DOMAIN PREFIX PASSWORD PAIRS WINDOW WARMUP_S SECONDS
+ *   users PREFIX0..PREFIX(2*PAIRS-1); each pair keeps WINDOW messages in flight each way: every
+ *   message received is answered with a new one. Prints
+ *   "result msgs_per_s=.. p50_us=.. p99_us=.. errors=.."
+ * XmppLoad idle HOST PORT DOMAIN PREFIX PASSWORD COUNT HOLD_S
+ *   COUNT sessions logged in with presence sent, then idle; prints "idle-ready connected=.. errors=.."
+ *   and holds them HOLD_S seconds (or until killed).
+ * </pre>
+ */
+public final class XmppLoad {
+    private XmppLoad() {}
+
+    public static void main(String[] a) throws Exception {
+        String host = a[1];
+        int port = Integer.parseInt(a[2]);
+        String domain = a[3];
+        String prefix = a[4];
+        String password = a[5];
+        if (a[0].equals("pairs")) {
+            pairs(host, port, domain, prefix, password, Integer.parseInt(a[6]), Integer.parseInt(a[7]),
+                    Integer.parseInt(a[8]), Integer.parseInt(a[9]));
+        } else {
+            idle(host, port, domain, prefix, password, Integer.parseInt(a[6]), Integer.parseInt(a[7]));
+        }
+        System.exit(0);
+    }
+
+    /** One logged-in stream with a small read buffer and a write lock. */
+    static final class Session {
+        final Socket socket;
+        final InputStream in;
+        final OutputStream out;
+        final ReentrantLock lock = new ReentrantLock();
+        final String jid;
+        byte[] buf = new byte[8192];
+        int len;
+
+        Session(String host, int port, String domain, String user, String password) throws IOException {
+            socket = new Socket();
+            socket.setTcpNoDelay(true);
+            socket.connect(new InetSocketAddress(host, port), 30_000);
+            socket.setSoTimeout(60_000);
+            in = socket.getInputStream();
+            out = socket.getOutputStream();
+            String header = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='"
+                    + domain + "' version='1.0'>";
+            send(header);
+            readUntil("</stream:features>");
+            send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"
+                    + Base64.getEncoder().encodeToString(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8)) + "</auth>");
+            String r = readUntilAny("success", "failure");
+            if (r.equals("failure")) {
+                throw new IOException("authentication failed for " + user);
+            }
+            len = 0;
+            send(header);
+            readUntil("</stream:features>");
+            send("<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>load</resource></bind></iq>");
+            readUntil("</iq>");
+            jid = user + "@" + domain + "/load";
+            send("<presence/>");
+            len = 0;
+            socket.setSoTimeout(0);
+        }
+
+        void send(String s) throws IOException {
+            byte[] b = s.getBytes(StandardCharsets.UTF_8);
+            lock.lock();
+            try {
+                out.write(b);
+                out.flush();
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        private String readUntilAny(String... markers) throws IOException {
+            while (true) {
+                String s = new String(buf, 0, len, StandardCharsets.ISO_8859_1);
+                for (String m : markers) {
+                    int i = s.indexOf(m);
+                    if (i >= 0) {
+                        return m;
+                    }
+                }
+                fill();
+            }
+        }
+
+        private void readUntil(String marker) throws IOException {
+            while (true) {
+                String s = new String(buf, 0, len, StandardCharsets.ISO_8859_1);
+                int i = s.indexOf(marker);
+                if (i >= 0) {
+                    int end = i + marker.length();
+                    System.arraycopy(buf, end, buf, 0, len - end);
+                    len -= end;
+                    return;
+                }
+                fill();
+            }
+        }
+
+        private void fill() throws IOException {
+            if (len == buf.length) {
+                buf = Arrays.copyOf(buf, buf.length * 2);
+            }
+            int n = in.read(buf, len, buf.length - len);
+            if (n < 0) {
+                throw new IOException("server closed the stream");
+            }
+            len += n;
+        }
+
+        /** Reads the next {@code <body>} text, skipping everything else. */
+        long nextBody() throws IOException {
+            byte[] open = "<body>".getBytes(StandardCharsets.US_ASCII);
+            while (true) {
+                int i = indexOf(open, 0);
+                if (i >= 0) {
+                    int j = i + open.length;
+                    int k = j;
+                    while (k < len && buf[k] != '<') {
+                        k++;
+                    }
+                    if (k < len) {
+                        long v = Long.parseLong(new String(buf, j, k - j, StandardCharsets.US_ASCII));
+                        System.arraycopy(buf, k, buf, 0, len - k);
+                        len -= k;
+                        return v;
+                    }
+                } else if (len > 16) {
+                    // keep a tail that may hold the start of "<body>"
+                    System.arraycopy(buf, len - 8, buf, 0, 8);
+                    len = 8;
+                }
+                fill();
+            }
+        }
+
+        private int indexOf(byte[] pat, int from) {
+            outer:
+            for (int i = from; i <= len - pat.length; i++) {
+                for (int j = 0; j < pat.length; j++) {
+                    if (buf[i + j] != pat[j]) {
+                        continue outer;
+                    }
+                }
+                return i;
+            }
+            return -1;
+        }
+
+        void close() {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+        }
+    }
+
+    private static void pairs(String host, int port, String domain, String prefix, String password, int pairs, int window,
+            int warmup, int seconds) throws Exception {
+        List<Session> sessions = new ArrayList<>();
+        AtomicInteger errors = new AtomicInteger();
+        for (int i = 0; i < 2 * pairs; i++) {
+            sessions.add(new Session(host, port, domain, prefix + i, password));
+        }
+        AtomicBoolean measuring = new AtomicBoolean();
+        AtomicBoolean stop = new AtomicBoolean();
+        LongAdder count = new LongAdder();
+        Map<Integer, long[]> samples = new HashMap<>();
+        int[] sampleCount = new int[2 * pairs];
+        int cap = 200_000;
+        for (int i = 0; i < 2 * pairs; i++) {
+            samples.put(i, new long[cap]);
+        }
+        CountDownLatch done = new CountDownLatch(2 * pairs);
+        for (int i = 0; i < 2 * pairs; i++) {
+            final int me = i;
+            Session s = sessions.get(i);
+            Session peer = sessions.get(i ^ 1);
+            long[] mine = samples.get(i);
+            Thread.ofVirtual().start(() -> {
+                try {
+                    for (int w = 0; w < window; w++) {
+                        s.send("<message to='" + peer.jid + "' type='chat'><body>" + System.nanoTime() + "</body></message>");
+                    }
+                    while (!stop.get()) {
+                        long sent = s.nextBody();
+                        long now = System.nanoTime();
+                        if (measuring.get()) {
+                            count.increment();
+                            if (sampleCount[me] < cap) {
+                                mine[sampleCount[me]++] = now - sent;
+                            }
+                        }
+                        if (!stop.get()) {
+                            s.send("<message to='" + peer.jid + "' type='chat'><body>" + System.nanoTime() + "</body></message>");
+                        }
+                    }
+                } catch (IOException | RuntimeException e) {
+                    if (!stop.get()) {
+                        errors.incrementAndGet();
+                    }
+                } finally {
+                    done.countDown();
+                }
+            });
+        }
+        Thread.sleep(warmup * 1000L);
+        measuring.set(true);
+        long t0 = System.nanoTime();
+        Thread.sleep(seconds * 1000L);
+        measuring.set(false);
+        long elapsed = System.nanoTime() - t0;
+        stop.set(true);
+        long total = count.sum();
+        int n = 0;
+        for (int i = 0; i < 2 * pairs; i++) {
+            n += sampleCount[i];
+        }
+        long[] all = new long[n];
+        int k = 0;
+        for (int i = 0; i < 2 * pairs; i++) {
+            System.arraycopy(samples.get(i), 0, all, k, sampleCount[i]);
+            k += sampleCount[i];
+        }
+        Arrays.sort(all);
+        long p50 = n == 0 ? 0 : all[(int) (n * 0.50)] / 1000;
+        long p99 = n == 0 ? 0 : all[Math.min(n - 1, (int) (n * 0.99))] / 1000;
+        System.out.printf("result msgs_per_s=%.0f p50_us=%d p99_us=%d messages=%d errors=%d%n",
+                total / (elapsed / 1e9), p50, p99, total, errors.get());
+        System.out.flush();
+        sessions.forEach(Session::close);
+        done.await(5, TimeUnit.SECONDS);
+    }
+
+    private static void idle(String host, int port, String domain, String prefix, String password, int count, int hold)
+            throws Exception {
+        List<Session> sessions = java.util.Collections.synchronizedList(new ArrayList<>());
+        AtomicInteger errors = new AtomicInteger();
+        java.util.concurrent.Semaphore parallel = new java.util.concurrent.Semaphore(64);
+        CountDownLatch all = new CountDownLatch(count);
+        for (int i = 0; i < count; i++) {
+            final int n = i;
+            parallel.acquire();
+            Thread.ofVirtual().start(() -> {
+                try {
+                    sessions.add(new Session(host, port, domain, prefix + n, password));
+                } catch (IOException e) {
+                    if (errors.incrementAndGet() <= 3) {
+                        System.err.println("login " + prefix + n + ": " + e);
+                    }
+                } finally {
+                    parallel.release();
+                    all.countDown();
+                }
+            });
+        }
+        all.await();
+        System.out.println("idle-ready connected=" + sessions.size() + " errors=" + errors.get());
+        System.out.flush();
+        Thread.sleep(hold * 1000L);
+        sessions.forEach(Session::close);
+    }
+}
