@@ -131,6 +131,15 @@ final class InputBuffer extends InputStream {
         int n;
         try {
             n = t.read(b, off, len);
+        } catch (IOException e) {
+            // a drain shuts the input down under TLS too, where the TLS layer reports it as an
+            // error rather than end of stream
+            if (empty && conn != null && conn.draining() && !(e instanceof java.net.SocketTimeoutException)) {
+                DrainingException d = new DrainingException();
+                d.initCause(e);
+                throw d;
+            }
+            throw e;
         } finally {
             waitingForInput = false;
         }

@@ -121,6 +121,7 @@ public final class Scope implements AutoCloseable {
         Objects.requireNonNull(task, "task");
         Child<T> child = new Child<>(this, name == null ? "task-" + ANONYMOUS.incrementAndGet() : name, task);
         child.thread = Thread.ofVirtual().name(this.name + "/" + child.name).unstarted(child::run);
+        boolean expired = false;
         lock.lock();
         try {
             if (closed) {
@@ -130,10 +131,25 @@ public final class Scope implements AutoCloseable {
                 child.finish(Handle.State.CANCELLED, null, null);
                 return child;
             }
-            live++;
-            running.add(child);
+            if (deadline != null && deadline.isExpired()) {
+                // the deadline passed, possibly while nothing ran and the watcher had stopped
+                // looking: the job is out of time, so nothing new starts
+                if (failure == null) {
+                    deadlineExceeded = true;
+                    failure = new DeadlineExceededException("scope '" + this.name + "'", deadline);
+                }
+                expired = true;
+            } else {
+                live++;
+                running.add(child);
+            }
         } finally {
             lock.unlock();
+        }
+        if (expired) {
+            cancel();
+            child.finish(Handle.State.CANCELLED, null, null);
+            return child;
         }
         child.thread.start();
         return child;

@@ -18,6 +18,10 @@ import java.nio.channels.DatagramChannel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -176,14 +180,41 @@ public final class Server implements Service {
         if (Files.isDirectory(unix.path())) {
             throw new IOException(unix.path() + " is a directory");
         }
-        // a stale socket file from an earlier run would make bind fail
-        Files.deleteIfExists(unix.path());
+        removeStaleSocket(unix.path());
         ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         listeners.add(ch);
         listeners.add(() -> Files.deleteIfExists(unix.path()));
         ch.bind(UnixDomainSocketAddress.of(unix.path()));
         bindings.add(new Binding(name, "unix", ch.getLocalAddress()));
         return () -> acceptUnixLoop(ch);
+    }
+
+    /**
+     * A socket file left by a server that died would make bind fail, so it is removed; but only a
+     * socket nobody answers on: a regular file is not ours to delete, and a live server's socket
+     * must not be taken from it (TCP would refuse the bind too).
+     */
+    private static void removeStaleSocket(Path path) throws IOException {
+        BasicFileAttributes attrs;
+        try {
+            attrs = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return;
+        }
+        if (!attrs.isOther()) {
+            throw new IOException(path + " exists and is not a socket; not replacing it");
+        }
+        boolean live;
+        try {
+            SocketChannel.open(UnixDomainSocketAddress.of(path)).close();
+            live = true;
+        } catch (IOException refused) {
+            live = false;
+        }
+        if (live) {
+            throw new BindException(path + " is in use by another server");
+        }
+        Files.deleteIfExists(path);
     }
 
     private Runnable bindDatagram(Endpoint.Udp udp) throws IOException {
@@ -298,6 +329,10 @@ public final class Server implements Service {
             handler.handle(conn);
             if (!conn.isClosed()) {
                 conn.flush();
+                if (conn.isSecure()) {
+                    // TLS must end with close_notify (RFC 8446 §6.1), or the peer sees truncation
+                    conn.shutdownOutput();
+                }
             }
         } catch (Throwable t) {
             logHandlerEnd(conn, t);
@@ -305,6 +340,10 @@ public final class Server implements Service {
             connections.remove(conn);
             try {
                 conn.end();
+            } catch (RuntimeException | Error e) {
+                // a child forked in conn.scope() failed: that ends this connection only; escaping
+                // here would fail the server's scope and cancel every connection and listener
+                logHandlerEnd(conn, e);
             } finally {
                 permits.release();
             }
@@ -445,6 +484,17 @@ public final class Server implements Service {
         if (beginStop()) {
             finishStop();
         } else {
+            // a graceful shutdown may be under way on another thread: cut its grace short
+            Scope s;
+            lock.lock();
+            try {
+                s = scope;
+            } finally {
+                lock.unlock();
+            }
+            if (s != null) {
+                s.cancel();
+            }
             try {
                 terminated.await();
             } catch (InterruptedException e) {

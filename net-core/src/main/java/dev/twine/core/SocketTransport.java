@@ -136,7 +136,20 @@ final class SocketTransport implements Transport, Watchdog.Guard {
     @Override
     public void shutdownOutput() throws IOException {
         if (socket instanceof SSLSocket s) {
-            s.shutdownOutput(); // sends close_notify where supported
+            // sends close_notify, a write that a peer not reading could block: bound it too
+            if (writeTimeoutNanos > 0) {
+                writeDeadline = System.nanoTime() + writeTimeoutNanos | 1;
+            }
+            try {
+                s.shutdownOutput();
+            } catch (IOException e) {
+                if (writeTimedOut) {
+                    throw new SocketTimeoutException("close_notify timed out after " + writeTimeout + " (the peer is not reading)");
+                }
+                throw e;
+            } finally {
+                writeDeadline = 0;
+            }
         } else {
             raw.shutdownOutput();
         }

@@ -11,6 +11,7 @@ import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyStore;
 import java.security.PrivateKey;
+import java.security.Signature;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
@@ -208,10 +209,30 @@ public final class Tls {
     private static boolean matches(PrivateKey key, X509Certificate cert) {
         String certAlg = cert.getPublicKey().getAlgorithm();
         String keyAlg = key.getAlgorithm();
-        if (certAlg.equals("EdDSA") || keyAlg.equals("EdDSA")) {
-            return true; // the JDK names Ed25519 keys inconsistently; the handshake will tell
+        // the same algorithm is not enough (any two EC keys share it): sign with the key and
+        // verify with the certificate
+        String signature = switch (keyAlg) {
+            case "RSA" -> "SHA256withRSA";
+            case "EC" -> "SHA256withECDSA";
+            case "Ed25519", "Ed448", "EdDSA" -> keyAlg;
+            default -> null;
+        };
+        if (signature == null) {
+            return certAlg.equals(keyAlg); // RSASSA-PSS needs parameters: the handshake will tell
         }
-        return certAlg.equals(keyAlg);
+        try {
+            byte[] probe = "twine key check".getBytes(StandardCharsets.US_ASCII);
+            Signature signer = Signature.getInstance(signature);
+            signer.initSign(key);
+            signer.update(probe);
+            byte[] signed = signer.sign();
+            Signature verifier = Signature.getInstance(signature);
+            verifier.initVerify(cert.getPublicKey());
+            verifier.update(probe);
+            return verifier.verify(signed);
+        } catch (GeneralSecurityException e) {
+            return false; // a key of another type than the certificate's
+        }
     }
 
     private static byte[] readFile(Path file, String what) throws IOException {

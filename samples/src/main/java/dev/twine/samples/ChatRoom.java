@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 
 /**
@@ -31,6 +32,8 @@ final class ChatRoom implements ConnectionHandler {
     private static final String CLOSE = new String("close"); // identity sentinel, never sent
 
     private final Map<String, Member> members = new ConcurrentSkipListMap<>(String.CASE_INSENSITIVE_ORDER);
+    /** Orders joins, leaves and renames with their announcements; held only for non-blocking work. */
+    private final ReentrantLock membership = new ReentrantLock();
 
     private static final class Member {
         final Connection conn;
@@ -59,8 +62,6 @@ final class ChatRoom implements ConnectionHandler {
             if (!join(me, in)) {
                 return;
             }
-            me.send("Hello " + me.name + ". " + others(me) + " Type /help for commands.");
-            broadcast(me, "* " + me.name + " joined");
             while (true) {
                 String line;
                 try {
@@ -77,8 +78,13 @@ final class ChatRoom implements ConnectionHandler {
         } catch (DrainingException e) {
             me.send("* the server is shutting down. Bye.");
         } finally {
-            if (me.name != null && members.remove(me.name, me)) {
-                broadcast(me, "* " + me.name + " left");
+            membership.lock();
+            try {
+                if (me.name != null && members.remove(me.name, me)) {
+                    broadcast(me, "* " + me.name + " left");
+                }
+            } finally {
+                membership.unlock();
             }
             if (!me.outbox.offer(CLOSE)) {
                 conn.close();
@@ -103,11 +109,22 @@ final class ChatRoom implements ConnectionHandler {
             name = name.strip();
             if (!NAME.matcher(name).matches()) {
                 me.send("A name is 1-24 letters, digits, '_' or '-'. What is your name?");
-            } else if (members.putIfAbsent(name, me) != null) {
-                me.send("'" + name + "' is taken. What is your name?");
-            } else {
+                continue;
+            }
+            // joining and announcing it are one step: someone joining at the same moment sees
+            // this user either in the "Here:" list or as "joined", never both
+            membership.lock();
+            try {
+                if (members.putIfAbsent(name, me) != null) {
+                    me.send("'" + name + "' is taken. What is your name?");
+                    continue;
+                }
                 me.name = name;
+                me.send("Hello " + name + ". " + others(me) + " Type /help for commands.");
+                broadcast(me, "* " + name + " joined");
                 return true;
+            } finally {
+                membership.unlock();
             }
         }
     }
@@ -139,13 +156,20 @@ final class ChatRoom implements ConnectionHandler {
     private void rename(Member me, String name) {
         if (!NAME.matcher(name).matches()) {
             me.send("* a name is 1-24 letters, digits, '_' or '-'");
-        } else if (members.putIfAbsent(name, me) != null) {
-            me.send("* '" + name + "' is taken");
-        } else {
+            return;
+        }
+        membership.lock();
+        try {
+            if (members.putIfAbsent(name, me) != null) {
+                me.send("* '" + name + "' is taken");
+                return;
+            }
             String old = me.name;
             me.name = name;
             members.remove(old, me);
             broadcast(null, "* " + old + " is now " + name);
+        } finally {
+            membership.unlock();
         }
     }
 

@@ -21,18 +21,20 @@ public final class EndpointParser {
 
     public static Endpoint parse(String spec, boolean server) {
         Objects.requireNonNull(spec, "spec");
-        List<String> parts = split(spec);
-        String kind = parts.get(0).toLowerCase(Locale.ROOT);
-        List<String> positional = new ArrayList<>();
-        Map<String, String> options = new LinkedHashMap<>();
-        if (kind.equals("unix")) {
-            int colon = spec.indexOf(':');
+        // a unix path is everything after the type: it is not split, so brackets and a
+        // trailing backslash in a file name are not syntax errors
+        int colon = spec.indexOf(':');
+        if (colon > 0 && spec.substring(0, colon).equalsIgnoreCase("unix")) {
             String path = unescape(spec.substring(colon + 1));
             if (path.isEmpty()) {
                 throw bad(spec, "unix endpoint needs a path, as in unix:/run/twine.sock");
             }
             return new Unix(Path.of(path));
         }
+        List<String> parts = split(spec);
+        String kind = parts.get(0).toLowerCase(Locale.ROOT);
+        List<String> positional = new ArrayList<>();
+        Map<String, String> options = new LinkedHashMap<>();
         for (String part : parts.subList(1, parts.size())) {
             int eq = part.indexOf('=');
             if (eq > 0 && !part.startsWith("[")) {
@@ -71,6 +73,10 @@ public final class EndpointParser {
                 throw bad(spec, "expected " + usage);
             }
             port = port(spec, positional.get(0));
+            if ("".equals(options.get("interface"))) {
+                // an empty value must not silently mean "all interfaces"
+                throw bad(spec, "interface is empty; leave the option out to listen on all interfaces");
+            }
             host = host(spec, options.getOrDefault("interface", ""));
         } else {
             if (positional.size() != 2) {

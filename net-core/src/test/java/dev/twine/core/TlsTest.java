@@ -1,0 +1,413 @@
+package dev.twine.core;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.twine.core.testing.MemoryConnections;
+import java.io.File;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.SocketTimeoutException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLHandshakeException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * If a server speaks TLS (a {@code tls:} endpoint or STARTTLS), then the JDK's client and the real
+ * {@code openssl s_client} can talk to it, certificates are verified, and plaintext sent before a
+ * STARTTLS handshake is never run as if it had been encrypted.
+ *
+ * <p>The certificate is made by the {@code openssl} command line. Without it the class is skipped,
+ * except in CI ({@code CI=true}), where it fails.
+ */
+@Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class TlsTest {
+    @TempDir
+    static Path dir;
+    static Path cert;
+    static Path key;
+    static Tls serverTls;
+    static Tls clientTls;
+    private static final AtomicInteger RUNS = new AtomicInteger();
+
+    private final List<Server> servers = new ArrayList<>();
+
+    @BeforeAll
+    static void makeCertificate() throws Exception {
+        requireOpenssl();
+        cert = dir.resolve("cert.pem");
+        key = dir.resolve("key.pem");
+        Run r = run(List.of("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", key.toString(), "-out", cert.toString(), "-days", "1", "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"), "");
+        assertEquals(0, r.exit(), "openssl req failed: " + r.stderr());
+        serverTls = Tls.server(cert, key);
+        clientTls = Tls.client(cert);
+    }
+
+    static void requireOpenssl() {
+        boolean found = false;
+        for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            if (!d.isEmpty() && Files.isExecutable(Path.of(d, "openssl"))) {
+                found = true;
+            }
+        }
+        if (!found) {
+            if ("true".equals(System.getenv("CI"))) {
+                fail("the openssl command is not on PATH; CI must install it (Debian package 'openssl')");
+            }
+            Assumptions.abort("the openssl command is not on PATH; skipping TLS tests outside CI");
+        }
+    }
+
+    record Run(int exit, String stdout, String stderr) {}
+
+    /** Runs a command with {@code stdin} as its input, bounded to 20 seconds. */
+    static Run run(List<String> command, String stdin) throws Exception {
+        Path err = dir.resolve("stderr-" + RUNS.incrementAndGet() + ".txt");
+        Process p = new ProcessBuilder(command).redirectError(err.toFile()).start();
+        try (Scope scope = Scope.open("process")) {
+            Handle<byte[]> out = scope.fork("stdout", () -> p.getInputStream().readAllBytes());
+            try (OutputStream in = p.getOutputStream()) {
+                in.write(stdin.getBytes(US_ASCII));
+            }
+            if (!p.waitFor(20, TimeUnit.SECONDS)) {
+                p.destroyForcibly(); // closes its stdout, which ends the reader
+                p.waitFor();
+            }
+            scope.join();
+            return new Run(p.exitValue(), new String(out.resultNow(), US_ASCII), Files.readString(err));
+        }
+    }
+
+    @AfterEach
+    void closeServers() {
+        for (Server s : servers) {
+            s.close();
+        }
+    }
+
+    private Server start(Server.Builder b) throws IOException {
+        Server s = b.start();
+        servers.add(s);
+        return s;
+    }
+
+    static String tlsEndpoint(String iface) {
+        return "tls:0:cert=" + cert + ":key=" + key + ":interface=" + iface;
+    }
+
+    static ClientOptions trusting() {
+        return ClientOptions.builder()
+                .readTimeout(Duration.ofSeconds(10))
+                .connectTimeout(Duration.ofSeconds(10))
+                .tls(clientTls)
+                .build();
+    }
+
+    static String roundTrip(Connection c, LineReader r, String line) throws IOException {
+        LineWriter.of(c).writeLine(line).flush();
+        return r.readLine();
+    }
+
+    /** Answers each line with {@code secure:} or {@code plain:} and the line; "STARTTLS" upgrades. */
+    static ConnectionHandler startTlsHandler(List<String> seen, CountDownLatch ended) {
+        return c -> {
+            try {
+                LineReader r = LineReader.of(c, 1024);
+                LineWriter w = LineWriter.of(c);
+                String line;
+                while ((line = r.readLine()) != null) {
+                    seen.add(line);
+                    if (line.equals("STARTTLS") && !c.isSecure()) {
+                        w.writeLine("OK").flush();
+                        c.startTls(serverTls);
+                    } else {
+                        w.writeLine((c.isSecure() ? "secure:" : "plain:") + line).flush();
+                    }
+                }
+            } finally {
+                ended.countDown();
+            }
+        };
+    }
+
+    @Test
+    void tlsEndpointServesTheJdkClientThatTrustsItsCertificate() throws Exception {
+        Server s = start(Server.builder("tls-echo").listen(tlsEndpoint("127.0.0.1"))
+                .handler(startTlsHandler(new CopyOnWriteArrayList<>(), new CountDownLatch(1))));
+        assertEquals("tls", s.bindings().get(0).protocol());
+        try (Connection c = Client.connect(Endpoint.parseClient("tls:127.0.0.1:" + s.port()), trusting())) {
+            assertTrue(c.isSecure());
+            assertTrue(c.tlsSession().orElseThrow().getProtocol().startsWith("TLSv1."));
+            LineReader r = LineReader.of(c, 1024);
+            assertEquals("secure:hello", roundTrip(c, r, "hello"));
+        }
+        // the same with the trust file named in the endpoint and a host name (SNI, DNS SAN)
+        ClientOptions noTls = ClientOptions.builder().readTimeout(Duration.ofSeconds(10)).build();
+        try (Connection c = Client.connect(Endpoint.parseClient("tls:localhost:" + s.port() + ":trust=" + cert), noTls)) {
+            assertEquals("secure:again", roundTrip(c, LineReader.of(c, 1024), "again"));
+        }
+    }
+
+    @Test
+    void jdkClientRefusesAServerItDoesNotTrust() throws Exception {
+        Server s = start(Server.builder("tls-echo").listen(tlsEndpoint("127.0.0.1"))
+                .handler(startTlsHandler(new CopyOnWriteArrayList<>(), new CountDownLatch(1))));
+        ClientOptions defaultTrust = ClientOptions.builder().connectTimeout(Duration.ofSeconds(10)).build();
+        IOException e = assertThrows(IOException.class,
+                () -> Client.connect(Endpoint.parseClient("tls:127.0.0.1:" + s.port()), defaultTrust));
+        assertInstanceOf(SSLHandshakeException.class, e.getCause(), String.valueOf(e.getCause()));
+        // the server goes on serving clients that do trust it
+        try (Connection c = Client.connect(Endpoint.parseClient("tls:127.0.0.1:" + s.port()), trusting())) {
+            assertEquals("secure:ok", roundTrip(c, LineReader.of(c, 1024), "ok"));
+        }
+    }
+
+    @Test
+    void jdkClientRefusesACertificateForAnotherAddress() throws Exception {
+        // the certificate names localhost and 127.0.0.1, not 127.0.0.2
+        Server s = start(Server.builder("tls-echo").listen(tlsEndpoint("127.0.0.2"))
+                .handler(startTlsHandler(new CopyOnWriteArrayList<>(), new CountDownLatch(1))));
+        IOException e = assertThrows(IOException.class,
+                () -> Client.connect(Endpoint.parseClient("tls:127.0.0.2:" + s.port()), trusting()));
+        assertInstanceOf(SSLHandshakeException.class, e.getCause(), String.valueOf(e.getCause()));
+    }
+
+    @Test
+    void startTlsUpgradesAPlainConnectionWithTheJdkClient() throws Exception {
+        List<String> seen = new CopyOnWriteArrayList<>();
+        Server s = start(Server.builder("starttls").listen(ServerTest.LOOPBACK).handler(startTlsHandler(seen, new CountDownLatch(1))));
+        try (Connection c = Client.connect(Endpoint.parseClient("tcp:127.0.0.1:" + s.port()), trusting())) {
+            LineReader r = LineReader.of(c, 1024);
+            assertEquals("plain:hello", roundTrip(c, r, "hello"));
+            assertFalse(c.isSecure());
+            assertEquals("OK", roundTrip(c, r, "STARTTLS"));
+            c.startTls(clientTls);
+            assertTrue(c.isSecure());
+            assertEquals("secure:after", roundTrip(c, r, "after"));
+            assertThrows(IllegalStateException.class, () -> c.startTls(clientTls));
+        }
+        assertEquals(List.of("hello", "STARTTLS", "after"), seen);
+    }
+
+    @Test
+    void startTlsDiscardsPlaintextPipelinedBeforeTheHandshake() throws Exception {
+        List<String> seen = new CopyOnWriteArrayList<>();
+        CountDownLatch ended = new CountDownLatch(1);
+        Server s = start(Server.builder("starttls").listen(ServerTest.LOOPBACK).handler(startTlsHandler(seen, ended)));
+        try (Connection c = Client.connect(Endpoint.parseClient("tcp:127.0.0.1:" + s.port()), trusting())) {
+            // the attack: a command injected after STARTTLS in the same plaintext packet
+            c.output().write("STARTTLS\r\nINJECTED\r\n".getBytes(US_ASCII));
+            c.flush();
+            LineReader r = LineReader.of(c, 1024);
+            assertEquals("OK", r.readLine());
+            c.startTls(clientTls);
+            assertEquals("secure:after", roundTrip(c, r, "after"));
+            c.shutdownOutput();
+            assertNull(r.readLine());
+        }
+        assertTrue(ended.await(20, TimeUnit.SECONDS));
+        assertEquals(List.of("STARTTLS", "after"), seen, "INJECTED must never be read as a command");
+    }
+
+    @Test
+    void startTlsIsRefusedOnConnectionsThatCannotCarryTls() {
+        try (MemoryConnections.Pair p = MemoryConnections.pair()) {
+            assertThrows(UnsupportedOperationException.class, () -> p.server().startTls(serverTls));
+        }
+    }
+
+    @Test
+    void gracefulShutdownWakesATlsHandlerSoItSaysBye() throws Exception {
+        BlockingQueue<Throwable> drained = new LinkedBlockingQueue<>();
+        Server s = start(Server.builder("tls-polite").listen(tlsEndpoint("127.0.0.1")).handler(c -> {
+            LineReader r = LineReader.of(c, 1024);
+            try {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    LineWriter.of(c).writeLine(line).flush();
+                }
+            } catch (DrainingException e) {
+                drained.add(e);
+                LineWriter.of(c).writeLine("bye").flush();
+            }
+        }));
+        try (Connection c = Client.connect(Endpoint.parseClient("tls:127.0.0.1:" + s.port()), trusting())) {
+            LineReader r = LineReader.of(c, 1024);
+            assertEquals("hi", roundTrip(c, r, "hi"));
+            s.shutdown(Duration.ofSeconds(20));
+            assertEquals("bye", r.readLine());
+        }
+        assertInstanceOf(DrainingException.class, drained.poll(20, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void readTimeoutOnATlsConnectionLetsTheHandlerSayGoodbye() throws Exception {
+        BlockingQueue<Throwable> outcome = new LinkedBlockingQueue<>();
+        Server s = start(Server.builder("tls-idle").listen(tlsEndpoint("127.0.0.1")).readTimeout(Duration.ofMillis(200)).handler(c -> {
+            try {
+                LineReader.of(c, 1024).readLine();
+            } catch (SocketTimeoutException e) {
+                outcome.add(e);
+                LineWriter.of(c).writeLine("421 idle").flush();
+            }
+        }));
+        try (Connection c = Client.connect(Endpoint.parseClient("tls:127.0.0.1:" + s.port()), trusting())) {
+            assertEquals("421 idle", LineReader.of(c, 1024).readLine());
+        }
+        assertInstanceOf(SocketTimeoutException.class, outcome.poll(20, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void opensslClientTalksToATlsEndpoint() throws Exception {
+        List<String> seen = new CopyOnWriteArrayList<>();
+        Server s = start(Server.builder("tls-once").listen(tlsEndpoint("127.0.0.1")).handler(c -> {
+            String line = LineReader.of(c, 1024).readLine();
+            seen.add(line);
+            LineWriter.of(c).writeLine("echo:" + line + (c.isSecure() ? " (secure)" : "")).flush();
+        }));
+        Run r = run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + s.port(), "-quiet",
+                "-CAfile", cert.toString(), "-verify_return_error", "-verify_hostname", "localhost"), "hello from openssl\n");
+        assertTrue(r.stdout().contains("echo:hello from openssl (secure)"), "stdout: " + r.stdout() + "\nstderr: " + r.stderr());
+        assertEquals(List.of("hello from openssl"), seen);
+        // the server ended TLS properly (close_notify, RFC 8446 §6.1): no "unexpected eof"
+        assertEquals(0, r.exit(), r.stderr());
+    }
+
+    @Test
+    void handlerThatEndsTlsItselfIsClosedCleanlyToo() throws Exception {
+        BlockingQueue<Throwable> failures = new LinkedBlockingQueue<>();
+        Server s = start(Server.builder("tls-self").listen(tlsEndpoint("127.0.0.1")).handler(c -> {
+            try {
+                LineWriter.of(c).writeLine("done").flush();
+                c.shutdownOutput();
+            } catch (Throwable t) {
+                failures.add(t);
+                throw t;
+            }
+        }));
+        Run r = run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + s.port(), "-quiet", "-CAfile", cert.toString()), "");
+        assertTrue(r.stdout().contains("done"), r.stdout() + r.stderr());
+        assertEquals(0, r.exit(), r.stderr());
+        try (Connection c = Client.connect(Endpoint.parseClient("tls:127.0.0.1:" + s.port()), trusting())) {
+            LineReader in = LineReader.of(c, 1024);
+            assertEquals("done", in.readLine());
+            assertNull(in.readLine(), "close_notify reads as end of stream");
+        }
+        assertNull(failures.poll());
+    }
+
+    @Test
+    void opensslClientUpgradesWithSmtpStartTls() throws Exception {
+        List<String> seen = new CopyOnWriteArrayList<>();
+        // just enough SMTP (RFC 3207) for "openssl s_client -starttls smtp"
+        Server s = start(Server.builder("smtp-ish").listen(ServerTest.LOOPBACK).handler(c -> {
+            LineReader r = LineReader.of(c, 1024);
+            LineWriter w = LineWriter.of(c);
+            w.writeLine("220 ready").flush();
+            String line;
+            while ((line = r.readLine()) != null) {
+                seen.add((c.isSecure() ? "tls " : "plain ") + line);
+                if (c.isSecure()) {
+                    w.writeLine("secure:" + line).flush();
+                    return;
+                } else if (line.startsWith("EHLO ")) {
+                    w.writeLine("250-x").writeLine("250 STARTTLS").flush();
+                } else if (line.equals("STARTTLS")) {
+                    w.writeLine("220 go ahead").flush();
+                    c.startTls(serverTls);
+                } else {
+                    w.writeLine("530 5.7.0 must issue STARTTLS first").flush();
+                }
+            }
+        }));
+        Run r = run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + s.port(), "-starttls", "smtp", "-quiet",
+                "-CAfile", cert.toString(), "-verify_return_error", "-verify_ip", "127.0.0.1"), "hello over tls\n");
+        assertTrue(r.stdout().contains("secure:hello over tls"), "stdout: " + r.stdout() + "\nstderr: " + r.stderr());
+        assertEquals(3, seen.size(), seen.toString());
+        assertTrue(seen.get(0).startsWith("plain EHLO "), seen.toString());
+        assertEquals(List.of("plain STARTTLS", "tls hello over tls"), seen.subList(1, 3));
+        assertEquals(0, r.exit(), r.stderr());
+    }
+
+    @Test
+    void serverTlsRefusesAKeyThatDoesNotBelongToTheCertificate() throws Exception {
+        Path otherKey = dir.resolve("other-key.pem");
+        Run r = run(List.of("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", otherKey.toString()), "");
+        assertEquals(0, r.exit(), r.stderr());
+        IOException e = assertThrows(IOException.class, () -> Tls.server(cert, otherKey));
+        assertTrue(e.getMessage().contains(otherKey.toString()) && e.getMessage().contains("does not belong"), e.getMessage());
+
+        Path rsaKey = dir.resolve("rsa-key.pem");
+        r = run(List.of("openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", rsaKey.toString()), "");
+        assertEquals(0, r.exit(), r.stderr());
+        IOException rsa = assertThrows(IOException.class, () -> Tls.server(cert, rsaKey));
+        assertTrue(rsa.getMessage().contains("does not belong"), rsa.getMessage());
+    }
+
+    @Test
+    void serverTlsLoadsMatchingRsaAndEd25519Keys() throws Exception {
+        for (String type : List.of("rsa:2048", "ed25519")) {
+            String n = type.replace(':', '-');
+            Path c = dir.resolve(n + "-cert.pem");
+            Path k = dir.resolve(n + "-key.pem");
+            Run r = run(List.of("openssl", "req", "-x509", "-newkey", type, "-nodes", "-keyout", k.toString(), "-out", c.toString(),
+                    "-days", "1", "-subj", "/CN=localhost"), "");
+            assertEquals(0, r.exit(), r.stderr());
+            assertFalse(Tls.server(c, k).isClient(), type);
+        }
+    }
+
+    @Test
+    void serverTlsExplainsHowToConvertAnOldFormatKey() throws Exception {
+        Path sec1 = dir.resolve("sec1-key.pem");
+        Run r = run(List.of("openssl", "ec", "-in", key.toString(), "-out", sec1.toString()), "");
+        assertEquals(0, r.exit(), r.stderr());
+        assertTrue(Files.readString(sec1).contains("BEGIN EC PRIVATE KEY"), "openssl wrote SEC1");
+        IOException e = assertThrows(IOException.class, () -> Tls.server(cert, sec1));
+        assertTrue(e.getMessage().contains("PKCS#8") && e.getMessage().contains("openssl pkcs8 -topk8"), e.getMessage());
+    }
+
+    @Test
+    void clientOptionsRefuseAServerTlsConfiguration() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ClientOptions.builder().tls(serverTls));
+        assertTrue(e.getMessage().contains("client TLS configuration"), e.getMessage());
+    }
+
+    @Test
+    void serverTlsLoadingNamesTheBadFile() throws Exception {
+        Path missing = dir.resolve("missing.pem");
+        IOException e = assertThrows(IOException.class, () -> Tls.server(missing, key));
+        assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
+        IOException swapped = assertThrows(IOException.class, () -> Tls.server(key, cert));
+        assertTrue(swapped.getMessage().contains(key.toString()), swapped.getMessage());
+        Server.Builder b = Server.builder("bad-tls").listen("tls:0:cert=" + missing + ":key=" + key + ":interface=127.0.0.1")
+                .handler(c -> {});
+        IOException bind = assertThrows(IOException.class, b::start);
+        assertTrue(bind.getMessage().contains("cannot listen on tls:127.0.0.1:0"), bind.getMessage());
+        assertNotNull(bind.getMessage());
+    }
+}
