@@ -29,7 +29,9 @@ import javax.net.ssl.SSLSession;
  * <h2>Timeouts</h2>
  * The <em>read timeout</em> bounds each wait for input: when no byte arrives for that long, the
  * read throws {@link java.net.SocketTimeoutException} and the connection stays usable, so the
- * handler can answer (SMTP {@code 421}) before closing. The <em>write timeout</em> bounds each
+ * handler can answer (SMTP {@code 421}) before closing. (On a Unix domain socket, whose channel has
+ * no native read timeout, the input is shut down when it fires: the handler can still write, but
+ * later reads fail too.) The <em>write timeout</em> bounds each
  * blocking send to a peer that does not read: the write throws
  * {@link java.net.SocketTimeoutException} and the connection is closed. Zero means no timeout.
  *
@@ -234,8 +236,10 @@ public final class Connection implements AutoCloseable {
 
     /**
      * Whether the server is shutting down: a handler should finish the request at hand, say
-     * goodbye in its protocol's words and return. A read that waits for new input then throws
-     * {@link DrainingException}.
+     * goodbye in its protocol's words and return. A read that waits with nothing buffered then
+     * throws {@link DrainingException}. The connection cannot tell a wait between requests from
+     * one inside a request, so a request whose bytes stop arriving during the drain is ended too;
+     * a protocol that must finish such a request checks {@code draining()} itself.
      */
     public boolean draining() {
         return draining;

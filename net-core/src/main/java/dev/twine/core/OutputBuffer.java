@@ -18,7 +18,7 @@ final class OutputBuffer extends OutputStream {
 
     private final Supplier<Transport> transport;
     private final Connection conn;
-    private byte[] buf;
+    byte[] buf;
     private int count;
 
     OutputBuffer(Connection conn, Supplier<Transport> transport) {

@@ -11,7 +11,6 @@ import dev.twine.core.testing.Chunking;
 import dev.twine.core.testing.MemoryConnections;
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.reflect.Field;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -24,11 +23,8 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class BufferStrategyTest {
 
-    /** {@code OutputBuffer.buf} is private; the test looks at it the only way it can. */
-    private static byte[] outputArray(Connection c) throws ReflectiveOperationException {
-        Field f = OutputBuffer.class.getDeclaredField("buf");
-        f.setAccessible(true);
-        return (byte[]) f.get(c.out());
+    private static byte[] outputArray(Connection c) {
+        return c.out().buf;
     }
 
     @Test
