@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -18,7 +19,10 @@ import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -38,6 +42,9 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class Maildir {
     private static final AtomicLong COUNTER = new AtomicLong();
+    /** Maildirs whose tmp/, new/ and cur/ are known to exist. */
+    private static final Set<Path> PREPARED = ConcurrentHashMap.newKeySet();
+    private static final ConcurrentHashMap<Path, DirSync> SYNCS = new ConcurrentHashMap<>();
     /** Serialises read-modify-write of subscription files in this process. */
     private static final ReentrantLock SUBSCRIPTIONS = new ReentrantLock();
     private static final String HOST = hostName();
@@ -95,17 +102,31 @@ public final class Maildir {
         return deliver(folder(user, ""), message);
     }
 
+    /**
+     * Delivers a message made of {@code parts} written one after the other (an SMTP server's
+     * trace headers, then the message as received) to {@code user}'s inbox; see
+     * {@link #deliver(String, InputStream)}.
+     */
+    public Path deliver(String user, byte[]... parts) throws IOException {
+        Path box = folder(user, "");
+        return store(box, ch -> {
+            ByteBuffer[] bufs = new ByteBuffer[parts.length];
+            long size = 0;
+            for (int i = 0; i < parts.length; i++) {
+                bufs[i] = ByteBuffer.wrap(parts[i]);
+                size += parts[i].length;
+            }
+            for (long left = size; left > 0; ) {
+                left -= ch.write(bufs);
+            }
+            return size;
+        });
+    }
+
     /** Delivers {@code message} to an existing or new Maildir directory; see {@link #deliver(String, InputStream)}. */
     public static Path deliver(Path maildir, InputStream message) throws IOException {
-        Path tmp = maildir.resolve("tmp");
-        Path nu = maildir.resolve("new");
-        Files.createDirectories(tmp);
-        Files.createDirectories(nu);
-        Files.createDirectories(maildir.resolve("cur"));
-        String unique = uniqueName();
-        Path file = tmp.resolve(unique);
-        long size = 0;
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        return store(maildir, ch -> {
+            long size = 0;
             byte[] buf = new byte[16 * 1024];
             for (int n; (n = message.read(buf)) > 0; ) {
                 ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
@@ -114,7 +135,45 @@ public final class Maildir {
                 }
                 size += n;
             }
-            ch.force(true);
+            return size;
+        });
+    }
+
+    /** Writes a message's bytes into an open file and returns how many it wrote. */
+    private interface Content {
+        long writeTo(FileChannel ch) throws IOException;
+    }
+
+    /**
+     * The one delivery protocol: write to {@code tmp/}, force the data, rename into {@code new/},
+     * force {@code new/}. Directories are made on the first delivery (and again if they vanished).
+     */
+    private static Path store(Path maildir, Content content) throws IOException {
+        try {
+            return storeOnce(maildir, content);
+        } catch (NoSuchFileException e) {
+            // the directories were removed behind our back since we made them: make them again
+            PREPARED.remove(maildir);
+            return storeOnce(maildir, content);
+        }
+    }
+
+    private static Path storeOnce(Path maildir, Content content) throws IOException {
+        Path tmp = maildir.resolve("tmp");
+        Path nu = maildir.resolve("new");
+        if (!PREPARED.contains(maildir)) {
+            Files.createDirectories(tmp);
+            Files.createDirectories(nu);
+            Files.createDirectories(maildir.resolve("cur"));
+            PREPARED.add(maildir);
+        }
+        String unique = uniqueName();
+        Path file = tmp.resolve(unique);
+        long size;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            size = content.writeTo(ch);
+            // fdatasync: the data and the size needed to read it back (POSIX), not the timestamps
+            ch.force(false);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(file);
             throw e;
@@ -126,8 +185,57 @@ public final class Maildir {
             Files.deleteIfExists(file);
             throw new IOException(maildir + ": tmp/ and new/ are on different file systems", e);
         }
-        forceDirectory(nu);
+        SYNCS.computeIfAbsent(nu, DirSync::new).awaitSyncedAfterNow();
         return target;
+    }
+
+    /**
+     * Group commit of one directory's entries: deliveries into the same {@code new/} at the same
+     * moment share one directory force, and each returns only after a force that began after its
+     * own rename, so what an acknowledgement promises is on disk.
+     */
+    private static final class DirSync {
+        private final Path dir;
+        private final ReentrantLock lock = new ReentrantLock();
+        private final Condition changed = lock.newCondition();
+        private long requested;
+        private long synced;
+        private boolean syncing;
+
+        DirSync(Path dir) {
+            this.dir = dir;
+        }
+
+        void awaitSyncedAfterNow() throws IOException {
+            lock.lock();
+            try {
+                long mine = ++requested;
+                while (synced < mine) {
+                    if (syncing) {
+                        changed.awaitUninterruptibly();
+                        continue;
+                    }
+                    // lead: force for everyone who asked so far
+                    syncing = true;
+                    long upTo = requested;
+                    lock.unlock();
+                    boolean ok = false;
+                    try {
+                        forceDirectory(dir);
+                        ok = true;
+                    } finally {
+                        lock.lock();
+                        syncing = false;
+                        if (ok) {
+                            synced = Math.max(synced, upTo);
+                        }
+                        changed.signalAll();
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
     }
 
     /**

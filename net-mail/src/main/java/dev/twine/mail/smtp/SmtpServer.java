@@ -45,7 +45,6 @@ public final class SmtpServer {
     final String domain;
     final Role role;
     final Maildir maildir;
-    final MaildirDelivery delivery;
     final UserStore users;
     final Portal portal;
     final Tls tls;
@@ -60,7 +59,6 @@ public final class SmtpServer {
         this.domain = b.domain;
         this.role = b.role;
         this.maildir = b.maildir;
-        this.delivery = new MaildirDelivery(b.maildir);
         this.users = b.users;
         this.portal = b.portal;
         this.tls = b.tls;

@@ -434,7 +434,7 @@ final class SmtpSession {
             // RFC 5321 §4.4: the delivering server records the reverse path as Return-Path
             byte[] head = concat(("Return-Path: <" + from + ">\r\n").getBytes(StandardCharsets.UTF_8), traced);
             for (String user : localRcpts) {
-                cfg.delivery.deliver(user, head, message);
+                cfg.maildir.deliver(user, head, message);
             }
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "SMTP " + conn.peer() + ": cannot store message " + id + ": " + e);

@@ -1,4 +1,4 @@
-package dev.twine.mail.smtp;
+package dev.twine.mail.maildir;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.twine.core.Scope;
-import dev.twine.mail.maildir.Maildir;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Maildir delivery with a shared directory force: every message lands whole in new/. */
+/** Delivery with a shared directory force: every message lands whole in new/. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class MaildirDeliveryTest {
     @TempDir
@@ -25,7 +24,7 @@ class MaildirDeliveryTest {
 
     @Test
     void concurrentDeliveriesAllLandWholeInNewAndNothingStaysInTmp() throws Exception {
-        MaildirDelivery d = new MaildirDelivery(Maildir.open(dir));
+        Maildir d = Maildir.open(dir);
         try (Scope scope = Scope.open("deliveries")) {
             for (int i = 0; i < 64; i++) {
                 int n = i;
@@ -51,7 +50,7 @@ class MaildirDeliveryTest {
 
     @Test
     void recreatesRemovedDirectoriesAndRefusesUnsafeUserNames() throws Exception {
-        MaildirDelivery d = new MaildirDelivery(Maildir.open(dir));
+        Maildir d = Maildir.open(dir);
         Path first = d.deliver("bob", new byte[0], "a\r\n".getBytes(StandardCharsets.US_ASCII));
         Files.delete(first);
         Files.delete(dir.resolve("bob/new"));
