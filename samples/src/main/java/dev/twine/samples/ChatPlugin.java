@@ -9,10 +9,8 @@ import java.util.Optional;
 
 /** {@code twine chat}: a multi-user line chat server, for {@code nc} or {@code telnet}. */
 public final class ChatPlugin implements ServicePlugin {
-    static Server.Builder server(List<String> endpoints) {
-        Server.Builder b = Server.builder("chat").handler(new ChatRoom());
-        endpoints.forEach(b::listen);
-        return b;
+    static Server.Builder server() {
+        return Server.builder("chat").handler(new ChatRoom());
     }
 
     @Override
@@ -27,26 +25,17 @@ public final class ChatPlugin implements ServicePlugin {
 
     @Override
     public List<Option> options() {
-        return List.of(
-                Option.value("--listen", "EP", "Endpoint to listen on, e.g. tcp:7001 (repeatable).")
-                        .asRepeatable().withDefault("tcp:7001:interface=127.0.0.1"),
-                Option.value("--max-connections", "N", "Most users at once; more wait in the listen backlog.")
-                        .withDefault("1000"),
-                Option.value("--idle-timeout", "DURATION", "Disconnect a user silent for this long (0 = never).")
-                        .withDefault("30m"));
+        return Options.serverOptions("tcp:7001:interface=127.0.0.1", "1000", "30m");
     }
 
     @Override
     public Service create(Arguments args) {
-        return server(args.values("--listen"))
-                .maxConnections(Options.positive(args, "--max-connections"))
-                .readTimeout(Options.duration("--idle-timeout", args.require("--idle-timeout")))
-                .build();
+        return Options.server(server(), args);
     }
 
     @Override
     public Optional<Demo> demo(Path dataDir) {
-        Server s = server(List.of("tcp:7001:interface=127.0.0.1")).build();
+        Server s = server().listen("tcp:7001:interface=127.0.0.1").build();
         return Optional.of(new Demo(s, started -> "chat: nc 127.0.0.1 " + ((Server) started).port()
                 + "   (in two terminals: pick a name in each, then talk)"));
     }

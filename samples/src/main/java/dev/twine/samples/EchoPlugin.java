@@ -12,10 +12,14 @@ import java.util.Optional;
  * connection's input copied to its output, flushing whenever the input waits.
  */
 public final class EchoPlugin implements ServicePlugin {
-    /** The echo handler, as a user would write it. */
+    /** The echo server, as a user would write it. */
+    static Server.Builder server() {
+        return Server.builder("echo").handler(conn -> conn.input().transferTo(conn.output()));
+    }
+
+    /** The echo server on {@code endpoints}. */
     static Server.Builder server(List<String> endpoints) {
-        Server.Builder b = Server.builder("echo")
-                .handler(conn -> conn.input().transferTo(conn.output()));
+        Server.Builder b = server();
         endpoints.forEach(b::listen);
         return b;
     }
@@ -32,21 +36,12 @@ public final class EchoPlugin implements ServicePlugin {
 
     @Override
     public List<Option> options() {
-        return List.of(
-                Option.value("--listen", "EP", "Endpoint to listen on, e.g. tcp:7000 or tcp:7000:interface=0.0.0.0 (repeatable).")
-                        .asRepeatable().withDefault("tcp:7000:interface=127.0.0.1"),
-                Option.value("--max-connections", "N", "Most connections served at once; more wait in the listen backlog.")
-                        .withDefault("10000"),
-                Option.value("--idle-timeout", "DURATION", "Close a connection that sends nothing for this long (0 = never).")
-                        .withDefault("5m"));
+        return Options.serverOptions("tcp:7000:interface=127.0.0.1", "10000", "5m");
     }
 
     @Override
     public Service create(Arguments args) {
-        return server(args.values("--listen"))
-                .maxConnections(Options.positive(args, "--max-connections"))
-                .readTimeout(Options.duration("--idle-timeout", args.require("--idle-timeout")))
-                .build();
+        return Options.server(server(), args);
     }
 
     @Override

@@ -1,7 +1,10 @@
 package dev.twine.samples;
 
+import dev.twine.core.Server;
+import dev.twine.core.ServicePlugin;
 import dev.twine.core.ServicePlugin.Arguments;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 
 /** Small parsers for option values, with messages that name the option. */
@@ -45,6 +48,29 @@ final class Options {
             throw new IllegalArgumentException(option + ": duration must not be negative");
         }
         return d;
+    }
+
+    /**
+     * The options every sample server takes: where to listen, how many connections at once, and
+     * how long a silent connection may stay.
+     */
+    static List<ServicePlugin.Option> serverOptions(String listen, String maxConnections, String idleTimeout) {
+        return List.of(
+                ServicePlugin.Option.value("--listen", "EP",
+                                "Endpoint to listen on (repeatable); add :interface=0.0.0.0 to serve every interface.")
+                        .asRepeatable().withDefault(listen),
+                ServicePlugin.Option.value("--max-connections", "N", "Most connections served at once; more wait in the listen backlog.")
+                        .withDefault(maxConnections),
+                ServicePlugin.Option.value("--idle-timeout", "DURATION", "Close a connection that sends nothing for this long (0 = never).")
+                        .withDefault(idleTimeout));
+    }
+
+    /** A server from {@code builder} configured with {@link #serverOptions}'s values. */
+    static Server server(Server.Builder builder, Arguments args) {
+        args.values("--listen").forEach(builder::listen);
+        return builder.maxConnections(positive(args, "--max-connections"))
+                .readTimeout(duration("--idle-timeout", args.require("--idle-timeout")))
+                .build();
     }
 
     /** A positive integer option. */
