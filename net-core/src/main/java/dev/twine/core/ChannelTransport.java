@@ -1,32 +1,21 @@
 package dev.twine.core;
 
 import dev.twine.core.internal.Transport;
-import dev.twine.core.internal.Watchdog;
 import java.io.IOException;
 import java.net.SocketAddress;
-import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import javax.net.ssl.SSLSession;
 
 /**
- * A blocking {@link SocketChannel}, used for Unix domain sockets, where the JDK offers no
- * {@code SO_TIMEOUT}. Both timeouts use the {@link Watchdog}: an expired read shuts the input down
- * (the connection can still answer), an expired write closes the channel.
+ * A blocking {@link SocketChannel}, used for Unix domain sockets; timeouts as for TCP
+ * ({@link Timeouts}).
  */
-final class ChannelTransport implements Transport, Watchdog.Guard {
+final class ChannelTransport implements Transport, Timeouts.Actions {
     private final SocketChannel channel;
-    private volatile long readDeadline;
-    private volatile long writeDeadline;
-    private volatile boolean readTimedOut;
-    private volatile boolean writeTimedOut;
-    private volatile boolean inputShut;
+    private final Timeouts timeouts = new Timeouts(this);
     private volatile boolean closed;
-    private long readTimeoutNanos;
-    private long writeTimeoutNanos;
-    private Duration readTimeout = Duration.ZERO;
-    private Duration writeTimeout = Duration.ZERO;
 
     ChannelTransport(SocketChannel channel) throws IOException {
         this.channel = channel;
@@ -35,89 +24,40 @@ final class ChannelTransport implements Transport, Watchdog.Guard {
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
-        if (readTimedOut) {
-            throw new SocketTimeoutException("read timed out after " + readTimeout);
-        }
-        if (readTimeoutNanos > 0) {
-            readDeadline = System.nanoTime() + readTimeoutNanos | 1;
-        }
+        timeouts.beginRead();
+        int n = -1;
+        IOException failure = null;
         try {
-            int n = channel.read(ByteBuffer.wrap(b, off, len));
-            if (n < 0 && readTimedOut) {
-                throw new SocketTimeoutException("read timed out after " + readTimeout);
-            }
-            return n;
-        } finally {
-            readDeadline = 0;
+            n = channel.read(ByteBuffer.wrap(b, off, len));
+        } catch (IOException e) {
+            failure = e;
         }
+        return timeouts.endRead(n, failure);
     }
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-        if (writeTimeoutNanos > 0) {
-            writeDeadline = System.nanoTime() + writeTimeoutNanos | 1;
-        }
+        timeouts.beginWrite();
+        IOException failure = null;
         try {
             ByteBuffer buf = ByteBuffer.wrap(b, off, len);
             while (buf.hasRemaining()) {
                 channel.write(buf);
             }
         } catch (IOException e) {
-            if (writeTimedOut) {
-                throw new SocketTimeoutException("write timed out after " + writeTimeout + " (the peer is not reading)");
-            }
-            throw e;
-        } finally {
-            writeDeadline = 0;
+            failure = e;
         }
+        timeouts.endWrite(failure, "write");
     }
 
     @Override
     public void readTimeout(Duration timeout) {
-        readTimeout = timeout;
-        readTimeoutNanos = timeout.toNanos();
-        watch();
+        timeouts.read(timeout);
     }
 
     @Override
     public void writeTimeout(Duration timeout) {
-        writeTimeout = timeout;
-        writeTimeoutNanos = timeout.toNanos();
-        watch();
-    }
-
-    private void watch() {
-        if ((readTimeoutNanos > 0 || writeTimeoutNanos > 0) && !closed) {
-            Watchdog.get().register(this);
-        } else {
-            Watchdog.get().unregister(this);
-        }
-    }
-
-    @Override
-    public long deadlineNanos() {
-        long r = readDeadline;
-        long w = writeDeadline;
-        if (r == 0) {
-            return w;
-        }
-        return w == 0 || r - w < 0 ? r : w;
-    }
-
-    @Override
-    public void expire() {
-        long now = System.nanoTime();
-        long w = writeDeadline;
-        if (w != 0 && now - w >= 0) {
-            writeTimedOut = true;
-            close();
-            return;
-        }
-        long r = readDeadline;
-        if (r != 0 && now - r >= 0) {
-            readTimedOut = true;
-            shutdownInput();
-        }
+        timeouts.write(timeout);
     }
 
     @Override
@@ -145,7 +85,6 @@ final class ChannelTransport implements Transport, Watchdog.Guard {
 
     @Override
     public void shutdownInput() {
-        inputShut = true;
         try {
             channel.shutdownInput();
         } catch (IOException ignored) {
@@ -164,7 +103,7 @@ final class ChannelTransport implements Transport, Watchdog.Guard {
             return;
         }
         closed = true;
-        Watchdog.get().unregister(this);
+        timeouts.stop();
         try {
             channel.close();
         } catch (IOException ignored) {

@@ -28,10 +28,11 @@ import javax.net.ssl.SSLSession;
  *
  * <h2>Timeouts</h2>
  * The <em>read timeout</em> bounds each wait for input: when no byte arrives for that long, the
- * read throws {@link java.net.SocketTimeoutException} and the connection stays usable, so the
- * handler can answer (SMTP {@code 421}) before closing. (On a Unix domain socket, whose channel has
- * no native read timeout, the input is shut down when it fires: the handler can still write, but
- * later reads fail too.) The <em>write timeout</em> bounds each
+ * read throws {@link java.net.SocketTimeoutException} and the input is shut down; the connection
+ * can still write, so the handler can answer (SMTP {@code 421}) before closing, but every later
+ * read throws too. (A timeout ends the conversation; a protocol that wants to do something on a
+ * quiet line and go on reading forks a child in {@link #scope()} for it instead.) The
+ * <em>write timeout</em> bounds each
  * blocking send to a peer that does not read: the write throws
  * {@link java.net.SocketTimeoutException} and the connection is closed. Zero means no timeout.
  *
@@ -188,7 +189,7 @@ public final class Connection implements AutoCloseable {
         in.discard();
         Duration handshake = readTimeout.isZero() ? Duration.ofSeconds(30) : readTimeout;
         try {
-            transport = st.startTls(tls, host, handshake);
+            transport = st.startTls(tls, host, readTimeout, writeTimeout, handshake);
         } catch (IOException e) {
             close();
             throw e;
@@ -312,7 +313,7 @@ public final class Connection implements AutoCloseable {
     void upgradeAccepted(Tls tls, Duration handshakeTimeout) throws IOException {
         SocketTransport st = (SocketTransport) transport;
         try {
-            transport = st.startTls(tls, host, handshakeTimeout);
+            transport = st.startTls(tls, host, readTimeout, writeTimeout, handshakeTimeout);
         } catch (IOException e) {
             close();
             throw e;

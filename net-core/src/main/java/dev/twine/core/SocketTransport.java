@@ -1,7 +1,6 @@
 package dev.twine.core;
 
 import dev.twine.core.internal.Transport;
-import dev.twine.core.internal.Watchdog;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -13,20 +12,16 @@ import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
 
 /**
- * A TCP socket, plain or TLS. Read timeouts use the socket's own {@code SO_TIMEOUT} (the
- * connection stays usable after one fires, so a handler can still answer); write timeouts use the
- * {@link Watchdog}, which closes the raw socket since a half-written stream cannot be resumed.
+ * A TCP socket, plain or TLS. Both timeouts are enforced by {@link Timeouts} (the watchdog), not by
+ * {@code SO_TIMEOUT}, which schedules a timer for every blocking read.
  */
-final class SocketTransport implements Transport, Watchdog.Guard {
+final class SocketTransport implements Transport, Timeouts.Actions {
     private final Socket raw;
     private final Socket socket;
     private final InputStream in;
     private final OutputStream out;
-    private volatile long writeDeadline;
-    private volatile boolean writeTimedOut;
+    private final Timeouts timeouts = new Timeouts(this);
     private volatile boolean closed;
-    private long writeTimeoutNanos;
-    private Duration writeTimeout = Duration.ZERO;
 
     SocketTransport(Socket socket) throws IOException {
         this(socket, socket);
@@ -39,14 +34,16 @@ final class SocketTransport implements Transport, Watchdog.Guard {
         this.out = socket.getOutputStream();
     }
 
-    /** Layers TLS over this transport's socket and handshakes; this transport must not be used after. */
-    SocketTransport startTls(Tls tls, String host, Duration handshakeTimeout) throws IOException {
-        int saved = raw.getSoTimeout();
+    /**
+     * Layers TLS over this transport's socket and handshakes; this transport must not be used
+     * after. The handshake alone is bounded by {@code SO_TIMEOUT}.
+     */
+    SocketTransport startTls(Tls tls, String host, Duration readTimeout, Duration writeTimeout, Duration handshakeTimeout)
+            throws IOException {
         SSLSocket ssl = tls.layer(raw, host);
         raw.setSoTimeout((int) Math.min(Integer.MAX_VALUE, handshakeTimeout.toMillis()));
         SocketTransport t = new SocketTransport(raw, ssl);
-        t.writeTimeout(writeTimeout);
-        Watchdog.get().unregister(this);
+        timeouts.stop();
         try {
             ssl.startHandshake();
         } catch (SocketTimeoutException e) {
@@ -56,57 +53,45 @@ final class SocketTransport implements Transport, Watchdog.Guard {
             t.close();
             throw e;
         }
-        raw.setSoTimeout(saved);
+        raw.setSoTimeout(0);
+        t.readTimeout(readTimeout);
+        t.writeTimeout(writeTimeout);
         return t;
     }
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
-        return in.read(b, off, len);
+        timeouts.beginRead();
+        int n = -1;
+        IOException failure = null;
+        try {
+            n = in.read(b, off, len);
+        } catch (IOException e) {
+            failure = e;
+        }
+        return timeouts.endRead(n, failure);
     }
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-        if (writeTimeoutNanos > 0) {
-            writeDeadline = System.nanoTime() + writeTimeoutNanos | 1;
-        }
+        timeouts.beginWrite();
+        IOException failure = null;
         try {
             out.write(b, off, len);
         } catch (IOException e) {
-            if (writeTimedOut) {
-                throw new SocketTimeoutException("write timed out after " + writeTimeout + " (the peer is not reading)");
-            }
-            throw e;
-        } finally {
-            writeDeadline = 0;
+            failure = e;
         }
+        timeouts.endWrite(failure, "write");
     }
 
     @Override
-    public void readTimeout(Duration timeout) throws IOException {
-        raw.setSoTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+    public void readTimeout(Duration timeout) {
+        timeouts.read(timeout);
     }
 
     @Override
     public void writeTimeout(Duration timeout) {
-        writeTimeout = timeout;
-        writeTimeoutNanos = timeout.toNanos();
-        if (writeTimeoutNanos > 0 && !closed) {
-            Watchdog.get().register(this);
-        } else {
-            Watchdog.get().unregister(this);
-        }
-    }
-
-    @Override
-    public long deadlineNanos() {
-        return writeDeadline;
-    }
-
-    @Override
-    public void expire() {
-        writeTimedOut = true;
-        close();
+        timeouts.write(timeout);
     }
 
     @Override
@@ -137,19 +122,14 @@ final class SocketTransport implements Transport, Watchdog.Guard {
     public void shutdownOutput() throws IOException {
         if (socket instanceof SSLSocket s) {
             // sends close_notify, a write that a peer not reading could block: bound it too
-            if (writeTimeoutNanos > 0) {
-                writeDeadline = System.nanoTime() + writeTimeoutNanos | 1;
-            }
+            timeouts.beginWrite();
+            IOException failure = null;
             try {
                 s.shutdownOutput();
             } catch (IOException e) {
-                if (writeTimedOut) {
-                    throw new SocketTimeoutException("close_notify timed out after " + writeTimeout + " (the peer is not reading)");
-                }
-                throw e;
-            } finally {
-                writeDeadline = 0;
+                failure = e;
             }
+            timeouts.endWrite(failure, "close_notify");
         } else {
             raw.shutdownOutput();
         }
@@ -161,7 +141,7 @@ final class SocketTransport implements Transport, Watchdog.Guard {
             return;
         }
         closed = true;
-        Watchdog.get().unregister(this);
+        timeouts.stop();
         try {
             // close the raw socket, not the TLS layer: closing TLS writes close_notify, which can
             // block forever on a peer that does not read

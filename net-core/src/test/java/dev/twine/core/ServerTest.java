@@ -219,15 +219,14 @@ class ServerTest {
             LineReader r3 = LineReader.of(c3, 1024);
             assertEquals("one", roundTrip(c1, r1, "one"));
             assertEquals("two", roundTrip(c2, r2, "two"));
-            // c3's connect completed in the kernel's backlog; nothing answers it while 2 are served
+            // c3's connect completed in the kernel's backlog; nothing serves it while 2 are served
+            events.clear();
             send(c3, "three");
-            c3.readTimeout(Duration.ofMillis(300));
-            assertThrows(SocketTimeoutException.class, r3::readLine);
+            assertNull(events.poll(300, TimeUnit.MILLISECONDS), "the third connection was served over the limit");
             assertEquals(2, s.connectionCount());
 
             events.add("closing c1");
             c1.close();
-            c3.readTimeout(Duration.ofSeconds(10));
             assertEquals("three", r3.readLine());
             List<String> order = new ArrayList<>(events);
             assertTrue(order.indexOf("closing c1") >= 0 && order.indexOf("closing c1") < order.indexOf("served three"),

@@ -15,6 +15,7 @@ final class MemoryTransport implements Transport {
     private volatile Duration readTimeout = Duration.ZERO;
     private volatile Duration writeTimeout = Duration.ZERO;
     private volatile boolean closed;
+    private volatile boolean readTimedOut;
 
     MemoryTransport(Pipe in, Pipe out, SocketAddress local, SocketAddress remote) {
         this.in = in;
@@ -25,7 +26,17 @@ final class MemoryTransport implements Transport {
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
-        return in.read(b, off, len, readTimeout);
+        if (readTimedOut) {
+            throw new java.net.SocketTimeoutException("read timed out after " + readTimeout);
+        }
+        try {
+            return in.read(b, off, len, readTimeout);
+        } catch (java.net.SocketTimeoutException e) {
+            // as over a socket: a read timeout shuts the input down, writing still works
+            readTimedOut = true;
+            in.shutdownRead();
+            throw e;
+        }
     }
 
     @Override
