@@ -66,7 +66,6 @@ public final class Scope implements AutoCloseable {
     private Throwable failure;
     private boolean failureReported;
     private volatile boolean cancelled;
-    private boolean deadlineExceeded;
     private boolean closed;
     private Thread deadlineWatcher;
 
@@ -135,7 +134,6 @@ public final class Scope implements AutoCloseable {
                 // the deadline passed, possibly while nothing ran and the watcher had stopped
                 // looking: the job is out of time, so nothing new starts
                 if (failure == null) {
-                    deadlineExceeded = true;
                     failure = new DeadlineExceededException("scope '" + this.name + "'", deadline);
                 }
                 expired = true;
@@ -277,7 +275,6 @@ public final class Scope implements AutoCloseable {
             if (closed || live == 0 || failure != null || cancelled) {
                 return;
             }
-            deadlineExceeded = true;
             failure = new DeadlineExceededException("scope '" + name + "'", deadline);
         } finally {
             lock.unlock();
