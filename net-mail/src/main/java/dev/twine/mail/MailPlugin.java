@@ -263,7 +263,7 @@ public final class MailPlugin implements ServicePlugin {
 
     @Override
     public Optional<Demo> demo(Path dataDir) throws Exception {
-        Path dir = dataDir.resolve("mail");
+        Path dir = dataDir;
         Files.createDirectories(dir);
         String domain = "twine.test";
         Path users = dir.resolve("users");

@@ -103,7 +103,7 @@ public final class DnsPlugin implements ServicePlugin {
 
     @Override
     public Optional<Demo> demo(Path dataDir) throws IOException {
-        Path dir = dataDir.resolve("dns");
+        Path dir = dataDir;
         Files.createDirectories(dir);
         Path zone = dir.resolve("demo.test.zone");
         if (!Files.exists(zone)) {
