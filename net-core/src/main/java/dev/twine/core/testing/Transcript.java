@@ -28,7 +28,8 @@ import java.util.Optional;
  * sent in one write (pipelined), so chunking also splits across line boundaries. {@code S:} lines
  * must be what the handler sends next, exactly. {@code S: <closed>} expects the handler to close
  * the connection (end of stream) at that point. Other lines ({@code #} comments, blank ones) are
- * ignored; leading indentation is stripped.
+ * ignored; leading indentation is stripped, trailing spaces are kept (write a trailing space as
+ * {@code \s} inside a Java text block, whose compiler removes plain trailing spaces).
  *
  * <p>{@link #run(ConnectionHandler)} replays the script under every {@link Chunking#standard()}
  * chunking, each with a fresh handler connection; a mismatch throws {@link AssertionError} naming
@@ -57,8 +58,13 @@ public final class Transcript {
         List<Step> steps = new ArrayList<>();
         String[] lines = script.split("\n", -1);
         for (int i = 0; i < lines.length; i++) {
-            String line = lines[i].strip();
-            if (line.isEmpty() || line.startsWith("#")) {
+            // indentation goes; trailing spaces stay, as some replies end in one (SMTP's "334 ",
+            // IMAP's "+ "): in a Java text block write such a space as \s, which the compiler keeps
+            String line = lines[i].stripLeading();
+            if (line.endsWith("\r")) {
+                line = line.substring(0, line.length() - 1);
+            }
+            if (line.isBlank() || line.startsWith("#")) {
                 continue;
             }
             if (line.startsWith("C:") || line.startsWith("S:")) {

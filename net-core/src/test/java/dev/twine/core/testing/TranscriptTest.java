@@ -124,4 +124,22 @@ class TranscriptTest {
                 """));
         assertTrue(e.getMessage().contains("transcript line 2"), e.getMessage());
     }
+
+    @Test
+    void keepsATrailingSpaceThatTheProtocolSends() throws Exception {
+        // SMTP's empty AUTH challenge is "334 " with its space (RFC 4954 section 4)
+        ConnectionHandler challenge = c -> {
+            LineReader.of(c, 100).readLine();
+            LineWriter.of(c).writeLine("334 ").flush();
+        };
+        Transcript.parse("""
+                C: AUTH PLAIN
+                S: 334\s
+                """).run(challenge);
+        AssertionError e = assertThrows(AssertionError.class, () -> Transcript.parse("""
+                C: AUTH PLAIN
+                S: 334
+                """).run(challenge, Chunking.whole()));
+        assertTrue(e.getMessage().contains("expected '334' but got '334 '"), e.getMessage());
+    }
 }

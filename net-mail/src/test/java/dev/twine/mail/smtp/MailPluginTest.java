@@ -194,11 +194,11 @@ class MailPluginTest {
         assertTrue(demo.isPresent());
         try (Service s = demo.get().service()) {
             String text = demo.get().instructions().apply(s);
-            String password = Files.readString(dir.resolve("mail/demo-password")).strip();
+            String password = Files.readString(dir.resolve("demo-password")).strip();
             assertTrue(text.contains("swaks --server 127.0.0.1:2587 --tls --auth PLAIN --auth-user demo --auth-password " + password), text);
             assertTrue(text.contains("curl smtp://127.0.0.1:2525"), text);
-            assertTrue(Files.readString(dir.resolve("mail/cert.pem")).contains("BEGIN CERTIFICATE"));
-            assertTrue(Files.readString(dir.resolve("mail/key.pem")).contains("BEGIN PRIVATE KEY"));
+            assertTrue(Files.readString(dir.resolve("cert.pem")).contains("BEGIN CERTIFICATE"));
+            assertTrue(Files.readString(dir.resolve("key.pem")).contains("BEGIN PRIVATE KEY"));
         }
     }
 }
