@@ -186,7 +186,14 @@ public final class Main {
         List<Service> services = new ArrayList<>();
         List<ServicePlugin.Demo> demos = new ArrayList<>();
         for (ServicePlugin p : plugins.values()) {
-            Optional<ServicePlugin.Demo> d = p.demo(dir.resolve(p.name()));
+            Optional<ServicePlugin.Demo> d;
+            try {
+                d = p.demo(dir.resolve(p.name()));
+            } catch (Exception e) {
+                // one demo that cannot make its data (no openssl, say) must not keep the rest from running
+                err.println("twine demo: skipping " + p.name() + ": " + e.getMessage());
+                continue;
+            }
             if (d.isPresent()) {
                 demos.add(d.get());
                 services.add(d.get().service());
