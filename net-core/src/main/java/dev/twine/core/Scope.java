@@ -12,7 +12,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -53,13 +52,20 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Scopes are thread-safe: any thread may fork, join, cancel or close.
  */
 public final class Scope implements AutoCloseable {
-    private static final ThreadLocal<Child<?>> CURRENT = new ThreadLocal<>();
+    /**
+     * The child each running scope thread belongs to, so a scope opened on it can nest. A map
+     * rather than a ThreadLocal: one entry per running child costs a fraction of a thread-local
+     * map per virtual thread, which counts with tens of thousands of idle connections.
+     */
+    private static final ConcurrentHashMap<Thread, Child<?>> CHILDREN = new ConcurrentHashMap<>();
     private static final AtomicLong ANONYMOUS = new AtomicLong();
 
     private final String name;
     private final Deadline deadline;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition allEnded = lock.newCondition();
+    /** Signalled whenever a child ends, for {@link Handle#await()}. */
+    private final Condition someEnded = lock.newCondition();
     private final Set<Child<?>> running = ConcurrentHashMap.newKeySet();
     private final Child<?> parent;
     private int live;
@@ -72,9 +78,9 @@ public final class Scope implements AutoCloseable {
     private Scope(String name, Deadline deadline) {
         this.name = Objects.requireNonNull(name, "name");
         this.deadline = deadline;
-        this.parent = CURRENT.get();
+        this.parent = CHILDREN.get(Thread.currentThread());
         if (parent != null) {
-            parent.nested.add(this);
+            parent.addNested(this);
         }
         if (deadline != null) {
             deadlineWatcher = Thread.ofVirtual().name(name + "/deadline").start(this::watchDeadline);
@@ -239,8 +245,20 @@ public final class Scope implements AutoCloseable {
                 deadlineWatcher.interrupt();
             }
             if (parent != null) {
-                parent.nested.remove(this);
+                parent.removeNested(this);
             }
+        }
+    }
+
+    /** Blocks until {@code child} has ended (its state is no longer RUNNING). */
+    private void awaitEnd(Child<?> child) throws InterruptedException {
+        lock.lock();
+        try {
+            while (child.state() == Handle.State.RUNNING) {
+                someEnded.await();
+            }
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -299,6 +317,7 @@ public final class Scope implements AutoCloseable {
             }
             running.remove(child);
             live--;
+            someEnded.signalAll();
             if (live == 0) {
                 allEnded.signalAll();
             }
@@ -320,8 +339,8 @@ public final class Scope implements AutoCloseable {
         private final Scope scope;
         private final String name;
         private final Callable<? extends T> task;
-        private final CountDownLatch ended = new CountDownLatch(1);
-        final List<Scope> nested = new java.util.concurrent.CopyOnWriteArrayList<>();
+        /** Scopes opened on this child's thread; made on first use, as most children open none. */
+        private List<Scope> nested;
         volatile Thread thread;
         private volatile boolean cancelled;
         private volatile State state = State.RUNNING;
@@ -335,7 +354,7 @@ public final class Scope implements AutoCloseable {
         }
 
         void run() {
-            CURRENT.set(this);
+            CHILDREN.put(Thread.currentThread(), this);
             if (cancelled) {
                 // cancelled between fork and start: interrupting an unstarted thread may be lost
                 Thread.currentThread().interrupt();
@@ -347,7 +366,7 @@ public final class Scope implements AutoCloseable {
             } catch (Throwable t) {
                 thrown = t;
             } finally {
-                CURRENT.remove();
+                CHILDREN.remove(Thread.currentThread());
             }
             boolean wasCancelled = cancelled || scope.cancelled;
             if (thrown == null) {
@@ -372,7 +391,6 @@ public final class Scope implements AutoCloseable {
             result = value;
             exception = t;
             state = s;
-            ended.countDown();
         }
 
         @Override
@@ -387,7 +405,7 @@ public final class Scope implements AutoCloseable {
 
         @Override
         public T await() throws InterruptedException {
-            ended.await();
+            scope.awaitEnd(this);
             return switch (state) {
                 case SUCCEEDED -> result;
                 case CANCELLED -> {
@@ -436,8 +454,31 @@ public final class Scope implements AutoCloseable {
             if (t != null) {
                 t.interrupt();
             }
-            for (Scope s : new ArrayList<>(nested)) {
+            for (Scope s : nestedSnapshot()) {
                 s.cancel();
+            }
+        }
+
+        void addNested(Scope s) {
+            synchronized (this) { // never blocks: guards the list only
+                if (nested == null) {
+                    nested = new ArrayList<>(2);
+                }
+                nested.add(s);
+            }
+        }
+
+        void removeNested(Scope s) {
+            synchronized (this) {
+                if (nested != null) {
+                    nested.remove(s);
+                }
+            }
+        }
+
+        private List<Scope> nestedSnapshot() {
+            synchronized (this) {
+                return nested == null ? List.of() : List.copyOf(nested);
             }
         }
 
