@@ -37,11 +37,6 @@ final class InputBuffer extends InputStream {
         this.transport = transport;
     }
 
-    /** Bytes buffered and not yet consumed. */
-    int buffered() {
-        return lim - pos;
-    }
-
     /** Drops everything buffered (STARTTLS: plaintext sent before the handshake must not count). */
     void discard() {
         pos = lim = 0;

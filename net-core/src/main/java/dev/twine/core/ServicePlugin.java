@@ -110,5 +110,17 @@ public interface ServicePlugin {
 
         /** Whether a flag was given. */
         boolean flag(String option);
+
+        /**
+         * The value of a required option, or one with a default, as a duration: {@code 500ms},
+         * {@code 30s}, {@code 5m}, {@code 2h}, a bare number of seconds, an ISO-8601 duration
+         * ({@code PT10M}), or {@code 0} for none. One grammar for every subcommand.
+         *
+         * @throws IllegalArgumentException naming the option if it has no value or the value is
+         *     not a non-negative duration
+         */
+        default java.time.Duration duration(String option) {
+            return dev.twine.core.internal.Durations.parse(option, require(option));
+        }
     }
 }

@@ -52,10 +52,6 @@ final class Timeouts implements Watchdog.Guard {
         watch();
     }
 
-    Duration write() {
-        return write;
-    }
-
     private void watch() {
         if ((readNanos > 0 || writeNanos > 0) && !closed) {
             Watchdog.get().register(this);

@@ -131,7 +131,7 @@ public final class MailPlugin implements ServicePlugin {
         RelayQueue queue = qb.build();
         Portal portal = Portal.builder().users(users).build();
         long maxSize = size("--max-message-size", args.require("--max-message-size"));
-        Duration idle = duration("--idle-timeout", args.require("--idle-timeout"));
+        Duration idle = args.duration("--idle-timeout");
         List<Service> services = new ArrayList<>();
         services.add(queue);
         for (SmtpServer.Role role : SmtpServer.Role.values()) {
@@ -236,28 +236,6 @@ public final class MailPlugin implements ServicePlugin {
             return n;
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(option + ": not a size (e.g. 25m): '" + value + "'", e);
-        }
-    }
-
-    static Duration duration(String option, String value) {
-        String v = value.strip().toLowerCase(Locale.ROOT);
-        try {
-            if (v.equals("0")) {
-                return Duration.ZERO;
-            }
-            TimeUnit unit = switch (v.charAt(v.length() - 1)) {
-                case 's' -> TimeUnit.SECONDS;
-                case 'm' -> TimeUnit.MINUTES;
-                case 'h' -> TimeUnit.HOURS;
-                default -> throw new NumberFormatException();
-            };
-            long n = Long.parseLong(v.substring(0, v.length() - 1));
-            if (n < 0) {
-                throw new NumberFormatException();
-            }
-            return Duration.of(n, unit.toChronoUnit());
-        } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
-            throw new IllegalArgumentException(option + ": not a duration (e.g. 30s, 5m, 1h, 0): '" + value + "'", e);
         }
     }
 

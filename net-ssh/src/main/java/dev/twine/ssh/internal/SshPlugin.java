@@ -9,8 +9,6 @@ import dev.twine.ssh.SshServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Optional;
 
@@ -57,7 +55,7 @@ public final class SshPlugin implements ServicePlugin {
                 .hostKey(Path.of(a.value("--host-key").orElse("ssh_host_key")))
                 .allowForwarding(a.flag("--allow-forwarding"))
                 .maxSessions(parseCount("--max-sessions", a.value("--max-sessions").orElse("100")))
-                .idleTimeout(parseDuration("--idle-timeout", a.value("--idle-timeout").orElse("10m")));
+                .idleTimeout(a.duration("--idle-timeout"));
         a.value("--sftp-root").ifPresent(d -> b.sftpRoot(Path.of(d)));
         return b.build();
     }
@@ -118,28 +116,4 @@ public final class SshPlugin implements ServicePlugin {
     }
 
     /** {@code 0}, {@code 30s}, {@code 10m}, {@code 2h}, or ISO-8601 ({@code PT10M}). */
-    static Duration parseDuration(String option, String value) {
-        String v = value.strip();
-        try {
-            if (v.equals("0")) {
-                return Duration.ZERO;
-            }
-            if (v.toUpperCase().startsWith("P")) {
-                return Duration.parse(v);
-            }
-            long n = Long.parseLong(v.substring(0, v.length() - 1));
-            Duration d = switch (v.charAt(v.length() - 1)) {
-                case 's' -> Duration.ofSeconds(n);
-                case 'm' -> Duration.ofMinutes(n);
-                case 'h' -> Duration.ofHours(n);
-                default -> throw new NumberFormatException(v);
-            };
-            if (d.isNegative()) {
-                throw new IllegalArgumentException(option + " " + value + ": negative");
-            }
-            return d;
-        } catch (NumberFormatException | DateTimeParseException | StringIndexOutOfBoundsException e) {
-            throw new IllegalArgumentException(option + " " + value + ": not a duration (30s, 10m, 2h, PT10M or 0)");
-        }
-    }
 }
