@@ -13,6 +13,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -42,6 +43,7 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class Maildir {
     private static final AtomicLong COUNTER = new AtomicLong();
+    private static final AtomicLong LAST_MICROS = new AtomicLong();
     /** Maildirs whose tmp/, new/ and cur/ are known to exist. */
     private static final Set<Path> PREPARED = ConcurrentHashMap.newKeySet();
     private static final ConcurrentHashMap<Path, DirSync> SYNCS = new ConcurrentHashMap<>();
@@ -411,7 +413,10 @@ public final class Maildir {
 
     /** A new Maildir unique name (without the {@code ,S=} size or {@code :2,} flags). */
     public static String uniqueName() {
-        long now = System.currentTimeMillis() * 1000 + (System.nanoTime() / 1000) % 1000;
+        // strictly increasing within the process, so that name order is arrival order
+        Instant t = Instant.now();
+        long wall = t.getEpochSecond() * 1_000_000 + t.getNano() / 1000;
+        long now = LAST_MICROS.updateAndGet(prev -> Math.max(prev + 1, wall));
         return (now / 1_000_000) + ".M" + (now % 1_000_000) + "P" + PID + "Q" + COUNTER.incrementAndGet() + "." + HOST;
     }
 

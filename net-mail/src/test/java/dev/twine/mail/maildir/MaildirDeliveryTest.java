@@ -49,6 +49,20 @@ class MaildirDeliveryTest {
     }
 
     @Test
+    void messagesDeliveredInTheSameMillisecondKeepTheirArrivalOrder() throws Exception {
+        Maildir d = Maildir.open(dir);
+        int n = 500;
+        for (int i = 0; i < n; i++) {
+            d.deliver("carol", new byte[0], ("n" + i + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        }
+        List<MailMessage> msgs = d.mailbox("carol", "").messages();
+        assertEquals(n, msgs.size());
+        for (int i = 0; i < n; i++) {
+            assertEquals("n" + i + "\r\n", Files.readString(msgs.get(i).file(), StandardCharsets.US_ASCII), "message " + (i + 1));
+        }
+    }
+
+    @Test
     void recreatesRemovedDirectoriesAndRefusesUnsafeUserNames() throws Exception {
         Maildir d = Maildir.open(dir);
         Path first = d.deliver("bob", new byte[0], "a\r\n".getBytes(StandardCharsets.US_ASCII));
