@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.xbill.DNS.CNAMERecord;
@@ -39,45 +38,9 @@ public final class Responder {
     public static final int MAX_UDP = 1232;
     private static final int MAX_CHAIN = 12;
 
-    /** Most answers kept per zone set; past it the cache starts over (a bound, not an LRU). */
-    static final int ANSWER_CACHE = 20_000;
-
     private final Supplier<ZoneSet> zones;
     private final Forwarder forwarder;
     private final Predicate<InetAddress> mayTransfer;
-    /** Authoritative answers by query (minus its ID), valid for one zone set only. */
-    private volatile AnswerCache cache = new AnswerCache(null);
-
-    private record AnswerCache(ZoneSet zones, ConcurrentHashMap<QueryKey, byte[]> answers) {
-        AnswerCache(ZoneSet zones) {
-            this(zones, new ConcurrentHashMap<>());
-        }
-    }
-
-    /**
-     * A query's bytes after its ID, plus the transport: an authoritative answer depends on
-     * nothing else (flags, question as spelled, EDNS size), so equal keys get equal answers.
-     */
-    private record QueryKey(byte[] wire, boolean tcp, int hash) {
-        static QueryKey of(byte[] wire, boolean tcp) {
-            int h = tcp ? 1 : 0;
-            for (int i = 2; i < wire.length; i++) {
-                h = 31 * h + wire[i];
-            }
-            return new QueryKey(wire, tcp, h);
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof QueryKey k && k.tcp == tcp && k.hash == hash
-                    && java.util.Arrays.equals(wire, 2, wire.length, k.wire, 2, k.wire.length);
-        }
-
-        @Override
-        public int hashCode() {
-            return hash;
-        }
-    }
 
     /** What the request path produced, and whether it may be reused for an equal query. */
     private record Result(List<byte[]> messages, boolean cacheable) {
@@ -113,30 +76,20 @@ public final class Responder {
 
     private List<byte[]> answer(byte[] wire, InetAddress peer, boolean tcp) {
         try {
-            if (wire.length < 12 || wire.length > 512) {
-                return answerOrThrow(wire, peer, tcp).messages();
-            }
             // the zones are read once per query, so a reload never mixes two sets in one answer
             ZoneSet set = zones.get();
-            AnswerCache c = cache;
-            if (c.zones() != set) {
-                c = new AnswerCache(set);
-                cache = c;
+            long shape = AnswerCache.shape(wire, tcp);
+            if (shape < 0) {
+                return answerOrThrow(wire, peer, tcp, set).messages();
             }
-            QueryKey key = QueryKey.of(wire, tcp);
-            byte[] hit = c.answers().get(key);
+            AnswerCache cache = set.answers();
+            byte[] hit = cache.find(wire, shape);
             if (hit != null) {
-                byte[] out = hit.clone();
-                out[0] = wire[0];
-                out[1] = wire[1];
-                return List.of(out);
+                return List.of(hit);
             }
             Result r = answerOrThrow(wire, peer, tcp, set);
             if (r.cacheable() && r.messages().size() == 1) {
-                if (c.answers().size() >= ANSWER_CACHE) {
-                    c.answers().clear();
-                }
-                c.answers().put(key, r.messages().get(0).clone());
+                cache.put(wire, shape, r.messages().get(0));
             }
             return r.messages();
         } catch (InterruptedException e) {
@@ -146,10 +99,6 @@ public final class Responder {
             // a bug must not kill the listener: answer SERVFAIL (RFC 1035 §4.1.1) and go on
             return wire.length >= 12 ? List.of(bareHeader(wire, Rcode.SERVFAIL)) : List.of();
         }
-    }
-
-    private Result answerOrThrow(byte[] wire, InetAddress peer, boolean tcp) throws InterruptedException {
-        return answerOrThrow(wire, peer, tcp, zones.get());
     }
 
     private Result answerOrThrow(byte[] wire, InetAddress peer, boolean tcp, ZoneSet set) throws InterruptedException {

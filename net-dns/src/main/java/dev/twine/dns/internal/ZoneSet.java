@@ -5,10 +5,14 @@ import java.util.List;
 import java.util.Map;
 import org.xbill.DNS.Name;
 
-/** The zones served, found by longest match of a name. Immutable: a reload swaps the whole set. */
+/**
+ * The zones served, found by longest match of a name. Immutable: a reload swaps the whole set,
+ * and with it the cache of answers computed from it ({@link #answers()}).
+ */
 public final class ZoneSet {
     private final Map<Name, Zone> byOrigin;
     private final List<Zone> zones;
+    private final AnswerCache answers = new AnswerCache();
 
     /**
      * @throws ZoneFileException if two files give the same zone
@@ -28,6 +32,11 @@ public final class ZoneSet {
     /** The zones, in the order given. */
     public List<Zone> zones() {
         return zones;
+    }
+
+    /** Answers computed from these zones only, in wire format (never shared with another set). */
+    AnswerCache answers() {
+        return answers;
     }
 
     /** The most specific zone containing {@code name}, or null. */
