@@ -174,7 +174,7 @@ public final class XmppServer implements Service {
         private int maxStanzaBytes = 256 * 1024;
         private int maxDepth = 32;
         private int maxAttributes = 64;
-        private boolean scramSha1;
+        private boolean scramSha1 = true;
 
         private Builder(String domain) {
             this.domain = new Jid("", Objects.requireNonNull(domain, "domain"), "").domain();
@@ -221,10 +221,12 @@ public final class XmppServer implements Service {
         }
 
         /**
-         * Whether to offer SCRAM-SHA-1 besides SCRAM-SHA-256 and PLAIN (default false). It works
-         * only for users stored as {@code {PLAIN}}: the core's {@code {SCRAM-SHA-256}} secrets
-         * cannot derive SHA-1 keys, and clients that pick SCRAM-SHA-1 (Smack 4.4) do not fall
-         * back to PLAIN after a failure.
+         * Whether to offer SCRAM-SHA-1 besides SCRAM-SHA-256 and PLAIN (default true: RFC 6120
+         * §13.8 makes it mandatory, and some clients, Smack 4.4 among them, pick it). It works for
+         * users whose secrets include SHA-1 keys, as {@code twine user add} writes them (see
+         * {@link dev.twine.core.auth.UsersFile}), and for {@code {PLAIN}} users. A user with only
+         * SCRAM-SHA-256 keys fails a SCRAM-SHA-1 login, and clients do not fall back after a
+         * failure: turn it off if the users file holds such users and cannot be rewritten.
          */
         public Builder scramSha1(boolean offer) {
             this.scramSha1 = offer;

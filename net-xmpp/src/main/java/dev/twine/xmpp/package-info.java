@@ -1,6 +1,6 @@
 /**
  * XMPP on Twine: {@link dev.twine.xmpp.XmppServer}, a server for one domain (RFC 6120 client
- * streams with STARTTLS, SASL SCRAM-SHA-256/PLAIN and optionally SCRAM-SHA-1, resource binding;
+ * streams with STARTTLS, SASL SCRAM-SHA-256, SCRAM-SHA-1 and PLAIN, resource binding;
  * RFC 6121 rosters, presence subscriptions and broadcast, message routing and offline storage;
  * XEP-0030, XEP-0092, XEP-0199, XEP-0114 components, XEP-0280 carbons and XEP-0198 acks without
  * resumption), and {@link dev.twine.xmpp.XmppClient}, a blocking client.

@@ -40,6 +40,7 @@ class NegotiationTest {
             String features = Fixture.readUntil(c, "</stream:features>");
             assertTrue(features.contains("<mechanism>PLAIN</mechanism>"), features);
             assertTrue(features.contains("<mechanism>SCRAM-SHA-256</mechanism>"), features);
+            assertTrue(features.contains("<mechanism>SCRAM-SHA-1</mechanism>"), features);
             String plain = Base64.getEncoder().encodeToString("\0bob\0secret-bob".getBytes(StandardCharsets.UTF_8));
             Fixture.write(c, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" + plain + "</auth>");
             assertTrue(Fixture.readUntil(c, "</success>").contains("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'"));

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -129,23 +130,27 @@ class SmackInteropTest {
     }
 
     @Test
-    void smackLogsInWithScramSha1ForAPlainStoredUser() throws Exception {
+    void smackLogsInWithScramSha1ForWrittenAndPlainStoredUsers() throws Exception {
         Interop.selfSigned(dir);
-        Path users = dir.resolve("users-plain");
+        Path users = dir.resolve("users-sha1");
         Files.writeString(users, "carol:{PLAIN}carol-pw\n");
+        dev.twine.core.auth.UsersFile.addUser(users, "dave", "dave-pw".toCharArray());
         try (XmppServer server = XmppServer.builder("localhost").users(dev.twine.core.auth.UsersFile.load(users))
-                .dataDirectory(dir.resolve("data")).scramSha1(true)
+                .dataDirectory(dir.resolve("data"))
                 .tls(dev.twine.core.Tls.server(dir.resolve("cert.pem"), dir.resolve("key.pem")))
                 .listen("tcp:0:interface=127.0.0.1").build()) {
             server.start();
-            XMPPTCPConnection carol = connect(server, "carol", "carol-pw", new LinkedBlockingQueue<>());
-            try {
-                assertTrue(carol.isAuthenticated());
-                assertEquals("SCRAM-SHA-1", carol.getUsedSaslMechansism());
-            } finally {
-                carol.disconnect();
+            for (String user : List.of("carol", "dave")) {
+                XMPPTCPConnection c = connect(server, user, user + "-pw", new LinkedBlockingQueue<>());
+                try {
+                    assertTrue(c.isAuthenticated());
+                    assertEquals("SCRAM-SHA-1", c.getUsedSaslMechansism(), user);
+                } finally {
+                    c.disconnect();
+                }
+                org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+                        () -> connect(server, user, "wrong", new LinkedBlockingQueue<>()));
             }
-            org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> connect(server, "carol", "wrong", new LinkedBlockingQueue<>()));
         }
     }
 }

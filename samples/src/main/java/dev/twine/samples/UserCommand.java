@@ -17,8 +17,9 @@ import picocli.CommandLine.ParseResult;
 
 /**
  * {@code twine user add|passwd|remove --users FILE NAME [--password-stdin]}: edits a Dovecot-style
- * users file atomically. New passwords are stored as {@code {SCRAM-SHA-256}}, which serves PLAIN,
- * LOGIN and SCRAM logins from one secret.
+ * users file atomically. New passwords are stored as {@code {SCRAM-SHA-256}} keys plus SCRAM-SHA-1
+ * keys in the extra fields (see {@code UsersFile}), which together serve PLAIN, LOGIN and both
+ * SCRAM logins.
  */
 final class UserCommand {
     private UserCommand() {}

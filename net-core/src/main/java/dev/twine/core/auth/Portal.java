@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 
@@ -48,9 +50,14 @@ import java.util.function.Supplier;
  * </ul>
  *
  * <h2>SASL</h2>
- * {@link #saslMechanisms()} lists SCRAM-SHA-256 and PLAIN when a user store is configured. PLAIN
- * goes through {@link #authenticate}, so custom checkers see PLAIN logins; SCRAM-SHA-256 needs the
- * stored keys and uses the user store only. For a user whose secret is {@code Plain}, SCRAM keys
+ * {@link #saslMechanisms()} lists SCRAM-SHA-256 and PLAIN when a user store is configured;
+ * {@link #sasl(String)} also runs SCRAM-SHA-1 (RFC 5802), which a protocol offers where its
+ * clients need it (RFC 6120 §13.8 makes it mandatory for XMPP). PLAIN goes through
+ * {@link #authenticate}, so custom checkers see PLAIN logins; SCRAM needs the stored keys and uses
+ * the user store only: the keys of the mechanism's hash from {@link UserStore#secrets(String)}, or
+ * keys derived from a {@code Plain} secret. A user with neither (keys of the other hash only)
+ * fails the exchange at its last step, as an unknown user does, and the failure is logged once
+ * per user with the remedy. For a user whose secret is {@code Plain}, SCRAM keys
  * are derived on the fly (one Hi() per exchange, so such users answer more slowly than the others)
  * with a salt computed from the user name and a random key made when the portal is built; an
  * unknown user gets a decoy salt made the same way and 4096 iterations, as a
@@ -63,13 +70,19 @@ import java.util.function.Supplier;
  */
 public final class Portal {
 
+    private static final System.Logger LOG = System.getLogger(Portal.class.getName());
     private static final String DUMMY_PASSWORD = "twine-dummy-password";
+    /** The SASL names of the mechanisms {@link #sasl(String)} runs. */
+    private static final List<String> ALL_MECHANISMS =
+            List.of(ScramHash.SHA_256.mechanism, ScramHash.SHA_1.mechanism, PlainMechanism.NAME);
 
     private final List<Checker> checkers;
     private final UserStore users;
     private final PublicKeyStore publicKeys;
     private final Supplier<String> serverNonces;
     private final byte[] saltKey;
+    /** Users already warned about missing SCRAM keys, so that the log is not flooded. */
+    private final Set<String> warnedMissingKeys = ConcurrentHashMap.newKeySet();
     /** How many Hi() derivations password checks ran; for tests of the timing equaliser. */
     final LongAdder derivations = new LongAdder();
 
@@ -130,30 +143,29 @@ public final class Portal {
      * @return {@code ["SCRAM-SHA-256", "PLAIN"]} if a user store is configured, else empty
      */
     public List<String> saslMechanisms() {
-        return users != null ? List.of(ScramMechanism.NAME, PlainMechanism.NAME) : List.of();
+        return users != null ? List.of(ScramHash.SHA_256.mechanism, PlainMechanism.NAME) : List.of();
     }
 
     /**
      * Starts a server-side SASL exchange.
      *
-     * @param mechanism a name from {@link #saslMechanisms()}; matched ignoring ASCII case, since
-     *     some clients send {@code AUTH plain}
+     * @param mechanism a name from {@link #saslMechanisms()}, or {@code "SCRAM-SHA-1"}; matched
+     *     ignoring ASCII case, since some clients send {@code AUTH plain}
      * @return a new exchange, waiting for the client's first response
-     * @throws IllegalArgumentException if the mechanism is not in {@link #saslMechanisms()}:
-     *     protocols check the list first and answer with their own error
+     * @throws IllegalArgumentException if the mechanism is not one of those, or no user store is
+     *     configured: protocols check what they offer first and answer with their own error
      */
     public SaslExchange sasl(String mechanism) {
         Objects.requireNonNull(mechanism, "mechanism");
         String name = mechanism.toUpperCase(Locale.ROOT);
-        if (!saslMechanisms().contains(name)) {
+        if (users == null || !ALL_MECHANISMS.contains(name)) {
             throw new IllegalArgumentException("unsupported SASL mechanism: " + mechanism);
         }
-        return switch (name) {
-            case PlainMechanism.NAME -> new SaslExchange(name, new PlainMechanism(this));
-            case ScramMechanism.NAME ->
-                    new SaslExchange(name, new ScramMechanism(this::scramLookup, serverNonces));
-            default -> throw new AssertionError(name);
-        };
+        if (name.equals(PlainMechanism.NAME)) {
+            return new SaslExchange(name, new PlainMechanism(this));
+        }
+        ScramHash hash = name.equals(ScramHash.SHA_1.mechanism) ? ScramHash.SHA_1 : ScramHash.SHA_256;
+        return new SaslExchange(name, new ScramMechanism(hash, this::scramLookup, serverNonces));
     }
 
     private Optional<Principal> checkPassword(Credentials credentials) throws AuthenticationException {
@@ -180,8 +192,9 @@ public final class Portal {
                 }
                 case StoredSecret.Scram scram -> {
                     derivations.increment();
-                    StoredSecret.Scram derived = ScramKeys.derive(prepared, scram.rawSalt(), scram.iterations());
-                    yield MessageDigest.isEqual(derived.rawStoredKey(), scram.rawStoredKey());
+                    ScramKeys keys = scram.keys();
+                    ScramKeys derived = ScramKeys.derive(keys.hash(), prepared, keys.salt(), keys.iterations());
+                    yield MessageDigest.isEqual(derived.storedKey(), keys.storedKey());
                 }
             };
         }
@@ -201,42 +214,55 @@ public final class Portal {
         return Optional.of(new Principal(pk.username(), "publickey"));
     }
 
-    /** The SCRAM keys of a user, derived from a plain secret, or a decoy for an unknown user. */
-    private ScramMechanism.Lookup scramLookup(String username) {
-        Optional<StoredSecret> secret = users.find(username);
-        if (secret.isPresent()) {
-            switch (secret.get()) {
-                case StoredSecret.Scram scram -> {
-                    return new ScramMechanism.Lookup(scram, true);
-                }
-                case StoredSecret.Plain plain -> {
-                    byte[] prepared = prepareQuery(plain.password());
-                    if (prepared != null) {
-                        StoredSecret.Scram derived = ScramKeys.derive(
-                                prepared, userSalt(username), ScramKeys.DEFAULT_ITERATIONS);
-                        return new ScramMechanism.Lookup(derived, true);
-                    }
+    /**
+     * The SCRAM keys of a user for one hash: stored ones, or derived from a plain secret, or a
+     * decoy for an unknown user or one without keys for this hash.
+     */
+    private ScramMechanism.Lookup scramLookup(String username, ScramHash hash) {
+        List<StoredSecret> secrets = users.secrets(username);
+        for (StoredSecret s : secrets) {
+            if (s instanceof StoredSecret.Scram scram && scram.mechanism().equals(hash.mechanism)) {
+                return new ScramMechanism.Lookup(scram.keys(), true);
+            }
+        }
+        for (StoredSecret s : secrets) {
+            if (s instanceof StoredSecret.Plain plain) {
+                byte[] prepared = prepareQuery(plain.password());
+                if (prepared != null) {
+                    ScramKeys derived = ScramKeys.derive(
+                            hash, prepared, userSalt(username, hash), ScramKeys.DEFAULT_ITERATIONS);
+                    return new ScramMechanism.Lookup(derived, true);
                 }
             }
         }
+        if (!secrets.isEmpty() && warnedMissingKeys.add(username + " " + hash.mechanism)) {
+            LOG.log(System.Logger.Level.WARNING, "user {0} has no {1} keys, so {1} logins fail; setting the"
+                    + " password again with `twine user passwd` stores keys for every SCRAM mechanism",
+                    username, hash.mechanism);
+        }
         // Decoy keys: random, so that no proof can match even without the "known" flag.
-        byte[] key = ScramKeys.hmac(saltKey, ("decoy-key:" + username).getBytes(StandardCharsets.UTF_8));
-        StoredSecret.Scram decoy = new StoredSecret.Scram(
-                ScramKeys.DEFAULT_ITERATIONS, userSalt(username), ScramKeys.sha256(key), key);
+        byte[] key = hash.hmac(saltKey, ("decoy-key:" + username).getBytes(StandardCharsets.UTF_8));
+        ScramKeys decoy = new ScramKeys(hash, ScramKeys.DEFAULT_ITERATIONS, userSalt(username, hash),
+                hash.hash(key), key);
         return new ScramMechanism.Lookup(decoy, false);
     }
 
-    /** A salt that is stable per user name for the life of this portal and unguessable. */
-    private byte[] userSalt(String username) {
-        byte[] mac = ScramKeys.hmac(saltKey, ("salt:" + username).getBytes(StandardCharsets.UTF_8));
+    /**
+     * A salt that is stable per user name and hash for the life of this portal and unguessable.
+     * SHA-256 keeps the salt it always had; SHA-1 gets another, so that the two exchanges of one
+     * user do not show the same salt.
+     */
+    private byte[] userSalt(String username, ScramHash hash) {
+        String label = hash == ScramHash.SHA_256 ? "salt:" : "salt-sha1:";
+        byte[] mac = ScramHash.SHA_256.hmac(saltKey, (label + username).getBytes(StandardCharsets.UTF_8));
         return Arrays.copyOf(mac, ScramKeys.SALT_LENGTH);
     }
 
     /** One Hi() as an unknown user's check would cost, so that timing does not reveal users. */
     private void dummyDerivation(String username) {
         derivations.increment();
-        ScramKeys.derive(DUMMY_PASSWORD.getBytes(StandardCharsets.UTF_8), userSalt(username),
-                ScramKeys.DEFAULT_ITERATIONS);
+        ScramKeys.derive(ScramHash.SHA_256, DUMMY_PASSWORD.getBytes(StandardCharsets.UTF_8),
+                userSalt(username, ScramHash.SHA_256), ScramKeys.DEFAULT_ITERATIONS);
     }
 
     /** SASLprep as a query (RFC 4013 §2.5), UTF-8 encoded; null if prohibited or empty. */

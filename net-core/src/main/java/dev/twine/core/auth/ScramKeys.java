@@ -1,19 +1,15 @@
 package dev.twine.core.auth;
 
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
 import javax.crypto.Mac;
 import javax.crypto.ShortBufferException;
-import javax.crypto.spec.SecretKeySpec;
 
-/** The SCRAM-SHA-256 primitives of RFC 5802 §2.2 and §3, with H = SHA-256 (RFC 7677). */
-final class ScramKeys {
-
-    /** Output length of SHA-256 and HMAC-SHA-256. */
-    static final int HASH_LENGTH = 32;
+/**
+ * The SCRAM primitives of RFC 5802 §2.2 and §3 for either hash, and the keys of one user for one
+ * hash without copies (the public records copy their arrays; the login path does not need to).
+ */
+record ScramKeys(ScramHash hash, int iterations, byte[] salt, byte[] storedKey, byte[] serverKey) {
 
     /**
      * Iteration count for new secrets, for SCRAM against plain secrets and for unknown users.
@@ -29,16 +25,13 @@ final class ScramKeys {
     private static final byte[] CLIENT_KEY = "Client Key".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] SERVER_KEY = "Server Key".getBytes(StandardCharsets.US_ASCII);
 
-    private ScramKeys() {
-    }
-
     /**
-     * Hi(str, salt, i) of RFC 5802 §2.2, which is PBKDF2 (RFC 8018) with HMAC-SHA-256 and
-     * dkLen = 32. Computed by hand so that the octets of {@code str} are exactly the UTF-8 of the
+     * Hi(str, salt, i) of RFC 5802 §2.2, which is PBKDF2 (RFC 8018) with HMAC-H and dkLen the
+     * hash length. Computed by hand so that the octets of {@code str} are exactly the UTF-8 of the
      * prepared password, whatever a JCE provider would do with a char[].
      */
-    static byte[] hi(byte[] str, byte[] salt, int iterations) {
-        Mac mac = hmac(str);
+    static byte[] hi(ScramHash hash, byte[] str, byte[] salt, int iterations) {
+        Mac mac = hash.hmac(str);
         mac.update(salt);
         mac.update(new byte[] {0, 0, 0, 1}); // INT(1)
         byte[] u = mac.doFinal();
@@ -52,30 +45,28 @@ final class ScramKeys {
                 }
             }
         } catch (ShortBufferException e) {
-            throw new AssertionError("HMAC-SHA-256 output is 32 bytes", e);
+            throw new AssertionError("HMAC output is " + hash.length + " bytes", e);
         }
         return result;
     }
 
     /** Derives StoredKey and ServerKey from an already prepared, UTF-8 encoded password. */
-    static StoredSecret.Scram derive(byte[] preparedPassword, byte[] salt, int iterations) {
-        byte[] saltedPassword = hi(preparedPassword, salt, iterations);
-        byte[] clientKey = hmac(saltedPassword, CLIENT_KEY);
-        byte[] storedKey = sha256(clientKey);
-        byte[] serverKey = hmac(saltedPassword, SERVER_KEY);
-        return new StoredSecret.Scram(iterations, salt, storedKey, serverKey);
+    static ScramKeys derive(ScramHash hash, byte[] preparedPassword, byte[] salt, int iterations) {
+        byte[] saltedPassword = hi(hash, preparedPassword, salt, iterations);
+        byte[] clientKey = hash.hmac(saltedPassword, CLIENT_KEY);
+        byte[] storedKey = hash.hash(clientKey);
+        byte[] serverKey = hash.hmac(saltedPassword, SERVER_KEY);
+        return new ScramKeys(hash, iterations, salt, storedKey, serverKey);
     }
 
-    static byte[] hmac(byte[] key, byte[] data) {
-        return hmac(key).doFinal(data);
+    /** These keys as the public record. */
+    StoredSecret.Scram secret() {
+        return new StoredSecret.Scram(hash.mechanism, iterations, salt, storedKey, serverKey);
     }
 
+    /** SHA-256, the digest password checks compare. */
     static byte[] sha256(byte[] data) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(data);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
+        return ScramHash.SHA_256.hash(data);
     }
 
     static byte[] xor(byte[] a, byte[] b) {
@@ -88,15 +79,5 @@ final class ScramKeys {
 
     static String base64(byte[] bytes) {
         return Base64.getEncoder().encodeToString(bytes);
-    }
-
-    private static Mac hmac(byte[] key) {
-        try {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(key, "HmacSHA256"));
-            return mac;
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("every JDK has HmacSHA256", e);
-        }
     }
 }

@@ -9,22 +9,24 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.function.Supplier;
 
-/** The server side of SCRAM-SHA-256 (RFC 5802, RFC 7677), without channel binding. */
+/**
+ * The server side of SCRAM-SHA-256 (RFC 7677) and SCRAM-SHA-1 (RFC 5802), without channel
+ * binding.
+ */
 final class ScramMechanism implements SaslExchange.Mechanism {
 
-    static final String NAME = "SCRAM-SHA-256";
-
     /** What the portal knows about a user for SCRAM; {@code known} false means a decoy. */
-    record Lookup(StoredSecret.Scram secret, boolean known) {
+    record Lookup(ScramKeys secret, boolean known) {
     }
 
-    /** Finds or fakes the SCRAM keys of a user. */
+    /** Finds or fakes the SCRAM keys of a user for one hash. */
     interface Secrets {
-        Lookup lookup(String username);
+        Lookup lookup(String username, ScramHash hash);
     }
 
     private enum State { CLIENT_FIRST, CLIENT_FINAL }
 
+    private final ScramHash hash;
     private final Secrets secrets;
     private final Supplier<String> serverNonces;
     private State state = State.CLIENT_FIRST;
@@ -37,7 +39,8 @@ final class ScramMechanism implements SaslExchange.Mechanism {
     private Lookup lookup;
     private Principal principal;
 
-    ScramMechanism(Secrets secrets, Supplier<String> serverNonces) {
+    ScramMechanism(ScramHash hash, Secrets secrets, Supplier<String> serverNonces) {
+        this.hash = hash;
         this.secrets = secrets;
         this.serverNonces = serverNonces;
     }
@@ -72,7 +75,7 @@ final class ScramMechanism implements SaslExchange.Mechanism {
         }
         String cbindFlag = message.substring(0, comma1);
         if (cbindFlag.startsWith("p=")) {
-            // RFC 5802 §6: Twine offers no SCRAM-SHA-256-PLUS, so a client demanding channel
+            // RFC 5802 §6: Twine offers no -PLUS variant, so a client demanding channel
             // binding must fail ("e=server-does-support-channel-binding" is not applicable).
             throw new AuthenticationException("SCRAM channel binding is not supported");
         }
@@ -116,10 +119,10 @@ final class ScramMechanism implements SaslExchange.Mechanism {
         nonce = clientNonce + serverNonce;
         // An unknown user gets a decoy salt and iteration count and fails at the end (RFC 5802
         // §9 discusses this): the server-first-message must not tell whether the user exists.
-        lookup = secrets.lookup(username);
-        StoredSecret.Scram secret = lookup.secret();
+        lookup = secrets.lookup(username, hash);
+        ScramKeys secret = lookup.secret();
         serverFirst = "r=" + nonce
-                + ",s=" + ScramKeys.base64(secret.rawSalt())
+                + ",s=" + ScramKeys.base64(secret.salt())
                 + ",i=" + secret.iterations();
         state = State.CLIENT_FINAL;
         return serverFirst.getBytes(StandardCharsets.UTF_8);
@@ -145,8 +148,8 @@ final class ScramMechanism implements SaslExchange.Mechanism {
         }
         checkExtensions(attributes, 2, attributes.length - 1);
         byte[] proof = base64(attributes[attributes.length - 1].substring(2));
-        if (proof.length != ScramKeys.HASH_LENGTH) {
-            throw malformed("client proof is not 32 bytes");
+        if (proof.length != hash.length) {
+            throw malformed("client proof is not " + hash.length + " bytes");
         }
 
         // RFC 5802 §3: AuthMessage, ClientSignature, ClientKey = ClientProof XOR ClientSignature,
@@ -154,15 +157,15 @@ final class ScramMechanism implements SaslExchange.Mechanism {
         String withoutProof = String.join(",", Arrays.asList(attributes).subList(0, attributes.length - 1));
         byte[] authMessage = (clientFirstBare + "," + serverFirst + "," + withoutProof)
                 .getBytes(StandardCharsets.UTF_8);
-        StoredSecret.Scram secret = lookup.secret();
-        byte[] clientSignature = ScramKeys.hmac(secret.rawStoredKey(), authMessage);
+        ScramKeys secret = lookup.secret();
+        byte[] clientSignature = hash.hmac(secret.storedKey(), authMessage);
         byte[] clientKey = ScramKeys.xor(proof, clientSignature);
-        boolean matches = MessageDigest.isEqual(ScramKeys.sha256(clientKey), secret.rawStoredKey());
+        boolean matches = MessageDigest.isEqual(hash.hash(clientKey), secret.storedKey());
         if (!(matches & lookup.known())) {
             throw new AuthenticationException();
         }
-        byte[] serverSignature = ScramKeys.hmac(secret.rawServerKey(), authMessage);
-        principal = new Principal(username, NAME);
+        byte[] serverSignature = hash.hmac(secret.serverKey(), authMessage);
+        principal = new Principal(username, hash.mechanism);
         return ("v=" + ScramKeys.base64(serverSignature)).getBytes(StandardCharsets.UTF_8);
     }
 

@@ -1,5 +1,6 @@
 package dev.twine.core.auth;
 
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -19,4 +20,17 @@ public interface UserStore {
      * @return the user's secret, or empty if there is no such user or the user has no password
      */
     Optional<StoredSecret> find(String username);
+
+    /**
+     * Every stored form of a user's password, the one {@link #find} returns first. A store that
+     * keeps SCRAM keys for more than one hash (SCRAM-SHA-256 and SCRAM-SHA-1, say) returns them
+     * all, so that each SCRAM mechanism finds the keys of its own hash. The default returns what
+     * {@code find} returns.
+     *
+     * @param username the user name exactly as the client sent it
+     * @return the user's secrets, empty if there is no such user or the user has no password
+     */
+    default List<StoredSecret> secrets(String username) {
+        return find(username).map(List::of).orElse(List.of());
+    }
 }

@@ -33,6 +33,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -53,9 +54,18 @@ import java.util.regex.Pattern;
  *       without a {@code {SCHEME}} prefix, which Twine reads as plain (Dovecot's default scheme is
  *       configurable; Twine has no such setting). A plain password cannot contain {@code :}.</li>
  *   <li>{@code {SCRAM-SHA-256}iterations,salt,StoredKey,ServerKey} with the last three in
- *       base64, the layout {@code doveadm pw -s SCRAM-SHA-256} prints. As in Dovecot, at least
- *       4096 iterations.</li>
+ *       base64, the layout {@code doveadm pw -s SCRAM-SHA-256} prints, and the same for
+ *       {@code {SCRAM-SHA-1}} (20-byte keys). As in Dovecot, at least 4096 iterations.</li>
  * </ul>
+ * SCRAM keys serve one hash only, and XMPP clients need SCRAM-SHA-1 (RFC 6120 §13.8) while mail
+ * clients prefer SCRAM-SHA-256. So a user may also carry SCRAM-SHA-1 keys in the extra fields
+ * (the eighth field, space-separated {@code key=value} pairs, which Dovecot passes on and
+ * otherwise ignores): {@code scram_sha1=iterations,salt,StoredKey,ServerKey}. Twine writes both:
+ * <pre>
+ * alice:{SCRAM-SHA-256}4096,c2FsdA==,...::::::scram_sha1=4096,c2FsdDI=,...
+ * </pre>
+ * {@link #find(String)} returns the password field's secret; {@link #secrets(String)} returns it
+ * and the SCRAM-SHA-1 keys.
  * Any other scheme ({@code {SHA512-CRYPT}}, {@code {BLF-CRYPT}}, ...), a bare {@code crypt(3)} hash
  * such as {@code $6$...} (Dovecot would read it as MD5-CRYPT or CRYPT, Twine would otherwise take it
  * for a plain password), a malformed SCRAM entry, a line that is not UTF-8 and a user name that
@@ -84,8 +94,8 @@ import java.util.regex.Pattern;
  * between this one's read and rename is detected by the same stamp comparison, and the update is
  * redone from the new content, up to three times.
  *
- * <p>New passwords are stored as {@code {SCRAM-SHA-256}} with a random 16-byte salt and 4096
- * iterations: the minimum RFC 7677 §4 asks for and the count Dovecot generates by default. More
+ * <p>New passwords are stored as {@code {SCRAM-SHA-256}} plus {@code scram_sha1=} keys, each
+ * with its own random 16-byte salt and 4096 iterations: the minimum RFC 7677 §4 asks for and the count Dovecot generates by default. More
  * would protect a stolen file better, but Twine computes the same derivation on every PLAIN login
  * attempt, including attempts for unknown users, so the count sets how much CPU an unauthenticated
  * client can make the server spend; the file is protected by its 0600 mode instead.
@@ -98,6 +108,9 @@ public final class UsersFile implements UserStore {
     private static final Pattern CRYPT_HASH = Pattern.compile("\\$[0-9A-Za-z]{1,3}\\$.*");
     private static final int MIN_ITERATIONS = 4096;
     private static final int WRITE_ATTEMPTS = 3;
+    /** The extra field that holds a user's SCRAM-SHA-1 keys. */
+    private static final String SCRAM_SHA1_FIELD = "scram_sha1=";
+    private static final Pattern SCRAM_SHA1_TOKEN = Pattern.compile("(?:^| )(" + SCRAM_SHA1_FIELD + "[^ ]*)");
 
     private final Path path;
     private final ReentrantLock reloadLock = new ReentrantLock();
@@ -145,9 +158,21 @@ public final class UsersFile implements UserStore {
      */
     @Override
     public Optional<StoredSecret> find(String username) {
+        return secrets(username).stream().findFirst();
+    }
+
+    /**
+     * Finds a user's secrets as {@link #find(String)} does: the password field's secret first,
+     * then the {@code scram_sha1=} keys if the line has them.
+     *
+     * @param username the exact user name (case-sensitive, as in Dovecot)
+     * @return the secrets, empty if there is no such user or the user has no password field
+     */
+    @Override
+    public List<StoredSecret> secrets(String username) {
         Objects.requireNonNull(username, "username");
         refreshIfChanged();
-        return Optional.ofNullable(current.get().secrets().get(username));
+        return current.get().secrets().getOrDefault(username, List.of());
     }
 
     /**
@@ -169,8 +194,8 @@ public final class UsersFile implements UserStore {
     }
 
     /**
-     * Adds a user with a new {@code {SCRAM-SHA-256}} secret (random 16-byte salt, 4096
-     * iterations), creating the file with mode 0600 if it does not exist. The new line is appended;
+     * Adds a user with new {@code {SCRAM-SHA-256}} and {@code scram_sha1=} keys (each with a
+     * random 16-byte salt, 4096 iterations), creating the file with mode 0600 if it does not exist. The new line is appended;
      * all other bytes stay as they were. Blocks for the key derivation and the write.
      *
      * @param file the users file
@@ -186,7 +211,7 @@ public final class UsersFile implements UserStore {
     public static void addUser(Path file, String name, char[] password) throws IOException {
         Objects.requireNonNull(file, "file");
         checkName(name);
-        byte[] line = format(name, newSecret(password));
+        byte[] line = Line.format(name, newSecrets(password));
         update(file, true, parsed -> {
             if (parsed.users().containsKey(name)) {
                 throw new IllegalArgumentException("user " + name + " already exists in " + file);
@@ -207,8 +232,9 @@ public final class UsersFile implements UserStore {
     }
 
     /**
-     * Replaces a user's password with a new {@code {SCRAM-SHA-256}} secret. Only the password
-     * field of that user's line changes; its other fields and all other lines stay byte for byte.
+     * Replaces a user's password with new {@code {SCRAM-SHA-256}} and {@code scram_sha1=} keys.
+     * Only the password field and the {@code scram_sha1=} extra field of that user's line change;
+     * its other fields and all other lines stay byte for byte.
      * Blocks for the key derivation and the write.
      *
      * @param file the users file
@@ -222,7 +248,7 @@ public final class UsersFile implements UserStore {
     public static void changePassword(Path file, String name, char[] password) throws IOException {
         Objects.requireNonNull(file, "file");
         Objects.requireNonNull(name, "name");
-        byte[] secret = formatSecret(newSecret(password));
+        List<StoredSecret.Scram> secrets = newSecrets(password);
         update(file, false, parsed -> {
             Line target = parsed.users().get(name);
             if (target == null) {
@@ -230,7 +256,7 @@ public final class UsersFile implements UserStore {
             }
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             for (Line l : parsed.lines()) {
-                out.writeBytes(l == target ? l.withSecret(secret) : l.raw());
+                out.writeBytes(l == target ? l.withSecrets(secrets) : l.raw());
             }
             return out.toByteArray();
         });
@@ -280,38 +306,59 @@ public final class UsersFile implements UserStore {
     private record Stamp(FileTime modified, long size, Object fileKey) {
     }
 
-    private record Snapshot(Stamp stamp, Map<String, StoredSecret> secrets) {
+    private record Snapshot(Stamp stamp, Map<String, List<StoredSecret>> secrets) {
     }
 
-    /** One line with its terminator; {@code user} is null for comments and blank lines. */
-    private record Line(int number, byte[] raw, int contentLength, String user, StoredSecret secret) {
+    /**
+     * One line with its terminator; {@code user} is null for comments and blank lines, and
+     * {@code secrets} empty for them and for users without a password field.
+     */
+    private record Line(int number, byte[] raw, int contentLength, String user, List<StoredSecret> secrets) {
+
+        /** The field after {@code shell}: Dovecot's space-separated extra fields. */
+        private static final int EXTRA_FIELDS = 7;
 
         boolean terminated() {
             return raw.length > 0 && raw[raw.length - 1] == '\n';
         }
 
-        /** This line with its second field replaced, every other byte kept. */
-        byte[] withSecret(byte[] secret) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            int colon1 = indexOf(raw, ':', 0, contentLength);
-            if (colon1 < 0) {
-                out.write(raw, 0, contentLength);
-                out.write(':');
-                out.writeBytes(secret);
-                out.write(raw, contentLength, raw.length - contentLength);
-            } else {
-                // ':' is ASCII, so it never occurs inside a multi-byte UTF-8 sequence.
-                int colon2 = indexOf(raw, ':', colon1 + 1, contentLength);
-                int rest = colon2 >= 0 ? colon2 : contentLength;
-                out.write(raw, 0, colon1 + 1);
-                out.writeBytes(secret);
-                out.write(raw, rest, raw.length - rest);
+        /** A new user's line, without its terminator: name, password field, SHA-1 extra field. */
+        static byte[] format(String name, List<StoredSecret.Scram> secrets) {
+            String[] fields = {name, "", "", "", "", "", "", ""};
+            fields[1] = formatScram(secrets.get(0));
+            fields[EXTRA_FIELDS] = SCRAM_SHA1_FIELD + formatKeys(secrets.get(1));
+            return String.join(":", fields).getBytes(StandardCharsets.UTF_8);
+        }
+
+        /**
+         * This line with its password field and its {@code scram_sha1=} extra field replaced,
+         * every other field kept as it was. The content was checked to be UTF-8 when it was
+         * read, so decoding and encoding it again gives the same bytes.
+         */
+        byte[] withSecrets(List<StoredSecret.Scram> secrets) {
+            String content = new String(raw, 0, contentLength, StandardCharsets.UTF_8);
+            List<String> fields = new ArrayList<>(Arrays.asList(content.split(":", EXTRA_FIELDS + 1)));
+            while (fields.size() <= EXTRA_FIELDS) {
+                fields.add("");
             }
+            fields.set(1, formatScram(secrets.get(0)));
+            String extra = fields.get(EXTRA_FIELDS);
+            String sha1 = SCRAM_SHA1_FIELD + formatKeys(secrets.get(1));
+            Matcher old = SCRAM_SHA1_TOKEN.matcher(extra);
+            if (old.find()) {
+                extra = extra.substring(0, old.start(1)) + sha1 + extra.substring(old.end(1));
+            } else {
+                extra = extra.isEmpty() ? sha1 : extra + " " + sha1;
+            }
+            fields.set(EXTRA_FIELDS, extra);
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            out.writeBytes(String.join(":", fields).getBytes(StandardCharsets.UTF_8));
+            out.write(raw, contentLength, raw.length - contentLength);
             return out.toByteArray();
         }
     }
 
-    private record Parsed(List<Line> lines, Map<String, Line> users, Map<String, StoredSecret> secrets) {
+    private record Parsed(List<Line> lines, Map<String, Line> users, Map<String, List<StoredSecret>> secrets) {
 
         /** CRLF if the file's first line ends so, else LF. */
         byte[] lineEnding() {
@@ -377,7 +424,7 @@ public final class UsersFile implements UserStore {
     private static Parsed parse(Path file, byte[] bytes) throws UsersFileException {
         List<Line> lines = new ArrayList<>();
         Map<String, Line> users = new HashMap<>();
-        Map<String, StoredSecret> secrets = new HashMap<>();
+        Map<String, List<StoredSecret>> secrets = new HashMap<>();
         int start = 0;
         int number = 0;
         while (start < bytes.length) {
@@ -395,8 +442,8 @@ public final class UsersFile implements UserStore {
                     throw new UsersFileException(file, number,
                             "duplicate user " + line.user() + " (first on line " + first.number() + ")");
                 }
-                if (line.secret() != null) {
-                    secrets.put(line.user(), line.secret());
+                if (!line.secrets().isEmpty()) {
+                    secrets.put(line.user(), line.secrets());
                 }
             }
             lines.add(line);
@@ -407,7 +454,7 @@ public final class UsersFile implements UserStore {
 
     private static Line parseLine(Path file, int number, byte[] raw, int length) throws UsersFileException {
         if (length == 0 || raw[0] == '#' || raw[0] == ':') {
-            return new Line(number, raw, length, null, null);
+            return new Line(number, raw, length, null, List.of());
         }
         String content;
         try {
@@ -420,11 +467,23 @@ public final class UsersFile implements UserStore {
             throw new UsersFileException(file, number, "line is not valid UTF-8");
         }
         if (content.isBlank()) {
-            return new Line(number, raw, length, null, null);
+            return new Line(number, raw, length, null, List.of());
         }
-        String[] fields = content.split(":", -1);
-        StoredSecret secret = fields.length > 1 ? parseSecret(file, number, fields[1]) : null;
-        return new Line(number, raw, length, fields[0], secret);
+        String[] fields = content.split(":", Line.EXTRA_FIELDS + 1);
+        if (fields.length < 2) {
+            return new Line(number, raw, length, fields[0], List.of());
+        }
+        List<StoredSecret> secrets = new ArrayList<>();
+        secrets.add(parseSecret(file, number, fields[1]));
+        if (fields.length > Line.EXTRA_FIELDS) {
+            for (String token : fields[Line.EXTRA_FIELDS].split(" ")) {
+                if (token.startsWith(SCRAM_SHA1_FIELD)) {
+                    secrets.add(parseScram(file, number, ScramHash.SHA_1,
+                            token.substring(SCRAM_SHA1_FIELD.length())));
+                }
+            }
+        }
+        return new Line(number, raw, length, fields[0], List.copyOf(secrets));
     }
 
     private static StoredSecret parseSecret(Path file, int number, String field) throws UsersFileException {
@@ -434,7 +493,8 @@ public final class UsersFile implements UserStore {
             String value = field.substring(close + 1);
             return switch (scheme.toUpperCase(Locale.ROOT)) {
                 case "PLAIN", "CLEAR", "CLEARTEXT" -> new StoredSecret.Plain(value);
-                case "SCRAM-SHA-256" -> parseScram(file, number, value);
+                case "SCRAM-SHA-256" -> parseScram(file, number, ScramHash.SHA_256, value);
+                case "SCRAM-SHA-1" -> parseScram(file, number, ScramHash.SHA_1, value);
                 default -> throw new UsersFileException(file, number,
                         "unsupported password scheme {" + scheme + "}");
             };
@@ -447,37 +507,39 @@ public final class UsersFile implements UserStore {
         return new StoredSecret.Plain(field);
     }
 
-    private static StoredSecret parseScram(Path file, int number, String value) throws UsersFileException {
+    private static StoredSecret parseScram(Path file, int number, ScramHash hash, String value)
+            throws UsersFileException {
+        String name = hash.mechanism;
         String[] parts = value.split(",", -1);
         if (parts.length != 4) {
-            throw new UsersFileException(file, number,
-                    "{SCRAM-SHA-256} needs iterations,salt,StoredKey,ServerKey");
+            throw new UsersFileException(file, number, name + " keys need iterations,salt,StoredKey,ServerKey");
         }
         if (!parts[0].matches("[0-9]{1,10}")) {
-            throw new UsersFileException(file, number, "bad SCRAM-SHA-256 iteration count " + parts[0]);
+            throw new UsersFileException(file, number, "bad " + name + " iteration count " + parts[0]);
         }
         long iterations = Long.parseLong(parts[0]);
         if (iterations < MIN_ITERATIONS || iterations > Integer.MAX_VALUE) {
-            throw new UsersFileException(file, number, "SCRAM-SHA-256 iteration count " + iterations
+            throw new UsersFileException(file, number, name + " iteration count " + iterations
                     + " is outside 4096.." + Integer.MAX_VALUE + " (RFC 7677 §4)");
         }
-        byte[] salt = base64(file, number, parts[1], "salt");
-        byte[] storedKey = base64(file, number, parts[2], "StoredKey");
-        byte[] serverKey = base64(file, number, parts[3], "ServerKey");
+        byte[] salt = base64(file, number, parts[1], name + " salt");
+        byte[] storedKey = base64(file, number, parts[2], name + " StoredKey");
+        byte[] serverKey = base64(file, number, parts[3], name + " ServerKey");
         if (salt.length == 0) {
-            throw new UsersFileException(file, number, "empty SCRAM-SHA-256 salt");
+            throw new UsersFileException(file, number, "empty " + name + " salt");
         }
-        if (storedKey.length != ScramKeys.HASH_LENGTH || serverKey.length != ScramKeys.HASH_LENGTH) {
-            throw new UsersFileException(file, number, "SCRAM-SHA-256 StoredKey and ServerKey must be 32 bytes");
+        if (storedKey.length != hash.length || serverKey.length != hash.length) {
+            throw new UsersFileException(file, number,
+                    name + " StoredKey and ServerKey must be " + hash.length + " bytes");
         }
-        return new StoredSecret.Scram((int) iterations, salt, storedKey, serverKey);
+        return new StoredSecret.Scram(name, (int) iterations, salt, storedKey, serverKey);
     }
 
     private static byte[] base64(Path file, int number, String text, String what) throws UsersFileException {
         try {
             return Base64.getDecoder().decode(text);
         } catch (IllegalArgumentException e) {
-            throw new UsersFileException(file, number, "bad base64 in SCRAM-SHA-256 " + what);
+            throw new UsersFileException(file, number, "bad base64 in " + what);
         }
     }
 
@@ -526,28 +588,30 @@ public final class UsersFile implements UserStore {
         });
     }
 
-    private static StoredSecret.Scram newSecret(char[] password) {
+    /** New SCRAM-SHA-256 and SCRAM-SHA-1 keys of a password, each with its own salt. */
+    private static List<StoredSecret.Scram> newSecrets(char[] password) {
         Objects.requireNonNull(password, "password");
-        byte[] salt = new byte[ScramKeys.SALT_LENGTH];
-        RANDOM.nextBytes(salt);
-        return StoredSecret.Scram.derive(CharBuffer.wrap(password), salt, ScramKeys.DEFAULT_ITERATIONS);
+        List<StoredSecret.Scram> out = new ArrayList<>();
+        for (String mechanism : List.of(StoredSecret.Scram.SHA_256, StoredSecret.Scram.SHA_1)) {
+            byte[] salt = new byte[ScramKeys.SALT_LENGTH];
+            RANDOM.nextBytes(salt);
+            out.add(StoredSecret.Scram.derive(mechanism, CharBuffer.wrap(password), salt,
+                    ScramKeys.DEFAULT_ITERATIONS));
+        }
+        return out;
     }
 
-    private static byte[] format(String name, StoredSecret.Scram secret) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(name.getBytes(StandardCharsets.UTF_8));
-        out.write(':');
-        out.writeBytes(formatSecret(secret));
-        return out.toByteArray();
+    /** Dovecot's layout: {MECHANISM}iterations,base64(salt),base64(StoredKey),base64(ServerKey). */
+    private static String formatScram(StoredSecret.Scram secret) {
+        return "{" + secret.mechanism() + "}" + formatKeys(secret);
     }
 
-    /** Dovecot's layout: {SCRAM-SHA-256}iterations,base64(salt),base64(StoredKey),base64(ServerKey). */
-    private static byte[] formatSecret(StoredSecret.Scram secret) {
-        String text = "{SCRAM-SHA-256}" + secret.iterations()
-                + "," + ScramKeys.base64(secret.rawSalt())
-                + "," + ScramKeys.base64(secret.rawStoredKey())
-                + "," + ScramKeys.base64(secret.rawServerKey());
-        return text.getBytes(StandardCharsets.US_ASCII);
+    private static String formatKeys(StoredSecret.Scram secret) {
+        ScramKeys keys = secret.keys();
+        return keys.iterations()
+                + "," + ScramKeys.base64(keys.salt())
+                + "," + ScramKeys.base64(keys.storedKey())
+                + "," + ScramKeys.base64(keys.serverKey());
     }
 
     private static void update(Path file, boolean create, Edit edit) throws IOException {

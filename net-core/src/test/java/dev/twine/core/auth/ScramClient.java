@@ -10,12 +10,13 @@ import javax.crypto.spec.PBEKeySpec;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * A minimal SCRAM-SHA-256 client for tests. It computes SaltedPassword with the JDK's
- * PBKDF2WithHmacSHA256, independently of the server's hand-written Hi(), so that a bug in one is
+ * A minimal SCRAM-SHA-256 or SCRAM-SHA-1 client for tests. It computes SaltedPassword with the
+ * JDK's PBKDF2, independently of the server's hand-written Hi(), so that a bug in one is
  * not mirrored in the other.
  */
 final class ScramClient {
 
+    private final boolean sha1;
     private final String gs2Header;
     private final String clientFirstBare;
     private final String password;
@@ -26,6 +27,16 @@ final class ScramClient {
     }
 
     ScramClient(String gs2Header, String encodedUsername, String password, String clientNonce) {
+        this(false, gs2Header, encodedUsername, password, clientNonce);
+    }
+
+    /** A SCRAM-SHA-1 client. */
+    static ScramClient sha1(String encodedUsername, String password, String clientNonce) {
+        return new ScramClient(true, "n,,", encodedUsername, password, clientNonce);
+    }
+
+    private ScramClient(boolean sha1, String gs2Header, String encodedUsername, String password, String clientNonce) {
+        this.sha1 = sha1;
         this.gs2Header = gs2Header;
         this.clientFirstBare = "n=" + encodedUsername + ",r=" + clientNonce;
         this.password = password;
@@ -49,11 +60,11 @@ final class ScramClient {
                 default -> throw new AssertionError("unexpected attribute " + attribute);
             }
         }
-        SecretKeyFactory pbkdf2 = SecretKeyFactory.getInstance("PBKDF2WithHmacSHA256");
+        SecretKeyFactory pbkdf2 = SecretKeyFactory.getInstance(sha1 ? "PBKDF2WithHmacSHA1" : "PBKDF2WithHmacSHA256");
         byte[] saltedPassword = pbkdf2.generateSecret(
-                new PBEKeySpec(password.toCharArray(), salt, iterations, 256)).getEncoded();
+                new PBEKeySpec(password.toCharArray(), salt, iterations, sha1 ? 160 : 256)).getEncoded();
         byte[] clientKey = hmac(saltedPassword, "Client Key".getBytes(UTF_8));
-        byte[] storedKey = MessageDigest.getInstance("SHA-256").digest(clientKey);
+        byte[] storedKey = MessageDigest.getInstance(sha1 ? "SHA-1" : "SHA-256").digest(clientKey);
         String withoutProof = "c=" + Base64.getEncoder().encodeToString(gs2Header.getBytes(UTF_8))
                 + ",r=" + nonce;
         byte[] authMessage = (clientFirstBare + "," + serverFirst + "," + withoutProof).getBytes(UTF_8);
@@ -72,9 +83,10 @@ final class ScramClient {
         return "v=" + Base64.getEncoder().encodeToString(expectedServerSignature);
     }
 
-    private static byte[] hmac(byte[] key, byte[] data) throws Exception {
-        Mac mac = Mac.getInstance("HmacSHA256");
-        mac.init(new SecretKeySpec(key, "HmacSHA256"));
+    private byte[] hmac(byte[] key, byte[] data) throws Exception {
+        String name = sha1 ? "HmacSHA1" : "HmacSHA256";
+        Mac mac = Mac.getInstance(name);
+        mac.init(new SecretKeySpec(key, name));
         return mac.doFinal(data);
     }
 }

@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -35,6 +36,13 @@ class UsersFileTest {
     /** Dovecot's layout, as {@code doveadm pw -s SCRAM-SHA-256} prints it. */
     private static final Pattern SCRAM_ENTRY = Pattern.compile(
             "\\{SCRAM-SHA-256}4096,([A-Za-z0-9+/]{22}==),([A-Za-z0-9+/]{43}=),([A-Za-z0-9+/]{43}=)");
+    private static final Pattern SCRAM_SHA1_KEYS = Pattern.compile(
+            "4096,([A-Za-z0-9+/]{22}==),([A-Za-z0-9+/]{27}=),([A-Za-z0-9+/]{27}=)");
+    /** A line as Twine writes it: name, SCRAM-SHA-256 field, five empty fields, SHA-1 keys. */
+    private static final Pattern NEW_LINE = Pattern.compile("([^:]+):(\\{SCRAM-SHA-256}[^:]+)::::::scram_sha1=([^: ]+)\n");
+    /** What {@code doveadm pw -s SCRAM-SHA-1 -p secret} printed (Dovecot 2.3.19). */
+    private static final String DOVEADM_SHA1 =
+            "{SCRAM-SHA-1}4096,Jm2L+nAxxfRyF0CwCM2wXw==,Y84NNflKIohzGS40HmUepL4iyCA=,zR0Ze9ENyK3ML8QVX9TU/9qI11k=";
 
     /** RFC 7677 §3's user, with keys computed by Python's hashlib (see CredentialsTest). */
     private static final String DOVECOT_SCRAM_LINE = "user:{SCRAM-SHA-256}4096,W22ZaJ0SNY7soEsUEjb6gQ==,"
@@ -110,21 +118,84 @@ class UsersFileTest {
     }
 
     @Test
+    void doveadmScramSha1ServesScramSha1AndPlainButNotScramSha256() throws Exception {
+        UsersFile users = UsersFile.load(write("old:" + DOVEADM_SHA1 + "\n"));
+        assertEquals("SCRAM-SHA-1", ((StoredSecret.Scram) users.find("old").orElseThrow()).mechanism());
+        Portal portal = portal(users);
+        assertEquals("old", portal.authenticate(new UsernamePassword("old", "secret")).name());
+        assertEquals("SCRAM-SHA-1", scram(portal, ScramClient.sha1("old", "secret", "n1"), "SCRAM-SHA-1").mechanism());
+        assertThrows(AuthenticationException.class,
+                () -> scram(portal, new ScramClient("old", "secret", "n2"), "SCRAM-SHA-256"));
+    }
+
+    @Test
+    void sha1KeysInTheExtraFieldsServeScramSha1BesideTheSha256Field() throws Exception {
+        // the doveadm SHA-1 keys of "secret", after a SCRAM-SHA-256 field and other extra fields
+        UsersFile users = UsersFile.load(write(DOVECOT_SCRAM_LINE + ":1000:1000:::/bin/sh:quota_rule=*:storage=1G "
+                + "scram_sha1=" + DOVEADM_SHA1.substring("{SCRAM-SHA-1}".length()) + "\n"));
+        assertEquals(2, users.secrets("user").size());
+        assertEquals("SCRAM-SHA-256", ((StoredSecret.Scram) users.find("user").orElseThrow()).mechanism());
+        Portal portal = portal(users);
+        assertEquals("user", scram(portal, ScramClient.sha1("user", "secret", "n1"), "SCRAM-SHA-1").name());
+        assertEquals("user", scram(portal, new ScramClient("user", "pencil", "n2"), "SCRAM-SHA-256").name());
+        assertThrows(AuthenticationException.class,
+                () -> scram(portal, ScramClient.sha1("user", "pencil", "n3"), "SCRAM-SHA-1"));
+    }
+
+    @Test
+    void writtenUsersLogInWithBothScramMechanismsAndPlain() throws Exception {
+        Path file = dir.resolve("users.txt");
+        UsersFile.addUser(file, "alice", "correct horse".toCharArray());
+        Portal portal = portal(UsersFile.load(file));
+        assertEquals("SCRAM-SHA-1", scram(portal, ScramClient.sha1("alice", "correct horse", "a"), "SCRAM-SHA-1").mechanism());
+        assertEquals("SCRAM-SHA-256", scram(portal, new ScramClient("alice", "correct horse", "b"), "SCRAM-SHA-256").mechanism());
+        assertEquals("alice", portal.authenticate(new UsernamePassword("alice", "correct horse")).name());
+        assertThrows(AuthenticationException.class,
+                () -> scram(portal, ScramClient.sha1("alice", "wrong", "c"), "SCRAM-SHA-1"));
+    }
+
+    @Test
+    void badSha1KeysNameTheLine() throws Exception {
+        Path file = write("# x\nuser:{PLAIN}a::::::scram_sha1=4096,c2FsdA==,AAAA,AAAA\n");
+        UsersFileException e = assertThrows(UsersFileException.class, () -> UsersFile.load(file));
+        assertEquals(2, e.line());
+        assertTrue(e.getMessage().contains("SCRAM-SHA-1") && e.getMessage().contains("20 bytes"), e.getMessage());
+    }
+
+    /** Runs a whole SCRAM exchange and returns the principal, or throws on failure. */
+    private static Principal scram(Portal portal, ScramClient client, String mechanism) throws Exception {
+        SaslExchange exchange = portal.sasl(mechanism);
+        byte[] serverFirst = exchange.evaluate(client.clientFirst());
+        byte[] serverFinal = exchange.evaluate(client.clientFinal(serverFirst));
+        assertEquals(client.expectedServerFinal(), new String(serverFinal, UTF_8));
+        return exchange.principal();
+    }
+
+    @Test
     void writesDovecotLayoutThatAnIndependentDerivationVerifies() throws Exception {
         Path file = dir.resolve("users.txt");
         UsersFile.addUser(file, "alice", "correct horse".toCharArray());
         String content = read(file);
-        assertTrue(content.startsWith("alice:{SCRAM-SHA-256}") && content.endsWith("\n"), content);
-        Matcher m = SCRAM_ENTRY.matcher(content.substring("alice:".length(), content.length() - 1));
-        assertTrue(m.matches(), content);
-
+        Matcher line = NEW_LINE.matcher(content);
+        assertTrue(line.matches(), content);
+        assertEquals("alice", line.group(1));
+        Matcher sha256 = SCRAM_ENTRY.matcher(line.group(2));
+        Matcher sha1 = SCRAM_SHA1_KEYS.matcher(line.group(3));
+        assertTrue(sha256.matches() && sha1.matches(), content);
+        assertNotEquals(sha256.group(1), sha1.group(1), "each hash gets its own salt");
         // What Dovecot does to verify a password (RFC 5802 §3), with the JDK's PBKDF2.
+        verifyIndependently("SHA256", 256, "correct horse", sha256);
+        verifyIndependently("SHA1", 160, "correct horse", sha1);
+    }
+
+    private static void verifyIndependently(String hash, int bits, String password, Matcher m) throws Exception {
         byte[] salt = Base64.getDecoder().decode(m.group(1));
-        byte[] salted = SecretKeyFactory.getInstance("PBKDF2WithHmacSHA256")
-                .generateSecret(new PBEKeySpec("correct horse".toCharArray(), salt, 4096, 256)).getEncoded();
-        Mac mac = Mac.getInstance("HmacSHA256");
-        mac.init(new SecretKeySpec(salted, "HmacSHA256"));
-        byte[] storedKey = java.security.MessageDigest.getInstance("SHA-256").digest(mac.doFinal("Client Key".getBytes(UTF_8)));
+        byte[] salted = SecretKeyFactory.getInstance("PBKDF2WithHmac" + hash)
+                .generateSecret(new PBEKeySpec(password.toCharArray(), salt, 4096, bits)).getEncoded();
+        Mac mac = Mac.getInstance("Hmac" + hash);
+        mac.init(new SecretKeySpec(salted, "Hmac" + hash));
+        String digest = hash.equals("SHA1") ? "SHA-1" : "SHA-256";
+        byte[] storedKey = java.security.MessageDigest.getInstance(digest).digest(mac.doFinal("Client Key".getBytes(UTF_8)));
         byte[] serverKey = mac.doFinal("Server Key".getBytes(UTF_8));
         assertArrayEquals(storedKey, Base64.getDecoder().decode(m.group(2)));
         assertArrayEquals(serverKey, Base64.getDecoder().decode(m.group(3)));
@@ -136,10 +207,11 @@ class UsersFileTest {
         UsersFile.addUser(file, "a", "same".toCharArray());
         UsersFile.addUser(file, "b", "same".toCharArray());
         List<String> lines = Files.readAllLines(file);
-        Matcher a = SCRAM_ENTRY.matcher(lines.get(0).substring(2));
-        Matcher b = SCRAM_ENTRY.matcher(lines.get(1).substring(2));
+        Matcher a = NEW_LINE.matcher(lines.get(0) + "\n");
+        Matcher b = NEW_LINE.matcher(lines.get(1) + "\n");
         assertTrue(a.matches() && b.matches());
-        assertTrue(!a.group(1).equals(b.group(1)), "two users got the same salt");
+        assertNotEquals(a.group(2).split(",")[1], b.group(2).split(",")[1], "two users got the same salt");
+        assertNotEquals(a.group(3).split(",")[1], b.group(3).split(",")[1], "two users got the same SHA-1 salt");
     }
 
     @Test
@@ -155,17 +227,24 @@ class UsersFileTest {
         UsersFile.addUser(file, "carol", "carol-pass".toCharArray());
         String afterAdd = read(file);
         assertTrue(afterAdd.startsWith(header), afterAdd);
-        assertTrue(afterAdd.substring(header.length()).matches("carol:\\{SCRAM-SHA-256}[^:\r\n]+\r\n"),
+        assertTrue(afterAdd.substring(header.length()).matches("carol:\\{SCRAM-SHA-256}[^:\r\n]+::::::scram_sha1=[^:\r\n ]+\r\n"),
                 "the new line ends like the file's first line (CRLF): " + afterAdd);
 
         UsersFile.changePassword(file, "alice", "new-pass".toCharArray());
         String afterChange = read(file);
         String[] lines = afterChange.split("\n", -1);
         assertTrue(lines[3].matches("alice:\\{SCRAM-SHA-256}[^:]+"
-                + Pattern.quote(":1000:1000:Alice A.:/home/alice::userdb_mail=maildir:~/Mail quota_rule=*:storage=1G")),
+                + Pattern.quote(":1000:1000:Alice A.:/home/alice::userdb_mail=maildir:~/Mail quota_rule=*:storage=1G")
+                + " scram_sha1=[^: ]+"),
                 lines[3]);
         assertEquals(afterAdd.replace(afterAdd.split("\n")[3], lines[3]), afterChange,
-                "only alice's password field changed");
+                "only alice's password field and SHA-1 keys changed");
+        String firstKeys = lines[3].substring(lines[3].indexOf("scram_sha1="));
+        UsersFile.changePassword(file, "alice", "new-pass".toCharArray());
+        String again = read(file).split("\n", -1)[3];
+        assertEquals(1, again.split("scram_sha1=", -1).length - 1, "the SHA-1 keys are replaced, not added: " + again);
+        assertNotEquals(firstKeys, again.substring(again.indexOf("scram_sha1=")));
+        afterChange = read(file);
 
         UsersFile.removeUser(file, "bob");
         assertEquals(afterChange.replace("bob:{PLAIN}bob-pass:::::\n", ""), read(file));
@@ -191,7 +270,7 @@ class UsersFileTest {
     void changePasswordOfUserWithoutPasswordFieldAddsIt() throws Exception {
         Path file = write("nopass\n");
         UsersFile.changePassword(file, "nopass", "pw".toCharArray());
-        assertTrue(read(file).matches("nopass:\\{SCRAM-SHA-256}[^:\n]+\n"), read(file));
+        assertTrue(NEW_LINE.matcher(read(file)).matches(), read(file));
     }
 
     @Test

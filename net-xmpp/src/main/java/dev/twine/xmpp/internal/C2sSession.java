@@ -323,7 +323,7 @@ final class C2sSession {
             out.send(saslFailure("invalid-mechanism"));
             return false;
         }
-        ServerSasl x = mech.equals(ScramSha1.NAME) ? new ScramSha1(hub.users) : ServerSasl.of(hub.portal.sasl(mech));
+        ServerSasl x = ServerSasl.of(hub.portal.sasl(mech));
         byte[] response;
         try {
             response = decode(auth.text());

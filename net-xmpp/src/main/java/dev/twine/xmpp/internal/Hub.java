@@ -73,14 +73,14 @@ public final class Hub {
         return domain;
     }
 
-    /** Whether SCRAM-SHA-1 is offered (only right for {PLAIN} users: see {@link ScramSha1}). */
-    volatile boolean scramSha1;
+    /** Whether SCRAM-SHA-1 is offered: RFC 6120 §13.8 makes it mandatory, so on by default. */
+    volatile boolean scramSha1 = true;
 
     /** The SASL mechanisms offered, strongest first. */
     java.util.List<String> mechanisms() {
         java.util.List<String> m = new ArrayList<>(portal.saslMechanisms());
-        if (scramSha1) {
-            m.add(m.isEmpty() ? 0 : 1, ScramSha1.NAME);
+        if (scramSha1 && !m.isEmpty()) {
+            m.add(1, "SCRAM-SHA-1");
         }
         return m;
     }
@@ -290,8 +290,9 @@ public final class Hub {
             }
             return;
         }
-        if (!userExists(to.local())) {
-            // RFC 6121 §8.5.2.2.1 / §8.5.3.2.1: no such account
+        if (!sessions.containsKey(to.local()) && !userExists(to.local())) {
+            // RFC 6121 §8.5.2.2.1 / §8.5.3.2.1: no such account (one with a bound session exists:
+            // that saves a look-up, and a stat of the users file, per message)
             if (!type.equals("error") && !type.equals("headline") && !type.equals("groupchat")) {
                 bounce(m, "service-unavailable", sender);
             }

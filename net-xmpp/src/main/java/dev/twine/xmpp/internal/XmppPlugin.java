@@ -43,7 +43,7 @@ public final class XmppPlugin implements ServicePlugin {
                 Option.value("--tls-cert", "PEM", "Certificate chain for STARTTLS (required unless --allow-plaintext)."),
                 Option.value("--tls-key", "PEM", "PKCS#8 private key for STARTTLS."),
                 Option.flag("--allow-plaintext", "Without a certificate, allow SASL over unencrypted streams (testing only)."),
-                Option.flag("--scram-sha1", "Also offer SCRAM-SHA-1 (works only for {PLAIN} users in the users file)."));
+                Option.flag("--no-scram-sha1", "Do not offer SCRAM-SHA-1 (for users files whose users have only SCRAM-SHA-256 keys)."));
     }
 
     @Override
@@ -79,7 +79,7 @@ public final class XmppPlugin implements ServicePlugin {
             throw new IllegalArgumentException("--tls-cert and --tls-key are required (STARTTLS is mandatory); "
                     + "--allow-plaintext runs without TLS for testing");
         }
-        b.scramSha1(args.flag("--scram-sha1"));
+        b.scramSha1(!args.flag("--no-scram-sha1"));
         for (String ep : args.values("--listen")) {
             b.listen(ep);
         }
