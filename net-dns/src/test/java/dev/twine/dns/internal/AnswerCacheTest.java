@@ -129,6 +129,7 @@ class AnswerCacheTest {
                 query(1, n, Type.A, false, true, 0, 0),
                 query(1, n, Type.A, false, false, 1232, 0),
                 query(1, n, Type.A, false, false, 600, 0),
+                query(1, n, Type.A, false, false, 512, 0),
                 query(1, n, Type.A, false, false, 1232, ExtendedFlags.DO),
                 query(1, n, Type.AAAA, false, false, 0, 0),
                 query(1, "other.test.", Type.A, false, false, 0, 0));
@@ -163,9 +164,14 @@ class AnswerCacheTest {
         Message with = new Message(udp(query(1, "www.example.test.", Type.A, 1232)));
         Message without = new Message(udp(query(2, "www.example.test.", Type.A, 0)));
         Message withAgain = new Message(udp(query(3, "www.example.test.", Type.A, 1232)));
+        // EDNS offering 512 cuts answers as plain DNS does, yet is answered with an OPT
+        Message with512 = new Message(udp(query(4, "www.example.test.", Type.A, 512)));
+        Message withoutAgain = new Message(udp(query(5, "www.example.test.", Type.A, 0)));
         assertTrue(with.getOPT() != null);
         assertNull(without.getOPT());
         assertTrue(withAgain.getOPT() != null);
+        assertTrue(with512.getOPT() != null);
+        assertNull(withoutAgain.getOPT());
     }
 
     @Test
