@@ -638,6 +638,79 @@ class ServerTest {
     }
 
     @Test
+    void slowDatagramHandlersDoNotStopReceptionUpToTheLimit() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger slowEntered = new AtomicInteger();
+        Server s = start(Server.builder("udp-slow").listen("udp:0:interface=127.0.0.1").maxDatagramsInFlight(3)
+                .datagramHandler(d -> {
+                    String text = new String(d.payload(), UTF_8);
+                    if (text.startsWith("slow")) {
+                        slowEntered.incrementAndGet();
+                        release.await();
+                    }
+                    return Optional.of(("pong:" + text).getBytes(UTF_8));
+                }));
+        try (DatagramSocket ds = new DatagramSocket(0, InetAddress.getByName("127.0.0.1"))) {
+            ds.setSoTimeout(10_000);
+            InetSocketAddress to = new InetSocketAddress("127.0.0.1", s.bindings().get(0).port());
+            for (String m : List.of("slow1", "slow2")) {
+                ds.send(new DatagramPacket(m.getBytes(UTF_8), m.length(), to));
+            }
+            // two handlers are blocked; a third datagram is still received and answered
+            for (int i = 0; i < 50; i++) {
+                byte[] ping = ("ping" + i).getBytes(UTF_8);
+                ds.send(new DatagramPacket(ping, ping.length, to));
+                DatagramPacket reply = new DatagramPacket(new byte[1500], 1500);
+                ds.receive(reply);
+                assertEquals("pong:ping" + i, new String(reply.getData(), 0, reply.getLength(), UTF_8));
+            }
+            // a third slow one takes the last permit: now nothing is received until one ends
+            ds.send(new DatagramPacket("slow3".getBytes(UTF_8), 5, to));
+            ds.send(new DatagramPacket("after".getBytes(UTF_8), 5, to));
+            DatagramPacket early = new DatagramPacket(new byte[1500], 1500);
+            ds.setSoTimeout(300);
+            assertThrows(java.net.SocketTimeoutException.class, () -> ds.receive(early),
+                    "with three handlers busy and a limit of three, nothing more is handled");
+            assertEquals(3, slowEntered.get());
+            release.countDown();
+            ds.setSoTimeout(10_000);
+            Set<String> replies = new java.util.HashSet<>();
+            for (int i = 0; i < 4; i++) {
+                DatagramPacket reply = new DatagramPacket(new byte[1500], 1500);
+                ds.receive(reply);
+                replies.add(new String(reply.getData(), 0, reply.getLength(), UTF_8));
+            }
+            assertEquals(Set.of("pong:slow1", "pong:slow2", "pong:slow3", "pong:after"), replies);
+        }
+    }
+
+    @Test
+    void manyDatagramsFromManySendersAreEachAnsweredOnce() throws Exception {
+        Server s = start(Server.builder("udp-many").listen("udp:0:interface=127.0.0.1")
+                .datagramHandler(d -> Optional.of(d.payload())));
+        InetSocketAddress to = new InetSocketAddress("127.0.0.1", s.bindings().get(0).port());
+        try (Scope scope = Scope.open("senders")) {
+            for (int t = 0; t < 8; t++) {
+                int sender = t;
+                scope.fork("sender" + t, () -> {
+                    try (DatagramSocket ds = new DatagramSocket(0, InetAddress.getByName("127.0.0.1"))) {
+                        ds.setSoTimeout(10_000);
+                        for (int i = 0; i < 500; i++) {
+                            byte[] m = (sender + ":" + i).getBytes(UTF_8);
+                            ds.send(new DatagramPacket(m, m.length, to));
+                            DatagramPacket reply = new DatagramPacket(new byte[100], 100);
+                            ds.receive(reply);
+                            assertEquals(sender + ":" + i, new String(reply.getData(), 0, reply.getLength(), UTF_8));
+                        }
+                    }
+                    return null;
+                });
+            }
+            scope.join();
+        }
+    }
+
+    @Test
     void serverWithoutAMatchingHandlerRefusesToStart() {
         IllegalStateException e = assertThrows(IllegalStateException.class,
                 () -> Server.builder("nohandler").listen("udp:0:interface=127.0.0.1").handler(ServerTest::echo).start());
