@@ -178,7 +178,23 @@ public final class Connection implements AutoCloseable {
      * @throws IllegalStateException if the connection is already encrypted
      */
     public void startTls(Tls tls) throws IOException {
+        startTls(tls, host);
+    }
+
+    /**
+     * Upgrades this connection to TLS as {@link #startTls(Tls)} does, with the name a client
+     * checks the server's certificate against (and sends as SNI) given explicitly: the service's
+     * domain rather than the address connected to, as XMPP (RFC 6120 §13.7.2.1) and SRV/MX
+     * lookups (RFC 6125 §6.2) require. A server-side {@code tls} ignores the name.
+     *
+     * @param serverName the host name the certificate must be valid for
+     * @throws IOException if the handshake fails; the connection is then closed
+     * @throws UnsupportedOperationException on a transport that cannot carry TLS
+     * @throws IllegalStateException if the connection is already encrypted
+     */
+    public void startTls(Tls tls, String serverName) throws IOException {
         Objects.requireNonNull(tls, "tls");
+        Objects.requireNonNull(serverName, "serverName");
         if (isSecure()) {
             throw new IllegalStateException("connection is already using TLS");
         }
@@ -189,7 +205,7 @@ public final class Connection implements AutoCloseable {
         in.discard();
         Duration handshake = readTimeout.isZero() ? Duration.ofSeconds(30) : readTimeout;
         try {
-            transport = st.startTls(tls, host, readTimeout, writeTimeout, handshake);
+            transport = st.startTls(tls, serverName, readTimeout, writeTimeout, handshake);
         } catch (IOException e) {
             close();
             throw e;

@@ -1,12 +1,18 @@
 package dev.twine.core;
 
+import dev.twine.core.internal.SelfSigned;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyStore;
@@ -17,6 +23,8 @@ import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collection;
@@ -76,6 +84,74 @@ public final class Tls {
             return new Tls(ctx, false);
         } catch (GeneralSecurityException e) {
             throw new IOException(certificateChain + ": cannot build a TLS context: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A server configuration with a self-signed certificate kept in two files, for a server that
+     * must offer TLS before its operator has a real certificate (clients trust it only if told
+     * to). If both files exist and the certificate has not expired, they are loaded as
+     * {@link #server(Path, Path)} does. Otherwise a new EC P-256 key and a certificate for
+     * {@code names}, valid from a day ago for 825 days, replace them: each file is written to a
+     * temporary file, synced and renamed into place; the key gets mode 0600 where POSIX
+     * permissions exist. Parent directories are created.
+     *
+     * @param certificate the PEM certificate file
+     * @param privateKey the PEM PKCS#8 key file
+     * @param names DNS names or IP addresses for the certificate (subjectAltName); the first is
+     *     also its common name
+     * @throws IOException if the files cannot be read, written or loaded
+     * @throws IllegalArgumentException if {@code names} is empty
+     */
+    public static Tls selfSigned(Path certificate, Path privateKey, List<String> names) throws IOException {
+        Objects.requireNonNull(certificate, "certificate");
+        Objects.requireNonNull(privateKey, "privateKey");
+        if (names.isEmpty()) {
+            throw new IllegalArgumentException("a self-signed certificate needs at least one name");
+        }
+        if (Files.exists(certificate) && Files.exists(privateKey)) {
+            List<X509Certificate> chain = readCertificates(certificate);
+            if (chain.get(0).getNotAfter().toInstant().isAfter(Instant.now())) {
+                return server(certificate, privateKey);
+            }
+        }
+        Instant now = Instant.now();
+        SelfSigned.Pem pem;
+        try {
+            pem = SelfSigned.create(List.copyOf(names),
+                    now.minus(Duration.ofDays(1)), now.plus(Duration.ofDays(825)));
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot make a self-signed certificate: " + e.getMessage(), e);
+        }
+        writeAtomically(privateKey, pem.privateKey(), true);
+        writeAtomically(certificate, pem.certificate(), false);
+        return server(certificate, privateKey);
+    }
+
+    private static void writeAtomically(Path file, String text, boolean secret) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
+        try {
+            if (secret && dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+            }
+            try (FileChannel ch = FileChannel.open(tmp,
+                    StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII));
+                while (b.hasRemaining()) {
+                    ch.write(b);
+                }
+                ch.force(true);
+            }
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException e) {
+            // not every platform can sync a directory; the rename itself was atomic
         }
     }
 

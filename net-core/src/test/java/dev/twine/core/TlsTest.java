@@ -197,6 +197,24 @@ class TlsTest {
     }
 
     @Test
+    void startTlsChecksTheCertificateAgainstAGivenServerNameInsteadOfTheAddress() throws Exception {
+        // reached at 127.0.0.2, which the certificate does not name; it does name localhost
+        Server s = start(Server.builder("starttls").listen("tcp:0:interface=127.0.0.2")
+                .handler(startTlsHandler(new CopyOnWriteArrayList<>(), new CountDownLatch(1))));
+        ClientOptions plain = ClientOptions.builder().readTimeout(Duration.ofSeconds(10)).build();
+        try (Connection c = Client.connect(Endpoint.parseClient("tcp:127.0.0.2:" + s.port()), plain)) {
+            LineReader r = LineReader.of(c, 1024);
+            assertEquals("OK", roundTrip(c, r, "STARTTLS"));
+            c.startTls(clientTls, "localhost");
+            assertEquals("secure:named", roundTrip(c, r, "named"));
+        }
+        try (Connection c = Client.connect(Endpoint.parseClient("tcp:127.0.0.2:" + s.port()), plain)) {
+            assertEquals("OK", roundTrip(c, LineReader.of(c, 1024), "STARTTLS"));
+            assertThrows(SSLHandshakeException.class, () -> c.startTls(clientTls));
+        }
+    }
+
+    @Test
     void startTlsUpgradesAPlainConnectionWithTheJdkClient() throws Exception {
         List<String> seen = new CopyOnWriteArrayList<>();
         Server s = start(Server.builder("starttls").listen(ServerTest.LOOPBACK).handler(startTlsHandler(seen, new CountDownLatch(1))));
@@ -351,6 +369,46 @@ class TlsTest {
         assertTrue(seen.get(0).startsWith("plain EHLO "), seen.toString());
         assertEquals(List.of("plain STARTTLS", "tls hello over tls"), seen.subList(1, 3));
         assertEquals(0, r.exit(), r.stderr());
+    }
+
+    @Test
+    void selfSignedCertificateServesJdkAndOpensslClientsAndIsKeptForTheNextStart() throws Exception {
+        Path dir2 = Files.createTempDirectory(dir, "selfsigned");
+        Path c = dir2.resolve("tls/cert.pem");
+        Path k = dir2.resolve("tls/key.pem");
+        Tls made = Tls.selfSigned(c, k, List.of("localhost", "127.0.0.1"));
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(k)));
+        String certText = Files.readString(c);
+        Server s = start(Server.builder("self").listen("tcp:0:interface=127.0.0.1").handler(conn -> {
+            conn.startTls(made);
+            LineWriter.of(conn).writeLine("hello " + LineReader.of(conn, 1024).readLine()).flush();
+        }));
+        // the JDK client, trusting the file, checks the IP address in the subjectAltName
+        ClientOptions trustIt = ClientOptions.builder().readTimeout(Duration.ofSeconds(10)).tls(Tls.client(c)).build();
+        try (Connection conn = Client.connect(Endpoint.parseClient("tcp:127.0.0.1:" + s.port()), trustIt)) {
+            conn.startTls(Tls.client(c));
+            assertEquals("hello jdk", roundTrip(conn, LineReader.of(conn, 1024), "jdk"));
+        }
+        // OpenSSL parses it, verifies the signature and the DNS name
+        Run text = run(List.of("openssl", "x509", "-in", c.toString(), "-noout", "-text"), "");
+        assertEquals(0, text.exit(), text.stderr());
+        assertTrue(text.stdout().contains("DNS:localhost, IP Address:127.0.0.1"), text.stdout());
+        assertTrue(text.stdout().contains("ecdsa-with-SHA256") && text.stdout().contains("CA:FALSE"), text.stdout());
+        Run r = run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + s.port(), "-quiet", "-CAfile", c.toString(),
+                "-verify_return_error", "-verify_hostname", "localhost"), "openssl\n");
+        assertTrue(r.stdout().contains("hello openssl"), r.stdout() + r.stderr());
+        // a second start reuses the files; an expired certificate is replaced
+        Tls.selfSigned(c, k, List.of("localhost"));
+        assertEquals(certText, Files.readString(c));
+        var old = dev.twine.core.internal.SelfSigned.create(List.of("localhost"),
+                java.time.Instant.parse("2020-01-01T00:00:00Z"), java.time.Instant.parse("2021-01-01T00:00:00Z"));
+        Files.writeString(c, old.certificate());
+        Files.writeString(k, old.privateKey());
+        Tls.server(c, k); // the expired pair is well-formed
+        Tls.selfSigned(c, k, List.of("localhost"));
+        assertTrue(!Files.readString(c).equals(old.certificate()), "the expired certificate was replaced");
+        Run after = run(List.of("openssl", "x509", "-in", c.toString(), "-noout", "-checkend", "86400"), "");
+        assertEquals(0, after.exit(), "valid for more than a day: " + after.stdout());
     }
 
     @Test

@@ -413,7 +413,8 @@ public final class XmppClient implements AutoCloseable {
                     if (features.child("starttls", TLS_NS).isPresent() && !c.isSecure()) {
                         send(c, "<starttls xmlns='" + TLS_NS + "'/>");
                         expect(next(reader), "proceed", TLS_NS);
-                        c.startTls(tls != null ? tls : Tls.client());
+                        // RFC 6120 §13.7.2.1: the certificate must match the domain, not the address
+                        c.startTls(tls != null ? tls : Tls.client(), account.domain());
                         continue;
                     }
                     if (!c.isSecure() && requireTls) {

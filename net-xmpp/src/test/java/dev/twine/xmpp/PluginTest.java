@@ -51,12 +51,31 @@ class PluginTest {
     }
 
     @Test
-    void missingCertificateIsAnArgumentErrorNamingTheOption() throws Exception {
+    void withoutACertificateStartTlsUsesASelfSignedOneKeptUnderTheDataDirectory() throws Exception {
         Path users = dir.resolve("users");
-        Files.createFile(users);
+        dev.twine.core.auth.UsersFile.addUser(users, "alice", "pw-alice".toCharArray());
+        Path data = dir.resolve("d");
+        Map<String, List<String>> given = Map.of("--domain", List.of("localhost"), "--users", List.of(users.toString()),
+                "--data", List.of(data.toString()), "--listen", List.of("tcp:0:interface=127.0.0.1"));
+        Service s = new XmppPlugin().create(args(given));
+        Path cert = data.resolve("tls/cert.pem");
+        String first = Files.readString(cert);
+        try {
+            s.start();
+            try (XmppClient c = XmppClient.builder("alice@localhost", "pw-alice".toCharArray())
+                    .endpoint("tcp:127.0.0.1:" + s.bindings().get(0).port())
+                    .tls(dev.twine.core.Tls.client(cert)).connect()) {
+                assertTrue(c.isSecure());
+            }
+        } finally {
+            s.close();
+        }
+        new XmppPlugin().create(args(given)).close();
+        assertEquals(first, Files.readString(cert), "the next start reuses the certificate");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new XmppPlugin().create(args(Map.of(
-                "--domain", List.of("example.org"), "--users", List.of(users.toString()), "--data", List.of(dir.resolve("d").toString())))));
-        assertTrue(e.getMessage().contains("--tls-cert"), e.getMessage());
+                "--domain", List.of("localhost"), "--users", List.of(users.toString()), "--data", List.of(data.toString()),
+                "--tls-cert", List.of(cert.toString())))));
+        assertTrue(e.getMessage().contains("--tls-cert and --tls-key go together"), e.getMessage());
     }
 
     @Test

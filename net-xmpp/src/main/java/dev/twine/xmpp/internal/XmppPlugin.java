@@ -13,7 +13,6 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 /** The {@code twine xmpp} subcommand and its demo. */
 public final class XmppPlugin implements ServicePlugin {
@@ -40,7 +39,7 @@ public final class XmppPlugin implements ServicePlugin {
                         .withDefault("tcp:5222:interface=127.0.0.1"),
                 Option.value("--component-listen", "EP", "XEP-0114 component endpoint (needs --component-secret).").asRepeatable(),
                 Option.value("--component-secret", "S", "Shared secret for XEP-0114 components."),
-                Option.value("--tls-cert", "PEM", "Certificate chain for STARTTLS (required unless --allow-plaintext)."),
+                Option.value("--tls-cert", "PEM", "Certificate chain for STARTTLS (default: a self-signed one kept in DATA/tls/)."),
                 Option.value("--tls-key", "PEM", "PKCS#8 private key for STARTTLS."),
                 Option.flag("--allow-plaintext", "Without a certificate, allow SASL over unencrypted streams (testing only)."),
                 Option.flag("--no-scram-sha1", "Do not offer SCRAM-SHA-1 (for users files whose users have only SCRAM-SHA-256 keys)."));
@@ -63,7 +62,8 @@ public final class XmppPlugin implements ServicePlugin {
         } catch (IOException e) {
             throw new IllegalArgumentException("--users: " + e.getMessage(), e);
         }
-        b.dataDirectory(Path.of(args.require("--data")));
+        Path data = Path.of(args.require("--data"));
+        b.dataDirectory(data);
         Optional<String> cert = args.value("--tls-cert");
         Optional<String> key = args.value("--tls-key");
         if (cert.isPresent() != key.isPresent()) {
@@ -76,8 +76,15 @@ public final class XmppPlugin implements ServicePlugin {
                 throw new IllegalArgumentException("--tls-cert/--tls-key: " + e.getMessage(), e);
             }
         } else if (!args.flag("--allow-plaintext")) {
-            throw new IllegalArgumentException("--tls-cert and --tls-key are required (STARTTLS is mandatory); "
-                    + "--allow-plaintext runs without TLS for testing");
+            // STARTTLS stays required: without a certificate, make (or reuse) a self-signed one
+            Path selfCert = data.resolve("tls/cert.pem");
+            try {
+                b.tls(Tls.selfSigned(selfCert, data.resolve("tls/key.pem"), List.of(domain)));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--data: cannot keep a self-signed certificate there: " + e.getMessage(), e);
+            }
+            System.err.println("xmpp: no --tls-cert given: STARTTLS uses the self-signed certificate " + selfCert
+                    + " for " + domain + "; clients must be told to trust it");
         }
         b.scramSha1(!args.flag("--no-scram-sha1"));
         for (String ep : args.values("--listen")) {
@@ -115,26 +122,22 @@ public final class XmppPlugin implements ServicePlugin {
             lines.addAll(Files.readAllLines(dataDir.resolve("passwords.txt")));
         }
         Path cert = dataDir.resolve("cert.pem");
-        Path key = dataDir.resolve("key.pem");
-        boolean tls = Files.exists(cert) && Files.exists(key) || selfSigned(cert, key);
-        XmppServer.Builder b = XmppServer.builder("localhost").users(UsersFile.load(users))
+        XmppServer server = XmppServer.builder("localhost").users(UsersFile.load(users))
                 .dataDirectory(dataDir.resolve("data")).listen("tcp:5222:interface=127.0.0.1")
-                .componentListen("tcp:5347:interface=127.0.0.1", "demo-secret");
-        if (tls) {
-            b.tls(Tls.server(cert, key));
-        }
-        XmppServer server = b.build();
+                .componentListen("tcp:5347:interface=127.0.0.1", "demo-secret")
+                .tls(Tls.selfSigned(cert, dataDir.resolve("key.pem"), List.of("localhost", "127.0.0.1")))
+                .build();
         return Optional.of(new Demo(server, started -> {
             XmppServer s = (XmppServer) started;
             StringBuilder sb = new StringBuilder("xmpp: domain localhost on 127.0.0.1:" + s.port()
-                    + (tls ? " (STARTTLS required, self-signed certificate " + cert + ")" : " (no TLS: openssl was not found)") + "\n");
+                    + " (STARTTLS required, self-signed certificate " + cert + ")\n");
             for (String l : lines) {
                 sb.append("      ").append(l).append('\n');
             }
             sb.append("      any XMPP client (Gajim, Dino, Profanity) with JID alice@localhost, server 127.0.0.1 port ")
                     .append(s.port()).append(", accepting the self-signed certificate; or slixmpp:\n")
                     .append("      /usr/bin/python3 -c \"import slixmpp, pathlib; c=slixmpp.ClientXMPP('alice@localhost','PASSWORD'); ")
-                    .append(tls ? "c.ca_certs=pathlib.Path('" + cert.toAbsolutePath() + "'); " : "")
+                    .append("c.ca_certs=pathlib.Path('" + cert.toAbsolutePath() + "'); ")
                     .append("c.add_event_handler('session_start', lambda e: (c.send_presence(), c.send_message(mto='bob@localhost', mbody='hi'), c.disconnect())); ")
                     .append("c.connect(address=('127.0.0.1', " + s.port() + ")); c.process(forever=False)\"\n")
                     .append("      components (XEP-0114): 127.0.0.1:").append(s.componentPort()).append(" secret demo-secret");
@@ -150,25 +153,5 @@ public final class XmppPlugin implements ServicePlugin {
             sb.append(alphabet.charAt(r.nextInt(alphabet.length())));
         }
         return sb.toString();
-    }
-
-    /** A self-signed certificate for localhost with the openssl CLI; false if that is not possible. */
-    static boolean selfSigned(Path cert, Path key) {
-        try {
-            Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "825",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                    "-keyout", key.toString(), "-out", cert.toString())
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return false;
-            }
-            return p.exitValue() == 0 && Files.exists(cert) && Files.exists(key);
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
     }
 }
