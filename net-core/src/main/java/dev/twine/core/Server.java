@@ -33,14 +33,12 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import javax.net.ssl.SSLException;
 
 /**
  * A server: binds endpoints, accepts on virtual threads, and runs one virtual thread per
- * connection inside the server's {@link Scope}. A UDP endpoint has a few receiver threads that
- * each answer the datagram they received, with more started while all are busy.
+ * connection (or per datagram) inside the server's {@link Scope}.
  *
  * <pre>{@code
  * Server server = Server.builder("echo")
@@ -54,9 +52,7 @@ import javax.net.ssl.SSLException;
  * back when the connection's handler ends. Over the limit, new connections are therefore
  * <em>queued</em> in the kernel's listen backlog (the endpoint's {@code backlog}), not accepted and
  * dropped; the peer's connect completes there and its first bytes wait until a permit frees.
- * Datagrams are bounded by {@link Builder#maxDatagramsInFlight(int)}: at most that many are
- * handled at once per UDP endpoint, and while that many are, the server does not receive (the
- * kernel's socket buffer holds or drops the rest).
+ * Datagrams are bounded the same way by {@link Builder#maxDatagramsInFlight(int)}.
  *
  * <h2>Stopping</h2>
  * {@link #shutdown(Duration)} stops accepting, marks every connection as
@@ -82,6 +78,7 @@ public final class Server implements Service {
     private final Duration readTimeout;
     private final Duration writeTimeout;
     private final Semaphore permits;
+    private final Semaphore datagramPermits;
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final List<AutoCloseable> listeners = new ArrayList<>();
     private final List<Binding> bindings = new ArrayList<>();
@@ -101,6 +98,7 @@ public final class Server implements Service {
         this.readTimeout = b.readTimeout;
         this.writeTimeout = b.writeTimeout;
         this.permits = new Semaphore(maxConnections);
+        this.datagramPermits = new Semaphore(maxDatagrams);
     }
 
     /** Starts describing a server named {@code name} (used in thread names and logs). */
@@ -228,8 +226,7 @@ public final class Server implements Service {
         InetAddress addr = udp.host().isEmpty() ? null : InetAddress.getByName(udp.host());
         ch.bind(new InetSocketAddress(addr, udp.port()));
         bindings.add(new Binding(name, "udp", ch.getLocalAddress()));
-        UdpReceivers receivers = new UdpReceivers(ch);
-        return receivers::run;
+        return () -> receiveLoop(ch);
     }
 
     private void requireHandler(String protocol) {
@@ -375,115 +372,52 @@ public final class Server implements Service {
                 || t instanceof IOException io && io.getMessage() != null && io.getMessage().contains("Broken pipe");
     }
 
-    /**
-     * The receivers of one UDP socket. Each receiver receives one datagram, answers it on its own
-     * virtual thread and goes back to receiving, so a busy socket costs no thread per datagram.
-     * When a receiver takes a datagram and no other receiver is left waiting, it starts one more
-     * (up to {@code maxDatagramsInFlight}), so a slow handler never stops reception; a receiver
-     * that finishes while several others are already waiting ends. Receiving itself is serialized
-     * by a lock around one shared buffer, from which each datagram is copied out.
-     */
-    private final class UdpReceivers {
-        /** Receivers kept waiting after a burst; more than this many idle ones end. */
-        private static final int IDLE_RECEIVERS = 4;
-
-        private final DatagramChannel ch;
-        private final SocketAddress local;
-        private final ByteBuffer buffer = ByteBuffer.allocate(MAX_DATAGRAM);
-        private final ReentrantLock receiveLock = new ReentrantLock();
-        private final AtomicInteger waiting = new AtomicInteger(1);
-        private final AtomicInteger running = new AtomicInteger(1);
-
-        UdpReceivers(DatagramChannel ch) {
-            this.ch = ch;
-            SocketAddress a;
+    private void receiveLoop(DatagramChannel ch) {
+        ByteBuffer buf = ByteBuffer.allocate(MAX_DATAGRAM);
+        SocketAddress local;
+        try {
+            local = ch.getLocalAddress();
+        } catch (IOException e) {
+            local = null;
+        }
+        while (!stopping) {
             try {
-                a = ch.getLocalAddress();
+                datagramPermits.acquire();
+            } catch (InterruptedException e) {
+                return;
+            }
+            SocketAddress sender;
+            try {
+                buf.clear();
+                sender = ch.receive(buf);
             } catch (IOException e) {
-                a = null;
-            }
-            this.local = a;
-        }
-
-        /** One receiver's life; the caller has counted it in {@code running} and {@code waiting}. */
-        void run() {
-            try {
-                while (!stopping) {
-                    Datagram d = receive();
-                    if (d == null) {
-                        return;
-                    }
-                    if (waiting.decrementAndGet() == 0) {
-                        startAnother();
-                    }
-                    answer(d);
-                    if (waiting.get() >= IDLE_RECEIVERS) {
-                        return;
-                    }
-                    waiting.incrementAndGet();
+                datagramPermits.release();
+                if (stopping || !ch.isOpen()) {
+                    return;
                 }
-            } finally {
-                running.decrementAndGet();
+                LOG.log(Level.WARNING, "{0}: receive failed: {1}", name, e.toString());
+                continue;
+            }
+            Datagram d = new Datagram(Arrays.copyOf(buf.array(), buf.position()), sender, local);
+            Handle<Void> h = scope.fork("udp " + sender, () -> answer(ch, d));
+            if (h.state() == Handle.State.CANCELLED) {
+                datagramPermits.release();
             }
         }
+    }
 
-        private void startAnother() {
-            if (running.incrementAndGet() > maxDatagrams) {
-                running.decrementAndGet();
-                return; // every permitted receiver is busy: reception waits, as documented
+    private void answer(DatagramChannel ch, Datagram d) {
+        try {
+            Optional<byte[]> reply = datagramHandler.handle(d);
+            if (reply.isPresent()) {
+                ch.send(ByteBuffer.wrap(reply.get()), d.sender());
             }
-            waiting.incrementAndGet();
-            Handle<Void> h;
-            try {
-                h = scope.fork("udp-" + port(local), this::run);
-            } catch (IllegalStateException closed) {
-                h = null; // the scope is closing
+        } catch (Throwable t) {
+            if (!stopping) {
+                LOG.log(Level.WARNING, name + ": datagram handler failed for " + d.sender(), t);
             }
-            if (h == null || h.state() == Handle.State.CANCELLED) {
-                waiting.decrementAndGet();
-                running.decrementAndGet();
-            }
-        }
-
-        /** The next datagram, or null when the socket is closed or the server stops. */
-        private Datagram receive() {
-            while (!stopping) {
-                try {
-                    receiveLock.lockInterruptibly();
-                } catch (InterruptedException e) {
-                    return null;
-                }
-                try {
-                    buffer.clear();
-                    SocketAddress sender = ch.receive(buffer);
-                    return new Datagram(Arrays.copyOf(buffer.array(), buffer.position()), sender, local);
-                } catch (IOException e) {
-                    if (stopping || !ch.isOpen() || Thread.currentThread().isInterrupted()) {
-                        return null;
-                    }
-                    LOG.log(Level.WARNING, "{0}: receive failed: {1}", name, e.toString());
-                } finally {
-                    receiveLock.unlock();
-                }
-            }
-            return null;
-        }
-
-        private void answer(Datagram d) {
-            try {
-                Optional<byte[]> reply = datagramHandler.handle(d);
-                if (reply.isPresent()) {
-                    ch.send(ByteBuffer.wrap(reply.get()), d.sender());
-                }
-            } catch (Throwable t) {
-                if (!stopping) {
-                    LOG.log(Level.WARNING, name + ": datagram handler failed for " + d.sender(), t);
-                }
-            }
-        }
-
-        private static String port(SocketAddress a) {
-            return a instanceof InetSocketAddress i ? String.valueOf(i.getPort()) : String.valueOf(a);
+        } finally {
+            datagramPermits.release();
         }
     }
 

@@ -44,9 +44,12 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class Maildir {
     private static final AtomicLong COUNTER = new AtomicLong();
     private static final AtomicLong LAST_MICROS = new AtomicLong();
-    /** Maildirs whose tmp/, new/ and cur/ are known to exist. */
-    private static final Set<Path> PREPARED = ConcurrentHashMap.newKeySet();
-    private static final ConcurrentHashMap<Path, DirSync> SYNCS = new ConcurrentHashMap<>();
+    /**
+     * Maildirs whose tmp/, new/ and cur/ are known to exist, with their resolved paths and the
+     * group commit of their new/.
+     */
+    private static final ConcurrentHashMap<Path, Box> PREPARED = new ConcurrentHashMap<>();
+    private static final Set<StandardOpenOption> CREATE = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     /** Serialises read-modify-write of subscription files in this process. */
     private static final ReentrantLock SUBSCRIPTIONS = new ReentrantLock();
     private static final String HOST = hostName();
@@ -125,6 +128,23 @@ public final class Maildir {
         });
     }
 
+    /**
+     * Delivers the bytes between {@code message}'s position and limit to {@code user}'s inbox in
+     * one write; see {@link #deliver(String, InputStream)}. The buffer's position is left as it
+     * was, so one buffer can be delivered to several users.
+     */
+    public Path deliver(String user, ByteBuffer message) throws IOException {
+        Path box = folder(user, "");
+        return store(box, ch -> {
+            ByteBuffer bb = message.duplicate();
+            long size = bb.remaining();
+            while (bb.hasRemaining()) {
+                ch.write(bb);
+            }
+            return size;
+        });
+    }
+
     /** Delivers {@code message} to an existing or new Maildir directory; see {@link #deliver(String, InputStream)}. */
     public static Path deliver(Path maildir, InputStream message) throws IOException {
         return store(maildir, ch -> {
@@ -161,18 +181,23 @@ public final class Maildir {
     }
 
     private static Path storeOnce(Path maildir, Content content) throws IOException {
-        Path tmp = maildir.resolve("tmp");
-        Path nu = maildir.resolve("new");
-        if (!PREPARED.contains(maildir)) {
-            Files.createDirectories(tmp);
-            Files.createDirectories(nu);
+        Box box = PREPARED.get(maildir);
+        if (box == null) {
+            box = new Box(maildir.resolve("tmp"), maildir.resolve("new"));
+            Files.createDirectories(box.tmp);
+            Files.createDirectories(box.nu);
             Files.createDirectories(maildir.resolve("cur"));
-            PREPARED.add(maildir);
+            Box raced = PREPARED.putIfAbsent(maildir, box);
+            if (raced != null) {
+                box = raced; // one group commit per directory
+            }
         }
+        Path tmp = box.tmp;
+        Path nu = box.nu;
         String unique = uniqueName();
         Path file = tmp.resolve(unique);
         long size;
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        try (FileChannel ch = FileChannel.open(file, CREATE)) {
             size = content.writeTo(ch);
             // fdatasync: the data and the size needed to read it back (POSIX), not the timestamps
             ch.force(false);
@@ -187,8 +212,21 @@ public final class Maildir {
             Files.deleteIfExists(file);
             throw new IOException(maildir + ": tmp/ and new/ are on different file systems", e);
         }
-        SYNCS.computeIfAbsent(nu, DirSync::new).awaitSyncedAfterNow();
+        box.newSync.awaitSyncedAfterNow();
         return target;
+    }
+
+    /** A prepared Maildir: its tmp/ and new/, and the group commit of new/. */
+    private static final class Box {
+        final Path tmp;
+        final Path nu;
+        final DirSync newSync;
+
+        Box(Path tmp, Path nu) {
+            this.tmp = tmp;
+            this.nu = nu;
+            this.newSync = new DirSync(nu);
+        }
     }
 
     /**
@@ -422,9 +460,19 @@ public final class Maildir {
 
     private static void checkName(String what, String name) {
         if (name == null || name.isEmpty() || name.startsWith(".") || name.contains("/") || name.contains("\\")
-                || name.contains("..") || name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+                || name.contains("..") || hasControl(name)) {
             throw new IllegalArgumentException("bad " + what + " name for a Maildir: '" + name + "'");
         }
+    }
+
+    private static boolean hasControl(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String hostName() {

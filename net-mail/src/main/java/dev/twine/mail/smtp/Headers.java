@@ -14,11 +14,16 @@ final class Headers {
     }
 
     static Headers scan(byte[] message) {
+        return scan(message, 0, message.length);
+    }
+
+    /** The field names of the message in {@code message[from, to)}. */
+    static Headers scan(byte[] message, int from, int to) {
         Set<String> names = new HashSet<>();
-        int pos = 0;
-        while (pos < message.length) {
+        int pos = from;
+        while (pos < to) {
             int eol = pos;
-            while (eol < message.length && message[eol] != '\n') {
+            while (eol < to && message[eol] != '\n') {
                 eol++;
             }
             int end = eol > pos && message[eol - 1] == '\r' ? eol - 1 : eol;

@@ -8,19 +8,21 @@ import dev.twine.core.auth.AuthenticationException;
 import dev.twine.core.auth.Principal;
 import dev.twine.core.auth.SaslExchange;
 import dev.twine.core.auth.UsernamePassword;
-import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
 
 /** One server-side SMTP conversation; lives on the connection's thread. */
 final class SmtpSession {
@@ -32,11 +34,30 @@ final class SmtpSession {
     private static final int MAX_AUTH_LINE = 12288;
     /** RFC 5321 §4.5.3.1.6: 1000 octets including CRLF. */
     private static final int MAX_TEXT_LINE = 998;
+    /**
+     * Room left in front of a message as it is received, for the trace fields put before it
+     * (Return-Path, Received, and Date and Message-ID on submission), so the stored file is one
+     * array written in one call. Longer trace fields (a long HELO name or address) take a copy.
+     */
+    private static final int HEAD_ROOM = 1024;
+
+    // the replies of every mail transaction, encoded once
+    private static final byte[] MAIL_OK = Reply.of(250, "2.1.0 Ok").toWire().getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] RCPT_OK = Reply.of(250, "2.1.5 Ok").toWire().getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] SEND_DATA =
+            Reply.of(354, "End data with <CR><LF>.<CR><LF>").toWire().getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] QUEUED = Reply.of(250, "2.0.0 Ok: queued").toWire().getBytes(StandardCharsets.US_ASCII);
+
+    /**
+     * Message ids for the Received field and the log. They start from the clock (4096 per
+     * millisecond), so they stay unique across restarts too; cheaper than a random UUID, which
+     * takes the SecureRandom lock and reads /dev/urandom.
+     */
+    private static final AtomicLong NEXT_ID = new AtomicLong(System.currentTimeMillis() << 12);
 
     private final SmtpServer cfg;
     private final Connection conn;
-    private final LineReader commands;
-    private final LineReader text;
+    private final SmtpInput input;
     private final OutputStream out;
 
     private String helo;
@@ -55,8 +76,7 @@ final class SmtpSession {
     SmtpSession(SmtpServer cfg, Connection conn) {
         this.cfg = cfg;
         this.conn = conn;
-        this.commands = LineReader.of(conn, MAX_AUTH_LINE);
-        this.text = LineReader.of(conn, MAX_TEXT_LINE);
+        this.input = new SmtpInput(conn.input());
         this.out = conn.output();
     }
 
@@ -66,13 +86,12 @@ final class SmtpSession {
         flush();
         try {
             while (!closing) {
-                byte[] line;
                 try {
-                    line = commands.readLineBytes();
-                    if (line == null) {
+                    int n = input.readLine(MAX_AUTH_LINE);
+                    if (n < 0) {
                         return;
                     }
-                    command(line);
+                    command(input.buffer(), input.lineStart(), n);
                 } catch (LineTooLongException e) {
                     error(500, "5.5.2 Line too long");
                 }
@@ -80,7 +99,9 @@ final class SmtpSession {
                     reply(421, "4.7.0 " + cfg.domain + " Too many errors, closing connection");
                     closing = true;
                 }
-                if (closing || conn.input().available() == 0) {
+                // RFC 2920 §3.2: replies to pipelined commands go out together, once no more
+                // commands are waiting
+                if (closing || input.available() == 0) {
                     flush();
                 }
             }
@@ -104,23 +125,24 @@ final class SmtpSession {
         }
     }
 
-    private void command(byte[] raw) throws IOException {
-        if (commands.lastTerminator() == LineReader.Terminator.LF) {
+    /** Runs the command line in {@code raw[off, off + n)}. */
+    private void command(byte[] raw, int off, int n) throws IOException {
+        if (input.lastTerminator() == LineReader.Terminator.LF) {
             // RFC 5321 §2.3.8: only CRLF ends a line; a bare LF is not a command terminator
             error(500, "5.5.2 Bare LF received; lines must end with CRLF");
             return;
         }
-        for (byte b : raw) {
-            if (b == 0) {
+        for (int i = off; i < off + n; i++) {
+            if (raw[i] == 0) {
                 error(500, "5.5.2 NUL character in command");
                 return;
             }
         }
-        String line = new String(raw, StandardCharsets.UTF_8);
+        String line = new String(raw, off, n, StandardCharsets.UTF_8);
         int sp = line.indexOf(' ');
         String verb = (sp < 0 ? line : line.substring(0, sp)).toUpperCase(Locale.ROOT);
         String arg = sp < 0 ? "" : line.substring(sp + 1).strip();
-        if (raw.length > MAX_COMMAND && !verb.equals("AUTH")) {
+        if (n > MAX_COMMAND && !verb.equals("AUTH")) {
             error(500, "5.5.2 Line too long");
             return;
         }
@@ -257,7 +279,7 @@ final class SmtpSession {
         }
         from = p.address();
         smtputf8 = utf8;
-        reply(250, "2.1.0 Ok");
+        out.write(MAIL_OK);
     }
 
     private void rcpt(String arg) throws IOException {
@@ -313,7 +335,7 @@ final class SmtpSession {
             remoteRcpts.add(address);
         }
         rcptCount++;
-        reply(250, "2.1.5 Ok");
+        out.write(RCPT_OK);
     }
 
     private String localUser(String local) {
@@ -343,56 +365,74 @@ final class SmtpSession {
             error(554, "5.5.1 No valid recipients");
             return;
         }
-        reply(354, "End data with <CR><LF>.<CR><LF>");
+        out.write(SEND_DATA);
         flush();
-        ByteArrayOutputStream body = new ByteArrayOutputStream(8192);
+        // dot-unstuffed straight into the array that is stored, after room for the trace fields
+        byte[] buf = new byte[HEAD_ROOM + 4096];
+        int len = HEAD_ROOM;
         long size = 0;
         boolean tooBig = false;
         boolean tooLong = false;
         boolean bareLf = false;
         boolean nul = false;
         boolean afterCrlf = true;
-        while (true) {
-            byte[] line;
-            try {
-                line = text.readLineBytes();
-            } catch (LineTooLongException e) {
-                // the reader skips the rest of that line (through its LF); the message is refused
-                // in any case, so a dot line after it may end the data
-                tooLong = true;
-                afterCrlf = true;
-                continue;
-            }
-            if (line == null) {
-                throw new EOFException("connection closed inside DATA");
-            }
-            boolean crlf = text.lastTerminator() == LineReader.Terminator.CRLF;
-            // RFC 5321 §4.1.1.4: only <CRLF>.<CRLF> ends the data; a dot line next to a bare LF
-            // does not, so a message cannot smuggle a second one past another MTA
-            if (afterCrlf && crlf && line.length == 1 && line[0] == '.') {
-                break;
-            }
-            afterCrlf = crlf;
-            if (!crlf) {
-                bareLf = true;
-            }
-            int off = line.length > 0 && line[0] == '.' ? 1 : 0; // RFC 5321 §4.5.2
-            size += line.length - off + 2;
-            if (size > cfg.maxMessageSize) {
-                tooBig = true;
-            }
-            if (tooBig || tooLong || bareLf || nul) {
-                continue; // keep reading to the end, store nothing
-            }
-            for (int i = off; i < line.length; i++) {
-                if (line[i] == 0) {
-                    nul = true;
+        input.expectText();
+        try {
+            while (true) {
+                int n;
+                try {
+                    n = input.readLine(MAX_TEXT_LINE);
+                } catch (LineTooLongException e) {
+                    // the reader skips the rest of that line (through its LF); the message is
+                    // refused in any case, so a dot line after it may end the data
+                    tooLong = true;
+                    afterCrlf = true;
+                    continue;
+                }
+                if (n < 0) {
+                    throw new EOFException("connection closed inside DATA");
+                }
+                byte[] line = input.buffer();
+                int start = input.lineStart();
+                boolean crlf = input.lastTerminator() == LineReader.Terminator.CRLF;
+                // RFC 5321 §4.1.1.4: only <CRLF>.<CRLF> ends the data; a dot line next to a bare
+                // LF does not, so a message cannot smuggle a second one past another MTA
+                if (afterCrlf && crlf && n == 1 && line[start] == '.') {
                     break;
                 }
+                afterCrlf = crlf;
+                if (!crlf) {
+                    bareLf = true;
+                }
+                if (n > 0 && line[start] == '.') {
+                    // RFC 5321 §4.5.2
+                    start++;
+                    n--;
+                }
+                size += n + 2;
+                if (size > cfg.maxMessageSize) {
+                    tooBig = true;
+                }
+                if (tooBig || tooLong || bareLf || nul) {
+                    continue; // keep reading to the end, store nothing
+                }
+                for (int i = start; i < start + n; i++) {
+                    if (line[i] == 0) {
+                        nul = true;
+                        break;
+                    }
+                }
+                if (len + n + 2 > buf.length) {
+                    // size is checked against the limit above, so this stays below it
+                    buf = Arrays.copyOf(buf, Math.max(buf.length * 2, len + n + 2));
+                }
+                System.arraycopy(line, start, buf, len, n);
+                len += n;
+                buf[len++] = '\r';
+                buf[len++] = '\n';
             }
-            body.write(line, off, line.length - off);
-            body.write('\r');
-            body.write('\n');
+        } finally {
+            input.endText();
         }
         try {
             if (tooBig) {
@@ -404,20 +444,21 @@ final class SmtpSession {
             } else if (nul) {
                 error(554, "5.6.0 NUL character in message");
             } else {
-                deliver(body.toByteArray());
+                deliver(buf, len);
             }
         } finally {
             resetTransaction();
         }
     }
 
-    private void deliver(byte[] message) throws IOException {
-        String id = UUID.randomUUID().toString().replace("-", "").substring(0, 16).toUpperCase(Locale.ROOT);
-        StringBuilder trace = new StringBuilder();
-        trace.append(received(id));
+    /** Stores the message in {@code buf[HEAD_ROOM, len)} for every recipient, then answers. */
+    private void deliver(byte[] buf, int len) throws IOException {
+        String id = Long.toHexString(NEXT_ID.incrementAndGet()).toUpperCase(Locale.ROOT);
+        StringBuilder trace = new StringBuilder(256);
+        received(trace, id);
         if (cfg.role == SmtpServer.Role.SUBMISSION) {
             // RFC 6409 §8.2 and §8.3: complete a message that lacks them
-            Headers h = Headers.scan(message);
+            Headers h = Headers.scan(buf, HEAD_ROOM, len);
             if (!h.has("date")) {
                 trace.append("Date: ").append(Rfc5322.now()).append("\r\n");
             }
@@ -426,41 +467,63 @@ final class SmtpSession {
             }
         }
         byte[] traced = trace.toString().getBytes(StandardCharsets.UTF_8);
+        // RFC 5321 §4.4: the delivering server records the reverse path as Return-Path
+        byte[] returnPath = ("Return-Path: <" + from + ">\r\n").getBytes(StandardCharsets.UTF_8);
+        int start = HEAD_ROOM - traced.length - returnPath.length;
+        if (start < 0) {
+            byte[] bigger = new byte[returnPath.length + traced.length + len - HEAD_ROOM];
+            System.arraycopy(buf, HEAD_ROOM, bigger, returnPath.length + traced.length, len - HEAD_ROOM);
+            len = bigger.length;
+            buf = bigger;
+            start = 0;
+        }
+        System.arraycopy(returnPath, 0, buf, start, returnPath.length);
+        System.arraycopy(traced, 0, buf, start + returnPath.length, traced.length);
         try {
             if (!remoteRcpts.isEmpty()) {
-                byte[] whole = concat(traced, message);
+                // the next hop records its own Return-Path
+                byte[] whole = Arrays.copyOfRange(buf, start + returnPath.length, len);
                 cfg.relay.enqueue(from, List.copyOf(remoteRcpts), whole);
             }
-            // RFC 5321 §4.4: the delivering server records the reverse path as Return-Path
-            byte[] head = concat(("Return-Path: <" + from + ">\r\n").getBytes(StandardCharsets.UTF_8), traced);
+            ByteBuffer message = ByteBuffer.wrap(buf, start, len - start);
             for (String user : localRcpts) {
-                cfg.maildir.deliver(user, head, message);
+                cfg.maildir.deliver(user, message);
             }
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "SMTP " + conn.peer() + ": cannot store message " + id + ": " + e);
             reply(451, "4.3.0 Local error in processing; try again later");
             return;
         }
-        reply(250, "2.0.0 Ok: queued");
+        out.write(QUEUED);
     }
 
-    private String received(String id) {
-        String proto = extended ? "ESMTP" : "SMTP";
+    /** Appends the Received field (RFC 5321 §4.4 trace information). */
+    private void received(StringBuilder sb, String id) {
+        sb.append("Received: from ");
+        sanitize(sb, helo);
+        sb.append(" (");
+        sanitize(sb, conn.peer());
+        sb.append(")\r\n\tby ").append(cfg.domain).append(" (Twine) with ").append(extended ? "ESMTP" : "SMTP");
         if (extended) {
             // RFC 3848 §2
             if (conn.isSecure()) {
-                proto += "S";
+                sb.append('S');
             }
             if (principal != null) {
-                proto += "A";
+                sb.append('A');
             }
         }
-        String forClause = localRcpts.size() + remoteRcpts.size() == 1
-                ? "\r\n\tfor <" + (localRcpts.isEmpty() ? remoteRcpts.iterator().next() : localRcpts.iterator().next() + "@" + cfg.domain) + ">"
-                : "";
-        // RFC 5321 §4.4 trace information
-        return "Received: from " + sanitize(helo) + " (" + sanitize(conn.peer()) + ")\r\n\tby " + cfg.domain
-                + " (Twine) with " + proto + " id " + id + forClause + ";\r\n\t" + Rfc5322.now() + "\r\n";
+        sb.append(" id ").append(id);
+        if (localRcpts.size() + remoteRcpts.size() == 1) {
+            sb.append("\r\n\tfor <");
+            if (localRcpts.isEmpty()) {
+                sb.append(remoteRcpts.iterator().next());
+            } else {
+                sb.append(localRcpts.iterator().next()).append('@').append(cfg.domain);
+            }
+            sb.append('>');
+        }
+        sb.append(";\r\n\t").append(Rfc5322.now()).append("\r\n");
     }
 
     private void startTls(String arg) throws IOException {
@@ -478,8 +541,9 @@ final class SmtpSession {
         }
         reply(220, "2.0.0 Ready to start TLS");
         flush();
-        // Connection.startTls discards anything the client sent after STARTTLS in plaintext:
-        // RFC 3207 §4.2 forbids acting on it (the command injection attack)
+        // Connection.startTls discards anything the client sent after STARTTLS in plaintext, and
+        // so do we: RFC 3207 §4.2 forbids acting on it (the command injection attack)
+        input.discard();
         conn.startTls(cfg.tls);
         // RFC 3207 §4.2: forget everything learnt from the client before TLS
         helo = null;
@@ -562,16 +626,17 @@ final class SmtpSession {
     private byte[] challenge(String base64) throws IOException, BadBase64 {
         reply(334, base64);
         flush();
-        String line;
+        int n;
         try {
-            line = commands.readLine();
+            n = input.readLine(MAX_AUTH_LINE);
         } catch (LineTooLongException e) {
             error(500, "5.5.6 Authentication exchange line is too long");
             return null;
         }
-        if (line == null) {
+        if (n < 0) {
             throw new EOFException("connection closed during AUTH");
         }
+        String line = new String(input.buffer(), input.lineStart(), n, StandardCharsets.UTF_8);
         if (line.equals("*")) {
             // RFC 4954 §4
             error(501, "5.0.0 Authentication cancelled");
@@ -620,17 +685,20 @@ final class SmtpSession {
         conn.flush();
     }
 
-    private static String sanitize(String s) {
-        StringBuilder sb = new StringBuilder(s.length());
+    private static void sanitize(StringBuilder sb, String s) {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             sb.append(c < 0x21 || c == 0x7f || c == '(' || c == ')' ? '_' : c);
         }
-        return sb.toString();
     }
 
     private static boolean isAscii(String s) {
-        return s.chars().allMatch(c -> c < 0x80);
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) >= 0x80) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean startsWithIgnoreCase(String s, String prefix) {
@@ -684,8 +752,11 @@ final class SmtpSession {
                 }
                 return new Path("", params);
             }
-            if (addr.chars().anyMatch(c -> c <= 0x20 || c == 0x7f)) {
-                throw new IllegalArgumentException("bad character");
+            for (int i = 0; i < addr.length(); i++) {
+                char c = addr.charAt(i);
+                if (c <= 0x20 || c == 0x7f) {
+                    throw new IllegalArgumentException("bad character");
+                }
             }
             int at = addr.lastIndexOf('@');
             if (at < 0) {

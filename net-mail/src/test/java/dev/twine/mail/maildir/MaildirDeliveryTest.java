@@ -49,6 +49,24 @@ class MaildirDeliveryTest {
     }
 
     @Test
+    void aBufferSliceIsStoredInOneFileForEachUserAndTheBufferIsLeftAsItWas() throws Exception {
+        Maildir d = Maildir.open(dir);
+        byte[] array = "junk|Subject: s\r\n\r\nbody\r\n|junk".getBytes(StandardCharsets.US_ASCII);
+        java.nio.ByteBuffer slice = java.nio.ByteBuffer.wrap(array, 5, array.length - 10);
+        Path forAlice = d.deliver("alice", slice);
+        Path forBob = d.deliver("bob", slice);
+        assertEquals(5, slice.position(), "position unchanged");
+        assertEquals(array.length - 5, slice.limit(), "limit unchanged");
+        for (Path f : List.of(forAlice, forBob)) {
+            assertEquals("Subject: s\r\n\r\nbody\r\n", Files.readString(f, StandardCharsets.US_ASCII));
+            assertTrue(f.getFileName().toString().endsWith(",S=" + Files.size(f)), f.toString());
+            assertEquals("new", f.getParent().getFileName().toString());
+        }
+        assertEquals(dir.resolve("alice/new"), forAlice.getParent());
+        assertEquals(dir.resolve("bob/new"), forBob.getParent());
+    }
+
+    @Test
     void messagesDeliveredInTheSameMillisecondKeepTheirArrivalOrder() throws Exception {
         Maildir d = Maildir.open(dir);
         int n = 500;

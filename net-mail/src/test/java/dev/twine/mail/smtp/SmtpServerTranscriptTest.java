@@ -227,6 +227,104 @@ class SmtpServerTranscriptTest {
     }
 
     @Test
+    void commandsPipelinedRightAfterTheEndOfDataAreAnsweredAndBothMessagesStored() throws Exception {
+        SmtpServer server = SmtpTestSupport.server(dir).build();
+        for (Chunking c : Chunking.standard()) {
+            try (MemoryConnections.Served s = MemoryConnections.serve(server.handler(), c)) {
+                LineReader in = LineReader.of(s.client(), 1000);
+                assertEquals("220 example.test ESMTP Twine", in.readLine());
+                send(s.client(), "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n");
+                while (!in.readLine().startsWith("250 ")) {
+                    // the EHLO reply's lines
+                }
+                assertEquals("250 2.1.0 Ok", in.readLine());
+                assertEquals("250 2.1.5 Ok", in.readLine());
+                assertEquals("354 End data with <CR><LF>.<CR><LF>", in.readLine());
+                // one write: the end of the first message, a whole second transaction, QUIT
+                send(s.client(), "Subject: one\r\n\r\n..1\r\n.\r\nMAIL FROM:<a@b.example>\r\n"
+                        + "RCPT TO:<alice@example.test>\r\nDATA\r\nSubject: two\r\n\r\n2\r\n.\r\nQUIT\r\n");
+                assertEquals("250 2.0.0 Ok: queued", in.readLine());
+                assertEquals("250 2.1.0 Ok", in.readLine());
+                assertEquals("250 2.1.5 Ok", in.readLine());
+                assertEquals("354 End data with <CR><LF>.<CR><LF>", in.readLine());
+                assertEquals("250 2.0.0 Ok: queued", in.readLine());
+                assertEquals("221 2.0.0 example.test Bye", in.readLine());
+                assertEquals(null, in.readLine());
+            }
+        }
+        List<Path> files = delivered(dir, "alice");
+        assertEquals(2 * RUNS, files.size());
+        int ones = 0;
+        for (Path f : files) {
+            String text = Files.readString(f, StandardCharsets.UTF_8);
+            if (text.endsWith("\r\nSubject: one\r\n\r\n.1\r\n")) {
+                ones++;
+            } else {
+                assertTrue(text.endsWith("\r\nSubject: two\r\n\r\n2\r\n"), text);
+            }
+        }
+        assertEquals(RUNS, ones);
+    }
+
+    @Test
+    void aMessageLargerThanTheReadBufferIsStoredByteForByteWithDotsUnstuffed() throws Exception {
+        SmtpServer server = SmtpTestSupport.server(dir).build();
+        StringBuilder wire = new StringBuilder();
+        StringBuilder stored = new StringBuilder("Subject: big\r\n\r\n");
+        wire.append(stored);
+        for (int i = 0; i < 300; i++) {
+            // lines of up to 998 octets on the wire, every third one starting with a dot
+            String line = (i % 3 == 0 ? "." : "") + ("L" + i + "-").repeat(400).substring(0, 1 + i * 37 % 996);
+            stored.append(line).append("\r\n");
+            wire.append(line.startsWith(".") ? "." + line : line).append("\r\n");
+        }
+        assertTrue(wire.length() > 2 * SmtpInput.LARGE, "the message must not fit in one read");
+        for (Chunking c : List.of(Chunking.whole(), Chunking.random(11))) {
+            try (MemoryConnections.Served s = MemoryConnections.serve(server.handler(), c)) {
+                LineReader in = LineReader.of(s.client(), 1000);
+                assertEquals("220 example.test ESMTP Twine", in.readLine());
+                send(s.client(), "HELO c\r\n");
+                assertEquals("250 example.test", in.readLine());
+                transaction(s.client(), in);
+                send(s.client(), wire + ".\r\n");
+                assertEquals("250 2.0.0 Ok: queued", in.readLine());
+            }
+        }
+        List<Path> files = delivered(dir, "alice");
+        assertEquals(2, files.size());
+        for (Path f : files) {
+            String text = Files.readString(f, StandardCharsets.UTF_8);
+            assertTrue(text.endsWith("\r\n" + stored), "stored exactly as sent, dots unstuffed");
+            assertTrue(f.getFileName().toString().endsWith(",S=" + Files.size(f)), f.toString());
+        }
+    }
+
+    @Test
+    void traceFieldsLongerThanTheRoomKeptForThemStillPrecedeTheWholeMessage() throws Exception {
+        SmtpServer server = SmtpTestSupport.server(dir).build();
+        String helo = "h".repeat(500);
+        String sender = "s".repeat(480) + "@b.example";
+        try (MemoryConnections.Served s = MemoryConnections.serve(server.handler(), Chunking.random(3))) {
+            LineReader in = LineReader.of(s.client(), 1000);
+            assertEquals("220 example.test ESMTP Twine", in.readLine());
+            send(s.client(), "HELO " + helo + "\r\nMAIL FROM:<" + sender + ">\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n");
+            assertEquals("250 example.test", in.readLine());
+            assertEquals("250 2.1.0 Ok", in.readLine());
+            assertEquals("250 2.1.5 Ok", in.readLine());
+            assertEquals("354 End data with <CR><LF>.<CR><LF>", in.readLine());
+            send(s.client(), "Subject: long trace\r\n\r\nbody\r\n.\r\n");
+            assertEquals("250 2.0.0 Ok: queued", in.readLine());
+        }
+        List<Path> files = delivered(dir, "alice");
+        assertEquals(1, files.size());
+        String text = Files.readString(files.get(0), StandardCharsets.UTF_8);
+        assertTrue(text.startsWith("Return-Path: <" + sender + ">\r\nReceived: from " + helo + " ("), text);
+        assertTrue(text.length() > 1024, "longer than the room kept in front: " + text.length());
+        assertTrue(text.endsWith(";\r\n\t" + text.split(";\r\n\t", 2)[1].split("\r\n", 2)[0]
+                + "\r\nSubject: long trace\r\n\r\nbody\r\n"), text);
+    }
+
+    @Test
     void nonAsciiAddressesNeedSmtputf8AndBodyTypesAreChecked() throws Exception {
         SmtpServer server = SmtpTestSupport.server(dir).build();
         Transcript.parse("""

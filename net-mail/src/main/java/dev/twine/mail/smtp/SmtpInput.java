@@ -1,0 +1,205 @@
+package dev.twine.mail.smtp;
+
+import dev.twine.core.LineReader;
+import dev.twine.core.LineTooLongException;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+
+/**
+ * An SMTP session's input: command lines and message text read from the connection into one array
+ * the session owns, so a line is looked at where it lies instead of being copied out, and a message
+ * arrives in reads as large as the client's writes rather than in pieces of the connection's small
+ * idle buffer.
+ *
+ * <p>Lines follow {@link LineReader}'s rules: CRLF or a bare LF ends a line ({@link #lastTerminator}
+ * tells which); a line longer than the limit throws {@link LineTooLongException} after at most
+ * {@code limit + 2} bytes were buffered, and the next read first skips the rest of it; end of
+ * stream between lines is {@code -1}, inside a line an {@link EOFException}. Timeouts and a
+ * draining server come from the connection's reads.
+ *
+ * <p>Memory: {@value #SMALL} bytes while waiting for commands; {@link #expectText} grows the array
+ * to {@value #LARGE} for a message and {@link #endText} gives that back.
+ */
+final class SmtpInput {
+    /** Enough for any command line but AUTH's, which grow the array to their own limit. */
+    static final int SMALL = 1024;
+    /** While a message arrives: most messages come in one read. */
+    static final int LARGE = 16 * 1024;
+    /**
+     * The least free space to read into. The connection's input hands a read this large straight
+     * to the socket, without copying through its own buffer.
+     */
+    private static final int MIN_READ = 512;
+
+    private final InputStream in;
+    private byte[] buf = new byte[SMALL];
+    private int pos;
+    private int lim;
+    private int lineStart;
+    private boolean skipping;
+    private LineReader.Terminator last = LineReader.Terminator.CRLF;
+
+    SmtpInput(InputStream in) {
+        this.in = in;
+    }
+
+    /**
+     * Reads the next line. It stays in {@link #buffer()} from {@link #lineStart()} for the returned
+     * number of bytes, terminator excluded, until the next call.
+     *
+     * @return the line's length, or -1 at end of stream between lines
+     * @throws LineTooLongException if the line is longer than {@code maxLength}
+     * @throws EOFException if the stream ends inside a line
+     */
+    int readLine(int maxLength) throws IOException {
+        if (skipping && !skipRestOfLine()) {
+            return -1;
+        }
+        if (pos == lim && !refill()) {
+            return -1;
+        }
+        int scanned = 0;
+        while (true) {
+            int lf = indexOfLf(pos + scanned);
+            if (lf >= 0) {
+                int start = pos;
+                int end = lf;
+                last = LineReader.Terminator.LF;
+                if (end > start && buf[end - 1] == '\r') {
+                    end--;
+                    last = LineReader.Terminator.CRLF;
+                }
+                pos = lf + 1;
+                if (end - start > maxLength) {
+                    throw new LineTooLongException(maxLength);
+                }
+                lineStart = start;
+                return end - start;
+            }
+            scanned = lim - pos;
+            // the limit plus CR and LF: a line of exactly maxLength bytes still fits
+            if (scanned > maxLength + 1) {
+                pos = lim;
+                skipping = true;
+                throw new LineTooLongException(maxLength);
+            }
+            if (!readMore(maxLength + 2)) {
+                pos = lim;
+                throw new EOFException("stream ended inside a line (" + scanned + " bytes without a line end)");
+            }
+        }
+    }
+
+    /** The array holding the last line; valid until the next read. */
+    byte[] buffer() {
+        return buf;
+    }
+
+    /** Where the last line starts in {@link #buffer()}. */
+    int lineStart() {
+        return lineStart;
+    }
+
+    /** How the last line ended. */
+    LineReader.Terminator lastTerminator() {
+        return last;
+    }
+
+    /** Bytes received and not read yet, here or in the connection's buffer (not the kernel's). */
+    int available() throws IOException {
+        return lim - pos + in.available();
+    }
+
+    /** Drops everything buffered: plaintext sent before a TLS handshake must not count (RFC 3207 §4.2). */
+    void discard() {
+        pos = lim = 0;
+        skipping = false;
+    }
+
+    /** A message follows: read it in large pieces. */
+    void expectText() {
+        if (buf.length < LARGE) {
+            grow(LARGE);
+        }
+    }
+
+    /** The message ended: back to the small array, unless a pipelined command waits in the large one. */
+    void endText() {
+        if (buf.length > SMALL && lim - pos <= SMALL) {
+            byte[] small = new byte[SMALL];
+            System.arraycopy(buf, pos, small, 0, lim - pos);
+            lim -= pos;
+            pos = 0;
+            buf = small;
+        }
+    }
+
+    /** With nothing buffered: reads into the whole array. */
+    private boolean refill() throws IOException {
+        pos = lim = 0;
+        return readMore(0);
+    }
+
+    /**
+     * Reads at least one more byte after those buffered, keeping them contiguous: compacts, or
+     * grows the array so that {@code need} bytes fit with room for a read.
+     *
+     * @return false at end of stream
+     */
+    private boolean readMore(int need) throws IOException {
+        if (buf.length - lim < MIN_READ) {
+            int pending = lim - pos;
+            if (pos > 0) {
+                System.arraycopy(buf, pos, buf, 0, pending);
+                pos = 0;
+                lim = pending;
+            }
+            if (buf.length - lim < MIN_READ && buf.length < need + MIN_READ) {
+                grow(Math.max(buf.length * 2, need + MIN_READ));
+            }
+        }
+        while (true) {
+            int n = in.read(buf, lim, buf.length - lim);
+            if (n < 0) {
+                return false;
+            }
+            if (n > 0) {
+                lim += n;
+                return true;
+            }
+        }
+    }
+
+    private void grow(int size) {
+        byte[] bigger = new byte[size];
+        System.arraycopy(buf, pos, bigger, 0, lim - pos);
+        lim -= pos;
+        pos = 0;
+        buf = bigger;
+    }
+
+    private boolean skipRestOfLine() throws IOException {
+        while (true) {
+            if (pos == lim && !refill()) {
+                return false;
+            }
+            int lf = indexOfLf(pos);
+            if (lf >= 0) {
+                pos = lf + 1;
+                skipping = false;
+                return true;
+            }
+            pos = lim;
+        }
+    }
+
+    private int indexOfLf(int from) {
+        for (int i = from; i < lim; i++) {
+            if (buf[i] == '\n') {
+                return i;
+            }
+        }
+        return -1;
+    }
+}
