@@ -56,16 +56,65 @@ final class C2sSession {
 
     /** Writes a stanza to this client; false if the connection failed. */
     boolean send(Element stanza) {
+        return write(stanza, true);
+    }
+
+    /**
+     * Writes a stanza that {@code via}'s reading thread routed here. It is only buffered: that
+     * thread flushes it before it next waits for input, so a burst of stanzas read at once goes
+     * out in one write per recipient instead of one per stanza. Order is kept, as every stanza
+     * for this client passes through the same buffer. With no {@code via}, as {@link #send}.
+     */
+    boolean deliver(Element stanza, C2sSession via) {
+        if (via == null) {
+            return send(stanza);
+        }
+        boolean ok = write(stanza, false);
+        via.heldFor(this);
+        return ok;
+    }
+
+    /** Sessions this session's thread wrote to without flushing; only that thread touches it. */
+    private java.util.ArrayList<C2sSession> held;
+
+    private void heldFor(C2sSession target) {
+        if (held == null) {
+            held = new java.util.ArrayList<>(4);
+        }
+        for (C2sSession t : held) {
+            if (t == target) {
+                return;
+            }
+        }
+        held.add(target);
+    }
+
+    /** Flushes what this session's thread wrote to others and held back (see {@link #deliver}). */
+    private void flushHeld() {
+        if (held == null || held.isEmpty()) {
+            return;
+        }
+        for (C2sSession t : held) {
+            t.out.flush();
+        }
+        if (held.size() > 16) {
+            held = null; // a rare wide fan-out: do not keep the big list
+        } else {
+            held.clear();
+        }
+    }
+
+    private boolean write(Element stanza, boolean flush) {
         String xml = stanza.toXml();
         if (!smEnabled) {
-            return out.send(xml);
+            return flush ? out.send(xml) : out.write(xml);
         }
         // XEP-0198 §4: count and keep each stanza in the order the client sees it
         boolean[] ok = new boolean[1];
         try {
             out.exclusive(() -> {
                 if (!smEnabled) {
-                    ok[0] = out.send(xml);
+                    ok[0] = flush ? out.send(xml) : out.write(xml);
                     return;
                 }
                 smSent++;
@@ -73,7 +122,7 @@ final class C2sSession {
                     smUnacked.pollFirst(); // bounded: the oldest loses its redelivery guarantee
                 }
                 smUnacked.addLast(stanza);
-                ok[0] = out.send(xml);
+                ok[0] = flush ? out.send(xml) : out.write(xml);
                 if (ok[0] && smSent - smAcked >= ACK_EVERY && smSent % ACK_EVERY == 0) {
                     out.send("<r xmlns='" + SM_NS + "'/>");
                 }
@@ -181,6 +230,7 @@ final class C2sSession {
         } catch (IOException e) {
             // a broken connection ends this session only; nothing to tell the peer
         } finally {
+            flushHeld();
             if (jid != null) {
                 hub.unbind(this);
                 if (smEnabled && !closedCleanly) {
@@ -215,6 +265,7 @@ final class C2sSession {
     private void negotiate() throws IOException, StreamErrorException {
         while (true) {
             XmlReader reader = new XmlReader(conn.input(), hub.limits);
+            reader.beforeWait(this::flushHeld);
             Element h = reader.readHeader();
             checkHeader(h, reader);
             StringBuilder features = new StringBuilder(header()).append("<stream:features>");

@@ -301,7 +301,7 @@ public final class Hub {
         if (!to.isBare()) {
             C2sSession s = sessionFor(to);
             if (s != null) {
-                s.send(m);
+                s.deliver(m, sender);
                 if (carbonEligible(m, type)) {
                     receivedCarbons(to.local(), m, List.of(s));
                 }
@@ -374,7 +374,7 @@ public final class Hub {
             default -> { }
         }
         if (!best.isEmpty()) {
-            best.forEach(s -> s.send(m));
+            best.forEach(s -> s.deliver(m, sender));
             if (carbonEligible(m, type)) {
                 receivedCarbons(local, m, best);
             }

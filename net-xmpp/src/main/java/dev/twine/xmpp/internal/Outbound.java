@@ -39,6 +39,41 @@ final class Outbound {
         }
     }
 
+    /**
+     * Writes without flushing: the bytes wait in the connection's buffer for a {@link #flush()}
+     * or the next {@link #send}. Returns false (and closes the connection) if that failed.
+     */
+    boolean write(String xml) {
+        byte[] bytes = xml.getBytes(StandardCharsets.UTF_8);
+        lock.lock();
+        try {
+            if (conn.isClosed()) {
+                return false;
+            }
+            conn.output().write(bytes);
+            return true;
+        } catch (IOException e) {
+            conn.close();
+            return false;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Sends what {@link #write} left buffered; a failure closes the connection. */
+    void flush() {
+        lock.lock();
+        try {
+            if (!conn.isClosed()) {
+                conn.flush();
+            }
+        } catch (IOException e) {
+            conn.close();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Runs an action (a TLS upgrade) with no other writer in between. */
     void exclusive(IoAction action) throws IOException {
         lock.lock();

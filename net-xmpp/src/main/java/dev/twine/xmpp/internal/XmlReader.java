@@ -29,10 +29,20 @@ public final class XmlReader {
     public static final String STREAMS = "http://etherx.jabber.org/streams";
 
     private static final XMLInputFactory FACTORY = newFactory();
+    /**
+     * Parsers are costly to make (a third of the server's CPU when one was made per stanza) and
+     * an idle stream should not keep one, so idle streams park theirs here and busy ones take
+     * one back. Bounded: a parser offered to a full pool is dropped.
+     */
+    private static final ParserPool POOL = new ParserPool(64);
+    /** Bytes after which a parser is replaced at the next stanza boundary. */
+    private static final long RETIRE_BYTES = 1 << 20;
 
     private final Gate in;
     private final XmlLimits limits;
     private XMLStreamReader parser;
+    /** What {@link #parser} reads through; null when there is no parser. */
+    private Relay relay;
     private String defaultNamespace = "";
     /** The peer's stream start tag, re-created with its namespace declarations, to revive a dropped parser. */
     private byte[] rootTag;
@@ -53,6 +63,14 @@ public final class XmlReader {
         return f;
     }
 
+    /**
+     * Sets what runs on this thread just before a read that would wait for the peer: a server
+     * flushes the writes it held back while more input was already at hand.
+     */
+    public void beforeWait(Runnable action) {
+        in.beforeWait = action;
+    }
+
     /** The default namespace the peer declared on its stream header ({@code jabber:client}). */
     public String defaultNamespace() {
         return defaultNamespace;
@@ -69,7 +87,8 @@ public final class XmlReader {
     public Element readHeader() throws StreamErrorException, IOException {
         try {
             try {
-                parser = FACTORY.createXMLStreamReader(in, "UTF-8");
+                relay = new Relay(null, in);
+                parser = FACTORY.createXMLStreamReader(relay, "UTF-8");
             } catch (XMLStreamException e) {
                 if (in.ioFailure != null) {
                     throw in.ioFailure;
@@ -129,11 +148,17 @@ public final class XmlReader {
      */
     public Element next() throws StreamErrorException, IOException {
         while (true) {
+            // Here the parser (if any) stands between two top-level elements and holds no bytes.
             in.skipTopLevelWhitespace();
-            if (in.pending() == 0 && !in.sourceHasData()) {
-                // Idle between stanzas: drop the parser (tens of KiB) and wait on the bare
-                // connection; a new parser continues the stream when data comes.
+            if (parser != null && relay.bytes > RETIRE_BYTES) {
+                // a long-lived parser's symbol table grows with every new name it sees: start afresh
                 parser = null;
+                relay = null;
+            }
+            if (in.pending() == 0 && !in.sourceHasData()) {
+                // Idle between stanzas: park the parser (tens of KiB) for any stream to reuse and
+                // wait on the bare connection; a parser continues the stream when data comes.
+                park();
                 if (!in.awaitData()) {
                     throw new java.io.EOFException("stream ended");
                 }
@@ -142,31 +167,57 @@ public final class XmlReader {
             if (parser == null) {
                 revive();
             }
-            int ev = advance();
-            switch (ev) {
-                case XMLStreamConstants.START_ELEMENT -> {
-                    Element e = readElement();
-                    in.mark();
-                    return e;
-                }
-                case XMLStreamConstants.END_ELEMENT -> {
-                    return null; // only </stream:stream> can end at this level
-                }
-                case XMLStreamConstants.CHARACTERS, XMLStreamConstants.SPACE -> {
-                    if (!parser.isWhiteSpace()) {
-                        throw new StreamErrorException("bad-format", "text between stanzas");
+            while (true) {
+                int ev = advance();
+                switch (ev) {
+                    case XMLStreamConstants.START_ELEMENT -> {
+                        Element e = readElement();
+                        in.mark();
+                        return e;
                     }
+                    case XMLStreamConstants.END_ELEMENT -> {
+                        return null; // only </stream:stream> can end at this level
+                    }
+                    case XMLStreamConstants.CHARACTERS, XMLStreamConstants.SPACE -> {
+                        // The parser may already hold the start of the next element after this
+                        // whitespace, so it must go on reading: no parking until an element ends.
+                        if (!parser.isWhiteSpace()) {
+                            throw new StreamErrorException("bad-format", "text between stanzas");
+                        }
+                    }
+                    case XMLStreamConstants.END_DOCUMENT -> throw new java.io.EOFException("stream ended");
+                    default -> throw restricted(ev);
                 }
-                case XMLStreamConstants.END_DOCUMENT -> throw new java.io.EOFException("stream ended");
-                default -> throw restricted(ev);
             }
         }
     }
 
-    /** A new parser that sees the stream's start tag again, then the rest of the stream. */
+    /** Hands the idle parser to the pool, detached from this stream. */
+    private void park() {
+        if (parser != null) {
+            relay.source = null;
+            POOL.offer(new Parked(parser, relay, rootTag));
+            parser = null;
+            relay = null;
+        }
+    }
+
+    /**
+     * A parser that continues the stream: an idle one from the pool that was parked inside a root
+     * element with the same namespace declarations, or a new one that first reads the stream's
+     * start tag again.
+     */
     private void revive() throws StreamErrorException, IOException {
+        Parked p = POOL.take(rootTag);
+        if (p != null) {
+            parser = p.parser();
+            relay = p.relay();
+            relay.source = in;
+            return;
+        }
+        relay = new Relay(rootTag, in);
         try {
-            parser = FACTORY.createXMLStreamReader(new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(rootTag), in), "UTF-8");
+            parser = FACTORY.createXMLStreamReader(relay, "UTF-8");
         } catch (XMLStreamException e) {
             throw translate(e);
         }
@@ -294,6 +345,100 @@ public final class XmlReader {
         return in.ioFailure;
     }
 
+    /** An idle parser standing inside a root element whose start tag was {@code rootTag}. */
+    private record Parked(XMLStreamReader parser, Relay relay, byte[] rootTag) {}
+
+    /**
+     * Idle parsers, each between two top-level elements with nothing buffered: a parser has
+     * consumed exactly its stream's bytes up to the end of the last element ({@link Gate} never
+     * gives it more), so all it carries over is its namespace context. Another stream whose root
+     * start tag declared the same namespaces (every c2s stream from the same kind of client) can
+     * continue with it as if it had parsed that stream all along.
+     */
+    private static final class ParserPool {
+        private final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
+        private final Parked[] idle;
+        private int count;
+
+        ParserPool(int capacity) {
+            idle = new Parked[capacity];
+        }
+
+        void offer(Parked p) {
+            lock.lock();
+            try {
+                if (count < idle.length) {
+                    idle[count++] = p;
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** The most recently parked parser for this root tag, or null. */
+        Parked take(byte[] rootTag) {
+            lock.lock();
+            try {
+                for (int i = count - 1; i >= 0; i--) {
+                    if (java.util.Arrays.equals(idle[i].rootTag(), rootTag)) {
+                        Parked p = idle[i];
+                        idle[i] = idle[--count];
+                        idle[count] = null;
+                        return p;
+                    }
+                }
+                return null;
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /**
+     * The stream a parser reads: first a prefix (the root start tag, when the parser continues a
+     * stream it did not see begin), then whichever stream's {@link Gate} it serves now.
+     */
+    private static final class Relay extends InputStream {
+        private final byte[] prefix;
+        private int prefixPos;
+        Gate source;
+        /** Bytes this parser has read, to retire it after {@link #RETIRE_BYTES}. */
+        long bytes;
+
+        Relay(byte[] prefix, Gate source) {
+            this.prefix = prefix;
+            this.source = source;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] b = new byte[1];
+            int n = read(b, 0, 1);
+            return n < 0 ? -1 : b[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (prefix != null && prefixPos < prefix.length) {
+                int n = Math.min(len, prefix.length - prefixPos);
+                System.arraycopy(prefix, prefixPos, b, off, n);
+                prefixPos += n;
+                return n;
+            }
+            int n = source.read(b, off, len);
+            if (n > 0) {
+                bytes += n;
+            }
+            return n;
+        }
+
+        @Override
+        public int available() {
+            int p = prefix == null ? 0 : prefix.length - prefixPos;
+            return p + source.available();
+        }
+    }
+
     /**
      * What the parser reads through. It scans the bytes it buffers with a tiny lexer that finds the
      * ends of top-level elements, and never hands the parser bytes past the next such boundary.
@@ -333,6 +478,7 @@ public final class XmlReader {
         private int run;
         volatile boolean overLimit;
         volatile IOException ioFailure;
+        Runnable beforeWait;
 
         Gate(InputStream src, int max) {
             this.src = src;
@@ -385,6 +531,7 @@ public final class XmlReader {
             }
             int first;
             try {
+                waiting();
                 first = src.read();
             } catch (IOException e) {
                 ioFailure = e;
@@ -451,6 +598,13 @@ public final class XmlReader {
             return n;
         }
 
+        /** Runs {@link #beforeWait} if the next read of the connection may block. */
+        private void waiting() throws IOException {
+            if (beforeWait != null && src.available() == 0) {
+                beforeWait.run();
+            }
+        }
+
         private boolean fill() throws IOException {
             if (buf.length == 0) {
                 buf = new byte[CHUNK];
@@ -459,6 +613,7 @@ public final class XmlReader {
             boundary = -1;
             int n;
             try {
+                waiting();
                 n = src.read(buf, 0, buf.length);
             } catch (IOException e) {
                 ioFailure = e;
