@@ -173,8 +173,11 @@ public final class Connection implements AutoCloseable {
      * bounded by the read timeout, or by 30 seconds if there is none.
      *
      * @throws IOException if the handshake fails; the connection is then closed
-     * @throws UnsupportedOperationException on a transport that cannot carry TLS (Unix sockets,
-     *     in-memory test connections)
+     * <p>TCP connections layer an {@code SSLSocket}; others (Unix domain sockets, the in-memory
+     * connections of {@link dev.twine.core.testing.MemoryConnections}) run an {@code SSLEngine}
+     * over the connection, so STARTTLS can be tested without sockets, in any chunking.
+     *
+     * @throws UnsupportedOperationException on a read-only connection over a plain stream
      * @throws IllegalStateException if the connection is already encrypted
      */
     public void startTls(Tls tls) throws IOException {
@@ -198,14 +201,20 @@ public final class Connection implements AutoCloseable {
         if (isSecure()) {
             throw new IllegalStateException("connection is already using TLS");
         }
-        if (!(transport instanceof SocketTransport st)) {
-            throw new UnsupportedOperationException("STARTTLS needs a TCP connection");
+        if (transport instanceof StreamTransport) {
+            throw new UnsupportedOperationException("STARTTLS needs a connection that can write");
         }
         out.flush();
         in.discard();
         Duration handshake = readTimeout.isZero() ? Duration.ofSeconds(30) : readTimeout;
         try {
-            transport = st.startTls(tls, serverName, readTimeout, writeTimeout, handshake);
+            if (transport instanceof SocketTransport st) {
+                transport = st.startTls(tls, serverName, readTimeout, writeTimeout, handshake);
+            } else {
+                // in-memory and Unix domain connections: TLS through an SSLEngine
+                int port = transport.remoteAddress() instanceof java.net.InetSocketAddress a ? a.getPort() : -1;
+                transport = EngineTransport.handshake(transport, tls.engine(serverName, port), readTimeout, handshake);
+            }
         } catch (IOException e) {
             close();
             throw e;

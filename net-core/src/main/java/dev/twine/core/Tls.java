@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.Objects;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
@@ -224,7 +225,23 @@ public final class Tls {
             // consumed bytes is what makes STARTTLS safe (RFC 3207 §4.2)
             s = (SSLSocket) context.getSocketFactory().createSocket(raw, null, true);
         }
-        SSLParameters p = s.getSSLParameters();
+        s.setSSLParameters(parameters(s.getSSLParameters(), host));
+        return s;
+    }
+
+    /**
+     * An engine in client or server mode as configured, for TLS over a transport that is not a
+     * socket; {@code host} as for {@link #layer}.
+     */
+    SSLEngine engine(String host, int port) {
+        SSLEngine e = client ? context.createSSLEngine(host, port) : context.createSSLEngine();
+        e.setUseClientMode(client);
+        e.setSSLParameters(parameters(e.getSSLParameters(), host));
+        return e;
+    }
+
+    /** TLS 1.3/1.2 only; on the client side, host name verification and SNI for {@code host}. */
+    private SSLParameters parameters(SSLParameters p, String host) {
         p.setProtocols(PROTOCOLS);
         if (client) {
             p.setEndpointIdentificationAlgorithm("HTTPS");
@@ -232,8 +249,7 @@ public final class Tls {
                 p.setServerNames(List.of(new SNIHostName(host)));
             }
         }
-        s.setSSLParameters(p);
-        return s;
+        return p;
     }
 
     static List<X509Certificate> readCertificates(Path file) throws IOException {

@@ -1,6 +1,7 @@
 package dev.twine.core;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -20,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -252,9 +254,73 @@ class TlsTest {
     }
 
     @Test
-    void startTlsIsRefusedOnConnectionsThatCannotCarryTls() {
-        try (MemoryConnections.Pair p = MemoryConnections.pair()) {
-            assertThrows(UnsupportedOperationException.class, () -> p.server().startTls(serverTls));
+    void startTlsWorksOverInMemoryConnectionsInEveryChunking() throws Exception {
+        byte[] big = new byte[100_000];
+        new java.util.Random(7).nextBytes(big);
+        for (dev.twine.core.testing.Chunking chunking : dev.twine.core.testing.Chunking.standard()) {
+            try (MemoryConnections.Served served = MemoryConnections.serve(c -> {
+                LineReader r = LineReader.of(c, 1024);
+                LineWriter w = LineWriter.of(c);
+                assertEquals("STARTTLS", r.readLine());
+                w.writeLine("OK").flush();
+                c.startTls(serverTls);
+                w.writeLine("secure " + c.isSecure() + ": " + r.readLine()).flush();
+                byte[] got = c.input().readNBytes(big.length);
+                c.output().write(java.security.MessageDigest.getInstance("SHA-256").digest(got));
+                c.output().write(big);
+                c.flush();
+                assertEquals(-1, c.input().read(), "the client's close_notify ends the input");
+            }, chunking)) {
+                Connection c = served.client();
+                LineReader r = LineReader.of(c, 1024);
+                assertEquals("OK", roundTrip(c, r, "STARTTLS"));
+                c.startTls(clientTls, "localhost");
+                assertTrue(c.tlsSession().orElseThrow().getProtocol().startsWith("TLSv1."));
+                assertEquals("secure true: hello", roundTrip(c, r, "hello"));
+                c.output().write(big);
+                c.flush();
+                assertArrayEquals(java.security.MessageDigest.getInstance("SHA-256").digest(big), c.input().readNBytes(32),
+                        chunking.toString());
+                assertArrayEquals(big, c.input().readNBytes(big.length), chunking.toString());
+                c.shutdownOutput();
+                assertEquals(Optional.empty(), served.awaitHandler(Duration.ofSeconds(30)), chunking.toString());
+            }
+        }
+    }
+
+    @Test
+    void inMemoryStartTlsRefusesAnUntrustedServerAndAWrongName() throws Exception {
+        for (String name : List.of("localhost", "example.org")) {
+            try (MemoryConnections.Served served = MemoryConnections.serve(c -> c.startTls(serverTls),
+                    dev.twine.core.testing.Chunking.whole())) {
+                Tls trustNothing = name.equals("localhost") ? Tls.client() : clientTls;
+                assertThrows(SSLHandshakeException.class, () -> served.client().startTls(trustNothing, name));
+                assertTrue(served.client().isClosed());
+            }
+        }
+        // a client that sends plaintext instead of a ClientHello fails the server's handshake only
+        try (MemoryConnections.Served served = MemoryConnections.serve(c -> c.startTls(serverTls),
+                dev.twine.core.testing.Chunking.byteByByte())) {
+            served.client().output().write("EHLO not tls\r\n".repeat(100).getBytes(US_ASCII));
+            served.client().flush();
+            Throwable t = served.awaitHandler(Duration.ofSeconds(30)).orElseThrow();
+            assertInstanceOf(javax.net.ssl.SSLException.class, t, t.toString());
+            assertTrue(served.server().isClosed());
+        }
+    }
+
+    @Test
+    void startTlsWorksOverUnixDomainSockets() throws Exception {
+        Path sock = dir.resolve("tls-" + RUNS.incrementAndGet() + ".sock");
+        start(Server.builder("unix-tls").listen("unix:" + sock)
+                .handler(startTlsHandler(new CopyOnWriteArrayList<>(), new CountDownLatch(1))));
+        try (Connection c = Client.connect(Endpoint.parseClient("unix:" + sock),
+                ClientOptions.builder().readTimeout(Duration.ofSeconds(10)).build())) {
+            LineReader r = LineReader.of(c, 1024);
+            assertEquals("plain:before", roundTrip(c, r, "before"));
+            assertEquals("OK", roundTrip(c, r, "STARTTLS"));
+            c.startTls(clientTls, "localhost");
+            assertEquals("secure:after", roundTrip(c, r, "after"));
         }
     }
 

@@ -17,7 +17,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Connections with no socket under them: two {@link Connection}s joined by in-memory pipes, with
  * the same buffers, codecs and timeouts as real ones. Bytes reach the other side cut as a
  * {@link Chunking} says, and timeouts are read on a {@link Clock} (a {@link ManualClock} in tests
- * that must not sleep). STARTTLS is not available on them.
+ * that must not sleep). {@link Connection#startTls} works on them too, through an
+ * {@code SSLEngine}, so a protocol's STARTTLS can be tested in every chunking; the client side
+ * names the server with {@link Connection#startTls(dev.twine.core.Tls, String)}.
  *
  * <pre>{@code
  * try (MemoryConnections.Served s = MemoryConnections.serve(new EchoHandler(), Chunking.byteByByte())) {

@@ -1,0 +1,280 @@
+package dev.twine.core;
+
+import dev.twine.core.internal.Transport;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.SocketAddress;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.locks.ReentrantLock;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLEngineResult;
+import javax.net.ssl.SSLEngineResult.HandshakeStatus;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSession;
+
+/**
+ * TLS over any other transport with an {@link SSLEngine}: what STARTTLS uses where there is no
+ * socket to layer an {@code SSLSocket} on (in-memory test connections, Unix domain sockets). One
+ * thread may read while another writes, as the engine allows wrap and unwrap to run at once; a
+ * reader that must answer the peer (a TLS 1.3 key update) writes under the writers' lock.
+ */
+final class EngineTransport implements Transport {
+    private final Transport under;
+    private final SSLEngine engine;
+    private final ReentrantLock writeLock = new ReentrantLock();
+    private final byte[] netInArray;
+    /** Encrypted bytes read from {@code under}, not yet unwrapped; kept in read mode. */
+    private final ByteBuffer netIn;
+    /** Decrypted bytes not yet returned by {@link #read}; kept in read mode. */
+    private final ByteBuffer appIn;
+    /** Encrypted bytes to write; guarded by the write lock. */
+    private ByteBuffer netOut;
+    private volatile boolean closed;
+    private boolean inputDone;
+    /** Set once the first handshake is over: later NEED_WRAP states are the reader's to answer. */
+    private volatile boolean established;
+
+    private EngineTransport(Transport under, SSLEngine engine) {
+        this.under = under;
+        this.engine = engine;
+        SSLSession s = engine.getSession();
+        this.netInArray = new byte[s.getPacketBufferSize()];
+        this.netIn = ByteBuffer.wrap(netInArray).limit(0);
+        this.appIn = ByteBuffer.allocate(s.getApplicationBufferSize()).limit(0);
+        this.netOut = ByteBuffer.allocate(s.getPacketBufferSize());
+    }
+
+    /**
+     * Runs the handshake over {@code under} and returns the encrypted transport; on failure
+     * {@code under} is closed. The handshake's reads are bounded by {@code handshakeTimeout}.
+     */
+    static EngineTransport handshake(Transport under, SSLEngine engine, Duration readTimeout, Duration handshakeTimeout)
+            throws IOException {
+        EngineTransport t = new EngineTransport(under, engine);
+        try {
+            under.readTimeout(handshakeTimeout);
+            engine.beginHandshake();
+            t.completeHandshake();
+            t.established = true;
+            under.readTimeout(readTimeout);
+            return t;
+        } catch (SocketTimeoutException e) {
+            under.close();
+            throw new SocketTimeoutException("TLS handshake timed out after " + handshakeTimeout);
+        } catch (IOException | RuntimeException e) {
+            under.close();
+            throw e;
+        }
+    }
+
+    private void completeHandshake() throws IOException {
+        while (true) {
+            HandshakeStatus hs = engine.getHandshakeStatus();
+            switch (hs) {
+                case NEED_WRAP -> wrapAndSend(ByteBuffer.allocate(0));
+                case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> {
+                    if (unwrapOnce() < 0) {
+                        throw new EOFException("the peer closed the connection during the TLS handshake");
+                    }
+                }
+                case NEED_TASK -> runTasks();
+                case FINISHED, NOT_HANDSHAKING -> {
+                    return;
+                }
+            }
+        }
+    }
+
+    private void runTasks() {
+        Runnable task;
+        while ((task = engine.getDelegatedTask()) != null) {
+            task.run();
+        }
+    }
+
+    /**
+     * Unwraps one record into {@link #appIn}, reading from {@code under} as needed. Returns the
+     * count of application bytes produced (possibly 0 for a handshake record), or -1 at the end of
+     * the stream (close_notify or EOF).
+     */
+    private int unwrapOnce() throws IOException {
+        while (true) {
+            appIn.compact();
+            SSLEngineResult r;
+            try {
+                r = engine.unwrap(netIn, appIn);
+            } finally {
+                appIn.flip();
+            }
+            switch (r.getStatus()) {
+                case OK -> {
+                    if (r.getHandshakeStatus() == HandshakeStatus.NEED_TASK) {
+                        runTasks();
+                    }
+                    if (established && engine.getHandshakeStatus() == HandshakeStatus.NEED_WRAP) {
+                        answerPeer(); // a post-handshake message that needs an answer (TLS 1.3 KeyUpdate)
+                    }
+                    return r.bytesProduced();
+                }
+                case BUFFER_UNDERFLOW -> {
+                    if (fillNetIn() < 0) {
+                        return -1;
+                    }
+                }
+                case BUFFER_OVERFLOW -> throw new SSLException("TLS record larger than the application buffer");
+                case CLOSED -> {
+                    return -1;
+                }
+            }
+        }
+    }
+
+    private void answerPeer() throws IOException {
+        writeLock.lock();
+        try {
+            while (engine.getHandshakeStatus() == HandshakeStatus.NEED_WRAP && !engine.isOutboundDone()) {
+                wrapAndSend(ByteBuffer.allocate(0));
+            }
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** Reads more encrypted bytes from {@code under} after those kept; -1 at its end. */
+    private int fillNetIn() throws IOException {
+        netIn.compact();
+        try {
+            if (!netIn.hasRemaining()) {
+                throw new SSLException("TLS record larger than " + netInArray.length + " bytes");
+            }
+            int n = under.read(netInArray, netIn.position(), netIn.remaining());
+            if (n > 0) {
+                netIn.position(netIn.position() + n);
+            }
+            return n;
+        } finally {
+            netIn.flip();
+        }
+    }
+
+    /** Wraps {@code src} (all of it) and writes the records; the caller holds the write lock or is the handshake. */
+    private void wrapAndSend(ByteBuffer src) throws IOException {
+        while (true) {
+            netOut.clear();
+            SSLEngineResult r = engine.wrap(src, netOut);
+            switch (r.getStatus()) {
+                case BUFFER_OVERFLOW -> {
+                    netOut = ByteBuffer.allocate(netOut.capacity() * 2);
+                    continue;
+                }
+                case BUFFER_UNDERFLOW -> throw new SSLException("unexpected TLS wrap underflow");
+                case CLOSED -> {
+                    if (r.bytesProduced() == 0) {
+                        throw new SSLException("TLS output is closed");
+                    }
+                }
+                case OK -> { }
+            }
+            netOut.flip();
+            if (netOut.hasRemaining()) {
+                under.write(netOut.array(), netOut.position(), netOut.remaining());
+            }
+            if (r.getHandshakeStatus() == HandshakeStatus.NEED_TASK) {
+                runTasks();
+            }
+            if (!src.hasRemaining()) {
+                return;
+            }
+        }
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+        if (len == 0) {
+            return 0;
+        }
+        while (!appIn.hasRemaining()) {
+            if (inputDone) {
+                return -1;
+            }
+            if (unwrapOnce() < 0) {
+                inputDone = true;
+                return -1;
+            }
+        }
+        int n = Math.min(len, appIn.remaining());
+        appIn.get(b, off, n);
+        return n;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+        writeLock.lock();
+        try {
+            wrapAndSend(ByteBuffer.wrap(b, off, len));
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    @Override
+    public void readTimeout(Duration timeout) throws IOException {
+        under.readTimeout(timeout);
+    }
+
+    @Override
+    public void writeTimeout(Duration timeout) {
+        under.writeTimeout(timeout);
+    }
+
+    @Override
+    public SocketAddress remoteAddress() {
+        return under.remoteAddress();
+    }
+
+    @Override
+    public SocketAddress localAddress() {
+        return under.localAddress();
+    }
+
+    @Override
+    public SSLSession tlsSession() {
+        return engine.getSession();
+    }
+
+    @Override
+    public void shutdownInput() {
+        under.shutdownInput();
+    }
+
+    @Override
+    public void shutdownOutput() throws IOException {
+        writeLock.lock();
+        try {
+            engine.closeOutbound();
+            while (!engine.isOutboundDone()) {
+                wrapAndSend(ByteBuffer.allocate(0)); // close_notify (RFC 8446 §6.1)
+            }
+        } finally {
+            writeLock.unlock();
+        }
+        under.shutdownOutput();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        // as with sockets: no close_notify here, which a peer that does not read could block
+        under.close();
+    }
+
+    @Override
+    public boolean isClosed() {
+        return closed || under.isClosed();
+    }
+}
