@@ -142,7 +142,7 @@ public final class Responder {
                 r.getHeader().setRcode(Rcode.FORMERR); // RFC 5936 §4.2: not over UDP
                 return Result.once(List.of(finish(r, opt, limit)));
             }
-            return Result.once(transfer(q, r, peer, opt));
+            return Result.once(transfer(set, q, r, peer, opt));
         }
         if (qtype == Type.OPT || qtype >= 128 && qtype < Type.ANY) {
             // OPT is no question (RFC 6891 §6.1.1); MAILA/MAILB and other meta-types: not served
@@ -341,9 +341,9 @@ public final class Responder {
     }
 
     /** AXFR (RFC 5936): SOA, every record, SOA, in messages of up to about 16 KiB. */
-    private List<byte[]> transfer(Message q, Message r, InetAddress peer, OPTRecord opt) {
+    private List<byte[]> transfer(ZoneSet set, Message q, Message r, InetAddress peer, OPTRecord opt) {
         Record question = q.getQuestion();
-        Zone zone = zones.get().find(question.getName());
+        Zone zone = set.find(question.getName());
         if (zone == null || !zone.origin().equals(question.getName()) || !mayTransfer.test(peer)) {
             // RFC 5936 §4.2: not allowed → REFUSED (as NSD does); not our zone → NOTAUTH
             r.getHeader().setRcode(zone == null || !zone.origin().equals(question.getName()) ? Rcode.NOTAUTH : Rcode.REFUSED);
