@@ -18,14 +18,15 @@ import java.io.InputStream;
  * stream between lines is {@code -1}, inside a line an {@link EOFException}. Timeouts and a
  * draining server come from the connection's reads.
  *
- * <p>Memory: {@value #SMALL} bytes while waiting for commands; {@link #expectText} grows the array
- * to {@value #LARGE} for a message and {@link #endText} gives that back.
+ * <p>Memory: {@value #SMALL} bytes until the first message; {@link #expectText} then grows the
+ * array to {@value #LARGE}, which the session keeps for its next messages (allocating it for each
+ * one cost more than the rest of the message's handling).
  */
 final class SmtpInput {
     /** Enough for any command line but AUTH's, which grow the array to their own limit. */
     static final int SMALL = 1024;
-    /** While a message arrives: most messages come in one read. */
-    static final int LARGE = 16 * 1024;
+    /** Once a message arrives: most messages come in one read. */
+    static final int LARGE = 8 * 1024;
     /**
      * The least free space to read into. The connection's input hands a read this large straight
      * to the socket, without copying through its own buffer.
@@ -121,17 +122,6 @@ final class SmtpInput {
     void expectText() {
         if (buf.length < LARGE) {
             grow(LARGE);
-        }
-    }
-
-    /** The message ended: back to the small array, unless a pipelined command waits in the large one. */
-    void endText() {
-        if (buf.length > SMALL && lim - pos <= SMALL) {
-            byte[] small = new byte[SMALL];
-            System.arraycopy(buf, pos, small, 0, lim - pos);
-            lim -= pos;
-            pos = 0;
-            buf = small;
         }
     }
 

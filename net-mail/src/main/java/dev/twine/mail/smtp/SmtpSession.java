@@ -40,6 +40,8 @@ final class SmtpSession {
      * array written in one call. Longer trace fields (a long HELO name or address) take a copy.
      */
     private static final int HEAD_ROOM = 1024;
+    /** The largest message array kept for the session's next message. */
+    private static final int MAX_KEPT = 64 * 1024;
 
     // the replies of every mail transaction, encoded once
     private static final byte[] MAIL_OK = Reply.of(250, "2.1.0 Ok").toWire().getBytes(StandardCharsets.US_ASCII);
@@ -58,9 +60,13 @@ final class SmtpSession {
     private final SmtpServer cfg;
     private final Connection conn;
     private final SmtpInput input;
+    /** The array the last message was received in, reused for the next one. */
+    private byte[] message;
     private final OutputStream out;
 
     private String helo;
+    /** The start of the Received field, {@code Received: from HELO (PEER)}, made once per HELO. */
+    private String receivedFrom;
     private boolean extended;
     private Principal principal;
     private int errors;
@@ -183,6 +189,11 @@ final class SmtpSession {
         // RFC 5321 §4.1.4: EHLO/HELO resets the transaction
         resetTransaction();
         helo = arg.split(" ", 2)[0];
+        StringBuilder from = new StringBuilder(64).append("Received: from ");
+        sanitize(from, helo);
+        from.append(" (");
+        sanitize(from, conn.peer());
+        receivedFrom = from.append(')').toString();
         extended = ehlo;
         if (!ehlo) {
             reply(250, cfg.domain);
@@ -368,7 +379,8 @@ final class SmtpSession {
         out.write(SEND_DATA);
         flush();
         // dot-unstuffed straight into the array that is stored, after room for the trace fields
-        byte[] buf = new byte[HEAD_ROOM + 4096];
+        byte[] buf = message != null ? message : new byte[HEAD_ROOM + 4096];
+        message = null;
         int len = HEAD_ROOM;
         long size = 0;
         boolean tooBig = false;
@@ -432,7 +444,9 @@ final class SmtpSession {
                 buf[len++] = '\n';
             }
         } finally {
-            input.endText();
+            if (buf.length <= MAX_KEPT) {
+                message = buf;
+            }
         }
         try {
             if (tooBig) {
@@ -485,9 +499,9 @@ final class SmtpSession {
                 byte[] whole = Arrays.copyOfRange(buf, start + returnPath.length, len);
                 cfg.relay.enqueue(from, List.copyOf(remoteRcpts), whole);
             }
-            ByteBuffer message = ByteBuffer.wrap(buf, start, len - start);
+            ByteBuffer stored = ByteBuffer.wrap(buf, start, len - start);
             for (String user : localRcpts) {
-                cfg.maildir.deliver(user, message);
+                cfg.maildir.deliver(user, stored);
             }
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "SMTP " + conn.peer() + ": cannot store message " + id + ": " + e);
@@ -499,11 +513,7 @@ final class SmtpSession {
 
     /** Appends the Received field (RFC 5321 §4.4 trace information). */
     private void received(StringBuilder sb, String id) {
-        sb.append("Received: from ");
-        sanitize(sb, helo);
-        sb.append(" (");
-        sanitize(sb, conn.peer());
-        sb.append(")\r\n\tby ").append(cfg.domain).append(" (Twine) with ").append(extended ? "ESMTP" : "SMTP");
+        sb.append(receivedFrom).append("\r\n\tby ").append(cfg.domain).append(" (Twine) with ").append(extended ? "ESMTP" : "SMTP");
         if (extended) {
             // RFC 3848 §2
             if (conn.isSecure()) {
