@@ -46,6 +46,7 @@ public final class XmppServer implements Service {
         hub = new Hub(b.domain, portal, b.users, new DataStore(b.dataDir), b.tls, b.requireTls,
                 new XmlLimits(b.maxStanzaBytes, b.maxDepth, b.maxAttributes), b.componentSecret, b.writeTimeout, VERSION);
         hub.scramSha1(b.scramSha1);
+        hub.streamManagement(b.resumeTimeout, b.maxDetached, b.clock);
         Server.Builder cb = Server.builder("xmpp").handler(conn -> Sessions.client(hub, conn))
                 .maxConnections(b.maxConnections).writeTimeout(b.writeTimeout);
         for (String ep : b.listen) {
@@ -100,6 +101,11 @@ public final class XmppServer implements Service {
         return hub.sessionCount();
     }
 
+    /** The number of XEP-0198 sessions whose connection dropped and that wait to be resumed. */
+    public int detachedSessionCount() {
+        return hub.detachedCount();
+    }
+
     /** The first client port once started. */
     public int port() {
         return clients.port();
@@ -138,12 +144,14 @@ public final class XmppServer implements Service {
     /** Stops accepting, lets streams say {@code system-shutdown}, waits up to {@code grace}, then cancels. */
     @Override
     public void shutdown(Duration grace) throws InterruptedException {
+        hub.stopResumption(); // sessions waiting for their clients end now, their stanzas stored
         group.shutdown(grace);
     }
 
     /** Stops at once: every stream is closed without a goodbye. */
     @Override
     public void close() {
+        hub.stopResumption();
         group.close();
     }
 
@@ -175,6 +183,9 @@ public final class XmppServer implements Service {
         private int maxDepth = 32;
         private int maxAttributes = 64;
         private boolean scramSha1 = true;
+        private Duration resumeTimeout = Duration.ofSeconds(300);
+        private int maxDetached = 1000;
+        private java.time.Clock clock = java.time.Clock.systemUTC();
 
         private Builder(String domain) {
             this.domain = new Jid("", Objects.requireNonNull(domain, "domain"), "").domain();
@@ -230,6 +241,39 @@ public final class XmppServer implements Service {
          */
         public Builder scramSha1(boolean offer) {
             this.scramSha1 = offer;
+            return this;
+        }
+
+        /**
+         * XEP-0198 stream resumption: how long a session whose connection dropped waits for its
+         * client to resume it, keeping what the client has not acknowledged (default 300 s, whole
+         * seconds; a client may ask for less). Zero turns resumption off; acks still work.
+         */
+        public Builder resumeTimeout(Duration d) {
+            if (Objects.requireNonNull(d, "resumeTimeout").isNegative()) {
+                throw new IllegalArgumentException("negative resume timeout");
+            }
+            this.resumeTimeout = d;
+            return this;
+        }
+
+        /**
+         * The most sessions waiting for resumption at once (default 1,000); when one more would
+         * wait, the one that has waited longest ends. Each keeps at most 500 unacknowledged
+         * stanzas (1 MiB of XML). A waiting session also keeps its connection slot
+         * ({@link #maxConnections}) until it ends or is resumed.
+         */
+        public Builder maxDetachedSessions(int max) {
+            if (max < 0) {
+                throw new IllegalArgumentException("negative maxDetachedSessions");
+            }
+            this.maxDetached = max;
+            return this;
+        }
+
+        /** The clock resumption waits are measured on (default the system clock; tests pass a manual one). */
+        public Builder clock(java.time.Clock c) {
+            this.clock = Objects.requireNonNull(c, "clock");
             return this;
         }
 

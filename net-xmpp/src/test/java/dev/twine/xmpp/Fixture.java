@@ -33,7 +33,16 @@ final class Fixture implements AutoCloseable {
         this(dir, false);
     }
 
+    /** A server with extra settings (a clock, resumption limits). */
+    Fixture(java.util.function.UnaryOperator<XmppServer.Builder> settings) throws IOException {
+        this(Files.createTempDirectory("twine-xmpp-"), true, settings);
+    }
+
     private Fixture(Path dir, boolean owned) throws IOException {
+        this(dir, owned, b -> b);
+    }
+
+    private Fixture(Path dir, boolean owned, java.util.function.UnaryOperator<XmppServer.Builder> settings) throws IOException {
         this.dir = dir;
         this.owned = owned;
         users = dir.resolve("users");
@@ -43,8 +52,8 @@ final class Fixture implements AutoCloseable {
                 UsersFile.addUser(users, u, ("secret-" + u).toCharArray());
             }
         }
-        server = XmppServer.builder("example.org").users(UsersFile.load(users)).dataDirectory(dir.resolve("data"))
-                .limits(16 * 1024, 8, 16).build();
+        server = settings.apply(XmppServer.builder("example.org").users(UsersFile.load(users)).dataDirectory(dir.resolve("data"))
+                .limits(16 * 1024, 8, 16)).build();
     }
 
     /** A raw in-memory connection to the server's client-stream handler. */
@@ -106,6 +115,7 @@ final class Fixture implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        server.close(); // ends sessions waiting for resumption, so closing their connections is quick
         for (int i = open.size() - 1; i >= 0; i--) {
             try {
                 open.get(i).close();

@@ -54,6 +54,11 @@ final class C2sSession {
         return jid;
     }
 
+    /** The XEP-0198 resumption id, for the hub's registry (set before the hub is told). */
+    String smIdForHub() {
+        return smId;
+    }
+
     /** Writes a stanza to this client; false if the connection failed. */
     boolean send(Element stanza) {
         return write(stanza, true);
@@ -111,17 +116,36 @@ final class C2sSession {
         }
         // XEP-0198 §4: count and keep each stanza in the order the client sees it
         boolean[] ok = new boolean[1];
+        C2sSession[] next = new C2sSession[1];
+        boolean[] gone = new boolean[1];
+        boolean[] overflow = new boolean[1];
         try {
             out.exclusive(() -> {
+                if (movedTo != null) {
+                    next[0] = movedTo; // resumed on another stream: the stanza goes there
+                    return;
+                }
+                if (smState == SmState.ENDED) {
+                    gone[0] = true;
+                    return;
+                }
                 if (!smEnabled) {
                     ok[0] = flush ? out.send(xml) : out.write(xml);
                     return;
                 }
                 smSent++;
-                if (smUnacked.size() >= MAX_UNACKED) {
-                    smUnacked.pollFirst(); // bounded: the oldest loses its redelivery guarantee
-                }
                 smUnacked.addLast(stanza);
+                smUnackedChars += xml.length();
+                if (!smOverflow && (smUnacked.size() > MAX_UNACKED || smUnackedChars > MAX_UNACKED_CHARS)) {
+                    // the client does not ack: keep no more for it (see overflow())
+                    smOverflow = true;
+                    overflow[0] = smState == SmState.ATTACHED;
+                    out.signalAll();
+                }
+                if (smState == SmState.DETACHED || smOverflow) {
+                    ok[0] = true; // kept for the client's return, or for the end of the session
+                    return;
+                }
                 ok[0] = flush ? out.send(xml) : out.write(xml);
                 if (ok[0] && smSent - smAcked >= ACK_EVERY && smSent % ACK_EVERY == 0) {
                     out.send("<r xmlns='" + SM_NS + "'/>");
@@ -130,18 +154,49 @@ final class C2sSession {
         } catch (IOException e) {
             return false;
         }
+        if (next[0] != null) {
+            return next[0].write(stanza, flush);
+        }
+        if (gone[0]) {
+            hub.undelivered(stanza, principal); // the session ended while this was on its way
+            return true;
+        }
+        if (overflow[0]) {
+            overflow();
+        }
         return ok[0];
     }
 
-    /** XEP-0198 stream management: acks (no resumption). */
+    /**
+     * XEP-0198: stream management. Acks (§4) and resumption (§5): a resumable session outlives a
+     * dropped connection for up to its {@code max}, keeping what the client has not acknowledged,
+     * until a new stream resumes it or the time runs out.
+     */
     static final String SM_NS = "urn:xmpp:sm:3";
-    private static final int MAX_UNACKED = 1000;
+    /** Unacknowledged stanzas kept per session; past this the session ends (see {@link #overflow()}). */
+    static final int MAX_UNACKED = 500;
+    /** Characters of unacknowledged stanzas kept per session. */
+    static final long MAX_UNACKED_CHARS = 1 << 20;
     private static final int ACK_EVERY = 50;
+
+    private enum SmState { ATTACHED, DETACHED, ENDED }
+
     private volatile boolean smEnabled;
     private long smReceived;
     private long smSent;
     private long smAcked;
-    private final java.util.ArrayDeque<Element> smUnacked = new java.util.ArrayDeque<>();
+    private long smUnackedChars;
+    private java.util.ArrayDeque<Element> smUnacked = new java.util.ArrayDeque<>();
+    /** The id a client resumes with, or null if this session cannot be resumed. Guarded by out's lock. */
+    private String smId;
+    /** How long this session waits, detached, for its client. */
+    private java.time.Duration smMax = java.time.Duration.ZERO;
+    private SmState smState = SmState.ATTACHED;
+    private boolean smOverflow;
+    /** Set when the hub asks a detached session to end now (too many detached sessions). */
+    private boolean smEvicted;
+    /** The session that resumed this one, once it has; stanzas sent here are passed on to it. */
+    private volatile C2sSession movedTo;
     private boolean closedCleanly;
 
     /** XEP-0198 §3-§4: enable, answer {@code <r/>}, take {@code <a/>}. */
@@ -149,12 +204,30 @@ final class C2sSession {
         switch (e.name()) {
             case "enable" -> {
                 if (smEnabled) {
-                    out.send("<failed xmlns='" + SM_NS + "'><unexpected-request xmlns='" + Stanzas.STANZAS_NS + "'/></failed>");
+                    out.send(smFailed("unexpected-request"));
                     return;
                 }
-                // resumption is not offered: no 'id', no 'resume' (XEP-0198 §3)
+                String resume = e.attributeOrEmpty("resume");
+                boolean resumable = (resume.equals("true") || resume.equals("1")) && !hub.resumeTimeout.isZero();
+                java.time.Duration max = hub.resumeTimeout;
+                try {
+                    long wanted = Long.parseLong(e.attributeOrEmpty("max"));
+                    if (wanted > 0 && wanted < max.toSeconds()) {
+                        max = java.time.Duration.ofSeconds(wanted); // §5: the client's preference, if shorter
+                    }
+                } catch (NumberFormatException ignored) {
+                    // no preference
+                }
+                java.time.Duration chosen = max;
                 out.exclusive(() -> {
-                    out.send("<enabled xmlns='" + SM_NS + "'/>");
+                    StringBuilder enabled = new StringBuilder("<enabled xmlns='").append(SM_NS).append('\'');
+                    if (resumable) {
+                        smId = HexFormat.of().formatHex(randomBytes()) + HexFormat.of().formatHex(randomBytes());
+                        smMax = chosen;
+                        hub.registerResumable(smId, this);
+                        enabled.append(" id='").append(smId).append("' resume='true' max='").append(chosen.toSeconds()).append('\'');
+                    }
+                    out.send(enabled.append("/>").toString());
                     smEnabled = true;
                 });
             }
@@ -167,54 +240,63 @@ final class C2sSession {
                 if (!smEnabled) {
                     return;
                 }
-                long h;
-                try {
-                    h = Long.parseLong(e.attributeOrEmpty("h"));
-                } catch (NumberFormatException ex) {
-                    throw new StreamErrorException("undefined-condition", "bad ack");
-                }
-                out.exclusive(() -> {
-                    // h counts modulo 2^32 (XEP-0198 §5); map it onto the running count
-                    long base = smSent & ~0xffffffffL;
-                    long acked = base | (h & 0xffffffffL);
-                    if (acked > smSent) {
-                        acked -= 1L << 32;
-                    }
-                    while (smAcked < acked && !smUnacked.isEmpty()) {
-                        smUnacked.pollFirst();
-                        smAcked++;
-                    }
-                    smAcked = Math.max(smAcked, acked);
-                });
+                long h = parseH(e);
+                out.exclusive(() -> acknowledge(h));
             }
+            case "resume" -> out.send(smFailed("unexpected-request")); // §5: only before binding
             default -> throw new StreamErrorException("unsupported-stanza-type", "<" + e.name() + "/> in " + SM_NS);
         }
     }
 
-    /** XEP-0198 §4: messages the client never acknowledged go back to the router (other resources or offline). */
-    private void redeliverUnacked() {
-        java.util.List<Element> left;
+    private static String smFailed(String condition) {
+        return "<failed xmlns='" + SM_NS + "'><" + condition + " xmlns='" + Stanzas.STANZAS_NS + "'/></failed>";
+    }
+
+    private static long parseH(Element e) throws StreamErrorException {
         try {
-            java.util.List<Element> copy = new java.util.ArrayList<>();
-            out.exclusive(() -> {
-                copy.addAll(smUnacked);
-                smUnacked.clear();
-            });
-            left = copy;
-        } catch (IOException e) {
-            return;
-        }
-        for (Element m : left) {
-            if (m.name().equals("message")) {
-                hub.redeliver(m, jid.local());
+            long h = Long.parseLong(e.attributeOrEmpty("h"));
+            if (h < 0 || h > 0xffffffffL) {
+                throw new NumberFormatException("out of range");
             }
+            return h;
+        } catch (NumberFormatException ex) {
+            throw new StreamErrorException("undefined-condition", "bad 'h' in stream management");
         }
     }
 
-    /** Ends this stream with a stream error from another thread (resource conflict). */
+    /** Drops the stanzas the client says it has handled; called holding out's lock. */
+    private void acknowledge(long h) {
+        // h counts modulo 2^32 (XEP-0198 §4); map it onto the running count
+        long base = smSent & ~0xffffffffL;
+        long acked = base | (h & 0xffffffffL);
+        if (acked > smSent) {
+            acked -= 1L << 32;
+        }
+        while (smAcked < acked && !smUnacked.isEmpty()) {
+            smUnackedChars -= smUnacked.pollFirst().toXml().length();
+            smAcked++;
+        }
+        smAcked = Math.max(smAcked, acked);
+    }
+
+    /**
+     * Too many unacknowledged stanzas: the session ends and cannot be resumed. An attached stream
+     * gets a {@code resource-constraint} stream error (RFC 6120 §4.9.3.17; XEP-0198 leaves the
+     * limit to the server); a detached session's wait ends at once. What it kept is then handled
+     * as for an unavailable resource.
+     */
+    private void overflow() {
+        kick("resource-constraint", "too many unacknowledged stanzas");
+    }
+
+    /**
+     * Ends this stream with a stream error from another thread (resource conflict); a session
+     * waiting detached for resumption ends now instead.
+     */
     void kick(String condition, String text) {
         out.send(Stanzas.streamError(condition, text));
         conn.close();
+        evict();
     }
 
     void run() throws IOException {
@@ -231,14 +313,171 @@ final class C2sSession {
             // a broken connection ends this session only; nothing to tell the peer
         } finally {
             flushHeld();
-            if (jid != null) {
-                hub.unbind(this);
-                if (smEnabled && !closedCleanly) {
-                    redeliverUnacked();
-                }
-            }
             conn.close();
+            if (jid != null) {
+                finish();
+            }
         }
+    }
+
+    /**
+     * After the stream: a resumable session whose connection dropped waits here, on this
+     * connection's thread, for a new stream to resume it (XEP-0198 §5); otherwise, or when the
+     * wait runs out, the session ends.
+     */
+    private void finish() {
+        boolean[] wait = new boolean[1];
+        try {
+            out.exclusive(() -> {
+                if (movedTo != null) {
+                    return; // resumed while this connection was still open
+                }
+                wait[0] = smId != null && !closedCleanly && !smOverflow && !smEvicted && !conn.draining() && hub.detach(this);
+                if (wait[0]) {
+                    smState = SmState.DETACHED;
+                }
+            });
+        } catch (IOException e) {
+            wait[0] = false;
+        }
+        if (movedTo != null) {
+            return;
+        }
+        boolean interrupted = false;
+        if (wait[0]) {
+            try (dev.twine.core.Scope s = dev.twine.core.Scope.open("xmpp-detached", dev.twine.core.Deadline.after(smMax, hub.clock))) {
+                s.fork("resume", () -> out.awaitWhile(() -> movedTo == null && !smEvicted && !smOverflow));
+                s.join();
+            } catch (dev.twine.core.DeadlineExceededException e) {
+                // the client did not come back in time
+            } catch (InterruptedException | java.util.concurrent.CancellationException e) {
+                interrupted = true; // the server is stopping: end the session properly first
+            }
+            hub.undetach(this);
+            if (movedTo != null) {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+                return;
+            }
+        }
+        // the interrupt flag would make the offline store's file writes fail
+        interrupted |= Thread.interrupted();
+        try {
+            end();
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Ends the session: no longer resumable, unbound (contacts see unavailable presence, RFC 6121
+     * §4.5.2), and what the client never acknowledged goes where stanzas for an unavailable
+     * resource go (RFC 6121 §8.5.3.2.1).
+     */
+    private void end() {
+        if (smId != null) {
+            hub.forgetResumable(smId, this);
+        }
+        hub.unbind(this);
+        java.util.List<Element> left = new java.util.ArrayList<>();
+        try {
+            out.exclusive(() -> {
+                if (movedTo != null) {
+                    return; // a resumption won the race: the new stream has everything
+                }
+                smState = SmState.ENDED;
+                left.addAll(smUnacked);
+                smUnacked.clear();
+                smUnackedChars = 0;
+            });
+        } catch (IOException e) {
+            return;
+        }
+        if (movedTo != null) {
+            return;
+        }
+        for (Element m : left) {
+            hub.undelivered(m, principal);
+        }
+    }
+
+    /** Ends a detached wait now (too many sessions are detached and this is the oldest, or a conflict). */
+    void evict() {
+        try {
+            out.exclusive(() -> {
+                smEvicted = true;
+                out.signalAll();
+            });
+        } catch (IOException e) {
+            // nothing is written here
+        }
+    }
+
+    /**
+     * XEP-0198 §5: the client of a dropped stream asks, on a new authenticated stream, to pick up
+     * its old session. On success the old session's state moves here: its address and presence
+     * stay as they were (no presence is broadcast), {@code <resumed/>} tells the client how many
+     * of its stanzas were handled, and what it has not acknowledged is sent again.
+     *
+     * @return true if resumed; false after a {@code <failed/>}, when the client binds normally
+     */
+    private boolean resume(Element e) throws IOException, StreamErrorException {
+        long h = parseH(e);
+        String previd = e.attributeOrEmpty("previd");
+        C2sSession old = previd.isEmpty() ? null : hub.resumable(previd);
+        if (old == null || !old.principal.equals(principal)) {
+            out.send(smFailed("item-not-found"));
+            return false;
+        }
+        boolean[] taken = new boolean[1];
+        boolean[] wasAttached = new boolean[1];
+        // this stream's lock first: nothing reaches this client before <resumed/> and the resent stanzas
+        out.exclusive(() -> old.out.exclusive(() -> {
+            if (old.movedTo != null || old.smState == SmState.ENDED || old.smOverflow || old.smEvicted || old.smId == null) {
+                return;
+            }
+            jid = old.jid;
+            available = old.available;
+            priority = old.priority;
+            presence = old.presence;
+            rosterRequested = old.rosterRequested;
+            carbons = old.carbons;
+            directed.addAll(old.directed);
+            smId = old.smId;
+            smMax = old.smMax;
+            smReceived = old.smReceived;
+            smSent = old.smSent;
+            smAcked = old.smAcked;
+            smUnacked = old.smUnacked;
+            smUnackedChars = old.smUnackedChars;
+            old.smUnacked = new java.util.ArrayDeque<>();
+            old.smUnackedChars = 0;
+            acknowledge(h);
+            wasAttached[0] = old.smState == SmState.ATTACHED;
+            old.movedTo = this;
+            old.out.signalAll();
+            smEnabled = true;
+            taken[0] = true;
+            StringBuilder sb = new StringBuilder("<resumed xmlns='").append(SM_NS).append("' h='")
+                    .append(smReceived & 0xffffffffL).append("' previd='").append(smId).append("'/>");
+            for (Element m : smUnacked) {
+                sb.append(m.toXml());
+            }
+            out.send(sb.toString());
+        }));
+        if (!taken[0]) {
+            out.send(smFailed("item-not-found"));
+            return false;
+        }
+        hub.replace(old, this);
+        if (wasAttached[0]) {
+            // the old stream has not noticed yet that its client left
+            old.kick("conflict", "the session was resumed on another stream");
+        }
+        return true;
     }
 
     private void fail(String condition, String text) {
@@ -447,6 +686,16 @@ final class C2sSession {
             if (e == null) {
                 closeStream();
                 return Restart.NO;
+            }
+            if (e.is("resume", SM_NS)) {
+                if (resume(e)) {
+                    break; // the resumed session is bound already
+                }
+                continue;
+            }
+            if (e.is("enable", SM_NS)) {
+                out.send(smFailed("unexpected-request")); // XEP-0198 §3: only after binding
+                continue;
             }
             if (!e.is("iq", Hub.CLIENT_NS) || e.child("bind", Stanzas.BIND_NS).isEmpty()) {
                 // RFC 6120 §7.1: nothing but binding before a resource is bound

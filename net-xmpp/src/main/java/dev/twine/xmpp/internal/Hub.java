@@ -186,6 +186,142 @@ public final class Hub {
         components.remove(c.domain(), c);
     }
 
+    // ---------------------------------------------------------------- XEP-0198 resumption
+
+    /** How long a resumable session waits for its client after its connection drops; zero: no resumption. */
+    volatile Duration resumeTimeout = Duration.ofSeconds(300);
+    /** The most sessions waiting detached at once; past it the oldest ends. */
+    volatile int maxDetached = 1000;
+    /** The clock detached sessions wait on (a test's manual clock, or the system's). */
+    volatile java.time.Clock clock = java.time.Clock.systemUTC();
+    private final Map<String, C2sSession> resumable = new ConcurrentHashMap<>();
+    private final ReentrantLock detachLock = new ReentrantLock();
+    private final java.util.LinkedHashSet<C2sSession> detached = new java.util.LinkedHashSet<>();
+
+    /** Sets XEP-0198 resumption: the longest wait for a client, the most detached sessions, the clock. */
+    public void streamManagement(Duration timeout, int maxDetachedSessions, java.time.Clock waitClock) {
+        if (timeout.isNegative() || maxDetachedSessions < 0) {
+            throw new IllegalArgumentException("negative resumption limits");
+        }
+        resumeTimeout = timeout.truncatedTo(ChronoUnit.SECONDS);
+        maxDetached = maxDetachedSessions;
+        clock = java.util.Objects.requireNonNull(waitClock, "clock");
+    }
+
+    void registerResumable(String id, C2sSession s) {
+        resumable.put(id, s);
+    }
+
+    void forgetResumable(String id, C2sSession s) {
+        resumable.remove(id, s);
+    }
+
+    /** The resumable session with this id, attached or detached, or null. */
+    C2sSession resumable(String id) {
+        return resumable.get(id);
+    }
+
+    /**
+     * Counts a session that starts waiting detached. If that makes more than {@link #maxDetached},
+     * the oldest waiting one is told to end now; with a limit of zero none waits (false).
+     */
+    boolean detach(C2sSession s) {
+        C2sSession oldest = null;
+        detachLock.lock();
+        try {
+            if (maxDetached == 0 || stopped) {
+                return false;
+            }
+            detached.add(s);
+            if (detached.size() > maxDetached) {
+                oldest = detached.iterator().next();
+                detached.remove(oldest);
+            }
+        } finally {
+            detachLock.unlock();
+        }
+        if (oldest != null) {
+            oldest.evict();
+        }
+        return true;
+    }
+
+    private boolean stopped;
+
+    /** The server is stopping: detached sessions end now, and no more wait. */
+    public void stopResumption() {
+        List<C2sSession> waiting;
+        detachLock.lock();
+        try {
+            stopped = true;
+            waiting = new ArrayList<>(detached);
+        } finally {
+            detachLock.unlock();
+        }
+        waiting.forEach(C2sSession::evict);
+    }
+
+    void undetach(C2sSession s) {
+        detachLock.lock();
+        try {
+            detached.remove(s);
+        } finally {
+            detachLock.unlock();
+        }
+    }
+
+    /** The number of sessions waiting detached for their clients. */
+    public int detachedCount() {
+        detachLock.lock();
+        try {
+            return detached.size();
+        } finally {
+            detachLock.unlock();
+        }
+    }
+
+    /** A resumed session takes the place of the one it resumed, with no presence change. */
+    void replace(C2sSession old, C2sSession now) {
+        bindLock.lock();
+        try {
+            List<C2sSession> list = sessions.computeIfAbsent(now.jid().local(), k -> new CopyOnWriteArrayList<>());
+            int i = list.indexOf(old);
+            if (i >= 0) {
+                list.set(i, now);
+            } else {
+                list.add(now);
+            }
+        } finally {
+            bindLock.unlock();
+        }
+        registerResumable(now.smIdForHub(), now);
+    }
+
+    /**
+     * A stanza a session never got to its client, handled as one for an unavailable resource
+     * (RFC 6121 §8.5.3.2.1, RFC 6120 §10.5.3.2): chat and normal messages to the user's other
+     * resources or offline storage, a groupchat message or an IQ request answered with an error,
+     * anything else dropped.
+     */
+    void undelivered(Element stanza, String local) {
+        String type = stanza.attributeOrEmpty("type");
+        switch (stanza.name()) {
+            case "message" -> {
+                if (type.equals("groupchat")) {
+                    bounce(stanza, "service-unavailable", null);
+                } else {
+                    redeliver(stanza, local);
+                }
+            }
+            case "iq" -> {
+                if (type.equals("get") || type.equals("set")) {
+                    bounce(stanza, "service-unavailable", null);
+                }
+            }
+            default -> { } // presence: the contact learns from the unavailable presence instead
+        }
+    }
+
     /** The number of bound client sessions. */
     public int sessionCount() {
         int n = 0;

@@ -74,6 +74,30 @@ final class Outbound {
         }
     }
 
+    private final java.util.concurrent.locks.Condition changed = lock.newCondition();
+
+    /**
+     * Blocks while {@code condition} holds, checking it under this lock each time
+     * {@link #signalAll()} is called.
+     *
+     * @throws InterruptedException if interrupted while waiting
+     */
+    void awaitWhile(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        lock.lock();
+        try {
+            while (condition.getAsBoolean()) {
+                changed.await();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Wakes the threads in {@link #awaitWhile}; the caller holds this lock (inside {@link #exclusive}). */
+    void signalAll() {
+        changed.signalAll();
+    }
+
     /** Runs an action (a TLS upgrade) with no other writer in between. */
     void exclusive(IoAction action) throws IOException {
         lock.lock();
