@@ -31,6 +31,13 @@ class SmackInteropTest {
     Path dir;
 
     private XMPPTCPConnection connect(XmppServer server, String user, String password, LinkedBlockingQueue<Message> inbox) throws Exception {
+        XMPPTCPConnection c = configure(server, user, password, inbox);
+        c.connect().login();
+        return c;
+    }
+
+    /** A connection that is not yet connected, with a listener that puts messages with a body in {@code inbox}. */
+    private XMPPTCPConnection configure(XmppServer server, String user, String password, LinkedBlockingQueue<Message> inbox) throws Exception {
         XMPPTCPConnectionConfiguration config = XMPPTCPConnectionConfiguration.builder()
                 .setUsernameAndPassword(user, password)
                 .setXmppDomain("localhost")
@@ -50,7 +57,6 @@ class SmackInteropTest {
                 inbox.add(m);
             }
         }, StanzaTypeFilter.MESSAGE);
-        c.connect().login();
         return c;
     }
 
@@ -125,6 +131,44 @@ class SmackInteropTest {
                 assertEquals("stored for later", later == null ? null : later.getBody());
             } finally {
                 bobAgain.disconnect();
+            }
+        }
+    }
+
+    @Test
+    void smackResumesItsSessionAfterTheSocketDropsAndGetsWhatWasSentMeanwhile() throws Exception {
+        try (XmppServer server = Interop.server(dir, "alice-pw", "bob-pw")) {
+            EntityBareJid bobJid = JidCreate.entityBareFrom("bob@localhost");
+            LinkedBlockingQueue<Message> bobInbox = new LinkedBlockingQueue<>();
+            XMPPTCPConnection bob = configure(server, "bob", "bob-pw", bobInbox);
+            bob.setUseStreamManagement(true);
+            bob.setUseStreamManagementResumption(true);
+            bob.connect().login();
+            XMPPTCPConnection alice = connect(server, "alice", "alice-pw", new LinkedBlockingQueue<>());
+            try {
+                await(bob::isSmResumptionPossible, "Smack to have a resumable session");
+                org.jxmpp.jid.EntityFullJid bobFull = JidCreate.entityFullFrom("bob@localhost/smack");
+                alice.sendStanza(StanzaBuilder.buildMessage().to(bobFull).ofType(Message.Type.chat).setBody("before").build());
+                Message first = bobInbox.poll(15, TimeUnit.SECONDS);
+                assertEquals("before", first == null ? null : first.getBody());
+
+                bob.instantShutdown(); // the socket goes away without </stream:stream>
+                await(() -> server.detachedSessionCount() == 1, "bob's session to wait detached");
+                alice.sendStanza(StanzaBuilder.buildMessage().to(bobFull).ofType(Message.Type.chat).setBody("while away").build());
+
+                bob.connect().login();
+                assertTrue(bob.streamWasResumed(), "Smack did not resume");
+                Message later = bobInbox.poll(15, TimeUnit.SECONDS);
+                assertEquals("while away", later == null ? null : later.getBody());
+                await(() -> server.detachedSessionCount() == 0, "the detached wait to end");
+                assertEquals(2, server.sessionCount());
+
+                send(alice, bobJid, "after");
+                Message after = bobInbox.poll(15, TimeUnit.SECONDS);
+                assertEquals("after", after == null ? null : after.getBody());
+            } finally {
+                alice.disconnect();
+                bob.disconnect();
             }
         }
     }
