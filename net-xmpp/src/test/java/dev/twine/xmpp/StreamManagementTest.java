@@ -8,7 +8,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** XEP-0198 acks (no resumption): counting both ways, and unacked messages rerouted when a client vanishes. */
+/** XEP-0198 acks without resumption: counting both ways, and unacked messages rerouted when a client vanishes. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class StreamManagementTest {
     private static final String SM = "urn:xmpp:sm:3";

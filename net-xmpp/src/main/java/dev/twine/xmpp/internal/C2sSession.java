@@ -195,6 +195,8 @@ final class C2sSession {
     private boolean smOverflow;
     /** Set when the hub asks a detached session to end now (too many detached sessions). */
     private boolean smEvicted;
+    /** Set when the session starts to end: it can no longer be resumed. */
+    private boolean smEnding;
     /** The session that resumed this one, once it has; stanzas sent here are passed on to it. */
     private volatile C2sSession movedTo;
     private boolean closedCleanly;
@@ -378,6 +380,18 @@ final class C2sSession {
      * resource go (RFC 6121 §8.5.3.2.1).
      */
     private void end() {
+        boolean[] resumed = new boolean[1];
+        try {
+            out.exclusive(() -> {
+                resumed[0] = movedTo != null;
+                smEnding = true; // from here on no resumption can take this session over
+            });
+        } catch (IOException e) {
+            return;
+        }
+        if (resumed[0]) {
+            return;
+        }
         if (smId != null) {
             hub.forgetResumable(smId, this);
         }
@@ -385,18 +399,13 @@ final class C2sSession {
         java.util.List<Element> left = new java.util.ArrayList<>();
         try {
             out.exclusive(() -> {
-                if (movedTo != null) {
-                    return; // a resumption won the race: the new stream has everything
-                }
+                // stanzas routed here until the unbind above are in the queue; later ones see ENDED
                 smState = SmState.ENDED;
                 left.addAll(smUnacked);
                 smUnacked.clear();
                 smUnackedChars = 0;
             });
         } catch (IOException e) {
-            return;
-        }
-        if (movedTo != null) {
             return;
         }
         for (Element m : left) {
@@ -436,7 +445,7 @@ final class C2sSession {
         boolean[] wasAttached = new boolean[1];
         // this stream's lock first: nothing reaches this client before <resumed/> and the resent stanzas
         out.exclusive(() -> old.out.exclusive(() -> {
-            if (old.movedTo != null || old.smState == SmState.ENDED || old.smOverflow || old.smEvicted || old.smId == null) {
+            if (old.movedTo != null || old.smEnding || old.smOverflow || old.smEvicted || old.smId == null) {
                 return;
             }
             jid = old.jid;
