@@ -26,7 +26,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * <pre>
  * XmppLoad pairs HOST PORT DOMAIN PREFIX PASSWORD PAIRS WINDOW WARMUP_S SECONDS
  *   users PREFIX0..PREFIX(2*PAIRS-1); each pair keeps WINDOW messages in flight each way: every
- *   message received is answered with a new one. Prints
+ *   message received is answered with a new one (the answers to messages read at once go out in
+ *   one write, as a client under load would send them). Prints
  *   "result msgs_per_s=.. p50_us=.. p99_us=.. errors=.."
  * XmppLoad idle HOST PORT DOMAIN PREFIX PASSWORD COUNT HOLD_S
  *   COUNT sessions logged in with presence sent, then idle; prints "idle-ready connected=.. errors=.."
@@ -143,63 +144,89 @@ public final class XmppLoad {
 
         private static final byte[] BODY = "<body>".getBytes(StandardCharsets.US_ASCII);
 
-        /** Reads the next {@code <body>} text (a number), skipping everything else. */
+        /** Reads the next {@code <body>} text (a number), skipping everything else; blocks for it. */
         long nextBody() throws IOException {
             while (true) {
-                int i = indexOf(BODY, 0);
-                if (i >= 0) {
-                    int j = i + BODY.length;
-                    int k = j;
-                    long v = 0;
-                    while (k < len && buf[k] != '<') {
-                        int d = buf[k] - '0';
-                        if (d < 0 || d > 9) {
-                            throw new IOException("not a number in <body>");
-                        }
-                        v = v * 10 + d;
-                        k++;
-                    }
-                    if (k < len) {
-                        if (k == j) {
-                            throw new IOException("empty <body>");
-                        }
-                        System.arraycopy(buf, k, buf, 0, len - k);
-                        len -= k;
-                        return v;
-                    }
-                } else if (len > 16) {
-                    // keep a tail that may hold the start of "<body>"
-                    System.arraycopy(buf, len - 8, buf, 0, 8);
-                    len = 8;
+                long v = bufferedBody();
+                if (v >= 0) {
+                    return v;
                 }
                 fill();
             }
         }
 
+        /**
+         * The next {@code <body>} number if one is complete in what was read already, else -1
+         * (without reading).
+         */
+        long bufferedBody() throws IOException {
+            int i = indexOf(BODY, 0);
+            if (i < 0) {
+                if (len > 16) {
+                    // keep a tail that may hold the start of "<body>"
+                    System.arraycopy(buf, len - 8, buf, 0, 8);
+                    len = 8;
+                }
+                return -1;
+            }
+            int j = i + BODY.length;
+            int k = j;
+            long v = 0;
+            while (k < len && buf[k] != '<') {
+                int d = buf[k] - '0';
+                if (d < 0 || d > 9) {
+                    throw new IOException("not a number in <body>");
+                }
+                v = v * 10 + d;
+                k++;
+            }
+            if (k == len) {
+                return -1;
+            }
+            if (k == j) {
+                throw new IOException("empty <body>");
+            }
+            System.arraycopy(buf, k, buf, 0, len - k);
+            len -= k;
+            return v;
+        }
+
         private byte[] messageHead;
         private static final byte[] MESSAGE_TAIL = "</body></message>".getBytes(StandardCharsets.US_ASCII);
-        private final byte[] message = new byte[512];
+        private byte[] pending = new byte[1024];
+        private int pendingLen;
 
         /**
-         * Sends {@code <message to=PEER type=chat><body>NANOS</body></message>} in one write,
-         * built in a reused buffer: the generator's own cost per message stays small, so it does
-         * not cap what the server can do on a shared machine.
+         * Queues {@code <message to=PEER type=chat><body>NANOS</body></message>} in a reused buffer;
+         * {@link #flushChats()} sends what is queued in one write. Answering every message read
+         * at once with one write keeps the generator's own cost small, so it does not cap what
+         * the server can do on a shared machine; both servers get the same treatment.
          */
-        void sendChat(String peer, long nanos) throws IOException {
+        void queueChat(String peer, long nanos) {
             if (messageHead == null) {
                 messageHead = ("<message to='" + peer + "' type='chat'><body>").getBytes(StandardCharsets.UTF_8);
             }
-            int n = messageHead.length;
-            System.arraycopy(messageHead, 0, message, 0, n);
-            n = writeDecimal(nanos, n);
-            System.arraycopy(MESSAGE_TAIL, 0, message, n, MESSAGE_TAIL.length);
-            n += MESSAGE_TAIL.length;
+            int need = messageHead.length + 20 + MESSAGE_TAIL.length;
+            if (pendingLen + need > pending.length) {
+                pending = Arrays.copyOf(pending, Math.max(pending.length * 2, pendingLen + need));
+            }
+            System.arraycopy(messageHead, 0, pending, pendingLen, messageHead.length);
+            pendingLen = writeDecimal(nanos, pendingLen + messageHead.length);
+            System.arraycopy(MESSAGE_TAIL, 0, pending, pendingLen, MESSAGE_TAIL.length);
+            pendingLen += MESSAGE_TAIL.length;
+        }
+
+        void flushChats() throws IOException {
+            if (pendingLen == 0) {
+                return;
+            }
             lock.lock();
             try {
-                out.write(message, 0, n);
+                out.write(pending, 0, pendingLen);
             } finally {
                 lock.unlock();
             }
+            pendingLen = 0;
         }
 
         private int writeDecimal(long v, int at) {
@@ -208,7 +235,7 @@ public final class XmppLoad {
                 digits++;
             }
             for (int i = at + digits - 1; i >= at; i--) {
-                message[i] = (byte) ('0' + v % 10);
+                pending[i] = (byte) ('0' + v % 10);
                 v /= 10;
             }
             return at + digits;
@@ -261,19 +288,26 @@ public final class XmppLoad {
             Thread.ofVirtual().start(() -> {
                 try {
                     for (int w = 0; w < window; w++) {
-                        s.sendChat(peer.jid, System.nanoTime() - BASE);
+                        s.queueChat(peer.jid, System.nanoTime() - BASE);
+                        s.flushChats(); // the window starts as separate messages
                     }
                     while (!stop.get()) {
+                        // each message received is answered by a new one; those read at once are
+                        // answered together
                         long sent = s.nextBody();
-                        long now = System.nanoTime() - BASE;
-                        if (measuring.get()) {
-                            count.increment();
-                            if (sampleCount[me] < cap) {
-                                mine[sampleCount[me]++] = now - sent;
+                        while (sent >= 0) {
+                            long now = System.nanoTime() - BASE;
+                            if (measuring.get()) {
+                                count.increment();
+                                if (sampleCount[me] < cap) {
+                                    mine[sampleCount[me]++] = now - sent;
+                                }
                             }
+                            s.queueChat(peer.jid, now);
+                            sent = s.bufferedBody();
                         }
                         if (!stop.get()) {
-                            s.sendChat(peer.jid, System.nanoTime() - BASE);
+                            s.flushChats();
                         }
                     }
                 } catch (IOException | RuntimeException e) {
