@@ -259,6 +259,31 @@ class ResumptionTest {
     }
 
     @Test
+    void ackForMoreThanWasSentIsAStreamError() throws Exception {
+        try (Fixture f = new Fixture()) {
+            Connection c = authenticate(f, "alice");
+            loginResumable(c, "r"); // the server has sent one stanza since: alice's own presence
+            Fixture.readUntil(c, "<presence");
+            Fixture.write(c, "<a xmlns='" + SM + "' h='2'/>");
+            String out = Fixture.readToEnd(c);
+            assertTrue(out.contains("<undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"), out);
+        }
+    }
+
+    @Test
+    void repeatedAckChangesNothingAndAnOutOfRangeHIsAStreamError() throws Exception {
+        try (Fixture f = new Fixture()) {
+            Connection c = authenticate(f, "alice");
+            loginResumable(c, "r");
+            Fixture.readUntil(c, "<presence");
+            Fixture.write(c, "<a xmlns='" + SM + "' h='1'/><a xmlns='" + SM + "' h='1'/><r xmlns='" + SM + "'/>");
+            assertTrue(Fixture.readUntil(c, "/>").contains("<a xmlns='urn:xmpp:sm:3' h='1'/>"));
+            Fixture.write(c, "<a xmlns='" + SM + "' h='4294967296'/>"); // h is an unsigned 32-bit count
+            assertTrue(Fixture.readToEnd(c).contains("<undefined-condition"));
+        }
+    }
+
+    @Test
     void resumeAfterBindingAndEnableBeforeBindingAreUnexpected() throws Exception {
         try (Fixture f = new Fixture()) {
             Connection c = authenticate(f, "alice");

@@ -134,7 +134,7 @@ final class C2sSession {
                     return;
                 }
                 smSent++;
-                smUnacked.addLast(stanza);
+                smUnacked.addLast(new Kept(stanza, xml.length()));
                 smUnackedChars += xml.length();
                 if (!smOverflow && (smUnacked.size() > MAX_UNACKED || smUnackedChars > MAX_UNACKED_CHARS)) {
                     // the client does not ack: keep no more for it (see overflow())
@@ -155,7 +155,8 @@ final class C2sSession {
             return false;
         }
         if (next[0] != null) {
-            return next[0].write(stanza, flush);
+            // flushed at once: a sender holding writes back would flush this session, not that one
+            return next[0].write(stanza, true);
         }
         if (gone[0]) {
             hub.undelivered(stanza, principal); // the session ended while this was on its way
@@ -186,7 +187,10 @@ final class C2sSession {
     private long smSent;
     private long smAcked;
     private long smUnackedChars;
-    private java.util.ArrayDeque<Element> smUnacked = new java.util.ArrayDeque<>();
+    private java.util.ArrayDeque<Kept> smUnacked = new java.util.ArrayDeque<>();
+
+    /** A stanza the client has not acknowledged, with the length of its XML (for the size limit). */
+    private record Kept(Element stanza, int chars) {}
     /** The id a client resumes with, or null if this session cannot be resumed. Guarded by out's lock. */
     private String smId;
     /** How long this session waits, detached, for its client. */
@@ -243,7 +247,12 @@ final class C2sSession {
                     return;
                 }
                 long h = parseH(e);
-                out.exclusive(() -> acknowledge(h));
+                boolean[] ok = new boolean[1];
+                out.exclusive(() -> ok[0] = acknowledge(h));
+                if (!ok[0]) {
+                    // XEP-0198 §4 (handled-count-too-high)
+                    throw new StreamErrorException("undefined-condition", "h acknowledges more stanzas than were sent");
+                }
             }
             case "resume" -> out.send(smFailed("unexpected-request")); // §5: only before binding
             default -> throw new StreamErrorException("unsupported-stanza-type", "<" + e.name() + "/> in " + SM_NS);
@@ -266,19 +275,22 @@ final class C2sSession {
         }
     }
 
-    /** Drops the stanzas the client says it has handled; called holding out's lock. */
-    private void acknowledge(long h) {
-        // h counts modulo 2^32 (XEP-0198 §4); map it onto the running count
-        long base = smSent & ~0xffffffffL;
-        long acked = base | (h & 0xffffffffL);
-        if (acked > smSent) {
-            acked -= 1L << 32;
+    /**
+     * Drops the stanzas the client says it has handled; called holding out's lock. {@code h}
+     * counts modulo 2^32 (XEP-0198 §4).
+     *
+     * @return false, dropping nothing, if {@code h} counts more stanzas than were sent
+     */
+    private boolean acknowledge(long h) {
+        long delta = (h - smAcked) & 0xffffffffL;
+        if (delta > smSent - smAcked) {
+            return false;
         }
-        while (smAcked < acked && !smUnacked.isEmpty()) {
-            smUnackedChars -= smUnacked.pollFirst().toXml().length();
-            smAcked++;
+        for (long i = 0; i < delta && !smUnacked.isEmpty(); i++) {
+            smUnackedChars -= smUnacked.pollFirst().chars();
         }
-        smAcked = Math.max(smAcked, acked);
+        smAcked += delta;
+        return true;
     }
 
     /**
@@ -401,7 +413,7 @@ final class C2sSession {
             out.exclusive(() -> {
                 // stanzas routed here until the unbind above are in the queue; later ones see ENDED
                 smState = SmState.ENDED;
-                left.addAll(smUnacked);
+                smUnacked.forEach(k -> left.add(k.stanza()));
                 smUnacked.clear();
                 smUnackedChars = 0;
             });
@@ -464,7 +476,9 @@ final class C2sSession {
             smUnackedChars = old.smUnackedChars;
             old.smUnacked = new java.util.ArrayDeque<>();
             old.smUnackedChars = 0;
-            acknowledge(h);
+            if (!acknowledge(h)) {
+                acknowledge(smSent); // the client says it has everything: nothing to send again
+            }
             wasAttached[0] = old.smState == SmState.ATTACHED;
             old.movedTo = this;
             old.out.signalAll();
@@ -472,8 +486,8 @@ final class C2sSession {
             taken[0] = true;
             StringBuilder sb = new StringBuilder("<resumed xmlns='").append(SM_NS).append("' h='")
                     .append(smReceived & 0xffffffffL).append("' previd='").append(smId).append("'/>");
-            for (Element m : smUnacked) {
-                sb.append(m.toXml());
+            for (Kept k : smUnacked) {
+                sb.append(k.stanza().toXml());
             }
             out.send(sb.toString());
         }));
