@@ -5,7 +5,6 @@ import java.io.InputStream;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -23,7 +22,6 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -206,75 +204,20 @@ public final class Maildir {
             throw e;
         }
         Path target = nu.resolve(unique + ",S=" + size);
-        try {
-            Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.deleteIfExists(file);
-            throw new IOException(maildir + ": tmp/ and new/ are on different file systems", e);
-        }
-        box.newSync.awaitSyncedAfterNow();
+        box.newDir.moveIn(file, target);
         return target;
     }
 
-    /** A prepared Maildir: its tmp/ and new/, and the group commit of new/. */
+    /** A prepared Maildir: its tmp/, and its new/ with the group commit of renames into it. */
     private static final class Box {
         final Path tmp;
         final Path nu;
-        final DirSync newSync;
+        final NewDirectory newDir;
 
         Box(Path tmp, Path nu) {
             this.tmp = tmp;
             this.nu = nu;
-            this.newSync = new DirSync(nu);
-        }
-    }
-
-    /**
-     * Group commit of one directory's entries: deliveries into the same {@code new/} at the same
-     * moment share one directory force, and each returns only after a force that began after its
-     * own rename, so what an acknowledgement promises is on disk.
-     */
-    private static final class DirSync {
-        private final Path dir;
-        private final ReentrantLock lock = new ReentrantLock();
-        private final Condition changed = lock.newCondition();
-        private long requested;
-        private long synced;
-        private boolean syncing;
-
-        DirSync(Path dir) {
-            this.dir = dir;
-        }
-
-        void awaitSyncedAfterNow() throws IOException {
-            lock.lock();
-            try {
-                long mine = ++requested;
-                while (synced < mine) {
-                    if (syncing) {
-                        changed.awaitUninterruptibly();
-                        continue;
-                    }
-                    // lead: force for everyone who asked so far
-                    syncing = true;
-                    long upTo = requested;
-                    lock.unlock();
-                    boolean ok = false;
-                    try {
-                        forceDirectory(dir);
-                        ok = true;
-                    } finally {
-                        lock.lock();
-                        syncing = false;
-                        if (ok) {
-                            synced = Math.max(synced, upTo);
-                        }
-                        changed.signalAll();
-                    }
-                }
-            } finally {
-                lock.unlock();
-            }
+            this.newDir = new NewDirectory(nu);
         }
     }
 
