@@ -166,36 +166,24 @@ public final class Maildir {
 
     /**
      * The one delivery protocol: write to {@code tmp/}, force the data, rename into {@code new/},
-     * force {@code new/}. Directories are made on the first delivery (and again if they vanished).
+     * force {@code new/}. Directories are made on the first delivery, and again if they vanished;
+     * the content is read once in any case, as a stream cannot be read twice.
      */
     private static Path store(Path maildir, Content content) throws IOException {
+        Box box = prepared(maildir);
+        String unique = uniqueName();
+        Path file = box.tmp.resolve(unique);
+        FileChannel opened;
         try {
-            return storeOnce(maildir, content);
+            opened = FileChannel.open(file, CREATE);
         } catch (NoSuchFileException e) {
             // the directories were removed behind our back since we made them: make them again
-            PREPARED.remove(maildir);
-            return storeOnce(maildir, content);
+            box = prepareAgain(maildir, box);
+            file = box.tmp.resolve(unique);
+            opened = FileChannel.open(file, CREATE);
         }
-    }
-
-    private static Path storeOnce(Path maildir, Content content) throws IOException {
-        Box box = PREPARED.get(maildir);
-        if (box == null) {
-            box = new Box(maildir.resolve("tmp"), maildir.resolve("new"));
-            Files.createDirectories(box.tmp);
-            Files.createDirectories(box.nu);
-            Files.createDirectories(maildir.resolve("cur"));
-            Box raced = PREPARED.putIfAbsent(maildir, box);
-            if (raced != null) {
-                box = raced; // one group commit per directory
-            }
-        }
-        Path tmp = box.tmp;
-        Path nu = box.nu;
-        String unique = uniqueName();
-        Path file = tmp.resolve(unique);
         long size;
-        try (FileChannel ch = FileChannel.open(file, CREATE)) {
+        try (FileChannel ch = opened) {
             size = content.writeTo(ch);
             // fdatasync: the data and the size needed to read it back (POSIX), not the timestamps
             ch.force(false);
@@ -203,9 +191,42 @@ public final class Maildir {
             Files.deleteIfExists(file);
             throw e;
         }
-        Path target = nu.resolve(unique + ",S=" + size);
-        box.newDir.moveIn(file, target);
-        return target;
+        String name = unique + ",S=" + size;
+        try {
+            try {
+                box.newDir.moveIn(file, box.nu.resolve(name));
+            } catch (NoSuchFileException e) {
+                if (!Files.exists(file)) {
+                    throw e;
+                }
+                // new/ was removed since we made it
+                box = prepareAgain(maildir, box);
+                box.newDir.moveIn(file, box.nu.resolve(name));
+            }
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(file);
+            throw e;
+        }
+        return box.nu.resolve(name);
+    }
+
+    /** The maildir's tmp/, new/ and cur/, made if this process has not seen them yet. */
+    private static Box prepared(Path maildir) throws IOException {
+        Box box = PREPARED.get(maildir);
+        if (box != null) {
+            return box;
+        }
+        box = new Box(maildir.resolve("tmp"), maildir.resolve("new"));
+        Files.createDirectories(box.tmp);
+        Files.createDirectories(box.nu);
+        Files.createDirectories(maildir.resolve("cur"));
+        Box raced = PREPARED.putIfAbsent(maildir, box);
+        return raced != null ? raced : box; // one group commit per directory
+    }
+
+    private static Box prepareAgain(Path maildir, Box stale) throws IOException {
+        PREPARED.remove(maildir, stale);
+        return prepared(maildir);
     }
 
     /** A prepared Maildir: its tmp/, and its new/ with the group commit of renames into it. */

@@ -61,7 +61,8 @@ final class NewDirectory {
      * committing the batch this move joined. Not interruptible: a delivery's outcome must be known
      * before its caller answers.
      *
-     * @throws IOException if this rename failed ({@code from} is then removed) or the force failed
+     * @throws IOException if this rename failed ({@code from} is then still in {@code tmp/}, for
+     *     the caller to retry or remove) or the force failed
      */
     void moveIn(Path from, Path to) throws IOException {
         Move mine = new Move(from, to);
@@ -93,7 +94,6 @@ final class NewDirectory {
             lock.unlock();
         }
         if (mine.failure != null) {
-            Files.deleteIfExists(from);
             if (mine.failure instanceof IOException e) {
                 throw e;
             }

@@ -13,10 +13,6 @@ final class Headers {
         this.names = names;
     }
 
-    static Headers scan(byte[] message) {
-        return scan(message, 0, message.length);
-    }
-
     /** The field names of the message in {@code message[from, to)}. */
     static Headers scan(byte[] message, int from, int to) {
         Set<String> names = new HashSet<>();

@@ -67,6 +67,32 @@ class MaildirDeliveryTest {
     }
 
     @Test
+    void aStreamDeliveredAfterItsDirectoriesVanishedIsStoredWhole() throws Exception {
+        Maildir d = Maildir.open(dir);
+        d.deliver("dave", java.nio.ByteBuffer.wrap("first\r\n".getBytes(StandardCharsets.US_ASCII)));
+        // new/ alone removed: the rename is retried into a new new/
+        deleteTree(dir.resolve("dave/new"));
+        Path second = Maildir.deliver(dir.resolve("dave"), new java.io.ByteArrayInputStream("second\r\n".getBytes(StandardCharsets.US_ASCII)));
+        assertEquals("second\r\n", Files.readString(second, StandardCharsets.US_ASCII));
+        // everything removed: the stream is still read only once, into the new tmp/
+        deleteTree(dir.resolve("dave"));
+        Path third = Maildir.deliver(dir.resolve("dave"), new java.io.ByteArrayInputStream("third\r\n".getBytes(StandardCharsets.US_ASCII)));
+        assertEquals("third\r\n", Files.readString(third, StandardCharsets.US_ASCII));
+        assertTrue(third.getFileName().toString().endsWith(",S=7"), third.toString());
+        try (Stream<Path> s = Files.list(dir.resolve("dave/tmp"))) {
+            assertEquals(0, s.count());
+        }
+    }
+
+    private static void deleteTree(Path root) throws java.io.IOException {
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    @Test
     void messagesDeliveredInTheSameMillisecondKeepTheirArrivalOrder() throws Exception {
         Maildir d = Maildir.open(dir);
         int n = 500;
