@@ -31,7 +31,9 @@ import org.xbill.DNS.Type;
  * The request path: bytes of a query in, bytes of the response out. Answers authoritatively from
  * the current {@link ZoneSet} (RFC 1034 §4.3.2), forwards the rest when a {@link Forwarder} is
  * set, and refuses otherwise. Never throws for bad input: a packet too short for a header, or a
- * response, is dropped; one that does not parse gets FORMERR (RFC 1035 §4.1.1).
+ * response, is dropped; one that does not parse gets FORMERR (RFC 1035 §4.1.1). Authoritative
+ * answers are kept in wire format in the zone set's {@link AnswerCache}, so a repeated query is
+ * answered with a copy carrying its own ID.
  */
 public final class Responder {
     /** The largest UDP response this server sends whatever the client offers (RFC 6891 §6.2.5). */
@@ -42,7 +44,11 @@ public final class Responder {
     private final Forwarder forwarder;
     private final Predicate<InetAddress> mayTransfer;
 
-    /** What the request path produced, and whether it may be reused for an equal query. */
+    /**
+     * What the request path produced, and whether it may be reused for any query of the same
+     * {@link AnswerCache#shape shape} and question: true only for answers computed from the zones
+     * alone (not forwarded, not a transfer, not an error about the query itself).
+     */
     private record Result(List<byte[]> messages, boolean cacheable) {
         static Result once(List<byte[]> messages) {
             return new Result(messages, false);
