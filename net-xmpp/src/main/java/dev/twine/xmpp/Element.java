@@ -1,12 +1,16 @@
 package dev.twine.xmpp;
 
+import java.util.AbstractMap;
+import java.util.AbstractSet;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedHashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * An immutable XML element as XMPP uses it: a stanza ({@code <message/>}, {@code <presence/>},
@@ -23,11 +27,11 @@ public final class Element {
 
     private final String name;
     private final String namespace;
-    private final Map<String, String> attributes;
+    private final Attributes attributes;
     private final List<Element> children;
     private final String text;
 
-    private Element(String name, String namespace, Map<String, String> attributes, List<Element> children, String text) {
+    private Element(String name, String namespace, Attributes attributes, List<Element> children, String text) {
         this.name = name;
         this.namespace = namespace;
         this.attributes = attributes;
@@ -48,7 +52,7 @@ public final class Element {
         if (name.isEmpty()) {
             throw new IllegalArgumentException("empty element name");
         }
-        return new Element(name, namespace, Map.of(), List.of(), "");
+        return new Element(name, namespace, Attributes.EMPTY, List.of(), "");
     }
 
     /**
@@ -62,8 +66,7 @@ public final class Element {
         if (name.isEmpty()) {
             throw new IllegalArgumentException("empty element name");
         }
-        Map<String, String> a = attributes.isEmpty() ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(attributes));
-        return new Element(name, namespace, a, List.copyOf(children), Objects.requireNonNull(text, "text"));
+        return new Element(name, namespace, Attributes.copyOf(attributes), List.copyOf(children), Objects.requireNonNull(text, "text"));
     }
 
     /** The local name. */
@@ -93,7 +96,8 @@ public final class Element {
 
     /** The value of an attribute, or the empty string if absent. */
     public String attributeOrEmpty(String name) {
-        return attributes.getOrDefault(name, "");
+        String v = attributes.get(name);
+        return v == null ? "" : v;
     }
 
     /** The child elements, in order, unmodifiable. */
@@ -134,13 +138,7 @@ public final class Element {
     /** A copy with the attribute set; a null value removes it. */
     public Element withAttribute(String name, String value) {
         Objects.requireNonNull(name, "name");
-        Map<String, String> a = new LinkedHashMap<>(attributes);
-        if (value == null) {
-            a.remove(name);
-        } else {
-            a.put(name, value);
-        }
-        return new Element(this.name, namespace, Collections.unmodifiableMap(a), children, text);
+        return new Element(this.name, namespace, attributes.with(name, value), children, text);
     }
 
     /** A copy with one more child at the end. */
@@ -195,9 +193,10 @@ public final class Element {
             escape(sb, namespace, true);
             sb.append('\'');
         }
-        for (Map.Entry<String, String> e : attributes.entrySet()) {
-            sb.append(' ').append(e.getKey()).append("='");
-            escape(sb, e.getValue(), true);
+        String[] pairs = attributes.pairs;
+        for (int i = 0; i < pairs.length; i += 2) {
+            sb.append(' ').append(pairs[i]).append("='");
+            escape(sb, pairs[i + 1], true);
             sb.append('\'');
         }
         if (text.isEmpty() && children.isEmpty()) {
@@ -231,6 +230,116 @@ public final class Element {
                 case '\r' -> sb.append("&#13;"); // would be normalised away otherwise (XML 1.0 §2.11)
                 default -> sb.append(ch);
             }
+        }
+    }
+
+    /**
+     * The attributes in order, as name/value pairs in one array: an element has a handful, so a
+     * scan costs less than hashing, and a copy with one more is one array.
+     */
+    private static final class Attributes extends AbstractMap<String, String> {
+        static final Attributes EMPTY = new Attributes(new String[0]);
+        final String[] pairs;
+
+        private Attributes(String[] pairs) {
+            this.pairs = pairs;
+        }
+
+        static Attributes copyOf(Map<String, String> m) {
+            if (m instanceof Attributes a) {
+                return a;
+            }
+            if (m.isEmpty()) {
+                return EMPTY;
+            }
+            String[] p = new String[m.size() * 2];
+            int i = 0;
+            for (Map.Entry<String, String> e : m.entrySet()) {
+                p[i++] = Objects.requireNonNull(e.getKey(), "attribute name");
+                p[i++] = Objects.requireNonNull(e.getValue(), "attribute value");
+            }
+            return new Attributes(p);
+        }
+
+        private int indexOf(Object key) {
+            for (int i = 0; i < pairs.length; i += 2) {
+                if (pairs[i].equals(key)) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        /** A copy with {@code name} set in place (or added at the end); a null value removes it. */
+        Attributes with(String name, String value) {
+            int i = indexOf(name);
+            if (value == null) {
+                if (i < 0) {
+                    return this;
+                }
+                String[] p = new String[pairs.length - 2];
+                System.arraycopy(pairs, 0, p, 0, i);
+                System.arraycopy(pairs, i + 2, p, i, pairs.length - i - 2);
+                return p.length == 0 ? EMPTY : new Attributes(p);
+            }
+            String[] p;
+            if (i >= 0) {
+                p = pairs.clone();
+            } else {
+                p = java.util.Arrays.copyOf(pairs, pairs.length + 2);
+                i = pairs.length;
+                p[i] = name;
+            }
+            p[i + 1] = value;
+            return new Attributes(p);
+        }
+
+        @Override
+        public String get(Object key) {
+            int i = indexOf(key);
+            return i < 0 ? null : pairs[i + 1];
+        }
+
+        @Override
+        public boolean containsKey(Object key) {
+            return indexOf(key) >= 0;
+        }
+
+        @Override
+        public int size() {
+            return pairs.length / 2;
+        }
+
+        @Override
+        public Set<Map.Entry<String, String>> entrySet() {
+            return new AbstractSet<>() {
+                @Override
+                public Iterator<Map.Entry<String, String>> iterator() {
+                    return new Iterator<>() {
+                        private int next;
+
+                        @Override
+                        public boolean hasNext() {
+                            return next < pairs.length;
+                        }
+
+                        @Override
+                        public Map.Entry<String, String> next() {
+                            if (next >= pairs.length) {
+                                throw new NoSuchElementException();
+                            }
+                            Map.Entry<String, String> e = new AbstractMap.SimpleImmutableEntry<>(pairs[next], pairs[next + 1]);
+                            next += 2;
+                            return e;
+                        }
+                    };
+                }
+
+                @Override
+                public int size() {
+                    return pairs.length / 2;
+                }
+            };
         }
     }
 

@@ -57,7 +57,8 @@ public record Jid(String local, String domain, String resource) {
     }
 
     private static void check(String part, String what) {
-        if (part.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 1023) {
+        // a char is at most 3 bytes in UTF-8 (a surrogate pair 4 for 2): short parts need no count
+        if (part.length() > 341 && part.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 1023) {
             throw new IllegalArgumentException(what + " part longer than 1023 bytes");
         }
     }

@@ -754,6 +754,7 @@ final class C2sSession {
     }
 
     private void stanzas(XmlReader reader) throws IOException, StreamErrorException {
+        String me = jid.toString(); // bound (or resumed) before this: it does not change
         while (true) {
             Element e;
             e = reader.next();
@@ -786,7 +787,7 @@ final class C2sSession {
                     throw new StreamErrorException("invalid-from", "'from' must be your own address");
                 }
             }
-            Element stamped = e.withAttribute("from", jid.toString());
+            Element stamped = e.withAttribute("from", me);
             try {
                 hub.route(stamped, this);
             } catch (RuntimeException ex) {
