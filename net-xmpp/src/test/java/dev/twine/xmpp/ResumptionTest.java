@@ -198,6 +198,32 @@ class ResumptionTest {
     }
 
     @Test
+    void expiredSessionIsAnnouncedUnavailableAndItsMessagesGoToTheOtherResource() throws Exception {
+        ManualClock clock = ManualClock.create();
+        try (Fixture f = new Fixture(b -> b.clock(clock).resumeTimeout(Duration.ofSeconds(30)))) {
+            XmppClient laptop = f.login("bob", "laptop", Chunking.whole());
+            laptop.sendPresence(0);
+            Connection phone = authenticate(f, "bob");
+            loginResumable(phone, "phone");
+            laptop.await(e -> e.name().equals("presence") && e.attributeOrEmpty("from").equals("bob@example.org/phone"),
+                    Fixture.WAIT).orElseThrow();
+            XmppClient alice = f.login("alice", "a", Chunking.whole());
+            alice.sendMessage(Jid.parse("bob@example.org/phone"), "for the phone");
+            Fixture.readUntil(phone, "for the phone</body>");
+            phone.close();
+            await(() -> f.server.detachedSessionCount() == 1, "the phone's session to detach");
+            clock.advance(Duration.ofSeconds(31));
+            // RFC 6121 §4.5.2: the user's other resources (and contacts) see the resource go
+            Element gone = laptop.await(e -> e.name().equals("presence") && e.attributeOrEmpty("type").equals("unavailable"),
+                    Fixture.WAIT).orElseThrow();
+            assertEquals("bob@example.org/phone", gone.attributeOrEmpty("from"));
+            // RFC 6121 §8.5.3.2.1: a chat message for a resource that went away goes to the bare JID
+            Element m = laptop.await(e -> e.childText("body").orElse("").equals("for the phone"), Fixture.WAIT).orElseThrow();
+            assertEquals("alice@example.org/a", m.attributeOrEmpty("from"));
+        }
+    }
+
+    @Test
     void detachedSessionsAreBoundedAndTheOldestEndsFirst() throws Exception {
         try (Fixture f = new Fixture(b -> b.maxDetachedSessions(1))) {
             Connection first = authenticate(f, "alice");
