@@ -1,12 +1,21 @@
 package dev.twine.ssh;
 
 import dev.twine.core.auth.PublicKeyStore;
+import dev.twine.ssh.internal.AddressPatterns;
 import dev.twine.ssh.internal.Keys;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PublicKey;
+import java.time.DateTimeException;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -16,10 +25,23 @@ import java.util.regex.Pattern;
  * ({@code nistp256/384/521}) lines are understood; blank lines, {@code #} comments and lines that
  * do not parse are skipped, as {@code sshd} does.
  *
- * <p><b>Options are ignored.</b> A line's leading options ({@code from="..."},
- * {@code command="..."}, {@code restrict}, {@code no-pty} ...) are parsed and then ignored: a key
- * listed with {@code from=} is accepted from any address. Do not rely on options for access
- * control with this store.
+ * <h2>Options</h2>
+ * <ul>
+ *   <li>{@code from="pattern-list"} is honoured: the key works only from an address the list
+ *       admits ({@code *}/{@code ?} wildcards, {@code addr/bits} blocks, {@code !} to exclude;
+ *       host names never match, as with sshd's default {@code UseDNS no}), and not at all when the
+ *       address is unknown.</li>
+ *   <li>{@code expiry-time="YYYYMMDD[HHMM[SS]][Z]"} is honoured (local time unless {@code Z}).</li>
+ *   <li>Options that restrict what a session may do, which Twine does not enforce
+ *       ({@code command=}, {@code restrict}, {@code no-pty}, {@code no-port-forwarding},
+ *       {@code permitopen=}, {@code permitlisten=}, {@code tunnel=}), and
+ *       {@code cert-authority}/{@code principals=} (certificates are not supported) make the
+ *       key <em>refused</em>, with a warning in the log: ignoring them would grant more than the
+ *       file says.</li>
+ *   <li>The rest change nothing here: {@code no-agent-forwarding}, {@code no-X11-forwarding} and
+ *       {@code no-user-rc} (Twine offers none of those), {@code environment=}, {@code pty} and
+ *       the like.</li>
+ * </ul>
  *
  * <p>The file is read on every check, so edits take effect at once, and is never written. User
  * names that could leave the directory (containing {@code /}, starting with {@code .}, or using
@@ -28,6 +50,10 @@ import java.util.regex.Pattern;
  */
 public final class AuthorizedKeysDirectory implements PublicKeyStore {
 
+    private static final System.Logger LOG = System.getLogger(AuthorizedKeysDirectory.class.getName());
+    /** Options that limit a session in ways Twine does not enforce, or that need certificates. */
+    private static final List<String> UNENFORCED = List.of("command", "restrict", "no-pty", "no-port-forwarding",
+            "permitopen", "permitlisten", "tunnel", "cert-authority", "principals");
     private static final Pattern SAFE_USER = Pattern.compile("[A-Za-z0-9_@-][A-Za-z0-9._@-]{0,63}");
 
     private final Path dir;
@@ -47,13 +73,25 @@ public final class AuthorizedKeysDirectory implements PublicKeyStore {
     }
 
     /**
-     * Tells whether {@code key} is listed in {@code DIR/<username>}. Blocks while reading the
-     * file.
+     * Tells whether {@code key} is listed in {@code DIR/<username>} without an address
+     * restriction (the address is unknown here). Blocks while reading the file.
      *
      * @return false for an unsafe or unknown user name, an unreadable file or an unlisted key
      */
     @Override
     public boolean isAuthorized(String username, PublicKey key) {
+        return isAuthorized(username, key, null);
+    }
+
+    /**
+     * Tells whether {@code key} is listed in {@code DIR/<username>} on a line whose options admit
+     * a login from {@code client} (see the class description). Blocks while reading the file.
+     *
+     * @return false for an unsafe or unknown user name, an unreadable file, an unlisted key, or
+     *     lines whose options refuse it
+     */
+    @Override
+    public boolean isAuthorized(String username, PublicKey key, InetAddress client) {
         if (username == null || key == null || !SAFE_USER.matcher(username).matches()) {
             return false;
         }
@@ -61,18 +99,55 @@ public final class AuthorizedKeysDirectory implements PublicKeyStore {
         if (!Files.isRegularFile(file)) {
             return false;
         }
-        List<PublicKey> keys;
+        List<Keys.AuthorizedKey> keys;
         try {
             keys = Keys.readAuthorizedKeys(file);
         } catch (IOException e) {
             return false;
         }
-        for (PublicKey k : keys) {
-            if (Keys.sameKey(k, key)) {
+        for (Keys.AuthorizedKey k : keys) {
+            if (Keys.sameKey(k.key(), key) && optionsAdmit(file, k, client)) {
                 return true;
             }
         }
         return false;
+    }
+
+    private static boolean optionsAdmit(Path file, Keys.AuthorizedKey k, InetAddress client) {
+        Map<String, String> options = k.options();
+        for (String o : UNENFORCED) {
+            if (options.containsKey(o)) {
+                LOG.log(System.Logger.Level.WARNING, "{0}: key {1} has the option {2}, which Twine does not"
+                        + " enforce: the key is refused", file, Keys.fingerprint(k.key()), o);
+                return false;
+            }
+        }
+        String from = options.get("from");
+        if (from != null && !AddressPatterns.admits(from, client)) {
+            return false;
+        }
+        String expiry = options.get("expiry-time");
+        return expiry == null || !expired(file, expiry);
+    }
+
+    /** sshd's {@code expiry-time} forms; a malformed one counts as expired, as sshd refuses it. */
+    private static boolean expired(Path file, String value) {
+        String v = value.strip();
+        boolean utc = v.endsWith("Z") || v.endsWith("z");
+        String digits = utc ? v.substring(0, v.length() - 1) : v;
+        if (!digits.matches("\\d{8}|\\d{12}|\\d{14}")) {
+            LOG.log(System.Logger.Level.WARNING, "{0}: bad expiry-time \"{1}\": the key is refused", file, value);
+            return true;
+        }
+        String padded = (digits + "000000").substring(0, 14);
+        try {
+            LocalDateTime t = LocalDateTime.parse(padded, DateTimeFormatter.ofPattern("uuuuMMddHHmmss"));
+            Instant end = utc ? t.toInstant(ZoneOffset.UTC) : t.atZone(ZoneId.systemDefault()).toInstant();
+            return !Instant.now().isBefore(end);
+        } catch (DateTimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "{0}: bad expiry-time \"{1}\": the key is refused", file, value);
+            return true;
+        }
     }
 
     /**

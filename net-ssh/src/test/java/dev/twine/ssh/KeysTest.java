@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.twine.ssh.internal.HostKeys;
 import dev.twine.ssh.internal.Keys;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -66,27 +67,43 @@ class KeysTest {
     }
 
     @Test
-    void authorizedKeysAcceptListedEd25519RsaAndEcdsaKeysIgnoringOptions() throws Exception {
+    void authorizedKeysAcceptListedEd25519RsaAndEcdsaKeysAndHonourFromAndExpiry() throws Exception {
         KeyPair ed = Keys.generateEd25519();
         KeyPair rsa = Keys.generateRsa(2048);
         KeyPairGenerator ecg = KeyPairGenerator.getInstance("EC");
         ecg.initialize(new ECGenParameterSpec("secp256r1"));
         KeyPair ec = ecg.generateKeyPair();
         KeyPair other = Keys.generateEd25519();
+        KeyPair old = Keys.generateEd25519();
+        KeyPair forced = Keys.generateEd25519();
         Files.writeString(dir.resolve("bob"), String.join("\n",
                 "# bob's keys",
                 "",
-                "from=\"10.0.0.0/8\",no-pty " + Keys.publicKeyLine(ed.getPublic(), "bob@laptop"),
+                "from=\"!10.1.1.1,10.0.0.0/8,192.168.?.*,::1\",no-agent-forwarding " + Keys.publicKeyLine(ed.getPublic(), "bob@laptop"),
                 "this line is garbage",
-                Keys.publicKeyLine(rsa.getPublic(), "bob@rsa"),
-                "restrict " + Keys.publicKeyLine(ec.getPublic(), null),
+                "expiry-time=\"29991231Z\" " + Keys.publicKeyLine(rsa.getPublic(), "bob@rsa"),
+                "no-X11-forwarding,environment=\"A=b\" " + Keys.publicKeyLine(ec.getPublic(), null),
+                "expiry-time=\"20200101\" " + Keys.publicKeyLine(old.getPublic(), null),
+                "command=\"uptime\" " + Keys.publicKeyLine(forced.getPublic(), null),
+                "restrict " + Keys.publicKeyLine(forced.getPublic(), null),
+                "from=\"*.example.com\" " + Keys.publicKeyLine(other.getPublic(), null),
                 ""));
         AuthorizedKeysDirectory store = AuthorizedKeysDirectory.of(dir);
-        assertTrue(store.isAuthorized("bob", ed.getPublic()));
-        assertTrue(store.isAuthorized("bob", rsa.getPublic()));
+        InetAddress lo = InetAddress.getByName("127.0.0.1");
+        assertTrue(store.isAuthorized("bob", ed.getPublic(), InetAddress.getByName("10.200.3.4")));
+        assertTrue(store.isAuthorized("bob", ed.getPublic(), InetAddress.getByName("192.168.7.1")));
+        assertTrue(store.isAuthorized("bob", ed.getPublic(), InetAddress.getByName("::1")));
+        assertFalse(store.isAuthorized("bob", ed.getPublic(), InetAddress.getByName("10.1.1.1")), "excluded by !");
+        assertFalse(store.isAuthorized("bob", ed.getPublic(), InetAddress.getByName("192.168.17.1")), "? is one character");
+        assertFalse(store.isAuthorized("bob", ed.getPublic(), lo));
+        assertFalse(store.isAuthorized("bob", ed.getPublic()), "an unknown address never matches from=");
+        assertTrue(store.isAuthorized("bob", rsa.getPublic(), lo), "not expired yet");
+        assertTrue(store.isAuthorized("bob", ec.getPublic(), lo), "options Twine has nothing to enforce for");
         assertTrue(store.isAuthorized("bob", ec.getPublic()));
-        assertFalse(store.isAuthorized("bob", other.getPublic()));
-        assertFalse(store.isAuthorized("carol", ed.getPublic()));
+        assertFalse(store.isAuthorized("bob", old.getPublic(), lo), "expired");
+        assertFalse(store.isAuthorized("bob", forced.getPublic(), lo), "forced commands are not enforced, so refused");
+        assertFalse(store.isAuthorized("bob", other.getPublic(), lo), "host name patterns never match an address");
+        assertFalse(store.isAuthorized("carol", ed.getPublic(), InetAddress.getByName("10.0.0.1")));
     }
 
     @Test

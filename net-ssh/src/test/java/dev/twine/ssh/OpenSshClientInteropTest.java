@@ -30,6 +30,9 @@ class OpenSshClientInteropTest {
     Path ed25519;
     Path rsa;
     Path stranger;
+    Path loopbackOnly;
+    Path elsewhereOnly;
+    Path forcedCommand;
 
     @BeforeAll
     void start() throws Exception {
@@ -41,6 +44,12 @@ class OpenSshClientInteropTest {
         stranger = Peers.keygen(keys, "ed25519", "id_stranger");
         twine.authorize(ed25519);
         twine.authorize(rsa);
+        loopbackOnly = Peers.keygen(keys, "ed25519", "id_loopback");
+        elsewhereOnly = Peers.keygen(keys, "ed25519", "id_elsewhere");
+        forcedCommand = Peers.keygen(keys, "ed25519", "id_forced");
+        twine.authorize(loopbackOnly, "from=\"10.*,127.0.0.0/8\"");
+        twine.authorize(elsewhereOnly, "no-agent-forwarding,from=\"10.0.0.0/8,!127.0.0.1,*.example.com\"");
+        twine.authorize(forcedCommand, "command=\"echo forced\"");
     }
 
     @AfterAll
@@ -86,6 +95,18 @@ class OpenSshClientInteropTest {
         assertEquals(255, r.exit(), r.toString());
         assertFalse(r.out().contains("in"), r.toString());
         assertTrue(r.err().contains("Permission denied"), r.toString());
+    }
+
+    @Test
+    void keysAreLimitedByTheirFromOptionAndKeysWithAForcedCommandAreRefused() throws Exception {
+        Peers.Run ok = Peers.run(twine.sshWithKey(loopbackOnly, "echo", "in"), null, LIMIT);
+        assertEquals(0, ok.exit(), ok.toString());
+        assertEquals("in\n", ok.out());
+        for (Path refused : List.of(elsewhereOnly, forcedCommand)) {
+            Peers.Run r = Peers.run(twine.sshWithKey(refused, "echo", "in"), null, LIMIT);
+            assertEquals(255, r.exit(), refused + ": " + r);
+            assertTrue(r.err().contains("Permission denied"), r.toString());
+        }
     }
 
     @Test

@@ -53,7 +53,13 @@ final class TwineSshFixture implements AutoCloseable {
 
     /** Authorizes the public key of {@code privateKey} for alice. */
     void authorize(Path privateKey) throws IOException {
-        Files.writeString(keysDir.resolve(USER), Files.readString(Path.of(privateKey + ".pub")),
+        authorize(privateKey, "");
+    }
+
+    /** Adds the key's line to the user's authorized_keys with {@code options} in front (may be empty). */
+    void authorize(Path privateKey, String options) throws IOException {
+        String line = Files.readString(Path.of(privateKey + ".pub"));
+        Files.writeString(keysDir.resolve(USER), options.isEmpty() ? line : options + " " + line,
                 java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
     }
 

@@ -208,7 +208,7 @@ public final class Portal {
         if (!(credentials instanceof PublicKeyCredentials pk)) {
             return Optional.empty();
         }
-        if (!publicKeys.isAuthorized(pk.username(), pk.key())) {
+        if (!publicKeys.isAuthorized(pk.username(), pk.key(), pk.clientAddress())) {
             throw new AuthenticationException();
         }
         return Optional.of(new Principal(pk.username(), "publickey"));

@@ -1,5 +1,6 @@
 package dev.twine.core.auth;
 
+import java.net.InetAddress;
 import java.security.PublicKey;
 import java.util.Objects;
 
@@ -10,17 +11,29 @@ import java.util.Objects;
  *
  * @param username the claimed user name
  * @param key the public key whose possession the client proved
+ * @param clientAddress the address the client connects from, for stores that restrict keys by
+ *     address (OpenSSH's {@code from=}); null if unknown
  */
-public record PublicKeyCredentials(String username, PublicKey key) implements Credentials {
+public record PublicKeyCredentials(String username, PublicKey key, InetAddress clientAddress) implements Credentials {
 
     /**
      * Validates the components.
      *
-     * @throws NullPointerException if either component is null
+     * @throws NullPointerException if the user name or the key is null
      */
     public PublicKeyCredentials {
         Objects.requireNonNull(username, "username");
         Objects.requireNonNull(key, "key");
+    }
+
+    /**
+     * Credentials without a client address: keys restricted to addresses do not match them.
+     *
+     * @param username the claimed user name
+     * @param key the public key whose possession the client proved
+     */
+    public PublicKeyCredentials(String username, PublicKey key) {
+        this(username, key, null);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.twine.core.auth;
 
+import java.net.InetAddress;
 import java.security.PublicKey;
 
 /**
@@ -20,4 +21,19 @@ public interface PublicKeyStore {
      * @return true if the key may be used to log in as {@code username}; false for an unknown user
      */
     boolean isAuthorized(String username, PublicKey key);
+
+    /**
+     * Tells whether a key is authorized for a user connecting from an address. A store whose
+     * entries can be restricted to addresses (OpenSSH's {@code from=}) overrides this; the default
+     * ignores the address.
+     *
+     * @param username the user name the client claims
+     * @param key the client's public key
+     * @param client the client's address, or null if unknown (an address-restricted entry must
+     *     then not match)
+     * @return true if the key may be used to log in as {@code username} from {@code client}
+     */
+    default boolean isAuthorized(String username, PublicKey key, InetAddress client) {
+        return isAuthorized(username, key);
+    }
 }

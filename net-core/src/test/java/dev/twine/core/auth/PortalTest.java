@@ -161,6 +161,28 @@ class PortalTest {
     }
 
     @Test
+    void theClientAddressReachesAStoreThatRestrictsKeysByAddress() throws Exception {
+        PublicKey aliceKey = newKey();
+        java.net.InetAddress office = java.net.InetAddress.getByName("192.0.2.7");
+        PublicKeyStore keys = new PublicKeyStore() {
+            @Override
+            public boolean isAuthorized(String user, PublicKey key) {
+                return false; // only the address-aware check may admit
+            }
+
+            @Override
+            public boolean isAuthorized(String user, PublicKey key, java.net.InetAddress client) {
+                return key.equals(aliceKey) && office.equals(client);
+            }
+        };
+        Portal portal = Portal.builder().publicKeys(keys).build();
+        assertEquals("alice", portal.authenticate(new PublicKeyCredentials("alice", aliceKey, office)).name());
+        assertThrows(AuthenticationException.class, () -> portal.authenticate(
+                new PublicKeyCredentials("alice", aliceKey, java.net.InetAddress.getByName("198.51.100.1"))));
+        assertThrows(AuthenticationException.class, () -> portal.authenticate(new PublicKeyCredentials("alice", aliceKey)));
+    }
+
+    @Test
     void listsSaslMechanismsOnlyWithUserStore() throws Exception {
         assertEquals(List.of("SCRAM-SHA-256", "PLAIN"), Portal.builder().users(USERS).build().saslMechanisms());
         PublicKey key = newKey();

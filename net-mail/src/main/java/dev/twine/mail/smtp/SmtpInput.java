@@ -23,8 +23,11 @@ import java.io.InputStream;
  * one cost more than the rest of the message's handling).
  */
 final class SmtpInput {
-    /** Enough for any command line but AUTH's, which grow the array to their own limit. */
-    static final int SMALL = 1024;
+    /**
+     * Enough for any command line but AUTH's, which grow the array to their own limit; the same
+     * as the connection's idle buffer, which this one replaces (reads this large bypass it).
+     */
+    static final int SMALL = 512;
     /** Once a message arrives: most messages come in one read. */
     static final int LARGE = 8 * 1024;
     /**

@@ -40,8 +40,11 @@ final class SmtpSession {
      * array written in one call. Longer trace fields (a long HELO name or address) take a copy.
      */
     private static final int HEAD_ROOM = 1024;
-    /** The largest message array kept for the session's next message. */
-    private static final int MAX_KEPT = 64 * 1024;
+    /**
+     * The largest message array kept for the session's next message: reuse matters for small
+     * messages, and an idle session should not pin a large one.
+     */
+    private static final int MAX_KEPT = 16 * 1024;
 
     // the replies of every mail transaction, encoded once
     private static final byte[] MAIL_OK = Reply.of(250, "2.1.0 Ok").toWire().getBytes(StandardCharsets.US_ASCII);

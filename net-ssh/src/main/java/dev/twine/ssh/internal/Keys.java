@@ -16,7 +16,10 @@ import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PublicKey;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.apache.sshd.common.config.keys.AuthorizedKeyEntry;
 import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.config.keys.PublicKeyEntry;
@@ -34,8 +37,8 @@ public final class Keys {
      * The keys of an authorized_keys file; lines that do not parse, or whose key type is not
      * supported, are skipped (sshd does the same).
      */
-    public static List<PublicKey> readAuthorizedKeys(Path file) throws IOException {
-        List<PublicKey> keys = new ArrayList<>();
+    public static List<AuthorizedKey> readAuthorizedKeys(Path file) throws IOException {
+        List<AuthorizedKey> keys = new ArrayList<>();
         for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
             String t = line.strip();
             if (t.isEmpty() || t.startsWith("#")) {
@@ -48,13 +51,22 @@ public final class Keys {
                 }
                 PublicKey k = e.resolvePublicKey(null, PublicKeyEntryResolver.IGNORING);
                 if (k != null) {
-                    keys.add(k);
+                    Map<String, String> options = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+                    options.putAll(e.getLoginOptions());
+                    keys.add(new AuthorizedKey(k, Collections.unmodifiableMap(options)));
                 }
             } catch (IllegalArgumentException | GeneralSecurityException | IOException ignored) {
                 // a line we cannot use grants nothing; the others still count
             }
         }
         return keys;
+    }
+
+    /**
+     * One usable line of an {@code authorized_keys} file: the key and its options (names ignoring
+     * case, values without quotes; a flag such as {@code restrict} maps to {@code "true"}).
+     */
+    public record AuthorizedKey(PublicKey key, Map<String, String> options) {
     }
 
     /** Whether two public keys are the same key (across providers: eddsa vs JDK encodings). */

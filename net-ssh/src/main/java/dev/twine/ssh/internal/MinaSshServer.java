@@ -7,6 +7,7 @@ import dev.twine.core.auth.PublicKeyCredentials;
 import dev.twine.core.auth.UsernamePassword;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.file.Files;
@@ -276,7 +277,8 @@ public final class MinaSshServer {
      */
     private boolean authenticateKey(String username, PublicKey key, ServerSession session) {
         try {
-            Principal p = config.portal().authenticate(new PublicKeyCredentials(username, key));
+            InetAddress client = session.getClientAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
+            Principal p = config.portal().authenticate(new PublicKeyCredentials(username, key, client));
             session.setAttribute(PRINCIPAL, p);
             return true;
         } catch (AuthenticationException e) {

@@ -32,7 +32,7 @@ public final class SshPlugin implements ServicePlugin {
     public List<Option> options() {
         return List.of(
                 Option.value("--users", "FILE", "users file (Dovecot passwd-file) for password logins").asRequired(),
-                Option.value("--authorized-keys", "DIR", "directory of OpenSSH authorized_keys files, one per user (DIR/<user>); options in them are ignored"),
+                Option.value("--authorized-keys", "DIR", "directory of OpenSSH authorized_keys files, one per user (DIR/<user>); from= and expiry-time= are honoured, keys with command= or other unenforced restrictions refused"),
                 Option.value("--host-key", "FILE", "Ed25519 host key in OpenSSH format (RSA at FILE-rsa); generated if missing").withDefault("ssh_host_key"),
                 Option.value("--sftp-root", "DIR", "enable SFTP, confined to DIR"),
                 Option.value("--listen", "EP", "endpoint to listen on (tcp only)").withDefault(DEFAULT_LISTEN),
