@@ -346,9 +346,9 @@ final class C2sSession {
                 if (movedTo != null) {
                     return; // resumed while this connection was still open
                 }
-                wait[0] = smId != null && !closedCleanly && !smOverflow && !smEvicted && !conn.draining() && hub.detach(this);
+                wait[0] = smId != null && !closedCleanly && !smOverflow && !smEvicted && !conn.draining();
                 if (wait[0]) {
-                    smState = SmState.DETACHED;
+                    smState = SmState.DETACHED; // from now on stanzas for it are only kept
                 }
             });
         } catch (IOException e) {
@@ -357,6 +357,8 @@ final class C2sSession {
         if (movedTo != null) {
             return;
         }
+        // outside this session's lock: counting it may end another detached session
+        wait[0] = wait[0] && hub.detach(this);
         boolean interrupted = false;
         if (wait[0]) {
             try (dev.twine.core.Scope s = dev.twine.core.Scope.open("xmpp-detached", dev.twine.core.Deadline.after(smMax, hub.clock))) {
