@@ -1,16 +1,24 @@
 package dev.twine.xmpp.internal;
 
 import dev.twine.core.Connection;
+import dev.twine.core.Deadline;
+import dev.twine.core.DeadlineExceededException;
 import dev.twine.core.DrainingException;
+import dev.twine.core.Scope;
 import dev.twine.core.auth.AuthenticationException;
 import dev.twine.xmpp.Element;
 import dev.twine.xmpp.Jid;
 import java.io.EOFException;
 import java.io.IOException;
 import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -80,11 +88,11 @@ final class C2sSession {
     }
 
     /** Sessions this session's thread wrote to without flushing; only that thread touches it. */
-    private java.util.ArrayList<C2sSession> held;
+    private ArrayList<C2sSession> held;
 
     private void heldFor(C2sSession target) {
         if (held == null) {
-            held = new java.util.ArrayList<>(4);
+            held = new ArrayList<>(4);
         }
         for (C2sSession t : held) {
             if (t == target) {
@@ -187,14 +195,14 @@ final class C2sSession {
     private long smSent;
     private long smAcked;
     private long smUnackedChars;
-    private java.util.ArrayDeque<Kept> smUnacked = new java.util.ArrayDeque<>();
+    private ArrayDeque<Kept> smUnacked = new ArrayDeque<>();
 
     /** A stanza the client has not acknowledged, with the length of its XML (for the size limit). */
     private record Kept(Element stanza, int chars) {}
     /** The id a client resumes with, or null if this session cannot be resumed. Guarded by out's lock. */
     private String smId;
     /** How long this session waits, detached, for its client. */
-    private java.time.Duration smMax = java.time.Duration.ZERO;
+    private Duration smMax = Duration.ZERO;
     private SmState smState = SmState.ATTACHED;
     private boolean smOverflow;
     /** Set when the hub asks a detached session to end now (too many detached sessions). */
@@ -215,16 +223,16 @@ final class C2sSession {
                 }
                 String resume = e.attributeOrEmpty("resume");
                 boolean resumable = (resume.equals("true") || resume.equals("1")) && !hub.resumeTimeout.isZero();
-                java.time.Duration max = hub.resumeTimeout;
+                Duration max = hub.resumeTimeout;
                 try {
                     long wanted = Long.parseLong(e.attributeOrEmpty("max"));
                     if (wanted > 0 && wanted < max.toSeconds()) {
-                        max = java.time.Duration.ofSeconds(wanted); // §5: the client's preference, if shorter
+                        max = Duration.ofSeconds(wanted); // §5: the client's preference, if shorter
                     }
                 } catch (NumberFormatException ignored) {
                     // no preference
                 }
-                java.time.Duration chosen = max;
+                Duration chosen = max;
                 out.exclusive(() -> {
                     StringBuilder enabled = new StringBuilder("<enabled xmlns='").append(SM_NS).append('\'');
                     if (resumable) {
@@ -361,12 +369,12 @@ final class C2sSession {
         wait[0] = wait[0] && hub.detach(this);
         boolean interrupted = false;
         if (wait[0]) {
-            try (dev.twine.core.Scope s = dev.twine.core.Scope.open("xmpp-detached", dev.twine.core.Deadline.after(smMax, hub.clock))) {
+            try (Scope s = Scope.open("xmpp-detached", Deadline.after(smMax, hub.clock))) {
                 s.fork("resume", () -> out.awaitWhile(() -> movedTo == null && !smEvicted && !smOverflow));
                 s.join();
-            } catch (dev.twine.core.DeadlineExceededException e) {
+            } catch (DeadlineExceededException e) {
                 // the client did not come back in time
-            } catch (InterruptedException | java.util.concurrent.CancellationException e) {
+            } catch (InterruptedException | CancellationException e) {
                 interrupted = true; // the server is stopping: end the session properly first
             }
             hub.undetach(this);
@@ -410,7 +418,7 @@ final class C2sSession {
             hub.forgetResumable(smId, this);
         }
         hub.unbind(this);
-        java.util.List<Element> left = new java.util.ArrayList<>();
+        List<Element> left = new ArrayList<>();
         try {
             out.exclusive(() -> {
                 // stanzas routed here until the unbind above are in the queue; later ones see ENDED
@@ -476,7 +484,7 @@ final class C2sSession {
             smAcked = old.smAcked;
             smUnacked = old.smUnacked;
             smUnackedChars = old.smUnackedChars;
-            old.smUnacked = new java.util.ArrayDeque<>();
+            old.smUnacked = new ArrayDeque<>();
             old.smUnackedChars = 0;
             if (!acknowledge(h)) {
                 acknowledge(smSent); // the client says it has everything: nothing to send again
