@@ -186,6 +186,7 @@ class ResumptionTest {
             clock.advance(Duration.ofSeconds(2));
             await(() -> f.server.sessionCount() == 1, "bob's session to end");
             assertEquals(0, f.server.detachedSessionCount());
+            await(() -> java.nio.file.Files.exists(f.dir.resolve("data/offline/bob.xml")), "the offline store file");
 
             Connection late = authenticate(f, "bob");
             Fixture.write(late, "<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>");
@@ -220,6 +221,27 @@ class ResumptionTest {
             // RFC 6121 §8.5.3.2.1: a chat message for a resource that went away goes to the bare JID
             Element m = laptop.await(e -> e.childText("body").orElse("").equals("for the phone"), Fixture.WAIT).orElseThrow();
             assertEquals("alice@example.org/a", m.attributeOrEmpty("from"));
+        }
+    }
+
+    @Test
+    void stoppingTheServerEndsDetachedSessionsAndKeepsTheirMessages() throws Exception {
+        try (Fixture f = new Fixture()) {
+            Connection bob = authenticate(f, "bob");
+            loginResumable(bob, "phone");
+            XmppClient alice = f.login("alice", "a", Chunking.whole());
+            alice.sendMessage(Jid.parse("bob@example.org/phone"), "keep me");
+            Fixture.readUntil(bob, "keep me</body>");
+            bob.close();
+            await(() -> f.server.detachedSessionCount() == 1, "bob's session to detach");
+            f.server.close(); // 300 s of resumption left, but the server is stopping
+            await(() -> f.server.sessionCount() == 1, "bob's session to end");
+            assertEquals(0, f.server.detachedSessionCount());
+            await(() -> java.nio.file.Files.exists(f.dir.resolve("data/offline/bob.xml")), "the offline store file");
+            XmppClient later = f.login("bob", "laptop", Chunking.whole());
+            later.sendPresence(0);
+            Element m = later.await(e -> e.childText("body").orElse("").equals("keep me"), Fixture.WAIT).orElseThrow();
+            assertTrue(m.child("delay", "urn:xmpp:delay").isPresent()); // from offline storage
         }
     }
 
