@@ -76,6 +76,10 @@ class PluginTest {
                 "--domain", List.of("localhost"), "--users", List.of(users.toString()), "--data", List.of(data.toString()),
                 "--tls-cert", List.of(cert.toString())))));
         assertTrue(e.getMessage().contains("--tls-cert and --tls-key go together"), e.getMessage());
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> new XmppPlugin().create(args(Map.of(
+                "--domain", List.of("localhost"), "--users", List.of(users.toString()), "--data", List.of(data.toString()),
+                "--resume-timeout", List.of("soon")))));
+        assertTrue(bad.getMessage().contains("--resume-timeout"), bad.getMessage());
     }
 
     @Test

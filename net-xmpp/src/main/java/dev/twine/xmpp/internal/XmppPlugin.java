@@ -42,7 +42,9 @@ public final class XmppPlugin implements ServicePlugin {
                 Option.value("--tls-cert", "PEM", "Certificate chain for STARTTLS (default: a self-signed one kept in DATA/tls/)."),
                 Option.value("--tls-key", "PEM", "PKCS#8 private key for STARTTLS."),
                 Option.flag("--allow-plaintext", "Without a certificate, allow SASL over unencrypted streams (testing only)."),
-                Option.flag("--no-scram-sha1", "Do not offer SCRAM-SHA-1 (for users files whose users have only SCRAM-SHA-256 keys)."));
+                Option.flag("--no-scram-sha1", "Do not offer SCRAM-SHA-1 (for users files whose users have only SCRAM-SHA-256 keys)."),
+                Option.value("--resume-timeout", "D", "XEP-0198: how long a dropped session waits to be resumed (30s, 5m; 0: no resumption).")
+                        .withDefault("5m"));
     }
 
     @Override
@@ -87,6 +89,7 @@ public final class XmppPlugin implements ServicePlugin {
                     + " for " + domain + "; clients must be told to trust it");
         }
         b.scramSha1(!args.flag("--no-scram-sha1"));
+        b.resumeTimeout(args.duration("--resume-timeout"));
         for (String ep : args.values("--listen")) {
             b.listen(ep);
         }
