@@ -27,7 +27,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 /**
  * {@code twine mail}: an ESMTP server on the SMTP port (mail for local users), a submission server
@@ -257,9 +256,7 @@ public final class MailPlugin implements ServicePlugin {
         }
         Path cert = dir.resolve("cert.pem");
         Path key = dir.resolve("key.pem");
-        if (!Files.exists(cert) || !Files.exists(key)) {
-            selfSignedCertificate(cert, key);
-        }
+        Tls.selfSigned(cert, key, List.of("localhost", "127.0.0.1")); // made once, then reused
         Path sample = dir.resolve("hello.eml");
         Files.writeString(sample, "From: demo@" + domain + "\r\nTo: demo@" + domain + "\r\nSubject: hello from curl\r\n\r\nHello, Twine.\r\n",
                 StandardCharsets.UTF_8);
@@ -295,20 +292,6 @@ public final class MailPlugin implements ServicePlugin {
             sb.append(alphabet.charAt(r.nextInt(alphabet.length())));
         }
         return sb.toString();
-    }
-
-    private static void selfSignedCertificate(Path cert, Path key) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
-                "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                "-keyout", key.toString(), "-out", cert.toString())
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IOException("openssl took too long to make the demo certificate");
-        }
-        if (p.exitValue() != 0) {
-            throw new IOException("openssl failed to make the demo certificate (exit " + p.exitValue() + ")");
-        }
     }
 
     /** Arguments for the demo, parsed from a flat list against {@link #options()}. */
