@@ -37,6 +37,8 @@ final class NewDirectory {
         Exception failure;
         /** Why the directory force failed, after a successful rename. */
         Exception forceFailure;
+        /** Renamed and forced: the only state in which the delivery may be acknowledged. */
+        boolean durable;
         boolean done;
 
         Move(Path from, Path to) {
@@ -103,6 +105,10 @@ final class NewDirectory {
             // one exception per delivery: the force's is shared by the whole batch
             throw new IOException(dir + ": cannot force the directory", mine.forceFailure);
         }
+        if (!mine.durable) {
+            // the committing thread died of an Error before it got to this move
+            throw new IOException(dir + ": the batch commit ended before this delivery was forced");
+        }
     }
 
     /**
@@ -133,6 +139,10 @@ final class NewDirectory {
                     m.forceFailure = e;
                 }
             }
+            return;
+        }
+        for (Move m : batch) {
+            m.durable = m.failure == null;
         }
     }
 }

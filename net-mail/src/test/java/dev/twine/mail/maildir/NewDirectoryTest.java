@@ -39,6 +39,7 @@ class NewDirectoryTest {
         assertNull(c.failure);
         assertNull(c.forceFailure);
         assertInstanceOf(NoSuchFileException.class, gone.failure);
+        assertTrue(a.durable && c.durable && !gone.durable, "only renamed and forced moves may be acknowledged");
         assertEquals("a", Files.readString(nu.resolve("a,S=1"), StandardCharsets.US_ASCII));
         assertEquals("c", Files.readString(nu.resolve("c,S=1"), StandardCharsets.US_ASCII));
         assertFalse(Files.exists(nu.resolve("b,S=1")));
