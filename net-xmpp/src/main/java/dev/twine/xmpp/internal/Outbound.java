@@ -22,21 +22,7 @@ final class Outbound {
 
     /** Writes and flushes; returns false (and closes the connection) if that failed. */
     boolean send(String xml) {
-        byte[] bytes = xml.getBytes(StandardCharsets.UTF_8);
-        lock.lock();
-        try {
-            if (conn.isClosed()) {
-                return false;
-            }
-            conn.output().write(bytes);
-            conn.flush();
-            return true;
-        } catch (IOException e) {
-            conn.close();
-            return false;
-        } finally {
-            lock.unlock();
-        }
+        return write(xml, true);
     }
 
     /**
@@ -44,6 +30,10 @@ final class Outbound {
      * or the next {@link #send}. Returns false (and closes the connection) if that failed.
      */
     boolean write(String xml) {
+        return write(xml, false);
+    }
+
+    private boolean write(String xml, boolean flush) {
         byte[] bytes = xml.getBytes(StandardCharsets.UTF_8);
         lock.lock();
         try {
@@ -51,6 +41,9 @@ final class Outbound {
                 return false;
             }
             conn.output().write(bytes);
+            if (flush) {
+                conn.flush();
+            }
             return true;
         } catch (IOException e) {
             conn.close();
