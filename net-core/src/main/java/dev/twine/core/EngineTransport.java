@@ -24,11 +24,10 @@ final class EngineTransport implements Transport {
     private final Transport under;
     private final SSLEngine engine;
     private final ReentrantLock writeLock = new ReentrantLock();
-    private final byte[] netInArray;
     /** Encrypted bytes read from {@code under}, not yet unwrapped; kept in read mode. */
-    private final ByteBuffer netIn;
+    private ByteBuffer netIn;
     /** Decrypted bytes not yet returned by {@link #read}; kept in read mode. */
-    private final ByteBuffer appIn;
+    private ByteBuffer appIn;
     /** Encrypted bytes to write; guarded by the write lock. */
     private ByteBuffer netOut;
     private volatile boolean closed;
@@ -40,8 +39,7 @@ final class EngineTransport implements Transport {
         this.under = under;
         this.engine = engine;
         SSLSession s = engine.getSession();
-        this.netInArray = new byte[s.getPacketBufferSize()];
-        this.netIn = ByteBuffer.wrap(netInArray).limit(0);
+        this.netIn = ByteBuffer.allocate(s.getPacketBufferSize()).limit(0);
         this.appIn = ByteBuffer.allocate(s.getApplicationBufferSize()).limit(0);
         this.netOut = ByteBuffer.allocate(s.getPacketBufferSize());
     }
@@ -123,7 +121,14 @@ final class EngineTransport implements Transport {
                         return -1;
                     }
                 }
-                case BUFFER_OVERFLOW -> throw new SSLException("TLS record larger than the application buffer");
+                case BUFFER_OVERFLOW -> {
+                    if (appIn.hasRemaining()) {
+                        return 0; // the reader drains what is there first
+                    }
+                    // the session's buffer sizes may grow after the handshake
+                    appIn = ByteBuffer.allocate(Math.max(2 * appIn.capacity(),
+                            engine.getSession().getApplicationBufferSize())).limit(0);
+                }
                 case CLOSED -> {
                     return -1;
                 }
@@ -147,9 +152,13 @@ final class EngineTransport implements Transport {
         netIn.compact();
         try {
             if (!netIn.hasRemaining()) {
-                throw new SSLException("TLS record larger than " + netInArray.length + " bytes");
+                int size = engine.getSession().getPacketBufferSize();
+                if (netIn.capacity() >= size) {
+                    throw new SSLException("TLS record larger than " + size + " bytes");
+                }
+                netIn = ByteBuffer.allocate(size).put(netIn.flip());
             }
-            int n = under.read(netInArray, netIn.position(), netIn.remaining());
+            int n = under.read(netIn.array(), netIn.position(), netIn.remaining());
             if (n > 0) {
                 netIn.position(netIn.position() + n);
             }
