@@ -289,6 +289,45 @@ class TlsTest {
     }
 
     @Test
+    void inMemoryTlsCarriesBothDirectionsAtOnce() throws Exception {
+        // each side writes 1 MB while reading the other's: wrap and unwrap run on two threads
+        byte[] a = new byte[1 << 20];
+        byte[] b = new byte[1 << 20];
+        new java.util.Random(1).nextBytes(a);
+        new java.util.Random(2).nextBytes(b);
+        try (MemoryConnections.Pair p = MemoryConnections.pair(dev.twine.core.testing.Chunking.random(42));
+                Scope scope = Scope.open("duplex")) {
+            Handle<byte[]> serverGot = scope.fork("server", () -> {
+                p.server().startTls(serverTls);
+                return duplex(p.server(), b, a.length);
+            });
+            Handle<byte[]> clientGot = scope.fork("client", () -> {
+                p.client().startTls(clientTls, "localhost");
+                return duplex(p.client(), a, b.length);
+            });
+            scope.join();
+            assertArrayEquals(a, serverGot.resultNow());
+            assertArrayEquals(b, clientGot.resultNow());
+        }
+    }
+
+    /** Writes {@code out} on a child thread while reading {@code expect} bytes; returns what was read. */
+    private static byte[] duplex(Connection c, byte[] out, int expect) throws Exception {
+        try (Scope s = Scope.open("duplex-" + c)) {
+            s.fork("writer", () -> {
+                for (int off = 0; off < out.length; off += 10_000) {
+                    c.output().write(out, off, Math.min(10_000, out.length - off));
+                }
+                c.flush();
+                return null;
+            });
+            byte[] got = c.input().readNBytes(expect);
+            s.join();
+            return got;
+        }
+    }
+
+    @Test
     void inMemoryStartTlsRefusesAnUntrustedServerAndAWrongName() throws Exception {
         for (String name : List.of("localhost", "example.org")) {
             try (MemoryConnections.Served served = MemoryConnections.serve(c -> c.startTls(serverTls),
