@@ -9,10 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.twine.core.testing.MemoryConnections;
-import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.SocketTimeoutException;
@@ -30,7 +28,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLHandshakeException;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -70,18 +67,7 @@ class TlsTest {
     }
 
     static void requireOpenssl() {
-        boolean found = false;
-        for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            if (!d.isEmpty() && Files.isExecutable(Path.of(d, "openssl"))) {
-                found = true;
-            }
-        }
-        if (!found) {
-            if ("true".equals(System.getenv("CI"))) {
-                fail("the openssl command is not on PATH; CI must install it (Debian package 'openssl')");
-            }
-            Assumptions.abort("the openssl command is not on PATH; skipping TLS tests outside CI");
-        }
+        TestPeers.require("openssl", "openssl");
     }
 
     record Run(int exit, String stdout, String stderr) {}
