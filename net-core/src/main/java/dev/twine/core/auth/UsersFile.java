@@ -1,10 +1,10 @@
 package dev.twine.core.auth;
 
+import dev.twine.core.internal.Durable;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFileAttributeView;
@@ -656,15 +655,7 @@ public final class UsersFile implements UserStore {
         Path temp = createTemp(target, before != null);
         boolean moved = false;
         try {
-            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                ByteBuffer buffer = ByteBuffer.wrap(bytes);
-                while (buffer.hasRemaining()) {
-                    channel.write(buffer);
-                }
-                // The data must be on disk before the rename makes it the users file, or a crash
-                // could leave an empty file under the old name.
-                channel.force(true);
-            }
+            Durable.writeAndForce(temp, bytes);
             Stamp now;
             try {
                 now = stamp(target);
@@ -681,7 +672,7 @@ public final class UsersFile implements UserStore {
                 Files.deleteIfExists(temp);
             }
         }
-        syncDirectory(dir);
+        Durable.forceDirectory(dir);
         return true;
     }
 
@@ -721,16 +712,6 @@ public final class UsersFile implements UserStore {
         } catch (IOException e) {
             // Only a privileged process may give a file away; the new file then belongs to the
             // user running this process, which can read it.
-        }
-    }
-
-    private static void syncDirectory(Path dir) {
-        // The rename is durable only once the directory entry is on disk. Opening a directory for
-        // reading works on Linux and macOS; where it does not (Windows) there is no equivalent.
-        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-            channel.force(true);
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.DEBUG, "cannot fsync directory " + dir + ": " + e);
         }
     }
 }
