@@ -99,7 +99,7 @@ public final class MinaSshServer {
         s.setCommandFactory((channel, command) -> new HandlerCommand(this, config.handler(), command));
         s.setShellFactory(channel -> new HandlerCommand(this, config.handler(), null));
         if (config.sftpRoot() != null) {
-            Files.createDirectories(config.sftpRoot());
+            createPrivateDirectory(config.sftpRoot());
             s.setFileSystemFactory(new VirtualFileSystemFactory(config.sftpRoot().toAbsolutePath().normalize()));
             SftpSubsystemFactory sftp = new SftpSubsystemFactory();
             sftp.setFileSystemAccessor(new ConfinedSftpAccess());
@@ -128,6 +128,23 @@ public final class MinaSshServer {
         SocketAddress a = s.getBoundAddresses().iterator().next();
         InetSocketAddress ia = (InetSocketAddress) a;
         bound = new InetSocketAddress(ia.getAddress(), s.getPort());
+    }
+
+    /** Creates {@code dir} (and its parents) if missing, the directory itself 0700 where POSIX modes exist. */
+    private static void createPrivateDirectory(java.nio.file.Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            return;
+        }
+        java.nio.file.Path parent = dir.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        if (dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        } else {
+            Files.createDirectory(dir);
+        }
     }
 
     /** The bound address, with the real port. */
