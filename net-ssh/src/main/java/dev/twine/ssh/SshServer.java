@@ -45,11 +45,11 @@ import java.util.concurrent.locks.ReentrantLock;
  *       Portal#policy()}), one {@link dev.twine.core.auth.LoginAttempts} per connection: each failed
  *       password, keyboard-interactive answer or signed public-key request waits the policy's
  *       growing delay before the answer, the connection is closed after the policy's number of
- *       failures, and while the client's address (or the user, from this address) is penalised
- *       every method fails, right password or not. A public-key query without a signature (the
- *       client asking whether a key would do) is never a failure, as in OpenSSH. Beside that, at
- *       most 24 authentication
- *       requests of any kind are allowed per connection.</li>
+ *       failures, and while the client's address is penalised every method fails, right
+ *       password or key or not (the policy's user penalty, which is against password guessing,
+ *       applies to passwords and keyboard-interactive). A public-key query without a signature
+ *       (the client asking whether a key would do) is never a failure, as in OpenSSH. Besides
+ *       that, at most 24 authentication requests of any kind are allowed per connection.</li>
  *   <li><b>Connections</b> take a permit from {@link Builder#limits} when accepted: caps per
  *       address and on connections that have not logged in yet (in all and per address, like
  *       OpenSSH's {@code MaxStartups} and {@code PerSourceMaxStartups}), and a total time to log
@@ -62,8 +62,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * <h2>Error handling</h2>
  * A handler's exception ends only its own session (exit status 1).
  *
- * <p>MINA SSHD runs the protocol on its own NIO2 threads; only handlers and password checks run on
- * virtual threads. Thread-safe.
+ * <p>MINA SSHD runs the protocol on its own NIO2 threads; handlers, password checks and the
+ * policy's delays run on virtual threads. Thread-safe.
  */
 public final class SshServer implements Service {
 
