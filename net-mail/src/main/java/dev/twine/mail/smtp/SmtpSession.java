@@ -146,6 +146,12 @@ final class SmtpSession {
                 error(500, "5.5.2 NUL character in command");
                 return;
             }
+            if (raw[i] == '\r') {
+                // RFC 5321 §2.3.8: a bare CR is not a line end either; refused rather than read as
+                // two commands or one, so no peer can disagree with us about where a command ends
+                error(500, "5.5.2 Bare CR received; lines must end with CRLF");
+                return;
+            }
         }
         String line = new String(raw, off, n, StandardCharsets.UTF_8);
         int sp = line.indexOf(' ');
@@ -389,6 +395,7 @@ final class SmtpSession {
         boolean tooBig = false;
         boolean tooLong = false;
         boolean bareLf = false;
+        boolean bareCr = false;
         boolean nul = false;
         boolean afterCrlf = true;
         input.expectText();
@@ -411,7 +418,13 @@ final class SmtpSession {
                 int start = input.lineStart();
                 boolean crlf = input.lastTerminator() == LineReader.Terminator.CRLF;
                 // RFC 5321 §4.1.1.4: only <CRLF>.<CRLF> ends the data; a dot line next to a bare
-                // LF does not, so a message cannot smuggle a second one past another MTA
+                // LF or CR does not. And RFC 5321 §2.3.8: a bare CR or LF is no line end, so a
+                // message holding one is refused whole (550 5.5.2, as Postfix's
+                // smtpd_forbid_bare_newline does) rather than normalised: a normalised copy could
+                // still be read differently by whoever sees the original bytes, while a refusal
+                // leaves no message for a later hop to split into two (SMTP smuggling). The data is
+                // read to the real end marker first, so what followed the look-alike is never
+                // taken as commands.
                 if (afterCrlf && crlf && n == 1 && line[start] == '.') {
                     break;
                 }
@@ -428,14 +441,23 @@ final class SmtpSession {
                 if (size > cfg.maxMessageSize) {
                     tooBig = true;
                 }
-                if (tooBig || tooLong || bareLf || nul) {
+                if (tooBig || tooLong || bareLf || bareCr || nul) {
                     continue; // keep reading to the end, store nothing
                 }
                 for (int i = start; i < start + n; i++) {
-                    if (line[i] == 0) {
+                    byte b = line[i];
+                    if (b == 0) {
                         nul = true;
                         break;
                     }
+                    if (b == '\r') {
+                        // a CR not followed by LF (the line's own CRLF is already taken off)
+                        bareCr = true;
+                        break;
+                    }
+                }
+                if (nul || bareCr) {
+                    continue;
                 }
                 if (len + n + 2 > buf.length) {
                     // size is checked against the limit above, so this stays below it
@@ -457,7 +479,9 @@ final class SmtpSession {
             } else if (tooLong) {
                 error(500, "5.5.2 Line too long (the limit is 998 octets, RFC 5321 §4.5.3.1.6)");
             } else if (bareLf) {
-                error(554, "5.6.0 Bare LF in message; lines must end with CRLF");
+                error(550, "5.5.2 Bare LF in message; lines must end with CRLF");
+            } else if (bareCr) {
+                error(550, "5.5.2 Bare CR in message; lines must end with CRLF");
             } else if (nul) {
                 error(554, "5.6.0 NUL character in message");
             } else {
