@@ -53,7 +53,9 @@ public final class SmtpServer {
     final long maxMessageSize;
     final int maxRecipients;
     final int maxErrors;
+    final int maxJunkCommands;
     final Duration idleTimeout;
+    final String postmaster;
 
     private SmtpServer(Builder b) {
         this.domain = b.domain;
@@ -67,7 +69,9 @@ public final class SmtpServer {
         this.maxMessageSize = b.maxMessageSize;
         this.maxRecipients = b.maxRecipients;
         this.maxErrors = b.maxErrors;
+        this.maxJunkCommands = b.maxJunkCommands;
         this.idleTimeout = b.idleTimeout;
+        this.postmaster = b.postmaster;
     }
 
     /** A builder; {@link Builder#domain}, {@link Builder#maildir} and {@link Builder#users} are required. */
@@ -134,7 +138,9 @@ public final class SmtpServer {
         private long maxMessageSize = 25L * 1024 * 1024;
         private int maxRecipients = 100;
         private int maxErrors = 10;
+        private int maxJunkCommands = 100;
         private Duration idleTimeout = Duration.ofMinutes(5);
+        private String postmaster;
 
         private Builder() {}
 
@@ -210,6 +216,40 @@ public final class SmtpServer {
                 throw new IllegalArgumentException("max errors must be positive: " + n);
             }
             this.maxErrors = n;
+            return this;
+        }
+
+        /**
+         * How many commands that move no mail forward (NOOP, RSET, VRFY, EXPN, HELP, HELO, EHLO,
+         * and RCPTs refused for too many recipients) a session may send between two delivered
+         * messages before it is closed with 421; 100 by default, as Postfix's
+         * {@code smtpd_junk_command_limit}. It keeps a client from holding a connection open
+         * forever with NOOPs, which no idle timeout would notice.
+         *
+         * @throws IllegalArgumentException if {@code n} is not positive
+         */
+        public Builder maxJunkCommands(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("max junk commands must be positive: " + n);
+            }
+            this.maxJunkCommands = n;
+            return this;
+        }
+
+        /**
+         * The local user who gets mail for {@code postmaster} when the user store has no user of
+         * that name. RFC 5321 §4.5.1 requires every SMTP server to accept mail for
+         * {@code postmaster@domain} and {@code <postmaster>} (in any case); a user named
+         * {@code postmaster} always gets it first. Without either, such mail is still accepted and
+         * kept in the Maildir mailbox {@code postmaster}, for a user of that name added later.
+         */
+        public Builder postmaster(String localUser) {
+            Objects.requireNonNull(localUser, "localUser");
+            if (localUser.isEmpty() || localUser.startsWith(".") || localUser.contains("/") || localUser.contains("\\")
+                    || localUser.contains("@")) {
+                throw new IllegalArgumentException("not a local user name: " + localUser);
+            }
+            this.postmaster = localUser;
             return this;
         }
 

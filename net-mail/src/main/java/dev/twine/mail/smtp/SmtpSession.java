@@ -8,6 +8,8 @@ import dev.twine.core.auth.AuthenticationException;
 import dev.twine.core.auth.Principal;
 import dev.twine.core.auth.SaslExchange;
 import dev.twine.core.auth.UsernamePassword;
+import jakarta.mail.internet.AddressException;
+import jakarta.mail.internet.InternetAddress;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -73,6 +75,8 @@ final class SmtpSession {
     private boolean extended;
     private Principal principal;
     private int errors;
+    /** Commands since the last delivered message that moved no mail forward (NOOP, RSET...). */
+    private int junk;
     private boolean closing;
 
     // the mail transaction (RFC 5321 §3.3)
@@ -161,6 +165,12 @@ final class SmtpSession {
             error(500, "5.5.2 Line too long");
             return;
         }
+        if (isJunk(verb) && ++junk > cfg.maxJunkCommands) {
+            // Postfix's smtpd_junk_command_limit: a session that only keeps itself alive ends
+            reply(421, "4.7.0 " + cfg.domain + " Error: too many commands without mail, closing connection");
+            closing = true;
+            return;
+        }
         switch (verb) {
             case "EHLO" -> hello(arg, true);
             case "HELO" -> hello(arg, false);
@@ -188,6 +198,13 @@ final class SmtpSession {
             case "AUTH" -> auth(arg);
             default -> error(500, "5.5.2 Command unrecognized");
         }
+    }
+
+    private static boolean isJunk(String verb) {
+        return switch (verb) {
+            case "NOOP", "RSET", "VRFY", "EXPN", "HELP", "HELO", "EHLO" -> true;
+            default -> false;
+        };
     }
 
     private void hello(String arg, boolean ehlo) throws IOException {
@@ -297,6 +314,13 @@ final class SmtpSession {
             error(553, "5.6.7 Non-ASCII address requires SMTPUTF8");
             return;
         }
+        // RFC 6409 §6.1: an authenticated submitter sends only as an address of their own. The
+        // null sender is let through, as Postfix's reject_sender_login_mismatch does: a bounce
+        // claims no one's address.
+        if (principal != null && !p.address().isEmpty() && !owns(p.address())) {
+            error(553, "5.7.1 <" + p.address() + ">: Sender address rejected: not owned by user " + principal.name());
+            return;
+        }
         from = p.address();
         smtputf8 = utf8;
         out.write(MAIL_OK);
@@ -329,6 +353,7 @@ final class SmtpSession {
         if (rcptCount >= cfg.maxRecipients) {
             // RFC 5321 §4.5.3.1.10
             reply(452, "4.5.3 Too many recipients");
+            junk++;
             return;
         }
         String address = p.address();
@@ -336,7 +361,7 @@ final class SmtpSession {
         String local = at < 0 ? address : address.substring(0, at);
         String domain = at < 0 ? cfg.domain : address.substring(at + 1).toLowerCase(Locale.ROOT);
         if (domain.equals(cfg.domain)) {
-            String user = localUser(local);
+            String user = recipientUser(local);
             if (user == null) {
                 error(550, "5.1.1 <" + address + ">: Recipient address rejected: User unknown");
                 return;
@@ -356,6 +381,32 @@ final class SmtpSession {
         }
         rcptCount++;
         out.write(RCPT_OK);
+    }
+
+    /**
+     * The local user mail to {@code local@domain} goes to, or null if there is none. RFC 5321
+     * §4.5.1: postmaster is always accepted, in any case: the user of that name, else the
+     * configured one, else the mailbox named postmaster.
+     */
+    private String recipientUser(String local) {
+        String user = localUser(local);
+        if (user == null && local.equalsIgnoreCase("postmaster")) {
+            user = cfg.postmaster != null ? cfg.postmaster : "postmaster";
+        }
+        return user;
+    }
+
+    /**
+     * Whether the authenticated user owns {@code address}: it is one of the local domain's
+     * addresses and mail to it goes to that user. The one place sender ownership is decided
+     * (for MAIL FROM and for From:), so that aliases can widen it.
+     */
+    private boolean owns(String address) {
+        int at = address.lastIndexOf('@');
+        if (at <= 0 || !address.substring(at + 1).equalsIgnoreCase(cfg.domain)) {
+            return false;
+        }
+        return principal.name().equals(recipientUser(address.substring(0, at)));
     }
 
     private String localUser(String local) {
@@ -484,12 +535,46 @@ final class SmtpSession {
                 error(550, "5.5.2 Bare CR in message; lines must end with CRLF");
             } else if (nul) {
                 error(554, "5.6.0 NUL character in message");
+            } else if (principal != null && !ownsFrom(buf, len)) {
+                // RFC 6409 §6.1 lets a submission server refuse a message its submitter may not
+                // send; 550 is the policy refusal RFC 5321 §4.3.2 lists for the end of DATA
+                error(550, "5.7.1 From: address not owned by user " + principal.name());
             } else {
                 deliver(buf, len);
+                junk = 0;
             }
         } finally {
             resetTransaction();
         }
+    }
+
+    /**
+     * Whether every address in every From: field of the message in {@code buf[HEAD_ROOM, len)}
+     * is the authenticated user's own; a From: that cannot be parsed is not.
+     */
+    private boolean ownsFrom(byte[] buf, int len) {
+        for (String value : Headers.scan(buf, HEAD_ROOM, len).values("from")) {
+            InternetAddress[] addresses;
+            try {
+                addresses = InternetAddress.parseHeader(value, true);
+            } catch (AddressException e) {
+                return false;
+            }
+            for (InternetAddress a : addresses) {
+                InternetAddress[] members;
+                try {
+                    members = a.isGroup() ? a.getGroup(true) : new InternetAddress[] {a};
+                } catch (AddressException e) {
+                    return false;
+                }
+                for (InternetAddress m : members) {
+                    if (m.getAddress() == null || !owns(m.getAddress())) {
+                        return false;
+                    }
+                }
+            }
+        }
+        return true;
     }
 
     /** Stores the message in {@code buf[HEAD_ROOM, len)} for every recipient, then answers. */
@@ -540,7 +625,14 @@ final class SmtpSession {
 
     /** Appends the Received field (RFC 5321 §4.4 trace information). */
     private void received(StringBuilder sb, String id) {
-        sb.append(receivedFrom).append("\r\n\tby ").append(cfg.domain).append(" (Twine) with ").append(extended ? "ESMTP" : "SMTP");
+        sb.append(receivedFrom);
+        if (principal != null) {
+            // as Postfix records it; the protocol keyword below says so too (RFC 3848)
+            sb.append("\r\n\t(Authenticated sender: ");
+            sanitize(sb, principal.name());
+            sb.append(')');
+        }
+        sb.append("\r\n\tby ").append(cfg.domain).append(" (Twine) with ").append(extended ? "ESMTP" : "SMTP");
         if (extended) {
             // RFC 3848 §2
             if (conn.isSecure()) {
