@@ -1,10 +1,15 @@
 package dev.twine.mail.smtp;
 
+import dev.twine.core.Connection;
 import dev.twine.core.LineReader;
 import dev.twine.core.LineTooLongException;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.SocketTimeoutException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 
 /**
  * An SMTP session's input: command lines and message text read from the connection into one array
@@ -17,6 +22,11 @@ import java.io.InputStream;
  * {@code limit + 2} bytes were buffered, and the next read first skips the rest of it; end of
  * stream between lines is {@code -1}, inside a line an {@link EOFException}. Timeouts and a
  * draining server come from the connection's reads.
+ *
+ * <p>The line timeout (the session's idle timeout) bounds, as {@link LineReader} does, the wait for
+ * a line's first byte and then the time for all the rest of it: while a line is incomplete, each
+ * read is given only what is left of that time, so a client that sends a byte every few seconds
+ * gets a {@link SocketTimeoutException} once the line has taken longer than the timeout.
  *
  * <p>Memory: {@value #SMALL} bytes until the first message; {@link #expectText} then grows the
  * array to {@value #LARGE}, which the session keeps for its next messages (allocating it for each
@@ -37,6 +47,13 @@ final class SmtpInput {
     private static final int MIN_READ = 512;
 
     private final InputStream in;
+    private final Connection conn;
+    private final Clock clock;
+    private final Duration lineTimeout;
+    /** When the line being read must be complete by, or null between lines. */
+    private Instant lineDeadline;
+    /** Whether the connection's read timeout is set shorter than {@link #lineTimeout} for it. */
+    private boolean shortened;
     private byte[] buf = new byte[SMALL];
     private int pos;
     private int lim;
@@ -44,8 +61,17 @@ final class SmtpInput {
     private boolean skipping;
     private LineReader.Terminator last = LineReader.Terminator.CRLF;
 
-    SmtpInput(InputStream in) {
-        this.in = in;
+    /**
+     * Reads from {@code conn}'s input.
+     *
+     * @param lineTimeout the connection's read timeout, which also bounds a whole line; zero for none
+     * @param clock what the line's time is measured on (the connection's own clock)
+     */
+    SmtpInput(Connection conn, Duration lineTimeout, Clock clock) {
+        this.conn = conn;
+        this.in = conn.input();
+        this.lineTimeout = lineTimeout;
+        this.clock = clock;
     }
 
     /**
@@ -57,6 +83,14 @@ final class SmtpInput {
      * @throws EOFException if the stream ends inside a line
      */
     int readLine(int maxLength) throws IOException {
+        try {
+            return readLine0(maxLength);
+        } finally {
+            endLine();
+        }
+    }
+
+    private int readLine0(int maxLength) throws IOException {
         if (skipping && !skipRestOfLine()) {
             return -1;
         }
@@ -88,6 +122,7 @@ final class SmtpInput {
                 skipping = true;
                 throw new LineTooLongException(maxLength);
             }
+            beginLine();
             if (!readMore(maxLength + 2)) {
                 pos = lim;
                 throw new EOFException("stream ended inside a line (" + scanned + " bytes without a line end)");
@@ -172,8 +207,46 @@ final class SmtpInput {
         buf = bigger;
     }
 
+    /**
+     * A line has begun and needs another read: the read may wait only for what is left of the
+     * line's time.
+     *
+     * @throws SocketTimeoutException if the line's time is up
+     */
+    private void beginLine() throws IOException {
+        if (lineTimeout.isZero()) {
+            return;
+        }
+        Instant now = clock.instant();
+        if (lineDeadline == null) {
+            lineDeadline = now.plus(lineTimeout);
+        }
+        Duration left = Duration.between(now, lineDeadline);
+        if (left.isNegative() || left.isZero()) {
+            throw new SocketTimeoutException("line not complete within " + lineTimeout);
+        }
+        if (left.compareTo(lineTimeout) < 0) {
+            conn.readTimeout(left);
+            shortened = true;
+        }
+    }
+
+    /** The line is complete, or reading it failed: the next wait for a line gets the whole timeout. */
+    private void endLine() throws IOException {
+        lineDeadline = null;
+        if (shortened) {
+            shortened = false;
+            if (!conn.isClosed()) {
+                conn.readTimeout(lineTimeout);
+            }
+        }
+    }
+
     private boolean skipRestOfLine() throws IOException {
         while (true) {
+            if (pos == lim) {
+                beginLine(); // still inside the long line
+            }
             if (pos == lim && !refill()) {
                 return false;
             }

@@ -2,11 +2,14 @@ package dev.twine.mail.smtp;
 
 import dev.twine.core.Connection;
 import dev.twine.core.ConnectionHandler;
+import dev.twine.core.ConnectionLimits;
 import dev.twine.core.Server;
 import dev.twine.core.Tls;
 import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.UserStore;
 import dev.twine.mail.maildir.Maildir;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -56,6 +59,8 @@ public final class SmtpServer {
     final int maxJunkCommands;
     final Duration idleTimeout;
     final String postmaster;
+    final ConnectionLimits limits;
+    final Clock clock;
 
     private SmtpServer(Builder b) {
         this.domain = b.domain;
@@ -72,6 +77,8 @@ public final class SmtpServer {
         this.maxJunkCommands = b.maxJunkCommands;
         this.idleTimeout = b.idleTimeout;
         this.postmaster = b.postmaster;
+        this.limits = b.limits != null ? b.limits : defaultLimits();
+        this.clock = b.clock;
     }
 
     /** A builder; {@link Builder#domain}, {@link Builder#maildir} and {@link Builder#users} are required. */
@@ -97,12 +104,36 @@ public final class SmtpServer {
 
     /**
      * A {@link Server} named {@code name} ({@code smtp} or {@code submission}) running this
-     * handler on {@code endpoints}.
+     * handler on {@code endpoints}, under this server's {@linkplain Builder#limits connection
+     * limits}: a connection over them is told
+     * {@code 421 4.7.0 <domain> Error: too many connections from your address} and closed.
      */
     public Server server(String name, List<String> endpoints) {
-        Server.Builder b = Server.builder(name).handler(handler());
+        byte[] refusal = Reply.of(421, "4.7.0 " + domain + " Error: too many connections from your address")
+                .toWire().getBytes(StandardCharsets.US_ASCII);
+        Server.Builder b = Server.builder(name).handler(handler()).limits(limits)
+                .overLimit(conn -> conn.output().write(refusal));
         endpoints.forEach(b::listen);
         return b.build();
+    }
+
+    /**
+     * The connection limits an SMTP server has unless told otherwise, new on each call (limits
+     * count the connections of the servers that share them): 50 concurrent connections per client
+     * address (an IPv6 /64), as Postfix's {@code smtpd_client_connection_count_limit}; at most 10
+     * per address and 1,000 in all that have not yet authenticated (submission) or started a mail
+     * transaction (port 25); and 60 seconds from connecting to that point. A real client needs a
+     * few round trips for EHLO, STARTTLS and AUTH or MAIL; a client that holds connections open
+     * without getting there is what the limits are for.
+     */
+    public static ConnectionLimits defaultLimits() {
+        return ConnectionLimits.builder().perAddress(50).preauth(1_000).preauthPerAddress(10)
+                .preauthTimeout(Duration.ofSeconds(60)).build();
+    }
+
+    /** The connection limits {@link #server} applies. */
+    public ConnectionLimits limits() {
+        return limits;
     }
 
     /** The mail domain. */
@@ -141,6 +172,8 @@ public final class SmtpServer {
         private int maxJunkCommands = 100;
         private Duration idleTimeout = Duration.ofMinutes(5);
         private String postmaster;
+        private ConnectionLimits limits;
+        private Clock clock = Clock.systemUTC();
 
         private Builder() {}
 
@@ -254,8 +287,32 @@ public final class SmtpServer {
         }
 
         /**
+         * The connection limits of the servers {@link SmtpServer#server} makes; by default
+         * {@link SmtpServer#defaultLimits()}. The session marks its connection authenticated
+         * ({@link Connection#markAuthenticated()}) after a successful AUTH and, on port 25, at the
+         * first accepted MAIL. Pass one instance to several servers to count their connections
+         * together; {@link ConnectionLimits#none()} for none.
+         */
+        public Builder limits(ConnectionLimits limits) {
+            this.limits = Objects.requireNonNull(limits, "limits");
+            return this;
+        }
+
+        /**
+         * The clock the {@linkplain #idleTimeout idle timeout}'s bound on a whole line is measured
+         * on; the system clock by default. Tests pass the manual clock of their in-memory
+         * connections.
+         */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
          * How long the server waits for the client's next command or data; zero means forever.
-         * 5 minutes by default (RFC 5321 §4.5.3.2.7).
+         * 5 minutes by default (RFC 5321 §4.5.3.2.7). It bounds each wait for a line to begin and,
+         * once it has begun, the time for all the rest of it, so a client sending a byte now and
+         * then cannot hold one line open for longer.
          */
         public Builder idleTimeout(Duration timeout) {
             if (timeout.isNegative()) {

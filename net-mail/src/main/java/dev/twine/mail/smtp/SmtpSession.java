@@ -5,6 +5,8 @@ import dev.twine.core.DrainingException;
 import dev.twine.core.LineReader;
 import dev.twine.core.LineTooLongException;
 import dev.twine.core.auth.AuthenticationException;
+import dev.twine.core.auth.LoginAttempts;
+import dev.twine.core.auth.LoginRefusedException;
 import dev.twine.core.auth.Principal;
 import dev.twine.core.auth.SaslExchange;
 import dev.twine.core.auth.UsernamePassword;
@@ -74,6 +76,8 @@ final class SmtpSession {
     private String receivedFrom;
     private boolean extended;
     private Principal principal;
+    /** This connection's logins under the portal's policy, once it has tried one. */
+    private LoginAttempts attempts;
     private int errors;
     /** Commands since the last delivered message that moved no mail forward (NOOP, RSET...). */
     private int junk;
@@ -89,7 +93,7 @@ final class SmtpSession {
     SmtpSession(SmtpServer cfg, Connection conn) {
         this.cfg = cfg;
         this.conn = conn;
-        this.input = new SmtpInput(conn.input());
+        this.input = new SmtpInput(conn, cfg.idleTimeout, cfg.clock);
         this.out = conn.output();
     }
 
@@ -323,6 +327,9 @@ final class SmtpSession {
         }
         from = p.address();
         smtputf8 = utf8;
+        // a client that starts a mail transaction is a real one: it leaves the pre-authentication
+        // limits (on submission, AUTH has already done this)
+        conn.markAuthenticated();
         out.write(MAIL_OK);
     }
 
@@ -710,21 +717,37 @@ final class SmtpSession {
             return;
         }
         String initial = parts.length > 1 ? parts[1] : null;
+        if (!mech.equals("PLAIN") && !mech.equals("LOGIN")) {
+            error(504, "5.5.4 Unrecognized authentication mechanism");
+            return;
+        }
+        if (attempts == null) {
+            attempts = cfg.portal.policy().open(cfg.role == SmtpServer.Role.MX ? "smtp" : "submission", conn.remoteAddress());
+        }
         try {
-            switch (mech) {
-                case "PLAIN" -> {
+            // the address alone first: while it is penalised, not even the exchange is run
+            attempts.admit(null);
+            String username = null;
+            Principal who = null;
+            AuthenticationException failure = null;
+            try {
+                if (mech.equals("PLAIN")) {
                     byte[] response = initial != null ? decode(initial) : challenge("");
                     if (response == null) {
                         return;
                     }
                     SaslExchange sasl = cfg.portal.sasl("PLAIN");
-                    sasl.evaluate(response);
-                    if (!sasl.isComplete()) {
-                        throw new AuthenticationException("incomplete");
+                    try {
+                        sasl.evaluate(response);
+                        if (!sasl.isComplete()) {
+                            throw new AuthenticationException("incomplete");
+                        }
+                        who = sasl.principal();
+                    } catch (AuthenticationException | IllegalArgumentException e) {
+                        failure = e instanceof AuthenticationException ae ? ae : new AuthenticationException("malformed");
                     }
-                    principal = sasl.principal();
-                }
-                case "LOGIN" -> {
+                    username = sasl.username().orElse(null);
+                } else {
                     byte[] user = initial != null ? decode(initial) : challenge("VXNlcm5hbWU6");
                     if (user == null) {
                         return;
@@ -733,19 +756,45 @@ final class SmtpSession {
                     if (pass == null) {
                         return;
                     }
-                    principal = cfg.portal.authenticate(new UsernamePassword(
-                            new String(user, StandardCharsets.UTF_8), new String(pass, StandardCharsets.UTF_8)));
+                    username = new String(user, StandardCharsets.UTF_8);
+                    try {
+                        who = cfg.portal.authenticate(new UsernamePassword(username, new String(pass, StandardCharsets.UTF_8)));
+                    } catch (AuthenticationException | IllegalArgumentException e) {
+                        failure = e instanceof AuthenticationException ae ? ae : new AuthenticationException("malformed");
+                    }
                 }
-                default -> {
-                    error(504, "5.5.4 Unrecognized authentication mechanism");
-                    return;
-                }
+            } catch (BadBase64 e) {
+                error(501, "5.5.2 Cannot decode response");
+                return;
             }
-        } catch (AuthenticationException | IllegalArgumentException e) {
-            error(535, "5.7.8 Authentication credentials invalid");
+            // the user is known now: asked before saying whether the password was right, so that
+            // while the user or address is penalised the answer is the same either way
+            attempts.admit(username);
+            if (failure != null) {
+                if (attempts.failed(username)) {
+                    reply(535, "5.7.8 Authentication credentials invalid");
+                } else {
+                    reply(421, "4.7.0 " + cfg.domain + " Too many failed authentications, closing connection");
+                    closing = true;
+                }
+                return;
+            }
+            attempts.succeeded(username != null ? username : who.name());
+            principal = who;
+            conn.markAuthenticated();
+        } catch (LoginRefusedException e) {
+            // RFC 4954 §6: 454 is the temporary failure, whatever the credentials
+            if (e.mayRetry()) {
+                reply(454, "4.7.0 Temporary authentication failure; try again later");
+            } else {
+                reply(421, "4.7.0 " + cfg.domain + " Too many failed authentications, closing connection");
+                closing = true;
+            }
             return;
-        } catch (BadBase64 e) {
-            error(501, "5.5.2 Cannot decode response");
+        } catch (InterruptedException e) {
+            // cancelled during a failure's delay: the server is stopping this connection
+            Thread.currentThread().interrupt();
+            closing = true;
             return;
         }
         reply(235, "2.7.0 Authentication successful");
