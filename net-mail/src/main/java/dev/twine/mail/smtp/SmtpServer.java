@@ -59,6 +59,7 @@ public final class SmtpServer {
     final int maxJunkCommands;
     final Duration idleTimeout;
     final String postmaster;
+    final boolean anySender;
     final ConnectionLimits limits;
     final Clock clock;
 
@@ -77,6 +78,7 @@ public final class SmtpServer {
         this.maxJunkCommands = b.maxJunkCommands;
         this.idleTimeout = b.idleTimeout;
         this.postmaster = b.postmaster;
+        this.anySender = b.anySender;
         this.limits = b.limits != null ? b.limits : defaultLimits();
         this.clock = b.clock;
     }
@@ -172,6 +174,7 @@ public final class SmtpServer {
         private int maxJunkCommands = 100;
         private Duration idleTimeout = Duration.ofMinutes(5);
         private String postmaster;
+        private boolean anySender;
         private ConnectionLimits limits;
         private Clock clock = Clock.systemUTC();
 
@@ -283,6 +286,19 @@ public final class SmtpServer {
                 throw new IllegalArgumentException("not a local user name: " + localUser);
             }
             this.postmaster = localUser;
+            return this;
+        }
+
+        /**
+         * Whether authenticated users may send as anyone. By default (false) an authenticated
+         * user may use only their own addresses ({@code user@domain}, and postmaster for the
+         * postmaster user) as the envelope sender ({@code 553 5.7.1} otherwise, RFC 6409 §6.1)
+         * and in From: ({@code 550 5.7.1} at the end of DATA); the null sender is always allowed.
+         * True suits a smarthost that relays for other mail servers, each logging in with one
+         * account for all its senders.
+         */
+        public Builder acceptAnySender(boolean any) {
+            this.anySender = any;
             return this;
         }
 

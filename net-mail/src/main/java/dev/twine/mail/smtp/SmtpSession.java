@@ -321,7 +321,7 @@ final class SmtpSession {
         // RFC 6409 §6.1: an authenticated submitter sends only as an address of their own. The
         // null sender is let through, as Postfix's reject_sender_login_mismatch does: a bounce
         // claims no one's address.
-        if (principal != null && !p.address().isEmpty() && !owns(p.address())) {
+        if (principal != null && !cfg.anySender && !p.address().isEmpty() && !owns(p.address())) {
             error(553, "5.7.1 <" + p.address() + ">: Sender address rejected: not owned by user " + principal.name());
             return;
         }
@@ -542,7 +542,7 @@ final class SmtpSession {
                 error(550, "5.5.2 Bare CR in message; lines must end with CRLF");
             } else if (nul) {
                 error(554, "5.6.0 NUL character in message");
-            } else if (principal != null && !ownsFrom(buf, len)) {
+            } else if (principal != null && !cfg.anySender && !ownsFrom(buf, len)) {
                 // RFC 6409 §6.1 lets a submission server refuse a message its submitter may not
                 // send; 550 is the policy refusal RFC 5321 §4.3.2 lists for the end of DATA
                 error(550, "5.7.1 From: address not owned by user " + principal.name());

@@ -132,6 +132,26 @@ class SmtpSenderOwnershipTest {
     }
 
     @Test
+    void aSmarthostThatAcceptsAnySenderLetsItsClientsSendForOthers() throws Exception {
+        SmtpServer smarthost = SmtpTestSupport.server(dir).role(SmtpServer.Role.SUBMISSION).allowPlainAuth(true)
+                .acceptAnySender(true).build();
+        Transcript.parse(LOGIN_AS_ALICE + """
+                C: MAIL FROM:<bob@example.test>
+                C: RCPT TO:<postmaster@example.test>
+                C: DATA
+                S: 250 2.1.0 Ok
+                S: 250 2.1.5 Ok
+                S: 354 End data with <CR><LF>.<CR><LF>
+                C: From: bob@example.test
+                C:
+                C: x
+                C: .
+                S: 250 2.0.0 Ok: queued
+                """).run(smarthost.handler());
+        assertEquals(RUNS, delivered(dir, "postmaster").size());
+    }
+
+    @Test
     void unauthenticatedMailOnPort25IsNotChecked() throws Exception {
         SmtpServer mx = SmtpTestSupport.server(dir).build();
         Transcript.parse("""
