@@ -76,7 +76,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Thread-safe: one policy serves every connection of every protocol that shares it.
  */
 public final class AuthPolicy {
-    static final System.Logger LOG = System.getLogger("dev.twine.auth");
+    private static final System.Logger LOG = System.getLogger("dev.twine.auth");
     private static final AuthPolicy UNLIMITED = builder()
             .failureDelay(Duration.ZERO).maxFailureDelay(Duration.ZERO).maxFailuresPerConnection(0)
             .addressPenalty(0, Duration.ZERO, Duration.ZERO).userPenalty(0, Duration.ZERO, Duration.ZERO).build();
@@ -87,6 +87,7 @@ public final class AuthPolicy {
     private final Penalty addressPenalty;
     private final Penalty userPenalty;
     final Clock clock;
+    final System.Logger log;
     private final int maxTracked;
     private final ConcurrentHashMap<AddressKey, Failures> addresses = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, UserFailures> users = new ConcurrentHashMap<>();
@@ -98,6 +99,7 @@ public final class AuthPolicy {
         this.addressPenalty = b.addressPenalty;
         this.userPenalty = b.userPenalty;
         this.clock = b.clock;
+        this.log = b.log;
         this.maxTracked = b.maxTracked;
     }
 
@@ -178,14 +180,14 @@ public final class AuthPolicy {
         if (key != null && addressPenalty.active() && room(addresses, now)) {
             Failures f = addresses.computeIfAbsent(key, k -> new Failures(addressPenalty.count));
             if (f.add(now, addressPenalty)) {
-                LOG.log(Level.WARNING, "address penalised: address={0} failures={1} within={2} for={3}",
+                log.log(Level.WARNING, "address penalised: address={0} failures={1} within={2} for={3}",
                         addressText, addressPenalty.count, addressPenalty.window, addressPenalty.duration);
             }
         }
         if (user != null && key != null && userPenalty.active() && room(users, now)) {
             UserFailures u = users.computeIfAbsent(userKey(user), k -> new UserFailures(userPenalty.count));
             if (u.add(now, key, userPenalty)) {
-                LOG.log(Level.WARNING, "user penalised: user={0} failures={1} within={2} for={3}",
+                log.log(Level.WARNING, "user penalised: user={0} failures={1} within={2} for={3}",
                         printable(user), userPenalty.count, userPenalty.window, userPenalty.duration);
             }
         }
@@ -326,6 +328,7 @@ public final class AuthPolicy {
         private Penalty addressPenalty = new Penalty(10, Duration.ofMinutes(10), Duration.ofMinutes(5));
         private Penalty userPenalty = new Penalty(20, Duration.ofMinutes(10), Duration.ofMinutes(5));
         private Clock clock = Clock.systemUTC();
+        private System.Logger log = LOG;
         private int maxTracked = 100_000;
 
         private Builder() {}
@@ -382,6 +385,12 @@ public final class AuthPolicy {
         /** The clock delays and penalties are measured on; a {@code ManualClock} in tests. */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** Where events are logged instead of {@code dev.twine.auth}; for tests of the lines. */
+        Builder logger(System.Logger log) {
+            this.log = Objects.requireNonNull(log, "log");
             return this;
         }
 

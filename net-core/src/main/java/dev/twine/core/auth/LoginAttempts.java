@@ -52,7 +52,7 @@ public final class LoginAttempts {
         }
         failures++;
         Duration retryAfter = Duration.ofMillis(remaining[0]);
-        AuthPolicy.LOG.log(Level.WARNING, "login refused: service={0} address={1} user={2} reason={3} retry-after={4}",
+        policy.log.log(Level.WARNING, "login refused: service={0} address={1} user={2} reason={3} retry-after={4}",
                 service, address, AuthPolicy.printable(username), reason, retryAfter);
         delay();
         throw new LoginRefusedException("login refused: " + reason.replace('-', ' '), retryAfter, mayRetry());
@@ -71,7 +71,7 @@ public final class LoginAttempts {
      */
     public boolean failed(String username) throws InterruptedException {
         failures++;
-        AuthPolicy.LOG.log(Level.INFO, "login failed: service={0} address={1} user={2} failures={3}",
+        policy.log.log(Level.INFO, "login failed: service={0} address={1} user={2} failures={3}",
                 service, address, AuthPolicy.printable(username), failures);
         policy.recordFailure(key, address, username);
         delay();
@@ -85,7 +85,7 @@ public final class LoginAttempts {
      * @param username the authenticated user
      */
     public void succeeded(String username) {
-        AuthPolicy.LOG.log(Level.INFO, "login: service={0} address={1} user={2}",
+        policy.log.log(Level.INFO, "login: service={0} address={1} user={2}",
                 service, address, AuthPolicy.printable(username));
     }
 
