@@ -54,6 +54,12 @@ final class SmtpInput {
     private Instant lineDeadline;
     /** Whether the connection's read timeout is set shorter than {@link #lineTimeout} for it. */
     private boolean shortened;
+    /** When the message text being read began, or null outside it (see {@link #beginText}). */
+    private Instant textStart;
+    /** Bytes read since {@link #textStart}. */
+    private long textBytes;
+    /** The least bytes per second the message text must arrive at. */
+    private int minRate;
     private byte[] buf = new byte[SMALL];
     private int pos;
     private int lim;
@@ -187,6 +193,7 @@ final class SmtpInput {
                 grow(Math.max(buf.length * 2, need + MIN_READ));
             }
         }
+        limitWait();
         while (true) {
             int n = in.read(buf, lim, buf.length - lim);
             if (n < 0) {
@@ -194,6 +201,7 @@ final class SmtpInput {
             }
             if (n > 0) {
                 lim += n;
+                textBytes += n;
                 return true;
             }
         }
@@ -208,37 +216,70 @@ final class SmtpInput {
     }
 
     /**
-     * A line has begun and needs another read: the read may wait only for what is left of the
-     * line's time.
-     *
-     * @throws SocketTimeoutException if the line's time is up
+     * A line has begun and needs another read: from now on the reads for it may wait only for
+     * what is left of the line's time (see {@link #limitWait}).
      */
-    private void beginLine() throws IOException {
-        if (lineTimeout.isZero()) {
-            return;
-        }
-        Instant now = clock.instant();
-        if (lineDeadline == null) {
-            lineDeadline = now.plus(lineTimeout);
-        }
-        Duration left = Duration.between(now, lineDeadline);
-        if (left.isNegative() || left.isZero()) {
-            throw new SocketTimeoutException("line not complete within " + lineTimeout);
-        }
-        if (left.compareTo(lineTimeout) < 0) {
-            conn.readTimeout(left);
-            shortened = true;
+    private void beginLine() {
+        if (!lineTimeout.isZero() && lineDeadline == null) {
+            lineDeadline = clock.instant().plus(lineTimeout);
         }
     }
 
     /** The line is complete, or reading it failed: the next wait for a line gets the whole timeout. */
-    private void endLine() throws IOException {
+    private void endLine() {
         lineDeadline = null;
-        if (shortened) {
-            shortened = false;
-            if (!conn.isClosed()) {
-                conn.readTimeout(lineTimeout);
+    }
+
+    /**
+     * Message text follows: until {@link #endText}, the whole of it must arrive within the line
+     * timeout plus one second for every {@code minBytesPerSecond} bytes received, so that a client
+     * sending complete lines just slowly enough to beat the line timeout still cannot keep a
+     * transaction open forever. Zero turns the rate off.
+     */
+    void beginText(int minBytesPerSecond) {
+        if (!lineTimeout.isZero() && minBytesPerSecond > 0) {
+            textStart = clock.instant();
+            textBytes = 0;
+            minRate = minBytesPerSecond;
+        }
+    }
+
+    /** The message text has ended. */
+    void endText() {
+        textStart = null;
+    }
+
+    /**
+     * Before a read: gives it only the time left of the line's and the text's deadlines, or the
+     * whole line timeout when neither applies.
+     *
+     * @throws SocketTimeoutException if a deadline has passed
+     */
+    private void limitWait() throws IOException {
+        if (lineTimeout.isZero()) {
+            return;
+        }
+        Instant deadline = lineDeadline;
+        boolean byRate = false;
+        if (textStart != null) {
+            Instant d = textStart.plus(lineTimeout).plusMillis(textBytes * 1000 / minRate);
+            if (deadline == null || d.isBefore(deadline)) {
+                deadline = d;
+                byRate = true;
             }
+        }
+        Duration left = deadline == null ? lineTimeout : Duration.between(clock.instant(), deadline);
+        if (left.isNegative() || left.isZero()) {
+            throw new SocketTimeoutException(byRate
+                    ? "message text slower than " + minRate + " bytes/s"
+                    : "line not complete within " + lineTimeout);
+        }
+        if (left.compareTo(lineTimeout) < 0) {
+            conn.readTimeout(left);
+            shortened = true;
+        } else if (shortened) {
+            conn.readTimeout(lineTimeout);
+            shortened = false;
         }
     }
 

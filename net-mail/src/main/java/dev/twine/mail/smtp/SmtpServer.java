@@ -57,6 +57,7 @@ public final class SmtpServer {
     final int maxRecipients;
     final int maxErrors;
     final int maxJunkCommands;
+    final int minDataRate;
     final Duration idleTimeout;
     final String postmaster;
     final boolean anySender;
@@ -76,6 +77,7 @@ public final class SmtpServer {
         this.maxRecipients = b.maxRecipients;
         this.maxErrors = b.maxErrors;
         this.maxJunkCommands = b.maxJunkCommands;
+        this.minDataRate = b.minDataRate;
         this.idleTimeout = b.idleTimeout;
         this.postmaster = b.postmaster;
         this.anySender = b.anySender;
@@ -172,6 +174,7 @@ public final class SmtpServer {
         private int maxRecipients = 100;
         private int maxErrors = 10;
         private int maxJunkCommands = 100;
+        private int minDataRate = 500;
         private Duration idleTimeout = Duration.ofMinutes(5);
         private String postmaster;
         private boolean anySender;
@@ -269,6 +272,23 @@ public final class SmtpServer {
                 throw new IllegalArgumentException("max junk commands must be positive: " + n);
             }
             this.maxJunkCommands = n;
+            return this;
+        }
+
+        /**
+         * The least rate, in bytes per second, at which a message's text must arrive: from the
+         * 354 reply, the text may take the {@linkplain #idleTimeout idle timeout} plus one second
+         * for every {@code bytesPerSecond} bytes received, else the session ends with 421 (as
+         * Postfix's {@code smtpd_min_data_rate}, whose default, 500, this shares). Zero turns the
+         * rate off, leaving only the idle timeout's bound on each line.
+         *
+         * @throws IllegalArgumentException if negative
+         */
+        public Builder minDataRate(int bytesPerSecond) {
+            if (bytesPerSecond < 0) {
+                throw new IllegalArgumentException("min data rate must not be negative: " + bytesPerSecond);
+            }
+            this.minDataRate = bytesPerSecond;
             return this;
         }
 

@@ -445,6 +445,10 @@ final class SmtpSession {
         }
         out.write(SEND_DATA);
         flush();
+        // besides the idle timeout for each line (RFC 5321 §4.5.3.2.5's timeout per data block),
+        // the whole text must keep up a minimum rate, or lines sent just often enough to beat that
+        // timeout would keep the transaction open for ever
+        input.beginText(cfg.minDataRate);
         // dot-unstuffed straight into the array that is stored, after room for the trace fields
         byte[] buf = message != null ? message : new byte[HEAD_ROOM + 4096];
         message = null;
@@ -527,6 +531,7 @@ final class SmtpSession {
                 buf[len++] = '\n';
             }
         } finally {
+            input.endText();
             if (buf.length <= MAX_KEPT) {
                 message = buf;
             }
@@ -729,7 +734,7 @@ final class SmtpSession {
             attempts.admit(null);
             String username = null;
             Principal who = null;
-            AuthenticationException failure = null;
+            boolean wrong = false;
             try {
                 if (mech.equals("PLAIN")) {
                     byte[] response = initial != null ? decode(initial) : challenge("");
@@ -744,7 +749,7 @@ final class SmtpSession {
                         }
                         who = sasl.principal();
                     } catch (AuthenticationException | IllegalArgumentException e) {
-                        failure = e instanceof AuthenticationException ae ? ae : new AuthenticationException("malformed");
+                        wrong = true; // rejected or malformed: a failure either way
                     }
                     username = sasl.username().orElse(null);
                 } else {
@@ -760,7 +765,7 @@ final class SmtpSession {
                     try {
                         who = cfg.portal.authenticate(new UsernamePassword(username, new String(pass, StandardCharsets.UTF_8)));
                     } catch (AuthenticationException | IllegalArgumentException e) {
-                        failure = e instanceof AuthenticationException ae ? ae : new AuthenticationException("malformed");
+                        wrong = true; // rejected or malformed: a failure either way
                     }
                 }
             } catch (BadBase64 e) {
@@ -770,7 +775,7 @@ final class SmtpSession {
             // the user is known now: asked before saying whether the password was right, so that
             // while the user or address is penalised the answer is the same either way
             attempts.admit(username);
-            if (failure != null) {
+            if (wrong) {
                 if (attempts.failed(username)) {
                     reply(535, "5.7.8 Authentication credentials invalid");
                 } else {

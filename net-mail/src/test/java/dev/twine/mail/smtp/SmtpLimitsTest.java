@@ -143,6 +143,44 @@ class SmtpLimitsTest {
     }
 
     @Test
+    void messageTextSentInLinesJustFastEnoughForTheIdleTimeoutIsCutOffByTheMinimumRate() throws Exception {
+        ManualClock clock = ManualClock.create();
+        // the default rate, 500 bytes/s: 30 s plus a second per 500 bytes for the whole text
+        SmtpServer server = SmtpTestSupport.server(dir).idleTimeout(Duration.ofSeconds(30)).clock(clock).build();
+        try (MemoryConnections.Served s = MemoryConnections.serve(server.handler(), Chunking.whole(), clock)) {
+            LineReader in = LineReader.of(s.client(), 1000);
+            assertEquals("220 example.test ESMTP Twine", in.readLine());
+            write(s.client(), "HELO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n");
+            assertEquals("250 example.test", in.readLine());
+            assertEquals("250 2.1.0 Ok", in.readLine());
+            assertEquals("250 2.1.5 Ok", in.readLine());
+            assertEquals("354 End data with <CR><LF>.<CR><LF>", in.readLine());
+            AtomicBoolean done = new AtomicBoolean();
+            // a whole line every 20 s: each within the 30 s idle timeout, the text far below the rate
+            Thread dripper = Thread.ofVirtual().start(() -> {
+                try {
+                    for (int i = 0; i < 100 && !done.get(); i++) {
+                        write(s.client(), "line " + i + "\r\n");
+                        clock.advance(Duration.ofSeconds(20));
+                        Thread.sleep(5);
+                    }
+                    write(s.client(), ".\r\nQUIT\r\n");
+                } catch (IOException | InterruptedException e) {
+                    // the server closed the connection: what the test expects
+                }
+            });
+            try {
+                assertEquals("421 4.4.2 example.test Idle timeout, closing connection", in.readLine());
+                assertNull(in.readLine());
+            } finally {
+                done.set(true);
+                dripper.join();
+            }
+        }
+        assertEquals(0, SmtpTestSupport.delivered(dir, "alice").size());
+    }
+
+    @Test
     void aDripThatCompletesItsLinesInTimeIsServedAsUsual() throws Exception {
         ManualClock clock = ManualClock.create();
         SmtpServer server = SmtpTestSupport.server(dir).idleTimeout(Duration.ofSeconds(30)).clock(clock).build();
