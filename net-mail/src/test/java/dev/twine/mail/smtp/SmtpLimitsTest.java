@@ -97,6 +97,23 @@ class SmtpLimitsTest {
     }
 
     @Test
+    void onSubmissionASuccessfulAuthLeavesThePreauthCount() throws Exception {
+        SmtpServer server = SmtpTestSupport.server(dir).role(SmtpServer.Role.SUBMISSION).allowPlainAuth(true).build();
+        int port = start(server);
+        Client c = connect("127.0.0.1", port);
+        assertEquals("220 example.test ESMTP Twine", c.in().readLine());
+        assertEquals(1, server.limits().preauthConnections());
+        c.send("EHLO c\r\nAUTH PLAIN " + SmtpTestSupport.plain("alice", "secret") + "\r\n");
+        String l;
+        while ((l = c.in().readLine()).startsWith("250")) {
+            // the extensions
+        }
+        assertEquals("235 2.7.0 Authentication successful", l);
+        assertEquals(0, server.limits().preauthConnections(), "logged in: no longer counted, no longer on the pre-auth clock");
+        assertEquals(1, server.limits().connectionsFrom(c.socket().getLocalSocketAddress()), "still counted per address");
+    }
+
+    @Test
     void aClientThatNeverStartsAMailTransactionIsClosedAtThePreauthTimeout() throws Exception {
         SmtpServer server = SmtpTestSupport.server(dir)
                 .limits(ConnectionLimits.builder().preauthTimeout(Duration.ofMillis(300)).build()).build();
