@@ -47,6 +47,7 @@ public final class XmppServer implements Service {
                 new XmlLimits(b.maxStanzaBytes, b.maxDepth, b.maxAttributes), b.componentSecret, b.writeTimeout, VERSION);
         hub.scramSha1(b.scramSha1);
         hub.streamManagement(b.resumeTimeout, b.maxDetached, b.clock);
+        hub.outboundQueue(b.outboundStanzas, b.outboundBytes);
         Server.Builder cb = Server.builder("xmpp").handler(conn -> Sessions.client(hub, conn))
                 .maxConnections(b.maxConnections).writeTimeout(b.writeTimeout);
         for (String ep : b.listen) {
@@ -186,6 +187,8 @@ public final class XmppServer implements Service {
         private Duration resumeTimeout = Duration.ofSeconds(300);
         private int maxDetached = 1000;
         private java.time.Clock clock = java.time.Clock.systemUTC();
+        private int outboundStanzas = 1000;
+        private long outboundBytes = 2L << 20;
 
         private Builder(String domain) {
             this.domain = new Jid("", Objects.requireNonNull(domain, "domain"), "").domain();
@@ -283,7 +286,30 @@ public final class XmppServer implements Service {
             return this;
         }
 
-        /** How long a write to one client may block before that client is dropped (default 30 s; zero: forever). */
+        /**
+         * How much may wait to be written to one client (default 1,000 stanzas and 2 MiB of XML).
+         * Stanzas other sessions route to a client are queued for that client's own writer, so a
+         * client that stops reading never holds up its senders; once its queue would pass either
+         * bound it is disconnected, and the messages still queued for it are handled as for an
+         * unavailable resource (another resource of the user, or offline storage; RFC 6121
+         * §8.5.3.2.1). A client's answers to its own requests wait for room instead.
+         *
+         * @throws IllegalArgumentException if either bound is not positive
+         */
+        public Builder outboundQueue(int stanzas, long bytes) {
+            if (stanzas < 1 || bytes < 1) {
+                throw new IllegalArgumentException("outbound queue bounds must be positive");
+            }
+            this.outboundStanzas = stanzas;
+            this.outboundBytes = bytes;
+            return this;
+        }
+
+        /**
+         * How long a write to one client may block before that client is dropped (default 30 s;
+         * zero: forever). Writes happen on the client's own writer, so this bounds how long a
+         * client that does not read keeps its connection, not how long anyone else waits.
+         */
         public Builder writeTimeout(Duration d) {
             this.writeTimeout = Objects.requireNonNull(d, "writeTimeout");
             return this;

@@ -120,8 +120,17 @@ final class C2sSession {
     private boolean write(Element stanza, boolean flush) {
         String xml = stanza.toXml();
         if (!smEnabled) {
-            return flush ? out.send(xml) : out.write(xml);
+            if (out.send(xml, stanza, flush)) {
+                return true;
+            }
+            if (out.isClosed()) {
+                // the session ended (and was unbound) while this was on its way (RFC 6121 §8.5.3.2.1)
+                hub.undelivered(stanza, principal);
+                return true;
+            }
+            return false; // kept by the queue: the session's end hands it on
         }
+        out.awaitRoom(xml.length());
         // XEP-0198 §4: count and keep each stanza in the order the client sees it
         boolean[] ok = new boolean[1];
         C2sSession[] next = new C2sSession[1];
@@ -138,7 +147,7 @@ final class C2sSession {
                     return;
                 }
                 if (!smEnabled) {
-                    ok[0] = flush ? out.send(xml) : out.write(xml);
+                    ok[0] = out.send(xml, stanza, flush);
                     return;
                 }
                 smSent++;
@@ -316,8 +325,8 @@ final class C2sSession {
      * waiting detached for resumption ends now instead.
      */
     void kick(String condition, String text) {
-        out.send(Stanzas.streamError(condition, text));
-        conn.close();
+        // after what is queued, without waiting here for a client that may not read
+        out.sendAndClose(Stanzas.streamError(condition, text));
         evict();
     }
 
@@ -335,9 +344,13 @@ final class C2sSession {
             // a broken connection ends this session only; nothing to tell the peer
         } finally {
             flushHeld();
+            out.awaitDrained(); // the closing tag or stream error, at most the write timeout
             conn.close();
             if (jid != null) {
                 finish();
+            }
+            for (Element m : out.close()) {
+                hub.undelivered(m, principal); // queued here but never written (a resumed session)
             }
         }
     }
@@ -354,7 +367,8 @@ final class C2sSession {
                 if (movedTo != null) {
                     return; // resumed while this connection was still open
                 }
-                wait[0] = smId != null && !closedCleanly && !smOverflow && !smEvicted && !conn.draining();
+                // a client whose queue overflowed is not kept either: it did not read
+                wait[0] = smId != null && !closedCleanly && !smOverflow && !smEvicted && !conn.draining() && !out.overflowed();
                 if (wait[0]) {
                     smState = SmState.DETACHED; // from now on stanzas for it are only kept
                 }
@@ -429,6 +443,11 @@ final class C2sSession {
             });
         } catch (IOException e) {
             return;
+        }
+        // queued before stream management was enabled (or without it) and never written
+        List<Element> queued = out.close();
+        for (Element m : queued) {
+            hub.undelivered(m, principal);
         }
         for (Element m : left) {
             hub.undelivered(m, principal);
@@ -714,6 +733,9 @@ final class C2sSession {
     }
 
     private Restart postAuth(XmlReader reader) throws IOException, StreamErrorException {
+        // from here on other sessions can write to this one: through a queue and a writer of its
+        // own, so that they never wait on this client's socket
+        out.startWriter(hub.outboundStanzas, hub.outboundBytes);
         while (jid == null) {
             Element e = reader.next();
             if (e == null) {

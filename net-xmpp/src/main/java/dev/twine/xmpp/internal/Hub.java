@@ -22,8 +22,8 @@ import java.util.logging.Logger;
  * The server's shared state and its routing rules: who is online, which components are
  * connected, and where each stanza goes (RFC 6120 §10, RFC 6121 §8), with the roster and
  * presence subscription logic of RFC 6121 §3 and §4. Sessions call in from their own threads;
- * every method is thread-safe. A stanza is delivered by writing it on the recipient's
- * {@link Outbound} from the sender's thread.
+ * every method is thread-safe. A stanza is delivered by putting it in the recipient's
+ * {@link Outbound} queue from the sender's thread, which never blocks on the recipient's socket.
  */
 public final class Hub {
     private static final Logger LOG = Logger.getLogger(Hub.class.getName());
@@ -83,6 +83,20 @@ public final class Hub {
             m.add(1, "SCRAM-SHA-1");
         }
         return m;
+    }
+
+    /** Stanzas that may wait in one session's outbound queue (see {@link Outbound}). */
+    volatile int outboundStanzas = 1000;
+    /** Bytes of XML that may wait in one session's outbound queue. */
+    volatile long outboundBytes = 2L << 20;
+
+    /** Sets the bounds of each session's outbound queue; past either, a slow session is closed. */
+    public void outboundQueue(int stanzas, long bytes) {
+        if (stanzas < 1 || bytes < 1) {
+            throw new IllegalArgumentException("outbound queue limits must be positive");
+        }
+        outboundStanzas = stanzas;
+        outboundBytes = bytes;
     }
 
     /** Turns SCRAM-SHA-1 on or off. */

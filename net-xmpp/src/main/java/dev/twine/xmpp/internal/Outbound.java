@@ -1,41 +1,217 @@
 package dev.twine.xmpp.internal;
 
 import dev.twine.core.Connection;
+import dev.twine.xmpp.Element;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
 
 /**
- * The writing side of one XML stream. Other sessions' threads write here when they route a stanza
- * to this one, so every write holds a lock (a {@link ReentrantLock}, never {@code synchronized}:
- * the write may block). A write blocks at most for the connection's write timeout; a failed or
- * timed-out write closes the connection, which ends that session's reading thread too, so one
- * slow reader cannot hold up the users writing to it for longer than that.
+ * The writing side of one XML stream.
+ *
+ * <p>It starts <em>direct</em>: the stream's own thread writes on the connection itself, which is
+ * all a stream needs before it is bound, as no one else can reach it yet. Once the session can
+ * receive stanzas from other sessions ({@link #startWriter}), it is <em>queued</em>: every write
+ * goes into a bounded queue that one writer thread of this connection drains, so routing a stanza
+ * here never blocks the sender on this client's socket (RFC 6120 §10 says nothing of the kind,
+ * but one user must never stall another). The writer takes everything queued at once and flushes
+ * once, so a burst goes out in one write.
+ *
+ * <p>Limits: at most {@code maxStanzas} items and {@code maxBytes} of XML wait in the queue. A
+ * stanza from another session that would pass either overflows the queue: the connection is
+ * closed at once (its writer is stuck, so not even a stream error could be written) and every
+ * stanza still queued is handed back by {@link #close()} for the session to deliver elsewhere.
+ * The stream's own thread is never refused: it waits for room instead, which only holds up its
+ * own client, and at most for the write timeout, after which the writer has closed the
+ * connection.
+ *
+ * <p>Every state change holds one {@link ReentrantLock} (never {@code synchronized}), which the
+ * session also uses for its XEP-0198 bookkeeping ({@link #exclusive}); no socket write is made
+ * holding it in queued mode.
  */
 final class Outbound {
+    private static final System.Logger LOG = System.getLogger(Outbound.class.getName());
+
     private final Connection conn;
     private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    /** Signalled when the writer has work (a flushed item) or the queue is closed. */
+    private final Condition work = lock.newCondition();
+    /** Signalled when the writer took the queue (room for the stream's own thread). */
+    private final Condition room = lock.newCondition();
+
+    // queued mode, all guarded by lock
+    private boolean queued;
+    private Thread owner;
+    private int maxStanzas;
+    private long maxBytes;
+    private final ArrayDeque<Item> queue = new ArrayDeque<>();
+    private long queuedBytes;
+    /** Items queued since the last signal to the writer (held by a sender until it flushes). */
+    private int unsignalled;
+    private long unsignalledBytes;
+    private boolean flushWanted;
+    private boolean overflowed;
+    private boolean closed;
+    /** The writer holds a batch it is writing. */
+    private boolean busy;
+    /** The writer's thread, once it runs. */
+    private Thread writer;
+    /** Close the connection once everything queued is written ({@link #sendAndClose}). */
+    private boolean closeAfter;
+    /** Items the writer took but failed to write: kept for {@link #close()}. */
+    private final List<Item> failed = new ArrayList<>();
+
+    /** Past these, held (unflushed) items wake the writer anyway, so a long burst cannot overflow a reading client. */
+    private static final int HELD_ITEMS = 64;
+    private static final long HELD_BYTES = 64 * 1024;
+
+    /** One queued write: its XML, and the stanza to hand back if it is never written (null: nothing to hand back). */
+    private record Item(byte[] bytes, Element stanza) {}
 
     Outbound(Connection conn) {
         this.conn = conn;
     }
 
-    /** Writes and flushes; returns false (and closes the connection) if that failed. */
+    /** Writes and flushes; returns false if the stream is closed or this overflowed it. */
     boolean send(String xml) {
-        return write(xml, true);
+        return put(xml, null, true);
     }
 
     /**
-     * Writes without flushing: the bytes wait in the connection's buffer for a {@link #flush()}
-     * or the next {@link #send}. Returns false (and closes the connection) if that failed.
+     * Writes without flushing: the bytes wait for a {@link #flush()} or the next {@link #send}.
+     * Returns false if the stream is closed or this overflowed it.
      */
     boolean write(String xml) {
-        return write(xml, false);
+        return put(xml, null, false);
     }
 
-    private boolean write(String xml, boolean flush) {
-        byte[] bytes = xml.getBytes(StandardCharsets.UTF_8);
+    /**
+     * Writes a stanza; in queued mode, {@code stanza} is what {@link #close()} hands back if it is
+     * never written (pass null for stanzas kept elsewhere, as XEP-0198 keeps them).
+     *
+     * @return false if not queued: the stream is closed (then, unless {@link #close()} has run,
+     *     {@code stanza} is kept for it) or this stanza overflowed the queue (kept too)
+     */
+    boolean send(String xml, Element stanza, boolean flush) {
+        return put(xml, stanza, flush);
+    }
+
+    /**
+     * Switches to queued mode: from now on a writer thread in the connection's scope writes
+     * everything, and at most {@code maxStanzas} items or {@code maxBytes} bytes wait. Called once,
+     * on the stream's own thread, before other sessions can route to it.
+     */
+    void startWriter(int maxStanzas, long maxBytes) {
         lock.lock();
+        try {
+            if (queued) {
+                return;
+            }
+            this.maxStanzas = maxStanzas;
+            this.maxBytes = maxBytes;
+            this.owner = Thread.currentThread();
+            this.queued = true;
+        } finally {
+            lock.unlock();
+        }
+        conn.scope().fork("xmpp-writer", this::drain);
+    }
+
+    private boolean put(String xml, Element stanza, boolean flush) {
+        byte[] bytes = xml.getBytes(StandardCharsets.UTF_8);
+        boolean overflowNow = false;
+        lock.lock();
+        try {
+            if (!queued) {
+                return writeDirect(bytes, flush);
+            }
+            if (closed) {
+                return false;
+            }
+            if (overflowed || conn.isClosed()) {
+                if (stanza != null) {
+                    queue.addLast(new Item(bytes, stanza)); // for close() to hand back; the session ends soon
+                }
+                return false;
+            }
+            if (closeAfter) {
+                if (stanza != null) {
+                    queue.addLast(new Item(bytes, stanza));
+                }
+                return false;
+            }
+            if (Thread.currentThread() == owner) {
+                // the stream's own replies: wait for room rather than end the stream, unless
+                // called inside exclusive() (XEP-0198 bookkeeping must not let others in between;
+                // the session waits for room before it enters, see awaitRoom)
+                long wait = lock.getHoldCount() > 1 ? 0 : waitNanos();
+                while (full(bytes.length) && !closed && !conn.isClosed() && !overflowed) {
+                    if (wait <= 0) {
+                        break;
+                    }
+                    try {
+                        wait = room.awaitNanos(wait);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return false;
+                    }
+                }
+                if (closed || conn.isClosed() || overflowed) {
+                    if (stanza != null && !closed) {
+                        queue.addLast(new Item(bytes, stanza));
+                    }
+                    return false;
+                }
+            } else if (full(bytes.length)) {
+                overflowed = true;
+                overflowNow = true;
+                if (stanza != null) {
+                    queue.addLast(new Item(bytes, stanza));
+                }
+                changed.signalAll();
+                work.signalAll();
+                room.signalAll();
+            }
+            if (!overflowNow) {
+                queue.addLast(new Item(bytes, stanza));
+                queuedBytes += bytes.length;
+                unsignalled++;
+                unsignalledBytes += bytes.length;
+                if (flush || unsignalled >= HELD_ITEMS || unsignalledBytes >= HELD_BYTES) {
+                    flushWanted = true;
+                    unsignalled = 0;
+                    unsignalledBytes = 0;
+                    work.signal();
+                }
+                return true;
+            }
+        } finally {
+            lock.unlock();
+        }
+        // outside the lock: closing unblocks the writer, whose write would never finish
+        LOG.log(System.Logger.Level.INFO, () -> "xmpp: closing " + conn.peer() + ": its client does not read (outbound queue full)");
+        conn.close();
+        return false;
+    }
+
+    private boolean full(int more) {
+        return queue.size() + 1 > maxStanzas || queuedBytes + more > maxBytes;
+    }
+
+    private long waitNanos() {
+        Duration d = conn.writeTimeout();
+        return d.isZero() ? Long.MAX_VALUE : d.toNanos();
+    }
+
+    private boolean writeDirect(byte[] bytes, boolean flush) {
         try {
             if (conn.isClosed()) {
                 return false;
@@ -48,15 +224,22 @@ final class Outbound {
         } catch (IOException e) {
             conn.close();
             return false;
-        } finally {
-            lock.unlock();
         }
     }
 
-    /** Sends what {@link #write} left buffered; a failure closes the connection. */
+    /** Sends what {@link #write} left waiting; a failure closes the connection. */
     void flush() {
         lock.lock();
         try {
+            if (queued) {
+                if (unsignalled > 0 && !closed) {
+                    flushWanted = true;
+                    unsignalled = 0;
+                    unsignalledBytes = 0;
+                    work.signal();
+                }
+                return;
+            }
             if (!conn.isClosed()) {
                 conn.flush();
             }
@@ -67,7 +250,224 @@ final class Outbound {
         }
     }
 
-    private final java.util.concurrent.locks.Condition changed = lock.newCondition();
+    /** The writer thread: takes the whole queue, writes it, flushes once, until closed. */
+    private void drain() {
+        lock.lock();
+        try {
+            writer = Thread.currentThread();
+        } finally {
+            lock.unlock();
+        }
+        List<Item> batch = new ArrayList<>();
+        while (true) {
+            lock.lock();
+            try {
+                while (!closed && !overflowed && !conn.isClosed() && !(flushWanted && !queue.isEmpty())) {
+                    if (closeAfter && queue.isEmpty()) {
+                        room.signalAll();
+                        lock.unlock();
+                        try {
+                            conn.close();
+                        } finally {
+                            lock.lock();
+                        }
+                        return;
+                    }
+                    try {
+                        // woken by put, flush, close(); the connection's end interrupts it
+                        work.await();
+                    } catch (InterruptedException e) {
+                        return; // the connection's scope is ending
+                    }
+                }
+                if (closed || overflowed || conn.isClosed()) {
+                    room.signalAll();
+                    return;
+                }
+                batch.addAll(queue);
+                queue.clear();
+                queuedBytes = 0;
+                unsignalled = 0;
+                unsignalledBytes = 0;
+                flushWanted = false;
+                busy = true;
+                room.signalAll();
+            } finally {
+                lock.unlock();
+            }
+            try {
+                for (Item i : batch) {
+                    conn.output().write(i.bytes());
+                }
+                conn.flush();
+                batch.clear();
+                lock.lock();
+                try {
+                    busy = false;
+                    room.signalAll();
+                } finally {
+                    lock.unlock();
+                }
+            } catch (IOException e) {
+                conn.close();
+                lock.lock();
+                try {
+                    busy = false;
+                    failed.addAll(batch); // written in part at most: better twice than never
+                    room.signalAll();
+                    changed.signalAll();
+                } finally {
+                    lock.unlock();
+                }
+                return;
+            }
+        }
+    }
+
+    /**
+     * On the stream's own thread, before XEP-0198 bookkeeping: waits (at most the write timeout)
+     * until the queue has room for {@code bytes} more, as {@link #send} would outside
+     * {@link #exclusive}. Returns at once on other threads and in direct mode.
+     */
+    void awaitRoom(int bytes) {
+        lock.lock();
+        try {
+            if (!queued || Thread.currentThread() != owner) {
+                return;
+            }
+            long wait = waitNanos();
+            while (wait > 0 && full(bytes) && !closed && !closeAfter && !overflowed && !conn.isClosed()) {
+                wait = room.awaitNanos(wait);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Writes {@code xml} (a stream error) after everything queued, then closes the connection;
+     * what is queued after it is not written. In direct mode, writes and closes at once.
+     */
+    void sendAndClose(String xml) {
+        byte[] bytes = xml.getBytes(StandardCharsets.UTF_8);
+        lock.lock();
+        try {
+            if (queued && !closed && !overflowed && !closeAfter && !conn.isClosed()) {
+                queue.addLast(new Item(bytes, null));
+                queuedBytes += bytes.length;
+                closeAfter = true;
+                flushWanted = true;
+                work.signal();
+                return;
+            }
+            if (!queued) {
+                writeDirect(bytes, true);
+            }
+        } finally {
+            lock.unlock();
+        }
+        conn.close();
+    }
+
+    /**
+     * On the stream's own thread as it ends: waits until the writer has written everything queued
+     * (at most the write timeout, after which the writer has closed the connection), so that a
+     * closing tag or stream error goes out before the connection is closed.
+     */
+    void awaitDrained() {
+        lock.lock();
+        try {
+            if (!queued) {
+                return;
+            }
+            long wait = waitNanos();
+            while (wait > 0 && (busy || !queue.isEmpty()) && !closed && !overflowed && !conn.isClosed()) {
+                if (!queue.isEmpty() && !flushWanted) {
+                    flushWanted = true;
+                    unsignalled = 0;
+                    unsignalledBytes = 0;
+                    work.signal();
+                }
+                wait = room.awaitNanos(wait);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether {@link #close()} has run: nothing is queued or kept any more. */
+    boolean isClosed() {
+        lock.lock();
+        try {
+            return closed;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether a stanza from another session found the queue full (the session must not wait to be resumed). */
+    boolean overflowed() {
+        lock.lock();
+        try {
+            return overflowed;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Ends queued mode: nothing more is written or queued, the writer ends, and the stanzas that
+     * were queued with a {@code stanza} but never written are returned, in order, for delivery
+     * elsewhere. Called once the connection is closed; a writer still in a write is interrupted
+     * and its batch returned too. Idempotent (later calls return nothing).
+     */
+    List<Element> close() {
+        lock.lock();
+        try {
+            if (closed) {
+                return List.of();
+            }
+            closed = true;
+            work.signalAll();
+            if (busy && writer != null) {
+                // the connection is closed, so the batch in hand cannot be written: stop the writer
+                // (a write on a closed stream may not notice at once) and take the batch back
+                writer.interrupt();
+                long wait = TimeUnit.SECONDS.toNanos(5);
+                while (busy && wait > 0) {
+                    try {
+                        wait = room.awaitNanos(wait);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                }
+            }
+            List<Element> left = new ArrayList<>();
+            for (Item i : failed) {
+                if (i.stanza() != null) {
+                    left.add(i.stanza());
+                }
+            }
+            for (Item i : queue) {
+                if (i.stanza() != null) {
+                    left.add(i.stanza());
+                }
+            }
+            failed.clear();
+            queue.clear();
+            queuedBytes = 0;
+            work.signalAll();
+            room.signalAll();
+            return left;
+        } finally {
+            lock.unlock();
+        }
+    }
 
     /**
      * Blocks while {@code condition} holds, checking it under this lock each time
@@ -75,7 +475,7 @@ final class Outbound {
      *
      * @throws InterruptedException if interrupted while waiting
      */
-    void awaitWhile(java.util.function.BooleanSupplier condition) throws InterruptedException {
+    void awaitWhile(BooleanSupplier condition) throws InterruptedException {
         lock.lock();
         try {
             while (condition.getAsBoolean()) {
@@ -91,7 +491,10 @@ final class Outbound {
         changed.signalAll();
     }
 
-    /** Runs an action (a TLS upgrade) with no other writer in between. */
+    /**
+     * Runs an action with no other writer in between: XEP-0198 bookkeeping in either mode, and in
+     * direct mode a TLS upgrade.
+     */
     void exclusive(IoAction action) throws IOException {
         lock.lock();
         try {
