@@ -19,10 +19,13 @@ import java.util.function.BooleanSupplier;
  * <p>It starts <em>direct</em>: the stream's own thread writes on the connection itself, which is
  * all a stream needs before it is bound, as no one else can reach it yet. Once the session can
  * receive stanzas from other sessions ({@link #startWriter}), it is <em>queued</em>: every write
- * goes into a bounded queue that one writer thread of this connection drains, so routing a stanza
- * here never blocks the sender on this client's socket (RFC 6120 §10 says nothing of the kind,
- * but one user must never stall another). The writer takes everything queued at once and flushes
- * once, so a burst goes out in one write.
+ * goes into a bounded queue, so routing a stanza here never blocks the sender on this client's
+ * socket (one user must never stall another). A writer drains it: a virtual thread forked in the
+ * connection's scope when there is work and ending when there is none (an idle session has no
+ * writer), or the stream's own thread when it writes its own replies, as blocking on its own
+ * client holds up no one else. The writer takes everything queued at once and flushes once, so a
+ * burst goes out in one write; a sender's unflushed writes ({@link #write}) wait for its
+ * {@link #flush()}.
  *
  * <p>Limits: at most {@code maxStanzas} items and {@code maxBytes} of XML wait in the queue. A
  * stanza from another session that would pass either overflows the queue: the connection is
@@ -42,8 +45,6 @@ final class Outbound {
     private final Connection conn;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
-    /** Signalled when the writer has work (a flushed item) or the queue is closed. */
-    private final Condition work = lock.newCondition();
     /** Signalled when the writer took the queue (room for the stream's own thread). */
     private final Condition room = lock.newCondition();
 
@@ -52,7 +53,8 @@ final class Outbound {
     private Thread owner;
     private int maxStanzas;
     private long maxBytes;
-    private final ArrayDeque<Item> queue = new ArrayDeque<>();
+    /** Made on first use: most idle sessions never need one. */
+    private ArrayDeque<Item> queue;
     private long queuedBytes;
     /** Items queued since the last signal to the writer (held by a sender until it flushes). */
     private int unsignalled;
@@ -62,12 +64,14 @@ final class Outbound {
     private boolean closed;
     /** The writer holds a batch it is writing. */
     private boolean busy;
-    /** The writer's thread, once it runs. */
+    /** The writer's thread while it holds a batch. */
     private Thread writer;
+    /** A writer is running (forked, or the stream's own thread writing inline). */
+    private boolean writerRunning;
     /** Close the connection once everything queued is written ({@link #sendAndClose}). */
     private boolean closeAfter;
     /** Items the writer took but failed to write: kept for {@link #close()}. */
-    private final List<Item> failed = new ArrayList<>();
+    private final List<Item> failed = new ArrayList<>(0);
 
     /** Past these, held (unflushed) items wake the writer anyway, so a long burst cannot overflow a reading client. */
     private static final int HELD_ITEMS = 64;
@@ -105,16 +109,14 @@ final class Outbound {
     }
 
     /**
-     * Switches to queued mode: from now on a writer thread in the connection's scope writes
-     * everything, and at most {@code maxStanzas} items or {@code maxBytes} bytes wait. Called once,
-     * on the stream's own thread, before other sessions can route to it.
+     * Switches to queued mode: from now on at most {@code maxStanzas} items or {@code maxBytes}
+     * bytes wait, and a writer in the connection's scope writes them (forked when there is work,
+     * ending when there is none, so an idle session has no writer thread). Called once, on the
+     * stream's own thread, before other sessions can route to it.
      */
     void startWriter(int maxStanzas, long maxBytes) {
         lock.lock();
         try {
-            if (queued) {
-                return;
-            }
             this.maxStanzas = maxStanzas;
             this.maxBytes = maxBytes;
             this.owner = Thread.currentThread();
@@ -122,12 +124,11 @@ final class Outbound {
         } finally {
             lock.unlock();
         }
-        conn.scope().fork("xmpp-writer", this::drain);
     }
 
     private boolean put(String xml, Element stanza, boolean flush) {
         byte[] bytes = xml.getBytes(StandardCharsets.UTF_8);
-        boolean overflowNow = false;
+        Wake wake;
         lock.lock();
         try {
             if (!queued) {
@@ -136,74 +137,107 @@ final class Outbound {
             if (closed) {
                 return false;
             }
-            if (overflowed || conn.isClosed()) {
-                if (stanza != null) {
-                    queue.addLast(new Item(bytes, stanza)); // for close() to hand back; the session ends soon
-                }
-                return false;
-            }
-            if (closeAfter) {
-                if (stanza != null) {
-                    queue.addLast(new Item(bytes, stanza));
-                }
-                return false;
-            }
-            if (Thread.currentThread() == owner) {
-                // the stream's own replies: wait for room rather than end the stream, unless
-                // called inside exclusive() (XEP-0198 bookkeeping must not let others in between;
-                // the session waits for room before it enters, see awaitRoom)
+            boolean mine = Thread.currentThread() == owner;
+            if (mine && full(bytes.length) && !overflowed && !closeAfter && !conn.isClosed()) {
+                // the stream's own replies wait for room rather than end the stream, unless called
+                // inside exclusive() (XEP-0198 bookkeeping lets no one in between: the session
+                // waits for room before it enters, see awaitRoom)
                 long wait = lock.getHoldCount() > 1 ? 0 : waitNanos();
-                while (full(bytes.length) && !closed && !conn.isClosed() && !overflowed) {
-                    if (wait <= 0) {
-                        break;
-                    }
-                    try {
+                try {
+                    while (wait > 0 && full(bytes.length) && !closed && !overflowed && !closeAfter && !conn.isClosed()) {
                         wait = room.awaitNanos(wait);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return false;
                     }
-                }
-                if (closed || conn.isClosed() || overflowed) {
-                    if (stanza != null && !closed) {
-                        queue.addLast(new Item(bytes, stanza));
-                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                     return false;
                 }
-            } else if (full(bytes.length)) {
-                overflowed = true;
-                overflowNow = true;
+                if (closed) {
+                    return false;
+                }
+            }
+            if (overflowed || closeAfter || conn.isClosed()) {
                 if (stanza != null) {
-                    queue.addLast(new Item(bytes, stanza));
+                    queue().addLast(new Item(bytes, stanza)); // for close() to hand back; the session ends soon
+                }
+                return false;
+            }
+            if (!mine && full(bytes.length)) {
+                // another session's stanza and no room: this client does not read
+                overflowed = true;
+                if (stanza != null) {
+                    queue().addLast(new Item(bytes, stanza));
                 }
                 changed.signalAll();
-                work.signalAll();
                 room.signalAll();
-            }
-            if (!overflowNow) {
-                queue.addLast(new Item(bytes, stanza));
+                wake = Wake.OVERFLOW;
+            } else {
+                queue().addLast(new Item(bytes, stanza));
                 queuedBytes += bytes.length;
                 unsignalled++;
                 unsignalledBytes += bytes.length;
-                if (flush || unsignalled >= HELD_ITEMS || unsignalledBytes >= HELD_BYTES) {
-                    flushWanted = true;
-                    unsignalled = 0;
-                    unsignalledBytes = 0;
-                    work.signal();
+                if (!(flush || unsignalled >= HELD_ITEMS || unsignalledBytes >= HELD_BYTES)) {
+                    return true; // held until the sender flushes
                 }
-                return true;
+                wake = wanted(mine && lock.getHoldCount() == 1);
             }
         } finally {
             lock.unlock();
         }
-        // outside the lock: closing unblocks the writer, whose write would never finish
-        LOG.log(System.Logger.Level.INFO, () -> "xmpp: closing " + conn.peer() + ": its client does not read (outbound queue full)");
-        conn.close();
-        return false;
+        if (wake == Wake.OVERFLOW) {
+            // outside the lock: closing unblocks the writer, whose write would never finish
+            LOG.log(System.Logger.Level.INFO, () -> "xmpp: closing " + conn.peer() + ": its client does not read (outbound queue full)");
+            conn.close();
+            return false;
+        }
+        run(wake);
+        return true;
+    }
+
+    /** What a caller must do after asking for a flush, once it has let go of the lock. */
+    private enum Wake { NONE, FORK, INLINE, OVERFLOW }
+
+    /**
+     * Marks the queue as to be written (the lock is held) and says who writes it: the running
+     * writer (NONE), a new one (FORK), or the calling thread (INLINE: the stream's own thread,
+     * outside exclusive(), which may block on its own client without holding anyone up).
+     */
+    private Wake wanted(boolean inline) {
+        flushWanted = true;
+        unsignalled = 0;
+        unsignalledBytes = 0;
+        if (writerRunning) {
+            return Wake.NONE;
+        }
+        writerRunning = true;
+        return inline ? Wake.INLINE : Wake.FORK;
+    }
+
+    private void run(Wake wake) {
+        if (wake == Wake.INLINE) {
+            drain();
+        } else if (wake == Wake.FORK) {
+            try {
+                conn.scope().fork("xmpp-writer", this::drain);
+            } catch (IllegalStateException ended) {
+                conn.close(); // the connection's scope is closed: it has ended
+            }
+        }
+    }
+
+    private ArrayDeque<Item> queue() {
+        if (queue == null) {
+            queue = new ArrayDeque<>(8);
+        }
+        return queue;
+    }
+
+    private boolean queueEmpty() {
+        return queue == null || queue.isEmpty();
     }
 
     private boolean full(int more) {
-        return queue.size() + 1 > maxStanzas || queuedBytes + more > maxBytes;
+        int n = queue == null ? 0 : queue.size();
+        return n + 1 > maxStanzas || queuedBytes + more > maxBytes;
     }
 
     private long waitNanos() {
@@ -229,18 +263,14 @@ final class Outbound {
 
     /** Sends what {@link #write} left waiting; a failure closes the connection. */
     void flush() {
+        Wake wake = Wake.NONE;
         lock.lock();
         try {
             if (queued) {
-                if (unsignalled > 0 && !closed) {
-                    flushWanted = true;
-                    unsignalled = 0;
-                    unsignalledBytes = 0;
-                    work.signal();
+                if (unsignalled > 0 && !closed && !queueEmpty()) {
+                    wake = wanted(Thread.currentThread() == owner && lock.getHoldCount() == 1);
                 }
-                return;
-            }
-            if (!conn.isClosed()) {
+            } else if (!conn.isClosed()) {
                 conn.flush();
             }
         } catch (IOException e) {
@@ -248,52 +278,44 @@ final class Outbound {
         } finally {
             lock.unlock();
         }
+        run(wake);
     }
 
-    /** The writer thread: takes the whole queue, writes it, flushes once, until closed. */
+    /**
+     * The writer: takes the whole queue, writes it, flushes once, and again while more was
+     * flushed meanwhile; ends when there is nothing to write (or the stream is closed).
+     */
     private void drain() {
-        lock.lock();
-        try {
-            writer = Thread.currentThread();
-        } finally {
-            lock.unlock();
-        }
         List<Item> batch = new ArrayList<>();
         while (true) {
+            boolean closeNow = false;
             lock.lock();
             try {
-                while (!closed && !overflowed && !conn.isClosed() && !(flushWanted && !queue.isEmpty())) {
-                    if (closeAfter && queue.isEmpty()) {
-                        room.signalAll();
-                        lock.unlock();
-                        try {
-                            conn.close();
-                        } finally {
-                            lock.lock();
-                        }
+                if (closed || overflowed || conn.isClosed() || queueEmpty() || !flushWanted) {
+                    closeNow = closeAfter && queueEmpty() && !closed;
+                    writerRunning = false;
+                    writer = null;
+                    room.signalAll();
+                    if (!closeNow) {
                         return;
                     }
-                    try {
-                        // woken by put, flush, close(); the connection's end interrupts it
-                        work.await();
-                    } catch (InterruptedException e) {
-                        return; // the connection's scope is ending
-                    }
-                }
-                if (closed || overflowed || conn.isClosed()) {
+                } else {
+                    writer = Thread.currentThread();
+                    batch.addAll(queue);
+                    queue.clear();
+                    queuedBytes = 0;
+                    unsignalled = 0;
+                    unsignalledBytes = 0;
+                    flushWanted = false;
+                    busy = true;
                     room.signalAll();
-                    return;
                 }
-                batch.addAll(queue);
-                queue.clear();
-                queuedBytes = 0;
-                unsignalled = 0;
-                unsignalledBytes = 0;
-                flushWanted = false;
-                busy = true;
-                room.signalAll();
             } finally {
                 lock.unlock();
+            }
+            if (closeNow) {
+                conn.close(); // after the stream error sendAndClose queued
+                return;
             }
             try {
                 for (Item i : batch) {
@@ -313,6 +335,8 @@ final class Outbound {
                 lock.lock();
                 try {
                     busy = false;
+                    writerRunning = false;
+                    writer = null;
                     failed.addAll(batch); // written in part at most: better twice than never
                     room.signalAll();
                     changed.signalAll();
@@ -352,44 +376,53 @@ final class Outbound {
      */
     void sendAndClose(String xml) {
         byte[] bytes = xml.getBytes(StandardCharsets.UTF_8);
+        Wake wake;
         lock.lock();
         try {
-            if (queued && !closed && !overflowed && !closeAfter && !conn.isClosed()) {
-                queue.addLast(new Item(bytes, null));
+            if (!queued || closed || overflowed || closeAfter || conn.isClosed()) {
+                if (!queued) {
+                    writeDirect(bytes, true);
+                }
+                wake = null;
+            } else {
+                queue().addLast(new Item(bytes, null));
                 queuedBytes += bytes.length;
                 closeAfter = true;
-                flushWanted = true;
-                work.signal();
-                return;
-            }
-            if (!queued) {
-                writeDirect(bytes, true);
+                wake = wanted(false); // never inline: the caller is another session's thread
             }
         } finally {
             lock.unlock();
         }
-        conn.close();
+        if (wake == null) {
+            conn.close();
+        } else {
+            run(wake);
+        }
     }
 
     /**
-     * On the stream's own thread as it ends: waits until the writer has written everything queued
-     * (at most the write timeout, after which the writer has closed the connection), so that a
-     * closing tag or stream error goes out before the connection is closed.
+     * On the stream's own thread as it ends: writes what is queued (at most for the write
+     * timeout, after which the write fails and the connection is closed), so that a closing tag
+     * or stream error goes out before the connection is closed.
      */
     void awaitDrained() {
+        Wake wake = Wake.NONE;
         lock.lock();
         try {
-            if (!queued) {
+            if (!queued || closed || overflowed || conn.isClosed()) {
                 return;
             }
+            if (!queueEmpty()) {
+                wake = wanted(lock.getHoldCount() == 1);
+            }
+        } finally {
+            lock.unlock();
+        }
+        run(wake);
+        lock.lock();
+        try {
             long wait = waitNanos();
-            while (wait > 0 && (busy || !queue.isEmpty()) && !closed && !overflowed && !conn.isClosed()) {
-                if (!queue.isEmpty() && !flushWanted) {
-                    flushWanted = true;
-                    unsignalled = 0;
-                    unsignalledBytes = 0;
-                    work.signal();
-                }
+            while (wait > 0 && (busy || writerRunning) && !closed && !overflowed && !conn.isClosed()) {
                 wait = room.awaitNanos(wait);
             }
         } catch (InterruptedException e) {
@@ -420,10 +453,10 @@ final class Outbound {
     }
 
     /**
-     * Ends queued mode: nothing more is written or queued, the writer ends, and the stanzas that
-     * were queued with a {@code stanza} but never written are returned, in order, for delivery
-     * elsewhere. Called once the connection is closed; a writer still in a write is interrupted
-     * and its batch returned too. Idempotent (later calls return nothing).
+     * Ends queued mode: nothing more is written or queued, and the stanzas that were queued with
+     * a {@code stanza} but never written are returned, in order, for delivery elsewhere. Called
+     * once the connection is closed; a writer still in a write is interrupted and its batch
+     * returned too. Idempotent (later calls return nothing).
      */
     List<Element> close() {
         lock.lock();
@@ -432,8 +465,7 @@ final class Outbound {
                 return List.of();
             }
             closed = true;
-            work.signalAll();
-            if (busy && writer != null) {
+            if (busy && writer != null && writer != Thread.currentThread()) {
                 // the connection is closed, so the batch in hand cannot be written: stop the writer
                 // (a write on a closed stream may not notice at once) and take the batch back
                 writer.interrupt();
@@ -453,15 +485,16 @@ final class Outbound {
                     left.add(i.stanza());
                 }
             }
-            for (Item i : queue) {
-                if (i.stanza() != null) {
-                    left.add(i.stanza());
+            if (queue != null) {
+                for (Item i : queue) {
+                    if (i.stanza() != null) {
+                        left.add(i.stanza());
+                    }
                 }
+                queue = null;
             }
             failed.clear();
-            queue.clear();
             queuedBytes = 0;
-            work.signalAll();
             room.signalAll();
             return left;
         } finally {
