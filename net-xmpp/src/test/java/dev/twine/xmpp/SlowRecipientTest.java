@@ -40,6 +40,44 @@ class SlowRecipientTest {
     }
 
     @Test
+    void aResumableRecipientThatStopsReadingIsEndedNotKeptAndItsUnackedMessagesGoOffline() throws Exception {
+        try (Fixture f = new Fixture(b -> b.writeTimeout(Duration.ZERO).outboundQueue(10, 1 << 20))) {
+            MemoryConnections.Served bob = f.served(Chunking.whole());
+            bindRaw(bob.client(), "bob");
+            Fixture.write(bob.client(), "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+            assertTrue(Fixture.readUntil(bob.client(), "/>").contains("<enabled"));
+            XmppClient alice = f.login("alice", "a", Chunking.whole());
+            String pad = "x".repeat(8000);
+            for (int i = 0; i < MESSAGES; i++) {
+                alice.send(Element.of("message", "jabber:client").withAttribute("to", "bob@example.org/r")
+                        .withAttribute("type", "chat").withChild(Element.of("body", "jabber:client").withText("m-" + i + "-" + pad)));
+            }
+            Element pong = alice.request(Element.of("iq", "jabber:client").withAttribute("type", "get").withAttribute("to", "example.org")
+                    .withChild(Element.of("ping", "urn:xmpp:ping")), Fixture.WAIT);
+            assertEquals("result", pong.attributeOrEmpty("type"));
+            Fixture.readToEnd(bob.client());
+            assertTrue(bob.awaitHandler(Fixture.WAIT).isEmpty(), "bob's session ended without an error");
+            assertEquals(0, f.server.detachedSessionCount(), "a client that did not read is not kept for resumption");
+
+            // XEP-0198: bob acknowledged nothing, so every message, read from the pipe or not, is offline
+            XmppClient bob2 = f.login("bob", "r2", Chunking.whole());
+            bob2.sendPresence(0);
+            Set<Integer> offline = new TreeSet<>();
+            long end = System.nanoTime() + Fixture.WAIT.toNanos();
+            while (offline.size() < MESSAGES && System.nanoTime() < end) {
+                var e = bob2.receive(Duration.ofMillis(200));
+                if (e.isPresent() && e.get().name().equals("message")) {
+                    Matcher mm = BODY.matcher(e.get().childText("body").orElse(""));
+                    if (mm.find()) {
+                        offline.add(Integer.parseInt(mm.group(1)));
+                    }
+                }
+            }
+            assertEquals(MESSAGES, offline.size(), "unacknowledged messages delivered offline");
+        }
+    }
+
+    @Test
     void aRecipientThatStopsReadingNeverStallsItsSenderAndLosesNoMessage() throws Exception {
         // no write timeout at all: only the queue bound can end the stuck recipient
         try (Fixture f = new Fixture(b -> b.writeTimeout(Duration.ZERO).outboundQueue(10, 1 << 20))) {
