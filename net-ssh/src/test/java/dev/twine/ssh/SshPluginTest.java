@@ -104,6 +104,11 @@ class SshPluginTest {
         IllegalArgumentException d = assertThrows(IllegalArgumentException.class, () -> plugin.create(
                 args(plugin, Map.of("--users", users.toString(), "--listen", "udp:53"), false)));
         assertTrue(d.getMessage().contains("--listen"), d.getMessage());
+        // a malformed users file is a bad argument too (exit 2), not a failure (exit 1)
+        Path garbage = java.nio.file.Files.writeString(dir.resolve("garbage"), "bob:{NOSUCH}x\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(
+                args(plugin, Map.of("--users", garbage.toString()), false)));
+        assertTrue(e.getMessage().startsWith("--users: " + garbage + ":1:"), e.getMessage());
     }
 
     @Test

@@ -51,11 +51,8 @@ public final class SshPlugin implements ServicePlugin {
 
     @Override
     public Service create(Arguments a) throws Exception {
-        Path users = Path.of(a.require("--users"));
-        if (!Files.isRegularFile(users)) {
-            throw new IllegalArgumentException("--users " + users + ": no such file");
-        }
-        Portal.Builder portal = Portal.builder().users(UsersFile.load(users)).policy(LimitOptions.authPolicy(a));
+        // a missing or malformed users file is a bad argument (exit 2), named with its line
+        Portal.Builder portal = Portal.builder().users(a.usersFile("--users")).policy(LimitOptions.authPolicy(a));
         a.value("--authorized-keys").ifPresent(d -> portal.publicKeys(AuthorizedKeysDirectory.of(Path.of(d))));
         SshServer.Builder b = SshServer.builder("ssh")
                 .listen(a.value("--listen").orElse(DEFAULT_LISTEN))
