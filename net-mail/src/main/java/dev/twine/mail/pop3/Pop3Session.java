@@ -26,6 +26,7 @@ import java.util.TreeSet;
 
 /** One POP3 connection: AUTHORIZATION, TRANSACTION and UPDATE states (RFC 1939 §3). */
 final class Pop3Session {
+    private static final System.Logger LOG = System.getLogger(Pop3Session.class.getName());
     private final Pop3Server.Config config;
     private final Connection conn;
     private final LineReader lines;
@@ -62,11 +63,19 @@ final class Pop3Session {
                 boolean goOn;
                 try {
                     goOn = command(line);
-                } catch (RuntimeException e) {
+                } catch (DrainingException | SocketTimeoutException | java.io.EOFException e) {
+                    throw e;
+                } catch (RuntimeException | StackOverflowError e) {
                     // a bug here must not end the session without an answer
-                    System.getLogger(Pop3Session.class.getName()).log(System.Logger.Level.WARNING,
-                            "POP3 " + conn.peer() + " failed", e);
-                    reply("-ERR [SYS/PERM] internal error");
+                    internalError("[SYS/PERM]", e);
+                    goOn = true;
+                } catch (IOException e) {
+                    if (conn.isClosed()) {
+                        throw e;
+                    }
+                    // the store failed (a file that vanished, a full disk): its message may name
+                    // files, so it goes to the log and the client gets an id (RFC 3206 SYS/TEMP)
+                    internalError("[SYS/TEMP]", e);
                     goOn = true;
                 }
                 if (!goOn) {
@@ -80,6 +89,8 @@ final class Pop3Session {
             conn.flush();
         } catch (SocketTimeoutException e) {
             // RFC 1939 §3: an autologout timer ends the session without UPDATE
+        } catch (java.io.EOFException e) {
+            // the client vanished inside an exchange: nothing to answer, nothing deleted
         } finally {
             if (folder != null) {
                 folder.unlockExclusive();
@@ -87,6 +98,13 @@ final class Pop3Session {
             }
             conn.close();
         }
+    }
+
+    /** Logs a failure with the peer and a short id and answers the id only, never the exception text. */
+    private void internalError(String code, Throwable e) throws IOException {
+        String id = java.util.HexFormat.of().toHexDigits(java.util.concurrent.ThreadLocalRandom.current().nextInt());
+        LOG.log(System.Logger.Level.WARNING, "POP3 " + conn.peer() + " failed [" + id + "]", e);
+        reply("-ERR " + code + " Internal error occurred. Refer to server log for more information. [" + id + "]");
     }
 
     private void reply(String s) throws IOException {
