@@ -6,6 +6,7 @@ import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
+import java.time.Instant;
 import javax.net.ssl.SSLSession;
 
 /**
@@ -58,6 +59,11 @@ final class ChannelTransport implements Transport, Timeouts.Actions {
     @Override
     public void writeTimeout(Duration timeout) {
         timeouts.write(timeout);
+    }
+
+    @Override
+    public void readDeadline(Instant deadline) {
+        timeouts.deadline(deadline);
     }
 
     @Override

@@ -8,6 +8,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -35,6 +36,10 @@ import javax.net.ssl.SSLSession;
  * <em>write timeout</em> bounds each
  * blocking send to a peer that does not read: the write throws
  * {@link java.net.SocketTimeoutException} and the connection is closed. Zero means no timeout.
+ * Two limits bound whole phases rather than single waits, and end reads the same way when they
+ * pass: a server's {@linkplain ConnectionLimits.Builder#preauthTimeout pre-auth timeout} (until
+ * {@link #markAuthenticated()}), and, for a line read through {@link LineReader}, the read
+ * timeout counted from the line's first byte to its end.
  *
  * <h2>Codecs</h2>
  * {@link LineReader}, {@link LineWriter} and {@link Frames} read from and write to the same buffers
@@ -75,6 +80,12 @@ public final class Connection implements AutoCloseable {
     private volatile boolean draining;
     private Duration readTimeout = Duration.ZERO;
     private Duration writeTimeout = Duration.ZERO;
+    private volatile boolean authenticated;
+    private volatile ConnectionLimits.Permit permit;
+    /** When the peer must have authenticated by (see {@link ConnectionLimits}), or null. */
+    private volatile Instant preauthDeadline;
+    /** When the line being read must be complete by (see {@link LineReader}), or null. */
+    private Instant lineDeadline;
 
     Connection(String service, Transport transport, boolean clientSide, String host) {
         this.id = IDS.incrementAndGet();
@@ -219,6 +230,7 @@ public final class Connection implements AutoCloseable {
             close();
             throw e;
         }
+        applyDeadline();
     }
 
     /** Whether the connection is encrypted (a {@code tls:} endpoint or after {@link #startTls}). */
@@ -258,6 +270,33 @@ public final class Connection implements AutoCloseable {
     /** The write timeout; zero means none. */
     public Duration writeTimeout() {
         return writeTimeout;
+    }
+
+    /**
+     * Records that the peer has authenticated (or, for a protocol without logins, has shown it is
+     * a real client, as SMTP's first {@code MAIL} does). The connection leaves its server's
+     * pre-authentication counts and the {@linkplain ConnectionLimits.Builder#preauthTimeout
+     * pre-auth deadline} no longer applies. Idempotent; a connection not accepted by a server with
+     * limits only remembers it.
+     */
+    public void markAuthenticated() {
+        if (authenticated) {
+            return;
+        }
+        authenticated = true;
+        ConnectionLimits.Permit p = permit;
+        if (p != null) {
+            p.authenticated();
+        }
+        if (preauthDeadline != null) {
+            preauthDeadline = null;
+            applyDeadline();
+        }
+    }
+
+    /** Whether {@link #markAuthenticated()} was called. */
+    public boolean isAuthenticated() {
+        return authenticated;
     }
 
     /**
@@ -311,6 +350,48 @@ public final class Connection implements AutoCloseable {
         return out;
     }
 
+    /** From the server: this connection's place in its limits, and the time it has to authenticate. */
+    void admitted(ConnectionLimits.Permit permit, Duration preauthTimeout) {
+        this.permit = permit;
+        if (!preauthTimeout.isZero()) {
+            preauthDeadline = transport.clock().instant().plus(preauthTimeout);
+            applyDeadline();
+        }
+    }
+
+    /** Gives back this connection's place in its server's limits; once, when it ends. */
+    void releasePermit() {
+        ConnectionLimits.Permit p = permit;
+        if (p != null) {
+            p.close();
+        }
+    }
+
+    /**
+     * From {@link LineReader}, once a line has begun but is not complete: the rest must come
+     * within the read timeout, however the bytes trickle in. Does nothing without a read timeout.
+     */
+    void beginLine() {
+        if (!readTimeout.isZero() && lineDeadline == null) {
+            lineDeadline = transport.clock().instant().plus(readTimeout);
+            applyDeadline();
+        }
+    }
+
+    /** From {@link LineReader}, when the line is complete (or reading it failed). */
+    void endLine() {
+        if (lineDeadline != null) {
+            lineDeadline = null;
+            applyDeadline();
+        }
+    }
+
+    private void applyDeadline() {
+        Instant a = preauthDeadline;
+        Instant b = lineDeadline;
+        transport.readDeadline(a == null ? b : b == null || a.isBefore(b) ? a : b);
+    }
+
     void beginDrain() {
         draining = true;
         if (in.waitingForInput) {
@@ -343,6 +424,7 @@ public final class Connection implements AutoCloseable {
             close();
             throw e;
         }
+        applyDeadline();
     }
 
     void applyTimeouts(Duration read, Duration write) throws IOException {

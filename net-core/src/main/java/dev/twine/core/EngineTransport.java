@@ -239,6 +239,16 @@ final class EngineTransport implements Transport {
     }
 
     @Override
+    public void readDeadline(java.time.Instant deadline) {
+        under.readDeadline(deadline);
+    }
+
+    @Override
+    public java.time.Clock clock() {
+        return under.clock();
+    }
+
+    @Override
     public SocketAddress remoteAddress() {
         return under.remoteAddress();
     }

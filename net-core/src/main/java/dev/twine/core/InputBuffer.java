@@ -37,6 +37,11 @@ final class InputBuffer extends InputStream {
         this.transport = transport;
     }
 
+    /** The connection this buffer reads for, or null over a plain stream. */
+    Connection connection() {
+        return conn;
+    }
+
     /** Drops everything buffered (STARTTLS: plaintext sent before the handshake must not count). */
     void discard() {
         pos = lim = 0;

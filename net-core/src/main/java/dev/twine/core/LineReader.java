@@ -23,6 +23,13 @@ import java.util.Objects;
  * End of stream between lines returns {@code null}; end of stream inside a line throws
  * {@link EOFException}, as a command cut off by a vanished peer must not be acted on. Timeouts and
  * {@link DrainingException} come from the connection's reads.
+ *
+ * <h2>Timeouts</h2>
+ * Over a connection with a read timeout, the timeout bounds the wait for a line's first byte and
+ * then, once the line has begun, the time for <em>all</em> of the rest of it: a peer that sends a
+ * byte every few seconds cannot keep one command open longer than the read timeout. (Each read of
+ * {@link Connection#input()} is still bounded on its own.) Past it, the read throws
+ * {@link java.net.SocketTimeoutException}, as a read timeout does.
  */
 public final class LineReader {
     /** How a line ended. */
@@ -98,7 +105,18 @@ public final class LineReader {
      * @throws EOFException if the stream ends inside a line
      */
     public byte[] readLineBytes() throws IOException {
-        if (skipping && !skipRestOfLine()) {
+        Connection conn = in.connection();
+        try {
+            return readLineBytes(conn);
+        } finally {
+            if (conn != null) {
+                conn.endLine();
+            }
+        }
+    }
+
+    private byte[] readLineBytes(Connection conn) throws IOException {
+        if (skipping && !skipRestOfLine(conn)) {
             return null;
         }
         if (!in.fill()) {
@@ -131,6 +149,11 @@ public final class LineReader {
                 skipping = true;
                 throw new LineTooLongException(maxLength);
             }
+            if (conn != null) {
+                // the line has begun: the rest must come within the read timeout in all, so a peer
+                // sending a byte now and then cannot hold the command open forever
+                conn.beginLine();
+            }
             int n = in.fillMore(maxLength + 2);
             if (n < 0) {
                 in.pos = in.lim;
@@ -144,7 +167,10 @@ public final class LineReader {
         return last;
     }
 
-    private boolean skipRestOfLine() throws IOException {
+    private boolean skipRestOfLine(Connection conn) throws IOException {
+        if (conn != null) {
+            conn.beginLine();
+        }
         while (in.fill()) {
             int lf = indexOf(in.buf, in.pos, in.lim, (byte) '\n');
             if (lf >= 0) {

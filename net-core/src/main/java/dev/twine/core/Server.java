@@ -53,6 +53,13 @@ import javax.net.ssl.SSLException;
  * dropped; the peer's connect completes there and its first bytes wait until a permit frees.
  * Datagrams are bounded the same way by {@link Builder#maxDatagramsInFlight(int)}.
  *
+ * <p>{@link Builder#limits(ConnectionLimits)} adds caps per client address and on connections
+ * that have not authenticated yet, and a total time to authenticate: a connection over a cap is
+ * accepted, told so by the {@link Builder#overLimit(ConnectionHandler)} handler (not on a
+ * {@code tls:} endpoint, where nothing can be said before the handshake) and closed at once, so
+ * that one address flooding the server never keeps others out. Refusals are logged at
+ * {@code WARNING} at most once every ten seconds, with their count.
+ *
  * <h2>Stopping</h2>
  * {@link #shutdown(Duration)} stops accepting, marks every connection as
  * {@linkplain Connection#draining() draining} (a handler waiting for new input gets a
@@ -67,6 +74,9 @@ import javax.net.ssl.SSLException;
 public final class Server implements Service {
     private static final System.Logger LOG = System.getLogger(Server.class.getName());
     private static final int MAX_DATAGRAM = 65_535;
+    private static final long REFUSAL_LOG_PERIOD_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /** How long a refused connection may take to read the refusal. */
+    private static final Duration REFUSAL_WRITE_TIMEOUT = Duration.ofSeconds(2);
 
     private final String name;
     private final List<Endpoint> endpoints;
@@ -76,6 +86,10 @@ public final class Server implements Service {
     private final int maxDatagrams;
     private final Duration readTimeout;
     private final Duration writeTimeout;
+    private final ConnectionLimits limits;
+    private final ConnectionHandler overLimit;
+    private final java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
+    private volatile long lastRefusalLog = System.nanoTime() - REFUSAL_LOG_PERIOD_NANOS;
     private final Semaphore permits;
     private final Semaphore datagramPermits;
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
@@ -96,6 +110,8 @@ public final class Server implements Service {
         this.maxDatagrams = b.maxDatagrams;
         this.readTimeout = b.readTimeout;
         this.writeTimeout = b.writeTimeout;
+        this.limits = b.limits;
+        this.overLimit = b.overLimit;
         this.permits = new Semaphore(maxConnections);
         this.datagramPermits = new Semaphore(maxDatagrams);
     }
@@ -253,7 +269,7 @@ public final class Server implements Service {
             try {
                 s.setTcpNoDelay(true);
                 SocketTransport t = new SocketTransport(s);
-                serve(new Connection(name, t, false, ""), tls);
+                admit(new Connection(name, t, false, ""), tls);
             } catch (IOException | RuntimeException e) {
                 permits.release();
                 closeQuietly(s);
@@ -278,7 +294,7 @@ public final class Server implements Service {
                 continue;
             }
             try {
-                serve(new Connection(name, new ChannelTransport(s), false, ""), null);
+                admit(new Connection(name, new ChannelTransport(s), false, ""), null);
             } catch (IOException | RuntimeException e) {
                 permits.release();
                 closeQuietly(s);
@@ -305,6 +321,51 @@ public final class Server implements Service {
         }
     }
 
+    /** Serves the connection if the limits admit it, else refuses it on its own thread. */
+    private void admit(Connection conn, Tls tls) {
+        Optional<ConnectionLimits.Permit> permit = limits.tryAdmit(conn.remoteAddress());
+        if (permit.isPresent()) {
+            conn.admitted(permit.get(), limits.preauthTimeout());
+            serve(conn, tls);
+            return;
+        }
+        noteRefusal(conn);
+        Handle<Void> h = scope.fork("refuse-" + conn.id(), () -> refuse(conn, tls));
+        if (h.state() == Handle.State.CANCELLED) {
+            conn.close();
+            permits.release();
+        }
+    }
+
+    private void refuse(Connection conn, Tls tls) {
+        try {
+            if (overLimit != null && tls == null) {
+                conn.writeTimeout(REFUSAL_WRITE_TIMEOUT);
+                overLimit.handle(conn);
+                conn.flush();
+            }
+        } catch (Exception e) {
+            LOG.log(Level.DEBUG, () -> conn + ": refusal not delivered: " + e);
+        } finally {
+            conn.end();
+            permits.release();
+        }
+    }
+
+    private void noteRefusal(Connection conn) {
+        long n = refused.incrementAndGet();
+        long now = System.nanoTime();
+        long last = lastRefusalLog;
+        if (now - last >= REFUSAL_LOG_PERIOD_NANOS) {
+            lastRefusalLog = now;
+            long count = refused.getAndSet(0);
+            LOG.log(Level.WARNING, "{0}: refused {1} connection(s) over the connection limits in the last {2} s,"
+                    + " the last from address={3} ({4})", name, count, (now - last) / 1_000_000_000L, conn.peer(), limits);
+        } else {
+            LOG.log(Level.DEBUG, () -> name + ": refused connection from " + conn.peer() + " (" + n + " recently)");
+        }
+    }
+
     private void serve(Connection conn, Tls tls) {
         connections.add(conn);
         Handle<Void> h = scope.fork("conn-" + conn.id() + " " + conn.peer(), () -> runConnection(conn, tls));
@@ -312,6 +373,7 @@ public final class Server implements Service {
             // the server was closed between accept and fork
             connections.remove(conn);
             conn.close();
+            conn.releasePermit();
             permits.release();
         } else if (stopping) {
             conn.beginDrain();
@@ -344,6 +406,7 @@ public final class Server implements Service {
                 // here would fail the server's scope and cancel every connection and listener
                 logHandlerEnd(conn, e);
             } finally {
+                conn.releasePermit();
                 permits.release();
             }
         }
@@ -455,6 +518,11 @@ public final class Server implements Service {
     /** The connection limit. */
     public int maxConnections() {
         return maxConnections;
+    }
+
+    /** The per-address and pre-authentication limits ({@link ConnectionLimits#none()} by default). */
+    public ConnectionLimits limits() {
+        return limits;
     }
 
     /**
@@ -580,6 +648,8 @@ public final class Server implements Service {
         private int maxDatagrams = 1_024;
         private Duration readTimeout = Duration.ofMinutes(5);
         private Duration writeTimeout = Duration.ofSeconds(60);
+        private ConnectionLimits limits = ConnectionLimits.none();
+        private ConnectionHandler overLimit;
 
         private Builder(String name) {
             this.name = Objects.requireNonNull(name, "name");
@@ -618,6 +688,28 @@ public final class Server implements Service {
                 throw new IllegalArgumentException("maxConnections must be positive: " + max);
             }
             this.maxConnections = max;
+            return this;
+        }
+
+        /**
+         * Caps per client address and on unauthenticated connections, and the time a connection
+         * has to authenticate ({@link Connection#markAuthenticated()}); default
+         * {@link ConnectionLimits#none()}. Several servers may share one instance, so that the
+         * caps count their connections together.
+         */
+        public Builder limits(ConnectionLimits limits) {
+            this.limits = Objects.requireNonNull(limits, "limits");
+            return this;
+        }
+
+        /**
+         * What a connection refused by the {@linkplain #limits limits} is told before it is closed:
+         * the protocol's own "too many connections" reply, written with a two-second write
+         * timeout. Not run on {@code tls:} endpoints. Default: nothing, the connection is just
+         * closed.
+         */
+        public Builder overLimit(ConnectionHandler refusal) {
+            this.overLimit = Objects.requireNonNull(refusal, "refusal");
             return this;
         }
 

@@ -8,6 +8,7 @@ import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
+import java.time.Instant;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
 
@@ -92,6 +93,11 @@ final class SocketTransport implements Transport, Timeouts.Actions {
     @Override
     public void writeTimeout(Duration timeout) {
         timeouts.write(timeout);
+    }
+
+    @Override
+    public void readDeadline(Instant deadline) {
+        timeouts.deadline(deadline);
     }
 
     @Override

@@ -32,6 +32,9 @@ final class StreamTransport implements Transport {
     public void writeTimeout(Duration timeout) {}
 
     @Override
+    public void readDeadline(java.time.Instant deadline) {}
+
+    @Override
     public SocketAddress remoteAddress() {
         return null;
     }

@@ -4,6 +4,7 @@ import dev.twine.core.internal.Watchdog;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
+import java.time.Instant;
 
 /**
  * The read and write timeouts of one blocking transport, enforced by the {@link Watchdog}: each
@@ -31,6 +32,9 @@ final class Timeouts implements Watchdog.Guard {
     private volatile boolean readTimedOut;
     private volatile boolean writeTimedOut;
     private volatile boolean closed;
+    /** The absolute read deadline on {@link System#nanoTime()}, or 0 for none. */
+    private volatile long absoluteDeadline;
+    private volatile boolean deadlinePassed;
     private long readNanos;
     private long writeNanos;
     private Duration read = Duration.ZERO;
@@ -52,8 +56,19 @@ final class Timeouts implements Watchdog.Guard {
         watch();
     }
 
+    /** Sets the absolute read deadline (see {@code Transport.readDeadline}); null for none. */
+    void deadline(Instant deadline) {
+        if (deadline == null) {
+            absoluteDeadline = 0;
+        } else {
+            long left = Duration.between(Instant.now(), deadline).toNanos();
+            absoluteDeadline = System.nanoTime() + left | 1;
+        }
+        watch();
+    }
+
     private void watch() {
-        if ((readNanos > 0 || writeNanos > 0) && !closed) {
+        if ((readNanos > 0 || writeNanos > 0 || absoluteDeadline != 0) && !closed) {
             Watchdog.get().register(this);
         } else {
             Watchdog.get().unregister(this);
@@ -71,7 +86,18 @@ final class Timeouts implements Watchdog.Guard {
         if (readTimedOut) {
             throw readTimeout();
         }
-        if (readNanos > 0) {
+        long abs = absoluteDeadline;
+        if (abs != 0) {
+            long now = System.nanoTime();
+            if (now - abs >= 0) {
+                deadlinePassed = true;
+                readTimedOut = true;
+                actions.shutdownInput();
+                throw readTimeout();
+            }
+            long d = readNanos > 0 ? now + readNanos | 1 : abs;
+            readDeadline = abs - d < 0 ? abs : d;
+        } else if (readNanos > 0) {
             readDeadline = System.nanoTime() + readNanos | 1;
         }
     }
@@ -117,6 +143,9 @@ final class Timeouts implements Watchdog.Guard {
     }
 
     private SocketTimeoutException readTimeout() {
+        if (deadlinePassed) {
+            return new SocketTimeoutException("read deadline passed");
+        }
         return new SocketTimeoutException("read timed out after " + read);
     }
 
@@ -142,6 +171,8 @@ final class Timeouts implements Watchdog.Guard {
         }
         long r = readDeadline;
         if (r != 0 && now - r >= 0) {
+            long abs = absoluteDeadline;
+            deadlinePassed = abs != 0 && now - abs >= 0;
             readTimedOut = true;
             actions.shutdownInput();
         }

@@ -11,7 +11,7 @@ import java.security.GeneralSecurityException;
  * valid. Malformed SASL messages get a message describing the syntax error, which reveals nothing
  * about users either.
  */
-public final class AuthenticationException extends GeneralSecurityException {
+public sealed class AuthenticationException extends GeneralSecurityException permits LoginRefusedException {
 
     static final String FAILED = "authentication failed";
 

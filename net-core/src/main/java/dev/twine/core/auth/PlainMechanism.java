@@ -13,6 +13,7 @@ final class PlainMechanism implements SaslExchange.Mechanism {
     private final Portal portal;
     private boolean emptyChallengeSent;
     private Principal principal;
+    private String username;
 
     PlainMechanism(Portal portal) {
         this.portal = portal;
@@ -35,6 +36,7 @@ final class PlainMechanism implements SaslExchange.Mechanism {
         String authzid = utf8(response, 0, nul1);
         String authcid = utf8(response, nul1 + 1, nul2);
         String passwd = utf8(response, nul2 + 1, response.length);
+        username = authcid.isEmpty() ? null : authcid;
         if (authcid.isEmpty() || passwd.isEmpty()) {
             throw new AuthenticationException("malformed PLAIN message: empty authcid or passwd");
         }
@@ -51,6 +53,11 @@ final class PlainMechanism implements SaslExchange.Mechanism {
     @Override
     public Principal principal() {
         return principal;
+    }
+
+    @Override
+    public String username() {
+        return username;
     }
 
     private static int indexOfNul(byte[] b, int from) {

@@ -66,6 +66,12 @@ import java.util.function.Supplier;
  * restarts could still tell unknown users from users with SCRAM secrets. Whether PLAIN is offered
  * on an unencrypted connection is the protocol's decision.
  *
+ * <h2>Failed logins</h2>
+ * The portal carries the {@link AuthPolicy} every protocol applies around its logins
+ * ({@link #policy()}): delays after failures, a disconnect after a few, penalties for an address
+ * or a user name that fails too often. Sharing one portal between protocols therefore shares the
+ * penalties too: an address guessing over SMTP is refused over IMAP as well.
+ *
  * <p>A portal is immutable and thread-safe.
  */
 public final class Portal {
@@ -79,6 +85,7 @@ public final class Portal {
     private final List<Checker> checkers;
     private final UserStore users;
     private final PublicKeyStore publicKeys;
+    private final AuthPolicy policy;
     private final Supplier<String> serverNonces;
     private final byte[] saltKey;
     /** Users already warned about missing SCRAM keys, so that the log is not flooded. */
@@ -89,6 +96,7 @@ public final class Portal {
     private Portal(Builder b) {
         this.users = b.users;
         this.publicKeys = b.publicKeys;
+        this.policy = b.policy != null ? b.policy : AuthPolicy.defaults();
         this.serverNonces = b.serverNonces != null ? b.serverNonces : randomNonces(b.random);
         this.saltKey = new byte[32];
         b.random.nextBytes(saltKey);
@@ -135,6 +143,15 @@ public final class Portal {
             }
         }
         throw new AuthenticationException();
+    }
+
+    /**
+     * The failed-login policy protocols apply around {@link #authenticate} and {@link #sasl}.
+     *
+     * @return the policy given to the builder, or a fresh {@link AuthPolicy#defaults()}
+     */
+    public AuthPolicy policy() {
+        return policy;
     }
 
     /**
@@ -296,6 +313,7 @@ public final class Portal {
         private final List<Object> order = new ArrayList<>();
         private UserStore users;
         private PublicKeyStore publicKeys;
+        private AuthPolicy policy;
         private Supplier<String> serverNonces;
         private SecureRandom random = new SecureRandom();
 
@@ -346,6 +364,18 @@ public final class Portal {
          */
         public Builder checker(Checker checker) {
             order.add(Objects.requireNonNull(checker, "checker"));
+            return this;
+        }
+
+        /**
+         * The failed-login policy every protocol using this portal applies; default
+         * {@link AuthPolicy#defaults()}, one per portal built.
+         *
+         * @param policy the policy; {@link AuthPolicy#unlimited()} turns delays and penalties off
+         * @return this builder
+         */
+        public Builder policy(AuthPolicy policy) {
+            this.policy = Objects.requireNonNull(policy, "policy");
             return this;
         }
 

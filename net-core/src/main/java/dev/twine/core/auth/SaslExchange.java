@@ -40,6 +40,9 @@ public final class SaslExchange {
 
         /** The principal once the exchange has succeeded, null before. */
         Principal principal();
+
+        /** The authentication identity once the client has sent it, else null. */
+        String username();
     }
 
     private final String name;
@@ -89,6 +92,18 @@ public final class SaslExchange {
         } finally {
             failed = !ok;
         }
+    }
+
+    /**
+     * The authentication identity the client gave (PLAIN's authcid, SCRAM's {@code n=}), once it
+     * has sent it, whether or not the exchange then succeeded: what a protocol passes to
+     * {@link LoginAttempts#admit(String)} and {@link LoginAttempts#failed(String)}.
+     *
+     * @return the user name as sent, or empty before the client has sent one or if it was
+     *     malformed
+     */
+    public java.util.Optional<String> username() {
+        return java.util.Optional.ofNullable(mechanism.username());
     }
 
     /**

@@ -58,6 +58,11 @@ final class ScramMechanism implements SaslExchange.Mechanism {
         return principal;
     }
 
+    @Override
+    public String username() {
+        return username;
+    }
+
     private byte[] clientFirst(byte[] response) throws AuthenticationException {
         // RFC 5802 §5: SCRAM is client-first; a protocol without an initial response gets an
         // empty challenge first (RFC 4422 §5, step 2).

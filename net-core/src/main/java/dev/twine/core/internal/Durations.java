@@ -44,4 +44,20 @@ public final class Durations {
         }
         return d;
     }
+
+    /** The shortest form of {@code d} that {@link #parse} reads back: {@code 0}, {@code 500ms}, {@code 30s}, {@code 5m}, {@code 2h}. */
+    public static String format(Duration d) {
+        if (d.isZero()) {
+            return "0";
+        }
+        long ms = d.toMillis();
+        if (ms % 1000 != 0) {
+            return ms + "ms";
+        }
+        long s = ms / 1000;
+        if (s % 3600 == 0) {
+            return s / 3600 + "h";
+        }
+        return s % 60 == 0 ? s / 60 + "m" : s + "s";
+    }
 }

@@ -2,7 +2,9 @@ package dev.twine.core.internal;
 
 import java.io.IOException;
 import java.net.SocketAddress;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import javax.net.ssl.SSLSession;
 
 /**
@@ -31,6 +33,19 @@ public interface Transport {
 
     /** Sets the write timeout; zero means none. */
     void writeTimeout(Duration timeout);
+
+    /**
+     * Sets an absolute limit, on {@link #clock()}, for every read from now on: a read that would
+     * wait past it throws {@link java.net.SocketTimeoutException} as a read timeout does (and the
+     * input is shut down). Null removes it. It bounds a whole phase (the time before a peer
+     * authenticates, the rest of a line once it has begun) where the read timeout bounds one wait.
+     */
+    void readDeadline(Instant deadline);
+
+    /** The clock that {@link #readDeadline(Instant)} is read on. */
+    default Clock clock() {
+        return Clock.systemUTC();
+    }
 
     /** The peer's address. */
     SocketAddress remoteAddress();

@@ -3,7 +3,9 @@ package dev.twine.core.testing;
 import dev.twine.core.internal.Transport;
 import java.io.IOException;
 import java.net.SocketAddress;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import javax.net.ssl.SSLSession;
 
 /** One end of an in-memory connection: reads one pipe, writes the other. */
@@ -16,6 +18,8 @@ final class MemoryTransport implements Transport {
     private volatile Duration writeTimeout = Duration.ZERO;
     private volatile boolean closed;
     private volatile boolean readTimedOut;
+    private volatile Instant deadline;
+    private volatile boolean deadlinePassed;
 
     MemoryTransport(Pipe in, Pipe out, SocketAddress local, SocketAddress remote) {
         this.in = in;
@@ -27,16 +31,45 @@ final class MemoryTransport implements Transport {
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
         if (readTimedOut) {
-            throw new java.net.SocketTimeoutException("read timed out after " + readTimeout);
+            throw timedOut();
+        }
+        Duration timeout = readTimeout;
+        Instant d = deadline;
+        if (d != null) {
+            Duration left = Duration.between(in.clock().instant(), d);
+            if (left.isNegative() || left.isZero()) {
+                deadlinePassed = true;
+                readTimedOut = true;
+                in.shutdownRead();
+                throw timedOut();
+            }
+            if (timeout.isZero() || left.compareTo(timeout) < 0) {
+                timeout = left;
+            }
         }
         try {
-            return in.read(b, off, len, readTimeout);
+            return in.read(b, off, len, timeout);
         } catch (java.net.SocketTimeoutException e) {
             // as over a socket: a read timeout shuts the input down, writing still works
             readTimedOut = true;
+            deadlinePassed = d != null && !in.clock().instant().isBefore(d);
             in.shutdownRead();
-            throw e;
+            throw timedOut();
         }
+    }
+
+    private java.net.SocketTimeoutException timedOut() {
+        return new java.net.SocketTimeoutException(deadlinePassed ? "read deadline passed" : "read timed out after " + readTimeout);
+    }
+
+    @Override
+    public void readDeadline(Instant deadline) {
+        this.deadline = deadline;
+    }
+
+    @Override
+    public Clock clock() {
+        return in.clock();
     }
 
     @Override

@@ -36,6 +36,11 @@ final class Pipe {
         this.capacity = capacity;
     }
 
+    /** The clock timeouts are read on. */
+    Clock clock() {
+        return clock;
+    }
+
     int read(byte[] b, int off, int len, Duration timeout) throws IOException {
         if (len == 0) {
             return 0;

@@ -1,0 +1,112 @@
+package dev.twine.core.auth;
+
+import dev.twine.core.internal.AddressKey;
+import dev.twine.core.internal.Clocks;
+import java.lang.System.Logger.Level;
+import java.net.SocketAddress;
+import java.time.Duration;
+
+/**
+ * The login attempts of one connection under an {@link AuthPolicy}: the protocol asks before each
+ * attempt and reports how it went; the policy delays failures, tells when to disconnect, and
+ * counts failures against the address and the user name. See {@link AuthPolicy} for the flow.
+ *
+ * <p>Not thread-safe: a connection's logins happen one after another on its own thread. The
+ * methods that delay block on the policy's clock; interrupting them ends the wait with
+ * {@link InterruptedException}.
+ */
+public final class LoginAttempts {
+    private final AuthPolicy policy;
+    private final String service;
+    private final AddressKey key;
+    private final String address;
+    private int failures;
+
+    LoginAttempts(AuthPolicy policy, String service, SocketAddress peer) {
+        this.policy = policy;
+        this.service = service;
+        this.key = AddressKey.of(peer);
+        this.address = AuthPolicy.addressText(peer);
+    }
+
+    /**
+     * Asks whether a login may be tried now. Call it before checking credentials: with
+     * {@code null} as soon as a login begins (the address alone is checked), and again with the
+     * user name once it is known and <em>before</em> telling the client whether the login worked
+     * (for SASL, after the exchange, with {@link SaslExchange#username()}). A refusal counts as a
+     * failure of this connection and is delayed like one.
+     *
+     * @param username the user name the client gave, or null if not known yet
+     * @throws LoginRefusedException if the address or the user is penalised, or this connection has
+     *     already failed as often as the policy allows; answer with the protocol's temporary
+     *     failure, and close the connection if {@link LoginRefusedException#mayRetry()} is false
+     * @throws InterruptedException if interrupted during the delay
+     */
+    public void admit(String username) throws LoginRefusedException, InterruptedException {
+        long[] remaining = {0};
+        String reason = policy.maxFailuresPerConnection > 0 && failures >= policy.maxFailuresPerConnection
+                ? "connection-limit"
+                : policy.refusal(key, username, remaining);
+        if (reason == null) {
+            return;
+        }
+        failures++;
+        Duration retryAfter = Duration.ofMillis(remaining[0]);
+        policy.log.log(Level.WARNING, "login refused: service={0} address={1} user={2} reason={3} retry-after={4}",
+                service, address, AuthPolicy.printable(username), reason, retryAfter);
+        delay();
+        throw new LoginRefusedException("login refused: " + reason.replace('-', ' '), retryAfter, mayRetry());
+    }
+
+    /**
+     * Records a failed login: logs it, counts it against the address and the user name, and waits
+     * the connection's delay (which doubles with each failure) before returning, so that the
+     * protocol's failure reply comes late.
+     *
+     * @param username the user name the client gave, or null if it gave none (a malformed SASL
+     *     message)
+     * @return whether this connection may try again; if false, the protocol says goodbye in its
+     *     own words and closes the connection
+     * @throws InterruptedException if interrupted during the delay
+     */
+    public boolean failed(String username) throws InterruptedException {
+        failures++;
+        policy.log.log(Level.INFO, "login failed: service={0} address={1} user={2} failures={3}",
+                service, address, AuthPolicy.printable(username), failures);
+        policy.recordFailure(key, address, username);
+        delay();
+        return mayRetry();
+    }
+
+    /**
+     * Records a successful login (logged at {@code INFO}). The failures already counted against
+     * the address and the user stay: a success does not wipe out guessing that went before it.
+     *
+     * @param username the authenticated user
+     */
+    public void succeeded(String username) {
+        policy.log.log(Level.INFO, "login: service={0} address={1} user={2}",
+                service, address, AuthPolicy.printable(username));
+    }
+
+    /** Failed or refused logins on this connection so far. */
+    public int failures() {
+        return failures;
+    }
+
+    private boolean mayRetry() {
+        return policy.maxFailuresPerConnection == 0 || failures < policy.maxFailuresPerConnection;
+    }
+
+    private void delay() throws InterruptedException {
+        Duration d = policy.delayAfter(failures);
+        if (!d.isZero()) {
+            Clocks.sleepUntil(policy.clock, policy.clock.instant().plus(d));
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "LoginAttempts[" + service + " " + address + ", failures=" + failures + "]";
+    }
+}
