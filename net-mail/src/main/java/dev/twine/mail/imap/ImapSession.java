@@ -6,6 +6,8 @@ import dev.twine.core.Handle;
 import dev.twine.core.LineReader;
 import dev.twine.core.LineTooLongException;
 import dev.twine.core.auth.AuthenticationException;
+import dev.twine.core.auth.LoginAttempts;
+import dev.twine.core.auth.LoginRefusedException;
 import dev.twine.core.auth.Principal;
 import dev.twine.core.auth.SaslExchange;
 import dev.twine.core.auth.UsernamePassword;
@@ -77,6 +79,8 @@ final class ImapSession {
     private final LineReader lines;
     private final OutputStream out;
     private final ReentrantLock outLock = new ReentrantLock();
+    /** This connection's logins under the portal's policy: delays, disconnect, penalties. */
+    private final LoginAttempts attempts;
 
     private State state = State.NOT_AUTHENTICATED;
     private String user;
@@ -93,9 +97,10 @@ final class ImapSession {
         this.conn = conn;
         this.lines = LineReader.of(conn, config.maxLine());
         this.out = conn.output();
+        this.attempts = config.portal().policy().open(config.serviceName(), conn.remoteAddress());
     }
 
-    void run() throws IOException {
+    void run() throws IOException, InterruptedException {
         untagged("OK [CAPABILITY " + capabilities() + "] Twine IMAP4rev1 ready");
         conn.flush();
         try {
@@ -128,7 +133,9 @@ final class ImapSession {
             untagged("BYE server shutting down");
             conn.flush();
         } catch (SocketTimeoutException e) {
-            untagged("BYE autologout; idle for too long");
+            // before login this is the server's pre-auth deadline, which any byte does not extend
+            untagged(state == State.NOT_AUTHENTICATED ? "BYE timed out waiting for login"
+                    : "BYE autologout; idle for too long");
             conn.flush();
         } catch (EOFException e) {
             // the client vanished mid-command: nothing to answer
@@ -149,6 +156,9 @@ final class ImapSession {
             this.synchronizing = synchronizing;
         }
     }
+
+    /** The largest literal before login (LOGIN's user name and password), in bytes. */
+    static final int PREAUTH_MAX_LITERAL = 8 * 1024;
 
     private byte[] readCommand() throws IOException, LiteralTooLarge {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
@@ -178,7 +188,10 @@ final class ImapSession {
                 return buf.toByteArray();
             }
             long size = Long.parseLong(digits);
-            if (size > config.maxLiteral() || buf.size() + size > config.maxLiteral() + (long) config.maxLine() * 4) {
+            // before login only credentials come in literals: a few KiB, not the APPEND limit, so a
+            // crowd of unauthenticated connections cannot hold the heap
+            long maxLiteral = state == State.NOT_AUTHENTICATED ? PREAUTH_MAX_LITERAL : config.maxLiteral();
+            if (size > maxLiteral || buf.size() + size > maxLiteral + (long) config.maxLine() * 4) {
                 String all = buf.toString(StandardCharsets.UTF_8);
                 int sp = all.indexOf(' ');
                 throw new LiteralTooLarge(sp > 0 ? all.substring(0, sp) : "*", !plus);
@@ -199,7 +212,7 @@ final class ImapSession {
 
     // ---- dispatch ----
 
-    private void execute(byte[] command) throws IOException {
+    private void execute(byte[] command) throws IOException, InterruptedException {
         String tag = "*";
         List<Object> tokens;
         try {
@@ -278,7 +291,7 @@ final class ImapSession {
         return true;
     }
 
-    private void dispatch(String tag, String name, List<Object> args) throws IOException, Reply {
+    private void dispatch(String tag, String name, List<Object> args) throws IOException, Reply, InterruptedException {
         switch (name) {
             case "CAPABILITY" -> {
                 untagged("CAPABILITY " + capabilities());
@@ -440,7 +453,7 @@ final class ImapSession {
         conn.startTls(config.tls());
     }
 
-    private void login(String tag, List<Object> args) throws IOException, Reply {
+    private void login(String tag, List<Object> args) throws IOException, Reply, InterruptedException {
         if (state != State.NOT_AUTHENTICATED) {
             throw bad("already authenticated");
         }
@@ -451,14 +464,47 @@ final class ImapSession {
         String p = astring(arg(args, 1));
         Principal principal;
         try {
+            // the policy answers before the password is looked at: while penalised, right or wrong
+            // get the same temporary refusal
+            attempts.admit(u);
             principal = config.portal().authenticate(new UsernamePassword(u, p));
+        } catch (LoginRefusedException e) {
+            refused(tag, e);
+            return;
         } catch (AuthenticationException | IllegalArgumentException e) {
-            throw no("[AUTHENTICATIONFAILED] authentication failed");
+            failed(tag, u);
+            return;
         }
+        attempts.succeeded(u);
         loggedIn(tag, principal);
     }
 
-    private void authenticate(String tag, List<Object> args) throws IOException, Reply {
+    /**
+     * A login refused by the policy (RFC 5530 UNAVAILABLE: a temporary failure, the same whether
+     * or not the credentials were right); closes the session if it has no attempts left.
+     */
+    private void refused(String tag, LoginRefusedException e) throws IOException {
+        send(tag + " NO [UNAVAILABLE] login temporarily refused, try again later\r\n");
+        if (!e.mayRetry()) {
+            goodbye();
+        }
+    }
+
+    /** A failed login: the policy's delay, then NO, and BYE when the connection has no tries left. */
+    private void failed(String tag, String username) throws IOException, InterruptedException {
+        boolean again = attempts.failed(username);
+        send(tag + " NO [AUTHENTICATIONFAILED] authentication failed\r\n");
+        if (!again) {
+            goodbye();
+        }
+    }
+
+    private void goodbye() throws IOException {
+        untagged("BYE too many failed logins");
+        state = State.LOGOUT;
+    }
+
+    private void authenticate(String tag, List<Object> args) throws IOException, Reply, InterruptedException {
         if (state != State.NOT_AUTHENTICATED) {
             throw bad("already authenticated");
         }
@@ -469,6 +515,12 @@ final class ImapSession {
         if (!config.portal().saslMechanisms().contains(mech)) {
             throw no("unsupported mechanism");
         }
+        try {
+            attempts.admit(null);
+        } catch (LoginRefusedException e) {
+            refused(tag, e);
+            return;
+        }
         SaslExchange sasl = config.portal().sasl(mech);
         byte[] response = null;
         if (args.size() > 1) {
@@ -477,6 +529,7 @@ final class ImapSession {
             response = ir.equals("=") ? new byte[0] : decode64(ir);
         }
         boolean prompted = false;
+        Principal principal;
         try {
             while (true) {
                 if (response == null) {
@@ -491,16 +544,32 @@ final class ImapSession {
                         conn.flush();
                         readSaslLine(false);
                     }
-                    loggedIn(tag, sasl.principal());
-                    return;
+                    principal = sasl.principal();
+                    break;
                 }
                 send("+ " + Base64.getEncoder().encodeToString(challenge) + "\r\n");
                 conn.flush();
                 prompted = true;
             }
         } catch (AuthenticationException | IllegalStateException e) {
-            throw no("[AUTHENTICATIONFAILED] authentication failed");
+            String u = sasl.username().orElse(null);
+            try {
+                attempts.admit(u);
+            } catch (LoginRefusedException r) {
+                refused(tag, r);
+                return;
+            }
+            failed(tag, u);
+            return;
         }
+        try {
+            attempts.admit(sasl.username().orElse(principal.name()));
+        } catch (LoginRefusedException e) {
+            refused(tag, e);
+            return;
+        }
+        attempts.succeeded(principal.name());
+        loggedIn(tag, principal);
     }
 
     private byte[] readSaslLine(boolean prompt) throws IOException, Reply {
@@ -541,6 +610,8 @@ final class ImapSession {
         }
         user = name;
         state = State.AUTHENTICATED;
+        // out of the server's pre-auth counts and deadline; the autologout applies from here
+        conn.markAuthenticated();
         ok(tag, "[CAPABILITY " + capabilities() + "] logged in");
     }
 

@@ -139,6 +139,21 @@ class ImapAbuseTest {
     }
 
     @Test
+    void beforeLoginLiteralsAreLimitedToAFewKilobytes() throws Exception {
+        MailFixture f = MailFixture.create(tmp.resolve("g"));
+        try (MemoryConnections.Served s = MemoryConnections.serve(
+                ImapServer.builder(f.maildir, f.portal).handler(), Chunking.whole())) {
+            ImapTestClient c = new ImapTestClient(s.client());
+            c.readResponse();
+            // a 64 MiB APPEND is fine for a user, not for a stranger: 1,000 of them would hold 64 GiB
+            c.send("a LOGIN {1000000}\r\n");
+            assertEquals("a BAD literal too large", c.readResponse());
+            c.send("b LOGIN {1000000+}\r\n");
+            assertEquals("* BYE literal too large", c.readResponse());
+        }
+    }
+
+    @Test
     void aStoreFailureAnswersServerBugWithAnIdAndNoPathOrExceptionText() throws Exception {
         session(c -> {
             // a file where the folder's directory would go: creating it fails inside the store
