@@ -167,7 +167,8 @@ public final class MailPlugin implements ServicePlugin {
         boolean plain = args.flag("--allow-plain-auth");
         List<String> pop3 = args.values("--pop3");
         if (!pop3.isEmpty()) {
-            Pop3Server.Builder p = Pop3Server.builder(maildir, portal).allowPlainLogin(plain);
+            Pop3Server.Builder p = Pop3Server.builder(maildir, portal).allowPlainLogin(plain)
+                    .limits(LimitOptions.connectionLimits(args));
             if (accessTls != null) {
                 p.tls(accessTls);
             }
@@ -175,7 +176,8 @@ public final class MailPlugin implements ServicePlugin {
         }
         List<String> imap = args.values("--imap");
         if (!imap.isEmpty()) {
-            ImapServer.Builder i = ImapServer.builder(maildir, portal).allowPlainLogin(plain);
+            ImapServer.Builder i = ImapServer.builder(maildir, portal).allowPlainLogin(plain)
+                    .limits(LimitOptions.connectionLimits(args));
             if (accessTls != null) {
                 i.tls(accessTls);
             }

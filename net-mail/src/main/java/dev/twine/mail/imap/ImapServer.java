@@ -1,10 +1,12 @@
 package dev.twine.mail.imap;
 
 import dev.twine.core.ConnectionHandler;
+import dev.twine.core.ConnectionLimits;
 import dev.twine.core.Server;
 import dev.twine.core.Tls;
 import dev.twine.core.auth.Portal;
 import dev.twine.mail.maildir.Maildir;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -22,9 +24,43 @@ import java.util.Objects;
  * principal's name is the Maildir user. Before TLS, logins are refused and LOGINDISABLED is
  * advertised (RFC 3501 §6.2.3) unless {@link Builder#allowPlainLogin(boolean)} allows them or no
  * TLS is configured at all.
+ *
+ * <h2>Limits and abuse resistance</h2>
+ * Failed logins go through the portal's {@link dev.twine.core.auth.AuthPolicy}: each failure is
+ * answered late (the policy's growing delay), the connection gets {@code * BYE} and is closed
+ * after the policy's last allowed failure, and while the address or the user name is penalised
+ * every login, right password or not, is answered {@code NO [UNAVAILABLE]} (RFC 5530).
+ * {@linkplain #defaultLimits() The default limits} cap connections per client address and those
+ * not yet logged in, and give a connection {@link #DEFAULT_PREAUTH_TIMEOUT} in all to log in,
+ * however busily it sends; after login the {@linkplain Builder#autologout autologout} applies. A
+ * connection over a cap is told {@code * BYE [UNAVAILABLE] too many connections from your address}
+ * and closed.
  */
 public final class ImapServer {
+    /**
+     * The time a connection has to log in (60 s, from accept to a successful LOGIN or
+     * AUTHENTICATE), counted in total rather than per read, so sending a byte now and then does
+     * not extend it. Dovecot's imap-login allows about three minutes; a client that logs in at
+     * all does so within a few seconds.
+     */
+    public static final Duration DEFAULT_PREAUTH_TIMEOUT = Duration.ofSeconds(60);
+
+    /** The line a connection over the {@linkplain Builder#limits limits} gets before it is closed. */
+    static final byte[] OVER_LIMIT = "* BYE [UNAVAILABLE] too many connections from your address\r\n"
+            .getBytes(StandardCharsets.US_ASCII);
+
     private ImapServer() {}
+
+    /**
+     * A new instance of the connection caps {@link Builder#build} uses unless
+     * {@link Builder#limits} says otherwise: 50 connections per client address (IPv6: per /64),
+     * of which at most 10 not yet logged in, 1,000 not logged in from all addresses together, and
+     * {@link #DEFAULT_PREAUTH_TIMEOUT} to log in. Each call returns fresh counts.
+     */
+    public static ConnectionLimits defaultLimits() {
+        return ConnectionLimits.builder().perAddress(50).preauthPerAddress(10).preauth(1_000)
+                .preauthTimeout(DEFAULT_PREAUTH_TIMEOUT).build();
+    }
 
     /** A builder for a server over {@code maildir} whose users log in through {@code portal}. */
     public static Builder builder(Maildir maildir, Portal portal) {
@@ -42,6 +78,7 @@ public final class ImapServer {
         private Duration idleRecheck = Duration.ofSeconds(30);
         private Duration autologout = Duration.ofMinutes(30);
         private String serviceName = "imap";
+        private ConnectionLimits limits;
 
         private Builder(Maildir maildir, Portal portal) {
             this.maildir = Objects.requireNonNull(maildir, "maildir");
@@ -96,6 +133,19 @@ public final class ImapServer {
             return this;
         }
 
+        /**
+         * Caps on connections per client address and before login, and the time allowed to log
+         * in, for {@link #build}; default: a new {@link ImapServer#defaultLimits()} for each
+         * server. {@link ConnectionLimits#none()} turns them off; one instance shared by
+         * several servers (IMAP and POP3) counts their connections together. The handler of
+         * {@link #handler()} marks a connection authenticated on login, so a {@link Server} built
+         * elsewhere with limits works the same.
+         */
+        public Builder limits(ConnectionLimits limits) {
+            this.limits = Objects.requireNonNull(limits, "limits");
+            return this;
+        }
+
         /** The service name used in {@code listening} lines and thread names (default {@code imap}). */
         public Builder serviceName(String name) {
             this.serviceName = Objects.requireNonNull(name, "name");
@@ -104,7 +154,8 @@ public final class ImapServer {
 
         /** The per-connection handler, for callers that build their own {@link Server}. */
         public ConnectionHandler handler() {
-            Config c = new Config(maildir, portal, tls, allowPlainLogin || tls == null, maxLiteral, maxLine, idleRecheck);
+            Config c = new Config(maildir, portal, tls, allowPlainLogin || tls == null, maxLiteral, maxLine, idleRecheck,
+                    serviceName);
             return conn -> new ImapSession(c, conn).run();
         }
 
@@ -118,7 +169,9 @@ public final class ImapServer {
             if (endpoints.isEmpty()) {
                 throw new IllegalArgumentException("--imap: no endpoint");
             }
-            Server.Builder b = Server.builder(serviceName).handler(handler()).readTimeout(autologout);
+            Server.Builder b = Server.builder(serviceName).handler(handler()).readTimeout(autologout)
+                    .limits(limits != null ? limits : defaultLimits())
+                    .overLimit(conn -> conn.output().write(OVER_LIMIT));
             endpoints.forEach(b::listen);
             return b.build();
         }
@@ -130,5 +183,5 @@ public final class ImapServer {
     }
 
     record Config(Maildir maildir, Portal portal, Tls tls, boolean plainLoginAllowed, int maxLiteral, int maxLine,
-            Duration idleRecheck) {}
+            Duration idleRecheck, String serviceName) {}
 }

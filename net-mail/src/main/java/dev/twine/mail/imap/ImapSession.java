@@ -6,6 +6,8 @@ import dev.twine.core.Handle;
 import dev.twine.core.LineReader;
 import dev.twine.core.LineTooLongException;
 import dev.twine.core.auth.AuthenticationException;
+import dev.twine.core.auth.LoginAttempts;
+import dev.twine.core.auth.LoginRefusedException;
 import dev.twine.core.auth.Principal;
 import dev.twine.core.auth.SaslExchange;
 import dev.twine.core.auth.UsernamePassword;
@@ -77,6 +79,8 @@ final class ImapSession {
     private final LineReader lines;
     private final OutputStream out;
     private final ReentrantLock outLock = new ReentrantLock();
+    /** This connection's logins under the portal's policy: delays, disconnect, penalties. */
+    private final LoginAttempts attempts;
 
     private State state = State.NOT_AUTHENTICATED;
     private String user;
@@ -93,9 +97,10 @@ final class ImapSession {
         this.conn = conn;
         this.lines = LineReader.of(conn, config.maxLine());
         this.out = conn.output();
+        this.attempts = config.portal().policy().open(config.serviceName(), conn.remoteAddress());
     }
 
-    void run() throws IOException {
+    void run() throws IOException, InterruptedException {
         untagged("OK [CAPABILITY " + capabilities() + "] Twine IMAP4rev1 ready");
         conn.flush();
         try {
@@ -128,7 +133,9 @@ final class ImapSession {
             untagged("BYE server shutting down");
             conn.flush();
         } catch (SocketTimeoutException e) {
-            untagged("BYE autologout; idle for too long");
+            // before login this is the server's pre-auth deadline, which any byte does not extend
+            untagged(state == State.NOT_AUTHENTICATED ? "BYE timed out waiting for login"
+                    : "BYE autologout; idle for too long");
             conn.flush();
         } catch (EOFException e) {
             // the client vanished mid-command: nothing to answer
@@ -149,6 +156,9 @@ final class ImapSession {
             this.synchronizing = synchronizing;
         }
     }
+
+    /** The largest literal before login (LOGIN's user name and password), in bytes. */
+    static final int PREAUTH_MAX_LITERAL = 8 * 1024;
 
     private byte[] readCommand() throws IOException, LiteralTooLarge {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
@@ -178,7 +188,10 @@ final class ImapSession {
                 return buf.toByteArray();
             }
             long size = Long.parseLong(digits);
-            if (size > config.maxLiteral() || buf.size() + size > config.maxLiteral() + (long) config.maxLine() * 4) {
+            // before login only credentials come in literals: a few KiB, not the APPEND limit, so a
+            // crowd of unauthenticated connections cannot hold the heap
+            long maxLiteral = state == State.NOT_AUTHENTICATED ? PREAUTH_MAX_LITERAL : config.maxLiteral();
+            if (size > maxLiteral || buf.size() + size > maxLiteral + (long) config.maxLine() * 4) {
                 String all = buf.toString(StandardCharsets.UTF_8);
                 int sp = all.indexOf(' ');
                 throw new LiteralTooLarge(sp > 0 ? all.substring(0, sp) : "*", !plus);
@@ -199,7 +212,7 @@ final class ImapSession {
 
     // ---- dispatch ----
 
-    private void execute(byte[] command) throws IOException {
+    private void execute(byte[] command) throws IOException, InterruptedException {
         String tag = "*";
         List<Object> tokens;
         try {
@@ -228,25 +241,41 @@ final class ImapSession {
             send(tag + " " + r.kind + " " + r.getMessage() + "\r\n");
         } catch (NoSuchFileException e) {
             send(tag + " NO [NONEXISTENT] " + "no such message or mailbox\r\n");
+        } catch (NumberFormatException e) {
+            send(tag + " BAD invalid number\r\n");
         } catch (IllegalArgumentException e) {
-            send(tag + " NO " + oneLine(e.getMessage()) + "\r\n");
-        } catch (RuntimeException e) {
-            // a bug here must not end the session (nor the server)
-            LOG.log(System.Logger.Level.WARNING, "IMAP " + conn.peer() + ": " + name + " failed", e);
-            send(tag + " NO [SERVERBUG] internal error\r\n");
+            // a name the store refused: its message may quote the name or a path, so it stays here
+            LOG.log(System.Logger.Level.DEBUG, () -> "IMAP " + conn.peer() + ": " + name + " refused: " + e.getMessage());
+            send(tag + " NO [CANNOT] the server cannot do that\r\n");
+        } catch (RuntimeException | StackOverflowError e) {
+            // a bug here must not end the session (nor the server); a StackOverflowError is caught
+            // as a last resort (input nesting is bounded before it can happen): the stack is
+            // unwound by the time it reaches here
+            internalError(tag, name, e);
         } catch (DrainingException | SocketTimeoutException | EOFException e) {
             throw e;
         } catch (IOException e) {
             if (conn.isClosed()) {
                 throw e;
             }
-            LOG.log(System.Logger.Level.WARNING, "IMAP " + conn.peer() + ": " + name + " failed", e);
-            send(tag + " NO [SERVERBUG] " + oneLine(e.toString()) + "\r\n");
+            internalError(tag, name, e);
         }
     }
 
-    private static String oneLine(String s) {
-        return s == null ? "failed" : s.replaceAll("[\\r\\n]+", " ");
+    /**
+     * Answers a failure the client cannot help: the exception (which may name files) goes to the
+     * log with the peer and a short id, the client gets only the id, as Dovecot does.
+     */
+    private void internalError(String tag, String command, Throwable e) throws IOException {
+        String id = errorId();
+        LOG.log(System.Logger.Level.WARNING, "IMAP " + conn.peer() + ": " + command + " failed [" + id + "]", e);
+        send(tag + " NO [SERVERBUG] Internal error occurred. Refer to server log for more information. [" + id
+                + "]\r\n");
+    }
+
+    /** A short random id that ties a reply to its log line. */
+    static String errorId() {
+        return java.util.HexFormat.of().toHexDigits(java.util.concurrent.ThreadLocalRandom.current().nextInt());
     }
 
     private static boolean validTag(String t) {
@@ -262,7 +291,7 @@ final class ImapSession {
         return true;
     }
 
-    private void dispatch(String tag, String name, List<Object> args) throws IOException, Reply {
+    private void dispatch(String tag, String name, List<Object> args) throws IOException, Reply, InterruptedException {
         switch (name) {
             case "CAPABILITY" -> {
                 untagged("CAPABILITY " + capabilities());
@@ -424,7 +453,7 @@ final class ImapSession {
         conn.startTls(config.tls());
     }
 
-    private void login(String tag, List<Object> args) throws IOException, Reply {
+    private void login(String tag, List<Object> args) throws IOException, Reply, InterruptedException {
         if (state != State.NOT_AUTHENTICATED) {
             throw bad("already authenticated");
         }
@@ -435,14 +464,47 @@ final class ImapSession {
         String p = astring(arg(args, 1));
         Principal principal;
         try {
+            // the policy answers before the password is looked at: while penalised, right or wrong
+            // get the same temporary refusal
+            attempts.admit(u);
             principal = config.portal().authenticate(new UsernamePassword(u, p));
+        } catch (LoginRefusedException e) {
+            refused(tag, e);
+            return;
         } catch (AuthenticationException | IllegalArgumentException e) {
-            throw no("[AUTHENTICATIONFAILED] authentication failed");
+            failed(tag, u);
+            return;
         }
+        attempts.succeeded(u);
         loggedIn(tag, principal);
     }
 
-    private void authenticate(String tag, List<Object> args) throws IOException, Reply {
+    /**
+     * A login refused by the policy (RFC 5530 UNAVAILABLE: a temporary failure, the same whether
+     * or not the credentials were right); closes the session if it has no attempts left.
+     */
+    private void refused(String tag, LoginRefusedException e) throws IOException {
+        send(tag + " NO [UNAVAILABLE] login temporarily refused, try again later\r\n");
+        if (!e.mayRetry()) {
+            goodbye();
+        }
+    }
+
+    /** A failed login: the policy's delay, then NO, and BYE when the connection has no tries left. */
+    private void failed(String tag, String username) throws IOException, InterruptedException {
+        boolean again = attempts.failed(username);
+        send(tag + " NO [AUTHENTICATIONFAILED] authentication failed\r\n");
+        if (!again) {
+            goodbye();
+        }
+    }
+
+    private void goodbye() throws IOException {
+        untagged("BYE too many failed logins");
+        state = State.LOGOUT;
+    }
+
+    private void authenticate(String tag, List<Object> args) throws IOException, Reply, InterruptedException {
         if (state != State.NOT_AUTHENTICATED) {
             throw bad("already authenticated");
         }
@@ -453,6 +515,12 @@ final class ImapSession {
         if (!config.portal().saslMechanisms().contains(mech)) {
             throw no("unsupported mechanism");
         }
+        try {
+            attempts.admit(null);
+        } catch (LoginRefusedException e) {
+            refused(tag, e);
+            return;
+        }
         SaslExchange sasl = config.portal().sasl(mech);
         byte[] response = null;
         if (args.size() > 1) {
@@ -461,6 +529,7 @@ final class ImapSession {
             response = ir.equals("=") ? new byte[0] : decode64(ir);
         }
         boolean prompted = false;
+        Principal principal;
         try {
             while (true) {
                 if (response == null) {
@@ -475,16 +544,32 @@ final class ImapSession {
                         conn.flush();
                         readSaslLine(false);
                     }
-                    loggedIn(tag, sasl.principal());
-                    return;
+                    principal = sasl.principal();
+                    break;
                 }
                 send("+ " + Base64.getEncoder().encodeToString(challenge) + "\r\n");
                 conn.flush();
                 prompted = true;
             }
         } catch (AuthenticationException | IllegalStateException e) {
-            throw no("[AUTHENTICATIONFAILED] authentication failed");
+            String u = sasl.username().orElse(null);
+            try {
+                attempts.admit(u);
+            } catch (LoginRefusedException r) {
+                refused(tag, r);
+                return;
+            }
+            failed(tag, u);
+            return;
         }
+        try {
+            attempts.admit(sasl.username().orElse(principal.name()));
+        } catch (LoginRefusedException e) {
+            refused(tag, e);
+            return;
+        }
+        attempts.succeeded(principal.name());
+        loggedIn(tag, principal);
     }
 
     private byte[] readSaslLine(boolean prompt) throws IOException, Reply {
@@ -525,11 +610,25 @@ final class ImapSession {
         }
         user = name;
         state = State.AUTHENTICATED;
+        // out of the server's pre-auth counts and deadline; the autologout applies from here
+        conn.markAuthenticated();
         ok(tag, "[CAPABILITY " + capabilities() + "] logged in");
     }
 
     // ---- mailboxes ----
 
+    /**
+     * The longest mailbox name, in UTF-8 bytes: a folder is one directory named {@code .Name}
+     * (Maildir++ keeps every hierarchy level in that one name), and file systems allow 255 bytes.
+     */
+    static final int MAX_MAILBOX_NAME = 200;
+
+    /**
+     * A mailbox name from a command, checked before it reaches the store: too long is
+     * {@code NO [LIMIT]}, names that no folder can have (control characters, {@code /} or
+     * {@code \}, an empty hierarchy level such as {@code a..b} or a leading {@code .}) are
+     * {@code NO [CANNOT]} (RFC 5530 §3). A trailing delimiter is dropped (RFC 3501 §6.3.3).
+     */
     private String mailbox(Object arg) throws Reply {
         String name = astring(arg);
         while (name.endsWith(".")) {
@@ -539,12 +638,37 @@ final class ImapSession {
             return "INBOX";
         }
         if (name.isEmpty()) {
-            throw no("empty mailbox name");
+            throw no("[CANNOT] empty mailbox name");
+        }
+        if (name.getBytes(StandardCharsets.UTF_8).length > MAX_MAILBOX_NAME) {
+            throw no("[LIMIT] mailbox name longer than " + MAX_MAILBOX_NAME + " bytes");
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char ch = name.charAt(i);
+            if (ch < 0x20 || ch == 0x7f || ch == '/' || ch == '\\') {
+                throw no("[CANNOT] mailbox names cannot contain control characters, / or \\");
+            }
+        }
+        if (name.startsWith(".") || name.contains("..")) {
+            throw no("[CANNOT] empty hierarchy level in mailbox name");
         }
         try {
             config.maildir().folder(user, name);
         } catch (IllegalArgumentException e) {
-            throw no("invalid mailbox name");
+            throw no("[CANNOT] invalid mailbox name");
+        }
+        return name;
+    }
+
+    /**
+     * {@link #mailbox} for a name about to be created (CREATE, RENAME's target): also no LIST
+     * wildcards, since a mailbox called {@code %} or {@code *} could never be listed by name
+     * alone (RFC 3501 §5.1 advises against them; Dovecot refuses them).
+     */
+    private String newMailbox(Object arg) throws Reply {
+        String name = mailbox(arg);
+        if (name.indexOf('%') >= 0 || name.indexOf('*') >= 0) {
+            throw no("[CANNOT] mailbox names cannot contain the LIST wildcards % or *");
         }
         return name;
     }
@@ -607,7 +731,7 @@ final class ImapSession {
 
     private void create(String tag, List<Object> args) throws IOException, Reply {
         authenticated();
-        String name = mailbox(arg(args, 0));
+        String name = newMailbox(arg(args, 0));
         if (name.equals("INBOX") || !config.maildir().createFolder(user, name)) {
             throw no("[ALREADYEXISTS] mailbox exists");
         }
@@ -637,7 +761,7 @@ final class ImapSession {
     private void rename(String tag, List<Object> args) throws IOException, Reply {
         authenticated();
         String from = mailbox(arg(args, 0));
-        String to = mailbox(arg(args, 1));
+        String to = newMailbox(arg(args, 1));
         if (from.equals("INBOX") || to.equals("INBOX")) {
             throw no("renaming the inbox is not supported");
         }
@@ -695,27 +819,55 @@ final class ImapSession {
         return matchFrom(pattern, 0, name, 0);
     }
 
+    /**
+     * Matches by dynamic programming over the name, one pattern character at a time: time
+     * proportional to pattern length times name length and no recursion, so a pattern of
+     * thousands of wildcards costs no more than its length (a backtracking matcher takes
+     * exponential time and overflows the stack on it).
+     */
     private static boolean matchFrom(String p, int i, String n, int j) {
-        while (i < p.length()) {
+        int len = n.length();
+        // at[k]: the pattern so far matches the name's first k characters
+        boolean[] at = new boolean[len + 1];
+        at[j] = true;
+        for (; i < p.length(); i++) {
             char c = p.charAt(i);
-            if (c == '*' || c == '%') {
-                for (int k = j; k <= n.length(); k++) {
-                    if (matchFrom(p, i + 1, n, k)) {
-                        return true;
-                    }
-                    if (k < n.length() && c == '%' && n.charAt(k) == '.') {
-                        return false;
-                    }
+            // a run of wildcards is one wildcard (a * in it makes it a *)
+            while ((c == '*' || c == '%') && i + 1 < p.length() && (p.charAt(i + 1) == '*' || p.charAt(i + 1) == '%')) {
+                char d = p.charAt(++i);
+                c = c == '*' || d == '*' ? '*' : '%';
+            }
+            boolean[] next = new boolean[len + 1];
+            if (c == '*') {
+                boolean any = false;
+                for (int k = 0; k <= len; k++) {
+                    any |= at[k];
+                    next[k] = any;
                 }
-                return false;
+            } else if (c == '%') {
+                // like *, but the run may not cross the hierarchy delimiter
+                boolean any = false;
+                for (int k = 0; k <= len; k++) {
+                    if (k > 0 && n.charAt(k - 1) == '.') {
+                        any = false;
+                    }
+                    any |= at[k];
+                    next[k] = any;
+                }
+            } else {
+                boolean alive = false;
+                for (int k = 1; k <= len; k++) {
+                    next[k] = at[k - 1] && n.charAt(k - 1) == c;
+                    alive |= next[k];
+                }
+                if (!alive) {
+                    // each literal consumes a character, so a long pattern dies within the name's length
+                    return false;
+                }
             }
-            if (j >= n.length() || n.charAt(j) != c) {
-                return false;
-            }
-            i++;
-            j++;
+            at = next;
         }
-        return j == n.length();
+        return at[len];
     }
 
     private void status(String tag, List<Object> args) throws IOException, Reply {
@@ -1480,7 +1632,7 @@ final class ImapSession {
         }
         List<Key> keys = new ArrayList<>();
         while (pos[0] < args.size()) {
-            keys.add(key(args, pos));
+            keys.add(key(args, pos, 0));
         }
         StringBuilder sb = new StringBuilder("SEARCH");
         for (int i = 0; i < view.size(); i++) {
@@ -1506,14 +1658,24 @@ final class ImapSession {
         ok(tag, (byUid ? "UID " : "") + "SEARCH completed");
     }
 
-    private Key key(List<Object> args, int[] pos) throws Reply {
+    /**
+     * The deepest nesting of NOT, OR and parentheses a search may have (Dovecot allows about as
+     * much): parsing and evaluating keys recurse, so without a bound {@code NOT NOT ... ALL}
+     * would overflow the stack.
+     */
+    static final int MAX_SEARCH_DEPTH = 100;
+
+    private Key key(List<Object> args, int[] pos, int depth) throws Reply {
+        if (depth > MAX_SEARCH_DEPTH) {
+            throw bad("search keys nested too deeply");
+        }
         Object o = arg(args, pos[0]++);
         if (o instanceof List<?> l) {
             List<Object> inner = new ArrayList<>(l);
             int[] p = {0};
             List<Key> all = new ArrayList<>();
             while (p[0] < inner.size()) {
-                all.add(key(inner, p));
+                all.add(key(inner, p, depth + 1));
             }
             return (seq, m) -> {
                 for (Key k : all) {
@@ -1615,12 +1777,12 @@ final class ImapSession {
                 return (seq, m) -> larger ? folder.size(m.meta) > n : folder.size(m.meta) < n;
             }
             case "NOT": {
-                Key inner = key(args, pos);
+                Key inner = key(args, pos, depth + 1);
                 return (seq, m) -> !inner.test(seq, m);
             }
             case "OR": {
-                Key a = key(args, pos);
-                Key b = key(args, pos);
+                Key a = key(args, pos, depth + 1);
+                Key b = key(args, pos, depth + 1);
                 return (seq, m) -> a.test(seq, m) || b.test(seq, m);
             }
             case "UID": {

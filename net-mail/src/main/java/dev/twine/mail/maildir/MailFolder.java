@@ -31,6 +31,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -62,10 +63,13 @@ public final class MailFolder {
     private static final String KEYWORDS = "dovecot-keywords";
     /** Directory times this close to "now" may hide a later change in the same clock tick. */
     private static final long RACY_NANOS = TimeUnit.SECONDS.toNanos(2);
+    private static final long TMP_CLEAN_EVERY = TimeUnit.HOURS.toNanos(1);
 
     private final Path dir;
     private final ReentrantLock lock = new ReentrantLock();
     private final AtomicBoolean exclusive = new AtomicBoolean();
+    /** When tmp/ was last cleaned ({@link System#nanoTime}), 0 for never. */
+    private final AtomicLong tmpCleanedAt = new AtomicLong();
 
     // guarded by lock
     private boolean loaded;
@@ -92,10 +96,25 @@ public final class MailFolder {
      */
     public static MailFolder of(Path dir) throws IOException {
         Path abs = dir.toAbsolutePath().normalize();
-        Files.createDirectories(abs.resolve("cur"));
-        Files.createDirectories(abs.resolve("new"));
-        Files.createDirectories(abs.resolve("tmp"));
-        return OPEN.computeIfAbsent(abs, MailFolder::new);
+        PrivateFiles.createDirectories(abs.resolve("cur"));
+        PrivateFiles.createDirectories(abs.resolve("new"));
+        PrivateFiles.createDirectories(abs.resolve("tmp"));
+        MailFolder f = OPEN.computeIfAbsent(abs, MailFolder::new);
+        f.cleanTmpIfDue();
+        return f;
+    }
+
+    /**
+     * Removes crashed deliveries' leftovers from tmp/ when the folder is first opened in this
+     * process, and again when it is opened after an hour, so a server that runs for months
+     * still cleans (Maildir: after 36 hours).
+     */
+    private void cleanTmpIfDue() {
+        long now = System.nanoTime();
+        long last = tmpCleanedAt.get();
+        if ((last == 0 || now - last >= TMP_CLEAN_EVERY) && tmpCleanedAt.compareAndSet(last, now == 0 ? 1 : now)) {
+            Maildir.removeStaleTmp(dir);
+        }
     }
 
     /** Drops the shared instance for {@code dir}, as a restart would; for tests only. */
@@ -543,7 +562,7 @@ public final class MailFolder {
                 sb.append(i).append(' ').append(keywords.get(i)).append('\n');
             }
             Path tmp = dir.resolve(KEYWORDS + "." + Maildir.uniqueName() + ".tmp");
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            try (FileChannel ch = PrivateFiles.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE))) {
                 var bb = java.nio.ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8));
                 while (bb.hasRemaining()) {
                     ch.write(bb);
@@ -801,8 +820,8 @@ public final class MailFolder {
             sb.append(m.uid()).append(' ').append(m.name()).append('\n');
         }
         Path tmp = dir.resolve(UIDLIST + "." + Maildir.uniqueName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        try (FileChannel ch = PrivateFiles.open(tmp, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING))) {
             var bb = java.nio.ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8));
             while (bb.hasRemaining()) {
                 ch.write(bb);

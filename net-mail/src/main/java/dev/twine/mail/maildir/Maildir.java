@@ -12,6 +12,9 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
+import java.nio.file.LinkOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -47,6 +50,11 @@ public final class Maildir {
      * group commit of their new/.
      */
     private static final ConcurrentHashMap<Path, Box> PREPARED = new ConcurrentHashMap<>();
+    /** Base names of the tmp/ files deliveries of this process are writing now. */
+    private static final Set<String> WRITING = ConcurrentHashMap.newKeySet();
+    /** How long a file may sit in tmp/ before it counts as a crashed delivery's leftover. */
+    static final Duration STALE_TMP = Duration.ofHours(36);
+    private static final System.Logger LOG = System.getLogger(Maildir.class.getName());
     private static final Set<StandardOpenOption> CREATE = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     /** Serialises read-modify-write of subscription files in this process. */
     private static final ReentrantLock SUBSCRIPTIONS = new ReentrantLock();
@@ -172,15 +180,24 @@ public final class Maildir {
     private static Path store(Path maildir, Content content) throws IOException {
         Box box = prepared(maildir);
         String unique = uniqueName();
+        WRITING.add(unique);
+        try {
+            return store(maildir, box, unique, content);
+        } finally {
+            WRITING.remove(unique);
+        }
+    }
+
+    private static Path store(Path maildir, Box box, String unique, Content content) throws IOException {
         Path file = box.tmp.resolve(unique);
         FileChannel opened;
         try {
-            opened = FileChannel.open(file, CREATE);
+            opened = PrivateFiles.open(file, CREATE);
         } catch (NoSuchFileException e) {
             // the directories were removed behind our back since we made them: make them again
             box = prepareAgain(maildir, box);
             file = box.tmp.resolve(unique);
-            opened = FileChannel.open(file, CREATE);
+            opened = PrivateFiles.open(file, CREATE);
         }
         long size;
         try (FileChannel ch = opened) {
@@ -217,11 +234,58 @@ public final class Maildir {
             return box;
         }
         box = new Box(maildir.resolve("tmp"), maildir.resolve("new"));
-        Files.createDirectories(box.tmp);
-        Files.createDirectories(box.nu);
-        Files.createDirectories(maildir.resolve("cur"));
+        PrivateFiles.createDirectories(box.tmp);
+        PrivateFiles.createDirectories(box.nu);
+        PrivateFiles.createDirectories(maildir.resolve("cur"));
         Box raced = PREPARED.putIfAbsent(maildir, box);
-        return raced != null ? raced : box; // one group commit per directory
+        if (raced != null) {
+            return raced; // one group commit per directory
+        }
+        removeStaleTmp(maildir);
+        return box;
+    }
+
+    /**
+     * Deletes the files in {@code maildir/tmp/} that nobody has touched for
+     * {@link #STALE_TMP} (36 hours, as the Maildir specification says): leftovers of deliveries
+     * that crashed before their rename. A file a delivery of this process is still writing is
+     * never touched, however old; one another process is writing has a fresh modification time.
+     * Failures are logged, never thrown: cleaning is a courtesy, not part of any operation.
+     *
+     * @return how many files were deleted
+     */
+    static int removeStaleTmp(Path maildir) {
+        Path tmp = maildir.resolve("tmp");
+        Instant cutoff = Instant.now().minus(STALE_TMP);
+        int removed = 0;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(tmp)) {
+            for (Path p : ds) {
+                if (WRITING.contains(p.getFileName().toString())) {
+                    continue;
+                }
+                try {
+                    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                    // the later of the two: a reader that opened it (atime) or a writer (mtime) is recent use
+                    Instant used = a.lastModifiedTime().toInstant();
+                    if (a.lastAccessTime() != null && a.lastAccessTime().toInstant().isAfter(used)) {
+                        used = a.lastAccessTime().toInstant();
+                    }
+                    if (a.isRegularFile() && used.isBefore(cutoff) && Files.deleteIfExists(p)) {
+                        removed++;
+                    }
+                } catch (NoSuchFileException e) {
+                    // renamed into new/ or deleted meanwhile
+                }
+            }
+        } catch (NoSuchFileException e) {
+            return removed;
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot clean " + tmp, e);
+        }
+        if (removed > 0) {
+            LOG.log(System.Logger.Level.INFO, "removed " + removed + " stale file(s) from " + tmp);
+        }
+        return removed;
     }
 
     private static Box prepareAgain(Path maildir, Box stale) throws IOException {
@@ -382,12 +446,12 @@ public final class Maildir {
             return;
         }
         Path dir = inbox(user);
-        Files.createDirectories(dir);
+        PrivateFiles.createDirectories(dir);
         Path tmp = dir.resolve("subscriptions." + uniqueName() + ".tmp");
         StringBuilder sb = new StringBuilder();
         names.forEach(n -> sb.append(n).append('\n'));
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        try (FileChannel ch = PrivateFiles.open(tmp, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING))) {
             ByteBuffer bb = ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8));
             while (bb.hasRemaining()) {
                 ch.write(bb);

@@ -5,6 +5,8 @@ import dev.twine.core.DrainingException;
 import dev.twine.core.LineReader;
 import dev.twine.core.LineTooLongException;
 import dev.twine.core.auth.AuthenticationException;
+import dev.twine.core.auth.LoginAttempts;
+import dev.twine.core.auth.LoginRefusedException;
 import dev.twine.core.auth.Principal;
 import dev.twine.core.auth.SaslExchange;
 import dev.twine.core.auth.UsernamePassword;
@@ -26,10 +28,15 @@ import java.util.TreeSet;
 
 /** One POP3 connection: AUTHORIZATION, TRANSACTION and UPDATE states (RFC 1939 §3). */
 final class Pop3Session {
+    private static final System.Logger LOG = System.getLogger(Pop3Session.class.getName());
     private final Pop3Server.Config config;
     private final Connection conn;
     private final LineReader lines;
     private final OutputStream out;
+    /** This connection's logins under the portal's policy: delays, disconnect, penalties. */
+    private final LoginAttempts attempts;
+    /** Set when the policy says this connection has no login attempts left: reply, then close. */
+    private boolean hangUp;
 
     private String pendingUser;
     private MailFolder folder;
@@ -41,9 +48,10 @@ final class Pop3Session {
         this.conn = conn;
         this.lines = LineReader.of(conn, 8192);
         this.out = conn.output();
+        this.attempts = config.portal().policy().open(config.serviceName(), conn.remoteAddress());
     }
 
-    void run() throws IOException {
+    void run() throws IOException, InterruptedException {
         try {
             reply("+OK Twine POP3 server ready");
             conn.flush();
@@ -62,11 +70,19 @@ final class Pop3Session {
                 boolean goOn;
                 try {
                     goOn = command(line);
-                } catch (RuntimeException e) {
+                } catch (DrainingException | SocketTimeoutException | java.io.EOFException e) {
+                    throw e;
+                } catch (RuntimeException | StackOverflowError e) {
                     // a bug here must not end the session without an answer
-                    System.getLogger(Pop3Session.class.getName()).log(System.Logger.Level.WARNING,
-                            "POP3 " + conn.peer() + " failed", e);
-                    reply("-ERR [SYS/PERM] internal error");
+                    internalError("[SYS/PERM]", e);
+                    goOn = true;
+                } catch (IOException e) {
+                    if (conn.isClosed()) {
+                        throw e;
+                    }
+                    // the store failed (a file that vanished, a full disk): its message may name
+                    // files, so it goes to the log and the client gets an id (RFC 3206 SYS/TEMP)
+                    internalError("[SYS/TEMP]", e);
                     goOn = true;
                 }
                 if (!goOn) {
@@ -80,6 +96,8 @@ final class Pop3Session {
             conn.flush();
         } catch (SocketTimeoutException e) {
             // RFC 1939 §3: an autologout timer ends the session without UPDATE
+        } catch (java.io.EOFException e) {
+            // the client vanished inside an exchange: nothing to answer, nothing deleted
         } finally {
             if (folder != null) {
                 folder.unlockExclusive();
@@ -87,6 +105,13 @@ final class Pop3Session {
             }
             conn.close();
         }
+    }
+
+    /** Logs a failure with the peer and a short id and answers the id only, never the exception text. */
+    private void internalError(String code, Throwable e) throws IOException {
+        String id = java.util.HexFormat.of().toHexDigits(java.util.concurrent.ThreadLocalRandom.current().nextInt());
+        LOG.log(System.Logger.Level.WARNING, "POP3 " + conn.peer() + " failed [" + id + "]", e);
+        reply("-ERR " + code + " Internal error occurred. Refer to server log for more information. [" + id + "]");
     }
 
     private void reply(String s) throws IOException {
@@ -98,7 +123,7 @@ final class Pop3Session {
     }
 
     /** Runs one command; false ends the session. */
-    private boolean command(String line) throws IOException {
+    private boolean command(String line) throws IOException, InterruptedException {
         int sp = line.indexOf(' ');
         String verb = (sp < 0 ? line : line.substring(0, sp)).toUpperCase(Locale.ROOT);
         String arg = sp < 0 ? "" : line.substring(sp + 1);
@@ -115,9 +140,10 @@ final class Pop3Session {
         }
         if (folder == null) {
             authorization(verb, arg);
-        } else {
-            transaction(verb, arg);
+            // the policy's last allowed failure: the -ERR is sent, the connection ends (no UPDATE)
+            return !hangUp;
         }
+        transaction(verb, arg);
         return true;
     }
 
@@ -141,7 +167,7 @@ final class Pop3Session {
         reply(".");
     }
 
-    private void authorization(String verb, String arg) throws IOException {
+    private void authorization(String verb, String arg) throws IOException, InterruptedException {
         switch (verb) {
             case "STLS" -> {
                 if (config.tls() == null || conn.isSecure()) {
@@ -172,20 +198,42 @@ final class Pop3Session {
                 }
                 String user = pendingUser;
                 pendingUser = null;
+                Principal p;
                 try {
+                    // the policy answers before the password is looked at: while penalised, right
+                    // or wrong get the same temporary refusal
+                    attempts.admit(user);
                     // RFC 1939 §7: the password may contain spaces
-                    Principal p = config.portal().authenticate(new UsernamePassword(user, arg));
-                    open(p);
+                    p = config.portal().authenticate(new UsernamePassword(user, arg));
+                } catch (LoginRefusedException e) {
+                    refused(e);
+                    return;
                 } catch (AuthenticationException | IllegalArgumentException e) {
-                    reply("-ERR [AUTH] authentication failed");
+                    failed(user);
+                    return;
                 }
+                attempts.succeeded(user);
+                open(p);
             }
             case "AUTH" -> auth(arg);
             default -> reply("-ERR unknown command or wrong state");
         }
     }
 
-    private void auth(String arg) throws IOException {
+    /** A login the policy refused: RFC 3206's temporary failure, right password or not. */
+    private void refused(LoginRefusedException e) throws IOException {
+        reply("-ERR [SYS/TEMP] login temporarily refused, try again later");
+        hangUp = !e.mayRetry();
+    }
+
+    /** A failed login: the policy's delay, then -ERR, and the end when no tries are left. */
+    private void failed(String user) throws IOException, InterruptedException {
+        boolean again = attempts.failed(user);
+        reply(again ? "-ERR [AUTH] authentication failed" : "-ERR [AUTH] authentication failed, closing connection");
+        hangUp = !again;
+    }
+
+    private void auth(String arg) throws IOException, InterruptedException {
         if (arg.isBlank()) {
             // the pre-RFC 5034 listing some clients still send
             reply("+OK");
@@ -203,6 +251,12 @@ final class Pop3Session {
         String mech = parts[0].toUpperCase(Locale.ROOT);
         if (!config.portal().saslMechanisms().contains(mech)) {
             reply("-ERR unsupported mechanism");
+            return;
+        }
+        try {
+            attempts.admit(null);
+        } catch (LoginRefusedException e) {
+            refused(e);
             return;
         }
         SaslExchange sasl = config.portal().sasl(mech);
@@ -246,7 +300,15 @@ final class Pop3Session {
                         conn.flush();
                         lines.readLine();
                     }
-                    open(sasl.principal());
+                    Principal p = sasl.principal();
+                    try {
+                        attempts.admit(sasl.username().orElse(p.name()));
+                    } catch (LoginRefusedException e) {
+                        refused(e);
+                        return;
+                    }
+                    attempts.succeeded(p.name());
+                    open(p);
                     return;
                 }
                 reply("+ " + Base64.getEncoder().encodeToString(challenge));
@@ -254,7 +316,14 @@ final class Pop3Session {
                 prompted = true;
             }
         } catch (AuthenticationException | IllegalStateException e) {
-            reply("-ERR [AUTH] authentication failed");
+            String u = sasl.username().orElse(null);
+            try {
+                attempts.admit(u);
+            } catch (LoginRefusedException r) {
+                refused(r);
+                return;
+            }
+            failed(u);
         }
     }
 
@@ -286,6 +355,8 @@ final class Pop3Session {
             f.unlockExclusive();
             throw e;
         }
+        // out of the server's pre-auth counts and deadline; the autologout applies from here
+        conn.markAuthenticated();
         reply("+OK " + messages.size() + " messages");
     }
 

@@ -180,15 +180,26 @@ class MailPluginTest {
     }
 
     @Test
-    void theSharedLimitOptionsApplyToSmtpAndSubmission() throws Exception {
+    void theSharedLimitOptionsApplyToEveryMailService() throws Exception {
         SmtpTestSupport.users(dir);
         try (Service s = plugin.create(args("--domain", "example.test", "--users", dir.resolve("users").toString(),
                 "--maildir", dir.resolve("maildir").toString(), "--smtp", "tcp:0:interface=127.0.0.1",
-                "--submission", "tcp:0:interface=127.0.0.1", "--allow-plain-auth",
+                "--submission", "tcp:0:interface=127.0.0.1", "--imap", "tcp:0:interface=127.0.0.1", "--allow-plain-auth",
                 "--max-preauth-per-address", "1", "--auth-max-failures", "1", "--auth-failure-delay", "0"))) {
             s.start();
             int smtp = s.bindings().get(0).port();
             int submission = s.bindings().get(1).port();
+            int imap = s.bindings().get(2).port();
+            try (java.net.Socket first = new java.net.Socket("127.0.0.1", imap);
+                    java.net.Socket second = new java.net.Socket("127.0.0.1", imap)) {
+                first.setSoTimeout(10_000);
+                second.setSoTimeout(10_000);
+                var in1 = new java.io.BufferedReader(new java.io.InputStreamReader(first.getInputStream(), StandardCharsets.US_ASCII));
+                var in2 = new java.io.BufferedReader(new java.io.InputStreamReader(second.getInputStream(), StandardCharsets.US_ASCII));
+                assertTrue(in1.readLine().startsWith("* OK"));
+                assertEquals("* BYE [UNAVAILABLE] too many connections from your address", in2.readLine(),
+                        "--max-preauth-per-address 1 reaches IMAP too");
+            }
             try (java.net.Socket first = new java.net.Socket("127.0.0.1", smtp);
                     java.net.Socket second = new java.net.Socket("127.0.0.1", smtp)) {
                 first.setSoTimeout(10_000);
