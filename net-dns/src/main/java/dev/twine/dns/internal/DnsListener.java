@@ -2,6 +2,7 @@ package dev.twine.dns.internal;
 
 import dev.twine.core.Binding;
 import dev.twine.core.Connection;
+import dev.twine.core.ConnectionLimits;
 import dev.twine.core.DrainingException;
 import dev.twine.core.Endpoint;
 import dev.twine.core.Frames;
@@ -38,6 +39,8 @@ public final class DnsListener {
     private static final System.Logger LOG = System.getLogger("dev.twine.dns");
     /** RFC 7766 §6.2.3: idle TCP connections are closed after a while (seconds, not minutes). */
     private static final Duration TCP_IDLE = Duration.ofSeconds(10);
+    /** Concurrent TCP connections one client address (IPv6: /64) may hold. */
+    static final int TCP_PER_ADDRESS = 64;
     private static final List<DnsListener> SIGHUP = new CopyOnWriteArrayList<>();
     private static final ReentrantLock SIGNAL_LOCK = new ReentrantLock();
     private static boolean signalInstalled;
@@ -112,6 +115,9 @@ public final class DnsListener {
                     .maxDatagramsInFlight(4096)
                     // each TCP connection may buffer a 64 KiB frame: bound them (RFC 7766 §6.2.2)
                     .maxConnections(1024)
+                    // and one client may hold only a few of them (RFC 7766 §6.2.2: servers limit
+                    // connections per client), so a flood from one address cannot take them all
+                    .limits(ConnectionLimits.builder().perAddress(TCP_PER_ADDRESS).build())
                     .readTimeout(TCP_IDLE)
                     .writeTimeout(Duration.ofSeconds(10));
             for (Endpoint e : samePort(endpoints)) {
