@@ -36,6 +36,10 @@ import javax.net.ssl.SSLSession;
  * <em>write timeout</em> bounds each
  * blocking send to a peer that does not read: the write throws
  * {@link java.net.SocketTimeoutException} and the connection is closed. Zero means no timeout.
+ * Two limits bound whole phases rather than single waits, and end reads the same way when they
+ * pass: a server's {@linkplain ConnectionLimits.Builder#preauthTimeout pre-auth timeout} (until
+ * {@link #markAuthenticated()}), and, for a line read through {@link LineReader}, the read
+ * timeout counted from the line's first byte to its end.
  *
  * <h2>Codecs</h2>
  * {@link LineReader}, {@link LineWriter} and {@link Frames} read from and write to the same buffers

@@ -38,6 +38,18 @@ public sealed interface Handle<T> permits Scope.Child {
     T await() throws InterruptedException;
 
     /**
+     * Like {@link #await()}, waiting at most {@code timeout}.
+     *
+     * @param timeout how long to wait; zero checks without waiting
+     * @throws java.util.concurrent.TimeoutException if the child is still running then (it is not
+     *     touched)
+     * @throws InterruptedException if the waiting thread is interrupted (the child is not touched)
+     * @throws java.util.concurrent.CancellationException if the child was cancelled
+     * @throws java.util.concurrent.CompletionException wrapping a checked exception the child threw
+     */
+    T await(java.time.Duration timeout) throws InterruptedException, java.util.concurrent.TimeoutException;
+
+    /**
      * The result of a child that has {@link State#SUCCEEDED}.
      *
      * @throws IllegalStateException in any other state

@@ -105,6 +105,57 @@ public final class Scope implements AutoCloseable {
         return new Scope(name, Objects.requireNonNull(deadline, "deadline"));
     }
 
+    /**
+     * Runs {@code body} in a new scope, as a Trio nursery does: the body forks children into the
+     * scope it is given; when the body returns, the scope waits for them; when the body throws, the
+     * children are cancelled first, so a failed body never waits on children that would run on.
+     *
+     * <pre>{@code
+     * String both = Scope.run("lookup", scope -> {
+     *     Handle<String> a = scope.fork("a", () -> ask(serverA));
+     *     Handle<String> b = scope.fork("b", () -> ask(serverB));
+     *     return a.await() + b.await();
+     * });
+     * }</pre>
+     *
+     * @param name the scope's name
+     * @param body what runs in the scope, on the calling thread
+     * @return what the body returned
+     * @throws Exception what the body threw (a child's failure, if it came first, is added to it
+     *     as suppressed), or a child's failure as {@link #join()} throws it
+     */
+    public static <T> T run(String name, Body<T> body) throws Exception {
+        Objects.requireNonNull(body, "body");
+        Scope scope = open(name);
+        T result;
+        try {
+            result = body.run(scope);
+        } catch (Throwable t) {
+            scope.cancel();
+            try {
+                scope.close();
+            } catch (RuntimeException | Error childFailure) {
+                if (childFailure != t) {
+                    t.addSuppressed(childFailure);
+                }
+            }
+            throw t;
+        }
+        scope.close();
+        return result;
+    }
+
+    /**
+     * The body of {@link #run(String, Body)}.
+     *
+     * @param <T> what it returns
+     */
+    @FunctionalInterface
+    public interface Body<T> {
+        /** Runs with the scope to fork children into. */
+        T run(Scope scope) throws Exception;
+    }
+
     /** The scope's name. */
     public String name() {
         return name;
@@ -219,6 +270,46 @@ public final class Scope implements AutoCloseable {
     }
 
     /**
+     * Like {@link #join()}, but waits at most {@code timeout}: returns false, leaving the children
+     * running, if some are still running then.
+     *
+     * @param timeout how long to wait; zero checks without waiting
+     * @return true once every child has ended (and any failure was thrown), false on timeout
+     * @throws InterruptedException if the waiting thread is interrupted; the children are then
+     *     cancelled and have ended before this is thrown
+     * @throws DeadlineExceededException if the deadline passed with children still running
+     */
+    public boolean join(java.time.Duration timeout) throws InterruptedException {
+        long left = Objects.requireNonNull(timeout, "timeout").toNanos();
+        lock.lock();
+        try {
+            while (live > 0) {
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    left = allEnded.awaitNanos(left);
+                } catch (InterruptedException e) {
+                    lock.unlock();
+                    try {
+                        cancel();
+                    } finally {
+                        lock.lock();
+                    }
+                    while (live > 0) {
+                        allEnded.awaitUninterruptibly();
+                    }
+                    throw e;
+                }
+            }
+            throwFailureOnce();
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Waits for all children ({@link #join()}), then closes the scope to new forks. Idempotent.
      *
      * @throws CancellationException if the closing thread was interrupted while waiting; the
@@ -257,6 +348,22 @@ public final class Scope implements AutoCloseable {
             while (child.state() == Handle.State.RUNNING) {
                 someEnded.await();
             }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Like {@link #awaitEnd}, for at most {@code nanos}; false if the child still runs then. */
+    private boolean awaitEnd(Child<?> child, long nanos) throws InterruptedException {
+        lock.lock();
+        try {
+            while (child.state() == Handle.State.RUNNING) {
+                if (nanos <= 0) {
+                    return false;
+                }
+                nanos = someEnded.awaitNanos(nanos);
+            }
+            return true;
         } finally {
             lock.unlock();
         }
@@ -406,6 +513,18 @@ public final class Scope implements AutoCloseable {
         @Override
         public T await() throws InterruptedException {
             scope.awaitEnd(this);
+            return outcome();
+        }
+
+        @Override
+        public T await(java.time.Duration timeout) throws InterruptedException, java.util.concurrent.TimeoutException {
+            if (!scope.awaitEnd(this, Objects.requireNonNull(timeout, "timeout").toNanos())) {
+                throw new java.util.concurrent.TimeoutException("task '" + name + "' still running after " + timeout);
+            }
+            return outcome();
+        }
+
+        private T outcome() {
             return switch (state) {
                 case SUCCEEDED -> result;
                 case CANCELLED -> {

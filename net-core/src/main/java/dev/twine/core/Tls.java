@@ -1,6 +1,5 @@
 package dev.twine.core;
 
-import dev.twine.core.internal.Durable;
 import dev.twine.core.internal.SelfSigned;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -9,8 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyStore;
@@ -128,19 +125,13 @@ public final class Tls {
     }
 
     private static void writeAtomically(Path file, String text, boolean secret) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
-        try {
-            if (secret && dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-            }
-            Durable.writeAndForce(tmp, text.getBytes(StandardCharsets.US_ASCII));
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        byte[] bytes = text.getBytes(StandardCharsets.US_ASCII);
+        if (secret) {
+            DurableFiles.replacePrivate(file, bytes);
+        } else {
+            DurableFiles.replace(file, bytes);
         }
-        Durable.forceDirectory(dir);
     }
 
     /** A client configuration that trusts the JDK's default trust store. */

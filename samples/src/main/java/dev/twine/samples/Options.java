@@ -1,5 +1,6 @@
 package dev.twine.samples;
 
+import dev.twine.core.ConnectionLimits;
 import dev.twine.core.Server;
 import dev.twine.core.ServicePlugin;
 import dev.twine.core.ServicePlugin.Arguments;
@@ -21,15 +22,36 @@ final class Options {
                 ServicePlugin.Option.value("--max-connections", "N", "Most connections served at once; more wait in the listen backlog.")
                         .withDefault(maxConnections),
                 ServicePlugin.Option.value("--idle-timeout", "DURATION", "Close a connection that sends nothing for this long (0 = never).")
-                        .withDefault(idleTimeout));
+                        .withDefault(idleTimeout),
+                ServicePlugin.Option.value("--max-connections-per-address", "N",
+                                "Most connections from one client address (an IPv6 /64); more are closed at once; 0 for no cap.")
+                        .withDefault(Integer.toString(DEFAULT_PER_ADDRESS)));
     }
+
+    /** One address may hold this many connections of a sample server: a tenth of the default total. */
+    static final int DEFAULT_PER_ADDRESS = 1_000;
 
     /** A server from {@code builder} configured with {@link #serverOptions}'s values. */
     static Server server(Server.Builder builder, Arguments args) {
         args.values("--listen").forEach(builder::listen);
         return builder.maxConnections(positive(args, "--max-connections"))
                 .readTimeout(args.duration("--idle-timeout"))
+                .limits(ConnectionLimits.builder().perAddress(count(args, "--max-connections-per-address")).build())
                 .build();
+    }
+
+    /** A whole number of 0 or more. */
+    static int count(Arguments args, String option) {
+        String v = args.require(option);
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException(option + ": '" + v + "' is not a whole number of 0 or more");
     }
 
     /** A positive integer option. */

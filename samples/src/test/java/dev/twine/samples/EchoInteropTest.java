@@ -58,6 +58,7 @@ class EchoInteropTest {
     void netcatLinesComeBackFromTheLauncherBuiltServer(@TempDir Path dir) throws Exception {
         Path nc = tool("nc");
         Server server = (Server) new EchoPlugin().create(new FixedArguments());
+        assertEquals(5, server.limits().perAddress(), "--max-connections-per-address reaches the server");
         server.start();
         try {
             Process p = new ProcessBuilder(nc.toString(), "-N", "127.0.0.1", String.valueOf(server.port())).start();
@@ -83,6 +84,7 @@ class EchoInteropTest {
             return switch (option) {
                 case "--max-connections" -> java.util.Optional.of("10");
                 case "--idle-timeout" -> java.util.Optional.of("30s");
+                case "--max-connections-per-address" -> java.util.Optional.of("5");
                 default -> values(option).stream().findFirst();
             };
         }

@@ -68,6 +68,12 @@ class MainTest {
     }
 
     @Test
+    void badPerAddressCapExitsTwo() {
+        assertEquals(2, run("echo", "--max-connections-per-address", "-3"));
+        assertTrue(err().contains("--max-connections-per-address: '-3' is not a whole number of 0 or more"), err());
+    }
+
+    @Test
     void portInUseExitsOneNamingTheEndpoint() throws Exception {
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             int port = taken.getLocalPort();

@@ -19,6 +19,9 @@ public final class ManualClock extends Clock implements Clocks.WaitableClock {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition moved = lock.newCondition();
     private final ZoneId zone;
+    private final Condition waitersChanged = lock.newCondition();
+    private int waiters;
+    private final java.util.List<Runnable> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private Instant now;
 
     private ManualClock(Instant start, ZoneId zone) {
@@ -52,6 +55,26 @@ public final class ManualClock extends Clock implements Clocks.WaitableClock {
         } finally {
             lock.unlock();
         }
+        // outside the lock: a listener takes its own lock, and waiting() is called under it
+        for (Runnable r : listeners) {
+            r.run();
+        }
+    }
+
+    /** Runs {@code r} after every {@link #advance}: how in-memory pipes wake their timed waits. */
+    void onAdvance(Runnable r) {
+        listeners.add(r);
+    }
+
+    /** Counts a thread that waits for this clock elsewhere (an in-memory pipe's timeout). */
+    void waiting(int delta) {
+        lock.lock();
+        try {
+            waiters += delta;
+            waitersChanged.signalAll();
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override
@@ -79,8 +102,54 @@ public final class ManualClock extends Clock implements Clocks.WaitableClock {
     public void awaitInstant(Instant at) throws InterruptedException {
         lock.lock();
         try {
-            while (now.isBefore(at)) {
-                moved.await();
+            if (!now.isBefore(at)) {
+                return;
+            }
+            waiters++;
+            waitersChanged.signalAll();
+            try {
+                while (now.isBefore(at)) {
+                    moved.await();
+                }
+            } finally {
+                waiters--;
+                waitersChanged.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * How many threads wait on this clock now (in a timeout, a delay or a deadline read on it),
+     * so that a test can advance the clock once the code under test is waiting, without sleeping.
+     */
+    public int waiters() {
+        lock.lock();
+        try {
+            return waiters;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Blocks until at least {@code count} threads wait on this clock.
+     *
+     * @param timeout the longest real time to wait, so that a broken test fails instead of hanging
+     * @throws java.util.concurrent.TimeoutException if fewer are waiting after {@code timeout}
+     * @throws InterruptedException if interrupted
+     */
+    public void awaitWaiters(int count, Duration timeout) throws InterruptedException, java.util.concurrent.TimeoutException {
+        long left = timeout.toNanos();
+        lock.lock();
+        try {
+            while (waiters < count) {
+                if (left <= 0) {
+                    throw new java.util.concurrent.TimeoutException(
+                            waiters + " thread(s) wait on the clock, not " + count + ", after " + timeout);
+                }
+                left = waitersChanged.awaitNanos(left);
             }
         } finally {
             lock.unlock();

@@ -10,7 +10,6 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -128,12 +127,12 @@ public final class MemoryConnections {
          * @throws AssertionError if it is still running after {@code timeout}
          */
         public Optional<Throwable> awaitHandler(Duration timeout) throws InterruptedException {
-            long end = System.nanoTime() + timeout.toNanos();
-            while (handler.state() == Handle.State.RUNNING) {
-                if (System.nanoTime() - end >= 0) {
-                    throw new AssertionError("handler still running after " + timeout);
-                }
-                TimeUnit.MILLISECONDS.sleep(1);
+            try {
+                handler.await(timeout);
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new AssertionError("handler still running after " + timeout);
+            } catch (RuntimeException failedOrCancelled) {
+                // the state below says which
             }
             return handler.state() == Handle.State.FAILED ? Optional.of(handler.exceptionNow()) : Optional.empty();
         }

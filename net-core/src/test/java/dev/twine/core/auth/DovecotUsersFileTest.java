@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The users file is shared with Dovecot (DESIGN.md): a real Dovecot reads the lines Twine writes,
+ * The users file is shared with Dovecot (docs/ARCHITECTURE.md, "Data formats"): a real Dovecot reads the lines Twine writes,
  * extra SCRAM-SHA-1 field included, and authenticates the users with their passwords.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
