@@ -39,15 +39,18 @@ import java.util.concurrent.atomic.LongAdder;
  * protocol's temporary failure), cut off (the connection ended or did not answer), or success.
  * Once the attacker has had {@code --penalty-after} definite failures, or the server has answered
  * a temporary failure, "the penalty has begun": from then on every {@code --right-every}-th attempt
- * of a connection uses the <em>right</em> password, and a success counts as a leak.
+ * of a connection (every other connection for SSH) uses the <em>right</em> password, and a success
+ * counts as a leak.
  * <li><b>Slowloris</b>: {@code --slowloris} connections, each sending the start of a command that
  * never ends ({@code a1 LOGIN aaa...}, {@code EHLO aaa...}, an XMPP stream dripping whitespace, an
- * SSH identification line) one byte every {@code --drip}; counted at the end: still held,
- * closed by the server soon after connecting (refused), or closed later (timed out).
+ * SSH identification line) one byte every {@code --drip}; counted at the end of the window: still
+ * held, closed by the server before its normal greeting (refused at connect), or after it (timed
+ * out).
  * <li><b>Flood</b>: up to {@code --flood} silent connections, classified the same way.
  * <li><b>Legitimate</b>: after one unmeasured warm-up login, every {@code --legit-interval} a
- * fresh connection from {@code --legit} logs in with the right password; its latency runs from
- * before the connect to the success answer.
+ * fresh connection from {@code --legit} logs in with the right password, on a platform thread of
+ * its own; its latency runs from before the connect to the success answer, bounded by
+ * {@code --legit-timeout} in all. Each login is also printed as a {@code login ...} line.
  * </ul>
  *
  * <p>Only loopback targets and sources are accepted. SSH is driven through OpenSSH's {@code ssh}
@@ -213,6 +216,15 @@ public final class Abuse {
         long held() {
             return open.stream().filter(h -> !h.closed).count();
         }
+
+        /** The counts at one moment (the end of the window): later closes are ours, not the server's. */
+        Snapshot snapshot() {
+            return new Snapshot(tried.sum(), opened.sum(), connectFailed.sum(), refused.sum(), closedLater.sum(), held());
+        }
+    }
+
+    /** {@link Holding}'s counts at the end of the window. */
+    record Snapshot(long tried, long opened, long connectFailed, long refused, long closedLater, long held) {
     }
 
     /** One held connection. */
@@ -264,14 +276,16 @@ public final class Abuse {
             threads.add(Thread.ofVirtual().name("slowloris").start(() -> hold(slow, s.slowloris(), true)));
             threads.add(Thread.ofVirtual().name("drip").start(this::drip));
             threads.add(Thread.ofVirtual().name("flood").start(() -> hold(flood, s.flood(), false)));
-            Thread legit = Thread.ofVirtual().name("legit").start(this::legitLoop);
+            // the legitimate client on a platform thread of its own: thousands of the attack's
+            // virtual threads must not delay it on the tool's side and pass for the server's delay
+            Thread legit = Thread.ofPlatform().name("legit").daemon().priority(Thread.MAX_PRIORITY).start(this::legitLoop);
             long now = System.nanoTime();
             if (now < deadline) {
                 Thread.sleep(Duration.ofNanos(deadline - now));
             }
             // the end of the window: what the server still holds, before we close anything
-            long slowHeld = slow.held();
-            long floodHeld = flood.held();
+            Snapshot slowEnd = slow.snapshot();
+            Snapshot floodEnd = flood.snapshot();
             // a login begun before the end is still measured (the attack stops starting new work)
             if (!legit.join(s.legitTimeout().plusSeconds(5))) {
                 legitFailed.increment();
@@ -289,7 +303,7 @@ public final class Abuse {
             for (Thread t : threads) {
                 t.join(Duration.ofSeconds(10));
             }
-            return report(slowHeld, floodHeld);
+            return report(slowEnd, floodEnd);
         }
 
         private boolean timeUp() {
@@ -383,13 +397,25 @@ public final class Abuse {
             }
         }
 
-        /** Reads (and ignores) what the server sends until it closes the connection. */
+        /**
+         * Reads what the server sends until it closes the connection. A close before the
+         * service's normal greeting is a refusal at connect (the per-address caps answer with the
+         * protocol's refusal, or nothing); a close after it is a timeout. Judged by the bytes, not
+         * by the time, so that the tool's own scheduling delays under load cannot blur the two.
+         */
         private void watch(Holding h, Held held) {
             byte[] sink = new byte[4096];
+            StringBuilder first = new StringBuilder();
+            boolean greeted = false;
+            String marker = AbuseSessions.greeting(s.service());
             try {
                 InputStream in = held.socket.getInputStream();
-                while (in.read(sink) >= 0) {
-                    // greetings and refusals: only the close matters
+                int n;
+                while ((n = in.read(sink)) >= 0) {
+                    if (!greeted && first.length() < 4096) {
+                        first.append(new String(sink, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1));
+                        greeted = marker != null && first.indexOf(marker) >= 0;
+                    }
                 }
             } catch (IOException e) {
                 // reset by the server, or closed by us at the end
@@ -398,7 +424,10 @@ public final class Abuse {
                 return;
             }
             held.closed = true;
-            if (System.nanoTime() - held.openedNanos <= REFUSED_WITHIN.toNanos()) {
+            boolean refused = marker == null || first.length() == 0 && s.service().equals("xmpp")
+                    ? System.nanoTime() - held.openedNanos <= REFUSED_WITHIN.toNanos()
+                    : !greeted;
+            if (refused) {
                 h.refused.increment();
             } else {
                 h.closedLater.increment();
@@ -445,6 +474,8 @@ public final class Abuse {
                 long t0 = System.nanoTime();
                 String problem = legitLogin(s.legitTimeout());
                 long took = System.nanoTime() - t0;
+                System.out.printf(Locale.ROOT, "login at_s=%.1f took_s=%.3f %s%n", (t0 - start) / 1e9, took / 1e9,
+                        problem == null ? "ok" : "failed: " + problem);
                 if (problem == null) {
                     legitNanos.add(took);
                 } else {
@@ -466,7 +497,7 @@ public final class Abuse {
             long t0 = System.nanoTime();
             Closer own = new Closer();
             // the whole login is bounded, not only each read: a server that answers slowly fails it
-            Thread watchdog = Thread.ofVirtual().start(() -> {
+            Thread watchdog = Thread.ofPlatform().daemon().start(() -> {
                 if (pause(timeout)) {
                     own.closeAll();
                 }
@@ -506,7 +537,7 @@ public final class Abuse {
 
         // --- the result ----------------------------------------------------------------------------
 
-        private int report(long slowHeld, long floodHeld) {
+        private int report(Snapshot slow, Snapshot flood) {
             List<Long> lat;
             synchronized (legitNanos) {
                 lat = new ArrayList<>(legitNanos);
@@ -533,9 +564,9 @@ public final class Abuse {
                     leaks, guessing.penaltyBegan ? String.format(Locale.ROOT, "%.1f", guessing.penaltyBeganNanos / 1e9) : "-",
                     guessing.connections.sum(), guessing.notAdmitted.sum(), meanDelay,
                     guessing.maxAnswerNanos.get() / 1e9,
-                    slow.tried.sum(), slow.opened.sum(), slow.connectFailed.sum(), slow.refused.sum(),
-                    slow.closedLater.sum(), slowHeld, flood.tried.sum(), flood.opened.sum(), flood.connectFailed.sum(),
-                    flood.refused.sum(), flood.closedLater.sum(), floodHeld, legitOk, legitFailed.sum(), slowOver,
+                    slow.tried(), slow.opened(), slow.connectFailed(), slow.refused(), slow.closedLater(), slow.held(),
+                    flood.tried(), flood.opened(), flood.connectFailed(), flood.refused(), flood.closedLater(),
+                    flood.held(), legitOk, legitFailed.sum(), slowOver,
                     Double.isNaN(p50S) ? "-" : String.format(Locale.ROOT, "%.3f", p50S),
                     Double.isNaN(maxS) ? "-" : String.format(Locale.ROOT, "%.3f", maxS),
                     s.target().toMillis() / 1e3, ok ? "OK" : "FAIL");

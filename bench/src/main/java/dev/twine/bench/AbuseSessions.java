@@ -91,6 +91,21 @@ final class AbuseSessions {
         return s.getBytes(StandardCharsets.US_ASCII);
     }
 
+    /**
+     * What the service's normal greeting contains (XMPP: the stream features it sends once the
+     * client's stream header is in), so that a close before it can be told from a later one.
+     */
+    static String greeting(String service) {
+        return switch (service) {
+            case "smtp", "submission" -> "220";
+            case "imap" -> "* OK";
+            case "pop3" -> "+OK";
+            case "ssh" -> "SSH-";
+            case "xmpp" -> "<stream:features";
+            default -> null;
+        };
+    }
+
     /** The byte a slowloris connection drips after its prefix. */
     static byte slowFiller(String service) {
         return (byte) (service.equals("xmpp") ? ' ' : 'a');
