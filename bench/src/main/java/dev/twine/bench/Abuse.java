@@ -30,7 +30,8 @@ import java.util.concurrent.atomic.LongAdder;
  * flood, while a legitimate client logs in from another loopback address every few seconds. It
  * prints one {@code result service=... key=value ...} line and exits 1 if a legitimate login failed
  * or was slower than the target, or if the right password worked for the attacker after the
- * penalty began; 2 on bad arguments.
+ * penalty began (or, given {@code --max-held N}, if the slowloris and the flood together still
+ * held more than N connections at the end); 2 on bad arguments.
  *
  * <ul>
  * <li><b>Guessing</b>: {@code --guessers} connections, each making login attempts in lock step
@@ -59,13 +60,13 @@ import java.util.concurrent.atomic.LongAdder;
 public final class Abuse {
     private static final Set<String> OPTIONS = Set.of("service", "host", "port", "user", "password", "wrong-password",
             "domain", "attacker", "legit", "duration", "guessers", "slowloris", "drip", "flood", "legit-interval",
-            "legit-timeout", "target", "penalty-after", "right-every", "work", "ssh-prompts", "connect-concurrency");
+            "legit-timeout", "target", "penalty-after", "right-every", "work", "ssh-prompts", "connect-concurrency", "max-held");
     private static final String USAGE = """
             usage: Abuse --service smtp|submission|imap|pop3|xmpp|ssh --port N --user NAME --password PW
                          [--host 127.0.0.1] [--domain D] [--wrong-password PW] [--attacker 127.0.0.1]
                          [--legit 127.0.0.2] [--duration 20s] [--guessers 10] [--slowloris 2000] [--drip 5s]
                          [--flood 5000] [--legit-interval 2s] [--legit-timeout 10s] [--target 2s]
-                         [--penalty-after 10] [--right-every 5] [--connect-concurrency 100]
+                         [--penalty-after 10] [--right-every 5] [--connect-concurrency 100] [--max-held N]
                          [--work DIR (ssh: for its askpass script)] [--ssh-prompts 3]""";
     private static final Set<String> SERVICES = Set.of("smtp", "submission", "imap", "pop3", "xmpp", "ssh");
     /** A connection the server closes this soon after it opened counts as refused, not timed out. */
@@ -81,7 +82,7 @@ public final class Abuse {
     record Settings(String service, InetSocketAddress server, String user, String password, String wrong,
             String domain, InetAddress attacker, InetAddress legit, Duration duration, int guessers, int slowloris,
             Duration drip, int flood, Duration legitInterval, Duration legitTimeout, Duration target,
-            int penaltyAfter, int rightEvery, Path work, int sshPrompts, int connectConcurrency) {
+            int penaltyAfter, int rightEvery, Path work, int sshPrompts, int connectConcurrency, int maxHeld) {
 
         Target endpoint() {
             return new Target(service, server, user, domain);
@@ -133,7 +134,7 @@ public final class Abuse {
                 f.duration("legit-timeout", Duration.ofSeconds(10), max), f.duration("target", Duration.ofSeconds(2), max),
                 f.integer("penalty-after", 10, 1, 1_000_000), f.integer("right-every", 5, 1, 1_000_000),
                 Path.of(f.string("work", System.getProperty("java.io.tmpdir"))), f.integer("ssh-prompts", 3, 1, 100),
-                f.integer("connect-concurrency", 100, 1, 1_000));
+                f.integer("connect-concurrency", 100, 1, 1_000), f.integer("max-held", -1, -1, 1_000_000));
         if (s.duration().isZero() || s.drip().isZero() || s.legitInterval().isZero()) {
             throw new Flags.BadArgument("--duration, --drip and --legit-interval must be more than 0");
         }
@@ -549,7 +550,13 @@ public final class Abuse {
             long legitOk = lat.size() - slowOver;
             long legitBad = legitFailed.sum() + slowOver;
             long leaks = guessing.leaks.sum();
-            boolean ok = legitBad == 0 && !lat.isEmpty() && leaks == 0;
+            // optional: the attacker's slowloris and flood together may hold at most --max-held
+            boolean heldOk = s.maxHeld() < 0 || slow.held() + flood.held() <= s.maxHeld();
+            if (!heldOk) {
+                System.err.printf(Locale.ROOT, "abuse: %s: the attacker still held %d connections at the end (--max-held %d)%n",
+                        s.service(), slow.held() + flood.held(), s.maxHeld());
+            }
+            boolean ok = legitBad == 0 && !lat.isEmpty() && leaks == 0 && heldOk;
             double meanDelay = guessing.answers.sum() == 0 ? 0 : guessing.answerNanos.sum() / 1e9 / guessing.answers.sum();
             String line = String.format(Locale.ROOT,
                     "result service=%s seconds=%d attempts=%d evaluated=%d refused=%d cut_off=%d successes=%d"
