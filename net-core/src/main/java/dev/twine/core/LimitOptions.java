@@ -75,9 +75,9 @@ public final class LimitOptions {
      */
     public static ConnectionLimits connectionLimits(Arguments arguments) {
         return ConnectionLimits.builder()
-                .perAddress(count(arguments, PER_ADDRESS))
-                .preauth(count(arguments, PREAUTH))
-                .preauthPerAddress(count(arguments, PREAUTH_PER_ADDRESS))
+                .perAddress(arguments.count(PER_ADDRESS))
+                .preauth(arguments.count(PREAUTH))
+                .preauthPerAddress(arguments.count(PREAUTH_PER_ADDRESS))
                 .preauthTimeout(arguments.duration(PREAUTH_TIMEOUT))
                 .build();
     }
@@ -92,26 +92,12 @@ public final class LimitOptions {
         AuthPolicy.Builder b = AuthPolicy.builder()
                 .failureDelay(delay)
                 .maxFailureDelay(delay.multipliedBy(8))
-                .maxFailuresPerConnection(count(arguments, MAX_FAILURES));
+                .maxFailuresPerConnection(arguments.count(MAX_FAILURES));
         long[] a = penalty(arguments, ADDRESS_PENALTY);
         b.addressPenalty((int) a[0], Duration.ofMillis(a[1]), Duration.ofMillis(a[2]));
         long[] u = penalty(arguments, USER_PENALTY);
         b.userPenalty((int) u[0], Duration.ofMillis(u[1]), Duration.ofMillis(u[2]));
         return b.build();
-    }
-
-    /** A non-negative count. */
-    private static int count(Arguments arguments, String option) {
-        String v = arguments.require(option).trim();
-        try {
-            int n = Integer.parseInt(v);
-            if (n >= 0) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new IllegalArgumentException(option + ": '" + v + "' is not a whole number of 0 or more");
     }
 
     /** {@code N/WINDOW/DURATION}, or {@code 0} for none: {count, window ms, duration ms}. */

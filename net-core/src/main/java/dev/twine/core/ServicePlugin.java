@@ -1,5 +1,6 @@
 package dev.twine.core;
 
+import dev.twine.core.internal.ArgumentValues;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -121,6 +122,71 @@ public interface ServicePlugin {
          */
         default java.time.Duration duration(String option) {
             return dev.twine.core.internal.Durations.parse(option, require(option));
+        }
+
+        /**
+         * The value of a required option, or one with a default, as a whole number of 1 or more.
+         *
+         * @throws IllegalArgumentException naming the option if it is missing or not such a number
+         */
+        default int positive(String option) {
+            return ArgumentValues.integer(option, require(option), 1);
+        }
+
+        /**
+         * The value of a required option, or one with a default, as a whole number of 0 or more
+         * (a cap where 0 means none).
+         *
+         * @throws IllegalArgumentException naming the option if it is missing or not such a number
+         */
+        default int count(String option) {
+            return ArgumentValues.integer(option, require(option), 0);
+        }
+
+        /**
+         * The value of a required option, or one with a default, as a size in bytes:
+         * {@code 1048576}, {@code 512k}, {@code 25m}, {@code 1g} (powers of 1024).
+         *
+         * @throws IllegalArgumentException naming the option if it is missing or not a size
+         */
+        default long byteSize(String option) {
+            return ArgumentValues.byteSize(option, require(option));
+        }
+
+        /**
+         * The value of an option as {@code HOST:PORT} ({@code [IPV6]:PORT} for IPv6), in the client
+         * endpoint grammar, not resolved; empty if not given.
+         *
+         * @throws IllegalArgumentException naming the option if the value is malformed
+         */
+        default Optional<java.net.InetSocketAddress> hostPort(String option) {
+            return value(option).map(v -> ArgumentValues.hostPort(option, v));
+        }
+
+        /**
+         * The users file a required option names, loaded.
+         *
+         * @throws IllegalArgumentException naming the option, the file and, for a bad line, its
+         *     number, if it is missing, unreadable or malformed
+         */
+        default dev.twine.core.auth.UsersFile usersFile(String option) {
+            return ArgumentValues.usersFile(option, Path.of(require(option)));
+        }
+
+        /**
+         * A server TLS pair from a certificate option and a key option given together, or empty
+         * if neither is given.
+         *
+         * @throws IllegalArgumentException naming the options if only one is given or the files
+         *     are bad
+         */
+        default Optional<Tls> serverTls(String certOption, String keyOption) {
+            Optional<String> cert = value(certOption);
+            Optional<String> key = value(keyOption);
+            if (cert.isPresent() != key.isPresent()) {
+                throw new IllegalArgumentException(certOption + " and " + keyOption + " go together");
+            }
+            return cert.map(c -> ArgumentValues.serverTls(certOption, Path.of(c), keyOption, Path.of(key.get())));
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.twine.dns;
 import dev.twine.core.Binding;
 import dev.twine.core.Endpoint;
 import dev.twine.core.Service;
+import dev.twine.dns.internal.AddressBlock;
 import dev.twine.dns.internal.DnsListener;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -34,6 +35,12 @@ import java.util.Optional;
  * {@link Builder#watch(Duration)} the files' modification times are polled; with
  * {@link Builder#reloadOnSighup(boolean)} a SIGHUP reloads (installed through
  * {@code sun.misc.Signal}; where the platform has no SIGHUP this is a no-op).
+ *
+ * <h2>Forwarding is not open</h2>
+ * With {@link Builder#forward}, names outside the zones are forwarded only for clients in
+ * {@link Builder#forwardAllow} (loopback only unless set) and only when the query asks for
+ * recursion (RD set); other such queries are answered REFUSED, as an authoritative-only server
+ * answers them. Names inside the zones are answered for every client, RD or not.
  *
  * <h2>Ports</h2>
  * A {@code tcp:0} and a {@code udp:0} endpoint on the same interface get the same free port, as
@@ -117,6 +124,7 @@ public final class DnsServer implements Service {
         private final List<Endpoint> endpoints = new ArrayList<>();
         private final List<InetAddress> transfers = new ArrayList<>();
         private InetSocketAddress forward;
+        private final List<AddressBlock> forwardAllow = new ArrayList<>();
         private Duration watch = Duration.ZERO;
         private boolean sighup;
         private int cacheSize = 10_000;
@@ -148,6 +156,20 @@ public final class DnsServer implements Service {
                 throw new IllegalArgumentException("the upstream resolver must be an IP address: " + upstream);
             }
             this.forward = upstream;
+            return this;
+        }
+
+        /**
+         * Lets clients in this address block use the forwarder: {@code ADDR/PREFIX} or one
+         * address ({@code 192.0.2.0/24}, {@code 2001:db8::/48}, {@code 10.0.0.7}). Repeatable;
+         * when never called, only loopback clients ({@code 127.0.0.0/8} and {@code ::1}) may.
+         * Has no effect without {@link #forward}.
+         *
+         * @throws IllegalArgumentException if {@code cidr} is not a literal address with an
+         *     optional prefix length (host names are not looked up)
+         */
+        public Builder forwardAllow(String cidr) {
+            forwardAllow.add(AddressBlock.parse(cidr));
             return this;
         }
 
@@ -209,7 +231,8 @@ public final class DnsServer implements Service {
             if (endpoints.isEmpty()) {
                 throw new IllegalArgumentException("no endpoint given (--listen)");
             }
-            return new DnsServer(new DnsListener(zones, endpoints, transfers, forward, watch, sighup, cacheSize,
+            return new DnsServer(new DnsListener(zones, endpoints, transfers, forward,
+                    forwardAllow.isEmpty() ? AddressBlock.LOOPBACK : forwardAllow, watch, sighup, cacheSize,
                     upstreamTimeout, clock));
         }
     }

@@ -1,5 +1,6 @@
 package dev.twine.mail;
 
+import dev.twine.core.LimitOptions;
 import dev.twine.core.Server;
 import dev.twine.core.Service;
 import dev.twine.core.ServicePlugin;
@@ -50,7 +51,7 @@ public final class MailPlugin implements ServicePlugin {
 
     @Override
     public List<Option> options() {
-        return List.of(
+        List<Option> options = new ArrayList<>(List.of(
                 Option.value("--domain", "DOMAIN", "The mail domain whose users get mail here.").asRequired(),
                 Option.value("--users", "FILE", "Users file (Dovecot passwd-file): local mailboxes and AUTH logins.").asRequired(),
                 Option.value("--maildir", "DIR", "Maildir++ root: mail for USER goes to DIR/USER/{tmp,new,cur}.").asRequired(),
@@ -69,7 +70,15 @@ public final class MailPlugin implements ServicePlugin {
                 Option.flag("--allow-plain-auth", "Offer AUTH without TLS (loopback testing only)."),
                 Option.value("--queue", "DIR", "Relay queue directory (default: the maildir's sibling DIR-queue)."),
                 Option.value("--max-message-size", "BYTES", "Largest message accepted (SIZE), e.g. 25m.").withDefault("25m"),
-                Option.value("--idle-timeout", "DURATION", "Close an SMTP session idle this long, e.g. 5m (0 = never).").withDefault("5m"));
+                Option.value("--idle-timeout", "DURATION", "Close an SMTP session idle this long, e.g. 5m (0 = never); it also"
+                        + " bounds the time for one whole command line.").withDefault("5m"),
+                Option.value("--postmaster", "USER", "Local user who gets mail for postmaster when there is no user of that name"
+                        + " (default: the first user in the users file).")));
+        // the shared abuse limits: connection limits for every mail server, one failed-login
+        // policy for the users file that all of them share
+        options.addAll(LimitOptions.connectionOptions(SmtpServer.defaultLimits()));
+        options.addAll(LimitOptions.authOptions());
+        return List.copyOf(options);
     }
 
     @Override
@@ -128,7 +137,11 @@ public final class MailPlugin implements ServicePlugin {
             qb.auth(relayUser.get(), password);
         }
         RelayQueue queue = qb.build();
-        Portal portal = Portal.builder().users(users).build();
+        Portal portal = Portal.builder().users(users).policy(LimitOptions.authPolicy(args)).build();
+        String postmaster = postmaster(args.value("--postmaster"), usersPath, users);
+        // validated once here so that a bad value names its option; each server below gets limits
+        // of its own, so that one service's connections do not use up another's
+        LimitOptions.connectionLimits(args);
         long maxSize = size("--max-message-size", args.require("--max-message-size"));
         Duration idle = args.duration("--idle-timeout");
         List<Service> services = new ArrayList<>();
@@ -136,7 +149,10 @@ public final class MailPlugin implements ServicePlugin {
         for (SmtpServer.Role role : SmtpServer.Role.values()) {
             SmtpServer.Builder b = SmtpServer.builder().domain(domain).role(role).maildir(maildir).users(users)
                     .portal(portal).relay(queue).allowPlainAuth(args.flag("--allow-plain-auth"))
-                    .maxMessageSize(maxSize).idleTimeout(idle);
+                    .maxMessageSize(maxSize).idleTimeout(idle).limits(LimitOptions.connectionLimits(args));
+            if (postmaster != null) {
+                b.postmaster(postmaster);
+            }
             if (tls != null) {
                 b.tls(tls);
             }
@@ -166,6 +182,35 @@ public final class MailPlugin implements ServicePlugin {
             services.add(checked("--imap", () -> i.build(imap)));
         }
         return Services.group("mail", services);
+    }
+
+    /**
+     * The user who gets postmaster's mail: {@code --postmaster}, which must be a user of the
+     * file, else the file's first user; null if the file has no users (the mail is then kept in
+     * the mailbox named postmaster).
+     */
+    private static String postmaster(Optional<String> option, Path usersPath, UsersFile users) throws IOException {
+        if (option.isPresent()) {
+            String name = option.get();
+            if (users.find(name).isEmpty()) {
+                throw new IllegalArgumentException("--postmaster: no user '" + name + "' in " + usersPath);
+            }
+            return name;
+        }
+        for (String line : Files.readAllLines(usersPath, StandardCharsets.UTF_8)) {
+            String l = line.strip();
+            int colon = l.indexOf(':');
+            if (l.isEmpty() || l.startsWith("#") || colon <= 0) {
+                continue;
+            }
+            String name = l.substring(0, colon);
+            // a name that cannot be a local mailbox (user@domain style) is passed over
+            if (!name.startsWith(".") && !name.contains("/") && !name.contains("\\") && !name.contains("@")
+                    && users.find(name).isPresent()) {
+                return name;
+            }
+        }
+        return null;
     }
 
     /** The resolver for MX lookups: {@code --dns}, or the nameservers in /etc/resolv.conf, or 127.0.0.1:53. */

@@ -1,6 +1,7 @@
 package dev.twine.ssh;
 
 import dev.twine.core.Binding;
+import dev.twine.core.ConnectionLimits;
 import dev.twine.core.Endpoint;
 import dev.twine.core.Service;
 import dev.twine.core.auth.Portal;
@@ -38,14 +39,31 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link Builder#allowForwarding} is set, and then only local ({@code direct-tcpip}, {@code ssh
  * -L}); remote forwarding, agent and X11 forwarding are always refused.
  *
- * <h2>Error handling</h2>
- * A failed password costs the client {@link Builder#failureDelay} before the answer; after
- * {@link Builder#maxAuthFailures} failures the connection is closed. Connections above
- * {@link Builder#maxSessions} are refused with {@code SSH_DISCONNECT_TOO_MANY_CONNECTIONS}. A
- * handler's exception ends only its own session (exit status 1).
+ * <h2>Limits and abuse resistance</h2>
+ * <ul>
+ *   <li><b>Logins</b> follow the portal's {@link dev.twine.core.auth.AuthPolicy} ({@link
+ *       Portal#policy()}), one {@link dev.twine.core.auth.LoginAttempts} per connection: each failed
+ *       password, keyboard-interactive answer or signed public-key request waits the policy's
+ *       growing delay before the answer, the connection is closed after the policy's number of
+ *       failures, and while the client's address is penalised every method fails, right
+ *       password or key or not (the policy's user penalty, which is against password guessing,
+ *       applies to passwords and keyboard-interactive). A public-key query without a signature
+ *       (the client asking whether a key would do) is never a failure, as in OpenSSH. Besides
+ *       that, at most 24 authentication requests of any kind are allowed per connection.</li>
+ *   <li><b>Connections</b> take a permit from {@link Builder#limits} when accepted: caps per
+ *       address and on connections that have not logged in yet (in all and per address, like
+ *       OpenSSH's {@code MaxStartups} and {@code PerSourceMaxStartups}), and a total time to log
+ *       in ({@code LoginGraceTime}), counted from the connection's start however much it sends.
+ *       {@link Builder#maxSessions} counts logged-in sessions only, so connections that never
+ *       log in cannot take their places. Refused connections get
+ *       {@code SSH_DISCONNECT_TOO_MANY_CONNECTIONS}.</li>
+ * </ul>
  *
- * <p>MINA SSHD runs the protocol on its own NIO2 threads; only handlers and password checks run on
- * virtual threads. Thread-safe.
+ * <h2>Error handling</h2>
+ * A handler's exception ends only its own session (exit status 1).
+ *
+ * <p>MINA SSHD runs the protocol on its own NIO2 threads; handlers, password checks and the
+ * policy's delays run on virtual threads. Thread-safe.
  */
 public final class SshServer implements Service {
 
@@ -109,7 +127,7 @@ public final class SshServer implements Service {
         return a.getPort();
     }
 
-    /** How many SSH connections are open right now. */
+    /** How many SSH connections are open right now, logged in or not (refused ones not counted). */
     public int connectionCount() {
         return mina.sessionCount();
     }
@@ -150,8 +168,7 @@ public final class SshServer implements Service {
         private boolean allowForwarding;
         private int maxSessions = 100;
         private Duration idleTimeout = Duration.ofMinutes(10);
-        private int maxAuthFailures = 6;
-        private Duration failureDelay = Duration.ofSeconds(1);
+        private ConnectionLimits limits = defaultLimits();
 
         private Builder(String name) {
             this.name = Objects.requireNonNull(name, "name");
@@ -202,7 +219,12 @@ public final class SshServer implements Service {
             return this;
         }
 
-        /** The most SSH connections open at once; 0 means no limit; default 100. */
+        /**
+         * The most logged-in SSH sessions at once; 0 means no limit; default 100. Connections that
+         * have not logged in yet are not counted here but by {@link #limits}. A connection
+         * arriving while this many sessions are open is refused at once; a login that would
+         * exceed it is disconnected.
+         */
         public Builder maxSessions(int max) {
             if (max < 0) {
                 throw new IllegalArgumentException("maxSessions < 0: " + max);
@@ -211,30 +233,39 @@ public final class SshServer implements Service {
             return this;
         }
 
+        /**
+         * The connection limits (per address, before login, the time to log in). Default
+         * {@link #defaultLimits()}. A {@link ConnectionLimits} counts the connections it admits,
+         * so give each server its own unless they are to share the counts.
+         */
+        public Builder limits(ConnectionLimits limits) {
+            this.limits = Objects.requireNonNull(limits, "limits");
+            return this;
+        }
+
+        /**
+         * New limits with this server's defaults: 50 connections per address (an IPv6 /64), 100
+         * not logged in yet in all and 10 per address (OpenSSH's {@code MaxStartups} full and
+         * start values), and 30 s to log in (OpenSSH allows 120 s; 30 s is plenty for a person
+         * typing a password and a quarter of the time a flood holds a place).
+         *
+         * @return a fresh {@link ConnectionLimits}, with its own counts
+         */
+        public static ConnectionLimits defaultLimits() {
+            return ConnectionLimits.builder()
+                    .perAddress(50)
+                    .preauth(100)
+                    .preauthPerAddress(10)
+                    .preauthTimeout(Duration.ofSeconds(30))
+                    .build();
+        }
+
         /** Closes a connection with no traffic for this long; zero means never; default 10 minutes. */
         public Builder idleTimeout(Duration timeout) {
             if (timeout.isNegative()) {
                 throw new IllegalArgumentException("negative idle timeout: " + timeout);
             }
             this.idleTimeout = timeout;
-            return this;
-        }
-
-        /** Failed password checks allowed per connection before it is closed; default 6. */
-        public Builder maxAuthFailures(int max) {
-            if (max < 1) {
-                throw new IllegalArgumentException("maxAuthFailures < 1: " + max);
-            }
-            this.maxAuthFailures = max;
-            return this;
-        }
-
-        /** How long a failed password check waits before answering; zero means no wait; default 1 s. */
-        public Builder failureDelay(Duration delay) {
-            if (delay.isNegative()) {
-                throw new IllegalArgumentException("negative failure delay: " + delay);
-            }
-            this.failureDelay = delay;
             return this;
         }
 
@@ -249,7 +280,7 @@ public final class SshServer implements Service {
             }
             Endpoint.Tcp tcp = (Endpoint.Tcp) Endpoint.parseServer(listen);
             return new SshServer(new ServerConfig(name, tcp.host(), tcp.port(), portal, hostKey, handler, sftpRoot,
-                    allowForwarding, maxSessions, idleTimeout, maxAuthFailures, failureDelay));
+                    allowForwarding, maxSessions, idleTimeout, limits));
         }
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.twine.core.auth.AuthPolicy;
 import dev.twine.core.auth.AuthenticationException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -149,7 +150,10 @@ class ServerBehaviourTest {
 
     @Test
     void tooManyFailedPasswordsCloseTheConnection() throws Exception {
-        try (TwineSshFixture t = new TwineSshFixture(dir, b -> b.maxAuthFailures(2))) {
+        AuthPolicy twoFailures = AuthPolicy.builder().failureDelay(Duration.ofMillis(100))
+                .maxFailureDelay(Duration.ofMillis(100)).maxFailuresPerConnection(2)
+                .addressPenalty(0, Duration.ZERO, Duration.ZERO).userPenalty(0, Duration.ZERO, Duration.ZERO).build();
+        try (TwineSshFixture t = new TwineSshFixture(dir, twoFailures, b -> b)) {
             // OpenSSH would keep asking 5 times; the server hangs up after 2 failures
             List<String> cmd = new ArrayList<>(List.of(Peers.require("/usr/bin/sshpass"), "-p", "wrong",
                     Peers.require("/usr/bin/ssh")));

@@ -140,4 +140,47 @@ class SftpInteropTest {
         assertEquals(0, d.exit(), d.toString());
         assertEquals("over scp\n", Files.readString(local.resolve("scp-back.txt")));
     }
+
+    private static String mode(Path p) throws Exception {
+        return java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(p, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+    }
+
+    /** Issue 10, finding 9: OpenSSH's {@code mkdir} asks for 0777; the directory is made 0700. */
+    @Test
+    void mkdirAskingForWorldWritableGetsAPrivateDirectory() throws Exception {
+        Peers.Run r = sftp("mkdir open-dir\n");
+        assertEquals(0, r.exit(), r.toString());
+        assertEquals("rwx------", mode(twine.sftpRoot.resolve("open-dir")), r.toString());
+    }
+
+    /** A world-readable local file uploaded with {@code put -p} (its mode asked for) lands 0600. */
+    @Test
+    void uploadedFilesArePrivateWhateverModeIsAsked() throws Exception {
+        Path shared = local.resolve("shared.txt");
+        Files.writeString(shared, "hello\n");
+        Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+        Path script = local.resolve("script.sh");
+        Files.writeString(script, "#!/bin/sh\n");
+        Files.setPosixFilePermissions(script, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Peers.Run r = sftp("put shared.txt\nput -p shared.txt shared-p.txt\nput -p script.sh\n");
+        assertEquals(0, r.exit(), r.toString());
+        assertEquals("rw-------", mode(twine.sftpRoot.resolve("shared.txt")), r.toString());
+        assertEquals("rw-------", mode(twine.sftpRoot.resolve("shared-p.txt")), r.toString());
+        assertEquals("rwx------", mode(twine.sftpRoot.resolve("script.sh")), r.toString());
+    }
+
+    /** {@code chmod 777} and {@code chmod 4755} keep only the owner's bits. */
+    @Test
+    void chmodCannotMakeFilesGroupOrWorldAccessible() throws Exception {
+        Files.writeString(twine.sftpRoot.resolve("chmod-me.txt"), "x\n");
+        Files.createDirectories(twine.sftpRoot.resolve("chmod-dir"));
+        Peers.Run r = sftp("chmod 777 chmod-me.txt\nchmod 4777 chmod-dir\n");
+        assertEquals(0, r.exit(), r.toString());
+        assertEquals("rwx------", mode(twine.sftpRoot.resolve("chmod-me.txt")), r.toString());
+        assertEquals("rwx------", mode(twine.sftpRoot.resolve("chmod-dir")), r.toString());
+        Peers.Run down = sftp("chmod 400 chmod-me.txt\n");
+        assertEquals(0, down.exit(), down.toString());
+        assertEquals("r--------", mode(twine.sftpRoot.resolve("chmod-me.txt")), down.toString());
+    }
 }

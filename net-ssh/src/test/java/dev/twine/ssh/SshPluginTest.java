@@ -104,6 +104,66 @@ class SshPluginTest {
         IllegalArgumentException d = assertThrows(IllegalArgumentException.class, () -> plugin.create(
                 args(plugin, Map.of("--users", users.toString(), "--listen", "udp:53"), false)));
         assertTrue(d.getMessage().contains("--listen"), d.getMessage());
+        // a malformed users file is a bad argument too (exit 2), not a failure (exit 1)
+        Path garbage = java.nio.file.Files.writeString(dir.resolve("garbage"), "bob:{NOSUCH}x\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(
+                args(plugin, Map.of("--users", garbage.toString()), false)));
+        assertTrue(e.getMessage().startsWith("--users: " + garbage + ":1:"), e.getMessage());
+    }
+
+    @Test
+    void sharedLimitOptionsAreOfferedWithSafeDefaultsAndCheckedByName() throws Exception {
+        SshPlugin plugin = new SshPlugin();
+        Map<String, String> defaults = new HashMap<>();
+        for (ServicePlugin.Option o : plugin.options()) {
+            defaults.put(o.name(), o.defaultValue());
+        }
+        assertEquals("30s", defaults.get("--preauth-timeout"));
+        assertEquals("10", defaults.get("--max-preauth-per-address"));
+        assertEquals("100", defaults.get("--max-preauth"));
+        assertEquals("50", defaults.get("--max-connections-per-address"));
+        assertEquals("3", defaults.get("--auth-max-failures"));
+        assertTrue(defaults.containsKey("--auth-failure-delay") && defaults.containsKey("--auth-address-penalty"),
+                defaults.toString());
+        Path users = dir.resolve("users");
+        UsersFile.addUser(users, "bob", "secret".toCharArray());
+        for (String[] bad : new String[][] {{"--preauth-timeout", "soon"}, {"--max-preauth-per-address", "-1"},
+                {"--auth-max-failures", "many"}, {"--auth-address-penalty", "10/10m"}}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(
+                    args(plugin, Map.of("--users", users.toString(), bad[0], bad[1]), false)));
+            assertTrue(e.getMessage().contains(bad[0]), bad[0] + ": " + e.getMessage());
+        }
+    }
+
+    /** {@code --max-preauth-per-address 1}: a second silent connection from the same address is closed at once. */
+    @Test
+    void preauthLimitFromTheCommandLineReachesTheServer() throws Exception {
+        Path users = dir.resolve("users");
+        UsersFile.addUser(users, "bob", "secret".toCharArray());
+        SshPlugin plugin = new SshPlugin();
+        Service service = plugin.create(args(plugin, Map.of(
+                "--users", users.toString(),
+                "--listen", "tcp:0:interface=127.0.0.1",
+                "--host-key", dir.resolve("hk").toString(),
+                "--max-preauth-per-address", "1"), false));
+        service.start();
+        try (java.net.Socket first = new java.net.Socket("127.0.0.1", service.bindings().getFirst().port());
+                java.net.Socket second = new java.net.Socket("127.0.0.1", service.bindings().getFirst().port())) {
+            first.setSoTimeout(20_000);
+            second.setSoTimeout(20_000);
+            first.getInputStream().read(); // the server has seen the first one
+            byte[] buf = new byte[4096];
+            int n;
+            try {
+                while ((n = second.getInputStream().read(buf)) != -1) {
+                    assertTrue(n > 0);
+                }
+            } catch (java.net.SocketException reset) {
+                // closed: as good as the end of the stream
+            }
+        } finally {
+            service.close();
+        }
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.twine.ssh;
 
+import dev.twine.core.auth.AuthPolicy;
 import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.UsersFile;
 import dev.twine.ssh.internal.HostKeys;
@@ -24,7 +25,26 @@ final class TwineSshFixture implements AutoCloseable {
     final Path knownHosts;
     final SshServer server;
 
+    /**
+     * The policy most tests run with: short delays, six failures per connection as the server
+     * allowed before the core policy, and no address or user penalties, since every test client
+     * comes from 127.0.0.1.
+     */
+    static AuthPolicy testPolicy() {
+        return AuthPolicy.builder()
+                .failureDelay(Duration.ofMillis(100))
+                .maxFailureDelay(Duration.ofMillis(100))
+                .maxFailuresPerConnection(6)
+                .addressPenalty(0, Duration.ZERO, Duration.ZERO)
+                .userPenalty(0, Duration.ZERO, Duration.ZERO)
+                .build();
+    }
+
     TwineSshFixture(Path dir, UnaryOperator<SshServer.Builder> customize) throws Exception {
+        this(dir, testPolicy(), customize);
+    }
+
+    TwineSshFixture(Path dir, AuthPolicy policy, UnaryOperator<SshServer.Builder> customize) throws Exception {
         this.dir = dir;
         Path users = dir.resolve("users");
         UsersFile.addUser(users, USER, PASSWORD.toCharArray());
@@ -34,13 +54,13 @@ final class TwineSshFixture implements AutoCloseable {
         Portal portal = Portal.builder()
                 .users(UsersFile.load(users))
                 .publicKeys(AuthorizedKeysDirectory.of(keysDir))
+                .policy(policy)
                 .build();
         SshServer.Builder b = SshServer.builder("ssh")
                 .listen("tcp:0:interface=127.0.0.1")
                 .portal(portal)
                 .hostKey(hostKey)
-                .sftpRoot(sftpRoot)
-                .failureDelay(Duration.ofMillis(100));
+                .sftpRoot(sftpRoot);
         server = customize.apply(b).build();
         server.start();
         knownHosts = dir.resolve("known_hosts");

@@ -2,10 +2,12 @@ package dev.twine.xmpp;
 
 import dev.twine.core.Binding;
 import dev.twine.core.Connection;
+import dev.twine.core.ConnectionLimits;
 import dev.twine.core.Server;
 import dev.twine.core.Service;
 import dev.twine.core.Services;
 import dev.twine.core.Tls;
+import dev.twine.core.auth.AuthPolicy;
 import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.UserStore;
 import dev.twine.xmpp.internal.DataStore;
@@ -42,13 +44,19 @@ public final class XmppServer implements Service {
     private final Service group;
 
     private XmppServer(Builder b) throws IOException {
-        Portal portal = Portal.builder().users(b.users).build();
+        Portal portal = Portal.builder().users(b.users).policy(b.authPolicy != null ? b.authPolicy : AuthPolicy.defaults()).build();
         hub = new Hub(b.domain, portal, b.users, new DataStore(b.dataDir), b.tls, b.requireTls,
                 new XmlLimits(b.maxStanzaBytes, b.maxDepth, b.maxAttributes), b.componentSecret, b.writeTimeout, VERSION);
         hub.scramSha1(b.scramSha1);
         hub.streamManagement(b.resumeTimeout, b.maxDetached, b.clock);
+        hub.outboundQueue(b.outboundStanzas, b.outboundBytes);
+        hub.rosterLimit(b.rosterLimit);
+        hub.idleTimeout(b.idleTimeout);
+        String domain = hub.domain();
         Server.Builder cb = Server.builder("xmpp").handler(conn -> Sessions.client(hub, conn))
-                .maxConnections(b.maxConnections).writeTimeout(b.writeTimeout);
+                .maxConnections(b.maxConnections).writeTimeout(b.writeTimeout)
+                .limits(b.limits != null ? b.limits : defaultLimits())
+                .overLimit(conn -> Sessions.refuse(domain, conn));
         for (String ep : b.listen) {
             cb.listen(ep);
         }
@@ -66,6 +74,17 @@ public final class XmppServer implements Service {
             components = null;
         }
         group = all.size() == 1 ? clients : Services.group("xmpp", all);
+    }
+
+    /**
+     * The connection limits a server has unless {@link Builder#limits} says otherwise (a new
+     * instance each time, as an instance counts connections): at most 50 connections per client
+     * address (IPv6: per /64), 1,000 streams not yet authenticated in all and 10 per address, and
+     * 60 seconds from connecting to SASL success, however busy the stream is.
+     */
+    public static ConnectionLimits defaultLimits() {
+        return ConnectionLimits.builder().perAddress(50).preauth(1_000).preauthPerAddress(10)
+                .preauthTimeout(Duration.ofSeconds(60)).build();
     }
 
     /** The version this server reports through XEP-0092. */
@@ -186,6 +205,12 @@ public final class XmppServer implements Service {
         private Duration resumeTimeout = Duration.ofSeconds(300);
         private int maxDetached = 1000;
         private java.time.Clock clock = java.time.Clock.systemUTC();
+        private ConnectionLimits limits;
+        private AuthPolicy authPolicy;
+        private int rosterLimit = 1000;
+        private Duration idleTimeout = Duration.ZERO;
+        private int outboundStanzas = 1000;
+        private long outboundBytes = 2L << 20;
 
         private Builder(String domain) {
             this.domain = new Jid("", Objects.requireNonNull(domain, "domain"), "").domain();
@@ -283,7 +308,84 @@ public final class XmppServer implements Service {
             return this;
         }
 
-        /** How long a write to one client may block before that client is dropped (default 30 s; zero: forever). */
+        /**
+         * Caps on client connections per address and before authentication, and the time a
+         * client has to authenticate (default {@link XmppServer#defaultLimits()};
+         * {@link ConnectionLimits#none()} for none). A connection over a cap gets a
+         * {@code <policy-violation/>} stream error and is closed; a stream that has not completed
+         * SASL when the time is up gets {@code <connection-timeout/>} (RFC 6120 §4.9.3.4).
+         * Whitespace keepalives do not extend that time. Components are not limited.
+         */
+        public Builder limits(ConnectionLimits connectionLimits) {
+            this.limits = Objects.requireNonNull(connectionLimits, "limits");
+            return this;
+        }
+
+        /**
+         * What happens after failed SASL logins (default {@link AuthPolicy#defaults()}): a growing
+         * delay before each {@code <not-authorized/>}, the stream closed with
+         * {@code <policy-violation/>} after the policy's number of failures (RFC 6120 §6.4.5), and
+         * {@code <temporary-auth-failure/>}, right password or not, while the address or user is
+         * penalised.
+         */
+        public Builder authPolicy(AuthPolicy policy) {
+            this.authPolicy = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /**
+         * The most items one user's roster may hold, pending subscription requests included
+         * (default 1,000). A roster set or a subscription request that would add one more gets a
+         * {@code <resource-constraint/>} error and changes nothing.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder rosterLimit(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("roster limit must be positive");
+            }
+            this.rosterLimit = max;
+            return this;
+        }
+
+        /**
+         * How long a client stream may send nothing at all, whitespace keepalives included, before
+         * it is closed with {@code <connection-timeout/>} (default zero: never, as clients are not
+         * required to send keepalives; the time before authentication is bounded by
+         * {@link #limits} instead).
+         */
+        public Builder idleTimeout(Duration d) {
+            if (Objects.requireNonNull(d, "idleTimeout").isNegative()) {
+                throw new IllegalArgumentException("negative idle timeout");
+            }
+            this.idleTimeout = d;
+            return this;
+        }
+
+        /**
+         * How much may wait to be written to one client (default 1,000 stanzas and 2 MiB of XML).
+         * Stanzas other sessions route to a client are queued for that client's own writer, so a
+         * client that stops reading never holds up its senders; once its queue would pass either
+         * bound it is disconnected, and the messages still queued for it are handled as for an
+         * unavailable resource (another resource of the user, or offline storage; RFC 6121
+         * §8.5.3.2.1). A client's answers to its own requests wait for room instead.
+         *
+         * @throws IllegalArgumentException if either bound is not positive
+         */
+        public Builder outboundQueue(int stanzas, long bytes) {
+            if (stanzas < 1 || bytes < 1) {
+                throw new IllegalArgumentException("outbound queue bounds must be positive");
+            }
+            this.outboundStanzas = stanzas;
+            this.outboundBytes = bytes;
+            return this;
+        }
+
+        /**
+         * How long a write to one client may block before that client is dropped (default 30 s;
+         * zero: forever). Writes happen on the client's own writer, so this bounds how long a
+         * client that does not read keeps its connection, not how long anyone else waits.
+         */
         public Builder writeTimeout(Duration d) {
             this.writeTimeout = Objects.requireNonNull(d, "writeTimeout");
             return this;

@@ -63,6 +63,13 @@ final class Fixture implements AutoCloseable {
         return s.client();
     }
 
+    /** A raw in-memory connection to the client-stream handler, with the handler's side for tests that wait for it. */
+    MemoryConnections.Served served(Chunking chunking) {
+        MemoryConnections.Served s = MemoryConnections.serve(server::serveClient, chunking);
+        open.add(s);
+        return s;
+    }
+
     /** A component stream connection. */
     Connection rawComponent(Chunking chunking) {
         MemoryConnections.Served s = MemoryConnections.serve(conn -> server.serveComponent(conn), chunking);

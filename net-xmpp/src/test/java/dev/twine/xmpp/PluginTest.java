@@ -83,6 +83,27 @@ class PluginTest {
     }
 
     @Test
+    void limitOptionsAreOfferedWithDefaultsAndBadValuesNameTheOption() throws Exception {
+        Map<String, String> defaults = new HashMap<>();
+        for (ServicePlugin.Option o : new XmppPlugin().options()) {
+            defaults.put(o.name(), o.defaultValue());
+        }
+        assertEquals("50", defaults.get("--max-connections-per-address"));
+        assertEquals("10", defaults.get("--max-preauth-per-address"));
+        assertTrue(defaults.containsKey("--preauth-timeout") && defaults.containsKey("--auth-max-failures"), defaults.toString());
+        assertEquals("1000", defaults.get("--roster-limit"));
+        assertEquals("0", defaults.get("--idle-timeout"));
+        Files.createFile(dir.resolve("users"));
+        for (String[] bad : new String[][] {{"--roster-limit", "0"}, {"--roster-limit", "lots"}, {"--max-preauth", "-1"},
+                {"--idle-timeout", "soon"}, {"--auth-address-penalty", "10/forever"}}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new XmppPlugin().create(args(Map.of(
+                    "--domain", List.of("example.org"), "--users", List.of(dir.resolve("users").toString()),
+                    "--data", List.of(dir.resolve("data").toString()), "--allow-plaintext", List.of(), bad[0], List.of(bad[1])))));
+            assertTrue(e.getMessage().contains(bad[0]), e.getMessage());
+        }
+    }
+
+    @Test
     void missingUsersFileIsAnArgumentErrorNamingTheFile() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new XmppPlugin().create(args(Map.of(
                 "--domain", List.of("example.org"), "--users", List.of(dir.resolve("nope").toString()),

@@ -60,7 +60,15 @@ public final class Main {
             err.println("Try '" + name + " --help'.");
             return 2;
         }
-        Integer helped = CommandLine.executeHelpRequest(parsed);
+        Integer helped;
+        try {
+            helped = CommandLine.executeHelpRequest(parsed);
+        } catch (ParameterException e) {
+            // `twine help nosuch`: picocli's help command throws for an unknown subcommand
+            err.println("twine: " + e.getMessage());
+            err.println("Try 'twine help'.");
+            return 2;
+        }
         if (helped != null) {
             return helped;
         }

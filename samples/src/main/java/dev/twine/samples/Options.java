@@ -6,7 +6,7 @@ import dev.twine.core.ServicePlugin;
 import dev.twine.core.ServicePlugin.Arguments;
 import java.util.List;
 
-/** Small parsers for option values, with messages that name the option. */
+/** The options every sample server shares, and the server they describe. */
 final class Options {
     private Options() {}
 
@@ -34,37 +34,9 @@ final class Options {
     /** A server from {@code builder} configured with {@link #serverOptions}'s values. */
     static Server server(Server.Builder builder, Arguments args) {
         args.values("--listen").forEach(builder::listen);
-        return builder.maxConnections(positive(args, "--max-connections"))
+        return builder.maxConnections(args.positive("--max-connections"))
                 .readTimeout(args.duration("--idle-timeout"))
-                .limits(ConnectionLimits.builder().perAddress(count(args, "--max-connections-per-address")).build())
+                .limits(ConnectionLimits.builder().perAddress(args.count("--max-connections-per-address")).build())
                 .build();
-    }
-
-    /** A whole number of 0 or more. */
-    static int count(Arguments args, String option) {
-        String v = args.require(option);
-        try {
-            int n = Integer.parseInt(v.trim());
-            if (n >= 0) {
-                return n;
-            }
-        } catch (NumberFormatException ignored) {
-            // reported below
-        }
-        throw new IllegalArgumentException(option + ": '" + v + "' is not a whole number of 0 or more");
-    }
-
-    /** A positive integer option. */
-    static int positive(Arguments args, String option) {
-        String v = args.require(option);
-        try {
-            int n = Integer.parseInt(v.trim());
-            if (n > 0) {
-                return n;
-            }
-        } catch (NumberFormatException ignored) {
-            // reported below
-        }
-        throw new IllegalArgumentException(option + ": '" + v + "' is not a positive whole number");
     }
 }

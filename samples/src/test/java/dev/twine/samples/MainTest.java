@@ -68,6 +68,12 @@ class MainTest {
     }
 
     @Test
+    void helpForAnUnknownCommandExitsTwoWithOneLine() {
+        assertEquals(2, run("help", "nosuch"));
+        assertEquals("twine: Unknown subcommand 'nosuch'.\nTry 'twine help'.", err().strip());
+    }
+
+    @Test
     void badPerAddressCapExitsTwo() {
         assertEquals(2, run("echo", "--max-connections-per-address", "-3"));
         assertTrue(err().contains("--max-connections-per-address: '-3' is not a whole number of 0 or more"), err());

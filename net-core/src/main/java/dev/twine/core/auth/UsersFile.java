@@ -469,6 +469,12 @@ public final class UsersFile implements UserStore {
             return new Line(number, raw, length, null, List.of());
         }
         String[] fields = content.split(":", Line.EXTRA_FIELDS + 1);
+        try {
+            // a name `twine user add` would refuse is no user line but garbage: say so, with the line
+            checkName(fields[0]);
+        } catch (IllegalArgumentException e) {
+            throw new UsersFileException(file, number, "not a user line (" + e.getMessage() + "); lines are NAME:{SCHEME}SECRET");
+        }
         if (fields.length < 2) {
             return new Line(number, raw, length, fields[0], List.of());
         }

@@ -356,6 +356,14 @@ class UsersFileTest {
     }
 
     @Test
+    void refusesGarbageLinesWithTheLine() throws Exception {
+        Path file = write("alice:{PLAIN}a\nthis is not a user line\n");
+        UsersFileException e = assertThrows(UsersFileException.class, () -> UsersFile.load(file));
+        assertEquals(2, e.line());
+        assertTrue(e.getMessage().startsWith(file + ":2: not a user line (user name must not contain"), e.getMessage());
+    }
+
+    @Test
     void reportsDuplicateUserWithLine() throws Exception {
         Path file = write("alice:{PLAIN}a\nbob:{PLAIN}b\nalice:{PLAIN}c\n");
         UsersFileException e = assertThrows(UsersFileException.class, () -> UsersFile.load(file));

@@ -58,6 +58,16 @@ public final class DnsListener {
 
     public DnsListener(List<Path> files, List<Endpoint> endpoints, List<InetAddress> transfers, InetSocketAddress forward,
             Duration watch, boolean sighup, int cacheSize, Duration upstreamTimeout, Clock clock) {
+        this(files, endpoints, transfers, forward, AddressBlock.LOOPBACK, watch, sighup, cacheSize, upstreamTimeout, clock);
+    }
+
+    /**
+     * @param forwardAllow the clients the forwarder serves (an empty list: none); the others get
+     *     REFUSED for names outside the zones
+     */
+    public DnsListener(List<Path> files, List<Endpoint> endpoints, List<InetAddress> transfers, InetSocketAddress forward,
+            List<AddressBlock> forwardAllow, Duration watch, boolean sighup, int cacheSize, Duration upstreamTimeout,
+            Clock clock) {
         this.files = List.copyOf(files);
         this.endpoints = List.copyOf(endpoints);
         this.watch = watch;
@@ -69,7 +79,9 @@ public final class DnsListener {
         }
         Set<InetAddress> allowed = Set.copyOf(transfers);
         this.forwarder = forward == null ? null : new Forwarder(new Exchanger(List.of(forward), upstreamTimeout, 2), clock, cacheSize);
-        this.responder = new Responder(zones::get, forwarder, allowed::contains);
+        List<AddressBlock> recursion = List.copyOf(forwardAllow);
+        this.responder = new Responder(zones::get, forwarder, allowed::contains,
+                peer -> recursion.stream().anyMatch(b -> b.contains(peer)));
     }
 
     /** The request path (for tests). */

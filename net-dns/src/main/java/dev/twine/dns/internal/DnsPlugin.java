@@ -39,6 +39,8 @@ public final class DnsPlugin implements ServicePlugin {
                 Option.value("--listen", "EP", "an endpoint (udp:PORT, tcp:PORT, with :interface=ADDR); default "
                         + "udp:5353 and tcp:5353 on 127.0.0.1").asRepeatable(),
                 Option.value("--forward", "HOST:PORT", "forward names outside the zones to this resolver, with a cache"),
+                Option.value("--forward-allow", "CIDR", "clients that may use --forward (ADDR or ADDR/PREFIX); "
+                        + "default loopback only (127.0.0.0/8, ::1); others get REFUSED").asRepeatable(),
                 Option.value("--allow-transfer", "ADDR", "allow zone transfers (AXFR) to this client address")
                         .asRepeatable(),
                 Option.flag("--watch", "reload zone files when they change (polled every second); SIGHUP reloads too"));
@@ -59,6 +61,13 @@ public final class DnsPlugin implements ServicePlugin {
             }
         }
         args.value("--forward").ifPresent(f -> b.forward(hostPort(f)));
+        for (String cidr : args.values("--forward-allow")) {
+            try {
+                b.forwardAllow(cidr);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--forward-allow: " + e.getMessage(), e);
+            }
+        }
         for (String a : args.values("--allow-transfer")) {
             b.allowTransfer(ip("--allow-transfer", a));
         }

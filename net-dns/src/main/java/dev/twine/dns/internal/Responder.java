@@ -43,6 +43,7 @@ public final class Responder {
     private final Supplier<ZoneSet> zones;
     private final Forwarder forwarder;
     private final Predicate<InetAddress> mayTransfer;
+    private final Predicate<InetAddress> mayForward;
 
     /**
      * What the request path produced, and whether it may be reused for any query of the same
@@ -56,14 +57,29 @@ public final class Responder {
     }
 
     /**
+     * A responder that forwards for loopback clients only.
+     *
      * @param zones the zones in force, read once per query (so a reload never tears an answer)
      * @param forwarder where names outside the zones go, or null to refuse them
      * @param mayTransfer which clients may AXFR
      */
     public Responder(Supplier<ZoneSet> zones, Forwarder forwarder, Predicate<InetAddress> mayTransfer) {
+        this(zones, forwarder, mayTransfer, InetAddress::isLoopbackAddress);
+    }
+
+    /**
+     * @param zones the zones in force, read once per query (so a reload never tears an answer)
+     * @param forwarder where names outside the zones go, or null to refuse them
+     * @param mayTransfer which clients may AXFR
+     * @param mayForward which clients the forwarder serves; the others get REFUSED for names
+     *     outside the zones
+     */
+    public Responder(Supplier<ZoneSet> zones, Forwarder forwarder, Predicate<InetAddress> mayTransfer,
+            Predicate<InetAddress> mayForward) {
         this.zones = zones;
         this.forwarder = forwarder;
         this.mayTransfer = mayTransfer;
+        this.mayForward = mayForward;
     }
 
     /** The response to a UDP query, or empty to drop it. Never throws. */
@@ -157,7 +173,12 @@ public final class Responder {
         }
         Zone zone = set.find(question.getName());
         if (zone == null || qclass != DClass.IN && qclass != DClass.ANY) {
-            if (forwarder != null && qclass == DClass.IN) {
+            // Not an open resolver: forward only for the clients allowed to recurse, and only
+            // when they asked for recursion (RD, RFC 1035 §4.1.1); everyone else gets REFUSED
+            // for names we are not authoritative for, as NSD and Knot answer (RFC 1035 §4.1.1:
+            // "refuse to perform the specified operation for policy reasons").
+            if (forwarder != null && qclass == DClass.IN && h.getFlag(Flags.RD) && peer != null
+                    && mayForward.test(peer)) {
                 Message f = forwarder.resolve(q);
                 f.getHeader().setID(h.getID());
                 return Result.once(List.of(finish(f, opt, limit)));

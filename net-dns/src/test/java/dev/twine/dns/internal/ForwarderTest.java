@@ -65,7 +65,7 @@ class ForwarderTest {
     @Test
     void namesOutsideTheZonesAreForwardedAndCachedForTheirTtl() throws Exception {
         Setup s = forwarding(upstream.port(), 100);
-        Message m = TestZones.udp(s.responder(), "www.example.test.", Type.A);
+        Message m = TestZones.recursive(s.responder(), "www.example.test.", Type.A, TestZones.CLIENT);
         assertEquals(Rcode.NOERROR, m.getRcode());
         assertFalse(m.getHeader().getFlag(Flags.AA));
         assertTrue(m.getHeader().getFlag(Flags.RA));
@@ -74,30 +74,30 @@ class ForwarderTest {
         assertEquals(1, s.forwarder().upstreamQueries());
 
         s.clock().advance(Duration.ofSeconds(100));
-        Message cached = TestZones.udp(s.responder(), "WWW.example.test.", Type.A);
+        Message cached = TestZones.recursive(s.responder(), "WWW.example.test.", Type.A, TestZones.CLIENT);
         assertEquals(1, s.forwarder().upstreamQueries());
         assertEquals(3500, cached.getSection(Section.ANSWER).get(0).getTTL());
         assertEquals("WWW.example.test.", cached.getQuestion().getName().toString());
 
         s.clock().advance(Duration.ofSeconds(3500));
-        TestZones.udp(s.responder(), "www.example.test.", Type.A);
+        TestZones.recursive(s.responder(), "www.example.test.", Type.A, TestZones.CLIENT);
         assertEquals(2, s.forwarder().upstreamQueries());
     }
 
     @Test
     void negativeAnswersAreCachedForTheSoaNegativeTtl() throws Exception {
         Setup s = forwarding(upstream.port(), 100);
-        Message m = TestZones.udp(s.responder(), "nope.example.test.", Type.A);
+        Message m = TestZones.recursive(s.responder(), "nope.example.test.", Type.A, TestZones.CLIENT);
         assertEquals(Rcode.NXDOMAIN, m.getRcode());
         assertEquals(Type.SOA, m.getSection(Section.AUTHORITY).get(0).getType());
         s.clock().advance(Duration.ofSeconds(299));
-        assertEquals(Rcode.NXDOMAIN, TestZones.udp(s.responder(), "nope.example.test.", Type.A).getRcode());
-        assertEquals(Rcode.NOERROR, TestZones.udp(s.responder(), "www.example.test.", Type.MX).getRcode());
+        assertEquals(Rcode.NXDOMAIN, TestZones.recursive(s.responder(), "nope.example.test.", Type.A, TestZones.CLIENT).getRcode());
+        assertEquals(Rcode.NOERROR, TestZones.recursive(s.responder(), "www.example.test.", Type.MX, TestZones.CLIENT).getRcode());
         assertEquals(2, s.forwarder().upstreamQueries());
-        TestZones.udp(s.responder(), "www.example.test.", Type.MX);
+        TestZones.recursive(s.responder(), "www.example.test.", Type.MX, TestZones.CLIENT);
         assertEquals(2, s.forwarder().upstreamQueries()); // NODATA cached too
         s.clock().advance(Duration.ofSeconds(2));
-        TestZones.udp(s.responder(), "nope.example.test.", Type.A);
+        TestZones.recursive(s.responder(), "nope.example.test.", Type.A, TestZones.CLIENT);
         assertEquals(3, s.forwarder().upstreamQueries());
     }
 
@@ -105,7 +105,7 @@ class ForwarderTest {
     void cacheStaysWithinItsBound() throws Exception {
         Setup s = forwarding(upstream.port(), 3);
         for (int i = 0; i < 10; i++) {
-            TestZones.udp(s.responder(), "h" + i + ".wild.example.test.", Type.A);
+            TestZones.recursive(s.responder(), "h" + i + ".wild.example.test.", Type.A, TestZones.CLIENT);
         }
         assertEquals(3, s.forwarder().cacheSize());
         assertEquals(10, s.forwarder().upstreamQueries());
@@ -114,7 +114,7 @@ class ForwarderTest {
     @Test
     void localZonesStayAuthoritative() throws Exception {
         Setup s = forwarding(upstream.port(), 10);
-        Message m = TestZones.udp(s.responder(), "host.other.test.", Type.A);
+        Message m = TestZones.recursive(s.responder(), "host.other.test.", Type.A, TestZones.CLIENT);
         assertTrue(m.getHeader().getFlag(Flags.AA));
         assertEquals(0, s.forwarder().upstreamQueries());
     }
@@ -123,7 +123,7 @@ class ForwarderTest {
     void silentUpstreamGivesServfailThatIsNotCached() throws Exception {
         try (DatagramSocket silent = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
             Setup s = forwarding(silent.getLocalPort(), 10);
-            assertEquals(Rcode.SERVFAIL, TestZones.udp(s.responder(), "www.example.test.", Type.A).getRcode());
+            assertEquals(Rcode.SERVFAIL, TestZones.recursive(s.responder(), "www.example.test.", Type.A, TestZones.CLIENT).getRcode());
             assertEquals(0, s.forwarder().cacheSize());
         }
     }

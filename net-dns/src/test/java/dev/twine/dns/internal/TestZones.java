@@ -47,6 +47,19 @@ final class TestZones {
         return q.toWire();
     }
 
+    /** A query's wire form with RD set (recursion desired), EDNS0 with 1232, ID 4242. */
+    static byte[] recursiveQuery(String name, int type) throws IOException {
+        Message q = new Message(query(name, type, 1232));
+        q.getHeader().setFlag(org.xbill.DNS.Flags.RD);
+        return q.toWire();
+    }
+
+    /** Asks {@code r} over UDP with RD set, as {@code peer}. */
+    static Message recursive(Responder r, String name, int type, InetAddress peer) throws IOException {
+        byte[] out = r.answerUdp(recursiveQuery(name, type), peer).orElseThrow(() -> new AssertionError("no answer"));
+        return new Message(out);
+    }
+
     static Message udp(Responder r, String name, int type) throws IOException {
         return udp(r, name, type, 1232);
     }

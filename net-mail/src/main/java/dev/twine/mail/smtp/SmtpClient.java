@@ -223,7 +223,7 @@ public final class SmtpClient implements AutoCloseable {
     }
 
     /**
-     * Sends the message with DATA: bare LFs become CRLF, lines starting with a dot get another
+     * Sends the message with DATA: bare LFs and bare CRs become CRLF, lines starting with a dot get another
      * (RFC 5321 §4.5.2), and the end marker follows.
      *
      * @throws SmtpException if the server refuses DATA or the message
@@ -365,6 +365,12 @@ public final class SmtpClient implements AutoCloseable {
         throw new IOException("SMTP reply longer than 1000 lines");
     }
 
+    /**
+     * Writes {@code m} as DATA text: every line end, whether CRLF, a bare LF or a bare CR, goes out
+     * as CRLF (RFC 5321 §2.3.8: a bare CR or LF must never be sent, or the next hop and the one
+     * after it may disagree on where the message ends, which is SMTP smuggling), a line starting
+     * with a dot gets another (§4.5.2), and the last line is ended if it was not.
+     */
     private void writeStuffed(byte[] m) throws IOException {
         int start = 0;
         int n = m.length;
@@ -376,19 +382,27 @@ public final class SmtpClient implements AutoCloseable {
                 out.write('.');
                 start = i;
             }
-            if (b == '\n') {
-                if (i == 0 || m[i - 1] != '\r') {
+            if (b == '\r') {
+                if (i + 1 < n && m[i + 1] == '\n') {
+                    i++; // CRLF: written as it is
+                } else {
                     out.write(m, start, i - start);
                     out.write('\r');
-                    start = i;
+                    out.write('\n');
+                    start = i + 1;
                 }
+                lineStart = true;
+            } else if (b == '\n') {
+                out.write(m, start, i - start);
+                out.write('\r');
+                start = i; // the LF itself goes out with the next piece
                 lineStart = true;
             } else {
                 lineStart = false;
             }
         }
         out.write(m, start, n - start);
-        if (n > 0 && m[n - 1] != '\n') {
+        if (n > 0 && !lineStart) {
             out.write('\r');
             out.write('\n');
         }

@@ -1,10 +1,15 @@
 package dev.twine.mail.smtp;
 
+import dev.twine.core.Connection;
 import dev.twine.core.LineReader;
 import dev.twine.core.LineTooLongException;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.SocketTimeoutException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 
 /**
  * An SMTP session's input: command lines and message text read from the connection into one array
@@ -17,6 +22,11 @@ import java.io.InputStream;
  * {@code limit + 2} bytes were buffered, and the next read first skips the rest of it; end of
  * stream between lines is {@code -1}, inside a line an {@link EOFException}. Timeouts and a
  * draining server come from the connection's reads.
+ *
+ * <p>The line timeout (the session's idle timeout) bounds, as {@link LineReader} does, the wait for
+ * a line's first byte and then the time for all the rest of it: while a line is incomplete, each
+ * read is given only what is left of that time, so a client that sends a byte every few seconds
+ * gets a {@link SocketTimeoutException} once the line has taken longer than the timeout.
  *
  * <p>Memory: {@value #SMALL} bytes until the first message; {@link #expectText} then grows the
  * array to {@value #LARGE}, which the session keeps for its next messages (allocating it for each
@@ -37,6 +47,19 @@ final class SmtpInput {
     private static final int MIN_READ = 512;
 
     private final InputStream in;
+    private final Connection conn;
+    private final Clock clock;
+    private final Duration lineTimeout;
+    /** When the line being read must be complete by, or null between lines. */
+    private Instant lineDeadline;
+    /** Whether the connection's read timeout is set shorter than {@link #lineTimeout} for it. */
+    private boolean shortened;
+    /** When the message text being read began, or null outside it (see {@link #beginText}). */
+    private Instant textStart;
+    /** Bytes read since {@link #textStart}. */
+    private long textBytes;
+    /** The least bytes per second the message text must arrive at. */
+    private int minRate;
     private byte[] buf = new byte[SMALL];
     private int pos;
     private int lim;
@@ -44,8 +67,17 @@ final class SmtpInput {
     private boolean skipping;
     private LineReader.Terminator last = LineReader.Terminator.CRLF;
 
-    SmtpInput(InputStream in) {
-        this.in = in;
+    /**
+     * Reads from {@code conn}'s input.
+     *
+     * @param lineTimeout the connection's read timeout, which also bounds a whole line; zero for none
+     * @param clock what the line's time is measured on (the connection's own clock)
+     */
+    SmtpInput(Connection conn, Duration lineTimeout, Clock clock) {
+        this.conn = conn;
+        this.in = conn.input();
+        this.lineTimeout = lineTimeout;
+        this.clock = clock;
     }
 
     /**
@@ -57,6 +89,14 @@ final class SmtpInput {
      * @throws EOFException if the stream ends inside a line
      */
     int readLine(int maxLength) throws IOException {
+        try {
+            return readLine0(maxLength);
+        } finally {
+            endLine();
+        }
+    }
+
+    private int readLine0(int maxLength) throws IOException {
         if (skipping && !skipRestOfLine()) {
             return -1;
         }
@@ -88,6 +128,7 @@ final class SmtpInput {
                 skipping = true;
                 throw new LineTooLongException(maxLength);
             }
+            beginLine();
             if (!readMore(maxLength + 2)) {
                 pos = lim;
                 throw new EOFException("stream ended inside a line (" + scanned + " bytes without a line end)");
@@ -152,6 +193,7 @@ final class SmtpInput {
                 grow(Math.max(buf.length * 2, need + MIN_READ));
             }
         }
+        limitWait();
         while (true) {
             int n = in.read(buf, lim, buf.length - lim);
             if (n < 0) {
@@ -159,6 +201,7 @@ final class SmtpInput {
             }
             if (n > 0) {
                 lim += n;
+                textBytes += n;
                 return true;
             }
         }
@@ -172,8 +215,79 @@ final class SmtpInput {
         buf = bigger;
     }
 
+    /**
+     * A line has begun and needs another read: from now on the reads for it may wait only for
+     * what is left of the line's time (see {@link #limitWait}).
+     */
+    private void beginLine() {
+        if (!lineTimeout.isZero() && lineDeadline == null) {
+            lineDeadline = clock.instant().plus(lineTimeout);
+        }
+    }
+
+    /** The line is complete, or reading it failed: the next wait for a line gets the whole timeout. */
+    private void endLine() {
+        lineDeadline = null;
+    }
+
+    /**
+     * Message text follows: until {@link #endText}, the whole of it must arrive within the line
+     * timeout plus one second for every {@code minBytesPerSecond} bytes received, so that a client
+     * sending complete lines just slowly enough to beat the line timeout still cannot keep a
+     * transaction open forever. Zero turns the rate off.
+     */
+    void beginText(int minBytesPerSecond) {
+        if (!lineTimeout.isZero() && minBytesPerSecond > 0) {
+            textStart = clock.instant();
+            textBytes = 0;
+            minRate = minBytesPerSecond;
+        }
+    }
+
+    /** The message text has ended. */
+    void endText() {
+        textStart = null;
+    }
+
+    /**
+     * Before a read: gives it only the time left of the line's and the text's deadlines, or the
+     * whole line timeout when neither applies.
+     *
+     * @throws SocketTimeoutException if a deadline has passed
+     */
+    private void limitWait() throws IOException {
+        if (lineTimeout.isZero()) {
+            return;
+        }
+        Instant deadline = lineDeadline;
+        boolean byRate = false;
+        if (textStart != null) {
+            Instant d = textStart.plus(lineTimeout).plusMillis(textBytes * 1000 / minRate);
+            if (deadline == null || d.isBefore(deadline)) {
+                deadline = d;
+                byRate = true;
+            }
+        }
+        Duration left = deadline == null ? lineTimeout : Duration.between(clock.instant(), deadline);
+        if (left.isNegative() || left.isZero()) {
+            throw new SocketTimeoutException(byRate
+                    ? "message text slower than " + minRate + " bytes/s"
+                    : "line not complete within " + lineTimeout);
+        }
+        if (left.compareTo(lineTimeout) < 0) {
+            conn.readTimeout(left);
+            shortened = true;
+        } else if (shortened) {
+            conn.readTimeout(lineTimeout);
+            shortened = false;
+        }
+    }
+
     private boolean skipRestOfLine() throws IOException {
         while (true) {
+            if (pos == lim) {
+                beginLine(); // still inside the long line
+            }
             if (pos == lim && !refill()) {
                 return false;
             }

@@ -2,11 +2,14 @@ package dev.twine.mail.smtp;
 
 import dev.twine.core.Connection;
 import dev.twine.core.ConnectionHandler;
+import dev.twine.core.ConnectionLimits;
 import dev.twine.core.Server;
 import dev.twine.core.Tls;
 import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.UserStore;
 import dev.twine.mail.maildir.Maildir;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -53,7 +56,13 @@ public final class SmtpServer {
     final long maxMessageSize;
     final int maxRecipients;
     final int maxErrors;
+    final int maxJunkCommands;
+    final int minDataRate;
     final Duration idleTimeout;
+    final String postmaster;
+    final boolean anySender;
+    final ConnectionLimits limits;
+    final Clock clock;
 
     private SmtpServer(Builder b) {
         this.domain = b.domain;
@@ -67,7 +76,13 @@ public final class SmtpServer {
         this.maxMessageSize = b.maxMessageSize;
         this.maxRecipients = b.maxRecipients;
         this.maxErrors = b.maxErrors;
+        this.maxJunkCommands = b.maxJunkCommands;
+        this.minDataRate = b.minDataRate;
         this.idleTimeout = b.idleTimeout;
+        this.postmaster = b.postmaster;
+        this.anySender = b.anySender;
+        this.limits = b.limits != null ? b.limits : defaultLimits();
+        this.clock = b.clock;
     }
 
     /** A builder; {@link Builder#domain}, {@link Builder#maildir} and {@link Builder#users} are required. */
@@ -93,12 +108,36 @@ public final class SmtpServer {
 
     /**
      * A {@link Server} named {@code name} ({@code smtp} or {@code submission}) running this
-     * handler on {@code endpoints}.
+     * handler on {@code endpoints}, under this server's {@linkplain Builder#limits connection
+     * limits}: a connection over them is told
+     * {@code 421 4.7.0 <domain> Error: too many connections from your address} and closed.
      */
     public Server server(String name, List<String> endpoints) {
-        Server.Builder b = Server.builder(name).handler(handler());
+        byte[] refusal = Reply.of(421, "4.7.0 " + domain + " Error: too many connections from your address")
+                .toWire().getBytes(StandardCharsets.US_ASCII);
+        Server.Builder b = Server.builder(name).handler(handler()).limits(limits)
+                .overLimit(conn -> conn.output().write(refusal));
         endpoints.forEach(b::listen);
         return b.build();
+    }
+
+    /**
+     * The connection limits an SMTP server has unless told otherwise, new on each call (limits
+     * count the connections of the servers that share them): 50 concurrent connections per client
+     * address (an IPv6 /64), as Postfix's {@code smtpd_client_connection_count_limit}; at most 10
+     * per address and 1,000 in all that have not yet authenticated (submission) or started a mail
+     * transaction (port 25); and 60 seconds from connecting to that point. A real client needs a
+     * few round trips for EHLO, STARTTLS and AUTH or MAIL; a client that holds connections open
+     * without getting there is what the limits are for.
+     */
+    public static ConnectionLimits defaultLimits() {
+        return ConnectionLimits.builder().perAddress(50).preauth(1_000).preauthPerAddress(10)
+                .preauthTimeout(Duration.ofSeconds(60)).build();
+    }
+
+    /** The connection limits {@link #server} applies. */
+    public ConnectionLimits limits() {
+        return limits;
     }
 
     /** The mail domain. */
@@ -134,7 +173,13 @@ public final class SmtpServer {
         private long maxMessageSize = 25L * 1024 * 1024;
         private int maxRecipients = 100;
         private int maxErrors = 10;
+        private int maxJunkCommands = 100;
+        private int minDataRate = 500;
         private Duration idleTimeout = Duration.ofMinutes(5);
+        private String postmaster;
+        private boolean anySender;
+        private ConnectionLimits limits;
+        private Clock clock = Clock.systemUTC();
 
         private Builder() {}
 
@@ -214,8 +259,96 @@ public final class SmtpServer {
         }
 
         /**
+         * How many commands that move no mail forward (NOOP, RSET, VRFY, EXPN, HELP, HELO, EHLO,
+         * and RCPTs refused for too many recipients) a session may send between two delivered
+         * messages before it is closed with 421; 100 by default, as Postfix's
+         * {@code smtpd_junk_command_limit}. It keeps a client from holding a connection open
+         * forever with NOOPs, which no idle timeout would notice.
+         *
+         * @throws IllegalArgumentException if {@code n} is not positive
+         */
+        public Builder maxJunkCommands(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("max junk commands must be positive: " + n);
+            }
+            this.maxJunkCommands = n;
+            return this;
+        }
+
+        /**
+         * The least rate, in bytes per second, at which a message's text must arrive: from the
+         * 354 reply, the text may take the {@linkplain #idleTimeout idle timeout} plus one second
+         * for every {@code bytesPerSecond} bytes received, else the session ends with 421 (as
+         * Postfix's {@code smtpd_min_data_rate}, whose default, 500, this shares). Zero turns the
+         * rate off, leaving only the idle timeout's bound on each line.
+         *
+         * @throws IllegalArgumentException if negative
+         */
+        public Builder minDataRate(int bytesPerSecond) {
+            if (bytesPerSecond < 0) {
+                throw new IllegalArgumentException("min data rate must not be negative: " + bytesPerSecond);
+            }
+            this.minDataRate = bytesPerSecond;
+            return this;
+        }
+
+        /**
+         * The local user who gets mail for {@code postmaster} when the user store has no user of
+         * that name. RFC 5321 §4.5.1 requires every SMTP server to accept mail for
+         * {@code postmaster@domain} and {@code <postmaster>} (in any case); a user named
+         * {@code postmaster} always gets it first. Without either, such mail is still accepted and
+         * kept in the Maildir mailbox {@code postmaster}, for a user of that name added later.
+         */
+        public Builder postmaster(String localUser) {
+            Objects.requireNonNull(localUser, "localUser");
+            if (localUser.isEmpty() || localUser.startsWith(".") || localUser.contains("/") || localUser.contains("\\")
+                    || localUser.contains("@")) {
+                throw new IllegalArgumentException("not a local user name: " + localUser);
+            }
+            this.postmaster = localUser;
+            return this;
+        }
+
+        /**
+         * Whether authenticated users may send as anyone. By default (false) an authenticated
+         * user may use only their own addresses ({@code user@domain}, and postmaster for the
+         * postmaster user) as the envelope sender ({@code 553 5.7.1} otherwise, RFC 6409 §6.1)
+         * and in From: ({@code 550 5.7.1} at the end of DATA); the null sender is always allowed.
+         * True suits a smarthost that relays for other mail servers, each logging in with one
+         * account for all its senders.
+         */
+        public Builder acceptAnySender(boolean any) {
+            this.anySender = any;
+            return this;
+        }
+
+        /**
+         * The connection limits of the servers {@link SmtpServer#server} makes; by default
+         * {@link SmtpServer#defaultLimits()}. The session marks its connection authenticated
+         * ({@link Connection#markAuthenticated()}) after a successful AUTH and, on port 25, at the
+         * first accepted MAIL. Pass one instance to several servers to count their connections
+         * together; {@link ConnectionLimits#none()} for none.
+         */
+        public Builder limits(ConnectionLimits limits) {
+            this.limits = Objects.requireNonNull(limits, "limits");
+            return this;
+        }
+
+        /**
+         * The clock the {@linkplain #idleTimeout idle timeout}'s bound on a whole line is measured
+         * on; the system clock by default. Tests pass the manual clock of their in-memory
+         * connections.
+         */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
          * How long the server waits for the client's next command or data; zero means forever.
-         * 5 minutes by default (RFC 5321 §4.5.3.2.7).
+         * 5 minutes by default (RFC 5321 §4.5.3.2.7). It bounds each wait for a line to begin and,
+         * once it has begun, the time for all the rest of it, so a client sending a byte now and
+         * then cannot hold one line open for longer.
          */
         public Builder idleTimeout(Duration timeout) {
             if (timeout.isNegative()) {

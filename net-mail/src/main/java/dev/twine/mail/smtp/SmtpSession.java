@@ -5,9 +5,13 @@ import dev.twine.core.DrainingException;
 import dev.twine.core.LineReader;
 import dev.twine.core.LineTooLongException;
 import dev.twine.core.auth.AuthenticationException;
+import dev.twine.core.auth.LoginAttempts;
+import dev.twine.core.auth.LoginRefusedException;
 import dev.twine.core.auth.Principal;
 import dev.twine.core.auth.SaslExchange;
 import dev.twine.core.auth.UsernamePassword;
+import jakarta.mail.internet.AddressException;
+import jakarta.mail.internet.InternetAddress;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -72,7 +76,11 @@ final class SmtpSession {
     private String receivedFrom;
     private boolean extended;
     private Principal principal;
+    /** This connection's logins under the portal's policy, once it has tried one. */
+    private LoginAttempts attempts;
     private int errors;
+    /** Commands since the last delivered message that moved no mail forward (NOOP, RSET...). */
+    private int junk;
     private boolean closing;
 
     // the mail transaction (RFC 5321 §3.3)
@@ -85,7 +93,7 @@ final class SmtpSession {
     SmtpSession(SmtpServer cfg, Connection conn) {
         this.cfg = cfg;
         this.conn = conn;
-        this.input = new SmtpInput(conn.input());
+        this.input = new SmtpInput(conn, cfg.idleTimeout, cfg.clock);
         this.out = conn.output();
     }
 
@@ -146,6 +154,12 @@ final class SmtpSession {
                 error(500, "5.5.2 NUL character in command");
                 return;
             }
+            if (raw[i] == '\r') {
+                // RFC 5321 §2.3.8: a bare CR is not a line end either; refused rather than read as
+                // two commands or one, so no peer can disagree with us about where a command ends
+                error(500, "5.5.2 Bare CR received; lines must end with CRLF");
+                return;
+            }
         }
         String line = new String(raw, off, n, StandardCharsets.UTF_8);
         int sp = line.indexOf(' ');
@@ -153,6 +167,12 @@ final class SmtpSession {
         String arg = sp < 0 ? "" : line.substring(sp + 1).strip();
         if (n > MAX_COMMAND && !verb.equals("AUTH")) {
             error(500, "5.5.2 Line too long");
+            return;
+        }
+        if (isJunk(verb) && ++junk > cfg.maxJunkCommands) {
+            // Postfix's smtpd_junk_command_limit: a session that only keeps itself alive ends
+            reply(421, "4.7.0 " + cfg.domain + " Error: too many commands without mail, closing connection");
+            closing = true;
             return;
         }
         switch (verb) {
@@ -182,6 +202,13 @@ final class SmtpSession {
             case "AUTH" -> auth(arg);
             default -> error(500, "5.5.2 Command unrecognized");
         }
+    }
+
+    private static boolean isJunk(String verb) {
+        return switch (verb) {
+            case "NOOP", "RSET", "VRFY", "EXPN", "HELP", "HELO", "EHLO" -> true;
+            default -> false;
+        };
     }
 
     private void hello(String arg, boolean ehlo) throws IOException {
@@ -291,8 +318,18 @@ final class SmtpSession {
             error(553, "5.6.7 Non-ASCII address requires SMTPUTF8");
             return;
         }
+        // RFC 6409 §6.1: an authenticated submitter sends only as an address of their own. The
+        // null sender is let through, as Postfix's reject_sender_login_mismatch does: a bounce
+        // claims no one's address.
+        if (principal != null && !cfg.anySender && !p.address().isEmpty() && !owns(p.address())) {
+            error(553, "5.7.1 <" + p.address() + ">: Sender address rejected: not owned by user " + principal.name());
+            return;
+        }
         from = p.address();
         smtputf8 = utf8;
+        // a client that starts a mail transaction is a real one: it leaves the pre-authentication
+        // limits (on submission, AUTH has already done this)
+        conn.markAuthenticated();
         out.write(MAIL_OK);
     }
 
@@ -323,6 +360,7 @@ final class SmtpSession {
         if (rcptCount >= cfg.maxRecipients) {
             // RFC 5321 §4.5.3.1.10
             reply(452, "4.5.3 Too many recipients");
+            junk++;
             return;
         }
         String address = p.address();
@@ -330,7 +368,7 @@ final class SmtpSession {
         String local = at < 0 ? address : address.substring(0, at);
         String domain = at < 0 ? cfg.domain : address.substring(at + 1).toLowerCase(Locale.ROOT);
         if (domain.equals(cfg.domain)) {
-            String user = localUser(local);
+            String user = recipientUser(local);
             if (user == null) {
                 error(550, "5.1.1 <" + address + ">: Recipient address rejected: User unknown");
                 return;
@@ -350,6 +388,32 @@ final class SmtpSession {
         }
         rcptCount++;
         out.write(RCPT_OK);
+    }
+
+    /**
+     * The local user mail to {@code local@domain} goes to, or null if there is none. RFC 5321
+     * §4.5.1: postmaster is always accepted, in any case: the user of that name, else the
+     * configured one, else the mailbox named postmaster.
+     */
+    private String recipientUser(String local) {
+        String user = localUser(local);
+        if (user == null && local.equalsIgnoreCase("postmaster")) {
+            user = cfg.postmaster != null ? cfg.postmaster : "postmaster";
+        }
+        return user;
+    }
+
+    /**
+     * Whether the authenticated user owns {@code address}: it is one of the local domain's
+     * addresses and mail to it goes to that user. The one place sender ownership is decided
+     * (for MAIL FROM and for From:), so that aliases can widen it.
+     */
+    private boolean owns(String address) {
+        int at = address.lastIndexOf('@');
+        if (at <= 0 || !address.substring(at + 1).equalsIgnoreCase(cfg.domain)) {
+            return false;
+        }
+        return principal.name().equals(recipientUser(address.substring(0, at)));
     }
 
     private String localUser(String local) {
@@ -381,6 +445,10 @@ final class SmtpSession {
         }
         out.write(SEND_DATA);
         flush();
+        // besides the idle timeout for each line (RFC 5321 §4.5.3.2.5's timeout per data block),
+        // the whole text must keep up a minimum rate, or lines sent just often enough to beat that
+        // timeout would keep the transaction open for ever
+        input.beginText(cfg.minDataRate);
         // dot-unstuffed straight into the array that is stored, after room for the trace fields
         byte[] buf = message != null ? message : new byte[HEAD_ROOM + 4096];
         message = null;
@@ -389,6 +457,7 @@ final class SmtpSession {
         boolean tooBig = false;
         boolean tooLong = false;
         boolean bareLf = false;
+        boolean bareCr = false;
         boolean nul = false;
         boolean afterCrlf = true;
         input.expectText();
@@ -411,7 +480,13 @@ final class SmtpSession {
                 int start = input.lineStart();
                 boolean crlf = input.lastTerminator() == LineReader.Terminator.CRLF;
                 // RFC 5321 §4.1.1.4: only <CRLF>.<CRLF> ends the data; a dot line next to a bare
-                // LF does not, so a message cannot smuggle a second one past another MTA
+                // LF or CR does not. And RFC 5321 §2.3.8: a bare CR or LF is no line end, so a
+                // message holding one is refused whole (550 5.5.2, as Postfix's
+                // smtpd_forbid_bare_newline does) rather than normalised: a normalised copy could
+                // still be read differently by whoever sees the original bytes, while a refusal
+                // leaves no message for a later hop to split into two (SMTP smuggling). The data is
+                // read to the real end marker first, so what followed the look-alike is never
+                // taken as commands.
                 if (afterCrlf && crlf && n == 1 && line[start] == '.') {
                     break;
                 }
@@ -428,14 +503,23 @@ final class SmtpSession {
                 if (size > cfg.maxMessageSize) {
                     tooBig = true;
                 }
-                if (tooBig || tooLong || bareLf || nul) {
+                if (tooBig || tooLong || bareLf || bareCr || nul) {
                     continue; // keep reading to the end, store nothing
                 }
                 for (int i = start; i < start + n; i++) {
-                    if (line[i] == 0) {
+                    byte b = line[i];
+                    if (b == 0) {
                         nul = true;
                         break;
                     }
+                    if (b == '\r') {
+                        // a CR not followed by LF (the line's own CRLF is already taken off)
+                        bareCr = true;
+                        break;
+                    }
+                }
+                if (nul || bareCr) {
+                    continue;
                 }
                 if (len + n + 2 > buf.length) {
                     // size is checked against the limit above, so this stays below it
@@ -447,6 +531,7 @@ final class SmtpSession {
                 buf[len++] = '\n';
             }
         } finally {
+            input.endText();
             if (buf.length <= MAX_KEPT) {
                 message = buf;
             }
@@ -457,15 +542,51 @@ final class SmtpSession {
             } else if (tooLong) {
                 error(500, "5.5.2 Line too long (the limit is 998 octets, RFC 5321 §4.5.3.1.6)");
             } else if (bareLf) {
-                error(554, "5.6.0 Bare LF in message; lines must end with CRLF");
+                error(550, "5.5.2 Bare LF in message; lines must end with CRLF");
+            } else if (bareCr) {
+                error(550, "5.5.2 Bare CR in message; lines must end with CRLF");
             } else if (nul) {
                 error(554, "5.6.0 NUL character in message");
+            } else if (principal != null && !cfg.anySender && !ownsFrom(buf, len)) {
+                // RFC 6409 §6.1 lets a submission server refuse a message its submitter may not
+                // send; 550 is the policy refusal RFC 5321 §4.3.2 lists for the end of DATA
+                error(550, "5.7.1 From: address not owned by user " + principal.name());
             } else {
                 deliver(buf, len);
+                junk = 0;
             }
         } finally {
             resetTransaction();
         }
+    }
+
+    /**
+     * Whether every address in every From: field of the message in {@code buf[HEAD_ROOM, len)}
+     * is the authenticated user's own; a From: that cannot be parsed is not.
+     */
+    private boolean ownsFrom(byte[] buf, int len) {
+        for (String value : Headers.scan(buf, HEAD_ROOM, len).values("from")) {
+            InternetAddress[] addresses;
+            try {
+                addresses = InternetAddress.parseHeader(value, true);
+            } catch (AddressException e) {
+                return false;
+            }
+            for (InternetAddress a : addresses) {
+                InternetAddress[] members;
+                try {
+                    members = a.isGroup() ? a.getGroup(true) : new InternetAddress[] {a};
+                } catch (AddressException e) {
+                    return false;
+                }
+                for (InternetAddress m : members) {
+                    if (m.getAddress() == null || !owns(m.getAddress())) {
+                        return false;
+                    }
+                }
+            }
+        }
+        return true;
     }
 
     /** Stores the message in {@code buf[HEAD_ROOM, len)} for every recipient, then answers. */
@@ -516,7 +637,14 @@ final class SmtpSession {
 
     /** Appends the Received field (RFC 5321 §4.4 trace information). */
     private void received(StringBuilder sb, String id) {
-        sb.append(receivedFrom).append("\r\n\tby ").append(cfg.domain).append(" (Twine) with ").append(extended ? "ESMTP" : "SMTP");
+        sb.append(receivedFrom);
+        if (principal != null) {
+            // as Postfix records it; the protocol keyword below says so too (RFC 3848)
+            sb.append("\r\n\t(Authenticated sender: ");
+            sanitize(sb, principal.name());
+            sb.append(')');
+        }
+        sb.append("\r\n\tby ").append(cfg.domain).append(" (Twine) with ").append(extended ? "ESMTP" : "SMTP");
         if (extended) {
             // RFC 3848 §2
             if (conn.isSecure()) {
@@ -594,21 +722,37 @@ final class SmtpSession {
             return;
         }
         String initial = parts.length > 1 ? parts[1] : null;
+        if (!mech.equals("PLAIN") && !mech.equals("LOGIN")) {
+            error(504, "5.5.4 Unrecognized authentication mechanism");
+            return;
+        }
+        if (attempts == null) {
+            attempts = cfg.portal.policy().open(cfg.role == SmtpServer.Role.MX ? "smtp" : "submission", conn.remoteAddress());
+        }
         try {
-            switch (mech) {
-                case "PLAIN" -> {
+            // the address alone first: while it is penalised, not even the exchange is run
+            attempts.admit(null);
+            String username = null;
+            Principal who = null;
+            boolean wrong = false;
+            try {
+                if (mech.equals("PLAIN")) {
                     byte[] response = initial != null ? decode(initial) : challenge("");
                     if (response == null) {
                         return;
                     }
                     SaslExchange sasl = cfg.portal.sasl("PLAIN");
-                    sasl.evaluate(response);
-                    if (!sasl.isComplete()) {
-                        throw new AuthenticationException("incomplete");
+                    try {
+                        sasl.evaluate(response);
+                        if (!sasl.isComplete()) {
+                            throw new AuthenticationException("incomplete");
+                        }
+                        who = sasl.principal();
+                    } catch (AuthenticationException | IllegalArgumentException e) {
+                        wrong = true; // rejected or malformed: a failure either way
                     }
-                    principal = sasl.principal();
-                }
-                case "LOGIN" -> {
+                    username = sasl.username().orElse(null);
+                } else {
                     byte[] user = initial != null ? decode(initial) : challenge("VXNlcm5hbWU6");
                     if (user == null) {
                         return;
@@ -617,19 +761,45 @@ final class SmtpSession {
                     if (pass == null) {
                         return;
                     }
-                    principal = cfg.portal.authenticate(new UsernamePassword(
-                            new String(user, StandardCharsets.UTF_8), new String(pass, StandardCharsets.UTF_8)));
+                    username = new String(user, StandardCharsets.UTF_8);
+                    try {
+                        who = cfg.portal.authenticate(new UsernamePassword(username, new String(pass, StandardCharsets.UTF_8)));
+                    } catch (AuthenticationException | IllegalArgumentException e) {
+                        wrong = true; // rejected or malformed: a failure either way
+                    }
                 }
-                default -> {
-                    error(504, "5.5.4 Unrecognized authentication mechanism");
-                    return;
-                }
+            } catch (BadBase64 e) {
+                error(501, "5.5.2 Cannot decode response");
+                return;
             }
-        } catch (AuthenticationException | IllegalArgumentException e) {
-            error(535, "5.7.8 Authentication credentials invalid");
+            // the user is known now: asked before saying whether the password was right, so that
+            // while the user or address is penalised the answer is the same either way
+            attempts.admit(username);
+            if (wrong) {
+                if (attempts.failed(username)) {
+                    reply(535, "5.7.8 Authentication credentials invalid");
+                } else {
+                    reply(421, "4.7.0 " + cfg.domain + " Too many failed authentications, closing connection");
+                    closing = true;
+                }
+                return;
+            }
+            attempts.succeeded(username != null ? username : who.name());
+            principal = who;
+            conn.markAuthenticated();
+        } catch (LoginRefusedException e) {
+            // RFC 4954 §6: 454 is the temporary failure, whatever the credentials
+            if (e.mayRetry()) {
+                reply(454, "4.7.0 Temporary authentication failure; try again later");
+            } else {
+                reply(421, "4.7.0 " + cfg.domain + " Too many failed authentications, closing connection");
+                closing = true;
+            }
             return;
-        } catch (BadBase64 e) {
-            error(501, "5.5.2 Cannot decode response");
+        } catch (InterruptedException e) {
+            // cancelled during a failure's delay: the server is stopping this connection
+            Thread.currentThread().interrupt();
+            closing = true;
             return;
         }
         reply(235, "2.7.0 Authentication successful");

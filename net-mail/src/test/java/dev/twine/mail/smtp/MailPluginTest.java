@@ -153,10 +153,70 @@ class MailPluginTest {
     }
 
     @Test
+    void postmasterMailGoesToTheFirstUserOrToThePostmasterOption() throws Exception {
+        Path users = dir.resolve("users-nopm");
+        Files.writeString(users, "# no postmaster here\n");
+        dev.twine.core.auth.UsersFile.addUser(users, "carol", "pw1".toCharArray());
+        dev.twine.core.auth.UsersFile.addUser(users, "dave", "pw2".toCharArray());
+        for (String[] extra : List.of(new String[0], new String[] {"--postmaster", "dave"})) {
+            List<String> a = new ArrayList<>(List.of("--domain", "example.test", "--users", users.toString(),
+                    "--maildir", dir.resolve("maildir").toString(), "--smtp", "tcp:0:interface=127.0.0.1",
+                    "--submission", "tcp:0:interface=127.0.0.1"));
+            a.addAll(List.of(extra));
+            try (Service s = plugin.create(args(a.toArray(String[]::new)))) {
+                s.start();
+                try (SmtpClient c = SmtpClient.connect("127.0.0.1:" + s.bindings().get(0).port(), Duration.ofSeconds(10))) {
+                    c.ehlo("t");
+                    c.send("x@remote.example", List.of("postmaster@example.test"), "Subject: pm\r\n\r\nb\r\n".getBytes(StandardCharsets.US_ASCII));
+                    c.quit();
+                }
+            }
+        }
+        assertEquals(1, SmtpTestSupport.delivered(dir, "carol").size(), "the first user by default");
+        assertEquals(1, SmtpTestSupport.delivered(dir, "dave").size(), "--postmaster dave");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(args("--domain", "example.test",
+                "--users", users.toString(), "--maildir", dir.resolve("maildir").toString(), "--postmaster", "nobody")));
+        assertTrue(e.getMessage().contains("--postmaster"), e.getMessage());
+    }
+
+    @Test
+    void theSharedLimitOptionsApplyToSmtpAndSubmission() throws Exception {
+        SmtpTestSupport.users(dir);
+        try (Service s = plugin.create(args("--domain", "example.test", "--users", dir.resolve("users").toString(),
+                "--maildir", dir.resolve("maildir").toString(), "--smtp", "tcp:0:interface=127.0.0.1",
+                "--submission", "tcp:0:interface=127.0.0.1", "--allow-plain-auth",
+                "--max-preauth-per-address", "1", "--auth-max-failures", "1", "--auth-failure-delay", "0"))) {
+            s.start();
+            int smtp = s.bindings().get(0).port();
+            int submission = s.bindings().get(1).port();
+            try (java.net.Socket first = new java.net.Socket("127.0.0.1", smtp);
+                    java.net.Socket second = new java.net.Socket("127.0.0.1", smtp)) {
+                first.setSoTimeout(10_000);
+                second.setSoTimeout(10_000);
+                var in1 = new java.io.BufferedReader(new java.io.InputStreamReader(first.getInputStream(), StandardCharsets.US_ASCII));
+                var in2 = new java.io.BufferedReader(new java.io.InputStreamReader(second.getInputStream(), StandardCharsets.US_ASCII));
+                assertEquals("220 example.test ESMTP Twine", in1.readLine());
+                assertEquals("421 4.7.0 example.test Error: too many connections from your address", in2.readLine(),
+                        "--max-preauth-per-address 1");
+                // each service counts its own connections
+                try (SmtpClient c = SmtpClient.connect("127.0.0.1:" + submission, Duration.ofSeconds(10))) {
+                    c.ehlo("t");
+                    SmtpException refused = assertThrows(SmtpException.class, () -> c.auth("alice", "wrong"));
+                    assertEquals(421, refused.reply().code(), "--auth-max-failures 1: " + refused.reply());
+                }
+            }
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(args("--domain", "example.test",
+                "--users", dir.resolve("users").toString(), "--maildir", dir.resolve("maildir").toString(),
+                "--max-connections-per-address", "many")));
+        assertTrue(e.getMessage().contains("--max-connections-per-address"), e.getMessage());
+    }
+
+    @Test
     void submittedMailForOtherDomainsGoesToTheSmarthostWithAuth() throws Exception {
         // the smarthost: a Twine submission server for remote.test that demands AUTH
         Path hostDir = Files.createDirectories(dir.resolve("smarthost"));
-        dev.twine.core.Server smarthost = SmtpServer.builder().domain("remote.test").role(SmtpServer.Role.SUBMISSION)
+        dev.twine.core.Server smarthost = SmtpServer.builder().domain("remote.test").role(SmtpServer.Role.SUBMISSION).acceptAnySender(true)
                 .allowPlainAuth(true).maildir(dev.twine.mail.maildir.Maildir.open(hostDir.resolve("maildir")))
                 .users(SmtpTestSupport.users(hostDir))
                 .portal(dev.twine.core.auth.Portal.builder().users(SmtpTestSupport.users(hostDir)).build()).build()

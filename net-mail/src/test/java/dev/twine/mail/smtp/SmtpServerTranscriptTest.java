@@ -214,7 +214,7 @@ class SmtpServerTranscriptTest {
             // SMTP smuggling: <LF>.<CR><LF> is not the end of data, and a bare LF rejects the message
             transaction(s.client(), in);
             send(s.client(), "Subject: x\r\n\r\nhello\n.\r\nMAIL FROM:<evil@b.example>\r\nRCPT TO:<bob@example.test>\r\n.\r\n");
-            assertEquals("554 5.6.0 Bare LF in message; lines must end with CRLF", in.readLine());
+            assertEquals("550 5.5.2 Bare LF in message; lines must end with CRLF", in.readLine());
             // NUL in the body
             transaction(s.client(), in);
             send(s.client(), "a\u0000b\r\n.\r\n");

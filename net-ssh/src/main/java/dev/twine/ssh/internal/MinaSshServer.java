@@ -1,7 +1,10 @@
 package dev.twine.ssh.internal;
 
+import dev.twine.core.ConnectionLimits;
 import dev.twine.core.Scope;
 import dev.twine.core.auth.AuthenticationException;
+import dev.twine.core.auth.LoginAttempts;
+import dev.twine.core.auth.LoginRefusedException;
 import dev.twine.core.auth.Principal;
 import dev.twine.core.auth.PublicKeyCredentials;
 import dev.twine.core.auth.UsernamePassword;
@@ -16,11 +19,12 @@ import java.security.KeyPair;
 import java.security.PublicKey;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.apache.sshd.common.AttributeRepository.AttributeKey;
@@ -35,6 +39,11 @@ import org.apache.sshd.server.ServerBuilder;
 import org.apache.sshd.server.auth.AsyncAuthException;
 import org.apache.sshd.server.auth.keyboard.InteractiveChallenge;
 import org.apache.sshd.server.auth.keyboard.KeyboardInteractiveAuthenticator;
+import org.apache.sshd.server.auth.keyboard.UserAuthKeyboardInteractiveFactory;
+import org.apache.sshd.server.auth.password.UserAuthPasswordFactory;
+import org.apache.sshd.server.auth.pubkey.UserAuthPublicKey;
+import org.apache.sshd.server.auth.pubkey.UserAuthPublicKeyFactory;
+import org.apache.sshd.common.util.buffer.Buffer;
 import org.apache.sshd.server.forward.ForwardingFilter;
 import org.apache.sshd.server.forward.TcpForwardingFilter;
 import org.apache.sshd.server.session.ServerSession;
@@ -48,10 +57,15 @@ public final class MinaSshServer {
 
     private static final System.Logger LOG = System.getLogger("dev.twine.ssh");
     private static final AttributeKey<Principal> PRINCIPAL = new AttributeKey<>();
-    private static final AttributeKey<AtomicInteger> FAILURES = new AttributeKey<>();
+    private static final AttributeKey<ConnectionLimits.Permit> PERMIT = new AttributeKey<>();
+    private static final AttributeKey<Logins> LOGINS = new AttributeKey<>();
+    /** Refusals are logged at most this often, so that a flood cannot flood the log too. */
+    private static final Duration REFUSAL_LOG_INTERVAL = Duration.ofSeconds(10);
 
     private final ServerConfig config;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+    private final Set<Session> authenticated = ConcurrentHashMap.newKeySet();
+    private final AtomicLong lastRefusalLog = new AtomicLong(System.nanoTime() - REFUSAL_LOG_INTERVAL.toNanos());
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition sessionsChanged = lock.newCondition();
     private final CountDownLatch terminated = new CountDownLatch(1);
@@ -59,6 +73,9 @@ public final class MinaSshServer {
     private Scope scope;
     private Sshd sshd;
     private InetSocketAddress bound;
+
+    /** SSH_MSG_USERAUTH_REQUESTs of any method allowed per connection (MINA's MAX_AUTH_REQUESTS). */
+    static final int MAX_AUTH_REQUESTS = 24;
 
     public MinaSshServer(ServerConfig config) {
         this.config = config;
@@ -96,10 +113,12 @@ public final class MinaSshServer {
         s.setPasswordAuthenticator(this::authenticatePassword);
         s.setPublickeyAuthenticator(this::authenticateKey);
         s.setKeyboardInteractiveAuthenticator(new Interactive());
+        s.setUserAuthFactories(List.of(new GuardedPublicKeyFactory(), UserAuthKeyboardInteractiveFactory.INSTANCE,
+                UserAuthPasswordFactory.INSTANCE));
         s.setCommandFactory((channel, command) -> new HandlerCommand(this, config.handler(), command));
         s.setShellFactory(channel -> new HandlerCommand(this, config.handler(), null));
         if (config.sftpRoot() != null) {
-            Files.createDirectories(config.sftpRoot());
+            createPrivateDirectory(config.sftpRoot());
             s.setFileSystemFactory(new VirtualFileSystemFactory(config.sftpRoot().toAbsolutePath().normalize()));
             SftpSubsystemFactory sftp = new SftpSubsystemFactory();
             sftp.setFileSystemAccessor(new ConfinedSftpAccess());
@@ -109,8 +128,11 @@ public final class MinaSshServer {
         }
         CoreModuleProperties.SERVER_IDENTIFICATION.set(s, "Twine");
         // every auth request counts (none, publickey queries, passwords): a hard upper bound
-        CoreModuleProperties.MAX_AUTH_REQUESTS.set(s, Math.max(10, config.maxAuthFailures() * 4));
-        CoreModuleProperties.AUTH_TIMEOUT.set(s, Duration.ofSeconds(60));
+        // beside the portal's policy, like OpenSSH's MaxAuthTries
+        CoreModuleProperties.MAX_AUTH_REQUESTS.set(s, MAX_AUTH_REQUESTS);
+        // OpenSSH's LoginGraceTime: MINA counts it from the connection's start, not from the
+        // last byte, so a dripping client is closed as surely as a silent one; zero: none
+        CoreModuleProperties.AUTH_TIMEOUT.set(s, config.limits().preauthTimeout());
         if (config.idleTimeout() != null && !config.idleTimeout().isZero()) {
             CoreModuleProperties.IDLE_TIMEOUT.set(s, config.idleTimeout());
         } else {
@@ -128,6 +150,23 @@ public final class MinaSshServer {
         SocketAddress a = s.getBoundAddresses().iterator().next();
         InetSocketAddress ia = (InetSocketAddress) a;
         bound = new InetSocketAddress(ia.getAddress(), s.getPort());
+    }
+
+    /** Creates {@code dir} (and its parents) if missing, the directory itself 0700 where POSIX modes exist. */
+    private static void createPrivateDirectory(java.nio.file.Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            return;
+        }
+        java.nio.file.Path parent = dir.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        if (dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        } else {
+            Files.createDirectory(dir);
+        }
     }
 
     /** The bound address, with the real port. */
@@ -226,22 +265,86 @@ public final class MinaSshServer {
 
     private void checkAsync(String username, String password, ServerSession session, AsyncAuthException pending,
             String mechanism) {
+        login(session, username, pending, () -> {
+            Principal p = config.portal().authenticate(new UsernamePassword(username, password));
+            session.setAttribute(PRINCIPAL, new Principal(p.name(), mechanism));
+        });
+    }
+
+    /** One credential check; throws AuthenticationException if it fails. */
+    private interface Check {
+        void run() throws AuthenticationException;
+    }
+
+    /** A session's login attempts under the portal's policy, one at a time. */
+    private static final class Logins {
+        final ReentrantLock lock = new ReentrantLock();
+        final LoginAttempts attempts;
+        /** The address check for publickey: null until answered, then whether it passed. */
+        final java.util.concurrent.atomic.AtomicReference<Boolean> addressAdmitted =
+                new java.util.concurrent.atomic.AtomicReference<>();
+
+        Logins(LoginAttempts attempts) {
+            this.attempts = attempts;
+        }
+    }
+
+    /** The session's login state, made (and its address check started) on first use. */
+    private Logins logins(ServerSession session) {
+        boolean[] made = {false};
+        Logins logins = session.computeAttributeIfAbsent(LOGINS, k -> {
+            made[0] = true;
+            return new Logins(config.portal().policy().open("ssh", session.getClientAddress()));
+        });
+        if (made[0]) {
+            admitAddress(session, logins);
+        }
+        return logins;
+    }
+
+    /**
+     * Runs one login attempt on a virtual thread under the portal's {@link
+     * dev.twine.core.auth.AuthPolicy}: refused without a check while the address or the user is
+     * penalised, delayed after a failure, and the connection closed once it has failed as often as
+     * the policy allows (RFC 4252 §4: the server may limit attempts). MINA waits for the answer
+     * through {@code pending}, so neither the check nor the delay holds one of its I/O threads.
+     * Attempts of one session run one after another (a client may send requests without waiting
+     * for the answers; they queue here rather than being checked in parallel).
+     */
+    private void login(ServerSession session, String username, AsyncAuthException pending, Check check) {
         try {
             scope.fork("auth-" + username, () -> {
                 boolean ok = false;
+                boolean mayRetry = true;
+                Logins logins = logins(session);
                 try {
-                    Principal p = config.portal().authenticate(new UsernamePassword(username, password));
-                    session.setAttribute(PRINCIPAL, new Principal(p.name(), mechanism));
-                    ok = true;
-                } catch (AuthenticationException e) {
-                    ok = false;
-                } catch (RuntimeException e) {
-                    LOG.log(Level.WARNING, "password check for " + username + " failed", e);
-                } finally {
-                    if (!ok) {
-                        failed(session);
+                    logins.lock.lockInterruptibly();
+                    try {
+                        if (!session.isOpen()) {
+                            return;
+                        }
+                        logins.attempts.admit(username);
+                        check.run();
+                        logins.attempts.succeeded(username);
+                        ok = true;
+                    } catch (LoginRefusedException e) {
+                        mayRetry = e.mayRetry();
+                    } catch (AuthenticationException e) {
+                        mayRetry = logins.attempts.failed(username);
+                    } catch (RuntimeException e) {
+                        LOG.log(Level.WARNING, "ssh login check failed", e);
+                    } finally {
+                        logins.lock.unlock();
                     }
+                } catch (InterruptedException e) {
+                    // the server is closing: this login simply fails; an escaping exception
+                    // would count as a failure of the server's scope
+                    Thread.currentThread().interrupt();
+                } finally {
                     pending.setAuthed(ok);
+                    if (!mayRetry) {
+                        tooManyFailures(session);
+                    }
                 }
             });
         } catch (IllegalStateException closed) {
@@ -249,25 +352,12 @@ public final class MinaSshServer {
         }
     }
 
-    /**
-     * A failed attempt: wait before answering (so that guessing is slow), and disconnect once
-     * the connection has used up its attempts (RFC 4252 §4: the server may limit attempts).
-     */
-    private void failed(ServerSession session) {
-        AtomicInteger n = session.computeAttributeIfAbsent(FAILURES, k -> new AtomicInteger());
-        int count = n.incrementAndGet();
+    private static void tooManyFailures(ServerSession session) {
         try {
-            Thread.sleep(config.failureDelay());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        if (count >= config.maxAuthFailures()) {
-            try {
-                session.disconnect(SshConstants.SSH2_DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE,
-                        "too many authentication failures");
-            } catch (IOException e) {
-                session.close(true);
-            }
+            session.disconnect(SshConstants.SSH2_DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE,
+                    "too many authentication failures");
+        } catch (IOException e) {
+            session.close(true);
         }
     }
 
@@ -283,6 +373,111 @@ public final class MinaSshServer {
             return true;
         } catch (AuthenticationException e) {
             return false;
+        }
+    }
+
+    /**
+     * RFC 4252 §7 publickey, with the portal's policy. MINA answers publickey requests on its own
+     * I/O threads and allows no asynchronous answer for them, so nothing here may wait: the
+     * address is checked once per connection, on a virtual thread, as soon as the client has sent
+     * its identification line ({@link Logins#addressAdmitted}), and every publickey request fails while that
+     * check refused or has not answered yet. A query without a signature ("would this key do?") is
+     * never a failure, as in OpenSSH; a signed request whose key is not accepted or whose
+     * signature does not verify is one, counted (and its delay spent) on a virtual thread, and
+     * the connection is closed once it has failed as often as the policy allows. The policy's
+     * per-user penalty, which is there against password guessing, applies to passwords and
+     * keyboard-interactive only: a private key cannot be guessed.
+     */
+    private final class GuardedPublicKey extends UserAuthPublicKey {
+        GuardedPublicKey(List<org.apache.sshd.common.NamedFactory<org.apache.sshd.common.signature.Signature>> factories) {
+            super(factories);
+        }
+
+        @Override
+        public Boolean doAuth(Buffer buffer, boolean init) throws Exception {
+            ServerSession session = getServerSession();
+            Logins logins = logins(session);
+            if (!Boolean.TRUE.equals(logins.addressAdmitted.get())) {
+                return Boolean.FALSE; // penalised, or not known yet: fail, without counting
+            }
+            // RFC 4252 §7: after the method name comes the boolean "has signature"
+            boolean signed = init && buffer.available() > 0 && buffer.rawByte(buffer.rpos()) != 0;
+            if (!signed) {
+                return super.doAuth(buffer, init);
+            }
+            boolean verified;
+            try {
+                verified = Boolean.TRUE.equals(super.doAuth(buffer, init));
+            } catch (Exception badSignature) {
+                verified = false;
+            }
+            String username = getUsername();
+            if (verified) {
+                logins.attempts.succeeded(username);
+                return Boolean.TRUE;
+            }
+            keyFailed(session, logins, username);
+            return Boolean.FALSE;
+        }
+    }
+
+    /** Counts a failed signed publickey request, off MINA's thread (the policy's delay is spent there). */
+    private void keyFailed(ServerSession session, Logins logins, String username) {
+        try {
+            scope.fork("auth-key-" + username, () -> {
+                try {
+                    logins.lock.lockInterruptibly();
+                    boolean mayRetry;
+                    try {
+                        mayRetry = logins.attempts.failed(username);
+                    } finally {
+                        logins.lock.unlock();
+                    }
+                    if (!mayRetry) {
+                        tooManyFailures(session);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        } catch (IllegalStateException closed) {
+            session.close(true);
+        }
+    }
+
+    /**
+     * Checks the client's address against the policy once per connection, so that publickey
+     * requests, which MINA answers without waiting, know whether the address is penalised.
+     */
+    private void admitAddress(ServerSession session, Logins logins) {
+        try {
+            scope.fork("auth-address", () -> {
+                try {
+                    logins.lock.lockInterruptibly();
+                    try {
+                        logins.attempts.admit(null);
+                        logins.addressAdmitted.set(Boolean.TRUE);
+                    } catch (LoginRefusedException e) {
+                        logins.addressAdmitted.set(Boolean.FALSE);
+                        if (!e.mayRetry()) {
+                            tooManyFailures(session);
+                        }
+                    } finally {
+                        logins.lock.unlock();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        } catch (IllegalStateException closed) {
+            session.close(true);
+        }
+    }
+
+    private final class GuardedPublicKeyFactory extends UserAuthPublicKeyFactory {
+        @Override
+        public UserAuthPublicKey createUserAuth(ServerSession session) {
+            return new GuardedPublicKey(getSignatureFactories());
         }
     }
 
@@ -312,41 +507,107 @@ public final class MinaSshServer {
 
     // ---------------------------------------------------------------- limits
 
-    /** Counts connections: refuses those above the maximum and those arriving while draining. */
+    /**
+     * Admits connections (OpenSSH's MaxStartups and PerSourceMaxStartups): each new connection
+     * takes a permit from the server's {@link ConnectionLimits}, so a flood of unauthenticated
+     * connections from one address is refused by that address's own count and never takes the
+     * places of other addresses or of logged-in users. {@code maxSessions} counts logged-in
+     * sessions only. Refused connections get SSH_DISCONNECT_TOO_MANY_CONNECTIONS (RFC 4253 §11.1).
+     */
     private final class Limits implements SessionListener {
         @Override
         public void sessionCreated(Session session) {
-            boolean refuse;
-            lock.lock();
-            try {
-                refuse = draining || (config.maxSessions() > 0 && sessions.size() >= config.maxSessions());
-                if (!refuse) {
+            SocketAddress peer = session.getIoSession().getRemoteAddress();
+            Optional<ConnectionLimits.Permit> permit = draining || peer == null
+                    ? Optional.empty() : config.limits().tryAdmit(peer);
+            boolean full = config.maxSessions() > 0 && authenticated.size() >= config.maxSessions();
+            if (permit.isPresent() && !full) {
+                session.setAttribute(PERMIT, permit.get());
+                lock.lock();
+                try {
                     sessions.add(session);
                     sessionsChanged.signalAll();
+                } finally {
+                    lock.unlock();
+                }
+                return;
+            }
+            permit.ifPresent(ConnectionLimits.Permit::close);
+            if (!draining) {
+                logRefusal(peer, full ? "max sessions" : "connection limits");
+            }
+            refuse(session, "too many connections");
+        }
+
+        @Override
+        public void sessionPeerIdentificationReceived(Session session, String version, List<String> extraLines) {
+            // a real client (not a silent flood): start the address check now, a whole key
+            // exchange before the first publickey request can arrive
+            if (session instanceof ServerSession server && session.getAttribute(PERMIT) != null) {
+                logins(server);
+            }
+        }
+
+        @Override
+        public void sessionEvent(Session session, Event event) {
+            if (event != Event.Authenticated) {
+                return;
+            }
+            ConnectionLimits.Permit permit = session.getAttribute(PERMIT);
+            if (permit != null) {
+                permit.authenticated();
+            }
+            boolean full;
+            lock.lock();
+            try {
+                full = config.maxSessions() > 0 && authenticated.size() >= config.maxSessions();
+                if (!full) {
+                    authenticated.add(session);
                 }
             } finally {
                 lock.unlock();
             }
-            if (refuse) {
-                // RFC 4253 §11.1: SSH_DISCONNECT_TOO_MANY_CONNECTIONS
-                try {
-                    session.disconnect(SshConstants.SSH2_DISCONNECT_TOO_MANY_CONNECTIONS, "too many connections");
-                } catch (IOException | RuntimeException e) {
-                    session.close(true);
-                }
+            if (full) {
+                // several logins finished at once for the last place
+                logRefusal(session.getIoSession().getRemoteAddress(), "max sessions");
+                refuse(session, "too many sessions");
             }
         }
 
         @Override
         public void sessionClosed(Session session) {
+            ConnectionLimits.Permit permit = session.getAttribute(PERMIT);
+            if (permit != null) {
+                permit.close();
+            }
             lock.lock();
             try {
+                authenticated.remove(session);
                 if (sessions.remove(session)) {
                     sessionsChanged.signalAll();
                 }
             } finally {
                 lock.unlock();
             }
+        }
+    }
+
+    private static void refuse(Session session, String why) {
+        try {
+            session.disconnect(SshConstants.SSH2_DISCONNECT_TOO_MANY_CONNECTIONS, why);
+        } catch (IOException | RuntimeException e) {
+            session.close(true);
+        }
+    }
+
+    private void logRefusal(SocketAddress peer, String limit) {
+        long now = System.nanoTime();
+        long last = lastRefusalLog.get();
+        if (now - last >= REFUSAL_LOG_INTERVAL.toNanos() && lastRefusalLog.compareAndSet(last, now)) {
+            String address = peer instanceof InetSocketAddress a && a.getAddress() != null
+                    ? a.getAddress().getHostAddress() : String.valueOf(peer);
+            LOG.log(Level.WARNING, "ssh: refusing connections over the " + limit + " (address=" + address
+                    + "; further refusals are not logged for " + REFUSAL_LOG_INTERVAL.toSeconds() + " s)");
         }
     }
 

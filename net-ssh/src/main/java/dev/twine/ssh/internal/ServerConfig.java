@@ -1,5 +1,6 @@
 package dev.twine.ssh.internal;
 
+import dev.twine.core.ConnectionLimits;
 import dev.twine.core.auth.Portal;
 import dev.twine.ssh.SshCommandHandler;
 import java.nio.file.Path;
@@ -17,6 +18,5 @@ public record ServerConfig(
         boolean allowForwarding,
         int maxSessions,
         Duration idleTimeout,
-        int maxAuthFailures,
-        Duration failureDelay) {
+        ConnectionLimits limits) {
 }

@@ -1,5 +1,6 @@
 package dev.twine.ssh.internal;
 
+import dev.twine.core.LimitOptions;
 import dev.twine.core.Service;
 import dev.twine.core.ServicePlugin;
 import dev.twine.core.auth.Portal;
@@ -9,6 +10,7 @@ import dev.twine.ssh.SshServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -30,24 +32,27 @@ public final class SshPlugin implements ServicePlugin {
 
     @Override
     public List<Option> options() {
-        return List.of(
+        List<Option> options = new ArrayList<>(List.of(
                 Option.value("--users", "FILE", "users file (Dovecot passwd-file) for password logins").asRequired(),
                 Option.value("--authorized-keys", "DIR", "directory of OpenSSH authorized_keys files, one per user (DIR/<user>); from= and expiry-time= are honoured, keys with command= or other unenforced restrictions refused"),
                 Option.value("--host-key", "FILE", "Ed25519 host key in OpenSSH format (RSA at FILE-rsa); generated if missing").withDefault("ssh_host_key"),
                 Option.value("--sftp-root", "DIR", "enable SFTP, confined to DIR"),
                 Option.value("--listen", "EP", "endpoint to listen on (tcp only)").withDefault(DEFAULT_LISTEN),
                 Option.flag("--allow-forwarding", "allow local port forwarding (direct-tcpip, ssh -L)"),
-                Option.value("--max-sessions", "N", "most connections at once (0: no limit)").withDefault("100"),
-                Option.value("--idle-timeout", "D", "close connections idle this long (ISO-8601 like PT10M, or 30s/10m; 0: never)").withDefault("10m"));
+                Option.value("--max-sessions", "N", "most logged-in sessions at once (0: no limit); connections not"
+                        + " logged in yet are counted by --max-preauth and --max-preauth-per-address").withDefault("100"),
+                Option.value("--idle-timeout", "D", "close connections idle this long (ISO-8601 like PT10M, or 30s/10m; 0: never)").withDefault("10m")));
+        // --max-connections-per-address, --max-preauth, --max-preauth-per-address, --preauth-timeout
+        // (OpenSSH's PerSourceMaxStartups, MaxStartups, LoginGraceTime) and the --auth-* options
+        options.addAll(LimitOptions.connectionOptions(SshServer.Builder.defaultLimits()));
+        options.addAll(LimitOptions.authOptions());
+        return List.copyOf(options);
     }
 
     @Override
     public Service create(Arguments a) throws Exception {
-        Path users = Path.of(a.require("--users"));
-        if (!Files.isRegularFile(users)) {
-            throw new IllegalArgumentException("--users " + users + ": no such file");
-        }
-        Portal.Builder portal = Portal.builder().users(UsersFile.load(users));
+        // a missing or malformed users file is a bad argument (exit 2), named with its line
+        Portal.Builder portal = Portal.builder().users(a.usersFile("--users")).policy(LimitOptions.authPolicy(a));
         a.value("--authorized-keys").ifPresent(d -> portal.publicKeys(AuthorizedKeysDirectory.of(Path.of(d))));
         SshServer.Builder b = SshServer.builder("ssh")
                 .listen(a.value("--listen").orElse(DEFAULT_LISTEN))
@@ -55,7 +60,8 @@ public final class SshPlugin implements ServicePlugin {
                 .hostKey(Path.of(a.value("--host-key").orElse("ssh_host_key")))
                 .allowForwarding(a.flag("--allow-forwarding"))
                 .maxSessions(parseCount("--max-sessions", a.value("--max-sessions").orElse("100")))
-                .idleTimeout(a.duration("--idle-timeout"));
+                .idleTimeout(a.duration("--idle-timeout"))
+                .limits(LimitOptions.connectionLimits(a));
         a.value("--sftp-root").ifPresent(d -> b.sftpRoot(Path.of(d)));
         return b.build();
     }

@@ -6,10 +6,14 @@ import dev.twine.core.DeadlineExceededException;
 import dev.twine.core.DrainingException;
 import dev.twine.core.Scope;
 import dev.twine.core.auth.AuthenticationException;
+import dev.twine.core.auth.LoginAttempts;
+import dev.twine.core.auth.LoginRefusedException;
 import dev.twine.xmpp.Element;
 import dev.twine.xmpp.Jid;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.SocketTimeoutException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -31,8 +35,6 @@ import java.util.logging.Logger;
 final class C2sSession {
     private static final Logger LOG = Logger.getLogger(C2sSession.class.getName());
     private static final SecureRandom RANDOM = new SecureRandom();
-    /** SASL attempts before the stream is closed (RFC 6120 §6.4.5 lets the server limit retries). */
-    private static final int MAX_AUTH_FAILURES = 3;
 
     private final Hub hub;
     private final Connection conn;
@@ -41,7 +43,8 @@ final class C2sSession {
     private String streamId = "";
     private String principal;
     private volatile Jid jid;
-    private int authFailures;
+    /** This stream's logins under the portal's auth policy; made at the first {@code <auth/>}. */
+    private LoginAttempts attempts;
 
     // presence state, read by other sessions' threads
     volatile boolean available;
@@ -120,8 +123,17 @@ final class C2sSession {
     private boolean write(Element stanza, boolean flush) {
         String xml = stanza.toXml();
         if (!smEnabled) {
-            return flush ? out.send(xml) : out.write(xml);
+            if (out.send(xml, stanza, flush)) {
+                return true;
+            }
+            if (out.isClosed()) {
+                // the session ended (and was unbound) while this was on its way (RFC 6121 §8.5.3.2.1)
+                hub.undelivered(stanza, principal);
+                return true;
+            }
+            return false; // kept by the queue: the session's end hands it on
         }
+        out.awaitRoom(xml.length());
         // XEP-0198 §4: count and keep each stanza in the order the client sees it
         boolean[] ok = new boolean[1];
         C2sSession[] next = new C2sSession[1];
@@ -138,7 +150,7 @@ final class C2sSession {
                     return;
                 }
                 if (!smEnabled) {
-                    ok[0] = flush ? out.send(xml) : out.write(xml);
+                    ok[0] = out.send(xml, stanza, flush);
                     return;
                 }
                 smSent++;
@@ -316,14 +328,17 @@ final class C2sSession {
      * waiting detached for resumption ends now instead.
      */
     void kick(String condition, String text) {
-        out.send(Stanzas.streamError(condition, text));
-        conn.close();
+        // after what is queued, without waiting here for a client that may not read
+        out.sendAndClose(Stanzas.streamError(condition, text));
         evict();
     }
 
     void run() throws IOException {
         conn.writeTimeout(hub.writeTimeout);
         try {
+            if (!hub.idleTimeout.isZero()) {
+                conn.readTimeout(hub.idleTimeout); // each read; keepalives reset it (RFC 6120 §4.6.1)
+            }
             negotiate();
         } catch (StreamErrorException e) {
             fail(e.condition(), e.text());
@@ -331,13 +346,21 @@ final class C2sSession {
             fail("system-shutdown", "the server is shutting down");
         } catch (EOFException e) {
             // the peer went away
+        } catch (SocketTimeoutException e) {
+            // RFC 6120 §4.9.3.4: the pre-authentication time (ConnectionLimits) or the idle
+            // timeout ran out; whitespace keepalives do not extend the former
+            fail("connection-timeout", conn.isAuthenticated() ? "idle for too long" : "authenticate sooner");
         } catch (IOException e) {
             // a broken connection ends this session only; nothing to tell the peer
         } finally {
             flushHeld();
+            out.awaitDrained(); // the closing tag or stream error, at most the write timeout
             conn.close();
             if (jid != null) {
                 finish();
+            }
+            for (Element m : out.close()) {
+                hub.undelivered(m, principal); // queued here but never written (a resumed session)
             }
         }
     }
@@ -354,7 +377,8 @@ final class C2sSession {
                 if (movedTo != null) {
                     return; // resumed while this connection was still open
                 }
-                wait[0] = smId != null && !closedCleanly && !smOverflow && !smEvicted && !conn.draining();
+                // a client whose queue overflowed is not kept either: it did not read
+                wait[0] = smId != null && !closedCleanly && !smOverflow && !smEvicted && !conn.draining() && !out.overflowed();
                 if (wait[0]) {
                     smState = SmState.DETACHED; // from now on stanzas for it are only kept
                 }
@@ -429,6 +453,11 @@ final class C2sSession {
             });
         } catch (IOException e) {
             return;
+        }
+        // queued before stream management was enabled (or without it) and never written
+        List<Element> queued = out.close();
+        for (Element m : queued) {
+            hub.undelivered(m, principal);
         }
         for (Element m : left) {
             hub.undelivered(m, principal);
@@ -646,6 +675,11 @@ final class C2sSession {
             out.send(saslFailure("invalid-mechanism"));
             return false;
         }
+        try {
+            admit(null); // the address may be penalised for guessing
+        } catch (LoginRefusedException e) {
+            return refused(e);
+        }
         ServerSasl x = ServerSasl.of(hub.portal.sasl(mech));
         byte[] response;
         try {
@@ -659,21 +693,24 @@ final class C2sSession {
             try {
                 reply = x.evaluate(response);
             } catch (AuthenticationException e) {
-                authFailures++;
-                out.send(saslFailure("not-authorized"));
-                if (authFailures >= MAX_AUTH_FAILURES) {
-                    throw new StreamErrorException("policy-violation", "too many failed authentication attempts");
-                }
-                return false;
+                return failed(x.username().orElse(null));
             }
             if (x.isComplete()) {
                 String name = x.user();
+                try {
+                    // the right password does not get in while the address or user is penalised
+                    admit(name);
+                } catch (LoginRefusedException e) {
+                    return refused(e);
+                }
                 try {
                     Jid.parse(name + "@" + hub.domain);
                 } catch (IllegalArgumentException e) {
                     out.send(saslFailure("not-authorized"));
                     return false;
                 }
+                attempts().succeeded(name);
+                conn.markAuthenticated(); // out of the pre-auth counts, no pre-auth deadline
                 principal = name;
                 out.send("<success xmlns='" + Stanzas.SASL_NS + "'>" + encode(reply) + "</success>");
                 return true;
@@ -700,6 +737,63 @@ final class C2sSession {
         }
     }
 
+    /** The auth policy's check before a login (see {@link LoginAttempts#admit}). */
+    private void admit(String username) throws LoginRefusedException, InterruptedIOException {
+        try {
+            attempts().admit(username);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted during the failed-login delay");
+        }
+    }
+
+    private LoginAttempts attempts() {
+        if (attempts == null) {
+            attempts = hub.portal.policy().open("xmpp", conn.remoteAddress());
+        }
+        return attempts;
+    }
+
+    /**
+     * A failed SASL exchange (RFC 6120 §6.4.5): delayed by the auth policy, then
+     * {@code <not-authorized/>}; past the policy's retries the stream is closed with
+     * {@code <policy-violation/>}, as §6.4.5 recommends.
+     */
+    private boolean failed(String username) throws IOException, StreamErrorException {
+        if (username != null) {
+            try {
+                admit(username); // a penalised user gets the same answer, right password or not
+            } catch (LoginRefusedException e) {
+                return refused(e);
+            }
+        }
+        boolean again;
+        try {
+            again = attempts().failed(username);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted during the failed-login delay");
+        }
+        out.send(saslFailure("not-authorized"));
+        if (!again) {
+            throw new StreamErrorException("policy-violation", "too many failed authentication attempts");
+        }
+        return false;
+    }
+
+    /**
+     * A login the auth policy refuses (address or user penalised): RFC 6120 §6.5.9
+     * {@code <temporary-auth-failure/>}, whatever the credentials; the stream is closed if this
+     * connection may not try again.
+     */
+    private boolean refused(LoginRefusedException e) throws StreamErrorException {
+        out.send(saslFailure("temporary-auth-failure"));
+        if (!e.mayRetry()) {
+            throw new StreamErrorException("policy-violation", "too many failed authentication attempts");
+        }
+        return false;
+    }
+
     /** RFC 6120 §6.4.2: "=" is an empty response, no text is none (treated as empty too). */
     private static byte[] decode(String text) {
         String t = text.strip();
@@ -714,6 +808,9 @@ final class C2sSession {
     }
 
     private Restart postAuth(XmlReader reader) throws IOException, StreamErrorException {
+        // from here on other sessions can write to this one: through a queue and a writer of its
+        // own, so that they never wait on this client's socket
+        out.startWriter(hub.outboundStanzas, hub.outboundBytes);
         while (jid == null) {
             Element e = reader.next();
             if (e == null) {

@@ -22,8 +22,8 @@ import java.util.logging.Logger;
  * The server's shared state and its routing rules: who is online, which components are
  * connected, and where each stanza goes (RFC 6120 §10, RFC 6121 §8), with the roster and
  * presence subscription logic of RFC 6121 §3 and §4. Sessions call in from their own threads;
- * every method is thread-safe. A stanza is delivered by writing it on the recipient's
- * {@link Outbound} from the sender's thread.
+ * every method is thread-safe. A stanza is delivered by putting it in the recipient's
+ * {@link Outbound} queue from the sender's thread, which never blocks on the recipient's socket.
  */
 public final class Hub {
     private static final Logger LOG = Logger.getLogger(Hub.class.getName());
@@ -83,6 +83,47 @@ public final class Hub {
             m.add(1, "SCRAM-SHA-1");
         }
         return m;
+    }
+
+    /** Stanzas that may wait in one session's outbound queue (see {@link Outbound}). */
+    volatile int outboundStanzas = 1000;
+    /** Bytes of XML that may wait in one session's outbound queue. */
+    volatile long outboundBytes = 2L << 20;
+
+    /** Sets the bounds of each session's outbound queue; past either, a slow session is closed. */
+    public void outboundQueue(int stanzas, long bytes) {
+        if (stanzas < 1 || bytes < 1) {
+            throw new IllegalArgumentException("outbound queue limits must be positive");
+        }
+        outboundStanzas = stanzas;
+        outboundBytes = bytes;
+    }
+
+    /** How long an authenticated stream may send nothing, not even a whitespace keepalive; zero: forever. */
+    volatile Duration idleTimeout = Duration.ZERO;
+
+    /** Sets the idle timeout of client streams (zero: none). */
+    public void idleTimeout(Duration d) {
+        if (d.isNegative()) {
+            throw new IllegalArgumentException("negative idle timeout");
+        }
+        idleTimeout = d;
+    }
+
+    /** The most items one user's roster may hold, hidden ones (pending requests) included. */
+    volatile int rosterLimit = 1000;
+
+    /** Sets the most items a roster may hold (RFC 6121 leaves the limit to the server). */
+    public void rosterLimit(int max) {
+        if (max < 1) {
+            throw new IllegalArgumentException("roster limit must be positive");
+        }
+        rosterLimit = max;
+    }
+
+    /** Whether adding {@code jid} to a roster map (inside updateRoster) would pass the limit. */
+    private boolean rosterFull(java.util.Map<String, RosterItem> m, String jid) {
+        return !m.containsKey(jid) && m.size() >= rosterLimit;
     }
 
     /** Turns SCRAM-SHA-1 on or off. */
@@ -754,10 +795,18 @@ public final class Hub {
             String name = item.attributeOrEmpty("name");
             RosterItem[] updated = new RosterItem[1];
             store.updateRoster(user, m -> {
+                if (rosterFull(m, cj)) {
+                    return;
+                }
                 RosterItem old = m.getOrDefault(cj, RosterItem.of(cj));
                 updated[0] = old.withDetails(name, groups);
                 m.put(cj, updated[0]);
             });
+            if (updated[0] == null) {
+                // RFC 6121 §2.3.3 leaves limits to the server: the roster is full
+                bounce(iq, "resource-constraint", s);
+                return;
+            }
             pushRoster(user, updated[0].toElement());
             s.send(Stanzas.result(iq, null, null).withAttribute("to", s.jid().toString()));
         } catch (IOException e) {
@@ -988,9 +1037,14 @@ public final class Hub {
         Jid userBare = s.jid().bare();
         try {
             RosterItem[] changed = new RosterItem[1];
+            boolean[] full = new boolean[1];
             boolean forward = true;
             switch (type) {
                 case "subscribe" -> store.updateRoster(user, m -> {
+                    if (rosterFull(m, cj)) {
+                        full[0] = true; // the user's own roster cannot take the contact
+                        return;
+                    }
                     RosterItem i = m.getOrDefault(cj, RosterItem.of(cj)).withVisible(true);
                     if (!i.hasTo()) {
                         i = i.withAsk(true);
@@ -1031,6 +1085,10 @@ public final class Hub {
                     }
                 });
                 default -> { }
+            }
+            if (full[0]) {
+                bounce(stanza.withAttribute("from", s.jid().toString()), "resource-constraint", s);
+                return;
             }
             if (changed[0] != null && changed[0].visible()) {
                 pushRoster(user, changed[0].toElement());
@@ -1075,10 +1133,20 @@ public final class Hub {
                         answerProbe(local, from);
                         return;
                     }
+                    boolean[] full = new boolean[1];
                     store.updateRoster(local, m -> {
+                        if (rosterFull(m, fj)) {
+                            full[0] = true; // a pending request is a (hidden) roster item too
+                            return;
+                        }
                         RosterItem old = m.get(fj);
                         m.put(fj, (old == null ? RosterItem.of(fj).withVisible(false) : old).withPendingIn(true));
                     });
+                    if (full[0]) {
+                        // not stored, so not delivered either: the sender learns it was not taken
+                        deliverTo(Stanzas.error(stanza, "resource-constraint", CLIENT_NS), from);
+                        return;
+                    }
                 }
                 case "subscribed" -> store.updateRoster(local, m -> {
                     RosterItem i = m.get(fj);

@@ -14,6 +14,9 @@ interface ServerSasl {
     /** The authenticated user name, once complete. */
     String user();
 
+    /** The authentication identity the client sent, whether or not it succeeded (for the auth policy). */
+    java.util.Optional<String> username();
+
     /** The core's exchange behind this interface. */
     static ServerSasl of(SaslExchange x) {
         return new ServerSasl() {
@@ -25,6 +28,11 @@ interface ServerSasl {
             @Override
             public boolean isComplete() {
                 return x.isComplete();
+            }
+
+            @Override
+            public java.util.Optional<String> username() {
+                return x.username();
             }
 
             @Override

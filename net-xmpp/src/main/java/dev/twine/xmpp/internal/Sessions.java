@@ -12,6 +12,18 @@ public final class Sessions {
         new C2sSession(hub, conn).run();
     }
 
+    /**
+     * Tells a connection over the server's limits so, in the stream's own words (RFC 6120
+     * §4.9.1.1: a stream header first, then the error).
+     */
+    public static void refuse(String domain, Connection conn) throws IOException {
+        String refusal = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='" + XmlReader.STREAMS
+                + "' from='" + domain + "' version='1.0'>"
+                + Stanzas.streamError("policy-violation", "too many connections");
+        conn.output().write(refusal.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        conn.flush();
+    }
+
     /** Runs an XEP-0114 component stream on the calling thread until it ends. */
     public static void component(Hub hub, Connection conn) {
         new ComponentSession(hub, conn).run();

@@ -334,8 +334,12 @@ public final class XmlReader {
             return new StreamErrorException("policy-violation", "stanza larger than " + limits.maxStanzaBytes() + " bytes");
         }
         Throwable c = e.getNestedException() != null ? e.getNestedException() : e.getCause();
-        if (c instanceof IOException io && in.ioFailure != null) {
-            return new StreamErrorException("connection-failure", String.valueOf(io.getMessage()));
+        if (c instanceof java.net.SocketTimeoutException && in.ioFailure != null) {
+            return new StreamErrorException("connection-timeout", "too slow");
+        }
+        if (c instanceof IOException && in.ioFailure != null) {
+            // never the exception's text: it may name local details
+            return new StreamErrorException("connection-failure", "the connection failed");
         }
         return new StreamErrorException("not-well-formed", String.valueOf(e.getMessage()).replaceAll("\\s+", " "));
     }

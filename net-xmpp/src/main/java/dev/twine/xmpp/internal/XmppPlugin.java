@@ -1,5 +1,6 @@
 package dev.twine.xmpp.internal;
 
+import dev.twine.core.LimitOptions;
 import dev.twine.core.Service;
 import dev.twine.core.ServicePlugin;
 import dev.twine.core.Tls;
@@ -31,7 +32,7 @@ public final class XmppPlugin implements ServicePlugin {
 
     @Override
     public List<Option> options() {
-        return List.of(
+        List<Option> all = new ArrayList<>(List.of(
                 Option.value("--domain", "D", "The XMPP domain served (the part after @ in JIDs).").asRequired(),
                 Option.value("--users", "FILE", "Users and passwords (Dovecot passwd-file; see `twine user`).").asRequired(),
                 Option.value("--data", "DIR", "Where rosters and offline messages are kept.").asRequired(),
@@ -44,7 +45,14 @@ public final class XmppPlugin implements ServicePlugin {
                 Option.flag("--allow-plaintext", "Without a certificate, allow SASL over unencrypted streams (testing only)."),
                 Option.flag("--no-scram-sha1", "Do not offer SCRAM-SHA-1 (for users files whose users have only SCRAM-SHA-256 keys)."),
                 Option.value("--resume-timeout", "D", "XEP-0198: how long a dropped session waits to be resumed (30s, 5m; 0: no resumption).")
-                        .withDefault("5m"));
+                        .withDefault("5m"),
+                Option.value("--idle-timeout", "D", "Close a client stream that sends nothing, not even a keepalive, for this long; 0: never.")
+                        .withDefault("0"),
+                Option.value("--roster-limit", "N", "Most items in one user's roster, pending subscription requests included.")
+                        .withDefault("1000")));
+        all.addAll(LimitOptions.connectionOptions(XmppServer.defaultLimits()));
+        all.addAll(LimitOptions.authOptions());
+        return List.copyOf(all);
     }
 
     @Override
@@ -90,6 +98,15 @@ public final class XmppPlugin implements ServicePlugin {
         }
         b.scramSha1(!args.flag("--no-scram-sha1"));
         b.resumeTimeout(args.duration("--resume-timeout"));
+        b.idleTimeout(args.duration("--idle-timeout"));
+        String roster = args.require("--roster-limit").trim();
+        try {
+            b.rosterLimit(Integer.parseInt(roster));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--roster-limit: '" + roster + "' is not a whole number of 1 or more", e);
+        }
+        b.limits(LimitOptions.connectionLimits(args));
+        b.authPolicy(LimitOptions.authPolicy(args));
         for (String ep : args.values("--listen")) {
             b.listen(ep);
         }

@@ -1,6 +1,7 @@
 package dev.twine.xmpp.bench;
 
 import dev.twine.core.Binding;
+import dev.twine.core.ConnectionLimits;
 import dev.twine.core.auth.UsersFile;
 import dev.twine.xmpp.XmppServer;
 import java.nio.file.Path;
@@ -17,7 +18,7 @@ public final class BenchServer {
     public static void main(String[] args) throws Exception {
         XmppServer server = XmppServer.builder(args[0]).users(UsersFile.load(Path.of(args[1])))
                 .dataDirectory(Path.of(args[2])).listen("tcp:" + args[3] + ":interface=127.0.0.1")
-                .maxConnections(30_000).build();
+                .maxConnections(30_000).limits(ConnectionLimits.none()).build(); // 10,000 idle sessions from one address
         server.start();
         for (Binding b : server.bindings()) {
             System.out.println(b.listeningLine());
