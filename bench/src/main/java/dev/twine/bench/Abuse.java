@@ -39,9 +39,9 @@ import java.util.concurrent.atomic.LongAdder;
  * server cuts it off. Each answer is counted as evaluated (a definite failure), refused (the
  * protocol's temporary failure), cut off (the connection ended or did not answer), or success.
  * Once the attacker has had {@code --penalty-after} definite failures, or the server has answered
- * a temporary failure, "the penalty has begun": from then on every {@code --right-every}-th attempt
- * of a connection (every other connection for SSH) uses the <em>right</em> password, and a success
- * counts as a leak.
+ * a temporary failure, "the penalty has begun": from then on every {@code --right-every}-th
+ * attempt, and the first of each new connection unless the last right one worked (every other
+ * connection for SSH), uses the <em>right</em> password, and a success counts as a leak.
  * <li><b>Slowloris</b>: {@code --slowloris} connections, each sending the start of a command that
  * never ends ({@code a1 LOGIN aaa...}, {@code EHLO aaa...}, an XMPP stream dripping whitespace, an
  * SSH identification line) one byte every {@code --drip}; counted at the end of the window: still
@@ -315,11 +315,13 @@ public final class Abuse {
 
         private void guess() {
             long n = 0;
+            long sinceRight = 0;
+            boolean rightWorked = false;
             while (!timeUp()) {
                 if (ssh != null) {
                     // one ssh process is one connection of several attempts: every other one, once
                     // the penalty has begun, tries the right password
-                    boolean right = guessing.penaltyBegan && (++n % 2 == 0);
+                    boolean right = guessing.penaltyBegan && (n++ % 2 == 0);
                     ssh.guess(guessing, right, start);
                     guessing.checkPenalty(s.penaltyAfter(), start);
                     continue;
@@ -337,9 +339,16 @@ public final class Abuse {
                     continue;
                 }
                 guessing.connections.increment();
+                boolean first = true;
                 try {
                     while (!timeUp()) {
-                        boolean right = guessing.penaltyBegan && (++n % s.rightEvery() == 0);
+                        // once the penalty has begun: the right password every --right-every-th
+                        // attempt, and first on each new connection (a penalised attacker gets
+                        // few) unless it just worked (then the guessing goes on at full rate)
+                        boolean right = guessing.penaltyBegan
+                                && (sinceRight >= s.rightEvery() - 1 || first && !rightWorked);
+                        first = false;
+                        sinceRight = right ? 0 : sinceRight + 1;
                         long t0 = System.nanoTime();
                         Outcome o = session.attempt(right ? s.password() : s.wrong());
                         long took = System.nanoTime() - t0;
@@ -348,6 +357,9 @@ public final class Abuse {
                         }
                         guessing.record(o, right, took, start);
                         guessing.checkPenalty(s.penaltyAfter(), start);
+                        if (right) {
+                            rightWorked = o == Outcome.SUCCESS;
+                        }
                         if (o == Outcome.SUCCESS || o == Outcome.CUT_OFF) {
                             break; // logged in (start over as the attacker) or cut off: reconnect
                         }
