@@ -214,18 +214,76 @@ public final class Abuse {
         /** Open, and the server has not closed them: the drip list for a slowloris. */
         final ConcurrentLinkedQueue<Held> open = new ConcurrentLinkedQueue<>();
 
-        long held() {
+        /** Open as the tool sees them: the server has not closed them. */
+        long heldByClient() {
             return open.stream().filter(h -> !h.closed).count();
         }
 
+        /**
+         * Open on the server's side too: a connect the kernel completed while the server's accept
+         * queue was full looks open to the client but is held by nobody, so when the kernel's
+         * table is readable the server-side state decides. {@code serverSide} is the client
+         * ports the server has an established connection with, or null if unknown.
+         */
+        long held(Set<Integer> serverSide) {
+            if (serverSide == null) {
+                return heldByClient();
+            }
+            return open.stream().filter(h -> !h.closed && serverSide.contains(h.socket.getLocalPort())).count();
+        }
+
         /** The counts at one moment (the end of the window): later closes are ours, not the server's. */
-        Snapshot snapshot() {
-            return new Snapshot(tried.sum(), opened.sum(), connectFailed.sum(), refused.sum(), closedLater.sum(), held());
+        Snapshot snapshot(Set<Integer> serverSide) {
+            return new Snapshot(tried.sum(), opened.sum(), connectFailed.sum(), refused.sum(), closedLater.sum(),
+                    held(serverSide), heldByClient());
         }
     }
 
     /** {@link Holding}'s counts at the end of the window. */
-    record Snapshot(long tried, long opened, long connectFailed, long refused, long closedLater, long held) {
+    record Snapshot(long tried, long opened, long connectFailed, long refused, long closedLater, long held,
+            long heldByClient) {
+    }
+
+    /**
+     * The ports of {@code client} that the server's side of {@code server} has an ESTABLISHED
+     * connection with, from Linux's /proc/net/tcp and tcp6 (loopback: both ends are on this
+     * machine); null when they cannot be read or the client is not IPv4.
+     */
+    static Set<Integer> serverSidePorts(InetSocketAddress server, InetAddress client) {
+        byte[] a = client.getAddress();
+        if (a.length != 4) {
+            return null;
+        }
+        // /proc shows each 32-bit word of an address in host (little-endian) order
+        String want = String.format(Locale.ROOT, "%02X%02X%02X%02X", a[3] & 0xff, a[2] & 0xff, a[1] & 0xff, a[0] & 0xff);
+        Set<Integer> ports = new java.util.HashSet<>();
+        boolean read = false;
+        for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+            List<String> lines;
+            try {
+                lines = java.nio.file.Files.readAllLines(Path.of(table));
+            } catch (IOException e) {
+                continue;
+            }
+            read = true;
+            for (String line : lines.subList(Math.min(1, lines.size()), lines.size())) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length < 4 || !f[3].equals("01")) {
+                    continue; // 01 is ESTABLISHED
+                }
+                int localColon = f[1].lastIndexOf(':');
+                int remoteColon = f[2].lastIndexOf(':');
+                if (localColon < 8 || remoteColon < 8) {
+                    continue;
+                }
+                int localPort = Integer.parseInt(f[1].substring(localColon + 1), 16);
+                String remoteAddress = f[2].substring(remoteColon - 8, remoteColon);
+                if (localPort == server.getPort() && remoteAddress.equals(want)) {
+                    ports.add(Integer.parseInt(f[2].substring(remoteColon + 1), 16));
+                }
+            }
+        }
+        return read ? ports : null;
     }
 
     /** One held connection. */
@@ -285,8 +343,9 @@ public final class Abuse {
                 Thread.sleep(Duration.ofNanos(deadline - now));
             }
             // the end of the window: what the server still holds, before we close anything
-            Snapshot slowEnd = slow.snapshot();
-            Snapshot floodEnd = flood.snapshot();
+            Set<Integer> serverSide = serverSidePorts(s.server(), s.attacker());
+            Snapshot slowEnd = slow.snapshot(serverSide);
+            Snapshot floodEnd = flood.snapshot(serverSide);
             // a login begun before the end is still measured (the attack stops starting new work)
             if (!legit.join(s.legitTimeout().plusSeconds(5))) {
                 legitFailed.increment();
@@ -575,8 +634,9 @@ public final class Abuse {
                             + " right_tried=%d leaks=%d penalty_after_s=%s guess_conns=%d guess_not_admitted=%d"
                             + " mean_answer_s=%.2f max_answer_s=%.2f"
                             + " slow_tried=%d slow_opened=%d slow_connect_failed=%d slow_refused=%d slow_closed_later=%d"
-                            + " slow_held=%d flood_tried=%d flood_opened=%d flood_connect_failed=%d flood_refused=%d"
-                            + " flood_closed_later=%d flood_held=%d legit_ok=%d legit_failed=%d legit_slow=%d"
+                            + " slow_held=%d slow_held_client_view=%d flood_tried=%d flood_opened=%d flood_connect_failed=%d"
+                            + " flood_refused=%d flood_closed_later=%d flood_held=%d flood_held_client_view=%d"
+                            + " legit_ok=%d legit_failed=%d legit_slow=%d"
                             + " legit_p50_s=%s legit_max_s=%s target_s=%.1f verdict=%s",
                     s.service(), s.duration().toSeconds(), guessing.attempts.sum(), guessing.failed.sum(),
                     guessing.refused.sum(), guessing.cutOff.sum(), guessing.successes.sum(), guessing.rightTried.sum(),
@@ -584,8 +644,8 @@ public final class Abuse {
                     guessing.connections.sum(), guessing.notAdmitted.sum(), meanDelay,
                     guessing.maxAnswerNanos.get() / 1e9,
                     slow.tried(), slow.opened(), slow.connectFailed(), slow.refused(), slow.closedLater(), slow.held(),
-                    flood.tried(), flood.opened(), flood.connectFailed(), flood.refused(), flood.closedLater(),
-                    flood.held(), legitOk, legitFailed.sum(), slowOver,
+                    slow.heldByClient(), flood.tried(), flood.opened(), flood.connectFailed(), flood.refused(),
+                    flood.closedLater(), flood.held(), flood.heldByClient(), legitOk, legitFailed.sum(), slowOver,
                     Double.isNaN(p50S) ? "-" : String.format(Locale.ROOT, "%.3f", p50S),
                     Double.isNaN(maxS) ? "-" : String.format(Locale.ROOT, "%.3f", maxS),
                     s.target().toMillis() / 1e3, ok ? "OK" : "FAIL");
