@@ -1,18 +1,16 @@
 package dev.twine.mail.maildir;
 
+import dev.twine.core.DurableFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
@@ -561,16 +559,7 @@ public final class MailFolder {
             for (int i = 0; i < keywords.size(); i++) {
                 sb.append(i).append(' ').append(keywords.get(i)).append('\n');
             }
-            Path tmp = dir.resolve(KEYWORDS + "." + Maildir.uniqueName() + ".tmp");
-            try (FileChannel ch = PrivateFiles.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE))) {
-                var bb = java.nio.ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8));
-                while (bb.hasRemaining()) {
-                    ch.write(bb);
-                }
-                ch.force(true);
-            }
-            Files.move(tmp, dir.resolve(KEYWORDS), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            Maildir.forceDirectory(dir);
+            DurableFiles.replacePrivate(dir.resolve(KEYWORDS), sb.toString().getBytes(StandardCharsets.UTF_8));
             return Optional.of((char) ('a' + keywords.size() - 1));
         } finally {
             lock.unlock();
@@ -819,21 +808,7 @@ public final class MailFolder {
         for (MailMessage m : byUid.values()) {
             sb.append(m.uid()).append(' ').append(m.name()).append('\n');
         }
-        Path tmp = dir.resolve(UIDLIST + "." + Maildir.uniqueName() + ".tmp");
-        try (FileChannel ch = PrivateFiles.open(tmp, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING))) {
-            var bb = java.nio.ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8));
-            while (bb.hasRemaining()) {
-                ch.write(bb);
-            }
-            ch.force(true);
-        }
-        try {
-            Files.move(tmp, dir.resolve(UIDLIST), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            throw new IOException(dir + ": cannot replace the UID list atomically", e);
-        }
-        Maildir.forceDirectory(dir);
+        DurableFiles.replacePrivate(dir.resolve(UIDLIST), sb.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     /** Reads all of {@code in}; for callers that need a message in memory. */

@@ -1,5 +1,6 @@
 package dev.twine.mail.maildir;
 
+import dev.twine.core.DurableFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -447,19 +448,9 @@ public final class Maildir {
         }
         Path dir = inbox(user);
         PrivateFiles.createDirectories(dir);
-        Path tmp = dir.resolve("subscriptions." + uniqueName() + ".tmp");
         StringBuilder sb = new StringBuilder();
         names.forEach(n -> sb.append(n).append('\n'));
-        try (FileChannel ch = PrivateFiles.open(tmp, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING))) {
-            ByteBuffer bb = ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8));
-            while (bb.hasRemaining()) {
-                ch.write(bb);
-            }
-            ch.force(true);
-        }
-        Files.move(tmp, dir.resolve("subscriptions"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        forceDirectory(dir);
+        DurableFiles.replacePrivate(dir.resolve("subscriptions"), sb.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     private static void deleteTree(Path root) throws IOException {
@@ -470,11 +461,9 @@ public final class Maildir {
         }
     }
 
-    /** Forces a directory's entries (a rename into it) to disk. */
+    /** Forces a directory's entries (a rename into it) to disk: {@link DurableFiles#forceDirectory}. */
     public static void forceDirectory(Path dir) throws IOException {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        }
+        DurableFiles.forceDirectory(dir);
     }
 
     /** A new Maildir unique name (without the {@code ,S=} size or {@code :2,} flags). */

@@ -1,16 +1,11 @@
 package dev.twine.ssh.internal;
 
+import dev.twine.core.DurableFiles;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.channels.FileChannel;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -112,33 +107,15 @@ public final class Keys {
         writeAtomically(Path.of(file.toAbsolutePath() + ".pub"), pub, false);
     }
 
-    /** Writes bytes to a temp file in the same directory, fsyncs, and renames over {@code file}. */
+    /**
+     * Replaces {@code file} durably (net-core's {@link DurableFiles}); a secret is owner-only
+     * whatever the old file's permissions were.
+     */
     public static void writeAtomically(Path file, byte[] data, boolean secret) throws IOException {
-        Path abs = file.toAbsolutePath();
-        Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp" + ProcessHandle.current().pid());
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                if (secret) {
-                    try {
-                        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-                    } catch (UnsupportedOperationException ignored) {
-                        // not a POSIX file system: nothing more we can do
-                    }
-                }
-                try (OutputStream out = java.nio.channels.Channels.newOutputStream(ch)) {
-                    out.write(data);
-                    out.flush();
-                    ch.force(true);
-                }
-            }
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
+        if (secret) {
+            DurableFiles.replacePrivate(file, data);
+        } else {
+            DurableFiles.replace(file, data);
         }
     }
 

@@ -1,23 +1,18 @@
 package dev.twine.xmpp.internal;
 
+import dev.twine.core.DurableFiles;
 import dev.twine.xmpp.Element;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
@@ -157,7 +152,7 @@ public final class DataStore {
             List<Element> rest = all.subList(Math.min(count, all.size()), all.size());
             if (rest.isEmpty()) {
                 Files.deleteIfExists(f);
-                forceDirectory(offlineDir);
+                DurableFiles.forceDirectory(offlineDir);
             } else {
                 writeAtomically(f, document(rest));
             }
@@ -210,34 +205,13 @@ public final class DataStore {
         return sb.append(".xml").toString();
     }
 
-    /** Writes a file so that a reader sees the old or the new content, and the new one survives a crash. */
+    /**
+     * Writes a file so that a reader sees the old or the new content, and the new one survives a
+     * crash (net-core's {@link DurableFiles}: a user's roster and offline messages are theirs
+     * alone, so a new file is owner-only).
+     */
     static void writeAtomically(Path file, byte[] data) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ByteBuffer buf = ByteBuffer.wrap(data);
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-        forceDirectory(file.getParent());
-    }
-
-    private static void forceDirectory(Path dir) {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException ignored) {
-            // some file systems cannot open or sync a directory; the rename itself is still atomic
-        }
+        DurableFiles.replace(file, data);
     }
 
     /** For tests: whether the roster is cached. */
