@@ -245,28 +245,7 @@ public final class Scope implements AutoCloseable {
      * @throws DeadlineExceededException if the deadline passed with children still running
      */
     public void join() throws InterruptedException {
-        lock.lock();
-        try {
-            while (live > 0) {
-                try {
-                    allEnded.await();
-                } catch (InterruptedException e) {
-                    lock.unlock();
-                    try {
-                        cancel();
-                    } finally {
-                        lock.lock();
-                    }
-                    while (live > 0) {
-                        allEnded.awaitUninterruptibly();
-                    }
-                    throw e;
-                }
-            }
-            throwFailureOnce();
-        } finally {
-            lock.unlock();
-        }
+        join(-1);
     }
 
     /**
@@ -280,15 +259,23 @@ public final class Scope implements AutoCloseable {
      * @throws DeadlineExceededException if the deadline passed with children still running
      */
     public boolean join(java.time.Duration timeout) throws InterruptedException {
-        long left = Objects.requireNonNull(timeout, "timeout").toNanos();
+        return join(Math.max(0, Objects.requireNonNull(timeout, "timeout").toNanos()));
+    }
+
+    /** Both joins: {@code nanos} below zero waits as long as it takes. */
+    private boolean join(long nanos) throws InterruptedException {
         lock.lock();
         try {
             while (live > 0) {
-                if (left <= 0) {
+                if (nanos == 0) {
                     return false;
                 }
                 try {
-                    left = allEnded.awaitNanos(left);
+                    if (nanos < 0) {
+                        allEnded.await();
+                    } else {
+                        nanos = Math.max(0, allEnded.awaitNanos(nanos));
+                    }
                 } catch (InterruptedException e) {
                     lock.unlock();
                     try {
