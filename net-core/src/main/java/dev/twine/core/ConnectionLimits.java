@@ -63,6 +63,17 @@ public final class ConnectionLimits {
         return new Builder();
     }
 
+    /**
+     * A new instance with the limits Twine's login servers (SMTP, IMAP, POP3, XMPP) start from: 50
+     * concurrent connections per address (Postfix's {@code smtpd_client_connection_count_limit}),
+     * 10 of them unauthenticated, 1,000 unauthenticated in all, and 60 s to authenticate. Each call
+     * counts on its own; share one instance between servers to count them together.
+     */
+    public static ConnectionLimits defaults() {
+        return builder().perAddress(50).preauthPerAddress(10).preauth(1_000)
+                .preauthTimeout(Duration.ofSeconds(60)).build();
+    }
+
     /** No caps and no pre-auth deadline: what a {@link Server} has unless told otherwise. */
     public static ConnectionLimits none() {
         return NONE;

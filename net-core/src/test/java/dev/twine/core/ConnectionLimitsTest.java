@@ -75,6 +75,18 @@ class ConnectionLimitsTest {
     }
 
     @Test
+    void defaultsAreTheLoginServersLimitsAndEachCallCountsAlone() {
+        ConnectionLimits a = ConnectionLimits.defaults();
+        assertEquals(50, a.perAddress());
+        assertEquals(10, a.preauthPerAddress());
+        assertEquals(1_000, a.preauth());
+        assertEquals(java.time.Duration.ofSeconds(60), a.preauthTimeout());
+        a.tryAdmit(at("192.0.2.1")).orElseThrow();
+        assertEquals(1, a.connectionsFrom(at("192.0.2.1")));
+        assertEquals(0, ConnectionLimits.defaults().connectionsFrom(at("192.0.2.1")), "a fresh instance");
+    }
+
+    @Test
     void noneAdmitsEverything() {
         ConnectionLimits none = ConnectionLimits.none();
         for (int i = 0; i < 1000; i++) {

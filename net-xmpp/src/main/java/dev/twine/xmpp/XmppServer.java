@@ -83,8 +83,7 @@ public final class XmppServer implements Service {
      * 60 seconds from connecting to SASL success, however busy the stream is.
      */
     public static ConnectionLimits defaultLimits() {
-        return ConnectionLimits.builder().perAddress(50).preauth(1_000).preauthPerAddress(10)
-                .preauthTimeout(Duration.ofSeconds(60)).build();
+        return ConnectionLimits.defaults();
     }
 
     /** The version this server reports through XEP-0092. */

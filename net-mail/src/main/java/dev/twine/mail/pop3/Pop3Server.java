@@ -31,16 +31,11 @@ import java.util.Objects;
  * while the address or the user name is penalised every login, right password or not, is
  * answered {@code -ERR [SYS/TEMP]} (RFC 3206). {@linkplain #defaultLimits() The default limits}
  * cap connections per client address and those not yet logged in, and give a connection
- * {@link #DEFAULT_PREAUTH_TIMEOUT} in all to log in; after login the
+ * 60 s in all to log in; after login the
  * {@linkplain Builder#autologout autologout} applies. A connection over a cap is told
  * {@code -ERR [SYS/TEMP] too many connections from your address} and closed.
  */
 public final class Pop3Server {
-    /**
-     * The time a connection has to log in (60 s, from accept to a successful PASS or AUTH),
-     * counted in total rather than per read, so sending a byte now and then does not extend it.
-     */
-    public static final Duration DEFAULT_PREAUTH_TIMEOUT = Duration.ofSeconds(60);
 
     /** The line a connection over the {@linkplain Builder#limits limits} gets before it is closed. */
     static final byte[] OVER_LIMIT = "-ERR [SYS/TEMP] too many connections from your address\r\n"
@@ -52,11 +47,10 @@ public final class Pop3Server {
      * A new instance of the connection caps {@link Builder#build} uses unless
      * {@link Builder#limits} says otherwise: 50 connections per client address (IPv6: per /64),
      * of which at most 10 not yet logged in, 1,000 not logged in from all addresses together, and
-     * {@link #DEFAULT_PREAUTH_TIMEOUT} to log in. Each call returns fresh counts.
+     * 60 s to log in. Each call returns fresh counts.
      */
     public static ConnectionLimits defaultLimits() {
-        return ConnectionLimits.builder().perAddress(50).preauthPerAddress(10).preauth(1_000)
-                .preauthTimeout(DEFAULT_PREAUTH_TIMEOUT).build();
+        return ConnectionLimits.defaults();
     }
 
     /** A builder for a server over {@code maildir} whose users log in through {@code portal}. */

@@ -131,8 +131,7 @@ public final class SmtpServer {
      * without getting there is what the limits are for.
      */
     public static ConnectionLimits defaultLimits() {
-        return ConnectionLimits.builder().perAddress(50).preauth(1_000).preauthPerAddress(10)
-                .preauthTimeout(Duration.ofSeconds(60)).build();
+        return ConnectionLimits.defaults();
     }
 
     /** The connection limits {@link #server} applies. */
