@@ -5,7 +5,6 @@
 module dev.twine.xmpp {
     requires transitive dev.twine.core;
     requires java.xml;
-    requires java.logging;
 
     exports dev.twine.xmpp;
 

@@ -24,8 +24,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * One client-to-server stream (RFC 6120), run on its connection's virtual thread: stream header,
@@ -33,7 +31,7 @@ import java.util.logging.Logger;
  * restarts after TLS and after SASL success with a fresh {@link XmlReader}.
  */
 final class C2sSession {
-    private static final Logger LOG = Logger.getLogger(C2sSession.class.getName());
+    private static final System.Logger LOG = System.getLogger(C2sSession.class.getName());
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Hub hub;
@@ -898,7 +896,7 @@ final class C2sSession {
             try {
                 hub.route(stamped, this);
             } catch (RuntimeException ex) {
-                LOG.log(Level.WARNING, "error routing a stanza from " + jid, ex);
+                LOG.log(System.Logger.Level.WARNING, "error routing a stanza from " + jid, ex);
                 hub.bounce(stamped, "internal-server-error", this);
             }
         }

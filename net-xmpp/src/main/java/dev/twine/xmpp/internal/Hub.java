@@ -15,8 +15,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * The server's shared state and its routing rules: who is online, which components are
@@ -26,7 +24,7 @@ import java.util.logging.Logger;
  * {@link Outbound} queue from the sender's thread, which never blocks on the recipient's socket.
  */
 public final class Hub {
-    private static final Logger LOG = Logger.getLogger(Hub.class.getName());
+    private static final System.Logger LOG = System.getLogger(Hub.class.getName());
     static final String CLIENT_NS = "jabber:client";
     static final String DISCO_INFO = "http://jabber.org/protocol/disco#info";
     static final String DISCO_ITEMS = "http://jabber.org/protocol/disco#items";
@@ -512,7 +510,7 @@ public final class Hub {
             try {
                 store.storeOffline(local, m, MAX_OFFLINE);
             } catch (IOException e) {
-                LOG.log(Level.WARNING, "cannot store an offline message for " + local, e);
+                LOG.log(System.Logger.Level.WARNING, "cannot store an offline message for " + local, e);
             }
         }
     }
@@ -565,7 +563,7 @@ public final class Hub {
                 bounce(m, "service-unavailable", sender);
             }
         } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot store an offline message for " + local, e);
+            LOG.log(System.Logger.Level.WARNING, "cannot store an offline message for " + local, e);
             bounce(m, "internal-server-error", sender);
         }
     }
@@ -732,7 +730,7 @@ public final class Hub {
                 }
             }
         } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot read the roster of " + s.jid().local(), e);
+            LOG.log(System.Logger.Level.WARNING, "cannot read the roster of " + s.jid().local(), e);
             bounce(iq, "internal-server-error", s);
             return;
         }
@@ -810,7 +808,7 @@ public final class Hub {
             pushRoster(user, updated[0].toElement());
             s.send(Stanzas.result(iq, null, null).withAttribute("to", s.jid().toString()));
         } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot write the roster of " + user, e);
+            LOG.log(System.Logger.Level.WARNING, "cannot write the roster of " + user, e);
             bounce(iq, "internal-server-error", s);
         }
     }
@@ -928,7 +926,7 @@ public final class Hub {
         try {
             roster = store.roster(user);
         } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot read the roster of " + user, e);
+            LOG.log(System.Logger.Level.WARNING, "cannot read the roster of " + user, e);
             roster = List.of();
         }
         Element out = p.withAttribute("from", s.jid().toString());
@@ -999,7 +997,7 @@ public final class Hub {
             }
             store.dropOffline(user, sent);
         } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot deliver offline messages of " + user, e);
+            LOG.log(System.Logger.Level.WARNING, "cannot deliver offline messages of " + user, e);
         }
     }
 
@@ -1110,7 +1108,7 @@ public final class Hub {
                 sendUnavailableFrom(user, contact); // RFC 6121 §3.2.2
             }
         } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot write the roster of " + user, e);
+            LOG.log(System.Logger.Level.WARNING, "cannot write the roster of " + user, e);
         }
     }
 
@@ -1193,7 +1191,7 @@ public final class Hub {
                 sendUnavailableFrom(local, from); // RFC 6121 §3.3.3
             }
         } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot write the roster of " + local, e);
+            LOG.log(System.Logger.Level.WARNING, "cannot write the roster of " + local, e);
         }
     }
 }
