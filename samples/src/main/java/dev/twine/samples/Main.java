@@ -36,9 +36,21 @@ public final class Main {
 
     private Main() {}
 
+    /**
+     * Libraries whose routine INFO lines (MINA SSHD's start-up and per-session notes) are kept out
+     * of an operator's log: they log warnings and errors only. Held here, since java.util.logging
+     * keeps its loggers only weakly and would forget the level.
+     */
+    private static final List<java.util.logging.Logger> QUIET_LIBRARIES = List.of(
+            java.util.logging.Logger.getLogger("org.apache.sshd"),
+            // MINA logs its start-up through the class name of Twine's subclass of its server
+            java.util.logging.Logger.getLogger("dev.twine.ssh.internal.MinaSshServer$Sshd"));
+
     /** Runs the command line and exits with its code. */
     public static void main(String[] args) {
         System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT %4$s %3$s: %5$s%6$s%n");
+        // MINA and dnsjava log through slf4j, which the launcher sends to java.util.logging
+        QUIET_LIBRARIES.forEach(l -> l.setLevel(java.util.logging.Level.WARNING));
         int code = run(args, System.out, System.err);
         System.out.flush();
         System.exit(code);
