@@ -23,7 +23,7 @@ import java.util.Optional;
  * <pre>{@code
  * DnsServer dns = DnsServer.builder()
  *         .zone(Path.of("example.com.zone"))
- *         .listen("udp:5353:interface=127.0.0.1").listen("tcp:5353:interface=127.0.0.1")
+ *         .listen("udp:5300:interface=127.0.0.1").listen("tcp:5300:interface=127.0.0.1")
  *         .build();
  * dns.start();
  * }</pre>

@@ -215,15 +215,79 @@ public final class Main {
                 continue;
             }
             if (d.isPresent()) {
-                demos.add(d.get());
-                services.add(d.get().service());
+                SkippedIfUnbound member = new SkippedIfUnbound(p.name(), d.get().service(), err);
+                demos.add(new ServicePlugin.Demo(member, s -> d.get().instructions().apply(d.get().service())));
+                services.add(member);
             }
         }
         Service all = Services.group("demo", services);
         List<Supplier<String>> howTo = demos.stream()
-                .map(d -> (Supplier<String>) () -> d.instructions().apply(d.service()))
+                .map(d -> (Supplier<String>) () -> ((SkippedIfUnbound) d.service()).started()
+                        ? d.instructions().apply(d.service()) : null)
                 .toList();
         return serve(all, howTo, out, err);
+    }
+
+    /**
+     * A demo service that, when it cannot start (its port is taken by a local service, as 2525 or
+     * 7000 may be), says so in one line and stays out of the way, so the other demos still run.
+     */
+    private static final class SkippedIfUnbound implements Service {
+        private final String plugin;
+        private final Service service;
+        private final PrintStream err;
+        private volatile boolean started;
+
+        SkippedIfUnbound(String plugin, Service service, PrintStream err) {
+            this.plugin = plugin;
+            this.service = service;
+            this.err = err;
+        }
+
+        boolean started() {
+            return started;
+        }
+
+        @Override
+        public String name() {
+            return service.name();
+        }
+
+        @Override
+        public void start() throws Exception {
+            try {
+                service.start();
+                started = true;
+            } catch (IOException | UncheckedIOException e) {
+                String why = e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.getMessage();
+                err.println("twine demo: skipping " + plugin + ": " + why);
+                service.close();
+            }
+        }
+
+        @Override
+        public List<Binding> bindings() {
+            return started ? service.bindings() : List.of();
+        }
+
+        @Override
+        public void shutdown(Duration grace) throws InterruptedException {
+            if (started) {
+                service.shutdown(grace);
+            }
+        }
+
+        @Override
+        public void close() {
+            service.close();
+        }
+
+        @Override
+        public void awaitTermination() throws InterruptedException {
+            if (started) {
+                service.awaitTermination();
+            }
+        }
     }
 
     private static int serve(Service service, List<Supplier<String>> instructions, PrintStream out, PrintStream err) throws Exception {
@@ -245,7 +309,10 @@ public final class Main {
             out.println();
             out.println("Try:");
             for (Supplier<String> i : instructions) {
-                out.println("  " + i.get());
+                String text = i.get();
+                if (text != null) {
+                    out.println("  " + text);
+                }
             }
             out.println();
             out.println("Stop with Ctrl-C.");
@@ -259,7 +326,12 @@ public final class Main {
             }
             stop.countDown();
         });
-        stop.await();
+        try {
+            stop.await();
+        } catch (InterruptedException e) {
+            service.close(); // nothing may stay bound after the launcher is done
+            throw e;
+        }
         service.shutdown(GRACE);
         return 0;
     }

@@ -74,6 +74,48 @@ class MainTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(value = 180, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+    void demoSkipsAServiceWhosePortIsTakenWithOneLineAndRunsTheRest(@TempDir Path dir) throws Exception {
+        java.net.ServerSocket taken = null;
+        try {
+            taken = new java.net.ServerSocket(2525, 1, java.net.InetAddress.getByName("127.0.0.1"));
+        } catch (java.io.IOException alreadyTaken) {
+            // another program holds 2525: taken all the same
+        }
+        try {
+            int[] code = {-1};
+            Thread demo = Thread.ofVirtual().start(() -> code[0] = run("demo", "--data", dir.toString()));
+            long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(150);
+            while (!out.toString(StandardCharsets.UTF_8).contains("Stop with Ctrl-C.") && demo.isAlive()
+                    && System.nanoTime() - end < 0) {
+                Thread.sleep(50);
+            }
+            String o = out.toString(StandardCharsets.UTF_8);
+            assertTrue(o.contains("Stop with Ctrl-C."), "the demo runs: " + o + err());
+            assertTrue(err().contains("twine demo: skipping mail: ") && err().contains("2525"), err());
+            assertFalse(o.contains("listening smtp"), o);
+            assertFalse(o.contains("mail: user demo@"), "no instructions for a skipped service: " + o);
+            if (o.contains("listening echo tcp 127.0.0.1:7000")) {
+                try (java.net.Socket s = new java.net.Socket("127.0.0.1", 7000)) {
+                    s.setSoTimeout(10_000);
+                    s.getOutputStream().write("still here\n".getBytes(StandardCharsets.US_ASCII));
+                    assertEquals("still here", new java.io.BufferedReader(new java.io.InputStreamReader(
+                            s.getInputStream(), StandardCharsets.US_ASCII)).readLine(), "the other services answer");
+                }
+            } else {
+                assertTrue(err().contains("twine demo: skipping echo"), "echo runs or says why not: " + o + err());
+            }
+            demo.interrupt();
+            demo.join(java.time.Duration.ofSeconds(60));
+            assertFalse(demo.isAlive(), "the demo stops when its thread is interrupted");
+        } finally {
+            if (taken != null) {
+                taken.close();
+            }
+        }
+    }
+
+    @Test
     void badPerAddressCapExitsTwo() {
         assertEquals(2, run("echo", "--max-connections-per-address", "-3"));
         assertTrue(err().contains("--max-connections-per-address: '-3' is not a whole number of 0 or more"), err());

@@ -16,7 +16,7 @@ import java.util.Optional;
 /** {@code twine dns}: the authoritative server (and forwarder) as a launcher subcommand. */
 public final class DnsPlugin implements ServicePlugin {
     /** The endpoints when no {@code --listen} is given: UDP and TCP on one port. */
-    static final List<String> DEFAULT_LISTEN = List.of("udp:5353:interface=127.0.0.1", "tcp:5353:interface=127.0.0.1");
+    static final List<String> DEFAULT_LISTEN = List.of("udp:5300:interface=127.0.0.1", "tcp:5300:interface=127.0.0.1");
 
     /** Called by {@link java.util.ServiceLoader}. */
     public DnsPlugin() {}
@@ -37,7 +37,7 @@ public final class DnsPlugin implements ServicePlugin {
                 Option.value("--zone", "FILE", "a zone in RFC 1035 master-file (BIND) syntax; its SOA gives the origin")
                         .asRepeatable().asRequired(),
                 Option.value("--listen", "EP", "an endpoint (udp:PORT, tcp:PORT, with :interface=ADDR); default "
-                        + "udp:5353 and tcp:5353 on 127.0.0.1").asRepeatable(),
+                        + "udp:5300 and tcp:5300 on 127.0.0.1").asRepeatable(),
                 Option.value("--forward", "HOST:PORT", "forward names outside the zones to this resolver, with a cache"),
                 Option.value("--forward-allow", "CIDR", "clients that may use --forward (ADDR or ADDR/PREFIX); "
                         + "default loopback only (127.0.0.0/8, ::1); others get REFUSED").asRepeatable(),
@@ -118,8 +118,8 @@ public final class DnsPlugin implements ServicePlugin {
         if (!Files.exists(zone)) {
             Files.writeString(zone, DEMO_ZONE);
         }
-        DnsServer s = DnsServer.builder().zone(zone).listen("udp:5353:interface=127.0.0.1")
-                .listen("tcp:5353:interface=127.0.0.1").reloadOnSighup(true).watch(Duration.ofSeconds(1)).build();
+        DnsServer s = DnsServer.builder().zone(zone).listen("udp:5300:interface=127.0.0.1")
+                .listen("tcp:5300:interface=127.0.0.1").reloadOnSighup(true).watch(Duration.ofSeconds(1)).build();
         return Optional.of(new Demo(s, started -> {
             int port = started.bindings().get(0).port();
             return "dns: dig @127.0.0.1 -p " + port + " www.demo.test A   (zone " + zone + ", reloaded when edited;"

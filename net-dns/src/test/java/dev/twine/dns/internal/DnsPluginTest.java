@@ -79,12 +79,12 @@ class DnsPluginTest {
         try {
             demo.service().start();
         } catch (BindException busy) {
-            assumeTrue(false, "port 5353 is busy here: " + busy.getMessage());
+            assumeTrue(false, "port 5300 is busy here: " + busy.getMessage());
         }
         try {
             String text = demo.instructions().apply(demo.service());
-            assertTrue(text.contains("dig @127.0.0.1 -p 5353 www.demo.test A"), text);
-            Resolver r = Resolver.builder().server("127.0.0.1", 5353).build();
+            assertTrue(text.contains("dig @127.0.0.1 -p 5300 www.demo.test A"), text);
+            Resolver r = Resolver.builder().server("127.0.0.1", 5300).build();
             assertEquals(2, r.lookupMx("demo.test").size());
             assertEquals(1, r.lookup("www.demo.test", RecordType.AAAA).size());
             assertEquals(1, r.lookup("x.apps.demo.test", RecordType.A).size());
