@@ -8,7 +8,6 @@ import dev.twine.core.Services;
 import dev.twine.core.Tls;
 import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.UsersFile;
-import dev.twine.core.auth.UsersFileException;
 import dev.twine.mail.imap.ImapServer;
 import dev.twine.mail.maildir.Maildir;
 import dev.twine.mail.pop3.Pop3Server;
@@ -20,7 +19,6 @@ import dev.twine.mail.smtp.SmtpServer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -88,33 +86,15 @@ public final class MailPlugin implements ServicePlugin {
             throw new IllegalArgumentException("--domain: not a domain name: " + domain);
         }
         Path usersPath = Path.of(args.require("--users"));
-        UsersFile users;
-        try {
-            users = UsersFile.load(usersPath);
-        } catch (UsersFileException e) {
-            throw new IllegalArgumentException(e.getMessage(), e);
-        } catch (NoSuchFileException e) {
-            throw new IllegalArgumentException("--users: no such file: " + usersPath, e);
-        }
+        UsersFile users = args.usersFile("--users");
         Path maildirPath = Path.of(args.require("--maildir")).toAbsolutePath();
         Maildir maildir = Maildir.open(maildirPath);
-        Optional<String> cert = args.value("--tls-cert");
-        Optional<String> key = args.value("--tls-key");
-        if (cert.isPresent() != key.isPresent()) {
-            throw new IllegalArgumentException("--tls-cert and --tls-key go together");
-        }
-        Tls tls = null;
-        if (cert.isPresent()) {
-            try {
-                tls = Tls.server(Path.of(cert.get()), Path.of(key.get()));
-            } catch (IOException e) {
-                throw new IllegalArgumentException("--tls-cert/--tls-key: " + e.getMessage(), e);
-            }
-        }
+        Tls tls = args.serverTls("--tls-cert", "--tls-key").orElse(null);
         Path queueDir = args.value("--queue").map(Path::of)
                 .orElse(maildirPath.resolveSibling(maildirPath.getFileName() + "-queue"));
-        MxResolver resolver = args.value("--smarthost").isPresent()
-                ? smarthost(args.value("--smarthost").get())
+        // HOST:PORT checked in the endpoint grammar; MxResolver takes the text as given
+        MxResolver resolver = args.hostPort("--smarthost").isPresent()
+                ? MxResolver.fixed(args.require("--smarthost").strip())
                 : DnsMxResolver.over(dnsResolver(args.value("--dns")));
         RelayQueue.Builder qb = RelayQueue.builder()
                 .directory(queueDir)
@@ -142,7 +122,10 @@ public final class MailPlugin implements ServicePlugin {
         // validated once here so that a bad value names its option; each server below gets limits
         // of its own, so that one service's connections do not use up another's
         LimitOptions.connectionLimits(args);
-        long maxSize = size("--max-message-size", args.require("--max-message-size"));
+        long maxSize = args.byteSize("--max-message-size");
+        if (maxSize < 1024) {
+            throw new IllegalArgumentException("--max-message-size: at least 1024 bytes, got '" + args.require("--max-message-size") + "'");
+        }
         Duration idle = args.duration("--idle-timeout");
         List<Service> services = new ArrayList<>();
         services.add(queue);
@@ -241,14 +224,6 @@ public final class MailPlugin implements ServicePlugin {
         return b.server("127.0.0.1", 53).build();
     }
 
-    private static MxResolver smarthost(String hostPort) {
-        int colon = hostPort.lastIndexOf(':');
-        if (colon <= 0 || !hostPort.substring(colon + 1).matches("\\d{1,5}")) {
-            throw new IllegalArgumentException("--smarthost: expected HOST:PORT, got '" + hostPort + "'");
-        }
-        return MxResolver.fixed(hostPort);
-    }
-
     private interface ServerMaker {
         Server make();
     }
@@ -258,30 +233,6 @@ public final class MailPlugin implements ServicePlugin {
             return m.make();
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
-        }
-    }
-
-    static long size(String option, String value) {
-        String v = value.strip().toLowerCase(Locale.ROOT);
-        long mult = 1;
-        if (v.endsWith("k")) {
-            mult = 1024;
-        } else if (v.endsWith("m")) {
-            mult = 1024 * 1024;
-        } else if (v.endsWith("g")) {
-            mult = 1024L * 1024 * 1024;
-        }
-        if (mult > 1) {
-            v = v.substring(0, v.length() - 1);
-        }
-        try {
-            long n = Long.parseLong(v) * mult;
-            if (n < 1024) {
-                throw new IllegalArgumentException(option + ": at least 1024 bytes, got '" + value + "'");
-            }
-            return n;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(option + ": not a size (e.g. 25m): '" + value + "'", e);
         }
     }
 

@@ -180,6 +180,23 @@ class MailPluginTest {
     }
 
     @Test
+    void badFilesAndValuesNameTheirOption() throws Exception {
+        Path garbage = Files.writeString(dir.resolve("garbage-users"), "alice:{NOSUCH}x\n");
+        IllegalArgumentException users = assertThrows(IllegalArgumentException.class, () -> plugin.create(args("--domain",
+                "example.test", "--users", garbage.toString(), "--maildir", dir.resolve("maildir").toString())));
+        assertTrue(users.getMessage().startsWith("--users: " + garbage + ":1:"), users.getMessage());
+        SmtpTestSupport.users(dir);
+        IllegalArgumentException size = assertThrows(IllegalArgumentException.class, () -> plugin.create(args("--domain",
+                "example.test", "--users", dir.resolve("users").toString(), "--maildir", dir.resolve("maildir").toString(),
+                "--max-message-size", "lots")));
+        assertTrue(size.getMessage().startsWith("--max-message-size: 'lots' is not a size"), size.getMessage());
+        IllegalArgumentException relay = assertThrows(IllegalArgumentException.class, () -> plugin.create(args("--domain",
+                "example.test", "--users", dir.resolve("users").toString(), "--maildir", dir.resolve("maildir").toString(),
+                "--smarthost", "nowhere")));
+        assertTrue(relay.getMessage().startsWith("--smarthost: 'nowhere' is not HOST:PORT"), relay.getMessage());
+    }
+
+    @Test
     void theSharedLimitOptionsApplyToEveryMailService() throws Exception {
         SmtpTestSupport.users(dir);
         try (Service s = plugin.create(args("--domain", "example.test", "--users", dir.resolve("users").toString(),
