@@ -60,7 +60,8 @@ public final class DnsPlugin implements ServicePlugin {
                 throw new IllegalArgumentException("--listen: " + e.getMessage(), e);
             }
         }
-        args.value("--forward").ifPresent(f -> b.forward(hostPort(f)));
+        // HOST:PORT in the endpoint grammar; the host must be an IP address, never looked up
+        args.hostPort("--forward").ifPresent(f -> b.forward(new InetSocketAddress(ip("--forward", f.getHostString()), f.getPort())));
         for (String cidr : args.values("--forward-allow")) {
             try {
                 b.forwardAllow(cidr);
@@ -76,27 +77,6 @@ public final class DnsPlugin implements ServicePlugin {
         }
         b.reloadOnSighup(true);
         return b.build();
-    }
-
-    static InetSocketAddress hostPort(String spec) {
-        int colon = spec.lastIndexOf(':');
-        if (colon <= 0 || colon == spec.length() - 1) {
-            throw new IllegalArgumentException("--forward: expected HOST:PORT (an IP address and a port), got '" + spec + "'");
-        }
-        String host = spec.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        int port;
-        try {
-            port = Integer.parseInt(spec.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--forward: bad port in '" + spec + "'");
-        }
-        if (port < 1 || port > 65_535) {
-            throw new IllegalArgumentException("--forward: port out of range in '" + spec + "'");
-        }
-        return new InetSocketAddress(ip("--forward", host), port);
     }
 
     static InetAddress ip(String option, String text) {

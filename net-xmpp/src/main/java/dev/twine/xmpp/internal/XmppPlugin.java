@@ -8,7 +8,6 @@ import dev.twine.core.auth.UsersFile;
 import dev.twine.xmpp.XmppServer;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -64,27 +63,12 @@ public final class XmppPlugin implements ServicePlugin {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--domain: " + e.getMessage(), e);
         }
-        Path users = Path.of(args.require("--users"));
-        try {
-            b.users(UsersFile.load(users));
-        } catch (NoSuchFileException e) {
-            throw new IllegalArgumentException("--users: " + users + ": no such file", e);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("--users: " + e.getMessage(), e);
-        }
+        b.users(args.usersFile("--users"));
         Path data = Path.of(args.require("--data"));
         b.dataDirectory(data);
-        Optional<String> cert = args.value("--tls-cert");
-        Optional<String> key = args.value("--tls-key");
-        if (cert.isPresent() != key.isPresent()) {
-            throw new IllegalArgumentException("--tls-cert and --tls-key go together");
-        }
-        if (cert.isPresent()) {
-            try {
-                b.tls(Tls.server(Path.of(cert.get()), Path.of(key.get())));
-            } catch (IOException | RuntimeException e) {
-                throw new IllegalArgumentException("--tls-cert/--tls-key: " + e.getMessage(), e);
-            }
+        Optional<Tls> given = args.serverTls("--tls-cert", "--tls-key");
+        if (given.isPresent()) {
+            b.tls(given.get());
         } else if (!args.flag("--allow-plaintext")) {
             // STARTTLS stays required: without a certificate, make (or reuse) a self-signed one
             Path selfCert = data.resolve("tls/cert.pem");
@@ -99,12 +83,7 @@ public final class XmppPlugin implements ServicePlugin {
         b.scramSha1(!args.flag("--no-scram-sha1"));
         b.resumeTimeout(args.duration("--resume-timeout"));
         b.idleTimeout(args.duration("--idle-timeout"));
-        String roster = args.require("--roster-limit").trim();
-        try {
-            b.rosterLimit(Integer.parseInt(roster));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--roster-limit: '" + roster + "' is not a whole number of 1 or more", e);
-        }
+        b.rosterLimit(args.positive("--roster-limit"));
         b.limits(LimitOptions.connectionLimits(args));
         b.authPolicy(LimitOptions.authPolicy(args));
         for (String ep : args.values("--listen")) {
