@@ -449,17 +449,15 @@ public final class RelayQueue implements Service {
         running = false;
         signal();
         Scope s = scope;
-        if (s != null) {
-            Thread waiter = Thread.ofVirtual().start(() -> {
-                try {
-                    s.join();
-                } catch (InterruptedException | RuntimeException ignored) {
-                    // cancelled below if it takes too long
-                }
-            });
-            waiter.join(grace);
+        try {
+            if (s != null) {
+                s.join(grace); // false after the grace: close() below cancels the worker
+            }
+        } catch (RuntimeException workerFailed) {
+            LOG.log(System.Logger.Level.DEBUG, "queue worker ended: " + workerFailed);
+        } finally {
+            close();
         }
-        close();
     }
 
     @Override
