@@ -233,4 +233,16 @@ class RelayQueueTest {
         assertEquals(2, text.split("Received: from ", -1).length - 1, text);
         assertTrue(text.contains("Message-ID: <"), "submission completed the message: " + text);
     }
+
+    @Test
+    void shutdownEndsAnIdleWorkerWithinItsGraceAndKeepsTheQueueOnDisk() throws Exception {
+        RelayQueue q = queue(MxResolver.of(java.util.Map.of()), ManualClock.create()).build();
+        q.start();
+        q.enqueue("alice@example.test", List.of("bob@remote.test"), message("kept"));
+        q.shutdown(Duration.ofSeconds(5));
+        q.awaitTermination(); // returns: the worker has ended
+        try (java.util.stream.Stream<Path> files = Files.list(dir.resolve("queue"))) {
+            assertEquals(1, files.filter(p -> p.toString().endsWith(".env")).count(), "a message not yet sent stays queued on disk");
+        }
+    }
 }
