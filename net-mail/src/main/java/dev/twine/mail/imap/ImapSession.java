@@ -999,7 +999,6 @@ final class ImapSession {
         send("+ idling\r\n");
         conn.flush();
         Handle<Void> pusher = null;
-        boolean[] stop = {false};
         if (watch != null) {
             pusher = conn.scope().fork("imap-idle", () -> {
                 while (true) {
@@ -1009,11 +1008,11 @@ final class ImapSession {
                     } catch (ClosedWatchServiceException e) {
                         return;
                     }
-                    outLock.lock();
+                    // interruptibly: once IDLE ends, the pusher is cancelled while the session holds
+                    // this lock, so it can never write after the tagged OK, nor be interrupted while
+                    // writing (it writes only with the lock)
+                    outLock.lockInterruptibly();
                     try {
-                        if (stop[0]) {
-                            return;
-                        }
                         if (changed) {
                             folder.rescan();
                         }
@@ -1032,7 +1031,7 @@ final class ImapSession {
             if (pusher != null) {
                 outLock.lock();
                 try {
-                    stop[0] = true;
+                    pusher.cancel();
                 } finally {
                     outLock.unlock();
                 }
