@@ -32,6 +32,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import javax.net.ssl.SSLException;
 
@@ -88,7 +89,7 @@ public final class Server implements Service {
     private final Duration writeTimeout;
     private final ConnectionLimits limits;
     private final ConnectionHandler overLimit;
-    private final java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong refused = new AtomicLong();
     private volatile long lastRefusalLog = System.nanoTime() - REFUSAL_LOG_PERIOD_NANOS;
     private final Semaphore permits;
     private final Semaphore datagramPermits;
@@ -326,7 +327,12 @@ public final class Server implements Service {
         Optional<ConnectionLimits.Permit> permit = limits.tryAdmit(conn.remoteAddress());
         if (permit.isPresent()) {
             conn.admitted(permit.get(), limits.preauthTimeout());
-            serve(conn, tls);
+            try {
+                serve(conn, tls);
+            } catch (RuntimeException e) {
+                conn.releasePermit(); // the accept loop closes the socket; the place goes back too
+                throw e;
+            }
             return;
         }
         noteRefusal(conn);
