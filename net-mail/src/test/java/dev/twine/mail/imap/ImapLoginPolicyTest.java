@@ -9,8 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.twine.core.ConnectionLimits;
 import dev.twine.core.Server;
 import dev.twine.core.auth.AuthPolicy;
-import dev.twine.core.auth.Portal;
-import dev.twine.core.auth.UsersFile;
 import dev.twine.core.testing.Chunking;
 import dev.twine.core.testing.ManualClock;
 import dev.twine.core.testing.MemoryConnections;
@@ -64,14 +62,6 @@ class ImapLoginPolicyTest {
         return f;
     }
 
-    private static Portal portal(MailFixture f, AuthPolicy policy) throws IOException {
-        return Portal.builder().users(UsersFile.load(f.usersFile)).policy(policy).build();
-    }
-
-    private static AuthPolicy.Builder noDelay() {
-        return AuthPolicy.builder().failureDelay(Duration.ZERO).maxFailureDelay(Duration.ZERO);
-    }
-
     @Test
     void pipelinedWrongLoginsAreCutOffAfterThePolicysMaximumAndTheRightOneIsNeverRead() throws Exception {
         // the attack of finding 1: thousands of pipelined guesses, then the right password
@@ -89,8 +79,8 @@ class ImapLoginPolicyTest {
                 """.formatted(FAILED));
         for (Chunking c : Chunking.standard()) {
             MailFixture f = fixture();
-            AuthPolicy policy = noDelay().maxFailuresPerConnection(3).build();
-            Transcript.parse(script.toString()).run(ImapServer.builder(f.maildir, portal(f, policy)).handler(), c);
+            AuthPolicy policy = MailFixture.noDelay().maxFailuresPerConnection(3).build();
+            Transcript.parse(script.toString()).run(ImapServer.builder(f.maildir, f.portal(policy)).handler(), c);
         }
     }
 
@@ -99,7 +89,7 @@ class ImapLoginPolicyTest {
         String wrong = Base64.getEncoder().encodeToString("\0alice\0guess".getBytes(US_ASCII));
         for (Chunking c : Chunking.standard()) {
             MailFixture f = fixture();
-            AuthPolicy policy = noDelay().maxFailuresPerConnection(2).build();
+            AuthPolicy policy = MailFixture.noDelay().maxFailuresPerConnection(2).build();
             Transcript.parse(GREETING + """
                     C: a1 AUTHENTICATE PLAIN %1$s
                     S: a1 NO %2$s
@@ -109,7 +99,7 @@ class ImapLoginPolicyTest {
                     S: a2 NO %2$s
                     S: * BYE too many failed logins
                     S: <closed>
-                    """.formatted(wrong, FAILED)).run(ImapServer.builder(f.maildir, portal(f, policy)).handler(), c);
+                    """.formatted(wrong, FAILED)).run(ImapServer.builder(f.maildir, f.portal(policy)).handler(), c);
         }
     }
 
@@ -119,7 +109,7 @@ class ImapLoginPolicyTest {
         ManualClock clock = ManualClock.create();
         AuthPolicy policy = AuthPolicy.builder().failureDelay(Duration.ofSeconds(1)).clock(clock).build();
         try (MemoryConnections.Served s = MemoryConnections.serve(
-                ImapServer.builder(f.maildir, portal(f, policy)).handler(), Chunking.whole())) {
+                ImapServer.builder(f.maildir, f.portal(policy)).handler(), Chunking.whole())) {
             ImapTestClient c = new ImapTestClient(s.client());
             c.readResponse();
             c.send("a LOGIN alice wrong\r\n");
@@ -198,9 +188,9 @@ class ImapLoginPolicyTest {
     void aPenalisedAddressIsRefusedEvenWithTheRightPasswordWhileAnotherAddressLogsIn() throws Exception {
         MailFixture f = fixture();
         ManualClock clock = ManualClock.create();
-        AuthPolicy policy = noDelay().clock(clock).maxFailuresPerConnection(3)
+        AuthPolicy policy = MailFixture.noDelay().clock(clock).maxFailuresPerConnection(3)
                 .addressPenalty(6, Duration.ofMinutes(10), Duration.ofMinutes(5)).build();
-        Server s = start(ImapServer.builder(f.maildir, portal(f, policy)));
+        Server s = start(ImapServer.builder(f.maildir, f.portal(policy)));
         for (int conn = 0; conn < 2; conn++) {
             Client guesser = connect("127.0.0.1", s);
             guesser.line();

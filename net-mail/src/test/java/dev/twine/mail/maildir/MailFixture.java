@@ -92,6 +92,16 @@ public final class MailFixture {
         }
     }
 
+    /** A portal over this fixture's users under {@code policy}, for tests of failed logins. */
+    public Portal portal(dev.twine.core.auth.AuthPolicy policy) throws IOException {
+        return Portal.builder().users(UsersFile.load(usersFile)).policy(policy).build();
+    }
+
+    /** A policy builder whose failures are answered at once (no delay), for tests of the counts. */
+    public static dev.twine.core.auth.AuthPolicy.Builder noDelay() {
+        return dev.twine.core.auth.AuthPolicy.builder().failureDelay(java.time.Duration.ZERO).maxFailureDelay(java.time.Duration.ZERO);
+    }
+
     /** Delivers a message as SMTP would. */
     public Path deliver(String user, String message) throws IOException {
         return maildir.deliver(user, new ByteArrayInputStream(message.getBytes(StandardCharsets.UTF_8)));

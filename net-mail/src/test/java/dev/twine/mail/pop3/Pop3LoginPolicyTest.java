@@ -8,8 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.twine.core.ConnectionLimits;
 import dev.twine.core.Server;
 import dev.twine.core.auth.AuthPolicy;
-import dev.twine.core.auth.Portal;
-import dev.twine.core.auth.UsersFile;
 import dev.twine.core.testing.Chunking;
 import dev.twine.core.testing.ManualClock;
 import dev.twine.core.testing.Transcript;
@@ -58,14 +56,6 @@ class Pop3LoginPolicyTest {
         return f;
     }
 
-    private static Portal portal(MailFixture f, AuthPolicy policy) throws IOException {
-        return Portal.builder().users(UsersFile.load(f.usersFile)).policy(policy).build();
-    }
-
-    private static AuthPolicy.Builder noDelay() {
-        return AuthPolicy.builder().failureDelay(Duration.ZERO).maxFailureDelay(Duration.ZERO);
-    }
-
     @Test
     void pipelinedWrongPasswordsAreCutOffAfterThePolicysMaximumAndTheRightOneIsNeverRead() throws Exception {
         StringBuilder script = new StringBuilder("S: +OK Twine POP3 server ready\n");
@@ -84,8 +74,8 @@ class Pop3LoginPolicyTest {
                 """);
         for (Chunking c : Chunking.standard()) {
             MailFixture f = fixture();
-            AuthPolicy policy = noDelay().maxFailuresPerConnection(3).build();
-            Transcript.parse(script.toString()).run(Pop3Server.builder(f.maildir, portal(f, policy)).handler(), c);
+            AuthPolicy policy = MailFixture.noDelay().maxFailuresPerConnection(3).build();
+            Transcript.parse(script.toString()).run(Pop3Server.builder(f.maildir, f.portal(policy)).handler(), c);
         }
     }
 
@@ -94,7 +84,7 @@ class Pop3LoginPolicyTest {
         String wrong = Base64.getEncoder().encodeToString("\0alice\0guess".getBytes(US_ASCII));
         for (Chunking c : Chunking.standard()) {
             MailFixture f = fixture();
-            AuthPolicy policy = noDelay().maxFailuresPerConnection(2).build();
+            AuthPolicy policy = MailFixture.noDelay().maxFailuresPerConnection(2).build();
             Transcript.parse("""
                     S: +OK Twine POP3 server ready
                     C: AUTH PLAIN %1$s
@@ -104,7 +94,7 @@ class Pop3LoginPolicyTest {
                     C: %1$s
                     S: -ERR [AUTH] authentication failed, closing connection
                     S: <closed>
-                    """.formatted(wrong)).run(Pop3Server.builder(f.maildir, portal(f, policy)).handler(), c);
+                    """.formatted(wrong)).run(Pop3Server.builder(f.maildir, f.portal(policy)).handler(), c);
         }
     }
 
@@ -152,9 +142,9 @@ class Pop3LoginPolicyTest {
     void aPenalisedAddressIsRefusedEvenWithTheRightPasswordWhileAnotherAddressLogsIn() throws Exception {
         MailFixture f = fixture();
         ManualClock clock = ManualClock.create();
-        AuthPolicy policy = noDelay().clock(clock).maxFailuresPerConnection(3)
+        AuthPolicy policy = MailFixture.noDelay().clock(clock).maxFailuresPerConnection(3)
                 .addressPenalty(6, Duration.ofMinutes(10), Duration.ofMinutes(5)).build();
-        Server s = start(Pop3Server.builder(f.maildir, portal(f, policy)));
+        Server s = start(Pop3Server.builder(f.maildir, f.portal(policy)));
         for (int conn = 0; conn < 2; conn++) {
             Client guesser = connect("127.0.0.1", s);
             guesser.line();
