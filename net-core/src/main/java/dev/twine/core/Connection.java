@@ -86,6 +86,8 @@ public final class Connection implements AutoCloseable {
     private volatile Instant preauthDeadline;
     /** When the line being read must be complete by (see {@link LineReader}), or null. */
     private Instant lineDeadline;
+    /** The handler's own deadline ({@link #readDeadline(Instant)}), or null. */
+    private Instant handlerDeadline;
 
     Connection(String service, Transport transport, boolean clientSide, String host) {
         this.id = IDS.incrementAndGet();
@@ -294,6 +296,31 @@ public final class Connection implements AutoCloseable {
         }
     }
 
+    /**
+     * The clock this connection's timeouts and deadlines are measured on: the system clock, or
+     * the clock of an in-memory pair ({@link dev.twine.core.testing.MemoryConnections}).
+     */
+    public java.time.Clock clock() {
+        return transport.clock();
+    }
+
+    /**
+     * Sets a deadline, on {@link #clock()}, for every read from now on, beside the read timeout:
+     * a read still waiting then throws {@link java.net.SocketTimeoutException}, as a read timeout
+     * does, and so does every later read. For a protocol that reads its own framing and bounds a
+     * whole phase (SMTP's message text at a minimum rate) the way {@link LineReader} bounds a
+     * line. The pre-auth deadline and a line's deadline still apply; the earliest wins. Call it
+     * on the reading thread.
+     *
+     * @param deadline when reads must be done, or null for no deadline of the handler's own
+     */
+    public void readDeadline(Instant deadline) {
+        if (!java.util.Objects.equals(deadline, handlerDeadline)) {
+            handlerDeadline = deadline;
+            applyDeadline();
+        }
+    }
+
     /** Whether {@link #markAuthenticated()} was called. */
     public boolean isAuthenticated() {
         return authenticated;
@@ -387,9 +414,11 @@ public final class Connection implements AutoCloseable {
     }
 
     private void applyDeadline() {
-        Instant a = preauthDeadline;
-        Instant b = lineDeadline;
-        transport.readDeadline(a == null ? b : b == null || a.isBefore(b) ? a : b);
+        transport.readDeadline(earliest(earliest(preauthDeadline, lineDeadline), handlerDeadline));
+    }
+
+    private static Instant earliest(Instant a, Instant b) {
+        return a == null ? b : b == null || a.isBefore(b) ? a : b;
     }
 
     void beginDrain() {

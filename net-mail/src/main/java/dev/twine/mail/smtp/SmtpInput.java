@@ -52,8 +52,6 @@ final class SmtpInput {
     private final Duration lineTimeout;
     /** When the line being read must be complete by, or null between lines. */
     private Instant lineDeadline;
-    /** Whether the connection's read timeout is set shorter than {@link #lineTimeout} for it. */
-    private boolean shortened;
     /** When the message text being read began, or null outside it (see {@link #beginText}). */
     private Instant textStart;
     /** Bytes read since {@link #textStart}. */
@@ -71,13 +69,12 @@ final class SmtpInput {
      * Reads from {@code conn}'s input.
      *
      * @param lineTimeout the connection's read timeout, which also bounds a whole line; zero for none
-     * @param clock what the line's time is measured on (the connection's own clock)
      */
-    SmtpInput(Connection conn, Duration lineTimeout, Clock clock) {
+    SmtpInput(Connection conn, Duration lineTimeout) {
         this.conn = conn;
         this.in = conn.input();
         this.lineTimeout = lineTimeout;
-        this.clock = clock;
+        this.clock = conn.clock();
     }
 
     /**
@@ -250,8 +247,9 @@ final class SmtpInput {
     }
 
     /**
-     * Before a read: gives it only the time left of the line's and the text's deadlines, or the
-     * whole line timeout when neither applies.
+     * Before a read: bounds it by the line's and the text's deadlines, whichever comes first, as
+     * the connection's {@linkplain Connection#readDeadline read deadline}; none between lines
+     * outside message text, where the read timeout alone applies.
      *
      * @throws SocketTimeoutException if a deadline has passed
      */
@@ -268,19 +266,12 @@ final class SmtpInput {
                 byRate = true;
             }
         }
-        Duration left = deadline == null ? lineTimeout : Duration.between(clock.instant(), deadline);
-        if (left.isNegative() || left.isZero()) {
+        if (deadline != null && !clock.instant().isBefore(deadline)) {
             throw new SocketTimeoutException(byRate
                     ? "message text slower than " + minRate + " bytes/s"
                     : "line not complete within " + lineTimeout);
         }
-        if (left.compareTo(lineTimeout) < 0) {
-            conn.readTimeout(left);
-            shortened = true;
-        } else if (shortened) {
-            conn.readTimeout(lineTimeout);
-            shortened = false;
-        }
+        conn.readDeadline(deadline);
     }
 
     private boolean skipRestOfLine() throws IOException {

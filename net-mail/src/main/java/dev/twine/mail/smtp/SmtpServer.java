@@ -9,7 +9,6 @@ import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.UserStore;
 import dev.twine.mail.maildir.Maildir;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -62,7 +61,6 @@ public final class SmtpServer {
     final String postmaster;
     final boolean anySender;
     final ConnectionLimits limits;
-    final Clock clock;
 
     private SmtpServer(Builder b) {
         this.domain = b.domain;
@@ -82,7 +80,6 @@ public final class SmtpServer {
         this.postmaster = b.postmaster;
         this.anySender = b.anySender;
         this.limits = b.limits != null ? b.limits : defaultLimits();
-        this.clock = b.clock;
     }
 
     /** A builder; {@link Builder#domain}, {@link Builder#maildir} and {@link Builder#users} are required. */
@@ -178,7 +175,6 @@ public final class SmtpServer {
         private String postmaster;
         private boolean anySender;
         private ConnectionLimits limits;
-        private Clock clock = Clock.systemUTC();
 
         private Builder() {}
 
@@ -333,15 +329,6 @@ public final class SmtpServer {
             return this;
         }
 
-        /**
-         * The clock the {@linkplain #idleTimeout idle timeout}'s bound on a whole line is measured
-         * on; the system clock by default. Tests pass the manual clock of their in-memory
-         * connections.
-         */
-        public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
-            return this;
-        }
 
         /**
          * How long the server waits for the client's next command or data; zero means forever.

@@ -93,7 +93,7 @@ final class SmtpSession {
     SmtpSession(SmtpServer cfg, Connection conn) {
         this.cfg = cfg;
         this.conn = conn;
-        this.input = new SmtpInput(conn, cfg.idleTimeout, cfg.clock);
+        this.input = new SmtpInput(conn, cfg.idleTimeout);
         this.out = conn.output();
     }
 

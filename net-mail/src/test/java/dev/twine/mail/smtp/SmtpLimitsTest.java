@@ -130,7 +130,7 @@ class SmtpLimitsTest {
     @Test
     void aCommandDrippedAByteAtATimeIsCutOffByTheIdleTimeoutOfTheWholeLine() throws Exception {
         ManualClock clock = ManualClock.create();
-        SmtpServer server = SmtpTestSupport.server(dir).idleTimeout(Duration.ofSeconds(30)).clock(clock).build();
+        SmtpServer server = SmtpTestSupport.server(dir).idleTimeout(Duration.ofSeconds(30)).build();
         try (MemoryConnections.Served s = MemoryConnections.serve(server.handler(), Chunking.whole(), clock)) {
             LineReader in = LineReader.of(s.client(), 1000);
             assertEquals("220 example.test ESMTP Twine", in.readLine());
@@ -163,7 +163,7 @@ class SmtpLimitsTest {
     void messageTextSentInLinesJustFastEnoughForTheIdleTimeoutIsCutOffByTheMinimumRate() throws Exception {
         ManualClock clock = ManualClock.create();
         // the default rate, 500 bytes/s: 30 s plus a second per 500 bytes for the whole text
-        SmtpServer server = SmtpTestSupport.server(dir).idleTimeout(Duration.ofSeconds(30)).clock(clock).build();
+        SmtpServer server = SmtpTestSupport.server(dir).idleTimeout(Duration.ofSeconds(30)).build();
         try (MemoryConnections.Served s = MemoryConnections.serve(server.handler(), Chunking.whole(), clock)) {
             LineReader in = LineReader.of(s.client(), 1000);
             assertEquals("220 example.test ESMTP Twine", in.readLine());
@@ -200,7 +200,7 @@ class SmtpLimitsTest {
     @Test
     void aDripThatCompletesItsLinesInTimeIsServedAsUsual() throws Exception {
         ManualClock clock = ManualClock.create();
-        SmtpServer server = SmtpTestSupport.server(dir).idleTimeout(Duration.ofSeconds(30)).clock(clock).build();
+        SmtpServer server = SmtpTestSupport.server(dir).idleTimeout(Duration.ofSeconds(30)).build();
         try (MemoryConnections.Served s = MemoryConnections.serve(server.handler(), Chunking.byteByByte(), clock)) {
             LineReader in = LineReader.of(s.client(), 1000);
             assertEquals("220 example.test ESMTP Twine", in.readLine());
