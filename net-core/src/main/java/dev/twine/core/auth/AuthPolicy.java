@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * What happens after a failed login, the same for every protocol: a delay that grows with each
@@ -256,6 +257,8 @@ public final class AuthPolicy {
 
     /** The recent failure times of one address: a ring of the last N. */
     static class Failures {
+        /** Guards every field, including a subclass's; held for a few field updates only. */
+        final ReentrantLock lock = new ReentrantLock();
         private final long[] times;
         private int next;
         private int size;
@@ -267,8 +270,8 @@ public final class AuthPolicy {
 
         /** Adds a failure at {@code now}; true if that starts a penalty. */
         final boolean add(long now, Penalty p) {
-            // a short critical section that never blocks: monitor use is fine here
-            synchronized (this) {
+            lock.lock();
+            try {
                 times[next] = now;
                 next = (next + 1) % times.length;
                 size = Math.min(size + 1, times.length);
@@ -277,15 +280,27 @@ public final class AuthPolicy {
                     return true;
                 }
                 return false;
+            } finally {
+                lock.unlock();
             }
         }
 
-        final synchronized long penalisedUntil() {
-            return penalisedUntil;
+        final long penalisedUntil() {
+            lock.lock();
+            try {
+                return penalisedUntil;
+            } finally {
+                lock.unlock();
+            }
         }
 
-        final synchronized long newest() {
-            return size == 0 ? 0 : times[(next + times.length - 1) % times.length];
+        final long newest() {
+            lock.lock();
+            try {
+                return size == 0 ? 0 : times[(next + times.length - 1) % times.length];
+            } finally {
+                lock.unlock();
+            }
         }
     }
 
@@ -304,8 +319,11 @@ public final class AuthPolicy {
         }
 
         boolean add(long now, AddressKey key, Penalty p) {
-            synchronized (lastFailureByAddress) {
+            lock.lock();
+            try {
                 lastFailureByAddress.put(key, now);
+            } finally {
+                lock.unlock();
             }
             return add(now, p);
         }
@@ -313,8 +331,11 @@ public final class AuthPolicy {
         /** The penalty's end for logins from {@code key}: only addresses that failed since {@code since}. */
         long penalisedUntilFor(AddressKey key, long since) {
             Long last;
-            synchronized (lastFailureByAddress) {
-                last = lastFailureByAddress.get(key);
+            lock.lock();
+            try {
+                last = lastFailureByAddress.get(key); // an access-ordered map: get changes it too
+            } finally {
+                lock.unlock();
             }
             return last != null && last >= since ? penalisedUntil() : 0;
         }
