@@ -125,6 +125,27 @@ public final class Connection implements AutoCloseable {
         return proxied != null ? proxied : transport.remoteAddress();
     }
 
+    /** Where this connection's bytes are counted: its server's totals, or nothing. */
+    private volatile Server.Traffic traffic;
+
+    void countInto(Server.Traffic traffic) {
+        this.traffic = traffic;
+    }
+
+    void received(int n) {
+        Server.Traffic t = traffic;
+        if (t != null) {
+            t.received().add(n);
+        }
+    }
+
+    void sent(int n) {
+        Server.Traffic t = traffic;
+        if (t != null) {
+            t.sent().add(n);
+        }
+    }
+
     /** Sets the client address a PROXY protocol header gave (before the handler runs). */
     void proxiedClient(SocketAddress client) {
         this.proxiedClient = client;
