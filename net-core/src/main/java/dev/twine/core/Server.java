@@ -1,5 +1,6 @@
 package dev.twine.core;
 
+import dev.twine.core.internal.Events;
 import dev.twine.core.internal.ProxyHeader;
 import java.io.EOFException;
 import java.io.IOException;
@@ -380,6 +381,7 @@ public final class Server implements Service {
                 lastProxyRefusalLog = now;
             }
             LOG.log(level, "{0}: refused a connection from {1}: not a trusted proxy ({2})", name, conn.peer(), proxy);
+            Events.refused(name, conn.peer(), "not a trusted proxy");
             conn.close();
             permits.release();
             return;
@@ -456,6 +458,7 @@ public final class Server implements Service {
 
     private void noteRefusal(Connection conn) {
         refusedTotal.increment();
+        Events.refused(name, conn.peer(), "connection limits");
         long n = refused.incrementAndGet();
         long now = System.nanoTime();
         long last = lastRefusalLog;
@@ -484,6 +487,7 @@ public final class Server implements Service {
     }
 
     private void runConnection(Connection conn, Tls tls) {
+        Throwable failure = null;
         try {
             conn.applyTimeouts(readTimeout, writeTimeout);
             if (tls != null) {
@@ -499,8 +503,10 @@ public final class Server implements Service {
                 }
             }
         } catch (Throwable t) {
+            failure = t;
             logHandlerEnd(conn, t);
         } finally {
+            conn.endEvent(failure);
             connections.remove(conn);
             try {
                 conn.end();
