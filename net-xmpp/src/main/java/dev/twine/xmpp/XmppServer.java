@@ -1,7 +1,7 @@
 package dev.twine.xmpp;
 
 import dev.twine.core.Binding;
-import dev.twine.core.Connection;
+import dev.twine.core.ConnectionHandler;
 import dev.twine.core.ConnectionLimits;
 import dev.twine.core.Server;
 import dev.twine.core.Service;
@@ -31,7 +31,7 @@ import java.util.Objects;
  * Dovecot passwd-file), checked through a {@link Portal}.
  *
  * <pre>{@code
- * XmppServer server = XmppServer.builder("example.org")
+ * XmppServer server = XmppServer.builder().domain().domain("example.org")
  *         .users(UsersFile.load(usersPath)).dataDirectory(dataDir)
  *         .tls(Tls.server(cert, key)).listen("tcp:5222:interface=127.0.0.1").build();
  * server.start();
@@ -89,24 +89,31 @@ public final class XmppServer implements Service {
     /** The version this server reports through XEP-0092. */
     public static final String VERSION = "0.1.0";
 
-    /** A builder for a server of {@code domain}. */
-    public static Builder builder(String domain) {
-        return new Builder(domain);
+    /** A builder; {@link Builder#domain}, {@link Builder#users} and {@link Builder#dataDirectory} are required. */
+    public static Builder builder() {
+        return new Builder();
     }
 
     /**
-     * Runs one client stream on an existing connection, on the calling thread, until it ends:
-     * for in-memory tests and for embedding behind another acceptor.
+     * The handler that runs one client stream (RFC 6120) on a connection, on the connection's
+     * thread, until the stream ends: for in-memory tests and for embedding behind another
+     * acceptor. The server need not be started; {@link #shutdown} and {@link #close} also end
+     * the waits of sessions served this way.
      *
-     * @throws IOException if the connection fails
+     * <p>Error handling: a broken connection ends that stream only; the handler throws
+     * {@link IOException} only if the connection fails before the stream starts.
      */
-    public void serveClient(Connection connection) throws IOException {
-        Sessions.client(hub, connection);
+    public ConnectionHandler clientHandler() {
+        return conn -> Sessions.client(hub, conn);
     }
 
-    /** Runs one XEP-0114 component stream on an existing connection, on the calling thread. */
-    public void serveComponent(Connection connection) {
-        Sessions.component(hub, connection);
+    /**
+     * The handler that runs one XEP-0114 component stream on a connection, on the connection's
+     * thread, until it ends; it needs {@link Builder#componentListen}'s secret to accept any
+     * component, and throws nothing (a failed stream is closed with a stream error).
+     */
+    public ConnectionHandler componentHandler() {
+        return conn -> Sessions.component(hub, conn);
     }
 
     /** The served domain. */
@@ -187,7 +194,7 @@ public final class XmppServer implements Service {
 
     /** Configuration of an {@link XmppServer}. */
     public static final class Builder {
-        private final String domain;
+        private String domain;
         private UserStore users;
         private Path dataDir;
         private Tls tls;
@@ -211,8 +218,17 @@ public final class XmppServer implements Service {
         private int outboundStanzas = 1000;
         private long outboundBytes = 2L << 20;
 
-        private Builder(String domain) {
-            this.domain = new Jid("", Objects.requireNonNull(domain, "domain"), "").domain();
+        private Builder() {}
+
+        /**
+         * The domain this server serves (required), {@code example.org}: the domain part of its
+         * users' addresses.
+         *
+         * @throws IllegalArgumentException if it is not a valid XMPP domain (RFC 7622 §3.2)
+         */
+        public Builder domain(String name) {
+            this.domain = new Jid("", Objects.requireNonNull(name, "domain"), "").domain();
+            return this;
         }
 
         /** Where users and passwords come from (required). */
@@ -402,12 +418,19 @@ public final class XmppServer implements Service {
         /**
          * Makes the (unstarted) server.
          *
-         * @throws IllegalStateException if users or the data directory are missing
+         * @throws IllegalStateException if the domain, the users or the data directory are
+         *     missing (the message names the builder method)
          * @throws IOException if the data directory cannot be created
          */
         public XmppServer build() throws IOException {
-            if (users == null || dataDir == null) {
-                throw new IllegalStateException("users and dataDirectory are required");
+            if (domain == null) {
+                throw new IllegalStateException("domain(...) is required");
+            }
+            if (users == null) {
+                throw new IllegalStateException("users(...) is required");
+            }
+            if (dataDir == null) {
+                throw new IllegalStateException("dataDirectory(...) is required");
             }
             if (listen.isEmpty()) {
                 listen.add("tcp:5222:interface=127.0.0.1");
