@@ -11,6 +11,7 @@ import dev.twine.core.auth.AuthPolicy;
 import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.UserStore;
 import dev.twine.xmpp.internal.DataStore;
+import dev.twine.xmpp.internal.Extensions;
 import dev.twine.xmpp.internal.Hub;
 import dev.twine.xmpp.internal.Sessions;
 import dev.twine.xmpp.internal.XmlLimits;
@@ -28,7 +29,10 @@ import java.util.Objects;
  * <p>Each connection runs on its own virtual thread, which reads the stream with the JDK's StAX
  * parser. Rosters and offline messages live under the data directory and are written durably
  * before they are acknowledged. Users and passwords come from a core {@link UserStore} (a
- * Dovecot passwd-file), checked through a {@link Portal}.
+ * Dovecot passwd-file), checked through a {@link Portal}. IQ requests the server answers itself
+ * go to {@link IqHandler}s and messages and presence pass {@link StanzaInterceptor}s, both
+ * registered on the builder ({@link Builder#iqHandler}, {@link Builder#accountIqHandler},
+ * {@link Builder#messageInterceptor}, {@link Builder#presenceInterceptor}).
  *
  * <pre>{@code
  * XmppServer server = XmppServer.builder().domain().domain("example.org")
@@ -52,6 +56,7 @@ public final class XmppServer implements Service {
         hub.outboundQueue(b.outboundStanzas, b.outboundBytes);
         hub.rosterLimit(b.rosterLimit);
         hub.idleTimeout(b.idleTimeout);
+        hub.extensions(this, b.extensions);
         String domain = hub.domain();
         Server.Builder cb = Server.builder("xmpp").handler(conn -> Sessions.client(hub, conn))
                 .maxConnections(b.maxConnections).writeTimeout(b.writeTimeout)
@@ -217,6 +222,7 @@ public final class XmppServer implements Service {
         private Duration idleTimeout = Duration.ZERO;
         private int outboundStanzas = 1000;
         private long outboundBytes = 2L << 20;
+        private final Extensions extensions = new Extensions();
 
         private Builder() {}
 
@@ -412,6 +418,52 @@ public final class XmppServer implements Service {
             this.maxStanzaBytes = stanzaBytes;
             this.maxDepth = depth;
             this.maxAttributes = attributes;
+            return this;
+        }
+
+        /**
+         * Answers IQ requests of one type and payload namespace addressed to the server's domain
+         * (see {@link IqHandler}); the handler's {@link IqHandler#disco()} joins the domain's
+         * {@code disco#info}. A later registration for the same type and namespace replaces an
+         * earlier one, and a built-in (ping {@code urn:xmpp:ping}, version {@code jabber:iq:version},
+         * {@code disco#info}, {@code disco#items}).
+         */
+        public Builder iqHandler(IqType type, String namespace, IqHandler handler) {
+            extensions.serverIq(type, namespace, handler);
+            return this;
+        }
+
+        /**
+         * Answers IQ requests of one type and payload namespace addressed to a local account's
+         * bare JID, or sent with no {@code to} (RFC 6120 §10.3.3), on the account's behalf
+         * (RFC 6121 §8.5.1), for accounts that exist; {@link IqRequest#fromOwner()} tells whether
+         * the user asks about their own account. The handler's {@link IqHandler#disco()} joins the
+         * domain's {@code disco#info}, where clients look for what the server offers them. A
+         * later registration replaces an earlier one and a built-in (roster
+         * {@code jabber:iq:roster}, carbons {@code urn:xmpp:carbons:2}, ping, disco).
+         */
+        public Builder accountIqHandler(IqType type, String namespace, IqHandler handler) {
+            extensions.accountIq(type, namespace, handler);
+            return this;
+        }
+
+        /**
+         * Adds an interceptor at the end of the message chain: it sees every message a client or
+         * component sends, after those registered before it, before routing, carbons and offline
+         * storage (see {@link StanzaInterceptor} for the order).
+         */
+        public Builder messageInterceptor(StanzaInterceptor interceptor) {
+            extensions.messageInterceptor(interceptor);
+            return this;
+        }
+
+        /**
+         * Adds an interceptor at the end of the presence chain: it sees every presence a client or
+         * component sends (broadcasts, directed presence, subscription requests), before routing
+         * and roster changes (see {@link StanzaInterceptor}).
+         */
+        public Builder presenceInterceptor(StanzaInterceptor interceptor) {
+            extensions.presenceInterceptor(interceptor);
             return this;
         }
 

@@ -8,6 +8,7 @@ import dev.twine.core.Scope;
 import dev.twine.core.auth.AuthenticationException;
 import dev.twine.core.auth.LoginAttempts;
 import dev.twine.core.auth.LoginRefusedException;
+import dev.twine.core.auth.Principal;
 import dev.twine.xmpp.Element;
 import dev.twine.xmpp.Jid;
 import java.io.EOFException;
@@ -40,6 +41,8 @@ final class C2sSession {
     private boolean headerSent;
     private String streamId = "";
     private String principal;
+    /** Who the client authenticated as (its name is {@link #principal}); set with it. */
+    private Principal authenticated;
     private volatile Jid jid;
     /** This stream's logins under the portal's auth policy; made at the first {@code <auth/>}. */
     private LoginAttempts attempts;
@@ -61,6 +64,11 @@ final class C2sSession {
 
     Jid jid() {
         return jid;
+    }
+
+    /** Who the client authenticated as; set before the session is bound. */
+    Principal principal() {
+        return authenticated;
     }
 
     /** The XEP-0198 resumption id, for the hub's registry (set before the hub is told). */
@@ -694,7 +702,8 @@ final class C2sSession {
                 return failed(x.username().orElse(null));
             }
             if (x.isComplete()) {
-                String name = x.user();
+                Principal who = x.principal();
+                String name = who.name();
                 try {
                     // the right password does not get in while the address or user is penalised
                     admit(name);
@@ -710,6 +719,7 @@ final class C2sSession {
                 attempts().succeeded(name);
                 conn.markAuthenticated(); // out of the pre-auth counts, no pre-auth deadline
                 principal = name;
+                authenticated = who;
                 out.send("<success xmlns='" + Stanzas.SASL_NS + "'>" + encode(reply) + "</success>");
                 return true;
             }
@@ -895,6 +905,9 @@ final class C2sSession {
             Element stamped = e.withAttribute("from", me);
             try {
                 hub.route(stamped, this);
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while handling a stanza");
             } catch (RuntimeException ex) {
                 LOG.log(System.Logger.Level.WARNING, "error routing a stanza from " + jid, ex);
                 hub.bounce(stamped, "internal-server-error", this);

@@ -1,6 +1,7 @@
 package dev.twine.xmpp.internal;
 
 import dev.twine.core.auth.AuthenticationException;
+import dev.twine.core.auth.Principal;
 import dev.twine.core.auth.SaslExchange;
 
 /** One server-side SASL exchange, whether the core Portal runs it or this module does. */
@@ -11,8 +12,8 @@ interface ServerSasl {
     /** Whether the client is authenticated. */
     boolean isComplete();
 
-    /** The authenticated user name, once complete. */
-    String user();
+    /** Who the client authenticated as, once complete. */
+    Principal principal();
 
     /** The authentication identity the client sent, whether or not it succeeded (for the auth policy). */
     java.util.Optional<String> username();
@@ -36,8 +37,8 @@ interface ServerSasl {
             }
 
             @Override
-            public String user() {
-                return x.principal().name();
+            public Principal principal() {
+                return x.principal();
             }
         };
     }
