@@ -5,10 +5,10 @@ import dev.twine.core.Deadline;
 import dev.twine.core.DeadlineExceededException;
 import dev.twine.core.DrainingException;
 import dev.twine.core.Scope;
-import dev.twine.core.auth.AuthenticationException;
 import dev.twine.core.auth.LoginAttempts;
-import dev.twine.core.auth.LoginRefusedException;
+import dev.twine.core.auth.LoginResult;
 import dev.twine.core.auth.Principal;
+import dev.twine.core.auth.SaslExchange;
 import dev.twine.xmpp.Element;
 import dev.twine.xmpp.Jid;
 import java.io.EOFException;
@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -674,84 +675,118 @@ final class C2sSession {
         return "<failure xmlns='" + Stanzas.SASL_NS + "'><" + condition + "/></failure>";
     }
 
-    /** Runs one SASL exchange (RFC 6120 §6.4); true on success. */
+    /**
+     * Runs one SASL exchange (RFC 6120 §6.4) through the core's driver, which applies the auth
+     * policy around it; true on success.
+     */
     private boolean authenticate(XmlReader reader, Element auth) throws IOException, StreamErrorException {
         String mech = auth.attributeOrEmpty("mechanism");
         if (!hub.mechanisms().contains(mech)) {
             out.send(saslFailure("invalid-mechanism"));
             return false;
         }
+        byte[] initial;
         try {
-            admit(null); // the address may be penalised for guessing
-        } catch (LoginRefusedException e) {
-            return refused(e);
-        }
-        ServerSasl x = ServerSasl.of(hub.portal.sasl(mech));
-        byte[] response;
-        try {
-            response = decode(auth.text());
+            initial = decode(auth.text());
         } catch (IllegalArgumentException e) {
             out.send(saslFailure("incorrect-encoding"));
             return false;
         }
-        while (true) {
-            byte[] reply;
-            try {
-                reply = x.evaluate(response);
-            } catch (AuthenticationException e) {
-                return failed(x.username().orElse(null));
-            }
-            if (x.isComplete()) {
-                Principal who = x.principal();
-                String name = who.name();
+        LoginResult result;
+        try {
+            result = hub.portal.sasl(mech).run(Optional.of(initial), saslProfile(reader), attempts());
+        } catch (StreamFailure e) {
+            throw e.streamError;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted during the failed-login delay");
+        }
+        switch (result) {
+            case LoginResult.LoggedIn in -> {
                 try {
-                    // the right password does not get in while the address or user is penalised
-                    admit(name);
-                } catch (LoginRefusedException e) {
-                    return refused(e);
-                }
-                try {
-                    Jid.parse(name + "@" + hub.domain);
+                    Jid.parse(in.principal().name() + "@" + hub.domain);
                 } catch (IllegalArgumentException e) {
-                    out.send(saslFailure("not-authorized"));
+                    out.send(saslFailure("not-authorized")); // a user name that is no JID localpart
                     return false;
                 }
-                attempts().succeeded(name);
                 conn.markAuthenticated(); // out of the pre-auth counts, no pre-auth deadline
-                principal = name;
-                authenticated = who;
-                out.send("<success xmlns='" + Stanzas.SASL_NS + "'>" + encode(reply) + "</success>");
+                principal = in.principal().name();
+                authenticated = in.principal();
+                out.send("<success xmlns='" + Stanzas.SASL_NS + "'>" + encode(in.additionalData()) + "</success>");
                 return true;
             }
-            out.send("<challenge xmlns='" + Stanzas.SASL_NS + "'>" + (reply.length == 0 ? "=" : encode(reply)) + "</challenge>");
-            Element next = reader.next();
-            if (next == null) {
-                throw new EOFException("stream closed during SASL");
+            case LoginResult.Failed f -> {
+                // RFC 6120 §6.4.5: after the policy's retries, <policy-violation/> closes the stream
+                out.send(saslFailure("not-authorized"));
+                return mayRetry(f.mayRetry());
             }
-            if (next.is("abort", Stanzas.SASL_NS)) {
-                out.send(saslFailure("aborted"));
-                return false;
+            case LoginResult.Refused r -> {
+                // RFC 6120 §6.5.9: the address or user is penalised, whatever the credentials
+                out.send(saslFailure("temporary-auth-failure"));
+                return mayRetry(r.mayRetry());
             }
-            if (!next.is("response", Stanzas.SASL_NS)) {
-                out.send(saslFailure("malformed-request"));
-                return false;
-            }
-            try {
-                response = decode(next.text());
-            } catch (IllegalArgumentException e) {
-                out.send(saslFailure("incorrect-encoding"));
-                return false;
+            case LoginResult.Abandoned a -> {
+                return false; // the profile has answered the abort or the bad response
             }
         }
     }
 
-    /** The auth policy's check before a login (see {@link LoginAttempts#admit}). */
-    private void admit(String username) throws LoginRefusedException, InterruptedIOException {
-        try {
-            attempts().admit(username);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted during the failed-login delay");
+    private static boolean mayRetry(boolean again) throws StreamErrorException {
+        if (!again) {
+            throw new StreamErrorException("policy-violation", "too many failed authentication attempts");
+        }
+        return false;
+    }
+
+    /**
+     * XMPP's SASL profile (RFC 4422 §4, RFC 6120 §6.4): challenges in {@code <challenge/>},
+     * responses in {@code <response/>}, {@code <abort/>} cancels, and {@code <success/>} carries
+     * the additional data.
+     */
+    private SaslExchange.Profile saslProfile(XmlReader reader) {
+        return new SaslExchange.Profile() {
+            @Override
+            public Optional<byte[]> challenge(byte[] challenge) throws IOException {
+                out.send("<challenge xmlns='" + Stanzas.SASL_NS + "'>" + (challenge.length == 0 ? "=" : encode(challenge)) + "</challenge>");
+                Element next;
+                try {
+                    next = reader.next();
+                } catch (StreamErrorException e) {
+                    throw new StreamFailure(e);
+                }
+                if (next == null) {
+                    throw new EOFException("stream closed during SASL");
+                }
+                if (next.is("abort", Stanzas.SASL_NS)) {
+                    out.send(saslFailure("aborted"));
+                    return Optional.empty();
+                }
+                if (!next.is("response", Stanzas.SASL_NS)) {
+                    out.send(saslFailure("malformed-request"));
+                    return Optional.empty();
+                }
+                try {
+                    return Optional.of(decode(next.text()));
+                } catch (IllegalArgumentException e) {
+                    out.send(saslFailure("incorrect-encoding"));
+                    return Optional.empty();
+                }
+            }
+
+            @Override
+            public boolean successCarriesData() {
+                return true;
+            }
+        };
+    }
+
+    /** A stream error met while the SASL driver reads, carried out through its IOException. */
+    private static final class StreamFailure extends IOException {
+        final StreamErrorException streamError;
+
+        StreamFailure(StreamErrorException e) {
+            super(e);
+            this.streamError = e;
         }
     }
 
@@ -760,46 +795,6 @@ final class C2sSession {
             attempts = hub.portal.policy().open("xmpp", conn.remoteAddress());
         }
         return attempts;
-    }
-
-    /**
-     * A failed SASL exchange (RFC 6120 §6.4.5): delayed by the auth policy, then
-     * {@code <not-authorized/>}; past the policy's retries the stream is closed with
-     * {@code <policy-violation/>}, as §6.4.5 recommends.
-     */
-    private boolean failed(String username) throws IOException, StreamErrorException {
-        if (username != null) {
-            try {
-                admit(username); // a penalised user gets the same answer, right password or not
-            } catch (LoginRefusedException e) {
-                return refused(e);
-            }
-        }
-        boolean again;
-        try {
-            again = attempts().failed(username);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted during the failed-login delay");
-        }
-        out.send(saslFailure("not-authorized"));
-        if (!again) {
-            throw new StreamErrorException("policy-violation", "too many failed authentication attempts");
-        }
-        return false;
-    }
-
-    /**
-     * A login the auth policy refuses (address or user penalised): RFC 6120 §6.5.9
-     * {@code <temporary-auth-failure/>}, whatever the credentials; the stream is closed if this
-     * connection may not try again.
-     */
-    private boolean refused(LoginRefusedException e) throws StreamErrorException {
-        out.send(saslFailure("temporary-auth-failure"));
-        if (!e.mayRetry()) {
-            throw new StreamErrorException("policy-violation", "too many failed authentication attempts");
-        }
-        return false;
     }
 
     /** RFC 6120 §6.4.2: "=" is an empty response, no text is none (treated as empty too). */
