@@ -52,7 +52,7 @@ public final class XmppServer implements Service {
         hub = new Hub(b.domain, portal, b.users, new DataStore(b.dataDir), b.tls, b.requireTls,
                 new XmlLimits(b.maxStanzaBytes, b.maxDepth, b.maxAttributes), b.componentSecret, b.writeTimeout, VERSION);
         hub.scramSha1(b.scramSha1);
-        hub.streamManagement(b.resumeTimeout, b.maxDetached, b.clock);
+        hub.resumption().configure(b.resumeTimeout, b.maxDetached, b.clock);
         hub.outboundQueue(b.outboundStanzas, b.outboundBytes);
         hub.rosterLimit(b.rosterLimit);
         hub.idleTimeout(b.idleTimeout);
@@ -105,8 +105,9 @@ public final class XmppServer implements Service {
      * acceptor. The server need not be started; {@link #shutdown} and {@link #close} also end
      * the waits of sessions served this way.
      *
-     * <p>Error handling: a broken connection ends that stream only; the handler throws
-     * {@link IOException} only if the connection fails before the stream starts.
+     * <p>Error handling: a protocol error ends that stream with a stream error, and a broken
+     * connection ends it silently; neither is thrown. The handler throws {@link IOException} only
+     * if the connection is already closed when it starts (its idle timeout cannot be set).
      */
     public ConnectionHandler clientHandler() {
         return conn -> Sessions.client(hub, conn);
@@ -133,7 +134,7 @@ public final class XmppServer implements Service {
 
     /** The number of XEP-0198 sessions whose connection dropped and that wait to be resumed. */
     public int detachedSessionCount() {
-        return hub.detachedCount();
+        return hub.resumption().detachedCount();
     }
 
     /** The first client port once started. */
@@ -174,14 +175,14 @@ public final class XmppServer implements Service {
     /** Stops accepting, lets streams say {@code system-shutdown}, waits up to {@code grace}, then cancels. */
     @Override
     public void shutdown(Duration grace) throws InterruptedException {
-        hub.stopResumption(); // sessions waiting for their clients end now, their stanzas stored
+        hub.resumption().stop(); // sessions waiting for their clients end now, their stanzas stored
         group.shutdown(grace);
     }
 
     /** Stops at once: every stream is closed without a goodbye. */
     @Override
     public void close() {
-        hub.stopResumption();
+        hub.resumption().stop();
         group.close();
     }
 

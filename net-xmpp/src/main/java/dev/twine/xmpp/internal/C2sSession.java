@@ -241,8 +241,8 @@ final class C2sSession {
                     return;
                 }
                 String resume = e.attributeOrEmpty("resume");
-                boolean resumable = (resume.equals("true") || resume.equals("1")) && !hub.resumeTimeout.isZero();
-                Duration max = hub.resumeTimeout;
+                boolean resumable = (resume.equals("true") || resume.equals("1")) && !hub.resumption.resumeTimeout.isZero();
+                Duration max = hub.resumption.resumeTimeout;
                 try {
                     long wanted = Long.parseLong(e.attributeOrEmpty("max"));
                     if (wanted > 0 && wanted < max.toSeconds()) {
@@ -257,7 +257,7 @@ final class C2sSession {
                     if (resumable) {
                         smId = HexFormat.of().formatHex(randomBytes()) + HexFormat.of().formatHex(randomBytes());
                         smMax = chosen;
-                        hub.registerResumable(smId, this);
+                        hub.resumption.register(smId, this);
                         enabled.append(" id='").append(smId).append("' resume='true' max='").append(chosen.toSeconds()).append('\'');
                     }
                     out.send(enabled.append("/>").toString());
@@ -397,10 +397,10 @@ final class C2sSession {
             return;
         }
         // outside this session's lock: counting it may end another detached session
-        wait[0] = wait[0] && hub.detach(this);
+        wait[0] = wait[0] && hub.resumption.detach(this);
         boolean interrupted = false;
         if (wait[0]) {
-            try (Scope s = Scope.open("xmpp-detached", Deadline.after(smMax, hub.clock))) {
+            try (Scope s = Scope.open("xmpp-detached", Deadline.after(smMax, hub.resumption.clock))) {
                 s.fork("resume", () -> out.awaitWhile(() -> movedTo == null && !smEvicted && !smOverflow));
                 s.join();
             } catch (DeadlineExceededException e) {
@@ -408,7 +408,7 @@ final class C2sSession {
             } catch (InterruptedException | CancellationException e) {
                 interrupted = true; // the server is stopping: end the session properly first
             }
-            hub.undetach(this);
+            hub.resumption.undetach(this);
             if (movedTo != null) {
                 if (interrupted) {
                     Thread.currentThread().interrupt();
@@ -446,7 +446,7 @@ final class C2sSession {
             return;
         }
         if (smId != null) {
-            hub.forgetResumable(smId, this);
+            hub.resumption.forget(smId, this);
         }
         hub.unbind(this);
         List<Element> left = new ArrayList<>();
@@ -494,7 +494,7 @@ final class C2sSession {
     private boolean resume(Element e) throws IOException, StreamErrorException {
         long h = parseH(e);
         String previd = e.attributeOrEmpty("previd");
-        C2sSession old = previd.isEmpty() ? null : hub.resumable(previd);
+        C2sSession old = previd.isEmpty() ? null : hub.resumption.find(previd);
         if (old == null || !old.principal.equals(principal)) {
             out.send(smFailed("item-not-found"));
             return false;

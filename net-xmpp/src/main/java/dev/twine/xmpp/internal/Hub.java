@@ -4,7 +4,6 @@ import dev.twine.core.Tls;
 import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.UserStore;
 import dev.twine.core.auth.Principal;
-import dev.twine.xmpp.DiscoInfo;
 import dev.twine.xmpp.Element;
 import dev.twine.xmpp.InboundStanza;
 import dev.twine.xmpp.IqHandler;
@@ -17,8 +16,6 @@ import dev.twine.xmpp.Verdict;
 import dev.twine.xmpp.XmppServer;
 import java.io.IOException;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -29,19 +26,17 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The server's shared state and its routing rules: who is online, which components are
- * connected, and where each stanza goes (RFC 6120 §10, RFC 6121 §8), with the roster and
- * presence subscription logic of RFC 6121 §3 and §4. Sessions call in from their own threads;
+ * connected, and where each stanza goes (RFC 6120 §10, RFC 6121 §8): messages and presence
+ * through their interceptors, IQs the server answers to the registered {@link IqHandler}s. The
+ * parts each RFC or XEP defines live beside it: {@link Roster} (RFC 6121 §2, §3),
+ * {@link Presence} (§4), {@link Offline} (XEP-0160), {@link Carbons} (XEP-0280),
+ * {@link Resumption} (XEP-0198 §5), {@link ServerIqs}. Sessions call in from their own threads;
  * every method is thread-safe. A stanza is delivered by putting it in the recipient's
  * {@link Outbound} queue from the sender's thread, which never blocks on the recipient's socket.
  */
 public final class Hub {
     private static final System.Logger LOG = System.getLogger(Hub.class.getName());
     static final String CLIENT_NS = "jabber:client";
-    static final String DELAY = "urn:xmpp:delay";
-    /** Offline messages kept per user before new ones are refused (RFC 6121 §8.5.2.1.1 allows a limit). */
-    static final int MAX_OFFLINE = 1000;
-    /** What offline storage (XEP-0160, below) adds to the server's disco#info. */
-    private static final DiscoInfo OFFLINE_DISCO = DiscoInfo.features("msgoffline");
 
     final String domain;
     final Portal portal;
@@ -57,9 +52,13 @@ public final class Hub {
     private final ReentrantLock bindLock = new ReentrantLock();
     private final Map<String, List<C2sSession>> sessions = new ConcurrentHashMap<>();
     private final Map<String, ComponentSession> components = new ConcurrentHashMap<>();
-    private final Roster roster = new Roster(this);
+    final Roster roster = new Roster(this);
     private final Carbons carbons = new Carbons(this);
+    final Presence presence = new Presence(this);
+    final Offline offline = new Offline(this);
     private final Extensions extensions = new Extensions();
+    /** XEP-0198 sessions that can be resumed, and those waiting detached. */
+    final Resumption resumption = new Resumption();
     private XmppServer server;
 
     /** Everything the sessions share. */
@@ -82,6 +81,11 @@ public final class Hub {
         return domain;
     }
 
+    /** XEP-0198 resumption: its settings, the detached sessions, stopping it. */
+    public Resumption resumption() {
+        return resumption;
+    }
+
     /**
      * Registers the built-in handlers (ping, version, disco, roster, carbons), then the user's
      * over them; called once, before any connection.
@@ -91,7 +95,7 @@ public final class Hub {
         ServerIqs.register(extensions, this);
         roster.register(extensions);
         extensions.accountIq(IqType.SET, Carbons.CARBONS, carbons);
-        extensions.contribute(OFFLINE_DISCO);
+        extensions.contribute(Offline.DISCO);
         extensions.addAll(user);
     }
 
@@ -177,7 +181,7 @@ public final class Hub {
         }
         if (old != null) {
             old.kick("conflict", "replaced by a new session with the same resource");
-            presenceGone(old);
+            presence.gone(old);
         }
     }
 
@@ -195,15 +199,7 @@ public final class Hub {
             bindLock.unlock();
         }
         if (removed) {
-            presenceGone(s);
-        }
-    }
-
-    private void presenceGone(C2sSession s) {
-        if (s.available || !s.directed.isEmpty()) {
-            Element unavailable = Element.of("presence", CLIENT_NS).withAttribute("type", "unavailable")
-                    .withAttribute("from", s.jid().toString());
-            broadcastPresence(s, unavailable);
+            presence.gone(s);
         }
     }
 
@@ -254,100 +250,6 @@ public final class Hub {
         components.remove(c.domain(), c);
     }
 
-    // ---------------------------------------------------------------- XEP-0198 resumption
-
-    /** How long a resumable session waits for its client after its connection drops; zero: no resumption. */
-    volatile Duration resumeTimeout = Duration.ofSeconds(300);
-    /** The most sessions waiting detached at once; past it the oldest ends. */
-    volatile int maxDetached = 1000;
-    /** The clock detached sessions wait on (a test's manual clock, or the system's). */
-    volatile java.time.Clock clock = java.time.Clock.systemUTC();
-    private final Map<String, C2sSession> resumable = new ConcurrentHashMap<>();
-    private final ReentrantLock detachLock = new ReentrantLock();
-    private final java.util.LinkedHashSet<C2sSession> detached = new java.util.LinkedHashSet<>();
-
-    /** Sets XEP-0198 resumption: the longest wait for a client, the most detached sessions, the clock. */
-    public void streamManagement(Duration timeout, int maxDetachedSessions, java.time.Clock waitClock) {
-        if (timeout.isNegative() || maxDetachedSessions < 0) {
-            throw new IllegalArgumentException("negative resumption limits");
-        }
-        resumeTimeout = timeout.truncatedTo(ChronoUnit.SECONDS);
-        maxDetached = maxDetachedSessions;
-        clock = java.util.Objects.requireNonNull(waitClock, "clock");
-    }
-
-    void registerResumable(String id, C2sSession s) {
-        resumable.put(id, s);
-    }
-
-    void forgetResumable(String id, C2sSession s) {
-        resumable.remove(id, s);
-    }
-
-    /** The resumable session with this id, attached or detached, or null. */
-    C2sSession resumable(String id) {
-        return resumable.get(id);
-    }
-
-    /**
-     * Counts a session that starts waiting detached. If that makes more than {@link #maxDetached},
-     * the oldest waiting one is told to end now; with a limit of zero none waits (false).
-     */
-    boolean detach(C2sSession s) {
-        C2sSession oldest = null;
-        detachLock.lock();
-        try {
-            if (maxDetached == 0 || stopped) {
-                return false;
-            }
-            detached.add(s);
-            if (detached.size() > maxDetached) {
-                oldest = detached.iterator().next();
-                detached.remove(oldest);
-            }
-        } finally {
-            detachLock.unlock();
-        }
-        if (oldest != null) {
-            oldest.evict();
-        }
-        return true;
-    }
-
-    private boolean stopped;
-
-    /** The server is stopping: detached sessions end now, and no more wait. */
-    public void stopResumption() {
-        List<C2sSession> waiting;
-        detachLock.lock();
-        try {
-            stopped = true;
-            waiting = new ArrayList<>(detached);
-        } finally {
-            detachLock.unlock();
-        }
-        waiting.forEach(C2sSession::evict);
-    }
-
-    void undetach(C2sSession s) {
-        detachLock.lock();
-        try {
-            detached.remove(s);
-        } finally {
-            detachLock.unlock();
-        }
-    }
-
-    /** The number of sessions waiting detached for their clients. */
-    public int detachedCount() {
-        detachLock.lock();
-        try {
-            return detached.size();
-        } finally {
-            detachLock.unlock();
-        }
-    }
-
     /** A resumed session takes the place of the one it resumed, with no presence change. */
     void replace(C2sSession old, C2sSession now) {
         bindLock.lock();
@@ -362,7 +264,7 @@ public final class Hub {
         } finally {
             bindLock.unlock();
         }
-        registerResumable(now.smIdForHub(), now);
+        resumption.register(now.smIdForHub(), now);
     }
 
     /**
@@ -558,15 +460,10 @@ public final class Hub {
         if (m.child("received", Carbons.CARBONS).isPresent() || m.child("sent", Carbons.CARBONS).isPresent()) {
             return; // a copy: the original went elsewhere
         }
-        if ((type.equals("chat") || type.equals("normal")) && m.child("delay", DELAY).isEmpty()) {
+        if ((type.equals("chat") || type.equals("normal")) && m.child("delay", Offline.DELAY).isEmpty()) {
             deliverToBare(m, local, type, null);
         } else if (type.equals("chat") || type.equals("normal")) {
-            // already stamped once (it came from the offline store): store it back as it is
-            try {
-                store.storeOffline(local, m, MAX_OFFLINE);
-            } catch (IOException e) {
-                LOG.log(System.Logger.Level.WARNING, "cannot store an offline message for " + local, e);
-            }
+            offline.storeBack(m, local); // already stamped once: it came from the offline store
         }
     }
 
@@ -610,17 +507,25 @@ public final class Hub {
             }
             return;
         }
-        // RFC 6121 §8.5.2.2.2 / XEP-0160: store for later, stamped with XEP-0203 delay
-        Element stored = m.withChild(Element.of("delay", DELAY).withAttribute("from", domain)
-                .withAttribute("stamp", Instant.now().truncatedTo(ChronoUnit.MILLIS).toString()));
-        try {
-            if (!store.storeOffline(local, stored, MAX_OFFLINE)) {
-                bounce(m, "service-unavailable", sender);
-            }
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, "cannot store an offline message for " + local, e);
-            bounce(m, "internal-server-error", sender);
+        offline.store(m, local, sender); // RFC 6121 §8.5.2.2.2
+    }
+
+    /** Presence past its interceptors (a replacement is addressed anew), then {@link Presence}. */
+    private void routePresence(Element original, Jid given, C2sSession sender) throws InterruptedException {
+        Element p = intercept(extensions.presenceInterceptors(), original, sender);
+        if (p == null) {
+            return;
         }
+        Jid to = given;
+        if (p != original) {
+            try {
+                to = Stanzas.jidOrNull(p, "to");
+            } catch (IllegalArgumentException e) {
+                bounce(original, "jid-malformed", sender);
+                return;
+            }
+        }
+        presence.route(p, to, sender);
     }
 
     private void routeIq(Element iq, Jid to, C2sSession sender) throws InterruptedException {
@@ -769,190 +674,6 @@ public final class Hub {
             sender.send(result.withAttribute("to", sender.jid().toString()));
         } else {
             deliverTo(result, Stanzas.jidOrNull(result, "to"));
-        }
-    }
-
-    // ---------------------------------------------------------------- presence (RFC 6121 §3, §4)
-
-    private void routePresence(Element original, Jid given, C2sSession sender) throws InterruptedException {
-        Element p = intercept(extensions.presenceInterceptors(), original, sender);
-        if (p == null) {
-            return;
-        }
-        Jid to = given;
-        if (p != original) {
-            try {
-                to = Stanzas.jidOrNull(p, "to");
-            } catch (IllegalArgumentException e) {
-                bounce(original, "jid-malformed", sender);
-                return;
-            }
-        }
-        String type = p.attribute("type").orElse("");
-        switch (type) {
-            case "subscribe", "subscribed", "unsubscribe", "unsubscribed" -> {
-                if (to == null) {
-                    return;
-                }
-                Jid contact = to.bare();
-                Element stanza = p.withAttribute("to", contact.toString());
-                if (sender != null) {
-                    stanza = stanza.withAttribute("from", sender.jid().bare().toString());
-                    roster.outboundSubscription(sender, type, contact, stanza);
-                } else {
-                    Jid from = Stanzas.jidOrNull(p, "from");
-                    if (from != null) {
-                        roster.inboundSubscription(contact, type, from.bare(), stanza.withAttribute("from", from.bare().toString()));
-                    }
-                }
-            }
-            case "probe" -> {
-                if (sender == null && to != null && to.domain().equals(domain)) {
-                    Jid from = Stanzas.jidOrNull(p, "from");
-                    if (from != null) {
-                        roster.answerProbe(to.local(), from);
-                    }
-                }
-            }
-            case "", "unavailable" -> {
-                if (to == null) {
-                    if (sender != null) {
-                        broadcastPresence(sender, p);
-                    }
-                    return;
-                }
-                // directed presence, RFC 6121 §4.6
-                if (sender != null) {
-                    if (type.isEmpty()) {
-                        sender.directed.add(to.toString());
-                    } else {
-                        sender.directed.remove(to.toString());
-                    }
-                }
-                deliverPresence(p, to);
-            }
-            case "error" -> {
-                if (to != null) {
-                    deliverPresence(p, to);
-                }
-            }
-            default -> bounce(p, "bad-request", sender);
-        }
-    }
-
-    /** Presence to an address: that resource, or all available resources of the bare JID. */
-    void deliverPresence(Element p, Jid to) {
-        if (!to.domain().equals(domain)) {
-            ComponentSession c = components.get(to.domain());
-            if (c != null) {
-                c.send(p.withAttribute("to", to.toString()));
-            }
-            return;
-        }
-        if (to.isBare()) {
-            for (C2sSession s : availableSessionsOf(to.local())) {
-                s.send(p.withAttribute("to", s.jid().toString()));
-            }
-        } else {
-            C2sSession s = sessionFor(to);
-            if (s != null) {
-                s.send(p);
-            }
-        }
-    }
-
-    /** RFC 6121 §4.2 and §4.5: presence with no 'to' from a session. */
-    void broadcastPresence(C2sSession s, Element p) {
-        boolean available = !p.attributeOrEmpty("type").equals("unavailable");
-        boolean initial = available && !s.available;
-        if (available) {
-            int prio = 0;
-            try {
-                prio = Integer.parseInt(p.childText("priority").orElse("0").trim());
-            } catch (NumberFormatException e) {
-                prio = 0;
-            }
-            s.priority = Math.max(-128, Math.min(127, prio)); // RFC 6121 §4.7.2.3
-            s.presence = p;
-        }
-        s.available = available;
-        String user = s.jid().local();
-        List<RosterItem> roster;
-        try {
-            roster = store.roster(user);
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, "cannot read the roster of " + user, e);
-            roster = List.of();
-        }
-        Element out = p.withAttribute("from", s.jid().toString());
-        for (RosterItem i : roster) {
-            if (i.hasFrom()) {
-                deliverPresence(out.withAttribute("to", i.jid()), Jid.parse(i.jid()));
-            }
-        }
-        // the user's own available resources, this one included (RFC 6121 §4.2.2)
-        for (C2sSession t : sessionsOf(user)) {
-            if (t.available || t == s) {
-                t.send(out.withAttribute("to", t.jid().toString()));
-            }
-        }
-        if (!available) {
-            for (String d : s.directed) {
-                try {
-                    deliverPresence(out.withAttribute("to", d), Jid.parse(d));
-                } catch (IllegalArgumentException ignored) {
-                    // stored from a parsed JID: cannot happen
-                }
-            }
-            s.directed.clear();
-            return;
-        }
-        if (initial) {
-            // RFC 6121 §4.2.2: probe contacts the user is subscribed to
-            for (RosterItem i : roster) {
-                if (i.hasTo()) {
-                    Jid c = Jid.parse(i.jid());
-                    if (c.domain().equals(domain)) {
-                        for (C2sSession cs : availableSessionsOf(c.local())) {
-                            s.send(cs.presence.withAttribute("from", cs.jid().toString()).withAttribute("to", s.jid().toString()));
-                        }
-                    } else {
-                        ComponentSession comp = components.get(c.domain());
-                        if (comp != null) {
-                            comp.send(Element.of("presence", CLIENT_NS).withAttribute("type", "probe")
-                                    .withAttribute("from", s.jid().bare().toString()).withAttribute("to", i.jid()));
-                        }
-                    }
-                }
-                if (i.pendingIn()) {
-                    // RFC 6121 §3.1.3: pending subscription requests, redelivered at login
-                    s.send(Roster.subscriptionStanza("subscribe", Jid.parse(i.jid()), s.jid().bare()));
-                }
-            }
-            if (s.priority >= 0) {
-                deliverOffline(s);
-            }
-        }
-    }
-
-    /** RFC 6121 §8.5.2.1.1 / XEP-0160: stored messages go to the first available non-negative resource. */
-    private void deliverOffline(C2sSession s) {
-        String user = s.jid().local();
-        try {
-            List<Element> waiting = store.offline(user);
-            if (waiting.isEmpty()) {
-                return;
-            }
-            int sent = 0;
-            for (Element m : waiting) {
-                if (!s.send(m.withAttribute("to", s.jid().toString()))) {
-                    break;
-                }
-                sent++;
-            }
-            store.dropOffline(user, sent);
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, "cannot deliver offline messages of " + user, e);
         }
     }
 }

@@ -166,14 +166,14 @@ final class Roster implements IqHandler {
 
     private void sendUnavailableFrom(String local, Jid to) {
         for (C2sSession cs : hub.availableSessionsOf(local)) {
-            hub.deliverPresence(Element.of("presence", Hub.CLIENT_NS).withAttribute("type", "unavailable")
+            hub.presence.deliver(Element.of("presence", Hub.CLIENT_NS).withAttribute("type", "unavailable")
                     .withAttribute("from", cs.jid().toString()).withAttribute("to", to.toString()), to);
         }
     }
 
     private void sendPresenceFrom(String local, Jid to) {
         for (C2sSession cs : hub.availableSessionsOf(local)) {
-            hub.deliverPresence(cs.presence.withAttribute("from", cs.jid().toString()).withAttribute("to", to.toString()), to);
+            hub.presence.deliver(cs.presence.withAttribute("from", cs.jid().toString()).withAttribute("to", to.toString()), to);
         }
     }
 

@@ -7,6 +7,7 @@ import dev.twine.xmpp.IqRequest;
 import dev.twine.xmpp.IqType;
 import dev.twine.xmpp.StanzaError;
 import dev.twine.xmpp.StanzaException;
+import java.io.IOException;
 import java.util.Optional;
 
 /**
@@ -45,38 +46,37 @@ final class ServerIqs {
         }
     }
 
-    /** XEP-0199 §4: an empty result is the pong. */
-    private static IqHandler ping() {
+    /** A handler that declares {@code info} in disco#info. */
+    static IqHandler declaring(DiscoInfo info, IqHandler handler) {
         return new IqHandler() {
             @Override
-            public Optional<Element> handle(IqRequest request) throws StanzaException {
-                expect(request, "ping");
-                return Optional.empty();
+            public Optional<Element> handle(IqRequest request) throws StanzaException, IOException, InterruptedException {
+                return handler.handle(request);
             }
 
             @Override
             public DiscoInfo disco() {
-                return DiscoInfo.features(PING);
+                return info;
             }
         };
     }
 
+    /** XEP-0199 §4: an empty result is the pong. */
+    private static IqHandler ping() {
+        return declaring(DiscoInfo.features(PING), request -> {
+            expect(request, "ping");
+            return Optional.empty();
+        });
+    }
+
     /** XEP-0092 §3: the server's name and version, no operating system. */
     private static IqHandler version(String version) {
-        return new IqHandler() {
-            @Override
-            public Optional<Element> handle(IqRequest request) throws StanzaException {
-                expect(request, "query");
-                return Optional.of(Element.of("query", VERSION)
-                        .withChild(Element.of("name", VERSION).withText("Twine"))
-                        .withChild(Element.of("version", VERSION).withText(version)));
-            }
-
-            @Override
-            public DiscoInfo disco() {
-                return DiscoInfo.features(VERSION);
-            }
-        };
+        return declaring(DiscoInfo.features(VERSION), request -> {
+            expect(request, "query");
+            return Optional.of(Element.of("query", VERSION)
+                    .withChild(Element.of("name", VERSION).withText("Twine"))
+                    .withChild(Element.of("version", VERSION).withText(version)));
+        });
     }
 
     /**
@@ -84,53 +84,37 @@ final class ServerIqs {
      * JID, the account identity (XEP-0030 §3.1, RFC 6121 §8.5.1: the server answers for it).
      */
     private static IqHandler discoInfo(Extensions ext) {
-        return new IqHandler() {
-            @Override
-            public Optional<Element> handle(IqRequest request) throws StanzaException {
-                expect(request, "query");
-                if (request.payload().attribute("node").isPresent()) {
-                    throw new StanzaException(StanzaError.ITEM_NOT_FOUND); // no nodes here
-                }
-                DiscoInfo info = request.to().local().isEmpty() ? ext.disco()
-                        : DiscoInfo.features(DISCO_INFO).withIdentity("account", "registered", "");
-                Element q = Element.of("query", DISCO_INFO);
-                for (DiscoInfo.Identity i : info.identities()) {
-                    Element id = Element.of("identity", DISCO_INFO).withAttribute("category", i.category())
-                            .withAttribute("type", i.type());
-                    q = q.withChild(i.name().isEmpty() ? id : id.withAttribute("name", i.name()));
-                }
-                for (String f : info.features()) {
-                    q = q.withChild(Element.of("feature", DISCO_INFO).withAttribute("var", f));
-                }
-                return Optional.of(q);
+        return declaring(DiscoInfo.features(DISCO_INFO).withIdentity("server", "im", "Twine"), request -> {
+            expect(request, "query");
+            if (request.payload().attribute("node").isPresent()) {
+                throw new StanzaException(StanzaError.ITEM_NOT_FOUND); // no nodes here
             }
-
-            @Override
-            public DiscoInfo disco() {
-                return DiscoInfo.features(DISCO_INFO).withIdentity("server", "im", "Twine");
+            DiscoInfo info = request.to().local().isEmpty() ? ext.disco()
+                    : DiscoInfo.features(DISCO_INFO).withIdentity("account", "registered", "");
+            Element q = Element.of("query", DISCO_INFO);
+            for (DiscoInfo.Identity i : info.identities()) {
+                Element id = Element.of("identity", DISCO_INFO).withAttribute("category", i.category())
+                        .withAttribute("type", i.type());
+                q = q.withChild(i.name().isEmpty() ? id : id.withAttribute("name", i.name()));
             }
-        };
+            for (String f : info.features()) {
+                q = q.withChild(Element.of("feature", DISCO_INFO).withAttribute("var", f));
+            }
+            return Optional.of(q);
+        });
     }
 
     /** XEP-0030 §4: the domain's items are its connected components. */
     private static IqHandler discoItems(Hub hub) {
-        return new IqHandler() {
-            @Override
-            public Optional<Element> handle(IqRequest request) throws StanzaException {
-                expect(request, "query");
-                Element q = Element.of("query", DISCO_ITEMS);
-                if (request.to().local().isEmpty() && request.payload().attribute("node").isEmpty()) {
-                    for (String c : hub.componentDomains()) {
-                        q = q.withChild(Element.of("item", DISCO_ITEMS).withAttribute("jid", c));
-                    }
+        return declaring(DiscoInfo.features(DISCO_ITEMS), request -> {
+            expect(request, "query");
+            Element q = Element.of("query", DISCO_ITEMS);
+            if (request.to().local().isEmpty() && request.payload().attribute("node").isEmpty()) {
+                for (String c : hub.componentDomains()) {
+                    q = q.withChild(Element.of("item", DISCO_ITEMS).withAttribute("jid", c));
                 }
-                return Optional.of(q);
             }
-
-            @Override
-            public DiscoInfo disco() {
-                return DiscoInfo.features(DISCO_ITEMS);
-            }
-        };
+            return Optional.of(q);
+        });
     }
 }
