@@ -37,7 +37,11 @@ public sealed interface Verdict {
         private static final Pass INSTANCE = new Pass();
     }
 
-    /** See {@link #replace(Element)}. @param stanza what is passed on */
+    /**
+     * See {@link #replace(Element)}.
+     *
+     * @param stanza what is passed on
+     */
     record Replace(Element stanza) implements Verdict {
         /** Checks the stanza is a message or presence. */
         public Replace {
@@ -53,7 +57,11 @@ public sealed interface Verdict {
         private static final Drop INSTANCE = new Drop();
     }
 
-    /** See {@link #answer(Element...)}. @param replies what is sent to the sender */
+    /**
+     * See {@link #answer(Element...)}.
+     *
+     * @param replies what is sent to the sender
+     */
     record Answer(List<Element> replies) implements Verdict {
         /** Copies the list. */
         public Answer {
