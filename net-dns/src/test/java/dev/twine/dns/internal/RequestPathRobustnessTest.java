@@ -43,8 +43,8 @@ class RequestPathRobustnessTest {
     static void load() throws Exception {
         TestZones.copyTo(dir);
         dns = TestZones.responder(dir);
-        listener = new DnsListener(List.of(dir.resolve("example.test.zone")), List.of(Endpoint.parseServer("udp:0")),
-                List.of(), null, Duration.ZERO, false, 10, Duration.ofSeconds(1), Clock.systemUTC());
+        listener = new DnsListener(TestZones.responder(new ZoneAuthority(List.of(dir.resolve("example.test.zone")))), null,
+                List.of(Endpoint.parseServer("udp:0")), Duration.ZERO, false);
     }
 
     @Test
