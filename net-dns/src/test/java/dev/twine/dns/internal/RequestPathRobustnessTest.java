@@ -11,7 +11,6 @@ import dev.twine.core.testing.Chunking;
 import dev.twine.core.testing.MemoryConnections;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
