@@ -218,7 +218,7 @@ public final class DnsListener {
                 });
                 signalWorks = true;
             } catch (IllegalArgumentException | UnsupportedOperationException unsupported) {
-                LOG.log(Level.WARNING, "dns: SIGHUP cannot be handled here ({0}); use --watch", unsupported.getMessage());
+                LOG.log(Level.WARNING, "dns: SIGHUP cannot be handled here ({0}); reload by polling (watch) instead", unsupported.getMessage());
             }
         } finally {
             SIGNAL_LOCK.unlock();

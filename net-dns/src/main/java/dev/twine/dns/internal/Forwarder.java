@@ -27,7 +27,7 @@ import org.xbill.DNS.Section;
  * A caching forwarder: asks one upstream resolver and keeps its answers for their TTL, and its
  * negative answers (NXDOMAIN, NODATA) for the SOA's negative TTL (RFC 2308 §5). The cache holds
  * at most {@code maxEntries} questions, dropping the least recently used. Failures upstream give
- * SERVFAIL and are not cached. The authority behind {@code --forward}: put last in a chain, it
+ * SERVFAIL and are not cached. The authority {@code DnsServer.Builder.forward} adds: last in a chain, it
  * answers what the zones before it do not, for the clients allowed to recurse.
  */
 public final class Forwarder implements DnsAuthority {
