@@ -1,12 +1,11 @@
 /*
- * DnsFromMap: a DNS server answering A and AAAA queries for *.svc.local from a map that changes
- * while it runs, through a DnsAuthority of its own (no zone file). Names outside svc.local are
- * REFUSED; a name not in the map is NXDOMAIN with the zone's SOA, so resolvers cache the miss.
+ * DnsFromMap: a DNS server answering A and AAAA for *.svc.local from a map that changes while it
+ * runs, through a DnsAuthority of its own (no zone file). A name not in the map is NXDOMAIN with
+ * the zone's SOA, so resolvers cache the miss; names outside svc.local are REFUSED.
  *
  * Run it:  ./twine run examples/src/main/java/dev/twine/examples/DnsFromMap.java [PORT]
- * then type "NAME ADDRESS" lines to register names (web 127.0.0.10, db ::1) and "-NAME" to drop
- * one, and ask it with a standard client (the default port is 5301):
- *          dig @127.0.0.1 -p 5301 web.svc.local A
+ * type "NAME ADDRESS" lines to register names (web 127.0.0.10, db ::1), "-NAME" to drop one, and
+ * ask it (default port 5301):  dig @127.0.0.1 -p 5301 web.svc.local A
  */
 package dev.twine.examples;
 
@@ -46,8 +45,8 @@ public final class DnsFromMap {
             if (a == null) {
                 return DnsAnswer.nxdomain(SOA);
             }
-            if (a instanceof Inet4Address v4 && q.is(RecordType.A)) {
-                return DnsAnswer.of(new DnsRecord.A(q.name(), 5, v4)); // the owner as the client spelled it
+            if (a instanceof Inet4Address v4 && q.is(RecordType.A)) { // owner: the name as the client spelled it
+                return DnsAnswer.of(new DnsRecord.A(q.name(), 5, v4));
             }
             if (a instanceof Inet6Address v6 && q.is(RecordType.AAAA)) {
                 return DnsAnswer.of(new DnsRecord.Aaaa(q.name(), 5, v6));
