@@ -5,7 +5,7 @@ import dev.twine.core.ConnectionHandler;
 import dev.twine.core.DatagramHandler;
 import dev.twine.core.Endpoint;
 import dev.twine.core.Service;
-import dev.twine.dns.internal.AddressBlock;
+import dev.twine.core.AddressBlock;
 import dev.twine.dns.internal.AuthorityChain;
 import dev.twine.dns.internal.DnsListener;
 import dev.twine.dns.internal.Exchanger;
@@ -322,7 +322,7 @@ public final class DnsServer implements Service {
         }
 
         private Forwarder forwarder() {
-            List<AddressBlock> recursion = forwardAllow.isEmpty() ? AddressBlock.LOOPBACK : List.copyOf(forwardAllow);
+            List<AddressBlock> recursion = forwardAllow.isEmpty() ? AddressBlock.loopback() : List.copyOf(forwardAllow);
             return new Forwarder(new Exchanger(List.of(forward), upstreamTimeout, 2),
                     peer -> recursion.stream().anyMatch(b -> b.contains(peer)), clock, cacheSize);
         }

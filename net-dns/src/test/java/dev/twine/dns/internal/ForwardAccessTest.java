@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.twine.core.AddressBlock;
 import dev.twine.core.Service;
 import dev.twine.dns.DnsServer;
 import java.net.InetAddress;
@@ -72,7 +73,7 @@ class ForwardAccessTest {
 
     /** Forwarding for other.test with the upstream serving example.test; the builder's default access list. */
     private static Forwarding defaults() throws Exception {
-        return forwarding(AddressBlock.LOOPBACK);
+        return forwarding(AddressBlock.loopback());
     }
 
     private static Forwarding allowing(String... cidrs) throws Exception {
