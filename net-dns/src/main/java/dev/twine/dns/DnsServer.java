@@ -127,13 +127,19 @@ public final class DnsServer implements Service {
     }
 
     /**
-     * Re-reads every zone file now. Blocks while the files are parsed.
+     * Re-reads every zone file now (what the launcher does on SIGHUP). Blocks while the files are
+     * parsed; queries keep being answered from the old zones until the new ones are in force.
      *
-     * @return true if the new zones are in force (or there are no zone files); false if a file
-     *     is bad, in which case the old zones stay and {@link #lastReloadError()} says why
+     * @return true once the new zones are in force (also when there are no zone files)
+     * @throws IOException if a file is bad, naming the file and line (also kept as
+     *     {@link #lastReloadError()}); the old zones stay in force
      */
-    public boolean reload() {
-        return listener.reload();
+    @Override
+    public boolean reload() throws IOException {
+        if (!listener.reload()) {
+            throw new IOException(lastReloadError().orElse("zone reload failed"));
+        }
+        return true;
     }
 
     /** Why the last reload failed (file and line), or empty if it succeeded or none was tried. */

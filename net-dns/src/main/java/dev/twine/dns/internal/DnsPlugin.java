@@ -75,7 +75,6 @@ public final class DnsPlugin implements ServicePlugin {
         if (args.flag("--watch")) {
             b.watch(Duration.ofSeconds(1));
         }
-        b.reloadOnSighup(true);
         return b.build();
     }
 
@@ -99,7 +98,7 @@ public final class DnsPlugin implements ServicePlugin {
             Files.writeString(zone, DEMO_ZONE);
         }
         DnsServer s = DnsServer.builder().zone(zone).listen("udp:5300:interface=127.0.0.1")
-                .listen("tcp:5300:interface=127.0.0.1").reloadOnSighup(true).watch(Duration.ofSeconds(1)).build();
+                .listen("tcp:5300:interface=127.0.0.1").watch(Duration.ofSeconds(1)).build();
         return Optional.of(new Demo(s, started -> {
             int port = started.bindings().get(0).port();
             return "dns: dig @127.0.0.1 -p " + port + " www.demo.test A   (zone " + zone + ", reloaded when edited;"

@@ -1,7 +1,6 @@
 package dev.twine.dns.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -70,7 +69,8 @@ class ZoneReloadTest {
             assertTrue(s.reload());
             assertEquals("192.0.2.11", www(r));
             Files.writeString(f, zone("3", "192.0.2.12") + "broken IN A not-an-address\n");
-            assertFalse(s.reload());
+            java.io.IOException bad = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, s::reload);
+            assertTrue(bad.getMessage().contains("reload.zone:7:"), bad.getMessage());
             assertTrue(s.lastReloadError().orElseThrow().contains("reload.zone:7:"), s.lastReloadError().orElseThrow());
             assertEquals("192.0.2.11", www(r));
         } finally {
