@@ -177,4 +177,32 @@ class RealmTest {
         assertEquals(0, alice.exit(), alice.toString());
         assertEquals("alice", alice.out().strip(), alice.toString());
     }
+
+    @Test
+    void aFailingRealmRefusesTheRequestAndABrokenOneClosesOnlyItsConnection() throws Exception {
+        Realm<Path> failing = user -> {
+            if (user.name().equals("alice")) {
+                throw new IOException("the file store is down");
+            }
+            throw new IllegalStateException("a bug in the realm");
+        };
+        try (TwineSshFixture broken = new TwineSshFixture(Files.createDirectories(dir.resolve("broken")),
+                b -> b.sftp(failing))) {
+            SshClient.Builder client = SshClient.builder("127.0.0.1", broken.server.port())
+                    .password(TwineSshFixture.PASSWORD).knownHosts(broken.knownHosts).timeout(Duration.ofSeconds(20));
+            try (SshClient alice = client.user("alice").connect()) {
+                assertThrows(IOException.class, () -> alice.list("/"));
+                ExecResult r = alice.exec("whoami");
+                assertEquals(0, r.exitCode(), "the connection is still there: " + r);
+                assertEquals("alice\n", r.stdoutText(), r.toString());
+            }
+            try (SshClient bob = client.user("bob").connect()) {
+                assertThrows(IOException.class, () -> bob.list("/"));
+                assertThrows(IOException.class, () -> bob.exec("whoami"), "bob's connection was closed");
+            }
+            try (SshClient alice = client.user("alice").connect()) {
+                assertEquals(0, alice.exec("true").exitCode(), "the server still serves others");
+            }
+        }
+    }
 }
