@@ -284,7 +284,7 @@ public final class SshServer implements Service {
          * SFTP sessions see as {@code /}, in any file system (the local disk through {@link
          * SftpDirectory}, a zip file system, an in-memory one), and the session is confined to it
          * (see "SFTP confinement" on {@link SshServer}). The directory must exist when the realm
-         * returns it. Asked each time a client opens the {@code sftp} subsystem; a refusal
+         * returns it (else the request is refused). Asked each time a client opens the {@code sftp} subsystem; a refusal
          * refuses that subsystem request only.
          */
         public Builder sftp(Realm<Path> realm) {

@@ -179,12 +179,13 @@ class RealmTest {
     }
 
     @Test
-    void aFailingRealmRefusesTheRequestAndABrokenOneClosesOnlyItsConnection() throws Exception {
+    void aFailingRealmOrAMissingRootRefusesTheRequestAndABrokenRealmClosesOnlyItsConnection() throws Exception {
         Realm<Path> failing = user -> {
-            if (user.name().equals("alice")) {
-                throw new IOException("the file store is down");
-            }
-            throw new IllegalStateException("a bug in the realm");
+            return switch (user.name()) {
+                case "alice" -> throw new IOException("the file store is down");
+                case "carol" -> dir.resolve("no-such-directory");
+                default -> throw new IllegalStateException("a bug in the realm");
+            };
         };
         try (TwineSshFixture broken = new TwineSshFixture(Files.createDirectories(dir.resolve("broken")),
                 b -> b.sftp(failing))) {
@@ -195,6 +196,10 @@ class RealmTest {
                 ExecResult r = alice.exec("whoami");
                 assertEquals(0, r.exitCode(), "the connection is still there: " + r);
                 assertEquals("alice\n", r.stdoutText(), r.toString());
+            }
+            try (SshClient carol = client.user("carol").connect()) {
+                assertThrows(IOException.class, () -> carol.list("/"));
+                assertEquals(0, carol.exec("true").exitCode(), "a missing root refuses only the subsystem");
             }
             try (SshClient bob = client.user("bob").connect()) {
                 assertThrows(IOException.class, () -> bob.list("/"));

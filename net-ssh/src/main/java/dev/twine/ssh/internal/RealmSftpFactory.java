@@ -38,6 +38,10 @@ final class RealmSftpFactory extends SftpSubsystemFactory {
     @Override
     public Command createSubsystem(ChannelSession channel) throws IOException {
         Path root = server.avatar(realm, channel.getServerSession(), "sftp");
+        if (!Files.isDirectory(root)) {
+            throw new IOException("sftp for " + channel.getServerSession().getUsername() + ": the realm's " + root
+                    + " is not a directory");
+        }
         // a provider of its own per session, as MINA's VirtualFileSystemFactory does: a provider
         // refuses a second file system on the same root
         FileSystem rooted = new RootedFileSystemProvider().newFileSystem(root, Map.of());
