@@ -1,6 +1,7 @@
 package dev.twine.core;
 
 import dev.twine.core.internal.Events;
+import dev.twine.core.internal.InheritedSockets;
 import dev.twine.core.internal.ProxyHeader;
 import java.io.EOFException;
 import java.io.IOException;
@@ -204,6 +205,7 @@ public final class Server implements Service {
                 };
                 case Endpoint.Udp udp -> bindDatagram(udp);
                 case Endpoint.Unix unix -> bindUnix(unix);
+                case Endpoint.Systemd sd -> bindInherited(sd);
             };
         } catch (BindException be) {
             throw new BindException("cannot listen on " + e + ": " + be.getMessage());
@@ -229,6 +231,14 @@ public final class Server implements Service {
         return () -> acceptLoop(ss, tls, proxy);
     }
 
+    private Runnable bindInherited(Endpoint.Systemd sd) throws IOException {
+        requireHandler("systemd");
+        ServerSocketChannel ch = InheritedSockets.adopt(System.getenv(), sd.name(), sd.index());
+        listeners.add(ch);
+        bindings.add(new Binding(name, "tcp", ch.getLocalAddress()));
+        return () -> acceptChannelLoop(ch);
+    }
+
     private Runnable bindUnix(Endpoint.Unix unix) throws IOException {
         requireHandler("unix");
         if (Files.isDirectory(unix.path())) {
@@ -240,7 +250,7 @@ public final class Server implements Service {
         listeners.add(() -> Files.deleteIfExists(unix.path()));
         ch.bind(UnixDomainSocketAddress.of(unix.path()));
         bindings.add(new Binding(name, "unix", ch.getLocalAddress()));
-        return () -> acceptUnixLoop(ch);
+        return () -> acceptChannelLoop(ch);
     }
 
     /**
@@ -321,7 +331,8 @@ public final class Server implements Service {
         }
     }
 
-    private void acceptUnixLoop(ServerSocketChannel ch) {
+    /** Accepts from a channel: a Unix domain socket's, or a TCP socket a service manager passed. */
+    private void acceptChannelLoop(ServerSocketChannel ch) {
         while (!stopping) {
             if (!acquirePermit()) {
                 return;
@@ -338,6 +349,9 @@ public final class Server implements Service {
                 continue;
             }
             try {
+                if (s.getLocalAddress() instanceof InetSocketAddress) {
+                    s.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
+                }
                 admit(new Connection(name, new ChannelTransport(s), false, ""), null);
             } catch (IOException | RuntimeException e) {
                 permits.release();

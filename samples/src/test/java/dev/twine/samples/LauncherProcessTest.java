@@ -9,6 +9,7 @@ import java.io.InputStreamReader;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -19,6 +20,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The launcher as its own process, as an operator runs it: SIGHUP (sent by log rotation and
@@ -68,6 +70,45 @@ class LauncherProcessTest {
             assertTrue(metrics.contains("# TYPE process_start_time_seconds gauge"), metrics);
             p.destroy(); // SIGTERM
             assertTrue(p.waitFor(30, TimeUnit.SECONDS), "stopped on SIGTERM");
+            assertEquals(0, p.exitValue());
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
+    void servesASocketPassedBySystemd(@TempDir Path dir) throws Exception {
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        String modulePath = System.getProperty("jdk.module.path");
+        // what systemd does for a socket unit with FileDescriptorName=echo: bind, listen, then start
+        // the service with the socket as file descriptor 3 and LISTEN_* naming it
+        Path script = dir.resolve("activate.py");
+        Files.writeString(script, """
+                import os, socket, sys
+                s = socket.socket()
+                s.bind(("127.0.0.1", 0))
+                s.listen(16)
+                print("port", s.getsockname()[1], flush=True)
+                if s.fileno() != 3:
+                    os.dup2(s.fileno(), 3)
+                os.set_inheritable(3, True)
+                env = dict(os.environ, LISTEN_FDS="1", LISTEN_PID=str(os.getpid()), LISTEN_FDNAMES="echo")
+                os.execve(sys.argv[1], sys.argv[1:], env)
+                """);
+        Process p = new ProcessBuilder(List.of("/usr/bin/python3", script.toString(), java,
+                "--add-exports", "java.base/sun.nio.ch=dev.twine.core", "--add-opens", "java.base/sun.nio.ch=dev.twine.core",
+                "-p", modulePath, "-m", "dev.twine.samples/dev.twine.samples.Main", "echo", "--listen", "systemd:name=echo"))
+                .redirectErrorStream(true).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            String first = out.readLine();
+            assertTrue(first != null && first.startsWith("port "), "the activator's port: " + first);
+            int port = Integer.parseInt(first.substring(5).strip());
+            String listening = out.readLine();
+            assertEquals("listening echo tcp 127.0.0.1:" + port, listening);
+            assertEquals("activated", echo(port, "activated"));
+            p.destroy();
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
             assertEquals(0, p.exitValue());
         } finally {
             p.destroyForcibly();
