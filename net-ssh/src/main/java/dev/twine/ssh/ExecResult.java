@@ -6,7 +6,8 @@ import java.util.Objects;
 /**
  * What a remote command returned: its exit status (RFC 4254 §6.10) and everything it wrote.
  *
- * @param exitCode the exit status, or -1 if the server sent none (for instance after a signal)
+ * @param exitCode the exit status, or -1 if the server sent none (for instance after a signal, or
+ *     when the server refused to run the command)
  * @param stdout the command's standard output
  * @param stderr the command's standard error (extended data type 1)
  */

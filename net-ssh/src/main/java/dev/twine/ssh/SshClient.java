@@ -82,7 +82,8 @@ public final class SshClient implements AutoCloseable {
 
     /**
      * Runs a command (RFC 4254 §6.5) with empty standard input and collects its output and exit
-     * status. Blocks until the command ends or the timeout passes.
+     * status. Blocks until the command ends or the timeout passes. A command the server refuses
+     * ({@code SSH_MSG_CHANNEL_FAILURE}) ends at once with exit status -1.
      *
      * @param command the command line, as the server's shell will see it
      * @return the exit status and output
@@ -338,6 +339,10 @@ public final class SshClient implements AutoCloseable {
                     .build();
             // only what this builder was given: not ~/.ssh/id_* nor an agent
             mina.setKeyIdentityProvider(KeyIdentityProvider.EMPTY_KEYS_PROVIDER);
+            // RFC 4254 §6.5: ask for the server's answer to exec and shell, so that a refused
+            // one ends the channel at once instead of leaving it open with nothing running
+            org.apache.sshd.core.CoreModuleProperties.REQUEST_EXEC_REPLY.set(mina, true);
+            org.apache.sshd.core.CoreModuleProperties.REQUEST_SHELL_REPLY.set(mina, true);
             mina.start();
             ClientSession session = null;
             try {

@@ -5,6 +5,7 @@ import dev.twine.core.ConnectionLimits;
 import dev.twine.core.Endpoint;
 import dev.twine.core.Service;
 import dev.twine.core.auth.Portal;
+import dev.twine.core.auth.Realm;
 import dev.twine.ssh.internal.MinaSshServer;
 import dev.twine.ssh.internal.ServerConfig;
 import java.nio.file.Path;
@@ -15,21 +16,69 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * An SSH server (RFC 4251-4254) whose {@code exec} and {@code shell} sessions run a
- * {@link SshCommandHandler} in direct style, each on its own virtual thread, with an optional SFTP
- * subsystem confined to one directory. Users authenticate through a {@link Portal}: passwords
- * (and keyboard-interactive, RFC 4256, with one password prompt) as
+ * {@link SshCommandHandler} in direct style, each on its own virtual thread, and whose SFTP
+ * subsystem serves a directory in any {@link java.nio.file.FileSystem}. Users authenticate through
+ * a {@link Portal}: passwords (and keyboard-interactive, RFC 4256, with one password prompt) as
  * {@link dev.twine.core.auth.UsernamePassword}, keys as
  * {@link dev.twine.core.auth.PublicKeyCredentials}.
  *
  * <pre>{@code
- * SshServer server = SshServer.builder("ssh")
+ * SshServer server = SshServer.builder()
  *         .listen("tcp:2222:interface=127.0.0.1")
  *         .portal(portal)
  *         .hostKey(Path.of("ssh_host_key"))
  *         .handler(session -> { session.stdout().write("hi\n".getBytes()); return 0; })
+ *         .sftp(SftpDirectory.of(Path.of("/srv/sftp/%u")))
  *         .build();
  * server.start();
  * }</pre>
+ *
+ * <h2>What each user gets: realms</h2>
+ * What a logged-in user may do is decided by two {@link Realm}s, Twisted's cred idea: {@link
+ * Builder#handlers} maps the user to the {@link SshCommandHandler} that runs their {@code exec}
+ * and {@code shell} requests ({@link Builder#handler} is the case where everyone gets the same),
+ * and {@link Builder#sftp} maps the user to the directory their SFTP sessions see as {@code /}:
+ * a directory on disk ({@link SftpDirectory}), or the root of a zip or in-memory file system. So
+ * "which shell" and "which files" are decided in the same place, and one login serves both.
+ *
+ * <pre>{@code
+ * FileSystem alice = FileSystems.newFileSystem(Path.of("alice.zip"), Map.of("create", "true"));
+ * SshServer server = SshServer.builder()
+ *         .portal(portal)
+ *         .sftp(user -> switch (user.name()) {
+ *             case "alice" -> alice.getPath("/");
+ *             default -> throw new AuthenticationException("no files for " + user.name());
+ *         })
+ *         .build();
+ * }</pre>
+ *
+ * <p>A realm is asked when a client's channel asks for what it gives: the handler realm at each
+ * {@code exec} or {@code shell} request, the SFTP realm each time the {@code sftp} subsystem is
+ * opened. It runs on a virtual thread while MINA's I/O thread that received the request waits
+ * for the answer (MINA answers channel requests synchronously), so a realm should answer
+ * quickly: a lookup, a directory made on first use. A realm refusing the user ({@link
+ * dev.twine.core.auth.AuthenticationException}) refuses that request only, with {@code
+ * SSH_MSG_CHANNEL_FAILURE} (RFC 4254 §6.5): OpenSSH's {@code sftp} then says "subsystem request
+ * failed" and {@code ssh} "exec request failed"; the user stays logged in and may still use what
+ * the other realm gives. Unlike the protocols where the realm is asked once at login, a refusal
+ * here is not a failed login and does not count in the {@link dev.twine.core.auth.AuthPolicy}.
+ * An {@link java.io.IOException} refuses the request the same way and is logged; any other
+ * exception closes the connection and is logged.
+ *
+ * <h2>SFTP confinement</h2>
+ * Whatever directory the SFTP realm returns, the session is confined to it: {@code ..} at the
+ * root stays at the root, a symbolic link inside it that leads outside (or nowhere) is refused,
+ * clients may not create links, and in POSIX file systems every mode a client asks for loses its
+ * group and other bits (new files 0600, directories 0700), like OpenSSH's {@code sftp-server -u
+ * 077} but for {@code chmod} too. The realm's file system is not closed by the server: it belongs
+ * to whoever made it.
+ *
+ * <h2>Embedding</h2>
+ * Other Twine servers expose a {@link dev.twine.core.ConnectionHandler} for embedding and tests;
+ * this one cannot: MINA SSHD owns the sockets and speaks the protocol on its own threads, so
+ * there is no handler that could be given a {@link dev.twine.core.Connection}. The seams for
+ * embedding are the two realms above and {@link SshCommandHandler}, which tests drive without a
+ * network (a fake {@link SshSession}), and the server itself on port 0.
  *
  * <h2>What it offers</h2>
  * Only modern algorithms: Curve25519/ECDH/DH-group16+ key exchange, ChaCha20-Poly1305, AES-GCM and
@@ -60,7 +109,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * </ul>
  *
  * <h2>Error handling</h2>
- * A handler's exception ends only its own session (exit status 1).
+ * A handler's exception ends only its own session (exit status 1). A realm's refusal refuses one
+ * channel request (see above).
  *
  * <p>MINA SSHD runs the protocol on its own NIO2 threads; handlers, password checks and the
  * policy's delays run on virtual threads. Thread-safe.
@@ -78,13 +128,13 @@ public final class SshServer implements Service {
     }
 
     /**
-     * Starts building a server.
+     * Starts building a server. {@link Builder#portal} is required, and at least one of
+     * {@link Builder#handler}, {@link Builder#handlers} and {@link Builder#sftp}.
      *
-     * @param name the service name for {@code listening} lines, usually {@code "ssh"}
      * @return a new builder
      */
-    public static Builder builder(String name) {
-        return new Builder(name);
+    public static Builder builder() {
+        return new Builder();
     }
 
     @Override
@@ -159,19 +209,24 @@ public final class SshServer implements Service {
 
     /** Configures an {@link SshServer}. Not thread-safe. */
     public static final class Builder {
-        private final String name;
+        private String name = "ssh";
         private String listen = "tcp:2222:interface=127.0.0.1";
         private Portal portal;
         private Path hostKey = Path.of("ssh_host_key");
-        private SshCommandHandler handler = SampleShell.handler();
-        private Path sftpRoot;
+        private Realm<SshCommandHandler> handlers;
+        private Realm<Path> sftp;
         private boolean allowForwarding;
         private int maxSessions = 100;
         private Duration idleTimeout = Duration.ofMinutes(10);
         private ConnectionLimits limits = defaultLimits();
 
-        private Builder(String name) {
+        private Builder() {
+        }
+
+        /** The service name in {@code listening} lines and logs; default {@code "ssh"}. */
+        public Builder name(String name) {
             this.name = Objects.requireNonNull(name, "name");
+            return this;
         }
 
         /**
@@ -183,7 +238,7 @@ public final class SshServer implements Service {
         public Builder listen(String endpoint) {
             Endpoint ep = Endpoint.parseServer(endpoint);
             if (!(ep instanceof Endpoint.Tcp)) {
-                throw new IllegalArgumentException("--listen " + endpoint + ": ssh listens on tcp endpoints only");
+                throw new IllegalArgumentException(endpoint + ": ssh listens on tcp endpoints only");
             }
             this.listen = endpoint;
             return this;
@@ -201,15 +256,39 @@ public final class SshServer implements Service {
             return this;
         }
 
-        /** What {@code exec} and {@code shell} run; default {@link SampleShell#handler()}. */
+        /**
+         * What every user's {@code exec} and {@code shell} requests run (for example {@link
+         * SampleShell#handler()}): {@link #handlers} with {@link Realm#shared}. Without this or
+         * {@link #handlers}, {@code exec} and {@code shell} are refused.
+         */
         public Builder handler(SshCommandHandler handler) {
-            this.handler = Objects.requireNonNull(handler, "handler");
+            return handlers(Realm.shared(Objects.requireNonNull(handler, "handler")));
+        }
+
+        /**
+         * Chooses, per logged-in user, what their {@code exec} and {@code shell} requests run.
+         * The realm is asked at each such request (see "What each user gets" on {@link
+         * SshServer}); a refusal refuses that request only.
+         *
+         * <pre>{@code
+         * .handlers(user -> user.name().equals("admin") ? adminShell : SampleShell.handler())
+         * }</pre>
+         */
+        public Builder handlers(Realm<SshCommandHandler> realm) {
+            this.handlers = Objects.requireNonNull(realm, "realm");
             return this;
         }
 
-        /** Enables the SFTP subsystem, confined to {@code root} (created if missing). */
-        public Builder sftpRoot(Path root) {
-            this.sftpRoot = Objects.requireNonNull(root, "root");
+        /**
+         * Enables the SFTP subsystem: the realm gives each logged-in user the directory their
+         * SFTP sessions see as {@code /}, in any file system (the local disk through {@link
+         * SftpDirectory}, a zip file system, an in-memory one), and the session is confined to it
+         * (see "SFTP confinement" on {@link SshServer}). The directory must exist when the realm
+         * returns it (else the request is refused). Asked each time a client opens the {@code sftp} subsystem; a refusal
+         * refuses that subsystem request only.
+         */
+        public Builder sftp(Realm<Path> realm) {
+            this.sftp = Objects.requireNonNull(realm, "realm");
             return this;
         }
 
@@ -272,14 +351,19 @@ public final class SshServer implements Service {
         /**
          * Builds the (unstarted) server.
          *
-         * @throws IllegalStateException if no portal was set
+         * @throws IllegalStateException if no portal was set, or none of handler, handlers and
+         *     sftp (the server would let users log in to nothing)
          */
         public SshServer build() {
             if (portal == null) {
-                throw new IllegalStateException("an ssh server needs a portal");
+                throw new IllegalStateException("portal(...) is required");
+            }
+            if (handlers == null && sftp == null) {
+                throw new IllegalStateException("handler(...), handlers(...) or sftp(...) is required:"
+                        + " without them a logged-in user could do nothing");
             }
             Endpoint.Tcp tcp = (Endpoint.Tcp) Endpoint.parseServer(listen);
-            return new SshServer(new ServerConfig(name, tcp.host(), tcp.port(), portal, hostKey, handler, sftpRoot,
+            return new SshServer(new ServerConfig(name, tcp.host(), tcp.port(), portal, hostKey, handlers, sftp,
                     allowForwarding, maxSessions, idleTimeout, limits));
         }
     }

@@ -55,12 +55,7 @@ class SftpInteropTest {
     private Peers.Run sftp(String batch) throws Exception {
         Path batchFile = Files.createTempFile(dir, "batch", ".txt");
         Files.writeString(batchFile, batch);
-        List<String> cmd = new ArrayList<>(List.of(Peers.require("/usr/bin/sftp")));
-        cmd.addAll(twine.sshOptions());
-        cmd.addAll(List.of("-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", key.toString(),
-                "-P", String.valueOf(twine.server.port()), "-b", batchFile.toString(),
-                TwineSshFixture.USER + "@127.0.0.1"));
-        return Peers.run(cmd, null, LIMIT, local);
+        return Peers.run(twine.sftpWithKey(TwineSshFixture.USER, key, batchFile), null, LIMIT, local);
     }
 
     @Test

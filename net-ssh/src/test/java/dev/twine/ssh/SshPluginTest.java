@@ -70,7 +70,7 @@ class SshPluginTest {
                 "--users", users.toString(),
                 "--listen", "tcp:0:interface=127.0.0.1",
                 "--host-key", dir.resolve("hk").toString(),
-                "--sftp-root", dir.resolve("files").toString()), false));
+                "--sftp-root", dir.resolve("files/%u").toString()), false));
         service.start();
         try {
             int port = service.bindings().getFirst().port();
@@ -81,7 +81,10 @@ class SshPluginTest {
                     .knownHosts(knownHosts).connect()) {
                 ExecResult r = c.exec("whoami");
                 assertEquals("bob\n", r.stdoutText());
+                c.upload(knownHosts, "uploaded");
             }
+            // --sftp-root's %u: bob's own directory, made on his first SFTP session
+            assertEquals(Files.readString(knownHosts), Files.readString(dir.resolve("files/bob/uploaded")));
         } finally {
             service.shutdown(Duration.ofSeconds(2));
         }
@@ -104,6 +107,9 @@ class SshPluginTest {
         IllegalArgumentException d = assertThrows(IllegalArgumentException.class, () -> plugin.create(
                 args(plugin, Map.of("--users", users.toString(), "--listen", "udp:53"), false)));
         assertTrue(d.getMessage().contains("--listen"), d.getMessage());
+        IllegalArgumentException root = assertThrows(IllegalArgumentException.class, () -> plugin.create(
+                args(plugin, Map.of("--users", users.toString(), "--sftp-root", dir.resolve("%h").toString()), false)));
+        assertTrue(root.getMessage().startsWith("--sftp-root "), root.getMessage());
         // a malformed users file is a bad argument too (exit 2), not a failure (exit 1)
         Path garbage = java.nio.file.Files.writeString(dir.resolve("garbage"), "bob:{NOSUCH}x\n");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(

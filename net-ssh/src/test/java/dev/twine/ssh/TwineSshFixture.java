@@ -12,10 +12,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
 
-/** A started Twine SSH server on a free loopback port, with a user alice and her files. */
+/**
+ * A started Twine SSH server on a free loopback port, with a user alice and her files, and two
+ * more users, bob and carol, with the same password (for tests of what each user gets).
+ */
 final class TwineSshFixture implements AutoCloseable {
 
     static final String USER = "alice";
+    static final List<String> OTHER_USERS = List.of("bob", "carol");
     static final String PASSWORD = "wonder land";
 
     final Path dir;
@@ -48,6 +52,9 @@ final class TwineSshFixture implements AutoCloseable {
         this.dir = dir;
         Path users = dir.resolve("users");
         UsersFile.addUser(users, USER, PASSWORD.toCharArray());
+        for (String other : OTHER_USERS) {
+            UsersFile.addUser(users, other, PASSWORD.toCharArray());
+        }
         keysDir = Files.createDirectories(dir.resolve("authorized_keys"));
         sftpRoot = Files.createDirectories(dir.resolve("sftp"));
         hostKey = dir.resolve("host/ssh_host_key");
@@ -56,11 +63,12 @@ final class TwineSshFixture implements AutoCloseable {
                 .publicKeys(AuthorizedKeysDirectory.of(keysDir))
                 .policy(policy)
                 .build();
-        SshServer.Builder b = SshServer.builder("ssh")
+        SshServer.Builder b = SshServer.builder()
                 .listen("tcp:0:interface=127.0.0.1")
                 .portal(portal)
                 .hostKey(hostKey)
-                .sftpRoot(sftpRoot);
+                .handler(SampleShell.handler())
+                .sftp(SftpDirectory.of(sftpRoot));
         server = customize.apply(b).build();
         server.start();
         knownHosts = dir.resolve("known_hosts");
@@ -76,10 +84,15 @@ final class TwineSshFixture implements AutoCloseable {
         authorize(privateKey, "");
     }
 
-    /** Adds the key's line to the user's authorized_keys with {@code options} in front (may be empty). */
+    /** Adds the key's line to alice's authorized_keys with {@code options} in front (may be empty). */
     void authorize(Path privateKey, String options) throws IOException {
+        authorize(USER, privateKey, options);
+    }
+
+    /** Adds the key's line to {@code user}'s authorized_keys with {@code options} in front (may be empty). */
+    void authorize(String user, Path privateKey, String options) throws IOException {
         String line = Files.readString(Path.of(privateKey + ".pub"));
-        Files.writeString(keysDir.resolve(USER), options.isEmpty() ? line : options + " " + line,
+        Files.writeString(keysDir.resolve(user), options.isEmpty() ? line : options + " " + line,
                 java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
     }
 
@@ -93,14 +106,28 @@ final class TwineSshFixture implements AutoCloseable {
                 "-o", "LogLevel=ERROR"));
     }
 
-    /** {@code ssh} logging in with a key, then the remote command words. */
+    /** {@code ssh} logging in as alice with a key, then the remote command words. */
     List<String> sshWithKey(Path key, String... command) {
+        return sshWithKey(USER, key, command);
+    }
+
+    /** {@code ssh} logging in as {@code user} with a key, then the remote command words. */
+    List<String> sshWithKey(String user, Path key, String... command) {
         List<String> cmd = new ArrayList<>(List.of(Peers.require("/usr/bin/ssh")));
         cmd.addAll(sshOptions());
         cmd.addAll(List.of("-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "PasswordAuthentication=no",
                 "-o", "KbdInteractiveAuthentication=no", "-i", key.toString(), "-p", String.valueOf(server.port()),
-                USER + "@127.0.0.1"));
+                user + "@127.0.0.1"));
         cmd.addAll(List.of(command));
+        return cmd;
+    }
+
+    /** {@code sftp -b BATCH} logging in as {@code user} with a key. */
+    List<String> sftpWithKey(String user, Path key, Path batchFile) {
+        List<String> cmd = new ArrayList<>(List.of(Peers.require("/usr/bin/sftp")));
+        cmd.addAll(sshOptions());
+        cmd.addAll(List.of("-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", key.toString(),
+                "-P", String.valueOf(server.port()), "-b", batchFile.toString(), user + "@127.0.0.1"));
         return cmd;
     }
 

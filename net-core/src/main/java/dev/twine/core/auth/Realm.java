@@ -12,11 +12,11 @@ import java.util.Objects;
  * <pre>{@code
  * final class Tenants {
  *     MailStore.Account mail(Principal p) throws IOException { return store.account(p.name()); }
- *     FileSystem files(Principal p) throws IOException { return zips.forUser(p.name()); }
+ *     Path files(Principal p) throws IOException { return zips.forUser(p.name()).getPath("/"); }
  * }
  * Tenants tenants = new Tenants();
  * ImapServer.builder().portal(portal).realm(tenants::mail) ...
- * SshServer.builder("ssh").portal(portal).sftp(tenants::files) ...
+ * SshServer.builder().portal(portal).sftp(tenants::files) ...
  * }</pre>
  *
  * <p>The server calls {@link #avatar} on the connection's own virtual thread right after a

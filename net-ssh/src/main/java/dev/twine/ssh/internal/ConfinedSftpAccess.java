@@ -44,8 +44,8 @@ final class ConfinedSftpAccess implements SftpFileSystemAccessor {
     private static final Set<PosixFilePermission> GROUP_AND_OTHERS = EnumSet.of(
             PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_EXECUTE,
             PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_EXECUTE);
-    private static final Set<PosixFilePermission> FILE_MODE = PosixFilePermissions.fromString("rw-------");
-    private static final Set<PosixFilePermission> DIRECTORY_MODE = PosixFilePermissions.fromString("rwx------");
+    static final Set<PosixFilePermission> FILE_MODE = PosixFilePermissions.fromString("rw-------");
+    static final Set<PosixFilePermission> DIRECTORY_MODE = PosixFilePermissions.fromString("rwx------");
 
     /** {@code requested} without its group and other bits: the umask 077. */
     static Set<PosixFilePermission> privateMode(Set<PosixFilePermission> requested) {
@@ -55,7 +55,7 @@ final class ConfinedSftpAccess implements SftpFileSystemAccessor {
         return out;
     }
 
-    private static boolean posix(Path p) {
+    static boolean posix(Path p) {
         return p.getFileSystem().supportedFileAttributeViews().contains("posix");
     }
 

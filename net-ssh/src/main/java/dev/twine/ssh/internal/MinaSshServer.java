@@ -1,26 +1,31 @@
 package dev.twine.ssh.internal;
 
 import dev.twine.core.ConnectionLimits;
+import dev.twine.core.Handle;
 import dev.twine.core.Scope;
 import dev.twine.core.auth.AuthenticationException;
 import dev.twine.core.auth.LoginAttempts;
 import dev.twine.core.auth.LoginRefusedException;
 import dev.twine.core.auth.Principal;
 import dev.twine.core.auth.PublicKeyCredentials;
+import dev.twine.core.auth.Realm;
 import dev.twine.core.auth.UsernamePassword;
+import dev.twine.ssh.SshCommandHandler;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.nio.file.Files;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.PublicKey;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -32,7 +37,6 @@ import org.apache.sshd.common.SshConstants;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
 import org.apache.sshd.common.session.Session;
 import org.apache.sshd.common.session.SessionListener;
-import org.apache.sshd.common.file.virtualfs.VirtualFileSystemFactory;
 import org.apache.sshd.common.util.net.SshdSocketAddress;
 import org.apache.sshd.core.CoreModuleProperties;
 import org.apache.sshd.server.ServerBuilder;
@@ -47,7 +51,6 @@ import org.apache.sshd.common.util.buffer.Buffer;
 import org.apache.sshd.server.forward.ForwardingFilter;
 import org.apache.sshd.server.forward.TcpForwardingFilter;
 import org.apache.sshd.server.session.ServerSession;
-import org.apache.sshd.sftp.server.SftpSubsystemFactory;
 
 /**
  * Twine's SSH server on MINA SSHD: MINA speaks the protocol on its own NIO2 threads; password
@@ -91,6 +94,76 @@ public final class MinaSshServer {
         return scope;
     }
 
+    /**
+     * Asks {@code realm} for the avatar of the user logged in on {@code session}, for one channel
+     * request. The realm runs on a virtual thread in this server's scope while the calling
+     * thread, one of MINA's, waits: MINA answers channel requests synchronously, and the realm
+     * may block. Every answer the realm gives is returned to the caller, never left in the scope,
+     * where it would count as the server's failure.
+     *
+     * @param request what the client asked for ({@code "exec"}, {@code "shell"}, {@code "sftp"})
+     * @throws IOException if the realm refuses the user, fails, or the server is closing: MINA
+     *     then answers the request with SSH_MSG_CHANNEL_FAILURE (RFC 4254 §6.5)
+     */
+    <A> A avatar(Realm<A> realm, ServerSession session, String request) throws IOException {
+        Principal principal = principalOf(session);
+        Handle<Answer<A>> asked;
+        try {
+            asked = scope.fork(request + "-realm-" + principal.name(), () -> {
+                try {
+                    return new Answer<>(Objects.requireNonNull(realm.avatar(principal), "the realm returned null"), null);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return new Answer<A>(null, e);
+                } catch (Exception e) {
+                    return new Answer<A>(null, e);
+                }
+            });
+        } catch (IllegalStateException closed) {
+            throw new IOException("the ssh server is closing");
+        }
+        Answer<A> answer;
+        try {
+            answer = asked.await();
+        } catch (InterruptedException e) {
+            asked.cancel();
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException(request + " for " + principal.name() + ": interrupted");
+        } catch (CancellationException e) {
+            throw new IOException("the ssh server is closing");
+        }
+        String who = principal.name() + "@" + clientAddress(session);
+        switch (answer.refusal()) {
+            case null -> {
+                return answer.avatar();
+            }
+            case AuthenticationException e -> {
+                LOG.log(Level.INFO, "ssh: " + request + " refused for " + who + " by the realm: " + e.getMessage());
+                throw new IOException(request + " refused for " + principal.name());
+            }
+            case IOException e -> {
+                LOG.log(Level.WARNING, "ssh: " + request + " for " + who + " unavailable: " + e);
+                throw new IOException(request + " unavailable for " + principal.name(), e);
+            }
+            case InterruptedException e -> throw new IOException("the ssh server is closing");
+            default -> {
+                // the realm's contract: anything else closes the connection, logged
+                LOG.log(Level.WARNING, "ssh: the " + request + " realm failed for " + who + "; closing", answer.refusal());
+                session.close(false);
+                throw new IOException(request + " realm failed for " + principal.name(), answer.refusal());
+            }
+        }
+    }
+
+    /** A realm's answer: the avatar, or the exception it threw instead. */
+    private record Answer<A>(A avatar, Exception refusal) {
+    }
+
+    private static String clientAddress(ServerSession session) {
+        return session.getClientAddress() instanceof InetSocketAddress a && a.getAddress() != null
+                ? a.getAddress().getHostAddress() : String.valueOf(session.getClientAddress());
+    }
+
     boolean draining() {
         return draining;
     }
@@ -115,17 +188,17 @@ public final class MinaSshServer {
         s.setKeyboardInteractiveAuthenticator(new Interactive());
         s.setUserAuthFactories(List.of(new GuardedPublicKeyFactory(), UserAuthKeyboardInteractiveFactory.INSTANCE,
                 UserAuthPasswordFactory.INSTANCE));
-        s.setCommandFactory((channel, command) -> new HandlerCommand(this, config.handler(), command));
-        s.setShellFactory(channel -> new HandlerCommand(this, config.handler(), null));
-        if (config.sftpRoot() != null) {
-            createPrivateDirectory(config.sftpRoot());
-            s.setFileSystemFactory(new VirtualFileSystemFactory(config.sftpRoot().toAbsolutePath().normalize()));
-            SftpSubsystemFactory sftp = new SftpSubsystemFactory();
-            sftp.setFileSystemAccessor(new ConfinedSftpAccess());
-            s.setSubsystemFactories(List.of(sftp));
+        Realm<SshCommandHandler> handlers = config.handlers();
+        if (handlers != null) {
+            s.setCommandFactory((channel, command) ->
+                    new HandlerCommand(this, avatar(handlers, channel.getServerSession(), "exec"), command));
+            s.setShellFactory(channel ->
+                    new HandlerCommand(this, avatar(handlers, channel.getServerSession(), "shell"), null));
         } else {
-            s.setSubsystemFactories(List.of());
+            s.setCommandFactory(null);
+            s.setShellFactory(null);
         }
+        s.setSubsystemFactories(config.sftp() == null ? List.of() : List.of(new RealmSftpFactory(this, config.sftp())));
         CoreModuleProperties.SERVER_IDENTIFICATION.set(s, "Twine");
         // every auth request counts (none, publickey queries, passwords): a hard upper bound
         // beside the portal's policy, like OpenSSH's MaxAuthTries
@@ -150,23 +223,6 @@ public final class MinaSshServer {
         SocketAddress a = s.getBoundAddresses().iterator().next();
         InetSocketAddress ia = (InetSocketAddress) a;
         bound = new InetSocketAddress(ia.getAddress(), s.getPort());
-    }
-
-    /** Creates {@code dir} (and its parents) if missing, the directory itself 0700 where POSIX modes exist. */
-    private static void createPrivateDirectory(java.nio.file.Path dir) throws IOException {
-        if (Files.isDirectory(dir)) {
-            return;
-        }
-        java.nio.file.Path parent = dir.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        if (dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-            Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
-        } else {
-            Files.createDirectory(dir);
-        }
     }
 
     /** The bound address, with the real port. */

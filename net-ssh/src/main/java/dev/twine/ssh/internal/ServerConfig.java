@@ -2,19 +2,20 @@ package dev.twine.ssh.internal;
 
 import dev.twine.core.ConnectionLimits;
 import dev.twine.core.auth.Portal;
+import dev.twine.core.auth.Realm;
 import dev.twine.ssh.SshCommandHandler;
 import java.nio.file.Path;
 import java.time.Duration;
 
-/** Everything {@code SshServer.Builder} collected; nulls mean "off". */
+/** Everything {@code SshServer.Builder} collected; a null realm means that service is off. */
 public record ServerConfig(
         String name,
         String host,
         int port,
         Portal portal,
         Path hostKey,
-        SshCommandHandler handler,
-        Path sftpRoot,
+        Realm<SshCommandHandler> handlers,
+        Realm<Path> sftp,
         boolean allowForwarding,
         int maxSessions,
         Duration idleTimeout,

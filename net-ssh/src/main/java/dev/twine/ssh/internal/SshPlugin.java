@@ -6,6 +6,8 @@ import dev.twine.core.ServicePlugin;
 import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.UsersFile;
 import dev.twine.ssh.AuthorizedKeysDirectory;
+import dev.twine.ssh.SampleShell;
+import dev.twine.ssh.SftpDirectory;
 import dev.twine.ssh.SshServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,7 +38,7 @@ public final class SshPlugin implements ServicePlugin {
                 Option.value("--users", "FILE", "users file (Dovecot passwd-file) for password logins").asRequired(),
                 Option.value("--authorized-keys", "DIR", "directory of OpenSSH authorized_keys files, one per user (DIR/<user>); from= and expiry-time= are honoured, keys with command= or other unenforced restrictions refused"),
                 Option.value("--host-key", "FILE", "Ed25519 host key in OpenSSH format (RSA at FILE-rsa); generated if missing").withDefault("ssh_host_key"),
-                Option.value("--sftp-root", "DIR", "enable SFTP, confined to DIR"),
+                Option.value("--sftp-root", "DIR", "enable SFTP, confined to DIR; %u in it is the user name (one directory each)"),
                 Option.value("--listen", "EP", "endpoint to listen on (tcp only)").withDefault(DEFAULT_LISTEN),
                 Option.flag("--allow-forwarding", "allow local port forwarding (direct-tcpip, ssh -L)"),
                 Option.value("--max-sessions", "N", "most logged-in sessions at once (0: no limit); connections not"
@@ -54,16 +56,25 @@ public final class SshPlugin implements ServicePlugin {
         // a missing or malformed users file is a bad argument (exit 2), named with its line
         Portal.Builder portal = Portal.builder().users(a.usersFile("--users")).policy(LimitOptions.authPolicy(a));
         a.value("--authorized-keys").ifPresent(d -> portal.publicKeys(AuthorizedKeysDirectory.of(Path.of(d))));
-        SshServer.Builder b = SshServer.builder("ssh")
-                .listen(a.value("--listen").orElse(DEFAULT_LISTEN))
-                .portal(portal.build())
+        SshServer.Builder b = SshServer.builder().portal(portal.build())
+                .handler(SampleShell.handler())
                 .hostKey(Path.of(a.value("--host-key").orElse("ssh_host_key")))
                 .allowForwarding(a.flag("--allow-forwarding"))
-                .maxSessions(parseCount("--max-sessions", a.value("--max-sessions").orElse("100")))
+                .maxSessions(a.count("--max-sessions"))
                 .idleTimeout(a.duration("--idle-timeout"))
                 .limits(LimitOptions.connectionLimits(a));
-        a.value("--sftp-root").ifPresent(d -> b.sftpRoot(Path.of(d)));
+        option("--listen", () -> b.listen(a.require("--listen")));
+        a.value("--sftp-root").ifPresent(d -> option("--sftp-root", () -> b.sftp(SftpDirectory.of(Path.of(d)))));
         return b.build();
+    }
+
+    /** Runs a builder call on an option's value; its complaint about the value gets the option's name. */
+    private static void option(String name, Runnable set) {
+        try {
+            set.run();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(name + " " + e.getMessage(), e);
+        }
     }
 
     @Override
@@ -83,11 +94,12 @@ public final class SshPlugin implements ServicePlugin {
         }
         Path keys = dir.resolve("authorized_keys");
         Files.createDirectories(keys);
-        SshServer server = SshServer.builder("ssh")
+        SshServer server = SshServer.builder()
                 .listen(DEFAULT_LISTEN)
                 .portal(Portal.builder().users(UsersFile.load(users)).publicKeys(AuthorizedKeysDirectory.of(keys)).build())
                 .hostKey(dir.resolve("ssh_host_key"))
-                .sftpRoot(dir.resolve("sftp"))
+                .handler(SampleShell.handler())
+                .sftp(SftpDirectory.of(dir.resolve("sftp")))
                 .build();
         String pw = password;
         return Optional.of(new Demo(server, started -> {
@@ -108,18 +120,4 @@ public final class SshPlugin implements ServicePlugin {
         }
         return sb.toString();
     }
-
-    static int parseCount(String option, String value) {
-        try {
-            int n = Integer.parseInt(value.strip());
-            if (n < 0) {
-                throw new IllegalArgumentException(option + " " + value + ": must be 0 or more");
-            }
-            return n;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(option + " " + value + ": not a whole number");
-        }
-    }
-
-    /** {@code 0}, {@code 30s}, {@code 10m}, {@code 2h}, or ISO-8601 ({@code PT10M}). */
 }

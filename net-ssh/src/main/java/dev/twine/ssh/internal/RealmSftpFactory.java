@@ -1,0 +1,88 @@
+package dev.twine.ssh.internal;
+
+import dev.twine.core.auth.Realm;
+import java.io.IOException;
+import java.nio.file.FileSystem;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.Map;
+import org.apache.sshd.common.file.FileSystemFactory;
+import org.apache.sshd.common.file.root.RootedFileSystemProvider;
+import org.apache.sshd.common.session.SessionContext;
+import org.apache.sshd.common.util.io.FileInfoExtractor;
+import org.apache.sshd.server.channel.ChannelSession;
+import org.apache.sshd.server.command.Command;
+import org.apache.sshd.sftp.server.SftpSubsystem;
+import org.apache.sshd.sftp.server.SftpSubsystemConfigurator;
+import org.apache.sshd.sftp.server.SftpSubsystemFactory;
+
+/**
+ * The {@code sftp} subsystem (draft-ietf-secsh-filexfer) rooted, per user, where the server's SFTP
+ * realm says: the realm's directory, in whatever file system it lives, becomes the session's
+ * {@code /} through MINA's rooted file system (which keeps {@code ..} at the root), and
+ * {@link ConfinedSftpAccess} keeps symbolic links and modes in check. The realm is asked when the
+ * subsystem is requested, so a refusal fails that request (RFC 4254 §6.5) and nothing else.
+ */
+final class RealmSftpFactory extends SftpSubsystemFactory {
+
+    private final MinaSshServer server;
+    private final Realm<Path> realm;
+
+    RealmSftpFactory(MinaSshServer server, Realm<Path> realm) {
+        this.server = server;
+        this.realm = realm;
+        setFileSystemAccessor(new ConfinedSftpAccess());
+    }
+
+    @Override
+    public Command createSubsystem(ChannelSession channel) throws IOException {
+        Path root = server.avatar(realm, channel.getServerSession(), "sftp");
+        if (!Files.isDirectory(root)) {
+            throw new IOException("sftp for " + channel.getServerSession().getUsername() + ": the realm's " + root
+                    + " is not a directory");
+        }
+        // a provider of its own per session, as MINA's VirtualFileSystemFactory does: a provider
+        // refuses a second file system on the same root
+        FileSystem rooted = new RootedFileSystemProvider().newFileSystem(root, Map.of());
+        return new RootedSubsystem(channel, this, rooted);
+    }
+
+    /**
+     * MINA's SFTP subsystem on the file system the realm chose, not the server-wide factory's, and
+     * at home in file systems without POSIX attributes (zip, in-memory ones).
+     */
+    private static final class RootedSubsystem extends SftpSubsystem {
+        RootedSubsystem(ChannelSession channel, SftpSubsystemConfigurator configurator, FileSystem fs) {
+            super(channel, configurator);
+            setFileSystem(fs);
+        }
+
+        @Override
+        public void setFileSystemFactory(FileSystemFactory factory, SessionContext session) {
+            // the file system was chosen by the realm when the subsystem was made
+        }
+
+        /**
+         * Where a file system has no POSIX view, MINA makes up a file's permissions through
+         * {@code Path.toFile()}, which only the default file system has, and its other guesses
+         * may throw {@link UnsupportedOperationException}, which would fail the whole
+         * {@code SSH_FXP_STAT} or {@code READDIR}. Such a file reports the modes this server
+         * gives new files (0600, directories 0700), and an attribute the file system cannot tell
+         * is left out of the reply, as the SFTP attribute flags allow (draft-ietf-secsh-filexfer-02
+         * §5).
+         */
+        @Override
+        protected Object resolveMissingFileAttributeValue(Path file, String name, Object value, FileInfoExtractor<?> x,
+                LinkOption... options) throws IOException {
+            if (value == null && name.equals("permissions") && !ConfinedSftpAccess.posix(file)) {
+                return Files.isDirectory(file, options) ? ConfinedSftpAccess.DIRECTORY_MODE : ConfinedSftpAccess.FILE_MODE;
+            }
+            try {
+                return super.resolveMissingFileAttributeValue(file, name, value, x, options);
+            } catch (UnsupportedOperationException notInThisFileSystem) {
+                return value;
+            }
+        }
+    }
+}
