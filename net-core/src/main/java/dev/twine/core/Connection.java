@@ -348,7 +348,10 @@ public final class Connection implements AutoCloseable {
 
     /**
      * Closes the connection at once, without flushing; blocked reads and writes end with an
-     * exception. Idempotent and callable from any thread.
+     * exception. Idempotent and callable from any thread. A TLS connection sends close_notify
+     * first (RFC 8446 §6.1), waiting at most a second (or the write timeout, if shorter) for a
+     * peer that does not read; it is skipped when another thread is blocked writing or the calling
+     * thread is interrupted (see {@link Tls}, "Ending a TLS connection").
      */
     @Override
     public void close() {

@@ -40,6 +40,18 @@ import javax.net.ssl.TrustManagerFactory;
  *
  * <p>Used by {@code tls:} endpoints and by {@link Connection#startTls(Tls)}.
  *
+ * <h2>Ending a TLS connection</h2>
+ * Both sides end a session with a {@code close_notify} alert before closing the socket (RFC 8446
+ * §6.1): {@link Connection#shutdownOutput()} sends it, and so does {@link Connection#close()},
+ * waiting at most a second for a peer that does not read (it is skipped when another thread is
+ * writing or the closing thread is interrupted). A peer that closes <em>without</em>
+ * {@code close_notify} is read as an ordinary end of stream, as most TLS stacks do. That opens
+ * the door to a truncation attack (an attacker who cuts the TCP connection makes the data end
+ * early, RFC 8446 §6.1, RFC 5246 §7.2.1), which is harmless only where the protocol frames its own
+ * end: an SMTP message ends with {@code <CRLF>.<CRLF>}, an IMAP literal has its length, an XMPP
+ * stream its closing tag, and a protocol that reads a truncated command sees an incomplete one. A
+ * protocol whose data runs "until the connection closes" must not trust such an end.
+ *
  * <h2>Error handling</h2>
  * The loaders throw {@link IOException} whose message names the file and what is wrong with it
  * (missing, no PEM block, PKCS#1 instead of PKCS#8, unsupported key type, key not matching the

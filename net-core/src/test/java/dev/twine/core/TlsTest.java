@@ -430,6 +430,40 @@ class TlsTest {
     }
 
     @Test
+    void handlerThatClosesATlsConnectionSendsCloseNotifyFirst() throws Exception {
+        // what IMAP, POP3 and SMTP sessions do: write a goodbye, then close() in a finally block
+        Server s = start(Server.builder("tls-close").listen(tlsEndpoint("127.0.0.1")).handler(c -> {
+            try {
+                LineWriter.of(c).writeLine("bye").flush();
+            } finally {
+                c.close();
+            }
+        }));
+        Run r = run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + s.port(), "-quiet", "-CAfile", cert.toString()), "");
+        assertTrue(r.stdout().contains("bye"), r.stdout() + r.stderr());
+        // OpenSSL 3.0 reports a close without close_notify as "...:unexpected eof while reading:..." and exits 1
+        assertFalse(r.stderr().contains("unexpected eof"), r.stderr());
+        assertEquals(0, r.exit(), r.stderr());
+    }
+
+    @Test
+    void aPeerThatVanishesWithoutCloseNotifyReadsAsEndOfStream() throws Exception {
+        // an interrupted close skips close_notify: the way to make a server end TLS abruptly
+        Server s = start(Server.builder("tls-abrupt").listen(tlsEndpoint("127.0.0.1")).handler(c -> {
+            LineWriter.of(c).writeLine("bye").flush();
+            Thread.currentThread().interrupt();
+            c.close();
+        }));
+        Run r = run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + s.port(), "-quiet", "-CAfile", cert.toString()), "");
+        assertTrue(r.stderr().contains("unexpected eof"), "the server really sent no close_notify: " + r.stderr());
+        try (Connection c = Client.connect(Endpoint.parseClient("tls:127.0.0.1:" + s.port()), trusting())) {
+            LineReader in = LineReader.of(c, 1024);
+            assertEquals("bye", in.readLine());
+            assertNull(in.readLine(), "a truncated TLS stream still ends; the protocol's own framing tells whether it was complete");
+        }
+    }
+
+    @Test
     void opensslClientUpgradesWithSmtpStartTls() throws Exception {
         List<String> seen = new CopyOnWriteArrayList<>();
         // just enough SMTP (RFC 3207) for "openssl s_client -starttls smtp"
