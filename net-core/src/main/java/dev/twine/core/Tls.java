@@ -18,6 +18,7 @@ import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -25,7 +26,7 @@ import java.util.Base64;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
-import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLContext;
@@ -62,37 +63,50 @@ public final class Tls {
 
     private final SSLContext context;
     private final boolean client;
+    /** The server's reloadable certificates, or null (a client, or a context built elsewhere). */
+    private final ServerCertificates certificates;
 
-    private Tls(SSLContext context, boolean client) {
+    private Tls(SSLContext context, boolean client, ServerCertificates certificates) {
         this.context = context;
         this.client = client;
+        this.certificates = certificates;
+    }
+
+    private Tls(SSLContext context, boolean client) {
+        this(context, client, null);
     }
 
     /**
      * A server configuration from a PEM certificate chain (leaf first) and a PEM PKCS#8 key
-     * ({@code -----BEGIN PRIVATE KEY-----}; RSA, EC and Ed25519 keys).
+     * ({@code -----BEGIN PRIVATE KEY-----}; RSA, EC and Ed25519 keys), following the files as
+     * {@link ServerBuilder#reloading(boolean)} describes: the same as
+     * {@code Tls.serverBuilder().certificate(certificateChain, privateKey).build()}.
      *
      * @throws IOException naming the file that is missing or malformed
      */
     public static Tls server(Path certificateChain, Path privateKey) throws IOException {
-        List<X509Certificate> chain = readCertificates(certificateChain);
-        PrivateKey key = readPrivateKey(privateKey);
-        if (!matches(key, chain.get(0))) {
-            throw new IOException(privateKey + ": this key does not belong to the first certificate in " + certificateChain);
-        }
-        try {
-            KeyStore ks = KeyStore.getInstance("PKCS12");
-            ks.load(null, null);
-            char[] pw = new char[0];
-            ks.setKeyEntry("twine", key, pw, chain.toArray(new Certificate[0]));
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            kmf.init(ks, pw);
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(kmf.getKeyManagers(), null, null);
-            return new Tls(ctx, false);
-        } catch (GeneralSecurityException e) {
-            throw new IOException(certificateChain + ": cannot build a TLS context: " + e.getMessage(), e);
-        }
+        return serverBuilder().certificate(certificateChain, privateKey).build();
+    }
+
+    /**
+     * Starts a server configuration: certificates from PEM files that are reloaded when they
+     * change.
+     *
+     * <pre>{@code
+     * Tls tls = Tls.serverBuilder()
+     *         .certificate(Path.of("/etc/letsencrypt/live/example.org/fullchain.pem"),
+     *                 Path.of("/etc/letsencrypt/live/example.org/privkey.pem"))
+     *         .build();
+     * // in a STARTTLS handler, each handshake gets the pair on disk now:
+     * connection.startTls(tls);
+     * // on SIGHUP, or whenever the operator says so (true if the files held a new pair):
+     * boolean changed = tls.reload();
+     * }</pre>
+     *
+     * @return a new builder
+     */
+    public static ServerBuilder serverBuilder() {
+        return new ServerBuilder();
     }
 
     /**
@@ -186,6 +200,28 @@ public final class Tls {
      */
     public static Tls of(SSLContext context, boolean client) {
         return new Tls(Objects.requireNonNull(context, "context"), client);
+    }
+
+    /**
+     * Reads this server configuration's PEM files again and, if they hold another certificate or
+     * key, serves the new pairs to every handshake from now on; connections already open keep the
+     * session they have. Meant for SIGHUP and for an operator's "reload" command; with
+     * {@linkplain ServerBuilder#reloading(boolean) reloading} on (the default), changed files are
+     * also picked up by the next handshake without calling this.
+     *
+     * <p>Blocks while it reads the files. Safe to call from any thread at any time.
+     *
+     * <h2>Error handling</h2>
+     * All pairs are replaced or none: if any file is missing or unparsable, a key does not match
+     * its certificate, or a certificate has expired, this throws and the previous pairs stay in
+     * use.
+     *
+     * @return whether a certificate or key changed; false if the files hold what is served already,
+     *     and for configurations not loaded from files (clients, {@link #of(SSLContext, boolean)})
+     * @throws IOException naming the file and what is wrong with it
+     */
+    public boolean reload() throws IOException {
+        return certificates != null && certificates.reload();
     }
 
     /** The underlying context. */
@@ -288,6 +324,13 @@ public final class Tls {
         throw new IOException(file + ": unsupported or malformed PKCS#8 key (RSA, EC and Ed25519 are supported)");
     }
 
+    /** Throws naming both files unless {@code key} belongs to {@code cert}. */
+    static void requireMatch(PrivateKey key, X509Certificate cert, Path certificateChain, Path privateKey) throws IOException {
+        if (!matches(key, cert)) {
+            throw new IOException(privateKey + ": this key does not belong to the first certificate in " + certificateChain);
+        }
+    }
+
     private static boolean matches(PrivateKey key, X509Certificate cert) {
         String certAlg = cert.getPublicKey().getAlgorithm();
         String keyAlg = key.getAlgorithm();
@@ -349,6 +392,81 @@ public final class Tls {
                 throw new IOException(file + ":" + line + ": bad base64 in PEM block: " + bad.getMessage());
             }
             from = e + end.length();
+        }
+    }
+
+    /**
+     * Builds a server {@link Tls}. At least one {@link #certificate(Path, Path)} is required.
+     *
+     * <h2>Following the files</h2>
+     * With {@link #reloading(boolean)} on (the default), every handshake first compares the
+     * modification times of the PEM files with those read last (one {@code stat} per file) and, if
+     * one changed, reloads them as {@link Tls#reload()} does: an ACME client (certbot, lego)
+     * that renews a certificate in place is served from the next handshake on, with no restart and
+     * no signal. A renewal that leaves a bad pair on disk (the key written before the certificate,
+     * a mismatch, an expired or unparsable file) is logged once as a warning on the
+     * {@code dev.twine.core.Tls} logger, and the previous pair stays in use until the files change
+     * again.
+     */
+    public static final class ServerBuilder {
+        private final List<ServerCertificates.Source> sources = new ArrayList<>();
+        private boolean reloading = true;
+        private System.Logger log = System.getLogger(Tls.class.getName());
+
+        private ServerBuilder() {
+        }
+
+        /** For tests: where reload messages go instead of the {@code dev.twine.core.Tls} logger. */
+        ServerBuilder log(System.Logger log) {
+            this.log = log;
+            return this;
+        }
+
+        /**
+         * Adds the default certificate: a PEM chain (leaf first) and a PEM PKCS#8 key (RSA, EC,
+         * Ed25519).
+         *
+         * @param certificateChain the certificate file
+         * @param privateKey the key file
+         * @return this builder
+         */
+        public ServerBuilder certificate(Path certificateChain, Path privateKey) {
+            sources.add(new ServerCertificates.Source(null,
+                    Objects.requireNonNull(certificateChain, "certificateChain"), Objects.requireNonNull(privateKey, "privateKey")));
+            return this;
+        }
+
+        /**
+         * Whether handshakes pick up changed PEM files (see the class comment). Default: true.
+         *
+         * @param reloading false to change certificates only through {@link Tls#reload()}
+         * @return this builder
+         */
+        public ServerBuilder reloading(boolean reloading) {
+            this.reloading = reloading;
+            return this;
+        }
+
+        /**
+         * Loads the files and builds the configuration.
+         *
+         * @return the configuration
+         * @throws IOException naming the file that is missing or malformed, or the key that does
+         *     not belong to its certificate
+         * @throws IllegalStateException if no certificate was added
+         */
+        public Tls build() throws IOException {
+            if (sources.stream().noneMatch(s -> s.name() == null)) {
+                throw new IllegalStateException("certificate(certificateChain, privateKey) is required");
+            }
+            ServerCertificates certs = ServerCertificates.load(sources, log, reloading, Clock.systemUTC());
+            try {
+                SSLContext ctx = SSLContext.getInstance("TLS");
+                ctx.init(new KeyManager[] {certs}, null, null);
+                return new Tls(ctx, false, certs);
+            } catch (GeneralSecurityException e) {
+                throw new IOException(sources.get(0).chain() + ": cannot build a TLS context: " + e.getMessage(), e);
+            }
         }
     }
 }

@@ -12,7 +12,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.twine.core.testing.MemoryConnections;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.SocketTimeoutException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,27 +66,15 @@ class TlsTest {
     }
 
     static void requireOpenssl() {
-        TestPeers.require("openssl", "openssl");
+        Openssl.require();
     }
 
     record Run(int exit, String stdout, String stderr) {}
 
     /** Runs a command with {@code stdin} as its input, bounded to 20 seconds. */
     static Run run(List<String> command, String stdin) throws Exception {
-        Path err = dir.resolve("stderr-" + RUNS.incrementAndGet() + ".txt");
-        Process p = new ProcessBuilder(command).redirectError(err.toFile()).start();
-        try (Scope scope = Scope.open("process")) {
-            Handle<byte[]> out = scope.fork("stdout", () -> p.getInputStream().readAllBytes());
-            try (OutputStream in = p.getOutputStream()) {
-                in.write(stdin.getBytes(US_ASCII));
-            }
-            if (!p.waitFor(20, TimeUnit.SECONDS)) {
-                p.destroyForcibly(); // closes its stdout, which ends the reader
-                p.waitFor();
-            }
-            scope.join();
-            return new Run(p.exitValue(), new String(out.resultNow(), US_ASCII), Files.readString(err));
-        }
+        Openssl.Run r = Openssl.run(dir, command, stdin);
+        return new Run(r.exit(), r.stdout(), r.stderr());
     }
 
     @AfterEach
