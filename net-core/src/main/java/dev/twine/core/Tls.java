@@ -396,7 +396,9 @@ public final class Tls {
     }
 
     /**
-     * Builds a server {@link Tls}. At least one {@link #certificate(Path, Path)} is required.
+     * Builds a server {@link Tls}: a default certificate ({@link #certificate(Path, Path)},
+     * required) and any number chosen by the name the client asks for
+     * ({@link #certificate(String, Path, Path)}).
      *
      * <h2>Following the files</h2>
      * With {@link #reloading(boolean)} on (the default), every handshake first compares the
@@ -423,8 +425,10 @@ public final class Tls {
         }
 
         /**
-         * Adds the default certificate: a PEM chain (leaf first) and a PEM PKCS#8 key (RSA, EC,
-         * Ed25519).
+         * Adds the default certificate: the one served to clients that send no server name or
+         * one no {@link #certificate(String, Path, Path) named certificate} covers. A PEM chain
+         * (leaf first) and a PEM PKCS#8 key (RSA, EC, Ed25519). Called again, it adds another
+         * default of another key type.
          *
          * @param certificateChain the certificate file
          * @param privateKey the key file
@@ -432,6 +436,42 @@ public final class Tls {
          */
         public ServerBuilder certificate(Path certificateChain, Path privateKey) {
             sources.add(new ServerCertificates.Source(null,
+                    Objects.requireNonNull(certificateChain, "certificateChain"), Objects.requireNonNull(privateKey, "privateKey")));
+            return this;
+        }
+
+        /**
+         * Adds a certificate for clients that ask for {@code serverName} in their ClientHello
+         * (SNI, RFC 6066 §3), so one endpoint can serve several domains each with its own
+         * certificate. A handshake gets the certificate of exactly its name, else one whose
+         * wildcard matches ({@code *.example.org} covers {@code mail.example.org} but neither
+         * {@code example.org} nor {@code a.b.example.org}, RFC 6125 §6.4.3), else the default;
+         * names are compared ignoring ASCII case. Several certificates may share a name when their
+         * key types differ (RSA and EC): the first that suits the client's signature algorithms
+         * is used.
+         *
+         * <pre>{@code
+         * Tls tls = Tls.serverBuilder()
+         *         .certificate(Path.of("example.org.pem"), Path.of("example.org.key"))
+         *         .certificate("mail.example.net", Path.of("mail.example.net.pem"), Path.of("mail.example.net.key"))
+         *         .certificate("*.example.com", Path.of("wild.example.com.pem"), Path.of("wild.example.com.key"))
+         *         .build();
+         * }</pre>
+         *
+         * @param serverName a DNS name, or {@code *.} followed by one with at least two labels
+         * @param certificateChain the certificate file
+         * @param privateKey the key file
+         * @return this builder
+         * @throws IllegalArgumentException if {@code serverName} is not a DNS name or such a wildcard
+         */
+        public ServerBuilder certificate(String serverName, Path certificateChain, Path privateKey) {
+            Objects.requireNonNull(serverName, "serverName");
+            String bare = serverName.startsWith("*.") ? serverName.substring(2) : serverName;
+            if (!bare.matches("(?i)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
+                    || serverName.startsWith("*.") && bare.indexOf('.') < 0) {
+                throw new IllegalArgumentException("not a DNS name or a wildcard like *.example.org: " + serverName);
+            }
+            sources.add(new ServerCertificates.Source(serverName,
                     Objects.requireNonNull(certificateChain, "certificateChain"), Objects.requireNonNull(privateKey, "privateKey")));
             return this;
         }
