@@ -246,6 +246,16 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
+     * The application protocol the TLS handshake agreed on by ALPN (RFC 7301), as configured with
+     * {@link Tls.ServerBuilder#alpn(String...)} and {@link Tls.ClientBuilder#alpn(String...)}.
+     *
+     * @return the protocol name; empty before TLS, or when either side offered no ALPN
+     */
+    public Optional<String> applicationProtocol() {
+        return Optional.ofNullable(transport.applicationProtocol());
+    }
+
+    /**
      * Sets how long each read may wait for input; zero means forever. Takes effect from the next
      * read.
      *

@@ -266,6 +266,12 @@ final class EngineTransport implements Transport {
     }
 
     @Override
+    public String applicationProtocol() {
+        String p = engine.getApplicationProtocol();
+        return p == null || p.isEmpty() ? null : p;
+    }
+
+    @Override
     public void shutdownInput() {
         under.shutdownInput();
     }

@@ -130,6 +130,12 @@ final class SocketTransport implements Transport, Timeouts.Actions {
     }
 
     @Override
+    public String applicationProtocol() {
+        String p = socket instanceof SSLSocket s ? s.getApplicationProtocol() : null;
+        return p == null || p.isEmpty() ? null : p;
+    }
+
+    @Override
     public void shutdownInput() {
         try {
             raw.shutdownInput();

@@ -32,6 +32,7 @@ import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
@@ -65,15 +66,18 @@ public final class Tls {
     private final boolean client;
     /** The server's reloadable certificates, or null (a client, or a context built elsewhere). */
     private final ServerCertificates certificates;
+    /** ALPN protocol names (RFC 7301), preferred first; empty for no ALPN. */
+    private final List<String> applicationProtocols;
 
-    private Tls(SSLContext context, boolean client, ServerCertificates certificates) {
+    private Tls(SSLContext context, boolean client, ServerCertificates certificates, List<String> applicationProtocols) {
         this.context = context;
         this.client = client;
         this.certificates = certificates;
+        this.applicationProtocols = applicationProtocols;
     }
 
     private Tls(SSLContext context, boolean client) {
-        this(context, client, null);
+        this(context, client, null, List.of());
     }
 
     /**
@@ -176,6 +180,30 @@ public final class Tls {
      * @throws IOException naming the file that is missing or malformed
      */
     public static Tls client(Path trustedCertificates) throws IOException {
+        return clientBuilder().trust(trustedCertificates).build();
+    }
+
+    /**
+     * Starts a client configuration with more than {@link #client()} and {@link #client(Path)}
+     * offer: ALPN.
+     *
+     * <pre>{@code
+     * Tls tls = Tls.clientBuilder()
+     *         .trust(Path.of("ca.pem"))
+     *         .alpn("imap")
+     *         .build();
+     * Connection c = Client.connect(Endpoint.parseClient("tls:mail.example.org:993"),
+     *         ClientOptions.builder().tls(tls).build());
+     * boolean agreed = c.applicationProtocol().equals(Optional.of("imap"));
+     * }</pre>
+     *
+     * @return a new builder
+     */
+    public static ClientBuilder clientBuilder() {
+        return new ClientBuilder();
+    }
+
+    private static TrustManager[] trustManagers(Path trustedCertificates) throws IOException {
         List<X509Certificate> certs = readCertificates(trustedCertificates);
         try {
             KeyStore ts = KeyStore.getInstance("PKCS12");
@@ -185,9 +213,7 @@ public final class Tls {
             }
             TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             tmf.init(ts);
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(null, tmf.getTrustManagers(), null);
-            return new Tls(ctx, true);
+            return tmf.getTrustManagers();
         } catch (GeneralSecurityException e) {
             throw new IOException(trustedCertificates + ": cannot build a TLS context: " + e.getMessage(), e);
         }
@@ -266,9 +292,15 @@ public final class Tls {
         return e;
     }
 
-    /** TLS 1.3/1.2 only; on the client side, host name verification and SNI for {@code host}. */
+    /**
+     * TLS 1.3/1.2 only; the ALPN list; on the client side, host name verification and SNI for
+     * {@code host}.
+     */
     private SSLParameters parameters(SSLParameters p, String host) {
         p.setProtocols(PROTOCOLS);
+        if (!applicationProtocols.isEmpty()) {
+            p.setApplicationProtocols(applicationProtocols.toArray(new String[0]));
+        }
         if (client) {
             p.setEndpointIdentificationAlgorithm("HTTPS");
             if (host != null && !host.isEmpty() && Character.isLetter(host.charAt(host.length() - 1))) {
@@ -413,6 +445,7 @@ public final class Tls {
     public static final class ServerBuilder {
         private final List<ServerCertificates.Source> sources = new ArrayList<>();
         private boolean reloading = true;
+        private List<String> alpn = List.of();
         private System.Logger log = System.getLogger(Tls.class.getName());
 
         private ServerBuilder() {
@@ -477,6 +510,28 @@ public final class Tls {
         }
 
         /**
+         * Offers application protocols by ALPN (RFC 7301), this server's preferred first: of the
+         * names the client lists, the handshake picks the first one in {@code protocols}, and
+         * {@link Connection#applicationProtocol()} tells the handler which. A client that sends no
+         * ALPN is served as before (no protocol chosen); a client that lists only other protocols
+         * is refused with the {@code no_application_protocol} alert (RFC 7301 §3.2), which is what
+         * stops cross-protocol attacks that redirect, say, an HTTPS client to a mail port.
+         *
+         * <pre>{@code
+         * Tls tls = Tls.serverBuilder().certificate(cert, key).alpn("imap").build();
+         * }</pre>
+         *
+         * @param protocols ALPN names as IANA registers them ({@code "imap"}, {@code "smtp"},
+         *     {@code "xmpp-client"}, {@code "dot"}), none to offer nothing
+         * @return this builder
+         * @throws IllegalArgumentException if a name is empty or longer than 255 bytes
+         */
+        public ServerBuilder alpn(String... protocols) {
+            this.alpn = alpnList(protocols);
+            return this;
+        }
+
+        /**
          * Whether handshakes pick up changed PEM files (see the class comment). Default: true.
          *
          * @param reloading false to change certificates only through {@link Tls#reload()}
@@ -503,9 +558,77 @@ public final class Tls {
             try {
                 SSLContext ctx = SSLContext.getInstance("TLS");
                 ctx.init(new KeyManager[] {certs}, null, null);
-                return new Tls(ctx, false, certs);
+                return new Tls(ctx, false, certs, alpn);
             } catch (GeneralSecurityException e) {
                 throw new IOException(sources.get(0).chain() + ": cannot build a TLS context: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private static List<String> alpnList(String... protocols) {
+        for (String p : protocols) {
+            int bytes = p.getBytes(StandardCharsets.UTF_8).length;
+            if (bytes == 0 || bytes > 255) {
+                // RFC 7301 §3.1: a ProtocolName is 1 to 255 bytes
+                throw new IllegalArgumentException("an ALPN protocol name has 1 to 255 bytes: '" + p + "'");
+            }
+        }
+        return List.of(protocols);
+    }
+
+    /** Builds a client {@link Tls}; with nothing set, the same as {@link Tls#client()}. */
+    public static final class ClientBuilder {
+        private Path trust;
+        private List<String> alpn = List.of();
+
+        private ClientBuilder() {
+        }
+
+        /**
+         * Trusts exactly the certificates in a PEM file (a CA, or a self-signed server
+         * certificate) instead of the JDK's default trust store.
+         *
+         * @param trustedCertificates the PEM file
+         * @return this builder
+         */
+        public ClientBuilder trust(Path trustedCertificates) {
+            this.trust = Objects.requireNonNull(trustedCertificates, "trustedCertificates");
+            return this;
+        }
+
+        /**
+         * Sends application protocols by ALPN (RFC 7301), preferred first; the server picks one
+         * (its preference decides), which {@link Connection#applicationProtocol()} then tells. A
+         * server that knows no ALPN picks none, and the connection goes on without.
+         *
+         * @param protocols ALPN names ({@code "imap"}, {@code "xmpp-client"}), none to send nothing
+         * @return this builder
+         * @throws IllegalArgumentException if a name is empty or longer than 255 bytes
+         */
+        public ClientBuilder alpn(String... protocols) {
+            this.alpn = alpnList(protocols);
+            return this;
+        }
+
+        /**
+         * Reads the files and builds the configuration.
+         *
+         * @return the configuration
+         * @throws IOException naming the file that is missing or malformed
+         */
+        public Tls build() throws IOException {
+            TrustManager[] trusted = trust == null ? null : trustManagers(trust);
+            try {
+                SSLContext ctx;
+                if (trusted == null) {
+                    ctx = SSLContext.getDefault();
+                } else {
+                    ctx = SSLContext.getInstance("TLS");
+                    ctx.init(null, trusted, null);
+                }
+                return new Tls(ctx, true, null, alpn);
+            } catch (GeneralSecurityException e) {
+                throw new IOException("cannot build a TLS context: " + e.getMessage(), e);
             }
         }
     }
