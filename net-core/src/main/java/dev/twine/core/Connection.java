@@ -7,13 +7,18 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
 /**
@@ -253,6 +258,29 @@ public final class Connection implements AutoCloseable {
      */
     public Optional<String> applicationProtocol() {
         return Optional.ofNullable(transport.applicationProtocol());
+    }
+
+    /**
+     * The peer's certificate chain, leaf first, as the TLS handshake verified it: on a server, the
+     * client certificate asked for with {@link Tls.ServerBuilder#clientAuth}; on a client, the
+     * server's.
+     *
+     * @return the chain; empty before TLS, or when the peer sent no certificate
+     */
+    public List<X509Certificate> peerCertificates() {
+        SSLSession s = transport.tlsSession();
+        if (s == null) {
+            return List.of();
+        }
+        try {
+            List<X509Certificate> out = new ArrayList<>();
+            for (Certificate c : s.getPeerCertificates()) {
+                out.add((X509Certificate) c);
+            }
+            return List.copyOf(out);
+        } catch (SSLPeerUnverifiedException none) {
+            return List.of();
+        }
     }
 
     /**

@@ -27,6 +27,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import javax.net.ssl.KeyManager;
+import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLContext;
@@ -68,16 +69,32 @@ public final class Tls {
     private final ServerCertificates certificates;
     /** ALPN protocol names (RFC 7301), preferred first; empty for no ALPN. */
     private final List<String> applicationProtocols;
+    private final ClientAuth clientAuth;
 
-    private Tls(SSLContext context, boolean client, ServerCertificates certificates, List<String> applicationProtocols) {
+    private Tls(SSLContext context, boolean client, ServerCertificates certificates, List<String> applicationProtocols,
+            ClientAuth clientAuth) {
         this.context = context;
         this.client = client;
         this.certificates = certificates;
         this.applicationProtocols = applicationProtocols;
+        this.clientAuth = clientAuth;
     }
 
     private Tls(SSLContext context, boolean client) {
-        this(context, client, null, List.of());
+        this(context, client, null, List.of(), ClientAuth.NONE);
+    }
+
+    /**
+     * Whether a server asks TLS clients for a certificate (RFC 8446 §4.3.2), see
+     * {@link ServerBuilder#clientAuth(ClientAuth, Path)}.
+     */
+    public enum ClientAuth {
+        /** No certificate is asked for. */
+        NONE,
+        /** A certificate is asked for; a client that sends none is served without. */
+        REQUEST,
+        /** A certificate is required; a client that sends none fails the handshake. */
+        REQUIRE
     }
 
     /**
@@ -293,13 +310,18 @@ public final class Tls {
     }
 
     /**
-     * TLS 1.3/1.2 only; the ALPN list; on the client side, host name verification and SNI for
-     * {@code host}.
+     * TLS 1.3/1.2 only; the ALPN list; client certificates asked for or not; on the client side,
+     * host name verification and SNI for {@code host}.
      */
     private SSLParameters parameters(SSLParameters p, String host) {
         p.setProtocols(PROTOCOLS);
         if (!applicationProtocols.isEmpty()) {
             p.setApplicationProtocols(applicationProtocols.toArray(new String[0]));
+        }
+        switch (clientAuth) {
+            case REQUIRE -> p.setNeedClientAuth(true);
+            case REQUEST -> p.setWantClientAuth(true);
+            case NONE -> { }
         }
         if (client) {
             p.setEndpointIdentificationAlgorithm("HTTPS");
@@ -446,6 +468,8 @@ public final class Tls {
         private final List<ServerCertificates.Source> sources = new ArrayList<>();
         private boolean reloading = true;
         private List<String> alpn = List.of();
+        private ClientAuth clientAuth = ClientAuth.NONE;
+        private Path trustedIssuers;
         private System.Logger log = System.getLogger(Tls.class.getName());
 
         private ServerBuilder() {
@@ -532,6 +556,37 @@ public final class Tls {
         }
 
         /**
+         * Asks clients for a certificate, verified against the CA certificates (or self-signed
+         * client certificates) in a PEM file: a client certificate that does not verify fails the
+         * handshake in both modes, and {@link Connection#peerCertificates()} gives the handler the
+         * verified chain, which {@link dev.twine.core.auth.CertificateCredentials} carries to a
+         * {@link dev.twine.core.auth.Portal} (SASL EXTERNAL, RFC 4422 Appendix A).
+         *
+         * <pre>{@code
+         * Tls tls = Tls.serverBuilder()
+         *         .certificate(cert, key)
+         *         .clientAuth(Tls.ClientAuth.REQUEST, Path.of("client-ca.pem"))
+         *         .build();
+         * // in the handler, after connection.startTls(tls):
+         * List<X509Certificate> chain = connection.peerCertificates(); // empty if none was sent
+         * }</pre>
+         *
+         * <p>The trusted file is read once, at {@link #build()}; it is not reloaded.
+         *
+         * @param mode whether to ask for a certificate; {@link ClientAuth#NONE} (the default) does not
+         * @param trustedIssuers the PEM file of trusted certificates; ignored (may be null) for
+         *     {@code NONE}
+         * @return this builder
+         * @throws NullPointerException if {@code mode} is null, or {@code trustedIssuers} is null
+         *     and {@code mode} is not {@code NONE}
+         */
+        public ServerBuilder clientAuth(ClientAuth mode, Path trustedIssuers) {
+            this.clientAuth = Objects.requireNonNull(mode, "mode");
+            this.trustedIssuers = mode == ClientAuth.NONE ? null : Objects.requireNonNull(trustedIssuers, "trustedIssuers");
+            return this;
+        }
+
+        /**
          * Whether handshakes pick up changed PEM files (see the class comment). Default: true.
          *
          * @param reloading false to change certificates only through {@link Tls#reload()}
@@ -555,13 +610,31 @@ public final class Tls {
                 throw new IllegalStateException("certificate(certificateChain, privateKey) is required");
             }
             ServerCertificates certs = ServerCertificates.load(sources, log, reloading, Clock.systemUTC());
+            TrustManager[] trusted = trustedIssuers == null ? null : trustManagers(trustedIssuers);
             try {
                 SSLContext ctx = SSLContext.getInstance("TLS");
-                ctx.init(new KeyManager[] {certs}, null, null);
-                return new Tls(ctx, false, certs, alpn);
+                ctx.init(new KeyManager[] {certs}, trusted, null);
+                return new Tls(ctx, false, certs, alpn, clientAuth);
             } catch (GeneralSecurityException e) {
                 throw new IOException(sources.get(0).chain() + ": cannot build a TLS context: " + e.getMessage(), e);
             }
+        }
+    }
+
+    private static KeyManager[] clientKeys(Path certificateChain, Path privateKey) throws IOException {
+        List<X509Certificate> chain = readCertificates(certificateChain);
+        PrivateKey key = readPrivateKey(privateKey);
+        requireMatch(key, chain.get(0), certificateChain, privateKey);
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            char[] pw = new char[0];
+            ks.setKeyEntry("twine", key, pw, chain.toArray(new Certificate[0]));
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(ks, pw);
+            return kmf.getKeyManagers();
+        } catch (GeneralSecurityException e) {
+            throw new IOException(certificateChain + ": cannot build a TLS context: " + e.getMessage(), e);
         }
     }
 
@@ -580,6 +653,8 @@ public final class Tls {
     public static final class ClientBuilder {
         private Path trust;
         private List<String> alpn = List.of();
+        private Path certificateChain;
+        private Path privateKey;
 
         private ClientBuilder() {
         }
@@ -611,22 +686,38 @@ public final class Tls {
         }
 
         /**
+         * Presents a client certificate to servers that ask for one: a PEM chain (leaf first) and
+         * a PEM PKCS#8 key, as for a server.
+         *
+         * @param certificateChain the certificate file
+         * @param privateKey the key file
+         * @return this builder
+         */
+        public ClientBuilder certificate(Path certificateChain, Path privateKey) {
+            this.certificateChain = Objects.requireNonNull(certificateChain, "certificateChain");
+            this.privateKey = Objects.requireNonNull(privateKey, "privateKey");
+            return this;
+        }
+
+        /**
          * Reads the files and builds the configuration.
          *
          * @return the configuration
-         * @throws IOException naming the file that is missing or malformed
+         * @throws IOException naming the file that is missing or malformed, or the key that does
+         *     not belong to its certificate
          */
         public Tls build() throws IOException {
             TrustManager[] trusted = trust == null ? null : trustManagers(trust);
+            KeyManager[] keys = certificateChain == null ? null : clientKeys(certificateChain, privateKey);
             try {
                 SSLContext ctx;
-                if (trusted == null) {
+                if (trusted == null && keys == null) {
                     ctx = SSLContext.getDefault();
                 } else {
                     ctx = SSLContext.getInstance("TLS");
-                    ctx.init(null, trusted, null);
+                    ctx.init(keys, trusted, null);
                 }
-                return new Tls(ctx, true, null, alpn);
+                return new Tls(ctx, true, null, alpn, ClientAuth.NONE);
             } catch (GeneralSecurityException e) {
                 throw new IOException("cannot build a TLS context: " + e.getMessage(), e);
             }
