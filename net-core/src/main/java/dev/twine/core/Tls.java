@@ -38,10 +38,29 @@ import javax.net.ssl.TrustManagerFactory;
 
 /**
  * A TLS configuration for one side of a connection: an {@link SSLContext} restricted to TLS 1.3
- * and 1.2. Servers load a PEM certificate chain and a PEM PKCS#8 private key; clients trust the
+ * and 1.2. Servers load PEM certificate chains and PEM PKCS#8 private keys; clients trust the
  * JDK's default store or a PEM file of certificates, and verify the server's host name.
  *
  * <p>Used by {@code tls:} endpoints and by {@link Connection#startTls(Tls)}.
+ *
+ * <pre>{@code
+ * Tls tls = Tls.serverBuilder()
+ *         .certificate(Path.of("example.org.pem"), Path.of("example.org.key"))          // the default
+ *         .certificate("mail.example.net", Path.of("mail.pem"), Path.of("mail.key"))    // by SNI
+ *         .alpn("imap")                                                               // RFC 7301
+ *         .clientAuth(Tls.ClientAuth.REQUEST, Path.of("client-ca.pem"))               // optional
+ *         .build();
+ * }</pre>
+ *
+ * <h2>What a server configuration does</h2>
+ * <ul>
+ *   <li>It follows its files: a certificate renewed on disk is served from the next handshake
+ *       on, and {@link #reload()} rereads them on demand (SIGHUP); see {@link ServerBuilder}.</li>
+ *   <li>It picks a certificate by the name the client asks for (SNI), see
+ *       {@link ServerBuilder#certificate(String, Path, Path)}.</li>
+ *   <li>It agrees on an application protocol by ALPN ({@link Connection#applicationProtocol()}),
+ *       and may ask for client certificates ({@link Connection#peerCertificates()}).</li>
+ * </ul>
  *
  * <h2>Ending a TLS connection</h2>
  * Both sides end a session with a {@code close_notify} alert before closing the socket (RFC 8446
