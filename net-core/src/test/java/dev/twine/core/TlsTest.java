@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.twine.core.testing.MemoryConnections;
+import java.io.EOFException;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.nio.file.Files;
@@ -431,6 +432,30 @@ class TlsTest {
         // OpenSSL 3.0 reports a close without close_notify as "...:unexpected eof while reading:..." and exits 1
         assertFalse(r.stderr().contains("unexpected eof"), r.stderr());
         assertEquals(0, r.exit(), r.stderr());
+    }
+
+    @Test
+    void closingFromAnotherThreadWhileTheHandlerReadsEndsBothSidesPromptly() throws Exception {
+        BlockingQueue<Connection> accepted = new LinkedBlockingQueue<>();
+        BlockingQueue<Throwable> readEnded = new LinkedBlockingQueue<>();
+        Server s = start(Server.builder("tls-cut").listen(tlsEndpoint("127.0.0.1")).handler(c -> {
+            accepted.add(c);
+            try {
+                LineReader.of(c, 1024).readLine(); // blocks: the client sends nothing
+                readEnded.add(new EOFException("read returned"));
+            } catch (IOException e) {
+                readEnded.add(e);
+            }
+        }));
+        try (Connection client = Client.connect(Endpoint.parseClient("tls:127.0.0.1:" + s.port()), trusting())) {
+            Connection serverSide = accepted.poll(20, TimeUnit.SECONDS);
+            assertNotNull(serverSide);
+            long t0 = System.nanoTime();
+            serverSide.close(); // e.g. an admin kicking a chat user, from another thread
+            assertTrue(Duration.ofNanos(System.nanoTime() - t0).compareTo(Duration.ofSeconds(5)) < 0, "close() is bounded");
+            assertNotNull(readEnded.poll(20, TimeUnit.SECONDS), "the blocked read ended");
+            assertNull(LineReader.of(client, 1024).readLine(), "the client sees the end");
+        }
     }
 
     @Test
