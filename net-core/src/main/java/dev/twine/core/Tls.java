@@ -273,7 +273,7 @@ public final class Tls {
      *
      * <p>Blocks while it reads the files. Safe to call from any thread at any time.
      *
-     * <h2>Error handling</h2>
+     * <h4>Error handling</h4>
      * All pairs are replaced or none: if any file is missing or unparsable, a key does not match
      * its certificate, or a certificate has expired, this throws and the previous pairs stay in
      * use.
