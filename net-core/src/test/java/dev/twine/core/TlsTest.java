@@ -475,11 +475,9 @@ class TlsTest {
         }
     }
 
-    @Test
-    void opensslClientUpgradesWithSmtpStartTls() throws Exception {
-        List<String> seen = new CopyOnWriteArrayList<>();
-        // just enough SMTP (RFC 3207) for "openssl s_client -starttls smtp"
-        Server s = start(Server.builder("smtp-ish").listen(ServerTest.LOOPBACK).handler(c -> {
+    /** Just enough SMTP (RFC 3207) for "openssl s_client -starttls smtp": answers one line over TLS and returns. */
+    static ConnectionHandler smtpIsh(List<String> seen) {
+        return c -> {
             LineReader r = LineReader.of(c, 1024);
             LineWriter w = LineWriter.of(c);
             w.writeLine("220 ready").flush();
@@ -498,7 +496,32 @@ class TlsTest {
                     w.writeLine("530 5.7.0 must issue STARTTLS first").flush();
                 }
             }
+        };
+    }
+
+    @Test
+    void startTlsOverAUnixSocketEndsWithCloseNotifyWhenTheHandlerCloses() throws Exception {
+        // over a Unix domain socket TLS runs through an SSLEngine: its close() must say close_notify too
+        Path sock = dir.resolve("smtp-" + RUNS.incrementAndGet() + ".sock");
+        ConnectionHandler smtp = smtpIsh(new CopyOnWriteArrayList<>());
+        start(Server.builder("smtp-unix").listen("unix:" + sock).handler(c -> {
+            try {
+                smtp.handle(c);
+            } finally {
+                c.close();
+            }
         }));
+        Run r = run(List.of("openssl", "s_client", "-unix", sock.toString(), "-starttls", "smtp", "-quiet",
+                "-CAfile", cert.toString()), "hello over tls\n");
+        assertTrue(r.stdout().contains("secure:hello over tls"), "stdout: " + r.stdout() + "\nstderr: " + r.stderr());
+        assertFalse(r.stderr().contains("unexpected eof"), r.stderr());
+        assertEquals(0, r.exit(), r.stderr());
+    }
+
+    @Test
+    void opensslClientUpgradesWithSmtpStartTls() throws Exception {
+        List<String> seen = new CopyOnWriteArrayList<>();
+        Server s = start(Server.builder("smtp-ish").listen(ServerTest.LOOPBACK).handler(smtpIsh(seen)));
         Run r = run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + s.port(), "-starttls", "smtp", "-quiet",
                 "-CAfile", cert.toString(), "-verify_return_error", "-verify_ip", "127.0.0.1"), "hello over tls\n");
         assertTrue(r.stdout().contains("secure:hello over tls"), "stdout: " + r.stdout() + "\nstderr: " + r.stderr());
