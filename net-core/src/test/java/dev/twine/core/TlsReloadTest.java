@@ -93,6 +93,13 @@ class TlsReloadTest {
                 assertEquals("echo:three", roundTrip(before, "three"), "the connection made before the renewal goes on");
                 assertEquals("CN=first", servedName(before));
             }
+            assertFalse(s.reload(), "SIGHUP after the handshake has picked the files up: nothing new");
+            Files.writeString(key, "not a key");
+            IOException e = assertThrows(IOException.class, s::reload);
+            assertTrue(e.getMessage().contains(key.toString()), e.getMessage());
+            try (Connection again = Client.connect(endpoint, options)) {
+                assertEquals("CN=second", servedName(again), "a bad file keeps the pair being served");
+            }
         }
     }
 
