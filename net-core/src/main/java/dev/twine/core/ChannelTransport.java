@@ -118,6 +118,11 @@ final class ChannelTransport implements Transport, Timeouts.Actions {
     }
 
     @Override
+    public void abort() {
+        close();
+    }
+
+    @Override
     public boolean isClosed() {
         return closed;
     }

@@ -8,13 +8,18 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
 /**
@@ -313,6 +318,39 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
+     * The application protocol the TLS handshake agreed on by ALPN (RFC 7301), as configured with
+     * {@link Tls.ServerBuilder#alpn(String...)} and {@link Tls.ClientBuilder#alpn(String...)}.
+     *
+     * @return the protocol name; empty before TLS, or when either side offered no ALPN
+     */
+    public Optional<String> applicationProtocol() {
+        return Optional.ofNullable(transport.applicationProtocol());
+    }
+
+    /**
+     * The peer's certificate chain, leaf first, as the TLS handshake verified it: on a server, the
+     * client certificate asked for with {@link Tls.ServerBuilder#clientAuth}; on a client, the
+     * server's.
+     *
+     * @return the chain; empty before TLS, or when the peer sent no certificate
+     */
+    public List<X509Certificate> peerCertificates() {
+        SSLSession s = transport.tlsSession();
+        if (s == null) {
+            return List.of();
+        }
+        try {
+            List<X509Certificate> out = new ArrayList<>();
+            for (Certificate c : s.getPeerCertificates()) {
+                out.add((X509Certificate) c);
+            }
+            return List.copyOf(out);
+        } catch (SSLPeerUnverifiedException none) {
+            return List.of();
+        }
+    }
+
+    /**
      * Sets how long each read may wait for input; zero means forever. Takes effect from the next
      * read.
      *
@@ -415,7 +453,10 @@ public final class Connection implements AutoCloseable {
 
     /**
      * Closes the connection at once, without flushing; blocked reads and writes end with an
-     * exception. Idempotent and callable from any thread.
+     * exception. Idempotent and callable from any thread. A TLS connection sends close_notify
+     * first (RFC 8446 §6.1), waiting at most a second (or the write timeout, if shorter) for a
+     * peer that does not read; it is skipped when another thread is blocked writing or the calling
+     * thread is interrupted (see {@link Tls}, "Ending a TLS connection").
      */
     @Override
     public void close() {

@@ -34,6 +34,7 @@ final class EngineTransport implements Transport {
     private boolean inputDone;
     /** Set once the first handshake is over: later NEED_WRAP states are the reader's to answer. */
     private volatile boolean established;
+    private volatile Duration writeTimeout = Duration.ZERO;
 
     private EngineTransport(Transport under, SSLEngine engine) {
         this.under = under;
@@ -235,6 +236,7 @@ final class EngineTransport implements Transport {
 
     @Override
     public void writeTimeout(Duration timeout) {
+        writeTimeout = timeout;
         under.writeTimeout(timeout);
     }
 
@@ -264,6 +266,12 @@ final class EngineTransport implements Transport {
     }
 
     @Override
+    public String applicationProtocol() {
+        String p = engine.getApplicationProtocol();
+        return p == null || p.isEmpty() ? null : p;
+    }
+
+    @Override
     public void shutdownInput() {
         under.shutdownInput();
     }
@@ -282,13 +290,34 @@ final class EngineTransport implements Transport {
         under.shutdownOutput();
     }
 
+    /**
+     * Closes the transport under, ending the TLS session with close_notify first (RFC 8446 §6.1)
+     * as {@link SocketTransport#close()} does, and skipped in the same cases: another thread is
+     * writing, this thread is interrupted, or the transport under is closed already. The send is
+     * bounded like a socket's, by shortening the write timeout of the transport under.
+     */
     @Override
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
-        // as with sockets: no close_notify here, which a peer that does not read could block
+        if (established && !engine.isOutboundDone() && !under.isClosed() && !Thread.currentThread().isInterrupted()
+                && writeLock.tryLock()) {
+            try {
+                Duration w = writeTimeout;
+                Duration bound = SocketTransport.CLOSE_NOTIFY_BOUND;
+                under.writeTimeout(w.isZero() || w.compareTo(bound) > 0 ? bound : w);
+                engine.closeOutbound();
+                while (!engine.isOutboundDone()) {
+                    wrapAndSend(ByteBuffer.allocate(0));
+                }
+            } catch (IOException | RuntimeException ignored) {
+                // the peer is gone or not reading: closing is all that is left
+            } finally {
+                writeLock.unlock();
+            }
+        }
         under.close();
     }
 

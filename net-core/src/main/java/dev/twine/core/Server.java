@@ -32,6 +32,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -106,6 +107,8 @@ public final class Server implements Service {
     private final Semaphore datagramPermits;
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final List<AutoCloseable> listeners = new ArrayList<>();
+    /** The configurations of the tls: listeners, for {@link #reload()}. */
+    private final List<Tls> tlsListeners = new CopyOnWriteArrayList<>();
     private final List<Binding> bindings = new ArrayList<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final CountDownLatch terminated = new CountDownLatch(1);
@@ -216,6 +219,7 @@ public final class Server implements Service {
 
     private Runnable bindTls(Endpoint.Tls tls, ProxyProtocol proxy) throws IOException {
         Tls ctx = Tls.server(tls.cert(), tls.key());
+        tlsListeners.add(ctx);
         return bindStream(tls.host(), tls.port(), tls.backlog(), ctx, "tls", proxy);
     }
 
@@ -675,6 +679,20 @@ public final class Server implements Service {
         } finally {
             finishStop();
         }
+    }
+
+    /**
+     * Re-reads the certificate and key files of this server's {@code tls:} listeners
+     * ({@link Tls#reload()}); new handshakes get the new pairs, open connections keep theirs.
+     * Handshakes also pick up changed files by themselves (see {@link Tls.ServerBuilder}).
+     *
+     * @return whether a certificate or key changed
+     * @throws IOException naming the file and the problem; that listener keeps its old pair, and
+     *     the others are still reloaded
+     */
+    @Override
+    public boolean reload() throws IOException {
+        return Services.reloadAll(tlsListeners, Tls::reload);
     }
 
     /** Stops at once: stops accepting and cancels every connection, then waits for them. */

@@ -73,23 +73,7 @@ public final class Services {
         /** Reloads every member; the first failure is thrown after all have been tried. */
         @Override
         public boolean reload() throws java.io.IOException {
-            boolean any = false;
-            java.io.IOException first = null;
-            for (Service s : snapshotReversed().reversed()) {
-                try {
-                    any |= s.reload();
-                } catch (java.io.IOException e) {
-                    if (first == null) {
-                        first = e;
-                    } else {
-                        first.addSuppressed(e);
-                    }
-                }
-            }
-            if (first != null) {
-                throw first;
-            }
-            return any;
+            return reloadAll(snapshotReversed().reversed(), Service::reload);
         }
 
         @Override
@@ -143,5 +127,36 @@ public final class Services {
         public void awaitTermination() throws InterruptedException {
             stopped.await();
         }
+    }
+
+    /** One thing's reload, as {@link Service#reload()} and {@link Tls#reload()} are. */
+    interface Reload<T> {
+        boolean reload(T item) throws java.io.IOException;
+    }
+
+    /**
+     * Reloads every item in order, even after one fails, so one bad file does not stop the others.
+     *
+     * @return whether any item changed
+     * @throws java.io.IOException the first failure, with the later ones suppressed in it
+     */
+    static <T> boolean reloadAll(List<T> items, Reload<T> reload) throws java.io.IOException {
+        boolean any = false;
+        java.io.IOException first = null;
+        for (T item : items) {
+            try {
+                any |= reload.reload(item);
+            } catch (java.io.IOException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+        return any;
     }
 }

@@ -17,12 +17,21 @@ import javax.net.ssl.SSLSocket;
  * {@code SO_TIMEOUT}, which schedules a timer for every blocking read.
  */
 final class SocketTransport implements Transport, Timeouts.Actions {
+    /** How long {@link #close()} waits to send close_notify at most: a peer that reads gets it at once. */
+    static final Duration CLOSE_NOTIFY_BOUND = Duration.ofSeconds(1);
+
     private final Socket raw;
     private final Socket socket;
     private final InputStream in;
     private final OutputStream out;
     private final Timeouts timeouts = new Timeouts(this);
     private volatile boolean closed;
+    private volatile boolean aborted;
+    /** Whether a handshake completed: only then is there a TLS session to end with close_notify. */
+    private volatile boolean established;
+    /** Whether a thread is in {@link #write}: {@link #close()} must not queue behind it. */
+    private volatile boolean writing;
+    private volatile Duration writeTimeout = Duration.ZERO;
 
     SocketTransport(Socket socket) throws IOException {
         this(socket, socket);
@@ -55,6 +64,7 @@ final class SocketTransport implements Transport, Timeouts.Actions {
             throw e;
         }
         raw.setSoTimeout(0);
+        t.established = true;
         t.readTimeout(readTimeout);
         t.writeTimeout(writeTimeout);
         return t;
@@ -77,10 +87,13 @@ final class SocketTransport implements Transport, Timeouts.Actions {
     public void write(byte[] b, int off, int len) throws IOException {
         timeouts.beginWrite();
         IOException failure = null;
+        writing = true;
         try {
             out.write(b, off, len);
         } catch (IOException e) {
             failure = e;
+        } finally {
+            writing = false;
         }
         timeouts.endWrite(failure, "write");
     }
@@ -92,6 +105,7 @@ final class SocketTransport implements Transport, Timeouts.Actions {
 
     @Override
     public void writeTimeout(Duration timeout) {
+        writeTimeout = timeout;
         timeouts.write(timeout);
     }
 
@@ -113,6 +127,12 @@ final class SocketTransport implements Transport, Timeouts.Actions {
     @Override
     public SSLSession tlsSession() {
         return socket instanceof SSLSocket s ? s.getSession() : null;
+    }
+
+    @Override
+    public String applicationProtocol() {
+        String p = socket instanceof SSLSocket s ? s.getApplicationProtocol() : null;
+        return p == null || p.isEmpty() ? null : p;
     }
 
     @Override
@@ -141,16 +161,43 @@ final class SocketTransport implements Transport, Timeouts.Actions {
         }
     }
 
+    /**
+     * Closes the socket; a TLS session still open is ended with close_notify first (RFC 8446
+     * §6.1), so the peer can tell the end from a truncation. That send is skipped when another
+     * thread is writing (the alert would queue behind it), when this thread is interrupted (a
+     * cancellation), or after a write timed out, and it waits at most {@link #CLOSE_NOTIFY_BOUND}
+     * (or the write timeout, if shorter) for a peer that does not read.
+     */
     @Override
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
+        if (socket instanceof SSLSocket s && established && !aborted && !writing && !s.isOutputShutdown()
+                && !Thread.currentThread().isInterrupted()) {
+            Duration bound = writeTimeout.isZero() || writeTimeout.compareTo(CLOSE_NOTIFY_BOUND) > 0
+                    ? CLOSE_NOTIFY_BOUND : writeTimeout;
+            timeouts.write(bound);
+            try {
+                shutdownOutput();
+            } catch (IOException ignored) {
+                // the peer is gone or not reading: closing is all that is left
+            }
+        }
+        abort();
+    }
+
+    /**
+     * Closes the raw socket at once, sending nothing: closing the TLS layer instead would write
+     * close_notify, which can block forever on a peer that does not read.
+     */
+    @Override
+    public void abort() {
+        aborted = true;
+        closed = true;
         timeouts.stop();
         try {
-            // close the raw socket, not the TLS layer: closing TLS writes close_notify, which can
-            // block forever on a peer that does not read
             raw.close();
         } catch (IOException ignored) {
             // nothing more to do

@@ -22,8 +22,8 @@ final class Timeouts implements Watchdog.Guard {
         /** Wakes a blocked read without closing the output. */
         void shutdownInput();
 
-        /** Closes the transport. */
-        void close();
+        /** Closes the transport at once, sending nothing more (a write timed out). */
+        void abort();
     }
 
     private final Actions actions;
@@ -166,7 +166,7 @@ final class Timeouts implements Watchdog.Guard {
         long w = writeDeadline;
         if (w != 0 && now - w >= 0) {
             writeTimedOut = true;
-            actions.close();
+            actions.abort();
             return;
         }
         long r = readDeadline;

@@ -18,6 +18,7 @@ import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -25,20 +26,53 @@ import java.util.Base64;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
  * A TLS configuration for one side of a connection: an {@link SSLContext} restricted to TLS 1.3
- * and 1.2. Servers load a PEM certificate chain and a PEM PKCS#8 private key; clients trust the
+ * and 1.2. Servers load PEM certificate chains and PEM PKCS#8 private keys; clients trust the
  * JDK's default store or a PEM file of certificates, and verify the server's host name.
  *
  * <p>Used by {@code tls:} endpoints and by {@link Connection#startTls(Tls)}.
+ *
+ * <pre>{@code
+ * Tls tls = Tls.serverBuilder()
+ *         .certificate(Path.of("example.org.pem"), Path.of("example.org.key"))          // the default
+ *         .certificate("mail.example.net", Path.of("mail.pem"), Path.of("mail.key"))    // by SNI
+ *         .alpn("imap")                                                               // RFC 7301
+ *         .clientAuth(Tls.ClientAuth.REQUEST, Path.of("client-ca.pem"))               // optional
+ *         .build();
+ * }</pre>
+ *
+ * <h2>What a server configuration does</h2>
+ * <ul>
+ *   <li>It follows its files: a certificate renewed on disk is served from the next handshake
+ *       on, and {@link #reload()} rereads them on demand (SIGHUP); see {@link ServerBuilder}.</li>
+ *   <li>It picks a certificate by the name the client asks for (SNI), see
+ *       {@link ServerBuilder#certificate(String, Path, Path)}.</li>
+ *   <li>It agrees on an application protocol by ALPN ({@link Connection#applicationProtocol()}),
+ *       and may ask for client certificates ({@link Connection#peerCertificates()}).</li>
+ * </ul>
+ *
+ * <h2>Ending a TLS connection</h2>
+ * Both sides end a session with a {@code close_notify} alert before closing the socket (RFC 8446
+ * §6.1): {@link Connection#shutdownOutput()} sends it, and so does {@link Connection#close()},
+ * waiting at most a second for a peer that does not read (it is skipped when another thread is
+ * writing or the closing thread is interrupted). A peer that closes <em>without</em>
+ * {@code close_notify} is read as an ordinary end of stream, as most TLS stacks do. That opens
+ * the door to a truncation attack (an attacker who cuts the TCP connection makes the data end
+ * early, RFC 8446 §6.1, RFC 5246 §7.2.1), which is harmless only where the protocol frames its own
+ * end: an SMTP message ends with {@code <CRLF>.<CRLF>}, an IMAP literal has its length, an XMPP
+ * stream its closing tag, and a protocol that reads a truncated command sees an incomplete one. A
+ * protocol whose data runs "until the connection closes" must not trust such an end.
  *
  * <h2>Error handling</h2>
  * The loaders throw {@link IOException} whose message names the file and what is wrong with it
@@ -50,37 +84,69 @@ public final class Tls {
 
     private final SSLContext context;
     private final boolean client;
+    /** The server's reloadable certificates, or null (a client, or a context built elsewhere). */
+    private final ServerCertificates certificates;
+    /** ALPN protocol names (RFC 7301), preferred first; empty for no ALPN. */
+    private final List<String> applicationProtocols;
+    private final ClientAuth clientAuth;
 
-    private Tls(SSLContext context, boolean client) {
+    private Tls(SSLContext context, boolean client, ServerCertificates certificates, List<String> applicationProtocols,
+            ClientAuth clientAuth) {
         this.context = context;
         this.client = client;
+        this.certificates = certificates;
+        this.applicationProtocols = applicationProtocols;
+        this.clientAuth = clientAuth;
+    }
+
+    private Tls(SSLContext context, boolean client) {
+        this(context, client, null, List.of(), ClientAuth.NONE);
+    }
+
+    /**
+     * Whether a server asks TLS clients for a certificate (RFC 8446 §4.3.2), see
+     * {@link ServerBuilder#clientAuth(ClientAuth, Path)}.
+     */
+    public enum ClientAuth {
+        /** No certificate is asked for. */
+        NONE,
+        /** A certificate is asked for; a client that sends none is served without. */
+        REQUEST,
+        /** A certificate is required; a client that sends none fails the handshake. */
+        REQUIRE
     }
 
     /**
      * A server configuration from a PEM certificate chain (leaf first) and a PEM PKCS#8 key
-     * ({@code -----BEGIN PRIVATE KEY-----}; RSA, EC and Ed25519 keys).
+     * ({@code -----BEGIN PRIVATE KEY-----}; RSA, EC and Ed25519 keys), following the files as
+     * {@link ServerBuilder#reloading(boolean)} describes: the same as
+     * {@code Tls.serverBuilder().certificate(certificateChain, privateKey).build()}.
      *
      * @throws IOException naming the file that is missing or malformed
      */
     public static Tls server(Path certificateChain, Path privateKey) throws IOException {
-        List<X509Certificate> chain = readCertificates(certificateChain);
-        PrivateKey key = readPrivateKey(privateKey);
-        if (!matches(key, chain.get(0))) {
-            throw new IOException(privateKey + ": this key does not belong to the first certificate in " + certificateChain);
-        }
-        try {
-            KeyStore ks = KeyStore.getInstance("PKCS12");
-            ks.load(null, null);
-            char[] pw = new char[0];
-            ks.setKeyEntry("twine", key, pw, chain.toArray(new Certificate[0]));
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            kmf.init(ks, pw);
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(kmf.getKeyManagers(), null, null);
-            return new Tls(ctx, false);
-        } catch (GeneralSecurityException e) {
-            throw new IOException(certificateChain + ": cannot build a TLS context: " + e.getMessage(), e);
-        }
+        return serverBuilder().certificate(certificateChain, privateKey).build();
+    }
+
+    /**
+     * Starts a server configuration: certificates from PEM files that are reloaded when they
+     * change.
+     *
+     * <pre>{@code
+     * Tls tls = Tls.serverBuilder()
+     *         .certificate(Path.of("/etc/letsencrypt/live/example.org/fullchain.pem"),
+     *                 Path.of("/etc/letsencrypt/live/example.org/privkey.pem"))
+     *         .build();
+     * // in a STARTTLS handler, each handshake gets the pair on disk now:
+     * connection.startTls(tls);
+     * // on SIGHUP, or whenever the operator says so (true if the files held a new pair):
+     * boolean changed = tls.reload();
+     * }</pre>
+     *
+     * @return a new builder
+     */
+    public static ServerBuilder serverBuilder() {
+        return new ServerBuilder();
     }
 
     /**
@@ -150,6 +216,30 @@ public final class Tls {
      * @throws IOException naming the file that is missing or malformed
      */
     public static Tls client(Path trustedCertificates) throws IOException {
+        return clientBuilder().trust(trustedCertificates).build();
+    }
+
+    /**
+     * Starts a client configuration with more than {@link #client()} and {@link #client(Path)}
+     * offer: ALPN.
+     *
+     * <pre>{@code
+     * Tls tls = Tls.clientBuilder()
+     *         .trust(Path.of("ca.pem"))
+     *         .alpn("imap")
+     *         .build();
+     * Connection c = Client.connect(Endpoint.parseClient("tls:mail.example.org:993"),
+     *         ClientOptions.builder().tls(tls).build());
+     * boolean agreed = c.applicationProtocol().equals(Optional.of("imap"));
+     * }</pre>
+     *
+     * @return a new builder
+     */
+    public static ClientBuilder clientBuilder() {
+        return new ClientBuilder();
+    }
+
+    private static TrustManager[] trustManagers(Path trustedCertificates) throws IOException {
         List<X509Certificate> certs = readCertificates(trustedCertificates);
         try {
             KeyStore ts = KeyStore.getInstance("PKCS12");
@@ -159,9 +249,7 @@ public final class Tls {
             }
             TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             tmf.init(ts);
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(null, tmf.getTrustManagers(), null);
-            return new Tls(ctx, true);
+            return tmf.getTrustManagers();
         } catch (GeneralSecurityException e) {
             throw new IOException(trustedCertificates + ": cannot build a TLS context: " + e.getMessage(), e);
         }
@@ -174,6 +262,28 @@ public final class Tls {
      */
     public static Tls of(SSLContext context, boolean client) {
         return new Tls(Objects.requireNonNull(context, "context"), client);
+    }
+
+    /**
+     * Reads this server configuration's PEM files again and, if they hold another certificate or
+     * key, serves the new pairs to every handshake from now on; connections already open keep the
+     * session they have. Meant for SIGHUP and for an operator's "reload" command; with
+     * {@linkplain ServerBuilder#reloading(boolean) reloading} on (the default), changed files are
+     * also picked up by the next handshake without calling this.
+     *
+     * <p>Blocks while it reads the files. Safe to call from any thread at any time.
+     *
+     * <h4>Error handling</h4>
+     * All pairs are replaced or none: if any file is missing or unparsable, a key does not match
+     * its certificate, or a certificate has expired, this throws and the previous pairs stay in
+     * use.
+     *
+     * @return whether a certificate or key changed; false if the files hold what is served already,
+     *     and for configurations not loaded from files (clients, {@link #of(SSLContext, boolean)})
+     * @throws IOException naming the file and what is wrong with it
+     */
+    public boolean reload() throws IOException {
+        return certificates != null && certificates.reload();
     }
 
     /** The underlying context. */
@@ -218,9 +328,20 @@ public final class Tls {
         return e;
     }
 
-    /** TLS 1.3/1.2 only; on the client side, host name verification and SNI for {@code host}. */
+    /**
+     * TLS 1.3/1.2 only; the ALPN list; client certificates asked for or not; on the client side,
+     * host name verification and SNI for {@code host}.
+     */
     private SSLParameters parameters(SSLParameters p, String host) {
         p.setProtocols(PROTOCOLS);
+        if (!applicationProtocols.isEmpty()) {
+            p.setApplicationProtocols(applicationProtocols.toArray(new String[0]));
+        }
+        switch (clientAuth) {
+            case REQUIRE -> p.setNeedClientAuth(true);
+            case REQUEST -> p.setWantClientAuth(true);
+            case NONE -> { }
+        }
         if (client) {
             p.setEndpointIdentificationAlgorithm("HTTPS");
             if (host != null && !host.isEmpty() && Character.isLetter(host.charAt(host.length() - 1))) {
@@ -274,6 +395,13 @@ public final class Tls {
             }
         }
         throw new IOException(file + ": unsupported or malformed PKCS#8 key (RSA, EC and Ed25519 are supported)");
+    }
+
+    /** Throws naming both files unless {@code key} belongs to {@code cert}. */
+    static void requireMatch(PrivateKey key, X509Certificate cert, Path certificateChain, Path privateKey) throws IOException {
+        if (!matches(key, cert)) {
+            throw new IOException(privateKey + ": this key does not belong to the first certificate in " + certificateChain);
+        }
     }
 
     private static boolean matches(PrivateKey key, X509Certificate cert) {
@@ -337,6 +465,281 @@ public final class Tls {
                 throw new IOException(file + ":" + line + ": bad base64 in PEM block: " + bad.getMessage());
             }
             from = e + end.length();
+        }
+    }
+
+    /**
+     * Builds a server {@link Tls}: a default certificate ({@link #certificate(Path, Path)},
+     * required) and any number chosen by the name the client asks for
+     * ({@link #certificate(String, Path, Path)}).
+     *
+     * <h2>Following the files</h2>
+     * With {@link #reloading(boolean)} on (the default), every handshake first compares the
+     * modification times of the PEM files with those read last (one {@code stat} per file) and, if
+     * one changed, reloads them as {@link Tls#reload()} does: an ACME client (certbot, lego)
+     * that renews a certificate in place is served from the next handshake on, with no restart and
+     * no signal. A renewal that leaves a bad pair on disk (the key written before the certificate,
+     * a mismatch, an expired or unparsable file) is logged once as a warning on the
+     * {@code dev.twine.core.Tls} logger, and the previous pair stays in use until the files change
+     * again.
+     */
+    public static final class ServerBuilder {
+        private final List<ServerCertificates.Source> sources = new ArrayList<>();
+        private boolean reloading = true;
+        private List<String> alpn = List.of();
+        private ClientAuth clientAuth = ClientAuth.NONE;
+        private Path trustedIssuers;
+        private System.Logger log = System.getLogger(Tls.class.getName());
+
+        private ServerBuilder() {
+        }
+
+        /** For tests: where reload messages go instead of the {@code dev.twine.core.Tls} logger. */
+        ServerBuilder log(System.Logger log) {
+            this.log = log;
+            return this;
+        }
+
+        /**
+         * Adds the default certificate: the one served to clients that send no server name or
+         * one no {@link #certificate(String, Path, Path) named certificate} covers. A PEM chain
+         * (leaf first) and a PEM PKCS#8 key (RSA, EC, Ed25519). Called again, it adds another
+         * default of another key type.
+         *
+         * @param certificateChain the certificate file
+         * @param privateKey the key file
+         * @return this builder
+         */
+        public ServerBuilder certificate(Path certificateChain, Path privateKey) {
+            sources.add(new ServerCertificates.Source(null,
+                    Objects.requireNonNull(certificateChain, "certificateChain"), Objects.requireNonNull(privateKey, "privateKey")));
+            return this;
+        }
+
+        /**
+         * Adds a certificate for clients that ask for {@code serverName} in their ClientHello
+         * (SNI, RFC 6066 §3), so one endpoint can serve several domains each with its own
+         * certificate. A handshake gets the certificate of exactly its name, else one whose
+         * wildcard matches ({@code *.example.org} covers {@code mail.example.org} but neither
+         * {@code example.org} nor {@code a.b.example.org}, RFC 6125 §6.4.3), else the default;
+         * names are compared ignoring ASCII case. Several certificates may share a name when their
+         * key types differ (RSA and EC): the first that suits the client's signature algorithms
+         * is used.
+         *
+         * <pre>{@code
+         * Tls tls = Tls.serverBuilder()
+         *         .certificate(Path.of("example.org.pem"), Path.of("example.org.key"))
+         *         .certificate("mail.example.net", Path.of("mail.example.net.pem"), Path.of("mail.example.net.key"))
+         *         .certificate("*.example.com", Path.of("wild.example.com.pem"), Path.of("wild.example.com.key"))
+         *         .build();
+         * }</pre>
+         *
+         * @param serverName a DNS name, or {@code *.} followed by one with at least two labels
+         * @param certificateChain the certificate file
+         * @param privateKey the key file
+         * @return this builder
+         * @throws IllegalArgumentException if {@code serverName} is not a DNS name or such a wildcard
+         */
+        public ServerBuilder certificate(String serverName, Path certificateChain, Path privateKey) {
+            Objects.requireNonNull(serverName, "serverName");
+            String bare = serverName.startsWith("*.") ? serverName.substring(2) : serverName;
+            if (!bare.matches("(?i)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
+                    || serverName.startsWith("*.") && bare.indexOf('.') < 0) {
+                throw new IllegalArgumentException("not a DNS name or a wildcard like *.example.org: " + serverName);
+            }
+            sources.add(new ServerCertificates.Source(serverName,
+                    Objects.requireNonNull(certificateChain, "certificateChain"), Objects.requireNonNull(privateKey, "privateKey")));
+            return this;
+        }
+
+        /**
+         * Offers application protocols by ALPN (RFC 7301), this server's preferred first: of the
+         * names the client lists, the handshake picks the first one in {@code protocols}, and
+         * {@link Connection#applicationProtocol()} tells the handler which. A client that sends no
+         * ALPN is served as before (no protocol chosen); a client that lists only other protocols
+         * is refused with the {@code no_application_protocol} alert (RFC 7301 §3.2), which is what
+         * stops cross-protocol attacks that redirect, say, an HTTPS client to a mail port.
+         *
+         * <pre>{@code
+         * Tls tls = Tls.serverBuilder().certificate(cert, key).alpn("imap").build();
+         * }</pre>
+         *
+         * @param protocols ALPN names as IANA registers them ({@code "imap"}, {@code "smtp"},
+         *     {@code "xmpp-client"}, {@code "dot"}), none to offer nothing
+         * @return this builder
+         * @throws IllegalArgumentException if a name is empty or longer than 255 bytes
+         */
+        public ServerBuilder alpn(String... protocols) {
+            this.alpn = alpnList(protocols);
+            return this;
+        }
+
+        /**
+         * Asks clients for a certificate, verified against the CA certificates (or self-signed
+         * client certificates) in a PEM file: a client certificate that does not verify fails the
+         * handshake in both modes, and {@link Connection#peerCertificates()} gives the handler the
+         * verified chain, which {@link dev.twine.core.auth.CertificateCredentials} carries to a
+         * {@link dev.twine.core.auth.Portal} (SASL EXTERNAL, RFC 4422 Appendix A).
+         *
+         * <pre>{@code
+         * Tls tls = Tls.serverBuilder()
+         *         .certificate(cert, key)
+         *         .clientAuth(Tls.ClientAuth.REQUEST, Path.of("client-ca.pem"))
+         *         .build();
+         * // in the handler, after connection.startTls(tls):
+         * List<X509Certificate> chain = connection.peerCertificates(); // empty if none was sent
+         * }</pre>
+         *
+         * <p>The trusted file is read once, at {@link #build()}; it is not reloaded.
+         *
+         * @param mode whether to ask for a certificate; {@link ClientAuth#NONE} (the default) does not
+         * @param trustedIssuers the PEM file of trusted certificates; ignored (may be null) for
+         *     {@code NONE}
+         * @return this builder
+         * @throws NullPointerException if {@code mode} is null, or {@code trustedIssuers} is null
+         *     and {@code mode} is not {@code NONE}
+         */
+        public ServerBuilder clientAuth(ClientAuth mode, Path trustedIssuers) {
+            this.clientAuth = Objects.requireNonNull(mode, "mode");
+            this.trustedIssuers = mode == ClientAuth.NONE ? null : Objects.requireNonNull(trustedIssuers, "trustedIssuers");
+            return this;
+        }
+
+        /**
+         * Whether handshakes pick up changed PEM files (see the class comment). Default: true.
+         *
+         * @param reloading false to change certificates only through {@link Tls#reload()}
+         * @return this builder
+         */
+        public ServerBuilder reloading(boolean reloading) {
+            this.reloading = reloading;
+            return this;
+        }
+
+        /**
+         * Loads the files and builds the configuration.
+         *
+         * @return the configuration
+         * @throws IOException naming the file that is missing or malformed, or the key that does
+         *     not belong to its certificate
+         * @throws IllegalStateException if no certificate was added
+         */
+        public Tls build() throws IOException {
+            if (sources.stream().noneMatch(s -> s.name() == null)) {
+                throw new IllegalStateException("certificate(certificateChain, privateKey) is required");
+            }
+            ServerCertificates certs = ServerCertificates.load(sources, log, reloading, Clock.systemUTC());
+            TrustManager[] trusted = trustedIssuers == null ? null : trustManagers(trustedIssuers);
+            try {
+                SSLContext ctx = SSLContext.getInstance("TLS");
+                ctx.init(new KeyManager[] {certs}, trusted, null);
+                return new Tls(ctx, false, certs, alpn, clientAuth);
+            } catch (GeneralSecurityException e) {
+                throw new IOException(sources.get(0).chain() + ": cannot build a TLS context: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private static KeyManager[] clientKeys(Path certificateChain, Path privateKey) throws IOException {
+        List<X509Certificate> chain = readCertificates(certificateChain);
+        PrivateKey key = readPrivateKey(privateKey);
+        requireMatch(key, chain.get(0), certificateChain, privateKey);
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            char[] pw = new char[0];
+            ks.setKeyEntry("twine", key, pw, chain.toArray(new Certificate[0]));
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(ks, pw);
+            return kmf.getKeyManagers();
+        } catch (GeneralSecurityException e) {
+            throw new IOException(certificateChain + ": cannot build a TLS context: " + e.getMessage(), e);
+        }
+    }
+
+    private static List<String> alpnList(String... protocols) {
+        for (String p : protocols) {
+            int bytes = p.getBytes(StandardCharsets.UTF_8).length;
+            if (bytes == 0 || bytes > 255) {
+                // RFC 7301 §3.1: a ProtocolName is 1 to 255 bytes
+                throw new IllegalArgumentException("an ALPN protocol name has 1 to 255 bytes: '" + p + "'");
+            }
+        }
+        return List.of(protocols);
+    }
+
+    /** Builds a client {@link Tls}; with nothing set, the same as {@link Tls#client()}. */
+    public static final class ClientBuilder {
+        private Path trust;
+        private List<String> alpn = List.of();
+        private Path certificateChain;
+        private Path privateKey;
+
+        private ClientBuilder() {
+        }
+
+        /**
+         * Trusts exactly the certificates in a PEM file (a CA, or a self-signed server
+         * certificate) instead of the JDK's default trust store.
+         *
+         * @param trustedCertificates the PEM file
+         * @return this builder
+         */
+        public ClientBuilder trust(Path trustedCertificates) {
+            this.trust = Objects.requireNonNull(trustedCertificates, "trustedCertificates");
+            return this;
+        }
+
+        /**
+         * Sends application protocols by ALPN (RFC 7301), preferred first; the server picks one
+         * (its preference decides), which {@link Connection#applicationProtocol()} then tells. A
+         * server that knows no ALPN picks none, and the connection goes on without.
+         *
+         * @param protocols ALPN names ({@code "imap"}, {@code "xmpp-client"}), none to send nothing
+         * @return this builder
+         * @throws IllegalArgumentException if a name is empty or longer than 255 bytes
+         */
+        public ClientBuilder alpn(String... protocols) {
+            this.alpn = alpnList(protocols);
+            return this;
+        }
+
+        /**
+         * Presents a client certificate to servers that ask for one: a PEM chain (leaf first) and
+         * a PEM PKCS#8 key, as for a server.
+         *
+         * @param certificateChain the certificate file
+         * @param privateKey the key file
+         * @return this builder
+         */
+        public ClientBuilder certificate(Path certificateChain, Path privateKey) {
+            this.certificateChain = Objects.requireNonNull(certificateChain, "certificateChain");
+            this.privateKey = Objects.requireNonNull(privateKey, "privateKey");
+            return this;
+        }
+
+        /**
+         * Reads the files and builds the configuration.
+         *
+         * @return the configuration
+         * @throws IOException naming the file that is missing or malformed, or the key that does
+         *     not belong to its certificate
+         */
+        public Tls build() throws IOException {
+            TrustManager[] trusted = trust == null ? null : trustManagers(trust);
+            KeyManager[] keys = certificateChain == null ? null : clientKeys(certificateChain, privateKey);
+            try {
+                SSLContext ctx;
+                if (trusted == null && keys == null) {
+                    ctx = SSLContext.getDefault();
+                } else {
+                    ctx = SSLContext.getInstance("TLS");
+                    ctx.init(keys, trusted, null);
+                }
+                return new Tls(ctx, true, null, alpn, ClientAuth.NONE);
+            } catch (GeneralSecurityException e) {
+                throw new IOException("cannot build a TLS context: " + e.getMessage(), e);
+            }
         }
     }
 }

@@ -11,8 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.twine.core.testing.MemoryConnections;
+import java.io.EOFException;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.SocketTimeoutException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,27 +67,15 @@ class TlsTest {
     }
 
     static void requireOpenssl() {
-        TestPeers.require("openssl", "openssl");
+        Openssl.require();
     }
 
     record Run(int exit, String stdout, String stderr) {}
 
     /** Runs a command with {@code stdin} as its input, bounded to 20 seconds. */
     static Run run(List<String> command, String stdin) throws Exception {
-        Path err = dir.resolve("stderr-" + RUNS.incrementAndGet() + ".txt");
-        Process p = new ProcessBuilder(command).redirectError(err.toFile()).start();
-        try (Scope scope = Scope.open("process")) {
-            Handle<byte[]> out = scope.fork("stdout", () -> p.getInputStream().readAllBytes());
-            try (OutputStream in = p.getOutputStream()) {
-                in.write(stdin.getBytes(US_ASCII));
-            }
-            if (!p.waitFor(20, TimeUnit.SECONDS)) {
-                p.destroyForcibly(); // closes its stdout, which ends the reader
-                p.waitFor();
-            }
-            scope.join();
-            return new Run(p.exitValue(), new String(out.resultNow(), US_ASCII), Files.readString(err));
-        }
+        Openssl.Run r = Openssl.run(dir, command, stdin);
+        return new Run(r.exit(), r.stdout(), r.stderr());
     }
 
     @AfterEach
@@ -430,10 +418,66 @@ class TlsTest {
     }
 
     @Test
-    void opensslClientUpgradesWithSmtpStartTls() throws Exception {
-        List<String> seen = new CopyOnWriteArrayList<>();
-        // just enough SMTP (RFC 3207) for "openssl s_client -starttls smtp"
-        Server s = start(Server.builder("smtp-ish").listen(ServerTest.LOOPBACK).handler(c -> {
+    void handlerThatClosesATlsConnectionSendsCloseNotifyFirst() throws Exception {
+        // what IMAP, POP3 and SMTP sessions do: write a goodbye, then close() in a finally block
+        Server s = start(Server.builder("tls-close").listen(tlsEndpoint("127.0.0.1")).handler(c -> {
+            try {
+                LineWriter.of(c).writeLine("bye").flush();
+            } finally {
+                c.close();
+            }
+        }));
+        Run r = run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + s.port(), "-quiet", "-CAfile", cert.toString()), "");
+        assertTrue(r.stdout().contains("bye"), r.stdout() + r.stderr());
+        // OpenSSL 3.0 reports a close without close_notify as "...:unexpected eof while reading:..." and exits 1
+        assertFalse(r.stderr().contains("unexpected eof"), r.stderr());
+        assertEquals(0, r.exit(), r.stderr());
+    }
+
+    @Test
+    void closingFromAnotherThreadWhileTheHandlerReadsEndsBothSidesPromptly() throws Exception {
+        BlockingQueue<Connection> accepted = new LinkedBlockingQueue<>();
+        BlockingQueue<Throwable> readEnded = new LinkedBlockingQueue<>();
+        Server s = start(Server.builder("tls-cut").listen(tlsEndpoint("127.0.0.1")).handler(c -> {
+            accepted.add(c);
+            try {
+                LineReader.of(c, 1024).readLine(); // blocks: the client sends nothing
+                readEnded.add(new EOFException("read returned"));
+            } catch (IOException e) {
+                readEnded.add(e);
+            }
+        }));
+        try (Connection client = Client.connect(Endpoint.parseClient("tls:127.0.0.1:" + s.port()), trusting())) {
+            Connection serverSide = accepted.poll(20, TimeUnit.SECONDS);
+            assertNotNull(serverSide);
+            long t0 = System.nanoTime();
+            serverSide.close(); // e.g. an admin kicking a chat user, from another thread
+            assertTrue(Duration.ofNanos(System.nanoTime() - t0).compareTo(Duration.ofSeconds(5)) < 0, "close() is bounded");
+            assertNotNull(readEnded.poll(20, TimeUnit.SECONDS), "the blocked read ended");
+            assertNull(LineReader.of(client, 1024).readLine(), "the client sees the end");
+        }
+    }
+
+    @Test
+    void aPeerThatVanishesWithoutCloseNotifyReadsAsEndOfStream() throws Exception {
+        // an interrupted close skips close_notify: the way to make a server end TLS abruptly
+        Server s = start(Server.builder("tls-abrupt").listen(tlsEndpoint("127.0.0.1")).handler(c -> {
+            LineWriter.of(c).writeLine("bye").flush();
+            Thread.currentThread().interrupt();
+            c.close();
+        }));
+        Run r = run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + s.port(), "-quiet", "-CAfile", cert.toString()), "");
+        assertTrue(r.stderr().contains("unexpected eof"), "the server really sent no close_notify: " + r.stderr());
+        try (Connection c = Client.connect(Endpoint.parseClient("tls:127.0.0.1:" + s.port()), trusting())) {
+            LineReader in = LineReader.of(c, 1024);
+            assertEquals("bye", in.readLine());
+            assertNull(in.readLine(), "a truncated TLS stream still ends; the protocol's own framing tells whether it was complete");
+        }
+    }
+
+    /** Just enough SMTP (RFC 3207) for "openssl s_client -starttls smtp": answers one line over TLS and returns. */
+    static ConnectionHandler smtpIsh(List<String> seen) {
+        return c -> {
             LineReader r = LineReader.of(c, 1024);
             LineWriter w = LineWriter.of(c);
             w.writeLine("220 ready").flush();
@@ -452,7 +496,32 @@ class TlsTest {
                     w.writeLine("530 5.7.0 must issue STARTTLS first").flush();
                 }
             }
+        };
+    }
+
+    @Test
+    void startTlsOverAUnixSocketEndsWithCloseNotifyWhenTheHandlerCloses() throws Exception {
+        // over a Unix domain socket TLS runs through an SSLEngine: its close() must say close_notify too
+        Path sock = dir.resolve("smtp-" + RUNS.incrementAndGet() + ".sock");
+        ConnectionHandler smtp = smtpIsh(new CopyOnWriteArrayList<>());
+        start(Server.builder("smtp-unix").listen("unix:" + sock).handler(c -> {
+            try {
+                smtp.handle(c);
+            } finally {
+                c.close();
+            }
         }));
+        Run r = run(List.of("openssl", "s_client", "-unix", sock.toString(), "-starttls", "smtp", "-quiet",
+                "-CAfile", cert.toString()), "hello over tls\n");
+        assertTrue(r.stdout().contains("secure:hello over tls"), "stdout: " + r.stdout() + "\nstderr: " + r.stderr());
+        assertFalse(r.stderr().contains("unexpected eof"), r.stderr());
+        assertEquals(0, r.exit(), r.stderr());
+    }
+
+    @Test
+    void opensslClientUpgradesWithSmtpStartTls() throws Exception {
+        List<String> seen = new CopyOnWriteArrayList<>();
+        Server s = start(Server.builder("smtp-ish").listen(ServerTest.LOOPBACK).handler(smtpIsh(seen)));
         Run r = run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + s.port(), "-starttls", "smtp", "-quiet",
                 "-CAfile", cert.toString(), "-verify_return_error", "-verify_ip", "127.0.0.1"), "hello over tls\n");
         assertTrue(r.stdout().contains("secure:hello over tls"), "stdout: " + r.stdout() + "\nstderr: " + r.stderr());

@@ -8,7 +8,7 @@ package dev.twine.core.auth;
  * {@link Portal#sasl(String)}; SASL PLAIN ends in a {@link UsernamePassword}, though, so custom
  * checkers see PLAIN logins too.
  */
-public sealed interface Credentials permits UsernamePassword, PublicKeyCredentials {
+public sealed interface Credentials permits UsernamePassword, PublicKeyCredentials, CertificateCredentials {
 
     /**
      * The user name the client claims.

@@ -8,7 +8,8 @@ import java.util.Objects;
  * @param name the user name that was authenticated, never blank
  * @param mechanism how the user authenticated: a SASL mechanism name ({@code "PLAIN"},
  *     {@code "SCRAM-SHA-256"}), {@code "password"} for a {@link UsernamePassword} checked outside
- *     SASL, {@code "publickey"} for {@link PublicKeyCredentials}, or whatever a custom
+ *     SASL, {@code "publickey"} for {@link PublicKeyCredentials}, {@code "EXTERNAL"} for
+ *     {@link CertificateCredentials} checked by a {@link CertificateChecker}, or whatever a custom
  *     {@link Checker} reports
  */
 public record Principal(String name, String mechanism) {

@@ -56,6 +56,11 @@ public interface Transport {
     /** The TLS session, or null if this transport is not encrypted. */
     SSLSession tlsSession();
 
+    /** The protocol ALPN chose (RFC 7301), or null if not encrypted or none was chosen. */
+    default String applicationProtocol() {
+        return null;
+    }
+
     /**
      * Stops reading: a blocked or later read returns -1. Buffered bytes in the kernel are
      * discarded. Used to wake an idle reader when a server drains.
