@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.twine.core.Binding;
 import dev.twine.core.Service;
 import dev.twine.core.ServicePlugin;
-import dev.twine.mail.MailPlugin;
+import dev.twine.mail.internal.MailPlugin;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -244,11 +244,8 @@ class MailPluginTest {
     void submittedMailForOtherDomainsGoesToTheSmarthostWithAuth() throws Exception {
         // the smarthost: a Twine submission server for remote.test that demands AUTH
         Path hostDir = Files.createDirectories(dir.resolve("smarthost"));
-        dev.twine.core.Server smarthost = SmtpServer.builder().domain("remote.test").role(SmtpServer.Role.SUBMISSION).acceptAnySender(true)
-                .allowPlainAuth(true).maildir(dev.twine.mail.maildir.Maildir.open(hostDir.resolve("maildir")))
-                .users(SmtpTestSupport.users(hostDir))
-                .portal(dev.twine.core.auth.Portal.builder().users(SmtpTestSupport.users(hostDir)).build()).build()
-                .server("submission", List.of("tcp:0:interface=127.0.0.1"));
+        SmtpServer smarthost = SmtpTestSupport.server(hostDir, "remote.test").role(SmtpServer.Role.SUBMISSION).acceptAnySender(true)
+                .allowPlainAuth(true).listen("tcp:0:interface=127.0.0.1").build();
         smarthost.start();
         try {
             SmtpTestSupport.users(dir);

@@ -37,8 +37,8 @@ class SmtpAuthPolicyTest {
 
     private SmtpServer server(AuthPolicy policy) throws Exception {
         UsersFile users = SmtpTestSupport.users(dir);
-        return SmtpServer.builder().domain(SmtpTestSupport.DOMAIN).maildir(Maildir.open(dir.resolve("maildir")))
-                .users(users).portal(Portal.builder().users(users).policy(policy).build())
+        return SmtpServer.builder().domain(SmtpTestSupport.DOMAIN).delivery(SmtpTestSupport.local(dir).build())
+                .portal(Portal.builder().users(users).policy(policy).build())
                 .role(SmtpServer.Role.SUBMISSION).allowPlainAuth(true).build();
     }
 

@@ -22,11 +22,12 @@ public final class SmtpBenchMain {
             System.exit(2);
         }
         UsersFile users = UsersFile.load(Path.of(args[1]));
-        SmtpServer smtp = SmtpServer.builder().domain(args[0]).users(users).maildir(Maildir.open(Path.of(args[2])))
+        SmtpServer server = SmtpServer.builder().domain(args[0])
+                .delivery(MaildirDelivery.builder().domain(args[0]).users(users).maildir(Maildir.open(Path.of(args[2]))).build())
                 // every benchmark session comes from 127.0.0.1: the per-address caps would refuse most
                 .limits(dev.twine.core.ConnectionLimits.none())
+                .listen(args[3])
                 .build();
-        Server server = smtp.server("smtp", List.of(args[3]));
         server.start();
         Runtime.getRuntime().addShutdownHook(new Thread(server::close));
         for (Binding b : server.bindings()) {

@@ -36,7 +36,7 @@ class SmtpLimitsTest {
     @TempDir
     Path dir;
 
-    private Server running;
+    private SmtpServer running;
     private final List<Socket> sockets = new ArrayList<>();
 
     @AfterEach
@@ -50,7 +50,7 @@ class SmtpLimitsTest {
     }
 
     private int start(SmtpServer server) throws Exception {
-        running = server.server("smtp", List.of("tcp:0:interface=127.0.0.1"));
+        running = server;
         running.start();
         return running.port();
     }
@@ -73,7 +73,7 @@ class SmtpLimitsTest {
 
     @Test
     void byDefaultAnEleventhConnectionBeforeMailFromOneAddressIsRefusedAndOthersStillGetIn() throws Exception {
-        SmtpServer server = SmtpTestSupport.server(dir).build();
+        SmtpServer server = SmtpTestSupport.server(dir).listen("tcp:0:interface=127.0.0.1").build();
         int port = start(server);
         List<Client> idle = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
@@ -98,7 +98,7 @@ class SmtpLimitsTest {
 
     @Test
     void onSubmissionASuccessfulAuthLeavesThePreauthCount() throws Exception {
-        SmtpServer server = SmtpTestSupport.server(dir).role(SmtpServer.Role.SUBMISSION).allowPlainAuth(true).build();
+        SmtpServer server = SmtpTestSupport.server(dir).role(SmtpServer.Role.SUBMISSION).allowPlainAuth(true).listen("tcp:0:interface=127.0.0.1").build();
         int port = start(server);
         Client c = connect("127.0.0.1", port);
         assertEquals("220 example.test ESMTP Twine", c.in().readLine());
@@ -116,7 +116,7 @@ class SmtpLimitsTest {
     @Test
     void aClientThatNeverStartsAMailTransactionIsClosedAtThePreauthTimeout() throws Exception {
         SmtpServer server = SmtpTestSupport.server(dir)
-                .limits(ConnectionLimits.builder().preauthTimeout(Duration.ofMillis(300)).build()).build();
+                .limits(ConnectionLimits.builder().preauthTimeout(Duration.ofMillis(300)).build()).listen("tcp:0:interface=127.0.0.1").build();
         int port = start(server);
         Client c = connect("127.0.0.1", port);
         assertEquals("220 example.test ESMTP Twine", c.in().readLine());

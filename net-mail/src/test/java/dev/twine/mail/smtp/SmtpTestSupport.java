@@ -29,10 +29,31 @@ final class SmtpTestSupport {
         return UsersFile.load(f);
     }
 
+    /** A server for {@link #DOMAIN} delivering into {@code dir/maildir}, with AUTH against {@code dir/users}. */
     static SmtpServer.Builder server(Path dir) throws IOException {
+        return server(dir, local(dir).build());
+    }
+
+    /** A server for {@link #DOMAIN} with {@code delivery}, with AUTH against {@code dir/users}. */
+    static SmtpServer.Builder server(Path dir, MailDelivery<?> delivery) throws IOException {
         UsersFile users = users(dir);
-        return SmtpServer.builder().domain(DOMAIN).maildir(Maildir.open(dir.resolve("maildir"))).users(users)
-                .portal(Portal.builder().users(users).build());
+        return SmtpServer.builder().domain(DOMAIN).delivery(delivery).portal(Portal.builder().users(users).build());
+    }
+
+    /** Local delivery for {@link #DOMAIN}'s users in {@code dir/users} into {@code dir/maildir}. */
+    static MaildirDelivery.Builder local(Path dir) throws IOException {
+        return local(dir, DOMAIN);
+    }
+
+    /** Local delivery for {@code domain}'s users in {@code dir/users} into {@code dir/maildir}. */
+    static MaildirDelivery.Builder local(Path dir, String domain) throws IOException {
+        return MaildirDelivery.builder().domain(domain).maildir(Maildir.open(dir.resolve("maildir"))).users(users(dir));
+    }
+
+    /** A server for {@code domain} delivering into {@code dir/maildir}, with AUTH against {@code dir/users}. */
+    static SmtpServer.Builder server(Path dir, String domain) throws IOException {
+        UsersFile users = users(dir);
+        return SmtpServer.builder().domain(domain).delivery(local(dir, domain).build()).portal(Portal.builder().users(users).build());
     }
 
     /** The files in {@code user}'s new/, sorted by name. */
