@@ -241,6 +241,39 @@ class MailPluginTest {
     }
 
     @Test
+    void aBadAliasesFileIsABadArgumentNamingFileAndLine() throws Exception {
+        SmtpTestSupport.users(dir);
+        Path aliases = dir.resolve("aliases");
+        Files.writeString(aliases, "sales: alice\nsales bob\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(args("--domain", "example.test",
+                "--users", dir.resolve("users").toString(), "--maildir", dir.resolve("maildir").toString(),
+                "--aliases", aliases.toString())));
+        assertEquals("--aliases: " + aliases + ":2: expected 'name: target, ...'", e.getMessage());
+    }
+
+    @Test
+    void lmtpServesTheAliasesAndTheMaildir() throws Exception {
+        SmtpTestSupport.users(dir);
+        Path aliases = dir.resolve("aliases");
+        Files.writeString(aliases, "sales: alice, bob\n");
+        try (Service s = plugin.create(args("--domain", "example.test", "--users", dir.resolve("users").toString(),
+                "--maildir", dir.resolve("maildir").toString(), "--aliases", aliases.toString(),
+                "--smtp", "tcp:0:interface=127.0.0.1", "--lmtp", "tcp:0:interface=127.0.0.1"))) {
+            s.start();
+            int port = s.bindings().stream().filter(b -> b.service().equals("lmtp")).findFirst().orElseThrow().port();
+            String out = dev.twine.mail.maildir.MailFixture.python(60, """
+                    import smtplib, sys
+                    s = smtplib.LMTP('127.0.0.1', int(sys.argv[1]))
+                    print(s.sendmail('x@remote.example', ['sales@example.test'], b'Subject: s\\r\\n\\r\\nhi\\r\\n'))
+                    s.quit()
+                    """, String.valueOf(port));
+            assertEquals("{}", out.strip());
+        }
+        assertEquals(1, SmtpTestSupport.delivered(dir, "alice").size());
+        assertEquals(1, SmtpTestSupport.delivered(dir, "bob").size());
+    }
+
+    @Test
     void submittedMailForOtherDomainsGoesToTheSmarthostWithAuth() throws Exception {
         // the smarthost: a Twine submission server for remote.test that demands AUTH
         Path hostDir = Files.createDirectories(dir.resolve("smarthost"));
