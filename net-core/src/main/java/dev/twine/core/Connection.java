@@ -81,6 +81,8 @@ public final class Connection implements AutoCloseable {
     private Duration readTimeout = Duration.ZERO;
     private Duration writeTimeout = Duration.ZERO;
     private volatile boolean authenticated;
+    /** The client's address from a PROXY protocol header, or null: it wins over the socket's. */
+    private volatile SocketAddress proxiedClient;
     private volatile ConnectionLimits.Permit permit;
     /** When the peer must have authenticated by (see {@link ConnectionLimits}), or null. */
     private volatile Instant preauthDeadline;
@@ -114,9 +116,18 @@ public final class Connection implements AutoCloseable {
         return clientSide;
     }
 
-    /** The peer's address: an {@link InetSocketAddress}, a Unix domain address, or a test's. */
+    /**
+     * The peer's address: an {@link InetSocketAddress}, a Unix domain address, or a test's. Behind
+     * a load balancer speaking the {@link ProxyProtocol}, the real client's address from its header.
+     */
     public SocketAddress remoteAddress() {
-        return transport.remoteAddress();
+        SocketAddress proxied = proxiedClient;
+        return proxied != null ? proxied : transport.remoteAddress();
+    }
+
+    /** Sets the client address a PROXY protocol header gave (before the handler runs). */
+    void proxiedClient(SocketAddress client) {
+        this.proxiedClient = client;
     }
 
     /** This side's address. */

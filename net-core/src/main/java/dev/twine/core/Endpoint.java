@@ -13,6 +13,7 @@ import java.util.Objects;
  * tls:PORT:cert=FILE:key=FILE[:interface=ADDR]         tls:HOST:PORT[:trust=FILE]
  * udp:PORT[:interface=ADDR]                            udp:HOST:PORT
  * unix:PATH                                            unix:PATH
+ * tcp:... or tls:... [:proxy=v1|v2|any][:proxy-from=CIDR,...]
  * </pre>
  *
  * <p>A colon inside a value is written {@code \:} (and a backslash {@code \\}); an IPv6 address may
@@ -20,6 +21,8 @@ import java.util.Objects;
  * server side picks a free port. A server endpoint without {@code interface} listens on all
  * interfaces. {@code cert} is a PEM certificate chain, {@code key} a PEM PKCS#8 private key,
  * {@code trust} a PEM file of certificates to trust instead of the JDK's default trust store.
+ * {@code proxy} makes a TCP or TLS listener expect a PROXY protocol header from the load balancers
+ * named by {@code proxy-from} (loopback only if it is left out): see {@link ProxyProtocol}.
  *
  * <h2>Error handling</h2>
  * {@link #parseServer} and {@link #parseClient} throw {@link IllegalArgumentException} whose
@@ -71,6 +74,29 @@ public sealed interface Endpoint {
         @Override
         public String toString() {
             return "udp:" + hostPort(host, port);
+        }
+    }
+
+    /**
+     * A TCP or TLS listener behind a load balancer that speaks the PROXY protocol: connections are
+     * accepted only from the trusted proxies, and each must start with a header giving the real
+     * client's address. Server side only.
+     *
+     * @param listener the {@link Tcp} or {@link Tls} endpoint to listen on
+     * @param proxy which headers to accept, and from whom
+     */
+    record Proxied(Endpoint listener, ProxyProtocol proxy) implements Endpoint {
+        public Proxied {
+            Objects.requireNonNull(listener, "listener");
+            Objects.requireNonNull(proxy, "proxy");
+            if (!(listener instanceof Tcp || listener instanceof Tls)) {
+                throw new IllegalArgumentException("the PROXY protocol is for tcp and tls listeners, not " + listener);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return listener + ":" + proxy;
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.twine.core;
 
+import dev.twine.core.internal.ProxyHeader;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -91,6 +92,7 @@ public final class Server implements Service {
     private final ConnectionHandler overLimit;
     private final AtomicLong refused = new AtomicLong();
     private volatile long lastRefusalLog = System.nanoTime() - REFUSAL_LOG_PERIOD_NANOS;
+    private volatile long lastProxyRefusalLog = System.nanoTime() - REFUSAL_LOG_PERIOD_NANOS;
     private final Semaphore permits;
     private final Semaphore datagramPermits;
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
@@ -165,11 +167,13 @@ public final class Server implements Service {
     private Runnable bind(Endpoint e) throws IOException {
         try {
             return switch (e) {
-                case Endpoint.Tcp tcp -> bindStream(tcp.host(), tcp.port(), tcp.backlog(), null, "tcp");
-                case Endpoint.Tls tls -> {
-                    Tls ctx = Tls.server(tls.cert(), tls.key());
-                    yield bindStream(tls.host(), tls.port(), tls.backlog(), ctx, "tls");
-                }
+                case Endpoint.Tcp tcp -> bindStream(tcp.host(), tcp.port(), tcp.backlog(), null, "tcp", null);
+                case Endpoint.Tls tls -> bindTls(tls, null);
+                case Endpoint.Proxied p -> switch (p.listener()) {
+                    case Endpoint.Tcp tcp -> bindStream(tcp.host(), tcp.port(), tcp.backlog(), null, "tcp", p.proxy());
+                    case Endpoint.Tls tls -> bindTls(tls, p.proxy());
+                    default -> throw new IllegalArgumentException("the PROXY protocol is for tcp and tls listeners");
+                };
                 case Endpoint.Udp udp -> bindDatagram(udp);
                 case Endpoint.Unix unix -> bindUnix(unix);
             };
@@ -180,7 +184,13 @@ public final class Server implements Service {
         }
     }
 
-    private Runnable bindStream(String host, int port, int backlog, Tls tls, String protocol) throws IOException {
+    private Runnable bindTls(Endpoint.Tls tls, ProxyProtocol proxy) throws IOException {
+        Tls ctx = Tls.server(tls.cert(), tls.key());
+        return bindStream(tls.host(), tls.port(), tls.backlog(), ctx, "tls", proxy);
+    }
+
+    private Runnable bindStream(String host, int port, int backlog, Tls tls, String protocol, ProxyProtocol proxy)
+            throws IOException {
         requireHandler(protocol);
         ServerSocket ss = new ServerSocket();
         listeners.add(ss);
@@ -188,7 +198,7 @@ public final class Server implements Service {
         InetAddress addr = host.isEmpty() ? null : InetAddress.getByName(host);
         ss.bind(new InetSocketAddress(addr, port), backlog);
         bindings.add(new Binding(name, protocol, ss.getLocalSocketAddress()));
-        return () -> acceptLoop(ss, tls);
+        return () -> acceptLoop(ss, tls, proxy);
     }
 
     private Runnable bindUnix(Endpoint.Unix unix) throws IOException {
@@ -251,7 +261,7 @@ public final class Server implements Service {
         }
     }
 
-    private void acceptLoop(ServerSocket ss, Tls tls) {
+    private void acceptLoop(ServerSocket ss, Tls tls, ProxyProtocol proxy) {
         while (!stopping) {
             if (!acquirePermit()) {
                 return;
@@ -270,7 +280,12 @@ public final class Server implements Service {
             try {
                 s.setTcpNoDelay(true);
                 SocketTransport t = new SocketTransport(s);
-                admit(new Connection(name, t, false, ""), tls);
+                Connection conn = new Connection(name, t, false, "");
+                if (proxy == null) {
+                    admit(conn, tls);
+                } else {
+                    acceptProxied(conn, tls, proxy);
+                }
             } catch (IOException | RuntimeException e) {
                 permits.release();
                 closeQuietly(s);
@@ -319,6 +334,56 @@ public final class Server implements Service {
             Thread.sleep(100);
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * A connection through a load balancer: refused unanswered unless it comes from a trusted
+     * proxy; then, on the connection's own thread (a slow header must not hold up the accept
+     * loop), the header is read, the client address taken from it, and the limits asked about
+     * that address.
+     */
+    private void acceptProxied(Connection conn, Tls tls, ProxyProtocol proxy) {
+        if (!(conn.remoteAddress() instanceof InetSocketAddress from)
+                || !AddressBlock.anyContains(proxy.trusted(), from.getAddress())) {
+            long now = System.nanoTime();
+            // at most one line every 10 s at WARNING: a client hammering the port must not flood the log
+            Level level = now - lastProxyRefusalLog >= REFUSAL_LOG_PERIOD_NANOS ? Level.WARNING : Level.DEBUG;
+            if (level == Level.WARNING) {
+                lastProxyRefusalLog = now;
+            }
+            LOG.log(level, "{0}: refused a connection from {1}: not a trusted proxy ({2})", name, conn.peer(), proxy);
+            conn.close();
+            permits.release();
+            return;
+        }
+        Handle<Void> h = scope.fork("proxy-" + conn.id() + " " + conn.peer(), () -> {
+            try {
+                conn.readTimeout(proxy.headerTimeout());
+                ProxyHeader.read(conn.input(), proxy.version()).ifPresent(conn::proxiedClient);
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "{0}: closed a connection from proxy {1}: {2}", name, conn.peer(), e.getMessage());
+                conn.close();
+                permits.release();
+                return;
+            }
+            Optional<ConnectionLimits.Permit> permit = limits.tryAdmit(conn.remoteAddress());
+            if (permit.isEmpty()) {
+                noteRefusal(conn);
+                refuse(conn, tls);
+                return;
+            }
+            conn.admitted(permit.get(), limits.preauthTimeout());
+            Thread.currentThread().setName("conn-" + conn.id() + " " + conn.peer());
+            connections.add(conn);
+            if (stopping) {
+                conn.beginDrain();
+            }
+            runConnection(conn, tls);
+        });
+        if (h.state() == Handle.State.CANCELLED) {
+            conn.close();
+            permits.release();
         }
     }
 

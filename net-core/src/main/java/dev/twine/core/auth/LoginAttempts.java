@@ -5,6 +5,7 @@ import dev.twine.core.internal.Clocks;
 import java.lang.System.Logger.Level;
 import java.net.SocketAddress;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * The login attempts of one connection under an {@link AuthPolicy}: the protocol asks before each
@@ -56,6 +57,35 @@ public final class LoginAttempts {
                 service, address, AuthPolicy.printable(username), reason, retryAfter);
         delay();
         throw new LoginRefusedException("login refused: " + reason.replace('-', ' '), retryAfter, mayRetry());
+    }
+
+    /**
+     * Checks a password login (IMAP {@code LOGIN}, POP3 {@code USER}/{@code PASS}) under this
+     * policy: the user name is checked with {@link #admit} before the portal looks at the
+     * password, a failure is counted and delayed, a success logged. For SASL, use
+     * {@link SaslExchange#run}.
+     *
+     * @param portal the portal that checks the credentials
+     * @param credentials what the client sent
+     * @return {@link LoginResult.LoggedIn} (with no additional data), {@link LoginResult.Failed}
+     *     or {@link LoginResult.Refused}
+     * @throws InterruptedException if interrupted while the policy delays a failure
+     */
+    public LoginResult authenticate(Portal portal, Credentials credentials) throws InterruptedException {
+        String user = credentials.username();
+        Principal principal;
+        try {
+            // the policy answers before the password is looked at: while penalised, right or
+            // wrong get the same temporary refusal
+            admit(user);
+            principal = portal.authenticate(credentials);
+        } catch (LoginRefusedException e) {
+            return new LoginResult.Refused(e);
+        } catch (AuthenticationException | IllegalArgumentException e) {
+            return new LoginResult.Failed(Optional.of(user), failed(user));
+        }
+        succeeded(user);
+        return new LoginResult.LoggedIn(principal, new byte[0]);
     }
 
     /**

@@ -1,6 +1,9 @@
 package dev.twine.core.internal;
 
+import dev.twine.core.AddressBlock;
 import dev.twine.core.Endpoint;
+import dev.twine.core.Endpoint.Proxied;
+import dev.twine.core.ProxyProtocol;
 import dev.twine.core.Endpoint.Tcp;
 import dev.twine.core.Endpoint.Tls;
 import dev.twine.core.Endpoint.Udp;
@@ -49,14 +52,14 @@ public final class EndpointParser {
             }
         }
         String usage = switch (kind) {
-            case "tcp" -> server ? "tcp:PORT[:interface=ADDR][:backlog=N]" : "tcp:HOST:PORT";
+            case "tcp" -> server ? "tcp:PORT[:interface=ADDR][:backlog=N][:proxy=v1|v2|any[:proxy-from=CIDR,...]]" : "tcp:HOST:PORT";
             case "tls" -> server ? "tls:PORT:cert=FILE:key=FILE[:interface=ADDR]" : "tls:HOST:PORT[:trust=FILE]";
             case "udp" -> server ? "udp:PORT[:interface=ADDR]" : "udp:HOST:PORT";
             default -> throw bad(spec, "unknown endpoint type '" + parts.get(0) + "'; expected tcp, tls, udp or unix");
         };
         Set<String> allowed = switch (kind) {
-            case "tcp" -> server ? Set.of("interface", "backlog") : Set.of();
-            case "tls" -> server ? Set.of("interface", "backlog", "cert", "key") : Set.of("trust");
+            case "tcp" -> server ? Set.of("interface", "backlog", "proxy", "proxy-from") : Set.of();
+            case "tls" -> server ? Set.of("interface", "backlog", "cert", "key", "proxy", "proxy-from") : Set.of("trust");
             default -> server ? Set.of("interface") : Set.of();
         };
         for (String key : options.keySet()) {
@@ -92,7 +95,7 @@ public final class EndpointParser {
             }
         }
         int backlog = options.containsKey("backlog") ? number(spec, "backlog", options.get("backlog"), 1, 65535) : Endpoint.DEFAULT_BACKLOG;
-        return switch (kind) {
+        Endpoint endpoint = switch (kind) {
             case "tcp" -> new Tcp(host, port, backlog);
             case "udp" -> new Udp(host, port);
             default -> {
@@ -105,6 +108,32 @@ public final class EndpointParser {
                 yield new Tls(host, port, backlog, null, null, trust == null ? null : path(spec, "trust", trust));
             }
         };
+        return options.containsKey("proxy") || options.containsKey("proxy-from") ? proxied(spec, endpoint, options) : endpoint;
+    }
+
+    private static Endpoint proxied(String spec, Endpoint listener, Map<String, String> options) {
+        String version = options.get("proxy");
+        if (version == null) {
+            throw bad(spec, "proxy-from needs proxy=v1, v2 or any");
+        }
+        ProxyProtocol.Builder b = ProxyProtocol.builder();
+        b.version(switch (version.toLowerCase(Locale.ROOT)) {
+            case "v1", "1" -> ProxyProtocol.Version.V1;
+            case "v2", "2" -> ProxyProtocol.Version.V2;
+            case "any" -> ProxyProtocol.Version.ANY;
+            default -> throw bad(spec, "proxy '" + version + "' is not v1, v2 or any");
+        });
+        String from = options.get("proxy-from");
+        if (from != null) {
+            for (String cidr : from.split(",")) {
+                try {
+                    b.trust(AddressBlock.parse(cidr));
+                } catch (IllegalArgumentException e) {
+                    throw bad(spec, "proxy-from: " + e.getMessage());
+                }
+            }
+        }
+        return new Proxied(listener, b.build());
     }
 
     private static Path path(String spec, String key, String value) {
