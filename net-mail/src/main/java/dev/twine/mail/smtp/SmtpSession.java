@@ -4,12 +4,9 @@ import dev.twine.core.Connection;
 import dev.twine.core.DrainingException;
 import dev.twine.core.LineReader;
 import dev.twine.core.LineTooLongException;
-import dev.twine.core.auth.AuthenticationException;
 import dev.twine.core.auth.LoginAttempts;
-import dev.twine.core.auth.LoginRefusedException;
+import dev.twine.core.auth.LoginResult;
 import dev.twine.core.auth.Principal;
-import dev.twine.core.auth.SaslExchange;
-import dev.twine.core.auth.UsernamePassword;
 import jakarta.mail.internet.AddressException;
 import jakarta.mail.internet.InternetAddress;
 import java.io.ByteArrayInputStream;
@@ -251,7 +248,7 @@ final class SmtpSession {
             lines.add("STARTTLS");
         }
         if (authOffered()) {
-            lines.add("AUTH PLAIN LOGIN");
+            lines.add("AUTH " + String.join(" ", mechanisms()));
         }
         writeReply(new Reply(250, lines));
     }
@@ -818,100 +815,86 @@ final class SmtpSession {
             error(501, "5.5.4 Syntax: AUTH mechanism [initial-response]");
             return;
         }
-        String initial = parts.length > 1 ? parts[1] : null;
-        if (!mech.equals("PLAIN") && !mech.equals("LOGIN")) {
+        if (!mechanisms().contains(mech)) {
             error(504, "5.5.4 Unrecognized authentication mechanism");
             return;
         }
-        if (attempts == null) {
-            attempts = cfg.portal.policy().open(cfg.role == SmtpServer.Role.MX ? "smtp" : "submission", conn.remoteAddress());
-        }
-        try {
-            // the address alone first: while it is penalised, not even the exchange is run
-            attempts.admit(null);
-            String username = null;
-            Principal who = null;
-            boolean wrong = false;
+        Optional<byte[]> initial = Optional.empty();
+        if (parts.length > 1) {
             try {
-                if (mech.equals("PLAIN")) {
-                    byte[] response = initial != null ? decode(initial) : challenge("");
-                    if (response == null) {
-                        return;
-                    }
-                    SaslExchange sasl = cfg.portal.sasl("PLAIN");
-                    try {
-                        sasl.evaluate(response);
-                        if (!sasl.isComplete()) {
-                            throw new AuthenticationException("incomplete");
-                        }
-                        who = sasl.principal();
-                    } catch (AuthenticationException | IllegalArgumentException e) {
-                        wrong = true; // rejected or malformed: a failure either way
-                    }
-                    username = sasl.username().orElse(null);
-                } else {
-                    byte[] user = initial != null ? decode(initial) : challenge("VXNlcm5hbWU6");
-                    if (user == null) {
-                        return;
-                    }
-                    byte[] pass = challenge("UGFzc3dvcmQ6");
-                    if (pass == null) {
-                        return;
-                    }
-                    username = new String(user, StandardCharsets.UTF_8);
-                    try {
-                        who = cfg.portal.authenticate(new UsernamePassword(username, new String(pass, StandardCharsets.UTF_8)));
-                    } catch (AuthenticationException | IllegalArgumentException e) {
-                        wrong = true; // rejected or malformed: a failure either way
-                    }
-                }
+                initial = Optional.of(decode(parts[1]));
             } catch (BadBase64 e) {
                 error(501, "5.5.2 Cannot decode response");
                 return;
             }
-            // the user is known now: asked before saying whether the password was right, so that
-            // while the user or address is penalised the answer is the same either way
-            attempts.admit(username);
-            if (wrong) {
-                if (attempts.failed(username)) {
-                    reply(535, "5.7.8 Authentication credentials invalid");
-                } else {
-                    reply(421, "4.7.0 " + cfg.domain + " Too many failed authentications, closing connection");
-                    closing = true;
-                }
-                return;
-            }
-            attempts.succeeded(username != null ? username : who.name());
-            principal = who;
-            conn.markAuthenticated();
-        } catch (LoginRefusedException e) {
-            // RFC 4954 §6: 454 is the temporary failure, whatever the credentials
-            if (e.mayRetry()) {
-                reply(454, "4.7.0 Temporary authentication failure; try again later");
-            } else {
-                reply(421, "4.7.0 " + cfg.domain + " Too many failed authentications, closing connection");
-                closing = true;
-            }
-            return;
+        }
+        if (attempts == null) {
+            attempts = cfg.portal.policy().open(cfg.name(), conn.remoteAddress());
+        }
+        LoginResult result;
+        try {
+            // RFC 4954 §4: the SASL profile is 334 challenges, base64 responses, "*" to cancel
+            result = cfg.portal.sasl(mech).run(initial, this::challenge, attempts);
         } catch (InterruptedException e) {
             // cancelled during a failure's delay: the server is stopping this connection
             Thread.currentThread().interrupt();
             closing = true;
             return;
         }
-        reply(235, "2.7.0 Authentication successful");
+        switch (result) {
+            case LoginResult.LoggedIn in -> {
+                principal = in.principal();
+                conn.markAuthenticated();
+                reply(235, "2.7.0 Authentication successful");
+            }
+            case LoginResult.Failed f -> {
+                if (f.mayRetry()) {
+                    reply(535, "5.7.8 Authentication credentials invalid");
+                } else {
+                    reply(421, "4.7.0 " + cfg.domain + " Too many failed authentications, closing connection");
+                    closing = true;
+                }
+            }
+            case LoginResult.Refused r -> {
+                // RFC 4954 §6: 454 is the temporary failure, whatever the credentials
+                if (r.mayRetry()) {
+                    reply(454, "4.7.0 Temporary authentication failure; try again later");
+                } else {
+                    reply(421, "4.7.0 " + cfg.domain + " Too many failed authentications, closing connection");
+                    closing = true;
+                }
+            }
+            case LoginResult.Abandoned a -> {
+                // challenge() has answered the cancel or the bad line
+            }
+        }
     }
 
-    /** Sends a 334 challenge and reads the response; null (after replying) if the client cancelled. */
-    private byte[] challenge(String base64) throws IOException, BadBase64 {
-        reply(334, base64);
+    /**
+     * The SASL mechanisms offered: whatever the portal offers (SCRAM-SHA-256, PLAIN), and the
+     * obsolete LOGIN beside PLAIN, which old SMTP clients still use.
+     */
+    private List<String> mechanisms() {
+        List<String> offered = new ArrayList<>(cfg.portal.saslMechanisms());
+        if (offered.contains("PLAIN")) {
+            offered.add("LOGIN");
+        }
+        return offered;
+    }
+
+    /**
+     * Sends a 334 challenge and reads the response; empty (after replying) if the client cancelled
+     * or sent a line that is too long or not base64.
+     */
+    private Optional<byte[]> challenge(byte[] challenge) throws IOException {
+        reply(334, Base64.getEncoder().encodeToString(challenge));
         flush();
         int n;
         try {
             n = input.readLine(MAX_AUTH_LINE);
         } catch (LineTooLongException e) {
             error(500, "5.5.6 Authentication exchange line is too long");
-            return null;
+            return Optional.empty();
         }
         if (n < 0) {
             throw new EOFException("connection closed during AUTH");
@@ -920,9 +903,14 @@ final class SmtpSession {
         if (line.equals("*")) {
             // RFC 4954 §4
             error(501, "5.0.0 Authentication cancelled");
-            return null;
+            return Optional.empty();
         }
-        return decode(line);
+        try {
+            return Optional.of(decode(line));
+        } catch (BadBase64 e) {
+            error(501, "5.5.2 Cannot decode response");
+            return Optional.empty();
+        }
     }
 
     private static byte[] decode(String b64) throws BadBase64 {
