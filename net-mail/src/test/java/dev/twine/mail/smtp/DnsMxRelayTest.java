@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.twine.core.Server;
-import dev.twine.core.auth.Portal;
-import dev.twine.core.auth.UsersFile;
 import dev.twine.core.testing.ManualClock;
 import dev.twine.dns.DnsServer;
 import dev.twine.dns.Resolver;

@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.twine.core.LineReader;
 import dev.twine.core.LineWriter;
 import dev.twine.core.Server;
-import dev.twine.core.auth.Portal;
-import dev.twine.core.auth.UsersFile;
 import dev.twine.core.testing.ManualClock;
 import dev.twine.mail.maildir.Maildir;
 import jakarta.mail.Session;

@@ -1,11 +1,9 @@
 package dev.twine.mail.smtp;
 
 import dev.twine.core.Binding;
-import dev.twine.core.Server;
 import dev.twine.core.auth.UsersFile;
 import dev.twine.mail.maildir.Maildir;
 import java.nio.file.Path;
-import java.util.List;
 
 /**
  * Starts Twine's SMTP server (port 25 role, Maildir delivery with fsync) for {@code ci/bench-smtp}:

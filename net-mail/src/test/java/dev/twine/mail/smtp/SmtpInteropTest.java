@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.twine.core.Server;
 import dev.twine.core.Tls;
 import java.io.IOException;
 import java.net.ServerSocket;

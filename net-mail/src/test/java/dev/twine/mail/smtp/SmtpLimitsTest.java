@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import dev.twine.core.Connection;
 import dev.twine.core.ConnectionLimits;
 import dev.twine.core.LineReader;
-import dev.twine.core.Server;
 import dev.twine.core.testing.Chunking;
 import dev.twine.core.testing.ManualClock;
 import dev.twine.core.testing.MemoryConnections;
@@ -21,7 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -134,28 +132,12 @@ class SmtpLimitsTest {
         try (MemoryConnections.Served s = MemoryConnections.serve(server.handler(), Chunking.whole(), clock)) {
             LineReader in = LineReader.of(s.client(), 1000);
             assertEquals("220 example.test ESMTP Twine", in.readLine());
-            AtomicBoolean done = new AtomicBoolean();
             // one byte every 10 s: each read comes well within the 30 s idle timeout, but the line
-            // never ends (200 bytes, under the command line limit, so only time can end it)
-            Thread dripper = Thread.ofVirtual().start(() -> {
-                try {
-                    for (int i = 0; i < 200 && !done.get(); i++) {
-                        write(s.client(), i < 4 ? "NOOP".substring(i, i + 1) : "x");
-                        clock.advance(Duration.ofSeconds(10));
-                        Thread.sleep(5);
-                    }
-                    s.client().shutdownOutput();
-                } catch (IOException | InterruptedException e) {
-                    // the server closed the connection: what the test expects
-                }
-            });
-            try {
-                assertEquals("421 4.4.2 example.test Idle timeout, closing connection", in.readLine());
-                assertNull(in.readLine());
-            } finally {
-                done.set(true);
-                dripper.join();
-            }
+            // never ends (under the command line limit, so only time can end it)
+            SmtpTestSupport.advanceUntilClosed(clock, Duration.ofSeconds(10), s.server(),
+                    i -> write(s.client(), i < 4 ? "NOOP".substring(i, i + 1) : "x"));
+            assertEquals("421 4.4.2 example.test Idle timeout, closing connection", in.readLine());
+            assertNull(in.readLine());
         }
     }
 
@@ -172,27 +154,10 @@ class SmtpLimitsTest {
             assertEquals("250 2.1.0 Ok", in.readLine());
             assertEquals("250 2.1.5 Ok", in.readLine());
             assertEquals("354 End data with <CR><LF>.<CR><LF>", in.readLine());
-            AtomicBoolean done = new AtomicBoolean();
             // a whole line every 20 s: each within the 30 s idle timeout, the text far below the rate
-            Thread dripper = Thread.ofVirtual().start(() -> {
-                try {
-                    for (int i = 0; i < 100 && !done.get(); i++) {
-                        write(s.client(), "line " + i + "\r\n");
-                        clock.advance(Duration.ofSeconds(20));
-                        Thread.sleep(5);
-                    }
-                    write(s.client(), ".\r\nQUIT\r\n");
-                } catch (IOException | InterruptedException e) {
-                    // the server closed the connection: what the test expects
-                }
-            });
-            try {
-                assertEquals("421 4.4.2 example.test Idle timeout, closing connection", in.readLine());
-                assertNull(in.readLine());
-            } finally {
-                done.set(true);
-                dripper.join();
-            }
+            SmtpTestSupport.advanceUntilClosed(clock, Duration.ofSeconds(20), s.server(), i -> write(s.client(), "line " + i + "\r\n"));
+            assertEquals("421 4.4.2 example.test Idle timeout, closing connection", in.readLine());
+            assertNull(in.readLine());
         }
         assertEquals(0, SmtpTestSupport.delivered(dir, "alice").size());
     }

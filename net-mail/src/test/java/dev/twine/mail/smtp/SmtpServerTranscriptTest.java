@@ -531,26 +531,11 @@ class SmtpServerTranscriptTest {
             assertEquals("220 example.test ESMTP Twine", in.readLine());
             send(s.client(), "HELO c\r\n");
             assertEquals("250 example.test", in.readLine());
-            // the server may not be waiting yet when the clock moves: keep moving it, a minute at a
-            // time, until the session gives up (bounded: at most 600 steps)
-            java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
-            Thread ticker = Thread.ofVirtual().start(() -> {
-                for (int i = 0; i < 600 && !done.get(); i++) {
-                    clock.advance(Duration.ofMinutes(1));
-                    try {
-                        Thread.sleep(5);
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-            });
-            try {
-                assertEquals("421 4.4.2 example.test Idle timeout, closing connection", in.readLine());
-                assertEquals(null, in.readLine());
-            } finally {
-                done.set(true);
-                ticker.join();
-            }
+            // once the session waits for the next command, five minutes pass
+            clock.awaitWaiters(1, Duration.ofSeconds(10));
+            clock.advance(Duration.ofMinutes(5));
+            assertEquals("421 4.4.2 example.test Idle timeout, closing connection", in.readLine());
+            assertEquals(null, in.readLine());
         }
     }
 

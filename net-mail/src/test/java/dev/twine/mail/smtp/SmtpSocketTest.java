@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.twine.core.Server;
 import dev.twine.core.Tls;
 import jakarta.mail.Message;
 import jakarta.mail.Session;

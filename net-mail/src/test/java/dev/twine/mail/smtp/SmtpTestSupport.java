@@ -1,7 +1,9 @@
 package dev.twine.mail.smtp;
 
+import dev.twine.core.Connection;
 import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.UsersFile;
+import dev.twine.core.testing.ManualClock;
 import dev.twine.mail.maildir.Maildir;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -10,7 +12,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 
 /** Shared fixtures for the SMTP tests: a users file, a Maildir, TLS material. */
@@ -64,6 +68,33 @@ final class SmtpTestSupport {
         }
         try (Stream<Path> s = Files.list(nu)) {
             return new ArrayList<>(s.sorted().toList());
+        }
+    }
+
+    /** What the test sends before each step of {@link #advanceUntilClosed}. */
+    interface Step {
+        void send(int step) throws IOException;
+    }
+
+    /**
+     * Drives a server's timed waits without a thread of the test's own: runs {@code before}, then,
+     * once a thread waits on {@code clock}, moves it by {@code step}; again, until the session has
+     * closed its end, {@code server} (or {@code before} fails because it has). A wait that does
+     * not come within a second is looked at again, not taken for the end.
+     */
+    static void advanceUntilClosed(ManualClock clock, Duration step, Connection server, Step before) throws Exception {
+        for (int i = 0; !server.isClosed(); i++) {
+            try {
+                before.send(i);
+            } catch (IOException closed) {
+                return;
+            }
+            try {
+                clock.awaitWaiters(1, Duration.ofSeconds(1));
+                clock.advance(step);
+            } catch (TimeoutException e) {
+                // nobody waits on the clock: the session is busy, or has ended; look again
+            }
         }
     }
 
