@@ -26,8 +26,12 @@ import javax.net.ssl.SSLSession;
  *     }
  *
  *     public void deliver(Envelope<String> envelope, InputStream message) throws IOException {
- *         MimeMessage mime = new MimeMessage(null, message);
- *         openTicket(envelope.sender(), mime.getSubject());   // stored before returning: then 250
+ *         try {
+ *             MimeMessage mime = new MimeMessage(null, message);             // Angus Mail parses
+ *             openTicket(envelope.sender(), mime.getSubject());  // stored before returning: then 250
+ *         } catch (MessagingException e) {
+ *             throw new SmtpException(Reply.of(554, "5.6.0 Cannot read that message"));
+ *         }
  *     }
  * };
  * SmtpServer server = SmtpServer.builder().domain("example.org").delivery(tickets)
