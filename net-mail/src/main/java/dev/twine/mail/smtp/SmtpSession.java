@@ -846,26 +846,22 @@ final class SmtpSession {
                 conn.markAuthenticated();
                 reply(235, "2.7.0 Authentication successful");
             }
-            case LoginResult.Failed f -> {
-                if (f.mayRetry()) {
-                    reply(535, "5.7.8 Authentication credentials invalid");
-                } else {
-                    reply(421, "4.7.0 " + cfg.domain + " Too many failed authentications, closing connection");
-                    closing = true;
-                }
-            }
-            case LoginResult.Refused r -> {
-                // RFC 4954 §6: 454 is the temporary failure, whatever the credentials
-                if (r.mayRetry()) {
-                    reply(454, "4.7.0 Temporary authentication failure; try again later");
-                } else {
-                    reply(421, "4.7.0 " + cfg.domain + " Too many failed authentications, closing connection");
-                    closing = true;
-                }
-            }
+            case LoginResult.Failed f -> loginFailed(f.mayRetry(), Reply.of(535, "5.7.8 Authentication credentials invalid"));
+            // RFC 4954 §6: 454 is the temporary failure, whatever the credentials
+            case LoginResult.Refused r -> loginFailed(r.mayRetry(), Reply.of(454, "4.7.0 Temporary authentication failure; try again later"));
             case LoginResult.Abandoned a -> {
                 // challenge() has answered the cancel or the bad line
             }
+        }
+    }
+
+    /** Answers a failed or refused login with {@code reply}, or closes if no retry is left. */
+    private void loginFailed(boolean mayRetry, Reply reply) throws IOException {
+        if (mayRetry) {
+            writeReply(reply);
+        } else {
+            reply(421, "4.7.0 " + cfg.domain + " Too many failed authentications, closing connection");
+            closing = true;
         }
     }
 
