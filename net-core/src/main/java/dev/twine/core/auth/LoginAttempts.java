@@ -1,6 +1,7 @@
 package dev.twine.core.auth;
 
 import dev.twine.core.internal.AddressKey;
+import dev.twine.core.internal.Events;
 import dev.twine.core.internal.Clocks;
 import java.lang.System.Logger.Level;
 import java.net.SocketAddress;
@@ -55,6 +56,7 @@ public final class LoginAttempts {
         Duration retryAfter = Duration.ofMillis(remaining[0]);
         policy.log.log(Level.WARNING, "login refused: service={0} address={1} user={2} reason={3} retry-after={4}",
                 service, address, AuthPolicy.printable(username), reason, retryAfter);
+        Events.login(service, address, AuthPolicy.printable(username), "refused");
         delay();
         throw new LoginRefusedException("login refused: " + reason.replace('-', ' '), retryAfter, mayRetry());
     }
@@ -103,6 +105,7 @@ public final class LoginAttempts {
         failures++;
         policy.log.log(Level.INFO, "login failed: service={0} address={1} user={2} failures={3}",
                 service, address, AuthPolicy.printable(username), failures);
+        Events.login(service, address, AuthPolicy.printable(username), "failed");
         policy.recordFailure(key, address, username);
         delay();
         return mayRetry();
@@ -117,6 +120,7 @@ public final class LoginAttempts {
     public void succeeded(String username) {
         policy.log.log(Level.INFO, "login: service={0} address={1} user={2}",
                 service, address, AuthPolicy.printable(username));
+        Events.login(service, address, AuthPolicy.printable(username), "succeeded");
     }
 
     /** Failed or refused logins on this connection so far. */

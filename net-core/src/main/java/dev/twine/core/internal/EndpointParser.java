@@ -51,11 +51,14 @@ public final class EndpointParser {
                 positional.add(part);
             }
         }
+        if (kind.equals("systemd")) {
+            return systemd(spec, server, positional, options);
+        }
         String usage = switch (kind) {
             case "tcp" -> server ? "tcp:PORT[:interface=ADDR][:backlog=N][:proxy=v1|v2|any[:proxy-from=CIDR,...]]" : "tcp:HOST:PORT";
             case "tls" -> server ? "tls:PORT:cert=FILE:key=FILE[:interface=ADDR]" : "tls:HOST:PORT[:trust=FILE]";
             case "udp" -> server ? "udp:PORT[:interface=ADDR]" : "udp:HOST:PORT";
-            default -> throw bad(spec, "unknown endpoint type '" + parts.get(0) + "'; expected tcp, tls, udp or unix");
+            default -> throw bad(spec, "unknown endpoint type '" + parts.get(0) + "'; expected tcp, tls, udp, unix or systemd");
         };
         Set<String> allowed = switch (kind) {
             case "tcp" -> server ? Set.of("interface", "backlog", "proxy", "proxy-from") : Set.of();
@@ -109,6 +112,23 @@ public final class EndpointParser {
             }
         };
         return options.containsKey("proxy") || options.containsKey("proxy-from") ? proxied(spec, endpoint, options) : endpoint;
+    }
+
+    private static Endpoint systemd(String spec, boolean server, List<String> positional, Map<String, String> options) {
+        if (!server) {
+            throw bad(spec, "systemd endpoints are sockets passed to a server; they cannot be connected to");
+        }
+        if (!positional.isEmpty() || options.size() != 1 || !(options.containsKey("index") || options.containsKey("name"))) {
+            throw bad(spec, "expected systemd:index=N or systemd:name=NAME (the socket unit's FileDescriptorName)");
+        }
+        if (options.containsKey("name")) {
+            String name = options.get("name");
+            if (name.isEmpty() || name.contains(":")) {
+                throw bad(spec, "name must be a FileDescriptorName: not empty, no ':'");
+            }
+            return new Endpoint.Systemd(name, -1);
+        }
+        return new Endpoint.Systemd(null, number(spec, "index", options.get("index"), 0, 1000));
     }
 
     private static Endpoint proxied(String spec, Endpoint listener, Map<String, String> options) {
