@@ -119,7 +119,6 @@ public final class MaildirDelivery implements MailDelivery<String> {
                 maildir.deliver(user, returnPath, text);
                 stored++;
             } catch (IOException e) {
-                LOG.log(System.Logger.Level.WARNING, "cannot store message " + envelope.id() + " for " + user + ": " + e);
                 failed.put(user, e);
             }
         }
@@ -127,8 +126,10 @@ public final class MaildirDelivery implements MailDelivery<String> {
             return;
         }
         if (stored == 0) {
-            throw failed.values().iterator().next();
+            throw failed.values().iterator().next(); // the session logs it
         }
+        failed.forEach((user, e) -> LOG.log(System.Logger.Level.WARNING,
+                "cannot store message " + envelope.id() + " for " + user + ": " + e));
         Map<String, Reply> replies = new LinkedHashMap<>();
         for (Recipient<String> r : envelope.recipients()) {
             if (failed.containsKey(r.destination())) {
