@@ -8,12 +8,14 @@ import dev.twine.core.testing.Transcript;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A delivery of the user's own, over in-memory connections: what the session asks it and when,
@@ -21,6 +23,9 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class MailDeliveryTest {
+    @TempDir
+    Path dir;
+
     private static final int RUNS = Chunking.standard().size();
 
     /** Takes mail for tickets@example.test, refuses spam@ senders, fails as told at DATA. */
@@ -166,6 +171,63 @@ class MailDeliveryTest {
                 C: .
                 S: 452 4.2.2 mailbox full
                 """).run(server(half).handler());
+    }
+
+    @Test
+    void byDomainHandsEachDeliveryItsOwnRecipientsAndReportsTheOneThatFailed() throws Exception {
+        List<String> relayed = new CopyOnWriteArrayList<>();
+        MailDelivery<Integer> local = new MailDelivery<>() {
+            @Override
+            public Integer recipient(Session session, String sender, String address) {
+                return address.length();
+            }
+
+            @Override
+            public void deliver(Envelope<Integer> envelope, InputStream message) throws IOException {
+                throw new IOException("local disk gone");
+            }
+        };
+        MailDelivery<String> remote = new MailDelivery<>() {
+            @Override
+            public String recipient(Session session, String sender, String address) {
+                return address.toUpperCase();
+            }
+
+            @Override
+            public void deliver(Envelope<String> envelope, InputStream message) throws IOException {
+                relayed.add(envelope.recipients() + " " + new String(message.readAllBytes(), StandardCharsets.UTF_8).contains("\r\nhi\r\n"));
+            }
+        };
+        SmtpServer lmtp = SmtpServer.builder().domain(SmtpTestSupport.DOMAIN).role(SmtpServer.Role.LMTP)
+                .delivery(MailDelivery.byDomain(SmtpTestSupport.DOMAIN, local, remote))
+                .portal(dev.twine.core.auth.Portal.builder().users(SmtpTestSupport.users(dir)).build()).allowPlainAuth(true).build();
+        Transcript.parse("""
+                S: 220 example.test LMTP Twine
+                C: LHLO c
+                S: 250-example.test greets c
+                S: 250-PIPELINING
+                S: 250-SIZE 26214400
+                S: 250-8BITMIME
+                S: 250-ENHANCEDSTATUSCODES
+                S: 250-SMTPUTF8
+                S: 250 AUTH SCRAM-SHA-256 PLAIN LOGIN
+                C: AUTH PLAIN %s
+                S: 235 2.7.0 Authentication successful
+                C: MAIL FROM:<alice@example.test>
+                C: RCPT TO:<bob@example.test>
+                C: RCPT TO:<carol@remote.example>
+                C: DATA
+                S: 250 2.1.0 Ok
+                S: 250 2.1.5 Ok
+                S: 250 2.1.5 Ok
+                S: 354 End data with <CR><LF>.<CR><LF>
+                C: hi
+                C: .
+                S: 451 4.3.0 Local error in processing; try again later
+                S: 250 2.0.0 <carol@remote.example> Ok: delivered
+                """.formatted(SmtpTestSupport.plain("alice", "secret"))).run(lmtp.handler());
+        assertEquals(RUNS, relayed.size());
+        assertEquals("[Recipient[address=carol@remote.example, destination=CAROL@REMOTE.EXAMPLE]] true", relayed.get(0));
     }
 
     @Test
