@@ -187,7 +187,7 @@ public final class Aliases {
      * local domain that points elsewhere forwards mail from anyone, which is what aliases are
      * for; sender ownership is not widened by aliases.
      *
-     * <h2>Error handling</h2>
+     * <h4>Error handling</h4>
      * When {@code delivery} reports some targets failed ({@link PartialDeliveryException}), each
      * recipient with a failed target fails with that target's reply, so that the client retries
      * rather than a target losing the message (the targets that did get it may see it twice).
