@@ -8,11 +8,9 @@ import dev.twine.core.testing.Chunking;
 import dev.twine.core.testing.Transcript;
 import dev.twine.mail.maildir.MailFixture;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -77,17 +75,8 @@ class LmtpTest {
 
     @Test
     void aPartialFailureIsToldToTheRecipientThatFailedOnly() throws Exception {
-        MailDelivery<String> fullForBob = new MailDelivery<>() {
-            @Override
-            public String recipient(Session session, String sender, String address) {
-                return address;
-            }
-
-            @Override
-            public void deliver(Envelope<String> envelope, InputStream message) throws IOException {
-                throw new PartialDeliveryException(Map.of("bob@example.test", Reply.of(452, "4.2.2 <bob@example.test> Mailbox full")));
-            }
-        };
+        MailDelivery<String> fullForBob = SmtpTestSupport.failingFor("bob@example.test",
+                Reply.of(452, "4.2.2 <bob@example.test> Mailbox full"));
         Transcript.parse(LHLO + """
                 C: MAIL FROM:<>
                 C: RCPT TO:<alice@example.test>

@@ -10,7 +10,6 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -143,18 +142,7 @@ class MailDeliveryTest {
 
     @Test
     void aPartialFailureIsOneRetryableReplyInSmtp() throws Exception {
-        MailDelivery<String> half = new MailDelivery<>() {
-            @Override
-            public String recipient(Session session, String sender, String address) {
-                return address;
-            }
-
-            @Override
-            public void deliver(Envelope<String> envelope, InputStream message) throws IOException {
-                throw new PartialDeliveryException(Map.of(envelope.recipients().get(1).address(),
-                        Reply.of(452, "4.2.2 mailbox full")));
-            }
-        };
+        MailDelivery<String> half = SmtpTestSupport.failingFor("b@example.test", Reply.of(452, "4.2.2 mailbox full"));
         Transcript.parse("""
                 S: 220 example.test ESMTP Twine
                 C: HELO c

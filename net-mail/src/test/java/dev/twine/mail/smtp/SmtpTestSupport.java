@@ -71,6 +71,21 @@ final class SmtpTestSupport {
         }
     }
 
+    /** A delivery that accepts every recipient and fails the message for {@code address} only. */
+    static MailDelivery<String> failingFor(String address, Reply reply) {
+        return new MailDelivery<>() {
+            @Override
+            public String recipient(Session session, String sender, String rcpt) {
+                return rcpt;
+            }
+
+            @Override
+            public void deliver(Envelope<String> envelope, java.io.InputStream message) throws IOException {
+                throw new PartialDeliveryException(java.util.Map.of(address, reply));
+            }
+        };
+    }
+
     /** What the test sends before each step of {@link #advanceUntilClosed}. */
     interface Step {
         void send(int step) throws IOException;
