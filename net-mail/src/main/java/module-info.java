@@ -10,8 +10,7 @@ module dev.twine.mail {
     exports dev.twine.mail.maildir;
     exports dev.twine.mail.imap;
     exports dev.twine.mail.pop3;
-    exports dev.twine.mail;
     exports dev.twine.mail.smtp;
 
-    provides dev.twine.core.ServicePlugin with dev.twine.mail.MailPlugin;
+    provides dev.twine.core.ServicePlugin with dev.twine.mail.internal.MailPlugin;
 }

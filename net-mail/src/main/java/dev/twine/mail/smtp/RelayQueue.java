@@ -52,10 +52,16 @@ import java.util.concurrent.locks.ReentrantLock;
  * user and through this queue otherwise; a message with the null sender {@code <>} (itself a
  * bounce) is never bounced (RFC 5321 §4.5.5).
  *
+ * <h2>As a delivery</h2>
+ * The queue is a {@link MailDelivery} for remote recipients (an {@link SmtpServer} asks for those
+ * only for authenticated clients): every address is accepted, its destination being the address
+ * itself, and {@link #deliver} {@linkplain #enqueue enqueues} the message for all of them at once,
+ * returning when it is on disk. Combine it with local delivery through {@link MailDelivery#byDomain}.
+ *
  * <p>STARTTLS is used whenever the next hop offers it (opportunistic, RFC 7435); AUTH when
  * credentials are configured and the hop offers it.
  */
-public final class RelayQueue implements Service {
+public final class RelayQueue implements Service, MailDelivery<String> {
     private static final System.Logger LOG = System.getLogger(RelayQueue.class.getName());
 
     private final Path dir;
@@ -118,6 +124,29 @@ public final class RelayQueue implements Service {
         Maildir.forceDirectory(dir);
         signal();
         return id;
+    }
+
+    /**
+     * Accepts any remote recipient for relaying.
+     *
+     * @return {@code address}, which {@link #deliver} queues for
+     */
+    @Override
+    public String recipient(Session session, String sender, String address) {
+        return address;
+    }
+
+    /**
+     * Queues the message for every recipient, each once; returns once it is durably on disk
+     * ({@link #enqueue}). The message is queued as given, with the server's {@code Received:} field
+     * and without {@code Return-Path:}, which the final hop adds.
+     *
+     * @throws IOException if it cannot be stored; nothing is then queued
+     */
+    @Override
+    public void deliver(MailDelivery.Envelope<String> envelope, java.io.InputStream message) throws IOException {
+        enqueue(envelope.sender(), envelope.recipients().stream().map(MailDelivery.Recipient::destination).distinct().toList(),
+                message.readAllBytes());
     }
 
     /** How many messages are waiting. */

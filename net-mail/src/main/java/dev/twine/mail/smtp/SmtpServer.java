@@ -1,121 +1,210 @@
 package dev.twine.mail.smtp;
 
+import dev.twine.core.Binding;
 import dev.twine.core.Connection;
 import dev.twine.core.ConnectionHandler;
 import dev.twine.core.ConnectionLimits;
+import dev.twine.core.Endpoint;
 import dev.twine.core.Server;
+import dev.twine.core.Service;
 import dev.twine.core.Tls;
 import dev.twine.core.auth.Portal;
-import dev.twine.core.auth.UserStore;
-import dev.twine.mail.maildir.Maildir;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
-import java.util.Optional;
 
 /**
- * An ESMTP server (RFC 5321) that delivers mail for one domain's users into a Maildir++ store
- * and, for authenticated clients, hands other domains' mail to a {@link RelayQueue}.
+ * An ESMTP server (RFC 5321), or an LMTP server (RFC 2033), handing each message to a
+ * {@link MailDelivery}: {@link MaildirDelivery} for a domain's users, a {@link RelayQueue} for
+ * other domains, {@link Aliases} over either, or an implementation of the application's own.
  *
- * <p>Two roles share the code: {@link Role#MX} (port 25: accepts mail for local users from anyone,
- * relays only for authenticated clients, so it is never an open relay) and
+ * <pre>{@code
+ * SmtpServer mx = SmtpServer.builder()
+ *         .domain("example.org")
+ *         .delivery(MaildirDelivery.builder().domain("example.org").maildir(maildir).users(users).build())
+ *         .listen("tcp:2525:interface=127.0.0.1")
+ *         .build();
+ * mx.start();                 // returns once bound
+ * mx.awaitTermination();
+ * }</pre>
+ *
+ * <p>Three roles share the code: {@link Role#MX} (port 25: accepts mail for the domain from
+ * anyone, other domains only from authenticated clients, so it is never an open relay),
  * {@link Role#SUBMISSION} (RFC 6409, port 587: every transaction needs AUTH, and the server
- * completes the message's Date and Message-ID). Extensions: PIPELINING, SIZE, 8BITMIME,
+ * completes the message's Date and Message-ID) and {@link Role#LMTP} (RFC 2033: {@code LHLO}, and
+ * one reply per recipient after the message). Extensions: PIPELINING, SIZE, 8BITMIME,
  * ENHANCEDSTATUSCODES, SMTPUTF8, STARTTLS (when a {@link Tls} is set) and AUTH PLAIN/LOGIN (when a
  * {@link Portal} is set; only over TLS unless {@link Builder#allowPlainAuth}).
  *
  * <h2>Durability</h2>
- * The 250 reply to the end of DATA is sent only after every local copy is in a Maildir's
- * {@code new/} and the directory is forced, and every remote copy is in the queue on disk. If a
- * store fails the client gets 451 and the message is its responsibility again.
+ * The 250 reply to the end of DATA is sent only when {@link MailDelivery#deliver} has returned;
+ * what that promises is the delivery's to say (the shipped ones: on disk and forced). If it fails
+ * the client gets the failure's reply (451 for an I/O error) and the message is its responsibility
+ * again.
  *
  * <h2>Threads</h2>
  * {@link #handler()} runs one session per connection on the connection's virtual thread; the
- * server object is immutable and shared.
+ * server's configuration is immutable and shared. As a {@link Service} it listens on the
+ * {@linkplain Builder#listen endpoints} it was built with.
  */
-public final class SmtpServer {
+public final class SmtpServer implements Service {
     /** Which job the listening port does. */
     public enum Role {
         /** Port 25: mail for local users from anyone; relaying only after AUTH. */
         MX,
         /** Port 587 (RFC 6409): AUTH required for every transaction; relays anywhere. */
-        SUBMISSION
+        SUBMISSION,
+        /**
+         * LMTP (RFC 2033), for an MTA in front handing over mail for local delivery: {@code LHLO}
+         * instead of EHLO and HELO, and after the message one reply per accepted recipient, in
+         * {@code RCPT} order. Otherwise as {@link #MX}.
+         */
+        LMTP
     }
 
     final String domain;
     final Role role;
-    final Maildir maildir;
-    final UserStore users;
+    final MailDelivery<?> delivery;
     final Portal portal;
     final Tls tls;
     final boolean allowPlainAuth;
-    final RelayQueue relay;
     final long maxMessageSize;
     final int maxRecipients;
     final int maxErrors;
     final int maxJunkCommands;
     final int minDataRate;
     final Duration idleTimeout;
-    final String postmaster;
     final boolean anySender;
     final ConnectionLimits limits;
+    private final Server server;
 
     private SmtpServer(Builder b) {
         this.domain = b.domain;
         this.role = b.role;
-        this.maildir = b.maildir;
-        this.users = b.users;
+        this.delivery = b.delivery;
         this.portal = b.portal;
         this.tls = b.tls;
         this.allowPlainAuth = b.allowPlainAuth;
-        this.relay = b.relay;
         this.maxMessageSize = b.maxMessageSize;
         this.maxRecipients = b.maxRecipients;
         this.maxErrors = b.maxErrors;
         this.maxJunkCommands = b.maxJunkCommands;
         this.minDataRate = b.minDataRate;
         this.idleTimeout = b.idleTimeout;
-        this.postmaster = b.postmaster;
         this.anySender = b.anySender;
         this.limits = b.limits != null ? b.limits : defaultLimits();
+        this.server = b.endpoints.isEmpty() ? null : server(b.endpoints);
     }
 
-    /** A builder; {@link Builder#domain}, {@link Builder#maildir} and {@link Builder#users} are required. */
+    /**
+     * A builder; {@link Builder#domain} and {@link Builder#delivery} are required, and
+     * {@link Builder#listen} for {@link #start()}.
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The connection handler that runs one SMTP session per connection. */
+    /**
+     * The connection handler that runs one SMTP (or LMTP) session per connection: until the client
+     * quits, the connection ends or the session is closed for cause (idle timeout, too many errors,
+     * server shutdown), each with a 421 reply where the connection still allows one. For embedding
+     * in a {@link Server} of one's own, and for tests over in-memory connections.
+     */
     public ConnectionHandler handler() {
-        return this::serve;
+        return conn -> new SmtpSession(this, conn).run();
     }
 
     /**
-     * Runs one SMTP session on {@code connection} until the client quits, the connection ends or
-     * the session is closed for cause (idle timeout, too many errors, server shutdown), each with
-     * a 421 reply where the connection still allows one.
-     *
-     * @throws java.io.IOException if the connection fails mid-reply
+     * The listening server: this handler on the endpoints, under the connection limits; a
+     * connection over them is told {@code 421 4.7.0 <domain> Error: too many connections from
+     * your address} and closed.
      */
-    public void serve(Connection connection) throws Exception {
-        new SmtpSession(this, connection).run();
-    }
-
-    /**
-     * A {@link Server} named {@code name} ({@code smtp} or {@code submission}) running this
-     * handler on {@code endpoints}, under this server's {@linkplain Builder#limits connection
-     * limits}: a connection over them is told
-     * {@code 421 4.7.0 <domain> Error: too many connections from your address} and closed.
-     */
-    public Server server(String name, List<String> endpoints) {
+    private Server server(List<Endpoint> endpoints) {
         byte[] refusal = Reply.of(421, "4.7.0 " + domain + " Error: too many connections from your address")
                 .toWire().getBytes(StandardCharsets.US_ASCII);
-        Server.Builder b = Server.builder(name).handler(handler()).limits(limits)
+        Server.Builder b = Server.builder(name()).handler(handler()).limits(limits)
                 .overLimit(conn -> conn.output().write(refusal));
         endpoints.forEach(b::listen);
         return b.build();
+    }
+
+    private Server listening() {
+        if (server == null) {
+            throw new IllegalStateException("listen(...) is required to start an SMTP server; handler() serves without one");
+        }
+        return server;
+    }
+
+    /** {@code smtp}, {@code submission} or {@code lmtp}, after the role: the name in logs and bindings. */
+    @Override
+    public String name() {
+        return role.name().equals("MX") ? "smtp" : role.name().toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * Binds every endpoint and starts accepting; returns once all are bound.
+     *
+     * @throws IOException naming the endpoint that could not be bound; nothing stays bound then
+     * @throws IllegalStateException if already started, or built without {@link Builder#listen}
+     */
+    @Override
+    public void start() throws IOException {
+        listening().start();
+    }
+
+    /** The bound addresses once started (the real port for {@code tcp:0}); empty before. */
+    @Override
+    public List<Binding> bindings() {
+        return server == null ? List.of() : server.bindings();
+    }
+
+    /**
+     * The port of the first binding, once started (the real one for {@code tcp:0}).
+     *
+     * @throws IllegalStateException if not started
+     */
+    public int port() {
+        List<Binding> b = bindings();
+        if (b.isEmpty()) {
+            throw new IllegalStateException("not started");
+        }
+        return b.get(0).port();
+    }
+
+    /**
+     * Stops accepting, tells sessions waiting for their next command {@code 421 4.3.2}, waits up
+     * to {@code grace} for the others, then cancels the rest.
+     *
+     * @throws InterruptedException if interrupted while waiting; the server is then closed at once
+     */
+    @Override
+    public void shutdown(Duration grace) throws InterruptedException {
+        if (server != null) {
+            server.shutdown(grace);
+        }
+    }
+
+    /** Stops at once, cancelling every session; idempotent. */
+    @Override
+    public void close() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    /**
+     * Blocks until the server has stopped.
+     *
+     * @throws InterruptedException if interrupted while waiting
+     * @throws IllegalStateException if built without {@link Builder#listen}
+     */
+    @Override
+    public void awaitTermination() throws InterruptedException {
+        listening().awaitTermination();
     }
 
     /**
@@ -131,7 +220,7 @@ public final class SmtpServer {
         return ConnectionLimits.defaults();
     }
 
-    /** The connection limits {@link #server} applies. */
+    /** The connection limits the listening server applies. */
     public ConnectionLimits limits() {
         return limits;
     }
@@ -151,34 +240,36 @@ public final class SmtpServer {
         return maxMessageSize;
     }
 
-    /** The relay queue, if remote delivery is configured. */
-    public Optional<RelayQueue> relay() {
-        return Optional.ofNullable(relay);
+    @Override
+    public String toString() {
+        return "SmtpServer[" + name() + ", " + domain + ", " + bindings() + "]";
     }
 
     /** Configuration for an {@link SmtpServer}. */
     public static final class Builder {
         private String domain;
         private Role role = Role.MX;
-        private Maildir maildir;
-        private UserStore users;
+        private MailDelivery<?> delivery;
         private Portal portal;
         private Tls tls;
         private boolean allowPlainAuth;
-        private RelayQueue relay;
+        private final List<Endpoint> endpoints = new ArrayList<>();
         private long maxMessageSize = 25L * 1024 * 1024;
         private int maxRecipients = 100;
         private int maxErrors = 10;
         private int maxJunkCommands = 100;
         private int minDataRate = 500;
         private Duration idleTimeout = Duration.ofMinutes(5);
-        private String postmaster;
         private boolean anySender;
         private ConnectionLimits limits;
 
         private Builder() {}
 
-        /** The local mail domain: mail to {@code user@domain} goes to the Maildir. */
+        /**
+         * The server's mail domain: its name in the greeting and in {@code Received:}, the domain
+         * whose mail anyone may send here (every other domain needs AUTH: no open relay), and the
+         * domain of the addresses an authenticated user owns.
+         */
         public Builder domain(String domain) {
             this.domain = Objects.requireNonNull(domain, "domain").toLowerCase(Locale.ROOT);
             return this;
@@ -190,15 +281,20 @@ public final class SmtpServer {
             return this;
         }
 
-        /** Where local mail is delivered. */
-        public Builder maildir(Maildir maildir) {
-            this.maildir = Objects.requireNonNull(maildir, "maildir");
+        /** What is done with the mail: see {@link MailDelivery}. Required. */
+        public Builder delivery(MailDelivery<?> delivery) {
+            this.delivery = Objects.requireNonNull(delivery, "delivery");
             return this;
         }
 
-        /** Who the local users are (a name absent here gets 550 at RCPT). */
-        public Builder users(UserStore users) {
-            this.users = Objects.requireNonNull(users, "users");
+        /**
+         * Adds an endpoint to listen on when started, in the server grammar
+         * ({@code tcp:2525:interface=127.0.0.1}, {@code tls:465:cert=...:key=...}); repeatable.
+         *
+         * @throws IllegalArgumentException naming the bad part
+         */
+        public Builder listen(String endpoint) {
+            endpoints.add(Endpoint.parseServer(endpoint));
             return this;
         }
 
@@ -217,12 +313,6 @@ public final class SmtpServer {
         /** Whether AUTH is offered before STARTTLS (for tests and loopback setups); false by default. */
         public Builder allowPlainAuth(boolean allow) {
             this.allowPlainAuth = allow;
-            return this;
-        }
-
-        /** Enables relaying (for authenticated clients) through this queue. */
-        public Builder relay(RelayQueue relay) {
-            this.relay = Objects.requireNonNull(relay, "relay");
             return this;
         }
 
@@ -288,26 +378,9 @@ public final class SmtpServer {
         }
 
         /**
-         * The local user who gets mail for {@code postmaster} when the user store has no user of
-         * that name. RFC 5321 §4.5.1 requires every SMTP server to accept mail for
-         * {@code postmaster@domain} and {@code <postmaster>} (in any case); a user named
-         * {@code postmaster} always gets it first. Without either, such mail is still accepted and
-         * kept in the Maildir mailbox {@code postmaster}, for a user of that name added later.
-         */
-        public Builder postmaster(String localUser) {
-            Objects.requireNonNull(localUser, "localUser");
-            if (localUser.isEmpty() || localUser.startsWith(".") || localUser.contains("/") || localUser.contains("\\")
-                    || localUser.contains("@")) {
-                throw new IllegalArgumentException("not a local user name: " + localUser);
-            }
-            this.postmaster = localUser;
-            return this;
-        }
-
-        /**
          * Whether authenticated users may send as anyone. By default (false) an authenticated
-         * user may use only their own addresses ({@code user@domain}, and postmaster for the
-         * postmaster user) as the envelope sender ({@code 553 5.7.1} otherwise, RFC 6409 §6.1)
+         * user may use only their own addresses ({@code user@domain}, the local part equal to the
+         * user name ignoring case) as the envelope sender ({@code 553 5.7.1} otherwise, RFC 6409 §6.1)
          * and in From: ({@code 550 5.7.1} at the end of DATA); the null sender is always allowed.
          * True suits a smarthost that relays for other mail servers, each logging in with one
          * account for all its senders.
@@ -318,7 +391,7 @@ public final class SmtpServer {
         }
 
         /**
-         * The connection limits of the servers {@link SmtpServer#server} makes; by default
+         * The connection limits of the listening server; by default
          * {@link SmtpServer#defaultLimits()}. The session marks its connection authenticated
          * ({@link Connection#markAuthenticated()}) after a successful AUTH and, on port 25, at the
          * first accepted MAIL. Pass one instance to several servers to count their connections
@@ -345,13 +418,16 @@ public final class SmtpServer {
         }
 
         /**
-         * Builds the server.
+         * Builds the server, not started.
          *
-         * @throws IllegalStateException if domain, maildir or users is missing
+         * @throws IllegalStateException naming the builder method of a missing required setting
          */
         public SmtpServer build() {
-            if (domain == null || maildir == null || users == null) {
-                throw new IllegalStateException("an SMTP server needs a domain, a maildir and a user store");
+            if (domain == null) {
+                throw new IllegalStateException("domain(...) is required");
+            }
+            if (delivery == null) {
+                throw new IllegalStateException("delivery(...) is required");
             }
             return new SmtpServer(this);
         }

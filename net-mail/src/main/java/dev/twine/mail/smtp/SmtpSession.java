@@ -4,31 +4,32 @@ import dev.twine.core.Connection;
 import dev.twine.core.DrainingException;
 import dev.twine.core.LineReader;
 import dev.twine.core.LineTooLongException;
-import dev.twine.core.auth.AuthenticationException;
 import dev.twine.core.auth.LoginAttempts;
-import dev.twine.core.auth.LoginRefusedException;
+import dev.twine.core.auth.LoginResult;
 import dev.twine.core.auth.Principal;
-import dev.twine.core.auth.SaslExchange;
-import dev.twine.core.auth.UsernamePassword;
 import jakarta.mail.internet.AddressException;
 import jakarta.mail.internet.InternetAddress;
+import java.io.ByteArrayInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.SocketTimeoutException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** One server-side SMTP conversation; lives on the connection's thread. */
+/**
+ * One server-side SMTP or LMTP conversation; lives on the connection's thread. The protocol's
+ * rules are here; what happens to the mail is the {@link MailDelivery}'s, asked at MAIL, RCPT and
+ * the end of DATA.
+ */
 final class SmtpSession {
     private static final System.Logger LOG = System.getLogger(SmtpSession.class.getName());
 
@@ -40,8 +41,8 @@ final class SmtpSession {
     private static final int MAX_TEXT_LINE = 998;
     /**
      * Room left in front of a message as it is received, for the trace fields put before it
-     * (Return-Path, Received, and Date and Message-ID on submission), so the stored file is one
-     * array written in one call. Longer trace fields (a long HELO name or address) take a copy.
+     * (Received, and Date and Message-ID on submission), so the message handed to the delivery is
+     * one array. Longer trace fields (a long HELO name or address) take a copy.
      */
     private static final int HEAD_ROOM = 1024;
     /**
@@ -56,6 +57,7 @@ final class SmtpSession {
     private static final byte[] SEND_DATA =
             Reply.of(354, "End data with <CR><LF>.<CR><LF>").toWire().getBytes(StandardCharsets.US_ASCII);
     private static final byte[] QUEUED = Reply.of(250, "2.0.0 Ok: queued").toWire().getBytes(StandardCharsets.US_ASCII);
+    private static final Reply TRY_LATER = Reply.of(451, "4.3.0 Local error in processing; try again later");
 
     /**
      * Message ids for the Received field and the log. They start from the clock (4096 per
@@ -65,6 +67,7 @@ final class SmtpSession {
     private static final AtomicLong NEXT_ID = new AtomicLong(System.currentTimeMillis() << 12);
 
     private final SmtpServer cfg;
+    private final boolean lmtp;
     private final Connection conn;
     private final SmtpInput input;
     /** The array the last message was received in, reused for the next one. */
@@ -86,12 +89,11 @@ final class SmtpSession {
     // the mail transaction (RFC 5321 §3.3)
     private String from;
     private boolean smtputf8;
-    private final Set<String> localRcpts = new LinkedHashSet<>();
-    private final Set<String> remoteRcpts = new LinkedHashSet<>();
-    private int rcptCount;
+    private Transaction<?> rcpts;
 
     SmtpSession(SmtpServer cfg, Connection conn) {
         this.cfg = cfg;
+        this.lmtp = cfg.role == SmtpServer.Role.LMTP;
         this.conn = conn;
         this.input = new SmtpInput(conn, cfg.idleTimeout);
         this.out = conn.output();
@@ -99,7 +101,7 @@ final class SmtpSession {
 
     void run() throws IOException {
         conn.readTimeout(cfg.idleTimeout);
-        reply(220, cfg.domain + " ESMTP Twine");
+        reply(220, cfg.domain + (lmtp ? " LMTP Twine" : " ESMTP Twine"));
         flush();
         try {
             while (!closing) {
@@ -175,8 +177,13 @@ final class SmtpSession {
             closing = true;
             return;
         }
+        if (lmtp ? verb.equals("EHLO") || verb.equals("HELO") : verb.equals("LHLO")) {
+            // RFC 2033 §4.1: LMTP greets with LHLO only, and SMTP knows no LHLO
+            error(500, lmtp ? "5.5.1 This is LMTP: send LHLO" : "5.5.2 Command unrecognized");
+            return;
+        }
         switch (verb) {
-            case "EHLO" -> hello(arg, true);
+            case "EHLO", "LHLO" -> hello(arg, true);
             case "HELO" -> hello(arg, false);
             case "MAIL" -> mail(arg);
             case "RCPT" -> rcpt(arg);
@@ -206,14 +213,14 @@ final class SmtpSession {
 
     private static boolean isJunk(String verb) {
         return switch (verb) {
-            case "NOOP", "RSET", "VRFY", "EXPN", "HELP", "HELO", "EHLO" -> true;
+            case "NOOP", "RSET", "VRFY", "EXPN", "HELP", "HELO", "EHLO", "LHLO" -> true;
             default -> false;
         };
     }
 
     private void hello(String arg, boolean ehlo) throws IOException {
         if (arg.isEmpty() || arg.indexOf(' ') >= 0 && !ehlo) {
-            error(501, "5.5.4 Syntax: " + (ehlo ? "EHLO" : "HELO") + " hostname");
+            error(501, "5.5.4 Syntax: " + (lmtp ? "LHLO" : ehlo ? "EHLO" : "HELO") + " hostname");
             return;
         }
         // RFC 5321 §4.1.4: EHLO/HELO resets the transaction
@@ -240,7 +247,7 @@ final class SmtpSession {
             lines.add("STARTTLS");
         }
         if (authOffered()) {
-            lines.add("AUTH PLAIN LOGIN");
+            lines.add("AUTH " + String.join(" ", mechanisms()));
         }
         writeReply(new Reply(250, lines));
     }
@@ -325,8 +332,14 @@ final class SmtpSession {
             error(553, "5.7.1 <" + p.address() + ">: Sender address rejected: not owned by user " + principal.name());
             return;
         }
+        Optional<Reply> refused = ask(() -> cfg.delivery.sender(session(), p.address()));
+        if (refused.isPresent()) {
+            refuse(refused.get());
+            return;
+        }
         from = p.address();
         smtputf8 = utf8;
+        rcpts = transaction(cfg.delivery);
         // a client that starts a mail transaction is a real one: it leaves the pre-authentication
         // limits (on submission, AUTH has already done this)
         conn.markAuthenticated();
@@ -357,7 +370,7 @@ final class SmtpSession {
             error(553, "5.6.7 Non-ASCII address requires SMTPUTF8");
             return;
         }
-        if (rcptCount >= cfg.maxRecipients) {
+        if (rcpts.size() >= cfg.maxRecipients) {
             // RFC 5321 §4.5.3.1.10
             reply(452, "4.5.3 Too many recipients");
             junk++;
@@ -365,68 +378,124 @@ final class SmtpSession {
         }
         String address = p.address();
         int at = address.lastIndexOf('@');
-        String local = at < 0 ? address : address.substring(0, at);
-        String domain = at < 0 ? cfg.domain : address.substring(at + 1).toLowerCase(Locale.ROOT);
-        if (domain.equals(cfg.domain)) {
-            String user = recipientUser(local);
-            if (user == null) {
-                error(550, "5.1.1 <" + address + ">: Recipient address rejected: User unknown");
-                return;
-            }
-            localRcpts.add(user);
-        } else {
-            // never an open relay: other domains only for authenticated clients
-            if (principal == null) {
-                error(550, "5.7.1 <" + address + ">: Relay access denied");
-                return;
-            }
-            if (cfg.relay == null) {
-                error(550, "5.7.1 <" + address + ">: Relaying is not configured here");
-                return;
-            }
-            remoteRcpts.add(address);
+        if (at < 0) {
+            // <postmaster>, RFC 5321 §4.1.1.3: the server's own
+            address = address + "@" + cfg.domain;
+        } else if (principal == null && !address.substring(at + 1).equalsIgnoreCase(cfg.domain)) {
+            // never an open relay: other domains only for authenticated clients, whatever the delivery
+            error(550, "5.7.1 <" + address + ">: Relay access denied");
+            return;
         }
-        rcptCount++;
+        String rcpt = address;
+        Optional<Reply> refused = ask(() -> rcpts.add(session(), from, rcpt));
+        if (refused.isPresent()) {
+            refuse(refused.get());
+            return;
+        }
         out.write(RCPT_OK);
     }
 
     /**
-     * The local user mail to {@code local@domain} goes to, or null if there is none. RFC 5321
-     * §4.5.1: postmaster is always accepted, in any case: the user of that name, else the
-     * configured one, else the mailbox named postmaster.
-     */
-    private String recipientUser(String local) {
-        String user = localUser(local);
-        if (user == null && local.equalsIgnoreCase("postmaster")) {
-            user = cfg.postmaster != null ? cfg.postmaster : "postmaster";
-        }
-        return user;
-    }
-
-    /**
-     * Whether the authenticated user owns {@code address}: it is one of the local domain's
-     * addresses and mail to it goes to that user. The one place sender ownership is decided
-     * (for MAIL FROM and for From:), so that aliases can widen it.
+     * Whether the authenticated user owns {@code address}: one of the server domain's addresses
+     * whose local part is the user's name, ignoring case. The one place sender ownership is
+     * decided (for MAIL FROM and for From:).
      */
     private boolean owns(String address) {
         int at = address.lastIndexOf('@');
-        if (at <= 0 || !address.substring(at + 1).equalsIgnoreCase(cfg.domain)) {
-            return false;
-        }
-        return principal.name().equals(recipientUser(address.substring(0, at)));
+        return at > 0 && address.substring(at + 1).equalsIgnoreCase(cfg.domain)
+                && address.substring(0, at).equalsIgnoreCase(principal.name());
     }
 
-    private String localUser(String local) {
-        // RFC 5321 §4.5.1: "postmaster" is matched without regard to case
-        for (String candidate : List.of(local, local.toLowerCase(Locale.ROOT))) {
-            if (candidate.isEmpty() || candidate.startsWith(".") || candidate.contains("/") || candidate.contains("\\")) {
-                return null;
-            }
-            if (cfg.users.find(candidate).isPresent()) {
-                return candidate;
-            }
+    /** What the delivery is told about this session. */
+    private MailDelivery.Session session() {
+        return new MailDelivery.Session(conn.remoteAddress(), helo, Optional.ofNullable(principal), conn.tlsSession());
+    }
+
+    /** A call into the delivery. */
+    private interface Call {
+        void run() throws IOException, InterruptedException;
+    }
+
+    /**
+     * Runs {@code call}; empty if it returned, else the reply its failure gets. Interrupted, the
+     * session ends with 421.
+     */
+    private Optional<Reply> ask(Call call) {
+        try {
+            call.run();
+            return Optional.empty();
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            return Optional.of(failure(e));
         }
-        return null;
+    }
+
+    /** The reply to a delivery's failure {@code e}: see {@link MailDelivery}'s error handling. */
+    private Reply failure(Exception e) {
+        if (e instanceof InterruptedException) {
+            // the server is stopping this connection: nothing is accepted
+            Thread.currentThread().interrupt();
+            closing = true;
+            return Reply.of(421, "4.3.2 " + cfg.domain + " Service shutting down, closing connection");
+        }
+        if (e instanceof IOException io) {
+            if (!(io instanceof SmtpException) && !(io instanceof PartialDeliveryException)) {
+                LOG.log(System.Logger.Level.WARNING, "SMTP " + conn.peer() + ": delivery failed: " + e);
+            }
+            return failureReply(io);
+        }
+        LOG.log(System.Logger.Level.WARNING, "SMTP " + conn.peer() + ": delivery failed", e);
+        return TRY_LATER;
+    }
+
+    /** The reply a delivery's I/O failure gets: its own for a refusal, else 451 4.3.0. */
+    static Reply failureReply(IOException e) {
+        if (e instanceof SmtpException s) {
+            return s.reply();
+        }
+        if (e instanceof PartialDeliveryException p) {
+            return p.reply();
+        }
+        return TRY_LATER;
+    }
+
+    /** Sends a delivery's refusal; a permanent one counts as the client's error. */
+    private void refuse(Reply r) throws IOException {
+        if (r.isPermanent()) {
+            errors++;
+        }
+        writeReply(r);
+    }
+
+    private <T> Transaction<T> transaction(MailDelivery<T> delivery) {
+        return new Transaction<>(delivery);
+    }
+
+    /** The accepted recipients of a transaction with their destinations, typed as the delivery's. */
+    private static final class Transaction<T> {
+        private final MailDelivery<T> delivery;
+        private final List<MailDelivery.Recipient<T>> recipients = new ArrayList<>();
+
+        Transaction(MailDelivery<T> delivery) {
+            this.delivery = delivery;
+        }
+
+        int size() {
+            return recipients.size();
+        }
+
+        void add(MailDelivery.Session session, String from, String address) throws IOException, InterruptedException {
+            T destination = delivery.recipient(session, from, address);
+            recipients.add(new MailDelivery.Recipient<>(address, Objects.requireNonNull(destination, "destination")));
+        }
+
+        void deliver(MailDelivery.Session session, String id, String from, byte[] buf, int off, int len)
+                throws IOException, InterruptedException {
+            delivery.deliver(new MailDelivery.Envelope<>(session, id, from, recipients), new ByteArrayInputStream(buf, off, len));
+        }
+
+        List<String> addresses() {
+            return recipients.stream().map(MailDelivery.Recipient::address).toList();
+        }
     }
 
     private void data(String arg) throws IOException {
@@ -438,7 +507,7 @@ final class SmtpSession {
             error(503, "5.5.1 Need MAIL command");
             return;
         }
-        if (rcptCount == 0) {
+        if (rcpts.size() == 0) {
             // RFC 5321 §3.3
             error(554, "5.5.1 No valid recipients");
             return;
@@ -538,25 +607,37 @@ final class SmtpSession {
         }
         try {
             if (tooBig) {
-                error(552, "5.3.4 Message size exceeds fixed maximum message size");
+                refuseMessage(552, "5.3.4 Message size exceeds fixed maximum message size");
             } else if (tooLong) {
-                error(500, "5.5.2 Line too long (the limit is 998 octets, RFC 5321 §4.5.3.1.6)");
+                refuseMessage(500, "5.5.2 Line too long (the limit is 998 octets, RFC 5321 §4.5.3.1.6)");
             } else if (bareLf) {
-                error(550, "5.5.2 Bare LF in message; lines must end with CRLF");
+                refuseMessage(550, "5.5.2 Bare LF in message; lines must end with CRLF");
             } else if (bareCr) {
-                error(550, "5.5.2 Bare CR in message; lines must end with CRLF");
+                refuseMessage(550, "5.5.2 Bare CR in message; lines must end with CRLF");
             } else if (nul) {
-                error(554, "5.6.0 NUL character in message");
+                refuseMessage(554, "5.6.0 NUL character in message");
             } else if (principal != null && !cfg.anySender && !ownsFrom(buf, len)) {
                 // RFC 6409 §6.1 lets a submission server refuse a message its submitter may not
                 // send; 550 is the policy refusal RFC 5321 §4.3.2 lists for the end of DATA
-                error(550, "5.7.1 From: address not owned by user " + principal.name());
+                refuseMessage(550, "5.7.1 From: address not owned by user " + principal.name());
             } else {
                 deliver(buf, len);
                 junk = 0;
             }
         } finally {
             resetTransaction();
+        }
+    }
+
+    /**
+     * Refuses the message as a whole: one reply, or in LMTP the same reply for each recipient
+     * (RFC 2033 §4.2: after the final dot there is one reply per accepted RCPT).
+     */
+    private void refuseMessage(int code, String text) throws IOException {
+        errors++;
+        Reply r = Reply.of(code, text);
+        for (int i = lmtp ? rcpts.size() : 1; i > 0; i--) {
+            writeReply(r);
         }
     }
 
@@ -589,7 +670,10 @@ final class SmtpSession {
         return true;
     }
 
-    /** Stores the message in {@code buf[HEAD_ROOM, len)} for every recipient, then answers. */
+    /**
+     * Hands the message in {@code buf[HEAD_ROOM, len)}, behind its trace fields, to the delivery,
+     * then answers: 250 only once it has returned.
+     */
     private void deliver(byte[] buf, int len) throws IOException {
         String id = Long.toHexString(NEXT_ID.incrementAndGet()).toUpperCase(Locale.ROOT);
         StringBuilder trace = new StringBuilder(256);
@@ -605,34 +689,48 @@ final class SmtpSession {
             }
         }
         byte[] traced = trace.toString().getBytes(StandardCharsets.UTF_8);
-        // RFC 5321 §4.4: the delivering server records the reverse path as Return-Path
-        byte[] returnPath = ("Return-Path: <" + from + ">\r\n").getBytes(StandardCharsets.UTF_8);
-        int start = HEAD_ROOM - traced.length - returnPath.length;
+        int start = HEAD_ROOM - traced.length;
         if (start < 0) {
-            byte[] bigger = new byte[returnPath.length + traced.length + len - HEAD_ROOM];
-            System.arraycopy(buf, HEAD_ROOM, bigger, returnPath.length + traced.length, len - HEAD_ROOM);
+            byte[] bigger = new byte[traced.length + len - HEAD_ROOM];
+            System.arraycopy(buf, HEAD_ROOM, bigger, traced.length, len - HEAD_ROOM);
             len = bigger.length;
             buf = bigger;
             start = 0;
         }
-        System.arraycopy(returnPath, 0, buf, start, returnPath.length);
-        System.arraycopy(traced, 0, buf, start + returnPath.length, traced.length);
+        System.arraycopy(traced, 0, buf, start, traced.length);
+        MailDelivery.Session session = session();
         try {
-            if (!remoteRcpts.isEmpty()) {
-                // the next hop records its own Return-Path
-                byte[] whole = Arrays.copyOfRange(buf, start + returnPath.length, len);
-                cfg.relay.enqueue(from, List.copyOf(remoteRcpts), whole);
+            rcpts.deliver(session, id, from, buf, start, len - start);
+        } catch (PartialDeliveryException e) {
+            // RFC 2033 §4.2: LMTP tells each recipient its own outcome; SMTP has one reply
+            if (lmtp) {
+                for (String address : rcpts.addresses()) {
+                    Reply r = e.failures().get(address);
+                    writeReply(r != null ? r : delivered(address));
+                }
+            } else {
+                writeReply(e.reply());
             }
-            ByteBuffer stored = ByteBuffer.wrap(buf, start, len - start);
-            for (String user : localRcpts) {
-                cfg.maildir.deliver(user, stored);
+            return;
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            Reply failed = failure(e);
+            for (int i = lmtp && !closing ? rcpts.size() : 1; i > 0; i--) {
+                writeReply(failed);
             }
-        } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "SMTP " + conn.peer() + ": cannot store message " + id + ": " + e);
-            reply(451, "4.3.0 Local error in processing; try again later");
             return;
         }
-        out.write(QUEUED);
+        junk = 0;
+        if (lmtp) {
+            for (String address : rcpts.addresses()) {
+                writeReply(delivered(address));
+            }
+        } else {
+            out.write(QUEUED);
+        }
+    }
+
+    private static Reply delivered(String address) {
+        return Reply.of(250, "2.0.0 <" + address + "> Ok: delivered");
     }
 
     /** Appends the Received field (RFC 5321 §4.4 trace information). */
@@ -644,7 +742,7 @@ final class SmtpSession {
             sanitize(sb, principal.name());
             sb.append(')');
         }
-        sb.append("\r\n\tby ").append(cfg.domain).append(" (Twine) with ").append(extended ? "ESMTP" : "SMTP");
+        sb.append("\r\n\tby ").append(cfg.domain).append(" (Twine) with ").append(lmtp ? "LMTP" : extended ? "ESMTP" : "SMTP");
         if (extended) {
             // RFC 3848 §2
             if (conn.isSecure()) {
@@ -655,14 +753,9 @@ final class SmtpSession {
             }
         }
         sb.append(" id ").append(id);
-        if (localRcpts.size() + remoteRcpts.size() == 1) {
-            sb.append("\r\n\tfor <");
-            if (localRcpts.isEmpty()) {
-                sb.append(remoteRcpts.iterator().next());
-            } else {
-                sb.append(localRcpts.iterator().next()).append('@').append(cfg.domain);
-            }
-            sb.append('>');
+        List<String> addresses = rcpts.addresses().stream().distinct().toList();
+        if (addresses.size() == 1) {
+            sb.append("\r\n\tfor <").append(addresses.get(0)).append('>');
         }
         sb.append(";\r\n\t").append(Rfc5322.now()).append("\r\n");
     }
@@ -721,100 +814,82 @@ final class SmtpSession {
             error(501, "5.5.4 Syntax: AUTH mechanism [initial-response]");
             return;
         }
-        String initial = parts.length > 1 ? parts[1] : null;
-        if (!mech.equals("PLAIN") && !mech.equals("LOGIN")) {
+        if (!mechanisms().contains(mech)) {
             error(504, "5.5.4 Unrecognized authentication mechanism");
             return;
         }
-        if (attempts == null) {
-            attempts = cfg.portal.policy().open(cfg.role == SmtpServer.Role.MX ? "smtp" : "submission", conn.remoteAddress());
-        }
-        try {
-            // the address alone first: while it is penalised, not even the exchange is run
-            attempts.admit(null);
-            String username = null;
-            Principal who = null;
-            boolean wrong = false;
+        Optional<byte[]> initial = Optional.empty();
+        if (parts.length > 1) {
             try {
-                if (mech.equals("PLAIN")) {
-                    byte[] response = initial != null ? decode(initial) : challenge("");
-                    if (response == null) {
-                        return;
-                    }
-                    SaslExchange sasl = cfg.portal.sasl("PLAIN");
-                    try {
-                        sasl.evaluate(response);
-                        if (!sasl.isComplete()) {
-                            throw new AuthenticationException("incomplete");
-                        }
-                        who = sasl.principal();
-                    } catch (AuthenticationException | IllegalArgumentException e) {
-                        wrong = true; // rejected or malformed: a failure either way
-                    }
-                    username = sasl.username().orElse(null);
-                } else {
-                    byte[] user = initial != null ? decode(initial) : challenge("VXNlcm5hbWU6");
-                    if (user == null) {
-                        return;
-                    }
-                    byte[] pass = challenge("UGFzc3dvcmQ6");
-                    if (pass == null) {
-                        return;
-                    }
-                    username = new String(user, StandardCharsets.UTF_8);
-                    try {
-                        who = cfg.portal.authenticate(new UsernamePassword(username, new String(pass, StandardCharsets.UTF_8)));
-                    } catch (AuthenticationException | IllegalArgumentException e) {
-                        wrong = true; // rejected or malformed: a failure either way
-                    }
-                }
+                initial = Optional.of(decode(parts[1]));
             } catch (BadBase64 e) {
                 error(501, "5.5.2 Cannot decode response");
                 return;
             }
-            // the user is known now: asked before saying whether the password was right, so that
-            // while the user or address is penalised the answer is the same either way
-            attempts.admit(username);
-            if (wrong) {
-                if (attempts.failed(username)) {
-                    reply(535, "5.7.8 Authentication credentials invalid");
-                } else {
-                    reply(421, "4.7.0 " + cfg.domain + " Too many failed authentications, closing connection");
-                    closing = true;
-                }
-                return;
-            }
-            attempts.succeeded(username != null ? username : who.name());
-            principal = who;
-            conn.markAuthenticated();
-        } catch (LoginRefusedException e) {
-            // RFC 4954 §6: 454 is the temporary failure, whatever the credentials
-            if (e.mayRetry()) {
-                reply(454, "4.7.0 Temporary authentication failure; try again later");
-            } else {
-                reply(421, "4.7.0 " + cfg.domain + " Too many failed authentications, closing connection");
-                closing = true;
-            }
-            return;
+        }
+        if (attempts == null) {
+            attempts = cfg.portal.policy().open(cfg.name(), conn.remoteAddress());
+        }
+        LoginResult result;
+        try {
+            // RFC 4954 §4: the SASL profile is 334 challenges, base64 responses, "*" to cancel
+            result = cfg.portal.sasl(mech).run(initial, this::challenge, attempts);
         } catch (InterruptedException e) {
             // cancelled during a failure's delay: the server is stopping this connection
             Thread.currentThread().interrupt();
             closing = true;
             return;
         }
-        reply(235, "2.7.0 Authentication successful");
+        switch (result) {
+            case LoginResult.LoggedIn in -> {
+                principal = in.principal();
+                conn.markAuthenticated();
+                reply(235, "2.7.0 Authentication successful");
+            }
+            case LoginResult.Failed f -> loginFailed(f.mayRetry(), Reply.of(535, "5.7.8 Authentication credentials invalid"));
+            // RFC 4954 §6: 454 is the temporary failure, whatever the credentials
+            case LoginResult.Refused r -> loginFailed(r.mayRetry(), Reply.of(454, "4.7.0 Temporary authentication failure; try again later"));
+            case LoginResult.Abandoned a -> {
+                // challenge() has answered the cancel or the bad line
+            }
+        }
     }
 
-    /** Sends a 334 challenge and reads the response; null (after replying) if the client cancelled. */
-    private byte[] challenge(String base64) throws IOException, BadBase64 {
-        reply(334, base64);
+    /** Answers a failed or refused login with {@code reply}, or closes if no retry is left. */
+    private void loginFailed(boolean mayRetry, Reply reply) throws IOException {
+        if (mayRetry) {
+            writeReply(reply);
+        } else {
+            reply(421, "4.7.0 " + cfg.domain + " Too many failed authentications, closing connection");
+            closing = true;
+        }
+    }
+
+    /**
+     * The SASL mechanisms offered: whatever the portal offers (SCRAM-SHA-256, PLAIN), and the
+     * obsolete LOGIN beside PLAIN, which old SMTP clients still use.
+     */
+    private List<String> mechanisms() {
+        List<String> offered = new ArrayList<>(cfg.portal.saslMechanisms());
+        if (offered.contains("PLAIN")) {
+            offered.add("LOGIN");
+        }
+        return offered;
+    }
+
+    /**
+     * Sends a 334 challenge and reads the response; empty (after replying) if the client cancelled
+     * or sent a line that is too long or not base64.
+     */
+    private Optional<byte[]> challenge(byte[] challenge) throws IOException {
+        reply(334, Base64.getEncoder().encodeToString(challenge));
         flush();
         int n;
         try {
             n = input.readLine(MAX_AUTH_LINE);
         } catch (LineTooLongException e) {
             error(500, "5.5.6 Authentication exchange line is too long");
-            return null;
+            return Optional.empty();
         }
         if (n < 0) {
             throw new EOFException("connection closed during AUTH");
@@ -823,9 +898,14 @@ final class SmtpSession {
         if (line.equals("*")) {
             // RFC 4954 §4
             error(501, "5.0.0 Authentication cancelled");
-            return null;
+            return Optional.empty();
         }
-        return decode(line);
+        try {
+            return Optional.of(decode(line));
+        } catch (BadBase64 e) {
+            error(501, "5.5.2 Cannot decode response");
+            return Optional.empty();
+        }
     }
 
     private static byte[] decode(String b64) throws BadBase64 {
@@ -846,9 +926,7 @@ final class SmtpSession {
     private void resetTransaction() {
         from = null;
         smtputf8 = false;
-        localRcpts.clear();
-        remoteRcpts.clear();
-        rcptCount = 0;
+        rcpts = null;
     }
 
     private void error(int code, String text) throws IOException {

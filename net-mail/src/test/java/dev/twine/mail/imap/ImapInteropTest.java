@@ -98,9 +98,10 @@ class ImapInteropTest {
 
     @Test
     void aMessageSentBySmtpShowsUpInAnIdlingPythonSession() throws Exception {
-        SmtpServer smtp = SmtpServer.builder().domain("example.test").maildir(f.maildir)
-                .users(dev.twine.core.auth.UsersFile.load(f.usersFile)).portal(f.portal).build();
-        Server smtpServer = smtp.server("smtp", List.of("tcp:0:interface=127.0.0.1"));
+        SmtpServer smtpServer = SmtpServer.builder().domain("example.test")
+                .delivery(dev.twine.mail.smtp.MaildirDelivery.builder().domain("example.test").maildir(f.maildir)
+                        .users(dev.twine.core.auth.UsersFile.load(f.usersFile)).build())
+                .portal(f.portal).listen("tcp:0:interface=127.0.0.1").build();
         smtpServer.start();
         try {
             // imaplib has no IDLE before Python 3.14: drive it by hand over imaplib's own socket

@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.twine.core.Server;
-import dev.twine.core.auth.Portal;
-import dev.twine.core.auth.UsersFile;
 import dev.twine.core.testing.ManualClock;
 import dev.twine.dns.DnsServer;
 import dev.twine.dns.Resolver;
@@ -36,7 +33,7 @@ class DnsMxRelayTest {
 
     private DnsServer dns;
     private Resolver resolver;
-    private Server nextHop;
+    private SmtpServer nextHop;
 
     @BeforeEach
     void startDns() throws Exception {
@@ -78,10 +75,7 @@ class DnsMxRelayTest {
 
     @Test
     void theQueueFindsTheNextHopThroughTheMxRecord() throws Exception {
-        UsersFile users = SmtpTestSupport.users(remoteDir);
-        SmtpServer remote = SmtpServer.builder().domain("remote.test").maildir(Maildir.open(remoteDir.resolve("maildir")))
-                .users(users).portal(Portal.builder().users(users).build()).build();
-        nextHop = remote.server("smtp", List.of("tcp:0:interface=127.0.0.1"));
+        nextHop = SmtpTestSupport.server(remoteDir, "remote.test").listen("tcp:0:interface=127.0.0.1").build();
         nextHop.start();
         SmtpTestSupport.users(dir);
         RelayQueue q = RelayQueue.builder().directory(dir.resolve("queue")).heloName("example.test")

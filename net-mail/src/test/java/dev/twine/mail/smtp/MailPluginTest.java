@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.twine.core.Binding;
 import dev.twine.core.Service;
 import dev.twine.core.ServicePlugin;
-import dev.twine.mail.MailPlugin;
+import dev.twine.mail.internal.MailPlugin;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -241,14 +241,44 @@ class MailPluginTest {
     }
 
     @Test
+    void aBadAliasesFileIsABadArgumentNamingFileAndLine() throws Exception {
+        SmtpTestSupport.users(dir);
+        Path aliases = dir.resolve("aliases");
+        Files.writeString(aliases, "sales: alice\nsales bob\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(args("--domain", "example.test",
+                "--users", dir.resolve("users").toString(), "--maildir", dir.resolve("maildir").toString(),
+                "--aliases", aliases.toString())));
+        assertEquals("--aliases: " + aliases + ":2: expected 'name: target, ...'", e.getMessage());
+    }
+
+    @Test
+    void lmtpServesTheAliasesAndTheMaildir() throws Exception {
+        SmtpTestSupport.users(dir);
+        Path aliases = dir.resolve("aliases");
+        Files.writeString(aliases, "sales: alice, bob\n");
+        try (Service s = plugin.create(args("--domain", "example.test", "--users", dir.resolve("users").toString(),
+                "--maildir", dir.resolve("maildir").toString(), "--aliases", aliases.toString(),
+                "--smtp", "tcp:0:interface=127.0.0.1", "--lmtp", "tcp:0:interface=127.0.0.1"))) {
+            s.start();
+            int port = s.bindings().stream().filter(b -> b.service().equals("lmtp")).findFirst().orElseThrow().port();
+            String out = dev.twine.mail.maildir.MailFixture.python(60, """
+                    import smtplib, sys
+                    s = smtplib.LMTP('127.0.0.1', int(sys.argv[1]))
+                    print(s.sendmail('x@remote.example', ['sales@example.test'], b'Subject: s\\r\\n\\r\\nhi\\r\\n'))
+                    s.quit()
+                    """, String.valueOf(port));
+            assertEquals("{}", out.strip());
+        }
+        assertEquals(1, SmtpTestSupport.delivered(dir, "alice").size());
+        assertEquals(1, SmtpTestSupport.delivered(dir, "bob").size());
+    }
+
+    @Test
     void submittedMailForOtherDomainsGoesToTheSmarthostWithAuth() throws Exception {
         // the smarthost: a Twine submission server for remote.test that demands AUTH
         Path hostDir = Files.createDirectories(dir.resolve("smarthost"));
-        dev.twine.core.Server smarthost = SmtpServer.builder().domain("remote.test").role(SmtpServer.Role.SUBMISSION).acceptAnySender(true)
-                .allowPlainAuth(true).maildir(dev.twine.mail.maildir.Maildir.open(hostDir.resolve("maildir")))
-                .users(SmtpTestSupport.users(hostDir))
-                .portal(dev.twine.core.auth.Portal.builder().users(SmtpTestSupport.users(hostDir)).build()).build()
-                .server("submission", List.of("tcp:0:interface=127.0.0.1"));
+        SmtpServer smarthost = SmtpTestSupport.server(hostDir, "remote.test").role(SmtpServer.Role.SUBMISSION).acceptAnySender(true)
+                .allowPlainAuth(true).listen("tcp:0:interface=127.0.0.1").build();
         smarthost.start();
         try {
             SmtpTestSupport.users(dir);

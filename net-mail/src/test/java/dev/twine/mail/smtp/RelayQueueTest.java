@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.twine.core.LineReader;
 import dev.twine.core.LineWriter;
 import dev.twine.core.Server;
-import dev.twine.core.auth.Portal;
-import dev.twine.core.auth.UsersFile;
 import dev.twine.core.testing.ManualClock;
 import dev.twine.mail.maildir.Maildir;
 import jakarta.mail.Session;
@@ -50,13 +48,11 @@ class RelayQueueTest {
 
     /** A Twine MX for remote.test whose first {@code failFirst} sessions answer RCPT with 451. */
     private int nextHop(int failFirst) throws Exception {
-        UsersFile users = SmtpTestSupport.users(remoteDir);
-        SmtpServer remote = SmtpServer.builder().domain("remote.test").maildir(Maildir.open(remoteDir.resolve("maildir")))
-                .users(users).portal(Portal.builder().users(users).build()).build();
+        SmtpServer remote = SmtpTestSupport.server(remoteDir, "remote.test").build();
         AtomicInteger sessions = new AtomicInteger();
         Server s = Server.builder("next-hop").listen("tcp:0:interface=127.0.0.1").handler(conn -> {
             if (sessions.getAndIncrement() >= failFirst) {
-                remote.serve(conn);
+                remote.handler().handle(conn);
                 return;
             }
             LineReader in = LineReader.of(conn, 1000);
@@ -212,8 +208,8 @@ class RelayQueueTest {
                 .timeout(Duration.ofSeconds(10)).tls(Optional.empty()).build();
         q.start();
         toClose.add(q);
-        Server submission = SmtpTestSupport.server(dir).role(SmtpServer.Role.SUBMISSION).allowPlainAuth(true).relay(q).build()
-                .server("submission", List.of("tcp:0:interface=127.0.0.1"));
+        SmtpServer submission = SmtpTestSupport.server(dir, MailDelivery.byDomain(SmtpTestSupport.DOMAIN, SmtpTestSupport.local(dir).build(), q))
+                .role(SmtpServer.Role.SUBMISSION).allowPlainAuth(true).listen("tcp:0:interface=127.0.0.1").build();
         submission.start();
         toClose.add(submission);
         try (SmtpClient c = SmtpClient.connect("127.0.0.1:" + submission.port(), Duration.ofSeconds(10))) {

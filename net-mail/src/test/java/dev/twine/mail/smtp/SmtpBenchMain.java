@@ -1,11 +1,9 @@
 package dev.twine.mail.smtp;
 
 import dev.twine.core.Binding;
-import dev.twine.core.Server;
 import dev.twine.core.auth.UsersFile;
 import dev.twine.mail.maildir.Maildir;
 import java.nio.file.Path;
-import java.util.List;
 
 /**
  * Starts Twine's SMTP server (port 25 role, Maildir delivery with fsync) for {@code ci/bench-smtp}:
@@ -22,11 +20,12 @@ public final class SmtpBenchMain {
             System.exit(2);
         }
         UsersFile users = UsersFile.load(Path.of(args[1]));
-        SmtpServer smtp = SmtpServer.builder().domain(args[0]).users(users).maildir(Maildir.open(Path.of(args[2])))
+        SmtpServer server = SmtpServer.builder().domain(args[0])
+                .delivery(MaildirDelivery.builder().domain(args[0]).users(users).maildir(Maildir.open(Path.of(args[2]))).build())
                 // every benchmark session comes from 127.0.0.1: the per-address caps would refuse most
                 .limits(dev.twine.core.ConnectionLimits.none())
+                .listen(args[3])
                 .build();
-        Server server = smtp.server("smtp", List.of(args[3]));
         server.start();
         Runtime.getRuntime().addShutdownHook(new Thread(server::close));
         for (Binding b : server.bindings()) {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.twine.core.Server;
 import dev.twine.core.Tls;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -89,11 +88,9 @@ class SmtpInteropTest {
     }
 
     private int start(SmtpServer.Role role, RelayQueue relay) throws Exception {
-        SmtpServer.Builder b = SmtpTestSupport.server(dir).role(role).tls(Tls.server(cert, key));
-        if (relay != null) {
-            b.relay(relay);
-        }
-        Server s = b.build().server(role == SmtpServer.Role.MX ? "smtp" : "submission", List.of("tcp:0:interface=127.0.0.1"));
+        MailDelivery<?> local = SmtpTestSupport.local(dir).build();
+        SmtpServer s = SmtpTestSupport.server(dir, relay == null ? local : MailDelivery.byDomain(SmtpTestSupport.DOMAIN, local, relay))
+                .role(role).tls(Tls.server(cert, key)).listen("tcp:0:interface=127.0.0.1").build();
         s.start();
         toClose.add(s);
         return s.port();

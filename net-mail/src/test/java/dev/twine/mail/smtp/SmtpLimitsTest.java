@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import dev.twine.core.Connection;
 import dev.twine.core.ConnectionLimits;
 import dev.twine.core.LineReader;
-import dev.twine.core.Server;
 import dev.twine.core.testing.Chunking;
 import dev.twine.core.testing.ManualClock;
 import dev.twine.core.testing.MemoryConnections;
@@ -21,7 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -36,7 +34,7 @@ class SmtpLimitsTest {
     @TempDir
     Path dir;
 
-    private Server running;
+    private SmtpServer running;
     private final List<Socket> sockets = new ArrayList<>();
 
     @AfterEach
@@ -50,7 +48,7 @@ class SmtpLimitsTest {
     }
 
     private int start(SmtpServer server) throws Exception {
-        running = server.server("smtp", List.of("tcp:0:interface=127.0.0.1"));
+        running = server;
         running.start();
         return running.port();
     }
@@ -73,7 +71,7 @@ class SmtpLimitsTest {
 
     @Test
     void byDefaultAnEleventhConnectionBeforeMailFromOneAddressIsRefusedAndOthersStillGetIn() throws Exception {
-        SmtpServer server = SmtpTestSupport.server(dir).build();
+        SmtpServer server = SmtpTestSupport.server(dir).listen("tcp:0:interface=127.0.0.1").build();
         int port = start(server);
         List<Client> idle = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
@@ -98,7 +96,7 @@ class SmtpLimitsTest {
 
     @Test
     void onSubmissionASuccessfulAuthLeavesThePreauthCount() throws Exception {
-        SmtpServer server = SmtpTestSupport.server(dir).role(SmtpServer.Role.SUBMISSION).allowPlainAuth(true).build();
+        SmtpServer server = SmtpTestSupport.server(dir).role(SmtpServer.Role.SUBMISSION).allowPlainAuth(true).listen("tcp:0:interface=127.0.0.1").build();
         int port = start(server);
         Client c = connect("127.0.0.1", port);
         assertEquals("220 example.test ESMTP Twine", c.in().readLine());
@@ -116,7 +114,7 @@ class SmtpLimitsTest {
     @Test
     void aClientThatNeverStartsAMailTransactionIsClosedAtThePreauthTimeout() throws Exception {
         SmtpServer server = SmtpTestSupport.server(dir)
-                .limits(ConnectionLimits.builder().preauthTimeout(Duration.ofMillis(300)).build()).build();
+                .limits(ConnectionLimits.builder().preauthTimeout(Duration.ofMillis(300)).build()).listen("tcp:0:interface=127.0.0.1").build();
         int port = start(server);
         Client c = connect("127.0.0.1", port);
         assertEquals("220 example.test ESMTP Twine", c.in().readLine());
@@ -134,28 +132,12 @@ class SmtpLimitsTest {
         try (MemoryConnections.Served s = MemoryConnections.serve(server.handler(), Chunking.whole(), clock)) {
             LineReader in = LineReader.of(s.client(), 1000);
             assertEquals("220 example.test ESMTP Twine", in.readLine());
-            AtomicBoolean done = new AtomicBoolean();
             // one byte every 10 s: each read comes well within the 30 s idle timeout, but the line
-            // never ends (200 bytes, under the command line limit, so only time can end it)
-            Thread dripper = Thread.ofVirtual().start(() -> {
-                try {
-                    for (int i = 0; i < 200 && !done.get(); i++) {
-                        write(s.client(), i < 4 ? "NOOP".substring(i, i + 1) : "x");
-                        clock.advance(Duration.ofSeconds(10));
-                        Thread.sleep(5);
-                    }
-                    s.client().shutdownOutput();
-                } catch (IOException | InterruptedException e) {
-                    // the server closed the connection: what the test expects
-                }
-            });
-            try {
-                assertEquals("421 4.4.2 example.test Idle timeout, closing connection", in.readLine());
-                assertNull(in.readLine());
-            } finally {
-                done.set(true);
-                dripper.join();
-            }
+            // never ends (under the command line limit, so only time can end it)
+            SmtpTestSupport.advanceUntilClosed(clock, Duration.ofSeconds(10), s.server(),
+                    i -> write(s.client(), i < 4 ? "NOOP".substring(i, i + 1) : "x"));
+            assertEquals("421 4.4.2 example.test Idle timeout, closing connection", in.readLine());
+            assertNull(in.readLine());
         }
     }
 
@@ -172,27 +154,10 @@ class SmtpLimitsTest {
             assertEquals("250 2.1.0 Ok", in.readLine());
             assertEquals("250 2.1.5 Ok", in.readLine());
             assertEquals("354 End data with <CR><LF>.<CR><LF>", in.readLine());
-            AtomicBoolean done = new AtomicBoolean();
             // a whole line every 20 s: each within the 30 s idle timeout, the text far below the rate
-            Thread dripper = Thread.ofVirtual().start(() -> {
-                try {
-                    for (int i = 0; i < 100 && !done.get(); i++) {
-                        write(s.client(), "line " + i + "\r\n");
-                        clock.advance(Duration.ofSeconds(20));
-                        Thread.sleep(5);
-                    }
-                    write(s.client(), ".\r\nQUIT\r\n");
-                } catch (IOException | InterruptedException e) {
-                    // the server closed the connection: what the test expects
-                }
-            });
-            try {
-                assertEquals("421 4.4.2 example.test Idle timeout, closing connection", in.readLine());
-                assertNull(in.readLine());
-            } finally {
-                done.set(true);
-                dripper.join();
-            }
+            SmtpTestSupport.advanceUntilClosed(clock, Duration.ofSeconds(20), s.server(), i -> write(s.client(), "line " + i + "\r\n"));
+            assertEquals("421 4.4.2 example.test Idle timeout, closing connection", in.readLine());
+            assertNull(in.readLine());
         }
         assertEquals(0, SmtpTestSupport.delivered(dir, "alice").size());
     }

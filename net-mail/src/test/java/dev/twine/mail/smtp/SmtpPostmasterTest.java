@@ -3,7 +3,6 @@ package dev.twine.mail.smtp;
 import static dev.twine.mail.smtp.SmtpTestSupport.delivered;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.UsersFile;
 import dev.twine.core.testing.Chunking;
 import dev.twine.core.testing.Transcript;
@@ -49,32 +48,35 @@ class SmtpPostmasterTest {
             S: 250 2.0.0 Ok: queued
             """;
 
-    /** A users file without a postmaster: only carol and dave. */
-    private SmtpServer.Builder withoutPostmasterUser() throws Exception {
+    /** Local delivery for a users file without a postmaster: only carol and dave. */
+    private MaildirDelivery.Builder withoutPostmasterUser() throws Exception {
         Path f = dir.resolve("users-nopm");
         UsersFile.addUser(f, "carol", "pw1".toCharArray());
         UsersFile.addUser(f, "dave", "pw2".toCharArray());
-        UsersFile users = UsersFile.load(f);
-        return SmtpServer.builder().domain(SmtpTestSupport.DOMAIN).maildir(Maildir.open(dir.resolve("maildir")))
-                .users(users).portal(Portal.builder().users(users).build());
+        return MaildirDelivery.builder().domain(SmtpTestSupport.DOMAIN).maildir(Maildir.open(dir.resolve("maildir")))
+                .users(UsersFile.load(f));
+    }
+
+    private SmtpServer server(MaildirDelivery.Builder delivery) {
+        return SmtpServer.builder().domain(SmtpTestSupport.DOMAIN).delivery(delivery.build()).build();
     }
 
     @Test
     void postmasterIsAcceptedWithoutAUserOfThatNameAndGoesToTheConfiguredUser() throws Exception {
-        Transcript.parse(SCRIPT).run(withoutPostmasterUser().postmaster("dave").build().handler());
+        Transcript.parse(SCRIPT).run(server(withoutPostmasterUser().postmaster("dave")).handler());
         assertEquals(RUNS, delivered(dir, "dave").size(), "one copy per message, however many spellings");
         assertEquals(0, delivered(dir, "carol").size());
     }
 
     @Test
     void withoutAConfiguredUserPostmasterMailIsStillAcceptedAndKeptInThePostmasterMailbox() throws Exception {
-        Transcript.parse(SCRIPT).run(withoutPostmasterUser().build().handler());
+        Transcript.parse(SCRIPT).run(server(withoutPostmasterUser()).handler());
         assertEquals(RUNS, delivered(dir, "postmaster").size());
     }
 
     @Test
     void aRealPostmasterUserGetsItsOwnMail() throws Exception {
-        Transcript.parse(SCRIPT).run(SmtpTestSupport.server(dir).postmaster("bob").build().handler());
+        Transcript.parse(SCRIPT).run(server(SmtpTestSupport.local(dir).postmaster("bob")).handler());
         assertEquals(RUNS, delivered(dir, "postmaster").size());
         assertEquals(0, delivered(dir, "bob").size());
     }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.twine.core.Server;
 import dev.twine.core.Tls;
 import jakarta.mail.Message;
 import jakarta.mail.Session;
@@ -51,7 +50,7 @@ class SmtpSocketTest {
     @TempDir
     Path dir;
 
-    private Server running;
+    private SmtpServer running;
 
     @BeforeAll
     static void makeCertificate() throws Exception {
@@ -68,8 +67,7 @@ class SmtpSocketTest {
     }
 
     private int start(SmtpServer.Role role) throws Exception {
-        SmtpServer s = SmtpTestSupport.server(dir).role(role).tls(Tls.server(cert, key)).build();
-        running = s.server(role == SmtpServer.Role.MX ? "smtp" : "submission", List.of("tcp:0:interface=127.0.0.1"));
+        running = SmtpTestSupport.server(dir).role(role).tls(Tls.server(cert, key)).listen("tcp:0:interface=127.0.0.1").build();
         running.start();
         return running.port();
     }

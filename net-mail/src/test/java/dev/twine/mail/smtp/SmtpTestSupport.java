@@ -1,7 +1,9 @@
 package dev.twine.mail.smtp;
 
+import dev.twine.core.Connection;
 import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.UsersFile;
+import dev.twine.core.testing.ManualClock;
 import dev.twine.mail.maildir.Maildir;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -10,7 +12,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 
 /** Shared fixtures for the SMTP tests: a users file, a Maildir, TLS material. */
@@ -29,10 +33,31 @@ final class SmtpTestSupport {
         return UsersFile.load(f);
     }
 
+    /** A server for {@link #DOMAIN} delivering into {@code dir/maildir}, with AUTH against {@code dir/users}. */
     static SmtpServer.Builder server(Path dir) throws IOException {
+        return server(dir, local(dir).build());
+    }
+
+    /** A server for {@link #DOMAIN} with {@code delivery}, with AUTH against {@code dir/users}. */
+    static SmtpServer.Builder server(Path dir, MailDelivery<?> delivery) throws IOException {
         UsersFile users = users(dir);
-        return SmtpServer.builder().domain(DOMAIN).maildir(Maildir.open(dir.resolve("maildir"))).users(users)
-                .portal(Portal.builder().users(users).build());
+        return SmtpServer.builder().domain(DOMAIN).delivery(delivery).portal(Portal.builder().users(users).build());
+    }
+
+    /** Local delivery for {@link #DOMAIN}'s users in {@code dir/users} into {@code dir/maildir}. */
+    static MaildirDelivery.Builder local(Path dir) throws IOException {
+        return local(dir, DOMAIN);
+    }
+
+    /** Local delivery for {@code domain}'s users in {@code dir/users} into {@code dir/maildir}. */
+    static MaildirDelivery.Builder local(Path dir, String domain) throws IOException {
+        return MaildirDelivery.builder().domain(domain).maildir(Maildir.open(dir.resolve("maildir"))).users(users(dir));
+    }
+
+    /** A server for {@code domain} delivering into {@code dir/maildir}, with AUTH against {@code dir/users}. */
+    static SmtpServer.Builder server(Path dir, String domain) throws IOException {
+        UsersFile users = users(dir);
+        return SmtpServer.builder().domain(domain).delivery(local(dir, domain).build()).portal(Portal.builder().users(users).build());
     }
 
     /** The files in {@code user}'s new/, sorted by name. */
@@ -43,6 +68,48 @@ final class SmtpTestSupport {
         }
         try (Stream<Path> s = Files.list(nu)) {
             return new ArrayList<>(s.sorted().toList());
+        }
+    }
+
+    /** A delivery that accepts every recipient and fails the message for {@code address} only. */
+    static MailDelivery<String> failingFor(String address, Reply reply) {
+        return new MailDelivery<>() {
+            @Override
+            public String recipient(Session session, String sender, String rcpt) {
+                return rcpt;
+            }
+
+            @Override
+            public void deliver(Envelope<String> envelope, java.io.InputStream message) throws IOException {
+                throw new PartialDeliveryException(java.util.Map.of(address, reply));
+            }
+        };
+    }
+
+    /** What the test sends before each step of {@link #advanceUntilClosed}. */
+    interface Step {
+        void send(int step) throws IOException;
+    }
+
+    /**
+     * Drives a server's timed waits without a thread of the test's own: runs {@code before}, then,
+     * once a thread waits on {@code clock}, moves it by {@code step}; again, until the session has
+     * closed its end, {@code server} (or {@code before} fails because it has). A wait that does
+     * not come within a second is looked at again, not taken for the end.
+     */
+    static void advanceUntilClosed(ManualClock clock, Duration step, Connection server, Step before) throws Exception {
+        for (int i = 0; !server.isClosed(); i++) {
+            try {
+                before.send(i);
+            } catch (IOException closed) {
+                return;
+            }
+            try {
+                clock.awaitWaiters(1, Duration.ofSeconds(1));
+                clock.advance(step);
+            } catch (TimeoutException e) {
+                // nobody waits on the clock: the session is busy, or has ended; look again
+            }
         }
     }
 

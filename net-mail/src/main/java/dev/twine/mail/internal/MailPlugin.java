@@ -1,7 +1,6 @@
-package dev.twine.mail;
+package dev.twine.mail.internal;
 
 import dev.twine.core.LimitOptions;
-import dev.twine.core.Server;
 import dev.twine.core.Service;
 import dev.twine.core.ServicePlugin;
 import dev.twine.core.Services;
@@ -12,7 +11,10 @@ import dev.twine.mail.imap.ImapServer;
 import dev.twine.mail.maildir.Maildir;
 import dev.twine.mail.pop3.Pop3Server;
 import dev.twine.dns.Resolver;
+import dev.twine.mail.smtp.Aliases;
 import dev.twine.mail.smtp.DnsMxResolver;
+import dev.twine.mail.smtp.MailDelivery;
+import dev.twine.mail.smtp.MaildirDelivery;
 import dev.twine.mail.smtp.MxResolver;
 import dev.twine.mail.smtp.RelayQueue;
 import dev.twine.mail.smtp.SmtpServer;
@@ -29,9 +31,10 @@ import java.util.Optional;
 
 /**
  * {@code twine mail}: an ESMTP server on the SMTP port (mail for local users), a submission server
- * (RFC 6409, AUTH required, relays anywhere) and the persistent relay queue behind both, over one
- * Maildir++ store and one Dovecot-style users file. POP3 and IMAP options are declared here and
- * served by their own modules' servers.
+ * (RFC 6409, AUTH required, relays anywhere), optionally an LMTP server, and the persistent relay
+ * queue behind them, over one Maildir++ store and one Dovecot-style users file; local aliases
+ * from an {@code aliases(5)} file. POP3 and IMAP options are declared here and served by their own
+ * packages' servers.
  */
 public final class MailPlugin implements ServicePlugin {
     /** Makes the plugin (the launcher finds it with {@link java.util.ServiceLoader}). */
@@ -57,6 +60,9 @@ public final class MailPlugin implements ServicePlugin {
                         .asRepeatable().withDefault("tcp:2525:interface=127.0.0.1"),
                 Option.value("--submission", "EP", "Endpoint for message submission (port 587 role, AUTH required) (repeatable).")
                         .asRepeatable().withDefault("tcp:2587:interface=127.0.0.1"),
+                Option.value("--lmtp", "EP", "Endpoint for LMTP (RFC 2033) local delivery from another MTA (repeatable).")
+                        .asRepeatable(),
+                Option.value("--aliases", "FILE", "Local aliases file, as aliases(5): 'name: user, user@remote.example'."),
                 Option.value("--pop3", "EP", "Endpoint for POP3 (repeatable).").asRepeatable(),
                 Option.value("--imap", "EP", "Endpoint for IMAP (repeatable).").asRepeatable(),
                 Option.value("--tls-cert", "PEM", "Certificate chain for STARTTLS (with --tls-key)."),
@@ -127,23 +133,46 @@ public final class MailPlugin implements ServicePlugin {
             throw new IllegalArgumentException("--max-message-size: at least 1024 bytes, got '" + args.require("--max-message-size") + "'");
         }
         Duration idle = args.duration("--idle-timeout");
+        MaildirDelivery.Builder local = MaildirDelivery.builder().domain(domain).maildir(maildir).users(users);
+        if (postmaster != null) {
+            local.postmaster(postmaster);
+        }
+        MailDelivery<?> delivery = MailDelivery.byDomain(domain, local.build(), queue);
+        Optional<String> aliasesFile = args.value("--aliases");
+        if (aliasesFile.isPresent()) {
+            try {
+                delivery = Aliases.load(Path.of(aliasesFile.get())).over(domain, delivery);
+            } catch (IOException e) {
+                // a bad file is a bad argument: the message names the file and line
+                throw new IllegalArgumentException("--aliases: " + e.getMessage(), e);
+            }
+        }
         List<Service> services = new ArrayList<>();
         services.add(queue);
         for (SmtpServer.Role role : SmtpServer.Role.values()) {
-            SmtpServer.Builder b = SmtpServer.builder().domain(domain).role(role).maildir(maildir).users(users)
-                    .portal(portal).relay(queue).allowPlainAuth(args.flag("--allow-plain-auth"))
+            String option = switch (role) {
+                case MX -> "--smtp";
+                case SUBMISSION -> "--submission";
+                case LMTP -> "--lmtp";
+            };
+            List<String> endpoints = args.values(option);
+            if (endpoints.isEmpty()) {
+                continue;
+            }
+            SmtpServer.Builder b = SmtpServer.builder().domain(domain).role(role).delivery(delivery)
+                    .allowPlainAuth(args.flag("--allow-plain-auth"))
                     .maxMessageSize(maxSize).idleTimeout(idle).limits(LimitOptions.connectionLimits(args));
-            if (postmaster != null) {
-                b.postmaster(postmaster);
+            if (role != SmtpServer.Role.LMTP) {
+                // LMTP serves the MTA in front, which does not log in
+                b.portal(portal);
             }
             if (tls != null) {
                 b.tls(tls);
             }
-            String option = role == SmtpServer.Role.MX ? "--smtp" : "--submission";
-            List<String> endpoints = args.values(option);
-            if (!endpoints.isEmpty()) {
-                services.add(checked(option, () -> b.build().server(role == SmtpServer.Role.MX ? "smtp" : "submission", endpoints)));
-            }
+            services.add(checked(option, () -> {
+                endpoints.forEach(b::listen);
+                return b.build();
+            }));
         }
         // POP3 and IMAP read the same Maildir with the same users
         Tls accessTls = tls;
@@ -225,10 +254,10 @@ public final class MailPlugin implements ServicePlugin {
     }
 
     private interface ServerMaker {
-        Server make();
+        Service make();
     }
 
-    private static Server checked(String option, ServerMaker m) {
+    private static Service checked(String option, ServerMaker m) {
         try {
             return m.make();
         } catch (IllegalArgumentException e) {
