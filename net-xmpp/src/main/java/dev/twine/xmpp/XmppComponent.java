@@ -28,7 +28,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * An external component (XEP-0114, the Jabber Component Protocol): connects to an XMPP server's
  * component port, takes charge of a domain such as {@code echo.example.org}, and hands every
  * stanza the server routes to that domain to a {@link Handler}, sending back what the handler
- * returns. It works with any XEP-0114 server: Twine's {@link XmppServer}, Prosody, ejabberd.
+ * returns. It speaks to any XEP-0114 server; Twine's {@link XmppServer} and Prosody are tested.
  *
  * <pre>{@code
  * XmppComponent echo = XmppComponent.builder()
@@ -36,14 +36,15 @@ import java.util.concurrent.locks.ReentrantLock;
  *         .domain("echo.example.org")                // as the server's configuration names it
  *         .secret("the shared secret")
  *         .handler(stanza -> {
- *             if (!stanza.name().equals("message") || stanza.childText("body").isEmpty()) {
+ *             if (!stanza.name().equals("message") || stanza.attributeOrEmpty("type").equals("error")
+ *                     || stanza.childText("body").isEmpty()) {
  *                 return Optional.empty();           // an unanswered IQ gets service-unavailable
  *             }
  *             String body = stanza.childText("body").orElseThrow();
- *             return Optional.of(Element.of("message", "jabber:component:accept")
- *                     .withAttribute("type", stanza.attributeOrEmpty("type"))
+ *             // the reply goes to the sender, from the address the message was sent to
+ *             return Optional.of(Element.of("message", "jabber:component:accept").withAttribute("type", "chat")
  *                     .withChild(Element.of("body", "jabber:component:accept").withText("echo: " + body)));
- *         })                                         // to and from default to the sender and the address it wrote to
+ *         })
  *         .build();
  * echo.run();                                        // connects, then serves until the stream ends
  * }</pre>
@@ -150,6 +151,44 @@ public final class XmppComponent implements Service {
      *
      * <p>An IQ request ({@code get} or {@code set}) the handler returns nothing for is answered
      * {@code service-unavailable} (RFC 6120 §8.4), so that its sender is not left waiting.
+     *
+     * <p>A handler that answers software-version queries (XEP-0092) and looks words up in a
+     * dictionary of its own, refusing unknown ones with {@code item-not-found}:
+     *
+     * <pre>{@code
+     * final class Dictionary implements XmppComponent.Handler {
+     *     private static final String NS = "jabber:component:accept";
+     *     private final Map<String, String> meanings;
+     *
+     *     Dictionary(Map<String, String> meanings) {
+     *         this.meanings = Map.copyOf(meanings);
+     *     }
+     *
+     *     public Optional<Element> handle(Element stanza) throws XmppException {
+     *         String type = stanza.attributeOrEmpty("type");
+     *         if (stanza.name().equals("iq") && type.equals("get")
+     *                 && stanza.child("query", "jabber:iq:version").isPresent()) {
+     *             Element version = Element.of("query", "jabber:iq:version")
+     *                     .withChild(Element.of("name", "jabber:iq:version").withText("dictionary"))
+     *                     .withChild(Element.of("version", "jabber:iq:version").withText("1.0"));
+     *             return Optional.of(Element.of("iq", NS).withAttribute("type", "result").withChild(version));
+     *         }
+     *         if (stanza.name().equals("message") && !type.equals("error")) {
+     *             String word = stanza.childText("body").orElse("").strip();
+     *             String meaning = meanings.get(word);
+     *             if (meaning == null) {
+     *                 throw new XmppException("item-not-found", "no entry for " + word); // a stanza error back
+     *             }
+     *             return Optional.of(Element.of("message", NS).withAttribute("type", "chat")
+     *                     .withChild(Element.of("body", NS).withText(word + ": " + meaning)));
+     *         }
+     *         return Optional.empty(); // other IQs: service-unavailable; other stanzas: nothing
+     *     }
+     * }
+     *
+     * XmppComponent.builder().connect("tcp:127.0.0.1:5347").domain("dict.example.org")
+     *         .secret(secret).handler(new Dictionary(Map.of("twine", "a strong thread"))).build().run();
+     * }</pre>
      *
      * <h2>Error handling</h2>
      * An {@link XmppException} is answered with a stanza error of its condition

@@ -329,7 +329,8 @@ class XmppComponentTest {
         try (FakeServer server = new FakeServer(Chunking.whole(), Clock.systemUTC())) {
             XmppComponent c = started(server, ECHO, b -> b);
             server.pair.server().close();
-            assertThrows(EOFException.class, c::run);
+            EOFException e = assertThrows(EOFException.class, c::run);
+            assertTrue(e.getMessage().contains("without ending the stream"), e.getMessage());
         }
     }
 

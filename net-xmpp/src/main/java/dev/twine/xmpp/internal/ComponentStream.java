@@ -100,6 +100,10 @@ public final class ComponentStream {
     public Element next() throws IOException {
         try {
             return reader.next();
+        } catch (EOFException e) {
+            EOFException named = new EOFException("the server closed the connection without ending the stream");
+            named.initCause(e);
+            throw named;
         } catch (StreamErrorException e) {
             try {
                 write(conn, Stanzas.streamError(e.condition(), e.text()));
