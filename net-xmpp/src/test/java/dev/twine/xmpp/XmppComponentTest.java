@@ -137,6 +137,11 @@ class XmppComponentTest {
 
     /** What start() throws when the server answers the handshake with {@code reply}. */
     private static XmppException refusal(Chunking chunking, String header, String reply) throws Exception {
+        return startFailure(XmppException.class, chunking, header, reply);
+    }
+
+    /** What start() throws, of {@code type}, when the server sends {@code header}, then {@code reply} to the handshake. */
+    private static <T extends IOException> T startFailure(Class<T> type, Chunking chunking, String header, String reply) throws Exception {
         try (FakeServer server = new FakeServer(chunking, Clock.systemUTC())) {
             XmppComponent c = component(server, ECHO, b -> b);
             Thread serverSide = Thread.ofVirtual().start(() -> {
@@ -151,7 +156,7 @@ class XmppComponentTest {
                     throw new AssertionError(e);
                 }
             });
-            XmppException e = assertThrows(XmppException.class, c::start);
+            T e = assertThrows(type, c::start);
             serverSide.join(WAIT.toMillis());
             assertTrue(server.forComponent().isClosed(), "the connection stays open after a refusal");
             c.awaitTermination(); // a component that failed to start has terminated
@@ -204,18 +209,8 @@ class XmppComponentTest {
 
     @Test
     void serverClosingDuringTheHandshakeIsAnEndOfStream() throws Exception {
-        try (FakeServer server = new FakeServer(Chunking.whole(), Clock.systemUTC())) {
-            XmppComponent c = component(server, ECHO, b -> b);
-            Thread.ofVirtual().start(() -> {
-                try {
-                    server.expect(OPEN);
-                    server.send(HEADER + "</stream:stream>");
-                } catch (IOException e) {
-                    throw new AssertionError(e);
-                }
-            });
-            assertThrows(EOFException.class, c::start);
-        }
+        EOFException e = startFailure(EOFException.class, Chunking.whole(), HEADER, "</stream:stream>");
+        assertTrue(e.getMessage().contains("during the handshake"), e.getMessage());
     }
 
     @Test
