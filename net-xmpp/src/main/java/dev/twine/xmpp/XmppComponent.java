@@ -102,9 +102,10 @@ public final class XmppComponent implements Service {
     private final Duration keepalive;
     private final XmlLimits limits;
 
-    /** Guards the state below and every write; the keepalive waits on {@link #wrote}. */
+    /** Guards the state below and every write. */
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition wrote = lock.newCondition();
+    /** What the keepalive waits on until its next one is due; cancelling it interrupts the wait. */
+    private final Condition keepaliveDue = lock.newCondition();
     private final CountDownLatch terminated = new CountDownLatch(1);
     private boolean started;
     private boolean endSent;
@@ -342,6 +343,10 @@ public final class XmppComponent implements Service {
     @Override
     public void shutdown(Duration grace) throws InterruptedException {
         closing = true;
+        if (stream == null) {
+            close(); // never started: no stream to end
+            return;
+        }
         try {
             endStream();
         } catch (IOException e) {
@@ -561,7 +566,7 @@ public final class XmppComponent implements Service {
             while (!endSent) {
                 long left = lastWrite + keepalive.toNanos() - System.nanoTime();
                 if (left > 0) {
-                    wrote.awaitNanos(left);
+                    keepaliveDue.awaitNanos(left);
                 } else {
                     stream.write(" ");
                     lastWrite = System.nanoTime();

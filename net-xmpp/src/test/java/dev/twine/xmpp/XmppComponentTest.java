@@ -320,6 +320,15 @@ class XmppComponentTest {
     }
 
     @Test
+    void shutdownBeforeStartReturnsAtOnce() throws Exception {
+        try (FakeServer server = new FakeServer(Chunking.whole(), Clock.systemUTC())) {
+            XmppComponent c = component(server, ECHO, b -> b);
+            c.shutdown(Duration.ofDays(1)); // nothing to wait for: the class timeout fails it otherwise
+            c.awaitTermination();
+        }
+    }
+
+    @Test
     void connectionDroppedWithoutClosingTagFailsRun() throws Exception {
         try (FakeServer server = new FakeServer(Chunking.whole(), Clock.systemUTC())) {
             XmppComponent c = started(server, ECHO, b -> b);
