@@ -63,7 +63,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * whitespace keepalive (RFC 6120 §4.6.1) is written whenever nothing has been written for
  * {@link Builder#keepalive} (one minute), so a dead connection is noticed when a write fails.
  * {@link Builder#readTimeout} (none by default) ends the stream with {@code connection-timeout}
- * when the server sends nothing for that long. Each write may block a peer that does not read for
+ * when the server sends nothing for that long. Each write may wait on a server that does not read for
  * {@link Builder#writeTimeout} (30 s). Zero turns each of them off.
  *
  * <h2>Error handling</h2>
