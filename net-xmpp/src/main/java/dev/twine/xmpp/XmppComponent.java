@@ -248,13 +248,16 @@ public final class XmppComponent implements Service {
             c = givenConnection != null ? givenConnection
                     : Client.connect(Endpoint.parseClient(endpoint), ClientOptions.builder().name(name())
                             .connectTimeout(timeout).build());
+            conn = c; // from here close() aborts the handshake
             c.readTimeout(timeout);
             c.writeTimeout(writeTimeout);
             ComponentStream s = ComponentStream.open(c, domain, secret, limits);
             c.readTimeout(readTimeout);
             lock.lock();
             try {
-                conn = c;
+                if (closing) {
+                    throw new IOException("the component for " + domain + " was closed while starting");
+                }
                 stream = s;
                 lastWrite = System.nanoTime();
                 Scope sc = Scope.open(name() + " " + domain);

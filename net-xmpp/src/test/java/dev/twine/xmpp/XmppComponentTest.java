@@ -329,6 +329,27 @@ class XmppComponentTest {
     }
 
     @Test
+    void closeDuringTheHandshakeAbortsStart() throws Exception {
+        try (FakeServer server = new FakeServer(Chunking.whole(), Clock.systemUTC())) {
+            // a handshake timeout far beyond the wait below: only close() can end start() in time
+            XmppComponent c = component(server, ECHO, b -> b.timeout(Duration.ofMinutes(5)));
+            java.util.concurrent.atomic.AtomicReference<Throwable> thrown = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread starting = Thread.ofVirtual().start(() -> {
+                try {
+                    c.start();
+                } catch (Throwable t) {
+                    thrown.set(t);
+                }
+            });
+            server.expect(OPEN); // the component now waits for the server's header
+            c.close();
+            starting.join(WAIT.toMillis());
+            assertTrue(thrown.get() instanceof IOException, "start() did not fail: " + thrown.get());
+            c.awaitTermination();
+        }
+    }
+
+    @Test
     void connectionDroppedWithoutClosingTagFailsRun() throws Exception {
         try (FakeServer server = new FakeServer(Chunking.whole(), Clock.systemUTC())) {
             XmppComponent c = started(server, ECHO, b -> b);
