@@ -2,13 +2,17 @@ package dev.twine.dns;
 
 import java.net.Inet4Address;
 import java.net.Inet6Address;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 
 /**
- * One resource record of an answer, typed. Names are given in presentation form without the
- * trailing dot ({@code mx1.example.com}; the root is {@code .}), with the case the server sent.
- * {@link #ttl()} is in seconds, as received.
+ * One resource record, typed: what {@link Resolver} returns and what a {@link DnsAuthority}
+ * answers with. Names are given in presentation form without the trailing dot
+ * ({@code mx1.example.com}; the root is {@code .}; a trailing dot is accepted where a record is
+ * sent), with their case kept. {@link #ttl()} is in seconds. A type without a record class here
+ * travels as {@link Other}, its data in wire form (RFC 3597).
  */
 public sealed interface DnsRecord {
     /** The owner name. */
@@ -17,8 +21,8 @@ public sealed interface DnsRecord {
     /** The time to live in seconds, as the server sent it. */
     long ttl();
 
-    /** This record's type. */
-    RecordType type();
+    /** This record's type code on the wire ({@link RecordType#code()} for the typed records). */
+    int typeCode();
 
     /** An IPv4 address (RFC 1035 §3.4.1). */
     record A(String name, long ttl, Inet4Address address) implements DnsRecord {
@@ -29,8 +33,8 @@ public sealed interface DnsRecord {
         }
 
         @Override
-        public RecordType type() {
-            return RecordType.A;
+        public int typeCode() {
+            return RecordType.A.code();
         }
     }
 
@@ -43,8 +47,8 @@ public sealed interface DnsRecord {
         }
 
         @Override
-        public RecordType type() {
-            return RecordType.AAAA;
+        public int typeCode() {
+            return RecordType.AAAA.code();
         }
     }
 
@@ -57,8 +61,8 @@ public sealed interface DnsRecord {
         }
 
         @Override
-        public RecordType type() {
-            return RecordType.MX;
+        public int typeCode() {
+            return RecordType.MX.code();
         }
     }
 
@@ -76,8 +80,8 @@ public sealed interface DnsRecord {
         }
 
         @Override
-        public RecordType type() {
-            return RecordType.TXT;
+        public int typeCode() {
+            return RecordType.TXT.code();
         }
     }
 
@@ -90,8 +94,8 @@ public sealed interface DnsRecord {
         }
 
         @Override
-        public RecordType type() {
-            return RecordType.SRV;
+        public int typeCode() {
+            return RecordType.SRV.code();
         }
     }
 
@@ -104,8 +108,8 @@ public sealed interface DnsRecord {
         }
 
         @Override
-        public RecordType type() {
-            return RecordType.CNAME;
+        public int typeCode() {
+            return RecordType.CNAME.code();
         }
     }
 
@@ -118,8 +122,8 @@ public sealed interface DnsRecord {
         }
 
         @Override
-        public RecordType type() {
-            return RecordType.NS;
+        public int typeCode() {
+            return RecordType.NS.code();
         }
     }
 
@@ -132,8 +136,8 @@ public sealed interface DnsRecord {
         }
 
         @Override
-        public RecordType type() {
-            return RecordType.PTR;
+        public int typeCode() {
+            return RecordType.PTR.code();
         }
     }
 
@@ -148,8 +152,50 @@ public sealed interface DnsRecord {
         }
 
         @Override
-        public RecordType type() {
-            return RecordType.SOA;
+        public int typeCode() {
+            return RecordType.SOA.code();
+        }
+    }
+
+    /**
+     * A record of a type without its own class here (CAA, HINFO, DS, ...), or a TXT record whose
+     * strings are not UTF-8: the type code and the record data exactly as on the wire
+     * (RFC 3597 §5). The data is copied in and out.
+     */
+    record Other(String name, long ttl, int typeCode, byte[] data) implements DnsRecord {
+        /** Checks its parts and copies the data. */
+        public Other {
+            Objects.requireNonNull(name, "name");
+            if (typeCode < 0 || typeCode > 0xFFFF) {
+                throw new IllegalArgumentException("not a record type code: " + typeCode);
+            }
+            if (data.length > 0xFFFF) {
+                throw new IllegalArgumentException("record data longer than 65,535 bytes");
+            }
+            data = data.clone();
+        }
+
+        /** A copy of the record data. */
+        @Override
+        public byte[] data() {
+            return data.clone();
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Other x && x.name.equals(name) && x.ttl == ttl && x.typeCode == typeCode
+                    && Arrays.equals(x.data, data);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(name, ttl, typeCode) * 31 + Arrays.hashCode(data);
+        }
+
+        @Override
+        public String toString() {
+            return "Other[name=" + name + ", ttl=" + ttl + ", typeCode=" + typeCode + ", data=" + HexFormat.of().formatHex(data)
+                    + "]";
         }
     }
 }

@@ -1,10 +1,18 @@
 package dev.twine.dns;
 
 import dev.twine.core.Binding;
+import dev.twine.core.ConnectionHandler;
+import dev.twine.core.DatagramHandler;
 import dev.twine.core.Endpoint;
 import dev.twine.core.Service;
 import dev.twine.dns.internal.AddressBlock;
+import dev.twine.dns.internal.AuthorityChain;
 import dev.twine.dns.internal.DnsListener;
+import dev.twine.dns.internal.Exchanger;
+import dev.twine.dns.internal.Forwarder;
+import dev.twine.dns.internal.Responder;
+import dev.twine.dns.internal.ZoneAuthority;
+import dev.twine.dns.internal.ZoneFileException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -15,18 +23,31 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
- * An authoritative DNS server for zones in RFC 1035 master files, over UDP and TCP, optionally
- * forwarding other names to an upstream resolver with a cache (what {@code twine dns} runs).
+ * A DNS server over UDP and TCP answering from {@link DnsAuthority authorities}: zone files (RFC
+ * 1035 master files), a caching forwarder to an upstream resolver, and any of your own, asked in
+ * the order they were added (what {@code twine dns} runs is zone files, then the forwarder).
  *
  * <pre>{@code
  * DnsServer dns = DnsServer.builder()
- *         .zone(Path.of("example.com.zone"))
+ *         .authority(registry)                        // a DnsAuthority of your own, asked first
+ *         .zone(Path.of("example.com.zone"))           // then the zone files
  *         .listen("udp:5300:interface=127.0.0.1").listen("tcp:5300:interface=127.0.0.1")
  *         .build();
  * dns.start();
  * }</pre>
+ *
+ * <h2>The chain</h2>
+ * Every {@link Builder#authority}, {@link Builder#zone} and {@link Builder#forward} call adds
+ * one authority to the chain, in call order; all zone files form one authority, placed where
+ * the first {@code zone(...)} was called, so CNAMEs are followed across them. The first authority
+ * that does not answer {@link DnsAnswer.NotMine} answers; a name none claims is REFUSED. The
+ * server does the wire work for all of them: malformed queries (FORMERR, NOTIMP, BADVERS), EDNS,
+ * truncation with TC over UDP, TCP framing, and AXFR, which it answers from the zone files to
+ * {@link Builder#allowTransfer} clients. Answers from the zone files are cached in wire form
+ * when the zone files come first in the chain; no other authority's answers are cached.
  *
  * <h2>Reloading</h2>
  * {@link #reload()} re-reads every zone file and swaps them in at once; queries in flight finish
@@ -37,10 +58,15 @@ import java.util.Optional;
  * {@code sun.misc.Signal}; where the platform has no SIGHUP this is a no-op).
  *
  * <h2>Forwarding is not open</h2>
- * With {@link Builder#forward}, names outside the zones are forwarded only for clients in
- * {@link Builder#forwardAllow} (loopback only unless set) and only when the query asks for
+ * With {@link Builder#forward}, names no earlier authority claims are forwarded only for clients
+ * in {@link Builder#forwardAllow} (loopback only unless set) and only when the query asks for
  * recursion (RD set); other such queries are answered REFUSED, as an authoritative-only server
- * answers them. Names inside the zones are answered for every client, RD or not.
+ * answers them. Names the zones serve are answered for every client, RD or not.
+ *
+ * <h2>Embedding</h2>
+ * {@link #datagramHandler()} and {@link #handler()} are the UDP and TCP request paths, for a
+ * core {@code Server} of your own or for tests over in-memory connections; they work without
+ * {@link #start()}.
  *
  * <h2>Ports</h2>
  * A {@code tcp:0} and a {@code udp:0} endpoint on the same interface get the same free port, as
@@ -78,6 +104,23 @@ public final class DnsServer implements Service {
         return listener.bindings();
     }
 
+    /**
+     * The UDP request path: a query datagram in, its response out (empty to drop it, as for a
+     * datagram too short to be a query). Never throws for bad input. Usable before {@link #start()}.
+     */
+    public DatagramHandler datagramHandler() {
+        return listener.datagramHandler();
+    }
+
+    /**
+     * The TCP request path (RFC 7766): 2-byte length-prefixed queries in, responses out,
+     * pipelined, until the client closes, idles or sends a frame that is no query. Usable before
+     * {@link #start()}.
+     */
+    public ConnectionHandler handler() {
+        return listener.connectionHandler();
+    }
+
     /** The port of the first endpoint, once started. */
     public int port() {
         return listener.bindings().get(0).port();
@@ -86,8 +129,8 @@ public final class DnsServer implements Service {
     /**
      * Re-reads every zone file now. Blocks while the files are parsed.
      *
-     * @return true if the new zones are in force; false if a file is bad, in which case the old
-     *     zones stay and {@link #lastReloadError()} says why
+     * @return true if the new zones are in force (or there are no zone files); false if a file
+     *     is bad, in which case the old zones stay and {@link #lastReloadError()} says why
      */
     public boolean reload() {
         return listener.reload();
@@ -120,6 +163,10 @@ public final class DnsServer implements Service {
 
     /** Configures a {@link DnsServer}. */
     public static final class Builder {
+        /** Where the zone files and the forwarder stand in the chain, among users' authorities. */
+        private enum Slot { ZONES, FORWARDER }
+
+        private final List<Object> chain = new ArrayList<>();
         private final List<Path> zones = new ArrayList<>();
         private final List<Endpoint> endpoints = new ArrayList<>();
         private final List<InetAddress> transfers = new ArrayList<>();
@@ -133,9 +180,24 @@ public final class DnsServer implements Service {
 
         private Builder() {}
 
-        /** Adds a zone file (BIND master format); the zone's origin is its SOA record's owner. */
+        /**
+         * Adds an authority to the chain, after those added so far (a {@link DnsAuthority#chain}
+         * adds its members in order).
+         */
+        public Builder authority(DnsAuthority authority) {
+            chain.add(Objects.requireNonNull(authority, "authority"));
+            return this;
+        }
+
+        /**
+         * Adds a zone file (BIND master format); the zone's origin is its SOA record's owner. All
+         * zone files are one authority, in the chain where the first was added.
+         */
         public Builder zone(Path file) {
             zones.add(Objects.requireNonNull(file, "file"));
+            if (!chain.contains(Slot.ZONES)) {
+                chain.add(Slot.ZONES);
+            }
             return this;
         }
 
@@ -150,12 +212,18 @@ public final class DnsServer implements Service {
             return this;
         }
 
-        /** Forwards names outside the zones to this resolver, caching its answers. */
+        /**
+         * Adds the forwarder to the chain (once; another call changes its upstream): names the
+         * authorities before it leave are forwarded to this resolver, its answers cached.
+         */
         public Builder forward(InetSocketAddress upstream) {
             if (upstream.isUnresolved()) {
                 throw new IllegalArgumentException("the upstream resolver must be an IP address: " + upstream);
             }
             this.forward = upstream;
+            if (!chain.contains(Slot.FORWARDER)) {
+                chain.add(Slot.FORWARDER);
+            }
             return this;
         }
 
@@ -219,21 +287,44 @@ public final class DnsServer implements Service {
         }
 
         /**
-         * Loads the zones and makes the (unstarted) server.
+         * Loads the zone files and makes the (unstarted) server.
          *
-         * @throws IllegalArgumentException for a bad zone file (the message names file and line),
-         *     no zone, or no endpoint
+         * @throws IllegalStateException if no endpoint or no authority was given
+         * @throws IllegalArgumentException for a bad zone file (the message names file and line)
          */
         public DnsServer build() {
-            if (zones.isEmpty()) {
-                throw new IllegalArgumentException("no zone file given (--zone)");
-            }
             if (endpoints.isEmpty()) {
-                throw new IllegalArgumentException("no endpoint given (--listen)");
+                throw new IllegalStateException("listen(...) is required");
             }
-            return new DnsServer(new DnsListener(zones, endpoints, transfers, forward,
-                    forwardAllow.isEmpty() ? AddressBlock.LOOPBACK : forwardAllow, watch, sighup, cacheSize,
-                    upstreamTimeout, clock));
+            if (chain.isEmpty()) {
+                throw new IllegalStateException("authority(...), zone(...) or forward(...) is required");
+            }
+            ZoneAuthority files = null;
+            if (!zones.isEmpty()) {
+                try {
+                    files = new ZoneAuthority(zones);
+                } catch (ZoneFileException e) {
+                    throw new IllegalArgumentException(e.getMessage(), e);
+                }
+            }
+            List<DnsAuthority> members = new ArrayList<>();
+            for (Object slot : chain) {
+                members.add(switch (slot) {
+                    case DnsAuthority a -> a;
+                    case Slot.ZONES -> files;
+                    case Slot.FORWARDER -> forwarder();
+                    default -> throw new AssertionError(slot);
+                });
+            }
+            Set<InetAddress> mayTransfer = Set.copyOf(transfers);
+            Responder responder = new Responder(AuthorityChain.of(members), mayTransfer::contains);
+            return new DnsServer(new DnsListener(responder, files, endpoints, watch, sighup));
+        }
+
+        private Forwarder forwarder() {
+            List<AddressBlock> recursion = forwardAllow.isEmpty() ? AddressBlock.LOOPBACK : List.copyOf(forwardAllow);
+            return new Forwarder(new Exchanger(List.of(forward), upstreamTimeout, 2),
+                    peer -> recursion.stream().anyMatch(b -> b.contains(peer)), clock, cacheSize);
         }
     }
 }

@@ -1,5 +1,7 @@
 package dev.twine.dns;
 
+import java.util.Optional;
+
 /**
  * The record types {@link Resolver#lookup} answers with typed values, with their IANA type codes
  * (RFC 1035 §3.2.2, RFC 3596 for AAAA, RFC 2782 for SRV).
@@ -28,6 +30,16 @@ public enum RecordType {
 
     RecordType(int code) {
         this.code = code;
+    }
+
+    /** The type with this code, or empty for a type without a constant here. */
+    public static Optional<RecordType> of(int code) {
+        for (RecordType t : values()) {
+            if (t.code == code) {
+                return Optional.of(t);
+            }
+        }
+        return Optional.empty();
     }
 
     /** The type's code on the wire. */

@@ -1,13 +1,11 @@
 package dev.twine.dns;
 
 import dev.twine.dns.internal.Exchanger;
+import dev.twine.dns.internal.Records;
 import java.io.IOException;
-import java.net.Inet4Address;
-import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,21 +15,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import org.xbill.DNS.AAAARecord;
-import org.xbill.DNS.ARecord;
 import org.xbill.DNS.CNAMERecord;
 import org.xbill.DNS.DClass;
-import org.xbill.DNS.MXRecord;
 import org.xbill.DNS.Message;
-import org.xbill.DNS.NSRecord;
 import org.xbill.DNS.Name;
-import org.xbill.DNS.PTRRecord;
 import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
-import org.xbill.DNS.SOARecord;
-import org.xbill.DNS.SRVRecord;
 import org.xbill.DNS.Section;
-import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.TextParseException;
 
 /**
@@ -109,7 +99,7 @@ public final class Resolver {
         List<DnsRecord> out = new ArrayList<>();
         for (Record r : answers) {
             if (r.getType() == type.code() && owners.contains(r.getName())) {
-                out.add(convert(r));
+                out.add(Records.typed(r));
             }
         }
         return out;
@@ -170,47 +160,6 @@ public final class Resolver {
         } catch (TextParseException e) {
             throw new IOException("bad domain name '" + name + "': " + e.getMessage(), e);
         }
-    }
-
-    static String text(Name n) {
-        String s = n.toString();
-        return s.length() > 1 && s.endsWith(".") ? s.substring(0, s.length() - 1) : s;
-    }
-
-    private static DnsRecord convert(Record r) throws IOException {
-        String owner = text(r.getName());
-        long ttl = r.getTTL();
-        return switch (r) {
-            case ARecord a -> new DnsRecord.A(owner, ttl, (Inet4Address) a.getAddress());
-            case AAAARecord a -> new DnsRecord.Aaaa(owner, ttl, v6(a.getAddress()));
-            case MXRecord m -> new DnsRecord.Mx(owner, ttl, m.getPriority(), text(m.getTarget()));
-            case TXTRecord t -> {
-                List<String> strings = new ArrayList<>();
-                for (byte[] b : t.getStringsAsByteArrays()) {
-                    strings.add(new String(b, StandardCharsets.UTF_8));
-                }
-                yield new DnsRecord.Txt(owner, ttl, strings);
-            }
-            case SRVRecord s -> new DnsRecord.Srv(owner, ttl, s.getPriority(), s.getWeight(), s.getPort(), text(s.getTarget()));
-            case CNAMERecord c -> new DnsRecord.Cname(owner, ttl, text(c.getTarget()));
-            case NSRecord n -> new DnsRecord.Ns(owner, ttl, text(n.getTarget()));
-            case PTRRecord p -> new DnsRecord.Ptr(owner, ttl, text(p.getTarget()));
-            case SOARecord s -> new DnsRecord.Soa(owner, ttl, text(s.getHost()), text(s.getAdmin()), s.getSerial(),
-                    s.getRefresh(), s.getRetry(), s.getExpire(), s.getMinimum());
-            default -> throw new IOException("unexpected record type in answer: " + r);
-        };
-    }
-
-    private static Inet6Address v6(InetAddress a) throws UnknownHostException {
-        if (a instanceof Inet6Address six) {
-            return six;
-        }
-        // an IPv4-mapped AAAA comes back from the JDK as an Inet4Address
-        byte[] mapped = new byte[16];
-        mapped[10] = (byte) 0xff;
-        mapped[11] = (byte) 0xff;
-        System.arraycopy(a.getAddress(), 0, mapped, 12, 4);
-        return Inet6Address.getByAddress(null, mapped, -1);
     }
 
     /** A resolver configuration. */

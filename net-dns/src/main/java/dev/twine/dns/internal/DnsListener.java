@@ -2,7 +2,9 @@ package dev.twine.dns.internal;
 
 import dev.twine.core.Binding;
 import dev.twine.core.Connection;
+import dev.twine.core.ConnectionHandler;
 import dev.twine.core.ConnectionLimits;
+import dev.twine.core.DatagramHandler;
 import dev.twine.core.DrainingException;
 import dev.twine.core.Endpoint;
 import dev.twine.core.Frames;
@@ -16,24 +18,17 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.SocketAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * What {@link dev.twine.dns.DnsServer} runs: one core {@link Server} with a datagram handler
- * (UDP) and a connection handler (TCP, 2-byte length frames, RFC 1035 §4.2.2), the zones in an
- * atomic reference swapped by reloads, and the watcher.
+ * (UDP) and a connection handler (TCP, 2-byte length frames, RFC 1035 §4.2.2) over one
+ * {@link Responder}, and the zone files' watcher and SIGHUP reload.
  */
 public final class DnsListener {
     private static final System.Logger LOG = System.getLogger("dev.twine.dns");
@@ -46,63 +41,37 @@ public final class DnsListener {
     private static boolean signalInstalled;
     private static volatile boolean signalWorks;
 
-    private final List<Path> files;
     private final List<Endpoint> endpoints;
     private final Duration watch;
     private final boolean sighup;
-    private final AtomicReference<ZoneSet> zones = new AtomicReference<>();
-    private final AtomicReference<String> reloadError = new AtomicReference<>();
-    private final AtomicLong reloads = new AtomicLong();
-    private final ReentrantLock reloadLock = new ReentrantLock();
     private final Responder responder;
-    private final Forwarder forwarder;
+    private final ZoneAuthority zones;
     private Server server;
     private Scope watcher;
 
-    public DnsListener(List<Path> files, List<Endpoint> endpoints, List<InetAddress> transfers, InetSocketAddress forward,
-            Duration watch, boolean sighup, int cacheSize, Duration upstreamTimeout, Clock clock) {
-        this(files, endpoints, transfers, forward, AddressBlock.LOOPBACK, watch, sighup, cacheSize, upstreamTimeout, clock);
-    }
-
     /**
-     * @param forwardAllow the clients the forwarder serves (an empty list: none); the others get
-     *     REFUSED for names outside the zones
+     * @param responder the request path
+     * @param zones the zone files to reload, or null if there are none
+     * @param endpoints where to listen
+     * @param watch how often to poll the zone files for changes; zero = never
+     * @param sighup whether SIGHUP reloads the zone files
      */
-    public DnsListener(List<Path> files, List<Endpoint> endpoints, List<InetAddress> transfers, InetSocketAddress forward,
-            List<AddressBlock> forwardAllow, Duration watch, boolean sighup, int cacheSize, Duration upstreamTimeout,
-            Clock clock) {
-        this.files = List.copyOf(files);
+    public DnsListener(Responder responder, ZoneAuthority zones, List<Endpoint> endpoints, Duration watch, boolean sighup) {
+        this.responder = responder;
+        this.zones = zones;
         this.endpoints = List.copyOf(endpoints);
         this.watch = watch;
         this.sighup = sighup;
-        try {
-            zones.set(load(this.files));
-        } catch (ZoneFileException e) {
-            throw new IllegalArgumentException(e.getMessage(), e);
-        }
-        Set<InetAddress> allowed = Set.copyOf(transfers);
-        this.forwarder = forward == null ? null : new Forwarder(new Exchanger(List.of(forward), upstreamTimeout, 2), clock, cacheSize);
-        List<AddressBlock> recursion = List.copyOf(forwardAllow);
-        this.responder = new Responder(zones::get, forwarder, allowed::contains,
-                peer -> recursion.stream().anyMatch(b -> b.contains(peer)));
     }
 
-    /** The request path (for tests). */
-    public Responder responder() {
-        return responder;
+    /** The UDP side: one datagram in, its answer out. */
+    public DatagramHandler datagramHandler() {
+        return d -> responder.answerUdp(d.payload(), address(d.sender()));
     }
 
-    /** The forwarder, if any (for tests). */
-    public Optional<Forwarder> forwarder() {
-        return Optional.ofNullable(forwarder);
-    }
-
-    static ZoneSet load(List<Path> files) throws ZoneFileException {
-        List<Zone> list = new ArrayList<>();
-        for (Path f : files) {
-            list.add(Zone.load(f));
-        }
-        return new ZoneSet(list);
+    /** The TCP side: one connection's queries, pipelined. */
+    public ConnectionHandler connectionHandler() {
+        return this::serveTcp;
     }
 
     public void start() throws IOException {
@@ -110,8 +79,8 @@ public final class DnsListener {
         // tcp:0 and udp:0 on one interface share a port: pick one free for both, retry on a race
         for (int attempt = 0; attempt < 5; attempt++) {
             Server.Builder b = Server.builder("dns")
-                    .handler(this::serveTcp)
-                    .datagramHandler(d -> responder.answerUdp(d.payload(), address(d.sender())))
+                    .handler(connectionHandler())
+                    .datagramHandler(datagramHandler())
                     .maxDatagramsInFlight(4096)
                     // each TCP connection may buffer a 64 KiB frame: bound them (RFC 7766 §6.2.2)
                     .maxConnections(1024)
@@ -134,11 +103,11 @@ public final class DnsListener {
         if (last != null) {
             throw last;
         }
-        if (!watch.isZero()) {
+        if (zones != null && !watch.isZero()) {
             watcher = Scope.open("dns-watch");
             watcher.fork("dns-watch", this::watchLoop);
         }
-        if (sighup) {
+        if (zones != null && sighup) {
             installSighup(this);
         }
     }
@@ -208,70 +177,24 @@ public final class DnsListener {
         }
     }
 
+    /** Re-reads the zone files; true with none to read. */
     public boolean reload() {
-        reloadLock.lock();
-        try {
-            ZoneSet fresh = load(files);
-            zones.set(fresh);
-            reloadError.set(null);
-            reloads.incrementAndGet();
-            LOG.log(Level.INFO, "dns: reloaded {0} zone(s)", fresh.zones().size());
-            return true;
-        } catch (ZoneFileException e) {
-            reloadError.set(e.getMessage());
-            LOG.log(Level.ERROR, "dns: reload failed, keeping the old zones: {0}", e.getMessage());
-            return false;
-        } finally {
-            reloadLock.unlock();
-        }
+        return zones == null || zones.reload();
     }
 
     public Optional<String> lastReloadError() {
-        return Optional.ofNullable(reloadError.get());
+        return zones == null ? Optional.empty() : zones.lastReloadError();
     }
 
     public long reloads() {
-        return reloads.get();
-    }
-
-    /** The zone files and, one level deep, the files they {@code $INCLUDE} (RFC 1035 §5.1). */
-    private List<Path> watchedFiles() {
-        List<Path> out = new ArrayList<>(files);
-        for (Path f : files) {
-            try (var lines = Files.lines(f)) {
-                lines.map(String::trim).filter(l -> l.regionMatches(true, 0, "$INCLUDE", 0, 8)).forEach(l -> {
-                    String[] w = l.split("\\s+");
-                    if (w.length >= 2) {
-                        Path inc = Path.of(w[1]);
-                        Path dir = f.toAbsolutePath().getParent();
-                        out.add(inc.isAbsolute() || dir == null ? inc : dir.resolve(inc));
-                    }
-                });
-            } catch (IOException | java.io.UncheckedIOException | java.nio.file.InvalidPathException e) {
-                // unreadable now: the reload reports it with its line
-            }
-        }
-        return out;
-    }
-
-    private List<Object> stamps() {
-        List<Object> out = new ArrayList<>();
-        for (Path f : watchedFiles()) {
-            try {
-                FileTime t = Files.getLastModifiedTime(f);
-                out.add(t.toMillis() + "/" + Files.size(f));
-            } catch (IOException e) {
-                out.add("missing");
-            }
-        }
-        return out;
+        return zones == null ? 0 : zones.reloads();
     }
 
     private void watchLoop() throws InterruptedException {
-        List<Object> seen = stamps();
+        List<Object> seen = zones.stamps();
         while (!Thread.currentThread().isInterrupted()) {
             Thread.sleep(watch);
-            List<Object> now = stamps();
+            List<Object> now = zones.stamps();
             if (!now.equals(seen)) {
                 seen = now;
                 reload();
@@ -295,7 +218,7 @@ public final class DnsListener {
                 });
                 signalWorks = true;
             } catch (IllegalArgumentException | UnsupportedOperationException unsupported) {
-                LOG.log(Level.WARNING, "dns: SIGHUP cannot be handled here ({0}); use --watch", unsupported.getMessage());
+                LOG.log(Level.WARNING, "dns: SIGHUP cannot be handled here ({0}); reload by polling (watch) instead", unsupported.getMessage());
             }
         } finally {
             SIGNAL_LOCK.unlock();

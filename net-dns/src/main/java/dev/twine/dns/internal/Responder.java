@@ -1,54 +1,53 @@
 package dev.twine.dns.internal;
 
+import dev.twine.dns.DnsAnswer;
+import dev.twine.dns.DnsQuestion;
+import dev.twine.dns.DnsRecord;
 import java.io.IOException;
+import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
+import java.util.OptionalInt;
 import java.util.function.Predicate;
-import java.util.function.Supplier;
-import org.xbill.DNS.CNAMERecord;
-import org.xbill.DNS.DClass;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Header;
-import org.xbill.DNS.MXRecord;
 import org.xbill.DNS.Message;
-import org.xbill.DNS.NSRecord;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.OPTRecord;
 import org.xbill.DNS.Opcode;
 import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
-import org.xbill.DNS.SOARecord;
-import org.xbill.DNS.SRVRecord;
 import org.xbill.DNS.Section;
+import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
 
 /**
- * The request path: bytes of a query in, bytes of the response out. Answers authoritatively from
- * the current {@link ZoneSet} (RFC 1034 §4.3.2), forwards the rest when a {@link Forwarder} is
- * set, and refuses otherwise. Never throws for bad input: a packet too short for a header, or a
- * response, is dropped; one that does not parse gets FORMERR (RFC 1035 §4.1.1). Authoritative
- * answers are kept in wire format in the zone set's {@link AnswerCache}, so a repeated query is
- * answered with a copy carrying its own ID.
+ * The request path: bytes of a query in, bytes of the response out. Parses and checks the query,
+ * asks the chain of authorities, and writes their answer in wire form (flags, EDNS, truncation);
+ * AXFR it answers from the zone-file authority itself. Never throws for bad input: a packet too
+ * short for a header, or a response, is dropped; one that does not parse gets FORMERR (RFC 1035
+ * §4.1.1). When the zone-file authority comes first in the chain, its answers are kept in wire
+ * format in the zone set's {@link AnswerCache}, so a repeated query is answered with a copy
+ * carrying its own ID; no other authority's answers are cached.
  */
 public final class Responder {
+    private static final System.Logger LOG = System.getLogger("dev.twine.dns");
     /** The largest UDP response this server sends whatever the client offers (RFC 6891 §6.2.5). */
     public static final int MAX_UDP = 1232;
-    private static final int MAX_CHAIN = 12;
 
-    private final Supplier<ZoneSet> zones;
-    private final Forwarder forwarder;
+    private final AuthorityChain chain;
+    /** The zones whose answers are cached: the chain's first member, if it is the zone files. */
+    private final ZoneAuthority cached;
+    /** The zones AXFR serves: the chain's zone-file authority, if it has one. */
+    private final ZoneAuthority transfers;
     private final Predicate<InetAddress> mayTransfer;
-    private final Predicate<InetAddress> mayForward;
 
     /**
      * What the request path produced, and whether it may be reused for any query of the same
-     * {@link AnswerCache#shape shape} and question: true only for answers computed from the zones
-     * alone (not forwarded, not a transfer, not an error about the query itself).
+     * {@link AnswerCache#shape shape} and question: true only for answers the zone files gave as
+     * the chain's first member (not forwarded, not a transfer, not an error about the query).
      */
     private record Result(List<byte[]> messages, boolean cacheable) {
         static Result once(List<byte[]> messages) {
@@ -57,29 +56,15 @@ public final class Responder {
     }
 
     /**
-     * A responder that forwards for loopback clients only.
-     *
-     * @param zones the zones in force, read once per query (so a reload never tears an answer)
-     * @param forwarder where names outside the zones go, or null to refuse them
+     * @param chain the authorities, asked in order
      * @param mayTransfer which clients may AXFR
      */
-    public Responder(Supplier<ZoneSet> zones, Forwarder forwarder, Predicate<InetAddress> mayTransfer) {
-        this(zones, forwarder, mayTransfer, InetAddress::isLoopbackAddress);
-    }
-
-    /**
-     * @param zones the zones in force, read once per query (so a reload never tears an answer)
-     * @param forwarder where names outside the zones go, or null to refuse them
-     * @param mayTransfer which clients may AXFR
-     * @param mayForward which clients the forwarder serves; the others get REFUSED for names
-     *     outside the zones
-     */
-    public Responder(Supplier<ZoneSet> zones, Forwarder forwarder, Predicate<InetAddress> mayTransfer,
-            Predicate<InetAddress> mayForward) {
-        this.zones = zones;
-        this.forwarder = forwarder;
+    public Responder(AuthorityChain chain, Predicate<InetAddress> mayTransfer) {
+        this.chain = chain;
+        this.cached = chain.members().get(0) instanceof ZoneAuthority z ? z : null;
+        this.transfers = chain.members().stream().filter(ZoneAuthority.class::isInstance).map(ZoneAuthority.class::cast)
+                .findFirst().orElse(null);
         this.mayTransfer = mayTransfer;
-        this.mayForward = mayForward;
     }
 
     /** The response to a UDP query, or empty to drop it. Never throws. */
@@ -98,18 +83,20 @@ public final class Responder {
 
     private List<byte[]> answer(byte[] wire, InetAddress peer, boolean tcp) {
         try {
-            // the zones are read once per query, so a reload never mixes two sets in one answer
-            ZoneSet set = zones.get();
-            long shape = AnswerCache.shape(wire, tcp);
+            // the cache of the zones in force: a reload swaps it with them, so an answer from old
+            // zones is not served (one computed across a reload may land in the old set's cache,
+            // which only queries begun before the swap still read)
+            ZoneSet set = cached == null ? null : cached.current();
+            long shape = set == null ? -1 : AnswerCache.shape(wire, tcp);
             if (shape < 0) {
-                return answerOrThrow(wire, peer, tcp, set).messages();
+                return answerOrThrow(wire, peer, tcp).messages();
             }
             AnswerCache cache = set.answers();
             byte[] hit = cache.find(wire, shape);
             if (hit != null) {
                 return List.of(hit);
             }
-            Result r = answerOrThrow(wire, peer, tcp, set);
+            Result r = answerOrThrow(wire, peer, tcp);
             if (r.cacheable() && r.messages().size() == 1) {
                 cache.put(wire, shape, r.messages().get(0));
             }
@@ -123,7 +110,7 @@ public final class Responder {
         }
     }
 
-    private Result answerOrThrow(byte[] wire, InetAddress peer, boolean tcp, ZoneSet set) throws InterruptedException {
+    private Result answerOrThrow(byte[] wire, InetAddress peer, boolean tcp) throws InterruptedException {
         if (wire.length < 12 || (wire[2] & 0x80) != 0) {
             return Result.once(List.of()); // no header to answer, or a response: never answer one (loops)
         }
@@ -164,30 +151,87 @@ public final class Responder {
                 r.getHeader().setRcode(Rcode.FORMERR); // RFC 5936 §4.2: not over UDP
                 return Result.once(List.of(finish(r, opt, limit)));
             }
-            return Result.once(transfer(set, q, r, peer, opt));
+            return Result.once(transfer(q, r, peer, opt));
         }
         if (qtype == Type.OPT || qtype >= 128 && qtype < Type.ANY) {
             // OPT is no question (RFC 6891 §6.1.1); MAILA/MAILB and other meta-types: not served
             r.getHeader().setRcode(qtype == Type.OPT ? Rcode.FORMERR : Rcode.NOTIMP);
             return Result.once(List.of(finish(r, opt, limit)));
         }
-        Zone zone = set.find(question.getName());
-        if (zone == null || qclass != DClass.IN && qclass != DClass.ANY) {
-            // Not an open resolver: forward only for the clients allowed to recurse, and only
-            // when they asked for recursion (RD, RFC 1035 §4.1.1); everyone else gets REFUSED
-            // for names we are not authoritative for, as NSD and Knot answer (RFC 1035 §4.1.1:
-            // "refuse to perform the specified operation for policy reasons").
-            if (forwarder != null && qclass == DClass.IN && h.getFlag(Flags.RD) && peer != null
-                    && mayForward.test(peer)) {
-                Message f = forwarder.resolve(q);
-                f.getHeader().setID(h.getID());
-                return Result.once(List.of(finish(f, opt, limit)));
-            }
-            r.getHeader().setRcode(Rcode.REFUSED);
-            return Result.once(List.of(finish(r, opt, limit)));
+        DnsQuestion asked = new DnsQuestion(Records.text(question.getName()), qtype, qclass, Optional.ofNullable(peer),
+                tcp ? DnsQuestion.Transport.TCP : DnsQuestion.Transport.UDP,
+                opt == null ? OptionalInt.empty() : OptionalInt.of(opt.getPayloadSize()), h.getFlag(Flags.RD));
+        AuthorityChain.Answered a;
+        try {
+            a = chain.ask(asked);
+            render(a.answer(), r);
+        } catch (InterruptedException e) {
+            throw e;
+        } catch (Exception e) {
+            // the authority's failure is this query's only: SERVFAIL (RFC 1035 §4.1.1), logged
+            // once here, its text never sent
+            LOG.log(Level.WARNING, "dns: answering " + asked.name() + " " + Type.string(qtype) + " for "
+                    + asked.client().map(InetAddress::getHostAddress).orElse("a local client") + " failed", e);
+            Message fail = reply(q);
+            fail.getHeader().setRcode(Rcode.SERVFAIL);
+            return Result.once(List.of(finish(fail, opt, limit)));
         }
-        resolve(set, question.getName(), qtype, tcp, r);
-        return new Result(List.of(finish(r, opt, limit)), true);
+        return new Result(List.of(finish(r, opt, limit)), cached != null && a.by() == 0);
+    }
+
+    /** Writes {@code a} into the response skeleton {@code r}: RCODE, AA or RA, the sections. */
+    private static void render(DnsAnswer a, Message r) throws TextParseException {
+        Header h = r.getHeader();
+        switch (a) {
+            case DnsAnswer.Data d -> {
+                authoritative(h, d.authoritative());
+                add(d.answer(), r, Section.ANSWER);
+                add(d.authority(), r, Section.AUTHORITY);
+                add(d.additional(), r, Section.ADDITIONAL);
+            }
+            case DnsAnswer.Referral ref -> {
+                // RFC 1034 §4.3.2 step 3b: not authoritative, the cut's NS set and its glue
+                add(ref.nameServers(), r, Section.AUTHORITY);
+                add(ref.glue(), r, Section.ADDITIONAL);
+            }
+            case DnsAnswer.NxDomain n -> {
+                h.setRcode(Rcode.NXDOMAIN);
+                authoritative(h, n.authoritative());
+                add(n.chain(), r, Section.ANSWER);
+                negative(n.authority(), r);
+            }
+            case DnsAnswer.NoData n -> {
+                authoritative(h, n.authoritative());
+                add(n.chain(), r, Section.ANSWER);
+                negative(n.authority(), r);
+            }
+            case DnsAnswer.ServerFailure f -> h.setRcode(Rcode.SERVFAIL);
+            // nobody's name: REFUSED, as NSD and Knot answer names they do not serve
+            case DnsAnswer.Refused x -> h.setRcode(Rcode.REFUSED);
+            case DnsAnswer.NotMine x -> h.setRcode(Rcode.REFUSED);
+        }
+    }
+
+    /** AA for an authority's own data; otherwise the answer came by recursion: RA (RFC 1035 §4.1.1). */
+    private static void authoritative(Header h, boolean aa) {
+        h.setFlag(aa ? Flags.AA : Flags.RA);
+    }
+
+    private static void add(List<? extends DnsRecord> records, Message r, int section) throws TextParseException {
+        for (DnsRecord rec : records) {
+            r.addRecord(Records.wire(rec), section);
+        }
+    }
+
+    private static void negative(List<DnsRecord> authority, Message r) throws TextParseException {
+        for (DnsRecord rec : authority) {
+            if (rec instanceof DnsRecord.Soa s && s.minimum() < s.ttl()) {
+                // RFC 2308 §3: the SOA's TTL is the lesser of its own TTL and its MINIMUM field
+                rec = new DnsRecord.Soa(s.name(), s.minimum(), s.primary(), s.admin(), s.serial(), s.refresh(),
+                        s.retry(), s.expire(), s.minimum());
+            }
+            r.addRecord(Records.wire(rec), Section.AUTHORITY);
+        }
     }
 
     /** A response skeleton: same ID, opcode, RD and CD, the question as asked (case kept). */
@@ -228,149 +272,10 @@ public final class Responder {
         return out;
     }
 
-    /** Fills {@code r} with the authoritative answer for (qname, qtype). */
-    void resolve(ZoneSet set, Name qname, int qtype, boolean tcp, Message r) {
-        Header h = r.getHeader();
-        h.setFlag(Flags.AA);
-        Name current = qname;
-        Set<Name> seen = new HashSet<>();
-        for (int hop = 0; hop < MAX_CHAIN; hop++) {
-            Zone zone = set.find(current);
-            if (zone == null || !seen.add(current)) {
-                return; // the chain leaves our zones (the client resolves on), or loops
-            }
-            Name cut = zone.delegation(current);
-            if (cut != null && !(qtype == Type.DS && cut.equals(current))) {
-                // RFC 1034 §4.3.2 step 3b: a referral, not authoritative, with glue
-                if (hop == 0) {
-                    h.unsetFlag(Flags.AA);
-                }
-                referral(zone, cut, r);
-                return;
-            }
-            Map<Integer, List<Record>> node = zone.node(current);
-            Name owner = current;
-            if (node.isEmpty() && !zone.exists(current)) {
-                // RFC 4592 §3.3.1: the source of synthesis is "*." + the closest encloser
-                Name encloser = Zone.parent(current);
-                while (!zone.exists(encloser)) {
-                    encloser = Zone.parent(encloser);
-                }
-                node = zone.node(wildcard(encloser));
-                if (node.isEmpty()) {
-                    h.setRcode(Rcode.NXDOMAIN); // RFC 6604 §3: the last name in the chain decides
-                    negative(zone, r);
-                    return;
-                }
-            }
-            if (qtype == Type.ANY) {
-                if (node.isEmpty()) {
-                    negative(zone, r); // an empty non-terminal: NODATA
-                } else {
-                    any(node, owner, tcp, r);
-                }
-                return;
-            }
-            List<Record> answer = node.get(qtype);
-            if (answer != null) {
-                add(answer, owner, r, Section.ANSWER);
-                additional(set, answer, r);
-                return;
-            }
-            List<Record> cname = node.get(Type.CNAME);
-            if (cname != null) {
-                // RFC 1034 §4.3.2 step 3a: answer the alias and go on with its target
-                add(cname, owner, r, Section.ANSWER);
-                current = ((CNAMERecord) cname.get(0)).getTarget();
-                continue;
-            }
-            negative(zone, r); // NODATA (RFC 2308 §2.2)
-            return;
-        }
-    }
-
-    private static Name wildcard(Name encloser) {
-        try {
-            return Name.concatenate(Name.fromConstantString("*"), encloser);
-        } catch (org.xbill.DNS.NameTooLongException e) {
-            return encloser; // a wildcard under a maximal name cannot exist
-        }
-    }
-
-    /** RFC 8482 §4.2: over UDP, one RRset (the lowest type); over TCP everything. */
-    private static void any(Map<Integer, List<Record>> node, Name owner, boolean tcp, Message r) {
-        if (tcp) {
-            for (List<Record> set : node.values()) {
-                add(set, owner, r, Section.ANSWER);
-            }
-        } else {
-            int lowest = node.keySet().stream().min(Integer::compare).orElseThrow();
-            add(node.get(lowest), owner, r, Section.ANSWER);
-        }
-    }
-
-    private static void add(List<Record> set, Name owner, Message r, int section) {
-        for (Record rec : set) {
-            // the owner as the client spelled it (and as a wildcard expands to)
-            r.addRecord(rec.getName() == owner ? rec : rec.withName(owner), section);
-        }
-    }
-
-    private static void negative(Zone zone, Message r) {
-        SOARecord soa = zone.soa();
-        // RFC 2308 §3: the SOA's TTL is the lesser of its own TTL and its MINIMUM field
-        long ttl = Math.min(soa.getTTL(), soa.getMinimum());
-        r.addRecord(Records.withTtl(soa, ttl), Section.AUTHORITY);
-    }
-
-    private static void referral(Zone zone, Name cut, Message r) {
-        List<Record> ns = zone.node(cut).get(Type.NS);
-        for (Record rec : ns) {
-            r.addRecord(rec, Section.AUTHORITY);
-        }
-        for (Record rec : ns) {
-            Name target = ((NSRecord) rec).getTarget();
-            if (target.subdomain(zone.origin())) {
-                glue(zone.node(target), r);
-            }
-        }
-    }
-
-    private static void glue(Map<Integer, List<Record>> node, Message r) {
-        for (int t : new int[] {Type.A, Type.AAAA}) {
-            List<Record> set = node.get(t);
-            if (set != null) {
-                for (Record rec : set) {
-                    if (!r.findRecord(rec, Section.ADDITIONAL)) {
-                        r.addRecord(rec, Section.ADDITIONAL);
-                    }
-                }
-            }
-        }
-    }
-
-    /** RFC 1035 §3.3.9/§3.3.11, RFC 2782: addresses of MX, NS and SRV targets in our zones. */
-    private static void additional(ZoneSet set, List<Record> answer, Message r) {
-        for (Record rec : answer) {
-            Name target = switch (rec) {
-                case MXRecord m -> m.getTarget();
-                case NSRecord n -> n.getTarget();
-                case SRVRecord s -> s.getTarget();
-                default -> null;
-            };
-            if (target != null) {
-                Zone z = set.find(target);
-                if (z != null && z.delegation(target) == null) {
-                    glue(z.node(target), r);
-                }
-            }
-        }
-    }
-
     /** AXFR (RFC 5936): SOA, every record, SOA, in messages of up to about 16 KiB. */
-    private List<byte[]> transfer(ZoneSet set, Message q, Message r, InetAddress peer, OPTRecord opt) {
+    private List<byte[]> transfer(Message q, Message r, InetAddress peer, OPTRecord opt) {
         Record question = q.getQuestion();
-        Zone zone = set.find(question.getName());
+        Zone zone = transfers == null ? null : transfers.current().find(question.getName());
         if (zone == null || !zone.origin().equals(question.getName()) || !mayTransfer.test(peer)) {
             // RFC 5936 §4.2: not allowed → REFUSED (as NSD does); not our zone → NOTAUTH
             r.getHeader().setRcode(zone == null || !zone.origin().equals(question.getName()) ? Rcode.NOTAUTH : Rcode.REFUSED);

@@ -15,7 +15,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -48,8 +47,9 @@ class AnswerCacheTest {
     @BeforeEach
     void load() throws Exception {
         TestZones.copyTo(dir);
-        set = DnsListener.load(List.of(dir.resolve("example.test.zone"), dir.resolve("other.test.zone")));
-        dns = new Responder(() -> set, null, a -> a.isLoopbackAddress());
+        ZoneAuthority zones = TestZones.zones(dir);
+        set = zones.current();
+        dns = TestZones.responder(zones);
     }
 
     /** A query built by hand: name as spelled, flags and EDNS as given. */
@@ -204,17 +204,17 @@ class AnswerCacheTest {
     void reloadedZonesAreNeverAnsweredFromTheOldCache() throws Exception {
         Path f = dir.resolve("reload.zone");
         Files.writeString(f, zone("192.0.2.1"));
-        AtomicReference<ZoneSet> current = new AtomicReference<>(DnsListener.load(List.of(f)));
-        Responder r = new Responder(current::get, null, a -> false);
+        ZoneAuthority zones = new ZoneAuthority(List.of(f));
+        Responder r = TestZones.responder(zones);
         byte[] q = query(1, "www.reload.test.", Type.A, 1232);
         for (int i = 2; i < 6; i++) {
             assertEquals(List.of("192.0.2." + (i - 1)), addresses(r, q));
             assertEquals(List.of("192.0.2." + (i - 1)), addresses(r, q)); // now from the cache
-            ZoneSet old = current.get();
+            ZoneSet old = zones.current();
             Files.writeString(f, zone("192.0.2." + i));
-            current.set(DnsListener.load(List.of(f)));
+            assertTrue(zones.reload());
             assertEquals(1, old.answers().size());
-            assertEquals(0, current.get().answers().size(), "a new zone set starts with an empty cache");
+            assertEquals(0, zones.current().answers().size(), "a new zone set starts with an empty cache");
         }
     }
 

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.twine.core.Endpoint;
 import dev.twine.core.Service;
 import dev.twine.dns.DnsServer;
 import java.net.InetAddress;
@@ -68,25 +67,29 @@ class ForwardAccessTest {
         }
     }
 
-    /** A forwarding listener for other.test with the upstream serving example.test; default access list. */
-    private static DnsListener defaults() {
-        return new DnsListener(List.of(dir.resolve("other.test.zone")), List.of(Endpoint.parseServer("udp:0")), List.of(),
-                new InetSocketAddress("127.0.0.1", upstream.port()), Duration.ZERO, false, 100, Duration.ofSeconds(1),
-                Clock.systemUTC());
+    /** The request path of a server for other.test forwarding to the upstream, and its forwarder. */
+    private record Forwarding(Responder responder, Forwarder forwarder) {}
+
+    /** Forwarding for other.test with the upstream serving example.test; the builder's default access list. */
+    private static Forwarding defaults() throws Exception {
+        return forwarding(AddressBlock.LOOPBACK);
     }
 
-    private static DnsListener allowing(String... cidrs) {
-        return new DnsListener(List.of(dir.resolve("other.test.zone")), List.of(Endpoint.parseServer("udp:0")), List.of(),
-                new InetSocketAddress("127.0.0.1", upstream.port()),
-                java.util.Arrays.stream(cidrs).map(AddressBlock::parse).toList(), Duration.ZERO, false, 100,
-                Duration.ofSeconds(1), Clock.systemUTC());
+    private static Forwarding allowing(String... cidrs) throws Exception {
+        return forwarding(java.util.Arrays.stream(cidrs).map(AddressBlock::parse).toList());
     }
 
-    private static long upstreamQueries(DnsListener l) {
-        return l.forwarder().orElseThrow().upstreamQueries();
+    private static Forwarding forwarding(List<AddressBlock> allow) throws Exception {
+        Forwarder f = new Forwarder(new Exchanger(List.of(new InetSocketAddress("127.0.0.1", upstream.port())),
+                Duration.ofSeconds(1), 2), peer -> allow.stream().anyMatch(b -> b.contains(peer)), Clock.systemUTC(), 100);
+        return new Forwarding(TestZones.responder(new ZoneAuthority(List.of(dir.resolve("other.test.zone"))), f), f);
     }
 
-    private static void assertRefusedWithoutForwarding(DnsListener l, Message m) {
+    private static long upstreamQueries(Forwarding l) {
+        return l.forwarder().upstreamQueries();
+    }
+
+    private static void assertRefusedWithoutForwarding(Forwarding l, Message m) {
         assertEquals(Rcode.REFUSED, m.getRcode(), m.toString());
         assertEquals(0, m.getSection(Section.ANSWER).size(), m.toString());
         assertFalse(m.getHeader().getFlag(Flags.RA), m.toString());
@@ -95,7 +98,7 @@ class ForwardAccessTest {
 
     @Test
     void loopbackClientsAreForwardedByDefault() throws Exception {
-        DnsListener l = defaults();
+        Forwarding l = defaults();
         Message v4 = TestZones.recursive(l.responder(), "www.example.test.", Type.A, V4_LOOPBACK);
         assertEquals(Rcode.NOERROR, v4.getRcode());
         assertEquals(List.of("192.0.2.20"), TestZones.rdata(v4, Section.ANSWER, Type.A));
@@ -106,19 +109,19 @@ class ForwardAccessTest {
 
     @Test
     void otherClientsAreRefusedByDefault() throws Exception {
-        DnsListener l = defaults();
+        Forwarding l = defaults();
         assertRefusedWithoutForwarding(l, TestZones.recursive(l.responder(), "www.example.test.", Type.A, V4_REMOTE));
     }
 
     @Test
     void ipv6ClientOutsideTheListIsRefused() throws Exception {
-        DnsListener l = defaults();
+        Forwarding l = defaults();
         assertRefusedWithoutForwarding(l, TestZones.recursive(l.responder(), "www.example.test.", Type.A, V6_REMOTE));
     }
 
     @Test
     void queryWithoutRecursionDesiredIsNeverForwarded() throws Exception {
-        DnsListener l = defaults();
+        Forwarding l = defaults();
         Message m = new Message(l.responder().answerUdp(TestZones.query("www.example.test.", Type.A, 1232), V4_LOOPBACK)
                 .orElseThrow());
         assertRefusedWithoutForwarding(l, m);
@@ -126,7 +129,7 @@ class ForwardAccessTest {
 
     @Test
     void zonesAreAnsweredForEveryClientWithOrWithoutRecursion() throws Exception {
-        DnsListener l = defaults();
+        Forwarding l = defaults();
         for (InetAddress peer : List.of(V4_REMOTE, V6_REMOTE)) {
             Message rd = TestZones.recursive(l.responder(), "host.other.test.", Type.A, peer);
             assertEquals(Rcode.NOERROR, rd.getRcode());
@@ -141,7 +144,7 @@ class ForwardAccessTest {
 
     @Test
     void configuredBlocksAreAllowedAndReplaceTheLoopbackDefault() throws Exception {
-        DnsListener l = allowing("192.0.2.0/24", "2001:db8::/32");
+        Forwarding l = allowing("192.0.2.0/24", "2001:db8::/32");
         assertEquals(Rcode.NOERROR, TestZones.recursive(l.responder(), "www.example.test.", Type.A, V4_REMOTE).getRcode());
         assertEquals(Rcode.NOERROR, TestZones.recursive(l.responder(), "www.example.test.", Type.MX, V6_REMOTE).getRcode());
         assertEquals(2, upstreamQueries(l));

@@ -57,9 +57,9 @@ class ForwarderTest {
     private static Setup forwarding(int port, int cacheSize) throws Exception {
         ManualClock clock = ManualClock.create();
         Forwarder f = new Forwarder(new Exchanger(List.of(new InetSocketAddress("127.0.0.1", port)), Duration.ofMillis(500), 1),
-                clock, cacheSize);
-        ZoneSet local = DnsListener.load(List.of(dir.resolve("other.test.zone")));
-        return new Setup(new Responder(() -> local, f, a -> false), f, clock);
+                java.net.InetAddress::isLoopbackAddress, clock, cacheSize);
+        ZoneAuthority local = new ZoneAuthority(List.of(dir.resolve("other.test.zone")));
+        return new Setup(TestZones.responder(local, f), f, clock);
     }
 
     @Test

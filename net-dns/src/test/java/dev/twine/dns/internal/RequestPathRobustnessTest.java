@@ -11,7 +11,6 @@ import dev.twine.core.testing.Chunking;
 import dev.twine.core.testing.MemoryConnections;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -43,8 +42,8 @@ class RequestPathRobustnessTest {
     static void load() throws Exception {
         TestZones.copyTo(dir);
         dns = TestZones.responder(dir);
-        listener = new DnsListener(List.of(dir.resolve("example.test.zone")), List.of(Endpoint.parseServer("udp:0")),
-                List.of(), null, Duration.ZERO, false, 10, Duration.ofSeconds(1), Clock.systemUTC());
+        listener = new DnsListener(TestZones.responder(new ZoneAuthority(List.of(dir.resolve("example.test.zone")))), null,
+                List.of(Endpoint.parseServer("udp:0")), Duration.ZERO, false);
     }
 
     @Test

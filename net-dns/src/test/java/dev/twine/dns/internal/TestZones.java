@@ -1,5 +1,6 @@
 package dev.twine.dns.internal;
 
+import dev.twine.dns.DnsAuthority;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -31,9 +32,19 @@ final class TestZones {
         return dir;
     }
 
+    /** The request path over the two test zones, transfers allowed to loopback clients. */
     static Responder responder(Path dir) throws ZoneFileException {
-        ZoneSet set = DnsListener.load(List.of(dir.resolve("example.test.zone"), dir.resolve("other.test.zone")));
-        return new Responder(() -> set, null, a -> a.isLoopbackAddress());
+        return responder(zones(dir));
+    }
+
+    /** The zone-file authority over the two test zones. */
+    static ZoneAuthority zones(Path dir) throws ZoneFileException {
+        return new ZoneAuthority(List.of(dir.resolve("example.test.zone"), dir.resolve("other.test.zone")));
+    }
+
+    /** The request path over these authorities in order, transfers allowed to loopback clients. */
+    static Responder responder(DnsAuthority... chain) {
+        return new Responder(AuthorityChain.of(List.of(chain)), InetAddress::isLoopbackAddress);
     }
 
     /** A query's wire form: one question, RD clear, EDNS0 with {@code udpSize} unless it is 0. */

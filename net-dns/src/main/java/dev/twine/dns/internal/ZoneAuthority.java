@@ -1,0 +1,291 @@
+package dev.twine.dns.internal;
+
+import dev.twine.dns.DnsAnswer;
+import dev.twine.dns.DnsAuthority;
+import dev.twine.dns.DnsQuestion;
+import dev.twine.dns.DnsRecord;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
+import org.xbill.DNS.CNAMERecord;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.MXRecord;
+import org.xbill.DNS.NSRecord;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.SRVRecord;
+import org.xbill.DNS.Type;
+
+/**
+ * The zone-file authority: answers from RFC 1035 master files (RFC 1034 §4.3.2), "not mine"
+ * for names outside them. The zones are read at construction and on {@link #reload()}, which
+ * swaps all of them at once; each question is answered from one {@link ZoneSet}, so a reload
+ * never tears an answer.
+ */
+public final class ZoneAuthority implements DnsAuthority {
+    private static final System.Logger LOG = System.getLogger("dev.twine.dns");
+    private static final int MAX_CHAIN = 12;
+
+    private final List<Path> files;
+    private final AtomicReference<ZoneSet> zones = new AtomicReference<>();
+    private final AtomicReference<String> reloadError = new AtomicReference<>();
+    private final AtomicLong reloads = new AtomicLong();
+    private final ReentrantLock reloadLock = new ReentrantLock();
+
+    /**
+     * Loads {@code files}.
+     *
+     * @throws ZoneFileException naming the file (and line) that does not parse
+     */
+    public ZoneAuthority(List<Path> files) throws ZoneFileException {
+        this.files = List.copyOf(files);
+        zones.set(load(this.files));
+    }
+
+    static ZoneSet load(List<Path> files) throws ZoneFileException {
+        List<Zone> list = new ArrayList<>();
+        for (Path f : files) {
+            list.add(Zone.load(f));
+        }
+        return new ZoneSet(list);
+    }
+
+    /** The zones in force now. */
+    public ZoneSet current() {
+        return zones.get();
+    }
+
+    /** Re-reads every file; on an error the old zones stay and the error is kept. */
+    public boolean reload() {
+        reloadLock.lock();
+        try {
+            ZoneSet fresh = load(files);
+            zones.set(fresh);
+            reloadError.set(null);
+            reloads.incrementAndGet();
+            LOG.log(Level.INFO, "dns: reloaded {0} zone(s)", fresh.zones().size());
+            return true;
+        } catch (ZoneFileException e) {
+            reloadError.set(e.getMessage());
+            LOG.log(Level.ERROR, "dns: reload failed, keeping the old zones: {0}", e.getMessage());
+            return false;
+        } finally {
+            reloadLock.unlock();
+        }
+    }
+
+    /** Why the last reload failed, or empty. */
+    public Optional<String> lastReloadError() {
+        return Optional.ofNullable(reloadError.get());
+    }
+
+    /** Reloads that succeeded. */
+    public long reloads() {
+        return reloads.get();
+    }
+
+    /** The zone files and, one level deep, the files they {@code $INCLUDE} (RFC 1035 §5.1). */
+    private List<Path> watchedFiles() {
+        List<Path> out = new ArrayList<>(files);
+        for (Path f : files) {
+            try (var lines = Files.lines(f)) {
+                lines.map(String::trim).filter(l -> l.regionMatches(true, 0, "$INCLUDE", 0, 8)).forEach(l -> {
+                    String[] w = l.split("\\s+");
+                    if (w.length >= 2) {
+                        Path inc = Path.of(w[1]);
+                        Path dir = f.toAbsolutePath().getParent();
+                        out.add(inc.isAbsolute() || dir == null ? inc : dir.resolve(inc));
+                    }
+                });
+            } catch (IOException | java.io.UncheckedIOException | java.nio.file.InvalidPathException e) {
+                // unreadable now: the reload reports it with its line
+            }
+        }
+        return out;
+    }
+
+    /** The modification time and size of every watched file: a change means "reload". */
+    List<Object> stamps() {
+        List<Object> out = new ArrayList<>();
+        for (Path f : watchedFiles()) {
+            try {
+                FileTime t = Files.getLastModifiedTime(f);
+                out.add(t.toMillis() + "/" + Files.size(f));
+            } catch (IOException e) {
+                out.add("missing");
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public DnsAnswer answer(DnsQuestion question) throws IOException {
+        return answer(question, zones.get());
+    }
+
+    /** The answer from {@code set}: the one the caller read (so its cache and the answer agree). */
+    DnsAnswer answer(DnsQuestion question, ZoneSet set) throws IOException {
+        Name qname = Records.name(question.name());
+        if (question.dnsClass() != DClass.IN && question.dnsClass() != DClass.ANY || set.find(qname) == null) {
+            return DnsAnswer.notMine();
+        }
+        return resolve(set, qname, question.type(), question.transport() == DnsQuestion.Transport.TCP);
+    }
+
+    /** The sections of an answer as they are filled in. */
+    private static final class Sections {
+        final List<Record> answer = new ArrayList<>();
+        final List<Record> authority = new ArrayList<>();
+        final List<Record> additional = new ArrayList<>();
+
+        DnsAnswer data() throws IOException {
+            return new DnsAnswer.Data(Records.exact(answer), Records.exact(authority), Records.exact(additional), true);
+        }
+    }
+
+    /** The authoritative answer for (qname, qtype), CNAMEs chased across the zones. */
+    private static DnsAnswer resolve(ZoneSet set, Name qname, int qtype, boolean tcp) throws IOException {
+        Sections s = new Sections();
+        Name current = qname;
+        Set<Name> seen = new HashSet<>();
+        for (int hop = 0; hop < MAX_CHAIN; hop++) {
+            Zone zone = set.find(current);
+            if (zone == null || !seen.add(current)) {
+                return s.data(); // the chain leaves our zones (the client resolves on), or loops
+            }
+            Name cut = zone.delegation(current);
+            if (cut != null && !(qtype == Type.DS && cut.equals(current))) {
+                // RFC 1034 §4.3.2 step 3b: a referral, not authoritative, with glue
+                referral(zone, cut, s);
+                if (hop == 0) {
+                    List<DnsRecord.Ns> ns = new ArrayList<>();
+                    for (DnsRecord r : Records.exact(s.authority)) {
+                        ns.add((DnsRecord.Ns) r);
+                    }
+                    return new DnsAnswer.Referral(ns, Records.exact(s.additional));
+                }
+                return s.data(); // a CNAME into a delegation: the alias is ours, the rest theirs
+            }
+            Map<Integer, List<Record>> node = zone.node(current);
+            Name owner = current;
+            if (node.isEmpty() && !zone.exists(current)) {
+                // RFC 4592 §3.3.1: the source of synthesis is "*." + the closest encloser
+                Name encloser = Zone.parent(current);
+                while (!zone.exists(encloser)) {
+                    encloser = Zone.parent(encloser);
+                }
+                node = zone.node(wildcard(encloser));
+                if (node.isEmpty()) {
+                    // RFC 6604 §3: the last name in the chain decides
+                    return new DnsAnswer.NxDomain(Records.exact(s.answer), List.of(soa(zone)), true);
+                }
+            }
+            if (qtype == Type.ANY) {
+                if (node.isEmpty()) {
+                    return new DnsAnswer.NoData(Records.exact(s.answer), List.of(soa(zone)), true); // an empty non-terminal
+                }
+                any(node, owner, tcp, s);
+                return s.data();
+            }
+            List<Record> answer = node.get(qtype);
+            if (answer != null) {
+                add(answer, owner, s.answer);
+                additional(set, answer, s);
+                return s.data();
+            }
+            List<Record> cname = node.get(Type.CNAME);
+            if (cname != null) {
+                // RFC 1034 §4.3.2 step 3a: answer the alias and go on with its target
+                add(cname, owner, s.answer);
+                current = ((CNAMERecord) cname.get(0)).getTarget();
+                continue;
+            }
+            return new DnsAnswer.NoData(Records.exact(s.answer), List.of(soa(zone)), true); // RFC 2308 §2.2
+        }
+        return s.data();
+    }
+
+    private static DnsRecord soa(Zone zone) throws IOException {
+        return Records.exact(zone.soa());
+    }
+
+    private static Name wildcard(Name encloser) {
+        try {
+            return Name.concatenate(Name.fromConstantString("*"), encloser);
+        } catch (org.xbill.DNS.NameTooLongException e) {
+            return encloser; // a wildcard under a maximal name cannot exist
+        }
+    }
+
+    /** RFC 8482 §4.2: over UDP, one RRset (the lowest type); over TCP everything. */
+    private static void any(Map<Integer, List<Record>> node, Name owner, boolean tcp, Sections s) {
+        if (tcp) {
+            for (List<Record> set : node.values()) {
+                add(set, owner, s.answer);
+            }
+        } else {
+            int lowest = node.keySet().stream().min(Integer::compare).orElseThrow();
+            add(node.get(lowest), owner, s.answer);
+        }
+    }
+
+    private static void add(List<Record> set, Name owner, List<Record> section) {
+        for (Record rec : set) {
+            // the owner as the client spelled it (and as a wildcard expands to)
+            section.add(rec.getName() == owner ? rec : rec.withName(owner));
+        }
+    }
+
+    private static void referral(Zone zone, Name cut, Sections s) {
+        List<Record> ns = zone.node(cut).get(Type.NS);
+        s.authority.addAll(ns);
+        for (Record rec : ns) {
+            Name target = ((NSRecord) rec).getTarget();
+            if (target.subdomain(zone.origin())) {
+                glue(zone.node(target), s);
+            }
+        }
+    }
+
+    private static void glue(Map<Integer, List<Record>> node, Sections s) {
+        for (int t : new int[] {Type.A, Type.AAAA}) {
+            List<Record> set = node.get(t);
+            if (set != null) {
+                for (Record rec : set) {
+                    if (!s.additional.contains(rec)) {
+                        s.additional.add(rec);
+                    }
+                }
+            }
+        }
+    }
+
+    /** RFC 1035 §3.3.9/§3.3.11, RFC 2782: addresses of MX, NS and SRV targets in our zones. */
+    private static void additional(ZoneSet set, List<Record> answer, Sections s) {
+        for (Record rec : answer) {
+            Name target = switch (rec) {
+                case MXRecord m -> m.getTarget();
+                case NSRecord n -> n.getTarget();
+                case SRVRecord x -> x.getTarget();
+                default -> null;
+            };
+            if (target != null) {
+                Zone z = set.find(target);
+                if (z != null && z.delegation(target) == null) {
+                    glue(z.node(target), s);
+                }
+            }
+        }
+    }
+}
