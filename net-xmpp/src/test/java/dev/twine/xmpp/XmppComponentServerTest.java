@@ -34,7 +34,7 @@ class XmppComponentServerTest {
         Path users = dir.resolve("users");
         Files.createFile(users);
         UsersFile.addUser(users, "alice", "secret-alice".toCharArray());
-        server = XmppServer.builder("example.org").users(UsersFile.load(users)).dataDirectory(dir.resolve("data"))
+        server = XmppServer.builder().domain("example.org").users(UsersFile.load(users)).dataDirectory(dir.resolve("data"))
                 .listen("tcp:0:interface=127.0.0.1").componentListen("tcp:0:interface=127.0.0.1", SECRET).build();
         server.start();
     }
