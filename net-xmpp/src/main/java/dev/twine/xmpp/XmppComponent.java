@@ -165,7 +165,7 @@ public final class XmppComponent implements Service {
      *         this.meanings = Map.copyOf(meanings);
      *     }
      *
-     *     public Optional<Element> handle(Element stanza) throws XmppException {
+     *     public Optional<Element> handle(Element stanza) throws StanzaException {
      *         String type = stanza.attributeOrEmpty("type");
      *         if (stanza.name().equals("iq") && type.equals("get")
      *                 && stanza.child("query", "jabber:iq:version").isPresent()) {
@@ -178,7 +178,7 @@ public final class XmppComponent implements Service {
      *             String word = stanza.childText("body").orElse("").strip();
      *             String meaning = meanings.get(word);
      *             if (meaning == null) {
-     *                 throw new XmppException("item-not-found", "no entry for " + word); // a stanza error back
+     *                 throw new StanzaException(StanzaError.ITEM_NOT_FOUND, "no entry for " + word);
      *             }
      *             return Optional.of(Element.of("message", NS).withAttribute("type", "chat")
      *                     .withChild(Element.of("body", NS).withText(word + ": " + meaning)));
@@ -192,11 +192,11 @@ public final class XmppComponent implements Service {
      * }</pre>
      *
      * <h2>Error handling</h2>
-     * An {@link XmppException} is answered with a stanza error of its condition
-     * ({@code item-not-found}, {@code forbidden}; RFC 6120 §8.3.3: an undefined one is sent as
-     * {@code undefined-condition}); any other exception with {@code internal-server-error}, and
-     * logged. No error is ever sent in answer to an error or to an IQ result. An
-     * {@link InterruptedException} ends the component (it is how closing cancels a handler).
+     * A {@link StanzaException} is answered with a stanza error of its condition and text
+     * (RFC 6120 §8.3), as the server's {@link IqHandler}s do; an {@link IOException} or a runtime
+     * exception with {@code internal-server-error}, and logged. No error is ever sent in answer
+     * to an error or to an IQ result. An {@link InterruptedException} ends the component (it is
+     * how closing cancels a handler).
      */
     @FunctionalInterface
     public interface Handler {
@@ -205,11 +205,11 @@ public final class XmppComponent implements Service {
          *
          * @param stanza what arrived for the component's domain
          * @return the reply to send, or empty for none
-         * @throws XmppException to answer with a stanza error of its condition
+         * @throws StanzaException to answer with a stanza error of its condition
          * @throws IOException if something it needs failed: answered {@code internal-server-error}
          * @throws InterruptedException if interrupted: the component is being closed
          */
-        Optional<Element> handle(Element stanza) throws IOException, InterruptedException;
+        Optional<Element> handle(Element stanza) throws StanzaException, IOException, InterruptedException;
     }
 
     /** {@code xmpp-component}. */
@@ -468,18 +468,18 @@ public final class XmppComponent implements Service {
             if (answer.isPresent()) {
                 reply = Optional.of(prepare(addressed(answer.get(), stanza)));
             } else if (stanza.name().equals("iq")) {
-                reply = ComponentStream.errorReply(stanza, "service-unavailable");
+                reply = ComponentStream.errorReply(stanza, StanzaError.SERVICE_UNAVAILABLE, "");
             } else {
                 reply = Optional.empty();
             }
-        } catch (XmppException e) {
-            reply = ComponentStream.errorReply(stanza, e.condition());
+        } catch (StanzaException e) {
+            reply = ComponentStream.errorReply(stanza, e.error(), e.text());
         } catch (InterruptedException e) {
             throw e;
         } catch (Exception e) {
             LOG.log(Level.WARNING, "component " + domain + ": the handler failed on a <" + stanza.name() + "/> from "
                     + stanza.attributeOrEmpty("from"), e);
-            reply = ComponentStream.errorReply(stanza, "internal-server-error");
+            reply = ComponentStream.errorReply(stanza, StanzaError.INTERNAL_SERVER_ERROR, "");
         }
         if (reply.isEmpty()) {
             return;

@@ -249,9 +249,9 @@ class XmppComponentTest {
     @Test
     void handlerExceptionsBecomeStanzaErrorsAndTheComponentGoesOn() throws Exception {
         XmppComponent.Handler failing = stanza -> switch (stanza.attributeOrEmpty("id")) {
-            case "a" -> throw new XmppException("item-not-found", "no such item");
+            case "a" -> throw new StanzaException(StanzaError.ITEM_NOT_FOUND, "no such item");
             case "b" -> throw new IllegalStateException("a bug in the handler");
-            case "c" -> throw new XmppException("not-a-condition", "made up");
+            case "c" -> throw new java.io.IOException("the database is down");
             default -> ECHO.handle(stanza);
         };
         for (Chunking chunking : Chunking.standard()) {
@@ -259,13 +259,14 @@ class XmppComponentTest {
                 XmppComponent c = started(server, failing, b -> b);
                 server.send("<iq type='set' id='a' from='alice@example.org/a' to='echo.example'><q xmlns='urn:x'/></iq>");
                 server.expect("<iq type='error' id='a' to='alice@example.org/a' from='echo.example'><q xmlns='urn:x'/>"
-                        + "<error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>");
+                        + "<error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+                        + "<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>no such item</text></error></iq>");
                 server.send("<message id='b' from='alice@example.org/a' to='bot@echo.example'><body>boom</body></message>");
                 server.expect("<message type='error' id='b' to='alice@example.org/a' from='bot@echo.example'>"
                         + "<error type='wait'><internal-server-error xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
                 server.send("<iq type='get' id='c' from='alice@example.org/a' to='echo.example'/>");
                 server.expect("<iq type='error' id='c' to='alice@example.org/a' from='echo.example'>"
-                        + "<error type='cancel'><undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>");
+                        + "<error type='wait'><internal-server-error xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>");
                 server.send("<message from='alice@example.org/a' to='bot@echo.example'><body>still here</body></message>");
                 server.expect("<message to='alice@example.org/a' from='bot@echo.example'><body>echo: still here</body></message>");
                 c.close();

@@ -2,12 +2,12 @@ package dev.twine.xmpp.internal;
 
 import dev.twine.core.Connection;
 import dev.twine.xmpp.Element;
+import dev.twine.xmpp.StanzaError;
 import dev.twine.xmpp.XmppException;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * The component's end of one XEP-0114 stream ("jabber:component:accept"), the counterpart of
@@ -20,13 +20,6 @@ import java.util.Set;
 public final class ComponentStream {
     /** The stanza namespace of component streams. */
     public static final String NS = ComponentSession.NS;
-
-    /** RFC 6120 §8.3.3: the defined stanza error conditions; anything else is sent as undefined-condition. */
-    private static final Set<String> CONDITIONS = Set.of("bad-request", "conflict", "feature-not-implemented",
-            "forbidden", "gone", "internal-server-error", "item-not-found", "jid-malformed", "not-acceptable",
-            "not-allowed", "not-authorized", "policy-violation", "recipient-unavailable", "redirect",
-            "registration-required", "remote-server-not-found", "remote-server-timeout", "resource-constraint",
-            "service-unavailable", "subscription-required", "undefined-condition", "unexpected-request");
 
     private final Connection conn;
     private final XmlReader reader;
@@ -140,17 +133,17 @@ public final class ComponentStream {
     }
 
     /**
-     * The error reply to {@code stanza} with {@code condition} (RFC 6120 §8.3.1), or empty where
-     * none may be sent: never to an error, nor to an IQ result (RFC 6120 §8.2.3).
+     * The error reply to {@code stanza} (RFC 6120 §8.3.1), or empty where none may be sent:
+     * never to an error, nor to an IQ result (RFC 6120 §8.2.3).
      *
-     * @param condition a defined condition (RFC 6120 §8.3.3); others become {@code undefined-condition}
+     * @param text the error's {@code <text/>} (§8.3.2), or empty for none
      */
-    public static Optional<Element> errorReply(Element stanza, String condition) {
+    public static Optional<Element> errorReply(Element stanza, StanzaError error, String text) {
         String type = stanza.attributeOrEmpty("type");
         if (type.equals("error") || stanza.name().equals("iq") && !type.equals("get") && !type.equals("set")) {
             return Optional.empty();
         }
-        return Optional.of(Stanzas.error(stanza, CONDITIONS.contains(condition) ? condition : "undefined-condition", NS));
+        return Optional.of(Stanzas.error(stanza, error.condition(), text, NS));
     }
 
     /** Writes raw XML and flushes. */
