@@ -13,17 +13,18 @@ import dev.twine.core.auth.SaslExchange;
 import dev.twine.core.auth.UsernamePassword;
 import dev.twine.mail.imap.ImapParser.Atom;
 import dev.twine.mail.imap.ImapParser.SyntaxException;
-import dev.twine.mail.maildir.MailFolder;
-import dev.twine.mail.maildir.MailMessage;
+import dev.twine.mail.store.MailStore;
+import dev.twine.mail.store.Mailbox;
+import dev.twine.mail.store.NoSuchMessageException;
+import dev.twine.mail.store.StoredMessage;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.ClosedWatchServiceException;
-import java.nio.file.NoSuchFileException;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -83,13 +84,13 @@ final class ImapSession {
     private final LoginAttempts attempts;
 
     private State state = State.NOT_AUTHENTICATED;
-    private String user;
-    private MailFolder folder;
+    private MailStore.Account account;
+    private Mailbox folder;
     private String folderName;
     private boolean readOnly;
     /** UIDs by sequence number - 1 (RFC 3501 §2.3.1.2). */
     private final List<Long> view = new ArrayList<>();
-    private final Map<Long, MailMessage> viewMessages = new HashMap<>();
+    private final Map<Long, StoredMessage> viewMessages = new HashMap<>();
     private final Set<Long> recent = new HashSet<>();
 
     ImapSession(ImapServer.Config config, Connection conn) {
@@ -239,7 +240,7 @@ final class ImapSession {
             dispatch(tag, name, args);
         } catch (Reply r) {
             send(tag + " " + r.kind + " " + r.getMessage() + "\r\n");
-        } catch (NoSuchFileException e) {
+        } catch (NoSuchMessageException e) {
             send(tag + " NO [NONEXISTENT] " + "no such message or mailbox\r\n");
         } catch (NumberFormatException e) {
             send(tag + " BAD invalid number\r\n");
@@ -333,7 +334,7 @@ final class ImapSession {
             case "SUBSCRIBE", "UNSUBSCRIBE" -> {
                 authenticated();
                 String box = mailbox(arg(args, 0));
-                config.maildir().subscribe(user, box, name.equals("SUBSCRIBE"));
+                account.subscribe(box, name.equals("SUBSCRIBE"));
                 ok(tag, name + " completed");
             }
             case "LIST", "LSUB" -> list(tag, args, name.equals("LSUB"));
@@ -475,8 +476,7 @@ final class ImapSession {
             failed(tag, u);
             return;
         }
-        attempts.succeeded(u);
-        loggedIn(tag, principal);
+        loggedIn(tag, u, principal);
     }
 
     /**
@@ -568,8 +568,7 @@ final class ImapSession {
             refused(tag, e);
             return;
         }
-        attempts.succeeded(principal.name());
-        loggedIn(tag, principal);
+        loggedIn(tag, principal.name(), principal);
     }
 
     private byte[] readSaslLine(boolean prompt) throws IOException, Reply {
@@ -595,20 +594,34 @@ final class ImapSession {
         }
     }
 
-    private void loggedIn(String tag, Principal principal) throws IOException, Reply {
-        String name = principal.name();
+    /**
+     * The end of a successful login: the realm's account for the principal (a refusal is a failed
+     * login, a store that cannot be reached a temporary one), the special-use folders (RFC 6154)
+     * made on first login, then OK.
+     */
+    private void loggedIn(String tag, String username, Principal principal)
+            throws IOException, Reply, InterruptedException {
+        MailStore.Account a;
         try {
-            config.maildir().mailbox(name, "");
-            for (String special : SPECIAL_USE) {
-                if (!config.maildir().exists(name, special)) {
-                    config.maildir().createFolder(name, special);
-                    config.maildir().subscribe(name, special, true);
-                }
-            }
-        } catch (IllegalArgumentException e) {
-            throw no("[AUTHENTICATIONFAILED] user name not usable as a mailbox");
+            a = config.realm().avatar(principal);
+        } catch (AuthenticationException e) {
+            failed(tag, username);
+            return;
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "IMAP " + conn.peer() + ": no mail store for " + principal.name(), e);
+            send(tag + " NO [UNAVAILABLE] mail store unavailable, try again later\r\n");
+            return;
         }
-        user = name;
+        attempts.succeeded(username);
+        if (a.mailbox("INBOX").isEmpty()) {
+            throw no("[UNAVAILABLE] no inbox");
+        }
+        for (String special : SPECIAL_USE) {
+            if (a.create(special)) {
+                a.subscribe(special, true);
+            }
+        }
+        account = a;
         state = State.AUTHENTICATED;
         // out of the server's pre-auth counts and deadline; the autologout applies from here
         conn.markAuthenticated();
@@ -652,11 +665,6 @@ final class ImapSession {
         if (name.startsWith(".") || name.contains("..")) {
             throw no("[CANNOT] empty hierarchy level in mailbox name");
         }
-        try {
-            config.maildir().folder(user, name);
-        } catch (IllegalArgumentException e) {
-            throw no("[CANNOT] invalid mailbox name");
-        }
         return name;
     }
 
@@ -677,37 +685,32 @@ final class ImapSession {
         authenticated();
         String name = mailbox(arg(args, 0));
         unselect();
-        if (!config.maildir().exists(user, name)) {
-            throw no("[NONEXISTENT] no such mailbox");
-        }
-        folder = config.maildir().mailbox(user, name);
+        folder = existing(name, "[NONEXISTENT]");
         folderName = name;
         readOnly = examine;
         state = State.SELECTED;
         if (!readOnly) {
             recent.addAll(folder.claimRecent());
         }
-        List<MailMessage> all = folder.messages();
+        List<StoredMessage> all = folder.messages();
         long firstUnseen = 0;
-        for (MailMessage m : all) {
+        for (StoredMessage m : all) {
             view.add(m.uid());
             viewMessages.put(m.uid(), m);
             if (readOnly && m.recent()) {
                 recent.add(m.uid());
             }
-            if (firstUnseen == 0 && !m.has('S')) {
+            if (firstUnseen == 0 && !m.has(StoredMessage.SEEN)) {
                 firstUnseen = view.size();
             }
         }
         StringBuilder keywords = new StringBuilder();
         for (String k : folder.keywords()) {
-            if (!k.isEmpty()) {
-                keywords.append(' ').append(k);
-            }
+            keywords.append(' ').append(k);
         }
         untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + keywords + ")");
         untagged("OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + keywords
-                + " \\*)] flags stored in Maildir names");
+                + " \\*)] flags permanent");
         untagged(view.size() + " EXISTS");
         untagged(recent.size() + " RECENT");
         if (firstUnseen > 0) {
@@ -716,6 +719,11 @@ final class ImapSession {
         untagged("OK [UIDVALIDITY " + folder.uidValidity() + "] UIDs valid");
         untagged("OK [UIDNEXT " + folder.uidNext() + "] predicted next UID");
         ok(tag, (readOnly ? "[READ-ONLY] " : "[READ-WRITE] ") + (examine ? "EXAMINE" : "SELECT") + " completed");
+    }
+
+    /** The mailbox called {@code name}, or {@code NO} with {@code code} if there is none. */
+    private Mailbox existing(String name, String code) throws IOException, Reply {
+        return account.mailbox(name).orElseThrow(() -> no(code + " no such mailbox"));
     }
 
     private void unselect() {
@@ -732,12 +740,12 @@ final class ImapSession {
     private void create(String tag, List<Object> args) throws IOException, Reply {
         authenticated();
         String name = newMailbox(arg(args, 0));
-        if (name.equals("INBOX") || !config.maildir().createFolder(user, name)) {
+        if (name.equals("INBOX") || !account.create(name)) {
             throw no("[ALREADYEXISTS] mailbox exists");
         }
         // RFC 3501 §6.3.3: create the superior names too, so LIST can show the hierarchy
         for (int dot = name.indexOf('.'); dot > 0; dot = name.indexOf('.', dot + 1)) {
-            config.maildir().createFolder(user, name.substring(0, dot));
+            account.create(name.substring(0, dot));
         }
         ok(tag, "CREATE completed");
     }
@@ -751,10 +759,10 @@ final class ImapSession {
         if (name.equals(folderName)) {
             unselect();
         }
-        if (!config.maildir().deleteFolder(user, name)) {
+        if (!account.delete(name)) {
             throw no("[NONEXISTENT] no such mailbox");
         }
-        config.maildir().subscribe(user, name, false);
+        account.subscribe(name, false);
         ok(tag, "DELETE completed");
     }
 
@@ -768,10 +776,8 @@ final class ImapSession {
         if (from.equals(folderName)) {
             unselect();
         }
-        if (!config.maildir().exists(user, from)) {
-            throw no("[NONEXISTENT] no such mailbox");
-        }
-        if (!config.maildir().renameFolder(user, from, to)) {
+        existing(from, "[NONEXISTENT]");
+        if (!account.rename(from, to)) {
             throw no("[ALREADYEXISTS] target exists");
         }
         ok(tag, "RENAME completed");
@@ -789,8 +795,8 @@ final class ImapSession {
             return;
         }
         String full = ref + pattern;
-        List<String> all = config.maildir().folders(user);
-        List<String> names = lsub ? config.maildir().subscriptions(user) : all;
+        List<String> all = account.mailboxes();
+        List<String> names = lsub ? account.subscriptions() : all;
         for (String name : names) {
             if (!matches(full, name)) {
                 continue;
@@ -874,20 +880,17 @@ final class ImapSession {
         authenticated();
         String name = mailbox(arg(args, 0));
         List<Object> items = list(arg(args, 1));
-        if (!config.maildir().exists(user, name)) {
-            throw no("[NONEXISTENT] no such mailbox");
-        }
-        MailFolder f = config.maildir().mailbox(user, name);
-        List<MailMessage> all = f.messages();
+        Mailbox f = existing(name, "[NONEXISTENT]");
+        List<StoredMessage> all = f.messages();
         StringBuilder sb = new StringBuilder();
         for (Object o : items) {
             String item = atom(o).toUpperCase(Locale.ROOT);
             long v = switch (item) {
                 case "MESSAGES" -> all.size();
-                case "RECENT" -> all.stream().filter(MailMessage::recent).count();
+                case "RECENT" -> all.stream().filter(StoredMessage::recent).count();
                 case "UIDNEXT" -> f.uidNext();
                 case "UIDVALIDITY" -> f.uidValidity();
-                case "UNSEEN" -> all.stream().filter(m -> !m.has('S')).count();
+                case "UNSEEN" -> all.stream().filter(m -> !m.has(StoredMessage.SEEN)).count();
                 default -> throw bad("unknown STATUS item " + item);
             };
             sb.append(sb.isEmpty() ? "" : " ").append(item).append(' ').append(v);
@@ -901,11 +904,12 @@ final class ImapSession {
         authenticated();
         String name = mailbox(arg(args, 0));
         int i = 1;
-        String flags = "";
+        Set<String> flags = Set.of();
         Instant date = null;
+        java.util.Optional<Mailbox> target = account.mailbox(name);
         if (i < args.size() && args.get(i) instanceof List<?> l) {
-            if (config.maildir().exists(user, name)) {
-                flags = maildirFlags(l, config.maildir().mailbox(user, name));
+            if (target.isPresent()) {
+                flags = storeFlags(l);
             }
             i++;
         }
@@ -923,16 +927,15 @@ final class ImapSession {
         if (i + 1 != args.size()) {
             throw bad("unexpected arguments after the message");
         }
-        if (!config.maildir().exists(user, name)) {
+        if (target.isEmpty()) {
             throw no("[TRYCREATE] no such mailbox");
         }
-        MailFolder target = config.maildir().mailbox(user, name);
-        // Maildir.deliver forces the file and the directory before we say OK (RFC 3501 §6.3.11)
-        MailMessage stored = target.append(new ByteArrayInputStream(message), flags, date);
+        // Mailbox.append is durable when it returns: only then do we say OK (RFC 3501 §6.3.11)
+        StoredMessage stored = target.get().append(new ByteArrayInputStream(message), flags, date);
         if (state == State.SELECTED) {
             sync(false);
         }
-        ok(tag, "[APPENDUID " + target.uidValidity() + " " + stored.uid() + "] APPEND completed");
+        ok(tag, "[APPENDUID " + target.get().uidValidity() + " " + stored.uid() + "] APPEND completed");
     }
 
     // ---- selected state: synchronisation ----
@@ -946,9 +949,9 @@ final class ImapSession {
         if (!readOnly) {
             recent.addAll(folder.claimRecent());
         }
-        List<MailMessage> now = folder.messages();
-        Map<Long, MailMessage> byUid = new HashMap<>();
-        for (MailMessage m : now) {
+        List<StoredMessage> now = folder.messages();
+        Map<Long, StoredMessage> byUid = new HashMap<>();
+        for (StoredMessage m : now) {
             byUid.put(m.uid(), m);
         }
         if (expunges) {
@@ -963,8 +966,8 @@ final class ImapSession {
             }
             for (int i = 0; i < view.size(); i++) {
                 long uid = view.get(i);
-                MailMessage was = viewMessages.get(uid);
-                MailMessage is = byUid.get(uid);
+                StoredMessage was = viewMessages.get(uid);
+                StoredMessage is = byUid.get(uid);
                 if (is != null && was != null && !was.flags().equals(is.flags())) {
                     viewMessages.put(uid, is);
                     untagged((i + 1) + " FETCH (FLAGS " + flagList(is) + ")");
@@ -973,7 +976,7 @@ final class ImapSession {
         }
         long last = view.isEmpty() ? 0 : view.get(view.size() - 1);
         int added = 0;
-        for (MailMessage m : now) {
+        for (StoredMessage m : now) {
             if (m.uid() > last) {
                 view.add(m.uid());
                 viewMessages.put(m.uid(), m);
@@ -992,7 +995,7 @@ final class ImapSession {
     private void idle(String tag) throws IOException, Reply {
         authenticated();
         // watch first, then look: a delivery between the two is not missed
-        MailFolder.Watch watch = state == State.SELECTED ? folder.watch() : null;
+        Mailbox.Watch watch = state == State.SELECTED ? folder.watch() : null;
         if (watch != null) {
             sync(true);
         }
@@ -1002,20 +1005,16 @@ final class ImapSession {
         if (watch != null) {
             pusher = conn.scope().fork("imap-idle", () -> {
                 while (true) {
-                    boolean changed;
                     try {
-                        changed = watch.awaitChange(config.idleRecheck());
-                    } catch (ClosedWatchServiceException e) {
-                        return;
+                        watch.awaitChange(config.idleRecheck());
+                    } catch (IllegalStateException e) {
+                        return; // the watch was closed
                     }
                     // interruptibly: once IDLE ends, the pusher is cancelled while the session holds
                     // this lock, so it can never write after the tagged OK, nor be interrupted while
                     // writing (it writes only with the lock)
                     outLock.lockInterruptibly();
                     try {
-                        if (changed) {
-                            folder.rescan();
-                        }
                         sync(true);
                         conn.flush();
                     } finally {
@@ -1147,67 +1146,50 @@ final class ImapSession {
 
     // ---- flags ----
 
-    private String flagList(MailMessage m) {
+    /** The system flags in the order FETCH lists them. */
+    private static final List<String> SYSTEM_FLAGS = List.of(StoredMessage.SEEN, StoredMessage.ANSWERED,
+            StoredMessage.FLAGGED, StoredMessage.DELETED, StoredMessage.DRAFT);
+
+    private String flagList(StoredMessage m) {
         List<String> f = new ArrayList<>();
-        if (m.has('S')) {
-            f.add("\\Seen");
-        }
-        if (m.has('R')) {
-            f.add("\\Answered");
-        }
-        if (m.has('F')) {
-            f.add("\\Flagged");
-        }
-        if (m.has('T')) {
-            f.add("\\Deleted");
-        }
-        if (m.has('D')) {
-            f.add("\\Draft");
+        for (String system : SYSTEM_FLAGS) {
+            if (m.flags().contains(system)) {
+                f.add(system);
+            }
         }
         if (recent.contains(m.uid())) {
             f.add("\\Recent");
         }
-        for (char c : m.flags().toCharArray()) {
-            if (c >= 'a' && c <= 'z') {
-                try {
-                    folder.keywordName(c).filter(k -> !k.isEmpty()).ifPresent(f::add);
-                } catch (IOException e) {
-                    // an unreadable keywords file hides the keyword, nothing worse
-                }
+        for (String k : m.flags()) {
+            if (!k.startsWith("\\")) {
+                f.add(k);
             }
         }
         return "(" + String.join(" ", f) + ")";
     }
 
     /**
-     * IMAP flags as Maildir letters for {@code target}: system flags as Maildir's letters,
-     * keywords as Dovecot's (allocated on first use); \Recent is never stored.
+     * IMAP flags from a command as the store takes them: system flags in their canonical
+     * spelling, keywords as given; {@code \Recent} is never stored (RFC 3501 §2.3.2).
      */
-    private static String maildirFlags(List<?> flags, MailFolder target) throws Reply, IOException {
-        StringBuilder sb = new StringBuilder();
+    private static Set<String> storeFlags(List<?> flags) throws Reply {
+        Set<String> out = new LinkedHashSet<>();
         for (Object o : flags) {
             if (!(o instanceof Atom a)) {
                 throw bad("flags must be atoms");
             }
-            switch (a.value().toLowerCase(Locale.ROOT)) {
-                case "\\seen" -> sb.append('S');
-                case "\\answered" -> sb.append('R');
-                case "\\flagged" -> sb.append('F');
-                case "\\deleted" -> sb.append('T');
-                case "\\draft" -> sb.append('D');
-                case "\\recent" -> {
-                    // session state only (RFC 3501 §2.3.2)
+            String f = a.value();
+            String system = SYSTEM_FLAGS.stream().filter(f::equalsIgnoreCase).findFirst().orElse(null);
+            if (system != null) {
+                out.add(system);
+            } else if (!f.equalsIgnoreCase("\\Recent")) {
+                if (f.startsWith("\\") || !validKeyword(f)) {
+                    throw bad("invalid flag " + f);
                 }
-                default -> {
-                    String k = a.value();
-                    if (k.startsWith("\\") || !validKeyword(k)) {
-                        throw bad("invalid flag " + k);
-                    }
-                    target.keywordLetter(k, true).ifPresent(sb::append);
-                }
+                out.add(f);
             }
         }
-        return MailFolder.normalizeFlags(sb.toString());
+        return out;
     }
 
     private static boolean validKeyword(String k) {
@@ -1365,12 +1347,14 @@ final class ImapSession {
         boolean wantsFlags = items.stream().anyMatch(it -> it.name().equals("FLAGS"));
         for (int seq : seqs) {
             long uid = view.get(seq - 1);
-            MailMessage m = viewMessages.get(uid);
+            StoredMessage m = viewMessages.get(uid);
             Message msg = new Message(m);
             ImapWriter w = new ImapWriter().raw("* " + seq + " FETCH (");
             try {
-                if (setsSeen && !m.has('S')) {
-                    var now = folder.setFlags(uid, m.flags() + "S");
+                if (setsSeen && !m.has(StoredMessage.SEEN)) {
+                    Set<String> seen = new LinkedHashSet<>(m.flags());
+                    seen.add(StoredMessage.SEEN);
+                    var now = folder.setFlags(uid, seen);
                     if (now.isPresent()) {
                         m = now.get();
                         viewMessages.put(uid, m);
@@ -1388,7 +1372,7 @@ final class ImapSession {
                     first = false;
                     fetchItem(w, it, m, msg);
                 }
-            } catch (NoSuchFileException e) {
+            } catch (NoSuchMessageException e) {
                 continue; // expunged by another session: nothing to say until the next sync
             }
             w.raw(")\r\n");
@@ -1400,17 +1384,17 @@ final class ImapSession {
 
     /** A message's bytes and MIME tree, loaded on first use. */
     private final class Message {
-        final MailMessage meta;
+        final StoredMessage meta;
         byte[] data;
         MimeTree tree;
 
-        Message(MailMessage meta) {
+        Message(StoredMessage meta) {
             this.meta = meta;
         }
 
         byte[] data() throws IOException {
             if (data == null) {
-                data = folder.read(meta);
+                data = folder.read(meta.uid());
             }
             return data;
         }
@@ -1423,13 +1407,13 @@ final class ImapSession {
         }
     }
 
-    private void fetchItem(ImapWriter w, Item it, MailMessage m, Message msg) throws IOException {
+    private void fetchItem(ImapWriter w, Item it, StoredMessage m, Message msg) throws IOException {
         switch (it.name()) {
             case "UID" -> w.raw("UID " + m.uid());
             case "FLAGS" -> w.raw("FLAGS " + flagList(m));
             case "INTERNALDATE" -> w.raw("INTERNALDATE \""
-                    + INTERNALDATE.format(folder.internalDate(m).atZone(ZoneOffset.UTC)) + "\"");
-            case "RFC822.SIZE" -> w.raw("RFC822.SIZE " + folder.size(m));
+                    + INTERNALDATE.format(folder.internalDate(m.uid()).atZone(ZoneOffset.UTC)) + "\"");
+            case "RFC822.SIZE" -> w.raw("RFC822.SIZE " + folder.size(m.uid()));
             case "ENVELOPE" -> {
                 w.raw("ENVELOPE ");
                 msg.tree().envelope(w);
@@ -1531,15 +1515,17 @@ final class ImapSession {
             default -> throw bad("unknown STORE item");
         };
         List<?> flagArgs = args.size() == 3 && args.get(2) instanceof List<?> l ? l : args.subList(2, args.size());
-        String letters = maildirFlags(flagArgs, folder);
+        Set<String> given = storeFlags(flagArgs);
         for (int seq : seqs) {
             long uid = view.get(seq - 1);
-            MailMessage m = viewMessages.get(uid);
-            String target = switch (mode) {
-                case 0 -> letters;
-                case 1 -> m.flags() + letters;
-                default -> m.flags().replaceAll("[" + (letters.isEmpty() ? "_" : letters) + "]", "");
-            };
+            StoredMessage m = viewMessages.get(uid);
+            Set<String> target = new LinkedHashSet<>(mode == 0 ? given : m.flags());
+            if (mode == 1) {
+                target.addAll(given);
+            } else if (mode == -1) {
+                // flag names compare without regard to case (RFC 3501 §2.3.2)
+                target.removeIf(f -> given.stream().anyMatch(f::equalsIgnoreCase));
+            }
             var now = folder.setFlags(uid, target);
             if (now.isEmpty()) {
                 continue;
@@ -1562,19 +1548,17 @@ final class ImapSession {
         }
         List<Integer> seqs = messages(atom(arg(args, 0)), byUid);
         String name = mailbox(arg(args, 1));
-        if (!config.maildir().exists(user, name)) {
-            throw no("[TRYCREATE] no such mailbox");
-        }
-        MailFolder target = config.maildir().mailbox(user, name);
+        Mailbox target = existing(name, "[TRYCREATE]");
         List<Long> from = new ArrayList<>();
         List<Long> to = new ArrayList<>();
         for (int seq : seqs) {
-            MailMessage m = viewMessages.get(view.get(seq - 1));
-            try {
-                MailMessage copied = folder.copyTo(m, target);
+            StoredMessage m = viewMessages.get(view.get(seq - 1));
+            // the copy keeps flags and internal date (RFC 3501 §6.4.7), durably as APPEND does
+            try (InputStream in = folder.open(m.uid())) {
+                StoredMessage copied = target.append(in, m.flags(), folder.internalDate(m.uid()));
                 from.add(m.uid());
                 to.add(copied.uid());
-            } catch (NoSuchFileException e) {
+            } catch (NoSuchMessageException e) {
                 // expunged meanwhile
             }
         }
@@ -1582,7 +1566,7 @@ final class ImapSession {
                 + compactSet(to) + "] ";
         String verb = (byUid ? "UID " : "") + (move ? "MOVE" : "COPY");
         if (!move) {
-            if (target == folder) {
+            if (name.equals(folderName)) {
                 sync(false);
             }
             ok(tag, code + verb + " completed");
@@ -1599,8 +1583,8 @@ final class ImapSession {
     private void expungeDeleted(Set<Long> only, boolean respond) throws IOException {
         List<Long> gone = new ArrayList<>();
         for (long uid : view) {
-            MailMessage m = viewMessages.get(uid);
-            if (m != null && m.has('T') && (only == null || only.contains(uid))) {
+            StoredMessage m = viewMessages.get(uid);
+            if (m != null && m.has(StoredMessage.DELETED) && (only == null || only.contains(uid))) {
                 gone.add(uid);
             }
         }
@@ -1635,7 +1619,7 @@ final class ImapSession {
         }
         StringBuilder sb = new StringBuilder("SEARCH");
         for (int i = 0; i < view.size(); i++) {
-            MailMessage m = viewMessages.get(view.get(i));
+            StoredMessage m = viewMessages.get(view.get(i));
             Message msg = new Message(m);
             boolean all = true;
             try {
@@ -1645,7 +1629,7 @@ final class ImapSession {
                         break;
                     }
                 }
-            } catch (NoSuchFileException e) {
+            } catch (NoSuchMessageException e) {
                 all = false;
             }
             if (all) {
@@ -1694,45 +1678,35 @@ final class ImapSession {
             case "ALL":
                 return (seq, m) -> true;
             case "ANSWERED":
-                return flag('R', true);
+                return flag(StoredMessage.ANSWERED, true);
             case "DELETED":
-                return flag('T', true);
+                return flag(StoredMessage.DELETED, true);
             case "DRAFT":
-                return flag('D', true);
+                return flag(StoredMessage.DRAFT, true);
             case "FLAGGED":
-                return flag('F', true);
+                return flag(StoredMessage.FLAGGED, true);
             case "SEEN":
-                return flag('S', true);
+                return flag(StoredMessage.SEEN, true);
             case "UNANSWERED":
-                return flag('R', false);
+                return flag(StoredMessage.ANSWERED, false);
             case "UNDELETED":
-                return flag('T', false);
+                return flag(StoredMessage.DELETED, false);
             case "UNDRAFT":
-                return flag('D', false);
+                return flag(StoredMessage.DRAFT, false);
             case "UNFLAGGED":
-                return flag('F', false);
+                return flag(StoredMessage.FLAGGED, false);
             case "UNSEEN":
-                return flag('S', false);
+                return flag(StoredMessage.SEEN, false);
             case "RECENT":
                 return (seq, m) -> recent.contains(m.meta.uid());
             case "OLD":
                 return (seq, m) -> !recent.contains(m.meta.uid());
             case "NEW":
-                return (seq, m) -> recent.contains(m.meta.uid()) && !m.meta.has('S');
+                return (seq, m) -> recent.contains(m.meta.uid()) && !m.meta.has(StoredMessage.SEEN);
             case "KEYWORD", "UNKEYWORD": {
                 String kw = astring(arg(args, pos[0]++));
                 boolean want = k.equals("KEYWORD");
-                java.util.Optional<Character> letter;
-                try {
-                    letter = folder.keywordLetter(kw, false);
-                } catch (IOException e) {
-                    letter = java.util.Optional.empty();
-                }
-                if (letter.isEmpty()) {
-                    return (seq, m) -> !want;
-                }
-                char l = letter.get();
-                return (seq, m) -> m.meta.has(l) == want;
+                return (seq, m) -> m.meta.has(kw) == want;
             }
             case "BCC", "CC", "FROM", "SUBJECT", "TO": {
                 String needle = astring(arg(args, pos[0]++)).toLowerCase(Locale.ROOT);
@@ -1755,7 +1729,7 @@ final class ImapSession {
             case "BEFORE", "ON", "SINCE": {
                 LocalDate d = date(arg(args, pos[0]++));
                 String op = k;
-                return (seq, m) -> compareDate(folder.internalDate(m.meta).atZone(ZoneOffset.UTC).toLocalDate(), d, op);
+                return (seq, m) -> compareDate(folder.internalDate(m.meta.uid()).atZone(ZoneOffset.UTC).toLocalDate(), d, op);
             }
             case "SENTBEFORE", "SENTON", "SENTSINCE": {
                 LocalDate d = date(arg(args, pos[0]++));
@@ -1773,7 +1747,7 @@ final class ImapSession {
                     throw bad("invalid number");
                 }
                 boolean larger = k.equals("LARGER");
-                return (seq, m) -> larger ? folder.size(m.meta) > n : folder.size(m.meta) < n;
+                return (seq, m) -> larger ? folder.size(m.meta.uid()) > n : folder.size(m.meta.uid()) < n;
             }
             case "NOT": {
                 Key inner = key(args, pos, depth + 1);
@@ -1804,8 +1778,8 @@ final class ImapSession {
         return false;
     }
 
-    private static Key flag(char letter, boolean set) {
-        return (seq, m) -> m.meta.has(letter) == set;
+    private static Key flag(String name, boolean set) {
+        return (seq, m) -> m.meta.has(name) == set;
     }
 
     private static boolean headerContains(Message m, String field, String needle) throws IOException {

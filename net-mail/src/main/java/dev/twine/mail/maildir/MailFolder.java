@@ -1,7 +1,7 @@
 package dev.twine.mail.maildir;
 
 import dev.twine.core.DurableFiles;
-import java.io.ByteArrayOutputStream;
+import dev.twine.mail.store.internal.Crlf;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -26,7 +26,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -34,7 +33,8 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One Maildir folder ({@code new/}, {@code cur/}, {@code tmp/}) read as a mailbox with stable
- * UIDs, as IMAP (RFC 3501 §2.3.1.1) and POP3's UIDL (RFC 1939 §7) need.
+ * UIDs, as IMAP (RFC 3501 §2.3.1.1) and POP3's UIDL (RFC 1939 §7) need; {@link MaildirMailbox}
+ * shows it to the servers as a {@link dev.twine.mail.store.Mailbox}.
  *
  * <h2>UIDs</h2>
  * UIDs are kept in {@code twine-uidlist} in the folder: a header line
@@ -50,13 +50,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code T}rashed), so mutt, Dovecot and Python's {@code mailbox} see the same flags.
  *
  * <h2>Concurrency</h2>
- * There is one instance per directory in the process ({@link #of}); every method takes the
+ * There is one instance per directory in each {@link Maildir} ({@link Maildir#folderAt}); every method takes the
  * folder's {@link ReentrantLock} for its duration, so sessions on the same folder see each other's
  * changes. Changes made by other processes are found by the directory modification times.
  * {@link #tryLockExclusive()} is a separate, long-held lock for POP3 sessions (RFC 1939 §8).
  */
-public final class MailFolder {
-    private static final Map<Path, MailFolder> OPEN = new ConcurrentHashMap<>();
+final class MailFolder {
     private static final String UIDLIST = "twine-uidlist";
     private static final String KEYWORDS = "dovecot-keywords";
     /** Directory times this close to "now" may hide a later change in the same clock tick. */
@@ -82,24 +81,20 @@ public final class MailFolder {
     private List<String> keywords;
     private FileTime keywordsTime;
 
-    private MailFolder(Path dir) {
+    MailFolder(Path dir) {
         this.dir = dir;
     }
 
     /**
-     * The folder at {@code dir} (a Maildir directory holding {@code cur/}, {@code new/} and
-     * {@code tmp/}), created if missing. One instance per directory per process.
+     * Creates the directories of the folder at {@code dir} (a Maildir directory holding
+     * {@code cur/}, {@code new/} and {@code tmp/}) if missing.
      *
      * @throws IOException if the directories cannot be created
      */
-    public static MailFolder of(Path dir) throws IOException {
-        Path abs = dir.toAbsolutePath().normalize();
-        PrivateFiles.createDirectories(abs.resolve("cur"));
-        PrivateFiles.createDirectories(abs.resolve("new"));
-        PrivateFiles.createDirectories(abs.resolve("tmp"));
-        MailFolder f = OPEN.computeIfAbsent(abs, MailFolder::new);
-        f.cleanTmpIfDue();
-        return f;
+    static void prepare(Path dir) throws IOException {
+        PrivateFiles.createDirectories(dir.resolve("cur"));
+        PrivateFiles.createDirectories(dir.resolve("new"));
+        PrivateFiles.createDirectories(dir.resolve("tmp"));
     }
 
     /**
@@ -107,17 +102,12 @@ public final class MailFolder {
      * process, and again when it is opened after an hour, so a server that runs for months
      * still cleans (Maildir: after 36 hours).
      */
-    private void cleanTmpIfDue() {
+    void cleanTmpIfDue() {
         long now = System.nanoTime();
         long last = tmpCleanedAt.get();
         if ((last == 0 || now - last >= TMP_CLEAN_EVERY) && tmpCleanedAt.compareAndSet(last, now == 0 ? 1 : now)) {
             Maildir.removeStaleTmp(dir);
         }
-    }
-
-    /** Drops the shared instance for {@code dir}, as a restart would; for tests only. */
-    static void forgetForTests(Path dir) {
-        OPEN.remove(dir.toAbsolutePath().normalize());
     }
 
     /** The folder's directory. */
@@ -202,7 +192,7 @@ public final class MailFolder {
             }
             raw = Files.readAllBytes(now.get().file());
         }
-        byte[] data = toCrlf(raw);
+        byte[] data = Crlf.of(raw);
         lock.lock();
         try {
             sizes.put(message.name(), (long) data.length);
@@ -359,31 +349,6 @@ public final class MailFolder {
             }
         } finally {
             lock.unlock();
-        }
-    }
-
-    /**
-     * Copies a message of this folder into {@code target} with the same flags and date (durably,
-     * as {@link #append} does).
-     *
-     * @return the copy in the target folder
-     */
-    public MailMessage copyTo(MailMessage message, MailFolder target) throws IOException {
-        Instant date = internalDate(message);
-        // keyword letters are per folder: carry the names over
-        StringBuilder flags = new StringBuilder();
-        for (char c : message.flags().toCharArray()) {
-            if (c >= 'a' && c <= 'z') {
-                Optional<String> name = keywordName(c);
-                if (name.isPresent() && !name.get().isEmpty()) {
-                    target.keywordLetter(name.get(), true).ifPresent(flags::append);
-                }
-            } else {
-                flags.append(c);
-            }
-        }
-        try (InputStream in = Files.newInputStream(current(message).file())) {
-            return target.append(in, flags.toString(), date);
         }
     }
 
@@ -620,35 +585,6 @@ public final class MailFolder {
         keywordsTime = t;
     }
 
-    /** Bytes with every bare LF turned into CRLF. */
-    static byte[] toCrlf(byte[] raw) {
-        int bare = 0;
-        for (int i = 0; i < raw.length; i++) {
-            if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r')) {
-                bare++;
-            }
-        }
-        if (bare == 0) {
-            return raw;
-        }
-        byte[] out = new byte[raw.length + bare];
-        int j = 0;
-        for (int i = 0; i < raw.length; i++) {
-            if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r')) {
-                out[j++] = '\r';
-            }
-            out[j++] = raw[i];
-        }
-        return out;
-    }
-
-    private MailMessage current(MailMessage message) throws IOException {
-        if (Files.exists(message.file())) {
-            return message;
-        }
-        return find(message.uid()).orElseThrow(() -> new NoSuchFileException(message.file().toString()));
-    }
-
     private void forceRescan() throws IOException {
         newTime = null;
         curTime = null;
@@ -809,13 +745,6 @@ public final class MailFolder {
             sb.append(m.uid()).append(' ').append(m.name()).append('\n');
         }
         DurableFiles.replacePrivate(dir.resolve(UIDLIST), sb.toString().getBytes(StandardCharsets.UTF_8));
-    }
-
-    /** Reads all of {@code in}; for callers that need a message in memory. */
-    static byte[] readAll(InputStream in) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        in.transferTo(out);
-        return out.toByteArray();
     }
 
     @Override

@@ -10,14 +10,15 @@ import dev.twine.core.auth.LoginRefusedException;
 import dev.twine.core.auth.Principal;
 import dev.twine.core.auth.SaslExchange;
 import dev.twine.core.auth.UsernamePassword;
-import dev.twine.mail.maildir.MailFolder;
-import dev.twine.mail.maildir.MailMessage;
+import dev.twine.mail.store.MailStore;
+import dev.twine.mail.store.Mailbox;
+import dev.twine.mail.store.NoSuchMessageException;
+import dev.twine.mail.store.StoredMessage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.NoSuchFileException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
@@ -39,8 +40,8 @@ final class Pop3Session {
     private boolean hangUp;
 
     private String pendingUser;
-    private MailFolder folder;
-    private List<MailMessage> messages;
+    private Mailbox folder;
+    private List<StoredMessage> messages;
     private final TreeSet<Integer> deleted = new TreeSet<>();
 
     Pop3Session(Pop3Server.Config config, Connection conn) {
@@ -212,8 +213,7 @@ final class Pop3Session {
                     failed(user);
                     return;
                 }
-                attempts.succeeded(user);
-                open(p);
+                open(user, p);
             }
             case "AUTH" -> auth(arg);
             default -> reply("-ERR unknown command or wrong state");
@@ -307,8 +307,7 @@ final class Pop3Session {
                         refused(e);
                         return;
                     }
-                    attempts.succeeded(p.name());
-                    open(p);
+                    open(p.name(), p);
                     return;
                 }
                 reply("+ " + Base64.getEncoder().encodeToString(challenge));
@@ -335,12 +334,26 @@ final class Pop3Session {
         }
     }
 
-    private void open(Principal p) throws IOException {
-        MailFolder f;
+    /**
+     * The end of a successful login: the realm's account (a refusal is a failed login, a store
+     * that cannot be reached a temporary failure), its inbox locked (RFC 1939 §8), then +OK.
+     */
+    private void open(String username, Principal p) throws IOException, InterruptedException {
+        MailStore.Account account;
         try {
-            f = config.maildir().mailbox(p.name(), "");
-        } catch (IllegalArgumentException e) {
-            reply("-ERR [AUTH] user name not usable as a mailbox");
+            account = config.realm().avatar(p);
+        } catch (AuthenticationException e) {
+            failed(username);
+            return;
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "POP3 " + conn.peer() + ": no mail store for " + p.name(), e);
+            reply("-ERR [SYS/TEMP] mail store unavailable, try again later");
+            return;
+        }
+        attempts.succeeded(username);
+        Mailbox f = account.mailbox("INBOX").orElse(null);
+        if (f == null) {
+            reply("-ERR [SYS/TEMP] no inbox");
             return;
         }
         if (!f.tryLockExclusive()) {
@@ -385,7 +398,7 @@ final class Pop3Session {
                 reply("+OK listing follows");
                 for (int i = 0; i < messages.size(); i++) {
                     if (!deleted.contains(i + 1)) {
-                        MailMessage m = messages.get(i);
+                        StoredMessage m = messages.get(i);
                         reply((i + 1) + " " + (uidl ? uid(m) : size(m)));
                     }
                 }
@@ -454,17 +467,20 @@ final class Pop3Session {
         return n;
     }
 
-    private long size(MailMessage m) throws IOException {
+    private long size(StoredMessage m) throws IOException {
         try {
-            return folder.size(m);
-        } catch (NoSuchFileException e) {
+            return folder.size(m.uid());
+        } catch (NoSuchMessageException e) {
             return 0;
         }
     }
 
-    /** The UIDL value: the Maildir base name, printable ASCII and at most 70 characters (RFC 1939 §7). */
-    static String uid(MailMessage m) {
-        String name = m.name();
+    /**
+     * The UIDL value: the store's unique name for the message, printable ASCII and at most 70
+     * characters (RFC 1939 §7), hashed when it is not.
+     */
+    static String uid(StoredMessage m) {
+        String name = m.uniqueId();
         boolean ok = name.length() <= 70 && name.chars().allMatch(c -> c >= 0x21 && c <= 0x7e);
         if (ok) {
             return name;
@@ -481,8 +497,8 @@ final class Pop3Session {
     private void send(int n, int bodyLines) throws IOException {
         byte[] data;
         try {
-            data = folder.read(messages.get(n - 1));
-        } catch (NoSuchFileException e) {
+            data = folder.read(messages.get(n - 1).uid());
+        } catch (NoSuchMessageException e) {
             reply("-ERR message " + n + " is gone");
             return;
         }

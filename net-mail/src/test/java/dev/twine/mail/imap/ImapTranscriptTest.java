@@ -19,7 +19,7 @@ class ImapTranscriptTest {
     static final String SELECT = """
             C: a2 SELECT INBOX
             S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)
-            S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] flags stored in Maildir names
+            S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] flags permanent
             S: * 2 EXISTS
             S: * 2 RECENT
             S: * OK [UNSEEN 1] first unseen
@@ -36,7 +36,7 @@ class ImapTranscriptTest {
         for (Chunking c : Chunking.standard()) {
             MailFixture f = MailFixture.create(tmp.resolve("run" + i++));
             f.inbox("alice", 1000, MailFixture.HELLO, MailFixture.MULTIPART);
-            ConnectionHandler h = ImapServer.builder(f.maildir, f.portal).handler();
+            ConnectionHandler h = ImapServer.builder().store(f.maildir).portal(f.portal).build().handler();
             Transcript.parse(script).run(h, c);
         }
     }

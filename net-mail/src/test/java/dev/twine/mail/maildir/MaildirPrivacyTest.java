@@ -71,7 +71,7 @@ class MaildirPrivacyTest {
         // a directory in tmp/ is nobody's delivery: left alone however old
         Path subdir = age(Files.createDirectory(tmp.resolve("old-dir")), now.minus(Duration.ofDays(10)));
 
-        MailFolder.forgetForTests(d.inbox("alice")); // as after a restart: the first open cleans
+        d.forget(d.inbox("alice")); // as after a restart: the first open cleans
         d.mailbox("alice", "");
 
         assertFalse(Files.exists(stale), "a 37-hour-old tmp file is a crashed delivery");
