@@ -10,7 +10,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Exact IMAP conversations, each replayed whole, byte by byte and in random chunks on a fresh store. */
+/**
+ * Exact IMAP conversations, each replayed whole, byte by byte and in random chunks on a fresh
+ * store: a Maildir and the in-memory store.
+ */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class ImapTranscriptTest {
     static final String CAPS = "IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE SPECIAL-USE CHILDREN";
@@ -34,10 +37,11 @@ class ImapTranscriptTest {
     private void replay(String script) throws Exception {
         int i = 0;
         for (Chunking c : Chunking.standard()) {
-            MailFixture f = MailFixture.create(tmp.resolve("run" + i++));
-            f.inbox("alice", 1000, MailFixture.HELLO, MailFixture.MULTIPART);
-            ConnectionHandler h = ImapServer.builder().store(f.maildir).portal(f.portal).build().handler();
-            Transcript.parse(script).run(h, c);
+            for (MailFixture f : MailFixture.both(tmp.resolve("run" + i++))) {
+                f.inbox("alice", 1000, MailFixture.HELLO, MailFixture.MULTIPART);
+                ConnectionHandler h = ImapServer.builder().store(f.store).portal(f.portal).build().handler();
+                Transcript.parse(script).run(h, c);
+            }
         }
     }
 

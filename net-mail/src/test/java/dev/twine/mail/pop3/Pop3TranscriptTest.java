@@ -38,11 +38,17 @@ class Pop3TranscriptTest {
     private String replayed(String script) throws Exception {
         String names = null;
         for (Chunking c : Chunking.standard()) {
-            MailFixture f = fixture();
-            List<StoredMessage> msgs = f.mailbox("alice", "").messages();
-            String s = script.replace("UID1", Pop3Session.uid(msgs.get(0))).replace("UID2", Pop3Session.uid(msgs.get(1)));
-            Transcript.parse(s).run(Pop3Server.builder().store(f.maildir).portal(f.portal).build().handler(), c);
-            names = String.valueOf(f.mailbox("alice", "").messages().size());
+            for (MailFixture f : MailFixture.both(tmp.resolve("run" + runs++))) {
+                f.inbox("alice", 1000, MailFixture.HELLO, MailFixture.MULTIPART);
+                List<StoredMessage> msgs = f.mailbox("alice", "").messages();
+                String s = script.replace("UID1", Pop3Session.uid(msgs.get(0))).replace("UID2", Pop3Session.uid(msgs.get(1)));
+                Transcript.parse(s).run(Pop3Server.builder().store(f.store).portal(f.portal).build().handler(), c);
+                String left = String.valueOf(f.mailbox("alice", "").messages().size());
+                if (names != null && !names.equals(left)) {
+                    throw new AssertionError(f + " kept " + left + " messages, the other store " + names);
+                }
+                names = left;
+            }
         }
         return names;
     }
