@@ -8,6 +8,7 @@ import dev.twine.core.Service;
 import dev.twine.core.Tls;
 import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.Realm;
+import dev.twine.mail.internal.ListeningService;
 import dev.twine.mail.store.MailStore;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -52,27 +53,16 @@ public final class ImapServer implements Service {
     static final byte[] OVER_LIMIT = "* BYE [UNAVAILABLE] too many connections from your address\r\n"
             .getBytes(StandardCharsets.US_ASCII);
 
-    private final String name;
     private final ConnectionHandler handler;
-    /** The listening server, or null when no endpoint was given (only {@link #handler()} is used). */
-    private final Server server;
     private final ConnectionLimits limits;
+    private final ListeningService service;
 
     private ImapServer(Builder b) {
         Config c = new Config(b.realm, b.portal, b.tls, b.allowPlainLogin || b.tls == null, b.maxLiteral, b.maxLine,
                 b.idleRecheck, b.serviceName);
-        this.name = b.serviceName;
         this.limits = b.limits != null ? b.limits : defaultLimits();
         this.handler = conn -> new ImapSession(c, conn).run();
-        if (b.endpoints.isEmpty()) {
-            this.server = null;
-        } else {
-            Server.Builder sb = Server.builder(b.serviceName).handler(handler).readTimeout(b.autologout)
-                    .limits(limits)
-                    .overLimit(conn -> conn.output().write(OVER_LIMIT));
-            b.endpoints.forEach(sb::listen);
-            this.server = sb.build();
-        }
+        this.service = new ListeningService(b.serviceName, handler, b.endpoints, b.autologout, limits, OVER_LIMIT);
     }
 
     /**
@@ -92,7 +82,7 @@ public final class ImapServer implements Service {
     /** The service name ({@code imap} unless {@link Builder#serviceName} said otherwise). */
     @Override
     public String name() {
-        return name;
+        return service.name();
     }
 
     /**
@@ -104,44 +94,33 @@ public final class ImapServer implements Service {
      */
     @Override
     public void start() throws java.io.IOException {
-        listening().start();
+        service.start();
     }
 
     @Override
     public List<Binding> bindings() {
-        return server == null ? List.of() : server.bindings();
+        return service.bindings();
     }
 
     /** Stops accepting, lets sessions say BYE for up to {@code grace}, then cancels the rest. */
     @Override
     public void shutdown(Duration grace) throws InterruptedException {
-        if (server != null) {
-            server.shutdown(grace);
-        }
+        service.shutdown(grace);
     }
 
     @Override
     public void close() {
-        if (server != null) {
-            server.close();
-        }
+        service.close();
     }
 
     @Override
     public void awaitTermination() throws InterruptedException {
-        listening().awaitTermination();
-    }
-
-    private Server listening() {
-        if (server == null) {
-            throw new IllegalStateException("listen(...) was not given: this server only has a handler()");
-        }
-        return server;
+        service.awaitTermination();
     }
 
     @Override
     public String toString() {
-        return "ImapServer[" + name + ", " + bindings() + "]";
+        return "ImapServer[" + name() + ", " + bindings() + "]";
     }
 
     /**
