@@ -1,5 +1,18 @@
 package dev.twine.mail.imap;
 
+import static dev.twine.mail.imap.FetchItems.fetchItems;
+import static dev.twine.mail.imap.FetchItems.sectionBytes;
+import static dev.twine.mail.imap.ImapArgs.arg;
+import static dev.twine.mail.imap.ImapArgs.astring;
+import static dev.twine.mail.imap.ImapArgs.atom;
+import static dev.twine.mail.imap.ImapArgs.bad;
+import static dev.twine.mail.imap.ImapArgs.no;
+import static dev.twine.mail.imap.ImapArgs.parenthesized;
+import static dev.twine.mail.imap.MailboxNames.mailbox;
+import static dev.twine.mail.imap.MailboxNames.matches;
+import static dev.twine.mail.imap.MailboxNames.newMailbox;
+import static dev.twine.mail.imap.SequenceSets.compactSet;
+
 import dev.twine.core.Connection;
 import dev.twine.core.DrainingException;
 import dev.twine.core.Handle;
@@ -11,6 +24,8 @@ import dev.twine.core.auth.LoginRefusedException;
 import dev.twine.core.auth.Principal;
 import dev.twine.core.auth.SaslExchange;
 import dev.twine.core.auth.UsernamePassword;
+import dev.twine.mail.imap.FetchItems.Item;
+import dev.twine.mail.imap.ImapArgs.Reply;
 import dev.twine.mail.imap.ImapParser.Atom;
 import dev.twine.mail.imap.ImapParser.SyntaxException;
 import dev.twine.mail.store.MailStore;
@@ -26,7 +41,6 @@ import java.io.OutputStream;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -41,7 +55,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.locks.ReentrantLock;
 
 /** One IMAP connection: RFC 3501 states, commands and responses. */
@@ -52,28 +65,9 @@ final class ImapSession {
             DateTimeFormatter.ofPattern("dd-MMM-yyyy HH:mm:ss Z", Locale.ENGLISH);
     private static final DateTimeFormatter APPEND_DATE = new DateTimeFormatterBuilder()
             .parseCaseInsensitive().appendPattern("d-MMM-yyyy HH:mm:ss Z").toFormatter(Locale.ENGLISH);
-    private static final DateTimeFormatter SEARCH_DATE = new DateTimeFormatterBuilder()
-            .parseCaseInsensitive().appendPattern("d-MMM-yyyy").toFormatter(Locale.ENGLISH);
 
     private enum State { NOT_AUTHENTICATED, AUTHENTICATED, SELECTED, LOGOUT }
 
-    /** An error answered with {@code tag BAD} (syntax) or {@code tag NO} (refused). */
-    private static final class Reply extends Exception {
-        final String kind;
-
-        Reply(String kind, String message) {
-            super(message, null, false, false);
-            this.kind = kind;
-        }
-    }
-
-    private static Reply bad(String m) {
-        return new Reply("BAD", m);
-    }
-
-    private static Reply no(String m) {
-        return new Reply("NO", m);
-    }
 
     private final ImapServer.Config config;
     private final Connection conn;
@@ -374,7 +368,7 @@ final class ImapSession {
                     case "EXPUNGE" -> {
                         selected();
                         writable();
-                        expungeDeleted(uidSet(atom(arg(rest, 0))), true);
+                        expungeDeleted(SequenceSets.uidSet(view, atom(arg(rest, 0))), true);
                         ok(tag, "UID EXPUNGE completed");
                     }
                     default -> throw bad("unknown UID command");
@@ -630,57 +624,6 @@ final class ImapSession {
 
     // ---- mailboxes ----
 
-    /**
-     * The longest mailbox name, in UTF-8 bytes: a folder is one directory named {@code .Name}
-     * (Maildir++ keeps every hierarchy level in that one name), and file systems allow 255 bytes.
-     */
-    static final int MAX_MAILBOX_NAME = 200;
-
-    /**
-     * A mailbox name from a command, checked before it reaches the store: too long is
-     * {@code NO [LIMIT]}, names that no folder can have (control characters, {@code /} or
-     * {@code \}, an empty hierarchy level such as {@code a..b} or a leading {@code .}) are
-     * {@code NO [CANNOT]} (RFC 5530 §3). A trailing delimiter is dropped (RFC 3501 §6.3.3).
-     */
-    private String mailbox(Object arg) throws Reply {
-        String name = astring(arg);
-        while (name.endsWith(".")) {
-            name = name.substring(0, name.length() - 1);
-        }
-        if (name.equalsIgnoreCase("INBOX")) {
-            return "INBOX";
-        }
-        if (name.isEmpty()) {
-            throw no("[CANNOT] empty mailbox name");
-        }
-        if (name.getBytes(StandardCharsets.UTF_8).length > MAX_MAILBOX_NAME) {
-            throw no("[LIMIT] mailbox name longer than " + MAX_MAILBOX_NAME + " bytes");
-        }
-        for (int i = 0; i < name.length(); i++) {
-            char ch = name.charAt(i);
-            if (ch < 0x20 || ch == 0x7f || ch == '/' || ch == '\\') {
-                throw no("[CANNOT] mailbox names cannot contain control characters, / or \\");
-            }
-        }
-        if (name.startsWith(".") || name.contains("..")) {
-            throw no("[CANNOT] empty hierarchy level in mailbox name");
-        }
-        return name;
-    }
-
-    /**
-     * {@link #mailbox} for a name about to be created (CREATE, RENAME's target): also no LIST
-     * wildcards, since a mailbox called {@code %} or {@code *} could never be listed by name
-     * alone (RFC 3501 §5.1 advises against them; Dovecot refuses them).
-     */
-    private String newMailbox(Object arg) throws Reply {
-        String name = mailbox(arg);
-        if (name.indexOf('%') >= 0 || name.indexOf('*') >= 0) {
-            throw no("[CANNOT] mailbox names cannot contain the LIST wildcards % or *");
-        }
-        return name;
-    }
-
     private void select(String tag, List<Object> args, boolean examine) throws IOException, Reply {
         authenticated();
         String name = mailbox(arg(args, 0));
@@ -817,69 +760,10 @@ final class ImapSession {
         ok(tag, cmd + " completed");
     }
 
-    /** LIST wildcard matching: {@code *} matches anything, {@code %} anything but the delimiter. */
-    static boolean matches(String pattern, String name) {
-        if (pattern.regionMatches(true, 0, "INBOX", 0, 5) && name.equals("INBOX")) {
-            pattern = "INBOX" + pattern.substring(5);
-        }
-        return matchFrom(pattern, 0, name, 0);
-    }
-
-    /**
-     * Matches by dynamic programming over the name, one pattern character at a time: time
-     * proportional to pattern length times name length and no recursion, so a pattern of
-     * thousands of wildcards costs no more than its length (a backtracking matcher takes
-     * exponential time and overflows the stack on it).
-     */
-    private static boolean matchFrom(String p, int i, String n, int j) {
-        int len = n.length();
-        // at[k]: the pattern so far matches the name's first k characters
-        boolean[] at = new boolean[len + 1];
-        at[j] = true;
-        for (; i < p.length(); i++) {
-            char c = p.charAt(i);
-            // a run of wildcards is one wildcard (a * in it makes it a *)
-            while ((c == '*' || c == '%') && i + 1 < p.length() && (p.charAt(i + 1) == '*' || p.charAt(i + 1) == '%')) {
-                char d = p.charAt(++i);
-                c = c == '*' || d == '*' ? '*' : '%';
-            }
-            boolean[] next = new boolean[len + 1];
-            if (c == '*') {
-                boolean any = false;
-                for (int k = 0; k <= len; k++) {
-                    any |= at[k];
-                    next[k] = any;
-                }
-            } else if (c == '%') {
-                // like *, but the run may not cross the hierarchy delimiter
-                boolean any = false;
-                for (int k = 0; k <= len; k++) {
-                    if (k > 0 && n.charAt(k - 1) == '.') {
-                        any = false;
-                    }
-                    any |= at[k];
-                    next[k] = any;
-                }
-            } else {
-                boolean alive = false;
-                for (int k = 1; k <= len; k++) {
-                    next[k] = at[k - 1] && n.charAt(k - 1) == c;
-                    alive |= next[k];
-                }
-                if (!alive) {
-                    // each literal consumes a character, so a long pattern dies within the name's length
-                    return false;
-                }
-            }
-            at = next;
-        }
-        return at[len];
-    }
-
     private void status(String tag, List<Object> args) throws IOException, Reply {
         authenticated();
         String name = mailbox(arg(args, 0));
-        List<Object> items = list(arg(args, 1));
+        List<Object> items = parenthesized(arg(args, 1));
         Mailbox f = existing(name, "[NONEXISTENT]");
         List<StoredMessage> all = f.messages();
         StringBuilder sb = new StringBuilder();
@@ -1053,97 +937,6 @@ final class ImapSession {
         ok(tag, "IDLE terminated");
     }
 
-    // ---- sequence sets ----
-
-    /** Ranges of a sequence set; {@code *} becomes {@code star}. */
-    private static List<long[]> ranges(String set, long star) throws Reply {
-        List<long[]> out = new ArrayList<>();
-        for (String part : set.split(",", -1)) {
-            String[] ends = part.split(":", -1);
-            if (ends.length > 2 || part.isEmpty()) {
-                throw bad("invalid sequence set");
-            }
-            long a = number(ends[0], star);
-            long b = ends.length == 2 ? number(ends[1], star) : a;
-            out.add(new long[] {Math.min(a, b), Math.max(a, b)});
-        }
-        return out;
-    }
-
-    private static long number(String s, long star) throws Reply {
-        if (s.equals("*")) {
-            return star;
-        }
-        try {
-            long v = Long.parseLong(s);
-            if (v <= 0) {
-                throw bad("invalid sequence number");
-            }
-            return v;
-        } catch (NumberFormatException e) {
-            throw bad("invalid sequence set");
-        }
-    }
-
-    /** The 1-based sequence numbers a set names, in order. */
-    private List<Integer> messages(String set, boolean uid) throws Reply {
-        TreeSet<Integer> out = new TreeSet<>();
-        if (view.isEmpty()) {
-            if (!uid) {
-                throw bad("no messages");
-            }
-            return List.of();
-        }
-        if (uid) {
-            long maxUid = view.get(view.size() - 1);
-            for (long[] r : ranges(set, maxUid)) {
-                // the view is in ascending UID order: start at the first UID >= r[0]
-                int i = java.util.Collections.binarySearch(view, r[0]);
-                for (i = i < 0 ? -i - 1 : i; i < view.size() && view.get(i) <= r[1]; i++) {
-                    out.add(i + 1);
-                }
-            }
-        } else {
-            for (long[] r : ranges(set, view.size())) {
-                if (r[1] > view.size()) {
-                    throw bad("invalid message sequence number");
-                }
-                for (long i = r[0]; i <= r[1]; i++) {
-                    out.add((int) i);
-                }
-            }
-        }
-        return new ArrayList<>(out);
-    }
-
-    private Set<Long> uidSet(String set) throws Reply {
-        Set<Long> out = new HashSet<>();
-        long max = view.isEmpty() ? 0 : view.get(view.size() - 1);
-        for (long[] r : ranges(set, Math.max(max, 1))) {
-            int i = java.util.Collections.binarySearch(view, r[0]);
-            for (i = i < 0 ? -i - 1 : i; i < view.size() && view.get(i) <= r[1]; i++) {
-                out.add(view.get(i));
-            }
-        }
-        return out;
-    }
-
-    private static String compactSet(List<Long> values) {
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < values.size(); ) {
-            int j = i;
-            while (j + 1 < values.size() && values.get(j + 1) == values.get(j) + 1) {
-                j++;
-            }
-            sb.append(sb.isEmpty() ? "" : ",").append(values.get(i));
-            if (j > i) {
-                sb.append(':').append(values.get(j));
-            }
-            i = j + 1;
-        }
-        return sb.toString();
-    }
-
     // ---- flags ----
 
     /** The system flags in the order FETCH lists them. */
@@ -1207,137 +1000,9 @@ final class ImapSession {
 
     // ---- FETCH (RFC 3501 §6.4.5) ----
 
-    private record Section(List<Integer> path, String kind, Set<String> fields, String echo) {}
-
-    private record Item(String name, Section section, long offset, long length, boolean peek) {}
-
-    private List<Item> fetchItems(Object spec) throws Reply {
-        List<Object> raw = spec instanceof List<?> l ? new ArrayList<>(l) : List.of(spec);
-        List<Item> items = new ArrayList<>();
-        for (Object o : raw) {
-            String s = atom(o);
-            String u = s.toUpperCase(Locale.ROOT);
-            switch (u) {
-                case "ALL" -> add(items, "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE");
-                case "FAST" -> add(items, "FLAGS", "INTERNALDATE", "RFC822.SIZE");
-                case "FULL" -> add(items, "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY");
-                case "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE", "BODY", "UID", "RFC822",
-                        "RFC822.HEADER", "RFC822.TEXT" -> add(items, u);
-                default -> items.add(bodyItem(u));
-            }
-        }
-        return items;
-    }
-
-    private static void add(List<Item> items, String... names) {
-        for (String n : names) {
-            items.add(new Item(n, null, 0, -1, false));
-        }
-    }
-
-    private static Item bodyItem(String u) throws Reply {
-        boolean peek;
-        String rest;
-        if (u.startsWith("BODY.PEEK[")) {
-            peek = true;
-            rest = u.substring(10);
-        } else if (u.startsWith("BODY[")) {
-            peek = false;
-            rest = u.substring(5);
-        } else {
-            throw bad("unknown FETCH item " + u);
-        }
-        int close = rest.lastIndexOf(']');
-        if (close < 0) {
-            throw bad("invalid section");
-        }
-        String sectionText = rest.substring(0, close);
-        String partial = rest.substring(close + 1);
-        long offset = 0;
-        long length = -1;
-        if (!partial.isEmpty()) {
-            if (!partial.startsWith("<") || !partial.endsWith(">")) {
-                throw bad("invalid partial");
-            }
-            String[] p = partial.substring(1, partial.length() - 1).split("\\.", -1);
-            try {
-                offset = Long.parseLong(p[0]);
-                if (p.length == 2) {
-                    length = Long.parseLong(p[1]);
-                    if (length <= 0) {
-                        throw bad("invalid partial length");
-                    }
-                } else {
-                    throw bad("invalid partial");
-                }
-            } catch (NumberFormatException e) {
-                throw bad("invalid partial");
-            }
-        }
-        return new Item("BODY", section(sectionText), offset, length, peek);
-    }
-
-    private static Section section(String text) throws Reply {
-        List<Integer> path = new ArrayList<>();
-        int i = 0;
-        while (i < text.length() && Character.isDigit(text.charAt(i))) {
-            int j = i;
-            while (j < text.length() && Character.isDigit(text.charAt(j))) {
-                j++;
-            }
-            int n;
-            try {
-                n = Integer.parseInt(text.substring(i, j));
-            } catch (NumberFormatException e) {
-                throw bad("invalid section");
-            }
-            if (n <= 0) {
-                throw bad("invalid section part 0");
-            }
-            path.add(n);
-            i = j;
-            if (i < text.length()) {
-                if (text.charAt(i) != '.') {
-                    throw bad("invalid section");
-                }
-                i++;
-            }
-        }
-        String spec = text.substring(i).strip();
-        Set<String> fields = Set.of();
-        String kind;
-        if (spec.isEmpty()) {
-            kind = "";
-        } else if (spec.equals("HEADER") || spec.equals("TEXT")) {
-            kind = spec;
-        } else if (spec.equals("MIME") && !path.isEmpty()) {
-            kind = spec;
-        } else if (spec.startsWith("HEADER.FIELDS")) {
-            kind = spec.startsWith("HEADER.FIELDS.NOT") ? "HEADER.FIELDS.NOT" : "HEADER.FIELDS";
-            String list = spec.substring(kind.length()).strip();
-            if (!list.startsWith("(") || !list.endsWith(")")) {
-                throw bad("invalid header field list");
-            }
-            Set<String> f = new LinkedHashSet<>();
-            for (String name : list.substring(1, list.length() - 1).split("\\s+")) {
-                String n = name.replace("\"", "").strip();
-                if (!n.isEmpty()) {
-                    f.add(n);
-                }
-            }
-            if (f.isEmpty()) {
-                throw bad("empty header field list");
-            }
-            fields = f;
-        } else {
-            throw bad("invalid section " + spec);
-        }
-        return new Section(path, kind, fields, text);
-    }
-
     private void fetch(String tag, List<Object> args, boolean byUid) throws IOException, Reply {
         selected();
-        List<Integer> seqs = messages(atom(arg(args, 0)), byUid);
+        List<Integer> seqs = SequenceSets.messages(view, atom(arg(args, 0)), byUid);
         List<Item> items = fetchItems(arg(args, 1));
         if (byUid && items.stream().noneMatch(it -> it.name().equals("UID"))) {
             items.add(0, new Item("UID", null, 0, -1, false));
@@ -1348,7 +1013,7 @@ final class ImapSession {
         for (int seq : seqs) {
             long uid = view.get(seq - 1);
             StoredMessage m = viewMessages.get(uid);
-            Message msg = new Message(m);
+            LoadedMessage msg = new LoadedMessage(folder, m);
             ImapWriter w = new ImapWriter().raw("* " + seq + " FETCH (");
             try {
                 if (setsSeen && !m.has(StoredMessage.SEEN)) {
@@ -1358,7 +1023,7 @@ final class ImapSession {
                     if (now.isPresent()) {
                         m = now.get();
                         viewMessages.put(uid, m);
-                        msg = new Message(m);
+                        msg = new LoadedMessage(folder, m);
                         if (!wantsFlags) {
                             w.raw("FLAGS " + flagList(m) + " ");
                         }
@@ -1382,32 +1047,7 @@ final class ImapSession {
         ok(tag, (byUid ? "UID " : "") + "FETCH completed");
     }
 
-    /** A message's bytes and MIME tree, loaded on first use. */
-    private final class Message {
-        final StoredMessage meta;
-        byte[] data;
-        MimeTree tree;
-
-        Message(StoredMessage meta) {
-            this.meta = meta;
-        }
-
-        byte[] data() throws IOException {
-            if (data == null) {
-                data = folder.read(meta.uid());
-            }
-            return data;
-        }
-
-        MimeTree tree() throws IOException {
-            if (tree == null) {
-                tree = MimeTree.parse(data());
-            }
-            return tree;
-        }
-    }
-
-    private void fetchItem(ImapWriter w, Item it, StoredMessage m, Message msg) throws IOException {
+    private void fetchItem(ImapWriter w, Item it, StoredMessage m, LoadedMessage msg) throws IOException {
         switch (it.name()) {
             case "UID" -> w.raw("UID " + m.uid());
             case "FLAGS" -> w.raw("FLAGS " + flagList(m));
@@ -1445,64 +1085,12 @@ final class ImapSession {
         }
     }
 
-    private static byte[] sectionBytes(Message msg, Section s) throws IOException {
-        if (s.path().isEmpty() && s.kind().isEmpty()) {
-            return msg.data();
-        }
-        if (s.path().isEmpty() && (s.kind().equals("HEADER") || s.kind().equals("TEXT"))) {
-            // the top-level split needs no MIME parsing
-            byte[] d = msg.data();
-            int split = MimeTree.headerEnd(d, 0, d.length);
-            return s.kind().equals("HEADER") ? java.util.Arrays.copyOfRange(d, 0, split)
-                    : java.util.Arrays.copyOfRange(d, split, d.length);
-        }
-        MimeTree root = msg.tree();
-        MimeTree node = root;
-        for (int i = 0; i < s.path().size(); i++) {
-            int n = s.path().get(i);
-            MimeTree container = node.embedded != null && (i > 0 || node != root) ? node.embedded : node;
-            if (container.isMultipart()) {
-                if (n > container.children.size()) {
-                    return new byte[0];
-                }
-                node = container.children.get(n - 1);
-            } else if (n == 1) {
-                node = container;
-            } else {
-                return new byte[0];
-            }
-        }
-        if (s.kind().isEmpty()) {
-            return node == root ? root.bodyBytes() : node.bodyBytes();
-        }
-        if (s.kind().equals("MIME")) {
-            return node.headerBytes();
-        }
-        MimeTree message = s.path().isEmpty() ? root : node.embedded;
-        if (message == null) {
-            return new byte[0];
-        }
-        return switch (s.kind()) {
-            case "HEADER" -> message.headerBytes();
-            case "TEXT" -> message.bodyBytes();
-            case "HEADER.FIELDS" -> message.headerFields(upper(s.fields()), false);
-            case "HEADER.FIELDS.NOT" -> message.headerFields(upper(s.fields()), true);
-            default -> new byte[0];
-        };
-    }
-
-    private static Set<String> upper(Set<String> names) {
-        Set<String> out = new HashSet<>();
-        names.forEach(n -> out.add(n.toUpperCase(Locale.ROOT)));
-        return out;
-    }
-
     // ---- STORE (RFC 3501 §6.4.6) ----
 
     private void store(String tag, List<Object> args, boolean byUid) throws IOException, Reply {
         selected();
         writable();
-        List<Integer> seqs = messages(atom(arg(args, 0)), byUid);
+        List<Integer> seqs = SequenceSets.messages(view, atom(arg(args, 0)), byUid);
         String item = atom(arg(args, 1)).toUpperCase(Locale.ROOT);
         boolean silent = item.endsWith(".SILENT");
         if (silent) {
@@ -1546,7 +1134,7 @@ final class ImapSession {
         if (move) {
             writable();
         }
-        List<Integer> seqs = messages(atom(arg(args, 0)), byUid);
+        List<Integer> seqs = SequenceSets.messages(view, atom(arg(args, 0)), byUid);
         String name = mailbox(arg(args, 1));
         Mailbox target = existing(name, "[TRYCREATE]");
         List<Long> from = new ArrayList<>();
@@ -1596,10 +1184,6 @@ final class ImapSession {
 
     // ---- SEARCH (RFC 3501 §6.4.4) ----
 
-    private interface Key {
-        boolean test(int seq, Message m) throws IOException;
-    }
-
     private void search(String tag, List<Object> args, boolean byUid) throws IOException, Reply {
         selected();
         int[] pos = {0};
@@ -1613,17 +1197,18 @@ final class ImapSession {
         if (pos[0] >= args.size()) {
             throw bad("SEARCH needs a key");
         }
-        List<Key> keys = new ArrayList<>();
+        SearchKeys parser = new SearchKeys(view, recent, folder);
+        List<SearchKeys.Key> keys = new ArrayList<>();
         while (pos[0] < args.size()) {
-            keys.add(key(args, pos, 0));
+            keys.add(parser.key(args, pos, 0));
         }
         StringBuilder sb = new StringBuilder("SEARCH");
         for (int i = 0; i < view.size(); i++) {
             StoredMessage m = viewMessages.get(view.get(i));
-            Message msg = new Message(m);
+            LoadedMessage msg = new LoadedMessage(folder, m);
             boolean all = true;
             try {
-                for (Key k : keys) {
+                for (SearchKeys.Key k : keys) {
                     if (!k.test(i + 1, msg)) {
                         all = false;
                         break;
@@ -1641,237 +1226,4 @@ final class ImapSession {
         ok(tag, (byUid ? "UID " : "") + "SEARCH completed");
     }
 
-    /**
-     * The deepest nesting of NOT, OR and parentheses a search may have (Dovecot allows about as
-     * much): parsing and evaluating keys recurse, so without a bound {@code NOT NOT ... ALL}
-     * would overflow the stack.
-     */
-    static final int MAX_SEARCH_DEPTH = 100;
-
-    private Key key(List<Object> args, int[] pos, int depth) throws Reply {
-        if (depth > MAX_SEARCH_DEPTH) {
-            throw bad("search keys nested too deeply");
-        }
-        Object o = arg(args, pos[0]++);
-        if (o instanceof List<?> l) {
-            List<Object> inner = new ArrayList<>(l);
-            int[] p = {0};
-            List<Key> all = new ArrayList<>();
-            while (p[0] < inner.size()) {
-                all.add(key(inner, p, depth + 1));
-            }
-            return (seq, m) -> {
-                for (Key k : all) {
-                    if (!k.test(seq, m)) {
-                        return false;
-                    }
-                }
-                return true;
-            };
-        }
-        String k = atom(o).toUpperCase(Locale.ROOT);
-        if (!k.isEmpty() && (Character.isDigit(k.charAt(0)) || k.charAt(0) == '*')) {
-            List<long[]> r = ranges(k, view.size());
-            return (seq, m) -> inRanges(r, seq);
-        }
-        switch (k) {
-            case "ALL":
-                return (seq, m) -> true;
-            case "ANSWERED":
-                return flag(StoredMessage.ANSWERED, true);
-            case "DELETED":
-                return flag(StoredMessage.DELETED, true);
-            case "DRAFT":
-                return flag(StoredMessage.DRAFT, true);
-            case "FLAGGED":
-                return flag(StoredMessage.FLAGGED, true);
-            case "SEEN":
-                return flag(StoredMessage.SEEN, true);
-            case "UNANSWERED":
-                return flag(StoredMessage.ANSWERED, false);
-            case "UNDELETED":
-                return flag(StoredMessage.DELETED, false);
-            case "UNDRAFT":
-                return flag(StoredMessage.DRAFT, false);
-            case "UNFLAGGED":
-                return flag(StoredMessage.FLAGGED, false);
-            case "UNSEEN":
-                return flag(StoredMessage.SEEN, false);
-            case "RECENT":
-                return (seq, m) -> recent.contains(m.meta.uid());
-            case "OLD":
-                return (seq, m) -> !recent.contains(m.meta.uid());
-            case "NEW":
-                return (seq, m) -> recent.contains(m.meta.uid()) && !m.meta.has(StoredMessage.SEEN);
-            case "KEYWORD", "UNKEYWORD": {
-                String kw = astring(arg(args, pos[0]++));
-                boolean want = k.equals("KEYWORD");
-                return (seq, m) -> m.meta.has(kw) == want;
-            }
-            case "BCC", "CC", "FROM", "SUBJECT", "TO": {
-                String needle = astring(arg(args, pos[0]++)).toLowerCase(Locale.ROOT);
-                String field = k;
-                return (seq, m) -> headerContains(m, field, needle);
-            }
-            case "HEADER": {
-                String field = astring(arg(args, pos[0]++));
-                String needle = astring(arg(args, pos[0]++)).toLowerCase(Locale.ROOT);
-                return (seq, m) -> headerContains(m, field, needle);
-            }
-            case "BODY": {
-                String needle = astring(arg(args, pos[0]++)).toLowerCase(Locale.ROOT);
-                return (seq, m) -> contains(m.tree().bodyBytes(), needle);
-            }
-            case "TEXT": {
-                String needle = astring(arg(args, pos[0]++)).toLowerCase(Locale.ROOT);
-                return (seq, m) -> contains(m.data(), needle);
-            }
-            case "BEFORE", "ON", "SINCE": {
-                LocalDate d = date(arg(args, pos[0]++));
-                String op = k;
-                return (seq, m) -> compareDate(folder.internalDate(m.meta.uid()).atZone(ZoneOffset.UTC).toLocalDate(), d, op);
-            }
-            case "SENTBEFORE", "SENTON", "SENTSINCE": {
-                LocalDate d = date(arg(args, pos[0]++));
-                String op = k.substring(4);
-                return (seq, m) -> {
-                    LocalDate sent = sentDate(m);
-                    return sent != null && compareDate(sent, d, op);
-                };
-            }
-            case "LARGER", "SMALLER": {
-                long n;
-                try {
-                    n = Long.parseLong(atom(arg(args, pos[0]++)));
-                } catch (NumberFormatException e) {
-                    throw bad("invalid number");
-                }
-                boolean larger = k.equals("LARGER");
-                return (seq, m) -> larger ? folder.size(m.meta.uid()) > n : folder.size(m.meta.uid()) < n;
-            }
-            case "NOT": {
-                Key inner = key(args, pos, depth + 1);
-                return (seq, m) -> !inner.test(seq, m);
-            }
-            case "OR": {
-                Key a = key(args, pos, depth + 1);
-                Key b = key(args, pos, depth + 1);
-                return (seq, m) -> a.test(seq, m) || b.test(seq, m);
-            }
-            case "UID": {
-                String set = atom(arg(args, pos[0]++));
-                long max = view.isEmpty() ? 1 : view.get(view.size() - 1);
-                List<long[]> r = ranges(set, max);
-                return (seq, m) -> inRanges(r, m.meta.uid());
-            }
-            default:
-                throw bad("unknown search key " + k);
-        }
-    }
-
-    private static boolean inRanges(List<long[]> ranges, long v) {
-        for (long[] r : ranges) {
-            if (v >= r[0] && v <= r[1]) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static Key flag(String name, boolean set) {
-        return (seq, m) -> m.meta.has(name) == set;
-    }
-
-    private static boolean headerContains(Message m, String field, String needle) throws IOException {
-        String[] values = m.tree().headers.getHeader(field);
-        if (values == null) {
-            return false;
-        }
-        for (String v : values) {
-            String decoded;
-            try {
-                decoded = jakarta.mail.internet.MimeUtility.decodeText(jakarta.mail.internet.MimeUtility.unfold(v));
-            } catch (java.io.UnsupportedEncodingException | RuntimeException e) {
-                decoded = v;
-            }
-            if (decoded.toLowerCase(Locale.ROOT).contains(needle)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static boolean contains(byte[] haystack, String needle) {
-        return new String(haystack, StandardCharsets.UTF_8).toLowerCase(Locale.ROOT).contains(needle);
-    }
-
-    private static LocalDate date(Object o) throws Reply {
-        try {
-            return LocalDate.parse(astring(o), SEARCH_DATE);
-        } catch (DateTimeParseException e) {
-            throw bad("invalid date");
-        }
-    }
-
-    private static boolean compareDate(LocalDate value, LocalDate d, String op) {
-        return switch (op) {
-            case "BEFORE" -> value.isBefore(d);
-            case "ON" -> value.equals(d);
-            default -> !value.isBefore(d);
-        };
-    }
-
-    private static LocalDate sentDate(Message m) throws IOException {
-        String v = m.tree().header("Date");
-        if (v == null) {
-            return null;
-        }
-        try {
-            return ZonedDateTime.parse(v.replaceAll("\\s*\\(.*\\)\\s*$", ""), DateTimeFormatter.RFC_1123_DATE_TIME)
-                    .toLocalDate();
-        } catch (DateTimeParseException e) {
-            try {
-                java.util.Date d = new jakarta.mail.internet.MailDateFormat().parse(v);
-                return d == null ? null : d.toInstant().atZone(ZoneOffset.UTC).toLocalDate();
-            } catch (java.text.ParseException | RuntimeException e2) {
-                return null;
-            }
-        }
-    }
-
-    // ---- argument helpers ----
-
-    private static Object arg(List<Object> args, int i) throws Reply {
-        if (i >= args.size()) {
-            throw bad("missing argument");
-        }
-        return args.get(i);
-    }
-
-    private static String astring(Object o) throws Reply {
-        if (o instanceof Atom a) {
-            return a.value();
-        }
-        if (o instanceof String s) {
-            return s;
-        }
-        if (o instanceof byte[] b) {
-            return new String(b, StandardCharsets.UTF_8);
-        }
-        throw bad("expected a string");
-    }
-
-    private static String atom(Object o) throws Reply {
-        if (o instanceof Atom a) {
-            return a.value();
-        }
-        throw bad("expected an atom");
-    }
-
-    private static List<Object> list(Object o) throws Reply {
-        if (o instanceof List<?> l) {
-            return new ArrayList<>(l);
-        }
-        throw bad("expected a parenthesized list");
-    }
 }
