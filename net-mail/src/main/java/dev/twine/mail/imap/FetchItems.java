@@ -4,6 +4,8 @@ import static dev.twine.mail.imap.ImapArgs.atom;
 import static dev.twine.mail.imap.ImapArgs.bad;
 
 import dev.twine.mail.imap.ImapArgs.Reply;
+import dev.twine.mail.imap.ImapParser.Arg;
+import dev.twine.mail.imap.ImapParser.Group;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -23,10 +25,10 @@ final class FetchItems {
 
     record Item(String name, Section section, long offset, long length, boolean peek) {}
 
-    static List<Item> fetchItems(Object spec) throws Reply {
-        List<Object> raw = spec instanceof List<?> l ? new ArrayList<>(l) : List.of(spec);
+    static List<Item> fetchItems(Arg spec) throws Reply {
+        List<Arg> raw = spec instanceof Group g ? g.items() : List.of(spec);
         List<Item> items = new ArrayList<>();
-        for (Object o : raw) {
+        for (Arg o : raw) {
             String s = atom(o);
             String u = s.toUpperCase(Locale.ROOT);
             switch (u) {

@@ -1,8 +1,11 @@
 package dev.twine.mail.imap;
 
+import dev.twine.mail.imap.ImapParser.Arg;
 import dev.twine.mail.imap.ImapParser.Atom;
+import dev.twine.mail.imap.ImapParser.Group;
+import dev.twine.mail.imap.ImapParser.Literal;
+import dev.twine.mail.imap.ImapParser.Quoted;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -31,36 +34,32 @@ final class ImapArgs {
         return new Reply("NO", m);
     }
 
-    static Object arg(List<Object> args, int i) throws Reply {
+    static Arg arg(List<Arg> args, int i) throws Reply {
         if (i >= args.size()) {
             throw bad("missing argument");
         }
         return args.get(i);
     }
 
-    static String astring(Object o) throws Reply {
-        if (o instanceof Atom a) {
-            return a.value();
-        }
-        if (o instanceof String s) {
-            return s;
-        }
-        if (o instanceof byte[] b) {
-            return new String(b, StandardCharsets.UTF_8);
-        }
-        throw bad("expected a string");
+    static String astring(Arg o) throws Reply {
+        return switch (o) {
+            case Atom a -> a.value();
+            case Quoted q -> q.value();
+            case Literal l -> new String(l.bytes(), StandardCharsets.UTF_8);
+            case Group g -> throw bad("expected a string");
+        };
     }
 
-    static String atom(Object o) throws Reply {
+    static String atom(Arg o) throws Reply {
         if (o instanceof Atom a) {
             return a.value();
         }
         throw bad("expected an atom");
     }
 
-    static List<Object> parenthesized(Object o) throws Reply {
-        if (o instanceof List<?> l) {
-            return new ArrayList<>(l);
+    static List<Arg> parenthesized(Arg o) throws Reply {
+        if (o instanceof Group g) {
+            return g.items();
         }
         throw bad("expected a parenthesized list");
     }

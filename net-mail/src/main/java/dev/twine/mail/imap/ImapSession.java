@@ -26,7 +26,11 @@ import dev.twine.core.auth.SaslExchange;
 import dev.twine.core.auth.UsernamePassword;
 import dev.twine.mail.imap.FetchItems.Item;
 import dev.twine.mail.imap.ImapArgs.Reply;
+import dev.twine.mail.imap.ImapParser.Arg;
 import dev.twine.mail.imap.ImapParser.Atom;
+import dev.twine.mail.imap.ImapParser.Group;
+import dev.twine.mail.imap.ImapParser.Literal;
+import dev.twine.mail.imap.ImapParser.Quoted;
 import dev.twine.mail.imap.ImapParser.SyntaxException;
 import dev.twine.mail.store.MailStore;
 import dev.twine.mail.store.Mailbox;
@@ -209,7 +213,7 @@ final class ImapSession {
 
     private void execute(byte[] command) throws IOException, InterruptedException {
         String tag = "*";
-        List<Object> tokens;
+        List<Arg> tokens;
         try {
             tokens = ImapParser.tokens(command);
         } catch (SyntaxException e) {
@@ -229,7 +233,7 @@ final class ImapSession {
             return;
         }
         String name = c.value().toUpperCase(Locale.ROOT);
-        List<Object> args = tokens.subList(2, tokens.size());
+        List<Arg> args = tokens.subList(2, tokens.size());
         try {
             dispatch(tag, name, args);
         } catch (Reply r) {
@@ -286,7 +290,7 @@ final class ImapSession {
         return true;
     }
 
-    private void dispatch(String tag, String name, List<Object> args) throws IOException, Reply, InterruptedException {
+    private void dispatch(String tag, String name, List<Arg> args) throws IOException, Reply, InterruptedException {
         switch (name) {
             case "CAPABILITY" -> {
                 untagged("CAPABILITY " + capabilities());
@@ -358,7 +362,7 @@ final class ImapSession {
                 if (args.isEmpty() || !(args.get(0) instanceof Atom sub)) {
                     throw bad("UID needs a command");
                 }
-                List<Object> rest = args.subList(1, args.size());
+                List<Arg> rest = args.subList(1, args.size());
                 switch (sub.value().toUpperCase(Locale.ROOT)) {
                     case "FETCH" -> fetch(tag, rest, true);
                     case "SEARCH" -> search(tag, rest, true);
@@ -448,7 +452,7 @@ final class ImapSession {
         conn.startTls(config.tls());
     }
 
-    private void login(String tag, List<Object> args) throws IOException, Reply, InterruptedException {
+    private void login(String tag, List<Arg> args) throws IOException, Reply, InterruptedException {
         if (state != State.NOT_AUTHENTICATED) {
             throw bad("already authenticated");
         }
@@ -498,7 +502,7 @@ final class ImapSession {
         state = State.LOGOUT;
     }
 
-    private void authenticate(String tag, List<Object> args) throws IOException, Reply, InterruptedException {
+    private void authenticate(String tag, List<Arg> args) throws IOException, Reply, InterruptedException {
         if (state != State.NOT_AUTHENTICATED) {
             throw bad("already authenticated");
         }
@@ -624,7 +628,7 @@ final class ImapSession {
 
     // ---- mailboxes ----
 
-    private void select(String tag, List<Object> args, boolean examine) throws IOException, Reply {
+    private void select(String tag, List<Arg> args, boolean examine) throws IOException, Reply {
         authenticated();
         String name = mailbox(arg(args, 0));
         unselect();
@@ -680,7 +684,7 @@ final class ImapSession {
         recent.clear();
     }
 
-    private void create(String tag, List<Object> args) throws IOException, Reply {
+    private void create(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
         String name = newMailbox(arg(args, 0));
         if (name.equals("INBOX") || !account.create(name)) {
@@ -693,7 +697,7 @@ final class ImapSession {
         ok(tag, "CREATE completed");
     }
 
-    private void delete(String tag, List<Object> args) throws IOException, Reply {
+    private void delete(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
         String name = mailbox(arg(args, 0));
         if (name.equals("INBOX")) {
@@ -709,7 +713,7 @@ final class ImapSession {
         ok(tag, "DELETE completed");
     }
 
-    private void rename(String tag, List<Object> args) throws IOException, Reply {
+    private void rename(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
         String from = mailbox(arg(args, 0));
         String to = newMailbox(arg(args, 1));
@@ -726,7 +730,7 @@ final class ImapSession {
         ok(tag, "RENAME completed");
     }
 
-    private void list(String tag, List<Object> args, boolean lsub) throws IOException, Reply {
+    private void list(String tag, List<Arg> args, boolean lsub) throws IOException, Reply {
         authenticated();
         String ref = astring(arg(args, 0));
         String pattern = astring(arg(args, 1));
@@ -760,14 +764,14 @@ final class ImapSession {
         ok(tag, cmd + " completed");
     }
 
-    private void status(String tag, List<Object> args) throws IOException, Reply {
+    private void status(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
         String name = mailbox(arg(args, 0));
-        List<Object> items = parenthesized(arg(args, 1));
+        List<Arg> items = parenthesized(arg(args, 1));
         Mailbox f = existing(name, "[NONEXISTENT]");
         List<StoredMessage> all = f.messages();
         StringBuilder sb = new StringBuilder();
-        for (Object o : items) {
+        for (Arg o : items) {
             String item = atom(o).toUpperCase(Locale.ROOT);
             long v = switch (item) {
                 case "MESSAGES" -> all.size();
@@ -784,20 +788,20 @@ final class ImapSession {
         ok(tag, "STATUS completed");
     }
 
-    private void append(String tag, List<Object> args) throws IOException, Reply {
+    private void append(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
         String name = mailbox(arg(args, 0));
         int i = 1;
         Set<String> flags = Set.of();
         Instant date = null;
         java.util.Optional<Mailbox> target = account.mailbox(name);
-        if (i < args.size() && args.get(i) instanceof List<?> l) {
+        if (i < args.size() && args.get(i) instanceof Group l) {
             if (target.isPresent()) {
-                flags = storeFlags(l);
+                flags = storeFlags(l.items());
             }
             i++;
         }
-        if (i < args.size() && args.get(i) instanceof String d) {
+        if (i < args.size() && args.get(i) instanceof Quoted(String d)) {
             try {
                 date = ZonedDateTime.parse(d.strip(), APPEND_DATE).toInstant();
             } catch (DateTimeParseException e) {
@@ -805,7 +809,7 @@ final class ImapSession {
             }
             i++;
         }
-        if (i >= args.size() || !(args.get(i) instanceof byte[] message)) {
+        if (i >= args.size() || !(args.get(i) instanceof Literal(byte[] message))) {
             throw bad("APPEND needs a literal message");
         }
         if (i + 1 != args.size()) {
@@ -965,9 +969,9 @@ final class ImapSession {
      * IMAP flags from a command as the store takes them: system flags in their canonical
      * spelling, keywords as given; {@code \Recent} is never stored (RFC 3501 §2.3.2).
      */
-    private static Set<String> storeFlags(List<?> flags) throws Reply {
+    private static Set<String> storeFlags(List<Arg> flags) throws Reply {
         Set<String> out = new LinkedHashSet<>();
-        for (Object o : flags) {
+        for (Arg o : flags) {
             if (!(o instanceof Atom a)) {
                 throw bad("flags must be atoms");
             }
@@ -1000,7 +1004,7 @@ final class ImapSession {
 
     // ---- FETCH (RFC 3501 §6.4.5) ----
 
-    private void fetch(String tag, List<Object> args, boolean byUid) throws IOException, Reply {
+    private void fetch(String tag, List<Arg> args, boolean byUid) throws IOException, Reply {
         selected();
         List<Integer> seqs = SequenceSets.messages(view, atom(arg(args, 0)), byUid);
         List<Item> items = fetchItems(arg(args, 1));
@@ -1087,7 +1091,7 @@ final class ImapSession {
 
     // ---- STORE (RFC 3501 §6.4.6) ----
 
-    private void store(String tag, List<Object> args, boolean byUid) throws IOException, Reply {
+    private void store(String tag, List<Arg> args, boolean byUid) throws IOException, Reply {
         selected();
         writable();
         List<Integer> seqs = SequenceSets.messages(view, atom(arg(args, 0)), byUid);
@@ -1102,7 +1106,7 @@ final class ImapSession {
             case "-FLAGS" -> -1;
             default -> throw bad("unknown STORE item");
         };
-        List<?> flagArgs = args.size() == 3 && args.get(2) instanceof List<?> l ? l : args.subList(2, args.size());
+        List<Arg> flagArgs = args.size() == 3 && args.get(2) instanceof Group g ? g.items() : args.subList(2, args.size());
         Set<String> given = storeFlags(flagArgs);
         for (int seq : seqs) {
             long uid = view.get(seq - 1);
@@ -1129,7 +1133,7 @@ final class ImapSession {
 
     // ---- COPY / MOVE (RFC 3501 §6.4.7, RFC 6851, RFC 4315 COPYUID) ----
 
-    private void copy(String tag, List<Object> args, boolean byUid, boolean move) throws IOException, Reply {
+    private void copy(String tag, List<Arg> args, boolean byUid, boolean move) throws IOException, Reply {
         selected();
         if (move) {
             writable();
@@ -1184,7 +1188,7 @@ final class ImapSession {
 
     // ---- SEARCH (RFC 3501 §6.4.4) ----
 
-    private void search(String tag, List<Object> args, boolean byUid) throws IOException, Reply {
+    private void search(String tag, List<Arg> args, boolean byUid) throws IOException, Reply {
         selected();
         int[] pos = {0};
         if (!args.isEmpty() && args.get(0) instanceof Atom a && a.value().equalsIgnoreCase("CHARSET")) {

@@ -4,6 +4,7 @@ import static dev.twine.mail.imap.ImapArgs.astring;
 import static dev.twine.mail.imap.ImapArgs.no;
 
 import dev.twine.mail.imap.ImapArgs.Reply;
+import dev.twine.mail.imap.ImapParser.Arg;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -25,7 +26,7 @@ final class MailboxNames {
      * {@code \}, an empty hierarchy level such as {@code a..b} or a leading {@code .}) are
      * {@code NO [CANNOT]} (RFC 5530 §3). A trailing delimiter is dropped (RFC 3501 §6.3.3).
      */
-    static String mailbox(Object arg) throws Reply {
+    static String mailbox(Arg arg) throws Reply {
         String name = astring(arg);
         while (name.endsWith(".")) {
             name = name.substring(0, name.length() - 1);
@@ -56,7 +57,7 @@ final class MailboxNames {
      * wildcards, since a mailbox called {@code %} or {@code *} could never be listed by name
      * alone (RFC 3501 §5.1 advises against them; Dovecot refuses them).
      */
-    static String newMailbox(Object arg) throws Reply {
+    static String newMailbox(Arg arg) throws Reply {
         String name = mailbox(arg);
         if (name.indexOf('%') >= 0 || name.indexOf('*') >= 0) {
             throw no("[CANNOT] mailbox names cannot contain the LIST wildcards % or *");

@@ -8,6 +8,8 @@ import static dev.twine.mail.imap.SequenceSets.inRanges;
 import static dev.twine.mail.imap.SequenceSets.ranges;
 
 import dev.twine.mail.imap.ImapArgs.Reply;
+import dev.twine.mail.imap.ImapParser.Arg;
+import dev.twine.mail.imap.ImapParser.Group;
 import dev.twine.mail.store.Mailbox;
 import dev.twine.mail.store.StoredMessage;
 import java.io.IOException;
@@ -53,13 +55,13 @@ final class SearchKeys {
      */
     static final int MAX_SEARCH_DEPTH = 100;
 
-    Key key(List<Object> args, int[] pos, int depth) throws Reply {
+    Key key(List<Arg> args, int[] pos, int depth) throws Reply {
         if (depth > MAX_SEARCH_DEPTH) {
             throw bad("search keys nested too deeply");
         }
-        Object o = arg(args, pos[0]++);
-        if (o instanceof List<?> l) {
-            List<Object> inner = new ArrayList<>(l);
+        Arg o = arg(args, pos[0]++);
+        if (o instanceof Group g) {
+            List<Arg> inner = g.items();
             int[] p = {0};
             List<Key> all = new ArrayList<>();
             while (p[0] < inner.size()) {
@@ -201,7 +203,7 @@ final class SearchKeys {
         return new String(haystack, StandardCharsets.UTF_8).toLowerCase(Locale.ROOT).contains(needle);
     }
 
-    private static LocalDate date(Object o) throws Reply {
+    private static LocalDate date(Arg o) throws Reply {
         try {
             return LocalDate.parse(astring(o), SEARCH_DATE);
         } catch (DateTimeParseException e) {
