@@ -6,16 +6,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardWatchEventKinds;
-import java.nio.file.WatchKey;
-import java.nio.file.WatchService;
 import java.nio.file.attribute.FileTime;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -57,7 +52,6 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class MailFolder {
     private static final String UIDLIST = "twine-uidlist";
-    private static final String KEYWORDS = "dovecot-keywords";
     /** Directory times this close to "now" may hide a later change in the same clock tick. */
     private static final long RACY_NANOS = TimeUnit.SECONDS.toNanos(2);
     private static final long TMP_CLEAN_EVERY = TimeUnit.HOURS.toNanos(1);
@@ -78,11 +72,17 @@ final class MailFolder {
     private FileTime newTime;
     private FileTime curTime;
     private long scannedAt;
-    private List<String> keywords;
-    private FileTime keywordsTime;
+
+    private final FolderKeywords keywords;
 
     MailFolder(Path dir) {
         this.dir = dir;
+        this.keywords = new FolderKeywords(dir);
+    }
+
+    /** The folder's keywords (Dovecot's {@code dovecot-keywords}). */
+    FolderKeywords keywords() {
+        return keywords;
     }
 
     /**
@@ -371,113 +371,15 @@ final class MailFolder {
      * A watch on {@code new/} and {@code cur/} for IMAP IDLE (RFC 2177): the file system tells it
      * of deliveries and flag changes, so idle sessions do not poll.
      */
-    public Watch watch() throws IOException {
-        return new Watch(dir, true);
+    FolderWatch watch() throws IOException {
+        return new FolderWatch(dir, true);
     }
 
     /** A watch that polls the directory times, as when no notifications are left; for tests. */
-    Watch pollingWatch() throws IOException {
-        return new Watch(dir, false);
+    FolderWatch pollingWatch() throws IOException {
+        return new FolderWatch(dir, false);
     }
 
-    /**
-     * A watch on a folder; close it when done. It uses the file system's notifications
-     * (inotify on Linux); if none are left (Linux allows 128 inotify instances per user by
-     * default), it falls back to looking at the directory times once a second.
-     */
-    public static final class Watch implements AutoCloseable {
-        private static final long POLL_MILLIS = 1000;
-        private final Path dir;
-        private final WatchService service;
-        private volatile boolean closed;
-        private long lastStamp;
-
-        private Watch(Path dir, boolean notified) throws IOException {
-            this.dir = dir;
-            WatchService ws = null;
-            try {
-                if (!notified) {
-                    throw new IOException("polling asked for");
-                }
-                ws = FileSystems.getDefault().newWatchService();
-                for (String sub : List.of("new", "cur")) {
-                    dir.resolve(sub).register(ws, StandardWatchEventKinds.ENTRY_CREATE,
-                            StandardWatchEventKinds.ENTRY_DELETE, StandardWatchEventKinds.ENTRY_MODIFY);
-                }
-            } catch (IOException e) {
-                if (ws != null) {
-                    ws.close();
-                }
-                ws = null;
-                lastStamp = stamp();
-            }
-            this.service = ws;
-        }
-
-        /** Whether file-system notifications back this watch (false: it polls). */
-        public boolean isNotified() {
-            return service != null;
-        }
-
-        /**
-         * Blocks until something changes in the folder or {@code timeout} passes.
-         *
-         * @return true if a change was seen
-         * @throws InterruptedException if interrupted while waiting
-         * @throws java.nio.file.ClosedWatchServiceException once {@link #close()} was called
-         */
-        public boolean awaitChange(Duration timeout) throws InterruptedException {
-            if (service == null) {
-                return poll(timeout);
-            }
-            WatchKey key = service.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            if (key == null) {
-                return false;
-            }
-            // collapse a burst of events into one wake-up
-            do {
-                key.pollEvents();
-                key.reset();
-            } while ((key = service.poll()) != null);
-            return true;
-        }
-
-        private boolean poll(Duration timeout) throws InterruptedException {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (true) {
-                if (closed) {
-                    throw new java.nio.file.ClosedWatchServiceException();
-                }
-                long now = stamp();
-                if (now != lastStamp) {
-                    lastStamp = now;
-                    return true;
-                }
-                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-                if (left <= 0) {
-                    return false;
-                }
-                Thread.sleep(Math.min(left, POLL_MILLIS));
-            }
-        }
-
-        private long stamp() {
-            try {
-                return Files.getLastModifiedTime(dir.resolve("new")).toMillis() * 31
-                        + Files.getLastModifiedTime(dir.resolve("cur")).toMillis();
-            } catch (IOException e) {
-                return -1;
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            closed = true;
-            if (service != null) {
-                service.close();
-            }
-        }
-    }
 
     /** Maildir flag letters in ASCII order without duplicates or unknown letters. */
     public static String normalizeFlags(String flags) {
@@ -487,7 +389,7 @@ final class MailFolder {
                 sb.append(c);
             }
         }
-        // keywords: lowercase letters, Dovecot's convention (see keywordLetter)
+        // keywords: lowercase letters, Dovecot's convention (see FolderKeywords)
         for (char c = 'a'; c <= 'z'; c++) {
             if (flags.indexOf(c) >= 0) {
                 sb.append(c);
@@ -496,94 +398,6 @@ final class MailFolder {
         return sb.toString();
     }
 
-    // ---- keywords (Dovecot's dovecot-keywords: "<index> <name>", letter 'a' + index) ----
-
-    /**
-     * The flag letter of an IMAP keyword (RFC 3501 §2.3.2), stored as Dovecot does: letters
-     * {@code a}-{@code z} in the file name, their names in {@code dovecot-keywords}, so both
-     * servers agree on them.
-     *
-     * @param create whether to allocate a letter for a new keyword (the file is then replaced
-     *     atomically)
-     * @return the letter, or empty if the keyword is unknown (and not created) or all 26 are taken
-     */
-    public Optional<Character> keywordLetter(String keyword, boolean create) throws IOException {
-        lock.lock();
-        try {
-            loadKeywords();
-            for (int i = 0; i < keywords.size(); i++) {
-                if (keywords.get(i).equalsIgnoreCase(keyword)) {
-                    return Optional.of((char) ('a' + i));
-                }
-            }
-            if (!create || keywords.size() >= 26) {
-                return Optional.empty();
-            }
-            keywords.add(keyword);
-            StringBuilder sb = new StringBuilder();
-            for (int i = 0; i < keywords.size(); i++) {
-                sb.append(i).append(' ').append(keywords.get(i)).append('\n');
-            }
-            DurableFiles.replacePrivate(dir.resolve(KEYWORDS), sb.toString().getBytes(StandardCharsets.UTF_8));
-            return Optional.of((char) ('a' + keywords.size() - 1));
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** The keyword a lowercase flag letter stands for, if one is defined. */
-    public Optional<String> keywordName(char letter) throws IOException {
-        lock.lock();
-        try {
-            loadKeywords();
-            int i = letter - 'a';
-            return i >= 0 && i < keywords.size() ? Optional.of(keywords.get(i)) : Optional.empty();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** The keywords defined in this folder, in letter order. */
-    public List<String> keywords() throws IOException {
-        lock.lock();
-        try {
-            loadKeywords();
-            return List.copyOf(keywords);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void loadKeywords() throws IOException {
-        Path f = dir.resolve(KEYWORDS);
-        FileTime t = Files.exists(f) ? Files.getLastModifiedTime(f) : null;
-        if (keywords != null && java.util.Objects.equals(t, keywordsTime)) {
-            return;
-        }
-        List<String> names = new ArrayList<>();
-        if (t != null) {
-            for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
-                int sp = line.indexOf(' ');
-                if (sp <= 0) {
-                    continue;
-                }
-                try {
-                    int i = Integer.parseInt(line.substring(0, sp));
-                    if (i < 0 || i >= 26) {
-                        continue;
-                    }
-                    while (names.size() <= i) {
-                        names.add("");
-                    }
-                    names.set(i, line.substring(sp + 1).strip());
-                } catch (NumberFormatException e) {
-                    // a line we do not understand names no keyword
-                }
-            }
-        }
-        keywords = names;
-        keywordsTime = t;
-    }
 
     private void forceRescan() throws IOException {
         newTime = null;

@@ -89,7 +89,7 @@ final class MaildirMailbox implements Mailbox {
         for (char ch : m.flags().toCharArray()) {
             if (ch >= 'a' && ch <= 'z') {
                 // an unreadable keywords file hides the keyword, nothing worse
-                folder.keywordName(ch).filter(k -> !k.isEmpty()).ifPresent(flags::add);
+                folder.keywords().name(ch).filter(k -> !k.isEmpty()).ifPresent(flags::add);
             }
         }
         StoredMessage s = new StoredMessage(m.uid(), m.name(), flags, m.recent());
@@ -130,7 +130,7 @@ final class MaildirMailbox implements Mailbox {
 
     @Override
     public List<String> keywords() throws IOException {
-        return folder.keywords().stream().filter(k -> !k.isEmpty()).toList();
+        return folder.keywords().all().stream().filter(k -> !k.isEmpty()).toList();
     }
 
     /** Maildir letters for {@code flags}, allocating keyword letters on first use. */
@@ -141,7 +141,7 @@ final class MaildirMailbox implements Mailbox {
             if (i >= 0) {
                 sb.append(LETTERS.charAt(i));
             } else if (!f.startsWith("\\")) {
-                folder.keywordLetter(f, true).ifPresent(sb::append);
+                folder.keywords().letter(f, true).ifPresent(sb::append);
             }
         }
         return sb.toString();
@@ -198,7 +198,7 @@ final class MaildirMailbox implements Mailbox {
     /** The folder's file-system watch; a change it sees makes the next look rescan. */
     @Override
     public Watch watch() throws IOException {
-        MailFolder.Watch w = folder.watch();
+        FolderWatch w = folder.watch();
         return new Watch() {
             @Override
             public boolean awaitChange(Duration timeout) throws InterruptedException, IOException {

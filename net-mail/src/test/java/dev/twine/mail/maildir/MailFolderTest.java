@@ -185,7 +185,7 @@ class MailFolderTest {
     void aFileSystemWatchWakesOnDelivery() throws Exception {
         MailFixture f = MailFixture.create(tmp);
         MailFolder box = f.maildir.mailbox("alice", "");
-        try (MailFolder.Watch w = box.watch()) {
+        try (FolderWatch w = box.watch()) {
             assertFalse(w.awaitChange(Duration.ofMillis(50)));
             f.deliver("alice", MailFixture.HELLO);
             assertTrue(w.awaitChange(Duration.ofSeconds(20)));
@@ -196,7 +196,7 @@ class MailFolderTest {
     void aPollingWatchAlsoWakesOnDeliveryAndEndsWhenClosed() throws Exception {
         MailFixture f = MailFixture.create(tmp);
         MailFolder box = f.maildir.mailbox("alice", "");
-        MailFolder.Watch w = box.pollingWatch();
+        FolderWatch w = box.pollingWatch();
         assertFalse(w.isNotified());
         assertFalse(w.awaitChange(Duration.ofMillis(50)));
         Thread.sleep(5); // directory times have millisecond resolution here

@@ -47,7 +47,7 @@ class MaildirPrivacyTest {
         inbox.messages(); // writes the UID list
         MailMessage appended = d.mailbox("alice", "Work").append(
                 new ByteArrayInputStream("Subject: a\r\n\r\ny\r\n".getBytes(StandardCharsets.US_ASCII)), "S", null);
-        d.mailbox("alice", "Work").keywordLetter("$Label1", true);
+        d.mailbox("alice", "Work").keywords().letter("$Label1", true);
 
         for (Path p : List.of(root, root.resolve("alice"), root.resolve("alice/new"), root.resolve("alice/cur"),
                 root.resolve("alice/tmp"), root.resolve("alice/.Work"), root.resolve("alice/.Work/cur"))) {
