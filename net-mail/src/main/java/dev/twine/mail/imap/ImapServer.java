@@ -227,8 +227,10 @@ public final class ImapServer implements Service {
         }
 
         /**
-         * How often an idling session looks at its mailbox even without a file-system event
-         * (default 30 s): a safety net for file systems that do not report changes.
+         * How often an idling session looks at its mailbox even when the mailbox's
+         * {@linkplain dev.twine.mail.store.Mailbox#watch watch} reports nothing (default 30 s): a
+         * safety net for file systems that do not report changes, and the only way a store
+         * without a watch of its own is looked at.
          */
         public Builder idleRecheck(Duration every) {
             this.idleRecheck = Objects.requireNonNull(every, "every");

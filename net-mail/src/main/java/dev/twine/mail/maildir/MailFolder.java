@@ -1,7 +1,7 @@
 package dev.twine.mail.maildir;
 
 import dev.twine.core.DurableFiles;
-import dev.twine.mail.store.internal.Crlf;
+import dev.twine.mail.internal.Crlf;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

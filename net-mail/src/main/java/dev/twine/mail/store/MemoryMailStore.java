@@ -1,6 +1,6 @@
 package dev.twine.mail.store;
 
-import dev.twine.mail.store.internal.Crlf;
+import dev.twine.mail.internal.Crlf;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;

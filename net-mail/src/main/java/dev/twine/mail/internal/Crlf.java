@@ -1,4 +1,4 @@
-package dev.twine.mail.store.internal;
+package dev.twine.mail.internal;
 
 /** The line ends IMAP and POP3 send (RFC 9051 §2.2, RFC 1939 §3), shared by the stores. */
 public final class Crlf {
