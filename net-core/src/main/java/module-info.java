@@ -8,4 +8,7 @@ module dev.twine.core {
     exports dev.twine.core;
     exports dev.twine.core.auth;
     exports dev.twine.core.testing;
+
+    // Flight Recorder events (dev.twine.core.internal.Events): free unless a recording runs
+    requires jdk.jfr;
 }

@@ -67,6 +67,10 @@ public final class Client {
                 }
                 case Endpoint.Udp udp -> throw new IllegalArgumentException(
                         "cannot connect a stream to " + udp + ": udp endpoints carry datagrams");
+                case Endpoint.Systemd sd -> throw new IllegalArgumentException(
+                        "cannot connect to " + sd + ": systemd endpoints are sockets passed to a server");
+                case Endpoint.Proxied p -> throw new IllegalArgumentException(
+                        "cannot connect to " + p + ": the PROXY protocol options are for listening endpoints");
             };
         } catch (SocketTimeoutException e) {
             throw new SocketTimeoutException("connecting to " + endpoint + " timed out after " + options.connectTimeout());

@@ -1,5 +1,6 @@
 package dev.twine.core;
 
+import dev.twine.core.internal.Events;
 import dev.twine.core.internal.CoreAccess;
 import dev.twine.core.internal.Transport;
 import java.io.IOException;
@@ -81,6 +82,8 @@ public final class Connection implements AutoCloseable {
     private Duration readTimeout = Duration.ZERO;
     private Duration writeTimeout = Duration.ZERO;
     private volatile boolean authenticated;
+    /** The client's address from a PROXY protocol header, or null: it wins over the socket's. */
+    private volatile SocketAddress proxiedClient;
     private volatile ConnectionLimits.Permit permit;
     /** When the peer must have authenticated by (see {@link ConnectionLimits}), or null. */
     private volatile Instant preauthDeadline;
@@ -114,9 +117,73 @@ public final class Connection implements AutoCloseable {
         return clientSide;
     }
 
-    /** The peer's address: an {@link InetSocketAddress}, a Unix domain address, or a test's. */
+    /**
+     * The peer's address: an {@link InetSocketAddress}, a Unix domain address, or a test's. Behind
+     * a load balancer speaking the {@link ProxyProtocol}, the real client's address from its header.
+     */
     public SocketAddress remoteAddress() {
-        return transport.remoteAddress();
+        SocketAddress proxied = proxiedClient;
+        return proxied != null ? proxied : transport.remoteAddress();
+    }
+
+    /** Where this connection's bytes are counted: its server's totals, or nothing. */
+    private volatile Server.Traffic traffic;
+
+    /** This connection's Flight Recorder event while a recording runs, else null. */
+    private volatile Events.Connection event;
+    private Server.Traffic own;
+
+    /** Counts this connection's bytes into its server's totals, and starts its JFR event. */
+    void countInto(Server.Traffic traffic) {
+        this.traffic = traffic;
+        Events.Connection e = new Events.Connection();
+        if (e.isEnabled()) {
+            own = new Server.Traffic(new java.util.concurrent.atomic.LongAdder(), new java.util.concurrent.atomic.LongAdder());
+            e.begin();
+            event = e;
+        }
+    }
+
+    /** Ends the JFR event, if one was started: with the handler's failure, if it failed. */
+    void endEvent(Throwable failure) {
+        Events.Connection e = event;
+        if (e != null) {
+            event = null;
+            e.end();
+            if (e.shouldCommit()) {
+                e.service = service;
+                e.peer = peer();
+                e.received = own.received().sum();
+                e.sent = own.sent().sum();
+                e.failure = failure == null ? null : failure.toString();
+                e.commit();
+            }
+        }
+    }
+
+    void received(int n) {
+        Server.Traffic t = traffic;
+        if (t != null) {
+            t.received().add(n);
+            if (event != null) {
+                own.received().add(n);
+            }
+        }
+    }
+
+    void sent(int n) {
+        Server.Traffic t = traffic;
+        if (t != null) {
+            t.sent().add(n);
+            if (event != null) {
+                own.sent().add(n);
+            }
+        }
+    }
+
+    /** Sets the client address a PROXY protocol header gave (before the handler runs). */
+    void proxiedClient(SocketAddress client) {
+        this.proxiedClient = client;
     }
 
     /** This side's address. */

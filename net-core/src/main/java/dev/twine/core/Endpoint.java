@@ -13,6 +13,8 @@ import java.util.Objects;
  * tls:PORT:cert=FILE:key=FILE[:interface=ADDR]         tls:HOST:PORT[:trust=FILE]
  * udp:PORT[:interface=ADDR]                            udp:HOST:PORT
  * unix:PATH                                            unix:PATH
+ * tcp:... or tls:... [:proxy=v1|v2|any][:proxy-from=CIDR,...]
+ * systemd:index=N | systemd:name=NAME
  * </pre>
  *
  * <p>A colon inside a value is written {@code \:} (and a backslash {@code \\}); an IPv6 address may
@@ -20,6 +22,10 @@ import java.util.Objects;
  * server side picks a free port. A server endpoint without {@code interface} listens on all
  * interfaces. {@code cert} is a PEM certificate chain, {@code key} a PEM PKCS#8 private key,
  * {@code trust} a PEM file of certificates to trust instead of the JDK's default trust store.
+ * {@code proxy} makes a TCP or TLS listener expect a PROXY protocol header from the load balancers
+ * named by {@code proxy-from} (loopback only if it is left out): see {@link ProxyProtocol}.
+ * {@code systemd:} adopts a listening TCP socket that a service manager passed (socket
+ * activation, {@code sd_listen_fds(3)}): see {@link Systemd}.
  *
  * <h2>Error handling</h2>
  * {@link #parseServer} and {@link #parseClient} throw {@link IllegalArgumentException} whose
@@ -71,6 +77,54 @@ public sealed interface Endpoint {
         @Override
         public String toString() {
             return "udp:" + hostPort(host, port);
+        }
+    }
+
+    /**
+     * A TCP or TLS listener behind a load balancer that speaks the PROXY protocol: connections are
+     * accepted only from the trusted proxies, and each must start with a header giving the real
+     * client's address. Server side only.
+     *
+     * @param listener the {@link Tcp} or {@link Tls} endpoint to listen on
+     * @param proxy which headers to accept, and from whom
+     */
+    record Proxied(Endpoint listener, ProxyProtocol proxy) implements Endpoint {
+        public Proxied {
+            Objects.requireNonNull(listener, "listener");
+            Objects.requireNonNull(proxy, "proxy");
+            if (!(listener instanceof Tcp || listener instanceof Tls)) {
+                throw new IllegalArgumentException("the PROXY protocol is for tcp and tls listeners, not " + listener);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return listener + ":" + proxy;
+        }
+    }
+
+    /**
+     * A listening socket passed by systemd (or any manager speaking its protocol: {@code
+     * LISTEN_PID}, {@code LISTEN_FDS}, {@code LISTEN_FDNAMES}), so that the manager binds
+     * privileged ports and keeps them open across restarts. Chosen by {@code FileDescriptorName}
+     * ({@code systemd:name=smtp}) or by position ({@code systemd:index=0}); served as plain TCP.
+     * The JVM needs {@code --add-exports java.base/sun.nio.ch=dev.twine.core --add-opens
+     * java.base/sun.nio.ch=dev.twine.core} (the {@code twine} launcher passes them), since the JDK
+     * offers no public way to adopt a descriptor other than 0. Server side only.
+     *
+     * @param name the FileDescriptorName, or null to choose by index
+     * @param index the position among the passed sockets (0 is file descriptor 3); -1 with a name
+     */
+    record Systemd(String name, int index) implements Endpoint {
+        public Systemd {
+            if (name == null && index < 0) {
+                throw new IllegalArgumentException("a systemd endpoint needs a name or an index");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return name != null ? "systemd:name=" + name : "systemd:index=" + index;
         }
     }
 

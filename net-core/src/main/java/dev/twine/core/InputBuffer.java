@@ -131,6 +131,9 @@ final class InputBuffer extends InputStream {
         int n;
         try {
             n = t.read(b, off, len);
+            if (n > 0 && conn != null) {
+                conn.received(n);
+            }
         } catch (IOException e) {
             // a drain shuts the input down under TLS too, where the TLS layer reports it as an
             // error rather than end of stream

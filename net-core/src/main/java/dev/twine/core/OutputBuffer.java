@@ -41,7 +41,7 @@ final class OutputBuffer extends OutputStream {
         java.util.Objects.checkFromIndexSize(off, len, b.length);
         if (buf == null) {
             if (len >= MAX) {
-                transport.get().write(b, off, len);
+                send(b, off, len);
                 return;
             }
             buf = new byte[Math.max(INITIAL, Integer.highestOneBit(len - 1) << 1)];
@@ -52,7 +52,7 @@ final class OutputBuffer extends OutputStream {
             } else {
                 flushBuffer();
                 if (len >= buf.length) {
-                    transport.get().write(b, off, len);
+                    send(b, off, len);
                     return;
                 }
             }
@@ -67,7 +67,7 @@ final class OutputBuffer extends OutputStream {
      */
     void writeThrough(byte[] b, int off, int len) throws IOException {
         if (count == 0) {
-            transport.get().write(b, off, len);
+            send(b, off, len);
         } else {
             write(b, off, len);
         }
@@ -90,7 +90,7 @@ final class OutputBuffer extends OutputStream {
         if (count > 0) {
             int n = count;
             count = 0;
-            transport.get().write(buf, 0, n);
+            send(buf, 0, n);
         }
     }
 
@@ -113,6 +113,13 @@ final class OutputBuffer extends OutputStream {
     public void close() {
         if (conn != null) {
             conn.close();
+        }
+    }
+
+    private void send(byte[] b, int off, int len) throws IOException {
+        transport.get().write(b, off, len);
+        if (conn != null) {
+            conn.sent(len);
         }
     }
 }

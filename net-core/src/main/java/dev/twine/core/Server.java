@@ -1,5 +1,8 @@
 package dev.twine.core;
 
+import dev.twine.core.internal.Events;
+import dev.twine.core.internal.InheritedSockets;
+import dev.twine.core.internal.ProxyHeader;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -33,6 +36,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import javax.net.ssl.SSLException;
 
@@ -90,7 +94,14 @@ public final class Server implements Service {
     private final ConnectionLimits limits;
     private final ConnectionHandler overLimit;
     private final AtomicLong refused = new AtomicLong();
+    /** The totals {@link Builder#metrics} exposes; counted whether or not anyone reads them. */
+    private final Traffic traffic = new Traffic(new LongAdder(), new LongAdder());
+    private final LongAdder accepted = new LongAdder();
+    private final LongAdder refusedTotal = new LongAdder();
+    private final LongAdder handlerErrors = new LongAdder();
+    private final LongAdder datagrams = new LongAdder();
     private volatile long lastRefusalLog = System.nanoTime() - REFUSAL_LOG_PERIOD_NANOS;
+    private volatile long lastProxyRefusalLog = System.nanoTime() - REFUSAL_LOG_PERIOD_NANOS;
     private final Semaphore permits;
     private final Semaphore datagramPermits;
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
@@ -115,6 +126,26 @@ public final class Server implements Service {
         this.overLimit = b.overLimit;
         this.permits = new Semaphore(maxConnections);
         this.datagramPermits = new Semaphore(maxDatagrams);
+        if (b.metrics != null) {
+            register(b.metrics);
+        }
+    }
+
+    /** Bytes read from and written to this server's connections (after TLS: application bytes). */
+    record Traffic(LongAdder received, LongAdder sent) {}
+
+    private void register(Metrics m) {
+        String[] service = {"service", name};
+        m.gauge("twine_connections_open", "Connections being served now.", () -> connections.size(), service);
+        m.counter("twine_connections_total", "Connections accepted and served.", accepted::sum, service);
+        m.counter("twine_connections_refused_total", "Connections refused by the connection limits.", refusedTotal::sum, service);
+        m.counter("twine_handler_errors_total", "Connections whose handler failed with an unexpected exception.",
+                handlerErrors::sum, service);
+        m.counter("twine_received_bytes_total", "Bytes read from connections (after TLS).", traffic.received()::sum, service);
+        m.counter("twine_sent_bytes_total", "Bytes written to connections (before TLS).", traffic.sent()::sum, service);
+        if (datagramHandler != null) {
+            m.counter("twine_datagrams_total", "Datagrams received.", datagrams::sum, service);
+        }
     }
 
     /** Starts describing a server named {@code name} (used in thread names and logs). */
@@ -165,13 +196,16 @@ public final class Server implements Service {
     private Runnable bind(Endpoint e) throws IOException {
         try {
             return switch (e) {
-                case Endpoint.Tcp tcp -> bindStream(tcp.host(), tcp.port(), tcp.backlog(), null, "tcp");
-                case Endpoint.Tls tls -> {
-                    Tls ctx = Tls.server(tls.cert(), tls.key());
-                    yield bindStream(tls.host(), tls.port(), tls.backlog(), ctx, "tls");
-                }
+                case Endpoint.Tcp tcp -> bindStream(tcp.host(), tcp.port(), tcp.backlog(), null, "tcp", null);
+                case Endpoint.Tls tls -> bindTls(tls, null);
+                case Endpoint.Proxied p -> switch (p.listener()) {
+                    case Endpoint.Tcp tcp -> bindStream(tcp.host(), tcp.port(), tcp.backlog(), null, "tcp", p.proxy());
+                    case Endpoint.Tls tls -> bindTls(tls, p.proxy());
+                    default -> throw new IllegalArgumentException("the PROXY protocol is for tcp and tls listeners");
+                };
                 case Endpoint.Udp udp -> bindDatagram(udp);
                 case Endpoint.Unix unix -> bindUnix(unix);
+                case Endpoint.Systemd sd -> bindInherited(sd);
             };
         } catch (BindException be) {
             throw new BindException("cannot listen on " + e + ": " + be.getMessage());
@@ -180,7 +214,13 @@ public final class Server implements Service {
         }
     }
 
-    private Runnable bindStream(String host, int port, int backlog, Tls tls, String protocol) throws IOException {
+    private Runnable bindTls(Endpoint.Tls tls, ProxyProtocol proxy) throws IOException {
+        Tls ctx = Tls.server(tls.cert(), tls.key());
+        return bindStream(tls.host(), tls.port(), tls.backlog(), ctx, "tls", proxy);
+    }
+
+    private Runnable bindStream(String host, int port, int backlog, Tls tls, String protocol, ProxyProtocol proxy)
+            throws IOException {
         requireHandler(protocol);
         ServerSocket ss = new ServerSocket();
         listeners.add(ss);
@@ -188,7 +228,15 @@ public final class Server implements Service {
         InetAddress addr = host.isEmpty() ? null : InetAddress.getByName(host);
         ss.bind(new InetSocketAddress(addr, port), backlog);
         bindings.add(new Binding(name, protocol, ss.getLocalSocketAddress()));
-        return () -> acceptLoop(ss, tls);
+        return () -> acceptLoop(ss, tls, proxy);
+    }
+
+    private Runnable bindInherited(Endpoint.Systemd sd) throws IOException {
+        requireHandler("systemd");
+        ServerSocketChannel ch = InheritedSockets.adopt(System.getenv(), sd.name(), sd.index());
+        listeners.add(ch);
+        bindings.add(new Binding(name, "tcp", ch.getLocalAddress()));
+        return () -> acceptChannelLoop(ch);
     }
 
     private Runnable bindUnix(Endpoint.Unix unix) throws IOException {
@@ -202,7 +250,7 @@ public final class Server implements Service {
         listeners.add(() -> Files.deleteIfExists(unix.path()));
         ch.bind(UnixDomainSocketAddress.of(unix.path()));
         bindings.add(new Binding(name, "unix", ch.getLocalAddress()));
-        return () -> acceptUnixLoop(ch);
+        return () -> acceptChannelLoop(ch);
     }
 
     /**
@@ -251,7 +299,7 @@ public final class Server implements Service {
         }
     }
 
-    private void acceptLoop(ServerSocket ss, Tls tls) {
+    private void acceptLoop(ServerSocket ss, Tls tls, ProxyProtocol proxy) {
         while (!stopping) {
             if (!acquirePermit()) {
                 return;
@@ -270,7 +318,12 @@ public final class Server implements Service {
             try {
                 s.setTcpNoDelay(true);
                 SocketTransport t = new SocketTransport(s);
-                admit(new Connection(name, t, false, ""), tls);
+                Connection conn = new Connection(name, t, false, "");
+                if (proxy == null) {
+                    admit(conn, tls);
+                } else {
+                    acceptProxied(conn, tls, proxy);
+                }
             } catch (IOException | RuntimeException e) {
                 permits.release();
                 closeQuietly(s);
@@ -278,7 +331,8 @@ public final class Server implements Service {
         }
     }
 
-    private void acceptUnixLoop(ServerSocketChannel ch) {
+    /** Accepts from a channel: a Unix domain socket's, or a TCP socket a service manager passed. */
+    private void acceptChannelLoop(ServerSocketChannel ch) {
         while (!stopping) {
             if (!acquirePermit()) {
                 return;
@@ -295,6 +349,9 @@ public final class Server implements Service {
                 continue;
             }
             try {
+                if (s.getLocalAddress() instanceof InetSocketAddress) {
+                    s.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
+                }
                 admit(new Connection(name, new ChannelTransport(s), false, ""), null);
             } catch (IOException | RuntimeException e) {
                 permits.release();
@@ -322,11 +379,66 @@ public final class Server implements Service {
         }
     }
 
+    /**
+     * A connection through a load balancer: refused unanswered unless it comes from a trusted
+     * proxy; then, on the connection's own thread (a slow header must not hold up the accept
+     * loop), the header is read, the client address taken from it, and the limits asked about
+     * that address.
+     */
+    private void acceptProxied(Connection conn, Tls tls, ProxyProtocol proxy) {
+        if (!(conn.remoteAddress() instanceof InetSocketAddress from)
+                || !AddressBlock.anyContains(proxy.trusted(), from.getAddress())) {
+            long now = System.nanoTime();
+            // at most one line every 10 s at WARNING: a client hammering the port must not flood the log
+            Level level = now - lastProxyRefusalLog >= REFUSAL_LOG_PERIOD_NANOS ? Level.WARNING : Level.DEBUG;
+            if (level == Level.WARNING) {
+                lastProxyRefusalLog = now;
+            }
+            LOG.log(level, "{0}: refused a connection from {1}: not a trusted proxy ({2})", name, conn.peer(), proxy);
+            Events.refused(name, conn.peer(), "not a trusted proxy");
+            conn.close();
+            permits.release();
+            return;
+        }
+        Handle<Void> h = scope.fork("proxy-" + conn.id() + " " + conn.peer(), () -> {
+            try {
+                conn.readTimeout(proxy.headerTimeout());
+                ProxyHeader.read(conn.input(), proxy.version()).ifPresent(conn::proxiedClient);
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "{0}: closed a connection from proxy {1}: {2}", name, conn.peer(), e.getMessage());
+                conn.close();
+                permits.release();
+                return;
+            }
+            Optional<ConnectionLimits.Permit> permit = limits.tryAdmit(conn.remoteAddress());
+            if (permit.isEmpty()) {
+                noteRefusal(conn);
+                refuse(conn, tls);
+                return;
+            }
+            conn.admitted(permit.get(), limits.preauthTimeout());
+            conn.countInto(traffic);
+            accepted.increment();
+            Thread.currentThread().setName("conn-" + conn.id() + " " + conn.peer());
+            connections.add(conn);
+            if (stopping) {
+                conn.beginDrain();
+            }
+            runConnection(conn, tls);
+        });
+        if (h.state() == Handle.State.CANCELLED) {
+            conn.close();
+            permits.release();
+        }
+    }
+
     /** Serves the connection if the limits admit it, else refuses it on its own thread. */
     private void admit(Connection conn, Tls tls) {
         Optional<ConnectionLimits.Permit> permit = limits.tryAdmit(conn.remoteAddress());
         if (permit.isPresent()) {
             conn.admitted(permit.get(), limits.preauthTimeout());
+            conn.countInto(traffic);
+            accepted.increment();
             try {
                 serve(conn, tls);
             } catch (RuntimeException e) {
@@ -359,6 +471,8 @@ public final class Server implements Service {
     }
 
     private void noteRefusal(Connection conn) {
+        refusedTotal.increment();
+        Events.refused(name, conn.peer(), "connection limits");
         long n = refused.incrementAndGet();
         long now = System.nanoTime();
         long last = lastRefusalLog;
@@ -387,6 +501,7 @@ public final class Server implements Service {
     }
 
     private void runConnection(Connection conn, Tls tls) {
+        Throwable failure = null;
         try {
             conn.applyTimeouts(readTimeout, writeTimeout);
             if (tls != null) {
@@ -402,8 +517,10 @@ public final class Server implements Service {
                 }
             }
         } catch (Throwable t) {
+            failure = t;
             logHandlerEnd(conn, t);
         } finally {
+            conn.endEvent(failure);
             connections.remove(conn);
             try {
                 conn.end();
@@ -427,6 +544,7 @@ public final class Server implements Service {
         } else if (t instanceof SSLException) {
             LOG.log(Level.INFO, () -> conn + ": TLS failed: " + t.getMessage());
         } else {
+            handlerErrors.increment();
             LOG.log(Level.WARNING, conn + ": handler failed", t);
         }
     }
@@ -474,6 +592,7 @@ public final class Server implements Service {
             byte[] payload = new byte[buf.remaining()];
             buf.get(payload);
             Datagram d = new Datagram(payload, sender, local);
+            datagrams.increment();
             Handle<Void> h = scope.fork(threadName, () -> answer(ch, d));
             if (h.state() == Handle.State.CANCELLED) {
                 datagramPermits.release();
@@ -656,6 +775,7 @@ public final class Server implements Service {
         private Duration writeTimeout = Duration.ofSeconds(60);
         private ConnectionLimits limits = ConnectionLimits.none();
         private ConnectionHandler overLimit;
+        private Metrics metrics;
 
         private Builder(String name) {
             this.name = Objects.requireNonNull(name, "name");
@@ -679,6 +799,21 @@ public final class Server implements Service {
         /** The handler for stream connections (tcp, tls, unix). */
         public Builder handler(ConnectionHandler handler) {
             this.handler = Objects.requireNonNull(handler, "handler");
+            return this;
+        }
+
+        /**
+         * Registers this server's series in {@code metrics}, labelled {@code service="NAME"}:
+         * {@code twine_connections_open}, {@code twine_connections_total},
+         * {@code twine_connections_refused_total}, {@code twine_handler_errors_total},
+         * {@code twine_received_bytes_total}, {@code twine_sent_bytes_total}, and
+         * {@code twine_datagrams_total} for a server with a datagram handler.
+         *
+         * @param metrics the registry to add to
+         * @return this builder
+         */
+        public Builder metrics(Metrics metrics) {
+            this.metrics = Objects.requireNonNull(metrics, "metrics");
             return this;
         }
 

@@ -31,6 +31,19 @@ public interface Service extends AutoCloseable {
      */
     void shutdown(Duration grace) throws InterruptedException;
 
+    /**
+     * Re-reads what the service loaded from files at start (zones, certificates, users) and
+     * swaps it in without dropping connections: what the launcher does on SIGHUP. A file that is
+     * now bad is reported and the old contents kept. The default reloads nothing.
+     *
+     * @return whether anything was reloaded
+     * @throws java.io.IOException naming the file and the problem, if a reload failed; the service
+     *     keeps running with what it had
+     */
+    default boolean reload() throws java.io.IOException {
+        return false;
+    }
+
     /** Stops at once: in-progress work is cancelled. Blocks until stopped; idempotent. */
     @Override
     void close();

@@ -174,6 +174,17 @@ public interface ServicePlugin {
         }
 
         /**
+         * The registry the launcher serves with {@code --metrics-listen EP}, for the plugin to pass
+         * to its servers' builders ({@code .metrics(m)}), so their connection and protocol counters
+         * are exported.
+         *
+         * @return the launcher's registry, or empty when no metrics endpoint was asked for
+         */
+        default Optional<Metrics> metrics() {
+            return Optional.empty();
+        }
+
+        /**
          * A server TLS pair from a certificate option and a key option given together, or empty
          * if neither is given.
          *

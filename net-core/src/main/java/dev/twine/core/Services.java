@@ -70,6 +70,28 @@ public final class Services {
             return all;
         }
 
+        /** Reloads every member; the first failure is thrown after all have been tried. */
+        @Override
+        public boolean reload() throws java.io.IOException {
+            boolean any = false;
+            java.io.IOException first = null;
+            for (Service s : snapshotReversed().reversed()) {
+                try {
+                    any |= s.reload();
+                } catch (java.io.IOException e) {
+                    if (first == null) {
+                        first = e;
+                    } else {
+                        first.addSuppressed(e);
+                    }
+                }
+            }
+            if (first != null) {
+                throw first;
+            }
+            return any;
+        }
+
         @Override
         public void shutdown(Duration grace) throws InterruptedException {
             long deadline = System.nanoTime() + grace.toNanos();

@@ -1,7 +1,7 @@
 package dev.twine.xmpp;
 
 import dev.twine.core.Binding;
-import dev.twine.core.Connection;
+import dev.twine.core.ConnectionHandler;
 import dev.twine.core.ConnectionLimits;
 import dev.twine.core.Server;
 import dev.twine.core.Service;
@@ -11,6 +11,7 @@ import dev.twine.core.auth.AuthPolicy;
 import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.UserStore;
 import dev.twine.xmpp.internal.DataStore;
+import dev.twine.xmpp.internal.Extensions;
 import dev.twine.xmpp.internal.Hub;
 import dev.twine.xmpp.internal.Sessions;
 import dev.twine.xmpp.internal.XmlLimits;
@@ -28,10 +29,13 @@ import java.util.Objects;
  * <p>Each connection runs on its own virtual thread, which reads the stream with the JDK's StAX
  * parser. Rosters and offline messages live under the data directory and are written durably
  * before they are acknowledged. Users and passwords come from a core {@link UserStore} (a
- * Dovecot passwd-file), checked through a {@link Portal}.
+ * Dovecot passwd-file), checked through a {@link Portal}. IQ requests the server answers itself
+ * go to {@link IqHandler}s and messages and presence pass {@link StanzaInterceptor}s, both
+ * registered on the builder ({@link Builder#iqHandler}, {@link Builder#accountIqHandler},
+ * {@link Builder#messageInterceptor}, {@link Builder#presenceInterceptor}).
  *
  * <pre>{@code
- * XmppServer server = XmppServer.builder("example.org")
+ * XmppServer server = XmppServer.builder().domain().domain("example.org")
  *         .users(UsersFile.load(usersPath)).dataDirectory(dataDir)
  *         .tls(Tls.server(cert, key)).listen("tcp:5222:interface=127.0.0.1").build();
  * server.start();
@@ -48,10 +52,11 @@ public final class XmppServer implements Service {
         hub = new Hub(b.domain, portal, b.users, new DataStore(b.dataDir), b.tls, b.requireTls,
                 new XmlLimits(b.maxStanzaBytes, b.maxDepth, b.maxAttributes), b.componentSecret, b.writeTimeout, VERSION);
         hub.scramSha1(b.scramSha1);
-        hub.streamManagement(b.resumeTimeout, b.maxDetached, b.clock);
+        hub.resumption().configure(b.resumeTimeout, b.maxDetached, b.clock);
         hub.outboundQueue(b.outboundStanzas, b.outboundBytes);
         hub.rosterLimit(b.rosterLimit);
         hub.idleTimeout(b.idleTimeout);
+        hub.extensions(this, b.extensions);
         String domain = hub.domain();
         Server.Builder cb = Server.builder("xmpp").handler(conn -> Sessions.client(hub, conn))
                 .maxConnections(b.maxConnections).writeTimeout(b.writeTimeout)
@@ -89,24 +94,32 @@ public final class XmppServer implements Service {
     /** The version this server reports through XEP-0092. */
     public static final String VERSION = "0.1.0";
 
-    /** A builder for a server of {@code domain}. */
-    public static Builder builder(String domain) {
-        return new Builder(domain);
+    /** A builder; {@link Builder#domain}, {@link Builder#users} and {@link Builder#dataDirectory} are required. */
+    public static Builder builder() {
+        return new Builder();
     }
 
     /**
-     * Runs one client stream on an existing connection, on the calling thread, until it ends:
-     * for in-memory tests and for embedding behind another acceptor.
+     * The handler that runs one client stream (RFC 6120) on a connection, on the connection's
+     * thread, until the stream ends: for in-memory tests and for embedding behind another
+     * acceptor. The server need not be started; {@link #shutdown} and {@link #close} also end
+     * the waits of sessions served this way.
      *
-     * @throws IOException if the connection fails
+     * <p>Error handling: a protocol error ends that stream with a stream error, and a broken
+     * connection ends it silently; neither is thrown. The handler throws {@link IOException} only
+     * if the connection is already closed when it starts (its idle timeout cannot be set).
      */
-    public void serveClient(Connection connection) throws IOException {
-        Sessions.client(hub, connection);
+    public ConnectionHandler clientHandler() {
+        return conn -> Sessions.client(hub, conn);
     }
 
-    /** Runs one XEP-0114 component stream on an existing connection, on the calling thread. */
-    public void serveComponent(Connection connection) {
-        Sessions.component(hub, connection);
+    /**
+     * The handler that runs one XEP-0114 component stream on a connection, on the connection's
+     * thread, until it ends; it needs {@link Builder#componentListen}'s secret to accept any
+     * component, and throws nothing (a failed stream is closed with a stream error).
+     */
+    public ConnectionHandler componentHandler() {
+        return conn -> Sessions.component(hub, conn);
     }
 
     /** The served domain. */
@@ -121,7 +134,7 @@ public final class XmppServer implements Service {
 
     /** The number of XEP-0198 sessions whose connection dropped and that wait to be resumed. */
     public int detachedSessionCount() {
-        return hub.detachedCount();
+        return hub.resumption().detachedCount();
     }
 
     /** The first client port once started. */
@@ -162,14 +175,14 @@ public final class XmppServer implements Service {
     /** Stops accepting, lets streams say {@code system-shutdown}, waits up to {@code grace}, then cancels. */
     @Override
     public void shutdown(Duration grace) throws InterruptedException {
-        hub.stopResumption(); // sessions waiting for their clients end now, their stanzas stored
+        hub.resumption().stop(); // sessions waiting for their clients end now, their stanzas stored
         group.shutdown(grace);
     }
 
     /** Stops at once: every stream is closed without a goodbye. */
     @Override
     public void close() {
-        hub.stopResumption();
+        hub.resumption().stop();
         group.close();
     }
 
@@ -187,7 +200,7 @@ public final class XmppServer implements Service {
 
     /** Configuration of an {@link XmppServer}. */
     public static final class Builder {
-        private final String domain;
+        private String domain;
         private UserStore users;
         private Path dataDir;
         private Tls tls;
@@ -210,9 +223,19 @@ public final class XmppServer implements Service {
         private Duration idleTimeout = Duration.ZERO;
         private int outboundStanzas = 1000;
         private long outboundBytes = 2L << 20;
+        private final Extensions extensions = new Extensions();
 
-        private Builder(String domain) {
-            this.domain = new Jid("", Objects.requireNonNull(domain, "domain"), "").domain();
+        private Builder() {}
+
+        /**
+         * The domain this server serves (required), {@code example.org}: the domain part of its
+         * users' addresses.
+         *
+         * @throws IllegalArgumentException if it is not a valid XMPP domain (RFC 7622 §3.2)
+         */
+        public Builder domain(String name) {
+            this.domain = new Jid("", Objects.requireNonNull(name, "domain"), "").domain();
+            return this;
         }
 
         /** Where users and passwords come from (required). */
@@ -400,14 +423,67 @@ public final class XmppServer implements Service {
         }
 
         /**
+         * Answers IQ requests of one type and payload namespace addressed to the server's domain
+         * (see {@link IqHandler}); the handler's {@link IqHandler#disco()} joins the domain's
+         * {@code disco#info}. A later registration for the same type and namespace replaces an
+         * earlier one, and a built-in (ping {@code urn:xmpp:ping}, version {@code jabber:iq:version},
+         * {@code disco#info}, {@code disco#items}).
+         */
+        public Builder iqHandler(IqType type, String namespace, IqHandler handler) {
+            extensions.serverIq(type, namespace, handler);
+            return this;
+        }
+
+        /**
+         * Answers IQ requests of one type and payload namespace addressed to a local account's
+         * bare JID, or sent with no {@code to} (RFC 6120 §10.3.3), on the account's behalf
+         * (RFC 6121 §8.5.1), for accounts that exist; {@link IqRequest#fromOwner()} tells whether
+         * the user asks about their own account. The handler's {@link IqHandler#disco()} joins the
+         * domain's {@code disco#info}, where clients look for what the server offers them. A
+         * later registration replaces an earlier one and a built-in (roster
+         * {@code jabber:iq:roster}, carbons {@code urn:xmpp:carbons:2}, ping, disco).
+         */
+        public Builder accountIqHandler(IqType type, String namespace, IqHandler handler) {
+            extensions.accountIq(type, namespace, handler);
+            return this;
+        }
+
+        /**
+         * Adds an interceptor at the end of the message chain: it sees every message a client or
+         * component sends, after those registered before it, before routing, carbons and offline
+         * storage (see {@link StanzaInterceptor} for the order).
+         */
+        public Builder messageInterceptor(StanzaInterceptor interceptor) {
+            extensions.messageInterceptor(interceptor);
+            return this;
+        }
+
+        /**
+         * Adds an interceptor at the end of the presence chain: it sees every presence a client or
+         * component sends (broadcasts, directed presence, subscription requests), before routing
+         * and roster changes (see {@link StanzaInterceptor}).
+         */
+        public Builder presenceInterceptor(StanzaInterceptor interceptor) {
+            extensions.presenceInterceptor(interceptor);
+            return this;
+        }
+
+        /**
          * Makes the (unstarted) server.
          *
-         * @throws IllegalStateException if users or the data directory are missing
+         * @throws IllegalStateException if the domain, the users or the data directory are
+         *     missing (the message names the builder method)
          * @throws IOException if the data directory cannot be created
          */
         public XmppServer build() throws IOException {
-            if (users == null || dataDir == null) {
-                throw new IllegalStateException("users and dataDirectory are required");
+            if (domain == null) {
+                throw new IllegalStateException("domain(...) is required");
+            }
+            if (users == null) {
+                throw new IllegalStateException("users(...) is required");
+            }
+            if (dataDir == null) {
+                throw new IllegalStateException("dataDirectory(...) is required");
             }
             if (listen.isEmpty()) {
                 listen.add("tcp:5222:interface=127.0.0.1");

@@ -9,6 +9,11 @@
  * DTDs off and limits on stanza size, nesting depth and attribute count. Between stanzas an idle
  * stream drops its parser and waits on the bare connection, so an idle session costs a few KiB.
  *
+ * <p>The server is extended through {@link dev.twine.xmpp.IqHandler}s registered by IQ type and
+ * payload namespace, {@link dev.twine.xmpp.StanzaInterceptor}s for messages and presence, and the
+ * {@link dev.twine.xmpp.DiscoInfo} each declares; its own roster, carbons, ping, version and
+ * service discovery are built the same way.
+ *
  * <p>Stanzas and their payloads are immutable {@link dev.twine.xmpp.Element}s; addresses are
  * {@link dev.twine.xmpp.Jid}s.
  */

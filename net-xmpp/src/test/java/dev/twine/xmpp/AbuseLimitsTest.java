@@ -42,7 +42,7 @@ class AbuseLimitsTest {
             Files.createFile(users);
             UsersFile.addUser(users, "alice", "pw-alice".toCharArray());
         }
-        XmppServer s = XmppServer.builder("example.org").users(UsersFile.load(users)).dataDirectory(dir.resolve("data"))
+        XmppServer s = XmppServer.builder().domain("example.org").users(UsersFile.load(users)).dataDirectory(dir.resolve("data"))
                 .listen("tcp:0:interface=127.0.0.1").limits(limits).build();
         s.start();
         return s;

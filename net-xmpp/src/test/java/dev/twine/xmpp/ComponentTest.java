@@ -28,7 +28,7 @@ class ComponentTest {
         Path users = dir.resolve("users");
         Files.createFile(users);
         UsersFile.addUser(users, "alice", "secret-alice".toCharArray());
-        return XmppServer.builder("example.org").users(UsersFile.load(users)).dataDirectory(dir.resolve("data"))
+        return XmppServer.builder().domain("example.org").users(UsersFile.load(users)).dataDirectory(dir.resolve("data"))
                 .componentListen("tcp:0:interface=127.0.0.1", "s3cret").build();
     }
 
@@ -45,8 +45,8 @@ class ComponentTest {
     void componentWithRightSecretExchangesStanzasWithUsers() throws Exception {
         Path dir = Files.createTempDirectory("twine-xmpp-");
         XmppServer server = server(dir);
-        try (MemoryConnections.Served comp = MemoryConnections.serve(server::serveComponent, Chunking.byteByByte());
-                MemoryConnections.Served user = MemoryConnections.serve(server::serveClient, Chunking.whole())) {
+        try (MemoryConnections.Served comp = MemoryConnections.serve(server.componentHandler(), Chunking.byteByByte());
+                MemoryConnections.Served user = MemoryConnections.serve(server.clientHandler(), Chunking.whole())) {
             Connection c = comp.client();
             assertEquals("<handshake/>", open(c, "s3cret"));
             XmppClient alice = XmppClient.builder("alice@example.org/a", "secret-alice".toCharArray())
@@ -71,7 +71,7 @@ class ComponentTest {
     void componentWithWrongSecretIsNotAuthorized() throws Exception {
         Path dir = Files.createTempDirectory("twine-xmpp-");
         XmppServer server = server(dir);
-        try (MemoryConnections.Served comp = MemoryConnections.serve(server::serveComponent, Chunking.whole())) {
+        try (MemoryConnections.Served comp = MemoryConnections.serve(server.componentHandler(), Chunking.whole())) {
             Connection c = comp.client();
             String reply = open(c, "wrong");
             String rest = reply + Fixture.readToEnd(c);

@@ -52,27 +52,27 @@ final class Fixture implements AutoCloseable {
                 UsersFile.addUser(users, u, ("secret-" + u).toCharArray());
             }
         }
-        server = settings.apply(XmppServer.builder("example.org").users(UsersFile.load(users)).dataDirectory(dir.resolve("data"))
+        server = settings.apply(XmppServer.builder().domain("example.org").users(UsersFile.load(users)).dataDirectory(dir.resolve("data"))
                 .limits(16 * 1024, 8, 16)).build();
     }
 
     /** A raw in-memory connection to the server's client-stream handler. */
     Connection raw(Chunking chunking) {
-        MemoryConnections.Served s = MemoryConnections.serve(server::serveClient, chunking);
+        MemoryConnections.Served s = MemoryConnections.serve(server.clientHandler(), chunking);
         open.add(s);
         return s.client();
     }
 
     /** A raw in-memory connection to the client-stream handler, with the handler's side for tests that wait for it. */
     MemoryConnections.Served served(Chunking chunking) {
-        MemoryConnections.Served s = MemoryConnections.serve(server::serveClient, chunking);
+        MemoryConnections.Served s = MemoryConnections.serve(server.clientHandler(), chunking);
         open.add(s);
         return s;
     }
 
     /** A component stream connection. */
     Connection rawComponent(Chunking chunking) {
-        MemoryConnections.Served s = MemoryConnections.serve(conn -> server.serveComponent(conn), chunking);
+        MemoryConnections.Served s = MemoryConnections.serve(server.componentHandler(), chunking);
         open.add(s);
         return s.client();
     }

@@ -61,7 +61,7 @@ final class Interop {
         Files.createFile(users);
         UsersFile.addUser(users, "alice", aliceSecret.toCharArray());
         UsersFile.addUser(users, "bob", bobSecret.toCharArray());
-        XmppServer s = XmppServer.builder("localhost").users(UsersFile.load(users)).dataDirectory(dir.resolve("data"))
+        XmppServer s = XmppServer.builder().domain("localhost").users(UsersFile.load(users)).dataDirectory(dir.resolve("data"))
                 .tls(Tls.server(dir.resolve("cert.pem"), dir.resolve("key.pem")))
                 .listen("tcp:0:interface=127.0.0.1").componentListen("tcp:0:interface=127.0.0.1", "comp-secret").build();
         s.start();

@@ -43,7 +43,7 @@ class SlowPeerTest {
         Files.createFile(users);
         UsersFile.addUser(users, "alice", "pw-alice".toCharArray());
         UsersFile.addUser(users, "slow", "pw-slow".toCharArray());
-        try (XmppServer server = XmppServer.builder("example.org").users(UsersFile.load(users)).dataDirectory(dir.resolve("data"))
+        try (XmppServer server = XmppServer.builder().domain("example.org").users(UsersFile.load(users)).dataDirectory(dir.resolve("data"))
                 .listen("tcp:0:interface=127.0.0.1").writeTimeout(Duration.ofSeconds(1)).build()) {
             server.start();
             Socket slow = new Socket();

@@ -179,7 +179,7 @@ class SmackInteropTest {
         Path users = dir.resolve("users-sha1");
         Files.writeString(users, "carol:{PLAIN}carol-pw\n");
         dev.twine.core.auth.UsersFile.addUser(users, "dave", "dave-pw".toCharArray());
-        try (XmppServer server = XmppServer.builder("localhost").users(dev.twine.core.auth.UsersFile.load(users))
+        try (XmppServer server = XmppServer.builder().domain("localhost").users(dev.twine.core.auth.UsersFile.load(users))
                 .dataDirectory(dir.resolve("data"))
                 .tls(dev.twine.core.Tls.server(dir.resolve("cert.pem"), dir.resolve("key.pem")))
                 .listen("tcp:0:interface=127.0.0.1").build()) {

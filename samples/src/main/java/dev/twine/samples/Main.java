@@ -1,6 +1,8 @@
 package dev.twine.samples;
 
 import dev.twine.core.Binding;
+import dev.twine.core.Metrics;
+import dev.twine.core.Server;
 import dev.twine.core.Service;
 import dev.twine.core.ServicePlugin;
 import dev.twine.core.Services;
@@ -33,6 +35,8 @@ import picocli.CommandLine.ParseResult;
  */
 public final class Main {
     static final Duration GRACE = Duration.ofSeconds(10);
+
+    private static final System.Logger LAUNCHER_LOG = System.getLogger("dev.twine.launcher");
 
     private Main() {}
 
@@ -91,6 +95,7 @@ public final class Main {
         ParseResult sub = parsed.subcommand();
         String name = sub.commandSpec().name();
         try {
+            logLevel(sub);
             if (name.equals("user")) {
                 return UserCommand.run(sub, out, err);
             }
@@ -99,7 +104,11 @@ public final class Main {
                 return demo(plugins, dir, out, err);
             }
             ServicePlugin plugin = plugins.get(name);
-            Service service = plugin.create(arguments(plugin, sub));
+            Optional<Metrics> metrics = sub.hasMatchedOption("--metrics-listen") ? Optional.of(Metrics.create()) : Optional.empty();
+            Service service = plugin.create(arguments(plugin, sub, metrics));
+            if (metrics.isPresent()) {
+                service = Services.group(service.name(), List.of(service, metricsServer(metrics.get(), sub)));
+            }
             return serve(service, List.of(), out, err);
         } catch (IllegalArgumentException e) {
             err.println("twine " + name + ": " + e.getMessage());
@@ -136,6 +145,7 @@ public final class Main {
         demo.usageMessage().description("Start every sample service on 127.0.0.1 with demo data, and print how to connect.");
         demo.addOption(OptionSpec.builder("--data").paramLabel("DIR").description("Where demo data goes (default: ./twine-data).")
                 .type(String.class).build());
+        addLauncherOptions(demo, false);
         cl.addSubcommand("demo", new CommandLine(demo));
         for (ServicePlugin p : plugins.values()) {
             cl.addSubcommand(p.name(), new CommandLine(spec(p)));
@@ -147,6 +157,7 @@ public final class Main {
     private static CommandSpec spec(ServicePlugin p) {
         CommandSpec spec = CommandSpec.create().name(p.name()).mixinStandardHelpOptions(true);
         spec.usageMessage().description(p.summary());
+        addLauncherOptions(spec, true);
         for (ServicePlugin.Option o : p.options()) {
             OptionSpec.Builder b = OptionSpec.builder(o.name()).description(o.description() + (o.defaultValue() != null ? " (default: " + o.defaultValue() + ")" : ""));
             if (o.isFlag()) {
@@ -162,7 +173,55 @@ public final class Main {
         return spec;
     }
 
-    private static ServicePlugin.Arguments arguments(ServicePlugin plugin, ParseResult sub) {
+    /** The options every server command has, whatever its plugin declares. */
+    private static void addLauncherOptions(CommandSpec spec, boolean metrics) {
+        spec.addOption(OptionSpec.builder("--log-level").paramLabel("LEVEL").type(String.class)
+                .description("error, warning, info (default), debug or trace; TWINE_LOG sets the default.").build());
+        if (metrics) {
+            spec.addOption(OptionSpec.builder("--metrics-listen").paramLabel("EP").type(String.class)
+                    .description("Serve Prometheus metrics at http://EP/metrics (e.g. tcp:9100:interface=127.0.0.1).").build());
+        }
+    }
+
+    /**
+     * Sets the level of every logger under the root (Twine's, MINA's and dnsjava's through slf4j)
+     * from {@code --log-level}, else {@code TWINE_LOG}, else info.
+     *
+     * @throws IllegalArgumentException for an unknown level
+     */
+    private static void logLevel(ParseResult sub) {
+        String given = sub.hasMatchedOption("--log-level") ? sub.matchedOptionValue("--log-level", "info")
+                : System.getenv().getOrDefault("TWINE_LOG", "info");
+        java.util.logging.Level level = switch (given.strip().toLowerCase(java.util.Locale.ROOT)) {
+            case "error" -> java.util.logging.Level.SEVERE;
+            case "warning", "warn" -> java.util.logging.Level.WARNING;
+            case "info" -> java.util.logging.Level.INFO;
+            case "debug" -> java.util.logging.Level.FINE;
+            case "trace" -> java.util.logging.Level.FINEST;
+            default -> throw new IllegalArgumentException("--log-level: '" + given + "' is not error, warning, info, debug or trace");
+        };
+        java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+        root.setLevel(level);
+        for (java.util.logging.Handler h : root.getHandlers()) {
+            h.setLevel(level);
+        }
+    }
+
+    /** The {@code --metrics-listen} endpoint: the registry over HTTP, plus the process's own figures. */
+    private static Service metricsServer(Metrics metrics, ParseResult sub) {
+        long start = ProcessHandle.current().info().startInstant().map(java.time.Instant::getEpochSecond).orElse(0L);
+        metrics.gauge("process_start_time_seconds", "When the process started, in seconds since the epoch.", () -> start);
+        Runtime rt = Runtime.getRuntime();
+        metrics.gauge("jvm_memory_used_bytes", "Java heap in use.", () -> rt.totalMemory() - rt.freeMemory(), "area", "heap");
+        return Server.builder("metrics")
+                .listen(sub.matchedOptionValue("--metrics-listen", ""))
+                .readTimeout(Duration.ofSeconds(30))
+                .maxConnections(64)
+                .handler(metrics.httpHandler())
+                .build();
+    }
+
+    private static ServicePlugin.Arguments arguments(ServicePlugin plugin, ParseResult sub, Optional<Metrics> metrics) {
         Map<String, ServicePlugin.Option> declared = new LinkedHashMap<>();
         plugin.options().forEach(o -> declared.put(o.name(), o));
         return new ServicePlugin.Arguments() {
@@ -198,6 +257,11 @@ public final class Main {
             public boolean flag(String name) {
                 option(name);
                 return sub.hasMatchedOption(name);
+            }
+
+            @Override
+            public Optional<Metrics> metrics() {
+                return metrics;
             }
         };
     }
@@ -302,6 +366,15 @@ public final class Main {
         }
         CountDownLatch stop = new CountDownLatch(1);
         Signals.onTermination(stop::countDown);
+        // log rotation and service managers send SIGHUP routinely: reload, never die of it
+        Signals.onReload(() -> {
+            try {
+                boolean reloaded = service.reload();
+                LAUNCHER_LOG.log(System.Logger.Level.INFO, "SIGHUP: " + (reloaded ? "reloaded" : "nothing to reload"));
+            } catch (IOException | RuntimeException e) {
+                LAUNCHER_LOG.log(System.Logger.Level.WARNING, "SIGHUP: reload failed, still running as before: " + e.getMessage());
+            }
+        });
         for (Binding b : service.bindings()) {
             out.println(b.listeningLine());
         }

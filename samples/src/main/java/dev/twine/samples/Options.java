@@ -17,7 +17,7 @@ final class Options {
     static List<ServicePlugin.Option> serverOptions(String listen, String maxConnections, String idleTimeout) {
         return List.of(
                 ServicePlugin.Option.value("--listen", "EP",
-                                "Endpoint to listen on (repeatable); add :interface=0.0.0.0 to serve every interface.")
+                                "Endpoint to listen on (repeatable); tcp:PORT without :interface=ADDR listens on every interface.")
                         .asRepeatable().withDefault(listen),
                 ServicePlugin.Option.value("--max-connections", "N", "Most connections served at once; more wait in the listen backlog.")
                         .withDefault(maxConnections),
@@ -34,6 +34,7 @@ final class Options {
     /** A server from {@code builder} configured with {@link #serverOptions}'s values. */
     static Server server(Server.Builder builder, Arguments args) {
         args.values("--listen").forEach(builder::listen);
+        args.metrics().ifPresent(builder::metrics);
         return builder.maxConnections(args.positive("--max-connections"))
                 .readTimeout(args.duration("--idle-timeout"))
                 .limits(ConnectionLimits.builder().perAddress(args.count("--max-connections-per-address")).build())

@@ -18,4 +18,13 @@ final class Signals {
             }
         }
     }
+
+    /** SIGHUP runs {@code action} (on the JVM's signal thread) instead of ending the JVM. */
+    static void onReload(Runnable action) {
+        try {
+            Signal.handle(new Signal("HUP"), s -> action.run());
+        } catch (IllegalArgumentException unsupported) {
+            // Windows has no SIGHUP
+        }
+    }
 }

@@ -1,10 +1,12 @@
 package dev.twine.core.auth;
 
 import dev.twine.core.internal.AddressKey;
+import dev.twine.core.internal.Events;
 import dev.twine.core.internal.Clocks;
 import java.lang.System.Logger.Level;
 import java.net.SocketAddress;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * The login attempts of one connection under an {@link AuthPolicy}: the protocol asks before each
@@ -54,8 +56,38 @@ public final class LoginAttempts {
         Duration retryAfter = Duration.ofMillis(remaining[0]);
         policy.log.log(Level.WARNING, "login refused: service={0} address={1} user={2} reason={3} retry-after={4}",
                 service, address, AuthPolicy.printable(username), reason, retryAfter);
+        Events.login(service, address, AuthPolicy.printable(username), "refused");
         delay();
         throw new LoginRefusedException("login refused: " + reason.replace('-', ' '), retryAfter, mayRetry());
+    }
+
+    /**
+     * Checks a password login (IMAP {@code LOGIN}, POP3 {@code USER}/{@code PASS}) under this
+     * policy: the user name is checked with {@link #admit} before the portal looks at the
+     * password, a failure is counted and delayed, a success logged. For SASL, use
+     * {@link SaslExchange#run}.
+     *
+     * @param portal the portal that checks the credentials
+     * @param credentials what the client sent
+     * @return {@link LoginResult.LoggedIn} (with no additional data), {@link LoginResult.Failed}
+     *     or {@link LoginResult.Refused}
+     * @throws InterruptedException if interrupted while the policy delays a failure
+     */
+    public LoginResult authenticate(Portal portal, Credentials credentials) throws InterruptedException {
+        String user = credentials.username();
+        Principal principal;
+        try {
+            // the policy answers before the password is looked at: while penalised, right or
+            // wrong get the same temporary refusal
+            admit(user);
+            principal = portal.authenticate(credentials);
+        } catch (LoginRefusedException e) {
+            return new LoginResult.Refused(e);
+        } catch (AuthenticationException | IllegalArgumentException e) {
+            return new LoginResult.Failed(Optional.of(user), failed(user));
+        }
+        succeeded(user);
+        return new LoginResult.LoggedIn(principal, new byte[0]);
     }
 
     /**
@@ -73,6 +105,7 @@ public final class LoginAttempts {
         failures++;
         policy.log.log(Level.INFO, "login failed: service={0} address={1} user={2} failures={3}",
                 service, address, AuthPolicy.printable(username), failures);
+        Events.login(service, address, AuthPolicy.printable(username), "failed");
         policy.recordFailure(key, address, username);
         delay();
         return mayRetry();
@@ -87,6 +120,7 @@ public final class LoginAttempts {
     public void succeeded(String username) {
         policy.log.log(Level.INFO, "login: service={0} address={1} user={2}",
                 service, address, AuthPolicy.printable(username));
+        Events.login(service, address, AuthPolicy.printable(username), "succeeded");
     }
 
     /** Failed or refused logins on this connection so far. */

@@ -80,7 +80,7 @@ public final class Portal {
     private static final String DUMMY_PASSWORD = "twine-dummy-password";
     /** The SASL names of the mechanisms {@link #sasl(String)} runs. */
     private static final List<String> ALL_MECHANISMS =
-            List.of(ScramHash.SHA_256.mechanism, ScramHash.SHA_1.mechanism, PlainMechanism.NAME);
+            List.of(ScramHash.SHA_256.mechanism, ScramHash.SHA_1.mechanism, PlainMechanism.NAME, LoginMechanism.NAME);
 
     private final List<Checker> checkers;
     private final UserStore users;
@@ -166,8 +166,9 @@ public final class Portal {
     /**
      * Starts a server-side SASL exchange.
      *
-     * @param mechanism a name from {@link #saslMechanisms()}, or {@code "SCRAM-SHA-1"}; matched
-     *     ignoring ASCII case, since some clients send {@code AUTH plain}
+     * @param mechanism a name from {@link #saslMechanisms()}, or {@code "SCRAM-SHA-1"}, or the
+     *     obsolete {@code "LOGIN"} (draft-murchison-sasl-login, which only SMTP offers, where
+     *     it offers PLAIN); matched ignoring ASCII case, since some clients send {@code AUTH plain}
      * @return a new exchange, waiting for the client's first response
      * @throws IllegalArgumentException if the mechanism is not one of those, or no user store is
      *     configured: protocols check what they offer first and answer with their own error
@@ -180,6 +181,9 @@ public final class Portal {
         }
         if (name.equals(PlainMechanism.NAME)) {
             return new SaslExchange(name, new PlainMechanism(this));
+        }
+        if (name.equals(LoginMechanism.NAME)) {
+            return new SaslExchange(name, new LoginMechanism(this));
         }
         ScramHash hash = name.equals(ScramHash.SHA_1.mechanism) ? ScramHash.SHA_1 : ScramHash.SHA_256;
         return new SaslExchange(name, new ScramMechanism(hash, this::scramLookup, serverNonces));

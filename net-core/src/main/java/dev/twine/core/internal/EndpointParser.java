@@ -1,6 +1,9 @@
 package dev.twine.core.internal;
 
+import dev.twine.core.AddressBlock;
 import dev.twine.core.Endpoint;
+import dev.twine.core.Endpoint.Proxied;
+import dev.twine.core.ProxyProtocol;
 import dev.twine.core.Endpoint.Tcp;
 import dev.twine.core.Endpoint.Tls;
 import dev.twine.core.Endpoint.Udp;
@@ -48,15 +51,18 @@ public final class EndpointParser {
                 positional.add(part);
             }
         }
+        if (kind.equals("systemd")) {
+            return systemd(spec, server, positional, options);
+        }
         String usage = switch (kind) {
-            case "tcp" -> server ? "tcp:PORT[:interface=ADDR][:backlog=N]" : "tcp:HOST:PORT";
+            case "tcp" -> server ? "tcp:PORT[:interface=ADDR][:backlog=N][:proxy=v1|v2|any[:proxy-from=CIDR,...]]" : "tcp:HOST:PORT";
             case "tls" -> server ? "tls:PORT:cert=FILE:key=FILE[:interface=ADDR]" : "tls:HOST:PORT[:trust=FILE]";
             case "udp" -> server ? "udp:PORT[:interface=ADDR]" : "udp:HOST:PORT";
-            default -> throw bad(spec, "unknown endpoint type '" + parts.get(0) + "'; expected tcp, tls, udp or unix");
+            default -> throw bad(spec, "unknown endpoint type '" + parts.get(0) + "'; expected tcp, tls, udp, unix or systemd");
         };
         Set<String> allowed = switch (kind) {
-            case "tcp" -> server ? Set.of("interface", "backlog") : Set.of();
-            case "tls" -> server ? Set.of("interface", "backlog", "cert", "key") : Set.of("trust");
+            case "tcp" -> server ? Set.of("interface", "backlog", "proxy", "proxy-from") : Set.of();
+            case "tls" -> server ? Set.of("interface", "backlog", "cert", "key", "proxy", "proxy-from") : Set.of("trust");
             default -> server ? Set.of("interface") : Set.of();
         };
         for (String key : options.keySet()) {
@@ -92,7 +98,7 @@ public final class EndpointParser {
             }
         }
         int backlog = options.containsKey("backlog") ? number(spec, "backlog", options.get("backlog"), 1, 65535) : Endpoint.DEFAULT_BACKLOG;
-        return switch (kind) {
+        Endpoint endpoint = switch (kind) {
             case "tcp" -> new Tcp(host, port, backlog);
             case "udp" -> new Udp(host, port);
             default -> {
@@ -105,6 +111,49 @@ public final class EndpointParser {
                 yield new Tls(host, port, backlog, null, null, trust == null ? null : path(spec, "trust", trust));
             }
         };
+        return options.containsKey("proxy") || options.containsKey("proxy-from") ? proxied(spec, endpoint, options) : endpoint;
+    }
+
+    private static Endpoint systemd(String spec, boolean server, List<String> positional, Map<String, String> options) {
+        if (!server) {
+            throw bad(spec, "systemd endpoints are sockets passed to a server; they cannot be connected to");
+        }
+        if (!positional.isEmpty() || options.size() != 1 || !(options.containsKey("index") || options.containsKey("name"))) {
+            throw bad(spec, "expected systemd:index=N or systemd:name=NAME (the socket unit's FileDescriptorName)");
+        }
+        if (options.containsKey("name")) {
+            String name = options.get("name");
+            if (name.isEmpty() || name.contains(":")) {
+                throw bad(spec, "name must be a FileDescriptorName: not empty, no ':'");
+            }
+            return new Endpoint.Systemd(name, -1);
+        }
+        return new Endpoint.Systemd(null, number(spec, "index", options.get("index"), 0, 1000));
+    }
+
+    private static Endpoint proxied(String spec, Endpoint listener, Map<String, String> options) {
+        String version = options.get("proxy");
+        if (version == null) {
+            throw bad(spec, "proxy-from needs proxy=v1, v2 or any");
+        }
+        ProxyProtocol.Builder b = ProxyProtocol.builder();
+        b.version(switch (version.toLowerCase(Locale.ROOT)) {
+            case "v1", "1" -> ProxyProtocol.Version.V1;
+            case "v2", "2" -> ProxyProtocol.Version.V2;
+            case "any" -> ProxyProtocol.Version.ANY;
+            default -> throw bad(spec, "proxy '" + version + "' is not v1, v2 or any");
+        });
+        String from = options.get("proxy-from");
+        if (from != null) {
+            for (String cidr : from.split(",")) {
+                try {
+                    b.trust(AddressBlock.parse(cidr));
+                } catch (IllegalArgumentException e) {
+                    throw bad(spec, "proxy-from: " + e.getMessage());
+                }
+            }
+        }
+        return new Proxied(listener, b.build());
     }
 
     private static Path path(String spec, String key, String value) {

@@ -5,9 +5,10 @@ import dev.twine.core.Deadline;
 import dev.twine.core.DeadlineExceededException;
 import dev.twine.core.DrainingException;
 import dev.twine.core.Scope;
-import dev.twine.core.auth.AuthenticationException;
 import dev.twine.core.auth.LoginAttempts;
-import dev.twine.core.auth.LoginRefusedException;
+import dev.twine.core.auth.LoginResult;
+import dev.twine.core.auth.Principal;
+import dev.twine.core.auth.SaslExchange;
 import dev.twine.xmpp.Element;
 import dev.twine.xmpp.Jid;
 import java.io.EOFException;
@@ -21,6 +22,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,6 +42,8 @@ final class C2sSession {
     private boolean headerSent;
     private String streamId = "";
     private String principal;
+    /** Who the client authenticated as (its name is {@link #principal}); set with it. */
+    private Principal authenticated;
     private volatile Jid jid;
     /** This stream's logins under the portal's auth policy; made at the first {@code <auth/>}. */
     private LoginAttempts attempts;
@@ -61,6 +65,11 @@ final class C2sSession {
 
     Jid jid() {
         return jid;
+    }
+
+    /** Who the client authenticated as; set before the session is bound. */
+    Principal principal() {
+        return authenticated;
     }
 
     /** The XEP-0198 resumption id, for the hub's registry (set before the hub is told). */
@@ -232,8 +241,8 @@ final class C2sSession {
                     return;
                 }
                 String resume = e.attributeOrEmpty("resume");
-                boolean resumable = (resume.equals("true") || resume.equals("1")) && !hub.resumeTimeout.isZero();
-                Duration max = hub.resumeTimeout;
+                boolean resumable = (resume.equals("true") || resume.equals("1")) && !hub.resumption.resumeTimeout.isZero();
+                Duration max = hub.resumption.resumeTimeout;
                 try {
                     long wanted = Long.parseLong(e.attributeOrEmpty("max"));
                     if (wanted > 0 && wanted < max.toSeconds()) {
@@ -248,7 +257,7 @@ final class C2sSession {
                     if (resumable) {
                         smId = HexFormat.of().formatHex(randomBytes()) + HexFormat.of().formatHex(randomBytes());
                         smMax = chosen;
-                        hub.registerResumable(smId, this);
+                        hub.resumption.register(smId, this);
                         enabled.append(" id='").append(smId).append("' resume='true' max='").append(chosen.toSeconds()).append('\'');
                     }
                     out.send(enabled.append("/>").toString());
@@ -388,10 +397,10 @@ final class C2sSession {
             return;
         }
         // outside this session's lock: counting it may end another detached session
-        wait[0] = wait[0] && hub.detach(this);
+        wait[0] = wait[0] && hub.resumption.detach(this);
         boolean interrupted = false;
         if (wait[0]) {
-            try (Scope s = Scope.open("xmpp-detached", Deadline.after(smMax, hub.clock))) {
+            try (Scope s = Scope.open("xmpp-detached", Deadline.after(smMax, hub.resumption.clock))) {
                 s.fork("resume", () -> out.awaitWhile(() -> movedTo == null && !smEvicted && !smOverflow));
                 s.join();
             } catch (DeadlineExceededException e) {
@@ -399,7 +408,7 @@ final class C2sSession {
             } catch (InterruptedException | CancellationException e) {
                 interrupted = true; // the server is stopping: end the session properly first
             }
-            hub.undetach(this);
+            hub.resumption.undetach(this);
             if (movedTo != null) {
                 if (interrupted) {
                     Thread.currentThread().interrupt();
@@ -437,7 +446,7 @@ final class C2sSession {
             return;
         }
         if (smId != null) {
-            hub.forgetResumable(smId, this);
+            hub.resumption.forget(smId, this);
         }
         hub.unbind(this);
         List<Element> left = new ArrayList<>();
@@ -485,7 +494,7 @@ final class C2sSession {
     private boolean resume(Element e) throws IOException, StreamErrorException {
         long h = parseH(e);
         String previd = e.attributeOrEmpty("previd");
-        C2sSession old = previd.isEmpty() ? null : hub.resumable(previd);
+        C2sSession old = previd.isEmpty() ? null : hub.resumption.find(previd);
         if (old == null || !old.principal.equals(principal)) {
             out.send(smFailed("item-not-found"));
             return false;
@@ -666,82 +675,118 @@ final class C2sSession {
         return "<failure xmlns='" + Stanzas.SASL_NS + "'><" + condition + "/></failure>";
     }
 
-    /** Runs one SASL exchange (RFC 6120 §6.4); true on success. */
+    /**
+     * Runs one SASL exchange (RFC 6120 §6.4) through the core's driver, which applies the auth
+     * policy around it; true on success.
+     */
     private boolean authenticate(XmlReader reader, Element auth) throws IOException, StreamErrorException {
         String mech = auth.attributeOrEmpty("mechanism");
         if (!hub.mechanisms().contains(mech)) {
             out.send(saslFailure("invalid-mechanism"));
             return false;
         }
+        byte[] initial;
         try {
-            admit(null); // the address may be penalised for guessing
-        } catch (LoginRefusedException e) {
-            return refused(e);
-        }
-        ServerSasl x = ServerSasl.of(hub.portal.sasl(mech));
-        byte[] response;
-        try {
-            response = decode(auth.text());
+            initial = decode(auth.text());
         } catch (IllegalArgumentException e) {
             out.send(saslFailure("incorrect-encoding"));
             return false;
         }
-        while (true) {
-            byte[] reply;
-            try {
-                reply = x.evaluate(response);
-            } catch (AuthenticationException e) {
-                return failed(x.username().orElse(null));
-            }
-            if (x.isComplete()) {
-                String name = x.user();
+        LoginResult result;
+        try {
+            result = hub.portal.sasl(mech).run(Optional.of(initial), saslProfile(reader), attempts());
+        } catch (StreamFailure e) {
+            throw e.streamError;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted during the failed-login delay");
+        }
+        switch (result) {
+            case LoginResult.LoggedIn in -> {
                 try {
-                    // the right password does not get in while the address or user is penalised
-                    admit(name);
-                } catch (LoginRefusedException e) {
-                    return refused(e);
-                }
-                try {
-                    Jid.parse(name + "@" + hub.domain);
+                    Jid.parse(in.principal().name() + "@" + hub.domain);
                 } catch (IllegalArgumentException e) {
-                    out.send(saslFailure("not-authorized"));
+                    out.send(saslFailure("not-authorized")); // a user name that is no JID localpart
                     return false;
                 }
-                attempts().succeeded(name);
                 conn.markAuthenticated(); // out of the pre-auth counts, no pre-auth deadline
-                principal = name;
-                out.send("<success xmlns='" + Stanzas.SASL_NS + "'>" + encode(reply) + "</success>");
+                principal = in.principal().name();
+                authenticated = in.principal();
+                out.send("<success xmlns='" + Stanzas.SASL_NS + "'>" + encode(in.additionalData()) + "</success>");
                 return true;
             }
-            out.send("<challenge xmlns='" + Stanzas.SASL_NS + "'>" + (reply.length == 0 ? "=" : encode(reply)) + "</challenge>");
-            Element next = reader.next();
-            if (next == null) {
-                throw new EOFException("stream closed during SASL");
+            case LoginResult.Failed f -> {
+                // RFC 6120 §6.4.5: after the policy's retries, <policy-violation/> closes the stream
+                out.send(saslFailure("not-authorized"));
+                return mayRetry(f.mayRetry());
             }
-            if (next.is("abort", Stanzas.SASL_NS)) {
-                out.send(saslFailure("aborted"));
-                return false;
+            case LoginResult.Refused r -> {
+                // RFC 6120 §6.5.9: the address or user is penalised, whatever the credentials
+                out.send(saslFailure("temporary-auth-failure"));
+                return mayRetry(r.mayRetry());
             }
-            if (!next.is("response", Stanzas.SASL_NS)) {
-                out.send(saslFailure("malformed-request"));
-                return false;
-            }
-            try {
-                response = decode(next.text());
-            } catch (IllegalArgumentException e) {
-                out.send(saslFailure("incorrect-encoding"));
-                return false;
+            case LoginResult.Abandoned a -> {
+                return false; // the profile has answered the abort or the bad response
             }
         }
     }
 
-    /** The auth policy's check before a login (see {@link LoginAttempts#admit}). */
-    private void admit(String username) throws LoginRefusedException, InterruptedIOException {
-        try {
-            attempts().admit(username);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted during the failed-login delay");
+    private static boolean mayRetry(boolean again) throws StreamErrorException {
+        if (!again) {
+            throw new StreamErrorException("policy-violation", "too many failed authentication attempts");
+        }
+        return false;
+    }
+
+    /**
+     * XMPP's SASL profile (RFC 4422 §4, RFC 6120 §6.4): challenges in {@code <challenge/>},
+     * responses in {@code <response/>}, {@code <abort/>} cancels, and {@code <success/>} carries
+     * the additional data.
+     */
+    private SaslExchange.Profile saslProfile(XmlReader reader) {
+        return new SaslExchange.Profile() {
+            @Override
+            public Optional<byte[]> challenge(byte[] challenge) throws IOException {
+                out.send("<challenge xmlns='" + Stanzas.SASL_NS + "'>" + (challenge.length == 0 ? "=" : encode(challenge)) + "</challenge>");
+                Element next;
+                try {
+                    next = reader.next();
+                } catch (StreamErrorException e) {
+                    throw new StreamFailure(e);
+                }
+                if (next == null) {
+                    throw new EOFException("stream closed during SASL");
+                }
+                if (next.is("abort", Stanzas.SASL_NS)) {
+                    out.send(saslFailure("aborted"));
+                    return Optional.empty();
+                }
+                if (!next.is("response", Stanzas.SASL_NS)) {
+                    out.send(saslFailure("malformed-request"));
+                    return Optional.empty();
+                }
+                try {
+                    return Optional.of(decode(next.text()));
+                } catch (IllegalArgumentException e) {
+                    out.send(saslFailure("incorrect-encoding"));
+                    return Optional.empty();
+                }
+            }
+
+            @Override
+            public boolean successCarriesData() {
+                return true;
+            }
+        };
+    }
+
+    /** A stream error met while the SASL driver reads, carried out through its IOException. */
+    private static final class StreamFailure extends IOException {
+        final StreamErrorException streamError;
+
+        StreamFailure(StreamErrorException e) {
+            super(e);
+            this.streamError = e;
         }
     }
 
@@ -750,46 +795,6 @@ final class C2sSession {
             attempts = hub.portal.policy().open("xmpp", conn.remoteAddress());
         }
         return attempts;
-    }
-
-    /**
-     * A failed SASL exchange (RFC 6120 §6.4.5): delayed by the auth policy, then
-     * {@code <not-authorized/>}; past the policy's retries the stream is closed with
-     * {@code <policy-violation/>}, as §6.4.5 recommends.
-     */
-    private boolean failed(String username) throws IOException, StreamErrorException {
-        if (username != null) {
-            try {
-                admit(username); // a penalised user gets the same answer, right password or not
-            } catch (LoginRefusedException e) {
-                return refused(e);
-            }
-        }
-        boolean again;
-        try {
-            again = attempts().failed(username);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted during the failed-login delay");
-        }
-        out.send(saslFailure("not-authorized"));
-        if (!again) {
-            throw new StreamErrorException("policy-violation", "too many failed authentication attempts");
-        }
-        return false;
-    }
-
-    /**
-     * A login the auth policy refuses (address or user penalised): RFC 6120 §6.5.9
-     * {@code <temporary-auth-failure/>}, whatever the credentials; the stream is closed if this
-     * connection may not try again.
-     */
-    private boolean refused(LoginRefusedException e) throws StreamErrorException {
-        out.send(saslFailure("temporary-auth-failure"));
-        if (!e.mayRetry()) {
-            throw new StreamErrorException("policy-violation", "too many failed authentication attempts");
-        }
-        return false;
     }
 
     /** RFC 6120 §6.4.2: "=" is an empty response, no text is none (treated as empty too). */
@@ -895,6 +900,9 @@ final class C2sSession {
             Element stamped = e.withAttribute("from", me);
             try {
                 hub.route(stamped, this);
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while handling a stanza");
             } catch (RuntimeException ex) {
                 LOG.log(System.Logger.Level.WARNING, "error routing a stanza from " + jid, ex);
                 hub.bounce(stamped, "internal-server-error", this);

@@ -104,7 +104,12 @@ final class ComponentSession {
                     // XEP-0114 §3: a component speaks only for addresses in its own domain
                     throw new StreamErrorException("invalid-from", "'from' must be in " + domain);
                 }
-                hub.route(e.inNamespace(Hub.CLIENT_NS), null);
+                try {
+                    hub.route(e.inNamespace(Hub.CLIENT_NS), null);
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt(); // the server is stopping: the stream ends
+                    return;
+                }
             }
         } catch (StreamErrorException e) {
             if (!headerSent) {

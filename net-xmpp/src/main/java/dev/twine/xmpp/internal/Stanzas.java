@@ -2,6 +2,7 @@ package dev.twine.xmpp.internal;
 
 import dev.twine.xmpp.Element;
 import dev.twine.xmpp.Jid;
+import dev.twine.xmpp.StanzaError;
 
 /** Builders for the error and control elements RFC 6120 defines. */
 final class Stanzas {
@@ -16,12 +17,12 @@ final class Stanzas {
 
     /** The error type RFC 6120 §8.3.3 suggests for each defined condition. */
     static String errorType(String condition) {
-        return switch (condition) {
-            case "bad-request", "jid-malformed", "not-acceptable", "policy-violation", "unexpected-request" -> "modify";
-            case "forbidden", "not-authorized", "registration-required", "subscription-required" -> "auth";
-            case "internal-server-error", "resource-constraint", "remote-server-timeout" -> "wait";
-            default -> "cancel";
-        };
+        for (StanzaError e : StanzaError.values()) {
+            if (e.condition().equals(condition)) {
+                return e.type();
+            }
+        }
+        return "cancel";
     }
 
     /**
@@ -29,6 +30,11 @@ final class Stanzas {
      * error, the original payload kept, plus the {@code <error/>}.
      */
     static Element error(Element stanza, String condition, String ns) {
+        return error(stanza, condition, "", ns);
+    }
+
+    /** As {@link #error(Element, String, String)}, with a {@code <text/>} unless {@code text} is empty (§8.3.2). */
+    static Element error(Element stanza, String condition, String text, String ns) {
         Element e = Element.of(stanza.name(), ns).withChildren(
                 stanza.name().equals("iq") ? stanza.children() : java.util.List.of());
         Element out = e.withAttribute("type", "error");
@@ -43,6 +49,9 @@ final class Stanzas {
         }
         Element error = Element.of("error", ns).withAttribute("type", errorType(condition))
                 .withChild(Element.of(condition, STANZAS_NS));
+        if (!text.isEmpty()) {
+            error = error.withChild(Element.of("text", STANZAS_NS).withText(text));
+        }
         return out.withChild(error);
     }
 

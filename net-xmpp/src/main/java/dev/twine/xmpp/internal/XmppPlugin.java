@@ -59,7 +59,7 @@ public final class XmppPlugin implements ServicePlugin {
         String domain = args.require("--domain");
         XmppServer.Builder b;
         try {
-            b = XmppServer.builder(domain);
+            b = XmppServer.builder().domain(domain);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--domain: " + e.getMessage(), e);
         }
@@ -121,7 +121,7 @@ public final class XmppPlugin implements ServicePlugin {
             lines.addAll(Files.readAllLines(dataDir.resolve("passwords.txt")));
         }
         Path cert = dataDir.resolve("cert.pem");
-        XmppServer server = XmppServer.builder("localhost").users(UsersFile.load(users))
+        XmppServer server = XmppServer.builder().domain("localhost").users(UsersFile.load(users))
                 .dataDirectory(dataDir.resolve("data")).listen("tcp:5222:interface=127.0.0.1")
                 .componentListen("tcp:5347:interface=127.0.0.1", "demo-secret")
                 .tls(Tls.selfSigned(cert, dataDir.resolve("key.pem"), List.of("localhost", "127.0.0.1")))

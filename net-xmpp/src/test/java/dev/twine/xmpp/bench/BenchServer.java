@@ -16,7 +16,7 @@ public final class BenchServer {
     private BenchServer() {}
 
     public static void main(String[] args) throws Exception {
-        XmppServer server = XmppServer.builder(args[0]).users(UsersFile.load(Path.of(args[1])))
+        XmppServer server = XmppServer.builder().domain(args[0]).users(UsersFile.load(Path.of(args[1])))
                 .dataDirectory(Path.of(args[2])).listen("tcp:" + args[3] + ":interface=127.0.0.1")
                 .maxConnections(30_000).limits(ConnectionLimits.none()).build(); // 10,000 idle sessions from one address
         server.start();
