@@ -21,6 +21,7 @@ import dev.twine.core.LineTooLongException;
 import dev.twine.core.auth.AuthenticationException;
 import dev.twine.core.auth.LoginAttempts;
 import dev.twine.core.auth.LoginRefusedException;
+import dev.twine.core.auth.LoginResult;
 import dev.twine.core.auth.Principal;
 import dev.twine.core.auth.SaslExchange;
 import dev.twine.core.auth.UsernamePassword;
@@ -58,6 +59,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -461,20 +463,28 @@ final class ImapSession {
         }
         String u = astring(arg(args, 0));
         String p = astring(arg(args, 1));
-        Principal principal;
+        UsernamePassword credentials;
         try {
-            // the policy answers before the password is looked at: while penalised, right or wrong
-            // get the same temporary refusal
-            attempts.admit(u);
-            principal = config.portal().authenticate(new UsernamePassword(u, p));
-        } catch (LoginRefusedException e) {
-            refused(tag, e);
-            return;
-        } catch (AuthenticationException | IllegalArgumentException e) {
-            failed(tag, u);
+            credentials = new UsernamePassword(u, p);
+        } catch (IllegalArgumentException e) {
+            failed(tag, attempts.failed(u));
             return;
         }
-        loggedIn(tag, u, principal);
+        // the policy answers before the password is looked at: while penalised, right or wrong
+        // get the same temporary refusal
+        answer(tag, attempts.authenticate(config.portal(), credentials));
+    }
+
+    /** Turns how a login went into IMAP's replies (RFC 3501 §6.2.2, §6.2.3; RFC 5530 codes). */
+    private void answer(String tag, LoginResult result) throws IOException, Reply, InterruptedException {
+        switch (result) {
+            case LoginResult.LoggedIn in -> loggedIn(tag, in.principal());
+            case LoginResult.Failed f -> failed(tag, f.mayRetry());
+            case LoginResult.Refused r -> refused(tag, r.reason());
+            case LoginResult.Abandoned a -> {
+                // the profile has answered the cancel or the bad base64
+            }
+        }
     }
 
     /**
@@ -488,11 +498,10 @@ final class ImapSession {
         }
     }
 
-    /** A failed login: the policy's delay, then NO, and BYE when the connection has no tries left. */
-    private void failed(String tag, String username) throws IOException, InterruptedException {
-        boolean again = attempts.failed(username);
+    /** A failed login, already counted and delayed by the policy: NO, and BYE when no tries are left. */
+    private void failed(String tag, boolean mayRetry) throws IOException {
         send(tag + " NO [AUTHENTICATIONFAILED] authentication failed\r\n");
-        if (!again) {
+        if (!mayRetry) {
             goodbye();
         }
     }
@@ -502,6 +511,7 @@ final class ImapSession {
         state = State.LOGOUT;
     }
 
+    /** AUTHENTICATE (RFC 3501 §6.2.2) with SASL-IR (RFC 4959), through the core SASL driver. */
     private void authenticate(String tag, List<Arg> args) throws IOException, Reply, InterruptedException {
         if (state != State.NOT_AUTHENTICATED) {
             throw bad("already authenticated");
@@ -513,104 +523,55 @@ final class ImapSession {
         if (!config.portal().saslMechanisms().contains(mech)) {
             throw no("unsupported mechanism");
         }
-        try {
-            attempts.admit(null);
-        } catch (LoginRefusedException e) {
-            refused(tag, e);
-            return;
-        }
-        SaslExchange sasl = config.portal().sasl(mech);
-        byte[] response = null;
+        Optional<byte[]> initial = Optional.empty();
         if (args.size() > 1) {
             // SASL-IR (RFC 4959): "=" is an empty initial response
             String ir = atom(args.get(1));
-            response = ir.equals("=") ? new byte[0] : decode64(ir);
-        }
-        boolean prompted = false;
-        Principal principal;
-        try {
-            while (true) {
-                if (response == null) {
-                    response = readSaslLine(!prompted);
-                }
-                byte[] challenge = sasl.evaluate(response);
-                response = null;
-                if (sasl.isComplete()) {
-                    if (challenge.length > 0) {
-                        // RFC 3501 §6.2.2: additional data goes in a last continuation
-                        send("+ " + Base64.getEncoder().encodeToString(challenge) + "\r\n");
-                        conn.flush();
-                        readSaslLine(false);
-                    }
-                    principal = sasl.principal();
-                    break;
-                }
-                send("+ " + Base64.getEncoder().encodeToString(challenge) + "\r\n");
-                conn.flush();
-                prompted = true;
-            }
-        } catch (AuthenticationException | IllegalStateException e) {
-            String u = sasl.username().orElse(null);
             try {
-                attempts.admit(u);
-            } catch (LoginRefusedException r) {
-                refused(tag, r);
-                return;
+                initial = Optional.of(ir.equals("=") ? new byte[0] : Base64.getDecoder().decode(ir));
+            } catch (IllegalArgumentException e) {
+                throw bad("invalid base64");
             }
-            failed(tag, u);
-            return;
         }
-        try {
-            attempts.admit(sasl.username().orElse(principal.name()));
-        } catch (LoginRefusedException e) {
-            refused(tag, e);
-            return;
-        }
-        loggedIn(tag, principal.name(), principal);
-    }
-
-    private byte[] readSaslLine(boolean prompt) throws IOException, Reply {
-        if (prompt) {
-            send("+ \r\n");
+        SaslExchange.Profile imap = challenge -> {
+            // RFC 3501 §6.2.2: a continuation carries each challenge, "*" cancels
+            send("+ " + Base64.getEncoder().encodeToString(challenge) + "\r\n");
             conn.flush();
-        }
-        String line = lines.readLine();
-        if (line == null) {
-            throw new EOFException();
-        }
-        if (line.equals("*")) {
-            throw bad("AUTHENTICATE cancelled");
-        }
-        return decode64(line);
-    }
-
-    private static byte[] decode64(String s) throws Reply {
-        try {
-            return Base64.getDecoder().decode(s.strip());
-        } catch (IllegalArgumentException e) {
-            throw bad("invalid base64");
-        }
+            String line = lines.readLine();
+            if (line == null) {
+                throw new EOFException();
+            }
+            if (line.equals("*")) {
+                send(tag + " BAD AUTHENTICATE cancelled\r\n");
+                return Optional.empty();
+            }
+            try {
+                return Optional.of(Base64.getDecoder().decode(line.strip()));
+            } catch (IllegalArgumentException e) {
+                send(tag + " BAD invalid base64\r\n");
+                return Optional.empty();
+            }
+        };
+        answer(tag, config.portal().sasl(mech).run(initial, imap, attempts));
     }
 
     /**
      * The end of a successful login: the realm's account for the principal (a refusal is a failed
-     * login, a store that cannot be reached a temporary one), the special-use folders (RFC 6154)
-     * made on first login, then OK.
+     * login, counted by the policy; a store that cannot be reached a temporary failure), the
+     * special-use folders (RFC 6154) made on first login, then OK.
      */
-    private void loggedIn(String tag, String username, Principal principal)
-            throws IOException, Reply, InterruptedException {
+    private void loggedIn(String tag, Principal principal) throws IOException, Reply, InterruptedException {
         MailStore.Account a;
         try {
             a = config.realm().avatar(principal);
         } catch (AuthenticationException e) {
-            failed(tag, username);
+            failed(tag, attempts.failed(principal.name()));
             return;
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "IMAP " + conn.peer() + ": no mail store for " + principal.name(), e);
             send(tag + " NO [UNAVAILABLE] mail store unavailable, try again later\r\n");
             return;
         }
-        attempts.succeeded(username);
         if (a.mailbox("INBOX").isEmpty()) {
             throw no("[UNAVAILABLE] no inbox");
         }

@@ -7,6 +7,7 @@ import dev.twine.core.LineTooLongException;
 import dev.twine.core.auth.AuthenticationException;
 import dev.twine.core.auth.LoginAttempts;
 import dev.twine.core.auth.LoginRefusedException;
+import dev.twine.core.auth.LoginResult;
 import dev.twine.core.auth.Principal;
 import dev.twine.core.auth.SaslExchange;
 import dev.twine.core.auth.UsernamePassword;
@@ -25,6 +26,7 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.TreeSet;
 
 /** One POP3 connection: AUTHORIZATION, TRANSACTION and UPDATE states (RFC 1939 §3). */
@@ -199,21 +201,17 @@ final class Pop3Session {
                 }
                 String user = pendingUser;
                 pendingUser = null;
-                Principal p;
+                UsernamePassword credentials;
                 try {
-                    // the policy answers before the password is looked at: while penalised, right
-                    // or wrong get the same temporary refusal
-                    attempts.admit(user);
                     // RFC 1939 §7: the password may contain spaces
-                    p = config.portal().authenticate(new UsernamePassword(user, arg));
-                } catch (LoginRefusedException e) {
-                    refused(e);
-                    return;
-                } catch (AuthenticationException | IllegalArgumentException e) {
-                    failed(user);
+                    credentials = new UsernamePassword(user, arg);
+                } catch (IllegalArgumentException e) {
+                    failed(attempts.failed(user));
                     return;
                 }
-                open(user, p);
+                // the policy answers before the password is looked at: while penalised, right or
+                // wrong get the same temporary refusal
+                answer(attempts.authenticate(config.portal(), credentials));
             }
             case "AUTH" -> auth(arg);
             default -> reply("-ERR unknown command or wrong state");
@@ -226,13 +224,25 @@ final class Pop3Session {
         hangUp = !e.mayRetry();
     }
 
-    /** A failed login: the policy's delay, then -ERR, and the end when no tries are left. */
-    private void failed(String user) throws IOException, InterruptedException {
-        boolean again = attempts.failed(user);
-        reply(again ? "-ERR [AUTH] authentication failed" : "-ERR [AUTH] authentication failed, closing connection");
-        hangUp = !again;
+    /** A failed login, already counted and delayed by the policy: -ERR, and the end when no tries are left. */
+    private void failed(boolean mayRetry) throws IOException {
+        reply(mayRetry ? "-ERR [AUTH] authentication failed" : "-ERR [AUTH] authentication failed, closing connection");
+        hangUp = !mayRetry;
     }
 
+    /** Turns how a login went into POP3's replies (RFC 2449 and RFC 3206 response codes). */
+    private void answer(LoginResult result) throws IOException, InterruptedException {
+        switch (result) {
+            case LoginResult.LoggedIn in -> open(in.principal());
+            case LoginResult.Failed f -> failed(f.mayRetry());
+            case LoginResult.Refused r -> refused(r.reason());
+            case LoginResult.Abandoned a -> {
+                // the profile has answered the cancel or the bad base64
+            }
+        }
+    }
+
+    /** AUTH (RFC 5034) through the core SASL driver. */
     private void auth(String arg) throws IOException, InterruptedException {
         if (arg.isBlank()) {
             // the pre-RFC 5034 listing some clients still send
@@ -253,77 +263,34 @@ final class Pop3Session {
             reply("-ERR unsupported mechanism");
             return;
         }
-        try {
-            attempts.admit(null);
-        } catch (LoginRefusedException e) {
-            refused(e);
-            return;
-        }
-        SaslExchange sasl = config.portal().sasl(mech);
-        byte[] response = null;
+        Optional<byte[]> initial = Optional.empty();
         if (parts.length > 1) {
-            response = parts[1].equals("=") ? new byte[0] : decode(parts[1]);
-            if (response == null) {
+            byte[] ir = parts[1].equals("=") ? new byte[0] : decode(parts[1]);
+            if (ir == null) {
                 reply("-ERR invalid base64");
                 return;
             }
+            initial = Optional.of(ir);
         }
-        boolean prompted = false;
-        try {
-            while (true) {
-                if (response == null) {
-                    if (!prompted) {
-                        // RFC 5034 §4: no initial response, so an empty challenge
-                        reply("+ ");
-                        conn.flush();
-                    }
-                    String line = lines.readLine();
-                    if (line == null) {
-                        throw new java.io.EOFException();
-                    }
-                    if (line.strip().equals("*")) {
-                        reply("-ERR authentication cancelled");
-                        return;
-                    }
-                    response = decode(line);
-                    if (response == null) {
-                        reply("-ERR invalid base64");
-                        return;
-                    }
-                }
-                byte[] challenge = sasl.evaluate(response);
-                response = null;
-                if (sasl.isComplete()) {
-                    if (challenge.length > 0) {
-                        // RFC 5034 §4: additional data goes in a continuation, answered empty
-                        reply("+ " + Base64.getEncoder().encodeToString(challenge));
-                        conn.flush();
-                        lines.readLine();
-                    }
-                    Principal p = sasl.principal();
-                    try {
-                        attempts.admit(sasl.username().orElse(p.name()));
-                    } catch (LoginRefusedException e) {
-                        refused(e);
-                        return;
-                    }
-                    open(p.name(), p);
-                    return;
-                }
-                reply("+ " + Base64.getEncoder().encodeToString(challenge));
-                conn.flush();
-                prompted = true;
+        SaslExchange.Profile pop3 = challenge -> {
+            // RFC 5034 §4: "+ " and the challenge, "*" cancels
+            reply("+ " + Base64.getEncoder().encodeToString(challenge));
+            conn.flush();
+            String line = lines.readLine();
+            if (line == null) {
+                throw new java.io.EOFException();
             }
-        } catch (AuthenticationException | IllegalStateException e) {
-            String u = sasl.username().orElse(null);
-            try {
-                attempts.admit(u);
-            } catch (LoginRefusedException r) {
-                refused(r);
-                return;
+            if (line.strip().equals("*")) {
+                reply("-ERR authentication cancelled");
+                return Optional.empty();
             }
-            failed(u);
-        }
+            byte[] response = decode(line);
+            if (response == null) {
+                reply("-ERR invalid base64");
+            }
+            return Optional.ofNullable(response);
+        };
+        answer(config.portal().sasl(mech).run(initial, pop3, attempts));
     }
 
     private static byte[] decode(String s) {
@@ -335,22 +302,22 @@ final class Pop3Session {
     }
 
     /**
-     * The end of a successful login: the realm's account (a refusal is a failed login, a store
-     * that cannot be reached a temporary failure), its inbox locked (RFC 1939 §8), then +OK.
+     * The end of a successful login: the realm's account (a refusal is a failed login, counted by
+     * the policy; a store that cannot be reached a temporary failure), its inbox locked
+     * (RFC 1939 §8), then +OK.
      */
-    private void open(String username, Principal p) throws IOException, InterruptedException {
+    private void open(Principal p) throws IOException, InterruptedException {
         MailStore.Account account;
         try {
             account = config.realm().avatar(p);
         } catch (AuthenticationException e) {
-            failed(username);
+            failed(attempts.failed(p.name()));
             return;
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "POP3 " + conn.peer() + ": no mail store for " + p.name(), e);
             reply("-ERR [SYS/TEMP] mail store unavailable, try again later");
             return;
         }
-        attempts.succeeded(username);
         Mailbox f = account.mailbox("INBOX").orElse(null);
         if (f == null) {
             reply("-ERR [SYS/TEMP] no inbox");
