@@ -97,35 +97,34 @@ final class MaildirMailbox implements Mailbox {
         return s;
     }
 
-    private MailMessage message(long uid) throws IOException {
-        return folder.find(uid).orElseThrow(() -> new NoSuchMessageException(uid, null));
+    /** What is read from a message's file. */
+    private interface FileRead<T> {
+        T from(MailMessage m) throws IOException;
+    }
+
+    /** Reads from the file of message {@code uid}; a file that is gone is the message gone. */
+    private <T> T read(long uid, FileRead<T> what) throws IOException {
+        MailMessage m = folder.find(uid).orElseThrow(() -> new NoSuchMessageException(uid, null));
+        try {
+            return what.from(m);
+        } catch (NoSuchFileException e) {
+            throw new NoSuchMessageException(uid, e);
+        }
     }
 
     @Override
     public byte[] read(long uid) throws IOException {
-        try {
-            return folder.read(message(uid));
-        } catch (NoSuchFileException e) {
-            throw new NoSuchMessageException(uid, e);
-        }
+        return read(uid, folder::read);
     }
 
     @Override
     public long size(long uid) throws IOException {
-        try {
-            return folder.size(message(uid));
-        } catch (NoSuchFileException e) {
-            throw new NoSuchMessageException(uid, e);
-        }
+        return read(uid, folder::size);
     }
 
     @Override
     public Instant internalDate(long uid) throws IOException {
-        try {
-            return folder.internalDate(message(uid));
-        } catch (NoSuchFileException e) {
-            throw new NoSuchMessageException(uid, e);
-        }
+        return read(uid, folder::internalDate);
     }
 
     @Override
