@@ -102,9 +102,15 @@ final class MaildirMailbox implements Mailbox {
         T from(MailMessage m) throws IOException;
     }
 
-    /** Reads from the file of message {@code uid}; a file that is gone is the message gone. */
+    /**
+     * Reads from the file of message {@code uid}; a file that is gone is the message gone. The
+     * message as last listed is used without a rescan (the FETCH fast path): the folder follows
+     * a file that another session renamed.
+     */
     private <T> T read(long uid, FileRead<T> what) throws IOException {
-        MailMessage m = folder.find(uid).orElseThrow(() -> new NoSuchMessageException(uid, null));
+        Converted listed = converted.get(uid);
+        MailMessage m = listed != null ? listed.from()
+                : folder.find(uid).orElseThrow(() -> new NoSuchMessageException(uid, null));
         try {
             return what.from(m);
         } catch (NoSuchFileException e) {
