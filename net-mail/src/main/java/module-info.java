@@ -1,5 +1,6 @@
 /**
- * Twine's mail module: an ESMTP server and client, POP3 and IMAP servers, all over one Maildir++
+ * Twine's mail module: an ESMTP server and client, POP3 and IMAP servers over a mail store interface
+ * ({@code dev.twine.mail.store}) whose shipped implementation is a Maildir++
  * store that other tools (Dovecot, mutt, Python's {@code mailbox}) can share.
  */
 module dev.twine.mail {
@@ -8,6 +9,7 @@ module dev.twine.mail {
     requires dev.twine.dns;
 
     exports dev.twine.mail.maildir;
+    exports dev.twine.mail.store;
     exports dev.twine.mail.imap;
     exports dev.twine.mail.pop3;
     exports dev.twine.mail.smtp;

@@ -6,17 +6,35 @@ import java.util.List;
 
 /**
  * Splits one complete IMAP command (its lines and literals already read, literals kept inline as
- * {@code {N}CRLF} followed by N bytes) into tokens, RFC 3501 §9: atoms ({@link Atom}), quoted
- * strings ({@link String}), literals ({@code byte[]}) and parenthesized lists ({@link List}).
+ * {@code {N}CRLF} followed by N bytes) into {@link Arg}s, RFC 3501 §9: atoms ({@link Atom}),
+ * quoted strings ({@link Quoted}), literals ({@link Literal}) and parenthesized lists
+ * ({@link Group}).
  * An atom that opens a {@code [} runs to the matching {@code ]} and an optional {@code <...>}
  * (fetch attributes such as {@code BODY[HEADER.FIELDS (TO)]<0.100>} and response codes).
  */
 final class ImapParser {
+    /** One argument of a command, as RFC 3501 §9 writes them. */
+    sealed interface Arg permits Atom, Quoted, Literal, Group {}
+
     /** A bare word: a command name, flag, sequence set, NIL. */
-    record Atom(String value) {
+    record Atom(String value) implements Arg {
         @Override
         public String toString() {
             return value;
+        }
+    }
+
+    /** A quoted string, its escapes undone. */
+    record Quoted(String value) implements Arg {}
+
+    /** A literal's bytes ({@code {N}} and N bytes, RFC 3501 §4.3). */
+    record Literal(byte[] bytes) implements Arg {}
+
+    /** A parenthesized list. */
+    record Group(List<Arg> items) implements Arg {
+        /** Keeps an unmodifiable copy. */
+        Group {
+            items = List.copyOf(items);
         }
     }
 
@@ -36,12 +54,12 @@ final class ImapParser {
     }
 
     /** All tokens of a command. */
-    static List<Object> tokens(byte[] command) throws SyntaxException {
+    static List<Arg> tokens(byte[] command) throws SyntaxException {
         return new ImapParser(command).sequence(false);
     }
 
-    private List<Object> sequence(boolean inList) throws SyntaxException {
-        List<Object> out = new ArrayList<>();
+    private List<Arg> sequence(boolean inList) throws SyntaxException {
+        List<Arg> out = new ArrayList<>();
         while (true) {
             while (pos < b.length && b[pos] == ' ') {
                 pos++;
@@ -64,7 +82,7 @@ final class ImapParser {
         }
     }
 
-    private Object token() throws SyntaxException {
+    private Arg token() throws SyntaxException {
         byte c = b[pos];
         switch (c) {
             case '(' -> {
@@ -72,15 +90,15 @@ final class ImapParser {
                     throw new SyntaxException("lists nested too deeply");
                 }
                 pos++;
-                List<Object> l = sequence(true);
+                List<Arg> l = sequence(true);
                 depth--;
-                return l;
+                return new Group(l);
             }
             case '"' -> {
-                return quoted();
+                return new Quoted(quoted());
             }
             case '{' -> {
-                return literal();
+                return new Literal(literal());
             }
             default -> {
                 return atom();

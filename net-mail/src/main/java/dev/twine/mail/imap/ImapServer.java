@@ -1,27 +1,38 @@
 package dev.twine.mail.imap;
 
+import dev.twine.core.Binding;
 import dev.twine.core.ConnectionHandler;
 import dev.twine.core.ConnectionLimits;
 import dev.twine.core.Server;
+import dev.twine.core.Service;
 import dev.twine.core.Tls;
 import dev.twine.core.auth.Portal;
-import dev.twine.mail.maildir.Maildir;
+import dev.twine.core.auth.Realm;
+import dev.twine.mail.internal.ListeningService;
+import dev.twine.mail.store.MailStore;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
 /**
- * An IMAP4rev1 server (RFC 3501) over a {@link Maildir} store, with IDLE, UIDPLUS, MOVE,
- * NAMESPACE, ID, LITERAL+, UNSELECT, ENABLE and SPECIAL-USE.
+ * An IMAP4rev1 server (RFC 3501) over a {@link MailStore}, with IDLE, UIDPLUS, MOVE, NAMESPACE,
+ * ID, LITERAL+, UNSELECT, ENABLE and SPECIAL-USE.
  *
  * <pre>{@code
- * Server imap = ImapServer.builder(maildir, portal).tls(tls).build(List.of("tcp:143"));
+ * ImapServer imap = ImapServer.builder().portal(portal).store(Maildir.open(root)).tls(tls)
+ *         .listen("tcp:143").build();
  * imap.start();
  * }</pre>
  *
  * <p>Users log in with the portal's passwords (LOGIN, AUTHENTICATE PLAIN or SCRAM-SHA-256); the
- * principal's name is the Maildir user. Before TLS, logins are refused and LOGINDISABLED is
+ * {@linkplain Builder#realm realm} then gives the session the user's {@link MailStore.Account},
+ * and every command works on that account only: the session reads and writes mail through the
+ * {@link dev.twine.mail.store.Mailbox} interface, never files. A realm that refuses the user makes
+ * the login fail ({@code NO [AUTHENTICATIONFAILED]}, counted by the policy); a realm whose store
+ * cannot be reached answers {@code NO [UNAVAILABLE]}. On a user's first login the special-use
+ * folders (Sent, Drafts, Trash, Junk, RFC 6154) are created and subscribed. Before TLS, logins are refused and LOGINDISABLED is
  * advertised (RFC 3501 §6.2.3) unless {@link Builder#allowPlainLogin(boolean)} allows them or no
  * TLS is configured at all.
  *
@@ -36,13 +47,81 @@ import java.util.Objects;
  * connection over a cap is told {@code * BYE [UNAVAILABLE] too many connections from your address}
  * and closed.
  */
-public final class ImapServer {
+public final class ImapServer implements Service {
 
     /** The line a connection over the {@linkplain Builder#limits limits} gets before it is closed. */
     static final byte[] OVER_LIMIT = "* BYE [UNAVAILABLE] too many connections from your address\r\n"
             .getBytes(StandardCharsets.US_ASCII);
 
-    private ImapServer() {}
+    private final ConnectionHandler handler;
+    private final ConnectionLimits limits;
+    private final ListeningService service;
+
+    private ImapServer(Builder b) {
+        Config c = new Config(b.realm, b.portal, b.tls, b.allowPlainLogin || b.tls == null, b.maxLiteral, b.maxLine,
+                b.idleRecheck, b.serviceName);
+        this.limits = b.limits != null ? b.limits : defaultLimits();
+        this.handler = conn -> new ImapSession(c, conn).run();
+        this.service = new ListeningService(b.serviceName, handler, b.endpoints, b.autologout, limits, OVER_LIMIT);
+    }
+
+    /**
+     * The per-connection handler, for embedding in a {@link Server} built elsewhere and for tests
+     * over in-memory connections. It marks a connection authenticated on login, so that server's
+     * {@link ConnectionLimits} work as this one's.
+     */
+    public ConnectionHandler handler() {
+        return handler;
+    }
+
+    /** The connection caps the server applies ({@link Builder#limits}, or the defaults). */
+    public ConnectionLimits limits() {
+        return limits;
+    }
+
+    /** The service name ({@code imap} unless {@link Builder#serviceName} said otherwise). */
+    @Override
+    public String name() {
+        return service.name();
+    }
+
+    /**
+     * Binds the endpoints and starts accepting; returns once all are bound.
+     *
+     * @throws java.io.IOException naming an endpoint that could not be bound
+     * @throws IllegalStateException if already started, or built without
+     *     {@link Builder#listen(String)}
+     */
+    @Override
+    public void start() throws java.io.IOException {
+        service.start();
+    }
+
+    @Override
+    public List<Binding> bindings() {
+        return service.bindings();
+    }
+
+    /** Stops accepting, lets sessions say BYE for up to {@code grace}, then cancels the rest. */
+    @Override
+    public void shutdown(Duration grace) throws InterruptedException {
+        service.shutdown(grace);
+    }
+
+    @Override
+    public void close() {
+        service.close();
+    }
+
+    @Override
+    public void awaitTermination() throws InterruptedException {
+        service.awaitTermination();
+    }
+
+    @Override
+    public String toString() {
+        return "ImapServer[" + name() + ", " + bindings() + "]";
+    }
 
     /**
      * A new instance of the connection caps {@link Builder#build} uses unless
@@ -54,15 +133,19 @@ public final class ImapServer {
         return ConnectionLimits.defaults();
     }
 
-    /** A builder for a server over {@code maildir} whose users log in through {@code portal}. */
-    public static Builder builder(Maildir maildir, Portal portal) {
-        return new Builder(maildir, portal);
+    /**
+     * A builder; {@link Builder#portal portal(...)} and {@link Builder#store store(...)} or
+     * {@link Builder#realm realm(...)} are required.
+     */
+    public static Builder builder() {
+        return new Builder();
     }
 
-    /** Configuration of an IMAP server; every setting has a default. */
+    /** Configuration of an IMAP server; every setting but the portal and the store has a default. */
     public static final class Builder {
-        private final Maildir maildir;
-        private final Portal portal;
+        private Portal portal;
+        private Realm<MailStore.Account> realm;
+        private final List<String> endpoints = new ArrayList<>();
         private Tls tls;
         private boolean allowPlainLogin;
         private int maxLiteral = 64 * 1024 * 1024;
@@ -72,9 +155,42 @@ public final class ImapServer {
         private String serviceName = "imap";
         private ConnectionLimits limits;
 
-        private Builder(Maildir maildir, Portal portal) {
-            this.maildir = Objects.requireNonNull(maildir, "maildir");
+        private Builder() {}
+
+        /** Where users log in (required): passwords, SASL mechanisms and the login policy. */
+        public Builder portal(Portal portal) {
             this.portal = Objects.requireNonNull(portal, "portal");
+            return this;
+        }
+
+        /**
+         * The mail of every user (this or {@link #realm} is required): each user who logs in
+         * gets {@code store.account(principal.name())}. Replaces a realm given before.
+         */
+        public Builder store(MailStore store) {
+            Objects.requireNonNull(store, "store");
+            this.realm = principal -> store.account(principal.name());
+            return this;
+        }
+
+        /**
+         * What each user who logs in gets (this or {@link #store} is required), called on the
+         * connection's thread after the portal accepted the credentials; see {@link Realm} for
+         * how its refusals and failures are answered. Replaces a store given before.
+         */
+        public Builder realm(Realm<MailStore.Account> realm) {
+            this.realm = Objects.requireNonNull(realm, "realm");
+            return this;
+        }
+
+        /**
+         * An endpoint to listen on ({@code tcp:PORT[:interface=ADDR]}, {@code tls:PORT:cert=..:key=..},
+         * {@code unix:PATH}); repeatable, checked by {@link #build()}. Without any, the server only
+         * offers {@link ImapServer#handler()}.
+         */
+        public Builder listen(String endpoint) {
+            endpoints.add(Objects.requireNonNull(endpoint, "endpoint"));
+            return this;
         }
 
         /** TLS for STARTTLS (RFC 3501 §6.2.1); without it, STARTTLS is not offered. */
@@ -111,8 +227,10 @@ public final class ImapServer {
         }
 
         /**
-         * How often an idling session looks at its mailbox even without a file-system event
-         * (default 30 s): a safety net for file systems that do not report changes.
+         * How often an idling session looks at its mailbox even when the mailbox's
+         * {@linkplain dev.twine.mail.store.Mailbox#watch watch} reports nothing (default 30 s): a
+         * safety net for file systems that do not report changes, and the only way a store
+         * without a watch of its own is looked at.
          */
         public Builder idleRecheck(Duration every) {
             this.idleRecheck = Objects.requireNonNull(every, "every");
@@ -130,7 +248,7 @@ public final class ImapServer {
          * in, for {@link #build}; default: a new {@link ImapServer#defaultLimits()} for each
          * server. {@link ConnectionLimits#none()} turns them off; one instance shared by
          * several servers (IMAP and POP3) counts their connections together. The handler of
-         * {@link #handler()} marks a connection authenticated on login, so a {@link Server} built
+         * {@link ImapServer#handler()} marks a connection authenticated on login, so a {@link Server} built
          * elsewhere with limits works the same.
          */
         public Builder limits(ConnectionLimits limits) {
@@ -144,36 +262,23 @@ public final class ImapServer {
             return this;
         }
 
-        /** The per-connection handler, for callers that build their own {@link Server}. */
-        public ConnectionHandler handler() {
-            Config c = new Config(maildir, portal, tls, allowPlainLogin || tls == null, maxLiteral, maxLine, idleRecheck,
-                    serviceName);
-            return conn -> new ImapSession(c, conn).run();
-        }
-
         /**
-         * An unstarted server on these endpoints ({@code tcp:PORT[:interface=ADDR]},
-         * {@code tls:PORT:cert=..:key=..}, {@code unix:PATH}).
+         * The server, not started.
          *
-         * @throws IllegalArgumentException for a malformed endpoint or none
+         * @throws IllegalStateException if the portal or the store (or realm) is missing
+         * @throws IllegalArgumentException for a malformed endpoint
          */
-        public Server build(List<String> endpoints) {
-            if (endpoints.isEmpty()) {
-                throw new IllegalArgumentException("--imap: no endpoint");
+        public ImapServer build() {
+            if (portal == null) {
+                throw new IllegalStateException("portal(...) is required");
             }
-            Server.Builder b = Server.builder(serviceName).handler(handler()).readTimeout(autologout)
-                    .limits(limits != null ? limits : defaultLimits())
-                    .overLimit(conn -> conn.output().write(OVER_LIMIT));
-            endpoints.forEach(b::listen);
-            return b.build();
-        }
-
-        /** {@link #build(List)} for a few endpoints. */
-        public Server build(String... endpoints) {
-            return build(List.of(endpoints));
+            if (realm == null) {
+                throw new IllegalStateException("store(...) or realm(...) is required");
+            }
+            return new ImapServer(this);
         }
     }
 
-    record Config(Maildir maildir, Portal portal, Tls tls, boolean plainLoginAllowed, int maxLiteral, int maxLine,
+    record Config(Realm<MailStore.Account> realm, Portal portal, Tls tls, boolean plainLoginAllowed, int maxLiteral, int maxLine,
             Duration idleRecheck, String serviceName) {}
 }

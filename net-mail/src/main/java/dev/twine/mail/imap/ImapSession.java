@@ -1,5 +1,18 @@
 package dev.twine.mail.imap;
 
+import static dev.twine.mail.imap.FetchItems.fetchItems;
+import static dev.twine.mail.imap.FetchItems.sectionBytes;
+import static dev.twine.mail.imap.ImapArgs.arg;
+import static dev.twine.mail.imap.ImapArgs.astring;
+import static dev.twine.mail.imap.ImapArgs.atom;
+import static dev.twine.mail.imap.ImapArgs.bad;
+import static dev.twine.mail.imap.ImapArgs.no;
+import static dev.twine.mail.imap.ImapArgs.parenthesized;
+import static dev.twine.mail.imap.MailboxNames.mailbox;
+import static dev.twine.mail.imap.MailboxNames.matches;
+import static dev.twine.mail.imap.MailboxNames.newMailbox;
+import static dev.twine.mail.imap.SequenceSets.compactSet;
+
 import dev.twine.core.Connection;
 import dev.twine.core.DrainingException;
 import dev.twine.core.Handle;
@@ -8,24 +21,31 @@ import dev.twine.core.LineTooLongException;
 import dev.twine.core.auth.AuthenticationException;
 import dev.twine.core.auth.LoginAttempts;
 import dev.twine.core.auth.LoginRefusedException;
+import dev.twine.core.auth.LoginResult;
 import dev.twine.core.auth.Principal;
 import dev.twine.core.auth.SaslExchange;
 import dev.twine.core.auth.UsernamePassword;
+import dev.twine.mail.imap.FetchItems.Item;
+import dev.twine.mail.imap.ImapArgs.Reply;
+import dev.twine.mail.imap.ImapParser.Arg;
 import dev.twine.mail.imap.ImapParser.Atom;
+import dev.twine.mail.imap.ImapParser.Group;
+import dev.twine.mail.imap.ImapParser.Literal;
+import dev.twine.mail.imap.ImapParser.Quoted;
 import dev.twine.mail.imap.ImapParser.SyntaxException;
-import dev.twine.mail.maildir.MailFolder;
-import dev.twine.mail.maildir.MailMessage;
+import dev.twine.mail.store.MailStore;
+import dev.twine.mail.store.Mailbox;
+import dev.twine.mail.store.NoSuchMessageException;
+import dev.twine.mail.store.StoredMessage;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.ClosedWatchServiceException;
-import java.nio.file.NoSuchFileException;
 import java.time.Instant;
-import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -39,8 +59,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.locks.ReentrantLock;
 
 /** One IMAP connection: RFC 3501 states, commands and responses. */
@@ -51,28 +71,9 @@ final class ImapSession {
             DateTimeFormatter.ofPattern("dd-MMM-yyyy HH:mm:ss Z", Locale.ENGLISH);
     private static final DateTimeFormatter APPEND_DATE = new DateTimeFormatterBuilder()
             .parseCaseInsensitive().appendPattern("d-MMM-yyyy HH:mm:ss Z").toFormatter(Locale.ENGLISH);
-    private static final DateTimeFormatter SEARCH_DATE = new DateTimeFormatterBuilder()
-            .parseCaseInsensitive().appendPattern("d-MMM-yyyy").toFormatter(Locale.ENGLISH);
 
     private enum State { NOT_AUTHENTICATED, AUTHENTICATED, SELECTED, LOGOUT }
 
-    /** An error answered with {@code tag BAD} (syntax) or {@code tag NO} (refused). */
-    private static final class Reply extends Exception {
-        final String kind;
-
-        Reply(String kind, String message) {
-            super(message, null, false, false);
-            this.kind = kind;
-        }
-    }
-
-    private static Reply bad(String m) {
-        return new Reply("BAD", m);
-    }
-
-    private static Reply no(String m) {
-        return new Reply("NO", m);
-    }
 
     private final ImapServer.Config config;
     private final Connection conn;
@@ -83,13 +84,13 @@ final class ImapSession {
     private final LoginAttempts attempts;
 
     private State state = State.NOT_AUTHENTICATED;
-    private String user;
-    private MailFolder folder;
+    private MailStore.Account account;
+    private Mailbox folder;
     private String folderName;
     private boolean readOnly;
     /** UIDs by sequence number - 1 (RFC 3501 §2.3.1.2). */
     private final List<Long> view = new ArrayList<>();
-    private final Map<Long, MailMessage> viewMessages = new HashMap<>();
+    private final Map<Long, StoredMessage> viewMessages = new HashMap<>();
     private final Set<Long> recent = new HashSet<>();
 
     ImapSession(ImapServer.Config config, Connection conn) {
@@ -214,7 +215,7 @@ final class ImapSession {
 
     private void execute(byte[] command) throws IOException, InterruptedException {
         String tag = "*";
-        List<Object> tokens;
+        List<Arg> tokens;
         try {
             tokens = ImapParser.tokens(command);
         } catch (SyntaxException e) {
@@ -234,12 +235,12 @@ final class ImapSession {
             return;
         }
         String name = c.value().toUpperCase(Locale.ROOT);
-        List<Object> args = tokens.subList(2, tokens.size());
+        List<Arg> args = tokens.subList(2, tokens.size());
         try {
             dispatch(tag, name, args);
         } catch (Reply r) {
             send(tag + " " + r.kind + " " + r.getMessage() + "\r\n");
-        } catch (NoSuchFileException e) {
+        } catch (NoSuchMessageException e) {
             send(tag + " NO [NONEXISTENT] " + "no such message or mailbox\r\n");
         } catch (NumberFormatException e) {
             send(tag + " BAD invalid number\r\n");
@@ -291,7 +292,7 @@ final class ImapSession {
         return true;
     }
 
-    private void dispatch(String tag, String name, List<Object> args) throws IOException, Reply, InterruptedException {
+    private void dispatch(String tag, String name, List<Arg> args) throws IOException, Reply, InterruptedException {
         switch (name) {
             case "CAPABILITY" -> {
                 untagged("CAPABILITY " + capabilities());
@@ -333,7 +334,7 @@ final class ImapSession {
             case "SUBSCRIBE", "UNSUBSCRIBE" -> {
                 authenticated();
                 String box = mailbox(arg(args, 0));
-                config.maildir().subscribe(user, box, name.equals("SUBSCRIBE"));
+                account.subscribe(box, name.equals("SUBSCRIBE"));
                 ok(tag, name + " completed");
             }
             case "LIST", "LSUB" -> list(tag, args, name.equals("LSUB"));
@@ -363,7 +364,7 @@ final class ImapSession {
                 if (args.isEmpty() || !(args.get(0) instanceof Atom sub)) {
                     throw bad("UID needs a command");
                 }
-                List<Object> rest = args.subList(1, args.size());
+                List<Arg> rest = args.subList(1, args.size());
                 switch (sub.value().toUpperCase(Locale.ROOT)) {
                     case "FETCH" -> fetch(tag, rest, true);
                     case "SEARCH" -> search(tag, rest, true);
@@ -373,7 +374,7 @@ final class ImapSession {
                     case "EXPUNGE" -> {
                         selected();
                         writable();
-                        expungeDeleted(uidSet(atom(arg(rest, 0))), true);
+                        expungeDeleted(SequenceSets.uidSet(view, atom(arg(rest, 0))), true);
                         ok(tag, "UID EXPUNGE completed");
                     }
                     default -> throw bad("unknown UID command");
@@ -453,7 +454,7 @@ final class ImapSession {
         conn.startTls(config.tls());
     }
 
-    private void login(String tag, List<Object> args) throws IOException, Reply, InterruptedException {
+    private void login(String tag, List<Arg> args) throws IOException, Reply, InterruptedException {
         if (state != State.NOT_AUTHENTICATED) {
             throw bad("already authenticated");
         }
@@ -462,21 +463,28 @@ final class ImapSession {
         }
         String u = astring(arg(args, 0));
         String p = astring(arg(args, 1));
-        Principal principal;
+        UsernamePassword credentials;
         try {
-            // the policy answers before the password is looked at: while penalised, right or wrong
-            // get the same temporary refusal
-            attempts.admit(u);
-            principal = config.portal().authenticate(new UsernamePassword(u, p));
-        } catch (LoginRefusedException e) {
-            refused(tag, e);
-            return;
-        } catch (AuthenticationException | IllegalArgumentException e) {
-            failed(tag, u);
+            credentials = new UsernamePassword(u, p);
+        } catch (IllegalArgumentException e) {
+            failed(tag, attempts.failed(u));
             return;
         }
-        attempts.succeeded(u);
-        loggedIn(tag, principal);
+        // the policy answers before the password is looked at: while penalised, right or wrong
+        // get the same temporary refusal
+        answer(tag, attempts.authenticate(config.portal(), credentials));
+    }
+
+    /** Turns how a login went into IMAP's replies (RFC 3501 §6.2.2, §6.2.3; RFC 5530 codes). */
+    private void answer(String tag, LoginResult result) throws IOException, Reply, InterruptedException {
+        switch (result) {
+            case LoginResult.LoggedIn in -> loggedIn(tag, in.principal());
+            case LoginResult.Failed f -> failed(tag, f.mayRetry());
+            case LoginResult.Refused r -> refused(tag, r.reason());
+            case LoginResult.Abandoned a -> {
+                // the profile has answered the cancel or the bad base64
+            }
+        }
     }
 
     /**
@@ -490,11 +498,10 @@ final class ImapSession {
         }
     }
 
-    /** A failed login: the policy's delay, then NO, and BYE when the connection has no tries left. */
-    private void failed(String tag, String username) throws IOException, InterruptedException {
-        boolean again = attempts.failed(username);
+    /** A failed login, already counted and delayed by the policy: NO, and BYE when no tries are left. */
+    private void failed(String tag, boolean mayRetry) throws IOException {
         send(tag + " NO [AUTHENTICATIONFAILED] authentication failed\r\n");
-        if (!again) {
+        if (!mayRetry) {
             goodbye();
         }
     }
@@ -504,7 +511,8 @@ final class ImapSession {
         state = State.LOGOUT;
     }
 
-    private void authenticate(String tag, List<Object> args) throws IOException, Reply, InterruptedException {
+    /** AUTHENTICATE (RFC 3501 §6.2.2) with SASL-IR (RFC 4959), through the core SASL driver. */
+    private void authenticate(String tag, List<Arg> args) throws IOException, Reply, InterruptedException {
         if (state != State.NOT_AUTHENTICATED) {
             throw bad("already authenticated");
         }
@@ -515,100 +523,64 @@ final class ImapSession {
         if (!config.portal().saslMechanisms().contains(mech)) {
             throw no("unsupported mechanism");
         }
-        try {
-            attempts.admit(null);
-        } catch (LoginRefusedException e) {
-            refused(tag, e);
-            return;
-        }
-        SaslExchange sasl = config.portal().sasl(mech);
-        byte[] response = null;
+        Optional<byte[]> initial = Optional.empty();
         if (args.size() > 1) {
             // SASL-IR (RFC 4959): "=" is an empty initial response
             String ir = atom(args.get(1));
-            response = ir.equals("=") ? new byte[0] : decode64(ir);
-        }
-        boolean prompted = false;
-        Principal principal;
-        try {
-            while (true) {
-                if (response == null) {
-                    response = readSaslLine(!prompted);
-                }
-                byte[] challenge = sasl.evaluate(response);
-                response = null;
-                if (sasl.isComplete()) {
-                    if (challenge.length > 0) {
-                        // RFC 3501 §6.2.2: additional data goes in a last continuation
-                        send("+ " + Base64.getEncoder().encodeToString(challenge) + "\r\n");
-                        conn.flush();
-                        readSaslLine(false);
-                    }
-                    principal = sasl.principal();
-                    break;
-                }
-                send("+ " + Base64.getEncoder().encodeToString(challenge) + "\r\n");
-                conn.flush();
-                prompted = true;
-            }
-        } catch (AuthenticationException | IllegalStateException e) {
-            String u = sasl.username().orElse(null);
             try {
-                attempts.admit(u);
-            } catch (LoginRefusedException r) {
-                refused(tag, r);
-                return;
+                initial = Optional.of(ir.equals("=") ? new byte[0] : Base64.getDecoder().decode(ir));
+            } catch (IllegalArgumentException e) {
+                throw bad("invalid base64");
             }
-            failed(tag, u);
-            return;
         }
-        try {
-            attempts.admit(sasl.username().orElse(principal.name()));
-        } catch (LoginRefusedException e) {
-            refused(tag, e);
-            return;
-        }
-        attempts.succeeded(principal.name());
-        loggedIn(tag, principal);
-    }
-
-    private byte[] readSaslLine(boolean prompt) throws IOException, Reply {
-        if (prompt) {
-            send("+ \r\n");
+        SaslExchange.Profile imap = challenge -> {
+            // RFC 3501 §6.2.2: a continuation carries each challenge, "*" cancels
+            send("+ " + Base64.getEncoder().encodeToString(challenge) + "\r\n");
             conn.flush();
-        }
-        String line = lines.readLine();
-        if (line == null) {
-            throw new EOFException();
-        }
-        if (line.equals("*")) {
-            throw bad("AUTHENTICATE cancelled");
-        }
-        return decode64(line);
-    }
-
-    private static byte[] decode64(String s) throws Reply {
-        try {
-            return Base64.getDecoder().decode(s.strip());
-        } catch (IllegalArgumentException e) {
-            throw bad("invalid base64");
-        }
-    }
-
-    private void loggedIn(String tag, Principal principal) throws IOException, Reply {
-        String name = principal.name();
-        try {
-            config.maildir().mailbox(name, "");
-            for (String special : SPECIAL_USE) {
-                if (!config.maildir().exists(name, special)) {
-                    config.maildir().createFolder(name, special);
-                    config.maildir().subscribe(name, special, true);
-                }
+            String line = lines.readLine();
+            if (line == null) {
+                throw new EOFException();
             }
-        } catch (IllegalArgumentException e) {
-            throw no("[AUTHENTICATIONFAILED] user name not usable as a mailbox");
+            if (line.equals("*")) {
+                send(tag + " BAD AUTHENTICATE cancelled\r\n");
+                return Optional.empty();
+            }
+            try {
+                return Optional.of(Base64.getDecoder().decode(line.strip()));
+            } catch (IllegalArgumentException e) {
+                send(tag + " BAD invalid base64\r\n");
+                return Optional.empty();
+            }
+        };
+        answer(tag, config.portal().sasl(mech).run(initial, imap, attempts));
+    }
+
+    /**
+     * The end of a successful login: the realm's account for the principal (a refusal is a failed
+     * login, counted by the policy; a store that cannot be reached a temporary failure), the
+     * special-use folders (RFC 6154) made on first login, then OK.
+     */
+    private void loggedIn(String tag, Principal principal) throws IOException, Reply, InterruptedException {
+        MailStore.Account a;
+        try {
+            a = config.realm().avatar(principal);
+        } catch (AuthenticationException e) {
+            failed(tag, attempts.failed(principal.name()));
+            return;
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "IMAP " + conn.peer() + ": no mail store for " + principal.name(), e);
+            send(tag + " NO [UNAVAILABLE] mail store unavailable, try again later\r\n");
+            return;
         }
-        user = name;
+        if (a.mailbox("INBOX").isEmpty()) {
+            throw no("[UNAVAILABLE] no inbox");
+        }
+        for (String special : SPECIAL_USE) {
+            if (a.create(special)) {
+                a.subscribe(special, true);
+            }
+        }
+        account = a;
         state = State.AUTHENTICATED;
         // out of the server's pre-auth counts and deadline; the autologout applies from here
         conn.markAuthenticated();
@@ -617,97 +589,36 @@ final class ImapSession {
 
     // ---- mailboxes ----
 
-    /**
-     * The longest mailbox name, in UTF-8 bytes: a folder is one directory named {@code .Name}
-     * (Maildir++ keeps every hierarchy level in that one name), and file systems allow 255 bytes.
-     */
-    static final int MAX_MAILBOX_NAME = 200;
-
-    /**
-     * A mailbox name from a command, checked before it reaches the store: too long is
-     * {@code NO [LIMIT]}, names that no folder can have (control characters, {@code /} or
-     * {@code \}, an empty hierarchy level such as {@code a..b} or a leading {@code .}) are
-     * {@code NO [CANNOT]} (RFC 5530 §3). A trailing delimiter is dropped (RFC 3501 §6.3.3).
-     */
-    private String mailbox(Object arg) throws Reply {
-        String name = astring(arg);
-        while (name.endsWith(".")) {
-            name = name.substring(0, name.length() - 1);
-        }
-        if (name.equalsIgnoreCase("INBOX")) {
-            return "INBOX";
-        }
-        if (name.isEmpty()) {
-            throw no("[CANNOT] empty mailbox name");
-        }
-        if (name.getBytes(StandardCharsets.UTF_8).length > MAX_MAILBOX_NAME) {
-            throw no("[LIMIT] mailbox name longer than " + MAX_MAILBOX_NAME + " bytes");
-        }
-        for (int i = 0; i < name.length(); i++) {
-            char ch = name.charAt(i);
-            if (ch < 0x20 || ch == 0x7f || ch == '/' || ch == '\\') {
-                throw no("[CANNOT] mailbox names cannot contain control characters, / or \\");
-            }
-        }
-        if (name.startsWith(".") || name.contains("..")) {
-            throw no("[CANNOT] empty hierarchy level in mailbox name");
-        }
-        try {
-            config.maildir().folder(user, name);
-        } catch (IllegalArgumentException e) {
-            throw no("[CANNOT] invalid mailbox name");
-        }
-        return name;
-    }
-
-    /**
-     * {@link #mailbox} for a name about to be created (CREATE, RENAME's target): also no LIST
-     * wildcards, since a mailbox called {@code %} or {@code *} could never be listed by name
-     * alone (RFC 3501 §5.1 advises against them; Dovecot refuses them).
-     */
-    private String newMailbox(Object arg) throws Reply {
-        String name = mailbox(arg);
-        if (name.indexOf('%') >= 0 || name.indexOf('*') >= 0) {
-            throw no("[CANNOT] mailbox names cannot contain the LIST wildcards % or *");
-        }
-        return name;
-    }
-
-    private void select(String tag, List<Object> args, boolean examine) throws IOException, Reply {
+    private void select(String tag, List<Arg> args, boolean examine) throws IOException, Reply {
         authenticated();
         String name = mailbox(arg(args, 0));
         unselect();
-        if (!config.maildir().exists(user, name)) {
-            throw no("[NONEXISTENT] no such mailbox");
-        }
-        folder = config.maildir().mailbox(user, name);
+        folder = existing(name, "[NONEXISTENT]");
         folderName = name;
         readOnly = examine;
         state = State.SELECTED;
         if (!readOnly) {
             recent.addAll(folder.claimRecent());
         }
-        List<MailMessage> all = folder.messages();
+        List<StoredMessage> all = folder.messages();
         long firstUnseen = 0;
-        for (MailMessage m : all) {
+        for (StoredMessage m : all) {
             view.add(m.uid());
             viewMessages.put(m.uid(), m);
             if (readOnly && m.recent()) {
                 recent.add(m.uid());
             }
-            if (firstUnseen == 0 && !m.has('S')) {
+            if (firstUnseen == 0 && !m.has(StoredMessage.SEEN)) {
                 firstUnseen = view.size();
             }
         }
         StringBuilder keywords = new StringBuilder();
         for (String k : folder.keywords()) {
-            if (!k.isEmpty()) {
-                keywords.append(' ').append(k);
-            }
+            keywords.append(' ').append(k);
         }
         untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + keywords + ")");
         untagged("OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + keywords
-                + " \\*)] flags stored in Maildir names");
+                + " \\*)] flags permanent");
         untagged(view.size() + " EXISTS");
         untagged(recent.size() + " RECENT");
         if (firstUnseen > 0) {
@@ -716,6 +627,11 @@ final class ImapSession {
         untagged("OK [UIDVALIDITY " + folder.uidValidity() + "] UIDs valid");
         untagged("OK [UIDNEXT " + folder.uidNext() + "] predicted next UID");
         ok(tag, (readOnly ? "[READ-ONLY] " : "[READ-WRITE] ") + (examine ? "EXAMINE" : "SELECT") + " completed");
+    }
+
+    /** The mailbox called {@code name}, or {@code NO} with {@code code} if there is none. */
+    private Mailbox existing(String name, String code) throws IOException, Reply {
+        return account.mailbox(name).orElseThrow(() -> no(code + " no such mailbox"));
     }
 
     private void unselect() {
@@ -729,20 +645,20 @@ final class ImapSession {
         recent.clear();
     }
 
-    private void create(String tag, List<Object> args) throws IOException, Reply {
+    private void create(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
         String name = newMailbox(arg(args, 0));
-        if (name.equals("INBOX") || !config.maildir().createFolder(user, name)) {
+        if (name.equals("INBOX") || !account.create(name)) {
             throw no("[ALREADYEXISTS] mailbox exists");
         }
         // RFC 3501 §6.3.3: create the superior names too, so LIST can show the hierarchy
         for (int dot = name.indexOf('.'); dot > 0; dot = name.indexOf('.', dot + 1)) {
-            config.maildir().createFolder(user, name.substring(0, dot));
+            account.create(name.substring(0, dot));
         }
         ok(tag, "CREATE completed");
     }
 
-    private void delete(String tag, List<Object> args) throws IOException, Reply {
+    private void delete(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
         String name = mailbox(arg(args, 0));
         if (name.equals("INBOX")) {
@@ -751,14 +667,14 @@ final class ImapSession {
         if (name.equals(folderName)) {
             unselect();
         }
-        if (!config.maildir().deleteFolder(user, name)) {
+        if (!account.delete(name)) {
             throw no("[NONEXISTENT] no such mailbox");
         }
-        config.maildir().subscribe(user, name, false);
+        account.subscribe(name, false);
         ok(tag, "DELETE completed");
     }
 
-    private void rename(String tag, List<Object> args) throws IOException, Reply {
+    private void rename(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
         String from = mailbox(arg(args, 0));
         String to = newMailbox(arg(args, 1));
@@ -768,16 +684,14 @@ final class ImapSession {
         if (from.equals(folderName)) {
             unselect();
         }
-        if (!config.maildir().exists(user, from)) {
-            throw no("[NONEXISTENT] no such mailbox");
-        }
-        if (!config.maildir().renameFolder(user, from, to)) {
+        existing(from, "[NONEXISTENT]");
+        if (!account.rename(from, to)) {
             throw no("[ALREADYEXISTS] target exists");
         }
         ok(tag, "RENAME completed");
     }
 
-    private void list(String tag, List<Object> args, boolean lsub) throws IOException, Reply {
+    private void list(String tag, List<Arg> args, boolean lsub) throws IOException, Reply {
         authenticated();
         String ref = astring(arg(args, 0));
         String pattern = astring(arg(args, 1));
@@ -789,8 +703,8 @@ final class ImapSession {
             return;
         }
         String full = ref + pattern;
-        List<String> all = config.maildir().folders(user);
-        List<String> names = lsub ? config.maildir().subscriptions(user) : all;
+        List<String> all = account.mailboxes();
+        List<String> names = lsub ? account.subscriptions() : all;
         for (String name : names) {
             if (!matches(full, name)) {
                 continue;
@@ -811,83 +725,21 @@ final class ImapSession {
         ok(tag, cmd + " completed");
     }
 
-    /** LIST wildcard matching: {@code *} matches anything, {@code %} anything but the delimiter. */
-    static boolean matches(String pattern, String name) {
-        if (pattern.regionMatches(true, 0, "INBOX", 0, 5) && name.equals("INBOX")) {
-            pattern = "INBOX" + pattern.substring(5);
-        }
-        return matchFrom(pattern, 0, name, 0);
-    }
-
-    /**
-     * Matches by dynamic programming over the name, one pattern character at a time: time
-     * proportional to pattern length times name length and no recursion, so a pattern of
-     * thousands of wildcards costs no more than its length (a backtracking matcher takes
-     * exponential time and overflows the stack on it).
-     */
-    private static boolean matchFrom(String p, int i, String n, int j) {
-        int len = n.length();
-        // at[k]: the pattern so far matches the name's first k characters
-        boolean[] at = new boolean[len + 1];
-        at[j] = true;
-        for (; i < p.length(); i++) {
-            char c = p.charAt(i);
-            // a run of wildcards is one wildcard (a * in it makes it a *)
-            while ((c == '*' || c == '%') && i + 1 < p.length() && (p.charAt(i + 1) == '*' || p.charAt(i + 1) == '%')) {
-                char d = p.charAt(++i);
-                c = c == '*' || d == '*' ? '*' : '%';
-            }
-            boolean[] next = new boolean[len + 1];
-            if (c == '*') {
-                boolean any = false;
-                for (int k = 0; k <= len; k++) {
-                    any |= at[k];
-                    next[k] = any;
-                }
-            } else if (c == '%') {
-                // like *, but the run may not cross the hierarchy delimiter
-                boolean any = false;
-                for (int k = 0; k <= len; k++) {
-                    if (k > 0 && n.charAt(k - 1) == '.') {
-                        any = false;
-                    }
-                    any |= at[k];
-                    next[k] = any;
-                }
-            } else {
-                boolean alive = false;
-                for (int k = 1; k <= len; k++) {
-                    next[k] = at[k - 1] && n.charAt(k - 1) == c;
-                    alive |= next[k];
-                }
-                if (!alive) {
-                    // each literal consumes a character, so a long pattern dies within the name's length
-                    return false;
-                }
-            }
-            at = next;
-        }
-        return at[len];
-    }
-
-    private void status(String tag, List<Object> args) throws IOException, Reply {
+    private void status(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
         String name = mailbox(arg(args, 0));
-        List<Object> items = list(arg(args, 1));
-        if (!config.maildir().exists(user, name)) {
-            throw no("[NONEXISTENT] no such mailbox");
-        }
-        MailFolder f = config.maildir().mailbox(user, name);
-        List<MailMessage> all = f.messages();
+        List<Arg> items = parenthesized(arg(args, 1));
+        Mailbox f = existing(name, "[NONEXISTENT]");
+        List<StoredMessage> all = f.messages();
         StringBuilder sb = new StringBuilder();
-        for (Object o : items) {
+        for (Arg o : items) {
             String item = atom(o).toUpperCase(Locale.ROOT);
             long v = switch (item) {
                 case "MESSAGES" -> all.size();
-                case "RECENT" -> all.stream().filter(MailMessage::recent).count();
+                case "RECENT" -> all.stream().filter(StoredMessage::recent).count();
                 case "UIDNEXT" -> f.uidNext();
                 case "UIDVALIDITY" -> f.uidValidity();
-                case "UNSEEN" -> all.stream().filter(m -> !m.has('S')).count();
+                case "UNSEEN" -> all.stream().filter(m -> !m.has(StoredMessage.SEEN)).count();
                 default -> throw bad("unknown STATUS item " + item);
             };
             sb.append(sb.isEmpty() ? "" : " ").append(item).append(' ').append(v);
@@ -897,19 +749,20 @@ final class ImapSession {
         ok(tag, "STATUS completed");
     }
 
-    private void append(String tag, List<Object> args) throws IOException, Reply {
+    private void append(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
         String name = mailbox(arg(args, 0));
         int i = 1;
-        String flags = "";
+        Set<String> flags = Set.of();
         Instant date = null;
-        if (i < args.size() && args.get(i) instanceof List<?> l) {
-            if (config.maildir().exists(user, name)) {
-                flags = maildirFlags(l, config.maildir().mailbox(user, name));
+        java.util.Optional<Mailbox> target = account.mailbox(name);
+        if (i < args.size() && args.get(i) instanceof Group l) {
+            if (target.isPresent()) {
+                flags = storeFlags(l.items());
             }
             i++;
         }
-        if (i < args.size() && args.get(i) instanceof String d) {
+        if (i < args.size() && args.get(i) instanceof Quoted(String d)) {
             try {
                 date = ZonedDateTime.parse(d.strip(), APPEND_DATE).toInstant();
             } catch (DateTimeParseException e) {
@@ -917,22 +770,21 @@ final class ImapSession {
             }
             i++;
         }
-        if (i >= args.size() || !(args.get(i) instanceof byte[] message)) {
+        if (i >= args.size() || !(args.get(i) instanceof Literal(byte[] message))) {
             throw bad("APPEND needs a literal message");
         }
         if (i + 1 != args.size()) {
             throw bad("unexpected arguments after the message");
         }
-        if (!config.maildir().exists(user, name)) {
+        if (target.isEmpty()) {
             throw no("[TRYCREATE] no such mailbox");
         }
-        MailFolder target = config.maildir().mailbox(user, name);
-        // Maildir.deliver forces the file and the directory before we say OK (RFC 3501 §6.3.11)
-        MailMessage stored = target.append(new ByteArrayInputStream(message), flags, date);
+        // Mailbox.append is durable when it returns: only then do we say OK (RFC 3501 §6.3.11)
+        StoredMessage stored = target.get().append(new ByteArrayInputStream(message), flags, date);
         if (state == State.SELECTED) {
             sync(false);
         }
-        ok(tag, "[APPENDUID " + target.uidValidity() + " " + stored.uid() + "] APPEND completed");
+        ok(tag, "[APPENDUID " + target.get().uidValidity() + " " + stored.uid() + "] APPEND completed");
     }
 
     // ---- selected state: synchronisation ----
@@ -946,9 +798,9 @@ final class ImapSession {
         if (!readOnly) {
             recent.addAll(folder.claimRecent());
         }
-        List<MailMessage> now = folder.messages();
-        Map<Long, MailMessage> byUid = new HashMap<>();
-        for (MailMessage m : now) {
+        List<StoredMessage> now = folder.messages();
+        Map<Long, StoredMessage> byUid = new HashMap<>();
+        for (StoredMessage m : now) {
             byUid.put(m.uid(), m);
         }
         if (expunges) {
@@ -963,8 +815,8 @@ final class ImapSession {
             }
             for (int i = 0; i < view.size(); i++) {
                 long uid = view.get(i);
-                MailMessage was = viewMessages.get(uid);
-                MailMessage is = byUid.get(uid);
+                StoredMessage was = viewMessages.get(uid);
+                StoredMessage is = byUid.get(uid);
                 if (is != null && was != null && !was.flags().equals(is.flags())) {
                     viewMessages.put(uid, is);
                     untagged((i + 1) + " FETCH (FLAGS " + flagList(is) + ")");
@@ -973,7 +825,7 @@ final class ImapSession {
         }
         long last = view.isEmpty() ? 0 : view.get(view.size() - 1);
         int added = 0;
-        for (MailMessage m : now) {
+        for (StoredMessage m : now) {
             if (m.uid() > last) {
                 view.add(m.uid());
                 viewMessages.put(m.uid(), m);
@@ -992,7 +844,7 @@ final class ImapSession {
     private void idle(String tag) throws IOException, Reply {
         authenticated();
         // watch first, then look: a delivery between the two is not missed
-        MailFolder.Watch watch = state == State.SELECTED ? folder.watch() : null;
+        Mailbox.Watch watch = state == State.SELECTED ? folder.watch() : null;
         if (watch != null) {
             sync(true);
         }
@@ -1002,20 +854,16 @@ final class ImapSession {
         if (watch != null) {
             pusher = conn.scope().fork("imap-idle", () -> {
                 while (true) {
-                    boolean changed;
                     try {
-                        changed = watch.awaitChange(config.idleRecheck());
-                    } catch (ClosedWatchServiceException e) {
-                        return;
+                        watch.awaitChange(config.idleRecheck());
+                    } catch (IllegalStateException e) {
+                        return; // the watch was closed
                     }
                     // interruptibly: once IDLE ends, the pusher is cancelled while the session holds
                     // this lock, so it can never write after the tagged OK, nor be interrupted while
                     // writing (it writes only with the lock)
                     outLock.lockInterruptibly();
                     try {
-                        if (changed) {
-                            folder.rescan();
-                        }
                         sync(true);
                         conn.flush();
                     } finally {
@@ -1054,160 +902,52 @@ final class ImapSession {
         ok(tag, "IDLE terminated");
     }
 
-    // ---- sequence sets ----
-
-    /** Ranges of a sequence set; {@code *} becomes {@code star}. */
-    private static List<long[]> ranges(String set, long star) throws Reply {
-        List<long[]> out = new ArrayList<>();
-        for (String part : set.split(",", -1)) {
-            String[] ends = part.split(":", -1);
-            if (ends.length > 2 || part.isEmpty()) {
-                throw bad("invalid sequence set");
-            }
-            long a = number(ends[0], star);
-            long b = ends.length == 2 ? number(ends[1], star) : a;
-            out.add(new long[] {Math.min(a, b), Math.max(a, b)});
-        }
-        return out;
-    }
-
-    private static long number(String s, long star) throws Reply {
-        if (s.equals("*")) {
-            return star;
-        }
-        try {
-            long v = Long.parseLong(s);
-            if (v <= 0) {
-                throw bad("invalid sequence number");
-            }
-            return v;
-        } catch (NumberFormatException e) {
-            throw bad("invalid sequence set");
-        }
-    }
-
-    /** The 1-based sequence numbers a set names, in order. */
-    private List<Integer> messages(String set, boolean uid) throws Reply {
-        TreeSet<Integer> out = new TreeSet<>();
-        if (view.isEmpty()) {
-            if (!uid) {
-                throw bad("no messages");
-            }
-            return List.of();
-        }
-        if (uid) {
-            long maxUid = view.get(view.size() - 1);
-            for (long[] r : ranges(set, maxUid)) {
-                // the view is in ascending UID order: start at the first UID >= r[0]
-                int i = java.util.Collections.binarySearch(view, r[0]);
-                for (i = i < 0 ? -i - 1 : i; i < view.size() && view.get(i) <= r[1]; i++) {
-                    out.add(i + 1);
-                }
-            }
-        } else {
-            for (long[] r : ranges(set, view.size())) {
-                if (r[1] > view.size()) {
-                    throw bad("invalid message sequence number");
-                }
-                for (long i = r[0]; i <= r[1]; i++) {
-                    out.add((int) i);
-                }
-            }
-        }
-        return new ArrayList<>(out);
-    }
-
-    private Set<Long> uidSet(String set) throws Reply {
-        Set<Long> out = new HashSet<>();
-        long max = view.isEmpty() ? 0 : view.get(view.size() - 1);
-        for (long[] r : ranges(set, Math.max(max, 1))) {
-            int i = java.util.Collections.binarySearch(view, r[0]);
-            for (i = i < 0 ? -i - 1 : i; i < view.size() && view.get(i) <= r[1]; i++) {
-                out.add(view.get(i));
-            }
-        }
-        return out;
-    }
-
-    private static String compactSet(List<Long> values) {
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < values.size(); ) {
-            int j = i;
-            while (j + 1 < values.size() && values.get(j + 1) == values.get(j) + 1) {
-                j++;
-            }
-            sb.append(sb.isEmpty() ? "" : ",").append(values.get(i));
-            if (j > i) {
-                sb.append(':').append(values.get(j));
-            }
-            i = j + 1;
-        }
-        return sb.toString();
-    }
-
     // ---- flags ----
 
-    private String flagList(MailMessage m) {
+    /** The system flags in the order FETCH lists them. */
+    private static final List<String> SYSTEM_FLAGS = List.of(StoredMessage.SEEN, StoredMessage.ANSWERED,
+            StoredMessage.FLAGGED, StoredMessage.DELETED, StoredMessage.DRAFT);
+
+    private String flagList(StoredMessage m) {
         List<String> f = new ArrayList<>();
-        if (m.has('S')) {
-            f.add("\\Seen");
-        }
-        if (m.has('R')) {
-            f.add("\\Answered");
-        }
-        if (m.has('F')) {
-            f.add("\\Flagged");
-        }
-        if (m.has('T')) {
-            f.add("\\Deleted");
-        }
-        if (m.has('D')) {
-            f.add("\\Draft");
+        for (String system : SYSTEM_FLAGS) {
+            if (m.flags().contains(system)) {
+                f.add(system);
+            }
         }
         if (recent.contains(m.uid())) {
             f.add("\\Recent");
         }
-        for (char c : m.flags().toCharArray()) {
-            if (c >= 'a' && c <= 'z') {
-                try {
-                    folder.keywordName(c).filter(k -> !k.isEmpty()).ifPresent(f::add);
-                } catch (IOException e) {
-                    // an unreadable keywords file hides the keyword, nothing worse
-                }
+        for (String k : m.flags()) {
+            if (!k.startsWith("\\")) {
+                f.add(k);
             }
         }
         return "(" + String.join(" ", f) + ")";
     }
 
     /**
-     * IMAP flags as Maildir letters for {@code target}: system flags as Maildir's letters,
-     * keywords as Dovecot's (allocated on first use); \Recent is never stored.
+     * IMAP flags from a command as the store takes them: system flags in their canonical
+     * spelling, keywords as given; {@code \Recent} is never stored (RFC 3501 §2.3.2).
      */
-    private static String maildirFlags(List<?> flags, MailFolder target) throws Reply, IOException {
-        StringBuilder sb = new StringBuilder();
-        for (Object o : flags) {
+    private static Set<String> storeFlags(List<Arg> flags) throws Reply {
+        Set<String> out = new LinkedHashSet<>();
+        for (Arg o : flags) {
             if (!(o instanceof Atom a)) {
                 throw bad("flags must be atoms");
             }
-            switch (a.value().toLowerCase(Locale.ROOT)) {
-                case "\\seen" -> sb.append('S');
-                case "\\answered" -> sb.append('R');
-                case "\\flagged" -> sb.append('F');
-                case "\\deleted" -> sb.append('T');
-                case "\\draft" -> sb.append('D');
-                case "\\recent" -> {
-                    // session state only (RFC 3501 §2.3.2)
+            String f = a.value();
+            String system = SYSTEM_FLAGS.stream().filter(f::equalsIgnoreCase).findFirst().orElse(null);
+            if (system != null) {
+                out.add(system);
+            } else if (!f.equalsIgnoreCase("\\Recent")) {
+                if (f.startsWith("\\") || !validKeyword(f)) {
+                    throw bad("invalid flag " + f);
                 }
-                default -> {
-                    String k = a.value();
-                    if (k.startsWith("\\") || !validKeyword(k)) {
-                        throw bad("invalid flag " + k);
-                    }
-                    target.keywordLetter(k, true).ifPresent(sb::append);
-                }
+                out.add(f);
             }
         }
-        return MailFolder.normalizeFlags(sb.toString());
+        return out;
     }
 
     private static boolean validKeyword(String k) {
@@ -1225,137 +965,9 @@ final class ImapSession {
 
     // ---- FETCH (RFC 3501 §6.4.5) ----
 
-    private record Section(List<Integer> path, String kind, Set<String> fields, String echo) {}
-
-    private record Item(String name, Section section, long offset, long length, boolean peek) {}
-
-    private List<Item> fetchItems(Object spec) throws Reply {
-        List<Object> raw = spec instanceof List<?> l ? new ArrayList<>(l) : List.of(spec);
-        List<Item> items = new ArrayList<>();
-        for (Object o : raw) {
-            String s = atom(o);
-            String u = s.toUpperCase(Locale.ROOT);
-            switch (u) {
-                case "ALL" -> add(items, "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE");
-                case "FAST" -> add(items, "FLAGS", "INTERNALDATE", "RFC822.SIZE");
-                case "FULL" -> add(items, "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY");
-                case "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE", "BODY", "UID", "RFC822",
-                        "RFC822.HEADER", "RFC822.TEXT" -> add(items, u);
-                default -> items.add(bodyItem(u));
-            }
-        }
-        return items;
-    }
-
-    private static void add(List<Item> items, String... names) {
-        for (String n : names) {
-            items.add(new Item(n, null, 0, -1, false));
-        }
-    }
-
-    private static Item bodyItem(String u) throws Reply {
-        boolean peek;
-        String rest;
-        if (u.startsWith("BODY.PEEK[")) {
-            peek = true;
-            rest = u.substring(10);
-        } else if (u.startsWith("BODY[")) {
-            peek = false;
-            rest = u.substring(5);
-        } else {
-            throw bad("unknown FETCH item " + u);
-        }
-        int close = rest.lastIndexOf(']');
-        if (close < 0) {
-            throw bad("invalid section");
-        }
-        String sectionText = rest.substring(0, close);
-        String partial = rest.substring(close + 1);
-        long offset = 0;
-        long length = -1;
-        if (!partial.isEmpty()) {
-            if (!partial.startsWith("<") || !partial.endsWith(">")) {
-                throw bad("invalid partial");
-            }
-            String[] p = partial.substring(1, partial.length() - 1).split("\\.", -1);
-            try {
-                offset = Long.parseLong(p[0]);
-                if (p.length == 2) {
-                    length = Long.parseLong(p[1]);
-                    if (length <= 0) {
-                        throw bad("invalid partial length");
-                    }
-                } else {
-                    throw bad("invalid partial");
-                }
-            } catch (NumberFormatException e) {
-                throw bad("invalid partial");
-            }
-        }
-        return new Item("BODY", section(sectionText), offset, length, peek);
-    }
-
-    private static Section section(String text) throws Reply {
-        List<Integer> path = new ArrayList<>();
-        int i = 0;
-        while (i < text.length() && Character.isDigit(text.charAt(i))) {
-            int j = i;
-            while (j < text.length() && Character.isDigit(text.charAt(j))) {
-                j++;
-            }
-            int n;
-            try {
-                n = Integer.parseInt(text.substring(i, j));
-            } catch (NumberFormatException e) {
-                throw bad("invalid section");
-            }
-            if (n <= 0) {
-                throw bad("invalid section part 0");
-            }
-            path.add(n);
-            i = j;
-            if (i < text.length()) {
-                if (text.charAt(i) != '.') {
-                    throw bad("invalid section");
-                }
-                i++;
-            }
-        }
-        String spec = text.substring(i).strip();
-        Set<String> fields = Set.of();
-        String kind;
-        if (spec.isEmpty()) {
-            kind = "";
-        } else if (spec.equals("HEADER") || spec.equals("TEXT")) {
-            kind = spec;
-        } else if (spec.equals("MIME") && !path.isEmpty()) {
-            kind = spec;
-        } else if (spec.startsWith("HEADER.FIELDS")) {
-            kind = spec.startsWith("HEADER.FIELDS.NOT") ? "HEADER.FIELDS.NOT" : "HEADER.FIELDS";
-            String list = spec.substring(kind.length()).strip();
-            if (!list.startsWith("(") || !list.endsWith(")")) {
-                throw bad("invalid header field list");
-            }
-            Set<String> f = new LinkedHashSet<>();
-            for (String name : list.substring(1, list.length() - 1).split("\\s+")) {
-                String n = name.replace("\"", "").strip();
-                if (!n.isEmpty()) {
-                    f.add(n);
-                }
-            }
-            if (f.isEmpty()) {
-                throw bad("empty header field list");
-            }
-            fields = f;
-        } else {
-            throw bad("invalid section " + spec);
-        }
-        return new Section(path, kind, fields, text);
-    }
-
-    private void fetch(String tag, List<Object> args, boolean byUid) throws IOException, Reply {
+    private void fetch(String tag, List<Arg> args, boolean byUid) throws IOException, Reply {
         selected();
-        List<Integer> seqs = messages(atom(arg(args, 0)), byUid);
+        List<Integer> seqs = SequenceSets.messages(view, atom(arg(args, 0)), byUid);
         List<Item> items = fetchItems(arg(args, 1));
         if (byUid && items.stream().noneMatch(it -> it.name().equals("UID"))) {
             items.add(0, new Item("UID", null, 0, -1, false));
@@ -1365,16 +977,18 @@ final class ImapSession {
         boolean wantsFlags = items.stream().anyMatch(it -> it.name().equals("FLAGS"));
         for (int seq : seqs) {
             long uid = view.get(seq - 1);
-            MailMessage m = viewMessages.get(uid);
-            Message msg = new Message(m);
+            StoredMessage m = viewMessages.get(uid);
+            LoadedMessage msg = new LoadedMessage(folder, m);
             ImapWriter w = new ImapWriter().raw("* " + seq + " FETCH (");
             try {
-                if (setsSeen && !m.has('S')) {
-                    var now = folder.setFlags(uid, m.flags() + "S");
+                if (setsSeen && !m.has(StoredMessage.SEEN)) {
+                    Set<String> seen = new LinkedHashSet<>(m.flags());
+                    seen.add(StoredMessage.SEEN);
+                    var now = folder.setFlags(uid, seen);
                     if (now.isPresent()) {
                         m = now.get();
                         viewMessages.put(uid, m);
-                        msg = new Message(m);
+                        msg = new LoadedMessage(folder, m);
                         if (!wantsFlags) {
                             w.raw("FLAGS " + flagList(m) + " ");
                         }
@@ -1388,7 +1002,7 @@ final class ImapSession {
                     first = false;
                     fetchItem(w, it, m, msg);
                 }
-            } catch (NoSuchFileException e) {
+            } catch (NoSuchMessageException e) {
                 continue; // expunged by another session: nothing to say until the next sync
             }
             w.raw(")\r\n");
@@ -1398,38 +1012,13 @@ final class ImapSession {
         ok(tag, (byUid ? "UID " : "") + "FETCH completed");
     }
 
-    /** A message's bytes and MIME tree, loaded on first use. */
-    private final class Message {
-        final MailMessage meta;
-        byte[] data;
-        MimeTree tree;
-
-        Message(MailMessage meta) {
-            this.meta = meta;
-        }
-
-        byte[] data() throws IOException {
-            if (data == null) {
-                data = folder.read(meta);
-            }
-            return data;
-        }
-
-        MimeTree tree() throws IOException {
-            if (tree == null) {
-                tree = MimeTree.parse(data());
-            }
-            return tree;
-        }
-    }
-
-    private void fetchItem(ImapWriter w, Item it, MailMessage m, Message msg) throws IOException {
+    private void fetchItem(ImapWriter w, Item it, StoredMessage m, LoadedMessage msg) throws IOException {
         switch (it.name()) {
             case "UID" -> w.raw("UID " + m.uid());
             case "FLAGS" -> w.raw("FLAGS " + flagList(m));
             case "INTERNALDATE" -> w.raw("INTERNALDATE \""
-                    + INTERNALDATE.format(folder.internalDate(m).atZone(ZoneOffset.UTC)) + "\"");
-            case "RFC822.SIZE" -> w.raw("RFC822.SIZE " + folder.size(m));
+                    + INTERNALDATE.format(folder.internalDate(m.uid()).atZone(ZoneOffset.UTC)) + "\"");
+            case "RFC822.SIZE" -> w.raw("RFC822.SIZE " + folder.size(m.uid()));
             case "ENVELOPE" -> {
                 w.raw("ENVELOPE ");
                 msg.tree().envelope(w);
@@ -1461,64 +1050,12 @@ final class ImapSession {
         }
     }
 
-    private static byte[] sectionBytes(Message msg, Section s) throws IOException {
-        if (s.path().isEmpty() && s.kind().isEmpty()) {
-            return msg.data();
-        }
-        if (s.path().isEmpty() && (s.kind().equals("HEADER") || s.kind().equals("TEXT"))) {
-            // the top-level split needs no MIME parsing
-            byte[] d = msg.data();
-            int split = MimeTree.headerEnd(d, 0, d.length);
-            return s.kind().equals("HEADER") ? java.util.Arrays.copyOfRange(d, 0, split)
-                    : java.util.Arrays.copyOfRange(d, split, d.length);
-        }
-        MimeTree root = msg.tree();
-        MimeTree node = root;
-        for (int i = 0; i < s.path().size(); i++) {
-            int n = s.path().get(i);
-            MimeTree container = node.embedded != null && (i > 0 || node != root) ? node.embedded : node;
-            if (container.isMultipart()) {
-                if (n > container.children.size()) {
-                    return new byte[0];
-                }
-                node = container.children.get(n - 1);
-            } else if (n == 1) {
-                node = container;
-            } else {
-                return new byte[0];
-            }
-        }
-        if (s.kind().isEmpty()) {
-            return node == root ? root.bodyBytes() : node.bodyBytes();
-        }
-        if (s.kind().equals("MIME")) {
-            return node.headerBytes();
-        }
-        MimeTree message = s.path().isEmpty() ? root : node.embedded;
-        if (message == null) {
-            return new byte[0];
-        }
-        return switch (s.kind()) {
-            case "HEADER" -> message.headerBytes();
-            case "TEXT" -> message.bodyBytes();
-            case "HEADER.FIELDS" -> message.headerFields(upper(s.fields()), false);
-            case "HEADER.FIELDS.NOT" -> message.headerFields(upper(s.fields()), true);
-            default -> new byte[0];
-        };
-    }
-
-    private static Set<String> upper(Set<String> names) {
-        Set<String> out = new HashSet<>();
-        names.forEach(n -> out.add(n.toUpperCase(Locale.ROOT)));
-        return out;
-    }
-
     // ---- STORE (RFC 3501 §6.4.6) ----
 
-    private void store(String tag, List<Object> args, boolean byUid) throws IOException, Reply {
+    private void store(String tag, List<Arg> args, boolean byUid) throws IOException, Reply {
         selected();
         writable();
-        List<Integer> seqs = messages(atom(arg(args, 0)), byUid);
+        List<Integer> seqs = SequenceSets.messages(view, atom(arg(args, 0)), byUid);
         String item = atom(arg(args, 1)).toUpperCase(Locale.ROOT);
         boolean silent = item.endsWith(".SILENT");
         if (silent) {
@@ -1530,16 +1067,18 @@ final class ImapSession {
             case "-FLAGS" -> -1;
             default -> throw bad("unknown STORE item");
         };
-        List<?> flagArgs = args.size() == 3 && args.get(2) instanceof List<?> l ? l : args.subList(2, args.size());
-        String letters = maildirFlags(flagArgs, folder);
+        List<Arg> flagArgs = args.size() == 3 && args.get(2) instanceof Group g ? g.items() : args.subList(2, args.size());
+        Set<String> given = storeFlags(flagArgs);
         for (int seq : seqs) {
             long uid = view.get(seq - 1);
-            MailMessage m = viewMessages.get(uid);
-            String target = switch (mode) {
-                case 0 -> letters;
-                case 1 -> m.flags() + letters;
-                default -> m.flags().replaceAll("[" + (letters.isEmpty() ? "_" : letters) + "]", "");
-            };
+            StoredMessage m = viewMessages.get(uid);
+            Set<String> target = new LinkedHashSet<>(mode == 0 ? given : m.flags());
+            if (mode == 1) {
+                target.addAll(given);
+            } else if (mode == -1) {
+                // flag names compare without regard to case (RFC 3501 §2.3.2)
+                target.removeIf(f -> given.stream().anyMatch(f::equalsIgnoreCase));
+            }
             var now = folder.setFlags(uid, target);
             if (now.isEmpty()) {
                 continue;
@@ -1555,26 +1094,24 @@ final class ImapSession {
 
     // ---- COPY / MOVE (RFC 3501 §6.4.7, RFC 6851, RFC 4315 COPYUID) ----
 
-    private void copy(String tag, List<Object> args, boolean byUid, boolean move) throws IOException, Reply {
+    private void copy(String tag, List<Arg> args, boolean byUid, boolean move) throws IOException, Reply {
         selected();
         if (move) {
             writable();
         }
-        List<Integer> seqs = messages(atom(arg(args, 0)), byUid);
+        List<Integer> seqs = SequenceSets.messages(view, atom(arg(args, 0)), byUid);
         String name = mailbox(arg(args, 1));
-        if (!config.maildir().exists(user, name)) {
-            throw no("[TRYCREATE] no such mailbox");
-        }
-        MailFolder target = config.maildir().mailbox(user, name);
+        Mailbox target = existing(name, "[TRYCREATE]");
         List<Long> from = new ArrayList<>();
         List<Long> to = new ArrayList<>();
         for (int seq : seqs) {
-            MailMessage m = viewMessages.get(view.get(seq - 1));
-            try {
-                MailMessage copied = folder.copyTo(m, target);
+            StoredMessage m = viewMessages.get(view.get(seq - 1));
+            // the copy keeps flags and internal date (RFC 3501 §6.4.7), durably as APPEND does
+            try (InputStream in = folder.open(m.uid())) {
+                StoredMessage copied = target.append(in, m.flags(), folder.internalDate(m.uid()));
                 from.add(m.uid());
                 to.add(copied.uid());
-            } catch (NoSuchFileException e) {
+            } catch (NoSuchMessageException e) {
                 // expunged meanwhile
             }
         }
@@ -1582,7 +1119,7 @@ final class ImapSession {
                 + compactSet(to) + "] ";
         String verb = (byUid ? "UID " : "") + (move ? "MOVE" : "COPY");
         if (!move) {
-            if (target == folder) {
+            if (name.equals(folderName)) {
                 sync(false);
             }
             ok(tag, code + verb + " completed");
@@ -1599,8 +1136,8 @@ final class ImapSession {
     private void expungeDeleted(Set<Long> only, boolean respond) throws IOException {
         List<Long> gone = new ArrayList<>();
         for (long uid : view) {
-            MailMessage m = viewMessages.get(uid);
-            if (m != null && m.has('T') && (only == null || only.contains(uid))) {
+            StoredMessage m = viewMessages.get(uid);
+            if (m != null && m.has(StoredMessage.DELETED) && (only == null || only.contains(uid))) {
                 gone.add(uid);
             }
         }
@@ -1612,11 +1149,7 @@ final class ImapSession {
 
     // ---- SEARCH (RFC 3501 §6.4.4) ----
 
-    private interface Key {
-        boolean test(int seq, Message m) throws IOException;
-    }
-
-    private void search(String tag, List<Object> args, boolean byUid) throws IOException, Reply {
+    private void search(String tag, List<Arg> args, boolean byUid) throws IOException, Reply {
         selected();
         int[] pos = {0};
         if (!args.isEmpty() && args.get(0) instanceof Atom a && a.value().equalsIgnoreCase("CHARSET")) {
@@ -1629,23 +1162,24 @@ final class ImapSession {
         if (pos[0] >= args.size()) {
             throw bad("SEARCH needs a key");
         }
-        List<Key> keys = new ArrayList<>();
+        SearchKeys parser = new SearchKeys(view, recent, folder);
+        List<SearchKeys.Key> keys = new ArrayList<>();
         while (pos[0] < args.size()) {
-            keys.add(key(args, pos, 0));
+            keys.add(parser.key(args, pos, 0));
         }
         StringBuilder sb = new StringBuilder("SEARCH");
         for (int i = 0; i < view.size(); i++) {
-            MailMessage m = viewMessages.get(view.get(i));
-            Message msg = new Message(m);
+            StoredMessage m = viewMessages.get(view.get(i));
+            LoadedMessage msg = new LoadedMessage(folder, m);
             boolean all = true;
             try {
-                for (Key k : keys) {
+                for (SearchKeys.Key k : keys) {
                     if (!k.test(i + 1, msg)) {
                         all = false;
                         break;
                     }
                 }
-            } catch (NoSuchFileException e) {
+            } catch (NoSuchMessageException e) {
                 all = false;
             }
             if (all) {
@@ -1657,247 +1191,4 @@ final class ImapSession {
         ok(tag, (byUid ? "UID " : "") + "SEARCH completed");
     }
 
-    /**
-     * The deepest nesting of NOT, OR and parentheses a search may have (Dovecot allows about as
-     * much): parsing and evaluating keys recurse, so without a bound {@code NOT NOT ... ALL}
-     * would overflow the stack.
-     */
-    static final int MAX_SEARCH_DEPTH = 100;
-
-    private Key key(List<Object> args, int[] pos, int depth) throws Reply {
-        if (depth > MAX_SEARCH_DEPTH) {
-            throw bad("search keys nested too deeply");
-        }
-        Object o = arg(args, pos[0]++);
-        if (o instanceof List<?> l) {
-            List<Object> inner = new ArrayList<>(l);
-            int[] p = {0};
-            List<Key> all = new ArrayList<>();
-            while (p[0] < inner.size()) {
-                all.add(key(inner, p, depth + 1));
-            }
-            return (seq, m) -> {
-                for (Key k : all) {
-                    if (!k.test(seq, m)) {
-                        return false;
-                    }
-                }
-                return true;
-            };
-        }
-        String k = atom(o).toUpperCase(Locale.ROOT);
-        if (!k.isEmpty() && (Character.isDigit(k.charAt(0)) || k.charAt(0) == '*')) {
-            List<long[]> r = ranges(k, view.size());
-            return (seq, m) -> inRanges(r, seq);
-        }
-        switch (k) {
-            case "ALL":
-                return (seq, m) -> true;
-            case "ANSWERED":
-                return flag('R', true);
-            case "DELETED":
-                return flag('T', true);
-            case "DRAFT":
-                return flag('D', true);
-            case "FLAGGED":
-                return flag('F', true);
-            case "SEEN":
-                return flag('S', true);
-            case "UNANSWERED":
-                return flag('R', false);
-            case "UNDELETED":
-                return flag('T', false);
-            case "UNDRAFT":
-                return flag('D', false);
-            case "UNFLAGGED":
-                return flag('F', false);
-            case "UNSEEN":
-                return flag('S', false);
-            case "RECENT":
-                return (seq, m) -> recent.contains(m.meta.uid());
-            case "OLD":
-                return (seq, m) -> !recent.contains(m.meta.uid());
-            case "NEW":
-                return (seq, m) -> recent.contains(m.meta.uid()) && !m.meta.has('S');
-            case "KEYWORD", "UNKEYWORD": {
-                String kw = astring(arg(args, pos[0]++));
-                boolean want = k.equals("KEYWORD");
-                java.util.Optional<Character> letter;
-                try {
-                    letter = folder.keywordLetter(kw, false);
-                } catch (IOException e) {
-                    letter = java.util.Optional.empty();
-                }
-                if (letter.isEmpty()) {
-                    return (seq, m) -> !want;
-                }
-                char l = letter.get();
-                return (seq, m) -> m.meta.has(l) == want;
-            }
-            case "BCC", "CC", "FROM", "SUBJECT", "TO": {
-                String needle = astring(arg(args, pos[0]++)).toLowerCase(Locale.ROOT);
-                String field = k;
-                return (seq, m) -> headerContains(m, field, needle);
-            }
-            case "HEADER": {
-                String field = astring(arg(args, pos[0]++));
-                String needle = astring(arg(args, pos[0]++)).toLowerCase(Locale.ROOT);
-                return (seq, m) -> headerContains(m, field, needle);
-            }
-            case "BODY": {
-                String needle = astring(arg(args, pos[0]++)).toLowerCase(Locale.ROOT);
-                return (seq, m) -> contains(m.tree().bodyBytes(), needle);
-            }
-            case "TEXT": {
-                String needle = astring(arg(args, pos[0]++)).toLowerCase(Locale.ROOT);
-                return (seq, m) -> contains(m.data(), needle);
-            }
-            case "BEFORE", "ON", "SINCE": {
-                LocalDate d = date(arg(args, pos[0]++));
-                String op = k;
-                return (seq, m) -> compareDate(folder.internalDate(m.meta).atZone(ZoneOffset.UTC).toLocalDate(), d, op);
-            }
-            case "SENTBEFORE", "SENTON", "SENTSINCE": {
-                LocalDate d = date(arg(args, pos[0]++));
-                String op = k.substring(4);
-                return (seq, m) -> {
-                    LocalDate sent = sentDate(m);
-                    return sent != null && compareDate(sent, d, op);
-                };
-            }
-            case "LARGER", "SMALLER": {
-                long n;
-                try {
-                    n = Long.parseLong(atom(arg(args, pos[0]++)));
-                } catch (NumberFormatException e) {
-                    throw bad("invalid number");
-                }
-                boolean larger = k.equals("LARGER");
-                return (seq, m) -> larger ? folder.size(m.meta) > n : folder.size(m.meta) < n;
-            }
-            case "NOT": {
-                Key inner = key(args, pos, depth + 1);
-                return (seq, m) -> !inner.test(seq, m);
-            }
-            case "OR": {
-                Key a = key(args, pos, depth + 1);
-                Key b = key(args, pos, depth + 1);
-                return (seq, m) -> a.test(seq, m) || b.test(seq, m);
-            }
-            case "UID": {
-                String set = atom(arg(args, pos[0]++));
-                long max = view.isEmpty() ? 1 : view.get(view.size() - 1);
-                List<long[]> r = ranges(set, max);
-                return (seq, m) -> inRanges(r, m.meta.uid());
-            }
-            default:
-                throw bad("unknown search key " + k);
-        }
-    }
-
-    private static boolean inRanges(List<long[]> ranges, long v) {
-        for (long[] r : ranges) {
-            if (v >= r[0] && v <= r[1]) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static Key flag(char letter, boolean set) {
-        return (seq, m) -> m.meta.has(letter) == set;
-    }
-
-    private static boolean headerContains(Message m, String field, String needle) throws IOException {
-        String[] values = m.tree().headers.getHeader(field);
-        if (values == null) {
-            return false;
-        }
-        for (String v : values) {
-            String decoded;
-            try {
-                decoded = jakarta.mail.internet.MimeUtility.decodeText(jakarta.mail.internet.MimeUtility.unfold(v));
-            } catch (java.io.UnsupportedEncodingException | RuntimeException e) {
-                decoded = v;
-            }
-            if (decoded.toLowerCase(Locale.ROOT).contains(needle)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static boolean contains(byte[] haystack, String needle) {
-        return new String(haystack, StandardCharsets.UTF_8).toLowerCase(Locale.ROOT).contains(needle);
-    }
-
-    private static LocalDate date(Object o) throws Reply {
-        try {
-            return LocalDate.parse(astring(o), SEARCH_DATE);
-        } catch (DateTimeParseException e) {
-            throw bad("invalid date");
-        }
-    }
-
-    private static boolean compareDate(LocalDate value, LocalDate d, String op) {
-        return switch (op) {
-            case "BEFORE" -> value.isBefore(d);
-            case "ON" -> value.equals(d);
-            default -> !value.isBefore(d);
-        };
-    }
-
-    private static LocalDate sentDate(Message m) throws IOException {
-        String v = m.tree().header("Date");
-        if (v == null) {
-            return null;
-        }
-        try {
-            return ZonedDateTime.parse(v.replaceAll("\\s*\\(.*\\)\\s*$", ""), DateTimeFormatter.RFC_1123_DATE_TIME)
-                    .toLocalDate();
-        } catch (DateTimeParseException e) {
-            try {
-                java.util.Date d = new jakarta.mail.internet.MailDateFormat().parse(v);
-                return d == null ? null : d.toInstant().atZone(ZoneOffset.UTC).toLocalDate();
-            } catch (java.text.ParseException | RuntimeException e2) {
-                return null;
-            }
-        }
-    }
-
-    // ---- argument helpers ----
-
-    private static Object arg(List<Object> args, int i) throws Reply {
-        if (i >= args.size()) {
-            throw bad("missing argument");
-        }
-        return args.get(i);
-    }
-
-    private static String astring(Object o) throws Reply {
-        if (o instanceof Atom a) {
-            return a.value();
-        }
-        if (o instanceof String s) {
-            return s;
-        }
-        if (o instanceof byte[] b) {
-            return new String(b, StandardCharsets.UTF_8);
-        }
-        throw bad("expected a string");
-    }
-
-    private static String atom(Object o) throws Reply {
-        if (o instanceof Atom a) {
-            return a.value();
-        }
-        throw bad("expected an atom");
-    }
-
-    private static List<Object> list(Object o) throws Reply {
-        if (o instanceof List<?> l) {
-            return new ArrayList<>(l);
-        }
-        throw bad("expected a parenthesized list");
-    }
 }

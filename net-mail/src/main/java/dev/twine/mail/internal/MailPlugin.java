@@ -179,21 +179,23 @@ public final class MailPlugin implements ServicePlugin {
         boolean plain = args.flag("--allow-plain-auth");
         List<String> pop3 = args.values("--pop3");
         if (!pop3.isEmpty()) {
-            Pop3Server.Builder p = Pop3Server.builder(maildir, portal).allowPlainLogin(plain)
+            Pop3Server.Builder p = Pop3Server.builder().portal(portal).store(maildir).allowPlainLogin(plain)
                     .limits(LimitOptions.connectionLimits(args));
             if (accessTls != null) {
                 p.tls(accessTls);
             }
-            services.add(checked("--pop3", () -> p.build(pop3)));
+            pop3.forEach(p::listen);
+            services.add(checked("--pop3", p::build));
         }
         List<String> imap = args.values("--imap");
         if (!imap.isEmpty()) {
-            ImapServer.Builder i = ImapServer.builder(maildir, portal).allowPlainLogin(plain)
+            ImapServer.Builder i = ImapServer.builder().portal(portal).store(maildir).allowPlainLogin(plain)
                     .limits(LimitOptions.connectionLimits(args));
             if (accessTls != null) {
                 i.tls(accessTls);
             }
-            services.add(checked("--imap", () -> i.build(imap)));
+            imap.forEach(i::listen);
+            services.add(checked("--imap", i::build));
         }
         return Services.group("mail", services);
     }

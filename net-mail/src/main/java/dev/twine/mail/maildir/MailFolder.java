@@ -1,21 +1,16 @@
 package dev.twine.mail.maildir;
 
 import dev.twine.core.DurableFiles;
-import java.io.ByteArrayOutputStream;
+import dev.twine.mail.internal.Crlf;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardWatchEventKinds;
-import java.nio.file.WatchKey;
-import java.nio.file.WatchService;
 import java.nio.file.attribute.FileTime;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -26,7 +21,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -34,7 +28,8 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One Maildir folder ({@code new/}, {@code cur/}, {@code tmp/}) read as a mailbox with stable
- * UIDs, as IMAP (RFC 3501 §2.3.1.1) and POP3's UIDL (RFC 1939 §7) need.
+ * UIDs, as IMAP (RFC 3501 §2.3.1.1) and POP3's UIDL (RFC 1939 §7) need; {@link MaildirMailbox}
+ * shows it to the servers as a {@link dev.twine.mail.store.Mailbox}.
  *
  * <h2>UIDs</h2>
  * UIDs are kept in {@code twine-uidlist} in the folder: a header line
@@ -50,15 +45,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code T}rashed), so mutt, Dovecot and Python's {@code mailbox} see the same flags.
  *
  * <h2>Concurrency</h2>
- * There is one instance per directory in the process ({@link #of}); every method takes the
+ * There is one instance per directory in each {@link Maildir} ({@link Maildir#folderAt}); every method takes the
  * folder's {@link ReentrantLock} for its duration, so sessions on the same folder see each other's
  * changes. Changes made by other processes are found by the directory modification times.
  * {@link #tryLockExclusive()} is a separate, long-held lock for POP3 sessions (RFC 1939 §8).
  */
-public final class MailFolder {
-    private static final Map<Path, MailFolder> OPEN = new ConcurrentHashMap<>();
+final class MailFolder {
     private static final String UIDLIST = "twine-uidlist";
-    private static final String KEYWORDS = "dovecot-keywords";
     /** Directory times this close to "now" may hide a later change in the same clock tick. */
     private static final long RACY_NANOS = TimeUnit.SECONDS.toNanos(2);
     private static final long TMP_CLEAN_EVERY = TimeUnit.HOURS.toNanos(1);
@@ -79,27 +72,29 @@ public final class MailFolder {
     private FileTime newTime;
     private FileTime curTime;
     private long scannedAt;
-    private List<String> keywords;
-    private FileTime keywordsTime;
 
-    private MailFolder(Path dir) {
+    private final FolderKeywords keywords;
+
+    MailFolder(Path dir) {
         this.dir = dir;
+        this.keywords = new FolderKeywords(dir);
+    }
+
+    /** The folder's keywords (Dovecot's {@code dovecot-keywords}). */
+    FolderKeywords keywords() {
+        return keywords;
     }
 
     /**
-     * The folder at {@code dir} (a Maildir directory holding {@code cur/}, {@code new/} and
-     * {@code tmp/}), created if missing. One instance per directory per process.
+     * Creates the directories of the folder at {@code dir} (a Maildir directory holding
+     * {@code cur/}, {@code new/} and {@code tmp/}) if missing.
      *
      * @throws IOException if the directories cannot be created
      */
-    public static MailFolder of(Path dir) throws IOException {
-        Path abs = dir.toAbsolutePath().normalize();
-        PrivateFiles.createDirectories(abs.resolve("cur"));
-        PrivateFiles.createDirectories(abs.resolve("new"));
-        PrivateFiles.createDirectories(abs.resolve("tmp"));
-        MailFolder f = OPEN.computeIfAbsent(abs, MailFolder::new);
-        f.cleanTmpIfDue();
-        return f;
+    static void prepare(Path dir) throws IOException {
+        PrivateFiles.createDirectories(dir.resolve("cur"));
+        PrivateFiles.createDirectories(dir.resolve("new"));
+        PrivateFiles.createDirectories(dir.resolve("tmp"));
     }
 
     /**
@@ -107,17 +102,12 @@ public final class MailFolder {
      * process, and again when it is opened after an hour, so a server that runs for months
      * still cleans (Maildir: after 36 hours).
      */
-    private void cleanTmpIfDue() {
+    void cleanTmpIfDue() {
         long now = System.nanoTime();
         long last = tmpCleanedAt.get();
         if ((last == 0 || now - last >= TMP_CLEAN_EVERY) && tmpCleanedAt.compareAndSet(last, now == 0 ? 1 : now)) {
             Maildir.removeStaleTmp(dir);
         }
-    }
-
-    /** Drops the shared instance for {@code dir}, as a restart would; for tests only. */
-    static void forgetForTests(Path dir) {
-        OPEN.remove(dir.toAbsolutePath().normalize());
     }
 
     /** The folder's directory. */
@@ -202,7 +192,7 @@ public final class MailFolder {
             }
             raw = Files.readAllBytes(now.get().file());
         }
-        byte[] data = toCrlf(raw);
+        byte[] data = Crlf.of(raw);
         lock.lock();
         try {
             sizes.put(message.name(), (long) data.length);
@@ -363,31 +353,6 @@ public final class MailFolder {
     }
 
     /**
-     * Copies a message of this folder into {@code target} with the same flags and date (durably,
-     * as {@link #append} does).
-     *
-     * @return the copy in the target folder
-     */
-    public MailMessage copyTo(MailMessage message, MailFolder target) throws IOException {
-        Instant date = internalDate(message);
-        // keyword letters are per folder: carry the names over
-        StringBuilder flags = new StringBuilder();
-        for (char c : message.flags().toCharArray()) {
-            if (c >= 'a' && c <= 'z') {
-                Optional<String> name = keywordName(c);
-                if (name.isPresent() && !name.get().isEmpty()) {
-                    target.keywordLetter(name.get(), true).ifPresent(flags::append);
-                }
-            } else {
-                flags.append(c);
-            }
-        }
-        try (InputStream in = Files.newInputStream(current(message).file())) {
-            return target.append(in, flags.toString(), date);
-        }
-    }
-
-    /**
      * Takes the long-held exclusive lock a POP3 session keeps from authentication to QUIT
      * (RFC 1939 §8). It is advisory and per process: IMAP sessions still work.
      *
@@ -406,113 +371,15 @@ public final class MailFolder {
      * A watch on {@code new/} and {@code cur/} for IMAP IDLE (RFC 2177): the file system tells it
      * of deliveries and flag changes, so idle sessions do not poll.
      */
-    public Watch watch() throws IOException {
-        return new Watch(dir, true);
+    FolderWatch watch() throws IOException {
+        return new FolderWatch(dir, true);
     }
 
     /** A watch that polls the directory times, as when no notifications are left; for tests. */
-    Watch pollingWatch() throws IOException {
-        return new Watch(dir, false);
+    FolderWatch pollingWatch() throws IOException {
+        return new FolderWatch(dir, false);
     }
 
-    /**
-     * A watch on a folder; close it when done. It uses the file system's notifications
-     * (inotify on Linux); if none are left (Linux allows 128 inotify instances per user by
-     * default), it falls back to looking at the directory times once a second.
-     */
-    public static final class Watch implements AutoCloseable {
-        private static final long POLL_MILLIS = 1000;
-        private final Path dir;
-        private final WatchService service;
-        private volatile boolean closed;
-        private long lastStamp;
-
-        private Watch(Path dir, boolean notified) throws IOException {
-            this.dir = dir;
-            WatchService ws = null;
-            try {
-                if (!notified) {
-                    throw new IOException("polling asked for");
-                }
-                ws = FileSystems.getDefault().newWatchService();
-                for (String sub : List.of("new", "cur")) {
-                    dir.resolve(sub).register(ws, StandardWatchEventKinds.ENTRY_CREATE,
-                            StandardWatchEventKinds.ENTRY_DELETE, StandardWatchEventKinds.ENTRY_MODIFY);
-                }
-            } catch (IOException e) {
-                if (ws != null) {
-                    ws.close();
-                }
-                ws = null;
-                lastStamp = stamp();
-            }
-            this.service = ws;
-        }
-
-        /** Whether file-system notifications back this watch (false: it polls). */
-        public boolean isNotified() {
-            return service != null;
-        }
-
-        /**
-         * Blocks until something changes in the folder or {@code timeout} passes.
-         *
-         * @return true if a change was seen
-         * @throws InterruptedException if interrupted while waiting
-         * @throws java.nio.file.ClosedWatchServiceException once {@link #close()} was called
-         */
-        public boolean awaitChange(Duration timeout) throws InterruptedException {
-            if (service == null) {
-                return poll(timeout);
-            }
-            WatchKey key = service.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            if (key == null) {
-                return false;
-            }
-            // collapse a burst of events into one wake-up
-            do {
-                key.pollEvents();
-                key.reset();
-            } while ((key = service.poll()) != null);
-            return true;
-        }
-
-        private boolean poll(Duration timeout) throws InterruptedException {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (true) {
-                if (closed) {
-                    throw new java.nio.file.ClosedWatchServiceException();
-                }
-                long now = stamp();
-                if (now != lastStamp) {
-                    lastStamp = now;
-                    return true;
-                }
-                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-                if (left <= 0) {
-                    return false;
-                }
-                Thread.sleep(Math.min(left, POLL_MILLIS));
-            }
-        }
-
-        private long stamp() {
-            try {
-                return Files.getLastModifiedTime(dir.resolve("new")).toMillis() * 31
-                        + Files.getLastModifiedTime(dir.resolve("cur")).toMillis();
-            } catch (IOException e) {
-                return -1;
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            closed = true;
-            if (service != null) {
-                service.close();
-            }
-        }
-    }
 
     /** Maildir flag letters in ASCII order without duplicates or unknown letters. */
     public static String normalizeFlags(String flags) {
@@ -522,7 +389,7 @@ public final class MailFolder {
                 sb.append(c);
             }
         }
-        // keywords: lowercase letters, Dovecot's convention (see keywordLetter)
+        // keywords: lowercase letters, Dovecot's convention (see FolderKeywords)
         for (char c = 'a'; c <= 'z'; c++) {
             if (flags.indexOf(c) >= 0) {
                 sb.append(c);
@@ -531,123 +398,6 @@ public final class MailFolder {
         return sb.toString();
     }
 
-    // ---- keywords (Dovecot's dovecot-keywords: "<index> <name>", letter 'a' + index) ----
-
-    /**
-     * The flag letter of an IMAP keyword (RFC 3501 §2.3.2), stored as Dovecot does: letters
-     * {@code a}-{@code z} in the file name, their names in {@code dovecot-keywords}, so both
-     * servers agree on them.
-     *
-     * @param create whether to allocate a letter for a new keyword (the file is then replaced
-     *     atomically)
-     * @return the letter, or empty if the keyword is unknown (and not created) or all 26 are taken
-     */
-    public Optional<Character> keywordLetter(String keyword, boolean create) throws IOException {
-        lock.lock();
-        try {
-            loadKeywords();
-            for (int i = 0; i < keywords.size(); i++) {
-                if (keywords.get(i).equalsIgnoreCase(keyword)) {
-                    return Optional.of((char) ('a' + i));
-                }
-            }
-            if (!create || keywords.size() >= 26) {
-                return Optional.empty();
-            }
-            keywords.add(keyword);
-            StringBuilder sb = new StringBuilder();
-            for (int i = 0; i < keywords.size(); i++) {
-                sb.append(i).append(' ').append(keywords.get(i)).append('\n');
-            }
-            DurableFiles.replacePrivate(dir.resolve(KEYWORDS), sb.toString().getBytes(StandardCharsets.UTF_8));
-            return Optional.of((char) ('a' + keywords.size() - 1));
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** The keyword a lowercase flag letter stands for, if one is defined. */
-    public Optional<String> keywordName(char letter) throws IOException {
-        lock.lock();
-        try {
-            loadKeywords();
-            int i = letter - 'a';
-            return i >= 0 && i < keywords.size() ? Optional.of(keywords.get(i)) : Optional.empty();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** The keywords defined in this folder, in letter order. */
-    public List<String> keywords() throws IOException {
-        lock.lock();
-        try {
-            loadKeywords();
-            return List.copyOf(keywords);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void loadKeywords() throws IOException {
-        Path f = dir.resolve(KEYWORDS);
-        FileTime t = Files.exists(f) ? Files.getLastModifiedTime(f) : null;
-        if (keywords != null && java.util.Objects.equals(t, keywordsTime)) {
-            return;
-        }
-        List<String> names = new ArrayList<>();
-        if (t != null) {
-            for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
-                int sp = line.indexOf(' ');
-                if (sp <= 0) {
-                    continue;
-                }
-                try {
-                    int i = Integer.parseInt(line.substring(0, sp));
-                    if (i < 0 || i >= 26) {
-                        continue;
-                    }
-                    while (names.size() <= i) {
-                        names.add("");
-                    }
-                    names.set(i, line.substring(sp + 1).strip());
-                } catch (NumberFormatException e) {
-                    // a line we do not understand names no keyword
-                }
-            }
-        }
-        keywords = names;
-        keywordsTime = t;
-    }
-
-    /** Bytes with every bare LF turned into CRLF. */
-    static byte[] toCrlf(byte[] raw) {
-        int bare = 0;
-        for (int i = 0; i < raw.length; i++) {
-            if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r')) {
-                bare++;
-            }
-        }
-        if (bare == 0) {
-            return raw;
-        }
-        byte[] out = new byte[raw.length + bare];
-        int j = 0;
-        for (int i = 0; i < raw.length; i++) {
-            if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r')) {
-                out[j++] = '\r';
-            }
-            out[j++] = raw[i];
-        }
-        return out;
-    }
-
-    private MailMessage current(MailMessage message) throws IOException {
-        if (Files.exists(message.file())) {
-            return message;
-        }
-        return find(message.uid()).orElseThrow(() -> new NoSuchFileException(message.file().toString()));
-    }
 
     private void forceRescan() throws IOException {
         newTime = null;
@@ -809,13 +559,6 @@ public final class MailFolder {
             sb.append(m.uid()).append(' ').append(m.name()).append('\n');
         }
         DurableFiles.replacePrivate(dir.resolve(UIDLIST), sb.toString().getBytes(StandardCharsets.UTF_8));
-    }
-
-    /** Reads all of {@code in}; for callers that need a message in memory. */
-    static byte[] readAll(InputStream in) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        in.transferTo(out);
-        return out.toByteArray();
     }
 
     @Override

@@ -15,7 +15,7 @@ import java.util.Objects;
  *     letters {@code a}-{@code z} (see {@link MailFolder#keywordLetter})
  * @param recent whether the file was in {@code new/}
  */
-public record MailMessage(long uid, String name, Path file, String flags, boolean recent) {
+record MailMessage(long uid, String name, Path file, String flags, boolean recent) {
     /** Validates the fields. */
     public MailMessage {
         Objects.requireNonNull(name, "name");

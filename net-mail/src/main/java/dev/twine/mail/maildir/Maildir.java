@@ -1,6 +1,8 @@
 package dev.twine.mail.maildir;
 
 import dev.twine.core.DurableFiles;
+import dev.twine.core.auth.AuthenticationException;
+import dev.twine.mail.store.MailStore;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -40,10 +42,17 @@ import java.util.concurrent.locks.ReentrantLock;
  * message and never leaves half a message in {@code new/} (a crash before the rename leaves a file
  * in {@code tmp/}, which readers ignore).
  *
+ * <h2>As a mail store</h2>
+ * A {@code Maildir} is the {@link MailStore} the IMAP and POP3 servers ship with:
+ * {@link #account} gives a user's folders as {@link dev.twine.mail.store.Mailbox}es, with UIDs in
+ * {@code twine-uidlist}, flags in file names and keywords in {@code dovecot-keywords} in each
+ * folder (see {@link MaildirMailbox}). Each instance keeps one in-memory view per folder, shared by
+ * every session that uses the folder through it: open one instance per root and share it.
+ *
  * <p>File names follow the Maildir convention {@code <secs>.M<usecs>P<pid>Q<n>.<host>,S=<size>}
  * (the {@code ,S=} part is Maildir++'s size, which lets readers skip a stat).
  */
-public final class Maildir {
+public final class Maildir implements MailStore {
     private static final AtomicLong COUNTER = new AtomicLong();
     private static final AtomicLong LAST_MICROS = new AtomicLong();
     /**
@@ -63,9 +72,28 @@ public final class Maildir {
     private static final long PID = ProcessHandle.current().pid();
 
     private final Path root;
+    /** The folders sessions opened through this instance, by absolute directory. */
+    private final ConcurrentHashMap<Path, MailFolder> open = new ConcurrentHashMap<>();
 
     private Maildir(Path root) {
         this.root = root;
+    }
+
+    /**
+     * The mail of {@code user} (the Maildir under {@link #inbox(String)}), whose folders are
+     * made when first used. Does not block.
+     *
+     * @throws AuthenticationException if {@code user} cannot name a directory here (see
+     *     {@link #inbox(String)}): such a user has no mail
+     */
+    @Override
+    public Account account(String user) throws AuthenticationException {
+        try {
+            inbox(user);
+        } catch (IllegalArgumentException e) {
+            throw new AuthenticationException("user name not usable as a mailbox");
+        }
+        return new MaildirAccount(this, user);
     }
 
     /** The store under {@code root} (created on first delivery). */
@@ -312,28 +340,44 @@ public final class Maildir {
      *
      * @throws IllegalArgumentException for names that could escape the user's directory
      */
-    public boolean exists(String user, String folder) {
+    boolean exists(String user, String folder) {
         return Files.isDirectory(folder(user, folder).resolve("cur"));
     }
 
     /**
-     * The folder as a mailbox with UIDs and flags, creating its directories (and the user's inbox)
-     * if missing.
+     * The folder with UIDs and flags, creating its directories (and the user's inbox) if missing.
      *
      * @throws IOException if the directories cannot be created
      */
-    public MailFolder mailbox(String user, String folder) throws IOException {
+    MailFolder mailbox(String user, String folder) throws IOException {
         if (!folder.isEmpty() && !folder.equalsIgnoreCase("INBOX")) {
-            MailFolder.of(inbox(user));
+            folderAt(inbox(user));
         }
-        return MailFolder.of(folder(user, folder));
+        return folderAt(folder(user, folder));
+    }
+
+    /**
+     * The folder at {@code dir}, its directories made if missing: one instance per directory, so
+     * sessions on the same folder see each other's changes at once.
+     */
+    MailFolder folderAt(Path dir) throws IOException {
+        Path abs = dir.toAbsolutePath().normalize();
+        MailFolder.prepare(abs);
+        MailFolder f = open.computeIfAbsent(abs, MailFolder::new);
+        f.cleanTmpIfDue();
+        return f;
+    }
+
+    /** Drops the view of the folder at {@code dir}, as a restart would; for tests. */
+    void forget(Path dir) {
+        open.remove(dir.toAbsolutePath().normalize());
     }
 
     /**
      * The names of {@code user}'s folders: {@code INBOX} first, then every Maildir++ {@code .Name}
      * directory, sorted. Hierarchy levels are separated by {@code .}.
      */
-    public List<String> folders(String user) throws IOException {
+    List<String> folders(String user) throws IOException {
         Path inbox = inbox(user);
         List<String> names = new ArrayList<>();
         names.add("INBOX");
@@ -359,7 +403,7 @@ public final class Maildir {
      *
      * @return false if it already existed
      */
-    public boolean createFolder(String user, String folder) throws IOException {
+    boolean createFolder(String user, String folder) throws IOException {
         if (exists(user, folder)) {
             return false;
         }
@@ -374,7 +418,7 @@ public final class Maildir {
      * @return false if it did not exist
      * @throws IllegalArgumentException for the inbox
      */
-    public boolean deleteFolder(String user, String folder) throws IOException {
+    boolean deleteFolder(String user, String folder) throws IOException {
         if (folder.equalsIgnoreCase("INBOX") || folder.isEmpty()) {
             throw new IllegalArgumentException("the inbox cannot be deleted");
         }
@@ -386,6 +430,7 @@ public final class Maildir {
         Path trash = inbox(user).resolve("..deleted-" + uniqueName());
         Files.move(dir, trash, StandardCopyOption.ATOMIC_MOVE);
         forceDirectory(inbox(user));
+        forget(dir);
         deleteTree(trash);
         return true;
     }
@@ -397,7 +442,7 @@ public final class Maildir {
      * @return false if {@code from} does not exist or {@code to} does
      * @throws IllegalArgumentException for the inbox or bad names
      */
-    public boolean renameFolder(String user, String from, String to) throws IOException {
+    boolean renameFolder(String user, String from, String to) throws IOException {
         if (from.equalsIgnoreCase("INBOX") || to.equalsIgnoreCase("INBOX")) {
             throw new IllegalArgumentException("the inbox cannot be renamed here");
         }
@@ -412,11 +457,15 @@ public final class Maildir {
         }
         Files.move(folder(user, from), folder(user, to), StandardCopyOption.ATOMIC_MOVE);
         forceDirectory(inbox(user));
+        // the views of the old names would find their directories gone
+        Path home = inbox(user).toAbsolutePath().normalize();
+        open.keySet().removeIf(p -> home.equals(p.getParent())
+                && (p.getFileName().toString().equals("." + from) || p.getFileName().toString().startsWith("." + from + ".")));
         return true;
     }
 
     /** The folders {@code user} subscribed to (Maildir++'s {@code subscriptions} file). */
-    public List<String> subscriptions(String user) throws IOException {
+    List<String> subscriptions(String user) throws IOException {
         Path f = inbox(user).resolve("subscriptions");
         if (!Files.exists(f)) {
             return List.of();
@@ -431,7 +480,7 @@ public final class Maildir {
     }
 
     /** Adds or removes a subscription; the file is replaced atomically (temp, fsync, rename). */
-    public void subscribe(String user, String folder, boolean subscribed) throws IOException {
+    void subscribe(String user, String folder, boolean subscribed) throws IOException {
         SUBSCRIPTIONS.lock();
         try {
             writeSubscription(user, folder, subscribed);

@@ -1,29 +1,42 @@
 package dev.twine.mail.pop3;
 
+import dev.twine.core.Binding;
 import dev.twine.core.ConnectionHandler;
 import dev.twine.core.ConnectionLimits;
 import dev.twine.core.Server;
+import dev.twine.core.Service;
 import dev.twine.core.Tls;
 import dev.twine.core.auth.Portal;
-import dev.twine.mail.maildir.Maildir;
+import dev.twine.core.auth.Realm;
+import dev.twine.mail.internal.ListeningService;
+import dev.twine.mail.store.MailStore;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
 /**
  * A POP3 server (RFC 1939, with CAPA and response codes from RFC 2449, STLS from RFC 2595 and
- * SASL AUTH from RFC 5034) over the inboxes of a {@link Maildir} store.
+ * SASL AUTH from RFC 5034) over the inboxes of a {@link MailStore}.
  *
  * <pre>{@code
- * Server pop3 = Pop3Server.builder(maildir, portal).tls(tls).build(List.of("tcp:110"));
+ * Pop3Server pop3 = Pop3Server.builder().portal(portal).store(Maildir.open(root)).tls(tls)
+ *         .listen("tcp:110").build();
  * pop3.start();
  * }</pre>
  *
+ * <p>After login the {@linkplain Builder#realm realm} gives the session the user's
+ * {@link MailStore.Account}; the session reads its {@code INBOX} through the
+ * {@link dev.twine.mail.store.Mailbox} interface only. A realm that refuses the user makes the
+ * login fail ({@code -ERR [AUTH]}, counted by the policy); one whose store cannot be reached
+ * answers {@code -ERR [SYS/TEMP]}.
+ *
  * <p>A session locks its mailbox from login to the end (RFC 1939 §8); a second session gets
  * {@code -ERR [IN-USE]}. Deletions happen only at QUIT (the UPDATE state); a dropped connection
- * deletes nothing. UIDL values are the Maildir base names, so they stay the same across sessions
- * and restarts (names longer than RFC 1939 §7's 70 characters are hashed).
+ * deletes nothing. UIDL values are the messages' {@linkplain
+ * dev.twine.mail.store.StoredMessage#uniqueId unique names} (the Maildir base names in the Maildir
+ * store), so they stay the same across sessions and restarts (names longer than RFC 1939 §7's 70 characters are hashed).
  *
  * <h2>Limits and abuse resistance</h2>
  * Failed logins (PASS, AUTH) go through the portal's {@link dev.twine.core.auth.AuthPolicy}: each
@@ -35,13 +48,81 @@ import java.util.Objects;
  * {@linkplain Builder#autologout autologout} applies. A connection over a cap is told
  * {@code -ERR [SYS/TEMP] too many connections from your address} and closed.
  */
-public final class Pop3Server {
+public final class Pop3Server implements Service {
 
     /** The line a connection over the {@linkplain Builder#limits limits} gets before it is closed. */
     static final byte[] OVER_LIMIT = "-ERR [SYS/TEMP] too many connections from your address\r\n"
             .getBytes(StandardCharsets.US_ASCII);
 
-    private Pop3Server() {}
+    private final ConnectionHandler handler;
+    private final ConnectionLimits limits;
+    private final ListeningService service;
+
+    private Pop3Server(Builder b) {
+        Config c = new Config(b.realm, b.portal, b.tls, b.allowPlainLogin || b.tls == null, b.serviceName);
+        this.limits = b.limits != null ? b.limits : defaultLimits();
+        this.handler = conn -> new Pop3Session(c, conn).run();
+        this.service = new ListeningService(b.serviceName, handler, b.endpoints, b.autologout, limits, OVER_LIMIT);
+    }
+
+    /**
+     * The per-connection handler, for embedding in a {@link Server} built elsewhere and for tests
+     * over in-memory connections. It marks a connection authenticated on login, so that server's
+     * {@link ConnectionLimits} work as this one's.
+     */
+    public ConnectionHandler handler() {
+        return handler;
+    }
+
+    /** The connection caps the server applies ({@link Builder#limits}, or the defaults). */
+    public ConnectionLimits limits() {
+        return limits;
+    }
+
+    /** The service name ({@code pop3} unless {@link Builder#serviceName} said otherwise). */
+    @Override
+    public String name() {
+        return service.name();
+    }
+
+    /**
+     * Binds the endpoints and starts accepting; returns once all are bound.
+     *
+     * @throws java.io.IOException naming an endpoint that could not be bound
+     * @throws IllegalStateException if already started, or built without
+     *     {@link Builder#listen(String)}
+     */
+    @Override
+    public void start() throws java.io.IOException {
+        service.start();
+    }
+
+    @Override
+    public List<Binding> bindings() {
+        return service.bindings();
+    }
+
+    /** Stops accepting, lets sessions say goodbye for up to {@code grace}, then cancels the rest. */
+    @Override
+    public void shutdown(Duration grace) throws InterruptedException {
+        service.shutdown(grace);
+    }
+
+    @Override
+    public void close() {
+        service.close();
+    }
+
+    @Override
+    public void awaitTermination() throws InterruptedException {
+        service.awaitTermination();
+    }
+
+    @Override
+    public String toString() {
+        return "Pop3Server[" + name() + ", " + bindings() + "]";
+    }
+
 
     /**
      * A new instance of the connection caps {@link Builder#build} uses unless
@@ -53,24 +134,61 @@ public final class Pop3Server {
         return ConnectionLimits.defaults();
     }
 
-    /** A builder for a server over {@code maildir} whose users log in through {@code portal}. */
-    public static Builder builder(Maildir maildir, Portal portal) {
-        return new Builder(maildir, portal);
+    /**
+     * A builder; {@link Builder#portal portal(...)} and {@link Builder#store store(...)} or
+     * {@link Builder#realm realm(...)} are required.
+     */
+    public static Builder builder() {
+        return new Builder();
     }
 
-    /** Configuration of a POP3 server; every setting has a default. */
+    /** Configuration of a POP3 server; every setting but the portal and the store has a default. */
     public static final class Builder {
-        private final Maildir maildir;
-        private final Portal portal;
+        private Portal portal;
+        private Realm<MailStore.Account> realm;
+        private final List<String> endpoints = new ArrayList<>();
         private Tls tls;
         private boolean allowPlainLogin;
         private Duration autologout = Duration.ofMinutes(10);
         private String serviceName = "pop3";
         private ConnectionLimits limits;
 
-        private Builder(Maildir maildir, Portal portal) {
-            this.maildir = Objects.requireNonNull(maildir, "maildir");
+        private Builder() {}
+
+        /** Where users log in (required): passwords, SASL mechanisms and the login policy. */
+        public Builder portal(Portal portal) {
             this.portal = Objects.requireNonNull(portal, "portal");
+            return this;
+        }
+
+        /**
+         * The mail of every user (this or {@link #realm} is required): each user who logs in
+         * gets {@code store.account(principal.name())}. Replaces a realm given before.
+         */
+        public Builder store(MailStore store) {
+            Objects.requireNonNull(store, "store");
+            this.realm = principal -> store.account(principal.name());
+            return this;
+        }
+
+        /**
+         * What each user who logs in gets (this or {@link #store} is required), called on the
+         * connection's thread after the portal accepted the credentials; see {@link Realm} for
+         * how its refusals and failures are answered. Replaces a store given before.
+         */
+        public Builder realm(Realm<MailStore.Account> realm) {
+            this.realm = Objects.requireNonNull(realm, "realm");
+            return this;
+        }
+
+        /**
+         * An endpoint to listen on ({@code tcp:PORT[:interface=ADDR]}, {@code tls:PORT:cert=..:key=..},
+         * {@code unix:PATH}); repeatable, checked by {@link #build()}. Without any, the server only
+         * offers {@link Pop3Server#handler()}.
+         */
+        public Builder listen(String endpoint) {
+            endpoints.add(Objects.requireNonNull(endpoint, "endpoint"));
+            return this;
         }
 
         /** TLS for STLS (RFC 2595 §4); without it, STLS is not offered. */
@@ -98,7 +216,7 @@ public final class Pop3Server {
          * Caps on connections per client address and before login, and the time allowed to log
          * in, for {@link #build}; default: a new {@link Pop3Server#defaultLimits()} for each
          * server. {@link ConnectionLimits#none()} turns them off; one instance shared by
-         * several servers counts their connections together. The handler of {@link #handler()}
+         * several servers counts their connections together. The handler of {@link Pop3Server#handler()}
          * marks a connection authenticated on login, so a {@link Server} built elsewhere with
          * limits works the same.
          */
@@ -113,33 +231,22 @@ public final class Pop3Server {
             return this;
         }
 
-        /** The per-connection handler, for callers that build their own {@link Server}. */
-        public ConnectionHandler handler() {
-            Config c = new Config(maildir, portal, tls, allowPlainLogin || tls == null, serviceName);
-            return conn -> new Pop3Session(c, conn).run();
-        }
-
         /**
-         * An unstarted server on these endpoints.
+         * The server, not started.
          *
-         * @throws IllegalArgumentException for a malformed endpoint or none
+         * @throws IllegalStateException if the portal or the store (or realm) is missing
+         * @throws IllegalArgumentException for a malformed endpoint
          */
-        public Server build(List<String> endpoints) {
-            if (endpoints.isEmpty()) {
-                throw new IllegalArgumentException("--pop3: no endpoint");
+        public Pop3Server build() {
+            if (portal == null) {
+                throw new IllegalStateException("portal(...) is required");
             }
-            Server.Builder b = Server.builder(serviceName).handler(handler()).readTimeout(autologout)
-                    .limits(limits != null ? limits : defaultLimits())
-                    .overLimit(conn -> conn.output().write(OVER_LIMIT));
-            endpoints.forEach(b::listen);
-            return b.build();
-        }
-
-        /** {@link #build(List)} for a few endpoints. */
-        public Server build(String... endpoints) {
-            return build(List.of(endpoints));
+            if (realm == null) {
+                throw new IllegalStateException("store(...) or realm(...) is required");
+            }
+            return new Pop3Server(this);
         }
     }
 
-    record Config(Maildir maildir, Portal portal, Tls tls, boolean plainLoginAllowed, String serviceName) {}
+    record Config(Realm<MailStore.Account> realm, Portal portal, Tls tls, boolean plainLoginAllowed, String serviceName) {}
 }

@@ -7,23 +7,26 @@ import dev.twine.core.LineTooLongException;
 import dev.twine.core.auth.AuthenticationException;
 import dev.twine.core.auth.LoginAttempts;
 import dev.twine.core.auth.LoginRefusedException;
+import dev.twine.core.auth.LoginResult;
 import dev.twine.core.auth.Principal;
 import dev.twine.core.auth.SaslExchange;
 import dev.twine.core.auth.UsernamePassword;
-import dev.twine.mail.maildir.MailFolder;
-import dev.twine.mail.maildir.MailMessage;
+import dev.twine.mail.store.MailStore;
+import dev.twine.mail.store.Mailbox;
+import dev.twine.mail.store.NoSuchMessageException;
+import dev.twine.mail.store.StoredMessage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.NoSuchFileException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.TreeSet;
 
 /** One POP3 connection: AUTHORIZATION, TRANSACTION and UPDATE states (RFC 1939 §3). */
@@ -39,8 +42,8 @@ final class Pop3Session {
     private boolean hangUp;
 
     private String pendingUser;
-    private MailFolder folder;
-    private List<MailMessage> messages;
+    private Mailbox folder;
+    private List<StoredMessage> messages;
     private final TreeSet<Integer> deleted = new TreeSet<>();
 
     Pop3Session(Pop3Server.Config config, Connection conn) {
@@ -198,22 +201,17 @@ final class Pop3Session {
                 }
                 String user = pendingUser;
                 pendingUser = null;
-                Principal p;
+                UsernamePassword credentials;
                 try {
-                    // the policy answers before the password is looked at: while penalised, right
-                    // or wrong get the same temporary refusal
-                    attempts.admit(user);
                     // RFC 1939 §7: the password may contain spaces
-                    p = config.portal().authenticate(new UsernamePassword(user, arg));
-                } catch (LoginRefusedException e) {
-                    refused(e);
-                    return;
-                } catch (AuthenticationException | IllegalArgumentException e) {
-                    failed(user);
+                    credentials = new UsernamePassword(user, arg);
+                } catch (IllegalArgumentException e) {
+                    failed(attempts.failed(user));
                     return;
                 }
-                attempts.succeeded(user);
-                open(p);
+                // the policy answers before the password is looked at: while penalised, right or
+                // wrong get the same temporary refusal
+                answer(attempts.authenticate(config.portal(), credentials));
             }
             case "AUTH" -> auth(arg);
             default -> reply("-ERR unknown command or wrong state");
@@ -226,13 +224,25 @@ final class Pop3Session {
         hangUp = !e.mayRetry();
     }
 
-    /** A failed login: the policy's delay, then -ERR, and the end when no tries are left. */
-    private void failed(String user) throws IOException, InterruptedException {
-        boolean again = attempts.failed(user);
-        reply(again ? "-ERR [AUTH] authentication failed" : "-ERR [AUTH] authentication failed, closing connection");
-        hangUp = !again;
+    /** A failed login, already counted and delayed by the policy: -ERR, and the end when no tries are left. */
+    private void failed(boolean mayRetry) throws IOException {
+        reply(mayRetry ? "-ERR [AUTH] authentication failed" : "-ERR [AUTH] authentication failed, closing connection");
+        hangUp = !mayRetry;
     }
 
+    /** Turns how a login went into POP3's replies (RFC 2449 and RFC 3206 response codes). */
+    private void answer(LoginResult result) throws IOException, InterruptedException {
+        switch (result) {
+            case LoginResult.LoggedIn in -> open(in.principal());
+            case LoginResult.Failed f -> failed(f.mayRetry());
+            case LoginResult.Refused r -> refused(r.reason());
+            case LoginResult.Abandoned a -> {
+                // the profile has answered the cancel or the bad base64
+            }
+        }
+    }
+
+    /** AUTH (RFC 5034) through the core SASL driver. */
     private void auth(String arg) throws IOException, InterruptedException {
         if (arg.isBlank()) {
             // the pre-RFC 5034 listing some clients still send
@@ -253,78 +263,34 @@ final class Pop3Session {
             reply("-ERR unsupported mechanism");
             return;
         }
-        try {
-            attempts.admit(null);
-        } catch (LoginRefusedException e) {
-            refused(e);
-            return;
-        }
-        SaslExchange sasl = config.portal().sasl(mech);
-        byte[] response = null;
+        Optional<byte[]> initial = Optional.empty();
         if (parts.length > 1) {
-            response = parts[1].equals("=") ? new byte[0] : decode(parts[1]);
-            if (response == null) {
+            byte[] ir = parts[1].equals("=") ? new byte[0] : decode(parts[1]);
+            if (ir == null) {
                 reply("-ERR invalid base64");
                 return;
             }
+            initial = Optional.of(ir);
         }
-        boolean prompted = false;
-        try {
-            while (true) {
-                if (response == null) {
-                    if (!prompted) {
-                        // RFC 5034 §4: no initial response, so an empty challenge
-                        reply("+ ");
-                        conn.flush();
-                    }
-                    String line = lines.readLine();
-                    if (line == null) {
-                        throw new java.io.EOFException();
-                    }
-                    if (line.strip().equals("*")) {
-                        reply("-ERR authentication cancelled");
-                        return;
-                    }
-                    response = decode(line);
-                    if (response == null) {
-                        reply("-ERR invalid base64");
-                        return;
-                    }
-                }
-                byte[] challenge = sasl.evaluate(response);
-                response = null;
-                if (sasl.isComplete()) {
-                    if (challenge.length > 0) {
-                        // RFC 5034 §4: additional data goes in a continuation, answered empty
-                        reply("+ " + Base64.getEncoder().encodeToString(challenge));
-                        conn.flush();
-                        lines.readLine();
-                    }
-                    Principal p = sasl.principal();
-                    try {
-                        attempts.admit(sasl.username().orElse(p.name()));
-                    } catch (LoginRefusedException e) {
-                        refused(e);
-                        return;
-                    }
-                    attempts.succeeded(p.name());
-                    open(p);
-                    return;
-                }
-                reply("+ " + Base64.getEncoder().encodeToString(challenge));
-                conn.flush();
-                prompted = true;
+        SaslExchange.Profile pop3 = challenge -> {
+            // RFC 5034 §4: "+ " and the challenge, "*" cancels
+            reply("+ " + Base64.getEncoder().encodeToString(challenge));
+            conn.flush();
+            String line = lines.readLine();
+            if (line == null) {
+                throw new java.io.EOFException();
             }
-        } catch (AuthenticationException | IllegalStateException e) {
-            String u = sasl.username().orElse(null);
-            try {
-                attempts.admit(u);
-            } catch (LoginRefusedException r) {
-                refused(r);
-                return;
+            if (line.strip().equals("*")) {
+                reply("-ERR authentication cancelled");
+                return Optional.empty();
             }
-            failed(u);
-        }
+            byte[] response = decode(line);
+            if (response == null) {
+                reply("-ERR invalid base64");
+            }
+            return Optional.ofNullable(response);
+        };
+        answer(config.portal().sasl(mech).run(initial, pop3, attempts));
     }
 
     private static byte[] decode(String s) {
@@ -335,12 +301,26 @@ final class Pop3Session {
         }
     }
 
-    private void open(Principal p) throws IOException {
-        MailFolder f;
+    /**
+     * The end of a successful login: the realm's account (a refusal is a failed login, counted by
+     * the policy; a store that cannot be reached a temporary failure), its inbox locked
+     * (RFC 1939 §8), then +OK.
+     */
+    private void open(Principal p) throws IOException, InterruptedException {
+        MailStore.Account account;
         try {
-            f = config.maildir().mailbox(p.name(), "");
-        } catch (IllegalArgumentException e) {
-            reply("-ERR [AUTH] user name not usable as a mailbox");
+            account = config.realm().avatar(p);
+        } catch (AuthenticationException e) {
+            failed(attempts.failed(p.name()));
+            return;
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "POP3 " + conn.peer() + ": no mail store for " + p.name(), e);
+            reply("-ERR [SYS/TEMP] mail store unavailable, try again later");
+            return;
+        }
+        Mailbox f = account.mailbox("INBOX").orElse(null);
+        if (f == null) {
+            reply("-ERR [SYS/TEMP] no inbox");
             return;
         }
         if (!f.tryLockExclusive()) {
@@ -385,7 +365,7 @@ final class Pop3Session {
                 reply("+OK listing follows");
                 for (int i = 0; i < messages.size(); i++) {
                     if (!deleted.contains(i + 1)) {
-                        MailMessage m = messages.get(i);
+                        StoredMessage m = messages.get(i);
                         reply((i + 1) + " " + (uidl ? uid(m) : size(m)));
                     }
                 }
@@ -454,17 +434,20 @@ final class Pop3Session {
         return n;
     }
 
-    private long size(MailMessage m) throws IOException {
+    private long size(StoredMessage m) throws IOException {
         try {
-            return folder.size(m);
-        } catch (NoSuchFileException e) {
+            return folder.size(m.uid());
+        } catch (NoSuchMessageException e) {
             return 0;
         }
     }
 
-    /** The UIDL value: the Maildir base name, printable ASCII and at most 70 characters (RFC 1939 §7). */
-    static String uid(MailMessage m) {
-        String name = m.name();
+    /**
+     * The UIDL value: the store's unique name for the message, printable ASCII and at most 70
+     * characters (RFC 1939 §7), hashed when it is not.
+     */
+    static String uid(StoredMessage m) {
+        String name = m.uniqueId();
         boolean ok = name.length() <= 70 && name.chars().allMatch(c -> c >= 0x21 && c <= 0x7e);
         if (ok) {
             return name;
@@ -481,8 +464,8 @@ final class Pop3Session {
     private void send(int n, int bodyLines) throws IOException {
         byte[] data;
         try {
-            data = folder.read(messages.get(n - 1));
-        } catch (NoSuchFileException e) {
+            data = folder.read(messages.get(n - 1).uid());
+        } catch (NoSuchMessageException e) {
             reply("-ERR message " + n + " is gone");
             return;
         }

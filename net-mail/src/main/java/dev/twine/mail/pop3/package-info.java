@@ -1,5 +1,5 @@
 /**
- * A POP3 server (RFC 1939, RFC 2449, RFC 2595, RFC 5034) over the inboxes of a Maildir++ store:
- * {@link dev.twine.mail.pop3.Pop3Server} builds a {@link dev.twine.core.Server}.
+ * A POP3 server (RFC 1939, RFC 2449, RFC 2595, RFC 5034) over the inboxes of a
+ * {@link dev.twine.mail.store.MailStore}: {@link dev.twine.mail.pop3.Pop3Server}.
  */
 package dev.twine.mail.pop3;

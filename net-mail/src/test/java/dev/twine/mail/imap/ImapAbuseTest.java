@@ -35,7 +35,7 @@ class ImapAbuseTest {
         fixture = MailFixture.create(tmp.resolve("f"));
         fixture.inbox("alice", 1000, MailFixture.HELLO, MailFixture.MULTIPART);
         try (MemoryConnections.Served s = MemoryConnections.serve(
-                ImapServer.builder(fixture.maildir, fixture.portal).handler(), Chunking.whole())) {
+                ImapServer.builder().store(fixture.maildir).portal(fixture.portal).build().handler(), Chunking.whole())) {
             ImapTestClient c = new ImapTestClient(s.client());
             c.readResponse();
             assertTrue(last(c.command("l", "LOGIN alice secret")).startsWith("l OK"));
@@ -142,7 +142,7 @@ class ImapAbuseTest {
     void beforeLoginLiteralsAreLimitedToAFewKilobytes() throws Exception {
         MailFixture f = MailFixture.create(tmp.resolve("g"));
         try (MemoryConnections.Served s = MemoryConnections.serve(
-                ImapServer.builder(f.maildir, f.portal).handler(), Chunking.whole())) {
+                ImapServer.builder().store(f.maildir).portal(f.portal).build().handler(), Chunking.whole())) {
             ImapTestClient c = new ImapTestClient(s.client());
             c.readResponse();
             // a 64 MiB APPEND is fine for a user, not for a stranger: 1,000 of them would hold 64 GiB

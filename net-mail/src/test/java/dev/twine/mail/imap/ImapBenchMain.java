@@ -19,10 +19,10 @@ public final class ImapBenchMain {
         Portal portal = Portal.builder().users(users).build();
         // the benchmark opens all its sessions from one address at once: the per-address caps
         // that protect a public server would refuse most of them
-        Server server = ImapServer.builder(Maildir.open(Path.of(args[1])), portal).limits(ConnectionLimits.none())
-                .build(args[2]);
+        ImapServer server = ImapServer.builder().store(Maildir.open(Path.of(args[1]))).portal(portal).limits(ConnectionLimits.none())
+                .listen(args[2]).build();
         server.start();
-        System.out.println("listening imap tcp 127.0.0.1:" + server.port());
+        System.out.println("listening imap tcp 127.0.0.1:" + server.bindings().get(0).port());
         System.out.flush();
         server.awaitTermination();
     }

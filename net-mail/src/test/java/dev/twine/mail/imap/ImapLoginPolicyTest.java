@@ -80,7 +80,7 @@ class ImapLoginPolicyTest {
         for (Chunking c : Chunking.standard()) {
             MailFixture f = fixture();
             AuthPolicy policy = MailFixture.noDelay().maxFailuresPerConnection(3).build();
-            Transcript.parse(script.toString()).run(ImapServer.builder(f.maildir, f.portal(policy)).handler(), c);
+            Transcript.parse(script.toString()).run(ImapServer.builder().store(f.maildir).portal(f.portal(policy)).build().handler(), c);
         }
     }
 
@@ -99,7 +99,7 @@ class ImapLoginPolicyTest {
                     S: a2 NO %2$s
                     S: * BYE too many failed logins
                     S: <closed>
-                    """.formatted(wrong, FAILED)).run(ImapServer.builder(f.maildir, f.portal(policy)).handler(), c);
+                    """.formatted(wrong, FAILED)).run(ImapServer.builder().store(f.maildir).portal(f.portal(policy)).build().handler(), c);
         }
     }
 
@@ -109,7 +109,7 @@ class ImapLoginPolicyTest {
         ManualClock clock = ManualClock.create();
         AuthPolicy policy = AuthPolicy.builder().failureDelay(Duration.ofSeconds(1)).clock(clock).build();
         try (MemoryConnections.Served s = MemoryConnections.serve(
-                ImapServer.builder(f.maildir, f.portal(policy)).handler(), Chunking.whole())) {
+                ImapServer.builder().store(f.maildir).portal(f.portal(policy)).build().handler(), Chunking.whole())) {
             ImapTestClient c = new ImapTestClient(s.client());
             c.readResponse();
             c.send("a LOGIN alice wrong\r\n");
@@ -141,18 +141,18 @@ class ImapLoginPolicyTest {
 
     // ---- over sockets: penalties need an IP address, limits need a Server ----
 
-    private Server start(ImapServer.Builder b) throws IOException {
-        Server s = b.build("tcp:0:interface=127.0.0.1");
+    private ImapServer start(ImapServer.Builder b) throws IOException {
+        ImapServer s = b.listen("tcp:0:interface=127.0.0.1").build();
         s.start();
         open.add(s);
         return s;
     }
 
-    private Client connect(String from, Server s) throws IOException {
+    private Client connect(String from, ImapServer s) throws IOException {
         Socket sock = new Socket();
         open.add(sock);
         sock.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
-        sock.connect(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), s.port()), 5_000);
+        sock.connect(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), s.bindings().get(0).port()), 5_000);
         sock.setSoTimeout(20_000);
         return new Client(sock);
     }
@@ -190,7 +190,7 @@ class ImapLoginPolicyTest {
         ManualClock clock = ManualClock.create();
         AuthPolicy policy = MailFixture.noDelay().clock(clock).maxFailuresPerConnection(3)
                 .addressPenalty(6, Duration.ofMinutes(10), Duration.ofMinutes(5)).build();
-        Server s = start(ImapServer.builder(f.maildir, f.portal(policy)));
+        ImapServer s = start(ImapServer.builder().store(f.maildir).portal(f.portal(policy)));
         for (int conn = 0; conn < 2; conn++) {
             Client guesser = connect("127.0.0.1", s);
             guesser.line();
@@ -216,7 +216,7 @@ class ImapLoginPolicyTest {
     @Test
     void aBuiltServerHasDefaultLimitsWithAMinuteToLogIn() throws Exception {
         MailFixture f = fixture();
-        Server s = ImapServer.builder(f.maildir, f.portal).build("tcp:0:interface=127.0.0.1");
+        ImapServer s = ImapServer.builder().store(f.maildir).portal(f.portal).listen("tcp:0:interface=127.0.0.1").build();
         assertEquals(Duration.ofSeconds(60), s.limits().preauthTimeout());
         assertEquals(10, s.limits().preauthPerAddress());
         assertEquals(50, s.limits().perAddress());
@@ -226,7 +226,7 @@ class ImapLoginPolicyTest {
     @Test
     void aConnectionThatKeepsSendingButNeverLogsInIsClosedAtThePreauthTimeout() throws Exception {
         MailFixture f = fixture();
-        Server s = start(ImapServer.builder(f.maildir, f.portal).autologout(Duration.ofSeconds(30))
+        ImapServer s = start(ImapServer.builder().store(f.maildir).portal(f.portal).autologout(Duration.ofSeconds(30))
                 .limits(ConnectionLimits.builder().preauthTimeout(Duration.ofMillis(700)).build()));
         Client c = connect("127.0.0.1", s);
         c.line();
@@ -249,7 +249,7 @@ class ImapLoginPolicyTest {
     @Test
     void afterLoginThePreauthTimeoutNoLongerAppliesButTheAutologoutDoes() throws Exception {
         MailFixture f = fixture();
-        Server s = start(ImapServer.builder(f.maildir, f.portal).autologout(Duration.ofMillis(1500))
+        ImapServer s = start(ImapServer.builder().store(f.maildir).portal(f.portal).autologout(Duration.ofMillis(1500))
                 .limits(ConnectionLimits.builder().preauthTimeout(Duration.ofMillis(500)).build()));
         Client c = connect("127.0.0.1", s);
         c.line();
@@ -263,7 +263,7 @@ class ImapLoginPolicyTest {
     @Test
     void aConnectionOverThePreauthCapIsToldWhyAndAnotherAddressIsServed() throws Exception {
         MailFixture f = fixture();
-        Server s = start(ImapServer.builder(f.maildir, f.portal)
+        ImapServer s = start(ImapServer.builder().store(f.maildir).portal(f.portal)
                 .limits(ConnectionLimits.builder().preauthPerAddress(2).perAddress(10).build()));
         for (int i = 0; i < 2; i++) {
             assertTrue(connect("127.0.0.1", s).line().startsWith("* OK "));

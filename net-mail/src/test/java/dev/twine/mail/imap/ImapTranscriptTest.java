@@ -10,7 +10,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Exact IMAP conversations, each replayed whole, byte by byte and in random chunks on a fresh store. */
+/**
+ * Exact IMAP conversations, each replayed whole, byte by byte and in random chunks on a fresh
+ * store: a Maildir and the in-memory store.
+ */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class ImapTranscriptTest {
     static final String CAPS = "IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE SPECIAL-USE CHILDREN";
@@ -19,7 +22,7 @@ class ImapTranscriptTest {
     static final String SELECT = """
             C: a2 SELECT INBOX
             S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)
-            S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] flags stored in Maildir names
+            S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] flags permanent
             S: * 2 EXISTS
             S: * 2 RECENT
             S: * OK [UNSEEN 1] first unseen
@@ -34,10 +37,11 @@ class ImapTranscriptTest {
     private void replay(String script) throws Exception {
         int i = 0;
         for (Chunking c : Chunking.standard()) {
-            MailFixture f = MailFixture.create(tmp.resolve("run" + i++));
-            f.inbox("alice", 1000, MailFixture.HELLO, MailFixture.MULTIPART);
-            ConnectionHandler h = ImapServer.builder(f.maildir, f.portal).handler();
-            Transcript.parse(script).run(h, c);
+            for (MailFixture f : MailFixture.both(tmp.resolve("run" + i++))) {
+                f.inbox("alice", 1000, MailFixture.HELLO, MailFixture.MULTIPART);
+                ConnectionHandler h = ImapServer.builder().store(f.store).portal(f.portal).build().handler();
+                Transcript.parse(script).run(h, c);
+            }
         }
     }
 

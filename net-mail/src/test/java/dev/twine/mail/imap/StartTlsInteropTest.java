@@ -35,7 +35,7 @@ class StartTlsInteropTest {
     void imaplibLogsInAfterStartTlsAndInjectedCommandsAreDropped() throws Exception {
         MailFixture f = MailFixture.create(tmp.resolve("m"));
         f.inbox("alice", 1000, MailFixture.HELLO);
-        try (Server imap = ImapServer.builder(f.maildir, f.portal).tls(tls()).build("tcp:0:interface=127.0.0.1")) {
+        try (ImapServer imap = ImapServer.builder().store(f.maildir).portal(f.portal).tls(tls()).listen("tcp:0:interface=127.0.0.1").build()) {
             imap.start();
             String out = MailFixture.python(60, """
                     import imaplib, ssl, socket, sys
@@ -59,7 +59,7 @@ class StartTlsInteropTest {
                     t.sendall(b'c CAPABILITY\\r\\n')
                     print('first', g.readline().decode().strip().split(' ')[0])
                     print('second', g.readline().decode().strip())
-                    """, Integer.toString(imap.port()));
+                    """, Integer.toString(imap.bindings().get(0).port()));
             assertTrue(out.contains("before True True\n"), out);
             assertTrue(out.contains("after False True\n"), out);
             assertTrue(out.contains("select 1\n"), out);
@@ -72,7 +72,7 @@ class StartTlsInteropTest {
     void poplibLogsInAfterStls() throws Exception {
         MailFixture f = MailFixture.create(tmp.resolve("p"));
         f.inbox("alice", 1000, MailFixture.HELLO);
-        try (Server pop3 = Pop3Server.builder(f.maildir, f.portal).tls(tls()).build("tcp:0:interface=127.0.0.1")) {
+        try (Pop3Server pop3 = Pop3Server.builder().store(f.maildir).portal(f.portal).tls(tls()).listen("tcp:0:interface=127.0.0.1").build()) {
             pop3.start();
             String out = MailFixture.python(60, """
                     import poplib, ssl, sys
@@ -86,7 +86,7 @@ class StartTlsInteropTest {
                     P.user('alice'); P.pass_('secret')
                     print('stat', P.stat()[0])
                     P.quit()
-                    """, Integer.toString(pop3.port()));
+                    """, Integer.toString(pop3.bindings().get(0).port()));
             assertTrue(out.contains("before True False\nafter False True\nstat 1\n"), out);
         }
     }

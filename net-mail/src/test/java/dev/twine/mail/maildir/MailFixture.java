@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.UsersFile;
+import dev.twine.mail.store.MailStore;
+import dev.twine.mail.store.Mailbox;
+import dev.twine.mail.store.MemoryMailStore;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +18,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /** A users file (alice/secret, bob/hunter2), a portal and a Maildir in a temp dir, plus peer helpers. */
@@ -57,9 +61,12 @@ public final class MailFixture {
     public final Path dir;
     public final Path usersFile;
     public final Portal portal;
+    /** The Maildir under {@code dir}; the servers' store unless this is a {@link #memory} fixture. */
     public final Maildir maildir;
+    /** The store the servers use: {@link #maildir}, or a {@link MemoryMailStore}. */
+    public final MailStore store;
 
-    private MailFixture(Path dir) throws IOException {
+    private MailFixture(Path dir, boolean inMemory) throws IOException {
         this.dir = dir;
         Files.createDirectories(dir);
         this.usersFile = dir.resolve("users");
@@ -67,11 +74,33 @@ public final class MailFixture {
         UsersFile.addUser(usersFile, "bob", "hunter2".toCharArray());
         this.portal = Portal.builder().users(UsersFile.load(usersFile)).build();
         this.maildir = Maildir.open(dir.resolve("mail"));
+        // the first mailbox made is alice's INBOX: its UIDVALIDITY is the one transcripts name
+        this.store = inMemory ? MemoryMailStore.create(1000) : maildir;
     }
 
-    /** A fresh fixture under {@code dir}. */
+    /** A fresh fixture under {@code dir}, over a Maildir. */
     public static MailFixture create(Path dir) throws IOException {
-        return new MailFixture(dir);
+        return new MailFixture(dir, false);
+    }
+
+    /** A fresh fixture under {@code dir} whose store is in memory (alice's INBOX has UIDVALIDITY 1000). */
+    public static MailFixture memory(Path dir) throws IOException {
+        return new MailFixture(dir, true);
+    }
+
+    /** Both kinds of fixture, for tests that must hold over every store. */
+    public static List<MailFixture> both(Path dir) throws IOException {
+        return List.of(create(dir.resolve("maildir")), memory(dir.resolve("memory")));
+    }
+
+    /** Whether the store is the Maildir (tests of files and restarts only hold there). */
+    public boolean onDisk() {
+        return store == maildir;
+    }
+
+    @Override
+    public String toString() {
+        return onDisk() ? "maildir" : "memory";
     }
 
     /**
@@ -79,6 +108,17 @@ public final class MailFixture {
      * delivers {@code messages} with internal dates one day apart from 1994-02-08.
      */
     public void inbox(String user, long uidValidity, String... messages) throws IOException {
+        if (!onDisk()) {
+            if (uidValidity != mailbox(user, "INBOX").uidValidity()) {
+                throw new IllegalArgumentException("the memory store's first UIDVALIDITY is 1000");
+            }
+            Instant date = Instant.parse("1994-02-08T12:00:00Z");
+            for (String m : messages) {
+                mailbox(user, "INBOX").append(new ByteArrayInputStream(m.getBytes(StandardCharsets.UTF_8)), Set.of(), date);
+                date = date.plusSeconds(86400);
+            }
+            return;
+        }
         Path inbox = maildir.inbox(user);
         for (String sub : List.of("cur", "new", "tmp")) {
             Files.createDirectories(inbox.resolve(sub));
@@ -102,14 +142,28 @@ public final class MailFixture {
         return dev.twine.core.auth.AuthPolicy.builder().failureDelay(java.time.Duration.ZERO).maxFailureDelay(java.time.Duration.ZERO);
     }
 
-    /** Delivers a message as SMTP would. */
-    public Path deliver(String user, String message) throws IOException {
-        return maildir.deliver(user, new ByteArrayInputStream(message.getBytes(StandardCharsets.UTF_8)));
+    /** Delivers a message as SMTP would (in memory: appends it to the INBOX, recent). */
+    public void deliver(String user, String message) throws IOException {
+        ByteArrayInputStream in = new ByteArrayInputStream(message.getBytes(StandardCharsets.UTF_8));
+        if (onDisk()) {
+            maildir.deliver(user, in);
+        } else {
+            mailbox(user, "INBOX").append(in, Set.of(), null);
+        }
     }
 
-    /** Forgets the process-wide folder instance, as a server restart would. */
-    public static void restart(Path folderDir) {
-        MailFolder.forgetForTests(folderDir);
+    /** Forgets the store's view of a folder, as a server restart would. */
+    public void restart(Path folderDir) {
+        maildir.forget(folderDir);
+    }
+
+    /** {@code user}'s mailbox {@code name} through the store interface, as the servers see it. */
+    public Mailbox mailbox(String user, String name) throws IOException {
+        try {
+            return store.account(user).mailbox(name.isEmpty() ? "INBOX" : name).orElseThrow();
+        } catch (dev.twine.core.auth.AuthenticationException e) {
+            throw new IOException(e);
+        }
     }
 
     // ---- real peers ----

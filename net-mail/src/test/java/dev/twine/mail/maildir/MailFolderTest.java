@@ -41,7 +41,7 @@ class MailFolderTest {
         long validity = box.uidValidity();
         assertEquals(List.of(1L, 2L), before.stream().map(MailMessage::uid).toList());
 
-        MailFixture.restart(box.directory());
+        f.restart(box.directory());
         MailFolder again = f.maildir.mailbox("alice", "INBOX");
         assertEquals(validity, again.uidValidity());
         assertEquals(before.stream().map(MailMessage::name).toList(),
@@ -59,7 +59,7 @@ class MailFolderTest {
         f.deliver("alice", MailFixture.HELLO);
         MailFolder box = f.maildir.mailbox("alice", "");
         box.expunge(List.of(2L));
-        MailFixture.restart(box.directory());
+        f.restart(box.directory());
         box = f.maildir.mailbox("alice", "");
         f.deliver("alice", MailFixture.HELLO);
         assertEquals(List.of(1L, 3L), box.messages().stream().map(MailMessage::uid).toList());
@@ -68,7 +68,7 @@ class MailFolderTest {
     @Test
     void flagsAreStoredInMaildirFileNamesInCur() throws Exception {
         MailFixture f = MailFixture.create(tmp);
-        Path delivered = f.deliver("alice", MailFixture.HELLO);
+        Path delivered = f.maildir.deliver("alice", new java.io.ByteArrayInputStream(MailFixture.HELLO.getBytes(StandardCharsets.UTF_8)));
         MailFolder box = f.maildir.mailbox("alice", "");
         MailMessage m = box.messages().get(0);
         assertTrue(m.recent());
@@ -78,14 +78,14 @@ class MailFolderTest {
         assertEquals(delivered.getFileName() + ":2,FST", now.file().getFileName().toString());
         assertEquals("cur", now.file().getParent().getFileName().toString());
         // another reader (a fresh process) sees the same flags
-        MailFixture.restart(box.directory());
+        f.restart(box.directory());
         assertEquals("FST", f.maildir.mailbox("alice", "").messages().get(0).flags());
     }
 
     @Test
     void messagesRenamedByAnotherProgramKeepTheirUid() throws Exception {
         MailFixture f = MailFixture.create(tmp);
-        Path delivered = f.deliver("alice", MailFixture.HELLO);
+        Path delivered = f.maildir.deliver("alice", new java.io.ByteArrayInputStream(MailFixture.HELLO.getBytes(StandardCharsets.UTF_8)));
         MailFolder box = f.maildir.mailbox("alice", "");
         long uid = box.messages().get(0).uid();
         Path moved = box.directory().resolve("cur").resolve(delivered.getFileName() + ":2,S");
@@ -101,7 +101,7 @@ class MailFolderTest {
         f.inbox("alice", 42, MailFixture.HELLO);
         MailFolder box = f.maildir.mailbox("alice", "");
         assertEquals(42, box.uidValidity());
-        MailFixture.restart(box.directory());
+        f.restart(box.directory());
         Files.writeString(box.directory().resolve("twine-uidlist"), "garbage\n");
         MailFolder again = f.maildir.mailbox("alice", "");
         assertNotEquals(42, again.uidValidity());
@@ -185,7 +185,7 @@ class MailFolderTest {
     void aFileSystemWatchWakesOnDelivery() throws Exception {
         MailFixture f = MailFixture.create(tmp);
         MailFolder box = f.maildir.mailbox("alice", "");
-        try (MailFolder.Watch w = box.watch()) {
+        try (FolderWatch w = box.watch()) {
             assertFalse(w.awaitChange(Duration.ofMillis(50)));
             f.deliver("alice", MailFixture.HELLO);
             assertTrue(w.awaitChange(Duration.ofSeconds(20)));
@@ -196,7 +196,7 @@ class MailFolderTest {
     void aPollingWatchAlsoWakesOnDeliveryAndEndsWhenClosed() throws Exception {
         MailFixture f = MailFixture.create(tmp);
         MailFolder box = f.maildir.mailbox("alice", "");
-        MailFolder.Watch w = box.pollingWatch();
+        FolderWatch w = box.pollingWatch();
         assertFalse(w.isNotified());
         assertFalse(w.awaitChange(Duration.ofMillis(50)));
         Thread.sleep(5); // directory times have millisecond resolution here

@@ -47,7 +47,7 @@ class MaildirPrivacyTest {
         inbox.messages(); // writes the UID list
         MailMessage appended = d.mailbox("alice", "Work").append(
                 new ByteArrayInputStream("Subject: a\r\n\r\ny\r\n".getBytes(StandardCharsets.US_ASCII)), "S", null);
-        d.mailbox("alice", "Work").keywordLetter("$Label1", true);
+        d.mailbox("alice", "Work").keywords().letter("$Label1", true);
 
         for (Path p : List.of(root, root.resolve("alice"), root.resolve("alice/new"), root.resolve("alice/cur"),
                 root.resolve("alice/tmp"), root.resolve("alice/.Work"), root.resolve("alice/.Work/cur"))) {
@@ -71,7 +71,7 @@ class MaildirPrivacyTest {
         // a directory in tmp/ is nobody's delivery: left alone however old
         Path subdir = age(Files.createDirectory(tmp.resolve("old-dir")), now.minus(Duration.ofDays(10)));
 
-        MailFolder.forgetForTests(d.inbox("alice")); // as after a restart: the first open cleans
+        d.forget(d.inbox("alice")); // as after a restart: the first open cleans
         d.mailbox("alice", "");
 
         assertFalse(Files.exists(stale), "a 37-hour-old tmp file is a crashed delivery");

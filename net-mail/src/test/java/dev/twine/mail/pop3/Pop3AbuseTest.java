@@ -9,7 +9,7 @@ import dev.twine.core.LineWriter;
 import dev.twine.core.testing.Chunking;
 import dev.twine.core.testing.MemoryConnections;
 import dev.twine.mail.maildir.MailFixture;
-import dev.twine.mail.maildir.MailMessage;
+import dev.twine.mail.store.StoredMessage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -27,7 +27,7 @@ class Pop3AbuseTest {
     void aStoreFailureAnswersAnIdWithoutPathOrExceptionTextAndTheSessionGoesOn() throws Exception {
         MailFixture f = MailFixture.create(tmp.resolve("f"));
         f.inbox("alice", 1000, MailFixture.HELLO, MailFixture.MULTIPART);
-        try (var s = MemoryConnections.serve(Pop3Server.builder(f.maildir, f.portal).handler(), Chunking.whole())) {
+        try (var s = MemoryConnections.serve(Pop3Server.builder().store(f.maildir).portal(f.portal).build().handler(), Chunking.whole())) {
             LineReader r = LineReader.of(s.client(), 1000);
             LineWriter w = LineWriter.of(s.client());
             r.readLine();
@@ -35,9 +35,10 @@ class Pop3AbuseTest {
             r.readLine();
             assertEquals("+OK 2 messages", r.readLine());
             // the first message's file becomes something that cannot be read as one
-            MailMessage first = f.maildir.mailbox("alice", "").messages().get(0);
-            Files.delete(first.file());
-            Files.createDirectory(first.file());
+            StoredMessage first = f.mailbox("alice", "").messages().get(0);
+            Path file = f.maildir.inbox("alice").resolve("new").resolve(first.uniqueId());
+            Files.delete(file);
+            Files.createDirectory(file);
             w.writeLine("RETR 1").flush();
             String reply = r.readLine();
             assertFalse(reply.contains(tmp.toString()), reply);

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.twine.core.Server;
 import dev.twine.mail.maildir.MailFixture;
-import dev.twine.mail.maildir.MailMessage;
+import dev.twine.mail.store.StoredMessage;
 import jakarta.mail.Folder;
 import jakarta.mail.Message;
 import jakarta.mail.Session;
@@ -28,13 +28,13 @@ class Pop3InteropTest {
     Path tmp;
 
     private MailFixture f;
-    private Server pop3;
+    private Pop3Server pop3;
 
     @BeforeEach
     void start() throws Exception {
         f = MailFixture.create(tmp);
         f.inbox("alice", 1000, MailFixture.HELLO, MailFixture.MULTIPART);
-        pop3 = Pop3Server.builder(f.maildir, f.portal).build("tcp:0:interface=127.0.0.1");
+        pop3 = Pop3Server.builder().store(f.maildir).portal(f.portal).listen("tcp:0:interface=127.0.0.1").build();
         pop3.start();
     }
 
@@ -47,7 +47,7 @@ class Pop3InteropTest {
 
     @Test
     void pythonPoplibReadsUidlsAndDeletesAtQuit() throws Exception {
-        List<MailMessage> before = f.maildir.mailbox("alice", "").messages();
+        List<StoredMessage> before = f.mailbox("alice", "").messages();
         String script = """
                 import poplib, sys
                 for round in (1, 2):
@@ -64,7 +64,7 @@ class Pop3InteropTest {
                         P.dele(1)
                     P.quit()
                 """;
-        String out = MailFixture.python(60, script, Integer.toString(pop3.port()));
+        String out = MailFixture.python(60, script, Integer.toString(pop3.bindings().get(0).port()));
         int total = MailFixture.HELLO.length() + MailFixture.MULTIPART.length();
         String u1 = Pop3Session.uid(before.get(0));
         String u2 = Pop3Session.uid(before.get(1));
@@ -76,13 +76,13 @@ class Pop3InteropTest {
         // the second session sees the deletion and the same UIDL for the message that stayed
         assertTrue(out.contains("2 stat (1, " + MailFixture.MULTIPART.length() + ")\n"), out);
         assertTrue(out.contains("2 uidl ['1 " + u2 + "']\n"), out);
-        assertEquals(1, f.maildir.mailbox("alice", "").messages().size());
+        assertEquals(1, f.mailbox("alice", "").messages().size());
     }
 
     @Test
     void curlRetrievesAndListsOverPop3() throws Exception {
         Path curl = MailFixture.peer("/usr/bin/curl", "curl");
-        String base = "pop3://127.0.0.1:" + pop3.port();
+        String base = "pop3://127.0.0.1:" + pop3.bindings().get(0).port();
         MailFixture.Run one = MailFixture.run(30, List.of(curl.toString(), "-sS", "--user", "alice:secret", base + "/1"),
                 Map.of(), null);
         assertEquals(0, one.exit(), one.stderr());
@@ -100,7 +100,7 @@ class Pop3InteropTest {
     void angusMailPop3StoreReadsMessagesAndDeletes() throws Exception {
         Properties p = new Properties();
         p.setProperty("mail.pop3.host", "127.0.0.1");
-        p.setProperty("mail.pop3.port", Integer.toString(pop3.port()));
+        p.setProperty("mail.pop3.port", Integer.toString(pop3.bindings().get(0).port()));
         p.setProperty("mail.pop3.connectiontimeout", "10000");
         p.setProperty("mail.pop3.timeout", "10000");
         Store store = Session.getInstance(p).getStore("pop3");
@@ -115,12 +115,12 @@ class Pop3InteropTest {
             assertEquals(2, ((jakarta.mail.Multipart) msgs[1].getContent()).getCount());
             // POP3Folder.getUID, called reflectively: this module does not read Angus's
             String uid = (String) inbox.getClass().getMethod("getUID", Message.class).invoke(inbox, msgs[1]);
-            assertEquals(Pop3Session.uid(f.maildir.mailbox("alice", "").find(2).orElseThrow()), uid);
+            assertEquals(Pop3Session.uid(f.mailbox("alice", "").find(2).orElseThrow()), uid);
             msgs[0].setFlag(jakarta.mail.Flags.Flag.DELETED, true);
             inbox.close(true);
         } finally {
             store.close();
         }
-        assertEquals(List.of(2L), f.maildir.mailbox("alice", "").messages().stream().map(MailMessage::uid).toList());
+        assertEquals(List.of(2L), f.mailbox("alice", "").messages().stream().map(StoredMessage::uid).toList());
     }
 }

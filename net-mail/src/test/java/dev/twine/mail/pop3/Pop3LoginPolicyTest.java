@@ -75,7 +75,7 @@ class Pop3LoginPolicyTest {
         for (Chunking c : Chunking.standard()) {
             MailFixture f = fixture();
             AuthPolicy policy = MailFixture.noDelay().maxFailuresPerConnection(3).build();
-            Transcript.parse(script.toString()).run(Pop3Server.builder(f.maildir, f.portal(policy)).handler(), c);
+            Transcript.parse(script.toString()).run(Pop3Server.builder().store(f.maildir).portal(f.portal(policy)).build().handler(), c);
         }
     }
 
@@ -94,24 +94,24 @@ class Pop3LoginPolicyTest {
                     C: %1$s
                     S: -ERR [AUTH] authentication failed, closing connection
                     S: <closed>
-                    """.formatted(wrong)).run(Pop3Server.builder(f.maildir, f.portal(policy)).handler(), c);
+                    """.formatted(wrong)).run(Pop3Server.builder().store(f.maildir).portal(f.portal(policy)).build().handler(), c);
         }
     }
 
     // ---- over sockets: penalties need an IP address, limits need a Server ----
 
-    private Server start(Pop3Server.Builder b) throws IOException {
-        Server s = b.build("tcp:0:interface=127.0.0.1");
+    private Pop3Server start(Pop3Server.Builder b) throws IOException {
+        Pop3Server s = b.listen("tcp:0:interface=127.0.0.1").build();
         s.start();
         open.add(s);
         return s;
     }
 
-    private Client connect(String from, Server s) throws IOException {
+    private Client connect(String from, Pop3Server s) throws IOException {
         Socket sock = new Socket();
         open.add(sock);
         sock.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
-        sock.connect(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), s.port()), 5_000);
+        sock.connect(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), s.bindings().get(0).port()), 5_000);
         sock.setSoTimeout(20_000);
         return new Client(sock);
     }
@@ -144,7 +144,7 @@ class Pop3LoginPolicyTest {
         ManualClock clock = ManualClock.create();
         AuthPolicy policy = MailFixture.noDelay().clock(clock).maxFailuresPerConnection(3)
                 .addressPenalty(6, Duration.ofMinutes(10), Duration.ofMinutes(5)).build();
-        Server s = start(Pop3Server.builder(f.maildir, f.portal(policy)));
+        Pop3Server s = start(Pop3Server.builder().store(f.maildir).portal(f.portal(policy)));
         for (int conn = 0; conn < 2; conn++) {
             Client guesser = connect("127.0.0.1", s);
             guesser.line();
@@ -171,7 +171,7 @@ class Pop3LoginPolicyTest {
     @Test
     void aBuiltServerHasDefaultLimitsWithAMinuteToLogIn() throws Exception {
         MailFixture f = fixture();
-        Server s = Pop3Server.builder(f.maildir, f.portal).build("tcp:0:interface=127.0.0.1");
+        Pop3Server s = Pop3Server.builder().store(f.maildir).portal(f.portal).listen("tcp:0:interface=127.0.0.1").build();
         assertEquals(Duration.ofSeconds(60), s.limits().preauthTimeout());
         assertEquals(10, s.limits().preauthPerAddress());
         assertEquals(50, s.limits().perAddress());
@@ -180,7 +180,7 @@ class Pop3LoginPolicyTest {
     @Test
     void aConnectionThatKeepsSendingButNeverLogsInIsClosedAtThePreauthTimeout() throws Exception {
         MailFixture f = fixture();
-        Server s = start(Pop3Server.builder(f.maildir, f.portal).autologout(Duration.ofSeconds(30))
+        Pop3Server s = start(Pop3Server.builder().store(f.maildir).portal(f.portal).autologout(Duration.ofSeconds(30))
                 .limits(ConnectionLimits.builder().preauthTimeout(Duration.ofMillis(700)).build()));
         Client c = connect("127.0.0.1", s);
         c.line();
@@ -201,7 +201,7 @@ class Pop3LoginPolicyTest {
     @Test
     void afterLoginThePreauthTimeoutNoLongerAppliesButTheAutologoutDoes() throws Exception {
         MailFixture f = fixture();
-        Server s = start(Pop3Server.builder(f.maildir, f.portal).autologout(Duration.ofMillis(1500))
+        Pop3Server s = start(Pop3Server.builder().store(f.maildir).portal(f.portal).autologout(Duration.ofMillis(1500))
                 .limits(ConnectionLimits.builder().preauthTimeout(Duration.ofMillis(500)).build()));
         Client c = connect("127.0.0.1", s);
         c.line();
@@ -216,7 +216,7 @@ class Pop3LoginPolicyTest {
     @Test
     void aConnectionOverThePreauthCapIsToldWhyAndAnotherAddressIsServed() throws Exception {
         MailFixture f = fixture();
-        Server s = start(Pop3Server.builder(f.maildir, f.portal)
+        Pop3Server s = start(Pop3Server.builder().store(f.maildir).portal(f.portal)
                 .limits(ConnectionLimits.builder().preauthPerAddress(2).perAddress(10).build()));
         for (int i = 0; i < 2; i++) {
             assertEquals("+OK Twine POP3 server ready", connect("127.0.0.1", s).line());

@@ -10,7 +10,7 @@ import dev.twine.core.testing.Chunking;
 import dev.twine.core.testing.MemoryConnections;
 import dev.twine.core.testing.Transcript;
 import dev.twine.mail.maildir.MailFixture;
-import dev.twine.mail.maildir.MailMessage;
+import dev.twine.mail.store.StoredMessage;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Base64;
@@ -38,11 +38,17 @@ class Pop3TranscriptTest {
     private String replayed(String script) throws Exception {
         String names = null;
         for (Chunking c : Chunking.standard()) {
-            MailFixture f = fixture();
-            List<MailMessage> msgs = f.maildir.mailbox("alice", "").messages();
-            String s = script.replace("UID1", Pop3Session.uid(msgs.get(0))).replace("UID2", Pop3Session.uid(msgs.get(1)));
-            Transcript.parse(s).run(Pop3Server.builder(f.maildir, f.portal).handler(), c);
-            names = String.valueOf(f.maildir.mailbox("alice", "").messages().size());
+            for (MailFixture f : MailFixture.both(tmp.resolve("run" + runs++))) {
+                f.inbox("alice", 1000, MailFixture.HELLO, MailFixture.MULTIPART);
+                List<StoredMessage> msgs = f.mailbox("alice", "").messages();
+                String s = script.replace("UID1", Pop3Session.uid(msgs.get(0))).replace("UID2", Pop3Session.uid(msgs.get(1)));
+                Transcript.parse(s).run(Pop3Server.builder().store(f.store).portal(f.portal).build().handler(), c);
+                String left = String.valueOf(f.mailbox("alice", "").messages().size());
+                if (names != null && !names.equals(left)) {
+                    throw new AssertionError(f + " kept " + left + " messages, the other store " + names);
+                }
+                names = left;
+            }
         }
         return names;
     }
@@ -160,7 +166,7 @@ class Pop3TranscriptTest {
     @Test
     void aSecondSessionFindsTheMailboxLocked() throws Exception {
         MailFixture f = fixture();
-        var handler = Pop3Server.builder(f.maildir, f.portal).handler();
+        var handler = Pop3Server.builder().store(f.maildir).portal(f.portal).build().handler();
         try (var first = MemoryConnections.serve(handler, Chunking.whole());
                 var second = MemoryConnections.serve(handler, Chunking.whole())) {
             LineReader r1 = LineReader.of(first.client(), 1000);
@@ -206,7 +212,7 @@ class Pop3TranscriptTest {
                 S: -ERR [AUTH] use STLS first
                 C: AUTH PLAIN AGFsaWNlAHNlY3JldA==
                 S: -ERR [AUTH] use STLS first
-                """).run(Pop3Server.builder(f.maildir, f.portal).tls(tls).handler());
-        assertTrue(f.maildir.mailbox("alice", "").messages().size() == 2);
+                """).run(Pop3Server.builder().store(f.maildir).portal(f.portal).tls(tls).build().handler());
+        assertTrue(f.mailbox("alice", "").messages().size() == 2);
     }
 }

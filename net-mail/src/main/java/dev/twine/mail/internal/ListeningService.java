@@ -1,0 +1,80 @@
+package dev.twine.mail.internal;
+
+import dev.twine.core.Binding;
+import dev.twine.core.ConnectionHandler;
+import dev.twine.core.ConnectionLimits;
+import dev.twine.core.Server;
+import dev.twine.core.Service;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The {@link Service} half of a protocol server that may be built with endpoints (then it runs a
+ * {@link Server} with the protocol's handler, limits and over-limit line) or without (then only
+ * its handler is used, embedded or in tests, and starting it is an error).
+ */
+public final class ListeningService implements Service {
+    private final String name;
+    private final Server server;
+
+    /**
+     * @param endpoints where to listen; none for a handler-only server
+     * @param readTimeout the protocol's inactivity limit (zero: none)
+     * @param overLimit the line a connection over {@code limits} gets before it is closed
+     * @throws IllegalArgumentException for a malformed endpoint
+     */
+    public ListeningService(String name, ConnectionHandler handler, List<String> endpoints, Duration readTimeout,
+            ConnectionLimits limits, byte[] overLimit) {
+        this.name = name;
+        if (endpoints.isEmpty()) {
+            this.server = null;
+        } else {
+            Server.Builder b = Server.builder(name).handler(handler).readTimeout(readTimeout).limits(limits)
+                    .overLimit(conn -> conn.output().write(overLimit));
+            endpoints.forEach(b::listen);
+            this.server = b.build();
+        }
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public void start() throws IOException {
+        listening().start();
+    }
+
+    @Override
+    public List<Binding> bindings() {
+        return server == null ? List.of() : server.bindings();
+    }
+
+    @Override
+    public void shutdown(Duration grace) throws InterruptedException {
+        if (server != null) {
+            server.shutdown(grace);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    @Override
+    public void awaitTermination() throws InterruptedException {
+        listening().awaitTermination();
+    }
+
+    private Server listening() {
+        if (server == null) {
+            throw new IllegalStateException(name + ": listen(...) was not given, so there is only a handler()");
+        }
+        return server;
+    }
+}

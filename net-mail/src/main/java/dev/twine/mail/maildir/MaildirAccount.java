@@ -1,0 +1,72 @@
+package dev.twine.mail.maildir;
+
+import dev.twine.mail.store.MailStore;
+import dev.twine.mail.store.Mailbox;
+import java.io.IOException;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One user's Maildir++ folders as a {@link MailStore.Account}: {@code INBOX} is the user's
+ * Maildir, {@code A.B} the folder {@code .A.B}, subscriptions the {@code subscriptions} file.
+ * Changes are durable when a method returns (renames and the subscription file are forced).
+ */
+final class MaildirAccount implements MailStore.Account {
+    private final Maildir maildir;
+    private final String user;
+
+    MaildirAccount(Maildir maildir, String user) {
+        this.maildir = maildir;
+        this.user = user;
+    }
+
+    @Override
+    public String user() {
+        return user;
+    }
+
+    @Override
+    public List<String> mailboxes() throws IOException {
+        return maildir.folders(user);
+    }
+
+    /** The folder, if it exists; the inbox always does (its directories are made here). */
+    @Override
+    public Optional<Mailbox> mailbox(String name) throws IOException {
+        boolean inbox = name.equalsIgnoreCase("INBOX");
+        if (!inbox && !maildir.exists(user, name)) {
+            return Optional.empty();
+        }
+        return Optional.of(new MaildirMailbox(maildir.mailbox(user, inbox ? "" : name)));
+    }
+
+    @Override
+    public boolean create(String name) throws IOException {
+        return maildir.createFolder(user, name);
+    }
+
+    @Override
+    public boolean delete(String name) throws IOException {
+        return maildir.deleteFolder(user, name);
+    }
+
+    @Override
+    public boolean rename(String from, String to) throws IOException {
+        return maildir.renameFolder(user, from, to);
+    }
+
+    @Override
+    public List<String> subscriptions() throws IOException {
+        return maildir.subscriptions(user);
+    }
+
+    @Override
+    public void subscribe(String name, boolean subscribed) throws IOException {
+        maildir.subscribe(user, name, subscribed);
+    }
+
+    @Override
+    public String toString() {
+        return "MaildirAccount[" + maildir.inbox(user) + "]";
+    }
+}

@@ -1,0 +1,122 @@
+package dev.twine.mail.store;
+
+import dev.twine.core.auth.AuthenticationException;
+import java.io.IOException;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The mail store behind the IMAP and POP3 servers: one {@link Account} per user, each a set of
+ * {@link Mailbox}es. The servers speak to mail only through these interfaces, so a user's own
+ * store (a database, a ticket system shown as a folder) serves both protocols as the shipped
+ * Maildir++ store ({@link dev.twine.mail.maildir.Maildir}) and the in-memory one
+ * ({@link MemoryMailStore}) do.
+ *
+ * <pre>{@code
+ * MailStore store = MemoryMailStore.create();
+ * store.account("alice").mailbox("INBOX").orElseThrow()
+ *         .append(new ByteArrayInputStream(message), Set.of(), null);
+ * ImapServer imap = ImapServer.builder().portal(portal).store(store)
+ *         .listen("tcp:1143:interface=127.0.0.1").build();
+ * imap.start();
+ * }</pre>
+ *
+ * <p>A server asks for the account right after a successful login, on the connection's own
+ * virtual thread, and uses it for that connection only: {@code store::account} wrapped as
+ * {@code p -> store.account(p.name())} is the servers' default {@link dev.twine.core.auth.Realm}.
+ * Several connections of one user use the store at the same time; an implementation makes its
+ * mailboxes safe for that, and shows each session the changes of the others (see
+ * {@link Mailbox#messages()}).
+ *
+ * <h2>Mailbox names</h2>
+ * Names are Unicode strings whose hierarchy levels are separated by {@code .} (IMAP's hierarchy
+ * delimiter here, as in Maildir++); {@code INBOX}, in any case, is the inbox, which every account
+ * has. The IMAP server checks names before they reach the store (no control characters, no
+ * {@code /} or {@code \}, no empty level).
+ *
+ * <h2>Error handling</h2>
+ * {@link AuthenticationException} from {@link #account} refuses the login (the protocol's failed
+ * login); {@link IOException} is the protocol's temporary failure; {@link IllegalArgumentException}
+ * from an account's methods means a name the store cannot hold (IMAP {@code NO [CANNOT]}).
+ */
+@FunctionalInterface
+public interface MailStore {
+
+    /**
+     * The account of {@code user}, who has just logged in; made on first use if the store makes
+     * accounts that way.
+     *
+     * @param user the principal's name
+     * @return the account; never null
+     * @throws AuthenticationException if this user has no mail here (the login then fails)
+     * @throws IOException if the store cannot be reached now
+     */
+    Account account(String user) throws AuthenticationException, IOException;
+
+    /**
+     * One user's mailboxes. Each method may block on the store; each is called on the thread of
+     * the connection that uses the account.
+     */
+    interface Account {
+        /** The user this account belongs to. */
+        String user();
+
+        /**
+         * The names of every mailbox, {@code INBOX} first, the others sorted.
+         *
+         * @throws IOException if the store cannot be read
+         */
+        List<String> mailboxes() throws IOException;
+
+        /**
+         * The mailbox called {@code name}, if it exists.
+         *
+         * @throws IOException if the store cannot be read
+         * @throws IllegalArgumentException for a name the store cannot hold
+         */
+        Optional<Mailbox> mailbox(String name) throws IOException;
+
+        /**
+         * Creates a mailbox (not its superiors: the IMAP server creates those by name).
+         * Durable when it returns.
+         *
+         * @return false if it already existed
+         * @throws IOException if it cannot be created
+         * @throws IllegalArgumentException for a name the store cannot hold
+         */
+        boolean create(String name) throws IOException;
+
+        /**
+         * Deletes a mailbox and its messages; mailboxes below it stay (RFC 9051 §6.3.4).
+         *
+         * @return false if it did not exist
+         * @throws IOException if it cannot be deleted
+         * @throws IllegalArgumentException for the inbox or a name the store cannot hold
+         */
+        boolean delete(String name) throws IOException;
+
+        /**
+         * Renames a mailbox and the mailboxes below it ({@code A} to {@code B} also moves
+         * {@code A.x} to {@code B.x}, RFC 9051 §6.3.6).
+         *
+         * @return false if {@code from} does not exist or {@code to} does
+         * @throws IOException if it cannot be renamed
+         * @throws IllegalArgumentException for the inbox or a name the store cannot hold
+         */
+        boolean rename(String from, String to) throws IOException;
+
+        /**
+         * The names the user subscribed to (RFC 9051 §6.3.7), which need not exist.
+         *
+         * @throws IOException if they cannot be read
+         */
+        List<String> subscriptions() throws IOException;
+
+        /**
+         * Adds or removes a subscription; durable when it returns.
+         *
+         * @throws IOException if it cannot be recorded
+         */
+        void subscribe(String name, boolean subscribed) throws IOException;
+    }
+}
