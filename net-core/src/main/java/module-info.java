@@ -7,6 +7,8 @@
 module dev.twine.core {
     exports dev.twine.core;
     exports dev.twine.core.auth;
+    // the launcher's plugin interface: what a module implements to add a `twine` command
+    exports dev.twine.core.spi;
     exports dev.twine.core.testing;
 
     // Flight Recorder events (dev.twine.core.internal.Events): free unless a recording runs

@@ -11,5 +11,5 @@ module dev.twine.dns {
 
     exports dev.twine.dns;
 
-    provides dev.twine.core.ServicePlugin with dev.twine.dns.internal.DnsPlugin;
+    provides dev.twine.core.spi.ServicePlugin with dev.twine.dns.internal.DnsPlugin;
 }

@@ -14,5 +14,5 @@ module dev.twine.mail {
     exports dev.twine.mail.pop3;
     exports dev.twine.mail.smtp;
 
-    provides dev.twine.core.ServicePlugin with dev.twine.mail.internal.MailPlugin;
+    provides dev.twine.core.spi.ServicePlugin with dev.twine.mail.internal.MailPlugin;
 }

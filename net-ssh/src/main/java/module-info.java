@@ -17,5 +17,5 @@ module dev.twine.ssh {
 
     exports dev.twine.ssh;
 
-    provides dev.twine.core.ServicePlugin with dev.twine.ssh.internal.SshPlugin;
+    provides dev.twine.core.spi.ServicePlugin with dev.twine.ssh.internal.SshPlugin;
 }

@@ -8,5 +8,5 @@ module dev.twine.xmpp {
 
     exports dev.twine.xmpp;
 
-    provides dev.twine.core.ServicePlugin with dev.twine.xmpp.internal.XmppPlugin;
+    provides dev.twine.core.spi.ServicePlugin with dev.twine.xmpp.internal.XmppPlugin;
 }

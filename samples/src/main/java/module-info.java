@@ -1,6 +1,6 @@
 /**
  * The {@code twine} launcher and the sample services: {@code echo} and a multi-user line
- * {@code chat}. Protocol modules add their subcommands as {@link dev.twine.core.ServicePlugin}s.
+ * {@code chat}. Protocol modules add their subcommands as {@link dev.twine.core.spi.ServicePlugin}s.
  */
 module dev.twine.samples {
     requires dev.twine.core;
@@ -10,9 +10,9 @@ module dev.twine.samples {
 
     opens dev.twine.samples to info.picocli;
 
-    uses dev.twine.core.ServicePlugin;
+    uses dev.twine.core.spi.ServicePlugin;
 
-    provides dev.twine.core.ServicePlugin with
+    provides dev.twine.core.spi.ServicePlugin with
             dev.twine.samples.EchoPlugin,
             dev.twine.samples.ChatPlugin;
 }

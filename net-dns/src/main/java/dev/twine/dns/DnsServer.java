@@ -1,11 +1,12 @@
 package dev.twine.dns;
 
+import dev.twine.core.AddressBlock;
 import dev.twine.core.Binding;
 import dev.twine.core.ConnectionHandler;
 import dev.twine.core.DatagramHandler;
 import dev.twine.core.Endpoint;
+import dev.twine.core.Metrics;
 import dev.twine.core.Service;
-import dev.twine.core.AddressBlock;
 import dev.twine.dns.internal.AuthorityChain;
 import dev.twine.dns.internal.DnsListener;
 import dev.twine.dns.internal.Exchanger;
@@ -179,6 +180,7 @@ public final class DnsServer implements Service {
         private InetSocketAddress forward;
         private final List<AddressBlock> forwardAllow = new ArrayList<>();
         private Duration watch = Duration.ZERO;
+        private Metrics metrics;
         private boolean sighup;
         private int cacheSize = 10_000;
         private Duration upstreamTimeout = Duration.ofSeconds(2);
@@ -265,6 +267,18 @@ public final class DnsServer implements Service {
             return this;
         }
 
+        /**
+         * Registers the server's series in {@code metrics} (service {@code dns}): TCP connections,
+         * datagrams, bytes and handler errors.
+         *
+         * @param metrics the registry
+         * @return this builder
+         */
+        public Builder metrics(Metrics metrics) {
+            this.metrics = Objects.requireNonNull(metrics, "metrics");
+            return this;
+        }
+
         /** The clock the forwarder's cache counts TTLs on (tests pass a manual one). */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
@@ -324,7 +338,7 @@ public final class DnsServer implements Service {
             }
             Set<InetAddress> mayTransfer = Set.copyOf(transfers);
             Responder responder = new Responder(AuthorityChain.of(members), mayTransfer::contains);
-            return new DnsServer(new DnsListener(responder, files, endpoints, watch, sighup));
+            return new DnsServer(new DnsListener(responder, files, endpoints, watch, sighup, metrics));
         }
 
         private Forwarder forwarder() {

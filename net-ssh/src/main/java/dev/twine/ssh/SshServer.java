@@ -2,6 +2,7 @@ package dev.twine.ssh;
 
 import dev.twine.core.Binding;
 import dev.twine.core.ConnectionLimits;
+import dev.twine.core.Metrics;
 import dev.twine.core.Endpoint;
 import dev.twine.core.Service;
 import dev.twine.core.auth.Portal;
@@ -122,9 +123,14 @@ public final class SshServer implements Service {
     private final ReentrantLock lock = new ReentrantLock();
     private boolean started;
 
-    private SshServer(ServerConfig config) {
+    private SshServer(ServerConfig config, Metrics metrics) {
         this.config = config;
         this.mina = new MinaSshServer(config);
+        if (metrics != null) {
+            // MINA owns the sockets, so only what it counts is exported
+            metrics.gauge("twine_connections_open", "Connections being served now.", mina::sessionCount,
+                    "service", config.name());
+        }
     }
 
     /**
@@ -219,6 +225,7 @@ public final class SshServer implements Service {
         private int maxSessions = 100;
         private Duration idleTimeout = Duration.ofMinutes(10);
         private ConnectionLimits limits = defaultLimits();
+        private Metrics metrics;
 
         private Builder() {
         }
@@ -241,6 +248,18 @@ public final class SshServer implements Service {
                 throw new IllegalArgumentException(endpoint + ": ssh listens on tcp endpoints only");
             }
             this.listen = endpoint;
+            return this;
+        }
+
+        /**
+         * Exports the number of open connections to {@code metrics} as
+         * {@code twine_connections_open{service="NAME"}}.
+         *
+         * @param metrics the registry
+         * @return this builder
+         */
+        public Builder metrics(Metrics metrics) {
+            this.metrics = Objects.requireNonNull(metrics, "metrics");
             return this;
         }
 
@@ -364,7 +383,7 @@ public final class SshServer implements Service {
             }
             Endpoint.Tcp tcp = (Endpoint.Tcp) Endpoint.parseServer(listen);
             return new SshServer(new ServerConfig(name, tcp.host(), tcp.port(), portal, hostKey, handlers, sftp,
-                    allowForwarding, maxSessions, idleTimeout, limits));
+                    allowForwarding, maxSessions, idleTimeout, limits), metrics);
         }
     }
 }

@@ -2,7 +2,7 @@ package dev.twine.ssh;
 
 import dev.twine.core.Binding;
 import dev.twine.core.Service;
-import dev.twine.core.ServicePlugin;
+import dev.twine.core.spi.ServicePlugin;
 import dev.twine.ssh.internal.SshPlugin;
 import java.time.Duration;
 import java.util.HashMap;

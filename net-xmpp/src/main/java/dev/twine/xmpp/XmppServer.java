@@ -3,6 +3,7 @@ package dev.twine.xmpp;
 import dev.twine.core.Binding;
 import dev.twine.core.ConnectionHandler;
 import dev.twine.core.ConnectionLimits;
+import dev.twine.core.Metrics;
 import dev.twine.core.Server;
 import dev.twine.core.Service;
 import dev.twine.core.Services;
@@ -35,7 +36,7 @@ import java.util.Objects;
  * {@link Builder#messageInterceptor}, {@link Builder#presenceInterceptor}).
  *
  * <pre>{@code
- * XmppServer server = XmppServer.builder().domain().domain("example.org")
+ * XmppServer server = XmppServer.builder().domain("example.org")
  *         .users(UsersFile.load(usersPath)).dataDirectory(dataDir)
  *         .tls(Tls.server(cert, key)).listen("tcp:5222:interface=127.0.0.1").build();
  * server.start();
@@ -46,11 +47,13 @@ public final class XmppServer implements Service {
     private final Server clients;
     private final Server components;
     private final Service group;
+    private final Tls hubTls;
 
     private XmppServer(Builder b) throws IOException {
         Portal portal = Portal.builder().users(b.users).policy(b.authPolicy != null ? b.authPolicy : AuthPolicy.defaults()).build();
         hub = new Hub(b.domain, portal, b.users, new DataStore(b.dataDir), b.tls, b.requireTls,
                 new XmlLimits(b.maxStanzaBytes, b.maxDepth, b.maxAttributes), b.componentSecret, b.writeTimeout, VERSION);
+        hubTls = b.tls;
         hub.scramSha1(b.scramSha1);
         hub.resumption().configure(b.resumeTimeout, b.maxDetached, b.clock);
         hub.outboundQueue(b.outboundStanzas, b.outboundBytes);
@@ -65,6 +68,9 @@ public final class XmppServer implements Service {
         for (String ep : b.listen) {
             cb.listen(ep);
         }
+        if (b.metrics != null) {
+            cb.metrics(b.metrics);
+        }
         clients = cb.build();
         List<Service> all = new ArrayList<>(List.of(clients));
         if (!b.componentListen.isEmpty()) {
@@ -72,6 +78,9 @@ public final class XmppServer implements Service {
                     .writeTimeout(b.writeTimeout);
             for (String ep : b.componentListen) {
                 pb.listen(ep);
+            }
+            if (b.metrics != null) {
+                pb.metrics(b.metrics);
             }
             components = pb.build();
             all.add(components);
@@ -179,6 +188,20 @@ public final class XmppServer implements Service {
         group.shutdown(grace);
     }
 
+    /**
+     * Rereads the STARTTLS certificate and key if their files changed (a renewal), and those of
+     * {@code tls:} endpoints: what the launcher does on SIGHUP. Streams stay up; the next
+     * handshake gets the new pair.
+     *
+     * @return whether a certificate changed
+     * @throws IOException naming the file, if a renewed pair is bad; the old one stays in use
+     */
+    @Override
+    public boolean reload() throws IOException {
+        boolean changed = hubTls != null && hubTls.reload();
+        return group.reload() | changed;
+    }
+
     /** Stops at once: every stream is closed without a goodbye. */
     @Override
     public void close() {
@@ -204,6 +227,7 @@ public final class XmppServer implements Service {
         private UserStore users;
         private Path dataDir;
         private Tls tls;
+        private Metrics metrics;
         private boolean requireTls = true;
         private final List<String> listen = new ArrayList<>();
         private final List<String> componentListen = new ArrayList<>();
@@ -247,6 +271,18 @@ public final class XmppServer implements Service {
         /** Where rosters and offline messages are kept (required). */
         public Builder dataDirectory(Path dir) {
             this.dataDir = Objects.requireNonNull(dir, "dataDir");
+            return this;
+        }
+
+        /**
+         * Registers the client and component listeners' connection and traffic series in
+         * {@code registry} (services {@code xmpp} and {@code xmpp-component}).
+         *
+         * @param registry the metrics registry
+         * @return this builder
+         */
+        public Builder metrics(Metrics registry) {
+            this.metrics = Objects.requireNonNull(registry, "metrics");
             return this;
         }
 

@@ -2,7 +2,7 @@ package dev.twine.samples;
 
 import dev.twine.core.Server;
 import dev.twine.core.Service;
-import dev.twine.core.ServicePlugin;
+import dev.twine.core.spi.ServicePlugin;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;

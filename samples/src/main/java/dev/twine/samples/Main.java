@@ -4,7 +4,7 @@ import dev.twine.core.Binding;
 import dev.twine.core.Metrics;
 import dev.twine.core.Server;
 import dev.twine.core.Service;
-import dev.twine.core.ServicePlugin;
+import dev.twine.core.spi.ServicePlugin;
 import dev.twine.core.Services;
 import java.io.IOException;
 import java.io.PrintStream;

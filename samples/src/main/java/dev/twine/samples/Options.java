@@ -2,8 +2,8 @@ package dev.twine.samples;
 
 import dev.twine.core.ConnectionLimits;
 import dev.twine.core.Server;
-import dev.twine.core.ServicePlugin;
-import dev.twine.core.ServicePlugin.Arguments;
+import dev.twine.core.spi.ServicePlugin;
+import dev.twine.core.spi.ServicePlugin.Arguments;
 import java.util.List;
 
 /** The options every sample server shares, and the server they describe. */

@@ -73,7 +73,7 @@ class EchoInteropTest {
     }
 
     /** What the launcher would pass for {@code echo --listen tcp:0:interface=127.0.0.1}. */
-    private static final class FixedArguments implements dev.twine.core.ServicePlugin.Arguments {
+    private static final class FixedArguments implements dev.twine.core.spi.ServicePlugin.Arguments {
         @Override
         public List<String> values(String option) {
             return option.equals("--listen") ? List.of("tcp:0:interface=127.0.0.1") : List.of();

@@ -9,6 +9,7 @@ import dev.twine.core.DrainingException;
 import dev.twine.core.Endpoint;
 import dev.twine.core.Frames;
 import dev.twine.core.Scope;
+import dev.twine.core.Metrics;
 import dev.twine.core.Server;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -45,6 +46,8 @@ public final class DnsListener {
     private final Duration watch;
     private final boolean sighup;
     private final Responder responder;
+    /** Where the UDP and TCP server's series go, or null. */
+    private final Metrics metrics;
     private final ZoneAuthority zones;
     private Server server;
     private Scope watcher;
@@ -56,7 +59,9 @@ public final class DnsListener {
      * @param watch how often to poll the zone files for changes; zero = never
      * @param sighup whether SIGHUP reloads the zone files
      */
-    public DnsListener(Responder responder, ZoneAuthority zones, List<Endpoint> endpoints, Duration watch, boolean sighup) {
+    public DnsListener(Responder responder, ZoneAuthority zones, List<Endpoint> endpoints, Duration watch, boolean sighup,
+            Metrics metrics) {
+        this.metrics = metrics;
         this.responder = responder;
         this.zones = zones;
         this.endpoints = List.copyOf(endpoints);
@@ -89,6 +94,9 @@ public final class DnsListener {
                     .limits(ConnectionLimits.builder().perAddress(TCP_PER_ADDRESS).build())
                     .readTimeout(TCP_IDLE)
                     .writeTimeout(Duration.ofSeconds(10));
+            if (metrics != null) {
+                b.metrics(metrics);
+            }
             for (Endpoint e : samePort(endpoints)) {
                 b.listen(e);
             }

@@ -1,7 +1,7 @@
 package dev.twine.dns.internal;
 
 import dev.twine.core.Service;
-import dev.twine.core.ServicePlugin;
+import dev.twine.core.spi.ServicePlugin;
 import dev.twine.dns.DnsServer;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -49,6 +49,7 @@ public final class DnsPlugin implements ServicePlugin {
     @Override
     public Service create(Arguments args) {
         DnsServer.Builder b = DnsServer.builder();
+        args.metrics().ifPresent(b::metrics);
         for (String z : args.values("--zone")) {
             b.zone(Path.of(z));
         }

@@ -3,7 +3,7 @@ package dev.twine.dns.internal;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.twine.core.ServicePlugin;
+import dev.twine.core.spi.ServicePlugin;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

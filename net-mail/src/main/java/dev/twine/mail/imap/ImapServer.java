@@ -3,6 +3,8 @@ package dev.twine.mail.imap;
 import dev.twine.core.Binding;
 import dev.twine.core.ConnectionHandler;
 import dev.twine.core.ConnectionLimits;
+import dev.twine.core.Endpoint;
+import dev.twine.core.Metrics;
 import dev.twine.core.Server;
 import dev.twine.core.Service;
 import dev.twine.core.Tls;
@@ -62,7 +64,9 @@ public final class ImapServer implements Service {
                 b.idleRecheck, b.serviceName);
         this.limits = b.limits != null ? b.limits : defaultLimits();
         this.handler = conn -> new ImapSession(c, conn).run();
-        this.service = new ListeningService(b.serviceName, handler, b.endpoints, b.autologout, limits, OVER_LIMIT);
+        this.service = new ListeningService(b.serviceName, handler,
+                b.endpoints.stream().map(Endpoint::parseServer).toList(), b.autologout, limits, OVER_LIMIT,
+                b.metrics, b.tls);
     }
 
     /**
@@ -108,6 +112,18 @@ public final class ImapServer implements Service {
         service.shutdown(grace);
     }
 
+    /**
+     * Rereads the STARTTLS certificate and key if their files changed (a renewal): what the
+     * launcher does on SIGHUP. Sessions keep their connections; the next handshake gets the new pair.
+     *
+     * @return whether a certificate changed
+     * @throws java.io.IOException naming the file, if a renewed pair is bad; the old one stays
+     */
+    @Override
+    public boolean reload() throws java.io.IOException {
+        return service.reload();
+    }
+
     @Override
     public void close() {
         service.close();
@@ -147,6 +163,7 @@ public final class ImapServer implements Service {
         private Realm<MailStore.Account> realm;
         private final List<String> endpoints = new ArrayList<>();
         private Tls tls;
+        private Metrics metrics;
         private boolean allowPlainLogin;
         private int maxLiteral = 64 * 1024 * 1024;
         private int maxLine = 64 * 1024;
@@ -190,6 +207,17 @@ public final class ImapServer implements Service {
          */
         public Builder listen(String endpoint) {
             endpoints.add(Objects.requireNonNull(endpoint, "endpoint"));
+            return this;
+        }
+
+        /**
+         * Registers the listening server's connection and traffic series in {@code metrics}.
+         *
+         * @param metrics the registry
+         * @return this builder
+         */
+        public Builder metrics(Metrics metrics) {
+            this.metrics = Objects.requireNonNull(metrics, "metrics");
             return this;
         }
 

@@ -3,8 +3,11 @@ package dev.twine.mail.internal;
 import dev.twine.core.Binding;
 import dev.twine.core.ConnectionHandler;
 import dev.twine.core.ConnectionLimits;
+import dev.twine.core.Endpoint;
+import dev.twine.core.Metrics;
 import dev.twine.core.Server;
 import dev.twine.core.Service;
+import dev.twine.core.Tls;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -17,24 +20,42 @@ import java.util.List;
 public final class ListeningService implements Service {
     private final String name;
     private final Server server;
+    private final Tls tls;
 
     /**
      * @param endpoints where to listen; none for a handler-only server
      * @param readTimeout the protocol's inactivity limit (zero: none)
      * @param overLimit the line a connection over {@code limits} gets before it is closed
+     * @param metrics where the server's series go, or null
+     * @param tls the protocol's STARTTLS configuration, reloaded by {@link #reload}, or null
      * @throws IllegalArgumentException for a malformed endpoint
      */
-    public ListeningService(String name, ConnectionHandler handler, List<String> endpoints, Duration readTimeout,
-            ConnectionLimits limits, byte[] overLimit) {
+    public ListeningService(String name, ConnectionHandler handler, List<Endpoint> endpoints, Duration readTimeout,
+            ConnectionLimits limits, byte[] overLimit, Metrics metrics, Tls tls) {
         this.name = name;
+        this.tls = tls;
         if (endpoints.isEmpty()) {
             this.server = null;
         } else {
             Server.Builder b = Server.builder(name).handler(handler).readTimeout(readTimeout).limits(limits)
                     .overLimit(conn -> conn.output().write(overLimit));
             endpoints.forEach(b::listen);
+            if (metrics != null) {
+                b.metrics(metrics);
+            }
             this.server = b.build();
         }
+    }
+
+    /**
+     * Rereads the STARTTLS pair and the {@code tls:} endpoints' pairs if their files changed.
+     *
+     * @throws IOException naming the file of a bad renewed pair; the old one stays in use
+     */
+    @Override
+    public boolean reload() throws IOException {
+        boolean changed = tls != null && tls.reload();
+        return (server != null && server.reload()) | changed;
     }
 
     @Override

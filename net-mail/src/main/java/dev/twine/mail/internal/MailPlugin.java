@@ -1,8 +1,8 @@
 package dev.twine.mail.internal;
 
-import dev.twine.core.LimitOptions;
+import dev.twine.core.spi.LimitOptions;
 import dev.twine.core.Service;
-import dev.twine.core.ServicePlugin;
+import dev.twine.core.spi.ServicePlugin;
 import dev.twine.core.Services;
 import dev.twine.core.Tls;
 import dev.twine.core.auth.Portal;
@@ -169,6 +169,7 @@ public final class MailPlugin implements ServicePlugin {
             if (tls != null) {
                 b.tls(tls);
             }
+            args.metrics().ifPresent(b::metrics);
             services.add(checked(option, () -> {
                 endpoints.forEach(b::listen);
                 return b.build();
@@ -184,6 +185,7 @@ public final class MailPlugin implements ServicePlugin {
             if (accessTls != null) {
                 p.tls(accessTls);
             }
+            args.metrics().ifPresent(p::metrics);
             pop3.forEach(p::listen);
             services.add(checked("--pop3", p::build));
         }
@@ -194,6 +196,7 @@ public final class MailPlugin implements ServicePlugin {
             if (accessTls != null) {
                 i.tls(accessTls);
             }
+            args.metrics().ifPresent(i::metrics);
             imap.forEach(i::listen);
             services.add(checked("--imap", i::build));
         }

@@ -5,10 +5,12 @@ import dev.twine.core.Connection;
 import dev.twine.core.ConnectionHandler;
 import dev.twine.core.ConnectionLimits;
 import dev.twine.core.Endpoint;
+import dev.twine.core.Metrics;
 import dev.twine.core.Server;
 import dev.twine.core.Service;
 import dev.twine.core.Tls;
 import dev.twine.core.auth.Portal;
+import dev.twine.mail.internal.ListeningService;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -80,7 +82,7 @@ public final class SmtpServer implements Service {
     final Duration idleTimeout;
     final boolean anySender;
     final ConnectionLimits limits;
-    private final Server server;
+    private final ListeningService service;
 
     private SmtpServer(Builder b) {
         this.domain = b.domain;
@@ -97,7 +99,10 @@ public final class SmtpServer implements Service {
         this.idleTimeout = b.idleTimeout;
         this.anySender = b.anySender;
         this.limits = b.limits != null ? b.limits : defaultLimits();
-        this.server = b.endpoints.isEmpty() ? null : server(b.endpoints);
+        byte[] refusal = Reply.of(421, "4.7.0 " + domain + " Error: too many connections from your address")
+                .toWire().getBytes(StandardCharsets.US_ASCII);
+        // a connection over the limits is told so and closed
+        this.service = new ListeningService(name(), handler(), b.endpoints, idleTimeout, limits, refusal, b.metrics, tls);
     }
 
     /**
@@ -118,27 +123,6 @@ public final class SmtpServer implements Service {
         return conn -> new SmtpSession(this, conn).run();
     }
 
-    /**
-     * The listening server: this handler on the endpoints, under the connection limits; a
-     * connection over them is told {@code 421 4.7.0 <domain> Error: too many connections from
-     * your address} and closed.
-     */
-    private Server server(List<Endpoint> endpoints) {
-        byte[] refusal = Reply.of(421, "4.7.0 " + domain + " Error: too many connections from your address")
-                .toWire().getBytes(StandardCharsets.US_ASCII);
-        Server.Builder b = Server.builder(name()).handler(handler()).limits(limits)
-                .overLimit(conn -> conn.output().write(refusal));
-        endpoints.forEach(b::listen);
-        return b.build();
-    }
-
-    private Server listening() {
-        if (server == null) {
-            throw new IllegalStateException("listen(...) is required to start an SMTP server; handler() serves without one");
-        }
-        return server;
-    }
-
     /** {@code smtp}, {@code submission} or {@code lmtp}, after the role: the name in logs and bindings. */
     @Override
     public String name() {
@@ -153,13 +137,13 @@ public final class SmtpServer implements Service {
      */
     @Override
     public void start() throws IOException {
-        listening().start();
+        service.start();
     }
 
     /** The bound addresses once started (the real port for {@code tcp:0}); empty before. */
     @Override
     public List<Binding> bindings() {
-        return server == null ? List.of() : server.bindings();
+        return service.bindings();
     }
 
     /**
@@ -183,17 +167,26 @@ public final class SmtpServer implements Service {
      */
     @Override
     public void shutdown(Duration grace) throws InterruptedException {
-        if (server != null) {
-            server.shutdown(grace);
-        }
+        service.shutdown(grace);
+    }
+
+    /**
+     * Rereads the STARTTLS certificate and key if their files changed (a renewal), and the
+     * certificates of {@code tls:} endpoints: what the launcher does on SIGHUP. Sessions keep
+     * their connections; the next handshake gets the new pair.
+     *
+     * @return whether a certificate changed
+     * @throws IOException naming the file, if a renewed pair is bad; the old one stays in use
+     */
+    @Override
+    public boolean reload() throws IOException {
+        return service.reload();
     }
 
     /** Stops at once, cancelling every session; idempotent. */
     @Override
     public void close() {
-        if (server != null) {
-            server.close();
-        }
+        service.close();
     }
 
     /**
@@ -204,7 +197,7 @@ public final class SmtpServer implements Service {
      */
     @Override
     public void awaitTermination() throws InterruptedException {
-        listening().awaitTermination();
+        service.awaitTermination();
     }
 
     /**
@@ -260,6 +253,7 @@ public final class SmtpServer implements Service {
         private int maxJunkCommands = 100;
         private int minDataRate = 500;
         private Duration idleTimeout = Duration.ofMinutes(5);
+        private Metrics metrics;
         private boolean anySender;
         private ConnectionLimits limits;
 
@@ -301,6 +295,18 @@ public final class SmtpServer implements Service {
         /** Enables AUTH PLAIN and LOGIN against this portal. */
         public Builder portal(Portal portal) {
             this.portal = Objects.requireNonNull(portal, "portal");
+            return this;
+        }
+
+        /**
+         * Registers the listening server's connection and traffic series in {@code metrics}
+         * (see {@link Server.Builder#metrics}), labelled with {@link #role}'s service name.
+         *
+         * @param metrics the registry
+         * @return this builder
+         */
+        public Builder metrics(Metrics metrics) {
+            this.metrics = Objects.requireNonNull(metrics, "metrics");
             return this;
         }
 

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.twine.core.Binding;
 import dev.twine.core.Service;
-import dev.twine.core.ServicePlugin;
+import dev.twine.core.spi.ServicePlugin;
 import dev.twine.mail.internal.MailPlugin;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,8 +1,8 @@
 package dev.twine.ssh.internal;
 
-import dev.twine.core.LimitOptions;
+import dev.twine.core.spi.LimitOptions;
 import dev.twine.core.Service;
-import dev.twine.core.ServicePlugin;
+import dev.twine.core.spi.ServicePlugin;
 import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.UsersFile;
 import dev.twine.ssh.AuthorizedKeysDirectory;
@@ -56,8 +56,9 @@ public final class SshPlugin implements ServicePlugin {
         // a missing or malformed users file is a bad argument (exit 2), named with its line
         Portal.Builder portal = Portal.builder().users(a.usersFile("--users")).policy(LimitOptions.authPolicy(a));
         a.value("--authorized-keys").ifPresent(d -> portal.publicKeys(AuthorizedKeysDirectory.of(Path.of(d))));
-        SshServer.Builder b = SshServer.builder().portal(portal.build())
-                .handler(SampleShell.handler())
+        SshServer.Builder b = SshServer.builder().portal(portal.build());
+        a.metrics().ifPresent(b::metrics);
+        b.handler(SampleShell.handler())
                 .hostKey(Path.of(a.value("--host-key").orElse("ssh_host_key")))
                 .allowForwarding(a.flag("--allow-forwarding"))
                 .maxSessions(a.count("--max-sessions"))

@@ -1,8 +1,8 @@
 package dev.twine.xmpp.internal;
 
-import dev.twine.core.LimitOptions;
+import dev.twine.core.spi.LimitOptions;
 import dev.twine.core.Service;
-import dev.twine.core.ServicePlugin;
+import dev.twine.core.spi.ServicePlugin;
 import dev.twine.core.Tls;
 import dev.twine.core.auth.UsersFile;
 import dev.twine.xmpp.XmppServer;
@@ -64,6 +64,7 @@ public final class XmppPlugin implements ServicePlugin {
             throw new IllegalArgumentException("--domain: " + e.getMessage(), e);
         }
         b.users(args.usersFile("--users"));
+        args.metrics().ifPresent(b::metrics);
         Path data = Path.of(args.require("--data"));
         b.dataDirectory(data);
         Optional<Tls> given = args.serverTls("--tls-cert", "--tls-key");

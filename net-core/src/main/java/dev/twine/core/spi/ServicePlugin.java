@@ -1,5 +1,8 @@
-package dev.twine.core;
+package dev.twine.core.spi;
 
+import dev.twine.core.Service;
+import dev.twine.core.Tls;
+import dev.twine.core.Metrics;
 import dev.twine.core.internal.ArgumentValues;
 import java.nio.file.Path;
 import java.util.List;
@@ -8,7 +11,7 @@ import java.util.function.Function;
 
 /**
  * A {@code twine} subcommand contributed by a module, found with {@link java.util.ServiceLoader}
- * (declare it with {@code provides dev.twine.core.ServicePlugin with ...} in {@code module-info}),
+ * (declare it with {@code provides dev.twine.core.spi.ServicePlugin with ...} in {@code module-info}),
  * the way {@code twistd} finds its plugins. The launcher turns {@link #options()} into a command
  * line with {@code --help}, parses it, and calls {@link #create} with the result; it then starts
  * the service, prints a {@code listening ...} line per binding, and shuts it down gracefully on

@@ -1,7 +1,8 @@
-package dev.twine.core;
+package dev.twine.core.spi;
 
-import dev.twine.core.ServicePlugin.Arguments;
-import dev.twine.core.ServicePlugin.Option;
+import dev.twine.core.ConnectionLimits;
+import dev.twine.core.spi.ServicePlugin.Arguments;
+import dev.twine.core.spi.ServicePlugin.Option;
 import dev.twine.core.auth.AuthPolicy;
 import dev.twine.core.internal.Durations;
 import java.time.Duration;

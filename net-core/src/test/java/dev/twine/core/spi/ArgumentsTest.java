@@ -1,9 +1,10 @@
-package dev.twine.core;
+package dev.twine.core.spi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.twine.core.ConnectionLimits;
 import dev.twine.core.auth.AuthPolicy;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
