@@ -5,8 +5,10 @@
  */
 module dev.twine.mail {
     requires transitive dev.twine.core;
-    requires jakarta.mail;
-    requires dev.twine.dns;
+    // transitive: SmtpClient.send takes a jakarta.mail MimeMessage (the message type Java mail code
+    // already has), and DnsMxResolver.over takes a net-dns Resolver
+    requires transitive jakarta.mail;
+    requires transitive dev.twine.dns;
 
     exports dev.twine.mail.maildir;
     exports dev.twine.mail.store;
