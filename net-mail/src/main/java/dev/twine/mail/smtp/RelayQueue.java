@@ -1,20 +1,17 @@
 package dev.twine.mail.smtp;
 
 import dev.twine.core.Binding;
+import dev.twine.core.DurableFiles;
 import dev.twine.core.Scope;
 import dev.twine.core.Service;
 import dev.twine.core.Tls;
 import dev.twine.mail.maildir.Maildir;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -382,20 +379,13 @@ public final class RelayQueue implements Service, MailDelivery<String> {
         return list;
     }
 
+    /**
+     * Writes a queue file the one durable way (net-core's {@link DurableFiles}: temporary, fsync,
+     * rename, directory fsync), owner-only since it holds someone's mail. Before, the rename was
+     * not forced, so a message acknowledged with 250 could vanish in a crash.
+     */
     private static void writeDurably(Path target, byte[] data) throws IOException {
-        Path tmp = target.getParent().resolve("tmp").resolve(target.getFileName() + "." + UUID.randomUUID());
-        Files.createDirectories(tmp.getParent());
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ByteBuffer bb = ByteBuffer.wrap(data);
-            while (bb.hasRemaining()) {
-                ch.write(bb);
-            }
-            ch.force(true);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        DurableFiles.replacePrivate(target, data);
     }
 
     private void signal() {
@@ -418,8 +408,14 @@ public final class RelayQueue implements Service, MailDelivery<String> {
     @Override
     public void start() throws IOException {
         Files.createDirectories(dir.resolve("tmp"));
-        // leftovers of a crash before a commit: a .msg without its .env, and tmp/ files
+        // leftovers of a crash before a commit: a .msg without its .env, DurableFiles' hidden
+        // temporaries, and tmp/ files of older versions
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir.resolve("tmp"))) {
+            for (Path p : ds) {
+                Files.deleteIfExists(p);
+            }
+        }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, ".*.tmp")) {
             for (Path p : ds) {
                 Files.deleteIfExists(p);
             }
