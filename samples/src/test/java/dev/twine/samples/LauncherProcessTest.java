@@ -115,6 +115,27 @@ class LauncherProcessTest {
         }
     }
 
+    @Test
+    void underNohupSaysThatSighupWillNotReload() throws Exception {
+        Path nohup = EchoInteropTest.tool("nohup");
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process p = new ProcessBuilder(List.of(nohup.toString(), java, "-p", System.getProperty("jdk.module.path"),
+                "-m", "dev.twine.samples/dev.twine.samples.Main", "echo", "--listen", "tcp:0:interface=127.0.0.1"))
+                .redirectErrorStream(true).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            List<String> seen = new ArrayList<>();
+            for (String line; (line = out.readLine()) != null && !line.startsWith("listening "); ) {
+                seen.add(line);
+            }
+            assertTrue(seen.stream().anyMatch(l -> l.contains("SIGHUP is ignored in this process")), seen.toString());
+            p.destroy();
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
     private static String echo(int port, String line) throws Exception {
         try (Socket s = new Socket(InetAddress.getByName("127.0.0.1"), port)) {
             s.setSoTimeout(10_000);

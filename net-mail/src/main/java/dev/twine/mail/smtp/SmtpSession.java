@@ -32,6 +32,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class SmtpSession {
     private static final System.Logger LOG = System.getLogger(SmtpSession.class.getName());
+    /** One INFO line per accepted message, on a stable logger name operators can route. */
+    private static final System.Logger ACCEPTED = System.getLogger("dev.twine.mail.delivery");
 
     /** RFC 5321 §4.5.3.1.4: 512 octets including CRLF. */
     private static final int MAX_COMMAND = 510;
@@ -720,6 +722,10 @@ final class SmtpSession {
             return;
         }
         junk = 0;
+        // one line per accepted message, as Postfix's cleanup/qmgr lines give an operator
+        ACCEPTED.log(System.Logger.Level.INFO, "accepted: service={0} id={1} address={2} from=<{3}> recipients={4} size={5}{6}",
+                cfg.name(), id, peerAddress(), from, rcpts.size(), len - start,
+                principal != null ? " user=" + principal.name() : "");
         if (lmtp) {
             for (String address : rcpts.addresses()) {
                 writeReply(delivered(address));
@@ -727,6 +733,12 @@ final class SmtpSession {
         } else {
             out.write(QUEUED);
         }
+    }
+
+    /** The client's address without the port, as the login lines print it. */
+    private String peerAddress() {
+        return conn.remoteAddress() instanceof java.net.InetSocketAddress a && a.getAddress() != null
+                ? a.getAddress().getHostAddress() : String.valueOf(conn.remoteAddress());
     }
 
     private static Reply delivered(String address) {
