@@ -186,7 +186,7 @@ class SshPluginTest {
     @Test
     void demoMakesAUserAndPrintsTheSshLine() throws Exception {
         SshPlugin plugin = new SshPlugin();
-        ServicePlugin.Demo demo = plugin.demo(dir).orElseThrow();
+        ServicePlugin.Demo demo = plugin.demo(dir, ServicePlugin.DemoPorts.usual()).orElseThrow();
         assertTrue(Files.exists(dir.resolve("users")));
         assertTrue(Files.readString(dir.resolve("users")).startsWith("demo:"));
         // the instructions need a started service: check them without binding port 2222 by

@@ -140,7 +140,7 @@ class PluginTest {
 
     @Test
     void demoMakesTwoUsersAndACertificate() throws Exception {
-        Optional<ServicePlugin.Demo> demo = new XmppPlugin().demo(dir);
+        Optional<ServicePlugin.Demo> demo = new XmppPlugin().demo(dir, ServicePlugin.DemoPorts.usual());
         assertTrue(demo.isPresent());
         List<String> passwords = Files.readAllLines(dir.resolve("passwords.txt"));
         assertEquals(2, passwords.size(), passwords.toString());

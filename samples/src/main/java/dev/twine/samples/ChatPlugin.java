@@ -34,8 +34,8 @@ public final class ChatPlugin implements ServicePlugin {
     }
 
     @Override
-    public Optional<Demo> demo(Path dataDir) {
-        Server s = server().listen("tcp:7001:interface=127.0.0.1").build();
+    public Optional<Demo> demo(Path dataDir, DemoPorts ports) {
+        Server s = server().listen("tcp:" + ports.port(7001) + ":interface=127.0.0.1").build();
         return Optional.of(new Demo(s, started -> "chat: nc 127.0.0.1 " + ((Server) started).port()
                 + "   (in two terminals: pick a name in each, then talk)"));
     }

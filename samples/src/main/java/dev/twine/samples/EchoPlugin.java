@@ -45,8 +45,8 @@ public final class EchoPlugin implements ServicePlugin {
     }
 
     @Override
-    public Optional<Demo> demo(Path dataDir) {
-        Server s = server(List.of("tcp:7000:interface=127.0.0.1")).build();
+    public Optional<Demo> demo(Path dataDir, DemoPorts ports) {
+        Server s = server(List.of("tcp:" + ports.port(7000) + ":interface=127.0.0.1")).build();
         return Optional.of(new Demo(s, started -> "echo: nc 127.0.0.1 " + ((Server) started).port() + "   (type a line, it comes back)"));
     }
 }

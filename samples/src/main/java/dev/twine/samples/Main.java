@@ -101,7 +101,7 @@ public final class Main {
             }
             if (name.equals("demo")) {
                 Path dir = Path.of(sub.matchedOptionValue("--data", "twine-data"));
-                return demo(plugins, dir, out, err);
+                return demo(plugins, dir, demoPorts(sub), out, err);
             }
             ServicePlugin plugin = plugins.get(name);
             Optional<Metrics> metrics = sub.hasMatchedOption("--metrics-listen") ? Optional.of(Metrics.create()) : Optional.empty();
@@ -143,6 +143,8 @@ public final class Main {
         cl.addSubcommand("help", new CommandLine.HelpCommand());
         CommandSpec demo = CommandSpec.create().name("demo").mixinStandardHelpOptions(true);
         demo.usageMessage().description("Start every sample service on 127.0.0.1 with demo data, and print how to connect.");
+        demo.addOption(OptionSpec.builder("--port-base").paramLabel("N").type(String.class)
+                .description("Put the demos on ports N, N+1, ... instead of their usual ones (0: any free ports).").build());
         demo.addOption(OptionSpec.builder("--data").paramLabel("DIR").description("Where demo data goes (default: ./twine-data).")
                 .type(String.class).build());
         addLauncherOptions(demo, false);
@@ -266,13 +268,38 @@ public final class Main {
         };
     }
 
-    private static int demo(Map<String, ServicePlugin> plugins, Path dir, PrintStream out, PrintStream err) throws Exception {
+    /**
+     * {@code --port-base N}: the demos' ports are N, N+1, ... in the order they ask (0: a free port
+     * each); without it, each demo's usual ports.
+     *
+     * @throws IllegalArgumentException if N is not a port number, or the ports would run past 65535
+     */
+    private static ServicePlugin.DemoPorts demoPorts(ParseResult sub) {
+        if (!sub.hasMatchedOption("--port-base")) {
+            return ServicePlugin.DemoPorts.usual();
+        }
+        String given = sub.matchedOptionValue("--port-base", "");
+        int base;
+        try {
+            base = Integer.parseInt(given.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--port-base: '" + given + "' is not a port number");
+        }
+        if (base < 0 || base > 65535 - 64) {
+            throw new IllegalArgumentException("--port-base: " + base + " is not 0 or a port from 1 to " + (65535 - 64));
+        }
+        int[] next = {base};
+        return usual -> base == 0 ? 0 : next[0]++;
+    }
+
+    private static int demo(Map<String, ServicePlugin> plugins, Path dir, ServicePlugin.DemoPorts ports, PrintStream out,
+            PrintStream err) throws Exception {
         List<Service> services = new ArrayList<>();
         List<ServicePlugin.Demo> demos = new ArrayList<>();
         for (ServicePlugin p : plugins.values()) {
             Optional<ServicePlugin.Demo> d;
             try {
-                d = p.demo(dir.resolve(p.name()));
+                d = p.demo(dir.resolve(p.name()), ports);
             } catch (Exception e) {
                 // one demo that cannot make its data (no openssl, say) must not keep the rest from running
                 err.println("twine demo: skipping " + p.name() + ": " + e.getMessage());

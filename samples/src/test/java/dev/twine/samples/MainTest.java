@@ -15,6 +15,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -113,6 +114,36 @@ class MainTest {
                 taken.close();
             }
         }
+    }
+
+    @Test
+    void demoWithPortBaseZeroRunsEveryServiceOnFreePorts(@TempDir Path dir) throws Exception {
+        int[] code = {-1};
+        Thread demo = Thread.ofVirtual().start(() -> code[0] = run("demo", "--data", dir.toString(), "--port-base", "0"));
+        long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(150);
+        while (!out.toString(StandardCharsets.UTF_8).contains("Stop with Ctrl-C.") && demo.isAlive()
+                && System.nanoTime() - end < 0) {
+            Thread.sleep(50);
+        }
+        String o = out.toString(StandardCharsets.UTF_8);
+        try {
+            assertTrue(o.contains("Stop with Ctrl-C."), "the demo runs: " + o + err());
+            assertFalse(err().contains("skipping"), "nothing skipped on free ports: " + err());
+            for (String service : List.of("echo", "chat", "dns", "smtp", "submission", "imap", "pop3", "ssh", "xmpp")) {
+                assertTrue(o.contains("listening " + service + " "), service + " listens: " + o);
+            }
+            assertFalse(o.contains("127.0.0.1:7000\n") || o.contains("127.0.0.1:2525\n"), "not on the usual ports: " + o);
+        } finally {
+            demo.interrupt();
+            demo.join(java.time.Duration.ofSeconds(60));
+        }
+        assertFalse(demo.isAlive(), "the demo stops when its thread is interrupted");
+    }
+
+    @Test
+    void badPortBaseExitsTwo() {
+        assertEquals(2, run("demo", "--port-base", "seventy"));
+        assertTrue(err().contains("--port-base"), err());
     }
 
     @Test

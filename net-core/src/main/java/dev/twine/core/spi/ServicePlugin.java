@@ -40,10 +40,36 @@ public interface ServicePlugin {
      * The service as {@code twine demo} runs it, with demo data under {@code dataDir} (created as
      * needed), or empty if this plugin has no demo.
      *
+     * @param dataDir where the demo keeps its data
+     * @param ports the port of each endpoint the demo listens on: ask it once per port, giving the
+     *     usual one ({@code ports.port(2525)}); {@code twine demo --port-base N} moves them
+     * @return the demo, or empty
      * @throws Exception if the demo data cannot be made
      */
-    default Optional<Demo> demo(Path dataDir) throws Exception {
+    default Optional<Demo> demo(Path dataDir, DemoPorts ports) throws Exception {
         return Optional.empty();
+    }
+
+    /** The ports a demo listens on, as {@code twine demo} chooses them. */
+    @FunctionalInterface
+    interface DemoPorts {
+        /**
+         * The port for one endpoint.
+         *
+         * @param usual the demo's usual port for it
+         * @return the port to listen on: {@code usual}, or the next one from {@code --port-base}
+         *     ({@code 0} when the base is 0: a free port each)
+         */
+        int port(int usual);
+
+        /**
+         * Every demo on its usual ports.
+         *
+         * @return ports that are what the demos ask for
+         */
+        static DemoPorts usual() {
+            return usual -> usual;
+        }
     }
 
     /**

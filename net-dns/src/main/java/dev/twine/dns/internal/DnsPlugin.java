@@ -91,18 +91,19 @@ public final class DnsPlugin implements ServicePlugin {
     }
 
     @Override
-    public Optional<Demo> demo(Path dataDir) throws IOException {
+    public Optional<Demo> demo(Path dataDir, DemoPorts ports) throws IOException {
         Path dir = dataDir;
         Files.createDirectories(dir);
         Path zone = dir.resolve("demo.test.zone");
         if (!Files.exists(zone)) {
             Files.writeString(zone, DEMO_ZONE);
         }
-        DnsServer s = DnsServer.builder().zone(zone).listen("udp:5300:interface=127.0.0.1")
-                .listen("tcp:5300:interface=127.0.0.1").watch(Duration.ofSeconds(1)).build();
+        int port = ports.port(5300); // UDP and TCP on one port, as DNS clients expect
+        DnsServer s = DnsServer.builder().zone(zone).listen("udp:" + port + ":interface=127.0.0.1")
+                .listen("tcp:" + port + ":interface=127.0.0.1").watch(Duration.ofSeconds(1)).build();
         return Optional.of(new Demo(s, started -> {
-            int port = started.bindings().get(0).port();
-            return "dns: dig @127.0.0.1 -p " + port + " www.demo.test A   (zone " + zone + ", reloaded when edited;"
+            int bound = started.bindings().get(0).port();
+            return "dns: dig @127.0.0.1 -p " + bound + " www.demo.test A   (zone " + zone + ", reloaded when edited;"
                     + " also try MX demo.test, +tcp)";
         }));
     }

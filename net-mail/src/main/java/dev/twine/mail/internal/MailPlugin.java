@@ -271,7 +271,7 @@ public final class MailPlugin implements ServicePlugin {
     }
 
     @Override
-    public Optional<Demo> demo(Path dataDir) throws Exception {
+    public Optional<Demo> demo(Path dataDir, DemoPorts ports) throws Exception {
         Path dir = dataDir;
         Files.createDirectories(dir);
         String domain = "twine.test";
@@ -295,7 +295,10 @@ public final class MailPlugin implements ServicePlugin {
         Service service = create(new DemoArguments(List.of(
                 "--domain", domain, "--users", users.toString(), "--maildir", dir.resolve("maildir").toString(),
                 "--tls-cert", cert.toString(), "--tls-key", key.toString(),
-                "--imap", "tcp:2143:interface=127.0.0.1", "--pop3", "tcp:2110:interface=127.0.0.1")));
+                "--smtp", "tcp:" + ports.port(2525) + ":interface=127.0.0.1",
+                "--submission", "tcp:" + ports.port(2587) + ":interface=127.0.0.1",
+                "--imap", "tcp:" + ports.port(2143) + ":interface=127.0.0.1",
+                "--pop3", "tcp:" + ports.port(2110) + ":interface=127.0.0.1")));
         String pw = password;
         return Optional.of(new Demo(service, started -> {
             int smtp = port(started, "smtp", 2525);

@@ -308,7 +308,7 @@ class MailPluginTest {
 
     @Test
     void demoMakesAUserACertificateAndPrintsSwaksAndCurlLines() throws Exception {
-        Optional<ServicePlugin.Demo> demo = plugin.demo(dir);
+        Optional<ServicePlugin.Demo> demo = plugin.demo(dir, ServicePlugin.DemoPorts.usual());
         assertTrue(demo.isPresent());
         try (Service s = demo.get().service()) {
             String text = demo.get().instructions().apply(s);

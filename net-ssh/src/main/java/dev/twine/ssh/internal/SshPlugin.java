@@ -79,7 +79,7 @@ public final class SshPlugin implements ServicePlugin {
     }
 
     @Override
-    public Optional<Demo> demo(Path dataDir) throws Exception {
+    public Optional<Demo> demo(Path dataDir, DemoPorts ports) throws Exception {
         Path dir = dataDir;
         Files.createDirectories(dir);
         Path users = dir.resolve("users");
@@ -96,7 +96,7 @@ public final class SshPlugin implements ServicePlugin {
         Path keys = dir.resolve("authorized_keys");
         Files.createDirectories(keys);
         SshServer server = SshServer.builder()
-                .listen(DEFAULT_LISTEN)
+                .listen("tcp:" + ports.port(2222) + ":interface=127.0.0.1")
                 .portal(Portal.builder().users(UsersFile.load(users)).publicKeys(AuthorizedKeysDirectory.of(keys)).build())
                 .hostKey(dir.resolve("ssh_host_key"))
                 .handler(SampleShell.handler())

@@ -106,7 +106,7 @@ public final class XmppPlugin implements ServicePlugin {
     }
 
     @Override
-    public Optional<Demo> demo(Path dataDir) throws Exception {
+    public Optional<Demo> demo(Path dataDir, DemoPorts ports) throws Exception {
         Files.createDirectories(dataDir);
         Path users = dataDir.resolve("users");
         List<String> lines = new ArrayList<>();
@@ -123,8 +123,8 @@ public final class XmppPlugin implements ServicePlugin {
         }
         Path cert = dataDir.resolve("cert.pem");
         XmppServer server = XmppServer.builder().domain("localhost").users(UsersFile.load(users))
-                .dataDirectory(dataDir.resolve("data")).listen("tcp:5222:interface=127.0.0.1")
-                .componentListen("tcp:5347:interface=127.0.0.1", "demo-secret")
+                .dataDirectory(dataDir.resolve("data")).listen("tcp:" + ports.port(5222) + ":interface=127.0.0.1")
+                .componentListen("tcp:" + ports.port(5347) + ":interface=127.0.0.1", "demo-secret")
                 .tls(Tls.selfSigned(cert, dataDir.resolve("key.pem"), List.of("localhost", "127.0.0.1")))
                 .build();
         return Optional.of(new Demo(server, started -> {
