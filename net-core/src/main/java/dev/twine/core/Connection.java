@@ -292,6 +292,7 @@ public final class Connection implements AutoCloseable {
         out.flush();
         in.discard();
         Duration handshake = readTimeout.isZero() ? Duration.ofSeconds(30) : readTimeout;
+        Events.TlsHandshake event = Events.handshakeBegins();
         try {
             if (transport instanceof SocketTransport st) {
                 transport = st.startTls(tls, serverName, readTimeout, writeTimeout, handshake);
@@ -301,9 +302,11 @@ public final class Connection implements AutoCloseable {
                 transport = EngineTransport.handshake(transport, tls.engine(serverName, port), readTimeout, handshake);
             }
         } catch (IOException e) {
+            Events.handshakeEnds(event, service, peer(), "starttls", null, e);
             close();
             throw e;
         }
+        Events.handshakeEnds(event, service, peer(), "starttls", transport.tlsSession(), null);
         applyDeadline();
     }
 
@@ -555,12 +558,15 @@ public final class Connection implements AutoCloseable {
     /** TLS from the first byte (a {@code tls:} endpoint): handshake now, nothing to discard. */
     void upgradeAccepted(Tls tls, Duration handshakeTimeout) throws IOException {
         SocketTransport st = (SocketTransport) transport;
+        Events.TlsHandshake event = Events.handshakeBegins();
         try {
             transport = st.startTls(tls, host, readTimeout, writeTimeout, handshakeTimeout);
         } catch (IOException e) {
+            Events.handshakeEnds(event, service, peer(), "tls", null, e);
             close();
             throw e;
         }
+        Events.handshakeEnds(event, service, peer(), "tls", transport.tlsSession(), null);
         applyDeadline();
     }
 

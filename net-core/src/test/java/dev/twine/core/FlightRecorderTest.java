@@ -31,6 +31,33 @@ class FlightRecorderTest {
     Path dir;
 
     @Test
+    void tlsHandshakesAreRecordedWithProtocolAndCipher() throws Exception {
+        Path cert = dir.resolve("cert.pem");
+        Path key = dir.resolve("key.pem");
+        Tls.selfSigned(cert, key, List.of("localhost"));
+        Path file = dir.resolve("tls.jfr");
+        try (Recording rec = new Recording()) {
+            rec.enable("dev.twine.TlsHandshake").withThreshold(Duration.ZERO);
+            rec.start();
+            try (Server s = Server.builder("tls-echo").listen("tls:0:interface=127.0.0.1:cert=" + cert + ":key=" + key)
+                    .handler(c -> LineWriter.of(c).writeLine("hi").flush()).start();
+                 Connection c = Client.connect("tls:localhost:" + s.port() + ":trust=" + cert)) {
+                assertEquals("hi", LineReader.of(c, 100).readLine());
+            }
+            rec.stop();
+            rec.dump(file);
+        }
+        List<RecordedEvent> events = RecordingFile.readAllEvents(file).stream()
+                .filter(e -> e.getEventType().getName().equals("dev.twine.TlsHandshake")).toList();
+        RecordedEvent server = events.stream().filter(e -> "tls-echo".equals(e.getString("service"))).findFirst()
+                .orElseThrow(() -> new AssertionError("no server handshake in " + events));
+        assertEquals("tls", server.getString("kind"));
+        assertTrue(server.getString("protocol").startsWith("TLSv1."), server.toString());
+        assertTrue(server.getString("cipherSuite").startsWith("TLS_"), server.toString());
+        assertEquals("localhost", server.getString("serverName"), server.toString());
+    }
+
+    @Test
     void connectionsRefusalsAndLoginsAreRecorded() throws Exception {
         Path file = dir.resolve("rec.jfr");
         try (Recording rec = new Recording()) {

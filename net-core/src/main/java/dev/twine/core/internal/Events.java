@@ -71,6 +71,72 @@ public final class Events {
         public String outcome;
     }
 
+    /** One TLS handshake: a {@code tls:} listener's or a STARTTLS upgrade, with what it agreed on. */
+    @Name("dev.twine.TlsHandshake")
+    @Label("TLS Handshake")
+    @Category("Twine")
+    @StackTrace(false)
+    public static final class TlsHandshake extends Event {
+        @Label("Service")
+        public String service;
+        @Label("Peer")
+        public String peer;
+        @Label("Kind")
+        @Description("tls (from the first byte) or starttls")
+        public String kind;
+        @Label("Protocol")
+        public String protocol;
+        @Label("Cipher Suite")
+        public String cipherSuite;
+        @Label("Server Name")
+        @Description("The SNI name the client asked for, if any")
+        public String serverName;
+        @Label("Failure")
+        public String failure;
+    }
+
+    /** Starts timing a handshake, or null when no recording wants it. */
+    public static TlsHandshake handshakeBegins() {
+        TlsHandshake e = new TlsHandshake();
+        if (!e.isEnabled()) {
+            return null;
+        }
+        e.begin();
+        return e;
+    }
+
+    /** Ends a handshake's event with its session (null if it failed) or its failure. */
+    public static void handshakeEnds(TlsHandshake e, String service, String peer, String kind,
+            javax.net.ssl.SSLSession session, Exception failure) {
+        if (e == null) {
+            return;
+        }
+        e.end();
+        if (!e.shouldCommit()) {
+            return;
+        }
+        e.service = service;
+        e.peer = peer;
+        e.kind = kind;
+        if (session != null) {
+            e.protocol = session.getProtocol();
+            e.cipherSuite = session.getCipherSuite();
+            if (session instanceof javax.net.ssl.ExtendedSSLSession x) {
+                try {
+                    for (javax.net.ssl.SNIServerName n : x.getRequestedServerNames()) {
+                        if (n instanceof javax.net.ssl.SNIHostName h) {
+                            e.serverName = h.getAsciiName();
+                        }
+                    }
+                } catch (UnsupportedOperationException clientSide) {
+                    // a session that does not know what was requested
+                }
+            }
+        }
+        e.failure = failure == null ? null : failure.toString();
+        e.commit();
+    }
+
     /** Records a refusal, if anyone is recording. */
     public static void refused(String service, String peer, String reason) {
         ConnectionRefused e = new ConnectionRefused();
