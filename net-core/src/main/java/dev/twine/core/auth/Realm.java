@@ -19,11 +19,14 @@ import java.util.Objects;
  * SshServer.builder().portal(portal).sftp(tenants::files) ...
  * }</pre>
  *
- * <p>The server calls {@link #avatar} on the connection's own virtual thread right after a
- * successful login, before it tells the client so. A realm that refuses the user (the user may
- * log in to SSH but has no mailbox, say) throws {@link AuthenticationException}; the protocol then
- * answers as for a failed login, and it counts as one in the {@link AuthPolicy}. An
- * {@link IOException} (the backing store is unavailable) becomes the protocol's temporary failure.
+ * <p>The server calls {@link #avatar} on the connection's own virtual thread. Where the avatar
+ * is the whole session (IMAP and POP3's mail account) that is right after a successful login,
+ * before the client is told: a realm that refuses the user (the user may log in to SSH but has no
+ * mailbox, say) throws {@link AuthenticationException}, the protocol answers as for a failed
+ * login, and it counts as one in the {@link AuthPolicy}. Where a login can ask for several things
+ * (SSH: a shell, a command, SFTP), the realm is asked when the client asks for one, and a refusal
+ * refuses that request only. An {@link IOException} (the backing store is unavailable) becomes
+ * the protocol's temporary failure.
  *
  * <h2>Error handling</h2>
  * Any other exception escapes to the connection, which is closed and the failure logged.
