@@ -28,6 +28,19 @@ import javax.net.ssl.SSLSession;
  * {@link #close()}. Servers hand one to each {@link ConnectionHandler}; {@link Client#connect}
  * returns the same type.
  *
+ * <pre>{@code
+ * ConnectionHandler greeter = conn -> {
+ *     LineReader in = LineReader.of(conn, 1024);
+ *     LineWriter out = LineWriter.of(conn);
+ *     out.writeLine("* OK ready").flush();
+ *     if ("STARTTLS".equals(in.readLine())) {
+ *         out.writeLine("OK go ahead").flush();
+ *         conn.startTls(tls);                  // plaintext the client pipelined is dropped
+ *     }
+ *     out.writeLine("hello " + conn.peer()).flush();
+ * };                                           // returning flushes and closes
+ * }</pre>
+ *
  * <h2>Threads</h2>
  * One thread reads and one thread writes at a time (they may be different threads: a chat server
  * reads on the connection's thread and writes from a forked child). {@link #close()} may be called

@@ -19,6 +19,14 @@ import java.util.Objects;
  * answer and go on. {@link #lastTerminator()} tells how the last line ended, for protocols that
  * must reject a bare LF (SMTP, RFC 5321 §2.3.8).
  *
+ * <pre>{@code
+ * LineReader in = LineReader.of(conn, 512);
+ * for (String line; (line = in.readLine()) != null; ) {       // null: the peer closed between lines
+ *     handle(line);
+ * }
+ * // a line over 512 bytes throws LineTooLongException; the next readLine() skips its rest
+ * }</pre>
+ *
  * <h2>Error handling</h2>
  * End of stream between lines returns {@code null}; end of stream inside a line throws
  * {@link EOFException}, as a command cut off by a vanished peer must not be acted on. Timeouts and

@@ -38,6 +38,14 @@ import javax.crypto.spec.SecretKeySpec;
  * or when plaintext is explicitly allowed) and binds a resource, and returns once the session is
  * ready. Then {@link #send} writes stanzas and {@link #receive} takes incoming ones.
  *
+ * <pre>{@code
+ * try (XmppClient xmpp = XmppClient.builder("alice@example.org", password)
+ *         .endpoint("tcp:example.org:5222").connect()) {
+ *     xmpp.sendMessage(Jid.parse("bob@example.org"), "hello");
+ *     Optional<Element> reply = xmpp.await(s -> s.name().equals("message"), Duration.ofSeconds(30));
+ * }
+ * }</pre>
+ *
  * <p>Threads: a reader child in the connection's scope parses incoming stanzas into a queue and
  * answers roster pushes and pings by itself (RFC 6121 §2.1.6, XEP-0199). {@link #send} may be
  * called from any thread; {@link #receive} and the request helpers are meant for one consuming

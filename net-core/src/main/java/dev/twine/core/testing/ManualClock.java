@@ -14,6 +14,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * A clock that moves only when a test says so. Deadlines ({@link dev.twine.core.Deadline}) and the
  * timeouts of in-memory connections read it, so a test drives them with {@link #advance} instead of
  * sleeping. Threads waiting on it wake when it is advanced past what they wait for.
+ *
+ * <pre>{@code
+ * ManualClock clock = ManualClock.at(Instant.parse("2026-01-01T00:00:00Z"));
+ * MemoryConnections.Pair pair = MemoryConnections.pair(Chunking.whole(), clock, MemoryConnections.DEFAULT_CAPACITY);
+ * pair.server().readTimeout(Duration.ofSeconds(30));
+ * // a handler blocked reading pair.server() now ...
+ * clock.awaitWaiters(1, Duration.ofSeconds(10)); // ... is waiting on the clock
+ * clock.advance(Duration.ofSeconds(31));       // and gets its SocketTimeoutException, without a sleep
+ * }</pre>
  */
 public final class ManualClock extends Clock implements Clocks.WaitableClock {
     private final ReentrantLock lock = new ReentrantLock();

@@ -37,6 +37,17 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * {@link #auth}, then {@link #send} messages, then {@link #quit}. The relay queue uses it; it is
  * usable alone.
  *
+ * <pre>{@code
+ * try (SmtpClient smtp = SmtpClient.connect("mail.example.org:587", Duration.ofSeconds(30))) {
+ *     smtp.ehlo("client.example.org");
+ *     smtp.startTls(Tls.client());
+ *     smtp.ehlo("client.example.org");           // again, as RFC 3207 says
+ *     smtp.auth("alice", password);
+ *     Map<String, Reply> refused = smtp.send("alice@example.org", List.of("bob@example.org"), message);
+ *     smtp.quit();
+ * }
+ * }</pre>
+ *
  * <h2>Error handling</h2>
  * A command the server refuses throws {@link SmtpException} carrying the reply (except
  * {@link #rcpt}, which returns the reply so a caller can go on with the other recipients). Network
