@@ -94,6 +94,8 @@ public final class Server implements Service {
     private final Duration writeTimeout;
     private final ConnectionLimits limits;
     private final ConnectionHandler overLimit;
+    /** For tls: endpoints without their own cert= and key=, or null. */
+    private final Tls tls;
     private final AtomicLong refused = new AtomicLong();
     /** The totals {@link Builder#metrics} exposes; counted whether or not anyone reads them. */
     private final Traffic traffic = new Traffic(new LongAdder(), new LongAdder());
@@ -127,6 +129,7 @@ public final class Server implements Service {
         this.writeTimeout = b.writeTimeout;
         this.limits = b.limits;
         this.overLimit = b.overLimit;
+        this.tls = b.tls;
         this.permits = new Semaphore(maxConnections);
         this.datagramPermits = new Semaphore(maxDatagrams);
         if (b.metrics != null) {
@@ -218,7 +221,7 @@ public final class Server implements Service {
     }
 
     private Runnable bindTls(Endpoint.Tls tls, ProxyProtocol proxy) throws IOException {
-        Tls ctx = Tls.server(tls.cert(), tls.key());
+        Tls ctx = tls.cert() == null ? this.tls : Tls.server(tls.cert(), tls.key());
         tlsListeners.add(ctx);
         return bindStream(tls.host(), tls.port(), tls.backlog(), ctx, "tls", proxy);
     }
@@ -794,6 +797,7 @@ public final class Server implements Service {
         private ConnectionLimits limits = ConnectionLimits.none();
         private ConnectionHandler overLimit;
         private Metrics metrics;
+        private Tls tls;
 
         private Builder(String name) {
             this.name = Objects.requireNonNull(name, "name");
@@ -817,6 +821,20 @@ public final class Server implements Service {
         /** The handler for stream connections (tcp, tls, unix). */
         public Builder handler(ConnectionHandler handler) {
             this.handler = Objects.requireNonNull(handler, "handler");
+            return this;
+        }
+
+        /**
+         * The TLS configuration of this server's {@code tls:} endpoints that name no
+         * {@code cert=}/{@code key=} of their own ({@code tls:993}), so that they get what a
+         * {@link Tls#serverBuilder()} configures: several certificates by SNI, ALPN, client
+         * certificates. {@link #reload()} rereads it with the others.
+         *
+         * @param serverTls a server-side configuration
+         * @return this builder
+         */
+        public Builder tls(Tls serverTls) {
+            this.tls = Objects.requireNonNull(serverTls, "tls");
             return this;
         }
 
@@ -907,6 +925,13 @@ public final class Server implements Service {
         public Server build() {
             if (endpoints.isEmpty()) {
                 throw new IllegalStateException("server '" + name + "' has no endpoint to listen on");
+            }
+            for (Endpoint e : endpoints) {
+                Endpoint listener = e instanceof Endpoint.Proxied p ? p.listener() : e;
+                if (listener instanceof Endpoint.Tls t && t.cert() == null && tls == null) {
+                    throw new IllegalArgumentException("bad endpoint '" + e + "': tls needs cert=FILE:key=FILE,"
+                            + " unless the server has a TLS configuration of its own");
+                }
             }
             return new Server(this);
         }

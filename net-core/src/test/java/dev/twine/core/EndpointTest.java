@@ -28,6 +28,8 @@ class EndpointTest {
                 Arguments.of("tcp:53:interface=[::1]", new Endpoint.Tcp("::1", 53, B)),
                 Arguments.of("tcp:53:interface=fe80\\:\\:1", new Endpoint.Tcp("fe80::1", 53, B)),
                 Arguments.of("tcp:53:INTERFACE=[::1]", new Endpoint.Tcp("::1", 53, B)),
+                // no cert= and key=: the server's own TLS configuration (Server.Builder.tls)
+                Arguments.of("tls:993", new Endpoint.Tls("", 993, B, null, null, null)),
                 Arguments.of("tls:993:cert=/etc/twine/cert.pem:key=/etc/twine/key.pem",
                         new Endpoint.Tls("", 993, B, Path.of("/etc/twine/cert.pem"), Path.of("/etc/twine/key.pem"), null)),
                 Arguments.of("tls:993:key=k.pem:cert=c.pem:interface=127.0.0.1",
@@ -87,7 +89,6 @@ class EndpointTest {
                 Arguments.of("tcp:7000:trust=ca.pem", "unknown option 'trust'"),
                 Arguments.of("tls:993:key=k.pem", "tls needs cert=FILE"),
                 Arguments.of("tls:993:cert=c.pem", "tls needs key=FILE"),
-                Arguments.of("tls:993", "tls needs cert=FILE"),
                 Arguments.of("tls:993:cert=:key=k.pem", "tls needs cert=FILE"),
                 Arguments.of("tcp:7000:interface=127.0.0.1:interface=127.0.0.2", "option 'interface' is given twice"),
                 Arguments.of("tcp:7000:backlog=1:BACKLOG=2", "option 'backlog' is given twice"),

@@ -67,6 +67,21 @@ class TlsAlpnTest {
     }
 
     @Test
+    void aTlsEndpointWithoutItsOwnPairUsesTheServersConfiguration() throws Exception {
+        server = Server.builder("alpn").listen("tls:0:interface=127.0.0.1")
+                .tls(Tls.serverBuilder().certificate(cert, key).alpn("imap").build())
+                .handler(c -> LineWriter.of(c).writeLine("chose " + c.applicationProtocol().orElse("nothing")).flush())
+                .start();
+        Openssl.Run r = Openssl.run(dir, List.of("openssl", "s_client", "-connect", "127.0.0.1:" + server.port(),
+                "-alpn", "imap", "-ign_eof", "-CAfile", cert.toString()), "");
+        assertTrue(r.stdout().contains("ALPN protocol: imap"), r.stdout() + r.stderr());
+        assertTrue(r.stdout().contains("chose imap"), r.stdout());
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Server.builder("bare").listen("tls:0").handler(c -> { }).build());
+        assertTrue(e.getMessage().contains("tls needs cert=FILE:key=FILE"), e.getMessage());
+    }
+
+    @Test
     void opensslGetsTheServersFirstChoiceAmongThoseItOffers() throws Exception {
         int port = start(Tls.serverBuilder().certificate(cert, key).alpn("imap", "pop3").build());
         Openssl.Run r = Openssl.run(dir, List.of("openssl", "s_client", "-connect", "127.0.0.1:" + port,

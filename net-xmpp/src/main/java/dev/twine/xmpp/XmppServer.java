@@ -71,6 +71,9 @@ public final class XmppServer implements Service {
         if (b.metrics != null) {
             cb.metrics(b.metrics);
         }
+        if (b.tls != null) {
+            cb.tls(b.tls); // tls:5223 without cert= and key= is direct TLS (XEP-0368) with this pair
+        }
         clients = cb.build();
         List<Service> all = new ArrayList<>(List.of(clients));
         if (!b.componentListen.isEmpty()) {

@@ -103,6 +103,10 @@ public final class EndpointParser {
             case "udp" -> new Udp(host, port);
             default -> {
                 if (server) {
+                    if (!options.containsKey("cert") && !options.containsKey("key")) {
+                        // the server's own TLS configuration (Server.Builder.tls) serves it
+                        yield new Tls(host, port, backlog, null, null, null);
+                    }
                     Path cert = path(spec, "cert", options.get("cert"));
                     Path key = path(spec, "key", options.get("key"));
                     yield new Tls(host, port, backlog, cert, key, null);

@@ -43,6 +43,9 @@ public final class ListeningService implements Service {
             if (metrics != null) {
                 b.metrics(metrics);
             }
+            if (tls != null) {
+                b.tls(tls); // tls:993 without cert= and key= is implicit TLS with this pair
+            }
             this.server = b.build();
         }
     }

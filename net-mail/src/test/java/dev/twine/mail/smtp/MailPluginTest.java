@@ -123,6 +123,28 @@ class MailPluginTest {
     }
 
     @Test
+    void aTlsEndpointWithoutItsOwnPairIsImapsWithTheTlsCertOption() throws Exception {
+        SmtpTestSupport.users(dir);
+        Path cert = dir.resolve("cert.pem");
+        dev.twine.core.Tls.selfSigned(cert, dir.resolve("key.pem"), List.of("localhost"));
+        try (Service s = plugin.create(args("--domain", "example.test", "--users", dir.resolve("users").toString(),
+                "--maildir", dir.resolve("maildir").toString(), "--smtp", "tcp:0:interface=127.0.0.1",
+                "--submission", "tcp:0:interface=127.0.0.1", "--imap", "tls:0:interface=127.0.0.1",
+                "--tls-cert", cert.toString(), "--tls-key", dir.resolve("key.pem").toString()))) {
+            s.start();
+            int imaps = s.bindings().stream().filter(b -> b.service().equals("imap")).findFirst().orElseThrow().port();
+            // curl speaks IMAP over TLS from the first byte (imaps://), trusting only our certificate
+            Process curl = new ProcessBuilder(List.of("curl", "-sS", "--cacert", cert.toString(), "--connect-to",
+                    "localhost:" + imaps + ":127.0.0.1:" + imaps, "imaps://localhost:" + imaps + "/", "-u", "alice:secret"))
+                    .redirectErrorStream(true).start();
+            String out = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(curl.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(0, curl.exitValue(), out);
+            assertTrue(out.contains("INBOX"), "curl lists the mailboxes over IMAPS: " + out);
+        }
+    }
+
+    @Test
     void badArgumentsNameTheOption() throws Exception {
         SmtpTestSupport.users(dir);
         String users = dir.resolve("users").toString();
