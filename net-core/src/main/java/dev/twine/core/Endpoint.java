@@ -10,7 +10,7 @@ import java.util.Objects;
  * <pre>
  * server side                                          client side
  * tcp:PORT[:interface=ADDR][:backlog=N]                tcp:HOST:PORT
- * tls:PORT:cert=FILE:key=FILE[:interface=ADDR]         tls:HOST:PORT[:trust=FILE]
+ * tls:PORT[:cert=FILE:key=FILE][:interface=ADDR]       tls:HOST:PORT[:trust=FILE]
  * udp:PORT[:interface=ADDR]                            udp:HOST:PORT
  * unix:PATH                                            unix:PATH
  * tcp:... or tls:... [:proxy=v1|v2|any][:proxy-from=CIDR,...]
@@ -52,8 +52,10 @@ public sealed interface Endpoint {
     }
 
     /**
-     * TLS from the first byte. On the server side {@code cert} and {@code key} are set and
-     * {@code trust} is null; on the client side {@code trust} may be null (the JDK's trust store).
+     * TLS from the first byte. On the server side {@code trust} is null, and {@code cert} and
+     * {@code key} are either both set or both null: then the server's own configuration
+     * ({@link Server.Builder#tls}) serves the endpoint. On the client side {@code trust} may be
+     * null (the JDK's trust store).
      */
     record Tls(String host, int port, int backlog, Path cert, Path key, Path trust) implements Endpoint {
         public Tls {

@@ -56,7 +56,7 @@ public final class EndpointParser {
         }
         String usage = switch (kind) {
             case "tcp" -> server ? "tcp:PORT[:interface=ADDR][:backlog=N][:proxy=v1|v2|any[:proxy-from=CIDR,...]]" : "tcp:HOST:PORT";
-            case "tls" -> server ? "tls:PORT:cert=FILE:key=FILE[:interface=ADDR]" : "tls:HOST:PORT[:trust=FILE]";
+            case "tls" -> server ? "tls:PORT[:cert=FILE:key=FILE][:interface=ADDR]" : "tls:HOST:PORT[:trust=FILE]";
             case "udp" -> server ? "udp:PORT[:interface=ADDR]" : "udp:HOST:PORT";
             default -> throw bad(spec, "unknown endpoint type '" + parts.get(0) + "'; expected tcp, tls, udp, unix or systemd");
         };
