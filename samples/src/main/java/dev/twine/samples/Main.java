@@ -137,7 +137,10 @@ public final class Main {
         root.usageMessage()
                 .description("Twine: servers and clients for real network protocols, one virtual thread per connection.")
                 .footer("", "Also: ./twine test   build and run every test.",
-                        "Endpoints: tcp:PORT[:interface=ADDR], tls:PORT:cert=FILE:key=FILE, udp:PORT, unix:PATH.",
+                        "      ./twine run FILE.java   run a one-file program on the built modules.",
+                        "Endpoints: tcp:PORT[:interface=ADDR] (without interface: every interface),",
+                        "  tls:PORT[:cert=FILE:key=FILE], udp:PORT, unix:PATH, systemd:name=NAME;",
+                        "  add :proxy=v2[:proxy-from=CIDR] behind a PROXY-protocol load balancer.",
                         "Exit codes: 0 clean shutdown, 2 bad arguments or files, 1 failure.");
         CommandLine cl = new CommandLine(root);
         cl.addSubcommand("help", new CommandLine.HelpCommand());

@@ -47,7 +47,7 @@ public final class MailPlugin implements ServicePlugin {
 
     @Override
     public String summary() {
-        return "Mail server: ESMTP (RFC 5321) and submission (RFC 6409) into a Maildir++ store, with a relay queue.";
+        return "Mail server: ESMTP (RFC 5321), submission (RFC 6409) and LMTP into a Maildir++ store, with a relay queue; IMAP and POP3 over the same store.";
     }
 
     @Override
