@@ -411,6 +411,8 @@ public final class Server implements Service {
             try {
                 conn.readTimeout(proxy.headerTimeout());
                 ProxyHeader.read(conn.input(), proxy.version()).ifPresent(conn::proxiedClient);
+                conn.readTimeout(readTimeout); // the header's own bound ends here, even with no server timeout
+
             } catch (IOException e) {
                 LOG.log(Level.WARNING, "{0}: closed a connection from proxy {1}: {2}", name, conn.peer(), e.getMessage());
                 conn.close();

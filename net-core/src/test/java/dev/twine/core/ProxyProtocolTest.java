@@ -186,6 +186,15 @@ class ProxyProtocolTest {
     }
 
     @Test
+    void theHeaderTimeoutDoesNotOutliveTheHeader() throws Exception {
+        Server s = Server.builder("proxied").listen("tcp:0:interface=127.0.0.1:proxy=v1").readTimeout(Duration.ZERO)
+                .handler(c -> LineWriter.of(c).writeLine("timeout " + c.readTimeout()).flush()).start();
+        open.add(s);
+        assertEquals("timeout PT0S", exchange(connect("127.0.0.1", s), "PROXY TCP4 203.0.113.3 192.0.2.1 1 25\r\n".getBytes(US_ASCII)),
+                "a server without a read timeout keeps none after the header");
+    }
+
+    @Test
     void theHeaderMustArriveInTime() throws Exception {
         Endpoint.Tcp tcp = new Endpoint.Tcp("127.0.0.1", 0, Endpoint.DEFAULT_BACKLOG);
         ProxyProtocol slow = ProxyProtocol.builder().version(ProxyProtocol.Version.V1).headerTimeout(Duration.ofMillis(300)).build();
