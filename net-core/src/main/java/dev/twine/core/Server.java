@@ -419,15 +419,10 @@ public final class Server implements Service {
                 permits.release();
                 return;
             }
-            Optional<ConnectionLimits.Permit> permit = limits.tryAdmit(conn.remoteAddress());
-            if (permit.isEmpty()) {
-                noteRefusal(conn);
+            if (!take(conn)) {
                 refuse(conn, tls);
                 return;
             }
-            conn.admitted(permit.get(), limits.preauthTimeout());
-            conn.countInto(traffic);
-            accepted.increment();
             Thread.currentThread().setName("conn-" + conn.id() + " " + conn.peer());
             connections.add(conn);
             if (stopping) {
@@ -443,11 +438,7 @@ public final class Server implements Service {
 
     /** Serves the connection if the limits admit it, else refuses it on its own thread. */
     private void admit(Connection conn, Tls tls) {
-        Optional<ConnectionLimits.Permit> permit = limits.tryAdmit(conn.remoteAddress());
-        if (permit.isPresent()) {
-            conn.admitted(permit.get(), limits.preauthTimeout());
-            conn.countInto(traffic);
-            accepted.increment();
+        if (take(conn)) {
             try {
                 serve(conn, tls);
             } catch (RuntimeException e) {
@@ -456,12 +447,27 @@ public final class Server implements Service {
             }
             return;
         }
-        noteRefusal(conn);
         Handle<Void> h = scope.fork("refuse-" + conn.id(), () -> refuse(conn, tls));
         if (h.state() == Handle.State.CANCELLED) {
             conn.close();
             permits.release();
         }
+    }
+
+    /**
+     * Asks the limits about the connection's (real) address. Admitted, it holds its place in them
+     * and is counted; refused, the refusal is counted and logged, and the caller says so.
+     */
+    private boolean take(Connection conn) {
+        Optional<ConnectionLimits.Permit> permit = limits.tryAdmit(conn.remoteAddress());
+        if (permit.isEmpty()) {
+            noteRefusal(conn);
+            return false;
+        }
+        conn.admitted(permit.get(), limits.preauthTimeout());
+        conn.countInto(traffic);
+        accepted.increment();
+        return true;
     }
 
     private void refuse(Connection conn, Tls tls) {
