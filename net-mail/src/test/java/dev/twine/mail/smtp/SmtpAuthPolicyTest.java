@@ -37,7 +37,10 @@ class SmtpAuthPolicyTest {
         UsersFile users = SmtpTestSupport.users(dir);
         return SmtpServer.builder().domain(SmtpTestSupport.DOMAIN).delivery(SmtpTestSupport.local(dir).build())
                 .portal(Portal.builder().users(users).policy(policy).build())
-                .role(SmtpServer.Role.SUBMISSION).allowPlainAuth(true).build();
+                .role(SmtpServer.Role.SUBMISSION).allowPlainAuth(true)
+                // the tests move the manual clock past penalties of minutes; the 5-minute idle
+                // timeout must not close the connection while they do
+                .idleTimeout(Duration.ofHours(1)).build();
     }
 
     @Test
