@@ -141,6 +141,14 @@ class MailPluginTest {
             assertTrue(curl.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
             assertEquals(0, curl.exitValue(), out);
             assertTrue(out.contains("INBOX"), "curl lists the mailboxes over IMAPS: " + out);
+            // RFC 7301: a client that offers ALPN gets IMAP's registered name chosen
+            Process ossl = new ProcessBuilder(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + imaps,
+                    "-servername", "localhost", "-alpn", "pop3,imap", "-CAfile", cert.toString()))
+                    .redirectErrorStream(true).start();
+            ossl.getOutputStream().close(); // end of input: s_client leaves after the handshake
+            String handshake = new String(ossl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(ossl.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+            assertTrue(handshake.contains("ALPN protocol: imap"), handshake);
         }
     }
 
