@@ -180,6 +180,14 @@ class MailPluginTest {
         e = assertThrows(IllegalArgumentException.class,
                 () -> plugin.create(args("--domain", "a.test", "--users", broken.toString(), "--maildir", maildir)));
         assertTrue(e.getMessage().contains("broken-users"), e.getMessage());
+        // a maildir that cannot be one stops the start, instead of a 451 for every message later
+        Path plainFile = Files.writeString(dir.resolve("not-a-dir"), "x");
+        e = assertThrows(IllegalArgumentException.class,
+                () -> plugin.create(args("--domain", "a.test", "--users", users, "--maildir", plainFile.toString())));
+        assertEquals("--maildir: not a directory: " + plainFile, e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> plugin.create(args("--domain", "a.test", "--users", users, "--maildir", maildir, "--queue", plainFile.toString())));
+        assertEquals("--queue: not a directory: " + plainFile, e.getMessage());
     }
 
     @Test
