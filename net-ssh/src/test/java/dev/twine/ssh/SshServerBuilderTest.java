@@ -60,6 +60,17 @@ class SshServerBuilderTest {
     }
 
     @Test
+    void aPortInUseIsNamedWithItsEndpoint() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            SshServer server = SshServer.builder().listen("tcp:" + taken.getLocalPort() + ":interface=127.0.0.1")
+                    .portal(portal()).hostKey(dir.resolve("host_key")).sftp(SftpDirectory.of(dir.resolve("files"))).build();
+            java.net.BindException e = assertThrows(java.net.BindException.class, server::start);
+            assertTrue(e.getMessage().startsWith("cannot listen on tcp:" + taken.getLocalPort() + ":interface=127.0.0.1: "),
+                    e.getMessage());
+        }
+    }
+
+    @Test
     void anSftpOnlyServerRefusesExecButServesFiles() throws Exception {
         Path files = dir.resolve("files");
         Path hostKey = dir.resolve("host_key");

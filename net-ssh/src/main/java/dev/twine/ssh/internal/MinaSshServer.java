@@ -217,6 +217,13 @@ public final class MinaSshServer {
         } catch (IOException | RuntimeException e) {
             scope.cancel();
             scope.close();
+            if (e instanceof java.net.BindException) {
+                // named as net-core's servers name theirs: which endpoint, then why
+                String where = "tcp:" + config.port() + (config.host().isEmpty() ? "" : ":interface=" + config.host());
+                java.net.BindException named = new java.net.BindException("cannot listen on " + where + ": " + e.getMessage());
+                named.initCause(e);
+                throw named;
+            }
             throw e;
         }
         sshd = s;
