@@ -82,7 +82,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * network (a fake {@link SshSession}), and the server itself on port 0.
  *
  * <h2>What it offers</h2>
- * Only modern algorithms: Curve25519/ECDH/DH-group16+ key exchange, ChaCha20-Poly1305, AES-GCM and
+ * Only modern algorithms: the post-quantum hybrids first ({@code mlkem768x25519-sha256},
+ * {@code sntrup761x25519-sha512}), then Curve25519/ECDH/DH-group16+ key exchange, ChaCha20-Poly1305, AES-GCM and
  * AES-CTR with encrypt-then-MAC SHA-2 MACs, Ed25519, ECDSA and RSA-SHA2 keys. Host keys are
  * OpenSSH files: Ed25519 at the {@link Builder#hostKey} path and RSA at that path plus
  * {@code -rsa}, generated on first start. Port forwarding is off unless

@@ -22,8 +22,19 @@ public final class Algorithms {
     private Algorithms() {
     }
 
-    /** Key exchange: Curve25519 (RFC 8731), then the NIST curves (RFC 5656), then large DH groups (RFC 8268). */
+    /**
+     * Key exchange: first the post-quantum hybrids OpenSSH offers first (ML-KEM-768 with X25519,
+     * draft-ietf-sshm-mlkem-hybrid-kex, OpenSSH 9.9's default; sntrup761 with X25519,
+     * draft-ietf-sshm-ntruprime-ssh, OpenSSH 9.0's default, under both its names), so that a
+     * key exchange recorded today cannot be decrypted by a quantum computer later; then
+     * Curve25519 (RFC 8731), the NIST curves (RFC 5656) and large DH groups (RFC 8268). The
+     * hybrids need BouncyCastle, which MINA finds at run time; a factory MINA cannot support is
+     * left out by {@link NamedFactory#setUpTransformedFactories}.
+     */
     static final List<BuiltinDHFactories> KEX = List.of(
+            BuiltinDHFactories.mlkem768x25519,
+            BuiltinDHFactories.sntrup761x25519,
+            BuiltinDHFactories.sntrup761x25519_openssh,
             BuiltinDHFactories.curve25519,
             BuiltinDHFactories.curve25519_libssh,
             BuiltinDHFactories.ecdhp256,
