@@ -153,7 +153,8 @@ public final class SshServer implements Service {
      * Loads (or generates) the host keys, binds, and returns once listening.
      *
      * @throws IllegalStateException if already started
-     * @throws IllegalArgumentException if a host key file exists but holds no usable key
+     * @throws IllegalArgumentException if a host key file exists but holds no usable key, or the
+     *     host certificate is not one for a host key
      * @throws Exception if binding or reading keys fails
      */
     @Override
@@ -220,6 +221,7 @@ public final class SshServer implements Service {
         private String listen = "tcp:2222:interface=127.0.0.1";
         private Portal portal;
         private Path hostKey = Path.of("ssh_host_key");
+        private Path hostCertificate;
         private Realm<SshCommandHandler> handlers;
         private Realm<Path> sftp;
         private boolean allowForwarding;
@@ -273,6 +275,20 @@ public final class SshServer implements Service {
         /** The Ed25519 host key file (RSA is at this path plus {@code -rsa}); generated if missing. */
         public Builder hostKey(Path file) {
             this.hostKey = Objects.requireNonNull(file, "file");
+            return this;
+        }
+
+        /**
+         * An OpenSSH host certificate to present beside the host keys ({@code ssh-keygen -s CA -h
+         * -I ID -n HOST ssh_host_key.pub} writes {@code ssh_host_key-cert.pub}), so that clients
+         * trusting its CA ({@code @cert-authority} in known_hosts) accept this server without
+         * its key listed. It must certify one of the host keys; {@link #start()} checks that.
+         *
+         * @param file the certificate file
+         * @return this builder
+         */
+        public Builder hostCertificate(Path file) {
+            this.hostCertificate = Objects.requireNonNull(file, "file");
             return this;
         }
 
@@ -383,7 +399,7 @@ public final class SshServer implements Service {
                         + " without them a logged-in user could do nothing");
             }
             Endpoint.Tcp tcp = (Endpoint.Tcp) Endpoint.parseServer(listen);
-            return new SshServer(new ServerConfig(name, tcp.host(), tcp.port(), portal, hostKey, handlers, sftp,
+            return new SshServer(new ServerConfig(name, tcp.host(), tcp.port(), portal, hostKey, hostCertificate, handlers, sftp,
                     allowForwarding, maxSessions, idleTimeout, limits), metrics);
         }
     }

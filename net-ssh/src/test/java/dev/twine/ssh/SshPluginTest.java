@@ -110,6 +110,11 @@ class SshPluginTest {
         IllegalArgumentException root = assertThrows(IllegalArgumentException.class, () -> plugin.create(
                 args(plugin, Map.of("--users", users.toString(), "--sftp-root", dir.resolve("%h").toString()), false)));
         assertTrue(root.getMessage().startsWith("--sftp-root "), root.getMessage());
+        for (Path cas : List.of(dir.resolve("no-such-ca.pub"), java.nio.file.Files.writeString(dir.resolve("empty-ca.pub"), "\n"))) {
+            IllegalArgumentException ca = assertThrows(IllegalArgumentException.class, () -> plugin.create(
+                    args(plugin, Map.of("--users", users.toString(), "--trusted-user-ca-keys", cas.toString()), false)));
+            assertTrue(ca.getMessage().startsWith("--trusted-user-ca-keys " + cas), ca.getMessage());
+        }
         // a malformed users file is a bad argument too (exit 2), not a failure (exit 1)
         Path garbage = java.nio.file.Files.writeString(dir.resolve("garbage"), "bob:{NOSUCH}x\n");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(

@@ -65,6 +65,29 @@ public final class Algorithms {
             BuiltinSignatures.rsaSHA512,
             BuiltinSignatures.rsaSHA256);
 
+    /**
+     * The same signatures and their OpenSSH certificate forms (PROTOCOL.certkeys), for the
+     * server: user certificates in publickey requests, and a host certificate when one is set.
+     */
+    static final List<NamedFactory<Signature>> SERVER_SIGNATURES = List.of(
+            BuiltinSignatures.ed25519_cert,
+            BuiltinSignatures.nistp256_cert,
+            BuiltinSignatures.nistp384_cert,
+            BuiltinSignatures.nistp521_cert,
+            BuiltinSignatures.rsaSHA512_cert,
+            BuiltinSignatures.rsaSHA256_cert,
+            BuiltinSignatures.ed25519,
+            BuiltinSignatures.nistp256,
+            BuiltinSignatures.nistp384,
+            BuiltinSignatures.nistp521,
+            BuiltinSignatures.rsaSHA512,
+            BuiltinSignatures.rsaSHA256);
+
+    /** The server's signature list: {@link #SERVER_SIGNATURES}. */
+    static List<NamedFactory<Signature>> serverSignatures() {
+        return SERVER_SIGNATURES;
+    }
+
     /** Server-side key exchange factories. */
     static List<KeyExchangeFactory> serverKex() {
         return NamedFactory.setUpTransformedFactories(false, KEX, ServerBuilder.DH2KEX);

@@ -34,6 +34,7 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.apache.sshd.common.AttributeRepository.AttributeKey;
 import org.apache.sshd.common.SshConstants;
+import org.apache.sshd.common.config.keys.OpenSshCertificate;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
 import org.apache.sshd.common.session.Session;
 import org.apache.sshd.common.session.SessionListener;
@@ -62,6 +63,8 @@ public final class MinaSshServer {
     private static final AttributeKey<Principal> PRINCIPAL = new AttributeKey<>();
     private static final AttributeKey<ConnectionLimits.Permit> PERMIT = new AttributeKey<>();
     private static final AttributeKey<Logins> LOGINS = new AttributeKey<>();
+    /** The force-command of the certificate the session logged in with, if it has one. */
+    private static final AttributeKey<String> FORCED_COMMAND = new AttributeKey<>();
     /** Refusals are logged at most this often, so that a flood cannot flood the log too. */
     private static final Duration REFUSAL_LOG_INTERVAL = Duration.ofSeconds(10);
 
@@ -92,6 +95,14 @@ public final class MinaSshServer {
 
     Scope scope() {
         return scope;
+    }
+
+    /**
+     * The command a session must run whatever it asks for: the {@code force-command} critical
+     * option of the user certificate it logged in with (PROTOCOL.certkeys), if any.
+     */
+    static Optional<String> forcedCommand(ServerSession session) {
+        return Optional.ofNullable(session.getAttribute(FORCED_COMMAND));
     }
 
     /**
@@ -177,12 +188,16 @@ public final class MinaSshServer {
                 .keyExchangeFactories(Algorithms.serverKex())
                 .cipherFactories(Algorithms.ciphers())
                 .macFactories(Algorithms.macs())
-                .signatureFactories(Algorithms.signatures())
+                .signatureFactories(Algorithms.serverSignatures())
                 .forwardingFilter(forwardingFilter(config.allowForwarding()))
                 .build();
         s.setHost(config.host().isEmpty() ? null : config.host());
         s.setPort(config.port());
         s.setKeyPairProvider(KeyPairProvider.wrap(hostKeys));
+        if (config.hostCertificate() != null) {
+            OpenSshCertificate cert = hostCertificate(config.hostCertificate(), hostKeys);
+            s.setHostKeyCertificateProvider(session -> List.of(cert));
+        }
         s.setPasswordAuthenticator(this::authenticatePassword);
         s.setPublickeyAuthenticator(this::authenticateKey);
         s.setKeyboardInteractiveAuthenticator(new Interactive());
@@ -324,6 +339,7 @@ public final class MinaSshServer {
         login(session, username, pending, () -> {
             Principal p = config.portal().authenticate(new UsernamePassword(username, password));
             session.setAttribute(PRINCIPAL, new Principal(p.name(), mechanism));
+            session.removeAttribute(FORCED_COMMAND);
         });
     }
 
@@ -426,6 +442,15 @@ public final class MinaSshServer {
             InetAddress client = session.getClientAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
             Principal p = config.portal().authenticate(new PublicKeyCredentials(username, key, client));
             session.setAttribute(PRINCIPAL, p);
+            // the last key accepted is the one the login succeeds with: its certificate's
+            // force-command (if any) binds the session, whichever store admitted it
+            String forced = key instanceof OpenSshCertificate cert
+                    ? cert.getCriticalOptionsMap().get(OpenSshCertificate.FORCE_COMMAND) : null;
+            if (forced != null) {
+                session.setAttribute(FORCED_COMMAND, forced);
+            } else {
+                session.removeAttribute(FORCED_COMMAND);
+            }
             return true;
         } catch (AuthenticationException e) {
             return false;
@@ -475,6 +500,48 @@ public final class MinaSshServer {
             keyFailed(session, logins, username);
             return Boolean.FALSE;
         }
+
+        /**
+         * PROTOCOL.certkeys critical options: a certificate with one the server does not enforce
+         * must be refused. {@code source-address} is checked here (MINA's check against the
+         * client's address), {@code force-command} is enforced on every exec, shell and
+         * subsystem request ({@link #forcedCommand}); {@code verify-required} (FIDO user
+         * verification) and anything unknown refuse the certificate.
+         */
+        @Override
+        protected void verifyCriticalOptions(ServerSession session, OpenSshCertificate cert)
+                throws java.security.cert.CertificateException {
+            for (String option : cert.getCriticalOptionsMap().keySet()) {
+                switch (option) {
+                    case OpenSshCertificate.SOURCE_ADDRESS -> verifyCertificateSources(session, cert);
+                    case OpenSshCertificate.FORCE_COMMAND -> {
+                        // enforced per channel request
+                    }
+                    default -> throw new java.security.cert.CertificateException(
+                            "critical option " + option + " is not supported");
+                }
+            }
+        }
+    }
+
+    /**
+     * The host certificate in {@code file}, which must certify one of the server's host keys
+     * (sshd's {@code HostCertificate}); clients trusting its CA ({@code @cert-authority} in
+     * known_hosts) then accept the server without its key listed.
+     *
+     * @throws IllegalArgumentException naming the file if it is not a host certificate for one
+     *     of {@code hostKeys}
+     */
+    private static OpenSshCertificate hostCertificate(java.nio.file.Path file, List<KeyPair> hostKeys)
+            throws IOException {
+        OpenSshCertificate cert = Keys.readCertificate(file);
+        if (cert.getType() != OpenSshCertificate.Type.HOST) {
+            throw new IllegalArgumentException(file + ": a user certificate, not a host certificate (ssh-keygen -h)");
+        }
+        if (hostKeys.stream().noneMatch(k -> Keys.sameKey(k.getPublic(), cert.getCertPubKey()))) {
+            throw new IllegalArgumentException(file + ": certifies a key that is not one of the host keys");
+        }
+        return cert;
     }
 
     /** Counts a failed signed publickey request, off MINA's thread (the policy's delay is spent there). */

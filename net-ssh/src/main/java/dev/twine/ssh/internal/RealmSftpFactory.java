@@ -37,6 +37,12 @@ final class RealmSftpFactory extends SftpSubsystemFactory {
 
     @Override
     public Command createSubsystem(ChannelSession channel) throws IOException {
+        if (MinaSshServer.forcedCommand(channel.getServerSession()).isPresent()) {
+            // sshd would run the forced command instead of sftp-server; a session bound to one
+            // command gets no file access
+            throw new IOException("sftp refused for " + channel.getServerSession().getUsername()
+                    + ": the certificate forces a command");
+        }
         Path root = server.avatar(realm, channel.getServerSession(), "sftp");
         if (!Files.isDirectory(root)) {
             throw new IOException("sftp for " + channel.getServerSession().getUsername() + ": the realm's " + root

@@ -7,13 +7,17 @@ import dev.twine.ssh.SshCommandHandler;
 import java.nio.file.Path;
 import java.time.Duration;
 
-/** Everything {@code SshServer.Builder} collected; a null realm means that service is off. */
+/**
+ * Everything {@code SshServer.Builder} collected; a null realm means that service is off, a null
+ * host certificate none.
+ */
 public record ServerConfig(
         String name,
         String host,
         int port,
         Portal portal,
         Path hostKey,
+        Path hostCertificate,
         Realm<SshCommandHandler> handlers,
         Realm<Path> sftp,
         boolean allowForwarding,

@@ -9,6 +9,9 @@ import dev.twine.ssh.AuthorizedKeysDirectory;
 import dev.twine.ssh.SampleShell;
 import dev.twine.ssh.SftpDirectory;
 import dev.twine.ssh.SshServer;
+import dev.twine.ssh.UserCertificateAuthorities;
+import dev.twine.core.auth.PublicKeyStore;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -37,6 +40,10 @@ public final class SshPlugin implements ServicePlugin {
         List<Option> options = new ArrayList<>(List.of(
                 Option.value("--users", "FILE", "users file (Dovecot passwd-file) for password logins").asRequired(),
                 Option.value("--authorized-keys", "DIR", "directory of OpenSSH authorized_keys files, one per user (DIR/<user>); from= and expiry-time= are honoured, keys with command= or other unenforced restrictions refused"),
+                Option.value("--trusted-user-ca-keys", "FILE", "CA public keys (one per line) whose OpenSSH user"
+                        + " certificates log in users named in their principals; force-command and source-address are enforced"),
+                Option.value("--host-cert", "FILE", "OpenSSH host certificate for the host key (ssh-keygen -s CA -h), for"
+                        + " clients with @cert-authority in known_hosts"),
                 Option.value("--host-key", "FILE", "Ed25519 host key in OpenSSH format (RSA at FILE-rsa); generated if missing").withDefault("ssh_host_key"),
                 Option.value("--sftp-root", "DIR", "enable SFTP, confined to DIR; %u in it is the user name (one directory each)"),
                 Option.value("--listen", "EP", "endpoint to listen on (tcp only)").withDefault(DEFAULT_LISTEN),
@@ -55,8 +62,16 @@ public final class SshPlugin implements ServicePlugin {
     public Service create(Arguments a) throws Exception {
         // a missing or malformed users file is a bad argument (exit 2), named with its line
         Portal.Builder portal = Portal.builder().users(a.usersFile("--users")).policy(LimitOptions.authPolicy(a));
-        a.value("--authorized-keys").ifPresent(d -> portal.publicKeys(AuthorizedKeysDirectory.of(Path.of(d))));
+        Optional<PublicKeyStore> keys = a.value("--authorized-keys").map(d -> AuthorizedKeysDirectory.of(Path.of(d)));
+        Optional<String> authorities = a.value("--trusted-user-ca-keys");
+        if (authorities.isPresent()) {
+            UserCertificateAuthorities cas = caKeys(authorities.get());
+            portal.publicKeys(keys.map(cas::or).orElse(cas));
+        } else {
+            keys.ifPresent(portal::publicKeys);
+        }
         SshServer.Builder b = SshServer.builder().portal(portal.build());
+        a.value("--host-cert").ifPresent(f -> b.hostCertificate(Path.of(f)));
         a.metrics().ifPresent(b::metrics);
         b.handler(SampleShell.handler())
                 .hostKey(Path.of(a.value("--host-key").orElse("ssh_host_key")))
@@ -67,6 +82,17 @@ public final class SshPlugin implements ServicePlugin {
         option("--listen", () -> b.listen(a.require("--listen")));
         a.value("--sftp-root").ifPresent(d -> option("--sftp-root", () -> b.sftp(SftpDirectory.of(Path.of(d)))));
         return b.build();
+    }
+
+    /** The trusted CA file; a missing, unreadable or empty one is a bad argument naming it. */
+    private static UserCertificateAuthorities caKeys(String file) {
+        try {
+            return UserCertificateAuthorities.of(Path.of(file));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--trusted-user-ca-keys " + file + ": cannot read: " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--trusted-user-ca-keys " + e.getMessage(), e);
+        }
     }
 
     /** Runs a builder call on an option's value; its complaint about the value gets the option's name. */
