@@ -69,7 +69,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * <h2>SFTP confinement</h2>
  * Whatever directory the SFTP realm returns, the session is confined to it: {@code ..} at the
  * root stays at the root, a symbolic link inside it that leads outside (or nowhere) is refused,
- * clients may not create links, and in POSIX file systems every mode a client asks for loses its
+ * clients may create hard links to files inside it but no symbolic links, and in POSIX file systems every mode a client asks for loses its
  * group and other bits (new files 0600, directories 0700), like OpenSSH's {@code sftp-server -u
  * 077} but for {@code chmod} too. The realm's file system is not closed by the server: it belongs
  * to whoever made it.
