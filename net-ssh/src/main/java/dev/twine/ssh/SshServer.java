@@ -11,8 +11,10 @@ import dev.twine.ssh.internal.MinaSshServer;
 import dev.twine.ssh.internal.ServerConfig;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -87,8 +89,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * AES-CTR with encrypt-then-MAC SHA-2 MACs, Ed25519, ECDSA and RSA-SHA2 keys. Host keys are
  * OpenSSH files: Ed25519 at the {@link Builder#hostKey} path and RSA at that path plus
  * {@code -rsa}, generated on first start. Port forwarding is off unless
- * {@link Builder#allowForwarding} is set, and then only local ({@code direct-tcpip}, {@code ssh
- * -L}); remote forwarding, agent and X11 forwarding are always refused.
+ * {@link Builder#allowForwarding} allows local ({@code direct-tcpip}: {@code ssh -L}, {@code -D})
+ * or remote ({@code tcpip-forward}: {@code ssh -R}, on loopback only) forwarding, each limited
+ * per key by {@link Builder#forwardingPermits}; agent and X11 forwarding are always refused.
  *
  * <h2>Limits and abuse resistance</h2>
  * <ul>
@@ -215,6 +218,14 @@ public final class SshServer implements Service {
         mina.awaitTermination();
     }
 
+    /** A kind of port forwarding (RFC 4254 §7), allowed through {@link Builder#allowForwarding}. */
+    public enum Forwarding {
+        /** {@code direct-tcpip}: {@code ssh -L} and {@code ssh -D}, connections the server makes. */
+        LOCAL,
+        /** {@code tcpip-forward}: {@code ssh -R}, a port the server listens on for the client. */
+        REMOTE
+    }
+
     /** Configures an {@link SshServer}. Not thread-safe. */
     public static final class Builder {
         private String name = "ssh";
@@ -224,7 +235,8 @@ public final class SshServer implements Service {
         private Path hostCertificate;
         private Realm<SshCommandHandler> handlers;
         private Realm<Path> sftp;
-        private boolean allowForwarding;
+        private Set<Forwarding> forwarding = EnumSet.noneOf(Forwarding.class);
+        private AuthorizedKeysDirectory forwardingPermits;
         private int maxSessions = 100;
         private Duration idleTimeout = Duration.ofMinutes(10);
         private ConnectionLimits limits = defaultLimits();
@@ -328,9 +340,40 @@ public final class SshServer implements Service {
             return this;
         }
 
-        /** Allows local port forwarding ({@code direct-tcpip}); off by default. */
-        public Builder allowForwarding(boolean allow) {
-            this.allowForwarding = allow;
+        /**
+         * Which port forwarding logged-in users may do; none by default. {@link
+         * Forwarding#LOCAL} allows {@code direct-tcpip} channels (RFC 4254 §7.2: {@code ssh -L}
+         * and {@code ssh -D}) to any destination the server can reach; {@link Forwarding#REMOTE}
+         * allows {@code tcpip-forward} listeners (RFC 4254 §7.1: {@code ssh -R}) on loopback
+         * addresses only (as sshd's default {@code GatewayPorts no}), each connection to one
+         * carried back to the client. Per-key limits come from {@link #forwardingPermits}.
+         * Calling it again replaces the earlier set; no arguments turns forwarding off.
+         *
+         * @param kinds the kinds allowed
+         * @return this builder
+         */
+        public Builder allowForwarding(Forwarding... kinds) {
+            Set<Forwarding> set = EnumSet.noneOf(Forwarding.class);
+            for (Forwarding k : kinds) {
+                set.add(Objects.requireNonNull(k, "kind"));
+            }
+            this.forwarding = set;
+            return this;
+        }
+
+        /**
+         * Enforces the {@code permitopen=}, {@code permitlisten=} and {@code no-port-forwarding}
+         * options of the {@code authorized_keys} line a user logged in with ({@link
+         * AuthorizedKeysDirectory#forwardingPermits}), within what {@link #allowForwarding}
+         * allows. Give it the same directory as the portal's key store: without this, those
+         * options are not enforced. A user certificate forwards only with its {@code
+         * permit-port-forwarding} extension; password logins are not limited here.
+         *
+         * @param keys the directory the portal checks keys with
+         * @return this builder
+         */
+        public Builder forwardingPermits(AuthorizedKeysDirectory keys) {
+            this.forwardingPermits = Objects.requireNonNull(keys, "keys");
             return this;
         }
 
@@ -400,7 +443,7 @@ public final class SshServer implements Service {
             }
             Endpoint.Tcp tcp = (Endpoint.Tcp) Endpoint.parseServer(listen);
             return new SshServer(new ServerConfig(name, tcp.host(), tcp.port(), portal, hostKey, hostCertificate, handlers, sftp,
-                    allowForwarding, maxSessions, idleTimeout, limits), metrics);
+                    Set.copyOf(forwarding), forwardingPermits, maxSessions, idleTimeout, limits), metrics);
         }
     }
 }

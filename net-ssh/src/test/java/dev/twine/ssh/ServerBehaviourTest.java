@@ -40,7 +40,7 @@ class ServerBehaviourTest {
     }
 
     /** A one-shot TCP service on loopback that answers "pong:" + the line it reads. */
-    private static final class Target implements AutoCloseable {
+    static final class Target implements AutoCloseable {
         final ServerSocket socket = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
         final Thread thread = Thread.ofVirtual().start(() -> {
             while (!socket.isClosed()) {
@@ -64,7 +64,7 @@ class ServerBehaviourTest {
         }
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
@@ -107,7 +107,7 @@ class ServerBehaviourTest {
 
     @Test
     void localForwardingWorksWithAllowForwarding() throws Exception {
-        try (TwineSshFixture t = new TwineSshFixture(dir, b -> b.allowForwarding(true)); Target target = new Target()) {
+        try (TwineSshFixture t = new TwineSshFixture(dir, b -> b.allowForwarding(SshServer.Forwarding.LOCAL)); Target target = new Target()) {
             Path key = Peers.keygen(dir, "ed25519", "id");
             t.authorize(key);
             assertEquals("pong:ping", throughTunnel(t, key, target.socket.getLocalPort()));

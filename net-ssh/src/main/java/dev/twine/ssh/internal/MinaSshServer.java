@@ -10,7 +10,10 @@ import dev.twine.core.auth.Principal;
 import dev.twine.core.auth.PublicKeyCredentials;
 import dev.twine.core.auth.Realm;
 import dev.twine.core.auth.UsernamePassword;
+import dev.twine.ssh.AuthorizedKeysDirectory;
+import dev.twine.ssh.ForwardingPermits;
 import dev.twine.ssh.SshCommandHandler;
+import dev.twine.ssh.SshServer;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.lang.System.Logger.Level;
@@ -65,6 +68,10 @@ public final class MinaSshServer {
     private static final AttributeKey<Logins> LOGINS = new AttributeKey<>();
     /** The force-command of the certificate the session logged in with, if it has one. */
     private static final AttributeKey<String> FORCED_COMMAND = new AttributeKey<>();
+    /** What the key the session logged in with may forward; absent: no per-key limit. */
+    private static final AttributeKey<ForwardingPermits> PERMITS = new AttributeKey<>();
+    /** PROTOCOL.certkeys: the certificate extension without which sshd refuses forwarding. */
+    private static final String PERMIT_PORT_FORWARDING = "permit-port-forwarding";
     /** Refusals are logged at most this often, so that a flood cannot flood the log too. */
     private static final Duration REFUSAL_LOG_INTERVAL = Duration.ofSeconds(10);
 
@@ -189,7 +196,7 @@ public final class MinaSshServer {
                 .cipherFactories(Algorithms.ciphers())
                 .macFactories(Algorithms.macs())
                 .signatureFactories(Algorithms.serverSignatures())
-                .forwardingFilter(forwardingFilter(config.allowForwarding()))
+                .forwardingFilter(new Forwarding())
                 .build();
         s.setHost(config.host().isEmpty() ? null : config.host());
         s.setPort(config.port());
@@ -340,6 +347,7 @@ public final class MinaSshServer {
             Principal p = config.portal().authenticate(new UsernamePassword(username, password));
             session.setAttribute(PRINCIPAL, new Principal(p.name(), mechanism));
             session.removeAttribute(FORCED_COMMAND);
+            session.removeAttribute(PERMITS);
         });
     }
 
@@ -451,6 +459,7 @@ public final class MinaSshServer {
             } else {
                 session.removeAttribute(FORCED_COMMAND);
             }
+            session.setAttribute(PERMITS, permits(username, key, client));
             return true;
         } catch (AuthenticationException e) {
             return false;
@@ -734,29 +743,70 @@ public final class MinaSshServer {
         }
     }
 
-    private static ForwardingFilter forwardingFilter(boolean allowLocal) {
-        return new ForwardingFilter() {
-            @Override
-            public boolean canForwardAgent(Session session, String requestType) {
-                return false;
-            }
+    /**
+     * The forwarding a key login may do: a certificate's {@code permit-port-forwarding}
+     * extension, else the {@code authorized_keys} line's permits when the server was given the
+     * directory (a key admitted by another store is not limited here).
+     */
+    private ForwardingPermits permits(String username, PublicKey key, InetAddress client) {
+        if (key instanceof OpenSshCertificate cert) {
+            return cert.getExtensionsMap().containsKey(PERMIT_PORT_FORWARDING) ? ForwardingPermits.ANY : ForwardingPermits.NONE;
+        }
+        AuthorizedKeysDirectory keys = config.forwardingPermits();
+        return keys == null ? ForwardingPermits.ANY
+                : keys.forwardingPermits(username, key, client).orElse(ForwardingPermits.ANY);
+    }
 
-            @Override
-            public boolean canForwardX11(Session session, String requestType) {
-                return false;
-            }
+    private static ForwardingPermits permitsOf(Session session) {
+        ForwardingPermits p = session.getAttribute(PERMITS);
+        return p == null ? ForwardingPermits.ANY : p;
+    }
 
-            @Override
-            public boolean canListen(SshdSocketAddress address, Session session) {
-                return false; // remote (tcpip-forward) forwarding is never allowed
-            }
+    /**
+     * RFC 4254 §7: local ({@code direct-tcpip}) and remote ({@code tcpip-forward}) forwarding,
+     * each only if allowed, within the login's {@link ForwardingPermits}; remote listeners on
+     * loopback only (sshd's {@code GatewayPorts no}). Agent and X11 forwarding never.
+     */
+    private final class Forwarding implements ForwardingFilter {
+        @Override
+        public boolean canForwardAgent(Session session, String requestType) {
+            return false;
+        }
 
-            @Override
-            public boolean canConnect(TcpForwardingFilter.Type type, SshdSocketAddress address, Session session) {
-                // RFC 4254 §7.2 direct-tcpip: `ssh -L`
-                return allowLocal && type == TcpForwardingFilter.Type.Direct;
+        @Override
+        public boolean canForwardX11(Session session, String requestType) {
+            return false;
+        }
+
+        @Override
+        public boolean canListen(SshdSocketAddress address, Session session) {
+            boolean ok = config.forwarding().contains(SshServer.Forwarding.REMOTE) && loopback(address.getHostName())
+                    && permitsOf(session).allowsListen(address.getHostName(), address.getPort());
+            if (!ok) {
+                LOG.log(Level.INFO, "ssh: remote forwarding refused on " + address + " for " + session.getUsername());
             }
-        };
+            return ok;
+        }
+
+        @Override
+        public boolean canConnect(TcpForwardingFilter.Type type, SshdSocketAddress address, Session session) {
+            boolean ok = type == TcpForwardingFilter.Type.Direct
+                    && config.forwarding().contains(SshServer.Forwarding.LOCAL)
+                    && permitsOf(session).allowsOpen(address.getHostName(), address.getPort());
+            if (!ok) {
+                LOG.log(Level.INFO, "ssh: forwarding to " + address + " refused for " + session.getUsername());
+            }
+            return ok;
+        }
+    }
+
+    /** A bind address that stays on this machine: a loopback literal or {@code localhost}. */
+    private static boolean loopback(String host) {
+        if (host == null) {
+            return false;
+        }
+        String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        return h.equalsIgnoreCase("localhost") || h.equals("::1") || h.matches("127(\\.\\d{1,3}){3}");
     }
 
     /** MINA's server, with a way to stop accepting without closing open connections. */

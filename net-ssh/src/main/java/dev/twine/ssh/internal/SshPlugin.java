@@ -32,7 +32,7 @@ public final class SshPlugin implements ServicePlugin {
 
     @Override
     public String summary() {
-        return "SSH server (MINA SSHD) with a sample shell, SFTP and optional local forwarding";
+        return "SSH server (MINA SSHD) with a sample shell, SFTP, certificates and optional forwarding";
     }
 
     @Override
@@ -47,7 +47,9 @@ public final class SshPlugin implements ServicePlugin {
                 Option.value("--host-key", "FILE", "Ed25519 host key in OpenSSH format (RSA at FILE-rsa); generated if missing").withDefault("ssh_host_key"),
                 Option.value("--sftp-root", "DIR", "enable SFTP, confined to DIR; %u in it is the user name (one directory each)"),
                 Option.value("--listen", "EP", "endpoint to listen on (tcp only)").withDefault(DEFAULT_LISTEN),
-                Option.flag("--allow-forwarding", "allow local port forwarding (direct-tcpip, ssh -L)"),
+                Option.value("--allow-forwarding", "KINDS", "port forwarding to allow: local (ssh -L and -D), remote"
+                        + " (ssh -R, listening on loopback only) or local,remote; authorized_keys permitopen=, permitlisten="
+                        + " and no-port-forwarding limit each key"),
                 Option.value("--max-sessions", "N", "most logged-in sessions at once (0: no limit); connections not"
                         + " logged in yet are counted by --max-preauth and --max-preauth-per-address").withDefault("100"),
                 Option.value("--idle-timeout", "D", "close connections idle this long (ISO-8601 like PT10M, or 30s/10m; 0: never)").withDefault("10m")));
@@ -62,26 +64,41 @@ public final class SshPlugin implements ServicePlugin {
     public Service create(Arguments a) throws Exception {
         // a missing or malformed users file is a bad argument (exit 2), named with its line
         Portal.Builder portal = Portal.builder().users(a.usersFile("--users")).policy(LimitOptions.authPolicy(a));
-        Optional<PublicKeyStore> keys = a.value("--authorized-keys").map(d -> AuthorizedKeysDirectory.of(Path.of(d)));
+        Optional<AuthorizedKeysDirectory> keys = a.value("--authorized-keys").map(d -> AuthorizedKeysDirectory.of(Path.of(d)));
         Optional<String> authorities = a.value("--trusted-user-ca-keys");
         if (authorities.isPresent()) {
             UserCertificateAuthorities cas = caKeys(authorities.get());
-            portal.publicKeys(keys.map(cas::or).orElse(cas));
+            portal.publicKeys(keys.<PublicKeyStore>map(cas::or).orElse(cas));
         } else {
             keys.ifPresent(portal::publicKeys);
         }
         SshServer.Builder b = SshServer.builder().portal(portal.build());
         a.value("--host-cert").ifPresent(f -> b.hostCertificate(Path.of(f)));
+        keys.ifPresent(b::forwardingPermits);
+        a.value("--allow-forwarding").ifPresent(k -> b.allowForwarding(forwardingKinds(k)));
         a.metrics().ifPresent(b::metrics);
         b.handler(SampleShell.handler())
                 .hostKey(Path.of(a.value("--host-key").orElse("ssh_host_key")))
-                .allowForwarding(a.flag("--allow-forwarding"))
                 .maxSessions(a.count("--max-sessions"))
                 .idleTimeout(a.duration("--idle-timeout"))
                 .limits(LimitOptions.connectionLimits(a));
         option("--listen", () -> b.listen(a.require("--listen")));
         a.value("--sftp-root").ifPresent(d -> option("--sftp-root", () -> b.sftp(SftpDirectory.of(Path.of(d)))));
         return b.build();
+    }
+
+    /** {@code local}, {@code remote} or both, comma-separated. */
+    private static SshServer.Forwarding[] forwardingKinds(String value) {
+        List<SshServer.Forwarding> kinds = new ArrayList<>();
+        for (String k : value.split(",")) {
+            kinds.add(switch (k.strip()) {
+                case "local" -> SshServer.Forwarding.LOCAL;
+                case "remote" -> SshServer.Forwarding.REMOTE;
+                default -> throw new IllegalArgumentException("--allow-forwarding: '" + k.strip()
+                        + "' is not local or remote");
+            });
+        }
+        return kinds.toArray(SshServer.Forwarding[]::new);
     }
 
     /** The trusted CA file; a missing, unreadable or empty one is a bad argument naming it. */
