@@ -238,6 +238,8 @@ public final class SshServer implements Service {
         private Set<Forwarding> forwarding = EnumSet.noneOf(Forwarding.class);
         private AuthorizedKeysDirectory forwardingPermits;
         private int maxSessions = 100;
+        private int earlyDropStart = 50;
+        private int earlyDropRate = 30;
         private Duration idleTimeout = Duration.ofMinutes(10);
         private ConnectionLimits limits = defaultLimits();
         private Metrics metrics;
@@ -392,6 +394,32 @@ public final class SshServer implements Service {
         }
 
         /**
+         * Random early drop of connections that have not logged in yet, as OpenSSH's {@code
+         * MaxStartups start:rate:full}: while {@code start} or more connections are waiting to
+         * log in (from all addresses), a new one is refused with probability {@code rate}
+         * percent, rising linearly to 100% at the {@link #limits} pre-auth cap (the "full";
+         * without a cap, {@code rate} stays). A flood then meets growing refusals well before
+         * the hard cap, while a real user's retry still has a fair chance. Default {@code 50,
+         * 30}: OpenSSH's {@code 10:30:100} starts at 10, but here one address may hold 10 places
+         * (the per-address cap, {@code PerSourceMaxStartups}), and a start at or below that would
+         * let one address get everyone else's connections dropped; {@code start} 0 turns it off. Refused connections get {@code SSH_DISCONNECT_TOO_MANY_CONNECTIONS}.
+         *
+         * @param start waiting connections from which dropping starts; 0: never
+         * @param ratePercent the chance of a drop at {@code start}, 0 to 100
+         * @return this builder
+         * @throws IllegalArgumentException if {@code start} is negative or the rate is not 0 to 100
+         */
+        public Builder earlyDrop(int start, int ratePercent) {
+            if (start < 0 || ratePercent < 0 || ratePercent > 100) {
+                throw new IllegalArgumentException("early drop start must be >= 0 and rate 0 to 100: "
+                        + start + ":" + ratePercent);
+            }
+            this.earlyDropStart = start;
+            this.earlyDropRate = ratePercent;
+            return this;
+        }
+
+        /**
          * The connection limits (per address, before login, the time to log in). Default
          * {@link #defaultLimits()}. A {@link ConnectionLimits} counts the connections it admits,
          * so give each server its own unless they are to share the counts.
@@ -443,7 +471,8 @@ public final class SshServer implements Service {
             }
             Endpoint.Tcp tcp = (Endpoint.Tcp) Endpoint.parseServer(listen);
             return new SshServer(new ServerConfig(name, tcp.host(), tcp.port(), portal, hostKey, hostCertificate, handlers, sftp,
-                    Set.copyOf(forwarding), forwardingPermits, maxSessions, idleTimeout, limits), metrics);
+                    Set.copyOf(forwarding), forwardingPermits, maxSessions,
+                    earlyDropStart, earlyDropRate, idleTimeout, limits), metrics);
         }
     }
 }

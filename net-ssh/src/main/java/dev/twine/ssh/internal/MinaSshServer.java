@@ -650,6 +650,13 @@ public final class MinaSshServer {
         @Override
         public void sessionCreated(Session session) {
             SocketAddress peer = session.getIoSession().getRemoteAddress();
+            if (!draining && dropEarly(config.limits().preauthConnections(),
+                    java.util.concurrent.ThreadLocalRandom.current().nextInt(100),
+                    config.earlyDropStart(), config.earlyDropRate(), config.limits().preauth())) {
+                logRefusal(peer, "early drop of connections not logged in yet (max startups)");
+                refuse(session, "too many connections");
+                return;
+            }
             Optional<ConnectionLimits.Permit> permit = draining || peer == null
                     ? Optional.empty() : config.limits().tryAdmit(peer);
             boolean full = config.maxSessions() > 0 && authenticated.size() >= config.maxSessions();
@@ -722,6 +729,21 @@ public final class MinaSshServer {
                 lock.unlock();
             }
         }
+    }
+
+    /**
+     * OpenSSH's MaxStartups {@code start:rate:full} decision for a new connection while {@code
+     * waiting} others have not logged in: never below start; from there a drop when {@code roll}
+     * (uniform in 0..99) is under the rate, which rises linearly from {@code rate} at start to 100
+     * at full (the limits' pre-auth cap; without one it stays at {@code rate}).
+     */
+    static boolean dropEarly(int waiting, int roll, int start, int rate, int full) {
+        if (start <= 0 || waiting < start) {
+            return false;
+        }
+        long percent = full <= start ? (full > 0 ? 100 : rate)
+                : rate + (long) (100 - rate) * (waiting - start) / (full - start);
+        return roll < Math.min(100, percent);
     }
 
     private static void refuse(Session session, String why) {

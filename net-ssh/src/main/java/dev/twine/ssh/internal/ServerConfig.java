@@ -26,6 +26,8 @@ public record ServerConfig(
         Set<SshServer.Forwarding> forwarding,
         AuthorizedKeysDirectory forwardingPermits,
         int maxSessions,
+        int earlyDropStart,
+        int earlyDropRate,
         Duration idleTimeout,
         ConnectionLimits limits) {
 }

@@ -56,6 +56,10 @@ public final class SshPlugin implements ServicePlugin {
         // --max-connections-per-address, --max-preauth, --max-preauth-per-address, --preauth-timeout
         // (OpenSSH's PerSourceMaxStartups, MaxStartups, LoginGraceTime) and the --auth-* options
         options.addAll(LimitOptions.connectionOptions(SshServer.Builder.defaultLimits()));
+        options.add(Option.value("--preauth-early-drop", "START:RATE", "from START connections not logged in yet"
+                + " (all addresses), refuse new ones at random, RATE% at START rising to 100% at --max-preauth"
+                + " (OpenSSH's MaxStartups start:rate:full; START above --max-preauth-per-address, so that one address"
+                + " alone cannot get others dropped); 0 turns it off").withDefault("50:30"));
         options.addAll(LimitOptions.authOptions());
         return List.copyOf(options);
     }
@@ -83,8 +87,28 @@ public final class SshPlugin implements ServicePlugin {
                 .idleTimeout(a.duration("--idle-timeout"))
                 .limits(LimitOptions.connectionLimits(a));
         option("--listen", () -> b.listen(a.require("--listen")));
+        earlyDrop(b, a.value("--preauth-early-drop").orElse("50:30"));
         a.value("--sftp-root").ifPresent(d -> option("--sftp-root", () -> b.sftp(SftpDirectory.of(Path.of(d)))));
         return b.build();
+    }
+
+    /** {@code START:RATE} or {@code 0}. */
+    private static void earlyDrop(SshServer.Builder b, String value) {
+        String[] parts = value.strip().split(":");
+        try {
+            if (parts.length == 1 && Integer.parseInt(parts[0]) == 0) {
+                b.earlyDrop(0, 0);
+                return;
+            }
+            if (parts.length == 2) {
+                b.earlyDrop(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]));
+                return;
+            }
+        } catch (IllegalArgumentException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("--preauth-early-drop: '" + value + "' is not START:RATE (a count and a"
+                + " percentage 0-100) or 0");
     }
 
     /** {@code local}, {@code remote} or both, comma-separated. */
