@@ -39,7 +39,7 @@ class ForwardingInteropTest {
      * Starts {@code ssh -N} with one forwarding, waits until the port it opens answers, and
      * returns what one exchange through it gave ("" if the port never opened or ssh gave up).
      */
-    private static String exchange(TwineSshFixture t, Path key, String flag, String spec, int port) throws Exception {
+    static String exchange(TwineSshFixture t, Path key, String flag, String spec, int port) throws Exception {
         List<String> cmd = t.sshWithKey(key);
         cmd.addAll(1, List.of("-N", "-o", "ExitOnForwardFailure=yes", flag, spec));
         Process ssh = Peers.start(cmd, t.dir.resolve("ssh" + flag + System.nanoTime() + ".log"));

@@ -1,6 +1,7 @@
 package dev.twine.ssh.internal;
 
 import java.util.List;
+import java.util.stream.Stream;
 import org.apache.sshd.common.NamedFactory;
 import org.apache.sshd.common.cipher.BuiltinCiphers;
 import org.apache.sshd.common.cipher.Cipher;
@@ -69,19 +70,13 @@ public final class Algorithms {
      * The same signatures and their OpenSSH certificate forms (PROTOCOL.certkeys), for the
      * server: user certificates in publickey requests, and a host certificate when one is set.
      */
-    static final List<NamedFactory<Signature>> SERVER_SIGNATURES = List.of(
+    static final List<NamedFactory<Signature>> SERVER_SIGNATURES = Stream.concat(Stream.of(
             BuiltinSignatures.ed25519_cert,
             BuiltinSignatures.nistp256_cert,
             BuiltinSignatures.nistp384_cert,
             BuiltinSignatures.nistp521_cert,
             BuiltinSignatures.rsaSHA512_cert,
-            BuiltinSignatures.rsaSHA256_cert,
-            BuiltinSignatures.ed25519,
-            BuiltinSignatures.nistp256,
-            BuiltinSignatures.nistp384,
-            BuiltinSignatures.nistp521,
-            BuiltinSignatures.rsaSHA512,
-            BuiltinSignatures.rsaSHA256);
+            BuiltinSignatures.rsaSHA256_cert), SIGNATURES.stream()).toList();
 
     /** The server's signature list: {@link #SERVER_SIGNATURES}. */
     static List<NamedFactory<Signature>> serverSignatures() {
