@@ -93,6 +93,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * or remote ({@code tcpip-forward}: {@code ssh -R}, on loopback only) forwarding, each limited
  * per key by {@link Builder#forwardingPermits}; agent and X11 forwarding are always refused.
  *
+ * <h2>Certificates</h2>
+ * A portal whose key store admits OpenSSH user certificates ({@link UserCertificateAuthorities})
+ * logs their holders in; whatever store admitted it, a certificate's {@code force-command}
+ * critical option is enforced here (every {@code exec} and {@code shell} runs that command, with
+ * the client's in {@code SSH_ORIGINAL_COMMAND}; SFTP is refused), {@code source-address} is
+ * checked against the client, and any other critical option refuses the certificate. {@link
+ * Builder#hostCertificate} serves a host certificate.
+ *
  * <h2>Limits and abuse resistance</h2>
  * <ul>
  *   <li><b>Logins</b> follow the portal's {@link dev.twine.core.auth.AuthPolicy} ({@link
@@ -108,7 +116,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *       address and on connections that have not logged in yet (in all and per address, like
  *       OpenSSH's {@code MaxStartups} and {@code PerSourceMaxStartups}), and a total time to log
  *       in ({@code LoginGraceTime}), counted from the connection's start however much it sends.
- *       {@link Builder#maxSessions} counts logged-in sessions only, so connections that never
+ *       Between {@link Builder#earlyDrop}'s start and the pre-auth cap, new
+ *       connections are also refused at random, more often the fuller it is ({@code
+ *       MaxStartups start:rate:full}). {@link Builder#maxSessions} counts logged-in sessions only, so connections that never
  *       log in cannot take their places. Refused connections get
  *       {@code SSH_DISCONNECT_TOO_MANY_CONNECTIONS}.</li>
  * </ul>
