@@ -14,6 +14,9 @@ module dev.twine.ssh {
     // Ed25519 for MINA, found by MINA reflectively: required so that it is in the module graph
     requires net.i2p.crypto.eddsa;
     requires org.slf4j;
+    // BouncyCastle: MINA (an automatic module, reading whatever is in the graph) finds it by
+    // class name for the post-quantum key exchanges; required so that it is in the module graph
+    requires org.bouncycastle.provider;
 
     exports dev.twine.ssh;
 

@@ -14,9 +14,11 @@ import java.time.LocalDateTime;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -32,12 +34,13 @@ import java.util.regex.Pattern;
  *       host names never match, as with sshd's default {@code UseDNS no}), and not at all when the
  *       address is unknown.</li>
  *   <li>{@code expiry-time="YYYYMMDD[HHMM[SS]][Z]"} is honoured (local time unless {@code Z}).</li>
+ *   <li>{@code permitopen=}, {@code permitlisten=} and {@code no-port-forwarding} are what
+ *       {@link #forwardingPermits} reports, for the server to enforce.</li>
  *   <li>Options that restrict what a session may do, which Twine does not enforce
- *       ({@code command=}, {@code restrict}, {@code no-pty}, {@code no-port-forwarding},
- *       {@code permitopen=}, {@code permitlisten=}, {@code tunnel=}), and
- *       {@code cert-authority}/{@code principals=} (certificates are not supported) make the
- *       key <em>refused</em>, with a warning in the log: ignoring them would grant more than the
- *       file says.</li>
+ *       ({@code command=}, {@code restrict}, {@code no-pty}, {@code tunnel=}), and
+ *       {@code cert-authority}/{@code principals=} (per-user CAs: use {@link
+ *       UserCertificateAuthorities} for certificates) make the key <em>refused</em>, with a
+ *       warning in the log: ignoring them would grant more than the file says.</li>
  *   <li>The rest change nothing here: {@code no-agent-forwarding}, {@code no-X11-forwarding} and
  *       {@code no-user-rc} (Twine offers none of those), {@code environment=}, {@code pty} and
  *       the like.</li>
@@ -52,8 +55,8 @@ public final class AuthorizedKeysDirectory implements PublicKeyStore {
 
     private static final System.Logger LOG = System.getLogger(AuthorizedKeysDirectory.class.getName());
     /** Options that limit a session in ways Twine does not enforce, or that need certificates. */
-    private static final List<String> UNENFORCED = List.of("command", "restrict", "no-pty", "no-port-forwarding",
-            "permitopen", "permitlisten", "tunnel", "cert-authority", "principals");
+    private static final List<String> UNENFORCED = List.of("command", "restrict", "no-pty", "tunnel",
+            "cert-authority", "principals");
     private static final Pattern SAFE_USER = Pattern.compile("[A-Za-z0-9_@-][A-Za-z0-9._@-]{0,63}");
 
     private final Path dir;
@@ -92,25 +95,55 @@ public final class AuthorizedKeysDirectory implements PublicKeyStore {
      */
     @Override
     public boolean isAuthorized(String username, PublicKey key, InetAddress client) {
+        return admittingLine(username, key, client).isPresent();
+    }
+
+    /**
+     * What a login with {@code key} as {@code username} from {@code client} may forward, from the
+     * {@code permitopen=}, {@code permitlisten=} and {@code no-port-forwarding} options of the
+     * line that admits it (see {@link ForwardingPermits}). {@link SshServer} enforces them when
+     * given this directory through {@link SshServer.Builder#forwardingPermits}. Blocks while
+     * reading the file.
+     *
+     * @return the permits, or empty if no line admits the key (then there is no such login)
+     */
+    public Optional<ForwardingPermits> forwardingPermits(String username, PublicKey key, InetAddress client) {
+        return admittingLine(username, key, client).map(k -> {
+            Map<String, String> options = k.options();
+            if (options.containsKey("no-port-forwarding")) {
+                return ForwardingPermits.NONE;
+            }
+            return new ForwardingPermits(patterns(options.get("permitopen")), patterns(options.get("permitlisten")));
+        });
+    }
+
+    /** An option's values: sshd allows the option several times, which MINA joins with commas. */
+    private static List<String> patterns(String value) {
+        return value == null ? List.of() : Arrays.stream(value.split(",")).map(String::strip)
+                .filter(v -> !v.isEmpty()).toList();
+    }
+
+    /** The first line listing {@code key} whose options admit a login from {@code client}. */
+    private Optional<Keys.AuthorizedKey> admittingLine(String username, PublicKey key, InetAddress client) {
         if (username == null || key == null || !SAFE_USER.matcher(username).matches()) {
-            return false;
+            return Optional.empty();
         }
         Path file = dir.resolve(username);
         if (!Files.isRegularFile(file)) {
-            return false;
+            return Optional.empty();
         }
         List<Keys.AuthorizedKey> keys;
         try {
             keys = Keys.readAuthorizedKeys(file);
         } catch (IOException e) {
-            return false;
+            return Optional.empty();
         }
         for (Keys.AuthorizedKey k : keys) {
             if (Keys.sameKey(k.key(), key) && optionsAdmit(file, k, client)) {
-                return true;
+                return Optional.of(k);
             }
         }
-        return false;
+        return Optional.empty();
     }
 
     private static boolean optionsAdmit(Path file, Keys.AuthorizedKey k, InetAddress client) {

@@ -240,6 +240,16 @@ public final class SshClient implements AutoCloseable {
         return names;
     }
 
+    /**
+     * The key exchange method this connection negotiated (RFC 4253 §7.1), for example {@code
+     * mlkem768x25519-sha256} when both sides offer the post-quantum hybrid. Does not block.
+     *
+     * @return the method's name as it was sent on the wire
+     */
+    public String keyExchange() {
+        return session.getNegotiatedKexParameter(org.apache.sshd.common.kex.KexProposalOption.ALGORITHMS);
+    }
+
     /** Closes the connection. Idempotent. */
     @Override
     public void close() {

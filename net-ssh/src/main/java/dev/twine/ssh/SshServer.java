@@ -11,8 +11,10 @@ import dev.twine.ssh.internal.MinaSshServer;
 import dev.twine.ssh.internal.ServerConfig;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -69,7 +71,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * <h2>SFTP confinement</h2>
  * Whatever directory the SFTP realm returns, the session is confined to it: {@code ..} at the
  * root stays at the root, a symbolic link inside it that leads outside (or nowhere) is refused,
- * clients may not create links, and in POSIX file systems every mode a client asks for loses its
+ * clients may create hard links to files inside it but no symbolic links, and in POSIX file systems every mode a client asks for loses its
  * group and other bits (new files 0600, directories 0700), like OpenSSH's {@code sftp-server -u
  * 077} but for {@code chmod} too. The realm's file system is not closed by the server: it belongs
  * to whoever made it.
@@ -82,12 +84,22 @@ import java.util.concurrent.locks.ReentrantLock;
  * network (a fake {@link SshSession}), and the server itself on port 0.
  *
  * <h2>What it offers</h2>
- * Only modern algorithms: Curve25519/ECDH/DH-group16+ key exchange, ChaCha20-Poly1305, AES-GCM and
+ * Only modern algorithms: the post-quantum hybrids first ({@code mlkem768x25519-sha256},
+ * {@code sntrup761x25519-sha512}), then Curve25519/ECDH/DH-group16+ key exchange, ChaCha20-Poly1305, AES-GCM and
  * AES-CTR with encrypt-then-MAC SHA-2 MACs, Ed25519, ECDSA and RSA-SHA2 keys. Host keys are
  * OpenSSH files: Ed25519 at the {@link Builder#hostKey} path and RSA at that path plus
  * {@code -rsa}, generated on first start. Port forwarding is off unless
- * {@link Builder#allowForwarding} is set, and then only local ({@code direct-tcpip}, {@code ssh
- * -L}); remote forwarding, agent and X11 forwarding are always refused.
+ * {@link Builder#allowForwarding} allows local ({@code direct-tcpip}: {@code ssh -L}, {@code -D})
+ * or remote ({@code tcpip-forward}: {@code ssh -R}, on loopback only) forwarding, each limited
+ * per key by {@link Builder#forwardingPermits}; agent and X11 forwarding are always refused.
+ *
+ * <h2>Certificates</h2>
+ * A portal whose key store admits OpenSSH user certificates ({@link UserCertificateAuthorities})
+ * logs their holders in; whatever store admitted it, a certificate's {@code force-command}
+ * critical option is enforced here (every {@code exec} and {@code shell} runs that command, with
+ * the client's in {@code SSH_ORIGINAL_COMMAND}; SFTP is refused), {@code source-address} is
+ * checked against the client, and any other critical option refuses the certificate. {@link
+ * Builder#hostCertificate} serves a host certificate.
  *
  * <h2>Limits and abuse resistance</h2>
  * <ul>
@@ -104,7 +116,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *       address and on connections that have not logged in yet (in all and per address, like
  *       OpenSSH's {@code MaxStartups} and {@code PerSourceMaxStartups}), and a total time to log
  *       in ({@code LoginGraceTime}), counted from the connection's start however much it sends.
- *       {@link Builder#maxSessions} counts logged-in sessions only, so connections that never
+ *       Between {@link Builder#earlyDrop}'s start and the pre-auth cap, new
+ *       connections are also refused at random, more often the fuller it is ({@code
+ *       MaxStartups start:rate:full}). {@link Builder#maxSessions} counts logged-in sessions only, so connections that never
  *       log in cannot take their places. Refused connections get
  *       {@code SSH_DISCONNECT_TOO_MANY_CONNECTIONS}.</li>
  * </ul>
@@ -152,7 +166,8 @@ public final class SshServer implements Service {
      * Loads (or generates) the host keys, binds, and returns once listening.
      *
      * @throws IllegalStateException if already started
-     * @throws IllegalArgumentException if a host key file exists but holds no usable key
+     * @throws IllegalArgumentException if a host key file exists but holds no usable key, or the
+     *     host certificate is not one for a host key
      * @throws Exception if binding or reading keys fails
      */
     @Override
@@ -213,16 +228,28 @@ public final class SshServer implements Service {
         mina.awaitTermination();
     }
 
+    /** A kind of port forwarding (RFC 4254 §7), allowed through {@link Builder#allowForwarding}. */
+    public enum Forwarding {
+        /** {@code direct-tcpip}: {@code ssh -L} and {@code ssh -D}, connections the server makes. */
+        LOCAL,
+        /** {@code tcpip-forward}: {@code ssh -R}, a port the server listens on for the client. */
+        REMOTE
+    }
+
     /** Configures an {@link SshServer}. Not thread-safe. */
     public static final class Builder {
         private String name = "ssh";
         private String listen = "tcp:2222:interface=127.0.0.1";
         private Portal portal;
         private Path hostKey = Path.of("ssh_host_key");
+        private Path hostCertificate;
         private Realm<SshCommandHandler> handlers;
         private Realm<Path> sftp;
-        private boolean allowForwarding;
+        private Set<Forwarding> forwarding = EnumSet.noneOf(Forwarding.class);
+        private AuthorizedKeysDirectory forwardingPermits;
         private int maxSessions = 100;
+        private int earlyDropStart = 50;
+        private int earlyDropRate = 30;
         private Duration idleTimeout = Duration.ofMinutes(10);
         private ConnectionLimits limits = defaultLimits();
         private Metrics metrics;
@@ -276,6 +303,20 @@ public final class SshServer implements Service {
         }
 
         /**
+         * An OpenSSH host certificate to present beside the host keys ({@code ssh-keygen -s CA -h
+         * -I ID -n HOST ssh_host_key.pub} writes {@code ssh_host_key-cert.pub}), so that clients
+         * trusting its CA ({@code @cert-authority} in known_hosts) accept this server without
+         * its key listed. It must certify one of the host keys; {@link #start()} checks that.
+         *
+         * @param file the certificate file
+         * @return this builder
+         */
+        public Builder hostCertificate(Path file) {
+            this.hostCertificate = Objects.requireNonNull(file, "file");
+            return this;
+        }
+
+        /**
          * What every user's {@code exec} and {@code shell} requests run (for example {@link
          * SampleShell#handler()}): {@link #handlers} with {@link Realm#shared}. Without this or
          * {@link #handlers}, {@code exec} and {@code shell} are refused.
@@ -311,9 +352,40 @@ public final class SshServer implements Service {
             return this;
         }
 
-        /** Allows local port forwarding ({@code direct-tcpip}); off by default. */
-        public Builder allowForwarding(boolean allow) {
-            this.allowForwarding = allow;
+        /**
+         * Which port forwarding logged-in users may do; none by default. {@link
+         * Forwarding#LOCAL} allows {@code direct-tcpip} channels (RFC 4254 §7.2: {@code ssh -L}
+         * and {@code ssh -D}) to any destination the server can reach; {@link Forwarding#REMOTE}
+         * allows {@code tcpip-forward} listeners (RFC 4254 §7.1: {@code ssh -R}) on loopback
+         * addresses only (as sshd's default {@code GatewayPorts no}), each connection to one
+         * carried back to the client. Per-key limits come from {@link #forwardingPermits}.
+         * Calling it again replaces the earlier set; no arguments turns forwarding off.
+         *
+         * @param kinds the kinds allowed
+         * @return this builder
+         */
+        public Builder allowForwarding(Forwarding... kinds) {
+            Set<Forwarding> set = EnumSet.noneOf(Forwarding.class);
+            for (Forwarding k : kinds) {
+                set.add(Objects.requireNonNull(k, "kind"));
+            }
+            this.forwarding = set;
+            return this;
+        }
+
+        /**
+         * Enforces the {@code permitopen=}, {@code permitlisten=} and {@code no-port-forwarding}
+         * options of the {@code authorized_keys} line a user logged in with ({@link
+         * AuthorizedKeysDirectory#forwardingPermits}), within what {@link #allowForwarding}
+         * allows. Give it the same directory as the portal's key store: without this, those
+         * options are not enforced. A user certificate forwards only with its {@code
+         * permit-port-forwarding} extension; password logins are not limited here.
+         *
+         * @param keys the directory the portal checks keys with
+         * @return this builder
+         */
+        public Builder forwardingPermits(AuthorizedKeysDirectory keys) {
+            this.forwardingPermits = Objects.requireNonNull(keys, "keys");
             return this;
         }
 
@@ -328,6 +400,32 @@ public final class SshServer implements Service {
                 throw new IllegalArgumentException("maxSessions < 0: " + max);
             }
             this.maxSessions = max;
+            return this;
+        }
+
+        /**
+         * Random early drop of connections that have not logged in yet, as OpenSSH's {@code
+         * MaxStartups start:rate:full}: while {@code start} or more connections are waiting to
+         * log in (from all addresses), a new one is refused with probability {@code rate}
+         * percent, rising linearly to 100% at the {@link #limits} pre-auth cap (the "full";
+         * without a cap, {@code rate} stays). A flood then meets growing refusals well before
+         * the hard cap, while a real user's retry still has a fair chance. Default {@code 50,
+         * 30}: OpenSSH's {@code 10:30:100} starts at 10, but here one address may hold 10 places
+         * (the per-address cap, {@code PerSourceMaxStartups}), and a start at or below that would
+         * let one address get everyone else's connections dropped; {@code start} 0 turns it off. Refused connections get {@code SSH_DISCONNECT_TOO_MANY_CONNECTIONS}.
+         *
+         * @param start waiting connections from which dropping starts; 0: never
+         * @param ratePercent the chance of a drop at {@code start}, 0 to 100
+         * @return this builder
+         * @throws IllegalArgumentException if {@code start} is negative or the rate is not 0 to 100
+         */
+        public Builder earlyDrop(int start, int ratePercent) {
+            if (start < 0 || ratePercent < 0 || ratePercent > 100) {
+                throw new IllegalArgumentException("early drop start must be >= 0 and rate 0 to 100: "
+                        + start + ":" + ratePercent);
+            }
+            this.earlyDropStart = start;
+            this.earlyDropRate = ratePercent;
             return this;
         }
 
@@ -382,8 +480,9 @@ public final class SshServer implements Service {
                         + " without them a logged-in user could do nothing");
             }
             Endpoint.Tcp tcp = (Endpoint.Tcp) Endpoint.parseServer(listen);
-            return new SshServer(new ServerConfig(name, tcp.host(), tcp.port(), portal, hostKey, handlers, sftp,
-                    allowForwarding, maxSessions, idleTimeout, limits), metrics);
+            return new SshServer(new ServerConfig(name, tcp.host(), tcp.port(), portal, hostKey, hostCertificate, handlers, sftp,
+                    Set.copyOf(forwarding), forwardingPermits, maxSessions,
+                    earlyDropStart, earlyDropRate, idleTimeout, limits), metrics);
         }
     }
 }

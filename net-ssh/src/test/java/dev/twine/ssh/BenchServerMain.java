@@ -30,15 +30,9 @@ public final class BenchServerMain {
                 values.put(o.name(), o.defaultValue());
             }
         }
-        boolean forwarding = false;
         for (int i = 0; i < argv.length; i++) {
-            if (argv[i].equals("--allow-forwarding")) {
-                forwarding = true;
-            } else {
-                values.put(argv[i], argv[++i]);
-            }
+            values.put(argv[i], argv[++i]);
         }
-        boolean fwd = forwarding;
         Service service = plugin.create(new ServicePlugin.Arguments() {
             @Override
             public List<String> values(String option) {
@@ -52,7 +46,7 @@ public final class BenchServerMain {
 
             @Override
             public boolean flag(String option) {
-                return option.equals("--allow-forwarding") && fwd;
+                return false;
             }
         });
         service.start();

@@ -40,7 +40,7 @@ class ServerBehaviourTest {
     }
 
     /** A one-shot TCP service on loopback that answers "pong:" + the line it reads. */
-    private static final class Target implements AutoCloseable {
+    static final class Target implements AutoCloseable {
         final ServerSocket socket = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
         final Thread thread = Thread.ofVirtual().start(() -> {
             while (!socket.isClosed()) {
@@ -64,7 +64,7 @@ class ServerBehaviourTest {
         }
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
@@ -73,27 +73,7 @@ class ServerBehaviourTest {
     /** Runs `ssh -N -L local:127.0.0.1:target` and tries one exchange through it. */
     private static String throughTunnel(TwineSshFixture t, Path key, int targetPort) throws Exception {
         int local = freePort();
-        List<String> cmd = t.sshWithKey(key);
-        cmd.addAll(1, List.of("-N", "-o", "ExitOnForwardFailure=yes", "-L",
-                "127.0.0.1:" + local + ":127.0.0.1:" + targetPort));
-        Process ssh = Peers.start(cmd, t.dir.resolve("ssh-L.log"));
-        try {
-            long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (System.nanoTime() < end && ssh.isAlive()) {
-                try (Socket s = new Socket()) {
-                    s.connect(new InetSocketAddress("127.0.0.1", local), 500);
-                    s.setSoTimeout(5000);
-                    s.getOutputStream().write("ping".getBytes(StandardCharsets.UTF_8));
-                    byte[] got = s.getInputStream().readAllBytes();
-                    return new String(got, StandardCharsets.UTF_8);
-                } catch (IOException notYet) {
-                    Thread.sleep(100);
-                }
-            }
-            return "";
-        } finally {
-            Peers.stop(ssh);
-        }
+        return ForwardingInteropTest.exchange(t, key, "-L", "127.0.0.1:" + local + ":127.0.0.1:" + targetPort, local);
     }
 
     @Test
@@ -107,7 +87,7 @@ class ServerBehaviourTest {
 
     @Test
     void localForwardingWorksWithAllowForwarding() throws Exception {
-        try (TwineSshFixture t = new TwineSshFixture(dir, b -> b.allowForwarding(true)); Target target = new Target()) {
+        try (TwineSshFixture t = new TwineSshFixture(dir, b -> b.allowForwarding(SshServer.Forwarding.LOCAL)); Target target = new Target()) {
             Path key = Peers.keygen(dir, "ed25519", "id");
             t.authorize(key);
             assertEquals("pong:ping", throughTunnel(t, key, target.socket.getLocalPort()));

@@ -28,7 +28,7 @@ class SshPluginTest {
     Path dir;
 
     /** Arguments as the launcher would pass them: given values, else the options' defaults. */
-    private static ServicePlugin.Arguments args(ServicePlugin plugin, Map<String, String> given, boolean forwarding) {
+    private static ServicePlugin.Arguments args(ServicePlugin plugin, Map<String, String> given) {
         Map<String, String> values = new HashMap<>();
         for (ServicePlugin.Option o : plugin.options()) {
             if (o.defaultValue() != null) {
@@ -49,7 +49,7 @@ class SshPluginTest {
 
             @Override
             public boolean flag(String option) {
-                return option.equals("--allow-forwarding") && forwarding;
+                return false; // the ssh plugin has no flags
             }
         };
     }
@@ -70,7 +70,7 @@ class SshPluginTest {
                 "--users", users.toString(),
                 "--listen", "tcp:0:interface=127.0.0.1",
                 "--host-key", dir.resolve("hk").toString(),
-                "--sftp-root", dir.resolve("files/%u").toString()), false));
+                "--sftp-root", dir.resolve("files/%u").toString())));
         service.start();
         try {
             int port = service.bindings().getFirst().port();
@@ -96,24 +96,32 @@ class SshPluginTest {
         UsersFile.addUser(users, "bob", "secret".toCharArray());
         SshPlugin plugin = new SshPlugin();
         IllegalArgumentException a = assertThrows(IllegalArgumentException.class, () -> plugin.create(
-                args(plugin, Map.of("--users", users.toString(), "--max-sessions", "lots"), false)));
+                args(plugin, Map.of("--users", users.toString(), "--max-sessions", "lots"))));
         assertTrue(a.getMessage().contains("--max-sessions"), a.getMessage());
         IllegalArgumentException b = assertThrows(IllegalArgumentException.class, () -> plugin.create(
-                args(plugin, Map.of("--users", users.toString(), "--idle-timeout", "soon"), false)));
+                args(plugin, Map.of("--users", users.toString(), "--idle-timeout", "soon"))));
         assertTrue(b.getMessage().contains("--idle-timeout"), b.getMessage());
         IllegalArgumentException c = assertThrows(IllegalArgumentException.class, () -> plugin.create(
-                args(plugin, Map.of("--users", dir.resolve("nope").toString()), false)));
+                args(plugin, Map.of("--users", dir.resolve("nope").toString()))));
         assertTrue(c.getMessage().contains("--users"), c.getMessage());
         IllegalArgumentException d = assertThrows(IllegalArgumentException.class, () -> plugin.create(
-                args(plugin, Map.of("--users", users.toString(), "--listen", "udp:53"), false)));
+                args(plugin, Map.of("--users", users.toString(), "--listen", "udp:53"))));
         assertTrue(d.getMessage().contains("--listen"), d.getMessage());
         IllegalArgumentException root = assertThrows(IllegalArgumentException.class, () -> plugin.create(
-                args(plugin, Map.of("--users", users.toString(), "--sftp-root", dir.resolve("%h").toString()), false)));
+                args(plugin, Map.of("--users", users.toString(), "--sftp-root", dir.resolve("%h").toString()))));
         assertTrue(root.getMessage().startsWith("--sftp-root "), root.getMessage());
+        IllegalArgumentException fwd = assertThrows(IllegalArgumentException.class, () -> plugin.create(
+                args(plugin, Map.of("--users", users.toString(), "--allow-forwarding", "local,x11"))));
+        assertTrue(fwd.getMessage().startsWith("--allow-forwarding: 'x11'"), fwd.getMessage());
+        for (Path cas : List.of(dir.resolve("no-such-ca.pub"), java.nio.file.Files.writeString(dir.resolve("empty-ca.pub"), "\n"))) {
+            IllegalArgumentException ca = assertThrows(IllegalArgumentException.class, () -> plugin.create(
+                    args(plugin, Map.of("--users", users.toString(), "--trusted-user-ca-keys", cas.toString()))));
+            assertTrue(ca.getMessage().startsWith("--trusted-user-ca-keys " + cas), ca.getMessage());
+        }
         // a malformed users file is a bad argument too (exit 2), not a failure (exit 1)
         Path garbage = java.nio.file.Files.writeString(dir.resolve("garbage"), "bob:{NOSUCH}x\n");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(
-                args(plugin, Map.of("--users", garbage.toString()), false)));
+                args(plugin, Map.of("--users", garbage.toString()))));
         assertTrue(e.getMessage().startsWith("--users: " + garbage + ":1:"), e.getMessage());
     }
 
@@ -136,7 +144,7 @@ class SshPluginTest {
         for (String[] bad : new String[][] {{"--preauth-timeout", "soon"}, {"--max-preauth-per-address", "-1"},
                 {"--auth-max-failures", "many"}, {"--auth-address-penalty", "10/10m"}}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(
-                    args(plugin, Map.of("--users", users.toString(), bad[0], bad[1]), false)));
+                    args(plugin, Map.of("--users", users.toString(), bad[0], bad[1]))));
             assertTrue(e.getMessage().contains(bad[0]), bad[0] + ": " + e.getMessage());
         }
     }
@@ -151,7 +159,7 @@ class SshPluginTest {
                 "--users", users.toString(),
                 "--listen", "tcp:0:interface=127.0.0.1",
                 "--host-key", dir.resolve("hk").toString(),
-                "--max-preauth-per-address", "1"), false));
+                "--max-preauth-per-address", "1")));
         service.start();
         try (java.net.Socket first = new java.net.Socket("127.0.0.1", service.bindings().getFirst().port());
                 java.net.Socket second = new java.net.Socket("127.0.0.1", service.bindings().getFirst().port())) {
@@ -178,7 +186,7 @@ class SshPluginTest {
         UsersFile.addUser(users, "bob", "secret".toCharArray());
         SshPlugin plugin = new SshPlugin();
         for (String d : List.of("30s", "10m", "2h", "PT10M", "0")) {
-            Service s = plugin.create(args(plugin, Map.of("--users", users.toString(), "--idle-timeout", d), false));
+            Service s = plugin.create(args(plugin, Map.of("--users", users.toString(), "--idle-timeout", d)));
             assertEquals("ssh", s.name());
         }
     }

@@ -2,6 +2,7 @@ package dev.twine.ssh;
 
 import dev.twine.core.auth.AuthPolicy;
 import dev.twine.core.auth.Portal;
+import dev.twine.core.auth.PublicKeyStore;
 import dev.twine.core.auth.UsersFile;
 import dev.twine.ssh.internal.HostKeys;
 import java.io.IOException;
@@ -49,6 +50,12 @@ final class TwineSshFixture implements AutoCloseable {
     }
 
     TwineSshFixture(Path dir, AuthPolicy policy, UnaryOperator<SshServer.Builder> customize) throws Exception {
+        this(dir, policy, UnaryOperator.identity(), customize);
+    }
+
+    /** With {@code keys} wrapping the authorized_keys store the portal checks keys with. */
+    TwineSshFixture(Path dir, AuthPolicy policy, UnaryOperator<PublicKeyStore> keys,
+            UnaryOperator<SshServer.Builder> customize) throws Exception {
         this.dir = dir;
         Path users = dir.resolve("users");
         UsersFile.addUser(users, USER, PASSWORD.toCharArray());
@@ -60,7 +67,7 @@ final class TwineSshFixture implements AutoCloseable {
         hostKey = dir.resolve("host/ssh_host_key");
         Portal portal = Portal.builder()
                 .users(UsersFile.load(users))
-                .publicKeys(AuthorizedKeysDirectory.of(keysDir))
+                .publicKeys(keys.apply(AuthorizedKeysDirectory.of(keysDir)))
                 .policy(policy)
                 .build();
         SshServer.Builder b = SshServer.builder()

@@ -1,6 +1,7 @@
 package dev.twine.ssh.internal;
 
 import java.util.List;
+import java.util.stream.Stream;
 import org.apache.sshd.common.NamedFactory;
 import org.apache.sshd.common.cipher.BuiltinCiphers;
 import org.apache.sshd.common.cipher.Cipher;
@@ -22,8 +23,19 @@ public final class Algorithms {
     private Algorithms() {
     }
 
-    /** Key exchange: Curve25519 (RFC 8731), then the NIST curves (RFC 5656), then large DH groups (RFC 8268). */
+    /**
+     * Key exchange: first the post-quantum hybrids OpenSSH offers first (ML-KEM-768 with X25519,
+     * draft-ietf-sshm-mlkem-hybrid-kex, OpenSSH 9.9's default; sntrup761 with X25519,
+     * draft-ietf-sshm-ntruprime-ssh, OpenSSH 9.0's default, under both its names), so that a
+     * key exchange recorded today cannot be decrypted by a quantum computer later; then
+     * Curve25519 (RFC 8731), the NIST curves (RFC 5656) and large DH groups (RFC 8268). The
+     * hybrids need BouncyCastle, which MINA finds at run time; a factory MINA cannot support is
+     * left out by {@link NamedFactory#setUpTransformedFactories}.
+     */
     static final List<BuiltinDHFactories> KEX = List.of(
+            BuiltinDHFactories.mlkem768x25519,
+            BuiltinDHFactories.sntrup761x25519,
+            BuiltinDHFactories.sntrup761x25519_openssh,
             BuiltinDHFactories.curve25519,
             BuiltinDHFactories.curve25519_libssh,
             BuiltinDHFactories.ecdhp256,
@@ -53,6 +65,23 @@ public final class Algorithms {
             BuiltinSignatures.nistp521,
             BuiltinSignatures.rsaSHA512,
             BuiltinSignatures.rsaSHA256);
+
+    /**
+     * The same signatures and their OpenSSH certificate forms (PROTOCOL.certkeys), for the
+     * server: user certificates in publickey requests, and a host certificate when one is set.
+     */
+    static final List<NamedFactory<Signature>> SERVER_SIGNATURES = Stream.concat(Stream.of(
+            BuiltinSignatures.ed25519_cert,
+            BuiltinSignatures.nistp256_cert,
+            BuiltinSignatures.nistp384_cert,
+            BuiltinSignatures.nistp521_cert,
+            BuiltinSignatures.rsaSHA512_cert,
+            BuiltinSignatures.rsaSHA256_cert), SIGNATURES.stream()).toList();
+
+    /** The server's signature list: {@link #SERVER_SIGNATURES}. */
+    static List<NamedFactory<Signature>> serverSignatures() {
+        return SERVER_SIGNATURES;
+    }
 
     /** Server-side key exchange factories. */
     static List<KeyExchangeFactory> serverKex() {

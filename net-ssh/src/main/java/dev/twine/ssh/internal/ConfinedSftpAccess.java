@@ -27,7 +27,7 @@ import org.apache.sshd.sftp.server.SftpSubsystemProxy;
  * every path a client names is checked: the deepest part of it that exists must resolve (links
  * followed) to a place under the root's real path, else the client gets "permission denied";
  * a dangling link is refused too, since writing through it would create a file wherever it points.
- * Clients may not create links at all. Links changed on disk between the check and the use
+ * Clients may not create symbolic links (hard links, to files under the root, they may). Links changed on disk between the check and the use
  * (by someone with shell access to the root) are not covered.
  *
  * <p>Modes stay private to the server's user, as with OpenSSH's {@code sftp-server -u 077} but
@@ -133,8 +133,17 @@ final class ConfinedSftpAccess implements SftpFileSystemAccessor {
         return p;
     }
 
+    /**
+     * Symbolic links are refused: one could be aimed outside the root at any time. Hard links
+     * ({@code hardlink@openssh.com}, OpenSSH's {@code sftp ln}) are made: both names have been
+     * through {@link #resolveLocalFilePath}, so the existing file is under the root, and a hard
+     * link names the same file, never a path that could later lead out.
+     */
     @Override
     public void createLink(SftpSubsystemProxy subsystem, Path link, Path existing, boolean symLink) throws IOException {
-        throw new AccessDeniedException(String.valueOf(link), null, "links cannot be created over SFTP here");
+        if (symLink) {
+            throw new AccessDeniedException(String.valueOf(link), null, "symbolic links cannot be created over SFTP here");
+        }
+        SftpFileSystemAccessor.super.createLink(subsystem, link, existing, false);
     }
 }

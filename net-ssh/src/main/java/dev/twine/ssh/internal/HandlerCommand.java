@@ -8,6 +8,10 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.lang.System.Logger.Level;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
 import org.apache.sshd.server.Environment;
 import org.apache.sshd.server.ExitCallback;
 import org.apache.sshd.server.Signal;
@@ -63,11 +67,22 @@ final class HandlerCommand implements Command {
     public void start(ChannelSession channel, Environment env) throws IOException {
         ServerSession session = channel.getServerSession();
         Principal principal = MinaSshServer.principalOf(session);
-        SessionImpl s = new SessionImpl(principal, command, in, out, err, session.getClientAddress(),
-                server::draining, env.getEnv());
+        // a certificate's force-command replaces whatever the client asked for, exec or shell;
+        // the handler finds the client's command where sshd puts it (sshd(8) ENVIRONMENT)
+        Optional<String> forced = MinaSshServer.forcedCommand(session);
+        Supplier<Map<String, String>> environment = () -> {
+            if (forced.isEmpty() || command == null) {
+                return env.getEnv();
+            }
+            Map<String, String> e = new HashMap<>(env.getEnv());
+            e.put("SSH_ORIGINAL_COMMAND", command);
+            return e;
+        };
+        SessionImpl s = new SessionImpl(principal, forced.orElse(command), in, out, err, session.getClientAddress(),
+                server::draining, environment.get());
         // RFC 4254 §6.7: window-change arrives as a signal from MINA
-        env.addSignalListener((ch, signal) -> s.windowChanged(env.getEnv()), Signal.WINCH);
-        String what = command == null ? "shell" : "exec";
+        env.addSignalListener((ch, signal) -> s.windowChanged(environment.get()), Signal.WINCH);
+        String what = forced.isPresent() || command != null ? "exec" : "shell";
         running = server.scope().fork(what + "-" + principal.name(), () -> runHandler(s));
     }
 

@@ -17,9 +17,12 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.sshd.common.config.keys.AuthorizedKeyEntry;
 import org.apache.sshd.common.config.keys.KeyUtils;
+import org.apache.sshd.common.config.keys.OpenSshCertificate;
 import org.apache.sshd.common.config.keys.PublicKeyEntry;
 import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
 import org.apache.sshd.common.config.keys.writer.openssh.OpenSSHKeyPairResourceWriter;
+import org.apache.sshd.common.signature.BuiltinSignatures;
+import org.apache.sshd.common.signature.Signature;
 import org.apache.sshd.common.util.security.SecurityUtils;
 
 /** OpenSSH key files: reading authorized_keys and private keys, generating and writing keys. */
@@ -137,5 +140,53 @@ public final class Keys {
             throw new IllegalArgumentException(file + ": no private key found (OpenSSH or PEM, unencrypted)");
         }
         return pairs;
+    }
+
+    /**
+     * The OpenSSH certificate in {@code file} (one {@code *-cert-v01@openssh.com} line, as
+     * {@code ssh-keygen -s} writes it).
+     *
+     * @throws IllegalArgumentException naming the file if it holds no certificate
+     * @throws IOException if it cannot be read
+     */
+    public static OpenSshCertificate readCertificate(Path file) throws IOException {
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            String t = line.strip();
+            if (t.isEmpty() || t.startsWith("#")) {
+                continue;
+            }
+            try {
+                PublicKey k = PublicKeyEntry.parsePublicKeyEntry(t).resolvePublicKey(null, Map.of(),
+                        PublicKeyEntryResolver.FAILING);
+                if (k instanceof OpenSshCertificate cert) {
+                    return cert;
+                }
+            } catch (IllegalArgumentException | GeneralSecurityException e) {
+                throw new IllegalArgumentException(file + ": not an OpenSSH certificate: " + e.getMessage(), e);
+            }
+        }
+        throw new IllegalArgumentException(file + ": no OpenSSH certificate in it");
+    }
+
+    /**
+     * Whether {@code cert} carries a valid signature by {@code ca} (PROTOCOL.certkeys: the CA
+     * signs every field before the signature), with one of the signature algorithms Twine accepts.
+     */
+    public static boolean signedBy(OpenSshCertificate cert, PublicKey ca) {
+        if (!sameKey(cert.getCaPubKey(), ca)) {
+            return false;
+        }
+        BuiltinSignatures alg = BuiltinSignatures.fromFactoryName(cert.getSignatureAlgorithm());
+        if (alg == null || !Algorithms.SIGNATURES.contains(alg)) {
+            return false;
+        }
+        try {
+            Signature verifier = alg.create();
+            verifier.initVerifier(null, ca);
+            verifier.update(null, cert.getMessage());
+            return verifier.verify(null, cert.getSignature());
+        } catch (Exception e) {
+            return false;
+        }
     }
 }

@@ -10,7 +10,10 @@ import dev.twine.core.auth.Principal;
 import dev.twine.core.auth.PublicKeyCredentials;
 import dev.twine.core.auth.Realm;
 import dev.twine.core.auth.UsernamePassword;
+import dev.twine.ssh.AuthorizedKeysDirectory;
+import dev.twine.ssh.ForwardingPermits;
 import dev.twine.ssh.SshCommandHandler;
+import dev.twine.ssh.SshServer;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.lang.System.Logger.Level;
@@ -34,6 +37,7 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.apache.sshd.common.AttributeRepository.AttributeKey;
 import org.apache.sshd.common.SshConstants;
+import org.apache.sshd.common.config.keys.OpenSshCertificate;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
 import org.apache.sshd.common.session.Session;
 import org.apache.sshd.common.session.SessionListener;
@@ -62,6 +66,12 @@ public final class MinaSshServer {
     private static final AttributeKey<Principal> PRINCIPAL = new AttributeKey<>();
     private static final AttributeKey<ConnectionLimits.Permit> PERMIT = new AttributeKey<>();
     private static final AttributeKey<Logins> LOGINS = new AttributeKey<>();
+    /** The force-command of the certificate the session logged in with, if it has one. */
+    private static final AttributeKey<String> FORCED_COMMAND = new AttributeKey<>();
+    /** What the key the session logged in with may forward; absent: no per-key limit. */
+    private static final AttributeKey<ForwardingPermits> PERMITS = new AttributeKey<>();
+    /** PROTOCOL.certkeys: the certificate extension without which sshd refuses forwarding. */
+    private static final String PERMIT_PORT_FORWARDING = "permit-port-forwarding";
     /** Refusals are logged at most this often, so that a flood cannot flood the log too. */
     private static final Duration REFUSAL_LOG_INTERVAL = Duration.ofSeconds(10);
 
@@ -92,6 +102,14 @@ public final class MinaSshServer {
 
     Scope scope() {
         return scope;
+    }
+
+    /**
+     * The command a session must run whatever it asks for: the {@code force-command} critical
+     * option of the user certificate it logged in with (PROTOCOL.certkeys), if any.
+     */
+    static Optional<String> forcedCommand(ServerSession session) {
+        return Optional.ofNullable(session.getAttribute(FORCED_COMMAND));
     }
 
     /**
@@ -177,12 +195,16 @@ public final class MinaSshServer {
                 .keyExchangeFactories(Algorithms.serverKex())
                 .cipherFactories(Algorithms.ciphers())
                 .macFactories(Algorithms.macs())
-                .signatureFactories(Algorithms.signatures())
-                .forwardingFilter(forwardingFilter(config.allowForwarding()))
+                .signatureFactories(Algorithms.serverSignatures())
+                .forwardingFilter(new Forwarding())
                 .build();
         s.setHost(config.host().isEmpty() ? null : config.host());
         s.setPort(config.port());
         s.setKeyPairProvider(KeyPairProvider.wrap(hostKeys));
+        if (config.hostCertificate() != null) {
+            OpenSshCertificate cert = hostCertificate(config.hostCertificate(), hostKeys);
+            s.setHostKeyCertificateProvider(session -> List.of(cert));
+        }
         s.setPasswordAuthenticator(this::authenticatePassword);
         s.setPublickeyAuthenticator(this::authenticateKey);
         s.setKeyboardInteractiveAuthenticator(new Interactive());
@@ -331,6 +353,8 @@ public final class MinaSshServer {
         login(session, username, pending, () -> {
             Principal p = config.portal().authenticate(new UsernamePassword(username, password));
             session.setAttribute(PRINCIPAL, new Principal(p.name(), mechanism));
+            session.removeAttribute(FORCED_COMMAND);
+            session.removeAttribute(PERMITS);
         });
     }
 
@@ -433,6 +457,16 @@ public final class MinaSshServer {
             InetAddress client = session.getClientAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
             Principal p = config.portal().authenticate(new PublicKeyCredentials(username, key, client));
             session.setAttribute(PRINCIPAL, p);
+            // the last key accepted is the one the login succeeds with: its certificate's
+            // force-command (if any) binds the session, whichever store admitted it
+            String forced = key instanceof OpenSshCertificate cert
+                    ? cert.getCriticalOptionsMap().get(OpenSshCertificate.FORCE_COMMAND) : null;
+            if (forced != null) {
+                session.setAttribute(FORCED_COMMAND, forced);
+            } else {
+                session.removeAttribute(FORCED_COMMAND);
+            }
+            session.setAttribute(PERMITS, permits(username, key, client));
             return true;
         } catch (AuthenticationException e) {
             return false;
@@ -486,6 +520,48 @@ public final class MinaSshServer {
             keyFailed(session, logins, username);
             return Boolean.FALSE;
         }
+
+        /**
+         * PROTOCOL.certkeys critical options: a certificate with one the server does not enforce
+         * must be refused. {@code source-address} is checked here (MINA's check against the
+         * client's address), {@code force-command} is enforced on every exec, shell and
+         * subsystem request ({@link #forcedCommand}); {@code verify-required} (FIDO user
+         * verification) and anything unknown refuse the certificate.
+         */
+        @Override
+        protected void verifyCriticalOptions(ServerSession session, OpenSshCertificate cert)
+                throws java.security.cert.CertificateException {
+            for (String option : cert.getCriticalOptionsMap().keySet()) {
+                switch (option) {
+                    case OpenSshCertificate.SOURCE_ADDRESS -> verifyCertificateSources(session, cert);
+                    case OpenSshCertificate.FORCE_COMMAND -> {
+                        // enforced per channel request
+                    }
+                    default -> throw new java.security.cert.CertificateException(
+                            "critical option " + option + " is not supported");
+                }
+            }
+        }
+    }
+
+    /**
+     * The host certificate in {@code file}, which must certify one of the server's host keys
+     * (sshd's {@code HostCertificate}); clients trusting its CA ({@code @cert-authority} in
+     * known_hosts) then accept the server without its key listed.
+     *
+     * @throws IllegalArgumentException naming the file if it is not a host certificate for one
+     *     of {@code hostKeys}
+     */
+    private static OpenSshCertificate hostCertificate(java.nio.file.Path file, List<KeyPair> hostKeys)
+            throws IOException {
+        OpenSshCertificate cert = Keys.readCertificate(file);
+        if (cert.getType() != OpenSshCertificate.Type.HOST) {
+            throw new IllegalArgumentException(file + ": a user certificate, not a host certificate (ssh-keygen -h)");
+        }
+        if (hostKeys.stream().noneMatch(k -> Keys.sameKey(k.getPublic(), cert.getCertPubKey()))) {
+            throw new IllegalArgumentException(file + ": certifies a key that is not one of the host keys");
+        }
+        return cert;
     }
 
     /** Counts a failed signed publickey request, off MINA's thread (the policy's delay is spent there). */
@@ -585,6 +661,13 @@ public final class MinaSshServer {
         @Override
         public void sessionCreated(Session session) {
             SocketAddress peer = session.getIoSession().getRemoteAddress();
+            if (!draining && dropEarly(config.limits().preauthConnections(),
+                    java.util.concurrent.ThreadLocalRandom.current().nextInt(100),
+                    config.earlyDropStart(), config.earlyDropRate(), config.limits().preauth())) {
+                logRefusal(peer, "early drop of connections not logged in yet (max startups)");
+                refuse(session, "too many connections");
+                return;
+            }
             Optional<ConnectionLimits.Permit> permit = draining || peer == null
                     ? Optional.empty() : config.limits().tryAdmit(peer);
             boolean full = config.maxSessions() > 0 && authenticated.size() >= config.maxSessions();
@@ -659,6 +742,21 @@ public final class MinaSshServer {
         }
     }
 
+    /**
+     * OpenSSH's MaxStartups {@code start:rate:full} decision for a new connection while {@code
+     * waiting} others have not logged in: never below start; from there a drop when {@code roll}
+     * (uniform in 0..99) is under the rate, which rises linearly from {@code rate} at start to 100
+     * at full (the limits' pre-auth cap; without one it stays at {@code rate}).
+     */
+    static boolean dropEarly(int waiting, int roll, int start, int rate, int full) {
+        if (start <= 0 || waiting < start) {
+            return false;
+        }
+        long percent = full <= start ? (full > 0 ? 100 : rate)
+                : rate + (long) (100 - rate) * (waiting - start) / (full - start);
+        return roll < Math.min(100, percent);
+    }
+
     private static void refuse(Session session, String why) {
         try {
             session.disconnect(SshConstants.SSH2_DISCONNECT_TOO_MANY_CONNECTIONS, why);
@@ -678,29 +776,70 @@ public final class MinaSshServer {
         }
     }
 
-    private static ForwardingFilter forwardingFilter(boolean allowLocal) {
-        return new ForwardingFilter() {
-            @Override
-            public boolean canForwardAgent(Session session, String requestType) {
-                return false;
-            }
+    /**
+     * The forwarding a key login may do: a certificate's {@code permit-port-forwarding}
+     * extension, else the {@code authorized_keys} line's permits when the server was given the
+     * directory (a key admitted by another store is not limited here).
+     */
+    private ForwardingPermits permits(String username, PublicKey key, InetAddress client) {
+        if (key instanceof OpenSshCertificate cert) {
+            return cert.getExtensionsMap().containsKey(PERMIT_PORT_FORWARDING) ? ForwardingPermits.ANY : ForwardingPermits.NONE;
+        }
+        AuthorizedKeysDirectory keys = config.forwardingPermits();
+        return keys == null ? ForwardingPermits.ANY
+                : keys.forwardingPermits(username, key, client).orElse(ForwardingPermits.ANY);
+    }
 
-            @Override
-            public boolean canForwardX11(Session session, String requestType) {
-                return false;
-            }
+    private static ForwardingPermits permitsOf(Session session) {
+        ForwardingPermits p = session.getAttribute(PERMITS);
+        return p == null ? ForwardingPermits.ANY : p;
+    }
 
-            @Override
-            public boolean canListen(SshdSocketAddress address, Session session) {
-                return false; // remote (tcpip-forward) forwarding is never allowed
-            }
+    /**
+     * RFC 4254 §7: local ({@code direct-tcpip}) and remote ({@code tcpip-forward}) forwarding,
+     * each only if allowed, within the login's {@link ForwardingPermits}; remote listeners on
+     * loopback only (sshd's {@code GatewayPorts no}). Agent and X11 forwarding never.
+     */
+    private final class Forwarding implements ForwardingFilter {
+        @Override
+        public boolean canForwardAgent(Session session, String requestType) {
+            return false;
+        }
 
-            @Override
-            public boolean canConnect(TcpForwardingFilter.Type type, SshdSocketAddress address, Session session) {
-                // RFC 4254 §7.2 direct-tcpip: `ssh -L`
-                return allowLocal && type == TcpForwardingFilter.Type.Direct;
+        @Override
+        public boolean canForwardX11(Session session, String requestType) {
+            return false;
+        }
+
+        @Override
+        public boolean canListen(SshdSocketAddress address, Session session) {
+            boolean ok = config.forwarding().contains(SshServer.Forwarding.REMOTE) && loopback(address.getHostName())
+                    && permitsOf(session).allowsListen(address.getHostName(), address.getPort());
+            if (!ok) {
+                LOG.log(Level.INFO, "ssh: remote forwarding refused on " + address + " for " + session.getUsername());
             }
-        };
+            return ok;
+        }
+
+        @Override
+        public boolean canConnect(TcpForwardingFilter.Type type, SshdSocketAddress address, Session session) {
+            boolean ok = type == TcpForwardingFilter.Type.Direct
+                    && config.forwarding().contains(SshServer.Forwarding.LOCAL)
+                    && permitsOf(session).allowsOpen(address.getHostName(), address.getPort());
+            if (!ok) {
+                LOG.log(Level.INFO, "ssh: forwarding to " + address + " refused for " + session.getUsername());
+            }
+            return ok;
+        }
+    }
+
+    /** A bind address that stays on this machine: a loopback literal or {@code localhost}. */
+    private static boolean loopback(String host) {
+        if (host == null) {
+            return false;
+        }
+        String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        return h.equalsIgnoreCase("localhost") || h.equals("::1") || h.matches("127(\\.\\d{1,3}){3}");
     }
 
     /** MINA's server, with a way to stop accepting without closing open connections. */

@@ -2,16 +2,23 @@ package dev.twine.ssh.internal;
 
 import dev.twine.core.auth.Realm;
 import java.io.IOException;
+import java.nio.file.FileStore;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.apache.sshd.common.file.FileSystemFactory;
 import org.apache.sshd.common.file.root.RootedFileSystemProvider;
 import org.apache.sshd.common.session.SessionContext;
 import org.apache.sshd.common.util.io.FileInfoExtractor;
+import org.apache.sshd.common.util.buffer.Buffer;
 import org.apache.sshd.server.channel.ChannelSession;
+import org.apache.sshd.server.session.ServerSession;
+import org.apache.sshd.sftp.common.SftpConstants;
+import org.apache.sshd.sftp.common.extensions.openssh.AbstractOpenSSHExtensionParser.OpenSSHExtension;
 import org.apache.sshd.server.command.Command;
 import org.apache.sshd.sftp.server.SftpSubsystem;
 import org.apache.sshd.sftp.server.SftpSubsystemConfigurator;
@@ -26,6 +33,9 @@ import org.apache.sshd.sftp.server.SftpSubsystemFactory;
  */
 final class RealmSftpFactory extends SftpSubsystemFactory {
 
+    /** OpenSSH's file system statistics extension (PROTOCOL §4.4), used by {@code sftp df}. */
+    private static final String STATVFS = "statvfs@openssh.com";
+
     private final MinaSshServer server;
     private final Realm<Path> realm;
 
@@ -37,6 +47,12 @@ final class RealmSftpFactory extends SftpSubsystemFactory {
 
     @Override
     public Command createSubsystem(ChannelSession channel) throws IOException {
+        if (MinaSshServer.forcedCommand(channel.getServerSession()).isPresent()) {
+            // sshd would run the forced command instead of sftp-server; a session bound to one
+            // command gets no file access
+            throw new IOException("sftp refused for " + channel.getServerSession().getUsername()
+                    + ": the certificate forces a command");
+        }
         Path root = server.avatar(realm, channel.getServerSession(), "sftp");
         if (!Files.isDirectory(root)) {
             throw new IOException("sftp for " + channel.getServerSession().getUsername() + ": the realm's " + root
@@ -61,6 +77,56 @@ final class RealmSftpFactory extends SftpSubsystemFactory {
         @Override
         public void setFileSystemFactory(FileSystemFactory factory, SessionContext session) {
             // the file system was chosen by the realm when the subsystem was made
+        }
+
+        /** MINA's OpenSSH extensions, and {@code statvfs@openssh.com}, which it does not offer. */
+        @Override
+        protected List<OpenSSHExtension> resolveOpenSSHExtensions(ServerSession session) {
+            List<OpenSSHExtension> extensions = new ArrayList<>(super.resolveOpenSSHExtensions(session));
+            extensions.add(new OpenSSHExtension(STATVFS, "2"));
+            return extensions;
+        }
+
+        @Override
+        protected void executeExtendedCommand(Buffer buffer, int id, String extension) throws IOException {
+            if (!extension.equals(STATVFS)) {
+                super.executeExtendedCommand(buffer, id, extension);
+                return;
+            }
+            String path = buffer.getString();
+            FileStore store;
+            try {
+                // resolved like every other path: confined to the root
+                store = Files.getFileStore(resolveFile(path));
+            } catch (IOException | RuntimeException e) {
+                sendStatus(prepareReply(buffer), id, e, SftpConstants.SSH_FXP_EXTENDED, path);
+                return;
+            }
+            Buffer reply = prepareReply(buffer);
+            reply.putByte((byte) SftpConstants.SSH_FXP_EXTENDED_REPLY);
+            reply.putInt(id);
+            for (long field : statvfs(store)) {
+                reply.putLong(field);
+            }
+            send(reply);
+        }
+
+        /**
+         * OpenSSH's PROTOCOL §4.4 {@code statvfs} reply fields, in order: block size, fragment
+         * size, blocks, free blocks, blocks available to the user, then inodes (total, free,
+         * available: unknown to Java, so 0), file system id (0), flags (read-only, and nosuid:
+         * SFTP here never sets setuid bits) and the longest name.
+         */
+        private static long[] statvfs(FileStore store) throws IOException {
+            long block;
+            try {
+                block = Math.max(1, store.getBlockSize());
+            } catch (UnsupportedOperationException e) {
+                block = 4096;
+            }
+            long flags = (store.isReadOnly() ? 0x1 : 0) | 0x2;
+            return new long[] {block, block, store.getTotalSpace() / block, store.getUnallocatedSpace() / block,
+                    store.getUsableSpace() / block, 0, 0, 0, 0, flags, 255};
         }
 
         /**
