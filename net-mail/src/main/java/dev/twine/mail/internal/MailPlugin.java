@@ -25,6 +25,8 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -53,7 +55,9 @@ public final class MailPlugin implements ServicePlugin {
     @Override
     public List<Option> options() {
         List<Option> options = new ArrayList<>(List.of(
-                Option.value("--domain", "DOMAIN", "The mail domain whose users get mail here.").asRequired(),
+                Option.value("--domain", "DOMAIN", "A local mail domain whose users get mail here; the first is the server's"
+                        + " name (repeatable: every user has an address in each).").asRequired().asRepeatable(),
+                Option.value("--domains", "FILE", "More local domains, one a line ('#' comments)."),
                 Option.value("--users", "FILE", "Users file (Dovecot passwd-file): local mailboxes and AUTH logins.").asRequired(),
                 Option.value("--maildir", "DIR", "Maildir++ root: mail for USER goes to DIR/USER/{tmp,new,cur}.").asRequired(),
                 Option.value("--smtp", "EP", "Endpoint for SMTP (port 25 role) (repeatable).")
@@ -62,7 +66,9 @@ public final class MailPlugin implements ServicePlugin {
                         .asRepeatable().withDefault("tcp:2587:interface=127.0.0.1"),
                 Option.value("--lmtp", "EP", "Endpoint for LMTP (RFC 2033) local delivery from another MTA (repeatable).")
                         .asRepeatable(),
-                Option.value("--aliases", "FILE", "Local aliases file, as aliases(5): 'name: user, user@remote.example'."),
+                Option.value("--aliases", "FILE", "Aliases file: aliases(5) lines ('name: user, user@remote.example', every"
+                        + " local domain) and virtual(5) lines ('info@example.org alice, bob', '@example.org catchall');"
+                        + " reread on SIGHUP."),
                 Option.value("--pop3", "EP", "Endpoint for POP3 (repeatable).").asRepeatable(),
                 Option.value("--imap", "EP", "Endpoint for IMAP (repeatable).").asRepeatable(),
                 Option.value("--tls-cert", "PEM", "Certificate chain for STARTTLS (with --tls-key)."),
@@ -87,10 +93,8 @@ public final class MailPlugin implements ServicePlugin {
 
     @Override
     public Service create(Arguments args) throws IOException {
-        String domain = args.require("--domain").toLowerCase(Locale.ROOT);
-        if (!domain.matches("[a-z0-9]([a-z0-9.-]*[a-z0-9])?")) {
-            throw new IllegalArgumentException("--domain: not a domain name: " + domain);
-        }
+        Set<String> domains = domains(args);
+        String domain = domains.iterator().next();
         Path usersPath = Path.of(args.require("--users"));
         UsersFile users = args.usersFile("--users");
         Path maildirPath = Path.of(args.require("--maildir")).toAbsolutePath();
@@ -133,15 +137,16 @@ public final class MailPlugin implements ServicePlugin {
             throw new IllegalArgumentException("--max-message-size: at least 1024 bytes, got '" + args.require("--max-message-size") + "'");
         }
         Duration idle = args.duration("--idle-timeout");
-        MaildirDelivery.Builder local = MaildirDelivery.builder().domain(domain).maildir(maildir).users(users);
+        MaildirDelivery.Builder local = MaildirDelivery.builder().maildir(maildir).users(users);
+        domains.forEach(local::domain);
         if (postmaster != null) {
             local.postmaster(postmaster);
         }
-        MailDelivery<?> delivery = MailDelivery.byDomain(domain, local.build(), queue);
+        MailDelivery<?> delivery = MailDelivery.byDomain(domains, local.build(), queue);
         Optional<String> aliasesFile = args.value("--aliases");
         if (aliasesFile.isPresent()) {
             try {
-                delivery = Aliases.load(Path.of(aliasesFile.get())).over(domain, delivery);
+                delivery = Aliases.load(Path.of(aliasesFile.get())).over(domains, delivery);
             } catch (IOException e) {
                 // a bad file is a bad argument: the message names the file and line
                 throw new IllegalArgumentException("--aliases: " + e.getMessage(), e);
@@ -159,9 +164,10 @@ public final class MailPlugin implements ServicePlugin {
             if (endpoints.isEmpty()) {
                 continue;
             }
-            SmtpServer.Builder b = SmtpServer.builder().domain(domain).role(role).delivery(delivery)
+            SmtpServer.Builder b = SmtpServer.builder().role(role).delivery(delivery)
                     .allowPlainAuth(args.flag("--allow-plain-auth"))
                     .maxMessageSize(maxSize).idleTimeout(idle).limits(LimitOptions.connectionLimits(args));
+            domains.forEach(b::domain);
             if (role != SmtpServer.Role.LMTP) {
                 // LMTP serves the MTA in front, which does not log in
                 b.portal(portal);
@@ -201,6 +207,44 @@ public final class MailPlugin implements ServicePlugin {
             services.add(checked("--imap", i::build));
         }
         return Services.group("mail", services);
+    }
+
+    /**
+     * The local domains, lower case, in order: each {@code --domain}, then the lines of the
+     * {@code --domains} file.
+     */
+    private static Set<String> domains(Arguments args) {
+        Set<String> domains = new LinkedHashSet<>();
+        for (String d : args.values("--domain")) {
+            domains.add(domainName("--domain", d));
+        }
+        Optional<String> file = args.value("--domains");
+        if (file.isPresent()) {
+            List<String> lines;
+            try {
+                lines = Files.readAllLines(Path.of(file.get()), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--domains: cannot read " + file.get() + ": " + e.getMessage(), e);
+            }
+            for (int i = 0; i < lines.size(); i++) {
+                String d = lines.get(i).replaceFirst("#.*", "").strip();
+                if (!d.isEmpty()) {
+                    domains.add(domainName("--domains: " + file.get() + ":" + (i + 1), d));
+                }
+            }
+        }
+        if (domains.isEmpty()) {
+            throw new IllegalArgumentException("--domain is required");
+        }
+        return domains;
+    }
+
+    private static String domainName(String where, String given) {
+        String d = given.strip().toLowerCase(Locale.ROOT);
+        if (!d.matches("[a-z0-9]([a-z0-9.-]*[a-z0-9])?")) {
+            throw new IllegalArgumentException(where + ": not a domain name: " + given);
+        }
+        return d;
     }
 
     /**

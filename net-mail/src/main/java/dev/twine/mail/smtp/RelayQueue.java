@@ -485,6 +485,17 @@ public final class RelayQueue implements Service, MailDelivery<String> {
         }
     }
 
+    /**
+     * Nothing to reload, as a service or as a delivery: the queue's settings are fixed when it is
+     * built.
+     *
+     * @return false
+     */
+    @Override
+    public boolean reload() {
+        return false;
+    }
+
     @Override
     public void close() {
         running = false;

@@ -15,9 +15,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * An ESMTP server (RFC 5321), or an LMTP server (RFC 2033), handing each message to a
@@ -69,6 +71,7 @@ public final class SmtpServer implements Service {
     }
 
     final String domain;
+    final Set<String> domains;
     final Role role;
     final MailDelivery<?> delivery;
     final Portal portal;
@@ -85,7 +88,8 @@ public final class SmtpServer implements Service {
     private final ListeningService service;
 
     private SmtpServer(Builder b) {
-        this.domain = b.domain;
+        this.domain = b.domains.iterator().next();
+        this.domains = Set.copyOf(b.domains);
         this.role = b.role;
         this.delivery = b.delivery;
         this.portal = b.portal;
@@ -172,15 +176,29 @@ public final class SmtpServer implements Service {
 
     /**
      * Rereads the STARTTLS certificate and key if their files changed (a renewal), and the
-     * certificates of {@code tls:} endpoints: what the launcher does on SIGHUP. Sessions keep
-     * their connections; the next handshake gets the new pair.
+     * certificates of {@code tls:} endpoints, then asks the delivery to reload
+     * ({@link MailDelivery#reload()}: the aliases file, for one): what the launcher does on
+     * SIGHUP. Sessions keep their connections; the next handshake gets the new pair, the next
+     * {@code RCPT} the new aliases.
      *
-     * @return whether a certificate changed
-     * @throws IOException naming the file, if a renewed pair is bad; the old one stays in use
+     * @return whether a certificate or the delivery's configuration changed
+     * @throws IOException naming the file, if a renewed pair or the delivery's file is bad; what
+     *     was in use stays in use (a failure of one does not stop the other's reload)
      */
     @Override
     public boolean reload() throws IOException {
-        return service.reload();
+        boolean certificates;
+        try {
+            certificates = service.reload();
+        } catch (IOException e) {
+            try {
+                delivery.reload();
+            } catch (IOException other) {
+                e.addSuppressed(other);
+            }
+            throw e;
+        }
+        return delivery.reload() | certificates;
     }
 
     /** Stops at once, cancelling every session; idempotent. */
@@ -218,9 +236,14 @@ public final class SmtpServer implements Service {
         return limits;
     }
 
-    /** The mail domain. */
+    /** The server's name: the first {@linkplain Builder#domain local domain}. */
     public String domain() {
         return domain;
+    }
+
+    /** Every local domain, the first one's name included. */
+    public Set<String> domains() {
+        return domains;
     }
 
     /** The role. */
@@ -240,7 +263,7 @@ public final class SmtpServer implements Service {
 
     /** Configuration for an {@link SmtpServer}. */
     public static final class Builder {
-        private String domain;
+        private final Set<String> domains = new LinkedHashSet<>();
         private Role role = Role.MX;
         private MailDelivery<?> delivery;
         private Portal portal;
@@ -260,12 +283,13 @@ public final class SmtpServer implements Service {
         private Builder() {}
 
         /**
-         * The server's mail domain: its name in the greeting and in {@code Received:}, the domain
-         * whose mail anyone may send here (every other domain needs AUTH: no open relay), and the
-         * domain of the addresses an authenticated user owns.
+         * Adds a local mail domain; repeatable. The local domains are those whose mail anyone may
+         * send here (every other domain needs AUTH: no open relay) and those of the addresses an
+         * authenticated user owns; the first one added is also the server's name, in the greeting
+         * and in {@code Received:}.
          */
         public Builder domain(String domain) {
-            this.domain = Objects.requireNonNull(domain, "domain").toLowerCase(Locale.ROOT);
+            this.domains.add(Objects.requireNonNull(domain, "domain").toLowerCase(Locale.ROOT));
             return this;
         }
 
@@ -429,7 +453,7 @@ public final class SmtpServer implements Service {
          * @throws IllegalStateException naming the builder method of a missing required setting
          */
         public SmtpServer build() {
-            if (domain == null) {
+            if (domains.isEmpty()) {
                 throw new IllegalStateException("domain(...) is required");
             }
             if (delivery == null) {

@@ -383,7 +383,7 @@ final class SmtpSession {
         if (at < 0) {
             // <postmaster>, RFC 5321 §4.1.1.3: the server's own
             address = address + "@" + cfg.domain;
-        } else if (principal == null && !address.substring(at + 1).equalsIgnoreCase(cfg.domain)) {
+        } else if (principal == null && !cfg.domains.contains(address.substring(at + 1).toLowerCase(Locale.ROOT))) {
             // never an open relay: other domains only for authenticated clients, whatever the delivery
             error(550, "5.7.1 <" + address + ">: Relay access denied");
             return;
@@ -398,13 +398,13 @@ final class SmtpSession {
     }
 
     /**
-     * Whether the authenticated user owns {@code address}: one of the server domain's addresses
+     * Whether the authenticated user owns {@code address}: an address in one of the local domains
      * whose local part is the user's name, ignoring case. The one place sender ownership is
      * decided (for MAIL FROM and for From:).
      */
     private boolean owns(String address) {
         int at = address.lastIndexOf('@');
-        return at > 0 && address.substring(at + 1).equalsIgnoreCase(cfg.domain)
+        return at > 0 && cfg.domains.contains(address.substring(at + 1).toLowerCase(Locale.ROOT))
                 && address.substring(0, at).equalsIgnoreCase(principal.name());
     }
 

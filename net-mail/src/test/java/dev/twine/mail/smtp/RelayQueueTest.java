@@ -208,7 +208,7 @@ class RelayQueueTest {
                 .timeout(Duration.ofSeconds(10)).tls(Optional.empty()).build();
         q.start();
         toClose.add(q);
-        SmtpServer submission = SmtpTestSupport.server(dir, MailDelivery.byDomain(SmtpTestSupport.DOMAIN, SmtpTestSupport.local(dir).build(), q))
+        SmtpServer submission = SmtpTestSupport.server(dir, MailDelivery.byDomain(List.of(SmtpTestSupport.DOMAIN), SmtpTestSupport.local(dir).build(), q))
                 .role(SmtpServer.Role.SUBMISSION).allowPlainAuth(true).listen("tcp:0:interface=127.0.0.1").build();
         submission.start();
         toClose.add(submission);
