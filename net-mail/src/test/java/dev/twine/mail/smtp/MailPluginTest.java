@@ -274,6 +274,44 @@ class MailPluginTest {
     }
 
     @Test
+    void severalDomainsFromOptionsAndAFileShareTheUsersAndTheAliasesReloadWithTheService() throws Exception {
+        SmtpTestSupport.users(dir);
+        Path domains = dir.resolve("domains");
+        Files.writeString(domains, "# more domains\nExample.NET\n");
+        Path aliases = dir.resolve("aliases");
+        Files.writeString(aliases, "info@example.org alice\n");
+        try (Service s = plugin.create(args("--domain", "example.test", "--domain", "example.org", "--domains", domains.toString(),
+                "--users", dir.resolve("users").toString(), "--maildir", dir.resolve("maildir").toString(),
+                "--aliases", aliases.toString(), "--smtp", "tcp:0:interface=127.0.0.1", "--submission", "tcp:0:interface=127.0.0.1"))) {
+            s.start();
+            int port = s.bindings().get(0).port();
+            byte[] text = "Subject: d\r\n\r\nx\r\n".getBytes(StandardCharsets.US_ASCII);
+            try (SmtpClient c = SmtpClient.connect("127.0.0.1:" + port, Duration.ofSeconds(10))) {
+                c.ehlo("t");
+                c.send("x@remote.example", List.of("alice@example.net"), text);
+                c.send("x@remote.example", List.of("info@example.org"), text);
+                Files.writeString(aliases, "info@example.org bob\n");
+                assertTrue(s.reload(), "SIGHUP rereads the aliases");
+                c.send("x@remote.example", List.of("info@example.org"), text);
+                c.quit();
+            }
+        }
+        assertEquals(2, SmtpTestSupport.delivered(dir, "alice").size());
+        assertEquals(1, SmtpTestSupport.delivered(dir, "bob").size());
+    }
+
+    @Test
+    void aBadLineInTheDomainsFileIsABadArgumentNamingFileAndLine() throws Exception {
+        SmtpTestSupport.users(dir);
+        Path domains = dir.resolve("domains");
+        Files.writeString(domains, "example.net\nnot a domain\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(args("--domain", "example.test",
+                "--domains", domains.toString(), "--users", dir.resolve("users").toString(),
+                "--maildir", dir.resolve("maildir").toString())));
+        assertEquals("--domains: " + domains + ":2: not a domain name: not a domain", e.getMessage());
+    }
+
+    @Test
     void lmtpServesTheAliasesAndTheMaildir() throws Exception {
         SmtpTestSupport.users(dir);
         Path aliases = dir.resolve("aliases");
