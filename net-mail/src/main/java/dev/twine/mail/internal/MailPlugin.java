@@ -17,6 +17,8 @@ import dev.twine.mail.smtp.MailDelivery;
 import dev.twine.mail.smtp.MaildirDelivery;
 import dev.twine.mail.smtp.MxResolver;
 import dev.twine.mail.smtp.RelayQueue;
+import dev.twine.mail.smtp.SenderLogins;
+import dev.twine.mail.smtp.SendingLimits;
 import dev.twine.mail.smtp.SmtpServer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -69,6 +71,12 @@ public final class MailPlugin implements ServicePlugin {
                 Option.value("--aliases", "FILE", "Aliases file: aliases(5) lines ('name: user, user@remote.example', every"
                         + " local domain) and virtual(5) lines ('info@example.org alice, bob', '@example.org catchall');"
                         + " reread on SIGHUP."),
+                Option.value("--sender-logins", "FILE", "Who may send as which address beyond their own and their aliases,"
+                        + " as Postfix's smtpd_sender_login_maps: 'sales@example.org alice, bob', '@example.net carol'."),
+                Option.value("--user-hourly-limit", "M/R", "Each logged-in user may send M messages to R recipients an hour,"
+                        + " e.g. 200/1000 (0 = no limit)."),
+                Option.value("--address-hourly-limit", "M/R", "The same for each client address (IPv6: /64), on the SMTP and"
+                        + " submission ports (0 = no limit)."),
                 Option.value("--pop3", "EP", "Endpoint for POP3 (repeatable).").asRepeatable(),
                 Option.value("--imap", "EP", "Endpoint for IMAP (repeatable).").asRepeatable(),
                 Option.value("--tls-cert", "PEM", "Certificate chain for STARTTLS (with --tls-key)."),
@@ -144,14 +152,30 @@ public final class MailPlugin implements ServicePlugin {
         }
         MailDelivery<?> delivery = MailDelivery.byDomain(domains, local.build(), queue);
         Optional<String> aliasesFile = args.value("--aliases");
+        SenderLogins senders = SenderLogins.byName(domains);
         if (aliasesFile.isPresent()) {
             try {
-                delivery = Aliases.load(Path.of(aliasesFile.get())).over(domains, delivery);
+                Aliases aliases = Aliases.load(Path.of(aliasesFile.get()));
+                delivery = aliases.over(domains, delivery);
+                senders = senders.or(aliases.senderLogins(domains));
             } catch (IOException e) {
                 // a bad file is a bad argument: the message names the file and line
                 throw new IllegalArgumentException("--aliases: " + e.getMessage(), e);
             }
         }
+        Optional<String> loginsFile = args.value("--sender-logins");
+        if (loginsFile.isPresent()) {
+            try {
+                senders = senders.or(SenderLogins.load(Path.of(loginsFile.get())));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--sender-logins: " + e.getMessage(), e);
+            }
+        }
+        int[] perUser = hourly(args, "--user-hourly-limit");
+        int[] perAddress = hourly(args, "--address-hourly-limit");
+        // one count for smtp and submission together
+        SendingLimits sending = SendingLimits.builder().perUser(perUser[0], perUser[1])
+                .perAddress(perAddress[0], perAddress[1]).build();
         List<Service> services = new ArrayList<>();
         services.add(queue);
         for (SmtpServer.Role role : SmtpServer.Role.values()) {
@@ -169,8 +193,8 @@ public final class MailPlugin implements ServicePlugin {
                     .maxMessageSize(maxSize).idleTimeout(idle).limits(LimitOptions.connectionLimits(args));
             domains.forEach(b::domain);
             if (role != SmtpServer.Role.LMTP) {
-                // LMTP serves the MTA in front, which does not log in
-                b.portal(portal);
+                // LMTP serves the MTA in front, which does not log in and is not counted
+                b.portal(portal).senderLogins(senders).sendingLimits(sending);
             }
             if (tls != null) {
                 b.tls(tls);
@@ -237,6 +261,19 @@ public final class MailPlugin implements ServicePlugin {
             throw new IllegalArgumentException("--domain is required");
         }
         return domains;
+    }
+
+    /** {@code M/R} from {@code option}: messages and recipients an hour; {@code 0/0} when absent. */
+    private static int[] hourly(Arguments args, String option) {
+        Optional<String> v = args.value(option);
+        if (v.isEmpty()) {
+            return new int[] {0, 0};
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,9})/(\\d{1,9})").matcher(v.get().strip());
+        if (!m.matches()) {
+            throw new IllegalArgumentException(option + ": expected MESSAGES/RECIPIENTS, e.g. 200/1000, got '" + v.get() + "'");
+        }
+        return new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))};
     }
 
     private static String domainName(String where, String given) {

@@ -347,6 +347,32 @@ public final class Aliases {
         return new Expanding<>(Set.copyOf(lower), Objects.requireNonNull(delivery, "delivery"));
     }
 
+    /**
+     * Sender ownership through these aliases: a user owns an alias address of {@code domains}
+     * whose expansion reaches one of the user's own addresses ({@link SenderLogins#byName}), so
+     * alice and bob may both send as {@code info@example.org alice, bob}. It follows
+     * {@link #reload()}. A catch-all grants nothing.
+     *
+     * @param domains the local domains, matched ignoring case
+     * @return the rule, to combine with {@link SenderLogins#or}
+     */
+    public SenderLogins senderLogins(Collection<String> domains) {
+        Set<String> lower = new LinkedHashSet<>();
+        domains.forEach(d -> lower.add(d.toLowerCase(Locale.ROOT)));
+        SenderLogins own = SenderLogins.byName(lower);
+        return (user, address) -> {
+            if (address.lastIndexOf('@') <= 0) {
+                return false;
+            }
+            for (String target : lookup(table, address, lower).orElse(List.of())) {
+                if (own.owns(user, target)) {
+                    return true;
+                }
+            }
+            return false;
+        };
+    }
+
     /** {@link #over}: the destination of a recipient is its targets with their own destinations. */
     private final class Expanding<T> implements MailDelivery<List<MailDelivery.Recipient<T>>> {
         private final Set<String> domains;

@@ -84,6 +84,8 @@ public final class SmtpServer implements Service {
     final int minDataRate;
     final Duration idleTimeout;
     final boolean anySender;
+    final SenderLogins senders;
+    final SendingLimits sendingLimits;
     final ConnectionLimits limits;
     private final ListeningService service;
 
@@ -102,6 +104,8 @@ public final class SmtpServer implements Service {
         this.minDataRate = b.minDataRate;
         this.idleTimeout = b.idleTimeout;
         this.anySender = b.anySender;
+        this.senders = b.senders != null ? b.senders : SenderLogins.byName(domains);
+        this.sendingLimits = b.sendingLimits;
         this.limits = b.limits != null ? b.limits : defaultLimits();
         byte[] refusal = Reply.of(421, "4.7.0 " + domain + " Error: too many connections from your address")
                 .toWire().getBytes(StandardCharsets.US_ASCII);
@@ -278,6 +282,8 @@ public final class SmtpServer implements Service {
         private Duration idleTimeout = Duration.ofMinutes(5);
         private Metrics metrics;
         private boolean anySender;
+        private SenderLogins senders;
+        private SendingLimits sendingLimits = SendingLimits.none();
         private ConnectionLimits limits;
 
         private Builder() {}
@@ -409,14 +415,35 @@ public final class SmtpServer implements Service {
 
         /**
          * Whether authenticated users may send as anyone. By default (false) an authenticated
-         * user may use only their own addresses ({@code user@domain}, the local part equal to the
-         * user name ignoring case) as the envelope sender ({@code 553 5.7.1} otherwise, RFC 6409 §6.1)
-         * and in From: ({@code 550 5.7.1} at the end of DATA); the null sender is always allowed.
-         * True suits a smarthost that relays for other mail servers, each logging in with one
-         * account for all its senders.
+         * user may use only the addresses {@linkplain #senderLogins their sender rule} grants
+         * (without one, their own: {@code user@domain} in each local domain, the local part equal
+         * to the user name ignoring case) as the envelope sender ({@code 553 5.7.1} otherwise,
+         * RFC 6409 §6.1) and in From: ({@code 550 5.7.1} at the end of DATA); the null sender is
+         * always allowed. True suits a smarthost that relays for other mail servers, each logging
+         * in with one account for all its senders.
          */
         public Builder acceptAnySender(boolean any) {
             this.anySender = any;
+            return this;
+        }
+
+        /**
+         * Which addresses an authenticated user may send as, in the envelope and in From:; by
+         * default {@link SenderLogins#byName} over the local domains. Combine rules with
+         * {@link SenderLogins#or} (the user's aliases, a file, a directory of one's own). Not
+         * asked when {@link #acceptAnySender} is true.
+         */
+        public Builder senderLogins(SenderLogins senders) {
+            this.senders = Objects.requireNonNull(senders, "senders");
+            return this;
+        }
+
+        /**
+         * Hourly limits on messages and recipients per user and per client address; none by
+         * default. Pass one instance to several servers to count their mail together.
+         */
+        public Builder sendingLimits(SendingLimits limits) {
+            this.sendingLimits = Objects.requireNonNull(limits, "limits");
             return this;
         }
 
