@@ -47,9 +47,10 @@ import javax.net.ssl.SSLSession;
  * (SMTP smuggling), AUTH and STARTTLS; <strong>no open relay</strong>: a recipient outside the
  * server's {@linkplain SmtpServer.Builder#domain domain} is refused with {@code 550 5.7.1} unless
  * the client authenticated, before {@link #recipient} is asked; {@code <postmaster>} without a
- * domain is passed as {@code postmaster@domain} (RFC 5321 §4.1.1.3); and <strong>sender
- * ownership</strong>: an authenticated user sends only as their own address, in the envelope and
- * in {@code From:} (RFC 6409 §6.1, see {@link SmtpServer.Builder#acceptAnySender}). With
+ * domain is passed as {@code postmaster@domain} (RFC 5321 §4.1.1.3); <strong>sender
+ * ownership</strong>: an authenticated user sends only as an address their
+ * {@link SenderLogins} grants, in the envelope and in {@code From:} (RFC 6409 §6.1, see
+ * {@link SmtpServer.Builder#acceptAnySender}); and the {@link SendingLimits}. With
  * PIPELINING nothing changes for the implementation: calls come one at a time, in command order.
  *
  * <h2>Error handling</h2>

@@ -8,6 +8,7 @@ import dev.twine.core.Binding;
 import dev.twine.core.Service;
 import dev.twine.core.spi.ServicePlugin;
 import dev.twine.mail.internal.MailPlugin;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -309,6 +310,41 @@ class MailPluginTest {
                 "--domains", domains.toString(), "--users", dir.resolve("users").toString(),
                 "--maildir", dir.resolve("maildir").toString())));
         assertEquals("--domains: " + domains + ":2: not a domain name: not a domain", e.getMessage());
+    }
+
+    @Test
+    void submissionTakesSendersFromTheAliasesAndTheSenderLoginsFileAndCountsTheHourlyLimit() throws Exception {
+        SmtpTestSupport.users(dir);
+        Path aliases = dir.resolve("aliases");
+        Files.writeString(aliases, "info@example.test alice\n");
+        Path senders = dir.resolve("senders");
+        Files.writeString(senders, "sales@example.test alice\n");
+        try (Service s = plugin.create(args("--domain", "example.test", "--users", dir.resolve("users").toString(),
+                "--maildir", dir.resolve("maildir").toString(), "--aliases", aliases.toString(),
+                "--sender-logins", senders.toString(), "--user-hourly-limit", "2/10", "--allow-plain-auth",
+                "--smtp", "tcp:0:interface=127.0.0.1", "--submission", "tcp:0:interface=127.0.0.1"))) {
+            s.start();
+            byte[] text = "Subject: d\r\n\r\nx\r\n".getBytes(StandardCharsets.US_ASCII);
+            try (SmtpClient c = SmtpClient.connect("127.0.0.1:" + s.bindings().get(1).port(), Duration.ofSeconds(10))) {
+                c.ehlo("t");
+                c.auth("alice", "secret");
+                c.send("info@example.test", List.of("bob@example.test"), text);
+                c.send("sales@example.test", List.of("bob@example.test"), text);
+                IOException limited = assertThrows(IOException.class,
+                        () -> c.send("alice@example.test", List.of("bob@example.test"), text));
+                assertTrue(limited.getMessage().contains("451 4.7.1"), limited.getMessage());
+            }
+        }
+        assertEquals(2, SmtpTestSupport.delivered(dir, "bob").size());
+    }
+
+    @Test
+    void aBadHourlyLimitIsABadArgumentNamingTheOption() throws Exception {
+        SmtpTestSupport.users(dir);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(args("--domain", "example.test",
+                "--users", dir.resolve("users").toString(), "--maildir", dir.resolve("maildir").toString(),
+                "--address-hourly-limit", "lots")));
+        assertEquals("--address-hourly-limit: expected MESSAGES/RECIPIENTS, e.g. 200/1000, got 'lots'", e.getMessage());
     }
 
     @Test
