@@ -90,6 +90,8 @@ public final class MailPlugin implements ServicePlugin {
                 Option.value("--max-message-size", "BYTES", "Largest message accepted (SIZE), e.g. 25m.").withDefault("25m"),
                 Option.value("--idle-timeout", "DURATION", "Close an SMTP session idle this long, e.g. 5m (0 = never); it also"
                         + " bounds the time for one whole command line.").withDefault("5m"),
+                Option.value("--error-delay", "DURATION", "After 3 refused commands in a session, wait this long before each"
+                        + " further refusal (tarpit; 0 = never).").withDefault("1s"),
                 Option.value("--postmaster", "USER", "Local user who gets mail for postmaster when there is no user of that name"
                         + " (default: the first user in the users file).")));
         // the shared abuse limits: connection limits for every mail server, one failed-login
@@ -145,6 +147,7 @@ public final class MailPlugin implements ServicePlugin {
             throw new IllegalArgumentException("--max-message-size: at least 1024 bytes, got '" + args.require("--max-message-size") + "'");
         }
         Duration idle = args.duration("--idle-timeout");
+        Duration errorDelay = args.duration("--error-delay");
         MaildirDelivery.Builder local = MaildirDelivery.builder().maildir(maildir).users(users);
         domains.forEach(local::domain);
         if (postmaster != null) {
@@ -188,7 +191,7 @@ public final class MailPlugin implements ServicePlugin {
             if (endpoints.isEmpty()) {
                 continue;
             }
-            SmtpServer.Builder b = SmtpServer.builder().role(role).delivery(delivery)
+            SmtpServer.Builder b = SmtpServer.builder().role(role).delivery(delivery).errorDelay(3, errorDelay)
                     .allowPlainAuth(args.flag("--allow-plain-auth"))
                     .maxMessageSize(maxSize).idleTimeout(idle).limits(LimitOptions.connectionLimits(args));
             domains.forEach(b::domain);

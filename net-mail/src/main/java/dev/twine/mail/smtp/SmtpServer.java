@@ -83,6 +83,8 @@ public final class SmtpServer implements Service {
     final int maxJunkCommands;
     final int minDataRate;
     final Duration idleTimeout;
+    final int tarpitAfter;
+    final Duration errorDelay;
     final boolean anySender;
     final SenderLogins senders;
     final SendingLimits sendingLimits;
@@ -103,6 +105,8 @@ public final class SmtpServer implements Service {
         this.maxJunkCommands = b.maxJunkCommands;
         this.minDataRate = b.minDataRate;
         this.idleTimeout = b.idleTimeout;
+        this.tarpitAfter = b.tarpitAfter;
+        this.errorDelay = b.errorDelay;
         this.anySender = b.anySender;
         this.senders = b.senders != null ? b.senders : SenderLogins.byName(domains);
         this.sendingLimits = b.sendingLimits;
@@ -280,6 +284,8 @@ public final class SmtpServer implements Service {
         private int maxJunkCommands = 100;
         private int minDataRate = 500;
         private Duration idleTimeout = Duration.ofMinutes(5);
+        private int tarpitAfter;
+        private Duration errorDelay = Duration.ZERO;
         private Metrics metrics;
         private boolean anySender;
         private SenderLogins senders;
@@ -410,6 +416,24 @@ public final class SmtpServer implements Service {
                 throw new IllegalArgumentException("min data rate must not be negative: " + bytesPerSecond);
             }
             this.minDataRate = bytesPerSecond;
+            return this;
+        }
+
+        /**
+         * Tarpitting: once a session has had {@code afterErrors} refused commands, the reply to
+         * each further one waits {@code delay} (Postfix's {@code smtpd_error_sleep_time} past its
+         * soft error limit), so a client probing for addresses gets slow answers, while one that
+         * makes a mistake or two never notices. The session still closes at
+         * {@linkplain #maxErrors the error limit}. Off by default ({@code delay} zero).
+         *
+         * @throws IllegalArgumentException if {@code afterErrors} or {@code delay} is negative
+         */
+        public Builder errorDelay(int afterErrors, Duration delay) {
+            if (afterErrors < 0 || delay.isNegative()) {
+                throw new IllegalArgumentException("error delay needs a count and a delay that are not negative");
+            }
+            this.tarpitAfter = afterErrors;
+            this.errorDelay = delay;
             return this;
         }
 

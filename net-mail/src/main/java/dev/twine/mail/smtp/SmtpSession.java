@@ -480,7 +480,7 @@ final class SmtpSession {
     /** Sends a delivery's refusal; a permanent one counts as the client's error. */
     private void refuse(Reply r) throws IOException {
         if (r.isPermanent()) {
-            errors++;
+            countError();
         }
         writeReply(r);
     }
@@ -659,7 +659,7 @@ final class SmtpSession {
     /** {@link #refuseMessage(int, String)}; a temporary refusal is not counted as an error. */
     private void refuseMessage(Reply r) throws IOException {
         if (r.isPermanent()) {
-            errors++;
+            countError();
         }
         for (int i = lmtp ? rcpts.size() : 1; i > 0; i--) {
             writeReply(r);
@@ -970,8 +970,27 @@ final class SmtpSession {
     }
 
     private void error(int code, String text) throws IOException {
-        errors++;
+        countError();
         reply(code, text);
+    }
+
+    /**
+     * Counts a refused command; past the tarpit threshold, waits the error delay before its reply
+     * (Postfix's smtpd_error_sleep_time), the replies before it sent first. Not at the error that
+     * closes the session: that one goes at once.
+     */
+    private void countError() throws IOException {
+        errors++;
+        if (cfg.errorDelay.isPositive() && errors > cfg.tarpitAfter && errors < cfg.maxErrors) {
+            flush();
+            try {
+                conn.pause(cfg.errorDelay);
+            } catch (InterruptedException e) {
+                // cancelled: the server is stopping this connection
+                Thread.currentThread().interrupt();
+                closing = true;
+            }
+        }
     }
 
     private void reply(int code, String text) throws IOException {
