@@ -119,8 +119,8 @@ public final class MailPlugin implements ServicePlugin {
         RelayQueue.Builder qb = RelayQueue.builder()
                 .directory(queueDir)
                 .resolver(resolver)
-                .heloName(domain)
-                .localDelivery(domain, maildir);
+                .heloName(domain);
+        domains.forEach(d -> qb.localDelivery(d, maildir));
         Optional<String> relayUser = args.value("--smarthost-user");
         Optional<String> relayPasswordFile = args.value("--smarthost-password-file");
         if (relayUser.isPresent() != relayPasswordFile.isPresent()) {
