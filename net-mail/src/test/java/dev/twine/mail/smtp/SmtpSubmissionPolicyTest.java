@@ -1,7 +1,7 @@
 package dev.twine.mail.smtp;
 
 import static dev.twine.mail.smtp.SmtpTestSupport.delivered;
-import static dev.twine.mail.smtp.SmtpTestSupport.plain;
+import static dev.twine.mail.smtp.SmtpTestSupport.loginAs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -32,14 +32,6 @@ class SmtpSubmissionPolicyTest {
 
     private static final int RUNS = Chunking.standard().size();
     private static final List<String> DOMAINS = List.of("example.test", "example.org");
-
-    private static String loginAs(String user, String password) {
-        return "S: 220 example.test ESMTP Twine\nC: EHLO c\n"
-                + "S: 250-example.test greets c\nS: 250-PIPELINING\nS: 250-SIZE 26214400\nS: 250-8BITMIME\n"
-                + "S: 250-ENHANCEDSTATUSCODES\nS: 250-SMTPUTF8\nS: 250 AUTH SCRAM-SHA-256 PLAIN LOGIN\n"
-                + "C: AUTH PLAIN " + plain(user, password) + "\n"
-                + "S: 235 2.7.0 Authentication successful\n";
-    }
 
     private SmtpServer.Builder submission() throws IOException {
         MaildirDelivery.Builder local = SmtpTestSupport.local(dir);
