@@ -426,6 +426,20 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
+     * Blocks for {@code delay} on {@link #clock()}: a protocol's deliberate slowness towards a
+     * peer that misbehaves (SMTP's tarpit after errors), which in-memory tests drive with their
+     * manual clock instead of sleeping.
+     *
+     * @param delay how long; zero or negative returns at once
+     * @throws InterruptedException if interrupted (the connection is being cancelled)
+     */
+    public void pause(java.time.Duration delay) throws InterruptedException {
+        if (delay.isPositive()) {
+            dev.twine.core.internal.Clocks.sleepUntil(clock(), clock().instant().plus(delay));
+        }
+    }
+
+    /**
      * Sets a deadline, on {@link #clock()}, for every read from now on, beside the read timeout:
      * a read still waiting then throws {@link java.net.SocketTimeoutException}, as a read timeout
      * does, and so does every later read. For a protocol that reads its own framing and bounds a

@@ -17,6 +17,8 @@ import dev.twine.mail.smtp.MailDelivery;
 import dev.twine.mail.smtp.MaildirDelivery;
 import dev.twine.mail.smtp.MxResolver;
 import dev.twine.mail.smtp.RelayQueue;
+import dev.twine.mail.smtp.SenderLogins;
+import dev.twine.mail.smtp.SendingLimits;
 import dev.twine.mail.smtp.SmtpServer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -25,6 +27,8 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -53,7 +57,9 @@ public final class MailPlugin implements ServicePlugin {
     @Override
     public List<Option> options() {
         List<Option> options = new ArrayList<>(List.of(
-                Option.value("--domain", "DOMAIN", "The mail domain whose users get mail here.").asRequired(),
+                Option.value("--domain", "DOMAIN", "A local mail domain whose users get mail here; the first is the server's"
+                        + " name (repeatable: every user has an address in each).").asRequired().asRepeatable(),
+                Option.value("--domains", "FILE", "More local domains, one a line ('#' comments)."),
                 Option.value("--users", "FILE", "Users file (Dovecot passwd-file): local mailboxes and AUTH logins.").asRequired(),
                 Option.value("--maildir", "DIR", "Maildir++ root: mail for USER goes to DIR/USER/{tmp,new,cur}.").asRequired(),
                 Option.value("--smtp", "EP", "Endpoint for SMTP (port 25 role) (repeatable).")
@@ -62,7 +68,15 @@ public final class MailPlugin implements ServicePlugin {
                         .asRepeatable().withDefault("tcp:2587:interface=127.0.0.1"),
                 Option.value("--lmtp", "EP", "Endpoint for LMTP (RFC 2033) local delivery from another MTA (repeatable).")
                         .asRepeatable(),
-                Option.value("--aliases", "FILE", "Local aliases file, as aliases(5): 'name: user, user@remote.example'."),
+                Option.value("--aliases", "FILE", "Aliases file: aliases(5) lines ('name: user, user@remote.example', every"
+                        + " local domain) and virtual(5) lines ('info@example.org alice, bob', '@example.org catchall');"
+                        + " reread on SIGHUP."),
+                Option.value("--sender-logins", "FILE", "Who may send as which address beyond their own and their aliases,"
+                        + " as Postfix's smtpd_sender_login_maps: 'sales@example.org alice, bob', '@example.net carol'."),
+                Option.value("--user-hourly-limit", "M/R", "Each logged-in user may send M messages to R recipients an hour,"
+                        + " e.g. 200/1000 (0 = no limit)."),
+                Option.value("--address-hourly-limit", "M/R", "The same for each client address (IPv6: /64), on the SMTP and"
+                        + " submission ports (0 = no limit)."),
                 Option.value("--pop3", "EP", "Endpoint for POP3 (repeatable).").asRepeatable(),
                 Option.value("--imap", "EP", "Endpoint for IMAP (repeatable).").asRepeatable(),
                 Option.value("--tls-cert", "PEM", "Certificate chain for STARTTLS (with --tls-key)."),
@@ -76,6 +90,8 @@ public final class MailPlugin implements ServicePlugin {
                 Option.value("--max-message-size", "BYTES", "Largest message accepted (SIZE), e.g. 25m.").withDefault("25m"),
                 Option.value("--idle-timeout", "DURATION", "Close an SMTP session idle this long, e.g. 5m (0 = never); it also"
                         + " bounds the time for one whole command line.").withDefault("5m"),
+                Option.value("--error-delay", "DURATION", "After 3 refused commands in a session, wait this long before each"
+                        + " further refusal (tarpit; 0 = never).").withDefault("1s"),
                 Option.value("--postmaster", "USER", "Local user who gets mail for postmaster when there is no user of that name"
                         + " (default: the first user in the users file).")));
         // the shared abuse limits: connection limits for every mail server, one failed-login
@@ -87,10 +103,8 @@ public final class MailPlugin implements ServicePlugin {
 
     @Override
     public Service create(Arguments args) throws IOException {
-        String domain = args.require("--domain").toLowerCase(Locale.ROOT);
-        if (!domain.matches("[a-z0-9]([a-z0-9.-]*[a-z0-9])?")) {
-            throw new IllegalArgumentException("--domain: not a domain name: " + domain);
-        }
+        Set<String> domains = domains(args);
+        String domain = domains.iterator().next();
         Path usersPath = Path.of(args.require("--users"));
         UsersFile users = args.usersFile("--users");
         // checked (and made) now: a maildir that cannot be written would 451 every message later
@@ -105,8 +119,8 @@ public final class MailPlugin implements ServicePlugin {
         RelayQueue.Builder qb = RelayQueue.builder()
                 .directory(queueDir)
                 .resolver(resolver)
-                .heloName(domain)
-                .localDelivery(domain, maildir);
+                .heloName(domain);
+        domains.forEach(d -> qb.localDelivery(d, maildir));
         Optional<String> relayUser = args.value("--smarthost-user");
         Optional<String> relayPasswordFile = args.value("--smarthost-password-file");
         if (relayUser.isPresent() != relayPasswordFile.isPresent()) {
@@ -133,20 +147,38 @@ public final class MailPlugin implements ServicePlugin {
             throw new IllegalArgumentException("--max-message-size: at least 1024 bytes, got '" + args.require("--max-message-size") + "'");
         }
         Duration idle = args.duration("--idle-timeout");
-        MaildirDelivery.Builder local = MaildirDelivery.builder().domain(domain).maildir(maildir).users(users);
+        Duration errorDelay = args.duration("--error-delay");
+        MaildirDelivery.Builder local = MaildirDelivery.builder().maildir(maildir).users(users);
+        domains.forEach(local::domain);
         if (postmaster != null) {
             local.postmaster(postmaster);
         }
-        MailDelivery<?> delivery = MailDelivery.byDomain(domain, local.build(), queue);
+        MailDelivery<?> delivery = MailDelivery.byDomain(domains, local.build(), queue);
         Optional<String> aliasesFile = args.value("--aliases");
+        SenderLogins senders = SenderLogins.byName(domains);
         if (aliasesFile.isPresent()) {
             try {
-                delivery = Aliases.load(Path.of(aliasesFile.get())).over(domain, delivery);
+                Aliases aliases = Aliases.load(Path.of(aliasesFile.get()));
+                delivery = aliases.over(domains, delivery);
+                senders = senders.or(aliases.senderLogins(domains));
             } catch (IOException e) {
                 // a bad file is a bad argument: the message names the file and line
                 throw new IllegalArgumentException("--aliases: " + e.getMessage(), e);
             }
         }
+        Optional<String> loginsFile = args.value("--sender-logins");
+        if (loginsFile.isPresent()) {
+            try {
+                senders = senders.or(SenderLogins.load(Path.of(loginsFile.get())));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--sender-logins: " + e.getMessage(), e);
+            }
+        }
+        int[] perUser = hourly(args, "--user-hourly-limit");
+        int[] perAddress = hourly(args, "--address-hourly-limit");
+        // one count for smtp and submission together
+        SendingLimits sending = SendingLimits.builder().perUser(perUser[0], perUser[1])
+                .perAddress(perAddress[0], perAddress[1]).build();
         List<Service> services = new ArrayList<>();
         services.add(queue);
         for (SmtpServer.Role role : SmtpServer.Role.values()) {
@@ -159,12 +191,13 @@ public final class MailPlugin implements ServicePlugin {
             if (endpoints.isEmpty()) {
                 continue;
             }
-            SmtpServer.Builder b = SmtpServer.builder().domain(domain).role(role).delivery(delivery)
+            SmtpServer.Builder b = SmtpServer.builder().role(role).delivery(delivery).errorDelay(3, errorDelay)
                     .allowPlainAuth(args.flag("--allow-plain-auth"))
                     .maxMessageSize(maxSize).idleTimeout(idle).limits(LimitOptions.connectionLimits(args));
+            domains.forEach(b::domain);
             if (role != SmtpServer.Role.LMTP) {
-                // LMTP serves the MTA in front, which does not log in
-                b.portal(portal);
+                // LMTP serves the MTA in front, which does not log in and is not counted
+                b.portal(portal).senderLogins(senders).sendingLimits(sending);
             }
             if (tls != null) {
                 b.tls(tls);
@@ -201,6 +234,57 @@ public final class MailPlugin implements ServicePlugin {
             services.add(checked("--imap", i::build));
         }
         return Services.group("mail", services);
+    }
+
+    /**
+     * The local domains, lower case, in order: each {@code --domain}, then the lines of the
+     * {@code --domains} file.
+     */
+    private static Set<String> domains(Arguments args) {
+        Set<String> domains = new LinkedHashSet<>();
+        for (String d : args.values("--domain")) {
+            domains.add(domainName("--domain", d));
+        }
+        Optional<String> file = args.value("--domains");
+        if (file.isPresent()) {
+            List<String> lines;
+            try {
+                lines = Files.readAllLines(Path.of(file.get()), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--domains: cannot read " + file.get() + ": " + e.getMessage(), e);
+            }
+            for (int i = 0; i < lines.size(); i++) {
+                String d = lines.get(i).replaceFirst("#.*", "").strip();
+                if (!d.isEmpty()) {
+                    domains.add(domainName("--domains: " + file.get() + ":" + (i + 1), d));
+                }
+            }
+        }
+        if (domains.isEmpty()) {
+            throw new IllegalArgumentException("--domain is required");
+        }
+        return domains;
+    }
+
+    /** {@code M/R} from {@code option}: messages and recipients an hour; {@code 0/0} when absent. */
+    private static int[] hourly(Arguments args, String option) {
+        Optional<String> v = args.value(option);
+        if (v.isEmpty()) {
+            return new int[] {0, 0};
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,9})/(\\d{1,9})").matcher(v.get().strip());
+        if (!m.matches()) {
+            throw new IllegalArgumentException(option + ": expected MESSAGES/RECIPIENTS, e.g. 200/1000, got '" + v.get() + "'");
+        }
+        return new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))};
+    }
+
+    private static String domainName(String where, String given) {
+        String d = given.strip().toLowerCase(Locale.ROOT);
+        if (!d.matches("[a-z0-9]([a-z0-9.-]*[a-z0-9])?")) {
+            throw new IllegalArgumentException(where + ": not a domain name: " + given);
+        }
+        return d;
     }
 
     /**

@@ -4,36 +4,45 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
- * {@link MailDelivery#byDomain}: recipients in one domain to one delivery, all others to another.
+ * {@link MailDelivery#byDomain}: recipients in the local domains to one delivery, all others to another.
  * A destination is the chosen delivery's own; which delivery it belongs to is decided again from
  * the address, the same way, when the message comes.
  */
 final class DomainRouter implements MailDelivery<Object> {
-    private final String domain;
+    private final Set<String> domains;
     private final MailDelivery<?> local;
     private final MailDelivery<?> remote;
 
-    DomainRouter(String domain, MailDelivery<?> local, MailDelivery<?> remote) {
-        this.domain = domain.toLowerCase(Locale.ROOT);
+    DomainRouter(Collection<String> domains, MailDelivery<?> local, MailDelivery<?> remote) {
+        this.domains = domains.stream().map(d -> d.toLowerCase(Locale.ROOT)).collect(Collectors.toUnmodifiableSet());
         this.local = local;
         this.remote = remote;
     }
 
     private MailDelivery<?> route(String address) {
         int at = address.lastIndexOf('@');
-        return at >= 0 && address.substring(at + 1).toLowerCase(Locale.ROOT).equals(domain) ? local : remote;
+        return at >= 0 && domains.contains(address.substring(at + 1).toLowerCase(Locale.ROOT)) ? local : remote;
     }
 
     @Override
     public void sender(Session session, String sender) throws IOException, InterruptedException {
         local.sender(session, sender);
         remote.sender(session, sender);
+    }
+
+    @Override
+    public boolean reload() throws IOException {
+        boolean changed = local.reload();
+        return remote.reload() | changed;
     }
 
     @Override

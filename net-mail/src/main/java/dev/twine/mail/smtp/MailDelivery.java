@@ -4,6 +4,7 @@ import dev.twine.core.auth.Principal;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.SocketAddress;
+import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -46,9 +47,10 @@ import javax.net.ssl.SSLSession;
  * (SMTP smuggling), AUTH and STARTTLS; <strong>no open relay</strong>: a recipient outside the
  * server's {@linkplain SmtpServer.Builder#domain domain} is refused with {@code 550 5.7.1} unless
  * the client authenticated, before {@link #recipient} is asked; {@code <postmaster>} without a
- * domain is passed as {@code postmaster@domain} (RFC 5321 §4.1.1.3); and <strong>sender
- * ownership</strong>: an authenticated user sends only as their own address, in the envelope and
- * in {@code From:} (RFC 6409 §6.1, see {@link SmtpServer.Builder#acceptAnySender}). With
+ * domain is passed as {@code postmaster@domain} (RFC 5321 §4.1.1.3); <strong>sender
+ * ownership</strong>: an authenticated user sends only as an address their
+ * {@link SenderLogins} grants, in the envelope and in {@code From:} (RFC 6409 §6.1, see
+ * {@link SmtpServer.Builder#acceptAnySender}); and the {@link SendingLimits}. With
  * PIPELINING nothing changes for the implementation: calls come one at a time, in command order.
  *
  * <h2>Error handling</h2>
@@ -115,20 +117,36 @@ public interface MailDelivery<T> {
     void deliver(Envelope<T> envelope, InputStream message) throws IOException, InterruptedException;
 
     /**
-     * A delivery that sends recipients in {@code domain} (ignoring case) to {@code local} and every
-     * other recipient to {@code remote}; both are asked at {@code MAIL FROM}. A message for both
-     * is read once and handed to each with its own recipients; when one of them fails, the
-     * other's recipients still have it ({@link PartialDeliveryException}). What {@code twine mail}
-     * runs: {@code byDomain(domain, maildirDelivery, relayQueue)}.
+     * Rereads whatever configuration the delivery keeps in files (an aliases map, say): what
+     * {@link SmtpServer#reload()} asks of its delivery, and so what {@code twine mail} does on
+     * SIGHUP. A delivery that wraps another reloads that one too. It runs on the caller's thread
+     * while sessions go on; a session sees the old configuration or the new, never a mixture. By
+     * default there is nothing to reload.
      *
-     * @param domain the domain whose recipients go to {@code local}
-     * @param local the delivery for that domain
+     * @return whether anything changed
+     * @throws IOException naming the file and the problem, if what is there now is bad; the
+     *     delivery then keeps what it had
+     */
+    default boolean reload() throws IOException {
+        return false;
+    }
+
+    /**
+     * A delivery that sends recipients in {@code domains} (ignoring case) to {@code local} and
+     * every other recipient to {@code remote}; both are asked at {@code MAIL FROM}, and both
+     * {@linkplain #reload() reloaded}. A message for both is read once and handed to each with its
+     * own recipients; when one of them fails, the other's recipients still have it
+     * ({@link PartialDeliveryException}). What {@code twine mail} runs:
+     * {@code byDomain(domains, maildirDelivery, relayQueue)}.
+     *
+     * @param domains the local domains, whose recipients go to {@code local}
+     * @param local the delivery for those domains
      * @param remote the delivery for every other domain (the server asks for those only for
      *     authenticated clients)
      * @return the combined delivery; its destinations are those of the two deliveries
      */
-    static MailDelivery<?> byDomain(String domain, MailDelivery<?> local, MailDelivery<?> remote) {
-        return new DomainRouter(Objects.requireNonNull(domain, "domain"), Objects.requireNonNull(local, "local"),
+    static MailDelivery<?> byDomain(Collection<String> domains, MailDelivery<?> local, MailDelivery<?> remote) {
+        return new DomainRouter(Objects.requireNonNull(domains, "domains"), Objects.requireNonNull(local, "local"),
                 Objects.requireNonNull(remote, "remote"));
     }
 

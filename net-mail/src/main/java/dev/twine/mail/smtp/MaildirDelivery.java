@@ -6,13 +6,16 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
- * Local delivery: mail for {@code user@domain} goes into that user's Maildir++ inbox; the
+ * Local delivery: mail for {@code user@domain}, in any of the local domains, goes into that
+ * user's Maildir++ inbox (one user store serves every domain, as Postfix's local domains do); the
  * destination of each recipient is the local user name. What {@code twine mail} delivers with.
  *
  * <pre>{@code
@@ -24,8 +27,14 @@ import java.util.Objects;
  * }</pre>
  *
  * <h2>Recipients</h2>
- * A recipient is accepted when its domain is this delivery's and its local part names a user of
- * the user store (as written, else in lower case); otherwise {@code 550 5.1.1 User unknown}.
+ * A recipient is accepted when its domain is one of this delivery's and its local part names a
+ * user of the user store: as written, else in lower case (RFC 5321 §2.4 leaves the case of a
+ * local part to its domain; here {@code Alice} reaches {@code alice}, while a user whose name has
+ * capitals gets mail written either exactly so or in lower case); otherwise
+ * {@code 550 5.1.1 User unknown}. A tag after {@code +} ({@code alice+lists@}, plus-addressing)
+ * reaches the user before it, and the message stored for that user begins with
+ * {@code Delivered-To: alice+lists@example.org} after {@code Return-Path:}, so the tag stays for
+ * the user's filters (a user whose own name holds a {@code +} is found first).
  * {@code postmaster} (in any case, RFC 5321 §4.5.1) is always accepted: for the user of that name,
  * else the {@linkplain Builder#postmaster configured} user, else the Maildir mailbox
  * {@code postmaster}. An address in another domain is refused with {@code 550 5.7.1}: combine this
@@ -43,13 +52,13 @@ import java.util.Objects;
 public final class MaildirDelivery implements MailDelivery<String> {
     private static final System.Logger LOG = System.getLogger(MaildirDelivery.class.getName());
 
-    private final String domain;
+    private final Set<String> domains;
     private final Maildir maildir;
     private final UserStore users;
     private final String postmaster;
 
     private MaildirDelivery(Builder b) {
-        this.domain = b.domain;
+        this.domains = Set.copyOf(b.domains);
         this.maildir = b.maildir;
         this.users = b.users;
         this.postmaster = b.postmaster;
@@ -69,7 +78,7 @@ public final class MaildirDelivery implements MailDelivery<String> {
     @Override
     public String recipient(Session session, String sender, String address) throws SmtpException {
         int at = address.lastIndexOf('@');
-        if (at < 0 || !address.substring(at + 1).equalsIgnoreCase(domain)) {
+        if (at < 0 || !domains.contains(address.substring(at + 1).toLowerCase(Locale.ROOT))) {
             throw new SmtpException(Reply.of(550, "5.7.1 <" + address + ">: Relaying is not configured here"));
         }
         String user = user(address.substring(0, at));
@@ -85,6 +94,13 @@ public final class MaildirDelivery implements MailDelivery<String> {
      * configured one, else the mailbox named postmaster.
      */
     private String user(String local) {
+        String user = exactUser(local);
+        int plus = local.indexOf(Aliases.TAG);
+        return user != null || plus <= 0 ? user : exactUser(local.substring(0, plus));
+    }
+
+    /** {@link #user} for a local part taken whole. */
+    private String exactUser(String local) {
         // RFC 5321 §4.5.1: "postmaster" is matched without regard to case
         for (String candidate : List.of(local, local.toLowerCase(Locale.ROOT))) {
             if (candidate.isEmpty() || candidate.startsWith(".") || candidate.contains("/") || candidate.contains("\\")) {
@@ -114,9 +130,14 @@ public final class MaildirDelivery implements MailDelivery<String> {
         byte[] text = message.readAllBytes();
         Map<String, IOException> failed = new LinkedHashMap<>();
         int stored = 0;
-        for (String user : envelope.recipients().stream().map(Recipient::destination).distinct().toList()) {
+        Map<String, byte[]> deliveredTo = new LinkedHashMap<>();
+        for (Recipient<String> r : envelope.recipients()) {
+            deliveredTo.computeIfAbsent(r.destination(), user -> deliveredTo(r.address(), user));
+        }
+        for (Map.Entry<String, byte[]> copy : deliveredTo.entrySet()) {
+            String user = copy.getKey();
             try {
-                maildir.deliver(user, returnPath, text);
+                maildir.deliver(user, returnPath, copy.getValue(), text);
                 stored++;
             } catch (IOException e) {
                 failed.put(user, e);
@@ -139,18 +160,34 @@ public final class MaildirDelivery implements MailDelivery<String> {
         throw new PartialDeliveryException(replies);
     }
 
+    /**
+     * The {@code Delivered-To:} field for mail to {@code address} stored for {@code user}: the
+     * address when it carries a tag the user name does not (plus-addressing), else nothing.
+     */
+    private static byte[] deliveredTo(String address, String user) {
+        int at = address.lastIndexOf('@');
+        int plus = address.indexOf(Aliases.TAG);
+        if (plus <= 0 || plus > at || address.substring(0, at).equalsIgnoreCase(user)) {
+            return new byte[0];
+        }
+        return ("Delivered-To: " + address + "\r\n").getBytes(StandardCharsets.UTF_8);
+    }
+
     /** Configuration for a {@link MaildirDelivery}. */
     public static final class Builder {
-        private String domain;
+        private final Set<String> domains = new LinkedHashSet<>();
         private Maildir maildir;
         private UserStore users;
         private String postmaster;
 
         private Builder() {}
 
-        /** The local mail domain: mail to {@code user@domain} goes to the Maildir. */
+        /**
+         * Adds a local mail domain: mail to {@code user@domain} goes to the Maildir; repeatable,
+         * for a server that takes mail for several domains.
+         */
         public Builder domain(String domain) {
-            this.domain = Objects.requireNonNull(domain, "domain").toLowerCase(Locale.ROOT);
+            this.domains.add(Objects.requireNonNull(domain, "domain").toLowerCase(Locale.ROOT));
             return this;
         }
 
@@ -189,7 +226,7 @@ public final class MaildirDelivery implements MailDelivery<String> {
          * @throws IllegalStateException naming the first of domain, maildir and users that is missing
          */
         public MaildirDelivery build() {
-            if (domain == null) {
+            if (domains.isEmpty()) {
                 throw new IllegalStateException("domain(...) is required");
             }
             if (maildir == null) {

@@ -17,10 +17,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
@@ -65,6 +67,7 @@ public final class RelayQueue implements Service, MailDelivery<String> {
     private final MxResolver resolver;
     private final String heloName;
     private final String localDomain;
+    private final Set<String> localDomains;
     private final Maildir localMaildir;
     private final List<Duration> retryDelays;
     private final Clock clock;
@@ -85,7 +88,8 @@ public final class RelayQueue implements Service, MailDelivery<String> {
         this.dir = b.dir.toAbsolutePath();
         this.resolver = b.resolver;
         this.heloName = b.heloName;
-        this.localDomain = b.localDomain;
+        this.localDomains = Set.copyOf(b.localDomains);
+        this.localDomain = b.localDomains.isEmpty() ? null : b.localDomains.iterator().next();
         this.localMaildir = b.localMaildir;
         this.retryDelays = List.copyOf(b.retryDelays);
         this.clock = b.clock;
@@ -344,8 +348,12 @@ public final class RelayQueue implements Service, MailDelivery<String> {
                 .map(f -> new Dsn.Recipient(f.recipient(), f.status(), f.diagnostic(), f.remoteMta()))
                 .toList(), original);
         String senderDomain = domainOf(env.from);
-        if (localMaildir != null && senderDomain.equals(localDomain)) {
+        if (localMaildir != null && localDomains.contains(senderDomain)) {
             String user = env.from.substring(0, env.from.lastIndexOf('@'));
+            int plus = user.indexOf(Aliases.TAG);
+            if (plus > 0) {
+                user = user.substring(0, plus); // alice+tag@ is alice's, as MaildirDelivery has it
+            }
             try {
                 localMaildir.deliver(user, new ByteArrayInputStream(dsn));
                 return;
@@ -485,6 +493,17 @@ public final class RelayQueue implements Service, MailDelivery<String> {
         }
     }
 
+    /**
+     * Nothing to reload, as a service or as a delivery: the queue's settings are fixed when it is
+     * built.
+     *
+     * @return false
+     */
+    @Override
+    public boolean reload() {
+        return false;
+    }
+
     @Override
     public void close() {
         running = false;
@@ -553,7 +572,7 @@ public final class RelayQueue implements Service, MailDelivery<String> {
         private Path dir;
         private MxResolver resolver;
         private String heloName;
-        private String localDomain;
+        private final Set<String> localDomains = new LinkedHashSet<>();
         private Maildir localMaildir;
         private List<Duration> retryDelays = List.of(Duration.ofMinutes(1), Duration.ofMinutes(5), Duration.ofMinutes(15),
                 Duration.ofMinutes(30), Duration.ofHours(1), Duration.ofHours(2), Duration.ofHours(4), Duration.ofHours(8),
@@ -594,9 +613,13 @@ public final class RelayQueue implements Service, MailDelivery<String> {
             return this;
         }
 
-        /** Bounces for senders in {@code domain} go straight into {@code maildir}. */
+        /**
+         * Bounces for senders in {@code domain} (a {@code +tag} taken off the user) go straight
+         * into {@code maildir}; repeatable, one call per local domain, with the same Maildir. The
+         * first domain names this MTA in the bounces.
+         */
         public Builder localDelivery(String domain, Maildir maildir) {
-            this.localDomain = domain.toLowerCase(Locale.ROOT);
+            this.localDomains.add(domain.toLowerCase(Locale.ROOT));
             this.localMaildir = Objects.requireNonNull(maildir, "maildir");
             return this;
         }

@@ -15,9 +15,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * An ESMTP server (RFC 5321), or an LMTP server (RFC 2033), handing each message to a
@@ -69,6 +71,7 @@ public final class SmtpServer implements Service {
     }
 
     final String domain;
+    final Set<String> domains;
     final Role role;
     final MailDelivery<?> delivery;
     final Portal portal;
@@ -80,12 +83,17 @@ public final class SmtpServer implements Service {
     final int maxJunkCommands;
     final int minDataRate;
     final Duration idleTimeout;
+    final int tarpitAfter;
+    final Duration errorDelay;
     final boolean anySender;
+    final SenderLogins senders;
+    final SendingLimits sendingLimits;
     final ConnectionLimits limits;
     private final ListeningService service;
 
     private SmtpServer(Builder b) {
-        this.domain = b.domain;
+        this.domain = b.domains.iterator().next();
+        this.domains = Set.copyOf(b.domains);
         this.role = b.role;
         this.delivery = b.delivery;
         this.portal = b.portal;
@@ -97,7 +105,11 @@ public final class SmtpServer implements Service {
         this.maxJunkCommands = b.maxJunkCommands;
         this.minDataRate = b.minDataRate;
         this.idleTimeout = b.idleTimeout;
+        this.tarpitAfter = b.tarpitAfter;
+        this.errorDelay = b.errorDelay;
         this.anySender = b.anySender;
+        this.senders = b.senders != null ? b.senders : SenderLogins.byName(domains);
+        this.sendingLimits = b.sendingLimits;
         this.limits = b.limits != null ? b.limits : defaultLimits();
         byte[] refusal = Reply.of(421, "4.7.0 " + domain + " Error: too many connections from your address")
                 .toWire().getBytes(StandardCharsets.US_ASCII);
@@ -172,15 +184,29 @@ public final class SmtpServer implements Service {
 
     /**
      * Rereads the STARTTLS certificate and key if their files changed (a renewal), and the
-     * certificates of {@code tls:} endpoints: what the launcher does on SIGHUP. Sessions keep
-     * their connections; the next handshake gets the new pair.
+     * certificates of {@code tls:} endpoints, then asks the delivery to reload
+     * ({@link MailDelivery#reload()}: the aliases file, for one): what the launcher does on
+     * SIGHUP. Sessions keep their connections; the next handshake gets the new pair, the next
+     * {@code RCPT} the new aliases.
      *
-     * @return whether a certificate changed
-     * @throws IOException naming the file, if a renewed pair is bad; the old one stays in use
+     * @return whether a certificate or the delivery's configuration changed
+     * @throws IOException naming the file, if a renewed pair or the delivery's file is bad; what
+     *     was in use stays in use (a failure of one does not stop the other's reload)
      */
     @Override
     public boolean reload() throws IOException {
-        return service.reload();
+        boolean certificates;
+        try {
+            certificates = service.reload();
+        } catch (IOException e) {
+            try {
+                delivery.reload();
+            } catch (IOException other) {
+                e.addSuppressed(other);
+            }
+            throw e;
+        }
+        return delivery.reload() | certificates;
     }
 
     /** Stops at once, cancelling every session; idempotent. */
@@ -218,9 +244,14 @@ public final class SmtpServer implements Service {
         return limits;
     }
 
-    /** The mail domain. */
+    /** The server's name: the first {@linkplain Builder#domain local domain}. */
     public String domain() {
         return domain;
+    }
+
+    /** Every local domain, the first one's name included. */
+    public Set<String> domains() {
+        return domains;
     }
 
     /** The role. */
@@ -240,7 +271,7 @@ public final class SmtpServer implements Service {
 
     /** Configuration for an {@link SmtpServer}. */
     public static final class Builder {
-        private String domain;
+        private final Set<String> domains = new LinkedHashSet<>();
         private Role role = Role.MX;
         private MailDelivery<?> delivery;
         private Portal portal;
@@ -253,19 +284,24 @@ public final class SmtpServer implements Service {
         private int maxJunkCommands = 100;
         private int minDataRate = 500;
         private Duration idleTimeout = Duration.ofMinutes(5);
+        private int tarpitAfter;
+        private Duration errorDelay = Duration.ZERO;
         private Metrics metrics;
         private boolean anySender;
+        private SenderLogins senders;
+        private SendingLimits sendingLimits = SendingLimits.none();
         private ConnectionLimits limits;
 
         private Builder() {}
 
         /**
-         * The server's mail domain: its name in the greeting and in {@code Received:}, the domain
-         * whose mail anyone may send here (every other domain needs AUTH: no open relay), and the
-         * domain of the addresses an authenticated user owns.
+         * Adds a local mail domain; repeatable. The local domains are those whose mail anyone may
+         * send here (every other domain needs AUTH: no open relay) and those of the addresses an
+         * authenticated user owns; the first one added is also the server's name, in the greeting
+         * and in {@code Received:}.
          */
         public Builder domain(String domain) {
-            this.domain = Objects.requireNonNull(domain, "domain").toLowerCase(Locale.ROOT);
+            this.domains.add(Objects.requireNonNull(domain, "domain").toLowerCase(Locale.ROOT));
             return this;
         }
 
@@ -384,15 +420,54 @@ public final class SmtpServer implements Service {
         }
 
         /**
+         * Tarpitting: once a session has had {@code afterErrors} refused commands, the reply to
+         * each further one waits {@code delay} (Postfix's {@code smtpd_error_sleep_time} past its
+         * soft error limit), so a client probing for addresses gets slow answers, while one that
+         * makes a mistake or two never notices. The session still closes at
+         * {@linkplain #maxErrors the error limit}. Off by default ({@code delay} zero).
+         *
+         * @throws IllegalArgumentException if {@code afterErrors} or {@code delay} is negative
+         */
+        public Builder errorDelay(int afterErrors, Duration delay) {
+            if (afterErrors < 0 || delay.isNegative()) {
+                throw new IllegalArgumentException("error delay needs a count and a delay that are not negative");
+            }
+            this.tarpitAfter = afterErrors;
+            this.errorDelay = delay;
+            return this;
+        }
+
+        /**
          * Whether authenticated users may send as anyone. By default (false) an authenticated
-         * user may use only their own addresses ({@code user@domain}, the local part equal to the
-         * user name ignoring case) as the envelope sender ({@code 553 5.7.1} otherwise, RFC 6409 §6.1)
-         * and in From: ({@code 550 5.7.1} at the end of DATA); the null sender is always allowed.
-         * True suits a smarthost that relays for other mail servers, each logging in with one
-         * account for all its senders.
+         * user may use only the addresses {@linkplain #senderLogins their sender rule} grants
+         * (without one, their own: {@code user@domain} in each local domain, the local part equal
+         * to the user name ignoring case) as the envelope sender ({@code 553 5.7.1} otherwise,
+         * RFC 6409 §6.1) and in From: ({@code 550 5.7.1} at the end of DATA); the null sender is
+         * always allowed. True suits a smarthost that relays for other mail servers, each logging
+         * in with one account for all its senders.
          */
         public Builder acceptAnySender(boolean any) {
             this.anySender = any;
+            return this;
+        }
+
+        /**
+         * Which addresses an authenticated user may send as, in the envelope and in From:; by
+         * default {@link SenderLogins#byName} over the local domains. Combine rules with
+         * {@link SenderLogins#or} (the user's aliases, a file, a directory of one's own). Not
+         * asked when {@link #acceptAnySender} is true.
+         */
+        public Builder senderLogins(SenderLogins senders) {
+            this.senders = Objects.requireNonNull(senders, "senders");
+            return this;
+        }
+
+        /**
+         * Hourly limits on messages and recipients per user and per client address; none by
+         * default. Pass one instance to several servers to count their mail together.
+         */
+        public Builder sendingLimits(SendingLimits limits) {
+            this.sendingLimits = Objects.requireNonNull(limits, "limits");
             return this;
         }
 
@@ -429,7 +504,7 @@ public final class SmtpServer implements Service {
          * @throws IllegalStateException naming the builder method of a missing required setting
          */
         public SmtpServer build() {
-            if (domain == null) {
+            if (domains.isEmpty()) {
                 throw new IllegalStateException("domain(...) is required");
             }
             if (delivery == null) {

@@ -330,13 +330,23 @@ final class SmtpSession {
         // RFC 6409 §6.1: an authenticated submitter sends only as an address of their own. The
         // null sender is let through, as Postfix's reject_sender_login_mismatch does: a bounce
         // claims no one's address.
-        if (principal != null && !cfg.anySender && !p.address().isEmpty() && !owns(p.address())) {
-            error(553, "5.7.1 <" + p.address() + ">: Sender address rejected: not owned by user " + principal.name());
-            return;
+        if (principal != null && !cfg.anySender && !p.address().isEmpty()) {
+            Reply notOwned = Reply.of(553, "5.7.1 <" + p.address() + ">: Sender address rejected: not owned by user "
+                    + principal.name());
+            Optional<Reply> refused = ask(() -> requireOwned(p.address(), notOwned));
+            if (refused.isPresent()) {
+                refuse(refused.get());
+                return;
+            }
         }
         Optional<Reply> refused = ask(() -> cfg.delivery.sender(session(), p.address()));
         if (refused.isPresent()) {
             refuse(refused.get());
+            return;
+        }
+        Reply limited = cfg.sendingLimits.takeMessage(principal != null ? principal.name() : null, conn.remoteAddress());
+        if (limited != null) {
+            writeReply(limited);
             return;
         }
         from = p.address();
@@ -383,9 +393,16 @@ final class SmtpSession {
         if (at < 0) {
             // <postmaster>, RFC 5321 §4.1.1.3: the server's own
             address = address + "@" + cfg.domain;
-        } else if (principal == null && !address.substring(at + 1).equalsIgnoreCase(cfg.domain)) {
+        } else if (principal == null && !cfg.domains.contains(address.substring(at + 1).toLowerCase(Locale.ROOT))) {
             // never an open relay: other domains only for authenticated clients, whatever the delivery
             error(550, "5.7.1 <" + address + ">: Relay access denied");
+            return;
+        }
+        Reply limited = cfg.sendingLimits.takeRecipient(principal != null ? principal.name() : null, conn.remoteAddress());
+        if (limited != null) {
+            // RFC 5321 §4.5.3.1.10: the client keeps what it has and sends the rest later
+            writeReply(limited);
+            junk++;
             return;
         }
         String rcpt = address;
@@ -398,14 +415,14 @@ final class SmtpSession {
     }
 
     /**
-     * Whether the authenticated user owns {@code address}: one of the server domain's addresses
-     * whose local part is the user's name, ignoring case. The one place sender ownership is
-     * decided (for MAIL FROM and for From:).
+     * Refuses with {@code refusal} unless the authenticated user may send as {@code address}: the
+     * one place sender ownership is asked (for MAIL FROM and for From:), of the server's
+     * {@link SenderLogins}.
      */
-    private boolean owns(String address) {
-        int at = address.lastIndexOf('@');
-        return at > 0 && address.substring(at + 1).equalsIgnoreCase(cfg.domain)
-                && address.substring(0, at).equalsIgnoreCase(principal.name());
+    private void requireOwned(String address, Reply refusal) throws IOException, InterruptedException {
+        if (!cfg.senders.owns(principal, address)) {
+            throw new SmtpException(refusal);
+        }
     }
 
     /** What the delivery is told about this session. */
@@ -463,7 +480,7 @@ final class SmtpSession {
     /** Sends a delivery's refusal; a permanent one counts as the client's error. */
     private void refuse(Reply r) throws IOException {
         if (r.isPermanent()) {
-            errors++;
+            countError();
         }
         writeReply(r);
     }
@@ -618,10 +635,10 @@ final class SmtpSession {
                 refuseMessage(550, "5.5.2 Bare CR in message; lines must end with CRLF");
             } else if (nul) {
                 refuseMessage(554, "5.6.0 NUL character in message");
-            } else if (principal != null && !cfg.anySender && !ownsFrom(buf, len)) {
+            } else if (principal != null && !cfg.anySender && refusedFrom(buf, len)) {
                 // RFC 6409 §6.1 lets a submission server refuse a message its submitter may not
                 // send; 550 is the policy refusal RFC 5321 §4.3.2 lists for the end of DATA
-                refuseMessage(550, "5.7.1 From: address not owned by user " + principal.name());
+                return;
             } else {
                 deliver(buf, len);
                 junk = 0;
@@ -636,40 +653,51 @@ final class SmtpSession {
      * (RFC 2033 §4.2: after the final dot there is one reply per accepted RCPT).
      */
     private void refuseMessage(int code, String text) throws IOException {
-        errors++;
-        Reply r = Reply.of(code, text);
+        refuseMessage(Reply.of(code, text));
+    }
+
+    /** {@link #refuseMessage(int, String)}; a temporary refusal is not counted as an error. */
+    private void refuseMessage(Reply r) throws IOException {
+        if (r.isPermanent()) {
+            countError();
+        }
         for (int i = lmtp ? rcpts.size() : 1; i > 0; i--) {
             writeReply(r);
         }
     }
 
     /**
-     * Whether every address in every From: field of the message in {@code buf[HEAD_ROOM, len)}
-     * is the authenticated user's own; a From: that cannot be parsed is not.
+     * Refuses the message in {@code buf[HEAD_ROOM, len)} unless every address in every From:
+     * field is one the authenticated user may send as; a From: that cannot be parsed is not.
+     *
+     * @return whether it was refused (the reply is written)
      */
-    private boolean ownsFrom(byte[] buf, int len) {
-        for (String value : Headers.scan(buf, HEAD_ROOM, len).values("from")) {
-            InternetAddress[] addresses;
-            try {
-                addresses = InternetAddress.parseHeader(value, true);
-            } catch (AddressException e) {
-                return false;
-            }
-            for (InternetAddress a : addresses) {
-                InternetAddress[] members;
-                try {
-                    members = a.isGroup() ? a.getGroup(true) : new InternetAddress[] {a};
-                } catch (AddressException e) {
-                    return false;
-                }
-                for (InternetAddress m : members) {
-                    if (m.getAddress() == null || !owns(m.getAddress())) {
-                        return false;
+    private boolean refusedFrom(byte[] buf, int len) throws IOException {
+        Reply notOwned = Reply.of(550, "5.7.1 From: address not owned by user " + principal.name());
+        List<String> addresses = new ArrayList<>();
+        try {
+            for (String value : Headers.scan(buf, HEAD_ROOM, len).values("from")) {
+                for (InternetAddress a : InternetAddress.parseHeader(value, true)) {
+                    for (InternetAddress m : a.isGroup() ? a.getGroup(true) : new InternetAddress[] {a}) {
+                        if (m.getAddress() == null) {
+                            throw new AddressException("no address");
+                        }
+                        addresses.add(m.getAddress());
                     }
                 }
             }
+        } catch (AddressException e) {
+            refuseMessage(notOwned);
+            return true;
         }
-        return true;
+        for (String address : addresses) {
+            Optional<Reply> refused = ask(() -> requireOwned(address, notOwned));
+            if (refused.isPresent()) {
+                refuseMessage(refused.get());
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -942,8 +970,27 @@ final class SmtpSession {
     }
 
     private void error(int code, String text) throws IOException {
-        errors++;
+        countError();
         reply(code, text);
+    }
+
+    /**
+     * Counts a refused command; past the tarpit threshold, waits the error delay before its reply
+     * (Postfix's smtpd_error_sleep_time), the replies before it sent first. Not at the error that
+     * closes the session: that one goes at once.
+     */
+    private void countError() throws IOException {
+        errors++;
+        if (cfg.errorDelay.isPositive() && errors > cfg.tarpitAfter && errors < cfg.maxErrors) {
+            flush();
+            try {
+                conn.pause(cfg.errorDelay);
+            } catch (InterruptedException e) {
+                // cancelled: the server is stopping this connection
+                Thread.currentThread().interrupt();
+                closing = true;
+            }
+        }
     }
 
     private void reply(int code, String text) throws IOException {

@@ -56,7 +56,7 @@ class AliasesTest {
 
     @Test
     void aBadFileIsRefusedNamingFileAndLine() {
-        assertTrue(error("a: b\nno colon here\n").endsWith("aliases:2: expected 'name: target, ...'"), error("a: b\nno colon\n"));
+        assertTrue(error("a: b\nno colon here\n").endsWith("aliases:2: expected 'name: target, ...' or 'user@domain target, ...'"), error("a: b\nno colon\n"));
         assertTrue(error("  x\n").endsWith("aliases:1: a continuation line with no alias before it"));
         assertTrue(error("a: b\nA: c\n").endsWith("aliases:2: alias 'a' is already defined on line 1"));
         assertTrue(error("a:\n").endsWith("aliases:1: alias 'a' has no target"));
@@ -84,8 +84,8 @@ class AliasesTest {
                 envelope.recipients().forEach(r -> relayed.add(r.address()));
             }
         };
-        MailDelivery<?> delivery = a.over(SmtpTestSupport.DOMAIN,
-                MailDelivery.byDomain(SmtpTestSupport.DOMAIN, SmtpTestSupport.local(dir).build(), relay));
+        MailDelivery<?> delivery = a.over(List.of(SmtpTestSupport.DOMAIN),
+                MailDelivery.byDomain(List.of(SmtpTestSupport.DOMAIN), SmtpTestSupport.local(dir).build(), relay));
         Transcript.parse("""
                 S: 220 example.test ESMTP Twine
                 C: HELO c

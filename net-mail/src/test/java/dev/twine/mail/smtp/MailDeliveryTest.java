@@ -187,7 +187,7 @@ class MailDeliveryTest {
             }
         };
         SmtpServer lmtp = SmtpServer.builder().domain(SmtpTestSupport.DOMAIN).role(SmtpServer.Role.LMTP)
-                .delivery(MailDelivery.byDomain(SmtpTestSupport.DOMAIN, local, remote))
+                .delivery(MailDelivery.byDomain(List.of(SmtpTestSupport.DOMAIN), local, remote))
                 .portal(dev.twine.core.auth.Portal.builder().users(SmtpTestSupport.users(dir)).build()).allowPlainAuth(true).build();
         Transcript.parse("""
                 S: 220 example.test LMTP Twine

@@ -8,6 +8,7 @@ import dev.twine.core.Binding;
 import dev.twine.core.Service;
 import dev.twine.core.spi.ServicePlugin;
 import dev.twine.mail.internal.MailPlugin;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -286,7 +287,80 @@ class MailPluginTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(args("--domain", "example.test",
                 "--users", dir.resolve("users").toString(), "--maildir", dir.resolve("maildir").toString(),
                 "--aliases", aliases.toString())));
-        assertEquals("--aliases: " + aliases + ":2: expected 'name: target, ...'", e.getMessage());
+        assertEquals("--aliases: " + aliases + ":2: expected 'name: target, ...' or 'user@domain target, ...'", e.getMessage());
+    }
+
+    @Test
+    void severalDomainsFromOptionsAndAFileShareTheUsersAndTheAliasesReloadWithTheService() throws Exception {
+        SmtpTestSupport.users(dir);
+        Path domains = dir.resolve("domains");
+        Files.writeString(domains, "# more domains\nExample.NET\n");
+        Path aliases = dir.resolve("aliases");
+        Files.writeString(aliases, "info@example.org alice\n");
+        try (Service s = plugin.create(args("--domain", "example.test", "--domain", "example.org", "--domains", domains.toString(),
+                "--users", dir.resolve("users").toString(), "--maildir", dir.resolve("maildir").toString(),
+                "--aliases", aliases.toString(), "--smtp", "tcp:0:interface=127.0.0.1", "--submission", "tcp:0:interface=127.0.0.1"))) {
+            s.start();
+            int port = s.bindings().get(0).port();
+            byte[] text = "Subject: d\r\n\r\nx\r\n".getBytes(StandardCharsets.US_ASCII);
+            try (SmtpClient c = SmtpClient.connect("127.0.0.1:" + port, Duration.ofSeconds(10))) {
+                c.ehlo("t");
+                c.send("x@remote.example", List.of("alice@example.net"), text);
+                c.send("x@remote.example", List.of("info@example.org"), text);
+                Files.writeString(aliases, "info@example.org bob\n");
+                assertTrue(s.reload(), "SIGHUP rereads the aliases");
+                c.send("x@remote.example", List.of("info@example.org"), text);
+                c.quit();
+            }
+        }
+        assertEquals(2, SmtpTestSupport.delivered(dir, "alice").size());
+        assertEquals(1, SmtpTestSupport.delivered(dir, "bob").size());
+    }
+
+    @Test
+    void aBadLineInTheDomainsFileIsABadArgumentNamingFileAndLine() throws Exception {
+        SmtpTestSupport.users(dir);
+        Path domains = dir.resolve("domains");
+        Files.writeString(domains, "example.net\nnot a domain\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(args("--domain", "example.test",
+                "--domains", domains.toString(), "--users", dir.resolve("users").toString(),
+                "--maildir", dir.resolve("maildir").toString())));
+        assertEquals("--domains: " + domains + ":2: not a domain name: not a domain", e.getMessage());
+    }
+
+    @Test
+    void submissionTakesSendersFromTheAliasesAndTheSenderLoginsFileAndCountsTheHourlyLimit() throws Exception {
+        SmtpTestSupport.users(dir);
+        Path aliases = dir.resolve("aliases");
+        Files.writeString(aliases, "info@example.test alice\n");
+        Path senders = dir.resolve("senders");
+        Files.writeString(senders, "sales@example.test alice\n");
+        try (Service s = plugin.create(args("--domain", "example.test", "--users", dir.resolve("users").toString(),
+                "--maildir", dir.resolve("maildir").toString(), "--aliases", aliases.toString(),
+                "--sender-logins", senders.toString(), "--user-hourly-limit", "2/10", "--allow-plain-auth",
+                "--smtp", "tcp:0:interface=127.0.0.1", "--submission", "tcp:0:interface=127.0.0.1"))) {
+            s.start();
+            byte[] text = "Subject: d\r\n\r\nx\r\n".getBytes(StandardCharsets.US_ASCII);
+            try (SmtpClient c = SmtpClient.connect("127.0.0.1:" + s.bindings().get(1).port(), Duration.ofSeconds(10))) {
+                c.ehlo("t");
+                c.auth("alice", "secret");
+                c.send("info@example.test", List.of("bob@example.test"), text);
+                c.send("sales@example.test", List.of("bob@example.test"), text);
+                IOException limited = assertThrows(IOException.class,
+                        () -> c.send("alice@example.test", List.of("bob@example.test"), text));
+                assertTrue(limited.getMessage().contains("451 4.7.1"), limited.getMessage());
+            }
+        }
+        assertEquals(2, SmtpTestSupport.delivered(dir, "bob").size());
+    }
+
+    @Test
+    void aBadHourlyLimitIsABadArgumentNamingTheOption() throws Exception {
+        SmtpTestSupport.users(dir);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(args("--domain", "example.test",
+                "--users", dir.resolve("users").toString(), "--maildir", dir.resolve("maildir").toString(),
+                "--address-hourly-limit", "lots")));
+        assertEquals("--address-hourly-limit: expected MESSAGES/RECIPIENTS, e.g. 200/1000, got 'lots'", e.getMessage());
     }
 
     @Test

@@ -127,6 +127,19 @@ class RelayQueueTest {
     }
 
     @Test
+    void aBounceForATaggedSenderOfAnotherLocalDomainGoesStraightToTheUsersMaildir() throws Exception {
+        int port = nextHop(0);
+        RelayQueue q = queue(MxResolver.fixed("127.0.0.1:" + port), ManualClock.create())
+                .localDelivery("example.org", Maildir.open(dir.resolve("maildir"))).build();
+        q.enqueue("alice+orders@Example.ORG", List.of("ghost@remote.test"), message("tagged"));
+        q.deliverDue();
+        assertEquals(0, q.size(), "not queued again for a next hop");
+        List<Path> bounces = delivered(dir, "alice");
+        assertEquals(1, bounces.size());
+        assertTrue(Files.readString(bounces.get(0)).contains("Final-Recipient: rfc822; ghost@remote.test"));
+    }
+
+    @Test
     void anUnreachableHopIsRetriedWithBackoffThenBouncedAsExpired() throws Exception {
         int closedPort;
         try (ServerSocket ss = new ServerSocket(0)) {
@@ -208,7 +221,7 @@ class RelayQueueTest {
                 .timeout(Duration.ofSeconds(10)).tls(Optional.empty()).build();
         q.start();
         toClose.add(q);
-        SmtpServer submission = SmtpTestSupport.server(dir, MailDelivery.byDomain(SmtpTestSupport.DOMAIN, SmtpTestSupport.local(dir).build(), q))
+        SmtpServer submission = SmtpTestSupport.server(dir, MailDelivery.byDomain(List.of(SmtpTestSupport.DOMAIN), SmtpTestSupport.local(dir).build(), q))
                 .role(SmtpServer.Role.SUBMISSION).allowPlainAuth(true).listen("tcp:0:interface=127.0.0.1").build();
         submission.start();
         toClose.add(submission);

@@ -89,7 +89,7 @@ class SmtpInteropTest {
 
     private int start(SmtpServer.Role role, RelayQueue relay) throws Exception {
         MailDelivery<?> local = SmtpTestSupport.local(dir).build();
-        SmtpServer s = SmtpTestSupport.server(dir, relay == null ? local : MailDelivery.byDomain(SmtpTestSupport.DOMAIN, local, relay))
+        SmtpServer s = SmtpTestSupport.server(dir, relay == null ? local : MailDelivery.byDomain(List.of(SmtpTestSupport.DOMAIN), local, relay))
                 .role(role).tls(Tls.server(cert, key)).listen("tcp:0:interface=127.0.0.1").build();
         s.start();
         toClose.add(s);

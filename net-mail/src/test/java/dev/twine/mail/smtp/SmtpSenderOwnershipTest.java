@@ -1,7 +1,6 @@
 package dev.twine.mail.smtp;
 
 import static dev.twine.mail.smtp.SmtpTestSupport.delivered;
-import static dev.twine.mail.smtp.SmtpTestSupport.plain;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,11 +27,7 @@ class SmtpSenderOwnershipTest {
 
     private static final int RUNS = Chunking.standard().size();
 
-    private static final String LOGIN_AS_ALICE = "S: 220 example.test ESMTP Twine\nC: EHLO c\n"
-            + "S: 250-example.test greets c\nS: 250-PIPELINING\nS: 250-SIZE 26214400\nS: 250-8BITMIME\n"
-            + "S: 250-ENHANCEDSTATUSCODES\nS: 250-SMTPUTF8\nS: 250 AUTH SCRAM-SHA-256 PLAIN LOGIN\n"
-            + "C: AUTH PLAIN " + plain("alice", "secret") + "\n"
-            + "S: 235 2.7.0 Authentication successful\n";
+    private static final String LOGIN_AS_ALICE = SmtpTestSupport.loginAs("alice", "secret");
 
     private SmtpServer submission() throws Exception {
         return SmtpTestSupport.server(dir).role(SmtpServer.Role.SUBMISSION).allowPlainAuth(true).build();

@@ -381,7 +381,7 @@ class SmtpServerTranscriptTest {
     void authPlainAndLoginAgainstThePortalThenRelayGoesToTheQueue() throws Exception {
         RelayQueue queue = RelayQueue.builder().directory(dir.resolve("queue")).heloName(DOMAIN)
                 .resolver(MxResolver.fixed("127.0.0.1:1")).build();
-        SmtpServer server = SmtpTestSupport.server(dir, MailDelivery.byDomain(DOMAIN, SmtpTestSupport.local(dir).build(), queue))
+        SmtpServer server = SmtpTestSupport.server(dir, MailDelivery.byDomain(List.of(DOMAIN), SmtpTestSupport.local(dir).build(), queue))
                 .allowPlainAuth(true).build();
         Transcript.parse("S: 220 example.test ESMTP Twine\n" + EHLO + "S: 250 AUTH SCRAM-SHA-256 PLAIN LOGIN\n"
                 + "C: AUTH PLAIN " + plain("alice", "wrong") + "\n"

@@ -113,6 +113,18 @@ final class SmtpTestSupport {
         }
     }
 
+    /**
+     * The start of a transcript on a server for {@link #DOMAIN} with AUTH offered (plain auth
+     * allowed, no TLS): greeting, EHLO and its reply, a successful AUTH PLAIN as {@code user}.
+     */
+    static String loginAs(String user, String password) {
+        return "S: 220 example.test ESMTP Twine\nC: EHLO c\n"
+                + "S: 250-example.test greets c\nS: 250-PIPELINING\nS: 250-SIZE 26214400\nS: 250-8BITMIME\n"
+                + "S: 250-ENHANCEDSTATUSCODES\nS: 250-SMTPUTF8\nS: 250 AUTH SCRAM-SHA-256 PLAIN LOGIN\n"
+                + "C: AUTH PLAIN " + plain(user, password) + "\n"
+                + "S: 235 2.7.0 Authentication successful\n";
+    }
+
     static String plain(String user, String password) {
         return Base64.getEncoder().encodeToString(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
     }
