@@ -87,6 +87,13 @@ final class ImapSession {
     final List<Long> view = new ArrayList<>();
     final Map<Long, StoredMessage> viewMessages = new HashMap<>();
     final Set<Long> recent = new HashSet<>();
+    /**
+     * A CONDSTORE-enabling command was seen (RFC 7162 §3.1): FETCH responses carry MODSEQ and
+     * SELECT tells HIGHESTMODSEQ.
+     */
+    boolean condstore;
+    /** ENABLE QRESYNC (RFC 7162 §3.2.3): expunges are told as VANISHED, FETCH responses carry UID. */
+    boolean qresync;
 
     private final ImapLogin login = new ImapLogin(this);
     private final ImapIdle idle = new ImapIdle(this);
@@ -317,8 +324,7 @@ final class ImapSession {
             case "AUTHENTICATE" -> login.authenticate(tag, args);
             case "ENABLE" -> {
                 authenticated();
-                // no extension here changes behaviour when enabled (RFC 5161 §3.1)
-                untagged("ENABLED");
+                untagged("ENABLED" + enable(args));
                 ok(tag, "ENABLE completed");
             }
             case "NAMESPACE" -> {
@@ -383,6 +389,29 @@ final class ImapSession {
         }
     }
 
+    /** ENABLE (RFC 5161): the extensions it turned on, each after a space; others are ignored. */
+    private String enable(List<Arg> args) throws Reply {
+        StringBuilder enabled = new StringBuilder();
+        for (Arg a : args) {
+            switch (atom(a).toUpperCase(Locale.ROOT)) {
+                case "CONDSTORE" -> {
+                    condstore = true;
+                    enabled.append(" CONDSTORE");
+                }
+                case "QRESYNC" -> {
+                    // QRESYNC implies CONDSTORE (RFC 7162 §3.2.3)
+                    condstore = true;
+                    qresync = true;
+                    enabled.append(" QRESYNC");
+                }
+                default -> {
+                    // an extension we do not have is not enabled (RFC 5161 §3.1)
+                }
+            }
+        }
+        return enabled.toString();
+    }
+
     // ---- state helpers ----
 
     void authenticated() throws Reply {
@@ -409,7 +438,7 @@ final class ImapSession {
 
     String capabilities() {
         StringBuilder sb = new StringBuilder("IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE"
-                + " SPECIAL-USE CHILDREN");
+                + " SPECIAL-USE CHILDREN CONDSTORE QRESYNC");
         if (state == State.NOT_AUTHENTICATED) {
             if (config.tls() != null && !conn.isSecure()) {
                 sb.append(" STARTTLS");
@@ -445,6 +474,24 @@ final class ImapSession {
     private void select(String tag, List<Arg> args, boolean examine) throws IOException, Reply {
         authenticated();
         String name = mailbox(arg(args, 0));
+        Resync.Request resync = null;
+        if (args.size() > 1) {
+            // RFC 7162 §3.1.8 (CONDSTORE), §3.2.5 (QRESYNC): select parameters
+            List<Arg> params = parenthesized(args.get(1));
+            for (int i = 0; i < params.size(); i++) {
+                String p = atom(params.get(i)).toUpperCase(Locale.ROOT);
+                if (p.equals("CONDSTORE")) {
+                    condstore = true;
+                } else if (p.equals("QRESYNC") && qresync && i + 1 < params.size()) {
+                    resync = Resync.request(parenthesized(params.get(++i)));
+                } else {
+                    throw bad("unknown SELECT parameter " + p);
+                }
+            }
+        }
+        if (state == State.SELECTED && qresync) {
+            untagged("OK [CLOSED] previous mailbox closed"); // RFC 7162 §3.2.11
+        }
         unselect();
         folder = existing(name, "[NONEXISTENT]");
         folderName = name;
@@ -479,6 +526,12 @@ final class ImapSession {
         }
         untagged("OK [UIDVALIDITY " + folder.uidValidity() + "] UIDs valid");
         untagged("OK [UIDNEXT " + folder.uidNext() + "] predicted next UID");
+        if (condstore) {
+            untagged("OK [HIGHESTMODSEQ " + folder.highestModSeq() + "] highest");
+        }
+        if (resync != null && resync.uidValidity() == folder.uidValidity()) {
+            Resync.tell(this, resync);
+        }
         ok(tag, (readOnly ? "[READ-ONLY] " : "[READ-WRITE] ") + (examine ? "EXAMINE" : "SELECT") + " completed");
     }
 
@@ -593,6 +646,10 @@ final class ImapSession {
                 case "UIDNEXT" -> f.uidNext();
                 case "UIDVALIDITY" -> f.uidValidity();
                 case "UNSEEN" -> all.stream().filter(m -> !m.has(StoredMessage.SEEN)).count();
+                case "HIGHESTMODSEQ" -> {
+                    condstore = true; // RFC 7162 §3.1.5
+                    yield f.highestModSeq();
+                }
                 default -> throw bad("unknown STATUS item " + item);
             };
             sb.append(sb.isEmpty() ? "" : " ").append(item).append(' ').append(v);
@@ -657,14 +714,22 @@ final class ImapSession {
             byUid.put(m.uid(), m);
         }
         if (expunges) {
+            List<Long> vanished = new ArrayList<>();
             for (int i = view.size() - 1; i >= 0; i--) {
                 long uid = view.get(i);
                 if (!byUid.containsKey(uid)) {
                     view.remove(i);
                     viewMessages.remove(uid);
                     recent.remove(uid);
-                    untagged((i + 1) + " EXPUNGE");
+                    if (qresync) {
+                        vanished.add(0, uid);
+                    } else {
+                        untagged((i + 1) + " EXPUNGE");
+                    }
                 }
+            }
+            if (!vanished.isEmpty()) {
+                untagged("VANISHED " + SequenceSets.compactSet(vanished)); // RFC 7162 §3.2.10
             }
             for (int i = 0; i < view.size(); i++) {
                 long uid = view.get(i);
@@ -672,7 +737,7 @@ final class ImapSession {
                 StoredMessage is = byUid.get(uid);
                 if (is != null && was != null && !was.flags().equals(is.flags())) {
                     viewMessages.put(uid, is);
-                    untagged((i + 1) + " FETCH (FLAGS " + flagList(is) + ")");
+                    untagged(flagsResponse(i + 1, is, false));
                 }
             }
         }
@@ -694,6 +759,23 @@ final class ImapSession {
         }
     }
 
+
+    /**
+     * An untagged FETCH telling a message's flags: with UID when asked or under QRESYNC
+     * (RFC 7162 §3.2.4), with MODSEQ under CONDSTORE (§3.1.4); {@code flags} false leaves the
+     * flags out (a STORE .SILENT under CONDSTORE still tells the new MODSEQ, §3.1.3).
+     */
+    String flagsResponse(int seq, StoredMessage m, boolean withUid) {
+        StringBuilder sb = new StringBuilder().append(seq).append(" FETCH (");
+        if (withUid || qresync) {
+            sb.append("UID ").append(m.uid()).append(' ');
+        }
+        sb.append("FLAGS ").append(flagList(m));
+        if (condstore) {
+            sb.append(" MODSEQ (").append(m.modSeq()).append(')');
+        }
+        return sb.append(')').toString();
+    }
 
     // ---- flags ----
 
@@ -765,12 +847,44 @@ final class ImapSession {
         if (byUid && items.stream().noneMatch(it -> it.name().equals("UID"))) {
             items.add(0, new Item("UID", null, 0, -1, false));
         }
+        // RFC 7162 §3.1.4.1: FETCH modifiers CHANGEDSINCE and (QRESYNC, §3.2.6) VANISHED
+        long changedSince = -1;
+        boolean vanished = false;
+        if (args.size() > 2) {
+            List<Arg> mods = parenthesized(args.get(2));
+            for (int i = 0; i < mods.size(); i++) {
+                String mod = atom(mods.get(i)).toUpperCase(Locale.ROOT);
+                if (mod.equals("CHANGEDSINCE")) {
+                    changedSince = Resync.modSeq(arg(mods, ++i), true);
+                } else if (mod.equals("VANISHED") && byUid && qresync) {
+                    vanished = true;
+                } else {
+                    throw bad("unknown FETCH modifier " + mod);
+                }
+            }
+            if (vanished && changedSince < 0) {
+                throw bad("VANISHED needs CHANGEDSINCE");
+            }
+        }
+        boolean wantsModSeq = items.stream().anyMatch(it -> it.name().equals("MODSEQ"));
+        if (changedSince >= 0 || wantsModSeq) {
+            condstore = true; // RFC 7162 §3.1: a CONDSTORE-enabling command
+        }
+        if (condstore && !wantsModSeq && (changedSince >= 0 || items.stream().anyMatch(it -> it.name().equals("FLAGS")))) {
+            FetchItems.add(items, "MODSEQ");
+        }
+        if (vanished) {
+            Resync.vanished(this, atom(arg(args, 0)));
+        }
         boolean setsSeen = !readOnly && items.stream().anyMatch(it -> (it.name().equals("BODY") && it.section() != null
                 && !it.peek()) || it.name().equals("RFC822") || it.name().equals("RFC822.TEXT"));
         boolean wantsFlags = items.stream().anyMatch(it -> it.name().equals("FLAGS"));
         for (int seq : seqs) {
             long uid = view.get(seq - 1);
             StoredMessage m = viewMessages.get(uid);
+            if (m.modSeq() <= changedSince) {
+                continue;
+            }
             LoadedMessage msg = new LoadedMessage(folder, m);
             ImapWriter w = new ImapWriter().raw("* " + seq + " FETCH (");
             try {
@@ -809,6 +923,7 @@ final class ImapSession {
         switch (it.name()) {
             case "UID" -> w.raw("UID " + m.uid());
             case "FLAGS" -> w.raw("FLAGS " + flagList(m));
+            case "MODSEQ" -> w.raw("MODSEQ (" + m.modSeq() + ")");
             case "INTERNALDATE" -> w.raw("INTERNALDATE \""
                     + INTERNALDATE.format(folder.internalDate(m.uid()).atZone(ZoneOffset.UTC)) + "\"");
             case "RFC822.SIZE" -> w.raw("RFC822.SIZE " + folder.size(m.uid()));
@@ -865,6 +980,7 @@ final class ImapSession {
             keys.add(parser.key(args, pos, 0));
         }
         StringBuilder sb = new StringBuilder("SEARCH");
+        long highest = 0;
         for (int i = 0; i < view.size(); i++) {
             StoredMessage m = viewMessages.get(view.get(i));
             LoadedMessage msg = new LoadedMessage(folder, m);
@@ -881,6 +997,13 @@ final class ImapSession {
             }
             if (all) {
                 sb.append(' ').append(byUid ? m.uid() : i + 1);
+                highest = Math.max(highest, m.modSeq());
+            }
+        }
+        if (parser.modSeq) {
+            condstore = true;
+            if (highest > 0) {
+                sb.append(" (MODSEQ ").append(highest).append(')');
             }
         }
         untagged(sb.toString());

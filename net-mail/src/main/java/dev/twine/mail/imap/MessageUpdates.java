@@ -38,6 +38,17 @@ final class MessageUpdates {
         s.selected();
         s.writable();
         List<Integer> seqs = SequenceSets.messages(s.view, atom(arg(args, 0)), byUid);
+        // RFC 7162 §3.1.3: STORE (UNCHANGEDSINCE n) changes only messages not changed since n
+        long unchangedSince = -1;
+        if (args.size() > 1 && args.get(1) instanceof Group mods) {
+            if (mods.items().size() != 2 || !atom(mods.items().get(0)).equalsIgnoreCase("UNCHANGEDSINCE")) {
+                throw bad("unknown STORE modifier");
+            }
+            unchangedSince = Resync.modSeq(mods.items().get(1), true);
+            s.condstore = true;
+            args = args.subList(1, args.size());
+        }
+        List<Long> modified = new ArrayList<>();
         String item = atom(arg(args, 1)).toUpperCase(Locale.ROOT);
         boolean silent = item.endsWith(".SILENT");
         if (silent) {
@@ -54,6 +65,18 @@ final class MessageUpdates {
         for (int seq : seqs) {
             long uid = s.view.get(seq - 1);
             StoredMessage m = s.viewMessages.get(uid);
+            if (unchangedSince >= 0) {
+                // the mod-sequence as stored now, not as this session last saw it
+                var current = s.folder.find(uid);
+                if (current.isEmpty()) {
+                    continue;
+                }
+                m = current.get();
+                if (m.modSeq() > unchangedSince) {
+                    modified.add(byUid ? uid : seq);
+                    continue;
+                }
+            }
             Set<String> target = new LinkedHashSet<>(mode == 0 ? given : m.flags());
             if (mode == 1) {
                 target.addAll(given);
@@ -65,13 +88,19 @@ final class MessageUpdates {
             if (now.isEmpty()) {
                 continue;
             }
+            boolean changed = now.get().modSeq() != m.modSeq();
             s.viewMessages.put(uid, now.get());
             if (!silent) {
-                s.untagged(seq + " FETCH (" + (byUid ? "UID " + uid + " " : "") + "FLAGS " + s.flagList(now.get()) + ")");
+                s.untagged(s.flagsResponse(seq, now.get(), byUid));
+            } else if (s.condstore && changed) {
+                // .SILENT under CONDSTORE still tells the new mod-sequence (RFC 7162 §3.1.3)
+                s.untagged(seq + " FETCH (" + (byUid || s.qresync ? "UID " + uid + " " : "") + "MODSEQ ("
+                        + now.get().modSeq() + "))");
             }
         }
         s.sync(false);
-        s.ok(tag, (byUid ? "UID " : "") + "STORE completed");
+        String code = modified.isEmpty() ? "" : "[MODIFIED " + compactSet(modified) + "] ";
+        s.ok(tag, code + (byUid ? "UID " : "") + "STORE completed");
     }
 
     // ---- COPY / MOVE (RFC 3501 §6.4.7, RFC 6851, RFC 4315 COPYUID) ----

@@ -129,6 +129,17 @@ final class MailFolder {
         }
     }
 
+    /** The folder's HIGHESTMODSEQ (RFC 7162 §3.1.2.1), after a rescan if the directories changed. */
+    public long highestModSeq() throws IOException {
+        lock.lock();
+        try {
+            refresh();
+            return uidList.highestModSeq();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /**
      * The messages now in the folder, in UID order. Rescans the directories if they changed
      * and records UIDs for new files durably before returning.
@@ -283,7 +294,8 @@ final class MailFolder {
                     forceRescan();
                     continue;
                 }
-                MailMessage now = new MailMessage(uid, m.name(), target, f, false);
+                long modSeq = uidList.flagsChanged(m.name(), f);
+                MailMessage now = new MailMessage(uid, m.name(), target, f, false, modSeq);
                 byUid.put(uid, now);
                 return Optional.of(now);
             }
@@ -326,7 +338,7 @@ final class MailFolder {
                 if (m == null) {
                     continue;
                 }
-                uidList.byName().remove(m.name());
+                uidList.remove(m.name());
                 sizes.remove(m.name());
                 changed = true;
                 try {
@@ -441,12 +453,12 @@ final class MailFolder {
             }
         }
         boolean changed = false;
-        for (var it = uidList.byName().entrySet().iterator(); it.hasNext(); ) {
-            var e = it.next();
-            if (!found.containsKey(e.getKey())) {
-                byUid.remove(e.getValue());
-                sizes.remove(e.getKey());
-                it.remove();
+        for (String name : List.copyOf(uidList.names())) {
+            if (!found.containsKey(name)) {
+                // deleted by another program: an expunge, which QRESYNC clients learn of
+                byUid.remove(uidList.uid(name));
+                sizes.remove(name);
+                uidList.remove(name);
                 changed = true;
             }
         }
@@ -456,7 +468,9 @@ final class MailFolder {
             if (uid == null) {
                 fresh.add(f);
             } else {
-                byUid.put(uid, new MailMessage(uid, f.name(), f.file(), f.flags(), f.recent()));
+                // flags another program changed get a new mod-sequence (RFC 7162 §3.1)
+                long modSeq = uidList.flagsChanged(f.name(), f.flags());
+                byUid.put(uid, new MailMessage(uid, f.name(), f.file(), f.flags(), f.recent(), modSeq));
             }
         }
         // Maildir names start with the delivery time in seconds: name order is arrival order
@@ -500,8 +514,8 @@ final class MailFolder {
     }
 
     private long assign(String name, Path file, String flags, boolean recent) {
-        long uid = uidList.assign(name);
-        byUid.put(uid, new MailMessage(uid, name, file, flags, recent));
+        long uid = uidList.assign(name, flags).uid();
+        byUid.put(uid, new MailMessage(uid, name, file, flags, recent, uidList.entry(name).modSeq()));
         return uid;
     }
 
