@@ -358,7 +358,7 @@ final class ImapSession {
                 selected();
                 writable();
                 updates.expungeDeleted(null, true);
-                ok(tag, "EXPUNGE completed");
+                ok(tag, highestModSeqCode() + "EXPUNGE completed");
             }
             case "SEARCH" -> search(tag, args, false);
             case "FETCH" -> fetch(tag, args, false);
@@ -380,7 +380,7 @@ final class ImapSession {
                         selected();
                         writable();
                         updates.expungeDeleted(SequenceSets.uidSet(view, atom(arg(rest, 0))), true);
-                        ok(tag, "UID EXPUNGE completed");
+                        ok(tag, highestModSeqCode() + "UID EXPUNGE completed");
                     }
                     default -> throw bad("unknown UID command");
                 }
@@ -410,6 +410,11 @@ final class ImapSession {
             }
         }
         return enabled.toString();
+    }
+
+    /** Under CONDSTORE, EXPUNGE's OK tells the mailbox's new HIGHESTMODSEQ (RFC 7162 §3.2.10). */
+    private String highestModSeqCode() throws IOException {
+        return condstore ? "[HIGHESTMODSEQ " + folder.highestModSeq() + "] " : "";
     }
 
     // ---- state helpers ----

@@ -120,7 +120,7 @@ class CondStoreTranscriptTest {
                 S: a4 OK STORE completed
                 C: a5 EXPUNGE
                 S: * VANISHED 2
-                S: a5 OK EXPUNGE completed
+                S: a5 OK [HIGHESTMODSEQ 5] EXPUNGE completed
                 C: a6 STORE 1 +FLAGS (\\Seen)
                 S: * 1 FETCH (UID 1 FLAGS (\\Seen \\Recent) MODSEQ (6))
                 S: a6 OK STORE completed
@@ -151,7 +151,7 @@ class CondStoreTranscriptTest {
                 S: * OK [HIGHESTMODSEQ 6] highest
                 S: a9 OK [READ-WRITE] SELECT completed
                 C: b1 UID EXPUNGE 1
-                S: b1 OK UID EXPUNGE completed
+                S: b1 OK [HIGHESTMODSEQ 6] UID EXPUNGE completed
                 """);
     }
 
