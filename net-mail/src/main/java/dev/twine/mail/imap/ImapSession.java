@@ -28,6 +28,7 @@ import dev.twine.mail.imap.ImapParser.SyntaxException;
 import dev.twine.mail.store.MailStore;
 import dev.twine.mail.store.Mailbox;
 import dev.twine.mail.store.NoSuchMessageException;
+import dev.twine.mail.store.Quota;
 import dev.twine.mail.store.StoredMessage;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -344,6 +345,7 @@ final class ImapSession {
             }
             case "LIST", "LSUB" -> list(tag, args, name.equals("LSUB"));
             case "STATUS" -> status(tag, args);
+            case "GETQUOTAROOT", "GETQUOTA", "SETQUOTA" -> quota(tag, name, args);
             case "APPEND" -> append(tag, args);
             case "IDLE" -> idle.idle(tag);
             case "CLOSE", "UNSELECT" -> {
@@ -443,7 +445,8 @@ final class ImapSession {
 
     String capabilities() {
         StringBuilder sb = new StringBuilder("IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE"
-                + " SPECIAL-USE CHILDREN CONDSTORE QRESYNC");
+                + " SPECIAL-USE CHILDREN CONDSTORE QRESYNC ESEARCH"
+                + " QUOTA QUOTA=RES-STORAGE STATUS=SIZE APPENDLIMIT=" + config.maxLiteral());
         if (state == State.NOT_AUTHENTICATED) {
             if (config.tls() != null && !conn.isSecure()) {
                 sb.append(" STARTTLS");
@@ -651,6 +654,18 @@ final class ImapSession {
                 case "UIDNEXT" -> f.uidNext();
                 case "UIDVALIDITY" -> f.uidValidity();
                 case "UNSEEN" -> all.stream().filter(m -> !m.has(StoredMessage.SEEN)).count();
+                case "SIZE" -> { // RFC 8438
+                    long size = 0;
+                    for (StoredMessage m : all) {
+                        try {
+                            size += f.size(m.uid());
+                        } catch (NoSuchMessageException gone) {
+                            // expunged meanwhile: not counted
+                        }
+                    }
+                    yield size;
+                }
+                case "APPENDLIMIT" -> config.maxLiteral(); // RFC 7889 §4
                 case "HIGHESTMODSEQ" -> {
                     condstore = true; // RFC 7162 §3.1.5
                     yield f.highestModSeq();
@@ -662,6 +677,47 @@ final class ImapSession {
         ImapWriter w = new ImapWriter().raw("* STATUS ").string(name).raw(" (" + sb + ")\r\n");
         out.write(w.toBytes());
         ok(tag, "STATUS completed");
+    }
+
+    /**
+     * QUOTA (RFC 9208 §4): one quota root, {@code ""}, over all the user's mailboxes, with the
+     * STORAGE resource in KiB; SETQUOTA is refused (no QUOTASET: the limit is the server's).
+     */
+    private void quota(String tag, String command, List<Arg> args) throws IOException, Reply {
+        authenticated();
+        Optional<Quota> q = account.quota();
+        switch (command) {
+            case "GETQUOTAROOT" -> {
+                String name = mailbox(arg(args, 0));
+                existing(name, "[NONEXISTENT]");
+                ImapWriter w = new ImapWriter().raw("* QUOTAROOT ").string(name).raw(q.isPresent() ? " \"\"\r\n" : "\r\n");
+                out.write(w.toBytes());
+                if (q.isPresent()) {
+                    untagged(quotaResponse(q.get()));
+                }
+            }
+            case "GETQUOTA" -> {
+                if (!astring(arg(args, 0)).isEmpty() || q.isEmpty()) {
+                    throw no("[NONEXISTENT] no such quota root");
+                }
+                untagged(quotaResponse(q.get()));
+            }
+            default -> throw no("[CANNOT] quotas are set by the server");
+        }
+        ok(tag, command + " completed");
+    }
+
+    private static String quotaResponse(Quota q) {
+        // RFC 9208 §5.1: STORAGE counts units of 1024 octets
+        return "QUOTA \"\" (STORAGE " + (q.used() + 1023) / 1024 + " " + q.limit() / 1024 + ")";
+    }
+
+    /** {@code NO [OVERQUOTA]} (RFC 9208 §4.3.1 of RFC 5530's code) if {@code bytes} more do not fit. */
+    void checkQuota(long bytes) throws IOException, Reply {
+        Optional<Quota> q = account.quota();
+        if (q.isPresent() && !q.get().allows(bytes)) {
+            throw no("[OVERQUOTA] quota exceeded");
+        }
     }
 
     private void append(String tag, List<Arg> args) throws IOException, Reply {
@@ -694,6 +750,7 @@ final class ImapSession {
         if (target.isEmpty()) {
             throw no("[TRYCREATE] no such mailbox");
         }
+        checkQuota(message.length);
         // Mailbox.append is durable when it returns: only then do we say OK (RFC 3501 §6.3.11)
         StoredMessage stored = target.get().append(new ByteArrayInputStream(message), flags, date);
         if (state == State.SELECTED) {
@@ -969,12 +1026,28 @@ final class ImapSession {
     private void search(String tag, List<Arg> args, boolean byUid) throws IOException, Reply {
         selected();
         int[] pos = {0};
-        if (!args.isEmpty() && args.get(0) instanceof Atom a && a.value().equalsIgnoreCase("CHARSET")) {
-            String cs = astring(arg(args, 1)).toUpperCase(Locale.ROOT);
+        // ESEARCH (RFC 4731 §3.1): SEARCH RETURN (MIN MAX COUNT ALL) ...; an empty list means ALL
+        Set<String> returns = null;
+        if (!args.isEmpty() && args.get(0) instanceof Atom a && a.value().equalsIgnoreCase("RETURN")) {
+            returns = new HashSet<>();
+            for (Arg o : parenthesized(arg(args, 1))) {
+                String opt = atom(o).toUpperCase(Locale.ROOT);
+                if (!List.of("MIN", "MAX", "COUNT", "ALL").contains(opt)) {
+                    throw bad("unknown SEARCH return option " + opt);
+                }
+                returns.add(opt);
+            }
+            if (returns.isEmpty()) {
+                returns.add("ALL");
+            }
+            pos[0] = 2;
+        }
+        if (pos[0] < args.size() && args.get(pos[0]) instanceof Atom a && a.value().equalsIgnoreCase("CHARSET")) {
+            String cs = astring(arg(args, pos[0] + 1)).toUpperCase(Locale.ROOT);
             if (!cs.equals("UTF-8") && !cs.equals("US-ASCII")) {
                 throw no("[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
             }
-            pos[0] = 2;
+            pos[0] += 2;
         }
         if (pos[0] >= args.size()) {
             throw bad("SEARCH needs a key");
@@ -984,7 +1057,7 @@ final class ImapSession {
         while (pos[0] < args.size()) {
             keys.add(parser.key(args, pos, 0));
         }
-        StringBuilder sb = new StringBuilder("SEARCH");
+        List<Long> found = new ArrayList<>();
         long highest = 0;
         for (int i = 0; i < view.size(); i++) {
             StoredMessage m = viewMessages.get(view.get(i));
@@ -1001,14 +1074,37 @@ final class ImapSession {
                 all = false;
             }
             if (all) {
-                sb.append(' ').append(byUid ? m.uid() : i + 1);
+                found.add(byUid ? m.uid() : i + 1);
                 highest = Math.max(highest, m.modSeq());
             }
         }
         if (parser.modSeq) {
             condstore = true;
-            if (highest > 0) {
+        }
+        StringBuilder sb = new StringBuilder();
+        if (returns == null) {
+            sb.append("SEARCH");
+            found.forEach(n -> sb.append(' ').append(n));
+            if (parser.modSeq && highest > 0) {
                 sb.append(" (MODSEQ ").append(highest).append(')');
+            }
+        } else {
+            ImapWriter w = new ImapWriter().raw("ESEARCH (TAG ").string(tag).raw(")" + (byUid ? " UID" : ""));
+            sb.append(new String(w.toBytes(), StandardCharsets.UTF_8));
+            if (!found.isEmpty() && returns.contains("MIN")) {
+                sb.append(" MIN ").append(found.get(0));
+            }
+            if (!found.isEmpty() && returns.contains("MAX")) {
+                sb.append(" MAX ").append(found.get(found.size() - 1));
+            }
+            if (returns.contains("COUNT")) {
+                sb.append(" COUNT ").append(found.size());
+            }
+            if (!found.isEmpty() && returns.contains("ALL")) {
+                sb.append(" ALL ").append(SequenceSets.compactSet(found));
+            }
+            if (parser.modSeq && highest > 0) {
+                sb.append(" MODSEQ ").append(highest); // RFC 7162 §3.1.5 with ESEARCH
             }
         }
         untagged(sb.toString());

@@ -113,6 +113,17 @@ final class MessageUpdates {
         List<Integer> seqs = SequenceSets.messages(s.view, atom(arg(args, 0)), byUid);
         String name = mailbox(arg(args, 1));
         Mailbox target = s.existing(name, "[TRYCREATE]");
+        if (!move || !name.equals(s.folderName)) {
+            long bytes = 0;
+            for (int seq : seqs) {
+                try {
+                    bytes += s.folder.size(s.view.get(seq - 1));
+                } catch (NoSuchMessageException e) {
+                    // expunged meanwhile: not copied
+                }
+            }
+            s.checkQuota(bytes); // RFC 9208 §4.3.1: the copy would pass the quota
+        }
         List<Long> from = new ArrayList<>();
         List<Long> to = new ArrayList<>();
         for (int seq : seqs) {

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class ImapTranscriptTest {
-    static final String CAPS = "IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE SPECIAL-USE CHILDREN CONDSTORE QRESYNC";
+    static final String CAPS = "IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE SPECIAL-USE CHILDREN CONDSTORE QRESYNC ESEARCH QUOTA QUOTA=RES-STORAGE STATUS=SIZE APPENDLIMIT=67108864";
     static final String GREETING = "S: * OK [CAPABILITY " + CAPS + " AUTH=SCRAM-SHA-256 AUTH=PLAIN] Twine IMAP4rev1 ready\n";
     static final String LOGIN = "C: a1 LOGIN alice secret\nS: a1 OK [CAPABILITY " + CAPS + "] logged in\n";
     static final String SELECT = """
