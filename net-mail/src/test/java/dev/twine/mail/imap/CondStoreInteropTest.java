@@ -196,7 +196,8 @@ class CondStoreInteropTest {
             if (!p.isAlive()) {
                 throw new IOException("dovecot exited: " + Files.readString(work.resolve("stdout.log")));
             }
-            try (Socket s = new Socket(java.net.InetAddress.getLoopbackAddress(), port)) {
+            try {
+                new Socket(java.net.InetAddress.getLoopbackAddress(), port).close();
                 return;
             } catch (IOException notYet) {
                 TimeUnit.MILLISECONDS.sleep(50); // a third-party process: nothing to wait on but its port

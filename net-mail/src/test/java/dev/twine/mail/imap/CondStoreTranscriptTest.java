@@ -3,9 +3,6 @@ package dev.twine.mail.imap;
 import static dev.twine.mail.imap.ImapTranscriptTest.GREETING;
 import static dev.twine.mail.imap.ImapTranscriptTest.LOGIN;
 
-import dev.twine.core.ConnectionHandler;
-import dev.twine.core.testing.Chunking;
-import dev.twine.core.testing.Transcript;
 import dev.twine.mail.maildir.MailFixture;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -31,20 +28,23 @@ class CondStoreTranscriptTest {
             S: * OK [HIGHESTMODSEQ 3] highest
             """;
 
+    /** SELECT INBOX again in the QRESYNC test, after one message went and one changed. */
+    static final String RESELECTED = """
+            S: * OK [CLOSED] previous mailbox closed
+            S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)
+            S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] flags permanent
+            S: * 1 EXISTS
+            S: * 0 RECENT
+            S: * OK [UIDVALIDITY 1000] UIDs valid
+            S: * OK [UIDNEXT 3] predicted next UID
+            S: * OK [HIGHESTMODSEQ 6] highest
+            """;
+
     @TempDir
     Path tmp;
 
-    private int runs;
-
     private void replay(String script) throws Exception {
-        int i = 0;
-        for (Chunking c : Chunking.standard()) {
-            for (MailFixture f : MailFixture.both(tmp.resolve("run" + runs++ + "-" + i++))) {
-                f.inbox("alice", 1000, MailFixture.HELLO, MailFixture.MULTIPART);
-                ConnectionHandler h = ImapServer.builder().store(f.store).portal(f.portal).build().handler();
-                Transcript.parse(script).run(h, c);
-            }
-        }
+        ImapTranscriptTest.replay(tmp, script, MailFixture.HELLO, MailFixture.MULTIPART);
     }
 
     @Test
@@ -125,14 +125,7 @@ class CondStoreTranscriptTest {
                 S: * 1 FETCH (UID 1 FLAGS (\\Seen \\Recent) MODSEQ (6))
                 S: a6 OK STORE completed
                 C: a7 SELECT INBOX (QRESYNC (1000 3))
-                S: * OK [CLOSED] previous mailbox closed
-                S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)
-                S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] flags permanent
-                S: * 1 EXISTS
-                S: * 0 RECENT
-                S: * OK [UIDVALIDITY 1000] UIDs valid
-                S: * OK [UIDNEXT 3] predicted next UID
-                S: * OK [HIGHESTMODSEQ 6] highest
+                """ + RESELECTED + """
                 S: * VANISHED (EARLIER) 2
                 S: * 1 FETCH (UID 1 FLAGS (\\Seen) MODSEQ (6))
                 S: a7 OK [READ-WRITE] SELECT completed
@@ -141,14 +134,7 @@ class CondStoreTranscriptTest {
                 S: * 1 FETCH (UID 1 FLAGS (\\Seen) MODSEQ (6))
                 S: a8 OK UID FETCH completed
                 C: a9 SELECT INBOX (QRESYNC (999 1))
-                S: * OK [CLOSED] previous mailbox closed
-                S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)
-                S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] flags permanent
-                S: * 1 EXISTS
-                S: * 0 RECENT
-                S: * OK [UIDVALIDITY 1000] UIDs valid
-                S: * OK [UIDNEXT 3] predicted next UID
-                S: * OK [HIGHESTMODSEQ 6] highest
+                """ + RESELECTED + """
                 S: a9 OK [READ-WRITE] SELECT completed
                 C: b1 UID EXPUNGE 1
                 S: b1 OK [HIGHESTMODSEQ 6] UID EXPUNGE completed

@@ -4,9 +4,6 @@ import static dev.twine.mail.imap.ImapTranscriptTest.GREETING;
 import static dev.twine.mail.imap.ImapTranscriptTest.LOGIN;
 import static dev.twine.mail.imap.ImapTranscriptTest.SELECT;
 
-import dev.twine.core.ConnectionHandler;
-import dev.twine.core.testing.Chunking;
-import dev.twine.core.testing.Transcript;
 import dev.twine.mail.maildir.MailFixture;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -24,14 +21,7 @@ class ImapExtensionsTranscriptTest {
     Path tmp;
 
     private void replay(String script) throws Exception {
-        int i = 0;
-        for (Chunking c : Chunking.standard()) {
-            for (MailFixture f : MailFixture.both(tmp.resolve("run" + i++))) {
-                f.inbox("alice", 1000, MailFixture.HELLO, MailFixture.MULTIPART, MailFixture.HELLO);
-                ConnectionHandler h = ImapServer.builder().store(f.store).portal(f.portal).build().handler();
-                Transcript.parse(script).run(h, c);
-            }
-        }
+        ImapTranscriptTest.replay(tmp, script, MailFixture.HELLO, MailFixture.MULTIPART, MailFixture.HELLO);
     }
 
     @Test

@@ -35,10 +35,17 @@ class ImapTranscriptTest {
     Path tmp;
 
     private void replay(String script) throws Exception {
-        int i = 0;
+        replay(tmp, script, MailFixture.HELLO, MailFixture.MULTIPART);
+    }
+
+    /**
+     * Replays {@code script} whole, byte by byte and in random chunks, each time on a fresh
+     * Maildir and a fresh in-memory store under {@code dir} whose alice has {@code messages}.
+     */
+    static void replay(Path dir, String script, String... messages) throws Exception {
         for (Chunking c : Chunking.standard()) {
-            for (MailFixture f : MailFixture.both(tmp.resolve("run" + i++))) {
-                f.inbox("alice", 1000, MailFixture.HELLO, MailFixture.MULTIPART);
+            for (MailFixture f : MailFixture.both(java.nio.file.Files.createTempDirectory(dir, "run"))) {
+                f.inbox("alice", 1000, messages);
                 ConnectionHandler h = ImapServer.builder().store(f.store).portal(f.portal).build().handler();
                 Transcript.parse(script).run(h, c);
             }
