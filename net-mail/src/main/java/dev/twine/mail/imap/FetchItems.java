@@ -36,7 +36,7 @@ final class FetchItems {
                 case "FAST" -> add(items, "FLAGS", "INTERNALDATE", "RFC822.SIZE");
                 case "FULL" -> add(items, "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY");
                 case "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE", "BODY", "UID", "RFC822",
-                        "RFC822.HEADER", "RFC822.TEXT" -> add(items, u);
+                        "RFC822.HEADER", "RFC822.TEXT", "MODSEQ" -> add(items, u);
                 default -> items.add(bodyItem(u));
             }
         }

@@ -11,20 +11,12 @@ import static dev.twine.mail.imap.ImapArgs.parenthesized;
 import static dev.twine.mail.imap.MailboxNames.mailbox;
 import static dev.twine.mail.imap.MailboxNames.matches;
 import static dev.twine.mail.imap.MailboxNames.newMailbox;
-import static dev.twine.mail.imap.SequenceSets.compactSet;
 
 import dev.twine.core.Connection;
 import dev.twine.core.DrainingException;
-import dev.twine.core.Handle;
 import dev.twine.core.LineReader;
 import dev.twine.core.LineTooLongException;
-import dev.twine.core.auth.AuthenticationException;
 import dev.twine.core.auth.LoginAttempts;
-import dev.twine.core.auth.LoginRefusedException;
-import dev.twine.core.auth.LoginResult;
-import dev.twine.core.auth.Principal;
-import dev.twine.core.auth.SaslExchange;
-import dev.twine.core.auth.UsernamePassword;
 import dev.twine.mail.imap.FetchItems.Item;
 import dev.twine.mail.imap.ImapArgs.Reply;
 import dev.twine.mail.imap.ImapParser.Arg;
@@ -36,12 +28,12 @@ import dev.twine.mail.imap.ImapParser.SyntaxException;
 import dev.twine.mail.store.MailStore;
 import dev.twine.mail.store.Mailbox;
 import dev.twine.mail.store.NoSuchMessageException;
+import dev.twine.mail.store.Quota;
 import dev.twine.mail.store.StoredMessage;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -52,7 +44,6 @@ import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeFormatterBuilder;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -63,35 +54,51 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 
-/** One IMAP connection: RFC 3501 states, commands and responses. */
+/**
+ * One IMAP connection: RFC 3501 states, command reading, dispatch, the mailbox commands, FETCH,
+ * SEARCH and the selected mailbox's view. Authentication is in {@link ImapLogin}, IDLE in
+ * {@link ImapIdle}, STORE/COPY/MOVE/EXPUNGE in {@link MessageUpdates}; they share this session's
+ * state, which only the connection's own thread touches (IDLE's pusher writes under
+ * {@link #outLock}).
+ */
 final class ImapSession {
     private static final System.Logger LOG = System.getLogger(ImapSession.class.getName());
-    private static final List<String> SPECIAL_USE = List.of("Sent", "Drafts", "Trash", "Junk");
     private static final DateTimeFormatter INTERNALDATE =
             DateTimeFormatter.ofPattern("dd-MMM-yyyy HH:mm:ss Z", Locale.ENGLISH);
     private static final DateTimeFormatter APPEND_DATE = new DateTimeFormatterBuilder()
             .parseCaseInsensitive().appendPattern("d-MMM-yyyy HH:mm:ss Z").toFormatter(Locale.ENGLISH);
 
-    private enum State { NOT_AUTHENTICATED, AUTHENTICATED, SELECTED, LOGOUT }
+    enum State { NOT_AUTHENTICATED, AUTHENTICATED, SELECTED, LOGOUT }
 
 
-    private final ImapServer.Config config;
-    private final Connection conn;
-    private final LineReader lines;
-    private final OutputStream out;
-    private final ReentrantLock outLock = new ReentrantLock();
+    final ImapServer.Config config;
+    final Connection conn;
+    final LineReader lines;
+    final OutputStream out;
+    final ReentrantLock outLock = new ReentrantLock();
     /** This connection's logins under the portal's policy: delays, disconnect, penalties. */
-    private final LoginAttempts attempts;
+    final LoginAttempts attempts;
 
-    private State state = State.NOT_AUTHENTICATED;
-    private MailStore.Account account;
-    private Mailbox folder;
-    private String folderName;
-    private boolean readOnly;
+    State state = State.NOT_AUTHENTICATED;
+    MailStore.Account account;
+    Mailbox folder;
+    String folderName;
+    boolean readOnly;
     /** UIDs by sequence number - 1 (RFC 3501 §2.3.1.2). */
-    private final List<Long> view = new ArrayList<>();
-    private final Map<Long, StoredMessage> viewMessages = new HashMap<>();
-    private final Set<Long> recent = new HashSet<>();
+    final List<Long> view = new ArrayList<>();
+    final Map<Long, StoredMessage> viewMessages = new HashMap<>();
+    final Set<Long> recent = new HashSet<>();
+    /**
+     * A CONDSTORE-enabling command was seen (RFC 7162 §3.1): FETCH responses carry MODSEQ and
+     * SELECT tells HIGHESTMODSEQ.
+     */
+    boolean condstore;
+    /** ENABLE QRESYNC (RFC 7162 §3.2.3): expunges are told as VANISHED, FETCH responses carry UID. */
+    boolean qresync;
+
+    private final ImapLogin login = new ImapLogin(this);
+    private final ImapIdle idle = new ImapIdle(this);
+    private final MessageUpdates updates = new MessageUpdates(this);
 
     ImapSession(ImapServer.Config config, Connection conn) {
         this.config = config;
@@ -313,13 +320,12 @@ final class ImapSession {
                 untagged("ID (\"name\" \"Twine\" \"vendor\" \"twine.dev\")");
                 ok(tag, "ID completed");
             }
-            case "STARTTLS" -> startTls(tag);
-            case "LOGIN" -> login(tag, args);
-            case "AUTHENTICATE" -> authenticate(tag, args);
+            case "STARTTLS" -> login.startTls(tag);
+            case "LOGIN" -> login.login(tag, args);
+            case "AUTHENTICATE" -> login.authenticate(tag, args);
             case "ENABLE" -> {
                 authenticated();
-                // no extension here changes behaviour when enabled (RFC 5161 §3.1)
-                untagged("ENABLED");
+                untagged("ENABLED" + enable(args));
                 ok(tag, "ENABLE completed");
             }
             case "NAMESPACE" -> {
@@ -339,12 +345,13 @@ final class ImapSession {
             }
             case "LIST", "LSUB" -> list(tag, args, name.equals("LSUB"));
             case "STATUS" -> status(tag, args);
+            case "GETQUOTAROOT", "GETQUOTA", "SETQUOTA" -> quota(tag, name, args);
             case "APPEND" -> append(tag, args);
-            case "IDLE" -> idle(tag);
+            case "IDLE" -> idle.idle(tag);
             case "CLOSE", "UNSELECT" -> {
                 selected();
                 if (name.equals("CLOSE") && !readOnly) {
-                    expungeDeleted(null, false);
+                    updates.expungeDeleted(null, false);
                 }
                 unselect();
                 ok(tag, name + " completed");
@@ -352,14 +359,14 @@ final class ImapSession {
             case "EXPUNGE" -> {
                 selected();
                 writable();
-                expungeDeleted(null, true);
-                ok(tag, "EXPUNGE completed");
+                updates.expungeDeleted(null, true);
+                ok(tag, highestModSeqCode() + "EXPUNGE completed");
             }
             case "SEARCH" -> search(tag, args, false);
             case "FETCH" -> fetch(tag, args, false);
-            case "STORE" -> store(tag, args, false);
-            case "COPY" -> copy(tag, args, false, false);
-            case "MOVE" -> copy(tag, args, false, true);
+            case "STORE" -> updates.store(tag, args, false);
+            case "COPY" -> updates.copy(tag, args, false, false);
+            case "MOVE" -> updates.copy(tag, args, false, true);
             case "UID" -> {
                 if (args.isEmpty() || !(args.get(0) instanceof Atom sub)) {
                     throw bad("UID needs a command");
@@ -368,14 +375,14 @@ final class ImapSession {
                 switch (sub.value().toUpperCase(Locale.ROOT)) {
                     case "FETCH" -> fetch(tag, rest, true);
                     case "SEARCH" -> search(tag, rest, true);
-                    case "STORE" -> store(tag, rest, true);
-                    case "COPY" -> copy(tag, rest, true, false);
-                    case "MOVE" -> copy(tag, rest, true, true);
+                    case "STORE" -> updates.store(tag, rest, true);
+                    case "COPY" -> updates.copy(tag, rest, true, false);
+                    case "MOVE" -> updates.copy(tag, rest, true, true);
                     case "EXPUNGE" -> {
                         selected();
                         writable();
-                        expungeDeleted(SequenceSets.uidSet(view, atom(arg(rest, 0))), true);
-                        ok(tag, "UID EXPUNGE completed");
+                        updates.expungeDeleted(SequenceSets.uidSet(view, atom(arg(rest, 0))), true);
+                        ok(tag, highestModSeqCode() + "UID EXPUNGE completed");
                     }
                     default -> throw bad("unknown UID command");
                 }
@@ -384,33 +391,62 @@ final class ImapSession {
         }
     }
 
+    /** ENABLE (RFC 5161): the extensions it turned on, each after a space; others are ignored. */
+    private String enable(List<Arg> args) throws Reply {
+        StringBuilder enabled = new StringBuilder();
+        for (Arg a : args) {
+            switch (atom(a).toUpperCase(Locale.ROOT)) {
+                case "CONDSTORE" -> {
+                    condstore = true;
+                    enabled.append(" CONDSTORE");
+                }
+                case "QRESYNC" -> {
+                    // QRESYNC implies CONDSTORE (RFC 7162 §3.2.3)
+                    condstore = true;
+                    qresync = true;
+                    enabled.append(" QRESYNC");
+                }
+                default -> {
+                    // an extension we do not have is not enabled (RFC 5161 §3.1)
+                }
+            }
+        }
+        return enabled.toString();
+    }
+
+    /** Under CONDSTORE, EXPUNGE's OK tells the mailbox's new HIGHESTMODSEQ (RFC 7162 §3.2.10). */
+    private String highestModSeqCode() throws IOException {
+        return condstore ? "[HIGHESTMODSEQ " + folder.highestModSeq() + "] " : "";
+    }
+
     // ---- state helpers ----
 
-    private void authenticated() throws Reply {
+    void authenticated() throws Reply {
         if (state == State.NOT_AUTHENTICATED) {
             throw bad("log in first");
         }
     }
 
-    private void selected() throws Reply {
+    void selected() throws Reply {
         if (state != State.SELECTED) {
             throw bad("select a mailbox first");
         }
     }
 
-    private void writable() throws Reply {
+    void writable() throws Reply {
         if (readOnly) {
             throw no("[READ-ONLY] mailbox is read-only");
         }
     }
 
-    private boolean loginAllowed() {
+    boolean loginAllowed() {
         return conn.isSecure() || config.plainLoginAllowed();
     }
 
-    private String capabilities() {
+    String capabilities() {
         StringBuilder sb = new StringBuilder("IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE"
-                + " SPECIAL-USE CHILDREN");
+                + " SPECIAL-USE CHILDREN CONDSTORE QRESYNC ESEARCH"
+                + " QUOTA QUOTA=RES-STORAGE STATUS=SIZE APPENDLIMIT=" + config.maxLiteral());
         if (state == State.NOT_AUTHENTICATED) {
             if (config.tls() != null && !conn.isSecure()) {
                 sb.append(" STARTTLS");
@@ -428,170 +464,42 @@ final class ImapSession {
 
     // ---- output ----
 
-    private void send(String s) throws IOException {
+    void send(String s) throws IOException {
         out.write(s.getBytes(StandardCharsets.UTF_8));
     }
 
-    private void untagged(String s) throws IOException {
+    void untagged(String s) throws IOException {
         send("* " + s + "\r\n");
     }
 
-    private void ok(String tag, String text) throws IOException {
+    void ok(String tag, String text) throws IOException {
         send(tag + " OK " + text + "\r\n");
     }
 
-    // ---- not authenticated ----
-
-    private void startTls(String tag) throws IOException, Reply {
-        if (config.tls() == null || conn.isSecure()) {
-            throw bad("STARTTLS not available");
-        }
-        if (state != State.NOT_AUTHENTICATED) {
-            throw bad("already authenticated");
-        }
-        ok(tag, "Begin TLS negotiation now");
-        // Connection.startTls drops whatever the client pipelined in plaintext (RFC 3501 §6.2.1)
-        conn.startTls(config.tls());
-    }
-
-    private void login(String tag, List<Arg> args) throws IOException, Reply, InterruptedException {
-        if (state != State.NOT_AUTHENTICATED) {
-            throw bad("already authenticated");
-        }
-        if (!loginAllowed()) {
-            throw no("[PRIVACYREQUIRED] LOGIN is disabled before STARTTLS");
-        }
-        String u = astring(arg(args, 0));
-        String p = astring(arg(args, 1));
-        UsernamePassword credentials;
-        try {
-            credentials = new UsernamePassword(u, p);
-        } catch (IllegalArgumentException e) {
-            failed(tag, attempts.failed(u));
-            return;
-        }
-        // the policy answers before the password is looked at: while penalised, right or wrong
-        // get the same temporary refusal
-        answer(tag, attempts.authenticate(config.portal(), credentials));
-    }
-
-    /** Turns how a login went into IMAP's replies (RFC 3501 §6.2.2, §6.2.3; RFC 5530 codes). */
-    private void answer(String tag, LoginResult result) throws IOException, Reply, InterruptedException {
-        switch (result) {
-            case LoginResult.LoggedIn in -> loggedIn(tag, in.principal());
-            case LoginResult.Failed f -> failed(tag, f.mayRetry());
-            case LoginResult.Refused r -> refused(tag, r.reason());
-            case LoginResult.Abandoned a -> {
-                // the profile has answered the cancel or the bad base64
-            }
-        }
-    }
-
-    /**
-     * A login refused by the policy (RFC 5530 UNAVAILABLE: a temporary failure, the same whether
-     * or not the credentials were right); closes the session if it has no attempts left.
-     */
-    private void refused(String tag, LoginRefusedException e) throws IOException {
-        send(tag + " NO [UNAVAILABLE] login temporarily refused, try again later\r\n");
-        if (!e.mayRetry()) {
-            goodbye();
-        }
-    }
-
-    /** A failed login, already counted and delayed by the policy: NO, and BYE when no tries are left. */
-    private void failed(String tag, boolean mayRetry) throws IOException {
-        send(tag + " NO [AUTHENTICATIONFAILED] authentication failed\r\n");
-        if (!mayRetry) {
-            goodbye();
-        }
-    }
-
-    private void goodbye() throws IOException {
-        untagged("BYE too many failed logins");
-        state = State.LOGOUT;
-    }
-
-    /** AUTHENTICATE (RFC 3501 §6.2.2) with SASL-IR (RFC 4959), through the core SASL driver. */
-    private void authenticate(String tag, List<Arg> args) throws IOException, Reply, InterruptedException {
-        if (state != State.NOT_AUTHENTICATED) {
-            throw bad("already authenticated");
-        }
-        if (!loginAllowed()) {
-            throw no("[PRIVACYREQUIRED] AUTHENTICATE is disabled before STARTTLS");
-        }
-        String mech = atom(arg(args, 0)).toUpperCase(Locale.ROOT);
-        if (!config.portal().saslMechanisms().contains(mech)) {
-            throw no("unsupported mechanism");
-        }
-        Optional<byte[]> initial = Optional.empty();
-        if (args.size() > 1) {
-            // SASL-IR (RFC 4959): "=" is an empty initial response
-            String ir = atom(args.get(1));
-            try {
-                initial = Optional.of(ir.equals("=") ? new byte[0] : Base64.getDecoder().decode(ir));
-            } catch (IllegalArgumentException e) {
-                throw bad("invalid base64");
-            }
-        }
-        SaslExchange.Profile imap = challenge -> {
-            // RFC 3501 §6.2.2: a continuation carries each challenge, "*" cancels
-            send("+ " + Base64.getEncoder().encodeToString(challenge) + "\r\n");
-            conn.flush();
-            String line = lines.readLine();
-            if (line == null) {
-                throw new EOFException();
-            }
-            if (line.equals("*")) {
-                send(tag + " BAD AUTHENTICATE cancelled\r\n");
-                return Optional.empty();
-            }
-            try {
-                return Optional.of(Base64.getDecoder().decode(line.strip()));
-            } catch (IllegalArgumentException e) {
-                send(tag + " BAD invalid base64\r\n");
-                return Optional.empty();
-            }
-        };
-        answer(tag, config.portal().sasl(mech).run(initial, imap, attempts));
-    }
-
-    /**
-     * The end of a successful login: the realm's account for the principal (a refusal is a failed
-     * login, counted by the policy; a store that cannot be reached a temporary failure), the
-     * special-use folders (RFC 6154) made on first login, then OK.
-     */
-    private void loggedIn(String tag, Principal principal) throws IOException, Reply, InterruptedException {
-        MailStore.Account a;
-        try {
-            a = config.realm().avatar(principal);
-        } catch (AuthenticationException e) {
-            failed(tag, attempts.failed(principal.name()));
-            return;
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, "IMAP " + conn.peer() + ": no mail store for " + principal.name(), e);
-            send(tag + " NO [UNAVAILABLE] mail store unavailable, try again later\r\n");
-            return;
-        }
-        if (a.mailbox("INBOX").isEmpty()) {
-            throw no("[UNAVAILABLE] no inbox");
-        }
-        for (String special : SPECIAL_USE) {
-            if (a.create(special)) {
-                a.subscribe(special, true);
-            }
-        }
-        account = a;
-        state = State.AUTHENTICATED;
-        // out of the server's pre-auth counts and deadline; the autologout applies from here
-        conn.markAuthenticated();
-        ok(tag, "[CAPABILITY " + capabilities() + "] logged in");
-    }
 
     // ---- mailboxes ----
 
     private void select(String tag, List<Arg> args, boolean examine) throws IOException, Reply {
         authenticated();
         String name = mailbox(arg(args, 0));
+        Resync.Request resync = null;
+        if (args.size() > 1) {
+            // RFC 7162 §3.1.8 (CONDSTORE), §3.2.5 (QRESYNC): select parameters
+            List<Arg> params = parenthesized(args.get(1));
+            for (int i = 0; i < params.size(); i++) {
+                String p = atom(params.get(i)).toUpperCase(Locale.ROOT);
+                if (p.equals("CONDSTORE")) {
+                    condstore = true;
+                } else if (p.equals("QRESYNC") && qresync && i + 1 < params.size()) {
+                    resync = Resync.request(parenthesized(params.get(++i)));
+                } else {
+                    throw bad("unknown SELECT parameter " + p);
+                }
+            }
+        }
+        if (state == State.SELECTED && qresync) {
+            untagged("OK [CLOSED] previous mailbox closed"); // RFC 7162 §3.2.11
+        }
         unselect();
         folder = existing(name, "[NONEXISTENT]");
         folderName = name;
@@ -626,15 +534,21 @@ final class ImapSession {
         }
         untagged("OK [UIDVALIDITY " + folder.uidValidity() + "] UIDs valid");
         untagged("OK [UIDNEXT " + folder.uidNext() + "] predicted next UID");
+        if (condstore) {
+            untagged("OK [HIGHESTMODSEQ " + folder.highestModSeq() + "] highest");
+        }
+        if (resync != null && resync.uidValidity() == folder.uidValidity()) {
+            Resync.tell(this, resync);
+        }
         ok(tag, (readOnly ? "[READ-ONLY] " : "[READ-WRITE] ") + (examine ? "EXAMINE" : "SELECT") + " completed");
     }
 
     /** The mailbox called {@code name}, or {@code NO} with {@code code} if there is none. */
-    private Mailbox existing(String name, String code) throws IOException, Reply {
+    Mailbox existing(String name, String code) throws IOException, Reply {
         return account.mailbox(name).orElseThrow(() -> no(code + " no such mailbox"));
     }
 
-    private void unselect() {
+    void unselect() {
         if (state == State.SELECTED) {
             state = State.AUTHENTICATED;
         }
@@ -712,7 +626,7 @@ final class ImapSession {
             List<String> attrs = new ArrayList<>();
             boolean children = all.stream().anyMatch(n -> n.startsWith(name + "."));
             attrs.add(children ? "\\HasChildren" : "\\HasNoChildren");
-            if (SPECIAL_USE.contains(name)) {
+            if (ImapLogin.SPECIAL_USE.contains(name)) {
                 attrs.add("\\" + name);
             }
             if (lsub && !all.contains(name)) {
@@ -740,6 +654,22 @@ final class ImapSession {
                 case "UIDNEXT" -> f.uidNext();
                 case "UIDVALIDITY" -> f.uidValidity();
                 case "UNSEEN" -> all.stream().filter(m -> !m.has(StoredMessage.SEEN)).count();
+                case "SIZE" -> { // RFC 8438
+                    long size = 0;
+                    for (StoredMessage m : all) {
+                        try {
+                            size += f.size(m.uid());
+                        } catch (NoSuchMessageException gone) {
+                            // expunged meanwhile: not counted
+                        }
+                    }
+                    yield size;
+                }
+                case "APPENDLIMIT" -> config.maxLiteral(); // RFC 7889 §4
+                case "HIGHESTMODSEQ" -> {
+                    condstore = true; // RFC 7162 §3.1.5
+                    yield f.highestModSeq();
+                }
                 default -> throw bad("unknown STATUS item " + item);
             };
             sb.append(sb.isEmpty() ? "" : " ").append(item).append(' ').append(v);
@@ -747,6 +677,47 @@ final class ImapSession {
         ImapWriter w = new ImapWriter().raw("* STATUS ").string(name).raw(" (" + sb + ")\r\n");
         out.write(w.toBytes());
         ok(tag, "STATUS completed");
+    }
+
+    /**
+     * QUOTA (RFC 9208 §4): one quota root, {@code ""}, over all the user's mailboxes, with the
+     * STORAGE resource in KiB; SETQUOTA is refused (no QUOTASET: the limit is the server's).
+     */
+    private void quota(String tag, String command, List<Arg> args) throws IOException, Reply {
+        authenticated();
+        Optional<Quota> q = account.quota();
+        switch (command) {
+            case "GETQUOTAROOT" -> {
+                String name = mailbox(arg(args, 0));
+                existing(name, "[NONEXISTENT]");
+                ImapWriter w = new ImapWriter().raw("* QUOTAROOT ").string(name).raw(q.isPresent() ? " \"\"\r\n" : "\r\n");
+                out.write(w.toBytes());
+                if (q.isPresent()) {
+                    untagged(quotaResponse(q.get()));
+                }
+            }
+            case "GETQUOTA" -> {
+                if (!astring(arg(args, 0)).isEmpty() || q.isEmpty()) {
+                    throw no("[NONEXISTENT] no such quota root");
+                }
+                untagged(quotaResponse(q.get()));
+            }
+            default -> throw no("[CANNOT] quotas are set by the server");
+        }
+        ok(tag, command + " completed");
+    }
+
+    private static String quotaResponse(Quota q) {
+        // RFC 9208 §5.1: STORAGE counts units of 1024 octets
+        return "QUOTA \"\" (STORAGE " + (q.used() + 1023) / 1024 + " " + q.limit() / 1024 + ")";
+    }
+
+    /** {@code NO [OVERQUOTA]} (RFC 9208 §4.3.1 of RFC 5530's code) if {@code bytes} more do not fit. */
+    void checkQuota(long bytes) throws IOException, Reply {
+        Optional<Quota> q = account.quota();
+        if (q.isPresent() && !q.get().allows(bytes)) {
+            throw no("[OVERQUOTA] quota exceeded");
+        }
     }
 
     private void append(String tag, List<Arg> args) throws IOException, Reply {
@@ -779,6 +750,7 @@ final class ImapSession {
         if (target.isEmpty()) {
             throw no("[TRYCREATE] no such mailbox");
         }
+        checkQuota(message.length);
         // Mailbox.append is durable when it returns: only then do we say OK (RFC 3501 §6.3.11)
         StoredMessage stored = target.get().append(new ByteArrayInputStream(message), flags, date);
         if (state == State.SELECTED) {
@@ -794,7 +766,7 @@ final class ImapSession {
      * when {@code expunges}, RFC 3501 §7.4.1 forbids them during FETCH, STORE and SEARCH), FETCH
      * FLAGS for flags other sessions changed, EXISTS and RECENT for new mail (§7.3.1, §7.3.2).
      */
-    private void sync(boolean expunges) throws IOException {
+    void sync(boolean expunges) throws IOException {
         if (!readOnly) {
             recent.addAll(folder.claimRecent());
         }
@@ -804,14 +776,22 @@ final class ImapSession {
             byUid.put(m.uid(), m);
         }
         if (expunges) {
+            List<Long> vanished = new ArrayList<>();
             for (int i = view.size() - 1; i >= 0; i--) {
                 long uid = view.get(i);
                 if (!byUid.containsKey(uid)) {
                     view.remove(i);
                     viewMessages.remove(uid);
                     recent.remove(uid);
-                    untagged((i + 1) + " EXPUNGE");
+                    if (qresync) {
+                        vanished.add(0, uid);
+                    } else {
+                        untagged((i + 1) + " EXPUNGE");
+                    }
                 }
+            }
+            if (!vanished.isEmpty()) {
+                untagged("VANISHED " + SequenceSets.compactSet(vanished)); // RFC 7162 §3.2.10
             }
             for (int i = 0; i < view.size(); i++) {
                 long uid = view.get(i);
@@ -819,7 +799,7 @@ final class ImapSession {
                 StoredMessage is = byUid.get(uid);
                 if (is != null && was != null && !was.flags().equals(is.flags())) {
                     viewMessages.put(uid, is);
-                    untagged((i + 1) + " FETCH (FLAGS " + flagList(is) + ")");
+                    untagged(flagsResponse(i + 1, is, false));
                 }
             }
         }
@@ -841,74 +821,31 @@ final class ImapSession {
         }
     }
 
-    private void idle(String tag) throws IOException, Reply {
-        authenticated();
-        // watch first, then look: a delivery between the two is not missed
-        Mailbox.Watch watch = state == State.SELECTED ? folder.watch() : null;
-        if (watch != null) {
-            sync(true);
+
+    /**
+     * An untagged FETCH telling a message's flags: with UID when asked or under QRESYNC
+     * (RFC 7162 §3.2.4), with MODSEQ under CONDSTORE (§3.1.4); {@code flags} false leaves the
+     * flags out (a STORE .SILENT under CONDSTORE still tells the new MODSEQ, §3.1.3).
+     */
+    String flagsResponse(int seq, StoredMessage m, boolean withUid) {
+        StringBuilder sb = new StringBuilder().append(seq).append(" FETCH (");
+        if (withUid || qresync) {
+            sb.append("UID ").append(m.uid()).append(' ');
         }
-        send("+ idling\r\n");
-        conn.flush();
-        Handle<Void> pusher = null;
-        if (watch != null) {
-            pusher = conn.scope().fork("imap-idle", () -> {
-                while (true) {
-                    try {
-                        watch.awaitChange(config.idleRecheck());
-                    } catch (IllegalStateException e) {
-                        return; // the watch was closed
-                    }
-                    // interruptibly: once IDLE ends, the pusher is cancelled while the session holds
-                    // this lock, so it can never write after the tagged OK, nor be interrupted while
-                    // writing (it writes only with the lock)
-                    outLock.lockInterruptibly();
-                    try {
-                        sync(true);
-                        conn.flush();
-                    } finally {
-                        outLock.unlock();
-                    }
-                }
-            });
+        sb.append("FLAGS ").append(flagList(m));
+        if (condstore) {
+            sb.append(" MODSEQ (").append(m.modSeq()).append(')');
         }
-        String line;
-        try {
-            line = lines.readLine();
-        } finally {
-            if (pusher != null) {
-                outLock.lock();
-                try {
-                    pusher.cancel();
-                } finally {
-                    outLock.unlock();
-                }
-                watch.close();
-                try {
-                    pusher.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } catch (RuntimeException e) {
-                    LOG.log(System.Logger.Level.DEBUG, "IMAP IDLE watcher ended", e);
-                }
-            }
-        }
-        if (line == null) {
-            throw new EOFException("connection closed during IDLE");
-        }
-        if (!line.strip().equalsIgnoreCase("DONE")) {
-            throw bad("expected DONE");
-        }
-        ok(tag, "IDLE terminated");
+        return sb.append(')').toString();
     }
 
     // ---- flags ----
 
     /** The system flags in the order FETCH lists them. */
-    private static final List<String> SYSTEM_FLAGS = List.of(StoredMessage.SEEN, StoredMessage.ANSWERED,
+    static final List<String> SYSTEM_FLAGS = List.of(StoredMessage.SEEN, StoredMessage.ANSWERED,
             StoredMessage.FLAGGED, StoredMessage.DELETED, StoredMessage.DRAFT);
 
-    private String flagList(StoredMessage m) {
+    String flagList(StoredMessage m) {
         List<String> f = new ArrayList<>();
         for (String system : SYSTEM_FLAGS) {
             if (m.flags().contains(system)) {
@@ -930,7 +867,7 @@ final class ImapSession {
      * IMAP flags from a command as the store takes them: system flags in their canonical
      * spelling, keywords as given; {@code \Recent} is never stored (RFC 3501 §2.3.2).
      */
-    private static Set<String> storeFlags(List<Arg> flags) throws Reply {
+    static Set<String> storeFlags(List<Arg> flags) throws Reply {
         Set<String> out = new LinkedHashSet<>();
         for (Arg o : flags) {
             if (!(o instanceof Atom a)) {
@@ -972,12 +909,44 @@ final class ImapSession {
         if (byUid && items.stream().noneMatch(it -> it.name().equals("UID"))) {
             items.add(0, new Item("UID", null, 0, -1, false));
         }
+        // RFC 7162 §3.1.4.1: FETCH modifiers CHANGEDSINCE and (QRESYNC, §3.2.6) VANISHED
+        long changedSince = -1;
+        boolean vanished = false;
+        if (args.size() > 2) {
+            List<Arg> mods = parenthesized(args.get(2));
+            for (int i = 0; i < mods.size(); i++) {
+                String mod = atom(mods.get(i)).toUpperCase(Locale.ROOT);
+                if (mod.equals("CHANGEDSINCE")) {
+                    changedSince = Resync.modSeq(arg(mods, ++i), true);
+                } else if (mod.equals("VANISHED") && byUid && qresync) {
+                    vanished = true;
+                } else {
+                    throw bad("unknown FETCH modifier " + mod);
+                }
+            }
+            if (vanished && changedSince < 0) {
+                throw bad("VANISHED needs CHANGEDSINCE");
+            }
+        }
+        boolean wantsModSeq = items.stream().anyMatch(it -> it.name().equals("MODSEQ"));
+        if (changedSince >= 0 || wantsModSeq) {
+            condstore = true; // RFC 7162 §3.1: a CONDSTORE-enabling command
+        }
+        if (condstore && !wantsModSeq && (changedSince >= 0 || items.stream().anyMatch(it -> it.name().equals("FLAGS")))) {
+            FetchItems.add(items, "MODSEQ");
+        }
+        if (vanished) {
+            Resync.vanished(this, atom(arg(args, 0)));
+        }
         boolean setsSeen = !readOnly && items.stream().anyMatch(it -> (it.name().equals("BODY") && it.section() != null
                 && !it.peek()) || it.name().equals("RFC822") || it.name().equals("RFC822.TEXT"));
         boolean wantsFlags = items.stream().anyMatch(it -> it.name().equals("FLAGS"));
         for (int seq : seqs) {
             long uid = view.get(seq - 1);
             StoredMessage m = viewMessages.get(uid);
+            if (m.modSeq() <= changedSince) {
+                continue;
+            }
             LoadedMessage msg = new LoadedMessage(folder, m);
             ImapWriter w = new ImapWriter().raw("* " + seq + " FETCH (");
             try {
@@ -1016,6 +985,7 @@ final class ImapSession {
         switch (it.name()) {
             case "UID" -> w.raw("UID " + m.uid());
             case "FLAGS" -> w.raw("FLAGS " + flagList(m));
+            case "MODSEQ" -> w.raw("MODSEQ (" + m.modSeq() + ")");
             case "INTERNALDATE" -> w.raw("INTERNALDATE \""
                     + INTERNALDATE.format(folder.internalDate(m.uid()).atZone(ZoneOffset.UTC)) + "\"");
             case "RFC822.SIZE" -> w.raw("RFC822.SIZE " + folder.size(m.uid()));
@@ -1050,114 +1020,34 @@ final class ImapSession {
         }
     }
 
-    // ---- STORE (RFC 3501 §6.4.6) ----
-
-    private void store(String tag, List<Arg> args, boolean byUid) throws IOException, Reply {
-        selected();
-        writable();
-        List<Integer> seqs = SequenceSets.messages(view, atom(arg(args, 0)), byUid);
-        String item = atom(arg(args, 1)).toUpperCase(Locale.ROOT);
-        boolean silent = item.endsWith(".SILENT");
-        if (silent) {
-            item = item.substring(0, item.length() - 7);
-        }
-        int mode = switch (item) {
-            case "FLAGS" -> 0;
-            case "+FLAGS" -> 1;
-            case "-FLAGS" -> -1;
-            default -> throw bad("unknown STORE item");
-        };
-        List<Arg> flagArgs = args.size() == 3 && args.get(2) instanceof Group g ? g.items() : args.subList(2, args.size());
-        Set<String> given = storeFlags(flagArgs);
-        for (int seq : seqs) {
-            long uid = view.get(seq - 1);
-            StoredMessage m = viewMessages.get(uid);
-            Set<String> target = new LinkedHashSet<>(mode == 0 ? given : m.flags());
-            if (mode == 1) {
-                target.addAll(given);
-            } else if (mode == -1) {
-                // flag names compare without regard to case (RFC 3501 §2.3.2)
-                target.removeIf(f -> given.stream().anyMatch(f::equalsIgnoreCase));
-            }
-            var now = folder.setFlags(uid, target);
-            if (now.isEmpty()) {
-                continue;
-            }
-            viewMessages.put(uid, now.get());
-            if (!silent) {
-                untagged(seq + " FETCH (" + (byUid ? "UID " + uid + " " : "") + "FLAGS " + flagList(now.get()) + ")");
-            }
-        }
-        sync(false);
-        ok(tag, (byUid ? "UID " : "") + "STORE completed");
-    }
-
-    // ---- COPY / MOVE (RFC 3501 §6.4.7, RFC 6851, RFC 4315 COPYUID) ----
-
-    private void copy(String tag, List<Arg> args, boolean byUid, boolean move) throws IOException, Reply {
-        selected();
-        if (move) {
-            writable();
-        }
-        List<Integer> seqs = SequenceSets.messages(view, atom(arg(args, 0)), byUid);
-        String name = mailbox(arg(args, 1));
-        Mailbox target = existing(name, "[TRYCREATE]");
-        List<Long> from = new ArrayList<>();
-        List<Long> to = new ArrayList<>();
-        for (int seq : seqs) {
-            StoredMessage m = viewMessages.get(view.get(seq - 1));
-            // the copy keeps flags and internal date (RFC 3501 §6.4.7), durably as APPEND does
-            try (InputStream in = folder.open(m.uid())) {
-                StoredMessage copied = target.append(in, m.flags(), folder.internalDate(m.uid()));
-                from.add(m.uid());
-                to.add(copied.uid());
-            } catch (NoSuchMessageException e) {
-                // expunged meanwhile
-            }
-        }
-        String code = from.isEmpty() ? "" : "[COPYUID " + target.uidValidity() + " " + compactSet(from) + " "
-                + compactSet(to) + "] ";
-        String verb = (byUid ? "UID " : "") + (move ? "MOVE" : "COPY");
-        if (!move) {
-            if (name.equals(folderName)) {
-                sync(false);
-            }
-            ok(tag, code + verb + " completed");
-            return;
-        }
-        if (!code.isEmpty()) {
-            untagged("OK " + code.strip() + " moved");
-        }
-        folder.expunge(from);
-        sync(true);
-        ok(tag, verb + " completed");
-    }
-
-    private void expungeDeleted(Set<Long> only, boolean respond) throws IOException {
-        List<Long> gone = new ArrayList<>();
-        for (long uid : view) {
-            StoredMessage m = viewMessages.get(uid);
-            if (m != null && m.has(StoredMessage.DELETED) && (only == null || only.contains(uid))) {
-                gone.add(uid);
-            }
-        }
-        folder.expunge(gone);
-        if (respond) {
-            sync(true);
-        }
-    }
 
     // ---- SEARCH (RFC 3501 §6.4.4) ----
 
     private void search(String tag, List<Arg> args, boolean byUid) throws IOException, Reply {
         selected();
         int[] pos = {0};
-        if (!args.isEmpty() && args.get(0) instanceof Atom a && a.value().equalsIgnoreCase("CHARSET")) {
-            String cs = astring(arg(args, 1)).toUpperCase(Locale.ROOT);
+        // ESEARCH (RFC 4731 §3.1): SEARCH RETURN (MIN MAX COUNT ALL) ...; an empty list means ALL
+        Set<String> returns = null;
+        if (!args.isEmpty() && args.get(0) instanceof Atom a && a.value().equalsIgnoreCase("RETURN")) {
+            returns = new HashSet<>();
+            for (Arg o : parenthesized(arg(args, 1))) {
+                String opt = atom(o).toUpperCase(Locale.ROOT);
+                if (!List.of("MIN", "MAX", "COUNT", "ALL").contains(opt)) {
+                    throw bad("unknown SEARCH return option " + opt);
+                }
+                returns.add(opt);
+            }
+            if (returns.isEmpty()) {
+                returns.add("ALL");
+            }
+            pos[0] = 2;
+        }
+        if (pos[0] < args.size() && args.get(pos[0]) instanceof Atom a && a.value().equalsIgnoreCase("CHARSET")) {
+            String cs = astring(arg(args, pos[0] + 1)).toUpperCase(Locale.ROOT);
             if (!cs.equals("UTF-8") && !cs.equals("US-ASCII")) {
                 throw no("[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
             }
-            pos[0] = 2;
+            pos[0] += 2;
         }
         if (pos[0] >= args.size()) {
             throw bad("SEARCH needs a key");
@@ -1167,7 +1057,8 @@ final class ImapSession {
         while (pos[0] < args.size()) {
             keys.add(parser.key(args, pos, 0));
         }
-        StringBuilder sb = new StringBuilder("SEARCH");
+        List<Long> found = new ArrayList<>();
+        long highest = 0;
         for (int i = 0; i < view.size(); i++) {
             StoredMessage m = viewMessages.get(view.get(i));
             LoadedMessage msg = new LoadedMessage(folder, m);
@@ -1183,7 +1074,37 @@ final class ImapSession {
                 all = false;
             }
             if (all) {
-                sb.append(' ').append(byUid ? m.uid() : i + 1);
+                found.add(byUid ? m.uid() : i + 1);
+                highest = Math.max(highest, m.modSeq());
+            }
+        }
+        if (parser.modSeq) {
+            condstore = true;
+        }
+        StringBuilder sb = new StringBuilder();
+        if (returns == null) {
+            sb.append("SEARCH");
+            found.forEach(n -> sb.append(' ').append(n));
+            if (parser.modSeq && highest > 0) {
+                sb.append(" (MODSEQ ").append(highest).append(')');
+            }
+        } else {
+            ImapWriter w = new ImapWriter().raw("ESEARCH (TAG ").string(tag).raw(")" + (byUid ? " UID" : ""));
+            sb.append(new String(w.toBytes(), StandardCharsets.UTF_8));
+            if (!found.isEmpty() && returns.contains("MIN")) {
+                sb.append(" MIN ").append(found.get(0));
+            }
+            if (!found.isEmpty() && returns.contains("MAX")) {
+                sb.append(" MAX ").append(found.get(found.size() - 1));
+            }
+            if (returns.contains("COUNT")) {
+                sb.append(" COUNT ").append(found.size());
+            }
+            if (!found.isEmpty() && returns.contains("ALL")) {
+                sb.append(" ALL ").append(SequenceSets.compactSet(found));
+            }
+            if (parser.modSeq && highest > 0) {
+                sb.append(" MODSEQ ").append(highest); // RFC 7162 §3.1.5 with ESEARCH
             }
         }
         untagged(sb.toString());

@@ -41,6 +41,8 @@ final class SearchKeys {
     private final List<Long> view;
     private final Set<Long> recent;
     private final Mailbox folder;
+    /** Whether a MODSEQ key was parsed: SEARCH then answers with the highest (RFC 7162 §3.1.5). */
+    boolean modSeq;
 
     SearchKeys(List<Long> view, Set<Long> recent, Mailbox folder) {
         this.view = view;
@@ -164,6 +166,16 @@ final class SearchKeys {
                 Key a = key(args, pos, depth + 1);
                 Key b = key(args, pos, depth + 1);
                 return (seq, m) -> a.test(seq, m) || b.test(seq, m);
+            }
+            case "MODSEQ": {
+                // RFC 7162 §3.1.5: MODSEQ [entry-name entry-type-req] mod-sequence-valzer; the
+                // flag entry only narrows what counts, which this store does not record per flag
+                if (arg(args, pos[0]) instanceof ImapParser.Quoted) {
+                    pos[0] += 2;
+                }
+                long n = Resync.modSeq(arg(args, pos[0]++), true);
+                modSeq = true;
+                return (seq, m) -> m.meta.modSeq() >= n;
             }
             case "UID": {
                 String set = atom(arg(args, pos[0]++));

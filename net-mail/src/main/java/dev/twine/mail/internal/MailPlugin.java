@@ -88,6 +88,8 @@ public final class MailPlugin implements ServicePlugin {
                 Option.flag("--allow-plain-auth", "Offer AUTH without TLS (loopback testing only)."),
                 Option.value("--queue", "DIR", "Relay queue directory (default: the maildir's sibling DIR-queue)."),
                 Option.value("--max-message-size", "BYTES", "Largest message accepted (SIZE), e.g. 25m.").withDefault("25m"),
+                Option.value("--quota", "BYTES", "Storage quota per user, e.g. 1g: IMAP APPEND and COPY past it are"
+                        + " refused (NO [OVERQUOTA]) and GETQUOTA tells it (default: none)."),
                 Option.value("--idle-timeout", "DURATION", "Close an SMTP session idle this long, e.g. 5m (0 = never); it also"
                         + " bounds the time for one whole command line.").withDefault("5m"),
                 Option.value("--error-delay", "DURATION", "After 3 refused commands in a session, wait this long before each"
@@ -110,6 +112,13 @@ public final class MailPlugin implements ServicePlugin {
         // checked (and made) now: a maildir that cannot be written would 451 every message later
         Path maildirPath = args.directory("--maildir");
         Maildir maildir = Maildir.open(maildirPath);
+        if (args.value("--quota").isPresent()) {
+            long quota = args.byteSize("--quota");
+            if (quota < 1024) {
+                throw new IllegalArgumentException("--quota: at least 1024 bytes, got '" + args.require("--quota") + "'");
+            }
+            maildir = maildir.withQuota(quota);
+        }
         Tls tls = args.serverTls("--tls-cert", "--tls-key").orElse(null);
         Path queueDir = args.directory("--queue", maildirPath.resolveSibling(maildirPath.getFileName() + "-queue"));
         // HOST:PORT checked in the endpoint grammar; MxResolver takes the text as given

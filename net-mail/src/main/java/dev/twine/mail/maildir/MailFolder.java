@@ -1,10 +1,8 @@
 package dev.twine.mail.maildir;
 
-import dev.twine.core.DurableFiles;
 import dev.twine.mail.internal.Crlf;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -32,12 +30,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * shows it to the servers as a {@link dev.twine.mail.store.Mailbox}.
  *
  * <h2>UIDs</h2>
- * UIDs are kept in {@code twine-uidlist} in the folder: a header line
- * {@code twine-uidlist 1 <uidvalidity> <uidnext>} and one {@code <uid> <base name>} line per
- * message. The list is rewritten atomically (temporary file, fsync, rename, fsync of the
- * directory) whenever messages appear or go, so UIDVALIDITY and every UID survive restarts; mail
- * that other programs drop into {@code new/} gets the next UIDs on the next scan. A missing or
- * unreadable list starts a new UIDVALIDITY, which tells clients to forget their cache.
+ * UIDs are kept in the folder's {@link UidList}, rewritten durably whenever messages appear or
+ * go; mail that other programs drop into {@code new/} gets the next UIDs on the next scan.
  *
  * <h2>Flags</h2>
  * Flags live in the file name, Maildir style: {@code <base>:2,<letters>} in {@code cur/}, letters
@@ -51,12 +45,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link #tryLockExclusive()} is a separate, long-held lock for POP3 sessions (RFC 1939 §8).
  */
 final class MailFolder {
-    private static final String UIDLIST = "twine-uidlist";
     /** Directory times this close to "now" may hide a later change in the same clock tick. */
     private static final long RACY_NANOS = TimeUnit.SECONDS.toNanos(2);
     private static final long TMP_CLEAN_EVERY = TimeUnit.HOURS.toNanos(1);
 
     private final Path dir;
+    private final UidList uidList;
     private final ReentrantLock lock = new ReentrantLock();
     private final AtomicBoolean exclusive = new AtomicBoolean();
     /** When tmp/ was last cleaned ({@link System#nanoTime}), 0 for never. */
@@ -64,10 +58,7 @@ final class MailFolder {
 
     // guarded by lock
     private boolean loaded;
-    private long uidValidity;
-    private long uidNext;
     private final TreeMap<Long, MailMessage> byUid = new TreeMap<>();
-    private final Map<String, Long> uidByName = new HashMap<>();
     private final Map<String, Long> sizes = new HashMap<>();
     private FileTime newTime;
     private FileTime curTime;
@@ -77,6 +68,7 @@ final class MailFolder {
 
     MailFolder(Path dir) {
         this.dir = dir;
+        this.uidList = new UidList(dir);
         this.keywords = new FolderKeywords(dir);
     }
 
@@ -120,7 +112,7 @@ final class MailFolder {
         lock.lock();
         try {
             refresh();
-            return uidValidity;
+            return uidList.uidValidity();
         } finally {
             lock.unlock();
         }
@@ -131,7 +123,18 @@ final class MailFolder {
         lock.lock();
         try {
             refresh();
-            return uidNext;
+            return uidList.uidNext();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The folder's HIGHESTMODSEQ (RFC 7162 §3.1.2.1), after a rescan if the directories changed. */
+    public long highestModSeq() throws IOException {
+        lock.lock();
+        try {
+            refresh();
+            return uidList.highestModSeq();
         } finally {
             lock.unlock();
         }
@@ -251,7 +254,7 @@ final class MailFolder {
         lock.lock();
         try {
             refresh();
-            Long uid = uidByName.get(base);
+            Long uid = uidList.uid(base);
             if (uid == null) {
                 // the scan may have run before the rename was visible
                 uid = assign(base, target, normalizeFlags(flags), false);
@@ -291,7 +294,8 @@ final class MailFolder {
                     forceRescan();
                     continue;
                 }
-                MailMessage now = new MailMessage(uid, m.name(), target, f, false);
+                long modSeq = uidList.flagsChanged(m.name(), f);
+                MailMessage now = new MailMessage(uid, m.name(), target, f, false, modSeq);
                 byUid.put(uid, now);
                 return Optional.of(now);
             }
@@ -334,7 +338,7 @@ final class MailFolder {
                 if (m == null) {
                     continue;
                 }
-                uidByName.remove(m.name());
+                uidList.remove(m.name());
                 sizes.remove(m.name());
                 changed = true;
                 try {
@@ -409,7 +413,8 @@ final class MailFolder {
 
     private void refresh() throws IOException {
         if (!loaded) {
-            readUidList();
+            byUid.clear();
+            uidList.read();
             loaded = true;
         }
         FileTime n = Files.getLastModifiedTime(dir.resolve("new"));
@@ -448,22 +453,24 @@ final class MailFolder {
             }
         }
         boolean changed = false;
-        for (var it = uidByName.entrySet().iterator(); it.hasNext(); ) {
-            var e = it.next();
-            if (!found.containsKey(e.getKey())) {
-                byUid.remove(e.getValue());
-                sizes.remove(e.getKey());
-                it.remove();
+        for (String name : List.copyOf(uidList.names())) {
+            if (!found.containsKey(name)) {
+                // deleted by another program: an expunge, which QRESYNC clients learn of
+                byUid.remove(uidList.uid(name));
+                sizes.remove(name);
+                uidList.remove(name);
                 changed = true;
             }
         }
         List<Found> fresh = new ArrayList<>();
         for (Found f : found.values()) {
-            Long uid = uidByName.get(f.name());
+            Long uid = uidList.uid(f.name());
             if (uid == null) {
                 fresh.add(f);
             } else {
-                byUid.put(uid, new MailMessage(uid, f.name(), f.file(), f.flags(), f.recent()));
+                // flags another program changed get a new mod-sequence (RFC 7162 §3.1)
+                long modSeq = uidList.flagsChanged(f.name(), f.flags());
+                byUid.put(uid, new MailMessage(uid, f.name(), f.file(), f.flags(), f.recent(), modSeq));
             }
         }
         // Maildir names start with the delivery time in seconds: name order is arrival order
@@ -507,58 +514,13 @@ final class MailFolder {
     }
 
     private long assign(String name, Path file, String flags, boolean recent) {
-        long uid = uidNext++;
-        uidByName.put(name, uid);
-        byUid.put(uid, new MailMessage(uid, name, file, flags, recent));
+        long uid = uidList.assign(name, flags).uid();
+        byUid.put(uid, new MailMessage(uid, name, file, flags, recent, uidList.entry(name).modSeq()));
         return uid;
     }
 
-    private void readUidList() throws IOException {
-        Path f = dir.resolve(UIDLIST);
-        byUid.clear();
-        uidByName.clear();
-        if (Files.exists(f)) {
-            try {
-                List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);
-                String[] head = lines.get(0).split(" ");
-                if (head.length != 4 || !head[0].equals(UIDLIST) || !head[1].equals("1")) {
-                    throw new IOException("bad header");
-                }
-                uidValidity = Long.parseLong(head[2]);
-                uidNext = Long.parseLong(head[3]);
-                for (String line : lines.subList(1, lines.size())) {
-                    if (line.isEmpty()) {
-                        continue;
-                    }
-                    int sp = line.indexOf(' ');
-                    long uid = Long.parseLong(line.substring(0, sp));
-                    if (uid <= 0 || uid >= uidNext) {
-                        throw new IOException("uid out of range");
-                    }
-                    uidByName.put(line.substring(sp + 1), uid);
-                }
-                return;
-            } catch (IOException | RuntimeException e) {
-                // an unreadable list: start over with a new UIDVALIDITY (RFC 3501 §2.3.1.1)
-                uidByName.clear();
-            }
-        }
-        long validity = Instant.now().getEpochSecond();
-        if (validity <= uidValidity) {
-            validity = uidValidity + 1;
-        }
-        uidValidity = validity;
-        uidNext = 1;
-        writeUidList();
-    }
-
     private void writeUidList() throws IOException {
-        StringBuilder sb = new StringBuilder(64 + uidByName.size() * 48);
-        sb.append(UIDLIST).append(" 1 ").append(uidValidity).append(' ').append(uidNext).append('\n');
-        for (MailMessage m : byUid.values()) {
-            sb.append(m.uid()).append(' ').append(m.name()).append('\n');
-        }
-        DurableFiles.replacePrivate(dir.resolve(UIDLIST), sb.toString().getBytes(StandardCharsets.UTF_8));
+        uidList.write(byUid.values());
     }
 
     @Override

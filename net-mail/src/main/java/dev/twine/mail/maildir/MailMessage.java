@@ -14,8 +14,9 @@ import java.util.Objects;
  * @param flags the Maildir flag letters: the subset of {@code DFPRST} in that order, then keyword
  *     letters {@code a}-{@code z} (see {@link MailFolder#keywordLetter})
  * @param recent whether the file was in {@code new/}
+ * @param modSeq its mod-sequence (RFC 7162), from the folder's {@link UidList}
  */
-record MailMessage(long uid, String name, Path file, String flags, boolean recent) {
+record MailMessage(long uid, String name, Path file, String flags, boolean recent, long modSeq) {
     /** Validates the fields. */
     public MailMessage {
         Objects.requireNonNull(name, "name");

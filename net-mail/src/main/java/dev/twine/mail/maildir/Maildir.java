@@ -3,6 +3,7 @@ package dev.twine.mail.maildir;
 import dev.twine.core.DurableFiles;
 import dev.twine.core.auth.AuthenticationException;
 import dev.twine.mail.store.MailStore;
+import dev.twine.mail.store.Quota;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -10,6 +11,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -25,6 +27,7 @@ import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -72,11 +75,14 @@ public final class Maildir implements MailStore {
     private static final long PID = ProcessHandle.current().pid();
 
     private final Path root;
+    /** Each user's storage quota in bytes, 0 for none. */
+    private final long quota;
     /** The folders sessions opened through this instance, by absolute directory. */
     private final ConcurrentHashMap<Path, MailFolder> open = new ConcurrentHashMap<>();
 
-    private Maildir(Path root) {
+    private Maildir(Path root, long quota) {
         this.root = root;
+        this.quota = quota;
     }
 
     /**
@@ -98,7 +104,61 @@ public final class Maildir implements MailStore {
 
     /** The store under {@code root} (created on first delivery). */
     public static Maildir open(Path root) {
-        return new Maildir(Objects.requireNonNull(root, "root").toAbsolutePath());
+        return new Maildir(Objects.requireNonNull(root, "root").toAbsolutePath(), 0);
+    }
+
+    /**
+     * This store with a storage quota of {@code bytes} for each user (RFC 9208's STORAGE): IMAP
+     * then refuses APPEND and COPY past it, and {@link #quota(String)} tells a delivery whether a
+     * message still fits. Call it before the store is used: the new instance shares no state with
+     * this one.
+     *
+     * @throws IllegalArgumentException if {@code bytes} is not positive
+     */
+    public Maildir withQuota(long bytes) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("quota must be positive: " + bytes);
+        }
+        return new Maildir(root, bytes);
+    }
+
+    /**
+     * {@code user}'s quota and what their mail takes now (the sizes of the files in {@code cur/}
+     * and {@code new/} of the inbox and every folder), or empty if this store has no quota.
+     * Blocks while it lists the user's directories; a delivery that wants to refuse mail over
+     * quota ({@code 452 4.2.2} or {@code 552 5.2.2}, RFC 3463) asks this before storing.
+     *
+     * @throws IllegalArgumentException if {@code user} cannot name a directory here
+     * @throws IOException if the directories cannot be read
+     */
+    public Optional<Quota> quota(String user) throws IOException {
+        if (quota == 0) {
+            return Optional.empty();
+        }
+        Path inbox = inbox(user);
+        long used = 0;
+        List<Path> folders = new ArrayList<>(List.of(inbox));
+        if (Files.isDirectory(inbox)) {
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(inbox, p -> p.getFileName().toString().startsWith("."))) {
+                ds.forEach(folders::add);
+            }
+        }
+        for (Path folder : folders) {
+            for (String sub : List.of("cur", "new")) {
+                try (DirectoryStream<Path> ds = Files.newDirectoryStream(folder.resolve(sub))) {
+                    for (Path p : ds) {
+                        try {
+                            used += Files.size(p);
+                        } catch (NoSuchFileException gone) {
+                            // renamed or expunged meanwhile
+                        }
+                    }
+                } catch (NoSuchFileException | NotDirectoryException none) {
+                    // a folder not made yet holds nothing
+                }
+            }
+        }
+        return Optional.of(new Quota(used, quota));
     }
 
     /** The store's root directory. */

@@ -2,6 +2,7 @@ package dev.twine.mail.maildir;
 
 import dev.twine.mail.store.MailStore;
 import dev.twine.mail.store.Mailbox;
+import dev.twine.mail.store.Quota;
 import java.io.IOException;
 import java.util.List;
 import java.util.Optional;
@@ -23,6 +24,11 @@ final class MaildirAccount implements MailStore.Account {
     @Override
     public String user() {
         return user;
+    }
+
+    @Override
+    public Optional<Quota> quota() throws IOException {
+        return maildir.quota(user);
     }
 
     @Override

@@ -57,6 +57,11 @@ final class MaildirMailbox implements Mailbox {
     }
 
     @Override
+    public long highestModSeq() throws IOException {
+        return folder.highestModSeq();
+    }
+
+    @Override
     public List<StoredMessage> messages() throws IOException {
         List<MailMessage> all = folder.messages();
         List<StoredMessage> out = new ArrayList<>(all.size());
@@ -92,7 +97,7 @@ final class MaildirMailbox implements Mailbox {
                 folder.keywords().name(ch).filter(k -> !k.isEmpty()).ifPresent(flags::add);
             }
         }
-        StoredMessage s = new StoredMessage(m.uid(), m.name(), flags, m.recent());
+        StoredMessage s = new StoredMessage(m.uid(), m.name(), flags, m.recent(), m.modSeq());
         converted.put(m.uid(), new Converted(m, s));
         return s;
     }

@@ -62,6 +62,18 @@ public interface MailStore {
         String user();
 
         /**
+         * The account's storage quota, if it has one (RFC 9208): IMAP refuses an APPEND or COPY
+         * that would pass it with {@code NO [OVERQUOTA]} and tells it in GETQUOTA; a delivery can
+         * ask it before storing, to answer {@code 452 4.2.2} (or {@code 552 5.2.2}) instead.
+         * Default: none. May block while the store measures what the user holds.
+         *
+         * @throws IOException if the store cannot be read
+         */
+        default Optional<Quota> quota() throws IOException {
+            return Optional.empty();
+        }
+
+        /**
          * The names of every mailbox, {@code INBOX} first, the others sorted.
          *
          * @throws IOException if the store cannot be read

@@ -64,6 +64,22 @@ public interface Mailbox {
     long uidNext() throws IOException;
 
     /**
+     * The mailbox's highest mod-sequence (RFC 7162 §3.1.2.1, HIGHESTMODSEQ): at least every
+     * message's {@link StoredMessage#modSeq()}, and larger after any flag change, new message or
+     * expunge. Default: the largest of the messages' (1 when empty), which does not grow on
+     * expunge; a store offering QRESYNC clients exact answers keeps its own.
+     *
+     * @throws IOException if the store cannot be read
+     */
+    default long highestModSeq() throws IOException {
+        long h = 1;
+        for (StoredMessage m : messages()) {
+            h = Math.max(h, m.modSeq());
+        }
+        return h;
+    }
+
+    /**
      * The messages now in the mailbox, in ascending UID order: a snapshot, including what other
      * sessions and deliveries added, changed or removed since the last call.
      *
@@ -140,7 +156,8 @@ public interface Mailbox {
 
     /**
      * Replaces a message's flags (keywords the store cannot hold are dropped); durable when it
-     * returns.
+     * returns. If they changed, the message gets a mod-sequence above the mailbox's
+     * {@link #highestModSeq()} before the call (RFC 7162 §3.1.1).
      *
      * @return the message as it is now, or empty if it is gone
      * @throws IOException if they cannot be stored

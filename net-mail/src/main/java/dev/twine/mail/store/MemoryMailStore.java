@@ -210,6 +210,8 @@ public final class MemoryMailStore implements MailStore {
         private final AtomicBoolean exclusive = new AtomicBoolean();
         // guarded by lock
         private long uidNext = 1;
+        /** RFC 7162 §3.1.2.1: grows with every new message, flag change and expunge. */
+        private long highestModSeq = 1;
         private final TreeMap<Long, Entry> entries = new TreeMap<>();
         private final List<String> keywords = new ArrayList<>();
         /** Counts changes, for watches. */
@@ -229,6 +231,16 @@ public final class MemoryMailStore implements MailStore {
             lock.lock();
             try {
                 return uidNext;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public long highestModSeq() {
+            lock.lock();
+            try {
+                return highestModSeq;
             } finally {
                 lock.unlock();
             }
@@ -297,7 +309,7 @@ public final class MemoryMailStore implements MailStore {
             lock.lock();
             try {
                 long uid = uidNext++;
-                StoredMessage m = new StoredMessage(uid, uidValidity + "." + uid, known(flags), true);
+                StoredMessage m = new StoredMessage(uid, uidValidity + "." + uid, known(flags), true, ++highestModSeq);
                 entries.put(uid, new Entry(m, data, internalDate != null ? internalDate : Instant.now()));
                 changed();
                 return m;
@@ -314,11 +326,13 @@ public final class MemoryMailStore implements MailStore {
                 if (e == null) {
                     return Optional.empty();
                 }
-                StoredMessage m = new StoredMessage(uid, e.meta().uniqueId(), known(flags), e.meta().recent());
-                if (!m.equals(e.meta())) {
-                    entries.put(uid, new Entry(m, e.data(), e.date()));
-                    changed();
+                Set<String> now = known(flags);
+                if (now.equals(e.meta().flags())) {
+                    return Optional.of(e.meta());
                 }
+                StoredMessage m = e.meta().withFlags(now, ++highestModSeq);
+                entries.put(uid, new Entry(m, e.data(), e.date()));
+                changed();
                 return Optional.of(m);
             } finally {
                 lock.unlock();
@@ -355,7 +369,7 @@ public final class MemoryMailStore implements MailStore {
                 for (Entry e : List.copyOf(entries.values())) {
                     StoredMessage m = e.meta();
                     if (m.recent()) {
-                        entries.put(m.uid(), new Entry(new StoredMessage(m.uid(), m.uniqueId(), m.flags(), false),
+                        entries.put(m.uid(), new Entry(new StoredMessage(m.uid(), m.uniqueId(), m.flags(), false, m.modSeq()),
                                 e.data(), e.date()));
                         claimed.add(m.uid());
                     }
@@ -375,6 +389,7 @@ public final class MemoryMailStore implements MailStore {
                     any |= entries.remove(uid) != null;
                 }
                 if (any) {
+                    highestModSeq++;
                     changed();
                 }
             } finally {
@@ -387,6 +402,7 @@ public final class MemoryMailStore implements MailStore {
             lock.lock();
             try {
                 entries.clear();
+                highestModSeq++;
                 changed();
             } finally {
                 lock.unlock();

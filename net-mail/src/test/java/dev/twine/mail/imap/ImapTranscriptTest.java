@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class ImapTranscriptTest {
-    static final String CAPS = "IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE SPECIAL-USE CHILDREN";
+    static final String CAPS = "IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE SPECIAL-USE CHILDREN CONDSTORE QRESYNC ESEARCH QUOTA QUOTA=RES-STORAGE STATUS=SIZE APPENDLIMIT=67108864";
     static final String GREETING = "S: * OK [CAPABILITY " + CAPS + " AUTH=SCRAM-SHA-256 AUTH=PLAIN] Twine IMAP4rev1 ready\n";
     static final String LOGIN = "C: a1 LOGIN alice secret\nS: a1 OK [CAPABILITY " + CAPS + "] logged in\n";
     static final String SELECT = """
@@ -35,10 +35,17 @@ class ImapTranscriptTest {
     Path tmp;
 
     private void replay(String script) throws Exception {
-        int i = 0;
+        replay(tmp, script, MailFixture.HELLO, MailFixture.MULTIPART);
+    }
+
+    /**
+     * Replays {@code script} whole, byte by byte and in random chunks, each time on a fresh
+     * Maildir and a fresh in-memory store under {@code dir} whose alice has {@code messages}.
+     */
+    static void replay(Path dir, String script, String... messages) throws Exception {
         for (Chunking c : Chunking.standard()) {
-            for (MailFixture f : MailFixture.both(tmp.resolve("run" + i++))) {
-                f.inbox("alice", 1000, MailFixture.HELLO, MailFixture.MULTIPART);
+            for (MailFixture f : MailFixture.both(java.nio.file.Files.createTempDirectory(dir, "run"))) {
+                f.inbox("alice", 1000, messages);
                 ConnectionHandler h = ImapServer.builder().store(f.store).portal(f.portal).build().handler();
                 Transcript.parse(script).run(h, c);
             }

@@ -15,7 +15,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** STARTTLS (IMAP) and STLS (POP3) with Python's clients, and plaintext injected before the handshake. */
+/**
+ * STARTTLS (IMAP) and STLS (POP3) with Python's clients, plaintext injected before the handshake,
+ * and implicit TLS (IMAPS, POP3S on {@code tls:} endpoints, RFC 8314).
+ */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class StartTlsInteropTest {
     @TempDir
@@ -88,6 +91,39 @@ class StartTlsInteropTest {
                     P.quit()
                     """, Integer.toString(pop3.bindings().get(0).port()));
             assertTrue(out.contains("before True False\nafter False True\nstat 1\n"), out);
+        }
+    }
+
+    @Test
+    void imaplibAndPoplibSpeakTlsFromTheFirstByteOnTlsEndpoints() throws Exception {
+        MailFixture f = MailFixture.create(tmp.resolve("i"));
+        f.inbox("alice", 1000, MailFixture.HELLO);
+        Tls tls = tls();
+        try (ImapServer imap = ImapServer.builder().store(f.maildir).portal(f.portal).tls(tls)
+                        .listen("tls:0:interface=127.0.0.1").build();
+                Pop3Server pop3 = Pop3Server.builder().store(f.maildir).portal(f.portal).tls(tls)
+                        .listen("tls:0:interface=127.0.0.1").build()) {
+            imap.start();
+            pop3.start();
+            String out = MailFixture.python(60, """
+                    import imaplib, poplib, ssl, sys
+                    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+                    M = imaplib.IMAP4_SSL('127.0.0.1', int(sys.argv[1]), ssl_context=ctx)
+                    # RFC 8314 §3.3: already secure, so no STARTTLS, and logins are allowed
+                    print('imaps', 'STARTTLS' in M.capabilities, 'LOGINDISABLED' in M.capabilities)
+                    M.login('alice', 'secret')
+                    print('select', M.select('INBOX')[1][0].decode())
+                    M.logout()
+                    P = poplib.POP3_SSL('127.0.0.1', int(sys.argv[2]), context=ctx)
+                    print('pop3s', 'STLS' in P.capa())
+                    P.user('alice'); P.pass_('secret')
+                    print('stat', P.stat()[0])
+                    P.quit()
+                    """, Integer.toString(imap.bindings().get(0).port()), Integer.toString(pop3.bindings().get(0).port()));
+            assertTrue(out.contains("imaps False False\n"), out);
+            assertTrue(out.contains("select 1\n"), out);
+            assertTrue(out.contains("pop3s False\n"), out);
+            assertTrue(out.contains("stat 1\n"), out);
         }
     }
 }

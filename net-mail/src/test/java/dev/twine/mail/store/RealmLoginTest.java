@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class RealmLoginTest {
     private static final String IMAP_GREETING = "S: * OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE"
-            + " UIDPLUS MOVE UNSELECT ENABLE SPECIAL-USE CHILDREN AUTH=SCRAM-SHA-256 AUTH=PLAIN] Twine IMAP4rev1 ready\n";
+            + " UIDPLUS MOVE UNSELECT ENABLE SPECIAL-USE CHILDREN CONDSTORE QRESYNC ESEARCH QUOTA QUOTA=RES-STORAGE STATUS=SIZE APPENDLIMIT=67108864 AUTH=SCRAM-SHA-256 AUTH=PLAIN] Twine IMAP4rev1 ready\n";
 
     @TempDir
     Path tmp;
@@ -55,7 +55,7 @@ class RealmLoginTest {
                 C: b LOGIN carol pw
                 S: b NO [UNAVAILABLE] mail store unavailable, try again later
                 C: c LOGIN alice secret
-                S: c OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE SPECIAL-USE CHILDREN] logged in
+                S: c OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE SPECIAL-USE CHILDREN CONDSTORE QRESYNC ESEARCH QUOTA QUOTA=RES-STORAGE STATUS=SIZE APPENDLIMIT=67108864] logged in
                 C: d STATUS INBOX (MESSAGES)
                 S: * STATUS "INBOX" (MESSAGES 0)
                 S: d OK STATUS completed
