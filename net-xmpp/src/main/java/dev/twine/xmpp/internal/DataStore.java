@@ -161,7 +161,7 @@ public final class DataStore {
         }
     }
 
-    private static List<Element> read(Path f) throws IOException {
+    static List<Element> read(Path f) throws IOException {
         byte[] data;
         try {
             data = Files.readAllBytes(f);
@@ -181,7 +181,7 @@ public final class DataStore {
         return out;
     }
 
-    private static byte[] document(List<Element> elements) {
+    static byte[] document(List<Element> elements) {
         StringBuilder sb = new StringBuilder("<?xml version='1.0'?>\n<stream:stream xmlns='jabber:client' xmlns:stream='")
                 .append(XmlReader.STREAMS).append("'>\n");
         for (Element e : elements) {

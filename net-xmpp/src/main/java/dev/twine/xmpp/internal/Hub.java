@@ -51,7 +51,7 @@ public final class Hub {
 
     private final ReentrantLock bindLock = new ReentrantLock();
     private final Map<String, List<C2sSession>> sessions = new ConcurrentHashMap<>();
-    private final Map<String, ComponentSession> components = new ConcurrentHashMap<>();
+    private final Map<String, Route> components = new ConcurrentHashMap<>();
     final Roster roster = new Roster(this);
     private final Carbons carbons = new Carbons(this);
     final Presence presence = new Presence(this);
@@ -88,7 +88,7 @@ public final class Hub {
 
     /**
      * Registers the built-in handlers (ping, version, disco, roster, carbons), then the user's
-     * over them; called once, before any connection.
+     * over them, and hosts the domain handlers; called once, before any connection.
      */
     public void extensions(XmppServer owner, Extensions user) {
         server = owner;
@@ -97,6 +97,12 @@ public final class Hub {
         extensions.accountIq(IqType.SET, Carbons.CARBONS, carbons);
         extensions.contribute(Offline.DISCO);
         extensions.addAll(user);
+        extensions.domains().forEach((d, h) -> components.put(d, new LocalDomain(this, d, h)));
+    }
+
+    /** The server these sessions belong to. */
+    XmppServer server() {
+        return server;
     }
 
     /** Whether SCRAM-SHA-1 is offered: RFC 6120 §13.8 makes it mandatory, so on by default. */
@@ -232,7 +238,7 @@ public final class Hub {
     }
 
     /** The component connected for a domain, or null. */
-    ComponentSession component(String componentDomain) {
+    Route component(String componentDomain) {
         return components.get(componentDomain);
     }
 
@@ -241,7 +247,7 @@ public final class Hub {
         return components.keySet().stream().sorted().toList();
     }
 
-    /** Registers a component for its domain; false if one is already connected. */
+    /** Registers a component for its domain; false if one is already connected or the domain is hosted in-process. */
     boolean attach(ComponentSession c) {
         return components.putIfAbsent(c.domain(), c) == null;
     }
@@ -331,7 +337,7 @@ public final class Hub {
     }
 
     /** As {@link #bounce(Element, String, C2sSession)}, with a {@code <text/>} unless {@code text} is empty. */
-    private void bounce(Element stanza, String condition, String text, C2sSession sender) {
+    void bounce(Element stanza, String condition, String text, C2sSession sender) {
         if (stanza.attributeOrEmpty("type").equals("error")) {
             return;
         }
@@ -349,7 +355,7 @@ public final class Hub {
             return;
         }
         if (!to.domain().equals(domain)) {
-            ComponentSession c = components.get(to.domain());
+            Route c = components.get(to.domain());
             if (c != null) {
                 c.send(stanza);
             }
@@ -371,7 +377,7 @@ public final class Hub {
         if (to == null || to.domain().equals(domain)) {
             return false;
         }
-        ComponentSession c = components.get(to.domain());
+        Route c = components.get(to.domain());
         if (c != null) {
             c.send(stanza);
         } else if (!stanza.name().equals("presence")) {
