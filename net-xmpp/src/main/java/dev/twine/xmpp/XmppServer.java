@@ -66,7 +66,7 @@ public final class XmppServer implements Service {
             hosted.domain(muc, new Muc(muc, b.dataDir.resolve("muc"), b.clock, b.groupChatLimits));
         }
         hosted.addAll(b.extensions); // a handler of the user's for the same domain replaces the group chat
-        hub.extensions(this, hosted);
+        hub.extensions(this, hosted, b.dataDir.resolve("mam"), b.archiveLimit, b.clock);
         String domain = hub.domain();
         Server.Builder cb = Server.builder("xmpp").handler(conn -> Sessions.client(hub, conn))
                 .maxConnections(b.maxConnections).writeTimeout(b.writeTimeout)
@@ -258,6 +258,7 @@ public final class XmppServer implements Service {
         private int outboundStanzas = 1000;
         private long outboundBytes = 2L << 20;
         private final Extensions extensions = new Extensions();
+        private int archiveLimit = 10_000;
         private boolean groupChat = true;
         private String groupChatDomain;
         private Muc.Limits groupChatLimits = new Muc.Limits(1000, 200, 50);
@@ -517,6 +518,23 @@ public final class XmppServer implements Service {
          */
         public Builder presenceInterceptor(StanzaInterceptor interceptor) {
             extensions.presenceInterceptor(interceptor);
+            return this;
+        }
+
+        /**
+         * The most messages one user's archive (XEP-0313) keeps (default 10,000); past it the
+         * oldest go. Every chat or normal message with a body is archived, before it is routed,
+         * for the local users who send and receive it (as their archive preferences allow), and
+         * the recipient's copy carries its XEP-0359 stanza id. Archives live under the data
+         * directory's {@code mam/}, each appended and forced to disk.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder archiveLimit(int messages) {
+            if (messages < 1) {
+                throw new IllegalArgumentException("archive limit must be positive");
+            }
+            this.archiveLimit = messages;
             return this;
         }
 

@@ -168,7 +168,12 @@ public final class DataStore {
         } catch (NoSuchFileException e) {
             return List.of();
         }
-        XmlReader r = new XmlReader(new ByteArrayInputStream(data), FILE_LIMITS);
+        return parse(new ByteArrayInputStream(data), f);
+    }
+
+    /** The elements of a stream document read from {@code in}; {@code f} names it in errors. */
+    static List<Element> parse(java.io.InputStream in, Path f) throws IOException {
+        XmlReader r = new XmlReader(in, FILE_LIMITS);
         List<Element> out = new ArrayList<>();
         try {
             r.readHeader();

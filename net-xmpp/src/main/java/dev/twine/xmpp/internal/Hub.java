@@ -15,6 +15,7 @@ import dev.twine.xmpp.StanzaInterceptor;
 import dev.twine.xmpp.Verdict;
 import dev.twine.xmpp.XmppServer;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -87,16 +88,22 @@ public final class Hub {
     }
 
     /**
-     * Registers the built-in handlers (ping, version, disco, roster, carbons), then the user's
-     * over them, and hosts the domain handlers; called once, before any connection.
+     * Registers the built-in handlers (ping, version, disco, roster, carbons, the XEP-0313
+     * archive under {@code archiveDir}), then the user's over them, and hosts the domain
+     * handlers; called once, before any connection.
      */
-    public void extensions(XmppServer owner, Extensions user) {
+    public void extensions(XmppServer owner, Extensions user, Path archiveDir, int archiveLimit, java.time.Clock clock) throws IOException {
         server = owner;
         ServerIqs.register(extensions, this);
         roster.register(extensions);
         extensions.accountIq(IqType.SET, Carbons.CARBONS, carbons);
         extensions.contribute(Offline.DISCO);
+        Mam mam = new Mam(this, archiveDir, archiveLimit, clock);
+        extensions.accountIq(IqType.GET, Mam.NS, mam);
+        extensions.accountIq(IqType.SET, Mam.NS, mam);
         extensions.addAll(user);
+        // last in the chain: what another interceptor drops or changes is archived as delivered
+        extensions.messageInterceptor(mam);
         extensions.domains().forEach((d, h) -> components.put(d, new LocalDomain(this, d, h)));
     }
 
@@ -590,9 +597,9 @@ public final class Hub {
             return;
         }
         Jid from = sender != null ? sender.jid() : Stanzas.jidOrNull(iq, "from"); // a component's is checked
-        Optional<Element> payload;
+        IqHandler.Answer answer;
         try {
-            payload = handler.handle(new IqRequest(iq, from, to, principalOf(sender), server));
+            answer = handler.answer(new IqRequest(iq, from, to, principalOf(sender), server));
         } catch (StanzaException e) {
             bounce(iq, e.error().condition(), e.text(), sender);
             return;
@@ -601,8 +608,16 @@ public final class Hub {
             bounce(iq, "internal-server-error", sender);
             return;
         }
+        for (Element first : answer.stanzas()) {
+            Element s = first.attribute("to").isPresent() ? first : first.withAttribute("to", from.toString());
+            if (sender != null && s.attributeOrEmpty("to").equals(sender.jid().toString())) {
+                sender.send(s);
+            } else {
+                deliverTo(s, Stanzas.jidOrNull(s, "to"));
+            }
+        }
         Jid answerFrom = ownAccount ? null : to; // RFC 6120 §10.3.3: an answer for the account itself has no 'from'
-        reply(iq, Stanzas.result(iq, answerFrom, payload.orElse(null)), sender);
+        reply(iq, Stanzas.result(iq, answerFrom, answer.payload().orElse(null)), sender);
     }
 
     private static Optional<Principal> principalOf(C2sSession sender) {
