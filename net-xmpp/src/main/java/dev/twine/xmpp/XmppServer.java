@@ -63,7 +63,8 @@ public final class XmppServer implements Service {
         Extensions hosted = new Extensions();
         if (b.groupChat) {
             String muc = b.groupChatDomain != null ? b.groupChatDomain : "conference." + b.domain;
-            hosted.domain(muc, new Muc(muc, b.dataDir.resolve("muc"), b.clock, b.groupChatLimits));
+            hosted.domain(muc, new Muc(muc, b.dataDir.resolve("muc"), b.clock, b.groupChatLimits,
+                    b.dataDir.resolve("muc-mam"), b.archiveLimit));
         }
         hosted.addAll(b.extensions); // a handler of the user's for the same domain replaces the group chat
         hub.extensions(this, hosted, b.dataDir.resolve("mam"), b.archiveLimit, b.clock);

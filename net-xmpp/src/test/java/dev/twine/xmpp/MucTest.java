@@ -346,6 +346,32 @@ class MucTest {
     }
 
     @Test
+    void roomMessagesCarryTheRoomsStanzaIdAndItsArchivePagesThemToThoseWhoMayJoin() throws Exception {
+        try (Fixture f = new Fixture()) {
+            XmppClient alice = f.login("alice", "a", Chunking.whole());
+            XmppClient bob = f.login("bob", "b", Chunking.whole());
+            join(alice, "Alice");
+            for (int i = 1; i <= 3; i++) {
+                say(alice, "a" + i);
+            }
+            Element third = heard(alice, "a3");
+            Element sid = third.child("stanza-id", "urn:xmpp:sid:0").orElseThrow();
+            assertEquals(ROOM, sid.attributeOrEmpty("by"));
+            Element q = Element.of("query", "urn:xmpp:mam:2").withAttribute("queryid", "r").withChild(Element.of("set", MamTest.RSM)
+                    .withChild(Element.of("max", MamTest.RSM).withText("2")).withChild(Element.of("before", MamTest.RSM)));
+            Element fin = bob.request(iq("set", ROOM, q), Fixture.WAIT).child("fin", "urn:xmpp:mam:2").orElseThrow();
+            assertEquals("3", fin.child("set", MamTest.RSM).flatMap(s -> s.childText("count")).orElseThrow());
+            Element last = bob.await(e -> e.child("result", "urn:xmpp:mam:2").isPresent()
+                    && e.toString().contains("a3"), Duration.ZERO).orElseThrow();
+            assertEquals(sid.attributeOrEmpty("id"), last.child("result", "urn:xmpp:mam:2").orElseThrow().attributeOrEmpty("id"));
+            assertEquals(ROOM, last.attributeOrEmpty("from"));
+            alice.request(configure("muc#roomconfig_membersonly", "1"), Fixture.WAIT);
+            XmppException e = assertThrows(XmppException.class, () -> bob.request(iq("set", ROOM, q), Fixture.WAIT));
+            assertEquals("forbidden", e.condition());
+        }
+    }
+
+    @Test
     void withoutGroupChatTheConferenceDomainIsNotServed() throws Exception {
         try (Fixture f = new Fixture(XmppServer.Builder::withoutGroupChat)) {
             XmppClient alice = f.login("alice", "a", Chunking.whole());

@@ -94,11 +94,12 @@ class PluginTest {
         assertEquals("1000", defaults.get("--roster-limit"));
         assertEquals("0", defaults.get("--idle-timeout"));
         assertEquals("1000", defaults.get("--muc-max-rooms"));
+        assertEquals("10000", defaults.get("--archive-limit"));
         assertEquals("200", defaults.get("--muc-max-occupants"));
         assertEquals("50", defaults.get("--muc-history"));
         Files.createFile(dir.resolve("users"));
         for (String[] bad : new String[][] {{"--roster-limit", "0"}, {"--roster-limit", "lots"}, {"--max-preauth", "-1"},
-                {"--idle-timeout", "soon"}, {"--auth-address-penalty", "10/forever"}, {"--muc-max-rooms", "0"},
+                {"--idle-timeout", "soon"}, {"--auth-address-penalty", "10/forever"}, {"--muc-max-rooms", "0"}, {"--archive-limit", "none"},
                 {"--muc-history", "-1"}, {"--muc-domain", "bad domain/"}, {"--muc-domain", "example.org"}}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new XmppPlugin().create(args(Map.of(
                     "--domain", List.of("example.org"), "--users", List.of(dir.resolve("users").toString()),

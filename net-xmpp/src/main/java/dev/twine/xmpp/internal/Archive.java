@@ -169,6 +169,20 @@ final class Archive {
         }
     }
 
+    /** Deletes an archive (a room that ended). */
+    void delete(String user) throws IOException {
+        ReentrantLock l = lock(user);
+        l.lock();
+        try {
+            indexes.remove(user);
+            if (Files.deleteIfExists(file(user))) {
+                DurableFiles.forceDirectory(dir);
+            }
+        } finally {
+            l.unlock();
+        }
+    }
+
     /** Reads archived messages back; the caller holds the user's lock. */
     List<Element> read(String user, List<Entry> entries) throws IOException {
         List<Element> out = new ArrayList<>(entries.size());

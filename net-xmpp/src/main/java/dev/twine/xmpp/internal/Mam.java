@@ -151,10 +151,14 @@ final class Mam implements StanzaInterceptor, IqHandler {
                     .withChild(field("FORM_TYPE", "hidden", NS)).withChild(field("with", "jid-single", ""))
                     .withChild(field("start", "text-single", "")).withChild(field("end", "text-single", "")))));
         }
-        return query(user, request.from(), q);
+        return query(archive, user, request.from(), q);
     }
 
-    private Answer query(String user, Jid requester, Element q) throws StanzaException, IOException {
+    /**
+     * Answers an XEP-0313 query on the archive {@code key} of {@code archive} (a user's, or a
+     * room's): the results as messages to {@code requester}, then the {@code <fin/>}.
+     */
+    static Answer query(Archive archive, String key, Jid requester, Element q) throws StanzaException, IOException {
         Map<String, String> form = new LinkedHashMap<>();
         q.child("x", DATA).ifPresent(x -> x.children().stream().filter(f -> f.is("field", DATA))
                 .forEach(f -> form.put(f.attributeOrEmpty("var"), f.child("value", DATA).map(Element::text).orElse(""))));
@@ -186,10 +190,10 @@ final class Mam implements StanzaInterceptor, IqHandler {
         Optional<String> after = set.flatMap(s -> s.child("after", RSM)).map(Element::text);
         Optional<String> before = set.flatMap(s -> s.child("before", RSM)).map(Element::text);
         String queryId = q.attributeOrEmpty("queryid");
-        ReentrantLock l = archive.lock(user);
+        ReentrantLock l = archive.lock(key);
         l.lock();
         try {
-            List<Archive.Entry> index = archive.index(user);
+            List<Archive.Entry> index = archive.index(key);
             List<Archive.Entry> matching = new ArrayList<>();
             for (Archive.Entry e : index) {
                 if ((with.isEmpty() || e.with().equals(with)) && e.millis() >= start && e.millis() <= end) {
@@ -215,7 +219,7 @@ final class Mam implements StanzaInterceptor, IqHandler {
                 to = Math.min(matching.size(), max);
             }
             List<Archive.Entry> page = matching.subList(from, to);
-            List<Element> messages = archive.read(user, page);
+            List<Element> messages = archive.read(key, page);
             List<Element> results = new ArrayList<>();
             for (int i = 0; i < page.size(); i++) {
                 Archive.Entry e = page.get(i);
@@ -230,7 +234,10 @@ final class Mam implements StanzaInterceptor, IqHandler {
             }
             Element rsm = Element.of("set", RSM);
             if (!page.isEmpty()) {
-                rsm = rsm.withChild(Element.of("first", RSM).withAttribute("index", Integer.toString(from)).withText(page.get(0).idText()))
+                // XEP-0059 §2.6 makes the index optional; paging backwards it is left out, as clients
+                // (slixmpp 1.8) take "index + page size = count" for the end whichever way they page
+                Element first = Element.of("first", RSM).withText(page.get(0).idText());
+                rsm = rsm.withChild(backwards ? first : first.withAttribute("index", Integer.toString(from)))
                         .withChild(Element.of("last", RSM).withText(page.get(page.size() - 1).idText()));
             }
             rsm = rsm.withChild(Element.of("count", RSM).withText(Integer.toString(matching.size())));

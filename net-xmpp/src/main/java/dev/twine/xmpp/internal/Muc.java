@@ -160,15 +160,18 @@ public final class Muc implements DomainHandler {
     private final Limits limits;
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<String, Room> rooms = new TreeMap<>();
+    private final Archive archive;
 
     /**
-     * The service for {@code domain}, its persistent rooms read back from {@code dir}.
+     * The service for {@code domain}, its persistent rooms read back from {@code dir}, the rooms'
+     * XEP-0313 archives (at most {@code archiveLimit} messages each) under {@code archiveDir}.
      *
      * @throws IOException if the directory cannot be made or a room file is unreadable (naming it)
      */
-    public Muc(String domain, Path dir, Clock clock, Limits limits) throws IOException {
+    public Muc(String domain, Path dir, Clock clock, Limits limits, Path archiveDir, int archiveLimit) throws IOException {
         this.domain = domain;
         this.dir = Files.createDirectories(dir);
+        this.archive = new Archive(archiveDir, archiveLimit);
         this.clock = clock;
         this.limits = limits;
         try (Stream<Path> files = Files.list(this.dir)) {
@@ -323,9 +326,10 @@ public final class Muc implements DomainHandler {
     }
 
     /** A temporary room ends with its last occupant (XEP-0045 §10.1.3). */
-    private void dropIfDone(Room room) {
+    private void dropIfDone(Room room) throws IOException {
         if (room.occupants.isEmpty() && !room.config.persistent()) {
             rooms.remove(room.name);
+            archive.delete(room.name); // a later room of the same name starts afresh
         }
     }
 
@@ -501,10 +505,16 @@ public final class Muc implements DomainHandler {
                 }
             }
         }
-        Element sent = Element.of("message", NS, Map.of(), m.children(), "").withAttribute("type", "groupchat")
-                .withAttribute("from", roomJid(room) + "/" + me.nick);
+        Element sent = Element.of("message", NS, Map.of(), m.children().stream()
+                .filter(c -> !(c.is("stanza-id", Mam.SID) && c.attributeOrEmpty("by").equals(roomJid(room)))).toList(), "")
+                .withAttribute("type", "groupchat").withAttribute("from", roomJid(room) + "/" + me.nick);
         if (m.attribute("id").isPresent()) {
             sent = sent.withAttribute("id", m.attributeOrEmpty("id")); // XEP-0045 §7.4: the sender sees its id again
+        }
+        if (m.child("body", NS).isPresent()) {
+            // XEP-0313 §5.1.2 / XEP-0359: the room's archive, and its id on every copy
+            String id = archive.append(room.name, roomJid(room) + "/" + me.nick, clock.millis(), sent);
+            sent = sent.withChild(Element.of("stanza-id", Mam.SID).withAttribute("by", roomJid(room)).withAttribute("id", id));
         }
         for (Occupant o : room.occupants.values()) {
             for (Jid j : o.jids) {
@@ -650,6 +660,14 @@ public final class Muc implements DomainHandler {
             out.add(result(Element.of("query", ServerIqs.DISCO_ITEMS))); // §6.5: occupants are not listed
         } else if (get && q.is("ping", ServerIqs.PING)) {
             out.add(result(null));
+        } else if (!get && q.is("query", Mam.NS)) {
+            Affiliation a = room.affiliation(from.bare().toString());
+            if (a == Affiliation.OUTCAST || room.config.membersOnly() && a == Affiliation.NONE) {
+                throw new StanzaException(StanzaError.FORBIDDEN, "the archive is for those who may join"); // XEP-0313 §5.1.1
+            }
+            var answer = Mam.query(archive, room.name, from, q);
+            out.addAll(answer.stanzas());
+            out.add(result(answer.payload().orElse(null)));
         } else if (q.is("query", ADMIN)) {
             out.addAll(admin(room, me, from, q, get));
         } else if (q.is("query", OWNER)) {
@@ -672,7 +690,7 @@ public final class Muc implements DomainHandler {
         List<Element> children = new ArrayList<>();
         children.add(Element.of("identity", ServerIqs.DISCO_INFO).withAttribute("category", "conference").withAttribute("type", "text")
                 .withAttribute("name", c.title().isEmpty() ? room.name : c.title()));
-        for (String f : List.of(ServerIqs.DISCO_INFO, MUC, ServerIqs.PING, MUC + "#self-ping-optimization",
+        for (String f : List.of(ServerIqs.DISCO_INFO, MUC, ServerIqs.PING, MUC + "#self-ping-optimization", Mam.NS, Mam.SID,
                 c.persistent() ? "muc_persistent" : "muc_temporary", c.isPublic() ? "muc_public" : "muc_hidden",
                 c.membersOnly() ? "muc_membersonly" : "muc_open", c.moderated() ? "muc_moderated" : "muc_unmoderated",
                 c.password().isEmpty() ? "muc_unsecured" : "muc_passwordprotected",
@@ -879,6 +897,7 @@ public final class Muc implements DomainHandler {
     }
 
     private List<Element> destroy(Room room, Element destroy) throws IOException {
+        archive.delete(room.name);
         Files.deleteIfExists(file(room));
         DurableFiles.forceDirectory(dir);
         rooms.remove(room.name);

@@ -26,7 +26,7 @@ public final class XmppPlugin implements ServicePlugin {
 
     @Override
     public String summary() {
-        return "XMPP server: client streams (STARTTLS, SASL, roster, presence, offline messages), group chat and XEP-0114 components";
+        return "XMPP server: client streams (STARTTLS, SASL, roster, presence, offline messages), group chat, archives and XEP-0114 components";
     }
 
     @Override
@@ -49,6 +49,8 @@ public final class XmppPlugin implements ServicePlugin {
                         .withDefault("0"),
                 Option.value("--roster-limit", "N", "Most items in one user's roster, pending subscription requests included.")
                         .withDefault("1000"),
+                Option.value("--archive-limit", "N", "Most messages one user's or room's archive (XEP-0313) keeps; the oldest go.")
+                        .withDefault("10000"),
                 Option.value("--muc-domain", "D", "Where group chat (XEP-0045) lives (default: conference.DOMAIN)."),
                 Option.flag("--no-muc", "Serve no group chat."),
                 Option.value("--muc-max-rooms", "N", "Most group chat rooms in all.").withDefault("1000"),
@@ -92,6 +94,7 @@ public final class XmppPlugin implements ServicePlugin {
         b.resumeTimeout(args.duration("--resume-timeout"));
         b.idleTimeout(args.duration("--idle-timeout"));
         b.rosterLimit(args.positive("--roster-limit"));
+        b.archiveLimit(args.positive("--archive-limit"));
         if (args.flag("--no-muc")) {
             b.withoutGroupChat();
         } else if (args.value("--muc-domain").isPresent()) {
