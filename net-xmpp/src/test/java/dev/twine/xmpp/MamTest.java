@@ -81,6 +81,12 @@ class MamTest {
     void anEmptyArchiveIsOneCompletePageOfNothing() throws Exception {
         try (Fixture f = new Fixture()) {
             XmppClient alice = f.login("alice", "a", Chunking.whole());
+            Element info = alice.request(Element.of("iq", "jabber:client").withAttribute("type", "get").withAttribute("to", "alice@example.org")
+                    .withChild(Element.of("query", "http://jabber.org/protocol/disco#info")), Fixture.WAIT);
+            assertTrue(info.toString().contains("var='urn:xmpp:mam:2'") && info.toString().contains("var='urn:xmpp:sid:0'"), info.toString());
+            Element domain = alice.request(Element.of("iq", "jabber:client").withAttribute("type", "get").withAttribute("to", "example.org")
+                    .withChild(Element.of("query", "http://jabber.org/protocol/disco#info")), Fixture.WAIT);
+            assertTrue(!domain.toString().contains("urn:xmpp:mam:2"), "the domain keeps no archive: " + domain);
             Page p = query(alice, null);
             assertEquals(List.of(), p.bodies());
             assertTrue(p.complete());
@@ -150,6 +156,8 @@ class MamTest {
         try (Fixture f = new Fixture(b -> b.clock(clock))) {
             XmppClient alice = f.login("alice", "a", Chunking.whole());
             alice.sendMessage(Jid.parse("bob@example.org"), "early");
+            // the answer to a ping sent after it says the server has archived it, at 09:00
+            alice.request(Element.of("iq", "jabber:client").withAttribute("type", "get").withChild(Element.of("ping", "urn:xmpp:ping")), Fixture.WAIT);
             clock.advance(Duration.ofHours(1));
             alice.sendMessage(Jid.parse("bob@example.org"), "late");
             alice.request(Element.of("iq", "jabber:client").withAttribute("type", "get").withChild(Element.of("ping", "urn:xmpp:ping")), Fixture.WAIT);

@@ -27,6 +27,7 @@ public final class Extensions {
     private final List<StanzaInterceptor> messages = new ArrayList<>();
     private final List<StanzaInterceptor> presences = new ArrayList<>();
     private final List<DiscoInfo> others = new ArrayList<>();
+    private final List<DiscoInfo> accountInfo = new ArrayList<>();
     private final Map<String, DomainHandler> domains = new LinkedHashMap<>();
 
     /** Registers a handler for IQs to the server's domain. */
@@ -47,6 +48,18 @@ public final class Extensions {
     /** Adds a presence interceptor at the end of the chain. */
     public void presenceInterceptor(StanzaInterceptor interceptor) {
         presences.add(Objects.requireNonNull(interceptor, "interceptor"));
+    }
+
+    /** A feature of every account's disco#info (the archive; XEP-0313 §7). */
+    void contributeToAccounts(DiscoInfo info) {
+        accountInfo.add(info);
+    }
+
+    /** What an account's disco#info lists besides its identity, each feature once. */
+    List<String> accountFeatures() {
+        Set<String> features = new LinkedHashSet<>();
+        accountInfo.forEach(d -> features.addAll(d.features()));
+        return List.copyOf(features);
     }
 
     /** Hosts a handler for every stanza to {@code domain} (replacing one registered before for it). */
@@ -76,6 +89,7 @@ public final class Extensions {
         messages.addAll(other.messages);
         presences.addAll(other.presences);
         others.addAll(other.others);
+        accountInfo.addAll(other.accountInfo);
         domains.putAll(other.domains);
     }
 

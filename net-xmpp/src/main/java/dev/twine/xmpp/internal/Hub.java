@@ -101,6 +101,7 @@ public final class Hub {
         Mam mam = new Mam(this, archiveDir, archiveLimit, clock);
         extensions.accountIq(IqType.GET, Mam.NS, mam);
         extensions.accountIq(IqType.SET, Mam.NS, mam);
+        extensions.contributeToAccounts(Mam.ACCOUNT_DISCO);
         extensions.addAll(user);
         // last in the chain: what another interceptor drops or changes is archived as delivered
         extensions.messageInterceptor(mam);

@@ -366,8 +366,15 @@ final class Mam implements StanzaInterceptor, IqHandler {
         return Element.of("prefs", NS).withAttribute("default", p.byDefault()).withChild(always).withChild(never);
     }
 
+    /**
+     * Nothing for the domain, which keeps no archive of its own: the features are the accounts'
+     * (XEP-0313 §7: clients ask their own bare JID), see {@link #ACCOUNT_DISCO}.
+     */
     @Override
     public DiscoInfo disco() {
-        return DiscoInfo.features(NS, SID);
+        return DiscoInfo.none();
     }
+
+    /** What an account's disco#info says of its archive. */
+    static final DiscoInfo ACCOUNT_DISCO = DiscoInfo.features(NS, SID);
 }
