@@ -1,9 +1,13 @@
 package dev.twine.core;
 
+import dev.twine.core.internal.Clocks;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.Lock;
+import java.util.function.BooleanSupplier;
 
 /**
  * A point in time by which a whole job must be done. A <em>timeout</em> bounds one operation; a
@@ -84,6 +88,44 @@ public final class Deadline {
     public Duration cap(Duration timeout) {
         Duration left = remaining();
         return timeout.isZero() || timeout.compareTo(left) > 0 ? left : timeout;
+    }
+
+    /**
+     * Waits on {@code condition} while {@code waiting} is true, until this deadline passes: a
+     * {@link Condition#awaitUntil} read against this deadline's clock. The caller holds
+     * {@code lock}, the lock {@code condition} belongs to, and whoever changes what
+     * {@code waiting} reads signals {@code condition} under that lock.
+     *
+     * <p>On a test's {@code ManualClock} the wait counts as one of the clock's waiters and ends
+     * when the clock is advanced to the deadline, with no real time passing.
+     *
+     * <pre>{@code
+     * lock.lock();
+     * try {
+     *     if (!Deadline.after(Duration.ofMinutes(5), clock).awaitWhile(lock, changed, () -> !resumed)) {
+     *         // five minutes passed and nobody resumed it
+     *     }
+     * } finally {
+     *     lock.unlock();
+     * }
+     * }</pre>
+     *
+     * @return {@code true} once {@code waiting} is false (checked first, so a condition already
+     *     met returns at once), {@code false} if the deadline passed while it was still true
+     * @throws InterruptedException if interrupted while waiting
+     * @throws IllegalMonitorStateException if the caller does not hold {@code lock}
+     */
+    public boolean awaitWhile(Lock lock, Condition condition, BooleanSupplier waiting) throws InterruptedException {
+        Objects.requireNonNull(lock, "lock");
+        Objects.requireNonNull(condition, "condition");
+        Objects.requireNonNull(waiting, "waiting");
+        while (waiting.getAsBoolean()) {
+            if (isExpired()) {
+                return false;
+            }
+            Clocks.awaitCondition(clock, lock, condition, at);
+        }
+        return true;
     }
 
     @Override

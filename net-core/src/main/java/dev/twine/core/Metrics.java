@@ -31,8 +31,8 @@ import java.util.function.LongSupplier;
  * {@code _total}); a name is one family with one type and help text, and each distinct set of
  * label values is one series in it. Registering the same name and labels again returns the same
  * counter (a gauge replaces its supplier), so a component restarted in the same process keeps
- * counting. Micrometer users can read {@link #write(Appendable)}'s output, or register their own
- * gauges on top of these suppliers; the core stays dependency-free.
+ * counting. Micrometer users register {@link #series()} with their registry (the deployment guide
+ * has the adapter, a dozen lines); the core stays dependency-free.
  *
  * <p>Thread-safe: counters are {@link LongAdder}s, cheap enough for every read and write.
  */
@@ -77,7 +77,31 @@ public final class Metrics {
 
     private enum Type { COUNTER, GAUGE }
 
-    private record Family(String name, String help, Type type, Map<String, LongSupplier> series) {}
+    private record Family(String name, String help, Type type, Map<String, Entry> series) {}
+
+    /** One series as registered: its labels in order and what reads its value. */
+    private record Entry(Map<String, String> labels, LongSupplier value) {}
+
+    /**
+     * One series of the registry, live: {@link #value()} reads the current value each time, so an
+     * adapter to another metrics library (Micrometer's {@code FunctionCounter} and {@code Gauge})
+     * can register it once and let that library read it.
+     *
+     * @param name the family name
+     * @param help the family's help text
+     * @param counter true for a counter (never decreases), false for a gauge
+     * @param labels the label names and values, in registration order
+     * @param value reads the current value; cheap and thread-safe
+     */
+    public record Series(String name, String help, boolean counter, Map<String, String> labels, LongSupplier value) {
+        /** Checks and copies the labels. */
+        public Series {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(help, "help");
+            labels = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(labels));
+            Objects.requireNonNull(value, "value");
+        }
+    }
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<String, Family> families = new LinkedHashMap<>();
@@ -153,10 +177,12 @@ public final class Metrics {
             throw new IllegalArgumentException("labels come in name, value pairs: " + List.of(labels));
         }
         StringBuilder key = new StringBuilder();
+        Map<String, String> labelMap = new LinkedHashMap<>();
         for (int i = 0; i < labels.length; i += 2) {
             if (!labels[i].matches("[a-zA-Z_][a-zA-Z0-9_]*") || labels[i].startsWith("__")) {
                 throw new IllegalArgumentException("not a label name: '" + labels[i] + "'");
             }
+            labelMap.put(labels[i], labels[i + 1]);
             key.append(key.isEmpty() ? "{" : ",").append(labels[i]).append("=\"").append(escape(labels[i + 1])).append('"');
         }
         if (!key.isEmpty()) {
@@ -170,7 +196,7 @@ public final class Metrics {
                 throw new IllegalArgumentException(name + " is already a " + f.type().name().toLowerCase(Locale.ROOT));
             }
             if (replace || !f.series().containsKey(series)) {
-                f.series().put(series, value);
+                f.series().put(series, new Entry(labelMap, value));
             }
         } finally {
             lock.unlock();
@@ -191,24 +217,45 @@ public final class Metrics {
      * @throws IOException if {@code out} fails
      */
     public void write(Appendable out) throws IOException {
-        List<Family> snapshot;
-        lock.lock();
-        try {
-            snapshot = new ArrayList<>();
-            for (Family f : families.values()) {
-                snapshot.add(new Family(f.name(), f.help(), f.type(), new LinkedHashMap<>(f.series())));
-            }
-        } finally {
-            lock.unlock();
-        }
+        List<Family> snapshot = snapshot();
         for (Family f : snapshot) {
             out.append("# HELP ").append(f.name()).append(' ')
                     .append(f.help().replace("\\", "\\\\").replace("\n", "\\n")).append('\n');
             out.append("# TYPE ").append(f.name()).append(' ').append(f.type().name().toLowerCase(Locale.ROOT)).append('\n');
-            for (Map.Entry<String, LongSupplier> s : f.series().entrySet()) {
-                out.append(f.name()).append(s.getKey()).append(' ').append(Long.toString(s.getValue().getAsLong())).append('\n');
+            for (Map.Entry<String, Entry> s : f.series().entrySet()) {
+                out.append(f.name()).append(s.getKey()).append(' ').append(Long.toString(s.getValue().value().getAsLong())).append('\n');
             }
         }
+    }
+
+    private List<Family> snapshot() {
+        lock.lock();
+        try {
+            List<Family> snapshot = new ArrayList<>();
+            for (Family f : families.values()) {
+                snapshot.add(new Family(f.name(), f.help(), f.type(), new LinkedHashMap<>(f.series())));
+            }
+            return snapshot;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Every series registered so far, families in registration order: what an adapter to
+     * another metrics library registers there. Series registered later (a server built
+     * afterwards) are not in the list; call it once everything is built.
+     *
+     * @return the series, each reading its live value
+     */
+    public List<Series> series() {
+        List<Series> all = new ArrayList<>();
+        for (Family f : snapshot()) {
+            for (Entry e : f.series().values()) {
+                all.add(new Series(f.name(), f.help(), f.type() == Type.COUNTER, e.labels(), e.value()));
+            }
+        }
+        return List.copyOf(all);
     }
 
     /**

@@ -96,6 +96,8 @@ public final class Server implements Service {
     private final ConnectionHandler overLimit;
     /** For tls: endpoints without their own cert= and key=, or null. */
     private final Tls tls;
+    /** The ALPN names offered on tls: listeners whose configuration has none. */
+    private final List<String> alpn;
     private final AtomicLong refused = new AtomicLong();
     /** The totals {@link Builder#metrics} exposes; counted whether or not anyone reads them. */
     private final Traffic traffic = new Traffic(new LongAdder(), new LongAdder());
@@ -130,6 +132,7 @@ public final class Server implements Service {
         this.limits = b.limits;
         this.overLimit = b.overLimit;
         this.tls = b.tls;
+        this.alpn = b.alpn;
         this.permits = new Semaphore(maxConnections);
         this.datagramPermits = new Semaphore(maxDatagrams);
         if (b.metrics != null) {
@@ -222,6 +225,9 @@ public final class Server implements Service {
 
     private Runnable bindTls(Endpoint.Tls tls, ProxyProtocol proxy) throws IOException {
         Tls ctx = tls.cert() == null ? this.tls : Tls.server(tls.cert(), tls.key());
+        if (!alpn.isEmpty() && ctx.applicationProtocols().isEmpty()) {
+            ctx = ctx.withAlpn(alpn.toArray(new String[0])); // RFC 7301: this server's protocol
+        }
         tlsListeners.add(ctx);
         return bindStream(tls.host(), tls.port(), tls.backlog(), ctx, "tls", proxy);
     }
@@ -806,6 +812,7 @@ public final class Server implements Service {
         private ConnectionHandler overLimit;
         private Metrics metrics;
         private Tls tls;
+        private List<String> alpn = List.of();
 
         private Builder(String name) {
             this.name = Objects.requireNonNull(name, "name");
@@ -843,6 +850,24 @@ public final class Server implements Service {
          */
         public Builder tls(Tls serverTls) {
             this.tls = Objects.requireNonNull(serverTls, "tls");
+            return this;
+        }
+
+        /**
+         * The application protocol this server speaks, offered by ALPN (RFC 7301) on its
+         * {@code tls:} listeners whose configuration offers none: those with their own
+         * {@code cert=}/{@code key=}, and the {@link #tls(Tls)} configuration if it was built
+         * without {@code alpn(...)}. A client that offers the name gets it chosen, one that offers
+         * only other names fails the handshake ({@code no_application_protocol}), one that offers
+         * none is served as before. Protocol servers register their IANA name ({@code "imap"},
+         * {@code "pop3"}, {@code "xmpp-client"}, {@code "dot"}).
+         *
+         * @param protocols ALPN names, preferred first; none for no ALPN (the default)
+         * @return this builder
+         * @throws IllegalArgumentException if a name is empty or longer than 255 bytes
+         */
+        public Builder alpn(String... protocols) {
+            this.alpn = Tls.alpnList(protocols);
             return this;
         }
 

@@ -286,6 +286,29 @@ public final class Tls {
         return certificates != null && certificates.reload();
     }
 
+    /**
+     * The application protocols this configuration offers (servers) or sends (clients) by ALPN,
+     * preferred first.
+     *
+     * @return the ALPN names; empty when ALPN is not used
+     */
+    public List<String> applicationProtocols() {
+        return applicationProtocols;
+    }
+
+    /**
+     * The same configuration (context, certificates and their reloading, client certificates)
+     * with another ALPN list: how a protocol server gives the {@code tls:} listeners it is handed
+     * its own protocol's name ({@link Server.Builder#alpn}). Reloading either reloads both.
+     *
+     * @param protocols ALPN names as IANA registers them, preferred first; none for no ALPN
+     * @return the new configuration
+     * @throws IllegalArgumentException if a name is empty or longer than 255 bytes
+     */
+    public Tls withAlpn(String... protocols) {
+        return new Tls(context, client, certificates, alpnList(protocols), clientAuth);
+    }
+
     /** The underlying context. */
     public SSLContext context() {
         return context;
@@ -657,7 +680,7 @@ public final class Tls {
         }
     }
 
-    private static List<String> alpnList(String... protocols) {
+    static List<String> alpnList(String... protocols) {
         for (String p : protocols) {
             int bytes = p.getBytes(StandardCharsets.UTF_8).length;
             if (bytes == 0 || bytes > 255) {

@@ -53,6 +53,30 @@ class MetricsTest {
     }
 
     @Test
+    void seriesListsEverySeriesWithItsLabelsAndReadsLiveValues() {
+        Metrics m = Metrics.create();
+        Metrics.Counter smtp = m.counter("app_events_total", "Events.", "service", "smtp", "kind", "a\"b");
+        AtomicLong depth = new AtomicLong(7);
+        m.gauge("app_queue_depth", "Queued.", depth::get);
+        List<Metrics.Series> all = m.series();
+        assertEquals(2, all.size());
+        Metrics.Series events = all.get(0);
+        assertEquals("app_events_total", events.name());
+        assertEquals("Events.", events.help());
+        assertTrue(events.counter());
+        assertEquals(List.of("service", "kind"), List.copyOf(events.labels().keySet()), "registration order");
+        assertEquals("a\"b", events.labels().get("kind"), "the value itself, not the text format's escape");
+        smtp.add(5);
+        assertEquals(5, events.value().getAsLong(), "read live, not a snapshot");
+        Metrics.Series queue = all.get(1);
+        assertEquals(false, queue.counter());
+        assertTrue(queue.labels().isEmpty());
+        depth.set(9);
+        assertEquals(9, queue.value().getAsLong());
+        assertThrows(UnsupportedOperationException.class, () -> events.labels().put("x", "y"));
+    }
+
+    @Test
     void refusesBadNamesOddLabelsAndTypeClashes() {
         Metrics m = Metrics.create();
         m.gauge("g", "a gauge", () -> 1);

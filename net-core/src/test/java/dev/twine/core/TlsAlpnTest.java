@@ -101,6 +101,35 @@ class TlsAlpnTest {
     }
 
     @Test
+    void aServersOwnProtocolIsOfferedOnTlsListenersWhoseConfigurationOffersNone() throws Exception {
+        Tls plain = Tls.server(cert, key); // built without alpn(...)
+        server = Server.builder("alpn").alpn("imap")
+                .listen("tls:0:interface=127.0.0.1:cert=" + cert + ":key=" + key)
+                .listen("tls:0:interface=127.0.0.1").tls(plain)
+                .handler(c -> LineWriter.of(c).writeLine("chose " + c.applicationProtocol().orElse("nothing")).flush())
+                .start();
+        assertEquals(List.of(), plain.applicationProtocols(), "the given configuration itself is unchanged");
+        for (Binding b : server.bindings()) {
+            Tls client = Tls.clientBuilder().trust(cert).alpn("pop3", "imap").build();
+            try (Connection c = Client.connect(Endpoint.parseClient("tls:localhost:" + b.port()),
+                    ClientOptions.builder().tls(client).readTimeout(Duration.ofSeconds(10)).build())) {
+                assertEquals("chose imap", LineReader.of(c, 1024).readLine(), b.toString());
+                assertEquals(Optional.of("imap"), c.applicationProtocol());
+            }
+        }
+        // a configuration with its own list keeps it
+        Tls own = Tls.serverBuilder().certificate(cert, key).alpn("xmpp-client").build();
+        server.close();
+        server = Server.builder("alpn").alpn("imap").listen("tls:0:interface=127.0.0.1").tls(own)
+                .handler(c -> LineWriter.of(c).writeLine("chose " + c.applicationProtocol().orElse("nothing")).flush())
+                .start();
+        Openssl.Run r = Openssl.run(dir, List.of("openssl", "s_client", "-connect", "127.0.0.1:" + server.port(),
+                "-alpn", "imap,xmpp-client", "-ign_eof", "-CAfile", cert.toString()), "");
+        assertTrue(r.stdout().contains("ALPN protocol: xmpp-client"), r.stdout() + r.stderr());
+        assertThrows(IllegalArgumentException.class, () -> Server.builder("x").alpn(""));
+    }
+
+    @Test
     void jdkClientAndServerAgreeOnTheServersPreference() throws Exception {
         int port = start(Tls.serverBuilder().certificate(cert, key).alpn("xmpp-client", "imap").build());
         Tls client = Tls.clientBuilder().trust(cert).alpn("imap", "xmpp-client").build();

@@ -72,7 +72,8 @@ public final class XmppServer implements Service {
         Server.Builder cb = Server.builder("xmpp").handler(conn -> Sessions.client(hub, conn))
                 .maxConnections(b.maxConnections).writeTimeout(b.writeTimeout)
                 .limits(b.limits != null ? b.limits : defaultLimits())
-                .overLimit(conn -> Sessions.refuse(domain, conn));
+                .overLimit(conn -> Sessions.refuse(domain, conn))
+                .alpn("xmpp-client"); // XEP-0368: what a direct-TLS client offers
         for (String ep : b.listen) {
             cb.listen(ep);
         }

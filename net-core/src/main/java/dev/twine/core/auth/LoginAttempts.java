@@ -46,9 +46,7 @@ public final class LoginAttempts {
      */
     public void admit(String username) throws LoginRefusedException, InterruptedException {
         long[] remaining = {0};
-        String reason = policy.maxFailuresPerConnection > 0 && failures >= policy.maxFailuresPerConnection
-                ? "connection-limit"
-                : policy.refusal(key, username, remaining);
+        String reason = refusal(username, remaining);
         if (reason == null) {
             return;
         }
@@ -59,6 +57,26 @@ public final class LoginAttempts {
         Events.login(service, address, AuthPolicy.printable(username), "refused");
         delay();
         throw new LoginRefusedException("login refused: " + reason.replace('-', ' '), retryAfter, mayRetry());
+    }
+
+    /**
+     * Tells whether {@link #admit} would refuse a login now, without counting, delaying or logging
+     * anything: for code that must answer at once and cannot wait out a refusal's delay (an SSH
+     * library's I/O thread). Call {@link #admit} as well, where waiting is allowed, so that the
+     * refusal is counted and logged.
+     *
+     * @param username the user name, or null to ask about the address (and this connection) only
+     * @return true if the address or the user is penalised, or this connection has failed as often
+     *     as the policy allows
+     */
+    public boolean isRefused(String username) {
+        return refusal(username, new long[1]) != null;
+    }
+
+    private String refusal(String username, long[] remaining) {
+        return policy.maxFailuresPerConnection > 0 && failures >= policy.maxFailuresPerConnection
+                ? "connection-limit"
+                : policy.refusal(key, username, remaining);
     }
 
     /**

@@ -7,8 +7,12 @@ import dev.twine.core.auth.UsersFileException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Locale;
 
 /**
@@ -81,6 +85,66 @@ public final class ArgumentValues {
         } catch (IOException e) {
             throw new IllegalArgumentException(option + ": cannot read " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * A directory a server writes into: made (with its parents, 0700 where it is new) if
+     * missing, then checked to be a directory this process can write; errors name the option.
+     */
+    public static Path writableDirectory(String option, Path dir) {
+        Path abs = dir.toAbsolutePath();
+        try {
+            if (!Files.exists(abs)) {
+                Files.createDirectories(abs, privateDirectory(abs));
+            }
+        } catch (FileAlreadyExistsException e) {
+            throw new IllegalArgumentException(option + ": not a directory: " + abs, e);
+        } catch (AccessDeniedException e) {
+            throw new IllegalArgumentException(option + ": cannot create " + abs + ": permission denied", e);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(option + ": cannot create " + abs + ": " + reason(e), e);
+        }
+        if (!Files.isDirectory(abs)) {
+            throw new IllegalArgumentException(option + ": not a directory: " + abs);
+        }
+        if (!Files.isWritable(abs) || !Files.isExecutable(abs)) {
+            throw new IllegalArgumentException(option + ": cannot write in " + abs + ": permission denied");
+        }
+        return abs;
+    }
+
+    /** 0700 for directories made on a POSIX file system, nothing elsewhere. */
+    private static FileAttribute<?>[] privateDirectory(Path dir) {
+        Path parent = dir.getParent();
+        boolean posix = parent != null && parent.getFileSystem().supportedFileAttributeViews().contains("posix");
+        return posix ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"))}
+                : new FileAttribute<?>[0];
+    }
+
+    /** A file that must exist and be readable; errors name the option, worded as for the users file. */
+    public static Path readableFile(String option, Path file) {
+        if (!Files.exists(file)) {
+            throw new IllegalArgumentException(option + ": no such file: " + file);
+        }
+        if (Files.isDirectory(file)) {
+            throw new IllegalArgumentException(option + ": " + file + " is a directory, not a file");
+        }
+        if (!Files.isReadable(file)) {
+            throw new IllegalArgumentException(option + ": cannot read " + file + ": permission denied");
+        }
+        return file;
+    }
+
+    /** What went wrong, without the path the JDK repeats in some messages. */
+    private static String reason(IOException e) {
+        if (e instanceof java.nio.file.FileSystemException f) {
+            if (f.getReason() != null) {
+                return f.getReason();
+            }
+            // the JDK's message is only the path here, which the caller names already
+            return e instanceof NoSuchFileException ? "no such file or directory" : "file system error";
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
     /** A server TLS pair, loaded; its errors name both options. */

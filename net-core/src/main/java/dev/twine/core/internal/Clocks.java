@@ -3,6 +3,8 @@ package dev.twine.core.internal;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.Lock;
 
 /** Waiting on a {@link Clock}: the system clock sleeps, a {@link WaitableClock} decides itself. */
 public final class Clocks {
@@ -16,6 +18,15 @@ public final class Clocks {
          * @throws InterruptedException if interrupted
          */
         void awaitInstant(Instant at) throws InterruptedException;
+
+        /**
+         * Waits once on {@code condition}, whose {@code lock} the caller holds: until it is
+         * signalled, or the clock is moved to {@code at} or later. It may return early, as
+         * {@link Condition#await} may; the caller checks what it waits for and calls again.
+         *
+         * @throws InterruptedException if interrupted
+         */
+        void awaitCondition(Lock lock, Condition condition, Instant at) throws InterruptedException;
     }
 
     /**
@@ -34,6 +45,24 @@ public final class Clocks {
                 return;
             }
             Thread.sleep(left);
+        }
+    }
+
+    /**
+     * Waits once on {@code condition}, whose {@code lock} the caller holds, until it is signalled
+     * or {@code clock} reads {@code at}; returns at once if it already does. May return early: the
+     * caller loops on what it waits for.
+     *
+     * @throws InterruptedException if interrupted
+     */
+    public static void awaitCondition(Clock clock, Lock lock, Condition condition, Instant at) throws InterruptedException {
+        if (clock instanceof WaitableClock w) {
+            w.awaitCondition(lock, condition, at);
+            return;
+        }
+        long nanos = Duration.between(clock.instant(), at).toNanos();
+        if (nanos > 0) {
+            condition.awaitNanos(nanos);
         }
     }
 }

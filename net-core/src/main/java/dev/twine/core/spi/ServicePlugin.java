@@ -203,6 +203,42 @@ public interface ServicePlugin {
         }
 
         /**
+         * A required option (or one with a default) naming a directory the server writes into
+         * (a Maildir, a queue, a data directory): made with its parents if missing (new
+         * directories 0700), then checked, so that a bad one stops the start with one line
+         * instead of failing every request later.
+         *
+         * @return the directory, as an absolute path
+         * @throws IllegalArgumentException naming the option and the path if it is missing, not a
+         *     directory, cannot be made, or cannot be written
+         */
+        default Path directory(String option) {
+            return ArgumentValues.writableDirectory(option, Path.of(require(option)));
+        }
+
+        /**
+         * As {@link #directory(String)} for an optional option: the directory it names, or
+         * {@code ifAbsent} when it was not given (a default the plugin computes, such as a
+         * sibling of another directory), checked the same way.
+         *
+         * @throws IllegalArgumentException naming the option and the path, as above
+         */
+        default Path directory(String option, Path ifAbsent) {
+            return ArgumentValues.writableDirectory(option, value(option).map(Path::of).orElse(ifAbsent));
+        }
+
+        /**
+         * The files a repeatable option names (its default if none was given), each checked to
+         * exist and be readable: zone files, key files.
+         *
+         * @throws IllegalArgumentException naming the option and the file ({@code --zone: no such
+         *     file: db.example}), worded as for {@link #usersFile}
+         */
+        default List<Path> readableFiles(String option) {
+            return values(option).stream().map(v -> ArgumentValues.readableFile(option, Path.of(v))).toList();
+        }
+
+        /**
          * The registry the launcher serves with {@code --metrics-listen EP}, for the plugin to pass
          * to its servers' builders ({@code .metrics(m)}), so their connection and protocol counters
          * are exported.

@@ -70,13 +70,8 @@ public final class ManualClock extends Clock implements Clocks.WaitableClock {
         }
     }
 
-    /** Runs {@code r} after every {@link #advance}: how in-memory pipes wake their timed waits. */
-    void onAdvance(Runnable r) {
-        listeners.add(r);
-    }
-
-    /** Counts a thread that waits for this clock elsewhere (an in-memory pipe's timeout). */
-    void waiting(int delta) {
+    /** Counts a thread that waits for this clock on a condition of its own. */
+    private void waiting(int delta) {
         lock.lock();
         try {
             waiters += delta;
@@ -126,6 +121,37 @@ public final class ManualClock extends Clock implements Clocks.WaitableClock {
             }
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Waits once on {@code condition}, whose {@code lock} the caller holds, until it is signalled
+     * or this clock is advanced to {@code at}: how {@link dev.twine.core.Deadline#awaitWhile} and
+     * the timeouts of in-memory connections wait on a manual clock. The wait counts in
+     * {@link #waiters()}. It may return early; callers loop on what they wait for.
+     */
+    @Override
+    public void awaitCondition(java.util.concurrent.locks.Lock lock, Condition condition, Instant at)
+            throws InterruptedException {
+        // registered before the clock is read: an advance after the read signals the condition,
+        // and its signal cannot get in before this thread waits, because it takes the caller's lock
+        Runnable wake = () -> {
+            lock.lock();
+            try {
+                condition.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        };
+        listeners.add(wake);
+        waiting(1);
+        try {
+            if (instant().isBefore(at)) {
+                condition.await();
+            }
+        } finally {
+            waiting(-1);
+            listeners.remove(wake);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.twine.core.testing;
 
+import dev.twine.core.internal.Clocks;
 import java.io.IOException;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
@@ -33,18 +34,6 @@ final class Pipe {
         this.splitter = chunking.splitter();
         this.clock = clock;
         this.capacity = capacity;
-        if (clock instanceof ManualClock manual) {
-            manual.onAdvance(this::signal);
-        }
-    }
-
-    private void signal() {
-        lock.lock();
-        try {
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
     }
 
     /** The clock timeouts are read on. */
@@ -120,19 +109,8 @@ final class Pipe {
             if (!clock.instant().isBefore(deadline)) {
                 throw new SocketTimeoutException(timeoutMessage);
             }
-            if (clock instanceof ManualClock manual) {
-                // the test advances the clock, which signals this pipe (see the constructor); the
-                // clock counts this wait so that the test can tell the reader is waiting
-                manual.waiting(1);
-                try {
-                    changed.await();
-                } finally {
-                    manual.waiting(-1);
-                }
-            } else {
-                long nanos = Duration.between(clock.instant(), deadline).toNanos();
-                changed.awaitNanos(Math.max(1, nanos));
-            }
+            // on a manual clock, advancing it signals this wait and it counts as a waiter
+            Clocks.awaitCondition(clock, lock, changed, deadline);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted");

@@ -110,6 +110,12 @@ class AuthPolicyTest {
             a.failed("user" + i);
             clock.advance(Duration.ofSeconds(30));
         }
+        LoginAttempts asked = p.open("ssh", from("192.0.2.1"));
+        int logged = log.size();
+        assertTrue(asked.isRefused(null), "the check that does not wait sees the penalty too");
+        assertEquals(0, asked.failures(), "and counts nothing");
+        assertEquals(logged, log.size(), "nor logs");
+        assertFalse(p.open("ssh", from("192.0.2.2")).isRefused("alice"));
         assertThrows(LoginRefusedException.class, () -> p.open("imap", from("192.0.2.1")).admit(null),
                 "the penalty spans protocols sharing the policy");
         p.open("imap", from("192.0.2.2")).admit("alice"); // another address is not refused

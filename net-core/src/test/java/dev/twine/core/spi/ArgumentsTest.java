@@ -78,6 +78,36 @@ class ArgumentsTest {
     }
 
     @Test
+    void directoriesAreMadeAndCheckedBeforeTheServerStarts(@TempDir Path dir) throws Exception {
+        Path made = dir.resolve("a/b/maildir");
+        assertEquals(made, args(Map.of("--maildir", made.toString())).directory("--maildir"));
+        assertTrue(Files.isDirectory(made), "made with its parents");
+        assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(made)));
+        assertEquals(made, args(Map.of("--maildir", made.toString())).directory("--maildir"), "an existing one is fine");
+        Path file = Files.writeString(dir.resolve("plain"), "x");
+        assertEquals("--maildir: not a directory: " + file,
+                error(() -> args(Map.of("--maildir", file.toString())).directory("--maildir")));
+        assertEquals("--maildir: cannot create " + file.resolve("sub") + ": Not a directory", // the OS's words
+                error(() -> args(Map.of("--maildir", file.resolve("sub").toString())).directory("--maildir")));
+        // the default a plugin computes is checked the same way, named by the option
+        Path sibling = dir.resolve("maildir-queue");
+        assertEquals(sibling, args(Map.of()).directory("--queue", sibling));
+        assertEquals("--queue: not a directory: " + file, error(() -> args(Map.of()).directory("--queue", file)));
+    }
+
+    @Test
+    void readableFilesAreWordedAsTheUsersFileIs(@TempDir Path dir) throws Exception {
+        Path zone = Files.writeString(dir.resolve("db.example"), "x");
+        assertEquals(List.of(zone), args(Map.of("--zone", zone.toString())).readableFiles("--zone"));
+        assertEquals("--zone: no such file: " + dir.resolve("none"),
+                error(() -> args(Map.of("--zone", dir.resolve("none").toString())).readableFiles("--zone")));
+        assertEquals("--zone: " + dir + " is a directory, not a file",
+                error(() -> args(Map.of("--zone", dir.toString())).readableFiles("--zone")));
+        assertEquals("--users: no such file: " + dir.resolve("none"),
+                error(() -> args(Map.of("--users", dir.resolve("none").toString())).usersFile("--users")), "the same words");
+    }
+
+    @Test
     void tlsOptionsGoTogether() {
         assertTrue(args(Map.of()).serverTls("--tls-cert", "--tls-key").isEmpty());
         assertEquals("--tls-cert and --tls-key go together",

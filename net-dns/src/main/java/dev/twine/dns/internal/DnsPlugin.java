@@ -50,8 +50,8 @@ public final class DnsPlugin implements ServicePlugin {
     public Service create(Arguments args) {
         DnsServer.Builder b = DnsServer.builder();
         args.metrics().ifPresent(b::metrics);
-        for (String z : args.values("--zone")) {
-            b.zone(Path.of(z));
+        for (Path z : args.readableFiles("--zone")) {
+            b.zone(z);
         }
         List<String> listen = args.values("--listen");
         for (String ep : listen.isEmpty() ? DEFAULT_LISTEN : listen) {

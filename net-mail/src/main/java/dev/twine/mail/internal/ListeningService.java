@@ -28,17 +28,19 @@ public final class ListeningService implements Service {
      * @param overLimit the line a connection over {@code limits} gets before it is closed
      * @param metrics where the server's series go, or null
      * @param tls the protocol's STARTTLS configuration, reloaded by {@link #reload}, or null
+     * @param alpn the protocol's ALPN name (RFC 7301) for its implicit-TLS listeners, if IANA
+     *     registers one ({@code imap}, {@code pop3}; submission has none)
      * @throws IllegalArgumentException for a malformed endpoint
      */
     public ListeningService(String name, ConnectionHandler handler, List<Endpoint> endpoints, Duration readTimeout,
-            ConnectionLimits limits, byte[] overLimit, Metrics metrics, Tls tls) {
+            ConnectionLimits limits, byte[] overLimit, Metrics metrics, Tls tls, String... alpn) {
         this.name = name;
         this.tls = tls;
         if (endpoints.isEmpty()) {
             this.server = null;
         } else {
             Server.Builder b = Server.builder(name).handler(handler).readTimeout(readTimeout).limits(limits)
-                    .overLimit(conn -> conn.output().write(overLimit));
+                    .overLimit(conn -> conn.output().write(overLimit)).alpn(alpn);
             endpoints.forEach(b::listen);
             if (metrics != null) {
                 b.metrics(metrics);

@@ -93,11 +93,11 @@ public final class MailPlugin implements ServicePlugin {
         }
         Path usersPath = Path.of(args.require("--users"));
         UsersFile users = args.usersFile("--users");
-        Path maildirPath = Path.of(args.require("--maildir")).toAbsolutePath();
+        // checked (and made) now: a maildir that cannot be written would 451 every message later
+        Path maildirPath = args.directory("--maildir");
         Maildir maildir = Maildir.open(maildirPath);
         Tls tls = args.serverTls("--tls-cert", "--tls-key").orElse(null);
-        Path queueDir = args.value("--queue").map(Path::of)
-                .orElse(maildirPath.resolveSibling(maildirPath.getFileName() + "-queue"));
+        Path queueDir = args.directory("--queue", maildirPath.resolveSibling(maildirPath.getFileName() + "-queue"));
         // HOST:PORT checked in the endpoint grammar; MxResolver takes the text as given
         MxResolver resolver = args.hostPort("--smarthost").isPresent()
                 ? MxResolver.fixed(args.require("--smarthost").strip())

@@ -66,7 +66,7 @@ public final class Pop3Server implements Service {
         this.handler = conn -> new Pop3Session(c, conn).run();
         this.service = new ListeningService(b.serviceName, handler,
                 b.endpoints.stream().map(Endpoint::parseServer).toList(), b.autologout, limits, OVER_LIMIT,
-                b.metrics, b.tls);
+                b.metrics, b.tls, "pop3"); // RFC 7301 ALPN on IMAPS/POP3S listeners
     }
 
     /**

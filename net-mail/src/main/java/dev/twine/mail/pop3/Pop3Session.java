@@ -512,13 +512,19 @@ final class Pop3Session {
         }
         // the UPDATE state (RFC 1939 §6)
         List<Long> uids = deleted.stream().map(n -> messages.get(n - 1).uid()).toList();
+        boolean removed;
         try {
             folder.expunge(uids);
+            removed = true;
         } catch (IOException e) {
-            reply("-ERR [SYS/TEMP] some deleted messages not removed");
-            return false;
+            removed = false;
+        } finally {
+            // released before the answer, as RFC 1939 §6 orders it: a client that reconnects as
+            // soon as it reads +OK (poplib does) must not find the maildrop still locked
+            folder.unlockExclusive();
+            folder = null;
         }
-        reply("+OK bye, " + uids.size() + " messages deleted");
+        reply(removed ? "+OK bye, " + uids.size() + " messages deleted" : "-ERR [SYS/TEMP] some deleted messages not removed");
         return false;
     }
 }

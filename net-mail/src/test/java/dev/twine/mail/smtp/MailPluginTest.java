@@ -141,6 +141,14 @@ class MailPluginTest {
             assertTrue(curl.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
             assertEquals(0, curl.exitValue(), out);
             assertTrue(out.contains("INBOX"), "curl lists the mailboxes over IMAPS: " + out);
+            // RFC 7301: a client that offers ALPN gets IMAP's registered name chosen
+            Process ossl = new ProcessBuilder(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + imaps,
+                    "-servername", "localhost", "-alpn", "pop3,imap", "-CAfile", cert.toString()))
+                    .redirectErrorStream(true).start();
+            ossl.getOutputStream().close(); // end of input: s_client leaves after the handshake
+            String handshake = new String(ossl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(ossl.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+            assertTrue(handshake.contains("ALPN protocol: imap"), handshake);
         }
     }
 
@@ -172,6 +180,14 @@ class MailPluginTest {
         e = assertThrows(IllegalArgumentException.class,
                 () -> plugin.create(args("--domain", "a.test", "--users", broken.toString(), "--maildir", maildir)));
         assertTrue(e.getMessage().contains("broken-users"), e.getMessage());
+        // a maildir that cannot be one stops the start, instead of a 451 for every message later
+        Path plainFile = Files.writeString(dir.resolve("not-a-dir"), "x");
+        e = assertThrows(IllegalArgumentException.class,
+                () -> plugin.create(args("--domain", "a.test", "--users", users, "--maildir", plainFile.toString())));
+        assertEquals("--maildir: not a directory: " + plainFile, e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> plugin.create(args("--domain", "a.test", "--users", users, "--maildir", maildir, "--queue", plainFile.toString())));
+        assertEquals("--queue: not a directory: " + plainFile, e.getMessage());
     }
 
     @Test

@@ -437,7 +437,8 @@ public final class MinaSshServer {
      * I/O threads and allows no asynchronous answer for them, so nothing here may wait: the
      * address is checked once per connection, on a virtual thread, as soon as the client has sent
      * its identification line ({@link Logins#addressAdmitted}), and every publickey request fails while that
-     * check refused or has not answered yet. A query without a signature ("would this key do?") is
+     * check refuses (until it has answered, {@link LoginAttempts#isRefused} decides, which does
+     * not wait). A query without a signature ("would this key do?") is
      * never a failure, as in OpenSSH; a signed request whose key is not accepted or whose
      * signature does not verify is one, counted (and its delay spent) on a virtual thread, and
      * the connection is closed once it has failed as often as the policy allows. The policy's
@@ -453,8 +454,11 @@ public final class MinaSshServer {
         public Boolean doAuth(Buffer buffer, boolean init) throws Exception {
             ServerSession session = getServerSession();
             Logins logins = logins(session);
-            if (!Boolean.TRUE.equals(logins.addressAdmitted.get())) {
-                return Boolean.FALSE; // penalised, or not known yet: fail, without counting
+            Boolean admitted = logins.addressAdmitted.get();
+            // not answered yet (its virtual thread has not run, as on a loaded machine): the
+            // policy's own check, which neither waits nor counts, decides instead
+            if (admitted == null ? logins.attempts.isRefused(null) : !admitted) {
+                return Boolean.FALSE; // penalised: fail, without counting
             }
             // RFC 4252 §7: after the method name comes the boolean "has signature"
             boolean signed = init && buffer.available() > 0 && buffer.rawByte(buffer.rpos()) != 0;

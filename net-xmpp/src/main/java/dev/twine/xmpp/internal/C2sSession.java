@@ -2,9 +2,7 @@ package dev.twine.xmpp.internal;
 
 import dev.twine.core.Connection;
 import dev.twine.core.Deadline;
-import dev.twine.core.DeadlineExceededException;
 import dev.twine.core.DrainingException;
-import dev.twine.core.Scope;
 import dev.twine.core.auth.LoginAttempts;
 import dev.twine.core.auth.LoginResult;
 import dev.twine.core.auth.Principal;
@@ -24,7 +22,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -396,16 +393,17 @@ final class C2sSession {
         if (movedTo != null) {
             return;
         }
+        // the window starts now, before the session counts as detached, so that whoever sees it
+        // detached (a test advancing a manual clock) moves time after the deadline was set
+        Deadline resumeBy = Deadline.after(smMax, hub.resumption.clock);
         // outside this session's lock: counting it may end another detached session
         wait[0] = wait[0] && hub.resumption.detach(this);
         boolean interrupted = false;
         if (wait[0]) {
-            try (Scope s = Scope.open("xmpp-detached", Deadline.after(smMax, hub.resumption.clock))) {
-                s.fork("resume", () -> out.awaitWhile(() -> movedTo == null && !smEvicted && !smOverflow));
-                s.join();
-            } catch (DeadlineExceededException e) {
-                // the client did not come back in time
-            } catch (InterruptedException | CancellationException e) {
+            try {
+                // false when the client did not come back in time: the session ends below
+                out.awaitWhile(() -> movedTo == null && !smEvicted && !smOverflow, resumeBy);
+            } catch (InterruptedException e) {
                 interrupted = true; // the server is stopping: end the session properly first
             }
             hub.resumption.undetach(this);

@@ -1,5 +1,6 @@
 package dev.twine.xmpp.internal;
 
+import dev.twine.core.Deadline;
 import dev.twine.core.Connection;
 import dev.twine.xmpp.Element;
 import java.io.IOException;
@@ -503,17 +504,16 @@ final class Outbound {
     }
 
     /**
-     * Blocks while {@code condition} holds, checking it under this lock each time
-     * {@link #signalAll()} is called.
+     * Blocks while {@code condition} holds and {@code deadline} has not passed, checking it under
+     * this lock each time {@link #signalAll()} is called.
      *
+     * @return false if the deadline passed while the condition still held
      * @throws InterruptedException if interrupted while waiting
      */
-    void awaitWhile(BooleanSupplier condition) throws InterruptedException {
+    boolean awaitWhile(BooleanSupplier condition, Deadline deadline) throws InterruptedException {
         lock.lock();
         try {
-            while (condition.getAsBoolean()) {
-                changed.await();
-            }
+            return deadline.awaitWhile(lock, changed, condition);
         } finally {
             lock.unlock();
         }

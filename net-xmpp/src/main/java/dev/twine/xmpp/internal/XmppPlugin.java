@@ -74,7 +74,7 @@ public final class XmppPlugin implements ServicePlugin {
         }
         b.users(args.usersFile("--users"));
         args.metrics().ifPresent(b::metrics);
-        Path data = Path.of(args.require("--data"));
+        Path data = args.directory("--data");
         b.dataDirectory(data);
         Optional<Tls> given = args.serverTls("--tls-cert", "--tls-key");
         if (given.isPresent()) {
