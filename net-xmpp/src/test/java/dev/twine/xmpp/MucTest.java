@@ -27,6 +27,11 @@ class MucTest {
     static final String ROOM = "team@conference.example.org";
     static final Duration SHORT = Duration.ofMillis(300);
 
+    /** A user logged in as NAME@example.org/FIRST-LETTER, reading whole chunks. */
+    static XmppClient user(Fixture f, String name) throws Exception {
+        return f.login(name, name.substring(0, 1), Chunking.whole());
+    }
+
     static Element presence(String to) {
         return Element.of("presence", "jabber:client").withAttribute("to", to);
     }
@@ -90,7 +95,7 @@ class MucTest {
     @Test
     void theCreatorOwnsANewRoomAndLaterOccupantsSeeEachOtherAndEveryMessage() throws Exception {
         try (Fixture f = new Fixture()) {
-            XmppClient alice = f.login("alice", "a", Chunking.whole());
+            XmppClient alice = user(f, "alice");
             XmppClient bob = f.login("bob", "b", Chunking.byteByByte());
             XmppClient carol = f.login("carol", "c", Chunking.random(7));
             Element created = join(alice, "Alice");
@@ -127,14 +132,14 @@ class MucTest {
     void aNewcomerGetsTheHistoryItAskedForWithDelayStampsThenTheSubject() throws Exception {
         ManualClock clock = ManualClock.at(Instant.parse("2026-01-01T10:00:00Z"));
         try (Fixture f = new Fixture(b -> b.clock(clock))) {
-            XmppClient alice = f.login("alice", "a", Chunking.whole());
+            XmppClient alice = user(f, "alice");
             join(alice, "Alice");
             for (int i = 1; i <= 5; i++) {
                 say(alice, "m" + i);
                 heard(alice, "m" + i);
                 clock.advance(Duration.ofMinutes(1));
             }
-            XmppClient bob = f.login("bob", "b", Chunking.whole());
+            XmppClient bob = user(f, "bob");
             join(bob, "Bob", Element.of("history", MUC).withAttribute("maxstanzas", "2"));
             // join() consumed up to the subject; the history came before it
             Element m4 = heard(bob, "m4");
@@ -142,7 +147,7 @@ class MucTest {
             assertEquals("2026-01-01T10:03:00Z", m4.child("delay", "urn:xmpp:delay").orElseThrow().attributeOrEmpty("stamp"));
             assertEquals(ROOM + "/Alice", m5.attributeOrEmpty("from"));
             assertTrue(bob.await(e -> e.childText("body").orElse("").equals("m3"), SHORT).isEmpty());
-            XmppClient carol = f.login("carol", "c", Chunking.whole());
+            XmppClient carol = user(f, "carol");
             join(carol, "Carol", Element.of("history", MUC).withAttribute("seconds", "150"));
             heard(carol, "m4");
             assertTrue(carol.await(e -> e.childText("body").orElse("").equals("m2"), SHORT).isEmpty());
@@ -155,8 +160,8 @@ class MucTest {
     @Test
     void nickConflictsAreRefusedAndANickChangeIsAnnouncedWith303() throws Exception {
         try (Fixture f = new Fixture()) {
-            XmppClient alice = f.login("alice", "a", Chunking.whole());
-            XmppClient bob = f.login("bob", "b", Chunking.whole());
+            XmppClient alice = user(f, "alice");
+            XmppClient bob = user(f, "bob");
             join(alice, "Alice");
             Element refused = join(bob, "Alice");
             assertEquals("conflict", condition(refused));
@@ -177,9 +182,9 @@ class MucTest {
     @Test
     void privateMessagesGoThroughTheRoomAndOnlyOccupantsMaySpeak() throws Exception {
         try (Fixture f = new Fixture()) {
-            XmppClient alice = f.login("alice", "a", Chunking.whole());
-            XmppClient bob = f.login("bob", "b", Chunking.whole());
-            XmppClient carol = f.login("carol", "c", Chunking.whole());
+            XmppClient alice = user(f, "alice");
+            XmppClient bob = user(f, "bob");
+            XmppClient carol = user(f, "carol");
             join(alice, "Alice");
             join(bob, "Bob");
             alice.sendMessage(Jid.parse(ROOM + "/Bob"), "psst");
@@ -202,8 +207,8 @@ class MucTest {
     @Test
     void leavingIsAnnouncedAndTheLastOneOutEndsATemporaryRoom() throws Exception {
         try (Fixture f = new Fixture()) {
-            XmppClient alice = f.login("alice", "a", Chunking.whole());
-            XmppClient bob = f.login("bob", "b", Chunking.whole());
+            XmppClient alice = user(f, "alice");
+            XmppClient bob = user(f, "bob");
             join(alice, "Alice");
             join(bob, "Bob");
             bob.close(); // a dropped session leaves the room: the server sends its unavailable presence
@@ -221,9 +226,9 @@ class MucTest {
     @Test
     void aModeratorKicksAnOwnerBansAndABannedUserCannotComeBack() throws Exception {
         try (Fixture f = new Fixture()) {
-            XmppClient alice = f.login("alice", "a", Chunking.whole());
-            XmppClient bob = f.login("bob", "b", Chunking.whole());
-            XmppClient carol = f.login("carol", "c", Chunking.whole());
+            XmppClient alice = user(f, "alice");
+            XmppClient bob = user(f, "bob");
+            XmppClient carol = user(f, "carol");
             join(alice, "Alice");
             join(bob, "Bob");
             join(carol, "Carol");
@@ -249,9 +254,9 @@ class MucTest {
     @Test
     void membersOnlyPasswordAndModeratedRoomsKeepOthersOutOrQuiet() throws Exception {
         try (Fixture f = new Fixture()) {
-            XmppClient alice = f.login("alice", "a", Chunking.whole());
-            XmppClient bob = f.login("bob", "b", Chunking.whole());
-            XmppClient carol = f.login("carol", "c", Chunking.whole());
+            XmppClient alice = user(f, "alice");
+            XmppClient bob = user(f, "bob");
+            XmppClient carol = user(f, "carol");
             join(alice, "Alice");
             Element form = alice.request(iq("get", ROOM, Element.of("query", OWNER)), Fixture.WAIT);
             assertTrue(form.toString().contains("muc#roomconfig_membersonly"), form.toString());
@@ -285,7 +290,7 @@ class MucTest {
     void aPersistentRoomItsSubjectAndAffiliationsSurviveARestart() throws Exception {
         java.nio.file.Path dir = Files.createTempDirectory("twine-xmpp-");
         try (Fixture f = new Fixture(dir)) {
-            XmppClient alice = f.login("alice", "a", Chunking.whole());
+            XmppClient alice = user(f, "alice");
             join(alice, "Alice");
             alice.request(configure("muc#roomconfig_persistentroom", "1", "muc#roomconfig_roomname", "The Team"), Fixture.WAIT);
             alice.request(adminItem("jid", "bob@example.org", "member"), Fixture.WAIT);
@@ -297,7 +302,7 @@ class MucTest {
         }
         assertTrue(Files.exists(dir.resolve("data/muc/team.xml")));
         try (Fixture f = new Fixture(dir)) {
-            XmppClient bob = f.login("bob", "b", Chunking.whole());
+            XmppClient bob = user(f, "bob");
             Element info = bob.request(iq("get", ROOM, Element.of("query", "http://jabber.org/protocol/disco#info")), Fixture.WAIT);
             assertTrue(info.toString().contains("The Team") && info.toString().contains("muc_persistent"), info.toString());
             bob.send(presence(ROOM + "/Bob").withChild(Element.of("x", MUC)));
@@ -306,7 +311,7 @@ class MucTest {
             assertFalse(hasStatus(self, 201));
             Element subject = bob.await(e -> e.child("subject", "jabber:client").isPresent(), Fixture.WAIT).orElseThrow();
             assertEquals("plans", subject.childText("subject").orElseThrow());
-            XmppClient alice = f.login("alice", "a", Chunking.whole());
+            XmppClient alice = user(f, "alice");
             alice.request(iq("set", ROOM, Element.of("query", OWNER).withChild(Element.of("destroy", OWNER))), Fixture.WAIT);
             bob.await(e -> e.attributeOrEmpty("type").equals("unavailable")
                     && e.child("x", USER).flatMap(x -> x.child("destroy", USER)).isPresent(), Fixture.WAIT).orElseThrow();
@@ -321,9 +326,9 @@ class MucTest {
     @Test
     void limitsOnRoomsOccupantsAndHistoryAreStanzaErrors() throws Exception {
         try (Fixture f = new Fixture(b -> b.groupChatLimits(1, 2, 3))) {
-            XmppClient alice = f.login("alice", "a", Chunking.whole());
-            XmppClient bob = f.login("bob", "b", Chunking.whole());
-            XmppClient carol = f.login("carol", "c", Chunking.whole());
+            XmppClient alice = user(f, "alice");
+            XmppClient bob = user(f, "bob");
+            XmppClient carol = user(f, "carol");
             join(alice, "Alice");
             join(bob, "Bob");
             assertEquals("service-unavailable", condition(join(carol, "Carol")));
@@ -348,8 +353,8 @@ class MucTest {
     @Test
     void roomMessagesCarryTheRoomsStanzaIdAndItsArchivePagesThemToThoseWhoMayJoin() throws Exception {
         try (Fixture f = new Fixture()) {
-            XmppClient alice = f.login("alice", "a", Chunking.whole());
-            XmppClient bob = f.login("bob", "b", Chunking.whole());
+            XmppClient alice = user(f, "alice");
+            XmppClient bob = user(f, "bob");
             join(alice, "Alice");
             for (int i = 1; i <= 3; i++) {
                 say(alice, "a" + i);
@@ -374,7 +379,7 @@ class MucTest {
     @Test
     void withoutGroupChatTheConferenceDomainIsNotServed() throws Exception {
         try (Fixture f = new Fixture(XmppServer.Builder::withoutGroupChat)) {
-            XmppClient alice = f.login("alice", "a", Chunking.whole());
+            XmppClient alice = user(f, "alice");
             XmppException e = assertThrows(XmppException.class,
                     () -> alice.request(iq("get", "conference.example.org", Element.of("query", "http://jabber.org/protocol/disco#info")), Fixture.WAIT));
             assertEquals("remote-server-not-found", e.condition());
