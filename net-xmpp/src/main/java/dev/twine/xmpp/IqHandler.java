@@ -1,6 +1,7 @@
 package dev.twine.xmpp;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -54,6 +55,36 @@ public interface IqHandler {
      * @throws InterruptedException if interrupted while blocked (the stream ends)
      */
     Optional<Element> handle(IqRequest request) throws StanzaException, IOException, InterruptedException;
+
+    /**
+     * Answers one request with stanzas for the requester that come before the result, as an
+     * XEP-0313 archive query sends its results as messages and then the IQ result (§4). The
+     * server calls this method; by default it calls {@link #handle} and sends nothing first. A
+     * handler that overrides it may implement {@link #handle} as {@code answer(request).payload()}.
+     *
+     * @return the stanzas to send first (each without {@code to} goes to the requester) and the
+     *     result's payload
+     * @throws StanzaException to answer with an error IQ instead (and send nothing else)
+     * @throws IOException if the handler fails (answered {@code internal-server-error})
+     * @throws InterruptedException if interrupted while blocked (the stream ends)
+     */
+    default Answer answer(IqRequest request) throws StanzaException, IOException, InterruptedException {
+        return new Answer(List.of(), handle(request));
+    }
+
+    /**
+     * What {@link #answer} returns.
+     *
+     * @param stanzas sent to the requester, in order, before the result
+     * @param payload the result's payload, or empty for an empty result
+     */
+    record Answer(List<Element> stanzas, Optional<Element> payload) {
+        /** Copies the list. */
+        public Answer {
+            stanzas = List.copyOf(stanzas);
+            java.util.Objects.requireNonNull(payload, "payload");
+        }
+    }
 
     /** What this handler adds to the server's {@code disco#info} (default: nothing). */
     default DiscoInfo disco() {

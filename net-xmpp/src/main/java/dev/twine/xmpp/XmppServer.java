@@ -14,6 +14,7 @@ import dev.twine.core.auth.UserStore;
 import dev.twine.xmpp.internal.DataStore;
 import dev.twine.xmpp.internal.Extensions;
 import dev.twine.xmpp.internal.Hub;
+import dev.twine.xmpp.internal.Muc;
 import dev.twine.xmpp.internal.Sessions;
 import dev.twine.xmpp.internal.XmlLimits;
 import java.io.IOException;
@@ -59,7 +60,14 @@ public final class XmppServer implements Service {
         hub.outboundQueue(b.outboundStanzas, b.outboundBytes);
         hub.rosterLimit(b.rosterLimit);
         hub.idleTimeout(b.idleTimeout);
-        hub.extensions(this, b.extensions);
+        Extensions hosted = new Extensions();
+        if (b.groupChat) {
+            String muc = b.groupChatDomain != null ? b.groupChatDomain : "conference." + b.domain;
+            hosted.domain(muc, new Muc(muc, b.dataDir.resolve("muc"), b.clock, b.groupChatLimits,
+                    b.dataDir.resolve("muc-mam"), b.archiveLimit));
+        }
+        hosted.addAll(b.extensions); // a handler of the user's for the same domain replaces the group chat
+        hub.extensions(this, hosted, b.dataDir.resolve("mam"), b.archiveLimit, b.clock);
         String domain = hub.domain();
         Server.Builder cb = Server.builder("xmpp").handler(conn -> Sessions.client(hub, conn))
                 .maxConnections(b.maxConnections).writeTimeout(b.writeTimeout)
@@ -252,6 +260,10 @@ public final class XmppServer implements Service {
         private int outboundStanzas = 1000;
         private long outboundBytes = 2L << 20;
         private final Extensions extensions = new Extensions();
+        private int archiveLimit = 10_000;
+        private boolean groupChat = true;
+        private String groupChatDomain;
+        private Muc.Limits groupChatLimits = new Muc.Limits(1000, 200, 50);
 
         private Builder() {}
 
@@ -358,7 +370,10 @@ public final class XmppServer implements Service {
             return this;
         }
 
-        /** The clock resumption waits are measured on (default the system clock; tests pass a manual one). */
+        /**
+         * The clock resumption waits and group chat history times are measured on (default the
+         * system clock; tests pass a manual one).
+         */
         public Builder clock(java.time.Clock c) {
             this.clock = Objects.requireNonNull(c, "clock");
             return this;
@@ -509,6 +524,71 @@ public final class XmppServer implements Service {
         }
 
         /**
+         * The most messages one user's archive (XEP-0313) keeps (default 10,000); past it the
+         * oldest go. Every chat or normal message with a body is archived, before it is routed,
+         * for the local users who send and receive it (as their archive preferences allow), and
+         * the recipient's copy carries its XEP-0359 stanza id. Archives live under the data
+         * directory's {@code mam/}, each appended and forced to disk.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder archiveLimit(int messages) {
+            if (messages < 1) {
+                throw new IllegalArgumentException("archive limit must be positive");
+            }
+            this.archiveLimit = messages;
+            return this;
+        }
+
+        /**
+         * Hosts {@code handler} for every stanza addressed to {@code domain} or an address in it
+         * (see {@link DomainHandler}); the domain joins the server's {@code disco#items}, and a
+         * component connecting for it is refused with {@code conflict}. A later registration
+         * for the same domain replaces an earlier one, and the group chat service if it has the
+         * same domain.
+         *
+         * @throws IllegalArgumentException if {@code domain} is not a valid XMPP domain (RFC 7622 §3.2)
+         */
+        public Builder domainHandler(String domain, DomainHandler handler) {
+            extensions.domain(new Jid("", Objects.requireNonNull(domain, "domain"), "").domain(), handler);
+            return this;
+        }
+
+        /**
+         * Where the group chat service (XEP-0045 Multi-User Chat) lives (default
+         * {@code conference.DOMAIN}). Rooms are created by joining them; persistent rooms, their
+         * configuration and affiliations are kept under the data directory's {@code muc/} and
+         * read back at the next start; discussion history is kept in memory only.
+         *
+         * @throws IllegalArgumentException if {@code domain} is not a valid XMPP domain
+         */
+        public Builder groupChat(String domain) {
+            this.groupChatDomain = new Jid("", Objects.requireNonNull(domain, "domain"), "").domain();
+            this.groupChat = true;
+            return this;
+        }
+
+        /** Serves no group chat: stanzas to {@code conference.DOMAIN} are treated as for any other remote domain. */
+        public Builder withoutGroupChat() {
+            this.groupChat = false;
+            return this;
+        }
+
+        /**
+         * What the group chat service may hold (defaults: 1,000 rooms, 200 occupants per room, 50
+         * messages of history per room). Creating one room more gets {@code resource-constraint};
+         * joining a full room {@code service-unavailable} (XEP-0045 §7.2.10; owners and admins
+         * still get in); a room keeps only its latest messages, and an owner cannot configure a
+         * longer history ({@code not-acceptable}).
+         *
+         * @throws IllegalArgumentException if rooms or occupants is not positive, or history negative
+         */
+        public Builder groupChatLimits(int rooms, int occupants, int history) {
+            this.groupChatLimits = new Muc.Limits(rooms, occupants, history);
+            return this;
+        }
+
+        /**
          * Makes the (unstarted) server.
          *
          * @throws IllegalStateException if the domain, the users or the data directory are
@@ -524,6 +604,10 @@ public final class XmppServer implements Service {
             }
             if (dataDir == null) {
                 throw new IllegalStateException("dataDirectory(...) is required");
+            }
+            String mucDomain = groupChatDomain != null ? groupChatDomain : "conference." + domain;
+            if (groupChat && mucDomain.equals(domain) || extensions.hosts(domain)) {
+                throw new IllegalStateException("groupChat(...) and domainHandler(...) need a domain other than domain(...)");
             }
             if (listen.isEmpty()) {
                 listen.add("tcp:5222:interface=127.0.0.1");

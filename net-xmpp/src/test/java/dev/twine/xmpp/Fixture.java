@@ -33,6 +33,11 @@ final class Fixture implements AutoCloseable {
         this(dir, false);
     }
 
+    /** A server on an existing directory, with extra settings, which closing leaves in place. */
+    Fixture(Path dir, java.util.function.UnaryOperator<XmppServer.Builder> settings) throws IOException {
+        this(dir, false, settings);
+    }
+
     /** A server with extra settings (a clock, resumption limits). */
     Fixture(java.util.function.UnaryOperator<XmppServer.Builder> settings) throws IOException {
         this(Files.createTempDirectory("twine-xmpp-"), true, settings);

@@ -54,13 +54,16 @@ final class Interop {
                 "-keyout", dir.resolve("key.pem").toString(), "-out", dir.resolve("cert.pem").toString())), "openssl req failed");
     }
 
-    /** A TLS server on localhost with alice and bob, started; caller closes. */
-    static XmppServer server(Path dir, String aliceSecret, String bobSecret) throws Exception {
+    /** A TLS server on localhost with alice and bob (and more users: name, secret, ...), started; caller closes. */
+    static XmppServer server(Path dir, String aliceSecret, String bobSecret, String... more) throws Exception {
         selfSigned(dir);
         Path users = dir.resolve("users");
         Files.createFile(users);
         UsersFile.addUser(users, "alice", aliceSecret.toCharArray());
         UsersFile.addUser(users, "bob", bobSecret.toCharArray());
+        for (int i = 0; i + 1 < more.length; i += 2) {
+            UsersFile.addUser(users, more[i], more[i + 1].toCharArray());
+        }
         XmppServer s = XmppServer.builder().domain("localhost").users(UsersFile.load(users)).dataDirectory(dir.resolve("data"))
                 .tls(Tls.server(dir.resolve("cert.pem"), dir.resolve("key.pem")))
                 .listen("tcp:0:interface=127.0.0.1").componentListen("tcp:0:interface=127.0.0.1", "comp-secret").build();

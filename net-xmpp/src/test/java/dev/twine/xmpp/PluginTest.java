@@ -93,9 +93,14 @@ class PluginTest {
         assertTrue(defaults.containsKey("--preauth-timeout") && defaults.containsKey("--auth-max-failures"), defaults.toString());
         assertEquals("1000", defaults.get("--roster-limit"));
         assertEquals("0", defaults.get("--idle-timeout"));
+        assertEquals("1000", defaults.get("--muc-max-rooms"));
+        assertEquals("10000", defaults.get("--archive-limit"));
+        assertEquals("200", defaults.get("--muc-max-occupants"));
+        assertEquals("50", defaults.get("--muc-history"));
         Files.createFile(dir.resolve("users"));
         for (String[] bad : new String[][] {{"--roster-limit", "0"}, {"--roster-limit", "lots"}, {"--max-preauth", "-1"},
-                {"--idle-timeout", "soon"}, {"--auth-address-penalty", "10/forever"}}) {
+                {"--idle-timeout", "soon"}, {"--auth-address-penalty", "10/forever"}, {"--muc-max-rooms", "0"}, {"--archive-limit", "none"},
+                {"--muc-history", "-1"}, {"--muc-domain", "bad domain/"}, {"--muc-domain", "example.org"}}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new XmppPlugin().create(args(Map.of(
                     "--domain", List.of("example.org"), "--users", List.of(dir.resolve("users").toString()),
                     "--data", List.of(dir.resolve("data").toString()), "--allow-plaintext", List.of(), bad[0], List.of(bad[1])))));

@@ -41,6 +41,35 @@ class SlixmppInteropTest {
     }
 
     @Test
+    void threeSlixmppUsersChatInARoomAndARejoinGetsTheHistory() throws Exception {
+        Interop.requirePeer(Interop.slixmppPresent(), "python3-slixmpp");
+        try (XmppServer server = Interop.server(dir, "alice-pw", "bob-pw", "carol", "carol-pw")) {
+            Path muc = Interop.script(dir, "slixmpp_muc.py");
+            Interop.Result run = Interop.exec(Interop.python(muc, "127.0.0.1", server.port(), "localhost",
+                    dir.resolve("cert.pem"), "alice-pw", "bob-pw", "carol-pw"), 120);
+            for (String step : new String[] {"login", "alice-created-room", "three-in-room", "everyone-heard", "private-message",
+                    "carol-left", "history-on-rejoin", "done"}) {
+                assertTrue(run.ok(step), "step " + step + " failed:\n" + run.output());
+            }
+            assertEquals(0, run.exit(), run.output());
+        }
+    }
+
+    @Test
+    void slixmppPagesThroughAnArchiveOf500Messages() throws Exception {
+        Interop.requirePeer(Interop.slixmppPresent(), "python3-slixmpp");
+        try (XmppServer server = Interop.server(dir, "alice-pw", "bob-pw")) {
+            Path mam = Interop.script(dir, "slixmpp_mam.py");
+            Interop.Result run = Interop.exec(Interop.python(mam, "127.0.0.1", server.port(), "localhost",
+                    dir.resolve("cert.pem"), "alice-pw", "bob-pw"), 150);
+            for (String step : new String[] {"login", "delivered", "paged-500", "backwards-50", "done"}) {
+                assertTrue(run.ok(step), "step " + step + " failed:\n" + run.output());
+            }
+            assertEquals(0, run.exit(), run.output());
+        }
+    }
+
+    @Test
     void slixmppComponentConnectsWithTheSharedSecretAndEchoesToAUser() throws Exception {
         Interop.requirePeer(Interop.slixmppPresent(), "python3-slixmpp");
         try (XmppServer server = Interop.server(dir, "alice-pw", "bob-pw")) {

@@ -18,7 +18,7 @@ import java.util.HexFormat;
  * {@code <handshake>hex(SHA-1(streamId + secret))</handshake>}, then exchanges stanzas for any
  * address in its domain.
  */
-final class ComponentSession {
+final class ComponentSession implements Route {
     static final String NS = "jabber:component:accept";
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -34,11 +34,13 @@ final class ComponentSession {
         this.out = new Outbound(conn);
     }
 
-    String domain() {
+    @Override
+    public String domain() {
         return domain;
     }
 
-    void send(Element stanza) {
+    @Override
+    public void send(Element stanza) {
         out.send(stanza.toXml());
     }
 

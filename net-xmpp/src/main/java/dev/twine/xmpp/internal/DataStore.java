@@ -161,14 +161,19 @@ public final class DataStore {
         }
     }
 
-    private static List<Element> read(Path f) throws IOException {
+    static List<Element> read(Path f) throws IOException {
         byte[] data;
         try {
             data = Files.readAllBytes(f);
         } catch (NoSuchFileException e) {
             return List.of();
         }
-        XmlReader r = new XmlReader(new ByteArrayInputStream(data), FILE_LIMITS);
+        return parse(new ByteArrayInputStream(data), f);
+    }
+
+    /** The elements of a stream document read from {@code in}; {@code f} names it in errors. */
+    static List<Element> parse(java.io.InputStream in, Path f) throws IOException {
+        XmlReader r = new XmlReader(in, FILE_LIMITS);
         List<Element> out = new ArrayList<>();
         try {
             r.readHeader();
@@ -181,7 +186,7 @@ public final class DataStore {
         return out;
     }
 
-    private static byte[] document(List<Element> elements) {
+    static byte[] document(List<Element> elements) {
         StringBuilder sb = new StringBuilder("<?xml version='1.0'?>\n<stream:stream xmlns='jabber:client' xmlns:stream='")
                 .append(XmlReader.STREAMS).append("'>\n");
         for (Element e : elements) {

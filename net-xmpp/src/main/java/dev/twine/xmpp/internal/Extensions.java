@@ -1,6 +1,7 @@
 package dev.twine.xmpp.internal;
 
 import dev.twine.xmpp.DiscoInfo;
+import dev.twine.xmpp.DomainHandler;
 import dev.twine.xmpp.IqHandler;
 import dev.twine.xmpp.IqType;
 import dev.twine.xmpp.StanzaInterceptor;
@@ -15,7 +16,7 @@ import java.util.Set;
 /**
  * What the server does with the stanzas it handles itself: the IQ handlers for its domain and
  * for its accounts' bare JIDs, by type and payload namespace, and the message and presence
- * interceptors in order. Filled while the server is built (built-ins first, then the user's,
+ * interceptors in order, and the handlers of domains hosted in-process. Filled while the server is built (built-ins first, then the user's,
  * which replace a built-in of the same type and namespace), then only read.
  */
 public final class Extensions {
@@ -26,6 +27,8 @@ public final class Extensions {
     private final List<StanzaInterceptor> messages = new ArrayList<>();
     private final List<StanzaInterceptor> presences = new ArrayList<>();
     private final List<DiscoInfo> others = new ArrayList<>();
+    private final List<DiscoInfo> accountInfo = new ArrayList<>();
+    private final Map<String, DomainHandler> domains = new LinkedHashMap<>();
 
     /** Registers a handler for IQs to the server's domain. */
     public void serverIq(IqType type, String namespace, IqHandler handler) {
@@ -47,6 +50,33 @@ public final class Extensions {
         presences.add(Objects.requireNonNull(interceptor, "interceptor"));
     }
 
+    /** A feature of every account's disco#info (the archive; XEP-0313 §7). */
+    void contributeToAccounts(DiscoInfo info) {
+        accountInfo.add(info);
+    }
+
+    /** What an account's disco#info lists besides its identity, each feature once. */
+    List<String> accountFeatures() {
+        Set<String> features = new LinkedHashSet<>();
+        accountInfo.forEach(d -> features.addAll(d.features()));
+        return List.copyOf(features);
+    }
+
+    /** Hosts a handler for every stanza to {@code domain} (replacing one registered before for it). */
+    public void domain(String domain, DomainHandler handler) {
+        domains.put(Objects.requireNonNull(domain, "domain"), Objects.requireNonNull(handler, "handler"));
+    }
+
+    /** Whether a handler is hosted for {@code domain}. */
+    public boolean hosts(String domain) {
+        return domains.containsKey(domain);
+    }
+
+    /** The domain handlers, by domain. */
+    Map<String, DomainHandler> domains() {
+        return domains;
+    }
+
     /** A feature of the server that is neither a handler nor an interceptor (offline storage). */
     void contribute(DiscoInfo info) {
         others.add(info);
@@ -59,6 +89,8 @@ public final class Extensions {
         messages.addAll(other.messages);
         presences.addAll(other.presences);
         others.addAll(other.others);
+        accountInfo.addAll(other.accountInfo);
+        domains.putAll(other.domains);
     }
 
     private static Key key(IqType type, String namespace) {

@@ -15,6 +15,7 @@ import dev.twine.xmpp.StanzaInterceptor;
 import dev.twine.xmpp.Verdict;
 import dev.twine.xmpp.XmppServer;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,7 +52,7 @@ public final class Hub {
 
     private final ReentrantLock bindLock = new ReentrantLock();
     private final Map<String, List<C2sSession>> sessions = new ConcurrentHashMap<>();
-    private final Map<String, ComponentSession> components = new ConcurrentHashMap<>();
+    private final Map<String, Route> components = new ConcurrentHashMap<>();
     final Roster roster = new Roster(this);
     private final Carbons carbons = new Carbons(this);
     final Presence presence = new Presence(this);
@@ -87,16 +88,29 @@ public final class Hub {
     }
 
     /**
-     * Registers the built-in handlers (ping, version, disco, roster, carbons), then the user's
-     * over them; called once, before any connection.
+     * Registers the built-in handlers (ping, version, disco, roster, carbons, the XEP-0313
+     * archive under {@code archiveDir}), then the user's over them, and hosts the domain
+     * handlers; called once, before any connection.
      */
-    public void extensions(XmppServer owner, Extensions user) {
+    public void extensions(XmppServer owner, Extensions user, Path archiveDir, int archiveLimit, java.time.Clock clock) throws IOException {
         server = owner;
         ServerIqs.register(extensions, this);
         roster.register(extensions);
         extensions.accountIq(IqType.SET, Carbons.CARBONS, carbons);
         extensions.contribute(Offline.DISCO);
+        Mam mam = new Mam(this, archiveDir, archiveLimit, clock);
+        extensions.accountIq(IqType.GET, Mam.NS, mam);
+        extensions.accountIq(IqType.SET, Mam.NS, mam);
+        extensions.contributeToAccounts(Mam.ACCOUNT_DISCO);
         extensions.addAll(user);
+        // last in the chain: what another interceptor drops or changes is archived as delivered
+        extensions.messageInterceptor(mam);
+        extensions.domains().forEach((d, h) -> components.put(d, new LocalDomain(this, d, h)));
+    }
+
+    /** The server these sessions belong to. */
+    XmppServer server() {
+        return server;
     }
 
     /** Whether SCRAM-SHA-1 is offered: RFC 6120 §13.8 makes it mandatory, so on by default. */
@@ -232,7 +246,7 @@ public final class Hub {
     }
 
     /** The component connected for a domain, or null. */
-    ComponentSession component(String componentDomain) {
+    Route component(String componentDomain) {
         return components.get(componentDomain);
     }
 
@@ -241,7 +255,7 @@ public final class Hub {
         return components.keySet().stream().sorted().toList();
     }
 
-    /** Registers a component for its domain; false if one is already connected. */
+    /** Registers a component for its domain; false if one is already connected or the domain is hosted in-process. */
     boolean attach(ComponentSession c) {
         return components.putIfAbsent(c.domain(), c) == null;
     }
@@ -331,7 +345,7 @@ public final class Hub {
     }
 
     /** As {@link #bounce(Element, String, C2sSession)}, with a {@code <text/>} unless {@code text} is empty. */
-    private void bounce(Element stanza, String condition, String text, C2sSession sender) {
+    void bounce(Element stanza, String condition, String text, C2sSession sender) {
         if (stanza.attributeOrEmpty("type").equals("error")) {
             return;
         }
@@ -349,7 +363,7 @@ public final class Hub {
             return;
         }
         if (!to.domain().equals(domain)) {
-            ComponentSession c = components.get(to.domain());
+            Route c = components.get(to.domain());
             if (c != null) {
                 c.send(stanza);
             }
@@ -371,7 +385,7 @@ public final class Hub {
         if (to == null || to.domain().equals(domain)) {
             return false;
         }
-        ComponentSession c = components.get(to.domain());
+        Route c = components.get(to.domain());
         if (c != null) {
             c.send(stanza);
         } else if (!stanza.name().equals("presence")) {
@@ -584,9 +598,9 @@ public final class Hub {
             return;
         }
         Jid from = sender != null ? sender.jid() : Stanzas.jidOrNull(iq, "from"); // a component's is checked
-        Optional<Element> payload;
+        IqHandler.Answer answer;
         try {
-            payload = handler.handle(new IqRequest(iq, from, to, principalOf(sender), server));
+            answer = handler.answer(new IqRequest(iq, from, to, principalOf(sender), server));
         } catch (StanzaException e) {
             bounce(iq, e.error().condition(), e.text(), sender);
             return;
@@ -595,8 +609,16 @@ public final class Hub {
             bounce(iq, "internal-server-error", sender);
             return;
         }
+        for (Element first : answer.stanzas()) {
+            Element s = first.attribute("to").isPresent() ? first : first.withAttribute("to", from.toString());
+            if (sender != null && s.attributeOrEmpty("to").equals(sender.jid().toString())) {
+                sender.send(s);
+            } else {
+                deliverTo(s, Stanzas.jidOrNull(s, "to"));
+            }
+        }
         Jid answerFrom = ownAccount ? null : to; // RFC 6120 §10.3.3: an answer for the account itself has no 'from'
-        reply(iq, Stanzas.result(iq, answerFrom, payload.orElse(null)), sender);
+        reply(iq, Stanzas.result(iq, answerFrom, answer.payload().orElse(null)), sender);
     }
 
     private static Optional<Principal> principalOf(C2sSession sender) {

@@ -86,7 +86,7 @@ final class Presence {
     /** Presence to an address: that resource, or all available resources of the bare JID. */
     void deliver(Element p, Jid to) {
         if (!to.domain().equals(hub.domain)) {
-            ComponentSession c = hub.component(to.domain());
+            Route c = hub.component(to.domain());
             if (c != null) {
                 c.send(p.withAttribute("to", to.toString()));
             }
@@ -160,7 +160,7 @@ final class Presence {
                             s.send(cs.presence.withAttribute("from", cs.jid().toString()).withAttribute("to", s.jid().toString()));
                         }
                     } else {
-                        ComponentSession comp = hub.component(c.domain());
+                        Route comp = hub.component(c.domain());
                         if (comp != null) {
                             comp.send(Element.of("presence", Hub.CLIENT_NS).withAttribute("type", "probe")
                                     .withAttribute("from", s.jid().bare().toString()).withAttribute("to", i.jid()));

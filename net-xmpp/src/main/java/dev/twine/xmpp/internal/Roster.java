@@ -246,7 +246,7 @@ final class Roster implements IqHandler {
             if (contact.domain().equals(hub.domain)) {
                 inboundSubscription(contact, type, userBare, stanza);
             } else {
-                ComponentSession c = hub.component(contact.domain());
+                Route c = hub.component(contact.domain());
                 if (c != null) {
                     c.send(stanza);
                 }

@@ -8,6 +8,8 @@ import dev.twine.xmpp.IqType;
 import dev.twine.xmpp.StanzaError;
 import dev.twine.xmpp.StanzaException;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -89,8 +91,12 @@ final class ServerIqs {
             if (request.payload().attribute("node").isPresent()) {
                 throw new StanzaException(StanzaError.ITEM_NOT_FOUND); // no nodes here
             }
-            DiscoInfo info = request.to().local().isEmpty() ? ext.disco()
-                    : DiscoInfo.features(DISCO_INFO).withIdentity("account", "registered", "");
+            DiscoInfo info = ext.disco();
+            if (!request.to().local().isEmpty()) {
+                List<String> features = new ArrayList<>(List.of(DISCO_INFO));
+                features.addAll(ext.accountFeatures());
+                info = new DiscoInfo(List.of(), features).withIdentity("account", "registered", "");
+            }
             Element q = Element.of("query", DISCO_INFO);
             for (DiscoInfo.Identity i : info.identities()) {
                 Element id = Element.of("identity", DISCO_INFO).withAttribute("category", i.category())

@@ -26,7 +26,7 @@ public final class XmppPlugin implements ServicePlugin {
 
     @Override
     public String summary() {
-        return "XMPP server: client streams (STARTTLS, SASL, roster, presence, offline messages) and XEP-0114 components";
+        return "XMPP server: client streams (STARTTLS, SASL, roster, presence, offline messages), group chat, archives and XEP-0114 components";
     }
 
     @Override
@@ -48,7 +48,16 @@ public final class XmppPlugin implements ServicePlugin {
                 Option.value("--idle-timeout", "D", "Close a client stream that sends nothing, not even a keepalive, for this long; 0: never.")
                         .withDefault("0"),
                 Option.value("--roster-limit", "N", "Most items in one user's roster, pending subscription requests included.")
-                        .withDefault("1000")));
+                        .withDefault("1000"),
+                Option.value("--archive-limit", "N", "Most messages one user's or room's archive (XEP-0313) keeps; the oldest go.")
+                        .withDefault("10000"),
+                Option.value("--muc-domain", "D", "Where group chat (XEP-0045) lives (default: conference.DOMAIN)."),
+                Option.flag("--no-muc", "Serve no group chat."),
+                Option.value("--muc-max-rooms", "N", "Most group chat rooms in all.").withDefault("1000"),
+                Option.value("--muc-max-occupants", "N", "Most occupants in one room (owners and admins still get in).")
+                        .withDefault("200"),
+                Option.value("--muc-history", "N", "Messages of discussion history a room keeps for newcomers (in memory); 0: none.")
+                        .withDefault("50")));
         all.addAll(LimitOptions.connectionOptions(XmppServer.defaultLimits()));
         all.addAll(LimitOptions.authOptions());
         return List.copyOf(all);
@@ -85,6 +94,17 @@ public final class XmppPlugin implements ServicePlugin {
         b.resumeTimeout(args.duration("--resume-timeout"));
         b.idleTimeout(args.duration("--idle-timeout"));
         b.rosterLimit(args.positive("--roster-limit"));
+        b.archiveLimit(args.positive("--archive-limit"));
+        if (args.flag("--no-muc")) {
+            b.withoutGroupChat();
+        } else if (args.value("--muc-domain").isPresent()) {
+            try {
+                b.groupChat(args.require("--muc-domain"));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--muc-domain: " + e.getMessage(), e);
+            }
+        }
+        b.groupChatLimits(args.positive("--muc-max-rooms"), args.positive("--muc-max-occupants"), args.count("--muc-history"));
         b.limits(LimitOptions.connectionLimits(args));
         b.authPolicy(LimitOptions.authPolicy(args));
         for (String ep : args.values("--listen")) {
@@ -100,6 +120,8 @@ public final class XmppPlugin implements ServicePlugin {
         }
         try {
             return b.build();
+        } catch (IllegalStateException e) {
+            throw new IllegalArgumentException("--muc-domain must differ from --domain", e);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--listen: " + e.getMessage(), e);
         }
@@ -140,6 +162,7 @@ public final class XmppPlugin implements ServicePlugin {
                     .append("c.ca_certs=pathlib.Path('" + cert.toAbsolutePath() + "'); ")
                     .append("c.add_event_handler('session_start', lambda e: (c.send_presence(), c.send_message(mto='bob@localhost', mbody='hi'), c.disconnect())); ")
                     .append("c.connect(address=('127.0.0.1', " + s.port() + ")); c.process(forever=False)\"\n")
+                    .append("      group chat (XEP-0045): join any room@conference.localhost\n")
                     .append("      components (XEP-0114): 127.0.0.1:").append(s.componentPort()).append(" secret demo-secret");
             return sb.toString();
         }));
