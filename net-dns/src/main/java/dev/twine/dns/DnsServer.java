@@ -185,6 +185,10 @@ public final class DnsServer implements Service {
         private int cacheSize = 10_000;
         private Duration upstreamTimeout = Duration.ofSeconds(2);
         private Clock clock = Clock.systemUTC();
+        private int rateLimit = 200;
+        private int slip = 2;
+        private int v4Prefix = 24;
+        private int v6Prefix = 56;
 
         private Builder() {}
 
@@ -279,7 +283,59 @@ public final class DnsServer implements Service {
             return this;
         }
 
-        /** The clock the forwarder's cache counts TTLs on (tests pass a manual one). */
+        /**
+         * Response rate limiting over UDP (on by default, 200): at most this many responses per
+         * second to one client prefix (see {@link #rateLimitPrefixes}) for one response (a
+         * positive or NODATA answer counts by its question; NXDOMAIN, REFUSED and other errors by
+         * their rcode alone). Responses past the rate are dropped, or sent truncated (see
+         * {@link #rateLimitSlip}), so a spoofed flood cannot turn the server into an amplifier.
+         * TCP and clients that return a valid DNS cookie (RFC 7873) are not limited. Zero turns
+         * it off.
+         *
+         * @throws IllegalArgumentException if negative
+         */
+        public Builder rateLimit(int responsesPerSecond) {
+            if (responsesPerSecond < 0) {
+                throw new IllegalArgumentException("rate limit must not be negative: " + responsesPerSecond);
+            }
+            this.rateLimit = responsesPerSecond;
+            return this;
+        }
+
+        /**
+         * Of the responses the rate limit holds back, every {@code slip}-th is sent truncated (TC
+         * set, no records; a real client retries over TCP) and the rest dropped: 2 by default
+         * (as NSD and Knot), 1 truncates them all, 0 drops them all. A client that sent a DNS
+         * client cookie gets BADCOOKIE with a server cookie instead of the truncated answer.
+         *
+         * @throws IllegalArgumentException if negative
+         */
+        public Builder rateLimitSlip(int slip) {
+            if (slip < 0) {
+                throw new IllegalArgumentException("slip must not be negative: " + slip);
+            }
+            this.slip = slip;
+            return this;
+        }
+
+        /**
+         * The prefix lengths clients are grouped by for the rate limit (default /24 and /56).
+         *
+         * @throws IllegalArgumentException if a length is outside 0..32 or 0..128
+         */
+        public Builder rateLimitPrefixes(int ipv4, int ipv6) {
+            if (ipv4 < 0 || ipv4 > 32 || ipv6 < 0 || ipv6 > 128) {
+                throw new IllegalArgumentException("prefix lengths must be 0..32 and 0..128: /" + ipv4 + ", /" + ipv6);
+            }
+            this.v4Prefix = ipv4;
+            this.v6Prefix = ipv6;
+            return this;
+        }
+
+        /**
+         * The clock the forwarder's cache counts TTLs on, the rate limit counts seconds on and
+         * DNS cookies are stamped with (tests pass a manual one).
+         */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
             return this;
@@ -337,7 +393,8 @@ public final class DnsServer implements Service {
                 });
             }
             Set<InetAddress> mayTransfer = Set.copyOf(transfers);
-            Responder responder = new Responder(AuthorityChain.of(members), mayTransfer::contains);
+            Responder responder = Responder.of(AuthorityChain.of(members), mayTransfer::contains, clock,
+                    rateLimit, slip, v4Prefix, v6Prefix);
             return new DnsServer(new DnsListener(responder, files, endpoints, watch, sighup, metrics));
         }
 

@@ -43,7 +43,11 @@ public final class DnsPlugin implements ServicePlugin {
                         + "default loopback only (127.0.0.0/8, ::1); others get REFUSED").asRepeatable(),
                 Option.value("--allow-transfer", "ADDR", "allow zone transfers (AXFR) to this client address")
                         .asRepeatable(),
-                Option.flag("--watch", "reload zone files when they change (polled every second); SIGHUP reloads too"));
+                Option.flag("--watch", "reload zone files when they change (polled every second); SIGHUP reloads too"),
+                Option.value("--rrl-rate", "N", "UDP response rate limit: responses per second to one client prefix "
+                        + "(/24, /56) for one answer; default 200, 0 = off; TCP and clients with a valid DNS cookie are exempt"),
+                Option.value("--rrl-slip", "N", "of the responses over the rate limit, send every N-th truncated "
+                        + "(TC, so real clients retry over TCP) and drop the rest; default 2, 0 = drop all"));
     }
 
     @Override
@@ -75,6 +79,12 @@ public final class DnsPlugin implements ServicePlugin {
         }
         if (args.flag("--watch")) {
             b.watch(Duration.ofSeconds(1));
+        }
+        if (args.value("--rrl-rate").isPresent()) {
+            b.rateLimit(args.count("--rrl-rate"));
+        }
+        if (args.value("--rrl-slip").isPresent()) {
+            b.rateLimitSlip(args.count("--rrl-slip"));
         }
         return b.build();
     }

@@ -43,6 +43,9 @@ public final class Responder {
     /** The zones AXFR serves: the chain's zone-file authority, if it has one. */
     private final ZoneAuthority transfers;
     private final Predicate<InetAddress> mayTransfer;
+    private final Cookies cookies;
+    /** UDP response rate limiting, or null for none. */
+    private final RateLimiter rrl;
 
     /**
      * What the request path produced, and whether it may be reused for any query of the same
@@ -60,6 +63,28 @@ public final class Responder {
      * @param mayTransfer which clients may AXFR
      */
     public Responder(AuthorityChain chain, Predicate<InetAddress> mayTransfer) {
+        this(chain, mayTransfer, new Cookies(java.time.Clock.systemUTC()), null);
+    }
+
+    /**
+     * The server's request path: cookies stamped on {@code clock}, and a UDP rate limit of
+     * {@code perSecond} responses per prefix and response (0 = none).
+     */
+    public static Responder of(AuthorityChain chain, Predicate<InetAddress> mayTransfer, java.time.Clock clock,
+            int perSecond, int slip, int v4Prefix, int v6Prefix) {
+        RateLimiter rrl = perSecond == 0 ? null : new RateLimiter(perSecond, slip, v4Prefix, v6Prefix, clock);
+        return new Responder(chain, mayTransfer, new Cookies(clock), rrl);
+    }
+
+    /**
+     * @param chain the authorities, asked in order
+     * @param mayTransfer which clients may AXFR
+     * @param cookies how server cookies are made and checked
+     * @param rrl the UDP response rate limit, or null for none
+     */
+    Responder(AuthorityChain chain, Predicate<InetAddress> mayTransfer, Cookies cookies, RateLimiter rrl) {
+        this.cookies = cookies;
+        this.rrl = rrl;
         this.chain = chain;
         this.cached = chain.members().get(0) instanceof ZoneAuthority z ? z : null;
         this.transfers = chain.members().stream().filter(ZoneAuthority.class::isInstance).map(ZoneAuthority.class::cast)
@@ -67,10 +92,31 @@ public final class Responder {
         this.mayTransfer = mayTransfer;
     }
 
-    /** The response to a UDP query, or empty to drop it. Never throws. */
+    /**
+     * The response to a UDP query, or empty to drop it. Never throws. The rate limit applies
+     * here, except to clients that sent a valid server cookie (RFC 7873 §5.2.5: their address is
+     * not spoofed); a limited client that sent a client cookie gets BADCOOKIE with a fresh one
+     * instead of TC (RFC 7873 §5.2.3), so its retry carries a cookie the limit lets through.
+     */
     public Optional<byte[]> answerUdp(byte[] query, InetAddress peer) {
         List<byte[]> out = answer(query, peer, false);
-        return out.isEmpty() ? Optional.empty() : Optional.of(out.get(0));
+        if (out.isEmpty()) {
+            return Optional.empty();
+        }
+        byte[] r = out.get(0);
+        Cookies.Found cookie = Cookies.find(query);
+        if (rrl != null && (cookie == null || !cookies.valid(cookie, peer))) {
+            switch (rrl.check(peer, r)) {
+                case DROP -> {
+                    return Optional.empty();
+                }
+                case SLIP -> {
+                    return Optional.of(cookie == null ? RateLimiter.truncated(r) : badCookie(r, cookie, peer));
+                }
+                case SEND -> { }
+            }
+        }
+        return Optional.of(withCookie(r, cookie, peer));
     }
 
     /**
@@ -78,7 +124,33 @@ public final class Responder {
      * nothing. Never throws.
      */
     public List<byte[]> answerTcp(byte[] query, InetAddress peer) {
-        return answer(query, peer, true);
+        List<byte[]> out = answer(query, peer, true);
+        Cookies.Found cookie = Cookies.find(query);
+        if (cookie == null || out.isEmpty()) {
+            return out;
+        }
+        List<byte[]> with = new ArrayList<>(out.size());
+        for (byte[] m : out) {
+            with.add(withCookie(m, cookie, peer));
+        }
+        return with;
+    }
+
+    /** RFC 7873 §5.2: a response to a query with a client cookie carries it and our server cookie. */
+    private byte[] withCookie(byte[] response, Cookies.Found cookie, InetAddress peer) {
+        return cookie == null ? response : Cookies.attach(response, cookies.responseOption(cookie, peer));
+    }
+
+    /** BADCOOKIE (extended rcode 23, RFC 7873 §8): the header and question, an OPT with a fresh cookie. */
+    private byte[] badCookie(byte[] response, Cookies.Found cookie, InetAddress peer) {
+        byte[] bare = RateLimiter.truncated(response);
+        bare[2] &= ~0x02; // not truncated: the client is to retry with the cookie, not over TCP
+        bare[3] = (byte) (bare[3] & 0xF0 | Rcode.BADCOOKIE & 0x0F);
+        bare[11] = 1;
+        byte[] opt = new OPTRecord(MAX_UDP, Rcode.BADCOOKIE >>> 4, 0, 0).toWire(Section.ADDITIONAL);
+        byte[] out = java.util.Arrays.copyOf(bare, bare.length + opt.length);
+        System.arraycopy(opt, 0, out, bare.length, opt.length);
+        return withCookie(out, cookie, peer);
     }
 
     private List<byte[]> answer(byte[] wire, InetAddress peer, boolean tcp) {
@@ -127,6 +199,9 @@ public final class Responder {
         int limit = tcp ? 65_535 : 512;
         if (opt != null && !tcp) {
             limit = Math.max(512, Math.min(opt.getPayloadSize(), MAX_UDP));
+            if (!opt.getOptions(Cookies.OPTION).isEmpty()) {
+                limit -= Cookies.RESPONSE_ROOM; // the answer must still fit once our cookie is added
+            }
         }
         Message r = reply(q);
         if (h.getOpcode() != Opcode.QUERY) {
