@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.function.Predicate;
+import org.xbill.DNS.ExtendedFlags;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Header;
 import org.xbill.DNS.Message;
@@ -215,7 +216,7 @@ public final class Responder {
         if (opt != null && opt.getVersion() > 0) {
             // RFC 6891 §6.1.3: BADVERS (16) is carried in the OPT's extended rcode
             Message bad = reply(q);
-            bad.addRecord(new OPTRecord(MAX_UDP, Rcode.BADVERS >>> 4, 0, 0), Section.ADDITIONAL);
+            bad.addRecord(new OPTRecord(MAX_UDP, Rcode.BADVERS >>> 4, 0, opt.getFlags() & ExtendedFlags.DO), Section.ADDITIONAL);
             return Result.once(List.of(bad.toWire(limit)));
         }
         Record question = questions.get(0);
@@ -235,7 +236,8 @@ public final class Responder {
         }
         DnsQuestion asked = new DnsQuestion(Records.text(question.getName()), qtype, qclass, Optional.ofNullable(peer),
                 tcp ? DnsQuestion.Transport.TCP : DnsQuestion.Transport.UDP,
-                opt == null ? OptionalInt.empty() : OptionalInt.of(opt.getPayloadSize()), h.getFlag(Flags.RD));
+                opt == null ? OptionalInt.empty() : OptionalInt.of(opt.getPayloadSize()), h.getFlag(Flags.RD),
+                opt != null && (opt.getFlags() & ExtendedFlags.DO) != 0);
         AuthorityChain.Answered a;
         try {
             a = chain.ask(asked);
@@ -267,6 +269,7 @@ public final class Responder {
             case DnsAnswer.Referral ref -> {
                 // RFC 1034 §4.3.2 step 3b: not authoritative, the cut's NS set and its glue
                 add(ref.nameServers(), r, Section.AUTHORITY);
+                add(ref.dnssec(), r, Section.AUTHORITY);
                 add(ref.glue(), r, Section.ADDITIONAL);
             }
             case DnsAnswer.NxDomain n -> {
@@ -299,11 +302,17 @@ public final class Responder {
     }
 
     private static void negative(List<DnsRecord> authority, Message r) throws TextParseException {
+        long soaTtl = authority.stream().filter(DnsRecord.Soa.class::isInstance).map(DnsRecord.Soa.class::cast)
+                .mapToLong(s -> Math.min(s.ttl(), s.minimum())).findFirst().orElse(-1);
         for (DnsRecord rec : authority) {
             if (rec instanceof DnsRecord.Soa s && s.minimum() < s.ttl()) {
                 // RFC 2308 §3: the SOA's TTL is the lesser of its own TTL and its MINIMUM field
                 rec = new DnsRecord.Soa(s.name(), s.minimum(), s.primary(), s.admin(), s.serial(), s.refresh(),
                         s.retry(), s.expire(), s.minimum());
+            } else if (rec instanceof DnsRecord.Other o && o.typeCode() == Type.RRSIG && soaTtl >= 0 && o.ttl() > soaTtl
+                    && o.data().length > 2 && o.data()[0] == 0 && o.data()[1] == Type.SOA) {
+                // and its RRSIG goes with it (RFC 4035 §3.1.3: the RRset and its signature age together)
+                rec = new DnsRecord.Other(o.name(), soaTtl, o.typeCode(), o.data());
             }
             r.addRecord(Records.wire(rec), Section.AUTHORITY);
         }
@@ -329,8 +338,9 @@ public final class Responder {
 
     private static byte[] finish(Message r, OPTRecord queryOpt, int limit) {
         if (queryOpt != null) {
-            // RFC 6891 §6.1.1: answer EDNS with EDNS, offering our own payload size
-            r.addRecord(new OPTRecord(MAX_UDP, 0, 0, 0), Section.ADDITIONAL);
+            // RFC 6891 §6.1.1: answer EDNS with EDNS, offering our own payload size; RFC 3225 §3:
+            // the DO bit of the query is copied into the response
+            r.addRecord(new OPTRecord(MAX_UDP, 0, 0, queryOpt.getFlags() & ExtendedFlags.DO), Section.ADDITIONAL);
         }
         // dnsjava drops whole RRsets that do not fit and sets TC unless only the additional
         // section lost data (RFC 2181 §9)
