@@ -177,6 +177,7 @@ public final class DnsServer implements Service {
         private final List<Path> zones = new ArrayList<>();
         private final List<Endpoint> endpoints = new ArrayList<>();
         private final List<InetAddress> transfers = new ArrayList<>();
+        private final List<InetSocketAddress> notify = new ArrayList<>();
         private InetSocketAddress forward;
         private final List<AddressBlock> forwardAllow = new ArrayList<>();
         private Duration watch = Duration.ZERO;
@@ -347,6 +348,23 @@ public final class DnsServer implements Service {
             return this;
         }
 
+        /**
+         * Sends NOTIFY (RFC 1996) to this secondary after every reload that changes a zone's
+         * serial, so it fetches the zone (IXFR or AXFR, which {@link #allowTransfer} must let it
+         * do) without waiting for its refresh timer. Repeatable. NOTIFY goes over UDP in the
+         * background, retried three times two seconds apart; a secondary that never answers is
+         * logged.
+         *
+         * @throws IllegalArgumentException if the address is unresolved (host names are not looked up)
+         */
+        public Builder notifySecondary(InetSocketAddress secondary) {
+            if (secondary.isUnresolved()) {
+                throw new IllegalArgumentException("a secondary to notify must be an IP address: " + secondary);
+            }
+            notify.add(secondary);
+            return this;
+        }
+
         /** Polls the zone files' modification times this often and reloads on change; zero (default) = never. */
         public Builder watch(Duration interval) {
             if (interval.isNegative()) {
@@ -395,7 +413,7 @@ public final class DnsServer implements Service {
             Set<InetAddress> mayTransfer = Set.copyOf(transfers);
             Responder responder = Responder.of(AuthorityChain.of(members), mayTransfer::contains, clock,
                     rateLimit, slip, v4Prefix, v6Prefix);
-            return new DnsServer(new DnsListener(responder, files, endpoints, watch, sighup, metrics));
+            return new DnsServer(new DnsListener(responder, files, endpoints, watch, sighup, metrics, notify));
         }
 
         private Forwarder forwarder() {

@@ -49,8 +49,11 @@ public final class DnsListener {
     /** Where the UDP and TCP server's series go, or null. */
     private final Metrics metrics;
     private final ZoneAuthority zones;
+    private final Notifier notifier;
     private Server server;
     private Scope watcher;
+    /** Where NOTIFY messages are sent from once started, or null. */
+    private Scope notifying;
 
     /**
      * @param responder the request path
@@ -60,7 +63,9 @@ public final class DnsListener {
      * @param sighup whether SIGHUP reloads the zone files
      */
     public DnsListener(Responder responder, ZoneAuthority zones, List<Endpoint> endpoints, Duration watch, boolean sighup,
-            Metrics metrics) {
+            Metrics metrics, List<InetSocketAddress> notify) {
+        this.notifier = zones == null || notify.isEmpty() ? null
+                : new Notifier(notify, zones.current(), Duration.ofSeconds(2), 3);
         this.metrics = metrics;
         this.responder = responder;
         this.zones = zones;
@@ -110,6 +115,9 @@ public final class DnsListener {
         }
         if (last != null) {
             throw last;
+        }
+        if (notifier != null) {
+            notifying = Scope.open("dns-notify");
         }
         if (zones != null && !watch.isZero()) {
             watcher = Scope.open("dns-watch");
@@ -185,9 +193,25 @@ public final class DnsListener {
         }
     }
 
-    /** Re-reads the zone files; true with none to read. */
+    /**
+     * Re-reads the zone files, then sends NOTIFY for each zone whose serial changed (RFC 1996 §4,
+     * in the background once started); true with none to read.
+     */
     public boolean reload() {
-        return zones == null || zones.reload();
+        if (zones == null) {
+            return true;
+        }
+        if (!zones.reload()) {
+            return false;
+        }
+        if (notifier != null) {
+            try {
+                notifier.changed(zones.current(), notifying);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // the zones are in force; the notifying was cut short
+            }
+        }
+        return true;
     }
 
     public Optional<String> lastReloadError() {
@@ -244,6 +268,14 @@ public final class DnsListener {
 
     private void stopWatching() {
         SIGHUP.remove(this);
+        if (notifying != null) {
+            notifying.cancel();
+            try {
+                notifying.close();
+            } catch (RuntimeException ignored) {
+                // NOTIFY tasks end by interruption at shutdown, which is how they are meant to end
+            }
+        }
         if (watcher != null) {
             watcher.cancel();
             try {

@@ -43,6 +43,8 @@ public final class DnsPlugin implements ServicePlugin {
                         + "default loopback only (127.0.0.0/8, ::1); others get REFUSED").asRepeatable(),
                 Option.value("--allow-transfer", "ADDR", "allow zone transfers (AXFR) to this client address")
                         .asRepeatable(),
+                Option.value("--notify", "HOST:PORT", "send NOTIFY to this secondary when a reload changes a zone's "
+                        + "serial (it must be allowed to transfer: --allow-transfer)").asRepeatable(),
                 Option.flag("--watch", "reload zone files when they change (polled every second); SIGHUP reloads too"),
                 Option.value("--rrl-rate", "N", "UDP response rate limit: responses per second to one client prefix "
                         + "(/24, /56) for one answer; default 200, 0 = off; TCP and clients with a valid DNS cookie are exempt"),
@@ -76,6 +78,16 @@ public final class DnsPlugin implements ServicePlugin {
         }
         for (String a : args.values("--allow-transfer")) {
             b.allowTransfer(ip("--allow-transfer", a));
+        }
+        for (String n : args.values("--notify")) {
+            // HOST:PORT in the client endpoint grammar ([IPV6]:PORT), the host an IP address
+            dev.twine.core.Endpoint.Tcp hp;
+            try {
+                hp = (dev.twine.core.Endpoint.Tcp) dev.twine.core.Endpoint.parseClient("tcp:" + n);
+            } catch (IllegalArgumentException | ClassCastException e) {
+                throw new IllegalArgumentException("--notify: not HOST:PORT: '" + n + "'", e);
+            }
+            b.notifySecondary(new InetSocketAddress(ip("--notify", hp.host()), hp.port()));
         }
         if (args.flag("--watch")) {
             b.watch(Duration.ofSeconds(1));

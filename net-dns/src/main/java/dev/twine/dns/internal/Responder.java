@@ -20,6 +20,7 @@ import org.xbill.DNS.OPTRecord;
 import org.xbill.DNS.Opcode;
 import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
+import org.xbill.DNS.SOARecord;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
@@ -223,11 +224,11 @@ public final class Responder {
         int qtype = question.getType();
         int qclass = question.getDClass();
         if (qtype == Type.AXFR || qtype == Type.IXFR) {
-            if (!tcp) {
+            if (!tcp && qtype == Type.AXFR) {
                 r.getHeader().setRcode(Rcode.FORMERR); // RFC 5936 §4.2: not over UDP
                 return Result.once(List.of(finish(r, opt, limit)));
             }
-            return Result.once(transfer(q, r, peer, opt));
+            return Result.once(transfer(q, r, peer, opt, tcp));
         }
         if (qtype == Type.OPT || qtype >= 128 && qtype < Type.ANY) {
             // OPT is no question (RFC 6891 §6.1.1); MAILA/MAILB and other meta-types: not served
@@ -357,8 +358,13 @@ public final class Responder {
         return out;
     }
 
-    /** AXFR (RFC 5936): SOA, every record, SOA, in messages of up to about 16 KiB. */
-    private List<byte[]> transfer(Message q, Message r, InetAddress peer, OPTRecord opt) {
+    /**
+     * AXFR (RFC 5936): SOA, every record, SOA, in messages of up to about 16 KiB. IXFR (RFC 1995
+     * §4): the differences since the client's serial from the {@link Journal}, or the current SOA
+     * alone if it is up to date (also over UDP, §2), or the whole zone as AXFR does when the
+     * journal cannot bridge the gap.
+     */
+    private List<byte[]> transfer(Message q, Message r, InetAddress peer, OPTRecord opt, boolean tcp) {
         Record question = q.getQuestion();
         Zone zone = transfers == null ? null : transfers.current().find(question.getName());
         if (zone == null || !zone.origin().equals(question.getName()) || !mayTransfer.test(peer)) {
@@ -366,9 +372,39 @@ public final class Responder {
             r.getHeader().setRcode(zone == null || !zone.origin().equals(question.getName()) ? Rcode.NOTAUTH : Rcode.REFUSED);
             return List.of(finish(r, opt, 65_535));
         }
+        List<Record> all = new ArrayList<>();
+        if (question.getType() == Type.IXFR) {
+            SOARecord theirs = q.getSection(Section.AUTHORITY).stream().filter(SOARecord.class::isInstance)
+                    .map(SOARecord.class::cast).findFirst().orElse(null);
+            if (theirs == null) {
+                r.getHeader().setRcode(Rcode.FORMERR); // RFC 1995 §3: the query carries the client's SOA
+                return List.of(finish(r, opt, 65_535));
+            }
+            long serial = theirs.getSerial();
+            List<Journal.Diff> steps = Journal.newer(zone.soa().getSerial(), serial)
+                    ? transfers.journal().since(zone.origin(), serial, zone.soa()) : List.of();
+            if (!tcp || steps != null && steps.isEmpty()) {
+                // RFC 1995 §4: up to date (or over UDP, §2: ask again over TCP): the SOA alone
+                Message m = transferMessage(q, true);
+                m.addRecord(zone.soa(), Section.ANSWER);
+                return List.of(m.toWire());
+            }
+            if (steps != null) {
+                all.add(zone.soa());
+                for (Journal.Diff d : steps) {
+                    all.add(d.from());
+                    all.addAll(d.deleted());
+                    all.add(d.to());
+                    all.addAll(d.added());
+                }
+                all.add(zone.soa());
+            }
+        }
+        if (all.isEmpty()) {
+            all.addAll(zone.records());
+            all.add(zone.soa());
+        }
         List<byte[]> out = new ArrayList<>();
-        List<Record> all = new ArrayList<>(zone.records());
-        all.add(zone.soa());
         Message m = transferMessage(q, true);
         int size = 0;
         for (Record rec : all) {

@@ -43,6 +43,7 @@ public final class ZoneAuthority implements DnsAuthority {
     private final AtomicReference<String> reloadError = new AtomicReference<>();
     private final AtomicLong reloads = new AtomicLong();
     private final ReentrantLock reloadLock = new ReentrantLock();
+    private final Journal journal = new Journal();
 
     /**
      * Loads {@code files}.
@@ -72,6 +73,13 @@ public final class ZoneAuthority implements DnsAuthority {
         reloadLock.lock();
         try {
             ZoneSet fresh = load(files);
+            ZoneSet old = zones.get();
+            for (Zone z : fresh.zones()) {
+                Zone before = old.find(z.origin());
+                if (before != null && before.origin().equals(z.origin())) {
+                    journal.record(before, z); // RFC 1995: what IXFR will send to secondaries
+                }
+            }
             zones.set(fresh);
             reloadError.set(null);
             reloads.incrementAndGet();
@@ -84,6 +92,11 @@ public final class ZoneAuthority implements DnsAuthority {
         } finally {
             reloadLock.unlock();
         }
+    }
+
+    /** The differences between the versions loaded so far, for IXFR. */
+    Journal journal() {
+        return journal;
     }
 
     /** Why the last reload failed, or empty. */
