@@ -12,6 +12,7 @@ import dev.twine.dns.internal.DnsListener;
 import dev.twine.dns.internal.Exchanger;
 import dev.twine.dns.internal.Forwarder;
 import dev.twine.dns.internal.Responder;
+import dev.twine.dns.internal.TsigKeys;
 import dev.twine.dns.internal.ZoneAuthority;
 import dev.twine.dns.internal.ZoneFileException;
 import java.io.IOException;
@@ -178,6 +179,7 @@ public final class DnsServer implements Service {
         private final List<Endpoint> endpoints = new ArrayList<>();
         private final List<InetAddress> transfers = new ArrayList<>();
         private final List<InetSocketAddress> notify = new ArrayList<>();
+        private Path transferKeys;
         private InetSocketAddress forward;
         private final List<AddressBlock> forwardAllow = new ArrayList<>();
         private Duration watch = Duration.ZERO;
@@ -365,6 +367,20 @@ public final class DnsServer implements Service {
             return this;
         }
 
+        /**
+         * Requires zone transfers (AXFR, IXFR) to be signed with TSIG (RFC 8945) by one of the keys
+         * in {@code file}, besides coming from an {@link #allowTransfer} address; the transfer is
+         * signed with the same key, and NOTIFY messages with the file's first key. The file holds
+         * BIND/NSD {@code key} clauses as {@code tsig-keygen} writes them:
+         * {@code key "name" { algorithm hmac-sha256; secret "BASE64"; };}. A transfer unsigned,
+         * signed with another key, with a bad MAC or out of the 5-minute window is NOTAUTH.
+         * The file is read by {@link #build()}.
+         */
+        public Builder transferKeys(Path file) {
+            this.transferKeys = Objects.requireNonNull(file, "file");
+            return this;
+        }
+
         /** Polls the zone files' modification times this often and reloads on change; zero (default) = never. */
         public Builder watch(Duration interval) {
             if (interval.isNegative()) {
@@ -413,7 +429,17 @@ public final class DnsServer implements Service {
             Set<InetAddress> mayTransfer = Set.copyOf(transfers);
             Responder responder = Responder.of(AuthorityChain.of(members), mayTransfer::contains, clock,
                     rateLimit, slip, v4Prefix, v6Prefix);
-            return new DnsServer(new DnsListener(responder, files, endpoints, watch, sighup, metrics, notify));
+            TsigKeys keys = null;
+            if (transferKeys != null) {
+                try {
+                    keys = TsigKeys.load(transferKeys);
+                } catch (IOException e) {
+                    throw new IllegalArgumentException(transferKeys + ": " + e.getMessage(), e);
+                }
+                responder = responder.requiringTsig(keys);
+            }
+            return new DnsServer(new DnsListener(responder, files, endpoints, watch, sighup, metrics, notify,
+                    keys == null ? null : keys.first()));
         }
 
         private Forwarder forwarder() {

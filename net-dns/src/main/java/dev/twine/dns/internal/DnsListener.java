@@ -63,9 +63,9 @@ public final class DnsListener {
      * @param sighup whether SIGHUP reloads the zone files
      */
     public DnsListener(Responder responder, ZoneAuthority zones, List<Endpoint> endpoints, Duration watch, boolean sighup,
-            Metrics metrics, List<InetSocketAddress> notify) {
+            Metrics metrics, List<InetSocketAddress> notify, org.xbill.DNS.TSIG notifyKey) {
         this.notifier = zones == null || notify.isEmpty() ? null
-                : new Notifier(notify, zones.current(), Duration.ofSeconds(2), 3);
+                : new Notifier(notify, zones.current(), Duration.ofSeconds(2), 3, notifyKey);
         this.metrics = metrics;
         this.responder = responder;
         this.zones = zones;

@@ -43,6 +43,8 @@ public final class DnsPlugin implements ServicePlugin {
                         + "default loopback only (127.0.0.0/8, ::1); others get REFUSED").asRepeatable(),
                 Option.value("--allow-transfer", "ADDR", "allow zone transfers (AXFR) to this client address")
                         .asRepeatable(),
+                Option.value("--tsig-keys", "FILE", "require transfers to be signed (TSIG, hmac-sha256) with a key "
+                        + "in FILE (BIND key clauses, as tsig-keygen writes); NOTIFY is signed with its first key"),
                 Option.value("--notify", "HOST:PORT", "send NOTIFY to this secondary when a reload changes a zone's "
                         + "serial (it must be allowed to transfer: --allow-transfer)").asRepeatable(),
                 Option.flag("--watch", "reload zone files when they change (polled every second); SIGHUP reloads too"),
@@ -79,6 +81,12 @@ public final class DnsPlugin implements ServicePlugin {
         for (String a : args.values("--allow-transfer")) {
             b.allowTransfer(ip("--allow-transfer", a));
         }
+        args.value("--tsig-keys").ifPresent(f -> {
+            if (!Files.isReadable(Path.of(f))) {
+                throw new IllegalArgumentException("--tsig-keys: cannot read " + f);
+            }
+            b.transferKeys(Path.of(f));
+        });
         for (String n : args.values("--notify")) {
             // HOST:PORT in the client endpoint grammar ([IPV6]:PORT), the host an IP address
             dev.twine.core.Endpoint.Tcp hp;

@@ -17,6 +17,7 @@ import org.xbill.DNS.Opcode;
 import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Section;
+import org.xbill.DNS.TSIG;
 import org.xbill.DNS.Type;
 
 /**
@@ -30,6 +31,8 @@ final class Notifier {
     private final List<InetSocketAddress> targets;
     private final Duration timeout;
     private final int attempts;
+    /** What NOTIFY messages are signed with (RFC 8945), or null. */
+    private final TSIG key;
     private final ReentrantLock lock = new ReentrantLock();
     /** The serial each zone was last announced (or loaded) with. */
     private final Map<Name, Long> announced = new HashMap<>();
@@ -38,7 +41,8 @@ final class Notifier {
      * @param targets the secondaries
      * @param loaded the zones as first loaded: their serials are known to the secondaries already
      */
-    Notifier(List<InetSocketAddress> targets, ZoneSet loaded, Duration timeout, int attempts) {
+    Notifier(List<InetSocketAddress> targets, ZoneSet loaded, Duration timeout, int attempts, TSIG key) {
+        this.key = key;
         this.targets = List.copyOf(targets);
         this.timeout = timeout;
         this.attempts = attempts;
@@ -81,6 +85,9 @@ final class Notifier {
         m.getHeader().setID(java.util.concurrent.ThreadLocalRandom.current().nextInt(0x10000));
         m.addRecord(Record.newRecord(z.origin(), Type.SOA, DClass.IN), Section.QUESTION);
         m.addRecord(z.soa(), Section.ANSWER);
+        if (key != null) {
+            key.apply(m, null); // RFC 8945 §5.1: the NOTIFY itself is signed
+        }
         try {
             Message r = new Exchanger(List.of(target), timeout, attempts).exchange(m);
             if (r.getRcode() != Rcode.NOERROR) {

@@ -22,6 +22,8 @@ import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.SOARecord;
 import org.xbill.DNS.Section;
+import org.xbill.DNS.TSIG;
+import org.xbill.DNS.TSIGRecord;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
 
@@ -48,6 +50,8 @@ public final class Responder {
     private final Cookies cookies;
     /** UDP response rate limiting, or null for none. */
     private final RateLimiter rrl;
+    /** The keys transfers must be signed with (RFC 8945), or null when the address alone decides. */
+    private final TsigKeys transferKeys;
 
     /**
      * What the request path produced, and whether it may be reused for any query of the same
@@ -65,7 +69,7 @@ public final class Responder {
      * @param mayTransfer which clients may AXFR
      */
     public Responder(AuthorityChain chain, Predicate<InetAddress> mayTransfer) {
-        this(chain, mayTransfer, new Cookies(java.time.Clock.systemUTC()), null);
+        this(chain, mayTransfer, new Cookies(java.time.Clock.systemUTC()), null, null);
     }
 
     /**
@@ -75,7 +79,12 @@ public final class Responder {
     public static Responder of(AuthorityChain chain, Predicate<InetAddress> mayTransfer, java.time.Clock clock,
             int perSecond, int slip, int v4Prefix, int v6Prefix) {
         RateLimiter rrl = perSecond == 0 ? null : new RateLimiter(perSecond, slip, v4Prefix, v6Prefix, clock);
-        return new Responder(chain, mayTransfer, new Cookies(clock), rrl);
+        return new Responder(chain, mayTransfer, new Cookies(clock), rrl, null);
+    }
+
+    /** This request path with transfers (AXFR, IXFR) allowed only when signed with one of {@code keys}. */
+    public Responder requiringTsig(TsigKeys keys) {
+        return new Responder(chain, mayTransfer, cookies, rrl, keys);
     }
 
     /**
@@ -84,7 +93,9 @@ public final class Responder {
      * @param cookies how server cookies are made and checked
      * @param rrl the UDP response rate limit, or null for none
      */
-    Responder(AuthorityChain chain, Predicate<InetAddress> mayTransfer, Cookies cookies, RateLimiter rrl) {
+    Responder(AuthorityChain chain, Predicate<InetAddress> mayTransfer, Cookies cookies, RateLimiter rrl,
+            TsigKeys transferKeys) {
+        this.transferKeys = transferKeys;
         this.cookies = cookies;
         this.rrl = rrl;
         this.chain = chain;
@@ -228,7 +239,7 @@ public final class Responder {
                 r.getHeader().setRcode(Rcode.FORMERR); // RFC 5936 §4.2: not over UDP
                 return Result.once(List.of(finish(r, opt, limit)));
             }
-            return Result.once(transfer(q, r, peer, opt, tcp));
+            return Result.once(transfer(q, wire, r, peer, opt, tcp));
         }
         if (qtype == Type.OPT || qtype >= 128 && qtype < Type.ANY) {
             // OPT is no question (RFC 6891 §6.1.1); MAILA/MAILB and other meta-types: not served
@@ -364,7 +375,7 @@ public final class Responder {
      * alone if it is up to date (also over UDP, §2), or the whole zone as AXFR does when the
      * journal cannot bridge the gap.
      */
-    private List<byte[]> transfer(Message q, Message r, InetAddress peer, OPTRecord opt, boolean tcp) {
+    private List<byte[]> transfer(Message q, byte[] wire, Message r, InetAddress peer, OPTRecord opt, boolean tcp) {
         Record question = q.getQuestion();
         Zone zone = transfers == null ? null : transfers.current().find(question.getName());
         if (zone == null || !zone.origin().equals(question.getName()) || !mayTransfer.test(peer)) {
@@ -372,13 +383,19 @@ public final class Responder {
             r.getHeader().setRcode(zone == null || !zone.origin().equals(question.getName()) ? Rcode.NOTAUTH : Rcode.REFUSED);
             return List.of(finish(r, opt, 65_535));
         }
+        if (transferKeys != null && !transferKeys.verified(q, wire)) {
+            // RFC 8945 §5.2: an unknown key, a bad MAC or a time out of the window: NOTAUTH, unsigned
+            r.getHeader().setRcode(Rcode.NOTAUTH);
+            return List.of(finish(r, opt, 65_535));
+        }
+        TSIG key = transferKeys == null ? null : transferKeys.keyOf(q);
         List<Record> all = new ArrayList<>();
         if (question.getType() == Type.IXFR) {
             SOARecord theirs = q.getSection(Section.AUTHORITY).stream().filter(SOARecord.class::isInstance)
                     .map(SOARecord.class::cast).findFirst().orElse(null);
             if (theirs == null) {
                 r.getHeader().setRcode(Rcode.FORMERR); // RFC 1995 §3: the query carries the client's SOA
-                return List.of(finish(r, opt, 65_535));
+                return signed(List.of(r), q, key);
             }
             long serial = theirs.getSerial();
             List<Journal.Diff> steps = Journal.newer(zone.soa().getSerial(), serial)
@@ -387,7 +404,7 @@ public final class Responder {
                 // RFC 1995 §4: up to date (or over UDP, §2: ask again over TCP): the SOA alone
                 Message m = transferMessage(q, true);
                 m.addRecord(zone.soa(), Section.ANSWER);
-                return List.of(m.toWire());
+                return signed(List.of(m), q, key);
             }
             if (steps != null) {
                 all.add(zone.soa());
@@ -404,19 +421,37 @@ public final class Responder {
             all.addAll(zone.records());
             all.add(zone.soa());
         }
-        List<byte[]> out = new ArrayList<>();
+        List<Message> out = new ArrayList<>();
         Message m = transferMessage(q, true);
         int size = 0;
         for (Record rec : all) {
             if (size > 16_000) {
-                out.add(m.toWire());
+                out.add(m);
                 m = transferMessage(q, false);
                 size = 0;
             }
             m.addRecord(rec, Section.ANSWER);
             size += rec.toWire(Section.ANSWER).length;
         }
-        out.add(m.toWire());
+        out.add(m);
+        return signed(out, q, key);
+    }
+
+    /**
+     * The messages of a transfer in wire form, each signed with {@code key} if not null: the first
+     * over the query's MAC, each next one over the one before (RFC 8945 §5.3.1).
+     */
+    private static List<byte[]> signed(List<Message> messages, Message q, TSIG key) {
+        List<byte[]> out = new ArrayList<>(messages.size());
+        TSIGRecord previous = q.getTSIG();
+        for (int i = 0; i < messages.size(); i++) {
+            Message m = messages.get(i);
+            if (key != null) {
+                key.apply(m, previous, i == 0);
+                previous = m.getTSIG();
+            }
+            out.add(m.toWire());
+        }
         return out;
     }
 

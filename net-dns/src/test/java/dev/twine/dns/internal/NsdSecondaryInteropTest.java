@@ -51,15 +51,37 @@ class NsdSecondaryInteropTest {
 
     @Test
     void nsdFollowsTwineThroughNotifyAndIxfr() throws Exception {
+        follow(false);
+    }
+
+    /** The same with TSIG (hmac-sha256) on the transfers and on NOTIFY, which NSD then requires. */
+    @Test
+    void nsdFollowsTwineWithTsig() throws Exception {
+        follow(true);
+    }
+
+    private static final String SECRET = "q1Wr2f0lAXh4CWbwhS0KWkzCBo4hJIcu0zKq0F/FZlk=";
+
+    private void follow(boolean tsig) throws Exception {
         Path nsdBin = Peers.require("nsd", "nsd");
         Path dig = Peers.require("dig", "dnsutils");
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
         Path primary = dir.resolve("sec.test.zone");
         Files.writeString(primary, zone(1, "192.0.2.10"));
         int nsdPort = NsdInteropTest.freePort();
-        Service twine = new DnsPlugin().create(Peers.args(Map.of("--zone", List.of(primary.toString()),
+        Map<String, List<String>> args = new java.util.HashMap<>(Map.of("--zone", List.of(primary.toString()),
                 "--listen", List.of("udp:0:interface=127.0.0.1", "tcp:0:interface=127.0.0.1"),
-                "--allow-transfer", List.of("127.0.0.1"), "--notify", List.of("127.0.0.1:" + nsdPort))));
+                "--allow-transfer", List.of("127.0.0.1"), "--notify", List.of("127.0.0.1:" + nsdPort)));
+        String key = "NOKEY";
+        String keyClause = "";
+        if (tsig) {
+            Path keys = dir.resolve("transfer.key");
+            Files.writeString(keys, "key \"sec-transfer\" {\n\talgorithm hmac-sha256;\n\tsecret \"" + SECRET + "\";\n};\n");
+            args.put("--tsig-keys", List.of(keys.toString()));
+            key = "sec-transfer";
+            keyClause = "key:\n  name: sec-transfer\n  algorithm: hmac-sha256\n  secret: \"" + SECRET + "\"\n";
+        }
+        Service twine = new DnsPlugin().create(Peers.args(args));
         twine.start();
         Process nsd = null;
         try {
@@ -86,9 +108,9 @@ class NsdSecondaryInteropTest {
                     zone:
                       name: sec.test
                       zonefile: "%s/secondary.sec.test.zone"
-                      request-xfr: 127.0.0.1@%d NOKEY
-                      allow-notify: 127.0.0.1 NOKEY
-                    """.formatted(nsdPort, dir, dir, dir, dir, dir, dir, dir, twinePort));
+                      request-xfr: 127.0.0.1@%d %s
+                      allow-notify: 127.0.0.1 %s
+                    """.formatted(nsdPort, dir, dir, dir, dir, dir, dir, dir, twinePort, key, key) + keyClause);
             nsd = new ProcessBuilder(nsdBin.toString(), "-d", "-c", conf.toString())
                     .redirectErrorStream(true).redirectOutput(dir.resolve("nsd.out").toFile()).start();
             assertEquals("192.0.2.10", awaitNsd(dig, nsdPort, "192.0.2.10"), "NSD's first transfer: " + log());
