@@ -64,25 +64,7 @@ class NsdDnssecInteropTest {
         }
         nsdPort = NsdInteropTest.freePort();
         Path conf = dir.resolve("nsd.conf");
-        Files.writeString(conf, """
-                server:
-                  ip-address: 127.0.0.1
-                  port: %d
-                  do-ip6: no
-                  username: ""
-                  chroot: ""
-                  zonesdir: "%s"
-                  pidfile: "%s/nsd.pid"
-                  database: ""
-                  zonelistfile: "%s/zone.list"
-                  xfrdfile: "%s/xfrd.state"
-                  xfrdir: "%s"
-                  logfile: "%s/nsd.log"
-                  server-count: 1
-                  verbosity: 1
-                remote-control:
-                  control-enable: no
-                """.formatted(nsdPort, dir, dir, dir, dir, dir, dir) + zones);
+        Files.writeString(conf, NsdInteropTest.nsdServer(dir, nsdPort, 1) + zones);
         nsd = new ProcessBuilder(nsdBin.toString(), "-d", "-c", conf.toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("nsd.out").toFile()).start();
         twine = new DnsPlugin().create(Peers.args(Map.of("--zone", twineArgs,

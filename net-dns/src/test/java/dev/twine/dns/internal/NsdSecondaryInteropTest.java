@@ -87,30 +87,13 @@ class NsdSecondaryInteropTest {
         try {
             int twinePort = twine.bindings().get(0).port();
             Path conf = dir.resolve("nsd.conf");
-            Files.writeString(conf, """
-                    server:
-                      ip-address: 127.0.0.1
-                      port: %d
-                      do-ip6: no
-                      username: ""
-                      chroot: ""
-                      zonesdir: "%s"
-                      pidfile: "%s/nsd.pid"
-                      database: ""
-                      zonelistfile: "%s/zone.list"
-                      xfrdfile: "%s/xfrd.state"
-                      xfrdir: "%s"
-                      logfile: "%s/nsd.log"
-                      server-count: 1
-                      verbosity: 2
-                    remote-control:
-                      control-enable: no
+            Files.writeString(conf, NsdInteropTest.nsdServer(dir, nsdPort, 2) + """
                     zone:
                       name: sec.test
                       zonefile: "%s/secondary.sec.test.zone"
                       request-xfr: 127.0.0.1@%d %s
                       allow-notify: 127.0.0.1 %s
-                    """.formatted(nsdPort, dir, dir, dir, dir, dir, dir, dir, twinePort, key, key) + keyClause);
+                    """.formatted(dir, twinePort, key, key) + keyClause);
             nsd = new ProcessBuilder(nsdBin.toString(), "-d", "-c", conf.toString())
                     .redirectErrorStream(true).redirectOutput(dir.resolve("nsd.out").toFile()).start();
             assertEquals("192.0.2.10", awaitNsd(dig, nsdPort, "192.0.2.10"), "NSD's first transfer: " + log());
