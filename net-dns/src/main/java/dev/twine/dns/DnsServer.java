@@ -276,7 +276,9 @@ public final class DnsServer implements Service {
 
         /**
          * Registers the server's series in {@code metrics} (service {@code dns}): TCP connections,
-         * datagrams, bytes and handler errors.
+         * datagrams, bytes and handler errors; responses by rcode, question type, transport and
+         * zone ({@code twine_dns_responses_total}); responses the rate limit held back
+         * ({@code twine_dns_rate_limited_total}).
          *
          * @param metrics the registry
          * @return this builder
@@ -437,6 +439,9 @@ public final class DnsServer implements Service {
                     throw new IllegalArgumentException(transferKeys + ": " + e.getMessage(), e);
                 }
                 responder = responder.requiringTsig(keys);
+            }
+            if (metrics != null) {
+                responder = responder.counting(metrics, files);
             }
             return new DnsServer(new DnsListener(responder, files, endpoints, watch, sighup, metrics, notify,
                     keys == null ? null : keys.first()));

@@ -52,6 +52,8 @@ public final class Responder {
     private final RateLimiter rrl;
     /** The keys transfers must be signed with (RFC 8945), or null when the address alone decides. */
     private final TsigKeys transferKeys;
+    /** Where answers are counted, or null. */
+    private final QueryStats stats;
 
     /**
      * What the request path produced, and whether it may be reused for any query of the same
@@ -69,7 +71,7 @@ public final class Responder {
      * @param mayTransfer which clients may AXFR
      */
     public Responder(AuthorityChain chain, Predicate<InetAddress> mayTransfer) {
-        this(chain, mayTransfer, new Cookies(java.time.Clock.systemUTC()), null, null);
+        this(chain, mayTransfer, new Cookies(java.time.Clock.systemUTC()), null, null, null);
     }
 
     /**
@@ -79,12 +81,20 @@ public final class Responder {
     public static Responder of(AuthorityChain chain, Predicate<InetAddress> mayTransfer, java.time.Clock clock,
             int perSecond, int slip, int v4Prefix, int v6Prefix) {
         RateLimiter rrl = perSecond == 0 ? null : new RateLimiter(perSecond, slip, v4Prefix, v6Prefix, clock);
-        return new Responder(chain, mayTransfer, new Cookies(clock), rrl, null);
+        return new Responder(chain, mayTransfer, new Cookies(clock), rrl, null, null);
     }
 
     /** This request path with transfers (AXFR, IXFR) allowed only when signed with one of {@code keys}. */
     public Responder requiringTsig(TsigKeys keys) {
-        return new Responder(chain, mayTransfer, cookies, rrl, keys);
+        return new Responder(chain, mayTransfer, cookies, rrl, keys, stats);
+    }
+
+    /**
+     * This request path counting its responses in {@code metrics} (by rcode, type, transport and
+     * the zone of {@code zones}, which may be null) and what the rate limit holds back.
+     */
+    public Responder counting(dev.twine.core.Metrics metrics, ZoneAuthority zones) {
+        return new Responder(chain, mayTransfer, cookies, rrl, transferKeys, new QueryStats(metrics, zones, rrl));
     }
 
     /**
@@ -94,7 +104,8 @@ public final class Responder {
      * @param rrl the UDP response rate limit, or null for none
      */
     Responder(AuthorityChain chain, Predicate<InetAddress> mayTransfer, Cookies cookies, RateLimiter rrl,
-            TsigKeys transferKeys) {
+            TsigKeys transferKeys, QueryStats stats) {
+        this.stats = stats;
         this.transferKeys = transferKeys;
         this.cookies = cookies;
         this.rrl = rrl;
@@ -124,12 +135,12 @@ public final class Responder {
                     return Optional.empty();
                 }
                 case SLIP -> {
-                    return Optional.of(cookie == null ? RateLimiter.truncated(r) : badCookie(r, cookie, peer));
+                    return Optional.of(counted(cookie == null ? RateLimiter.truncated(r) : badCookie(r, cookie, peer), "udp"));
                 }
                 case SEND -> { }
             }
         }
-        return Optional.of(withCookie(r, cookie, peer));
+        return Optional.of(counted(withCookie(r, cookie, peer), "udp"));
     }
 
     /**
@@ -138,6 +149,9 @@ public final class Responder {
      */
     public List<byte[]> answerTcp(byte[] query, InetAddress peer) {
         List<byte[]> out = answer(query, peer, true);
+        if (!out.isEmpty()) {
+            counted(out.get(0), "tcp"); // a transfer of many messages is one response
+        }
         Cookies.Found cookie = Cookies.find(query);
         if (cookie == null || out.isEmpty()) {
             return out;
@@ -147,6 +161,13 @@ public final class Responder {
             with.add(withCookie(m, cookie, peer));
         }
         return with;
+    }
+
+    private byte[] counted(byte[] response, String transport) {
+        if (stats != null) {
+            stats.count(response, transport);
+        }
+        return response;
     }
 
     /** RFC 7873 §5.2: a response to a query with a client cookie carries it and our server cookie. */
