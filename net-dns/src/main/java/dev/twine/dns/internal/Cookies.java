@@ -59,56 +59,63 @@ final class Cookies {
      * parser then judges the query). Reads the wire in place; never throws.
      */
     static Found find(byte[] q) {
-        int n = q.length;
-        if (n < 12) {
+        int data = optionAt(q, OPTION);
+        if (data < 0) {
             return null;
         }
+        int len = u16(q, data - 2);
+        // RFC 7873 §4: 8 bytes of client cookie, then none or 8 to 32 of server cookie
+        if (len != 8 && (len < 16 || len > 40)) {
+            return null;
+        }
+        return new Found(Arrays.copyOfRange(q, data, data + 8), Arrays.copyOfRange(q, data + 8, data + len));
+    }
+
+    /**
+     * Where the data of EDNS option {@code code} starts in message {@code m} (its length is the
+     * two bytes before), or -1 if it has no such option or its records cannot be walked. Reads
+     * the wire in place; never throws.
+     */
+    static int optionAt(byte[] m, int code) {
+        int n = m.length;
+        if (n < 12) {
+            return -1;
+        }
         int p = 12;
-        for (int i = u16(q, 4); i > 0; i--) {
-            p = skipName(q, p);
+        for (int i = u16(m, 4); i > 0; i--) {
+            p = skipName(m, p);
             if (p < 0) {
-                return null;
+                return -1;
             }
             p += 4;
         }
-        int records = u16(q, 6) + u16(q, 8) + u16(q, 10);
+        int records = u16(m, 6) + u16(m, 8) + u16(m, 10);
         for (int i = 0; i < records; i++) {
-            p = skipName(q, p);
+            p = skipName(m, p);
             if (p < 0 || p + 10 > n) {
-                return null;
+                return -1;
             }
-            int type = u16(q, p);
-            int rdlen = u16(q, p + 8);
+            int type = u16(m, p);
             int data = p + 10;
-            p = data + rdlen;
+            p = data + u16(m, p + 8);
             if (p > n) {
-                return null;
+                return -1;
             }
             if (type == 41) {
-                return option(q, data, p);
-            }
-        }
-        return null;
-    }
-
-    private static Found option(byte[] q, int from, int to) {
-        for (int p = from; p + 4 <= to; ) {
-            int code = u16(q, p);
-            int len = u16(q, p + 2);
-            int data = p + 4;
-            if (data + len > to) {
-                return null;
-            }
-            if (code == OPTION) {
-                // RFC 7873 §4: 8 bytes of client cookie, then none or 8 to 32 of server cookie
-                if (len != 8 && (len < 16 || len > 40)) {
-                    return null;
+                for (int o = data; o + 4 <= p; ) {
+                    int len = u16(m, o + 2);
+                    if (o + 4 + len > p) {
+                        return -1;
+                    }
+                    if (u16(m, o) == code) {
+                        return o + 4;
+                    }
+                    o += 4 + len;
                 }
-                return new Found(Arrays.copyOfRange(q, data, data + 8), Arrays.copyOfRange(q, data + 8, data + len));
+                return -1;
             }
-            p = data + len;
         }
-        return null;
+        return -1;
     }
 
     private static int skipName(byte[] q, int p) {
@@ -185,21 +192,49 @@ final class Cookies {
     }
 
     /**
-     * {@code response} with {@code option} appended to its OPT record, which the request path
-     * always writes last and empty; unchanged if it has no such OPT (a bare error header).
+     * {@code message} with {@code option} (code, length, data) appended to its OPT record, which
+     * the request path always writes last; unchanged if it has none (a bare error header).
      */
-    static byte[] attach(byte[] response, byte[] option) {
-        int n = response.length;
-        int at = n - 11;
-        if (at < 12 || response[at] != 0 || u16(response, at + 1) != 41 || u16(response, at + 9) != 0
-                || u16(response, 10) == 0) {
-            return response;
+    static byte[] attach(byte[] message, byte[] option) {
+        int at = optAt(message);
+        if (at < 0) {
+            return message;
         }
-        byte[] out = Arrays.copyOf(response, n + option.length);
-        out[at + 9] = (byte) (option.length >>> 8);
-        out[at + 10] = (byte) option.length;
-        System.arraycopy(option, 0, out, n, option.length);
+        int rdlen = u16(message, at + 9) + option.length;
+        byte[] out = Arrays.copyOf(message, message.length + option.length);
+        out[at + 9] = (byte) (rdlen >>> 8);
+        out[at + 10] = (byte) rdlen;
+        System.arraycopy(option, 0, out, message.length, option.length);
         return out;
+    }
+
+    /** Where the OPT record starts if it is the message's last record, else -1. */
+    private static int optAt(byte[] m) {
+        if (m.length < 12 || u16(m, 10) == 0) {
+            return -1;
+        }
+        int p = 12;
+        for (int i = u16(m, 4); i > 0; i--) {
+            p = skipName(m, p);
+            if (p < 0) {
+                return -1;
+            }
+            p += 4;
+        }
+        int records = u16(m, 6) + u16(m, 8) + u16(m, 10);
+        for (int i = 0; i < records; i++) {
+            int start = p;
+            p = skipName(m, p);
+            if (p < 0 || p + 10 > m.length) {
+                return -1;
+            }
+            int end = p + 10 + u16(m, p + 8);
+            if (i == records - 1) {
+                return u16(m, p) == 41 && end == m.length ? start : -1;
+            }
+            p = end;
+        }
+        return -1;
     }
 
     /** SipHash-2-4 (Aumasson and Bernstein, 2012) of {@code m} under the key (k0, k1). */

@@ -52,6 +52,8 @@ public final class DnsListener {
     private final Notifier notifier;
     private Server server;
     private Scope watcher;
+    /** The TLS context of the DNS-over-TLS endpoints, made at the first start. */
+    private dev.twine.core.Tls dot;
     /** Where NOTIFY messages are sent from once started, or null. */
     private Scope notifying;
 
@@ -103,7 +105,7 @@ public final class DnsListener {
                 b.metrics(metrics);
             }
             for (Endpoint e : samePort(endpoints)) {
-                b.listen(e);
+                b.listen(dotEndpoint(e, b));
             }
             try {
                 server = b.start();
@@ -126,6 +128,23 @@ public final class DnsListener {
         if (zones != null && sighup) {
             installSighup(this);
         }
+    }
+
+    /**
+     * A {@code tls:} endpoint with its own certificate is DNS over TLS (RFC 7858): its context
+     * offers ALPN {@code dot} (RFC 7858 §3.1, IANA's name), set as the server's context, and the
+     * endpoint given without the files so the server uses it. All such endpoints take the
+     * first one's certificate.
+     */
+    private Endpoint dotEndpoint(Endpoint e, Server.Builder b) throws IOException {
+        if (!(e instanceof Endpoint.Tls t) || t.cert() == null) {
+            return e;
+        }
+        if (dot == null) {
+            dot = dev.twine.core.Tls.serverBuilder().certificate(t.cert(), t.key()).alpn("dot").build();
+        }
+        b.tls(dot);
+        return new Endpoint.Tls(t.host(), t.port(), t.backlog(), null, null, t.trust());
     }
 
     private static List<Endpoint> samePort(List<Endpoint> endpoints) throws IOException {
@@ -187,7 +206,8 @@ public final class DnsListener {
                 return; // nothing to say to garbage: close (RFC 7766 §6.2.4 lets servers do so)
             }
             for (byte[] a : answers) {
-                frames.write(conn.output(), a);
+                // over TLS (DNS over TLS, RFC 7858) a padded query gets a padded answer (RFC 7830 §3)
+                frames.write(conn.output(), conn.isSecure() ? Padding.pad(query, a) : a);
             }
             conn.flush();
         }

@@ -36,8 +36,9 @@ public final class DnsPlugin implements ServicePlugin {
         return List.of(
                 Option.value("--zone", "FILE", "a zone in RFC 1035 master-file (BIND) syntax; its SOA gives the origin")
                         .asRepeatable().asRequired(),
-                Option.value("--listen", "EP", "an endpoint (udp:PORT, tcp:PORT, with :interface=ADDR); default "
-                        + "udp:5300 and tcp:5300 on 127.0.0.1").asRepeatable(),
+                Option.value("--listen", "EP", "an endpoint (udp:PORT, tcp:PORT, with :interface=ADDR; "
+                        + "tls:PORT:cert=FILE:key=FILE for DNS over TLS); default udp:5300 and tcp:5300 on 127.0.0.1")
+                        .asRepeatable(),
                 Option.value("--forward", "HOST:PORT", "forward names outside the zones to this resolver, with a cache"),
                 Option.value("--forward-allow", "CIDR", "clients that may use --forward (ADDR or ADDR/PREFIX); "
                         + "default loopback only (127.0.0.0/8, ::1); others get REFUSED").asRepeatable(),
