@@ -77,6 +77,28 @@ final class Cookies {
      * the wire in place; never throws.
      */
     static int optionAt(byte[] m, int code) {
+        int at = optStart(m);
+        if (at < 0) {
+            return -1;
+        }
+        int p = skipName(m, at);
+        int data = p + 10;
+        int end = data + u16(m, p + 8);
+        for (int o = data; o + 4 <= end; ) {
+            int len = u16(m, o + 2);
+            if (o + 4 + len > end) {
+                return -1;
+            }
+            if (u16(m, o) == code) {
+                return o + 4;
+            }
+            o += 4 + len;
+        }
+        return -1;
+    }
+
+    /** Where the (first) OPT record of {@code m} starts, or -1 if it has none or its records cannot be walked. */
+    private static int optStart(byte[] m) {
         int n = m.length;
         if (n < 12) {
             return -1;
@@ -91,28 +113,18 @@ final class Cookies {
         }
         int records = u16(m, 6) + u16(m, 8) + u16(m, 10);
         for (int i = 0; i < records; i++) {
+            int start = p;
             p = skipName(m, p);
             if (p < 0 || p + 10 > n) {
                 return -1;
             }
             int type = u16(m, p);
-            int data = p + 10;
-            p = data + u16(m, p + 8);
+            p += 10 + u16(m, p + 8);
             if (p > n) {
                 return -1;
             }
             if (type == 41) {
-                for (int o = data; o + 4 <= p; ) {
-                    int len = u16(m, o + 2);
-                    if (o + 4 + len > p) {
-                        return -1;
-                    }
-                    if (u16(m, o) == code) {
-                        return o + 4;
-                    }
-                    o += 4 + len;
-                }
-                return -1;
+                return start;
             }
         }
         return -1;
@@ -193,48 +205,20 @@ final class Cookies {
 
     /**
      * {@code message} with {@code option} (code, length, data) appended to its OPT record, which
-     * the request path always writes last; unchanged if it has none (a bare error header).
+     * the request path always writes last; unchanged if it has none there (a bare error header).
      */
     static byte[] attach(byte[] message, byte[] option) {
-        int at = optAt(message);
-        if (at < 0) {
+        int at = optStart(message);
+        int p = at < 0 ? -1 : skipName(message, at);
+        if (p < 0 || p + 10 + u16(message, p + 8) != message.length) {
             return message;
         }
-        int rdlen = u16(message, at + 9) + option.length;
+        int rdlen = u16(message, p + 8) + option.length;
         byte[] out = Arrays.copyOf(message, message.length + option.length);
-        out[at + 9] = (byte) (rdlen >>> 8);
-        out[at + 10] = (byte) rdlen;
+        out[p + 8] = (byte) (rdlen >>> 8);
+        out[p + 9] = (byte) rdlen;
         System.arraycopy(option, 0, out, message.length, option.length);
         return out;
-    }
-
-    /** Where the OPT record starts if it is the message's last record, else -1. */
-    private static int optAt(byte[] m) {
-        if (m.length < 12 || u16(m, 10) == 0) {
-            return -1;
-        }
-        int p = 12;
-        for (int i = u16(m, 4); i > 0; i--) {
-            p = skipName(m, p);
-            if (p < 0) {
-                return -1;
-            }
-            p += 4;
-        }
-        int records = u16(m, 6) + u16(m, 8) + u16(m, 10);
-        for (int i = 0; i < records; i++) {
-            int start = p;
-            p = skipName(m, p);
-            if (p < 0 || p + 10 > m.length) {
-                return -1;
-            }
-            int end = p + 10 + u16(m, p + 8);
-            if (i == records - 1) {
-                return u16(m, p) == 41 && end == m.length ? start : -1;
-            }
-            p = end;
-        }
-        return -1;
     }
 
     /** SipHash-2-4 (Aumasson and Bernstein, 2012) of {@code m} under the key (k0, k1). */
