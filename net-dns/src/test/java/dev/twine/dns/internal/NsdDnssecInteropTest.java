@@ -81,12 +81,7 @@ class NsdDnssecInteropTest {
         if (twine != null) {
             twine.close();
         }
-        if (nsd != null) {
-            nsd.destroy(); // SIGTERM to the PID we started
-            if (!nsd.waitFor(10, TimeUnit.SECONDS)) {
-                nsd.destroyForcibly();
-            }
-        }
+        NsdInteropTest.stopNsd(nsd);
     }
 
     private static String name(String relative, String zone) {

@@ -145,8 +145,13 @@ class NsdInteropTest {
         if (twine != null) {
             twine.close();
         }
+        stopNsd(nsd);
+    }
+
+    /** Stops an NSD this test started: SIGTERM to its PID, then a kill after 10 s. */
+    static void stopNsd(Process nsd) throws InterruptedException {
         if (nsd != null) {
-            nsd.destroy(); // SIGTERM to the PID we started
+            nsd.destroy();
             if (!nsd.waitFor(10, TimeUnit.SECONDS)) {
                 nsd.destroyForcibly();
             }

@@ -103,12 +103,7 @@ class NsdSecondaryInteropTest {
             assertEquals("192.0.2.20", awaitNsd(dig, nsdPort, "192.0.2.20"), "after NOTIFY: " + log());
         } finally {
             twine.close();
-            if (nsd != null) {
-                nsd.destroy(); // SIGTERM to the PID we started
-                if (!nsd.waitFor(10, TimeUnit.SECONDS)) {
-                    nsd.destroyForcibly();
-                }
-            }
+            NsdInteropTest.stopNsd(nsd);
         }
     }
 
