@@ -57,15 +57,25 @@ public sealed interface DnsAnswer {
      *
      * @param nameServers the NS records of the cut, sent in the authority section
      * @param glue the addresses of those name servers that lie inside the cut, in additional
+     * @param dnssec for a question with {@link DnsQuestion#dnssecOk()}: the cut's DS records and
+     *     their RRSIGs, or the NSEC or NSEC3 records (with RRSIGs) proving it has none (RFC 4035
+     *     §3.1.4, RFC 5155 §7.2.7); sent in the authority section after the NS records; empty
+     *     for an unsigned zone
      */
-    record Referral(List<DnsRecord.Ns> nameServers, List<DnsRecord> glue) implements DnsAnswer {
+    record Referral(List<DnsRecord.Ns> nameServers, List<DnsRecord> glue, List<DnsRecord> dnssec) implements DnsAnswer {
         /** Copies the lists; at least one name server. */
         public Referral {
             nameServers = List.copyOf(nameServers);
             glue = List.copyOf(glue);
+            dnssec = List.copyOf(dnssec);
             if (nameServers.isEmpty()) {
                 throw new IllegalArgumentException("a referral needs at least one NS record");
             }
+        }
+
+        /** A referral without DNSSEC records (an unsigned zone, or a question without DO). */
+        public Referral(List<DnsRecord.Ns> nameServers, List<DnsRecord> glue) {
+            this(nameServers, glue, List.of());
         }
     }
 

@@ -23,9 +23,11 @@ import java.util.OptionalInt;
  *     (RFC 6891 §6.2.3), or empty if it sent no OPT; the server applies it, this is for
  *     information
  * @param recursionDesired the RD bit (RFC 1035 §4.1.1): whether the client asked for recursion
+ * @param dnssecOk the DO bit of the query's OPT record (RFC 3225 §3): whether the client wants
+ *     DNSSEC records (RRSIG, NSEC, NSEC3, DS) with the answer; an unsigned authority ignores it
  */
 public record DnsQuestion(String name, int type, int dnsClass, Optional<InetAddress> client, Transport transport,
-        OptionalInt ednsPayloadSize, boolean recursionDesired) {
+        OptionalInt ednsPayloadSize, boolean recursionDesired, boolean dnssecOk) {
     /** The type code of an ANY question (RFC 1035 §3.2.3, RFC 8482). */
     public static final int ANY = 255;
     /** The class code of the Internet (RFC 1035 §3.2.4). */
@@ -45,6 +47,12 @@ public record DnsQuestion(String name, int type, int dnsClass, Optional<InetAddr
         Objects.requireNonNull(client, "client");
         Objects.requireNonNull(transport, "transport");
         Objects.requireNonNull(ednsPayloadSize, "ednsPayloadSize");
+    }
+
+    /** A question without the DO bit. */
+    public DnsQuestion(String name, int type, int dnsClass, Optional<InetAddress> client, Transport transport,
+            OptionalInt ednsPayloadSize, boolean recursionDesired) {
+        this(name, type, dnsClass, client, transport, ednsPayloadSize, recursionDesired, false);
     }
 
     /** Whether the question asks for {@code t} (an ANY question asks for no single type). */

@@ -12,6 +12,7 @@ import dev.twine.dns.internal.DnsListener;
 import dev.twine.dns.internal.Exchanger;
 import dev.twine.dns.internal.Forwarder;
 import dev.twine.dns.internal.Responder;
+import dev.twine.dns.internal.TsigKeys;
 import dev.twine.dns.internal.ZoneAuthority;
 import dev.twine.dns.internal.ZoneFileException;
 import java.io.IOException;
@@ -177,6 +178,8 @@ public final class DnsServer implements Service {
         private final List<Path> zones = new ArrayList<>();
         private final List<Endpoint> endpoints = new ArrayList<>();
         private final List<InetAddress> transfers = new ArrayList<>();
+        private final List<InetSocketAddress> notify = new ArrayList<>();
+        private Path transferKeys;
         private InetSocketAddress forward;
         private final List<AddressBlock> forwardAllow = new ArrayList<>();
         private Duration watch = Duration.ZERO;
@@ -185,6 +188,10 @@ public final class DnsServer implements Service {
         private int cacheSize = 10_000;
         private Duration upstreamTimeout = Duration.ofSeconds(2);
         private Clock clock = Clock.systemUTC();
+        private int rateLimit = 200;
+        private int slip = 2;
+        private int v4Prefix = 24;
+        private int v6Prefix = 56;
 
         private Builder() {}
 
@@ -269,7 +276,9 @@ public final class DnsServer implements Service {
 
         /**
          * Registers the server's series in {@code metrics} (service {@code dns}): TCP connections,
-         * datagrams, bytes and handler errors.
+         * datagrams, bytes and handler errors; responses by rcode, question type, transport and
+         * zone ({@code twine_dns_responses_total}); responses the rate limit held back
+         * ({@code twine_dns_rate_limited_total}).
          *
          * @param metrics the registry
          * @return this builder
@@ -279,7 +288,59 @@ public final class DnsServer implements Service {
             return this;
         }
 
-        /** The clock the forwarder's cache counts TTLs on (tests pass a manual one). */
+        /**
+         * Response rate limiting over UDP (on by default, 200): at most this many responses per
+         * second to one client prefix (see {@link #rateLimitPrefixes}) for one response (a
+         * positive or NODATA answer counts by its question; NXDOMAIN, REFUSED and other errors by
+         * their rcode alone). Responses past the rate are dropped, or sent truncated (see
+         * {@link #rateLimitSlip}), so a spoofed flood cannot turn the server into an amplifier.
+         * TCP and clients that return a valid DNS cookie (RFC 7873) are not limited. Zero turns
+         * it off.
+         *
+         * @throws IllegalArgumentException if negative
+         */
+        public Builder rateLimit(int responsesPerSecond) {
+            if (responsesPerSecond < 0) {
+                throw new IllegalArgumentException("rate limit must not be negative: " + responsesPerSecond);
+            }
+            this.rateLimit = responsesPerSecond;
+            return this;
+        }
+
+        /**
+         * Of the responses the rate limit holds back, every {@code slip}-th is sent truncated (TC
+         * set, no records; a real client retries over TCP) and the rest dropped: 2 by default
+         * (as NSD and Knot), 1 truncates them all, 0 drops them all. A client that sent a DNS
+         * client cookie gets BADCOOKIE with a server cookie instead of the truncated answer.
+         *
+         * @throws IllegalArgumentException if negative
+         */
+        public Builder rateLimitSlip(int slip) {
+            if (slip < 0) {
+                throw new IllegalArgumentException("slip must not be negative: " + slip);
+            }
+            this.slip = slip;
+            return this;
+        }
+
+        /**
+         * The prefix lengths clients are grouped by for the rate limit (default /24 and /56).
+         *
+         * @throws IllegalArgumentException if a length is outside 0..32 or 0..128
+         */
+        public Builder rateLimitPrefixes(int ipv4, int ipv6) {
+            if (ipv4 < 0 || ipv4 > 32 || ipv6 < 0 || ipv6 > 128) {
+                throw new IllegalArgumentException("prefix lengths must be 0..32 and 0..128: /" + ipv4 + ", /" + ipv6);
+            }
+            this.v4Prefix = ipv4;
+            this.v6Prefix = ipv6;
+            return this;
+        }
+
+        /**
+         * The clock the forwarder's cache counts TTLs on, the rate limit counts seconds on and
+         * DNS cookies are stamped with (tests pass a manual one).
+         */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
             return this;
@@ -288,6 +349,37 @@ public final class DnsServer implements Service {
         /** Allows zone transfers (AXFR over TCP) to this client address; none by default. */
         public Builder allowTransfer(InetAddress client) {
             transfers.add(Objects.requireNonNull(client, "client"));
+            return this;
+        }
+
+        /**
+         * Sends NOTIFY (RFC 1996) to this secondary after every reload that changes a zone's
+         * serial, so it fetches the zone (IXFR or AXFR, which {@link #allowTransfer} must let it
+         * do) without waiting for its refresh timer. Repeatable. NOTIFY goes over UDP in the
+         * background, retried three times two seconds apart; a secondary that never answers is
+         * logged.
+         *
+         * @throws IllegalArgumentException if the address is unresolved (host names are not looked up)
+         */
+        public Builder notifySecondary(InetSocketAddress secondary) {
+            if (secondary.isUnresolved()) {
+                throw new IllegalArgumentException("a secondary to notify must be an IP address: " + secondary);
+            }
+            notify.add(secondary);
+            return this;
+        }
+
+        /**
+         * Requires zone transfers (AXFR, IXFR) to be signed with TSIG (RFC 8945) by one of the keys
+         * in {@code file}, besides coming from an {@link #allowTransfer} address; the transfer is
+         * signed with the same key, and NOTIFY messages with the file's first key. The file holds
+         * BIND/NSD {@code key} clauses as {@code tsig-keygen} writes them:
+         * {@code key "name" { algorithm hmac-sha256; secret "BASE64"; };}. A transfer unsigned,
+         * signed with another key, with a bad MAC or out of the 5-minute window is NOTAUTH.
+         * The file is read by {@link #build()}.
+         */
+        public Builder transferKeys(Path file) {
+            this.transferKeys = Objects.requireNonNull(file, "file");
             return this;
         }
 
@@ -337,8 +429,22 @@ public final class DnsServer implements Service {
                 });
             }
             Set<InetAddress> mayTransfer = Set.copyOf(transfers);
-            Responder responder = new Responder(AuthorityChain.of(members), mayTransfer::contains);
-            return new DnsServer(new DnsListener(responder, files, endpoints, watch, sighup, metrics));
+            Responder responder = Responder.of(AuthorityChain.of(members), mayTransfer::contains, clock,
+                    rateLimit, slip, v4Prefix, v6Prefix);
+            TsigKeys keys = null;
+            if (transferKeys != null) {
+                try {
+                    keys = TsigKeys.load(transferKeys);
+                } catch (IOException e) {
+                    throw new IllegalArgumentException(transferKeys + ": " + e.getMessage(), e);
+                }
+                responder = responder.requiringTsig(keys);
+            }
+            if (metrics != null) {
+                responder = responder.counting(metrics, files);
+            }
+            return new DnsServer(new DnsListener(responder, files, endpoints, watch, sighup, metrics, notify,
+                    keys == null ? null : keys.first()));
         }
 
         private Forwarder forwarder() {

@@ -149,12 +149,16 @@ final class AnswerCache {
             }
             int rdlen = u16(q, p + 9);
             p += 11;
-            if (p + rdlen != n || !optionsParse(q, p, n)) {
+            int options = p + rdlen != n ? -1 : optionsParse(q, p, n);
+            if (options < 0) {
                 return -1;
             }
             shape |= EDNS;
             if (!tcp) {
                 limit = Math.max(512, Math.min(udpSize, MAX_UDP));
+                if (options == HAS_COOKIE) {
+                    limit -= Cookies.RESPONSE_ROOM; // as the full path: room for our cookie
+                }
             }
         } else if (p != n) {
             return -1; // trailing bytes: let the full parser judge them
@@ -162,22 +166,30 @@ final class AnswerCache {
         return shape | (long) limit << LIMIT_SHIFT;
     }
 
+    /** What {@link #optionsParse} says of options that parse and include a COOKIE. */
+    private static final int HAS_COOKIE = 1;
+
     /**
      * Whether EDNS options in [from, to) are well formed as dnsjava reads them, so a query
      * answered from the cache is one the full path would have answered the same way rather than
-     * with FORMERR. Client subnet (RFC 7871) is left to the full path.
+     * with FORMERR: -1 if not, {@link #HAS_COOKIE} if they include a cookie, else 0. Client
+     * subnet (RFC 7871) is left to the full path.
      */
-    private static boolean optionsParse(byte[] q, int from, int to) {
+    private static int optionsParse(byte[] q, int from, int to) {
         int p = from;
+        int found = 0;
         while (p < to) {
             if (p + 4 > to) {
-                return false;
+                return -1;
             }
             int code = u16(q, p);
             int len = u16(q, p + 2);
             p += 4;
             if (p + len > to) {
-                return false;
+                return -1;
+            }
+            if (code == Cookies.OPTION) {
+                found = HAS_COOKIE;
             }
             boolean ok = switch (code) {
                 case 8 -> false; // CLIENT-SUBNET: its own validation, not repeated here
@@ -187,11 +199,11 @@ final class AnswerCache {
                 default -> true;
             };
             if (!ok) {
-                return false;
+                return -1;
             }
             p += len;
         }
-        return true;
+        return found;
     }
 
     /**

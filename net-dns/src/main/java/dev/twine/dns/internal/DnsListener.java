@@ -49,8 +49,13 @@ public final class DnsListener {
     /** Where the UDP and TCP server's series go, or null. */
     private final Metrics metrics;
     private final ZoneAuthority zones;
+    private final Notifier notifier;
     private Server server;
     private Scope watcher;
+    /** The TLS context of the DNS-over-TLS endpoints, made at the first start. */
+    private dev.twine.core.Tls dot;
+    /** Where NOTIFY messages are sent from once started, or null. */
+    private Scope notifying;
 
     /**
      * @param responder the request path
@@ -60,7 +65,9 @@ public final class DnsListener {
      * @param sighup whether SIGHUP reloads the zone files
      */
     public DnsListener(Responder responder, ZoneAuthority zones, List<Endpoint> endpoints, Duration watch, boolean sighup,
-            Metrics metrics) {
+            Metrics metrics, List<InetSocketAddress> notify, org.xbill.DNS.TSIG notifyKey) {
+        this.notifier = zones == null || notify.isEmpty() ? null
+                : new Notifier(notify, zones.current(), Duration.ofSeconds(2), 3, notifyKey);
         this.metrics = metrics;
         this.responder = responder;
         this.zones = zones;
@@ -98,7 +105,7 @@ public final class DnsListener {
                 b.metrics(metrics);
             }
             for (Endpoint e : samePort(endpoints)) {
-                b.listen(e);
+                b.listen(dotEndpoint(e, b));
             }
             try {
                 server = b.start();
@@ -111,6 +118,9 @@ public final class DnsListener {
         if (last != null) {
             throw last;
         }
+        if (notifier != null) {
+            notifying = Scope.open("dns-notify");
+        }
         if (zones != null && !watch.isZero()) {
             watcher = Scope.open("dns-watch");
             watcher.fork("dns-watch", this::watchLoop);
@@ -118,6 +128,23 @@ public final class DnsListener {
         if (zones != null && sighup) {
             installSighup(this);
         }
+    }
+
+    /**
+     * A {@code tls:} endpoint with its own certificate is DNS over TLS (RFC 7858): its context
+     * offers ALPN {@code dot} (RFC 7858 §3.1, IANA's name), set as the server's context, and the
+     * endpoint given without the files so the server uses it. All such endpoints take the
+     * first one's certificate.
+     */
+    private Endpoint dotEndpoint(Endpoint e, Server.Builder b) throws IOException {
+        if (!(e instanceof Endpoint.Tls t) || t.cert() == null) {
+            return e;
+        }
+        if (dot == null) {
+            dot = dev.twine.core.Tls.serverBuilder().certificate(t.cert(), t.key()).alpn("dot").build();
+        }
+        b.tls(dot);
+        return new Endpoint.Tls(t.host(), t.port(), t.backlog(), null, null, t.trust());
     }
 
     private static List<Endpoint> samePort(List<Endpoint> endpoints) throws IOException {
@@ -179,15 +206,32 @@ public final class DnsListener {
                 return; // nothing to say to garbage: close (RFC 7766 §6.2.4 lets servers do so)
             }
             for (byte[] a : answers) {
-                frames.write(conn.output(), a);
+                // over TLS (DNS over TLS, RFC 7858) a padded query gets a padded answer (RFC 7830 §3)
+                frames.write(conn.output(), conn.isSecure() ? Padding.pad(query, a) : a);
             }
             conn.flush();
         }
     }
 
-    /** Re-reads the zone files; true with none to read. */
+    /**
+     * Re-reads the zone files, then sends NOTIFY for each zone whose serial changed (RFC 1996 §4,
+     * in the background once started); true with none to read.
+     */
     public boolean reload() {
-        return zones == null || zones.reload();
+        if (zones == null) {
+            return true;
+        }
+        if (!zones.reload()) {
+            return false;
+        }
+        if (notifier != null) {
+            try {
+                notifier.changed(zones.current(), notifying);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // the zones are in force; the notifying was cut short
+            }
+        }
+        return true;
     }
 
     public Optional<String> lastReloadError() {
@@ -244,6 +288,14 @@ public final class DnsListener {
 
     private void stopWatching() {
         SIGHUP.remove(this);
+        if (notifying != null) {
+            notifying.cancel();
+            try {
+                notifying.close();
+            } catch (RuntimeException ignored) {
+                // NOTIFY tasks end by interruption at shutdown, which is how they are meant to end
+            }
+        }
         if (watcher != null) {
             watcher.cancel();
             try {

@@ -36,14 +36,23 @@ public final class DnsPlugin implements ServicePlugin {
         return List.of(
                 Option.value("--zone", "FILE", "a zone in RFC 1035 master-file (BIND) syntax; its SOA gives the origin")
                         .asRepeatable().asRequired(),
-                Option.value("--listen", "EP", "an endpoint (udp:PORT, tcp:PORT, with :interface=ADDR); default "
-                        + "udp:5300 and tcp:5300 on 127.0.0.1").asRepeatable(),
+                Option.value("--listen", "EP", "an endpoint (udp:PORT, tcp:PORT, with :interface=ADDR; "
+                        + "tls:PORT:cert=FILE:key=FILE for DNS over TLS); default udp:5300 and tcp:5300 on 127.0.0.1")
+                        .asRepeatable(),
                 Option.value("--forward", "HOST:PORT", "forward names outside the zones to this resolver, with a cache"),
                 Option.value("--forward-allow", "CIDR", "clients that may use --forward (ADDR or ADDR/PREFIX); "
                         + "default loopback only (127.0.0.0/8, ::1); others get REFUSED").asRepeatable(),
                 Option.value("--allow-transfer", "ADDR", "allow zone transfers (AXFR) to this client address")
                         .asRepeatable(),
-                Option.flag("--watch", "reload zone files when they change (polled every second); SIGHUP reloads too"));
+                Option.value("--tsig-keys", "FILE", "require transfers to be signed (TSIG, hmac-sha256) with a key "
+                        + "in FILE (BIND key clauses, as tsig-keygen writes); NOTIFY is signed with its first key"),
+                Option.value("--notify", "HOST:PORT", "send NOTIFY to this secondary when a reload changes a zone's "
+                        + "serial (it must be allowed to transfer: --allow-transfer)").asRepeatable(),
+                Option.flag("--watch", "reload zone files when they change (polled every second); SIGHUP reloads too"),
+                Option.value("--rrl-rate", "N", "UDP response rate limit: responses per second to one client prefix "
+                        + "(/24, /56) for one answer; default 200, 0 = off; TCP and clients with a valid DNS cookie are exempt"),
+                Option.value("--rrl-slip", "N", "of the responses over the rate limit, send every N-th truncated "
+                        + "(TC, so real clients retry over TCP) and drop the rest; default 2, 0 = drop all"));
     }
 
     @Override
@@ -73,8 +82,30 @@ public final class DnsPlugin implements ServicePlugin {
         for (String a : args.values("--allow-transfer")) {
             b.allowTransfer(ip("--allow-transfer", a));
         }
+        args.value("--tsig-keys").ifPresent(f -> {
+            if (!Files.isReadable(Path.of(f))) {
+                throw new IllegalArgumentException("--tsig-keys: cannot read " + f);
+            }
+            b.transferKeys(Path.of(f));
+        });
+        for (String n : args.values("--notify")) {
+            // HOST:PORT in the client endpoint grammar ([IPV6]:PORT), the host an IP address
+            dev.twine.core.Endpoint.Tcp hp;
+            try {
+                hp = (dev.twine.core.Endpoint.Tcp) dev.twine.core.Endpoint.parseClient("tcp:" + n);
+            } catch (IllegalArgumentException | ClassCastException e) {
+                throw new IllegalArgumentException("--notify: not HOST:PORT: '" + n + "'", e);
+            }
+            b.notifySecondary(new InetSocketAddress(ip("--notify", hp.host()), hp.port()));
+        }
         if (args.flag("--watch")) {
             b.watch(Duration.ofSeconds(1));
+        }
+        if (args.value("--rrl-rate").isPresent()) {
+            b.rateLimit(args.count("--rrl-rate"));
+        }
+        if (args.value("--rrl-slip").isPresent()) {
+            b.rateLimitSlip(args.count("--rrl-slip"));
         }
         return b.build();
     }

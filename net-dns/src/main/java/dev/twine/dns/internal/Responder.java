@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.function.Predicate;
+import org.xbill.DNS.ExtendedFlags;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Header;
 import org.xbill.DNS.Message;
@@ -19,7 +20,10 @@ import org.xbill.DNS.OPTRecord;
 import org.xbill.DNS.Opcode;
 import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
+import org.xbill.DNS.SOARecord;
 import org.xbill.DNS.Section;
+import org.xbill.DNS.TSIG;
+import org.xbill.DNS.TSIGRecord;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
 
@@ -43,6 +47,13 @@ public final class Responder {
     /** The zones AXFR serves: the chain's zone-file authority, if it has one. */
     private final ZoneAuthority transfers;
     private final Predicate<InetAddress> mayTransfer;
+    private final Cookies cookies;
+    /** UDP response rate limiting, or null for none. */
+    private final RateLimiter rrl;
+    /** The keys transfers must be signed with (RFC 8945), or null when the address alone decides. */
+    private final TsigKeys transferKeys;
+    /** Where answers are counted, or null. */
+    private final QueryStats stats;
 
     /**
      * What the request path produced, and whether it may be reused for any query of the same
@@ -60,6 +71,44 @@ public final class Responder {
      * @param mayTransfer which clients may AXFR
      */
     public Responder(AuthorityChain chain, Predicate<InetAddress> mayTransfer) {
+        this(chain, mayTransfer, new Cookies(java.time.Clock.systemUTC()), null, null, null);
+    }
+
+    /**
+     * The server's request path: cookies stamped on {@code clock}, and a UDP rate limit of
+     * {@code perSecond} responses per prefix and response (0 = none).
+     */
+    public static Responder of(AuthorityChain chain, Predicate<InetAddress> mayTransfer, java.time.Clock clock,
+            int perSecond, int slip, int v4Prefix, int v6Prefix) {
+        RateLimiter rrl = perSecond == 0 ? null : new RateLimiter(perSecond, slip, v4Prefix, v6Prefix, clock);
+        return new Responder(chain, mayTransfer, new Cookies(clock), rrl, null, null);
+    }
+
+    /** This request path with transfers (AXFR, IXFR) allowed only when signed with one of {@code keys}. */
+    public Responder requiringTsig(TsigKeys keys) {
+        return new Responder(chain, mayTransfer, cookies, rrl, keys, stats);
+    }
+
+    /**
+     * This request path counting its responses in {@code metrics} (by rcode, type, transport and
+     * the zone of {@code zones}, which may be null) and what the rate limit holds back.
+     */
+    public Responder counting(dev.twine.core.Metrics metrics, ZoneAuthority zones) {
+        return new Responder(chain, mayTransfer, cookies, rrl, transferKeys, new QueryStats(metrics, zones, rrl));
+    }
+
+    /**
+     * @param chain the authorities, asked in order
+     * @param mayTransfer which clients may AXFR
+     * @param cookies how server cookies are made and checked
+     * @param rrl the UDP response rate limit, or null for none
+     */
+    Responder(AuthorityChain chain, Predicate<InetAddress> mayTransfer, Cookies cookies, RateLimiter rrl,
+            TsigKeys transferKeys, QueryStats stats) {
+        this.stats = stats;
+        this.transferKeys = transferKeys;
+        this.cookies = cookies;
+        this.rrl = rrl;
         this.chain = chain;
         this.cached = chain.members().get(0) instanceof ZoneAuthority z ? z : null;
         this.transfers = chain.members().stream().filter(ZoneAuthority.class::isInstance).map(ZoneAuthority.class::cast)
@@ -67,10 +116,31 @@ public final class Responder {
         this.mayTransfer = mayTransfer;
     }
 
-    /** The response to a UDP query, or empty to drop it. Never throws. */
+    /**
+     * The response to a UDP query, or empty to drop it. Never throws. The rate limit applies
+     * here, except to clients that sent a valid server cookie (RFC 7873 §5.2.5: their address is
+     * not spoofed); a limited client that sent a client cookie gets BADCOOKIE with a fresh one
+     * instead of TC (RFC 7873 §5.2.3), so its retry carries a cookie the limit lets through.
+     */
     public Optional<byte[]> answerUdp(byte[] query, InetAddress peer) {
         List<byte[]> out = answer(query, peer, false);
-        return out.isEmpty() ? Optional.empty() : Optional.of(out.get(0));
+        if (out.isEmpty()) {
+            return Optional.empty();
+        }
+        byte[] r = out.get(0);
+        Cookies.Found cookie = Cookies.find(query);
+        if (rrl != null && (cookie == null || !cookies.valid(cookie, peer))) {
+            switch (rrl.check(peer, r)) {
+                case DROP -> {
+                    return Optional.empty();
+                }
+                case SLIP -> {
+                    return Optional.of(counted(cookie == null ? RateLimiter.truncated(r) : badCookie(r, cookie, peer), "udp"));
+                }
+                case SEND -> { }
+            }
+        }
+        return Optional.of(counted(withCookie(r, cookie, peer), "udp"));
     }
 
     /**
@@ -78,7 +148,43 @@ public final class Responder {
      * nothing. Never throws.
      */
     public List<byte[]> answerTcp(byte[] query, InetAddress peer) {
-        return answer(query, peer, true);
+        List<byte[]> out = answer(query, peer, true);
+        if (!out.isEmpty()) {
+            counted(out.get(0), "tcp"); // a transfer of many messages is one response
+        }
+        Cookies.Found cookie = Cookies.find(query);
+        if (cookie == null || out.isEmpty()) {
+            return out;
+        }
+        List<byte[]> with = new ArrayList<>(out.size());
+        for (byte[] m : out) {
+            with.add(withCookie(m, cookie, peer));
+        }
+        return with;
+    }
+
+    private byte[] counted(byte[] response, String transport) {
+        if (stats != null) {
+            stats.count(response, transport);
+        }
+        return response;
+    }
+
+    /** RFC 7873 §5.2: a response to a query with a client cookie carries it and our server cookie. */
+    private byte[] withCookie(byte[] response, Cookies.Found cookie, InetAddress peer) {
+        return cookie == null ? response : Cookies.attach(response, cookies.responseOption(cookie, peer));
+    }
+
+    /** BADCOOKIE (extended rcode 23, RFC 7873 §8): the header and question, an OPT with a fresh cookie. */
+    private byte[] badCookie(byte[] response, Cookies.Found cookie, InetAddress peer) {
+        byte[] bare = RateLimiter.truncated(response);
+        bare[2] &= ~0x02; // not truncated: the client is to retry with the cookie, not over TCP
+        bare[3] = (byte) (bare[3] & 0xF0 | Rcode.BADCOOKIE & 0x0F);
+        bare[11] = 1;
+        byte[] opt = new OPTRecord(MAX_UDP, Rcode.BADCOOKIE >>> 4, 0, 0).toWire(Section.ADDITIONAL);
+        byte[] out = java.util.Arrays.copyOf(bare, bare.length + opt.length);
+        System.arraycopy(opt, 0, out, bare.length, opt.length);
+        return withCookie(out, cookie, peer);
     }
 
     private List<byte[]> answer(byte[] wire, InetAddress peer, boolean tcp) {
@@ -127,6 +233,9 @@ public final class Responder {
         int limit = tcp ? 65_535 : 512;
         if (opt != null && !tcp) {
             limit = Math.max(512, Math.min(opt.getPayloadSize(), MAX_UDP));
+            if (!opt.getOptions(Cookies.OPTION).isEmpty()) {
+                limit -= Cookies.RESPONSE_ROOM; // the answer must still fit once our cookie is added
+            }
         }
         Message r = reply(q);
         if (h.getOpcode() != Opcode.QUERY) {
@@ -140,18 +249,18 @@ public final class Responder {
         if (opt != null && opt.getVersion() > 0) {
             // RFC 6891 §6.1.3: BADVERS (16) is carried in the OPT's extended rcode
             Message bad = reply(q);
-            bad.addRecord(new OPTRecord(MAX_UDP, Rcode.BADVERS >>> 4, 0, 0), Section.ADDITIONAL);
+            bad.addRecord(new OPTRecord(MAX_UDP, Rcode.BADVERS >>> 4, 0, opt.getFlags() & ExtendedFlags.DO), Section.ADDITIONAL);
             return Result.once(List.of(bad.toWire(limit)));
         }
         Record question = questions.get(0);
         int qtype = question.getType();
         int qclass = question.getDClass();
         if (qtype == Type.AXFR || qtype == Type.IXFR) {
-            if (!tcp) {
+            if (!tcp && qtype == Type.AXFR) {
                 r.getHeader().setRcode(Rcode.FORMERR); // RFC 5936 §4.2: not over UDP
                 return Result.once(List.of(finish(r, opt, limit)));
             }
-            return Result.once(transfer(q, r, peer, opt));
+            return Result.once(transfer(q, wire, r, peer, opt, tcp));
         }
         if (qtype == Type.OPT || qtype >= 128 && qtype < Type.ANY) {
             // OPT is no question (RFC 6891 §6.1.1); MAILA/MAILB and other meta-types: not served
@@ -160,7 +269,8 @@ public final class Responder {
         }
         DnsQuestion asked = new DnsQuestion(Records.text(question.getName()), qtype, qclass, Optional.ofNullable(peer),
                 tcp ? DnsQuestion.Transport.TCP : DnsQuestion.Transport.UDP,
-                opt == null ? OptionalInt.empty() : OptionalInt.of(opt.getPayloadSize()), h.getFlag(Flags.RD));
+                opt == null ? OptionalInt.empty() : OptionalInt.of(opt.getPayloadSize()), h.getFlag(Flags.RD),
+                opt != null && (opt.getFlags() & ExtendedFlags.DO) != 0);
         AuthorityChain.Answered a;
         try {
             a = chain.ask(asked);
@@ -192,6 +302,7 @@ public final class Responder {
             case DnsAnswer.Referral ref -> {
                 // RFC 1034 §4.3.2 step 3b: not authoritative, the cut's NS set and its glue
                 add(ref.nameServers(), r, Section.AUTHORITY);
+                add(ref.dnssec(), r, Section.AUTHORITY);
                 add(ref.glue(), r, Section.ADDITIONAL);
             }
             case DnsAnswer.NxDomain n -> {
@@ -224,11 +335,17 @@ public final class Responder {
     }
 
     private static void negative(List<DnsRecord> authority, Message r) throws TextParseException {
+        long soaTtl = authority.stream().filter(DnsRecord.Soa.class::isInstance).map(DnsRecord.Soa.class::cast)
+                .mapToLong(s -> Math.min(s.ttl(), s.minimum())).findFirst().orElse(-1);
         for (DnsRecord rec : authority) {
             if (rec instanceof DnsRecord.Soa s && s.minimum() < s.ttl()) {
                 // RFC 2308 §3: the SOA's TTL is the lesser of its own TTL and its MINIMUM field
                 rec = new DnsRecord.Soa(s.name(), s.minimum(), s.primary(), s.admin(), s.serial(), s.refresh(),
                         s.retry(), s.expire(), s.minimum());
+            } else if (rec instanceof DnsRecord.Other o && o.typeCode() == Type.RRSIG && soaTtl >= 0 && o.ttl() > soaTtl
+                    && o.data().length > 2 && o.data()[0] == 0 && o.data()[1] == Type.SOA) {
+                // and its RRSIG goes with it (RFC 4035 §3.1.3: the RRset and its signature age together)
+                rec = new DnsRecord.Other(o.name(), soaTtl, o.typeCode(), o.data());
             }
             r.addRecord(Records.wire(rec), Section.AUTHORITY);
         }
@@ -254,8 +371,9 @@ public final class Responder {
 
     private static byte[] finish(Message r, OPTRecord queryOpt, int limit) {
         if (queryOpt != null) {
-            // RFC 6891 §6.1.1: answer EDNS with EDNS, offering our own payload size
-            r.addRecord(new OPTRecord(MAX_UDP, 0, 0, 0), Section.ADDITIONAL);
+            // RFC 6891 §6.1.1: answer EDNS with EDNS, offering our own payload size; RFC 3225 §3:
+            // the DO bit of the query is copied into the response
+            r.addRecord(new OPTRecord(MAX_UDP, 0, 0, queryOpt.getFlags() & ExtendedFlags.DO), Section.ADDITIONAL);
         }
         // dnsjava drops whole RRsets that do not fit and sets TC unless only the additional
         // section lost data (RFC 2181 §9)
@@ -272,8 +390,13 @@ public final class Responder {
         return out;
     }
 
-    /** AXFR (RFC 5936): SOA, every record, SOA, in messages of up to about 16 KiB. */
-    private List<byte[]> transfer(Message q, Message r, InetAddress peer, OPTRecord opt) {
+    /**
+     * AXFR (RFC 5936): SOA, every record, SOA, in messages of up to about 16 KiB. IXFR (RFC 1995
+     * §4): the differences since the client's serial from the {@link Journal}, or the current SOA
+     * alone if it is up to date (also over UDP, §2), or the whole zone as AXFR does when the
+     * journal cannot bridge the gap.
+     */
+    private List<byte[]> transfer(Message q, byte[] wire, Message r, InetAddress peer, OPTRecord opt, boolean tcp) {
         Record question = q.getQuestion();
         Zone zone = transfers == null ? null : transfers.current().find(question.getName());
         if (zone == null || !zone.origin().equals(question.getName()) || !mayTransfer.test(peer)) {
@@ -281,21 +404,75 @@ public final class Responder {
             r.getHeader().setRcode(zone == null || !zone.origin().equals(question.getName()) ? Rcode.NOTAUTH : Rcode.REFUSED);
             return List.of(finish(r, opt, 65_535));
         }
-        List<byte[]> out = new ArrayList<>();
-        List<Record> all = new ArrayList<>(zone.records());
-        all.add(zone.soa());
+        if (transferKeys != null && !transferKeys.verified(q, wire)) {
+            // RFC 8945 §5.2: an unknown key, a bad MAC or a time out of the window: NOTAUTH, unsigned
+            r.getHeader().setRcode(Rcode.NOTAUTH);
+            return List.of(finish(r, opt, 65_535));
+        }
+        TSIG key = transferKeys == null ? null : transferKeys.keyOf(q);
+        List<Record> all = new ArrayList<>();
+        if (question.getType() == Type.IXFR) {
+            SOARecord theirs = q.getSection(Section.AUTHORITY).stream().filter(SOARecord.class::isInstance)
+                    .map(SOARecord.class::cast).findFirst().orElse(null);
+            if (theirs == null) {
+                r.getHeader().setRcode(Rcode.FORMERR); // RFC 1995 §3: the query carries the client's SOA
+                return signed(List.of(r), q, key);
+            }
+            long serial = theirs.getSerial();
+            List<Journal.Diff> steps = Journal.newer(zone.soa().getSerial(), serial)
+                    ? transfers.journal().since(zone.origin(), serial, zone.soa()) : List.of();
+            if (!tcp || steps != null && steps.isEmpty()) {
+                // RFC 1995 §4: up to date (or over UDP, §2: ask again over TCP): the SOA alone
+                Message m = transferMessage(q, true);
+                m.addRecord(zone.soa(), Section.ANSWER);
+                return signed(List.of(m), q, key);
+            }
+            if (steps != null) {
+                all.add(zone.soa());
+                for (Journal.Diff d : steps) {
+                    all.add(d.from());
+                    all.addAll(d.deleted());
+                    all.add(d.to());
+                    all.addAll(d.added());
+                }
+                all.add(zone.soa());
+            }
+        }
+        if (all.isEmpty()) {
+            all.addAll(zone.records());
+            all.add(zone.soa());
+        }
+        List<Message> out = new ArrayList<>();
         Message m = transferMessage(q, true);
         int size = 0;
         for (Record rec : all) {
             if (size > 16_000) {
-                out.add(m.toWire());
+                out.add(m);
                 m = transferMessage(q, false);
                 size = 0;
             }
             m.addRecord(rec, Section.ANSWER);
             size += rec.toWire(Section.ANSWER).length;
         }
-        out.add(m.toWire());
+        out.add(m);
+        return signed(out, q, key);
+    }
+
+    /**
+     * The messages of a transfer in wire form, each signed with {@code key} if not null: the first
+     * over the query's MAC, each next one over the one before (RFC 8945 §5.3.1).
+     */
+    private static List<byte[]> signed(List<Message> messages, Message q, TSIG key) {
+        List<byte[]> out = new ArrayList<>(messages.size());
+        TSIGRecord previous = q.getTSIG();
+        for (int i = 0; i < messages.size(); i++) {
+            Message m = messages.get(i);
+            if (key != null) {
+                key.apply(m, previous, i == 0);
+                previous = m.getTSIG();
+            }
+            out.add(m.toWire());
+        }
         return out;
     }
 

@@ -8,14 +8,21 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Set;
+import java.util.TreeMap;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Master;
+import org.xbill.DNS.NSEC3PARAMRecord;
+import org.xbill.DNS.NSEC3Record;
+import org.xbill.DNS.NSECRecord;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.SOARecord;
 import org.xbill.DNS.Type;
+import org.xbill.DNS.utils.base32;
 
 /**
  * One zone loaded from an RFC 1035 master file: its records by owner and type, and every name
@@ -30,6 +37,12 @@ public final class Zone {
     private final Set<Name> names;
     private final List<Record> records;
     private final Path source;
+    /** The NSEC chain by owner, in canonical order (RFC 4034 §6.1); empty if the zone has none. */
+    private final NavigableMap<Name, NSECRecord> nsec = new TreeMap<>();
+    /** The apex's NSEC3PARAM (RFC 5155 §4), or null: then the zone has no NSEC3 chain. */
+    private final NSEC3PARAMRecord nsec3param;
+    /** The NSEC3 chain by the hash in its owner's first label (base32hex, lower case, so in hash order). */
+    private final NavigableMap<String, NSEC3Record> nsec3 = new TreeMap<>();
 
     private Zone(Path source, SOARecord soa, Map<Name, Map<Integer, List<Record>>> nodes, Set<Name> names,
             List<Record> records) {
@@ -39,6 +52,16 @@ public final class Zone {
         this.nodes = nodes;
         this.names = names;
         this.records = records;
+        NSEC3PARAMRecord param = null;
+        for (Record r : records) {
+            switch (r) {
+                case NSECRecord n -> nsec.put(n.getName(), n);
+                case NSEC3Record n -> nsec3.put(n.getName().getLabelString(0).toLowerCase(Locale.ROOT), n);
+                case NSEC3PARAMRecord p when p.getName().equals(origin) && p.getFlags() == 0 -> param = p;
+                default -> { }
+            }
+        }
+        this.nsec3param = param;
     }
 
     /**
@@ -106,14 +129,64 @@ public final class Zone {
         }
         for (Map.Entry<Name, Map<Integer, List<Record>>> e : nodes.entrySet()) {
             Map<Integer, List<Record>> node = e.getValue();
-            if (node.containsKey(Type.CNAME) && (node.size() > 1 || node.get(Type.CNAME).size() > 1)) {
-                // RFC 1034 §3.6.2: a CNAME is the only data at its name
+            long others = node.keySet().stream().filter(t -> t != Type.RRSIG && t != Type.NSEC).count();
+            if (node.containsKey(Type.CNAME) && (others > 1 || node.get(Type.CNAME).size() > 1)) {
+                // RFC 1034 §3.6.2: a CNAME is the only data at its name, but for its DNSSEC
+                // records (RFC 4035 §2.5: RRSIG and NSEC)
                 throw new ZoneFileException(source + ": " + e.getKey() + " has a CNAME and other data");
             }
             node.replaceAll((t, l) -> List.copyOf(l));
         }
         return new Zone(source, soa, Map.copyOf(nodes), Set.copyOf(names), List.copyOf(kept));
     }
+
+    /** Whether the zone is signed: its apex has a DNSKEY set (RFC 4035 §2.1). */
+    public boolean signed() {
+        return node(origin).containsKey(Type.DNSKEY);
+    }
+
+    /** Whether its denial of existence is NSEC3 (RFC 5155) rather than NSEC. */
+    public boolean usesNsec3() {
+        return nsec3param != null && !nsec3.isEmpty();
+    }
+
+    /** The NSEC owned by {@code name} or, if none, the one before it that covers it (RFC 4034 §4.1.1). */
+    NSECRecord nsecFor(Name name) {
+        Map.Entry<Name, NSECRecord> e = nsec.floorEntry(name);
+        return e != null ? e.getValue() : nsec.isEmpty() ? null : nsec.lastEntry().getValue();
+    }
+
+    /** The NSEC3 whose owner is {@code name}'s hash, or null (RFC 5155 §7.2.1 "matches"). */
+    NSEC3Record nsec3Matching(Name name) {
+        return nsec3.get(hash(name));
+    }
+
+    /**
+     * The NSEC3 whose owner hash comes before {@code name}'s and whose next hash comes after it,
+     * the last one wrapping round (RFC 5155 §7.2.1 "covers"); null if the hash matches or there is
+     * no chain.
+     */
+    NSEC3Record nsec3Covering(Name name) {
+        String h = hash(name);
+        if (h == null || nsec3.containsKey(h)) {
+            return null;
+        }
+        Map.Entry<String, NSEC3Record> e = nsec3.lowerEntry(h);
+        return e != null ? e.getValue() : nsec3.lastEntry().getValue();
+    }
+
+    private String hash(Name name) {
+        if (nsec3param == null) {
+            return null;
+        }
+        try {
+            return BASE32HEX.toString(nsec3param.hashName(name)).toLowerCase(Locale.ROOT);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            return null; // an unknown hash algorithm: no NSEC3 proof can be given (RFC 5155 §8.1)
+        }
+    }
+
+    private static final base32 BASE32HEX = new base32(base32.Alphabet.BASE32HEX, false, false);
 
     static Name parent(Name n) {
         return new Name(n, 1);

@@ -23,6 +23,7 @@ import org.xbill.DNS.DClass;
 import org.xbill.DNS.MXRecord;
 import org.xbill.DNS.NSRecord;
 import org.xbill.DNS.Name;
+import org.xbill.DNS.RRSIGRecord;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.SRVRecord;
 import org.xbill.DNS.Type;
@@ -42,6 +43,7 @@ public final class ZoneAuthority implements DnsAuthority {
     private final AtomicReference<String> reloadError = new AtomicReference<>();
     private final AtomicLong reloads = new AtomicLong();
     private final ReentrantLock reloadLock = new ReentrantLock();
+    private final Journal journal = new Journal();
 
     /**
      * Loads {@code files}.
@@ -71,6 +73,13 @@ public final class ZoneAuthority implements DnsAuthority {
         reloadLock.lock();
         try {
             ZoneSet fresh = load(files);
+            ZoneSet old = zones.get();
+            for (Zone z : fresh.zones()) {
+                Zone before = old.find(z.origin());
+                if (before != null && before.origin().equals(z.origin())) {
+                    journal.record(before, z); // RFC 1995: what IXFR will send to secondaries
+                }
+            }
             zones.set(fresh);
             reloadError.set(null);
             reloads.incrementAndGet();
@@ -83,6 +92,11 @@ public final class ZoneAuthority implements DnsAuthority {
         } finally {
             reloadLock.unlock();
         }
+    }
+
+    /** The differences between the versions loaded so far, for IXFR. */
+    Journal journal() {
+        return journal;
     }
 
     /** Why the last reload failed, or empty. */
@@ -140,7 +154,8 @@ public final class ZoneAuthority implements DnsAuthority {
         if (question.dnsClass() != DClass.IN && question.dnsClass() != DClass.ANY || set.find(qname) == null) {
             return DnsAnswer.notMine();
         }
-        return resolve(set, qname, question.type(), question.transport() == DnsQuestion.Transport.TCP);
+        return resolve(set, qname, question.type(), question.transport() == DnsQuestion.Transport.TCP,
+                question.dnssecOk());
     }
 
     /** The sections of an answer as they are filled in. */
@@ -154,8 +169,11 @@ public final class ZoneAuthority implements DnsAuthority {
         }
     }
 
-    /** The authoritative answer for (qname, qtype), CNAMEs chased across the zones. */
-    private static DnsAnswer resolve(ZoneSet set, Name qname, int qtype, boolean tcp) throws IOException {
+    /**
+     * The authoritative answer for (qname, qtype), CNAMEs chased across the zones; with
+     * {@code dnssec} (the DO bit), a signed zone's RRSIGs and proofs come with it (RFC 4035 §3.1).
+     */
+    private static DnsAnswer resolve(ZoneSet set, Name qname, int qtype, boolean tcp, boolean dnssec) throws IOException {
         Sections s = new Sections();
         Name current = qname;
         Set<Name> seen = new HashSet<>();
@@ -164,6 +182,7 @@ public final class ZoneAuthority implements DnsAuthority {
             if (zone == null || !seen.add(current)) {
                 return s.data(); // the chain leaves our zones (the client resolves on), or loops
             }
+            boolean sign = dnssec && zone.signed();
             Name cut = zone.delegation(current);
             if (cut != null && !(qtype == Type.DS && cut.equals(current))) {
                 // RFC 1034 §4.3.2 step 3b: a referral, not authoritative, with glue
@@ -173,12 +192,14 @@ public final class ZoneAuthority implements DnsAuthority {
                     for (DnsRecord r : Records.exact(s.authority)) {
                         ns.add((DnsRecord.Ns) r);
                     }
-                    return new DnsAnswer.Referral(ns, Records.exact(s.additional));
+                    List<Record> ds = sign ? Denial.delegation(zone, cut) : List.of();
+                    return new DnsAnswer.Referral(ns, Records.exact(s.additional), Records.exact(ds));
                 }
                 return s.data(); // a CNAME into a delegation: the alias is ours, the rest theirs
             }
             Map<Integer, List<Record>> node = zone.node(current);
             Name owner = current;
+            Name synthesised = null; // the closest encloser, when the answer comes from its wildcard
             if (node.isEmpty() && !zone.exists(current)) {
                 // RFC 4592 §3.3.1: the source of synthesis is "*." + the closest encloser
                 Name encloser = Zone.parent(current);
@@ -188,39 +209,92 @@ public final class ZoneAuthority implements DnsAuthority {
                 node = zone.node(wildcard(encloser));
                 if (node.isEmpty()) {
                     // RFC 6604 §3: the last name in the chain decides
-                    return new DnsAnswer.NxDomain(Records.exact(s.answer), List.of(soa(zone)), true);
+                    List<Record> auth = negative(zone, sign);
+                    if (sign) {
+                        auth.addAll(Denial.nxdomain(zone, current, encloser));
+                    }
+                    return new DnsAnswer.NxDomain(Records.exact(s.answer), Records.exact(auth), true);
                 }
+                synthesised = encloser;
             }
             if (qtype == Type.ANY) {
                 if (node.isEmpty()) {
-                    return new DnsAnswer.NoData(Records.exact(s.answer), List.of(soa(zone)), true); // an empty non-terminal
+                    return noData(zone, current, synthesised, sign, s); // an empty non-terminal
                 }
-                any(node, owner, tcp, s);
+                any(node, owner, tcp, sign, s);
+                synthesisProof(zone, current, synthesised, sign, s);
                 return s.data();
             }
             List<Record> answer = node.get(qtype);
             if (answer != null) {
                 add(answer, owner, s.answer);
-                additional(set, answer, s);
+                signatures(node, qtype, owner, sign, s.answer);
+                synthesisProof(zone, current, synthesised, sign, s);
+                additional(set, answer, sign, s);
                 return s.data();
             }
             List<Record> cname = node.get(Type.CNAME);
             if (cname != null) {
                 // RFC 1034 §4.3.2 step 3a: answer the alias and go on with its target
                 add(cname, owner, s.answer);
+                signatures(node, Type.CNAME, owner, sign, s.answer);
+                synthesisProof(zone, current, synthesised, sign, s);
                 current = ((CNAMERecord) cname.get(0)).getTarget();
                 continue;
             }
-            return new DnsAnswer.NoData(Records.exact(s.answer), List.of(soa(zone)), true); // RFC 2308 §2.2
+            return noData(zone, current, synthesised, sign, s); // RFC 2308 §2.2
         }
         return s.data();
     }
 
-    private static DnsRecord soa(Zone zone) throws IOException {
-        return Records.exact(zone.soa());
+    /** NODATA at {@code name} (from the wildcard of {@code synthesised} if not null), with its proof when signing. */
+    private static DnsAnswer noData(Zone zone, Name name, Name synthesised, boolean sign, Sections s) throws IOException {
+        List<Record> auth = negative(zone, sign);
+        if (sign) {
+            auth.addAll(synthesised == null ? Denial.nodata(zone, name) : Denial.wildcardNodata(zone, name, synthesised));
+        }
+        s.authority.addAll(auth);
+        return new DnsAnswer.NoData(Records.exact(s.answer), Records.exact(s.authority), true);
     }
 
-    private static Name wildcard(Name encloser) {
+    /** The SOA for a negative answer, with its RRSIGs when signing (RFC 4035 §3.1.3). */
+    private static List<Record> negative(Zone zone, boolean sign) {
+        List<Record> out = new ArrayList<>(List.of(zone.soa()));
+        if (sign) {
+            signatures(zone.node(zone.origin()), Type.SOA, zone.origin(), true, out);
+        }
+        return out;
+    }
+
+    /** RFC 4035 §3.1.3.3: an answer from a wildcard carries the proof that the name itself does not exist. */
+    private static void synthesisProof(Zone zone, Name name, Name synthesised, boolean sign, Sections s) {
+        if (sign && synthesised != null) {
+            for (Record r : Denial.wildcardAnswer(zone, name, synthesised)) {
+                if (!s.authority.contains(r)) {
+                    s.authority.add(r);
+                }
+            }
+        }
+    }
+
+    /** The RRSIGs at {@code node} covering {@code type}, owned by {@code owner} (RFC 4035 §3.1.1). */
+    private static void signatures(Map<Integer, List<Record>> node, int type, Name owner, boolean sign, List<Record> section) {
+        List<Record> sigs = node.get(Type.RRSIG);
+        if (!sign || sigs == null) {
+            return;
+        }
+        for (Record sig : sigs) {
+            if (((RRSIGRecord) sig).getTypeCovered() == type) {
+                // a wildcard's RRSIG keeps its label count, which tells the validator of the expansion
+                Record named = sig.getName() == owner ? sig : sig.withName(owner);
+                if (!section.contains(named)) {
+                    section.add(named);
+                }
+            }
+        }
+    }
+
+    static Name wildcard(Name encloser) {
         try {
             return Name.concatenate(Name.fromConstantString("*"), encloser);
         } catch (org.xbill.DNS.NameTooLongException e) {
@@ -229,14 +303,17 @@ public final class ZoneAuthority implements DnsAuthority {
     }
 
     /** RFC 8482 §4.2: over UDP, one RRset (the lowest type); over TCP everything. */
-    private static void any(Map<Integer, List<Record>> node, Name owner, boolean tcp, Sections s) {
+    private static void any(Map<Integer, List<Record>> node, Name owner, boolean tcp, boolean sign, Sections s) {
         if (tcp) {
-            for (List<Record> set : node.values()) {
-                add(set, owner, s.answer);
+            for (Map.Entry<Integer, List<Record>> set : node.entrySet()) {
+                if (set.getKey() != Type.RRSIG || sign) {
+                    add(set.getValue(), owner, s.answer);
+                }
             }
         } else {
-            int lowest = node.keySet().stream().min(Integer::compare).orElseThrow();
+            int lowest = node.keySet().stream().filter(t -> t != Type.RRSIG).min(Integer::compare).orElseThrow();
             add(node.get(lowest), owner, s.answer);
+            signatures(node, lowest, owner, sign, s.answer);
         }
     }
 
@@ -272,7 +349,7 @@ public final class ZoneAuthority implements DnsAuthority {
     }
 
     /** RFC 1035 §3.3.9/§3.3.11, RFC 2782: addresses of MX, NS and SRV targets in our zones. */
-    private static void additional(ZoneSet set, List<Record> answer, Sections s) {
+    private static void additional(ZoneSet set, List<Record> answer, boolean sign, Sections s) {
         for (Record rec : answer) {
             Name target = switch (rec) {
                 case MXRecord m -> m.getTarget();
@@ -284,6 +361,11 @@ public final class ZoneAuthority implements DnsAuthority {
                 Zone z = set.find(target);
                 if (z != null && z.delegation(target) == null) {
                     glue(z.node(target), s);
+                    for (int t : new int[] {Type.A, Type.AAAA}) {
+                        if (z.node(target).containsKey(t)) {
+                            signatures(z.node(target), t, target, sign && z.signed(), s.additional);
+                        }
+                    }
                 }
             }
         }

@@ -314,11 +314,17 @@ class AnswerCacheTest {
     void ednsOptionsShareTheEntryButABrokenOneStillGetsFormerr() throws Exception {
         byte[] cookie = query(1, "www.example.test.", Type.A, false, false, 1232, 0,
                 new CookieOption(new byte[] {1, 2, 3, 4, 5, 6, 7, 8}));
+        byte[] otherCookie = query(1, "www.example.test.", Type.A, false, false, 1232, 0,
+                new CookieOption(new byte[] {8, 7, 6, 5, 4, 3, 2, 1}));
         byte[] plain = query(1, "www.example.test.", Type.A, 1232);
-        assertEquals(AnswerCache.shape(plain, false), AnswerCache.shape(cookie, false));
-        byte[] first = udp(cookie);
-        assertArrayEquals(withoutId(first), withoutId(udp(plain)));
-        assertEquals(1, set.answers().size());
+        // one entry for every cookie (the answer is cut 28 bytes shorter to leave room for ours)
+        assertEquals(AnswerCache.shape(otherCookie, false), AnswerCache.shape(cookie, false));
+        byte[] first = udp(plain);
+        udp(cookie);
+        Message withCookie = new Message(udp(otherCookie));
+        assertEquals(new Message(first).getSection(Section.ANSWER), withCookie.getSection(Section.ANSWER));
+        assertEquals(1, withCookie.getOPT().getOptions(Cookies.OPTION).size());
+        assertEquals(2, set.answers().size());
         // a client cookie must be 8 bytes (RFC 7873 §4): the full parser rejects 5, and so does the cache
         byte[] broken = query(2, "www.example.test.", Type.A, false, false, 1232, 0,
                 new GenericEDNSOption(10, new byte[] {1, 2, 3, 4, 5}));

@@ -43,7 +43,8 @@ class DnsPluginTest {
     @Test
     void optionsMatchTheDesignsCommandLine() {
         List<String> names = new DnsPlugin().options().stream().map(ServicePlugin.Option::name).toList();
-        assertEquals(List.of("--zone", "--listen", "--forward", "--forward-allow", "--allow-transfer", "--watch"), names);
+        assertEquals(List.of("--zone", "--listen", "--forward", "--forward-allow", "--allow-transfer", "--tsig-keys", "--notify", "--watch",
+                "--rrl-rate", "--rrl-slip"), names);
         assertTrue(new DnsPlugin().options().get(0).required());
     }
 

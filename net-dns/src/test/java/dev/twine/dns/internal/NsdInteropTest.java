@@ -69,7 +69,28 @@ class NsdInteropTest {
         }
         nsdPort = freePort();
         Path conf = dir.resolve("nsd.conf");
-        Files.writeString(conf, """
+        Files.writeString(conf, nsdServer(dir, nsdPort, 1) + """
+                zone:
+                  name: example.test
+                  zonefile: "%s/example.test.zone"
+                """.formatted(dir));
+        nsd = new ProcessBuilder(nsdBin.toString(), "-d", "-c", conf.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("nsd.out").toFile()).start();
+        awaitAnswer(nsdPort, "NSD");
+
+        twine = new DnsPlugin().create(Peers.args(Map.of(
+                "--zone", List.of(dir.resolve("example.test.zone").toString()),
+                "--listen", List.of("udp:0:interface=127.0.0.1", "tcp:0:interface=127.0.0.1"))));
+        twine.start();
+        twinePort = twine.bindings().get(0).port();
+    }
+
+    /**
+     * The {@code server:} and {@code remote-control:} clauses of an nsd.conf that runs NSD
+     * unprivileged in {@code dir} on 127.0.0.1:{@code port}, in the foreground, logging to nsd.log.
+     */
+    static String nsdServer(Path dir, int port, int verbosity) {
+        return """
                 server:
                   ip-address: 127.0.0.1
                   port: %d
@@ -84,22 +105,10 @@ class NsdInteropTest {
                   xfrdir: "%s"
                   logfile: "%s/nsd.log"
                   server-count: 1
-                  verbosity: 1
+                  verbosity: %d
                 remote-control:
                   control-enable: no
-                zone:
-                  name: example.test
-                  zonefile: "%s/example.test.zone"
-                """.formatted(nsdPort, dir, dir, dir, dir, dir, dir, dir));
-        nsd = new ProcessBuilder(nsdBin.toString(), "-d", "-c", conf.toString())
-                .redirectErrorStream(true).redirectOutput(dir.resolve("nsd.out").toFile()).start();
-        awaitAnswer(nsdPort, "NSD");
-
-        twine = new DnsPlugin().create(Peers.args(Map.of(
-                "--zone", List.of(dir.resolve("example.test.zone").toString()),
-                "--listen", List.of("udp:0:interface=127.0.0.1", "tcp:0:interface=127.0.0.1"))));
-        twine.start();
-        twinePort = twine.bindings().get(0).port();
+                """.formatted(port, dir, dir, dir, dir, dir, dir, verbosity);
     }
 
     static int freePort() throws IOException {
@@ -136,8 +145,13 @@ class NsdInteropTest {
         if (twine != null) {
             twine.close();
         }
+        stopNsd(nsd);
+    }
+
+    /** Stops an NSD this test started: SIGTERM to its PID, then a kill after 10 s. */
+    static void stopNsd(Process nsd) throws InterruptedException {
         if (nsd != null) {
-            nsd.destroy(); // SIGTERM to the PID we started
+            nsd.destroy();
             if (!nsd.waitFor(10, TimeUnit.SECONDS)) {
                 nsd.destroyForcibly();
             }
