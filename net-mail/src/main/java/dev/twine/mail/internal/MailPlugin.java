@@ -103,6 +103,18 @@ public final class MailPlugin implements ServicePlugin {
         return List.copyOf(options);
     }
 
+    /** The store with {@code --quota} applied, if given. */
+    private static Maildir quota(Arguments args, Maildir maildir) {
+        if (args.value("--quota").isEmpty()) {
+            return maildir;
+        }
+        long quota = args.byteSize("--quota");
+        if (quota < 1024) {
+            throw new IllegalArgumentException("--quota: at least 1024 bytes, got '" + args.require("--quota") + "'");
+        }
+        return maildir.withQuota(quota);
+    }
+
     @Override
     public Service create(Arguments args) throws IOException {
         Set<String> domains = domains(args);
@@ -111,14 +123,7 @@ public final class MailPlugin implements ServicePlugin {
         UsersFile users = args.usersFile("--users");
         // checked (and made) now: a maildir that cannot be written would 451 every message later
         Path maildirPath = args.directory("--maildir");
-        Maildir maildir = Maildir.open(maildirPath);
-        if (args.value("--quota").isPresent()) {
-            long quota = args.byteSize("--quota");
-            if (quota < 1024) {
-                throw new IllegalArgumentException("--quota: at least 1024 bytes, got '" + args.require("--quota") + "'");
-            }
-            maildir = maildir.withQuota(quota);
-        }
+        Maildir maildir = quota(args, Maildir.open(maildirPath));
         Tls tls = args.serverTls("--tls-cert", "--tls-key").orElse(null);
         Path queueDir = args.directory("--queue", maildirPath.resolveSibling(maildirPath.getFileName() + "-queue"));
         // HOST:PORT checked in the endpoint grammar; MxResolver takes the text as given
