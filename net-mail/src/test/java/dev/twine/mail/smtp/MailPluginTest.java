@@ -364,6 +364,34 @@ class MailPluginTest {
     }
 
     @Test
+    void quotaIsEveryUsersLimitInImapAndABadOneNamesTheOption() throws Exception {
+        SmtpTestSupport.users(dir);
+        String users = dir.resolve("users").toString();
+        String maildir = dir.resolve("maildir").toString();
+        try (Service s = plugin.create(args("--domain", "example.test", "--users", users, "--maildir", maildir,
+                "--quota", "64k", "--allow-plain-auth", "--smtp", "tcp:0:interface=127.0.0.1",
+                "--imap", "tcp:0:interface=127.0.0.1"))) {
+            s.start();
+            int imap = s.bindings().stream().filter(b -> b.service().equals("imap")).findFirst().orElseThrow().port();
+            String out = dev.twine.mail.maildir.MailFixture.python(60, """
+                    import imaplib, sys
+                    M = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+                    M.login('alice', 'secret')
+                    print(M.getquotaroot('INBOX'))
+                    M.logout()
+                    """, Integer.toString(imap));
+            // RFC 9208: STORAGE in units of 1024 octets, 64k is 64
+            assertTrue(out.contains("(STORAGE 0 64)"), out);
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(args(
+                "--domain", "example.test", "--users", users, "--maildir", maildir, "--quota", "lots")));
+        assertTrue(e.getMessage().startsWith("--quota: "), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> plugin.create(args(
+                "--domain", "example.test", "--users", users, "--maildir", maildir, "--quota", "10")));
+        assertEquals("--quota: at least 1024 bytes, got '10'", e.getMessage());
+    }
+
+    @Test
     void lmtpServesTheAliasesAndTheMaildir() throws Exception {
         SmtpTestSupport.users(dir);
         Path aliases = dir.resolve("aliases");
