@@ -30,6 +30,11 @@ final class Conversation {
      * removed). Fails if the handler threw, hung, or ended a line without CRLF.
      */
     static List<String> run(ConnectionHandler handler, byte[] input) throws Exception {
+        return run(handler, input, BOUND);
+    }
+
+    /** Like {@link #run(ConnectionHandler, byte[])}, with another bound (for long sessions). */
+    static List<String> run(ConnectionHandler handler, byte[] input, Duration bound) throws Exception {
         ByteArrayOutputStream got = new ByteArrayOutputStream();
         Optional<Throwable> failure;
         try (MemoryConnections.Served served = MemoryConnections.serve(handler, Chunking.whole())) {
@@ -48,9 +53,9 @@ final class Conversation {
             } catch (IOException serverClosedFirst) {
                 // the server may close before it read everything (421, QUIT, a limit): allowed
             }
-            reader.join(BOUND);
-            assertFalse(reader.isAlive(), "the session did not end within " + BOUND + " after its input ended");
-            failure = served.awaitHandler(BOUND);
+            reader.join(bound);
+            assertFalse(reader.isAlive(), "the session did not end within " + bound + " after its input ended");
+            failure = served.awaitHandler(bound);
         }
         failure.ifPresent(t -> {
             throw new AssertionError("the session handler threw " + t, t);
