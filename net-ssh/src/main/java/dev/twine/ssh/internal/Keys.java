@@ -37,7 +37,9 @@ public final class Keys {
      */
     public static List<AuthorizedKey> readAuthorizedKeys(Path file) throws IOException {
         List<AuthorizedKey> keys = new ArrayList<>();
-        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+        // decoded leniently: a byte that is not UTF-8 (a Latin-1 comment) spoils only its own
+        // line, as in sshd, instead of failing the whole file and with it every key of the user
+        for (String line : new String(Files.readAllBytes(file), StandardCharsets.UTF_8).lines().toList()) {
             String t = line.strip();
             if (t.isEmpty() || t.startsWith("#")) {
                 continue;
