@@ -62,9 +62,28 @@ final class EngineTransport implements Transport {
         } catch (SocketTimeoutException e) {
             under.close();
             throw new SocketTimeoutException("TLS handshake timed out after " + handshakeTimeout);
+        } catch (SSLException e) {
+            t.sendAlert();
+            under.close();
+            throw e;
         } catch (IOException | RuntimeException e) {
             under.close();
             throw e;
+        }
+    }
+
+    /**
+     * After a failed handshake, sends the fatal alert the engine has queued (RFC 8446 §6.2), so the
+     * peer learns why (a certificate refused, no common ALPN protocol) as from an {@code SSLSocket},
+     * rather than seeing the connection just end. Best effort, and bounded: a few records at most.
+     */
+    private void sendAlert() {
+        try {
+            for (int i = 0; i < 4 && !engine.isOutboundDone(); i++) {
+                wrapAndSend(ByteBuffer.allocate(0));
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // the peer is gone, or the engine has nothing to say: closing is all that is left
         }
     }
 
