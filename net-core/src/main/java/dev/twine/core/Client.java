@@ -1,5 +1,6 @@
 package dev.twine.core;
 
+import dev.twine.core.internal.ChannelTransport;
 import java.io.IOException;
 import dev.twine.core.internal.Transport;
 import java.net.InetSocketAddress;

@@ -300,29 +300,17 @@ public final class Connection implements AutoCloseable {
         if (isSecure()) {
             throw new IllegalStateException("connection is already using TLS");
         }
-        if (transport instanceof StreamTransport) {
-            throw new UnsupportedOperationException("STARTTLS needs a connection that can write");
-        }
         out.flush();
         in.discard();
         Duration handshake = readTimeout.isZero() ? Duration.ofSeconds(30) : readTimeout;
         upgrade(tls, serverName, handshake, "starttls");
     }
 
-    /**
-     * Runs the TLS handshake and swaps the transport: a socket's own {@code SSLSocket}, else an
-     * {@code SSLEngine} over the transport (the readiness loop, Unix domain sockets, in-memory
-     * connections). Closes the connection if the handshake fails.
-     */
+    /** Runs the transport's TLS handshake and swaps the transport; closes the connection if it fails. */
     private void upgrade(Tls tls, String serverName, Duration handshake, String how) throws IOException {
         Events.TlsHandshake event = Events.handshakeBegins();
         try {
-            if (transport instanceof SocketTransport st) {
-                transport = st.startTls(tls, serverName, readTimeout, writeTimeout, handshake);
-            } else {
-                int port = transport.remoteAddress() instanceof java.net.InetSocketAddress a ? a.getPort() : -1;
-                transport = EngineTransport.handshake(transport, tls.engine(serverName, port), readTimeout, handshake);
-            }
+            transport = transport.startTls(tls.layer(), serverName, readTimeout, writeTimeout, handshake);
         } catch (IOException e) {
             Events.handshakeEnds(event, service, peer(), how, null, e);
             close();

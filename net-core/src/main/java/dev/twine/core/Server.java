@@ -1,5 +1,6 @@
 package dev.twine.core;
 
+import dev.twine.core.internal.ChannelTransport;
 import dev.twine.core.internal.Events;
 import dev.twine.core.internal.InheritedSockets;
 import dev.twine.core.internal.ProxyHeader;

@@ -1,5 +1,6 @@
 package dev.twine.core;
 
+import dev.twine.core.internal.SocketTransport;
 import dev.twine.core.internal.ReadinessTransport;
 import dev.twine.core.internal.Transport;
 import java.io.IOException;

@@ -76,7 +76,8 @@ public final class ReadinessTransport implements Transport {
     private volatile boolean closed;
     private volatile boolean readTimedOut;
     private volatile boolean deadlinePassed;
-    private volatile boolean readExpired;
+    /** The deadline of the read wait the poller ended, matched against the waiting read's own. */
+    private volatile long readExpiredAt;
     private volatile boolean writeExpired;
     private volatile long readTimeoutNanos;
     private volatile long writeTimeoutNanos;
@@ -153,22 +154,28 @@ public final class ReadinessTransport implements Transport {
                 watch();
             }
             while (true) {
+                boolean expired;
+                boolean interrupted;
                 synchronized (this) {
+                    // the target is given up under the same lock the poller fills it under
                     if (delivered != 0 || eof || inputShut || closed || readFailure != null) {
-                        int n = takeBuffered(b, off, len);
-                        if (n != 0) {
-                            return n;
-                        }
+                        reader = null;
+                        target = null;
+                        return takeBuffered(b, off, len);
+                    }
+                    expired = d != 0 && readExpiredAt == d;
+                    interrupted = me.isInterrupted();
+                    if (expired || interrupted) {
+                        reader = null;
+                        target = null;
                     }
                 }
-                if (readExpired) {
-                    readExpired = false;
-                    long a = absoluteDeadline;
-                    deadlinePassed = a != 0 && poller.now() - a >= 0;
+                if (expired) {
+                    deadlinePassed = d == abs;
                     timedOutReading();
                     throw readTimeoutException();
                 }
-                if (me.isInterrupted()) {
+                if (interrupted) {
                     close();
                     throw new SocketException("closed by interrupt");
                 }
@@ -177,8 +184,10 @@ public final class ReadinessTransport implements Transport {
         } finally {
             readDeadline = 0;
             synchronized (this) {
-                reader = null;
-                target = null;
+                if (reader == me) {
+                    reader = null;
+                    target = null;
+                }
             }
         }
     }
@@ -423,7 +432,7 @@ public final class ReadinessTransport implements Transport {
         }
         long r = readDeadline;
         if (r != 0 && now - r >= 0 && READ_DEADLINE.compareAndSet(this, r, 0L)) {
-            readExpired = true;
+            readExpiredAt = r;
             Thread t;
             synchronized (this) {
                 t = reader;
