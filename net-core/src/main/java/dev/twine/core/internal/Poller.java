@@ -175,10 +175,12 @@ public final class Poller {
             fresh = true;
         }
         ReadinessTransport t = (ReadinessTransport) key.attachment();
-        if (!key.isValid()) {
-            return;
+        int ops;
+        try {
+            ops = key.readyOps();
+        } catch (java.nio.channels.CancelledKeyException closed) {
+            return; // closed by its connection since the select: nothing to deliver
         }
-        int ops = key.readyOps();
         if ((ops & SelectionKey.OP_WRITE) != 0) {
             t.writable(key);
         }
