@@ -32,7 +32,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@code --warmup} unrecorded, then {@code --duration} recorded. It prints one line:
  * <pre>result conns=1000 size=64 rtps=123456 p50_us=80.0 p99_us=900.0 errors=0 ...</pre>
  * Given {@code --server-pid}, it also reads that process's CPU time at the exact edges of the
- * measured window and reports {@code server_cpu_us_per_rt}.
+ * measured window and reports {@code server_cpu_us_per_rt}, the server's read and write system
+ * calls per round trip ({@code server_syscalls_per_rt}, from {@code /proc/PID/io}) and its context
+ * switches per round trip ({@code server_cs_per_rt}, every thread's {@code status}). Fairness is
+ * the fewest and most round trips one connection made in the window ({@code conn_rts_min},
+ * {@code conn_rts_max}) and their ratio ({@code conn_fairness}; 1 is perfectly even).
  *
  * <p>Idle mode ({@code --idle C --hold SECONDS}) opens C connections, sends one request on each and
  * reads its echo, prints {@code idle-ready conns=C errors=0}, then holds them open and silent for
@@ -102,6 +106,8 @@ public final class LoadGen {
             sleep(s.warmup);
 
             long serverBefore = serverTicks(s);
+            long callsBefore = serverIoCalls(s);
+            long switchesBefore = serverSwitches(s);
             long clientBefore = ProcessCpu.ticks("self");
             long machineBefore = ProcessCpu.machineBusyTicks();
             long windowStart = System.nanoTime();
@@ -110,6 +116,8 @@ public final class LoadGen {
             run.phase = LoadRun.STOP;
             long windowEnd = System.nanoTime();
             long serverAfter = serverTicks(s);
+            long callsAfter = serverIoCalls(s);
+            long switchesAfter = serverSwitches(s);
             long clientAfter = ProcessCpu.ticks("self");
             long machineAfter = ProcessCpu.machineBusyTicks();
 
@@ -123,6 +131,13 @@ public final class LoadGen {
                         + " s after the window closed", false);
             }
             LatencyHistogram all = collect(group, run);
+            // collect() ran a task on every event loop, so their counters' last writes are visible
+            int minRts = Integer.MAX_VALUE;
+            int maxRts = 0;
+            for (PingPong h : handlers) {
+                minRts = Math.min(minRts, h.measured());
+                maxRts = Math.max(maxRts, h.measured());
+            }
 
             double window = (windowEnd - windowStart) / 1e9;
             long rts = all.count();
@@ -136,7 +151,15 @@ public final class LoadGen {
                 line.append(String.format(Locale.ROOT, " server_cpu_us_per_rt=%.3f server_cpu_s=%.2f",
                         perRoundTripMicros(serverAfter - serverBefore, s.clockTicks, rts),
                         (serverAfter - serverBefore) / (double) s.clockTicks));
+                if (callsBefore >= 0 && callsAfter >= 0) {
+                    line.append(String.format(Locale.ROOT, " server_syscalls_per_rt=%.3f",
+                            rts == 0 ? 0 : (callsAfter - callsBefore) / (double) rts));
+                }
+                line.append(String.format(Locale.ROOT, " server_cs_per_rt=%.4f",
+                        rts == 0 ? 0 : (switchesAfter - switchesBefore) / (double) rts));
             }
+            line.append(String.format(Locale.ROOT, " conn_rts_min=%d conn_rts_max=%d conn_fairness=%s",
+                    minRts, maxRts, minRts == 0 ? "inf" : String.format(Locale.ROOT, "%.2f", maxRts / (double) minRts)));
             long serverUsed = serverAfter - serverBefore;
             long clientUsed = clientAfter - clientBefore;
             // machine-wide busy time that neither process was charged for: other processes, softirq
@@ -263,6 +286,22 @@ public final class LoadGen {
 
     private static long serverTicks(Settings s) throws IOException {
         return s.serverPid == null ? 0 : ProcessCpu.ticks(s.serverPid);
+    }
+
+    /** The server's read+write system calls, or -1 when its io file cannot be read. */
+    private static long serverIoCalls(Settings s) {
+        if (s.serverPid == null) {
+            return -1;
+        }
+        try {
+            return ProcessCpu.ioCalls(s.serverPid);
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    private static long serverSwitches(Settings s) throws IOException {
+        return s.serverPid == null ? 0 : ProcessCpu.contextSwitches(s.serverPid);
     }
 
     private static double perRoundTripMicros(long ticks, int clockTicks, long roundTrips) {

@@ -26,6 +26,8 @@ final class PingPong extends ChannelInboundHandlerAdapter {
     private boolean awaiting;
     /** Set once this connection's failure is counted, so its close is not counted again. */
     private boolean failed;
+    /** Round trips completed in the measured window: read after the run for fairness. */
+    private int measured;
 
     PingPong(LoadRun run, int id) {
         this.run = run;
@@ -81,6 +83,7 @@ final class PingPong extends ChannelInboundHandlerAdapter {
             int phase = run.phase;
             if (phase == LoadRun.MEASURE) {
                 histogram.record(now - sentAt);
+                measured++;
             }
             if (phase == LoadRun.WARMUP || phase == LoadRun.MEASURE) {
                 send();
@@ -90,6 +93,11 @@ final class PingPong extends ChannelInboundHandlerAdapter {
         } finally {
             in.release();
         }
+    }
+
+    /** Round trips this connection completed in the measured window; read it on the event loop or after it. */
+    int measured() {
+        return measured;
     }
 
     @Override

@@ -62,4 +62,49 @@ final class ProcessCpu {
         }
         return -1;
     }
+
+    /**
+     * Read- and write-like system calls made by {@code pid} so far, all threads together:
+     * {@code syscr + syscw} of {@code /proc/PID/io} (proc(5)). Polls ({@code epoll_wait},
+     * {@code epoll_ctl}) are not counted there.
+     *
+     * @throws IOException if the process is gone or its io file cannot be read (another user's)
+     */
+    static long ioCalls(String pid) throws IOException {
+        long calls = 0;
+        for (String line : Files.readAllLines(Path.of("/proc", pid, "io"))) {
+            if (line.startsWith("syscr:") || line.startsWith("syscw:")) {
+                calls += Long.parseLong(line.substring(6).trim());
+            }
+        }
+        return calls;
+    }
+
+    /**
+     * Voluntary plus involuntary context switches of every live thread of {@code pid}: the sum of
+     * {@code /proc/PID/task/TID/status} (the process's own status file counts its main thread only).
+     * A thread that ended during the window takes its count with it, which the carriers and pollers
+     * of a running server do not.
+     *
+     * @throws IOException if the process is gone
+     */
+    static long contextSwitches(String pid) throws IOException {
+        long total = 0;
+        try (var tasks = Files.list(Path.of("/proc", pid, "task"))) {
+            for (Path task : (Iterable<Path>) tasks::iterator) {
+                List<String> lines;
+                try {
+                    lines = Files.readAllLines(task.resolve("status"));
+                } catch (IOException gone) {
+                    continue; // the thread ended while we listed
+                }
+                for (String line : lines) {
+                    if (line.startsWith("voluntary_ctxt_switches:") || line.startsWith("nonvoluntary_ctxt_switches:")) {
+                        total += Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                    }
+                }
+            }
+        }
+        return total;
+    }
 }

@@ -1,6 +1,8 @@
 package dev.twine.core;
 
+import dev.twine.core.internal.ChannelTransport;
 import java.io.IOException;
+import dev.twine.core.internal.Transport;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -81,14 +83,8 @@ public final class Client {
     }
 
     private static Connection tcp(String host, int port, Tls tls, ClientOptions options) throws IOException {
-        Socket s = new Socket();
+        Connection c = new Connection(options.name(), open(host, port, options), true, host);
         try {
-            if (options.localAddress() != null) {
-                s.bind(new InetSocketAddress(options.localAddress(), 0));
-            }
-            s.setTcpNoDelay(true);
-            s.connect(new InetSocketAddress(host, port), (int) Math.min(Integer.MAX_VALUE, options.connectTimeout().toMillis()));
-            Connection c = new Connection(options.name(), new SocketTransport(s), true, host);
             c.applyTimeouts(options.readTimeout(), options.writeTimeout());
             if (tls != null) {
                 Duration hs = options.connectTimeout().isZero() ? Duration.ofSeconds(30) : options.connectTimeout();
@@ -96,8 +92,39 @@ public final class Client {
             }
             return c;
         } catch (IOException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    /** Connects a socket, or a channel for the readiness loop (see {@link Transports}). */
+    private static Transport open(String host, int port, ClientOptions options) throws IOException {
+        InetSocketAddress to = new InetSocketAddress(host, port);
+        int timeout = (int) Math.min(Integer.MAX_VALUE, options.connectTimeout().toMillis());
+        if (Transports.readiness()) {
+            SocketChannel ch = SocketChannel.open();
+            try {
+                if (options.localAddress() != null) {
+                    ch.bind(new InetSocketAddress(options.localAddress(), 0));
+                }
+                // blocking until connected: the socket adaptor is what bounds a channel's connect
+                ch.socket().connect(to, timeout);
+            } catch (IOException | RuntimeException e) {
+                ch.close();
+                throw e;
+            }
+            return Transports.of(ch);
+        }
+        Socket s = new Socket();
+        try {
+            if (options.localAddress() != null) {
+                s.bind(new InetSocketAddress(options.localAddress(), 0));
+            }
+            s.connect(to, timeout);
+        } catch (IOException | RuntimeException e) {
             s.close();
             throw e;
         }
+        return Transports.of(s);
     }
 }

@@ -271,9 +271,10 @@ public final class Connection implements AutoCloseable {
      * bounded by the read timeout, or by 30 seconds if there is none.
      *
      * @throws IOException if the handshake fails; the connection is then closed
-     * <p>TCP connections layer an {@code SSLSocket}; others (Unix domain sockets, the in-memory
-     * connections of {@link dev.twine.core.testing.MemoryConnections}) run an {@code SSLEngine}
-     * over the connection, so STARTTLS can be tested without sockets, in any chunking.
+     * <p>TCP connections on the socket transport layer an {@code SSLSocket}; all others (the
+     * readiness transport, Unix domain sockets, the in-memory connections of
+     * {@link dev.twine.core.testing.MemoryConnections}) run an {@code SSLEngine} over the
+     * connection, so STARTTLS can be tested without sockets, in any chunking.
      *
      * @throws UnsupportedOperationException on a read-only connection over a plain stream
      * @throws IllegalStateException if the connection is already encrypted
@@ -299,27 +300,23 @@ public final class Connection implements AutoCloseable {
         if (isSecure()) {
             throw new IllegalStateException("connection is already using TLS");
         }
-        if (transport instanceof StreamTransport) {
-            throw new UnsupportedOperationException("STARTTLS needs a connection that can write");
-        }
         out.flush();
         in.discard();
         Duration handshake = readTimeout.isZero() ? Duration.ofSeconds(30) : readTimeout;
+        upgrade(tls, serverName, handshake, "starttls");
+    }
+
+    /** Runs the transport's TLS handshake and swaps the transport; closes the connection if it fails. */
+    private void upgrade(Tls tls, String serverName, Duration handshake, String how) throws IOException {
         Events.TlsHandshake event = Events.handshakeBegins();
         try {
-            if (transport instanceof SocketTransport st) {
-                transport = st.startTls(tls, serverName, readTimeout, writeTimeout, handshake);
-            } else {
-                // in-memory and Unix domain connections: TLS through an SSLEngine
-                int port = transport.remoteAddress() instanceof java.net.InetSocketAddress a ? a.getPort() : -1;
-                transport = EngineTransport.handshake(transport, tls.engine(serverName, port), readTimeout, handshake);
-            }
+            transport = transport.startTls(tls.layer(), serverName, readTimeout, writeTimeout, handshake);
         } catch (IOException e) {
-            Events.handshakeEnds(event, service, peer(), "starttls", null, e);
+            Events.handshakeEnds(event, service, peer(), how, null, e);
             close();
             throw e;
         }
-        Events.handshakeEnds(event, service, peer(), "starttls", transport.tlsSession(), null);
+        Events.handshakeEnds(event, service, peer(), how, transport.tlsSession(), null);
         applyDeadline();
     }
 
@@ -584,17 +581,7 @@ public final class Connection implements AutoCloseable {
 
     /** TLS from the first byte (a {@code tls:} endpoint): handshake now, nothing to discard. */
     void upgradeAccepted(Tls tls, Duration handshakeTimeout) throws IOException {
-        SocketTransport st = (SocketTransport) transport;
-        Events.TlsHandshake event = Events.handshakeBegins();
-        try {
-            transport = st.startTls(tls, host, readTimeout, writeTimeout, handshakeTimeout);
-        } catch (IOException e) {
-            Events.handshakeEnds(event, service, peer(), "tls", null, e);
-            close();
-            throw e;
-        }
-        Events.handshakeEnds(event, service, peer(), "tls", transport.tlsSession(), null);
-        applyDeadline();
+        upgrade(tls, host, handshakeTimeout, "tls");
     }
 
     void applyTimeouts(Duration read, Duration write) throws IOException {

@@ -1,5 +1,6 @@
 package dev.twine.core;
 
+import dev.twine.core.internal.StreamTransport;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;

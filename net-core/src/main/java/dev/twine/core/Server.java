@@ -1,8 +1,10 @@
 package dev.twine.core;
 
+import dev.twine.core.internal.ChannelTransport;
 import dev.twine.core.internal.Events;
 import dev.twine.core.internal.InheritedSockets;
 import dev.twine.core.internal.ProxyHeader;
+import dev.twine.core.internal.Transport;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -235,13 +237,22 @@ public final class Server implements Service {
     private Runnable bindStream(String host, int port, int backlog, Tls tls, String protocol, ProxyProtocol proxy)
             throws IOException {
         requireHandler(protocol);
+        InetAddress addr = host.isEmpty() ? null : InetAddress.getByName(host);
+        if (Transports.readiness()) {
+            // channels for Twine's readiness loop (see Transports)
+            ServerSocketChannel ch = ServerSocketChannel.open();
+            listeners.add(ch);
+            ch.setOption(java.net.StandardSocketOptions.SO_REUSEADDR, true);
+            ch.bind(new InetSocketAddress(addr, port), backlog);
+            bindings.add(new Binding(name, protocol, ch.getLocalAddress()));
+            return () -> acceptLoop(() -> Transports.of(ch.accept()), () -> !ch.isOpen(), tls, proxy);
+        }
         ServerSocket ss = new ServerSocket();
         listeners.add(ss);
         ss.setReuseAddress(true);
-        InetAddress addr = host.isEmpty() ? null : InetAddress.getByName(host);
         ss.bind(new InetSocketAddress(addr, port), backlog);
         bindings.add(new Binding(name, protocol, ss.getLocalSocketAddress()));
-        return () -> acceptLoop(ss, tls, proxy);
+        return () -> acceptLoop(() -> Transports.of(ss.accept()), ss::isClosed, tls, proxy);
     }
 
     private Runnable bindInherited(Endpoint.Systemd sd) throws IOException {
@@ -312,34 +323,38 @@ public final class Server implements Service {
         }
     }
 
-    private void acceptLoop(ServerSocket ss, Tls tls, ProxyProtocol proxy) {
+    /** Accepts the next connection of one listener as a transport (closing the socket if that fails). */
+    @FunctionalInterface
+    private interface Accept {
+        Transport next() throws IOException;
+    }
+
+    private void acceptLoop(Accept accept, java.util.function.BooleanSupplier listenerClosed, Tls tls, ProxyProtocol proxy) {
         while (!stopping) {
             if (!acquirePermit()) {
                 return;
             }
-            Socket s;
+            Transport t;
             try {
-                s = ss.accept();
+                t = accept.next();
             } catch (IOException e) {
                 permits.release();
-                if (stopping || ss.isClosed()) {
+                if (stopping || listenerClosed.getAsBoolean()) {
                     return;
                 }
                 acceptFailed(e);
                 continue;
             }
             try {
-                s.setTcpNoDelay(true);
-                SocketTransport t = new SocketTransport(s);
                 Connection conn = new Connection(name, t, false, "");
                 if (proxy == null) {
                     admit(conn, tls);
                 } else {
                     acceptProxied(conn, tls, proxy);
                 }
-            } catch (IOException | RuntimeException e) {
+            } catch (RuntimeException e) {
                 permits.release();
-                closeQuietly(s);
+                t.close();
             }
         }
     }

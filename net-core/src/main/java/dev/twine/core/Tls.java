@@ -340,6 +340,21 @@ public final class Tls {
         return s;
     }
 
+    /** This configuration as the transports see it (see {@code Transport.startTls}). */
+    dev.twine.core.internal.TlsLayer layer() {
+        return new dev.twine.core.internal.TlsLayer() {
+            @Override
+            public SSLEngine engine(String host, int port) {
+                return Tls.this.engine(host, port);
+            }
+
+            @Override
+            public SSLSocket layer(Socket raw, String host) throws IOException {
+                return Tls.this.layer(raw, host);
+            }
+        };
+    }
+
     /**
      * An engine in client or server mode as configured, for TLS over a transport that is not a
      * socket; {@code host} as for {@link #layer}.

@@ -12,6 +12,26 @@ import javax.net.ssl.SSLSession;
  * in-memory pipe. Reads and writes block; at most one thread reads and one writes at a time.
  */
 public interface Transport {
+    /** How long {@link #close()} waits to send close_notify at most: a peer that reads gets it at once. */
+    Duration CLOSE_NOTIFY_BOUND = Duration.ofSeconds(1);
+
+    /**
+     * Runs a TLS handshake over this transport (STARTTLS, or a {@code tls:} endpoint's first
+     * bytes) and returns the encrypted transport that replaces it; this one must not be used
+     * after. By default an {@link javax.net.ssl.SSLEngine} runs over this transport
+     * ({@link EngineTransport}); a socket layers its own {@code SSLSocket}.
+     *
+     * @param host the name the peer's certificate is checked against (a client's), and SNI
+     * @param handshakeTimeout bounds the handshake's reads
+     * @throws IOException if the handshake fails; this transport is then closed
+     * @throws UnsupportedOperationException if this transport cannot carry TLS
+     */
+    default Transport startTls(TlsLayer tls, String host, Duration readTimeout, Duration writeTimeout,
+            Duration handshakeTimeout) throws IOException {
+        int port = remoteAddress() instanceof java.net.InetSocketAddress a ? a.getPort() : -1;
+        return EngineTransport.handshake(this, tls.engine(host, port), readTimeout, handshakeTimeout);
+    }
+
     /**
      * Reads up to {@code len} bytes, blocking until at least one arrives.
      *

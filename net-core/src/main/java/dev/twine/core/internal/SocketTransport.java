@@ -1,6 +1,5 @@
-package dev.twine.core;
+package dev.twine.core.internal;
 
-import dev.twine.core.internal.Transport;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -16,10 +15,7 @@ import javax.net.ssl.SSLSocket;
  * A TCP socket, plain or TLS. Both timeouts are enforced by {@link Timeouts} (the watchdog), not by
  * {@code SO_TIMEOUT}, which schedules a timer for every blocking read.
  */
-final class SocketTransport implements Transport, Timeouts.Actions {
-    /** How long {@link #close()} waits to send close_notify at most: a peer that reads gets it at once. */
-    static final Duration CLOSE_NOTIFY_BOUND = Duration.ofSeconds(1);
-
+public final class SocketTransport implements Transport, Timeouts.Actions {
     private final Socket raw;
     private final Socket socket;
     private final InputStream in;
@@ -33,7 +29,8 @@ final class SocketTransport implements Transport, Timeouts.Actions {
     private volatile boolean writing;
     private volatile Duration writeTimeout = Duration.ZERO;
 
-    SocketTransport(Socket socket) throws IOException {
+    /** Takes over a connected socket. */
+    public SocketTransport(Socket socket) throws IOException {
         this(socket, socket);
     }
 
@@ -45,10 +42,11 @@ final class SocketTransport implements Transport, Timeouts.Actions {
     }
 
     /**
-     * Layers TLS over this transport's socket and handshakes; this transport must not be used
-     * after. The handshake alone is bounded by {@code SO_TIMEOUT}.
+     * Layers an {@code SSLSocket} over this transport's socket and handshakes; this transport must
+     * not be used after. The handshake alone is bounded by {@code SO_TIMEOUT}.
      */
-    SocketTransport startTls(Tls tls, String host, Duration readTimeout, Duration writeTimeout, Duration handshakeTimeout)
+    @Override
+    public Transport startTls(TlsLayer tls, String host, Duration readTimeout, Duration writeTimeout, Duration handshakeTimeout)
             throws IOException {
         SSLSocket ssl = tls.layer(raw, host);
         raw.setSoTimeout((int) Math.min(Integer.MAX_VALUE, handshakeTimeout.toMillis()));

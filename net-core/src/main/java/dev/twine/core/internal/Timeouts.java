@@ -1,6 +1,5 @@
-package dev.twine.core;
+package dev.twine.core.internal;
 
-import dev.twine.core.internal.Watchdog;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.time.Duration;

@@ -1,6 +1,5 @@
-package dev.twine.core;
+package dev.twine.core.internal;
 
-import dev.twine.core.internal.Transport;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.SocketAddress;
@@ -20,7 +19,7 @@ import javax.net.ssl.SSLSession;
  * thread may read while another writes, as the engine allows wrap and unwrap to run at once; a
  * reader that must answer the peer (a TLS 1.3 key update) writes under the writers' lock.
  */
-final class EngineTransport implements Transport {
+public final class EngineTransport implements Transport {
     private final Transport under;
     private final SSLEngine engine;
     private final ReentrantLock writeLock = new ReentrantLock();
@@ -49,7 +48,7 @@ final class EngineTransport implements Transport {
      * Runs the handshake over {@code under} and returns the encrypted transport; on failure
      * {@code under} is closed. The handshake's reads are bounded by {@code handshakeTimeout}.
      */
-    static EngineTransport handshake(Transport under, SSLEngine engine, Duration readTimeout, Duration handshakeTimeout)
+    public static EngineTransport handshake(Transport under, SSLEngine engine, Duration readTimeout, Duration handshakeTimeout)
             throws IOException {
         EngineTransport t = new EngineTransport(under, engine);
         try {
@@ -62,9 +61,28 @@ final class EngineTransport implements Transport {
         } catch (SocketTimeoutException e) {
             under.close();
             throw new SocketTimeoutException("TLS handshake timed out after " + handshakeTimeout);
+        } catch (SSLException e) {
+            t.sendAlert();
+            under.close();
+            throw e;
         } catch (IOException | RuntimeException e) {
             under.close();
             throw e;
+        }
+    }
+
+    /**
+     * After a failed handshake, sends the fatal alert the engine has queued (RFC 8446 §6.2), so the
+     * peer learns why (a certificate refused, no common ALPN protocol) as from an {@code SSLSocket},
+     * rather than seeing the connection just end. Best effort, and bounded: a few records at most.
+     */
+    private void sendAlert() {
+        try {
+            for (int i = 0; i < 4 && !engine.isOutboundDone(); i++) {
+                wrapAndSend(ByteBuffer.allocate(0));
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // the peer is gone, or the engine has nothing to say: closing is all that is left
         }
     }
 
@@ -306,7 +324,7 @@ final class EngineTransport implements Transport {
                 && writeLock.tryLock()) {
             try {
                 Duration w = writeTimeout;
-                Duration bound = SocketTransport.CLOSE_NOTIFY_BOUND;
+                Duration bound = CLOSE_NOTIFY_BOUND;
                 under.writeTimeout(w.isZero() || w.compareTo(bound) > 0 ? bound : w);
                 engine.closeOutbound();
                 while (!engine.isOutboundDone()) {

@@ -1,6 +1,5 @@
-package dev.twine.core;
+package dev.twine.core.internal;
 
-import dev.twine.core.internal.Transport;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.SocketAddress;
@@ -8,10 +7,11 @@ import java.time.Duration;
 import javax.net.ssl.SSLSession;
 
 /** A read-only transport over a plain stream, so codecs can also read files and test input. */
-final class StreamTransport implements Transport {
+public final class StreamTransport implements Transport {
     private final InputStream in;
 
-    StreamTransport(InputStream in) {
+    /** Reads {@code in}; writing and TLS are not possible. */
+    public StreamTransport(InputStream in) {
         this.in = in;
     }
 
@@ -23,6 +23,12 @@ final class StreamTransport implements Transport {
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
         throw new IOException("read-only stream");
+    }
+
+    /** A plain stream cannot carry TLS. */
+    @Override
+    public Transport startTls(TlsLayer tls, String host, Duration readTimeout, Duration writeTimeout, Duration handshakeTimeout) {
+        throw new UnsupportedOperationException("STARTTLS needs a connection that can write");
     }
 
     @Override

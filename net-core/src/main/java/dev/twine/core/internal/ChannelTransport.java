@@ -1,6 +1,5 @@
-package dev.twine.core;
+package dev.twine.core.internal;
 
-import dev.twine.core.internal.Transport;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
@@ -13,12 +12,13 @@ import javax.net.ssl.SSLSession;
  * A blocking {@link SocketChannel}, used for Unix domain sockets; timeouts as for TCP
  * ({@link Timeouts}).
  */
-final class ChannelTransport implements Transport, Timeouts.Actions {
+public final class ChannelTransport implements Transport, Timeouts.Actions {
     private final SocketChannel channel;
     private final Timeouts timeouts = new Timeouts(this);
     private volatile boolean closed;
 
-    ChannelTransport(SocketChannel channel) throws IOException {
+    /** Takes over a connected channel, in blocking mode. */
+    public ChannelTransport(SocketChannel channel) throws IOException {
         this.channel = channel;
         channel.configureBlocking(true);
     }
