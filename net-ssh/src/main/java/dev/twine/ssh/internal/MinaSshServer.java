@@ -240,8 +240,8 @@ public final class MinaSshServer {
             scope.cancel();
             scope.close();
             if (e instanceof java.net.BindException) {
-                // named as net-core's servers name theirs: which endpoint, then why
-                String where = "tcp:" + config.port() + (config.host().isEmpty() ? "" : ":interface=" + config.host());
+                // named as net-core's servers name theirs: the endpoint, then why
+                dev.twine.core.Endpoint where = new dev.twine.core.Endpoint.Tcp(config.host(), config.port(), 0);
                 java.net.BindException named = new java.net.BindException("cannot listen on " + where + ": " + e.getMessage());
                 named.initCause(e);
                 throw named;
