@@ -77,10 +77,8 @@ public final class Metrics {
 
     private enum Type { COUNTER, GAUGE }
 
-    private record Family(String name, String help, Type type, Map<String, Entry> series) {}
-
-    /** One series as registered: its labels in order and what reads its value. */
-    private record Entry(Map<String, String> labels, LongSupplier value) {}
+    /** A family and its series, keyed by their label text in the exposition format. */
+    private record Family(String name, String help, Type type, Map<String, Series> series) {}
 
     /**
      * One series of the registry, live: {@link #value()} reads the current value each time, so an
@@ -196,7 +194,7 @@ public final class Metrics {
                 throw new IllegalArgumentException(name + " is already a " + f.type().name().toLowerCase(Locale.ROOT));
             }
             if (replace || !f.series().containsKey(series)) {
-                f.series().put(series, new Entry(labelMap, value));
+                f.series().put(series, new Series(name, f.help(), type == Type.COUNTER, labelMap, value));
             }
         } finally {
             lock.unlock();
@@ -222,7 +220,7 @@ public final class Metrics {
             out.append("# HELP ").append(f.name()).append(' ')
                     .append(f.help().replace("\\", "\\\\").replace("\n", "\\n")).append('\n');
             out.append("# TYPE ").append(f.name()).append(' ').append(f.type().name().toLowerCase(Locale.ROOT)).append('\n');
-            for (Map.Entry<String, Entry> s : f.series().entrySet()) {
+            for (Map.Entry<String, Series> s : f.series().entrySet()) {
                 out.append(f.name()).append(s.getKey()).append(' ').append(Long.toString(s.getValue().value().getAsLong())).append('\n');
             }
         }
@@ -251,9 +249,7 @@ public final class Metrics {
     public List<Series> series() {
         List<Series> all = new ArrayList<>();
         for (Family f : snapshot()) {
-            for (Entry e : f.series().values()) {
-                all.add(new Series(f.name(), f.help(), f.type() == Type.COUNTER, e.labels(), e.value()));
-            }
+            all.addAll(f.series().values());
         }
         return List.copyOf(all);
     }
