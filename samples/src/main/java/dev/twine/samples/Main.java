@@ -223,6 +223,11 @@ public final class Main {
                 .hostKey(Path.of(sub.matchedOptionValue("--manhole-host-key", "manhole_host_key")))
                 .services(services);
         live.forEach(b::bind);
+        if (ModuleLayer.boot().findModule("jdk.jshell").isEmpty()) {
+            // not required by the launcher, so that it runs on a JRE without it
+            throw new IllegalArgumentException("--manhole needs the jdk.jshell module: run java with --add-modules jdk.jshell"
+                    + " on a JDK (./twine does)");
+        }
         return b.build();
     }
 

@@ -87,7 +87,7 @@ class LauncherProcessTest {
         Path authorized = Files.writeString(dir.resolve("authorized_keys"), Files.readString(Path.of(key + ".pub")));
         Path hostKey = dir.resolve("manhole_host_key");
         String java = ProcessHandle.current().info().command().orElseThrow();
-        Process p = new ProcessBuilder(List.of(java, "-p", System.getProperty("jdk.module.path"),
+        Process p = new ProcessBuilder(List.of(java, "--add-modules", "jdk.jshell", "-p", System.getProperty("jdk.module.path"),
                 "-m", "dev.twine.samples/dev.twine.samples.Main",
                 "echo", "--listen", "tcp:0:interface=127.0.0.1", "--manhole", "tcp:0",
                 "--manhole-keys", authorized.toString(), "--manhole-host-key", hostKey.toString()))
