@@ -152,12 +152,14 @@ final class ImapList {
             names.add(name);
         }
         for (String name : names) {
-            if (r.patterns().stream().noneMatch(p -> !p.isEmpty() && matches(r.ref() + p, name))) {
+            if (!matchesAny(r, name)) {
                 continue;
             }
+            // RFC 5258 §3.5: a mailbox that meets the criteria tells of any descendant that does;
+            // one that does not is told only for a descendant the patterns leave out
             boolean satisfies = satisfies(r, name, exists, subs, uses);
             boolean childInfo = recursive && names.stream().anyMatch(n -> n.startsWith(name + ".")
-                    && satisfies(r, n, exists, subs, uses));
+                    && satisfies(r, n, exists, subs, uses) && (satisfies || !matchesAny(r, n)));
             if (!satisfies && !childInfo) {
                 continue;
             }
@@ -192,6 +194,10 @@ final class ImapList {
             }
         }
         s.ok(tag, cmd + " completed");
+    }
+
+    private static boolean matchesAny(Request r, String name) {
+        return r.patterns().stream().anyMatch(p -> !p.isEmpty() && matches(r.ref() + p, name));
     }
 
     /** Whether {@code name} meets the selection options themselves (not through a child). */

@@ -3,8 +3,16 @@ package dev.twine.mail.imap;
 import static dev.twine.mail.imap.ImapTranscriptTest.GREETING;
 import static dev.twine.mail.imap.ImapTranscriptTest.LOGIN;
 
+import dev.twine.core.testing.Chunking;
+import dev.twine.core.testing.Transcript;
 import dev.twine.mail.maildir.MailFixture;
+import dev.twine.mail.store.MailStore;
+import dev.twine.mail.store.Mailbox;
+import dev.twine.mail.store.MemoryMailStore;
+import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -53,9 +61,16 @@ class ImapListTranscriptTest {
                 S: * LIST () "." "Fruit" ("CHILDINFO" ("SUBSCRIBED"))
                 S: a8 OK LIST completed
                 C: a9 LIST (SUBSCRIBED RECURSIVEMATCH) "" "Fruit*" RETURN (CHILDREN)
-                S: * LIST (\\HasChildren) "." "Fruit" ("CHILDINFO" ("SUBSCRIBED"))
                 S: * LIST (\\Subscribed \\HasNoChildren) "." "Fruit.Banana"
                 S: a9 OK LIST completed
+                C: b0 SUBSCRIBE Fruit
+                S: b0 OK SUBSCRIBE completed
+                C: c1 LIST (SUBSCRIBED RECURSIVEMATCH) "" "Fruit*" RETURN (CHILDREN)
+                S: * LIST (\\Subscribed \\HasChildren) "." "Fruit" ("CHILDINFO" ("SUBSCRIBED"))
+                S: * LIST (\\Subscribed \\HasNoChildren) "." "Fruit.Banana"
+                S: c1 OK LIST completed
+                C: c2 UNSUBSCRIBE Fruit
+                S: c2 OK UNSUBSCRIBE completed
                 C: b1 LIST (REMOTE) "" "F%" RETURN (CHILDREN SUBSCRIBED)
                 S: * LIST (\\HasChildren) "." "Fruit"
                 S: b1 OK LIST completed
@@ -173,5 +188,65 @@ class ImapListTranscriptTest {
                 S: * LIST (\\Subscribed \\Junk) "." "Junk"
                 S: b5 OK LIST completed
                 """);
+    }
+
+    /** An account of one's own that keeps no special uses: only the interface's defaults. */
+    private record PlainAccount(MailStore.Account a) implements MailStore.Account {
+        public String user() {
+            return a.user();
+        }
+
+        public List<String> mailboxes() throws IOException {
+            return a.mailboxes();
+        }
+
+        public Optional<Mailbox> mailbox(String name) throws IOException {
+            return a.mailbox(name);
+        }
+
+        public boolean create(String name) throws IOException {
+            return a.create(name);
+        }
+
+        public boolean delete(String name) throws IOException {
+            return a.delete(name);
+        }
+
+        public boolean rename(String from, String to) throws IOException {
+            return a.rename(from, to);
+        }
+
+        public List<String> subscriptions() throws IOException {
+            return a.subscriptions();
+        }
+
+        public void subscribe(String name, boolean subscribed) throws IOException {
+            a.subscribe(name, subscribed);
+        }
+    }
+
+    @Test
+    void aStoreThatKeepsNoUsesRefusesCreateWithUseAndNamesGiveTheUses() throws Exception {
+        String script = GREETING + LOGIN + """
+                C: a2 CREATE Starred (USE (\\Flagged))
+                S: a2 NO [USEATTR] this server keeps no special uses here
+                C: a3 CREATE Archive
+                S: a3 OK CREATE completed
+                C: a4 LIST (SPECIAL-USE) "" "*"
+                S: * LIST (\\Archive) "." "Archive"
+                S: * LIST (\\Drafts) "." "Drafts"
+                S: * LIST (\\Junk) "." "Junk"
+                S: * LIST (\\Sent) "." "Sent"
+                S: * LIST (\\Trash) "." "Trash"
+                S: a4 OK LIST completed
+                C: a5 LIST "" "St*"
+                S: a5 OK LIST completed
+                """;
+        for (Chunking c : Chunking.standard()) {
+            MailFixture f = MailFixture.memory(tmp.resolve("run" + c.hashCode()));
+            MemoryMailStore memory = MemoryMailStore.create(1000);
+            MailStore plain = user -> new PlainAccount(memory.account(user));
+            Transcript.parse(script).run(ImapServer.builder().store(plain).portal(f.portal).build().handler(), c);
+        }
     }
 }
