@@ -445,7 +445,7 @@ final class ImapSession {
 
     String capabilities() {
         StringBuilder sb = new StringBuilder("IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE"
-                + " SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS CHILDREN CONDSTORE QRESYNC ESEARCH"
+                + " SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS CHILDREN CONDSTORE QRESYNC ESEARCH BINARY"
                 + " QUOTA QUOTA=RES-STORAGE STATUS=SIZE APPENDLIMIT=" + config.maxLiteral());
         if (state == State.NOT_AUTHENTICATED) {
             if (config.tls() != null && !conn.isSecure()) {
@@ -654,7 +654,7 @@ final class ImapSession {
             }
             i++;
         }
-        if (i >= args.size() || !(args.get(i) instanceof Literal(byte[] message))) {
+        if (i >= args.size() || !(args.get(i) instanceof Literal(byte[] message, boolean binary))) {
             throw bad("APPEND needs a literal message");
         }
         if (i + 1 != args.size()) {
@@ -851,8 +851,8 @@ final class ImapSession {
         if (vanished) {
             Resync.vanished(this, atom(arg(args, 0)));
         }
-        boolean setsSeen = !readOnly && items.stream().anyMatch(it -> (it.name().equals("BODY") && it.section() != null
-                && !it.peek()) || it.name().equals("RFC822") || it.name().equals("RFC822.TEXT"));
+        boolean setsSeen = !readOnly && items.stream().anyMatch(it -> ((it.name().equals("BODY") || it.name().equals("BINARY"))
+                && it.section() != null && !it.peek()) || it.name().equals("RFC822") || it.name().equals("RFC822.TEXT"));
         boolean wantsFlags = items.stream().anyMatch(it -> it.name().equals("FLAGS"));
         for (int seq : seqs) {
             long uid = view.get(seq - 1);
@@ -894,7 +894,7 @@ final class ImapSession {
         ok(tag, (byUid ? "UID " : "") + "FETCH completed");
     }
 
-    private void fetchItem(ImapWriter w, Item it, StoredMessage m, LoadedMessage msg) throws IOException {
+    private void fetchItem(ImapWriter w, Item it, StoredMessage m, LoadedMessage msg) throws IOException, Reply {
         switch (it.name()) {
             case "UID" -> w.raw("UID " + m.uid());
             case "FLAGS" -> w.raw("FLAGS " + flagList(m));
@@ -919,20 +919,33 @@ final class ImapSession {
                     msg.tree().structure(w, false);
                     return;
                 }
-                byte[] bytes = sectionBytes(msg, it.section());
-                String origin = "";
-                if (it.length() >= 0) {
-                    int from = (int) Math.min(it.offset(), bytes.length);
-                    int to = (int) Math.min((long) from + it.length(), bytes.length);
-                    bytes = java.util.Arrays.copyOfRange(bytes, from, to);
-                    origin = "<" + it.offset() + ">";
-                }
-                w.raw("BODY[" + it.section().echo() + "]" + origin + " ").literal(bytes);
+                byte[] bytes = partial(sectionBytes(msg, it.section()), it);
+                w.raw("BODY[" + it.section().echo() + "]" + origin(it) + " ").literal(bytes);
             }
+            case "BINARY" -> { // RFC 3516 §4.2
+                byte[] bytes = partial(FetchItems.binaryBytes(msg, it.section()), it);
+                w.raw("BINARY[" + it.section().echo() + "]" + origin(it) + " ").binary(bytes);
+            }
+            case "BINARY.SIZE" -> w.raw("BINARY.SIZE[" + it.section().echo() + "] "
+                    + FetchItems.binaryBytes(msg, it.section()).length);
             default -> throw new AssertionError(it.name());
         }
     }
 
+
+    /** The {@code <offset.length>} of a BODY or BINARY item (RFC 3501 §6.4.5), or all of it. */
+    private static byte[] partial(byte[] bytes, Item it) {
+        if (it.length() < 0) {
+            return bytes;
+        }
+        int from = (int) Math.min(it.offset(), bytes.length);
+        int to = (int) Math.min((long) from + it.length(), bytes.length);
+        return java.util.Arrays.copyOfRange(bytes, from, to);
+    }
+
+    private static String origin(Item it) {
+        return it.length() < 0 ? "" : "<" + it.offset() + ">";
+    }
 
     // ---- SEARCH (RFC 3501 §6.4.4) ----
 
