@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.twine.mail.maildir.MailFixture;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -63,33 +62,15 @@ class BinaryInteropTest {
 
     @Test
     void aRawClientGetsTheSameDecodedPartsFromTwineAndDovecot() throws Exception {
-        Path dovecot = MailFixture.peer("/usr/sbin/dovecot", "dovecot-imapd");
         MailFixture f = MailFixture.create(tmp.resolve("twine"));
         for (String m : new String[] {MailFixture.HELLO, MailFixture.MULTIPART, ImapBinaryTranscriptTest.QP,
                 ImapBinaryTranscriptTest.ODD}) {
             f.deliver("alice", m);
         }
-        Path copy = tmp.resolve("dovecot-mail/alice");
-        Files.createDirectories(copy.getParent());
-        DovecotPeer.copyTree(f.maildir.inbox("alice"), copy);
-
-        ImapServer imap = ImapServer.builder().store(f.maildir).portal(f.portal).listen("tcp:0:interface=127.0.0.1").build();
-        imap.start();
-        String twine;
-        try {
-            twine = python(imap.bindings().get(0).port());
-        } finally {
-            imap.close();
-        }
-        String theirs = DovecotPeer.run(tmp, dovecot, copy.getParent(), "", this::python);
+        DovecotPeer.Answers answers = DovecotPeer.ask(tmp, f, "", port -> DovecotPeer.python(SEQUENCE, COMMANDS, port));
+        String twine = answers.twine();
+        String theirs = answers.dovecot();
         assertTrue(twine.contains("BINARY[2] <b'\\x00\\x01\\x02\\x03'>"), twine);
         assertEquals(theirs, twine);
-    }
-
-    private String python(int port) throws Exception {
-        String[] args = new String[COMMANDS.length + 1];
-        args[0] = Integer.toString(port);
-        System.arraycopy(COMMANDS, 0, args, 1, COMMANDS.length);
-        return MailFixture.python(60, SEQUENCE, args);
     }
 }

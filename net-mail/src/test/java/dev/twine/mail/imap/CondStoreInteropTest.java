@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.twine.mail.maildir.MailFixture;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -84,24 +83,13 @@ class CondStoreInteropTest {
 
     @Test
     void pythonImaplibGetsTheSameAnswersFromTwineAndDovecot() throws Exception {
-        Path dovecot = MailFixture.peer("/usr/sbin/dovecot", "dovecot-imapd");
         MailFixture f = MailFixture.create(tmp.resolve("twine"));
         for (int i = 1; i <= 5; i++) {
             f.deliver("alice", "Message-ID: <" + i + "@example.org>\r\nSubject: m" + i + "\r\n\r\nbody " + i + "\r\n");
         }
-        Path copy = tmp.resolve("dovecot-mail/alice");
-        Files.createDirectories(copy.getParent());
-        DovecotPeer.copyTree(f.maildir.inbox("alice"), copy);
-
-        ImapServer imap = ImapServer.builder().store(f.maildir).portal(f.portal).listen("tcp:0:interface=127.0.0.1").build();
-        imap.start();
-        String twine;
-        try {
-            twine = MailFixture.python(60, SEQUENCE, Integer.toString(imap.bindings().get(0).port()));
-        } finally {
-            imap.close();
-        }
-        String theirs = DovecotPeer.run(tmp, dovecot, copy.getParent(), "", port -> MailFixture.python(60, SEQUENCE, Integer.toString(port)));
+        DovecotPeer.Answers answers = DovecotPeer.ask(tmp, f, "", port -> MailFixture.python(60, SEQUENCE, Integer.toString(port)));
+        String twine = answers.twine();
+        String theirs = answers.dovecot();
         assertTrue(twine.contains("MODIFIED 1"), twine);
         assertTrue(twine.contains("VANISHED (EARLIER) 3"), twine);
         assertEquals(theirs, twine);

@@ -20,6 +20,37 @@ final class DovecotPeer {
         String run(int port) throws Exception;
     }
 
+    /** What Twine and Dovecot said to the same client. */
+    record Answers(String twine, String dovecot) {}
+
+    /**
+     * Runs {@code client} against Twine serving {@code f}'s Maildir, then against Dovecot (with
+     * {@code extra} configuration) on a copy of alice's Maildir made before Twine starts.
+     */
+    static Answers ask(Path tmp, MailFixture f, String extra, Client client) throws Exception {
+        Path dovecot = MailFixture.peer("/usr/sbin/dovecot", "dovecot-imapd");
+        Path copy = tmp.resolve("dovecot-mail/alice");
+        Files.createDirectories(copy.getParent());
+        copyTree(f.maildir.inbox("alice"), copy);
+        ImapServer imap = ImapServer.builder().store(f.maildir).portal(f.portal).listen("tcp:0:interface=127.0.0.1").build();
+        imap.start();
+        String twine;
+        try {
+            twine = client.run(imap.bindings().get(0).port());
+        } finally {
+            imap.close();
+        }
+        return new Answers(twine, run(tmp, dovecot, copy.getParent(), extra, client));
+    }
+
+    /** Runs a Python {@code script} with the port and then each of {@code commands} as arguments. */
+    static String python(String script, String[] commands, int port) throws Exception {
+        String[] args = new String[commands.length + 1];
+        args[0] = Integer.toString(port);
+        System.arraycopy(commands, 0, args, 1, commands.length);
+        return MailFixture.python(60, script, args);
+    }
+
     /**
      * Runs Dovecot unprivileged on a free loopback port over the Maildirs in {@code mail}
      * (user alice, password secret), with {@code extra} added to its configuration, runs

@@ -7,7 +7,6 @@ import dev.twine.mail.maildir.MailFixture;
 import dev.twine.mail.store.MailStore;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -112,7 +111,6 @@ class ListInteropTest {
 
     @Test
     void pythonImaplibGetsTheSameListsFromTwineAndDovecot() throws Exception {
-        Path dovecot = MailFixture.peer("/usr/sbin/dovecot", "dovecot-imapd");
         MailFixture f = MailFixture.create(tmp.resolve("twine"));
         f.deliver("alice", "Subject: one\r\n\r\nbody 1\r\n");
         f.deliver("alice", "Subject: two\r\n\r\nbody 2\r\n");
@@ -125,28 +123,11 @@ class ListInteropTest {
         }
         a.mailbox("Fruit.Banana").orElseThrow().append(
                 new ByteArrayInputStream("Subject: b\r\n\r\nbanana\r\n".getBytes(StandardCharsets.US_ASCII)), Set.of(), null);
-        Path copy = tmp.resolve("dovecot-mail/alice");
-        Files.createDirectories(copy.getParent());
-        DovecotPeer.copyTree(f.maildir.inbox("alice"), copy);
-
-        ImapServer imap = ImapServer.builder().store(f.maildir).portal(f.portal).listen("tcp:0:interface=127.0.0.1").build();
-        imap.start();
-        String twine;
-        try {
-            twine = python(imap.bindings().get(0).port());
-        } finally {
-            imap.close();
-        }
-        String theirs = DovecotPeer.run(tmp, dovecot, copy.getParent(), USES, this::python);
+        DovecotPeer.Answers answers = DovecotPeer.ask(tmp, f, USES, port -> DovecotPeer.python(SEQUENCE, COMMANDS, port));
+        String twine = answers.twine();
+        String theirs = answers.dovecot();
         assertTrue(twine.contains("LIST () Fruit (CHILDINFO (SUBSCRIBED))"), twine);
         assertTrue(twine.contains("LIST (\\Sent) Sent"), twine);
         assertEquals(theirs, twine);
-    }
-
-    private String python(int port) throws Exception {
-        String[] args = new String[COMMANDS.length + 1];
-        args[0] = Integer.toString(port);
-        System.arraycopy(COMMANDS, 0, args, 1, COMMANDS.length);
-        return MailFixture.python(60, SEQUENCE, args);
     }
 }
