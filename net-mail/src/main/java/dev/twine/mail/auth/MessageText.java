@@ -27,11 +27,13 @@ final class MessageText {
 
     private final byte[] message;
     private final List<Field> fields;
+    private final int headerEnd;
     private final int bodyStart;
 
-    private MessageText(byte[] message, List<Field> fields, int bodyStart) {
+    private MessageText(byte[] message, List<Field> fields, int headerEnd, int bodyStart) {
         this.message = message;
         this.fields = fields;
+        this.headerEnd = headerEnd;
         this.bodyStart = bodyStart;
     }
 
@@ -48,7 +50,7 @@ final class MessageText {
                 start = -1;
             }
             if (end == pos) {
-                return new MessageText(message, List.copyOf(fields), Math.min(message.length, eol + 1));
+                return new MessageText(message, List.copyOf(fields), pos, Math.min(message.length, eol + 1));
             }
             if (!continuation) {
                 start = pos;
@@ -58,7 +60,7 @@ final class MessageText {
         if (start >= 0) {
             fields.add(field(message, start, pos));
         }
-        return new MessageText(message, List.copyOf(fields), message.length);
+        return new MessageText(message, List.copyOf(fields), message.length, message.length);
     }
 
     private static int eol(byte[] m, int from) {
@@ -84,6 +86,22 @@ final class MessageText {
     /** The fields named {@code name} (lower case), in order. */
     List<Field> fields(String name) {
         return fields.stream().filter(f -> f.name().equals(name)).toList();
+    }
+
+    /**
+     * The message with {@code first} in front and the fields {@code drop} accepts left out; every
+     * other byte as it was.
+     */
+    byte[] rewrite(String first, java.util.function.Predicate<Field> drop) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(message.length + first.length());
+        out.writeBytes(first.getBytes(StandardCharsets.ISO_8859_1));
+        for (Field f : fields) {
+            if (!drop.test(f)) {
+                out.writeBytes(f.raw().getBytes(StandardCharsets.ISO_8859_1));
+            }
+        }
+        out.write(message, headerEnd, message.length - headerEnd);
+        return out.toByteArray();
     }
 
     /**
