@@ -1,9 +1,7 @@
 package dev.twine.mail.auth;
 
 import dev.twine.mail.smtp.MailDelivery;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
@@ -145,57 +143,30 @@ public final class DkimSigner {
      * @throws IllegalArgumentException if two signers have one domain
      */
     public static <T> MailDelivery<T> signing(Collection<DkimSigner> signers, MailDelivery<T> delivery) {
-        return new Signing<>(signers, delivery);
+        return signingDelivery(signers, delivery);
     }
 
-    private static final class Signing<T> implements MailDelivery<T> {
-        private final java.util.Map<String, DkimSigner> byDomain = new java.util.HashMap<>();
-        private final MailDelivery<T> next;
-
-        Signing(Collection<DkimSigner> signers, MailDelivery<T> next) {
-            for (DkimSigner s : signers) {
-                if (byDomain.put(s.domain(), s) != null) {
-                    throw new IllegalArgumentException("two DKIM signers for " + s.domain());
-                }
+    private static <T> MailDelivery<T> signingDelivery(Collection<DkimSigner> signers, MailDelivery<T> delivery) {
+        java.util.Map<String, DkimSigner> byDomain = new java.util.HashMap<>();
+        for (DkimSigner s : signers) {
+            if (byDomain.put(s.domain(), s) != null) {
+                throw new IllegalArgumentException("two DKIM signers for " + s.domain());
             }
-            this.next = Objects.requireNonNull(next, "delivery");
         }
-
-        @Override
-        public void sender(Session session, String sender) throws IOException, InterruptedException {
-            next.sender(session, sender);
-        }
-
-        @Override
-        public T recipient(Session session, String sender, String address) throws IOException, InterruptedException {
-            return next.recipient(session, sender, address);
-        }
-
-        @Override
-        public boolean reload() throws IOException {
-            return next.reload();
-        }
-
-        @Override
-        public void deliver(Envelope<T> envelope, InputStream message) throws IOException, InterruptedException {
+        return new RewritingDelivery<>(delivery, (envelope, text) -> {
             if (envelope.session().principal().isEmpty()) {
-                next.deliver(envelope, message);
-                return;
+                return text;
             }
-            byte[] text = message.readAllBytes();
-            DkimSigner signer = signerFor(Addresses.fromDomain(MessageText.parse(text)));
-            next.deliver(envelope, new ByteArrayInputStream(signer == null ? text : signer.sign(text)));
-        }
-
-        private DkimSigner signerFor(String fromDomain) {
-            for (String d = fromDomain; d != null; d = d.indexOf('.') < 0 ? null : d.substring(d.indexOf('.') + 1)) {
+            // the From domain's own signer, else its nearest parent's
+            String d = Addresses.fromDomain(MessageText.parse(text));
+            for (; d != null; d = d.indexOf('.') < 0 ? null : d.substring(d.indexOf('.') + 1)) {
                 DkimSigner s = byDomain.get(d);
                 if (s != null) {
-                    return s;
+                    return s.sign(text);
                 }
             }
-            return null;
-        }
+            return text;
+        });
     }
 
     /** A signer configuration. */

@@ -1,9 +1,6 @@
 package dev.twine.mail.auth;
 
 import dev.twine.mail.smtp.MailDelivery;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -87,28 +84,7 @@ public final class MessageAuthentication {
      * message (a DNS failure is a {@code temperror} result).
      */
     public <T> MailDelivery<T> over(MailDelivery<T> delivery) {
-        Objects.requireNonNull(delivery, "delivery");
-        return new MailDelivery<>() {
-            @Override
-            public void sender(Session session, String sender) throws IOException, InterruptedException {
-                delivery.sender(session, sender);
-            }
-
-            @Override
-            public T recipient(Session session, String sender, String address) throws IOException, InterruptedException {
-                return delivery.recipient(session, sender, address);
-            }
-
-            @Override
-            public boolean reload() throws IOException {
-                return delivery.reload();
-            }
-
-            @Override
-            public void deliver(Envelope<T> envelope, InputStream message) throws IOException, InterruptedException {
-                delivery.deliver(envelope, new ByteArrayInputStream(apply(envelope, message.readAllBytes())));
-            }
-        };
+        return new RewritingDelivery<>(delivery, this::apply);
     }
 
     /** A configuration. */
