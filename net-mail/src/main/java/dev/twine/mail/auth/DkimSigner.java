@@ -153,7 +153,7 @@ public final class DkimSigner {
                 throw new IllegalArgumentException("two DKIM signers for " + s.domain());
             }
         }
-        return new RewritingDelivery<>(delivery, (envelope, text) -> {
+        return WrappedDelivery.rewriting(delivery, (envelope, text) -> {
             if (envelope.session().principal().isEmpty()) {
                 return text;
             }

@@ -84,7 +84,7 @@ public final class MessageAuthentication {
      * message (a DNS failure is a {@code temperror} result).
      */
     public <T> MailDelivery<T> over(MailDelivery<T> delivery) {
-        return new RewritingDelivery<>(delivery, this::apply);
+        return WrappedDelivery.rewriting(delivery, this::apply);
     }
 
     /** A configuration. */

@@ -15,6 +15,7 @@ import dev.twine.mail.auth.DkimAlgorithm;
 import dev.twine.mail.auth.DkimKeys;
 import dev.twine.mail.auth.DkimSigner;
 import dev.twine.mail.auth.DkimVerifier;
+import dev.twine.mail.auth.Dnsbl;
 import dev.twine.mail.auth.MessageAuthentication;
 import dev.twine.mail.smtp.Aliases;
 import dev.twine.mail.smtp.DnsMxResolver;
@@ -94,6 +95,8 @@ public final class MailPlugin implements ServicePlugin {
                 Option.value("--dkim-key", "[DOMAIN:]FILE", "PEM PKCS#8 key (RSA or Ed25519) that DKIM-signs what logged-in users"
                         + " relay from DOMAIN, or from every local domain without DOMAIN: (repeatable, one per domain);"
                         + " make one with 'twine mail dkim-keygen'.").asRepeatable(),
+                Option.value("--dnsbl", "ZONE", "DNS blocklist for client addresses on the SMTP port, e.g."
+                        + " zen.spamhaus.org: a listed client's RCPT gets 554 5.7.1 (repeatable; default: none).").asRepeatable(),
                 Option.value("--dkim-selector", "[DOMAIN:]S", "DKIM selector of DOMAIN's key, or of every key without DOMAIN:"
                         + " (repeatable); required with --dkim-key.").asRepeatable(),
                 Option.flag("--allow-plain-auth", "Offer AUTH without TLS (loopback testing only)."),
@@ -181,12 +184,23 @@ public final class MailPlugin implements ServicePlugin {
         Tls tls = args.serverTls("--tls-cert", "--tls-key").orElse(null);
         Path queueDir = args.directory("--queue", maildirPath.resolveSibling(maildirPath.getFileName() + "-queue"));
         // HOST:PORT checked in the endpoint grammar; MxResolver takes the text as given
+        Resolver dns = dnsResolver(args.value("--dns"));
         MxResolver resolver = args.hostPort("--smarthost").isPresent()
                 ? MxResolver.fixed(args.require("--smarthost").strip())
-                : DnsMxResolver.over(dnsResolver(args.value("--dns")));
+                : DnsMxResolver.over(dns);
         // port 25 mail gets one Authentication-Results field (RFC 8601) with the DKIM results
         MessageAuthentication inbound = MessageAuthentication.builder().authservId(domain)
-                .dkim(DkimVerifier.builder().resolver(dnsResolver(args.value("--dns"))).build()).build();
+                .dkim(DkimVerifier.builder().resolver(dns).build()).build();
+        Dnsbl dnsbl = null;
+        if (!args.values("--dnsbl").isEmpty()) {
+            Dnsbl.Builder lists = Dnsbl.builder().resolver(dns);
+            try {
+                args.values("--dnsbl").forEach(lists::zone);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--dnsbl: " + e.getMessage(), e);
+            }
+            dnsbl = lists.build();
+        }
         RelayQueue.Builder qb = RelayQueue.builder()
                 .directory(queueDir)
                 .resolver(resolver)
@@ -263,7 +277,7 @@ public final class MailPlugin implements ServicePlugin {
                 continue;
             }
             SmtpServer.Builder b = SmtpServer.builder().role(role)
-                    .delivery(role == SmtpServer.Role.MX ? inbound.over(delivery) : delivery).errorDelay(3, errorDelay)
+                    .delivery(role == SmtpServer.Role.MX ? port25(inbound, dnsbl, delivery) : delivery).errorDelay(3, errorDelay)
                     .allowPlainAuth(args.flag("--allow-plain-auth"))
                     .maxMessageSize(maxSize).idleTimeout(idle).limits(LimitOptions.connectionLimits(args));
             domains.forEach(b::domain);
@@ -306,6 +320,12 @@ public final class MailPlugin implements ServicePlugin {
             services.add(checked("--imap", i::build));
         }
         return Services.group("mail", services);
+    }
+
+    /** What the SMTP port does before {@code delivery}: the blocklists at RCPT, the results field at DATA. */
+    private static MailDelivery<?> port25(MessageAuthentication inbound, Dnsbl dnsbl, MailDelivery<?> delivery) {
+        MailDelivery<?> checked = inbound.over(delivery);
+        return dnsbl == null ? checked : dnsbl.over(checked);
     }
 
     /**

@@ -533,4 +533,38 @@ class MailPluginTest {
                 "--dkim-key", dir.resolve("users").toString(), "--dkim-selector", "s1")));
         assertTrue(e.getMessage().startsWith("--dkim-key: "), e.getMessage());
     }
+
+    @Test
+    void aClientOnADnsblIsRefusedAtRcptOnTheSmtpPort() throws Exception {
+        SmtpTestSupport.users(dir);
+        Path zone = Files.writeString(dir.resolve("zone"), "$ORIGIN bl.example.\n$TTL 300\n"
+                + "@ IN SOA ns hostmaster 1 3600 600 86400 300\n@ IN NS ns\nns IN A 127.0.0.1\n1.0.0.127 IN A 127.0.0.2\n");
+        try (dev.twine.dns.DnsServer dns = dev.twine.dns.DnsServer.builder().zone(zone).listen("udp:0:interface=127.0.0.1").build()) {
+            dns.start();
+            try (Service s = plugin.create(args("--domain", "example.test", "--users", dir.resolve("users").toString(),
+                    "--maildir", dir.resolve("maildir").toString(), "--smtp", "tcp:0:interface=127.0.0.1",
+                    "--submission", "tcp:0:interface=127.0.0.1", "--allow-plain-auth",
+                    "--dns", "127.0.0.1:" + dns.port(), "--dnsbl", "bl.example"))) {
+                s.start();
+                try (SmtpClient c = SmtpClient.connect("127.0.0.1:" + s.bindings().get(0).port(), Duration.ofSeconds(10))) {
+                    c.ehlo("t");
+                    c.mail("x@remote.example", false);
+                    Reply r = c.rcpt("alice@example.test");
+                    assertEquals("554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using bl.example", r.toString());
+                    c.quit();
+                }
+                // the same client logged in on submission is not checked
+                try (SmtpClient c = SmtpClient.connect("127.0.0.1:" + s.bindings().get(1).port(), Duration.ofSeconds(10))) {
+                    c.ehlo("t");
+                    c.auth("bob", "hunter2");
+                    c.send("bob@example.test", List.of("alice@example.test"), "Subject: c\r\n\r\nd\r\n".getBytes(StandardCharsets.US_ASCII));
+                    c.quit();
+                }
+                assertEquals(1, SmtpTestSupport.delivered(dir, "alice").size());
+            }
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(args("--domain", "example.test",
+                "--users", dir.resolve("users").toString(), "--maildir", dir.resolve("maildir").toString(), "--dnsbl", "no zone")));
+        assertTrue(e.getMessage().startsWith("--dnsbl: "), e.getMessage());
+    }
 }
