@@ -41,12 +41,12 @@ public final class MessageAuthentication {
     }
 
     /**
-     * The {@code Authentication-Results} field for {@code message} from {@code envelope}'s
-     * client, ending in CRLF: {@code Authentication-Results: mx.example.org;\r\n\tdkim=pass header.d=...}.
+     * The {@code Authentication-Results} field for {@code message}, ending in CRLF:
+     * {@code Authentication-Results: mx.example.org;\r\n\tdkim=pass header.d=...}.
      *
      * @throws InterruptedException if interrupted during a lookup
      */
-    public String resultsField(MailDelivery.Envelope<?> envelope, byte[] message) throws InterruptedException {
+    public String resultsField(byte[] message) throws InterruptedException {
         List<String> entries = new ArrayList<>();
         List<DkimResult> signatures = dkim.verify(message);
         if (signatures.isEmpty()) {
@@ -62,8 +62,8 @@ public final class MessageAuthentication {
      *
      * @throws InterruptedException if interrupted during a lookup
      */
-    public byte[] apply(MailDelivery.Envelope<?> envelope, byte[] message) throws InterruptedException {
-        String field = resultsField(envelope, message);
+    public byte[] apply(byte[] message) throws InterruptedException {
+        String field = resultsField(message);
         return MessageText.parse(message).rewrite(field,
                 f -> f.name().equals("authentication-results") && authservId.equalsIgnoreCase(authservIdOf(f.value())));
     }
@@ -84,7 +84,7 @@ public final class MessageAuthentication {
      * message (a DNS failure is a {@code temperror} result).
      */
     public <T> MailDelivery<T> over(MailDelivery<T> delivery) {
-        return WrappedDelivery.rewriting(delivery, this::apply);
+        return WrappedDelivery.rewriting(delivery, (envelope, message) -> apply(message));
     }
 
     /** A configuration. */
