@@ -16,6 +16,7 @@ module dev.twine.mail {
     exports dev.twine.mail.imap;
     exports dev.twine.mail.pop3;
     exports dev.twine.mail.smtp;
+    exports dev.twine.mail.auth;
 
     provides dev.twine.core.spi.ServicePlugin with dev.twine.mail.internal.MailPlugin;
 }

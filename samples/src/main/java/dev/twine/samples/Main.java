@@ -106,9 +106,24 @@ public final class Main {
                 return demo(plugins, dir, demoPorts(sub), out, err);
             }
             ServicePlugin plugin = plugins.get(name);
+            if (sub.hasSubcommand()) {
+                ParseResult toolArgs = sub.subcommand();
+                ServicePlugin.Tool tool = plugin.tools().stream()
+                        .filter(t -> t.name().equals(toolArgs.commandSpec().name())).findFirst().orElseThrow();
+                name = name + " " + tool.name();
+                return tool.action().run(arguments(plugin.name(), tool.options(), toolArgs, Optional.empty(),
+                        new LinkedHashMap<>()), out);
+            }
+            for (ServicePlugin.Option o : plugin.options()) {
+                if (o.required() && !sub.hasMatchedOption(o.name())) {
+                    err.println("twine: Missing required option: '" + o.name() + "=" + o.label() + "'");
+                    err.println("Try 'twine " + name + " --help'.");
+                    return 2;
+                }
+            }
             Optional<Metrics> metrics = sub.hasMatchedOption("--metrics-listen") ? Optional.of(Metrics.create()) : Optional.empty();
             Map<String, Object> live = new LinkedHashMap<>();
-            Service service = plugin.create(arguments(plugin, sub, metrics, live));
+            Service service = plugin.create(arguments(plugin.name(), plugin.options(), sub, metrics, live));
             if (metrics.isPresent()) {
                 service = Services.group(service.name(), List.of(service, metricsServer(metrics.get(), sub)));
             }
@@ -159,7 +174,14 @@ public final class Main {
         addLauncherOptions(demo, false);
         cl.addSubcommand("demo", new CommandLine(demo));
         for (ServicePlugin p : plugins.values()) {
-            cl.addSubcommand(p.name(), new CommandLine(spec(p)));
+            CommandLine pc = new CommandLine(spec(p));
+            for (ServicePlugin.Tool t : p.tools()) {
+                CommandSpec ts = CommandSpec.create().name(t.name()).mixinStandardHelpOptions(true);
+                ts.usageMessage().description(t.summary());
+                t.options().forEach(o -> ts.addOption(optionSpec(o, true)));
+                pc.addSubcommand(t.name(), new CommandLine(ts));
+            }
+            cl.addSubcommand(p.name(), pc);
         }
         cl.addSubcommand("user", UserCommand.commandLine());
         return cl;
@@ -169,19 +191,25 @@ public final class Main {
         CommandSpec spec = CommandSpec.create().name(p.name()).mixinStandardHelpOptions(true);
         spec.usageMessage().description(p.summary());
         addLauncherOptions(spec, true);
+        // picocli would ask a plugin's required options of its tools too: those are checked in run
+        boolean required = p.tools().isEmpty();
         for (ServicePlugin.Option o : p.options()) {
-            OptionSpec.Builder b = OptionSpec.builder(o.name()).description(o.description() + (o.defaultValue() != null ? " (default: " + o.defaultValue() + ")" : ""));
-            if (o.isFlag()) {
-                b.arity("0").type(boolean.class);
-            } else if (o.repeatable()) {
-                b.paramLabel(o.label()).arity("1").type(List.class).auxiliaryTypes(String.class);
-            } else {
-                b.paramLabel(o.label()).arity("1").type(String.class);
-            }
-            b.required(o.required());
-            spec.addOption(b.build());
+            spec.addOption(optionSpec(o, required));
         }
         return spec;
+    }
+
+    private static OptionSpec optionSpec(ServicePlugin.Option o, boolean required) {
+        OptionSpec.Builder b = OptionSpec.builder(o.name()).description(o.description() + (o.defaultValue() != null ? " (default: " + o.defaultValue() + ")" : ""));
+        if (o.isFlag()) {
+            b.arity("0").type(boolean.class);
+        } else if (o.repeatable()) {
+            b.paramLabel(o.label()).arity("1").type(List.class).auxiliaryTypes(String.class);
+        } else {
+            b.paramLabel(o.label()).arity("1").type(String.class);
+        }
+        b.required(required && o.required());
+        return b.build();
     }
 
     /** The options every server command has, whatever its plugin declares. */
@@ -270,18 +298,19 @@ public final class Main {
     }
 
     /**
-     * The plugin's view of the command line. What it loads through a typed accessor worth looking
-     * at live (the users file) is put in {@code live}, for the manhole to bind.
+     * The view of the command line that a plugin ({@code options}: its own) or one of its tools
+     * ({@code options}: the tool's) gets. What it loads through a typed accessor worth looking at
+     * live (the users file) is put in {@code live}, for the manhole to bind.
      */
-    private static ServicePlugin.Arguments arguments(ServicePlugin plugin, ParseResult sub, Optional<Metrics> metrics,
-            Map<String, Object> live) {
+    private static ServicePlugin.Arguments arguments(String command, List<ServicePlugin.Option> options, ParseResult sub,
+            Optional<Metrics> metrics, Map<String, Object> live) {
         Map<String, ServicePlugin.Option> declared = new LinkedHashMap<>();
-        plugin.options().forEach(o -> declared.put(o.name(), o));
+        options.forEach(o -> declared.put(o.name(), o));
         return new ServicePlugin.Arguments() {
             private ServicePlugin.Option option(String name) {
                 ServicePlugin.Option o = declared.get(name);
                 if (o == null) {
-                    throw new IllegalStateException("plugin '" + plugin.name() + "' asked for undeclared option " + name);
+                    throw new IllegalStateException("plugin '" + command + "' asked for undeclared option " + name);
                 }
                 return o;
             }

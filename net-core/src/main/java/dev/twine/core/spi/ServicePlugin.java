@@ -37,6 +37,42 @@ public interface ServicePlugin {
     Service create(Arguments arguments) throws Exception;
 
     /**
+     * Commands under this one that do one job and exit instead of serving, run as
+     * {@code twine NAME TOOL [OPTIONS]} (for one, {@code twine mail dkim-keygen}); none by default.
+     * The command's own required options are not required when a tool is named.
+     */
+    default List<Tool> tools() {
+        return List.of();
+    }
+
+    /**
+     * A command that does one job and exits.
+     *
+     * @param name the word after the plugin's name, {@code dkim-keygen}
+     * @param summary one line for {@code --help}
+     * @param options the options it takes (the same grammar as the plugin's)
+     * @param action what it does
+     */
+    record Tool(String name, String summary, List<Option> options, ToolAction action) {
+        /** Copies the options. */
+        public Tool {
+            options = List.copyOf(options);
+        }
+    }
+
+    /** What a {@link Tool} does. */
+    interface ToolAction {
+        /**
+         * Runs the tool with its parsed options, printing to {@code out}.
+         *
+         * @return the exit code (0 for success)
+         * @throws IllegalArgumentException for bad arguments: shown as they are, exit code 2
+         * @throws Exception for anything else: shown, exit code 1
+         */
+        int run(Arguments arguments, java.io.PrintStream out) throws Exception;
+    }
+
+    /**
      * The service as {@code twine demo} runs it, with demo data under {@code dataDir} (created as
      * needed), or empty if this plugin has no demo.
      *

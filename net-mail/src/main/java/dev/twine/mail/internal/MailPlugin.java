@@ -11,6 +11,12 @@ import dev.twine.mail.imap.ImapServer;
 import dev.twine.mail.maildir.Maildir;
 import dev.twine.mail.pop3.Pop3Server;
 import dev.twine.dns.Resolver;
+import dev.twine.mail.auth.DkimAlgorithm;
+import dev.twine.mail.auth.DkimKeys;
+import dev.twine.mail.auth.DkimSigner;
+import dev.twine.mail.auth.DkimVerifier;
+import dev.twine.mail.auth.Dnsbl;
+import dev.twine.mail.auth.MessageAuthentication;
 import dev.twine.mail.smtp.Aliases;
 import dev.twine.mail.smtp.DnsMxResolver;
 import dev.twine.mail.smtp.MailDelivery;
@@ -84,7 +90,15 @@ public final class MailPlugin implements ServicePlugin {
                 Option.value("--smarthost", "HOST:PORT", "Relay all outbound mail through this host instead of MX lookups."),
                 Option.value("--smarthost-user", "NAME", "AUTH user name for the smarthost (with --smarthost-password-file)."),
                 Option.value("--smarthost-password-file", "FILE", "File whose first line is the smarthost AUTH password."),
-                Option.value("--dns", "HOST:PORT", "DNS server for MX lookups (default: the first nameserver in /etc/resolv.conf)."),
+                Option.value("--dns", "HOST:PORT", "DNS server for MX and DKIM key lookups (default: the first nameserver in"
+                        + " /etc/resolv.conf)."),
+                Option.value("--dkim-key", "[DOMAIN:]FILE", "PEM PKCS#8 key (RSA or Ed25519) that DKIM-signs what logged-in users"
+                        + " relay from DOMAIN, or from every local domain without DOMAIN: (repeatable, one per domain);"
+                        + " make one with 'twine mail dkim-keygen'.").asRepeatable(),
+                Option.value("--dnsbl", "ZONE", "DNS blocklist for client addresses on the SMTP port, e.g."
+                        + " zen.spamhaus.org: a listed client's RCPT gets 554 5.7.1 (repeatable; default: none).").asRepeatable(),
+                Option.value("--dkim-selector", "[DOMAIN:]S", "DKIM selector of DOMAIN's key, or of every key without DOMAIN:"
+                        + " (repeatable); required with --dkim-key.").asRepeatable(),
                 Option.flag("--allow-plain-auth", "Offer AUTH without TLS (loopback testing only)."),
                 Option.value("--queue", "DIR", "Relay queue directory (default: the maildir's sibling DIR-queue)."),
                 Option.value("--max-message-size", "BYTES", "Largest message accepted (SIZE), e.g. 25m.").withDefault("25m"),
@@ -101,6 +115,49 @@ public final class MailPlugin implements ServicePlugin {
         options.addAll(LimitOptions.connectionOptions(SmtpServer.defaultLimits()));
         options.addAll(LimitOptions.authOptions());
         return List.copyOf(options);
+    }
+
+    @Override
+    public List<Tool> tools() {
+        return List.of(new Tool("dkim-keygen", "Make a DKIM key pair: writes the private key (PEM PKCS#8) for --dkim-key and"
+                + " prints the DNS TXT record to publish.", List.of(
+                        Option.value("--domain", "DOMAIN", "The signing domain (d=).").asRequired(),
+                        Option.value("--selector", "S", "The selector (s=): the record goes at S._domainkey.DOMAIN.").asRequired(),
+                        Option.value("--algorithm", "rsa|ed25519", "rsa: 2048 bits, verified everywhere; ed25519 (RFC 8463):"
+                                + " small, not yet verified by every receiver, so publish it beside an rsa key.").withDefault("rsa"),
+                        Option.value("--out", "FILE", "Where the private key goes (made mode 0600; an existing file is not"
+                                + " replaced).").asRequired()),
+                MailPlugin::dkimKeygen));
+    }
+
+    /** {@code twine mail dkim-keygen}: the key to {@code --out}, the record to {@code out}. */
+    private static int dkimKeygen(Arguments args, java.io.PrintStream out) throws IOException {
+        String domain = domainName("--domain", args.require("--domain"));
+        String selector = args.require("--selector").strip();
+        try {
+            DkimSigner.builder().selector(selector);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--selector: " + e.getMessage(), e);
+        }
+        DkimAlgorithm algorithm = switch (args.require("--algorithm").strip().toLowerCase(Locale.ROOT)) {
+            case "rsa" -> DkimAlgorithm.RSA_SHA256;
+            case "ed25519" -> DkimAlgorithm.ED25519_SHA256;
+            default -> throw new IllegalArgumentException("--algorithm: rsa or ed25519, not '" + args.require("--algorithm") + "'");
+        };
+        Path file = Path.of(args.require("--out"));
+        if (Files.exists(file)) {
+            throw new IllegalArgumentException("--out: " + file + " exists; not replacing a key");
+        }
+        java.security.KeyPair pair = DkimKeys.generate(algorithm);
+        try {
+            DkimKeys.write(pair.getPrivate(), file);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            throw new IllegalArgumentException("--out: " + file + " exists; not replacing a key", e);
+        }
+        out.println("; " + algorithm.keyType() + " DKIM key for " + domain + " written to " + file + "; publish this record, then");
+        out.println("; run twine mail with --dkim-key " + domain + ":" + file + " --dkim-selector " + domain + ":" + selector);
+        out.println(DkimKeys.zoneLine(domain, selector, pair.getPublic()));
+        return 0;
     }
 
     /** The store with {@code --quota} applied, if given. */
@@ -127,9 +184,23 @@ public final class MailPlugin implements ServicePlugin {
         Tls tls = args.serverTls("--tls-cert", "--tls-key").orElse(null);
         Path queueDir = args.directory("--queue", maildirPath.resolveSibling(maildirPath.getFileName() + "-queue"));
         // HOST:PORT checked in the endpoint grammar; MxResolver takes the text as given
+        Resolver dns = dnsResolver(args.value("--dns"));
         MxResolver resolver = args.hostPort("--smarthost").isPresent()
                 ? MxResolver.fixed(args.require("--smarthost").strip())
-                : DnsMxResolver.over(dnsResolver(args.value("--dns")));
+                : DnsMxResolver.over(dns);
+        // port 25 mail gets one Authentication-Results field (RFC 8601) with the DKIM results
+        MessageAuthentication inbound = MessageAuthentication.builder().authservId(domain)
+                .dkim(DkimVerifier.builder().resolver(dns).build()).build();
+        Dnsbl dnsbl = null;
+        if (!args.values("--dnsbl").isEmpty()) {
+            Dnsbl.Builder lists = Dnsbl.builder().resolver(dns);
+            try {
+                args.values("--dnsbl").forEach(lists::zone);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--dnsbl: " + e.getMessage(), e);
+            }
+            dnsbl = lists.build();
+        }
         RelayQueue.Builder qb = RelayQueue.builder()
                 .directory(queueDir)
                 .resolver(resolver)
@@ -167,7 +238,7 @@ public final class MailPlugin implements ServicePlugin {
         if (postmaster != null) {
             local.postmaster(postmaster);
         }
-        MailDelivery<?> delivery = MailDelivery.byDomain(domains, local.build(), queue);
+        MailDelivery<?> delivery = MailDelivery.byDomain(domains, local.build(), dkimSigning(args, domains, queue));
         Optional<String> aliasesFile = args.value("--aliases");
         SenderLogins senders = SenderLogins.byName(domains);
         if (aliasesFile.isPresent()) {
@@ -205,7 +276,8 @@ public final class MailPlugin implements ServicePlugin {
             if (endpoints.isEmpty()) {
                 continue;
             }
-            SmtpServer.Builder b = SmtpServer.builder().role(role).delivery(delivery).errorDelay(3, errorDelay)
+            SmtpServer.Builder b = SmtpServer.builder().role(role)
+                    .delivery(role == SmtpServer.Role.MX ? port25(inbound, dnsbl, delivery) : delivery).errorDelay(3, errorDelay)
                     .allowPlainAuth(args.flag("--allow-plain-auth"))
                     .maxMessageSize(maxSize).idleTimeout(idle).limits(LimitOptions.connectionLimits(args));
             domains.forEach(b::domain);
@@ -248,6 +320,75 @@ public final class MailPlugin implements ServicePlugin {
             services.add(checked("--imap", i::build));
         }
         return Services.group("mail", services);
+    }
+
+    /** What the SMTP port does before {@code delivery}: the blocklists at RCPT, the results field at DATA. */
+    private static MailDelivery<?> port25(MessageAuthentication inbound, Dnsbl dnsbl, MailDelivery<?> delivery) {
+        MailDelivery<?> checked = inbound.over(delivery);
+        return dnsbl == null ? checked : dnsbl.over(checked);
+    }
+
+    /**
+     * {@code remote} behind DKIM signing with the {@code --dkim-key}s, or {@code remote} itself
+     * without any. A key without {@code DOMAIN:} signs for every local domain; a selector without
+     * it is every key's.
+     */
+    private static MailDelivery<?> dkimSigning(Arguments args, Set<String> domains, MailDelivery<?> remote) {
+        List<String> keys = args.values("--dkim-key");
+        if (keys.isEmpty()) {
+            if (!args.values("--dkim-selector").isEmpty()) {
+                throw new IllegalArgumentException("--dkim-selector needs --dkim-key");
+            }
+            return remote;
+        }
+        java.util.Map<String, String> selectors = new java.util.HashMap<>();
+        for (String v : args.values("--dkim-selector")) {
+            String[] ds = byDomain(v, domains, "--dkim-selector");
+            if (selectors.put(ds[0], ds[1]) != null) {
+                throw new IllegalArgumentException("--dkim-selector: two selectors for " + (ds[0].isEmpty() ? "every domain" : ds[0]));
+            }
+        }
+        // keys for a named domain first, so that they win over a key for every domain
+        List<String[]> given = keys.stream().map(v -> byDomain(v, domains, "--dkim-key"))
+                .sorted(java.util.Comparator.comparing((String[] df) -> df[0].isEmpty())).toList();
+        java.util.Map<String, DkimSigner> signers = new java.util.LinkedHashMap<>();
+        boolean everyDomain = false;
+        for (String[] df : given) {
+            if (df[0].isEmpty() && everyDomain) {
+                throw new IllegalArgumentException("--dkim-key: two keys without DOMAIN:");
+            }
+            everyDomain |= df[0].isEmpty();
+            for (String d : df[0].isEmpty() ? domains : Set.of(df[0])) {
+                if (signers.containsKey(d)) {
+                    if (df[0].isEmpty()) {
+                        continue;
+                    }
+                    throw new IllegalArgumentException("--dkim-key: two keys for " + d);
+                }
+                String selector = selectors.getOrDefault(d, selectors.get(""));
+                if (selector == null) {
+                    throw new IllegalArgumentException("--dkim-selector is required for the --dkim-key of " + d);
+                }
+                try {
+                    signers.put(d, DkimSigner.load(d, selector, Path.of(df[1])));
+                } catch (IOException | IllegalArgumentException e) {
+                    throw new IllegalArgumentException("--dkim-key: " + e.getMessage(), e);
+                }
+            }
+        }
+        return DkimSigner.signing(signers.values(), remote);
+    }
+
+    /** {@code DOMAIN:VALUE} split when DOMAIN is a local domain, else {@code ["", VALUE]}. */
+    private static String[] byDomain(String v, Set<String> domains, String option) {
+        int colon = v.indexOf(':');
+        if (colon > 0 && domains.contains(v.substring(0, colon).toLowerCase(Locale.ROOT))) {
+            return new String[] {v.substring(0, colon).toLowerCase(Locale.ROOT), v.substring(colon + 1)};
+        }
+        if (colon > 0 && v.substring(0, colon).matches("[A-Za-z0-9.-]+\\.[A-Za-z0-9-]+")) {
+            throw new IllegalArgumentException(option + ": " + v.substring(0, colon) + " is not a local domain (--domain)");
+        }
+        return new String[] {"", v};
     }
 
     /**

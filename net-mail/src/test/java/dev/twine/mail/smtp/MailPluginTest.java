@@ -459,4 +459,112 @@ class MailPluginTest {
             assertTrue(Files.readString(dir.resolve("key.pem")).contains("BEGIN PRIVATE KEY"));
         }
     }
+
+    @Test
+    void dkimKeysSignWhatUsersRelayAndPort25MailGetsAuthenticationResults() throws Exception {
+        SmtpTestSupport.users(dir);
+        // the key as dkim-keygen makes it, its record served by Twine's own DNS server
+        ServicePlugin.Tool keygen = plugin.tools().get(0);
+        assertEquals("dkim-keygen", keygen.name());
+        java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+        Path key = dir.resolve("example.test.pem");
+        assertEquals(0, keygen.action().run(args("--domain", "example.test", "--selector", "s1", "--algorithm", "ed25519",
+                "--out", key.toString()), new java.io.PrintStream(printed, true, StandardCharsets.UTF_8)));
+        String record = printed.toString(StandardCharsets.UTF_8).lines().filter(l -> !l.startsWith(";")).findFirst().orElseThrow();
+        assertTrue(record.startsWith("s1._domainkey.example.test. IN TXT ( \"v=DKIM1; k=ed25519; p="), record);
+        IllegalArgumentException again = assertThrows(IllegalArgumentException.class, () -> keygen.action().run(args("--domain",
+                "example.test", "--selector", "s1", "--algorithm", "rsa", "--out", key.toString()), new java.io.PrintStream(printed)));
+        assertTrue(again.getMessage().startsWith("--out: "), again.getMessage());
+        Path zone = Files.writeString(dir.resolve("zone"), "$ORIGIN example.test.\n$TTL 300\n"
+                + "@ IN SOA ns hostmaster 1 3600 600 86400 300\n@ IN NS ns\nns IN A 127.0.0.1\n" + record + "\n");
+        try (dev.twine.dns.DnsServer dns = dev.twine.dns.DnsServer.builder().zone(zone).listen("udp:0:interface=127.0.0.1").build()) {
+            dns.start();
+            try (Service s = plugin.create(args("--domain", "example.test", "--users", dir.resolve("users").toString(),
+                    "--maildir", dir.resolve("maildir").toString(), "--smtp", "tcp:0:interface=127.0.0.1",
+                    "--submission", "tcp:0:interface=127.0.0.1", "--allow-plain-auth", "--smarthost", "127.0.0.1:9",
+                    "--dns", "127.0.0.1:" + dns.port(), "--dkim-key", key.toString(), "--dkim-selector", "s1"))) {
+                s.start();
+                List<Binding> b = s.bindings();
+                try (SmtpClient c = SmtpClient.connect("127.0.0.1:" + b.get(1).port(), Duration.ofSeconds(10))) {
+                    c.ehlo("t");
+                    c.auth("bob", "hunter2");
+                    c.send("bob@example.test", List.of("carol@remote.example"),
+                            "From: Bob <bob@example.test>\r\nTo: carol@remote.example\r\nSubject: signed\r\n\r\nhello\r\n"
+                                    .getBytes(StandardCharsets.US_ASCII));
+                    c.quit();
+                }
+                Path queued;
+                try (java.util.stream.Stream<Path> q = Files.list(dir.resolve("maildir-queue"))) {
+                    queued = q.filter(p -> p.toString().endsWith(".msg")).findFirst().orElseThrow();
+                }
+                byte[] signed = Files.readAllBytes(queued);
+                assertTrue(new String(signed, StandardCharsets.US_ASCII).startsWith("DKIM-Signature: v=1; a=ed25519-sha256;"));
+                dev.twine.mail.auth.DkimVerifier verifier = dev.twine.mail.auth.DkimVerifier.builder()
+                        .resolver(dev.twine.dns.Resolver.builder().server("127.0.0.1", dns.port()).build()).build();
+                assertEquals(dev.twine.mail.auth.AuthResult.PASS, verifier.verify(signed).get(0).result());
+                // the signed message comes back in on port 25, with a forged result claiming to be ours
+                try (SmtpClient c = SmtpClient.connect("127.0.0.1:" + b.get(0).port(), Duration.ofSeconds(10))) {
+                    c.ehlo("t");
+                    byte[] forged = SmtpSession.concat("Authentication-Results: EXAMPLE.test; dkim=pass\r\n"
+                            .getBytes(StandardCharsets.US_ASCII), signed);
+                    c.send("bob@example.test", List.of("alice@example.test"), forged);
+                    c.send("x@remote.example", List.of("alice@example.test"), "Subject: plain\r\n\r\nb\r\n".getBytes(StandardCharsets.US_ASCII));
+                    c.quit();
+                }
+                List<Path> got = SmtpTestSupport.delivered(dir, "alice");
+                assertEquals(2, got.size());
+                List<String> texts = new ArrayList<>();
+                for (Path p : got) {
+                    texts.add(Files.readString(p, StandardCharsets.US_ASCII));
+                }
+                String dkimPass = texts.stream().filter(t -> t.contains("Subject: signed")).findFirst().orElseThrow();
+                assertTrue(dkimPass.contains("Authentication-Results: example.test;\r\n\tdkim=pass header.d=example.test header.s=s1"
+                        + " header.a=ed25519-sha256 header.b="), dkimPass);
+                assertEquals(1, dkimPass.split("Authentication-Results:", -1).length - 1, "the forged field is gone: " + dkimPass);
+                String none = texts.stream().filter(t -> t.contains("Subject: plain")).findFirst().orElseThrow();
+                assertTrue(none.contains("Authentication-Results: example.test;\r\n\tdkim=none\r\n"), none);
+            }
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(args("--domain", "example.test",
+                "--users", dir.resolve("users").toString(), "--maildir", dir.resolve("maildir").toString(), "--dkim-key", key.toString())));
+        assertTrue(e.getMessage().startsWith("--dkim-selector is required"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> plugin.create(args("--domain", "example.test",
+                "--users", dir.resolve("users").toString(), "--maildir", dir.resolve("maildir").toString(),
+                "--dkim-key", dir.resolve("users").toString(), "--dkim-selector", "s1")));
+        assertTrue(e.getMessage().startsWith("--dkim-key: "), e.getMessage());
+    }
+
+    @Test
+    void aClientOnADnsblIsRefusedAtRcptOnTheSmtpPort() throws Exception {
+        SmtpTestSupport.users(dir);
+        Path zone = Files.writeString(dir.resolve("zone"), "$ORIGIN bl.example.\n$TTL 300\n"
+                + "@ IN SOA ns hostmaster 1 3600 600 86400 300\n@ IN NS ns\nns IN A 127.0.0.1\n1.0.0.127 IN A 127.0.0.2\n");
+        try (dev.twine.dns.DnsServer dns = dev.twine.dns.DnsServer.builder().zone(zone).listen("udp:0:interface=127.0.0.1").build()) {
+            dns.start();
+            try (Service s = plugin.create(args("--domain", "example.test", "--users", dir.resolve("users").toString(),
+                    "--maildir", dir.resolve("maildir").toString(), "--smtp", "tcp:0:interface=127.0.0.1",
+                    "--submission", "tcp:0:interface=127.0.0.1", "--allow-plain-auth",
+                    "--dns", "127.0.0.1:" + dns.port(), "--dnsbl", "bl.example"))) {
+                s.start();
+                try (SmtpClient c = SmtpClient.connect("127.0.0.1:" + s.bindings().get(0).port(), Duration.ofSeconds(10))) {
+                    c.ehlo("t");
+                    c.mail("x@remote.example", false);
+                    Reply r = c.rcpt("alice@example.test");
+                    assertEquals("554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using bl.example", r.toString());
+                    c.quit();
+                }
+                // the same client logged in on submission is not checked
+                try (SmtpClient c = SmtpClient.connect("127.0.0.1:" + s.bindings().get(1).port(), Duration.ofSeconds(10))) {
+                    c.ehlo("t");
+                    c.auth("bob", "hunter2");
+                    c.send("bob@example.test", List.of("alice@example.test"), "Subject: c\r\n\r\nd\r\n".getBytes(StandardCharsets.US_ASCII));
+                    c.quit();
+                }
+                assertEquals(1, SmtpTestSupport.delivered(dir, "alice").size());
+            }
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(args("--domain", "example.test",
+                "--users", dir.resolve("users").toString(), "--maildir", dir.resolve("maildir").toString(), "--dnsbl", "no zone")));
+        assertTrue(e.getMessage().startsWith("--dnsbl: "), e.getMessage());
+    }
 }
