@@ -159,6 +159,15 @@ final class SmtpInput {
         skipping = false;
     }
 
+    /**
+     * Waits until at least one byte is buffered, consuming nothing.
+     *
+     * @return false at end of stream
+     */
+    boolean awaitInput() throws IOException {
+        return pos < lim || refill();
+    }
+
     /** A message follows: read it in large pieces. */
     void expectText() {
         if (buf.length < LARGE) {

@@ -2,6 +2,7 @@ package dev.twine.mail.smtp;
 
 import dev.twine.core.Connection;
 import dev.twine.core.DrainingException;
+import dev.twine.core.Handle;
 import dev.twine.core.LineReader;
 import dev.twine.core.LineTooLongException;
 import dev.twine.core.auth.LoginAttempts;
@@ -14,6 +15,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.SocketTimeoutException;
+import java.time.Duration;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -24,6 +26,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One server-side SMTP or LMTP conversation; lives on the connection's thread. The protocol's
@@ -103,9 +106,17 @@ final class SmtpSession {
 
     void run() throws IOException {
         conn.readTimeout(cfg.idleTimeout);
-        reply(220, cfg.domain + (lmtp ? " LMTP Twine" : " ESMTP Twine"));
-        flush();
         try {
+            if (!cfg.connectionRate.admit(conn.remoteAddress(), conn.clock().instant())) {
+                LOG.log(System.Logger.Level.INFO, "connection rate: service={0} address={1} refused: over {2} a minute",
+                        cfg.name(), peerAddress(), cfg.connectionRate.perMinute());
+                reply(421, "4.7.0 " + cfg.domain + " Error: too many connections from " + peerAddress());
+                flush();
+                return;
+            }
+            if (!greet(cfg.domain + (lmtp ? " LMTP Twine" : " ESMTP Twine"))) {
+                return;
+            }
             while (!closing) {
                 try {
                     int n = input.readLine(MAX_AUTH_LINE);
@@ -134,6 +145,88 @@ final class SmtpSession {
             // the client vanished inside a line: nothing it sent last is acted on
         } finally {
             conn.close();
+        }
+    }
+
+    /**
+     * Sends the greeting, with the pre-greeting test when the server has a greet delay: the first
+     * line of a multiline 220 at once, the last one after the delay (RFC 5321 §4.2.1: a client
+     * waits for a reply's last line), as Postfix's postscreen sends its {@code 220-} teaser. A
+     * client that sends anything in between is refused; no core read can wait for input without
+     * consuming the connection's input on a timeout, so the last line is sent by a child of the
+     * connection's scope while this thread waits for the client's first bytes.
+     *
+     * @return false if the session is over: the client talked first (and was told so) or left
+     */
+    private boolean greet(String greeting) throws IOException {
+        if (!cfg.greetDelay.isPositive()) {
+            reply(220, greeting);
+            flush();
+            return true;
+        }
+        out.write(("220-" + greeting + "\r\n").getBytes(StandardCharsets.UTF_8));
+        flush();
+        java.time.Instant start = conn.clock().instant();
+        LateGreeting last = new LateGreeting(greeting);
+        Handle<Void> sender = conn.scope().fork("greeting", last::send);
+        boolean arrived;
+        boolean greeted;
+        try {
+            arrived = input.awaitInput();
+        } finally {
+            greeted = last.stop();
+            sender.cancel();
+        }
+        if (!arrived) {
+            return false;
+        }
+        if (!greeted) {
+            LOG.log(System.Logger.Level.INFO, "pregreet: service={0} address={1} after={2}s bytes={3}", cfg.name(),
+                    peerAddress(), Duration.between(start, conn.clock().instant()).toMillis() / 1000.0, input.available());
+            reply(554, "5.5.1 Protocol error: talking before the greeting");
+            flush();
+            return false;
+        }
+        return true;
+    }
+
+    /** The greeting's last line, sent after the greet delay unless {@link #stop()} came first. */
+    private final class LateGreeting {
+        private final String greeting;
+        private final ReentrantLock lock = new ReentrantLock();
+        private boolean stopped;
+        private boolean sent;
+
+        LateGreeting(String greeting) {
+            this.greeting = greeting;
+        }
+
+        void send() throws InterruptedException {
+            conn.pause(cfg.greetDelay);
+            lock.lock();
+            try {
+                if (stopped) {
+                    return;
+                }
+                sent = true;
+                reply(220, greeting);
+                flush();
+            } catch (IOException e) {
+                // the client is gone; the session's own read finds that out
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** No last line after this; whether it was sent (in whole) before. */
+        boolean stop() {
+            lock.lock();
+            try {
+                stopped = true;
+                return sent;
+            } finally {
+                lock.unlock();
+            }
         }
     }
 

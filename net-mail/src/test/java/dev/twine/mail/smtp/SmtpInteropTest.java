@@ -197,6 +197,39 @@ class SmtpInteropTest {
     }
 
     @Test
+    void swaksWaitsForTheWholeGreetingOfThePregreetTestAndAClientThatDoesNotIsRefused() throws Exception {
+        requirePeer(Path.of("/usr/bin/swaks"));
+        requirePeer(Path.of(PYTHON));
+        SmtpServer s = SmtpTestSupport.server(dir).greetDelay(Duration.ofSeconds(1)).listen("tcp:0:interface=127.0.0.1").build();
+        s.start();
+        toClose.add(s);
+        Result r = run(List.of("/usr/bin/swaks", "--server", "127.0.0.1:" + s.port(), "--from", "sender@remote.example",
+                "--to", "alice@example.test", "--timeout", "20"), Map.of(), Duration.ofSeconds(60));
+        assertEquals(0, r.exit(), r.output());
+        assertTrue(r.output().contains("<-  220-example.test") && r.output().contains("<-  220 example.test"), r.output());
+        assertEquals(1, SmtpTestSupport.delivered(dir, "alice").size());
+        // a client that does not wait for the reply's last line, as spam software does not
+        String script = """
+                import socket, sys
+                c = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=20)
+                first = c.recv(100)
+                c.sendall(b'EHLO early.example\\r\\n')
+                rest = b''
+                while True:
+                    b = c.recv(100)
+                    if not b:
+                        break
+                    rest += b
+                print(first.decode(), rest.decode())
+                """;
+        Path py = dir.resolve("early.py");
+        Files.writeString(py, script);
+        r = run(List.of(PYTHON, py.toString(), String.valueOf(s.port())), Map.of(), Duration.ofSeconds(60));
+        assertEquals(0, r.exit(), r.output());
+        assertTrue(r.output().contains("554 5.5.1") && !r.output().contains("220 example.test"), r.output());
+    }
+
+    @Test
     void pythonSmtplibSubmitsWithStartTlsAndLogin() throws Exception {
         requirePeer(Path.of(PYTHON));
         int port = start(SmtpServer.Role.SUBMISSION, null);
