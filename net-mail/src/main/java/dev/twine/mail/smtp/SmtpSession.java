@@ -465,6 +465,11 @@ final class SmtpSession {
             error(503, "5.5.1 Need MAIL before RCPT");
             return;
         }
+        if (chunks != null) {
+            // RFC 3030 §2: the chunks are the message; its envelope is complete by then
+            error(503, "5.5.1 RCPT after BDAT; send RSET");
+            return;
+        }
         if (!startsWithIgnoreCase(arg, "TO:")) {
             error(501, "5.5.4 Syntax: RCPT TO:<address>");
             return;

@@ -112,10 +112,10 @@ class SmtpChunkingTest {
     }
 
     @Test
-    void dataAfterBdatIsASequenceErrorAndBadSyntaxIs501() throws Exception {
+    void dataOrRcptAfterBdatIsASequenceErrorAndBadSyntaxIs501() throws Exception {
         assertEveryChunking(SmtpTestSupport.server(dir).build(),
-                START + "BDAT 4\r\nab\r\nDATA\r\nBDAT\r\nBDAT x\r\nBDAT 5 NOW\r\nBDAT -1\r\nRSET\r\nQUIT\r\n",
-                STARTED + "250 2.0.0 4 octets received\r\n503 5.5.1 DATA after BDAT; send RSET\r\n"
+                START + "BDAT 4\r\nab\r\nDATA\r\nRCPT TO:<bob@example.test>\r\nBDAT\r\nBDAT x\r\nBDAT 5 NOW\r\nBDAT -1\r\nRSET\r\nQUIT\r\n",
+                STARTED + "250 2.0.0 4 octets received\r\n503 5.5.1 DATA after BDAT; send RSET\r\n503 5.5.1 RCPT after BDAT; send RSET\r\n"
                         + "501 5.5.4 Syntax: BDAT chunk-size [LAST]\r\n".repeat(4) + "250 2.0.0 Ok\r\n" + BYE);
         assertEquals(List.of(), SmtpTestSupport.delivered(dir, "alice"));
     }
