@@ -87,6 +87,7 @@ public final class SmtpServer implements Service {
     final Duration errorDelay;
     final Duration greetDelay;
     final ConnectionRate connectionRate;
+    final GreetPasses greetPasses = new GreetPasses();
     final boolean anySender;
     final SenderLogins senders;
     final SendingLimits sendingLimits;
@@ -451,9 +452,12 @@ public final class SmtpServer implements Service {
          * that talks first (the spam software that does not wait for anyone) gets
          * {@code 554 5.5.1 Protocol error: talking before the greeting} and is closed, with one
          * INFO line ({@code pregreet: service=smtp address=... after=...s}) on the logger
-         * {@code dev.twine.mail.smtp.SmtpSession}. Off by default (zero), as a plain Postfix
-         * {@code smtpd} without postscreen has it: every connection pays the delay, so it suits a
-         * public port 25, where postscreen waits 6 seconds, and never submission.
+         * {@code dev.twine.mail.smtp.SmtpSession}. An address (IPv6: its /64) that passed is
+         * greeted at once for a day after, as postscreen remembers a pass
+         * ({@code postscreen_greet_ttl}), so a mail server that sends often pays the delay once a
+         * day; the passes are the server's, in memory. Off by default (zero), as a plain Postfix
+         * {@code smtpd} without postscreen has it: it suits a public port 25, where postscreen
+         * waits 6 seconds, and never submission.
          *
          * @throws IllegalArgumentException if {@code delay} is negative
          */

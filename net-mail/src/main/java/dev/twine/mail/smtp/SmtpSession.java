@@ -156,15 +156,16 @@ final class SmtpSession {
     /**
      * Sends the greeting, with the pre-greeting test when the server has a greet delay: the first
      * line of a multiline 220 at once, the last one after the delay (RFC 5321 §4.2.1: a client
-     * waits for a reply's last line), as Postfix's postscreen sends its {@code 220-} teaser. A
-     * client that sends anything in between is refused; no core read can wait for input without
+     * waits for a reply's last line), as Postfix's postscreen sends its {@code 220-} teaser, unless
+     * the client's address passed within a day. A client that sends anything in between is
+     * refused; no core read can wait for input without
      * consuming the connection's input on a timeout, so the last line is sent by a child of the
      * connection's scope while this thread waits for the client's first bytes.
      *
      * @return false if the session is over: the client talked first (and was told so) or left
      */
     private boolean greet(String greeting) throws IOException {
-        if (!cfg.greetDelay.isPositive()) {
+        if (!cfg.greetDelay.isPositive() || cfg.greetPasses.hasPassed(conn.remoteAddress(), conn.clock().instant())) {
             reply(220, greeting);
             flush();
             return true;
@@ -192,6 +193,7 @@ final class SmtpSession {
             flush();
             return false;
         }
+        cfg.greetPasses.pass(conn.remoteAddress(), conn.clock().instant());
         return true;
     }
 

@@ -76,6 +76,32 @@ class SmtpPregreetTest {
     }
 
     @Test
+    void anAddressThatPassedIsGreetedAtOnceForADay() throws Exception {
+        ManualClock clock = ManualClock.create();
+        SmtpServer server = SmtpTestSupport.server(dir).greetDelay(DELAY).build();
+        try (MemoryConnections.Served s = MemoryConnections.serve(server.handler(), Chunking.whole(), clock)) {
+            LineReader in = LineReader.of(s.client(), 1000);
+            assertEquals("220-example.test ESMTP Twine", in.readLine());
+            clock.awaitWaiters(2, Duration.ofSeconds(10));
+            clock.advance(DELAY);
+            assertEquals("220 example.test ESMTP Twine", in.readLine());
+            write(s.client(), "QUIT\r\n");
+            assertEquals("221 2.0.0 example.test Bye", in.readLine());
+        }
+        clock.advance(GreetPasses.TTL.minusSeconds(1)); // the pass came with QUIT, once the delay was over
+        assertEquals("220 example.test ESMTP Twine", firstLine(server, clock), "passed within the day");
+        clock.advance(Duration.ofSeconds(1));
+        assertEquals("220-example.test ESMTP Twine", firstLine(server, clock), "a day later the test again");
+    }
+
+    /** The first line a new connection gets; it then leaves. */
+    private static String firstLine(SmtpServer server, ManualClock clock) throws Exception {
+        try (MemoryConnections.Served s = MemoryConnections.serve(server.handler(), Chunking.whole(), clock)) {
+            return LineReader.of(s.client(), 1000).readLine();
+        }
+    }
+
+    @Test
     void talkingEarlyIsRefusedWhateverTheChunking() throws Exception {
         // the system clock and an hour's delay: the greeting's last line never comes in the test
         SmtpServer server = SmtpTestSupport.server(dir).greetDelay(Duration.ofHours(1)).build();
