@@ -96,7 +96,8 @@ public final class MailPlugin implements ServicePlugin {
                         + " further refusal (tarpit; 0 = never).").withDefault("1s"),
                 Option.value("--greet-delay", "DURATION", "Pre-greeting test on the SMTP port, as Postfix's postscreen: send"
                         + " '220-' at once and the greeting's last line after this long; a client talking in between gets"
-                        + " 554 and is closed (0 = off; postscreen waits 6s).").withDefault("0s"),
+                        + " 554 and is closed; an address that passed is greeted at once for a day (0 = off;"
+                        + " postscreen waits 6s).").withDefault("0s"),
                 Option.value("--max-connection-rate", "N/min", "Connections one client address (IPv6: /64) may open a"
                         + " minute on the SMTP port, as Postfix's smtpd_client_connection_rate_limit; past it 421 and close"
                         + " (0 = no limit).").withDefault("0/min"),
