@@ -37,9 +37,7 @@ class SmtpPregreetTest {
         SmtpServer server = SmtpTestSupport.server(dir).greetDelay(DELAY).build();
         try (MemoryConnections.Served s = MemoryConnections.serve(server.handler(), Chunking.whole(), clock)) {
             LineReader in = LineReader.of(s.client(), 1000);
-            assertEquals("220-example.test ESMTP Twine", in.readLine());
-            // the session reads (idle timeout) and its greeting waits for the delay, both on the clock
-            clock.awaitWaiters(2, Duration.ofSeconds(10));
+            awaitTeaser(in, clock);
             write(s.client(), "EHLO spam.example\r\n");
             assertEquals("554 5.5.1 Protocol error: talking before the greeting", in.readLine());
             assertNull(in.readLine());
@@ -56,8 +54,7 @@ class SmtpPregreetTest {
         SmtpServer server = SmtpTestSupport.server(dir).greetDelay(DELAY).build();
         try (MemoryConnections.Served s = MemoryConnections.serve(server.handler(), Chunking.whole(), clock)) {
             LineReader in = LineReader.of(s.client(), 1000);
-            assertEquals("220-example.test ESMTP Twine", in.readLine());
-            clock.awaitWaiters(2, Duration.ofSeconds(10));
+            awaitTeaser(in, clock);
             clock.advance(DELAY.minusMillis(1));
             clock.awaitWaiters(2, Duration.ofSeconds(10));
             assertEquals(0, s.client().input().available(), "the last line waits for the whole delay");
@@ -81,8 +78,7 @@ class SmtpPregreetTest {
         SmtpServer server = SmtpTestSupport.server(dir).greetDelay(DELAY).build();
         try (MemoryConnections.Served s = MemoryConnections.serve(server.handler(), Chunking.whole(), clock)) {
             LineReader in = LineReader.of(s.client(), 1000);
-            assertEquals("220-example.test ESMTP Twine", in.readLine());
-            clock.awaitWaiters(2, Duration.ofSeconds(10));
+            awaitTeaser(in, clock);
             clock.advance(DELAY);
             assertEquals("220 example.test ESMTP Twine", in.readLine());
             write(s.client(), "QUIT\r\n");
@@ -92,6 +88,15 @@ class SmtpPregreetTest {
         assertEquals("220 example.test ESMTP Twine", firstLine(server, clock), "passed within the day");
         clock.advance(Duration.ofSeconds(1));
         assertEquals("220-example.test ESMTP Twine", firstLine(server, clock), "a day later the test again");
+    }
+
+    /**
+     * Reads the greeting's first line, then waits until the session reads (with its idle timeout)
+     * and its greeting's last line waits for the delay, both on the clock.
+     */
+    private static void awaitTeaser(LineReader in, ManualClock clock) throws Exception {
+        assertEquals("220-example.test ESMTP Twine", in.readLine());
+        clock.awaitWaiters(2, Duration.ofSeconds(10));
     }
 
     /** The first line a new connection gets; it then leaves. */
