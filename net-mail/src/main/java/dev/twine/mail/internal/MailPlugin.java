@@ -108,6 +108,13 @@ public final class MailPlugin implements ServicePlugin {
                         + " bounds the time for one whole command line.").withDefault("5m"),
                 Option.value("--error-delay", "DURATION", "After 3 refused commands in a session, wait this long before each"
                         + " further refusal (tarpit; 0 = never).").withDefault("1s"),
+                Option.value("--greet-delay", "DURATION", "Pre-greeting test on the SMTP port, as Postfix's postscreen: send"
+                        + " '220-' at once and the greeting's last line after this long; a client talking in between gets"
+                        + " 554 and is closed; an address that passed is greeted at once for a day (0 = off;"
+                        + " postscreen waits 6s).").withDefault("0s"),
+                Option.value("--max-connection-rate", "N/min", "Connections one client address (IPv6: /64) may open a"
+                        + " minute on the SMTP port, as Postfix's smtpd_client_connection_rate_limit; past it 421 and close"
+                        + " (0 = no limit).").withDefault("0/min"),
                 Option.value("--postmaster", "USER", "Local user who gets mail for postmaster when there is no user of that name"
                         + " (default: the first user in the users file).")));
         // the shared abuse limits: connection limits for every mail server, one failed-login
@@ -233,6 +240,8 @@ public final class MailPlugin implements ServicePlugin {
         }
         Duration idle = args.duration("--idle-timeout");
         Duration errorDelay = args.duration("--error-delay");
+        Duration greetDelay = args.duration("--greet-delay");
+        int connectionRate = perMinute(args, "--max-connection-rate");
         MaildirDelivery.Builder local = MaildirDelivery.builder().maildir(maildir).users(users);
         domains.forEach(local::domain);
         if (postmaster != null) {
@@ -281,6 +290,10 @@ public final class MailPlugin implements ServicePlugin {
                     .allowPlainAuth(args.flag("--allow-plain-auth"))
                     .maxMessageSize(maxSize).idleTimeout(idle).limits(LimitOptions.connectionLimits(args));
             domains.forEach(b::domain);
+            if (role == SmtpServer.Role.MX) {
+                // the inbound defences are for port 25's strangers; submission's users log in
+                b.greetDelay(greetDelay).maxConnectionRate(connectionRate);
+            }
             if (role != SmtpServer.Role.LMTP) {
                 // LMTP serves the MTA in front, which does not log in and is not counted
                 b.portal(portal).senderLogins(senders).sendingLimits(sending);
@@ -432,6 +445,16 @@ public final class MailPlugin implements ServicePlugin {
             throw new IllegalArgumentException(option + ": expected MESSAGES/RECIPIENTS, e.g. 200/1000, got '" + v.get() + "'");
         }
         return new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))};
+    }
+
+    /** {@code N/min} (or {@code N}) from {@code option}. */
+    private static int perMinute(Arguments args, String option) {
+        String v = args.require(option).strip();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,9})(/min)?").matcher(v);
+        if (!m.matches()) {
+            throw new IllegalArgumentException(option + ": expected CONNECTIONS/min, e.g. 30/min, got '" + v + "'");
+        }
+        return Integer.parseInt(m.group(1));
     }
 
     private static String domainName(String where, String given) {

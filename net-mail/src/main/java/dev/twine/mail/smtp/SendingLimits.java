@@ -105,7 +105,7 @@ public final class SendingLimits {
     }
 
     /** The client's address as counted: IPv4 whole, IPv6 by its /64 (one site's hosts share it). */
-    private static String block(SocketAddress client) {
+    static String block(SocketAddress client) {
         if (!(client instanceof InetSocketAddress a) || a.getAddress() == null) {
             return String.valueOf(client);
         }

@@ -159,6 +159,31 @@ final class SmtpInput {
         skipping = false;
     }
 
+    /**
+     * Waits until at least one byte is buffered, consuming nothing.
+     *
+     * @return false at end of stream
+     */
+    boolean awaitInput() throws IOException {
+        return pos < lim || refill();
+    }
+
+    /**
+     * Reads raw bytes (a BDAT chunk): at most {@code max}, at least one. They stay in
+     * {@link #buffer()} from {@link #lineStart()} for the returned count, until the next read.
+     *
+     * @return how many, or -1 at end of stream
+     */
+    int readBytes(long max) throws IOException {
+        if (pos == lim && !refill()) {
+            return -1;
+        }
+        int n = (int) Math.min(max, lim - pos);
+        lineStart = pos;
+        pos += n;
+        return n;
+    }
+
     /** A message follows: read it in large pieces. */
     void expectText() {
         if (buf.length < LARGE) {

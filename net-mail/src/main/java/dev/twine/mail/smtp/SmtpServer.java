@@ -40,7 +40,7 @@ import java.util.Set;
  * anyone, other domains only from authenticated clients, so it is never an open relay),
  * {@link Role#SUBMISSION} (RFC 6409, port 587: every transaction needs AUTH, and the server
  * completes the message's Date and Message-ID) and {@link Role#LMTP} (RFC 2033: {@code LHLO}, and
- * one reply per recipient after the message). Extensions: PIPELINING, SIZE, 8BITMIME,
+ * one reply per recipient after the message). Extensions: PIPELINING, SIZE, 8BITMIME, CHUNKING (RFC 3030),
  * ENHANCEDSTATUSCODES, SMTPUTF8, STARTTLS (when a {@link Tls} is set) and AUTH PLAIN/LOGIN (when a
  * {@link Portal} is set; only over TLS unless {@link Builder#allowPlainAuth}).
  *
@@ -85,6 +85,9 @@ public final class SmtpServer implements Service {
     final Duration idleTimeout;
     final int tarpitAfter;
     final Duration errorDelay;
+    final Duration greetDelay;
+    final ConnectionRate connectionRate;
+    final GreetPasses greetPasses = new GreetPasses();
     final boolean anySender;
     final SenderLogins senders;
     final SendingLimits sendingLimits;
@@ -107,6 +110,8 @@ public final class SmtpServer implements Service {
         this.idleTimeout = b.idleTimeout;
         this.tarpitAfter = b.tarpitAfter;
         this.errorDelay = b.errorDelay;
+        this.greetDelay = b.greetDelay;
+        this.connectionRate = new ConnectionRate(b.maxConnectionRate);
         this.anySender = b.anySender;
         this.senders = b.senders != null ? b.senders : SenderLogins.byName(domains);
         this.sendingLimits = b.sendingLimits;
@@ -286,6 +291,8 @@ public final class SmtpServer implements Service {
         private Duration idleTimeout = Duration.ofMinutes(5);
         private int tarpitAfter;
         private Duration errorDelay = Duration.ZERO;
+        private Duration greetDelay = Duration.ZERO;
+        private int maxConnectionRate;
         private Metrics metrics;
         private boolean anySender;
         private SenderLogins senders;
@@ -434,6 +441,52 @@ public final class SmtpServer implements Service {
             }
             this.tarpitAfter = afterErrors;
             this.errorDelay = delay;
+            return this;
+        }
+
+        /**
+         * The pre-greeting test (as Postfix's postscreen does it with {@code postscreen_greet_wait}):
+         * the session sends the first line of its greeting, {@code 220-name ESMTP Twine}, waits
+         * {@code delay}, and only then the last one, {@code 220 name ESMTP Twine}. RFC 5321 §4.2
+         * has the client wait for the whole reply, so a real client is silent until then; one
+         * that talks first (the spam software that does not wait for anyone) gets
+         * {@code 554 5.5.1 Protocol error: talking before the greeting} and is closed, with one
+         * INFO line ({@code pregreet: service=smtp address=... after=...s}) on the logger
+         * {@code dev.twine.mail.smtp.SmtpSession}. An address (IPv6: its /64) that passed is
+         * greeted at once for a day after, as postscreen remembers a pass
+         * ({@code postscreen_greet_ttl}), so a mail server that sends often pays the delay once a
+         * day; the passes are the server's, in memory. Off by default (zero), as a plain Postfix
+         * {@code smtpd} without postscreen has it: it suits a public port 25, where postscreen
+         * waits 6 seconds, and never submission.
+         *
+         * @throws IllegalArgumentException if {@code delay} is negative
+         */
+        public Builder greetDelay(Duration delay) {
+            if (delay.isNegative()) {
+                throw new IllegalArgumentException("greet delay must not be negative: " + delay);
+            }
+            this.greetDelay = delay;
+            return this;
+        }
+
+        /**
+         * How many connections one client address (an IPv6 /64) may open a minute, as Postfix's
+         * {@code smtpd_client_connection_rate_limit} (anvil): every connection counts, refused or
+         * not, in a minute that starts with the address's first one; past {@code perMinute} a
+         * connection gets {@code 421 4.7.0 <name> Error: too many connections from <address>}
+         * before the greeting and is closed, with one INFO line on the logger
+         * {@code dev.twine.mail.smtp.SmtpSession}. Other addresses are not affected. This is beside
+         * {@linkplain #limits the cap on concurrent connections per address}, which a client that
+         * connects, sends one message and leaves, again and again, never reaches. Counted per
+         * server, in memory, on the connection's clock. Off by default (zero).
+         *
+         * @throws IllegalArgumentException if negative
+         */
+        public Builder maxConnectionRate(int perMinute) {
+            if (perMinute < 0) {
+                throw new IllegalArgumentException("max connection rate must not be negative: " + perMinute);
+            }
+            this.maxConnectionRate = perMinute;
             return this;
         }
 

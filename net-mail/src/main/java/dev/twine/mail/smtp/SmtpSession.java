@@ -2,6 +2,7 @@ package dev.twine.mail.smtp;
 
 import dev.twine.core.Connection;
 import dev.twine.core.DrainingException;
+import dev.twine.core.Handle;
 import dev.twine.core.LineReader;
 import dev.twine.core.LineTooLongException;
 import dev.twine.core.auth.LoginAttempts;
@@ -14,6 +15,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.SocketTimeoutException;
+import java.time.Duration;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -24,6 +26,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One server-side SMTP or LMTP conversation; lives on the connection's thread. The protocol's
@@ -59,6 +62,7 @@ final class SmtpSession {
     private static final byte[] SEND_DATA =
             Reply.of(354, "End data with <CR><LF>.<CR><LF>").toWire().getBytes(StandardCharsets.US_ASCII);
     private static final byte[] QUEUED = Reply.of(250, "2.0.0 Ok: queued").toWire().getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CRLF = {'\r', '\n'};
     private static final Reply TRY_LATER = Reply.of(451, "4.3.0 Local error in processing; try again later");
 
     /**
@@ -92,6 +96,10 @@ final class SmtpSession {
     private String from;
     private boolean smtputf8;
     private Transaction<?> rcpts;
+    /** The message of the transaction's BDAT chunks so far (RFC 3030), or null. */
+    private Body chunks;
+    /** Whether the last command was a BDAT that failed: pipelined chunks behind it are discarded. */
+    private boolean chunkFailed;
 
     SmtpSession(SmtpServer cfg, Connection conn) {
         this.cfg = cfg;
@@ -103,9 +111,17 @@ final class SmtpSession {
 
     void run() throws IOException {
         conn.readTimeout(cfg.idleTimeout);
-        reply(220, cfg.domain + (lmtp ? " LMTP Twine" : " ESMTP Twine"));
-        flush();
         try {
+            if (!cfg.connectionRate.admit(conn.remoteAddress(), conn.clock().instant())) {
+                LOG.log(System.Logger.Level.INFO, "connection rate: service={0} address={1} refused: over {2} a minute",
+                        cfg.name(), peerAddress(), cfg.connectionRate.perMinute());
+                reply(421, "4.7.0 " + cfg.domain + " Error: too many connections from " + peerAddress());
+                flush();
+                return;
+            }
+            if (!greet(cfg.domain + (lmtp ? " LMTP Twine" : " ESMTP Twine"))) {
+                return;
+            }
             while (!closing) {
                 try {
                     int n = input.readLine(MAX_AUTH_LINE);
@@ -137,6 +153,90 @@ final class SmtpSession {
         }
     }
 
+    /**
+     * Sends the greeting, with the pre-greeting test when the server has a greet delay: the first
+     * line of a multiline 220 at once, the last one after the delay (RFC 5321 §4.2.1: a client
+     * waits for a reply's last line), as Postfix's postscreen sends its {@code 220-} teaser, unless
+     * the client's address passed within a day. A client that sends anything in between is
+     * refused; no core read can wait for input without
+     * consuming the connection's input on a timeout, so the last line is sent by a child of the
+     * connection's scope while this thread waits for the client's first bytes.
+     *
+     * @return false if the session is over: the client talked first (and was told so) or left
+     */
+    private boolean greet(String greeting) throws IOException {
+        if (!cfg.greetDelay.isPositive() || cfg.greetPasses.hasPassed(conn.remoteAddress(), conn.clock().instant())) {
+            reply(220, greeting);
+            flush();
+            return true;
+        }
+        out.write(("220-" + greeting + "\r\n").getBytes(StandardCharsets.UTF_8));
+        flush();
+        java.time.Instant start = conn.clock().instant();
+        LateGreeting last = new LateGreeting(greeting);
+        Handle<Void> sender = conn.scope().fork("greeting", last::send);
+        boolean arrived;
+        boolean greeted;
+        try {
+            arrived = input.awaitInput();
+        } finally {
+            greeted = last.stop();
+            sender.cancel();
+        }
+        if (!arrived) {
+            return false;
+        }
+        if (!greeted) {
+            LOG.log(System.Logger.Level.INFO, "pregreet: service={0} address={1} after={2}s bytes={3}", cfg.name(),
+                    peerAddress(), Duration.between(start, conn.clock().instant()).toMillis() / 1000.0, input.available());
+            reply(554, "5.5.1 Protocol error: talking before the greeting");
+            flush();
+            return false;
+        }
+        cfg.greetPasses.pass(conn.remoteAddress(), conn.clock().instant());
+        return true;
+    }
+
+    /** The greeting's last line, sent after the greet delay unless {@link #stop()} came first. */
+    private final class LateGreeting {
+        private final String greeting;
+        private final ReentrantLock lock = new ReentrantLock();
+        private boolean stopped;
+        private boolean sent;
+
+        LateGreeting(String greeting) {
+            this.greeting = greeting;
+        }
+
+        void send() throws InterruptedException {
+            conn.pause(cfg.greetDelay);
+            lock.lock();
+            try {
+                if (stopped) {
+                    return;
+                }
+                sent = true;
+                reply(220, greeting);
+                flush();
+            } catch (IOException e) {
+                // the client is gone; the session's own read finds that out
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** No last line after this; whether it was sent (in whole) before. */
+        boolean stop() {
+            lock.lock();
+            try {
+                stopped = true;
+                return sent;
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
     private void farewell(String text) {
         try {
             reply(421, text);
@@ -148,6 +248,8 @@ final class SmtpSession {
 
     /** Runs the command line in {@code raw[off, off + n)}. */
     private void command(byte[] raw, int off, int n) throws IOException {
+        boolean afterFailedChunk = chunkFailed;
+        chunkFailed = false;
         if (input.lastTerminator() == LineReader.Terminator.LF) {
             // RFC 5321 §2.3.8: only CRLF ends a line; a bare LF is not a command terminator
             error(500, "5.5.2 Bare LF received; lines must end with CRLF");
@@ -190,6 +292,7 @@ final class SmtpSession {
             case "MAIL" -> mail(arg);
             case "RCPT" -> rcpt(arg);
             case "DATA" -> data(arg);
+            case "BDAT" -> bdat(arg, afterFailedChunk);
             case "RSET" -> {
                 if (!arg.isEmpty()) {
                     error(501, "5.5.4 Syntax: RSET");
@@ -243,6 +346,7 @@ final class SmtpSession {
         lines.add("PIPELINING");
         lines.add("SIZE " + cfg.maxMessageSize);
         lines.add("8BITMIME");
+        lines.add("CHUNKING");
         lines.add("ENHANCEDSTATUSCODES");
         lines.add("SMTPUTF8");
         if (cfg.tls != null && !conn.isSecure()) {
@@ -361,6 +465,11 @@ final class SmtpSession {
     private void rcpt(String arg) throws IOException {
         if (from == null) {
             error(503, "5.5.1 Need MAIL before RCPT");
+            return;
+        }
+        if (chunks != null) {
+            // RFC 3030 §2: the chunks are the message; its envelope is complete by then
+            error(503, "5.5.1 RCPT after BDAT; send RSET");
             return;
         }
         if (!startsWithIgnoreCase(arg, "TO:")) {
@@ -526,6 +635,11 @@ final class SmtpSession {
             error(503, "5.5.1 Need MAIL command");
             return;
         }
+        if (chunks != null) {
+            // RFC 3030 §2: DATA and BDAT do not mix in one transaction
+            error(503, "5.5.1 DATA after BDAT; send RSET");
+            return;
+        }
         if (rcpts.size() == 0) {
             // RFC 5321 §3.3
             error(554, "5.5.1 No valid recipients");
@@ -538,15 +652,7 @@ final class SmtpSession {
         // timeout would keep the transaction open for ever
         input.beginText(cfg.minDataRate);
         // dot-unstuffed straight into the array that is stored, after room for the trace fields
-        byte[] buf = message != null ? message : new byte[HEAD_ROOM + 4096];
-        message = null;
-        int len = HEAD_ROOM;
-        long size = 0;
-        boolean tooBig = false;
-        boolean tooLong = false;
-        boolean bareLf = false;
-        boolean bareCr = false;
-        boolean nul = false;
+        Body body = new Body();
         boolean afterCrlf = true;
         input.expectText();
         try {
@@ -557,7 +663,7 @@ final class SmtpSession {
                 } catch (LineTooLongException e) {
                     // the reader skips the rest of that line (through its LF); the message is
                     // refused in any case, so a dot line after it may end the data
-                    tooLong = true;
+                    body.tooLong = true;
                     afterCrlf = true;
                     continue;
                 }
@@ -580,71 +686,244 @@ final class SmtpSession {
                 }
                 afterCrlf = crlf;
                 if (!crlf) {
-                    bareLf = true;
+                    body.bareLf = true;
                 }
                 if (n > 0 && line[start] == '.') {
                     // RFC 5321 §4.5.2
                     start++;
                     n--;
                 }
-                size += n + 2;
-                if (size > cfg.maxMessageSize) {
-                    tooBig = true;
+                body.size += n + 2;
+                if (body.size > cfg.maxMessageSize) {
+                    body.tooBig = true;
                 }
-                if (tooBig || tooLong || bareLf || bareCr || nul) {
+                if (body.refused()) {
                     continue; // keep reading to the end, store nothing
                 }
                 for (int i = start; i < start + n; i++) {
                     byte b = line[i];
                     if (b == 0) {
-                        nul = true;
+                        body.nul = true;
                         break;
                     }
                     if (b == '\r') {
                         // a CR not followed by LF (the line's own CRLF is already taken off)
-                        bareCr = true;
+                        body.bareCr = true;
                         break;
                     }
                 }
-                if (nul || bareCr) {
-                    continue;
+                if (!body.refused()) {
+                    body.append(line, start, n);
+                    body.append(CRLF, 0, 2);
                 }
-                if (len + n + 2 > buf.length) {
-                    // size is checked against the limit above, so this stays below it
-                    buf = Arrays.copyOf(buf, Math.max(buf.length * 2, len + n + 2));
-                }
-                System.arraycopy(line, start, buf, len, n);
-                len += n;
-                buf[len++] = '\r';
-                buf[len++] = '\n';
             }
         } finally {
             input.endText();
-            if (buf.length <= MAX_KEPT) {
-                message = buf;
-            }
+            keep(body);
         }
         try {
-            if (tooBig) {
-                refuseMessage(552, "5.3.4 Message size exceeds fixed maximum message size");
-            } else if (tooLong) {
-                refuseMessage(500, "5.5.2 Line too long (the limit is 998 octets, RFC 5321 §4.5.3.1.6)");
-            } else if (bareLf) {
-                refuseMessage(550, "5.5.2 Bare LF in message; lines must end with CRLF");
-            } else if (bareCr) {
-                refuseMessage(550, "5.5.2 Bare CR in message; lines must end with CRLF");
-            } else if (nul) {
-                refuseMessage(554, "5.6.0 NUL character in message");
-            } else if (principal != null && !cfg.anySender && refusedFrom(buf, len)) {
-                // RFC 6409 §6.1 lets a submission server refuse a message its submitter may not
-                // send; 550 is the policy refusal RFC 5321 §4.3.2 lists for the end of DATA
-                return;
-            } else {
-                deliver(buf, len);
-                junk = 0;
-            }
+            endOfMessage(body);
         } finally {
             resetTransaction();
+        }
+    }
+
+    /**
+     * The message a DATA or the BDATs of a transaction brought, as stored: in {@code buf} from
+     * {@link #HEAD_ROOM} to {@code len}; and what is wrong with it, if anything.
+     */
+    private final class Body {
+        byte[] buf;
+        int len = HEAD_ROOM;
+        /** The message's size as the limit counts it (after dot-unstuffing). */
+        long size;
+        boolean tooBig;
+        boolean tooLong;
+        boolean bareLf;
+        boolean bareCr;
+        boolean nul;
+        /** BDAT, across chunks: the length of the line so far, and whether a CR ended the last chunk. */
+        int lineLength;
+        boolean cr;
+
+        Body() {
+            buf = message != null ? message : new byte[HEAD_ROOM + 4096];
+            message = null;
+        }
+
+        void append(byte[] b, int off, int n) {
+            if (len + n > buf.length) {
+                // size is checked against the limit before, so this stays below it
+                buf = Arrays.copyOf(buf, Math.max(buf.length * 2, len + n));
+            }
+            System.arraycopy(b, off, buf, len, n);
+            len += n;
+        }
+
+        /**
+         * Adds a BDAT chunk: not dot-stuffed (RFC 3030 §2), so it is stored as it came, but under
+         * DATA's rules: the size limit, lines of at most 998 octets, and no bare CR, bare LF or NUL,
+         * which a chunk boundary neither hides nor makes (a CR ending one chunk and the LF
+         * beginning the next are one line end).
+         */
+        void addChunk(byte[] b, int off, int n) {
+            size += n;
+            if (size > cfg.maxMessageSize) {
+                tooBig = true;
+            }
+            if (refused()) {
+                return;
+            }
+            for (int i = off; i < off + n; i++) {
+                byte c = b[i];
+                if (cr) {
+                    cr = false;
+                    if (c == '\n') {
+                        lineLength = 0;
+                        continue;
+                    }
+                    bareCr = true;
+                    return;
+                }
+                if (c == '\r') {
+                    cr = true;
+                } else if (c == '\n') {
+                    bareLf = true;
+                    return;
+                } else if (c == 0) {
+                    nul = true;
+                    return;
+                } else if (++lineLength > MAX_TEXT_LINE) {
+                    tooLong = true;
+                    return;
+                }
+            }
+            append(b, off, n);
+        }
+
+        /** After the last chunk: a CR left over is a bare one; a last line without CRLF gets one. */
+        void endChunks() {
+            if (cr) {
+                bareCr = true;
+            } else if (lineLength > 0 && !refused()) {
+                append(CRLF, 0, 2);
+            }
+        }
+
+        boolean refused() {
+            return tooBig || tooLong || bareLf || bareCr || nul;
+        }
+
+        /** Why the message is refused whole, or null if it is not (yet). */
+        Reply refusal() {
+            if (tooBig) {
+                return Reply.of(552, "5.3.4 Message size exceeds fixed maximum message size");
+            } else if (tooLong) {
+                return Reply.of(500, "5.5.2 Line too long (the limit is 998 octets, RFC 5321 §4.5.3.1.6)");
+            } else if (bareLf) {
+                return Reply.of(550, "5.5.2 Bare LF in message; lines must end with CRLF");
+            } else if (bareCr) {
+                return Reply.of(550, "5.5.2 Bare CR in message; lines must end with CRLF");
+            } else if (nul) {
+                return Reply.of(554, "5.6.0 NUL character in message");
+            }
+            return null;
+        }
+    }
+
+    /** Keeps a small message array for the session's next message. */
+    private void keep(Body body) {
+        if (body.buf.length <= MAX_KEPT) {
+            message = body.buf;
+        }
+    }
+
+    /** The end of a message's text: refuses it, or hands it to the delivery. */
+    private void endOfMessage(Body body) throws IOException {
+        Reply refusal = body.refusal();
+        if (refusal != null) {
+            refuseMessage(refusal);
+        } else if (principal != null && !cfg.anySender && refusedFrom(body.buf, body.len)) {
+            // RFC 6409 §6.1 lets a submission server refuse a message its submitter may not
+            // send; 550 is the policy refusal RFC 5321 §4.3.2 lists for the end of DATA
+            return;
+        } else {
+            deliver(body.buf, body.len);
+            junk = 0;
+        }
+    }
+
+    /**
+     * {@code BDAT size [LAST]} (RFC 3030): a chunk of exactly {@code size} octets follows the
+     * command line. Whatever the reply, the chunk is read first (§2: a failed chunk consumes its
+     * bytes, so the stream stays in step); after a failed chunk the transaction is over, and the
+     * chunks a pipelining client had already sent behind it are read and refused, as §2 asks,
+     * without counting as further errors.
+     */
+    private void bdat(String arg, boolean afterFailedChunk) throws IOException {
+        String[] parts = arg.split(" ");
+        if (parts.length > 2 || !parts[0].matches("[0-9]{1,18}") || parts.length == 2 && !parts[1].equalsIgnoreCase("LAST")) {
+            // the size is unknown, so is where the chunk ends: what follows is read as commands
+            error(501, "5.5.4 Syntax: BDAT chunk-size [LAST]");
+            return;
+        }
+        long size = Long.parseLong(parts[0]);
+        boolean last = parts.length == 2;
+        Reply refused = null;
+        if (afterFailedChunk) {
+            refused = Reply.of(503, "5.5.1 Error: an earlier BDAT failed; send RSET");
+        } else if (from == null) {
+            refused = Reply.of(503, "5.5.1 Need MAIL command");
+        } else if (rcpts.size() == 0) {
+            refused = Reply.of(554, "5.5.1 No valid recipients");
+        }
+        if (refused == null && chunks == null) {
+            chunks = new Body();
+        }
+        input.expectText();
+        input.beginText(cfg.minDataRate);
+        try {
+            for (long left = size; left > 0; ) {
+                int n = input.readBytes(left);
+                if (n < 0) {
+                    throw new EOFException("connection closed inside a BDAT chunk");
+                }
+                if (refused == null) {
+                    chunks.addChunk(input.buffer(), input.lineStart(), n);
+                }
+                left -= n;
+            }
+        } finally {
+            input.endText();
+        }
+        if (refused != null) {
+            chunkFailed = true;
+            if (afterFailedChunk) {
+                junk++; // not an error of its own, but no mail moves forward either
+                writeReply(refused);
+            } else {
+                error(refused.code(), refused.lines().get(0));
+            }
+            return;
+        }
+        if (last) {
+            chunks.endChunks();
+        }
+        Reply refusal = chunks.refusal();
+        if (!last && refusal != null) {
+            // RFC 3030 §2: the transaction has failed; the client sends no more chunks for it
+            countError();
+            writeReply(refusal);
+            resetTransaction();
+            chunkFailed = true;
+        } else if (!last) {
+            reply(250, "2.0.0 " + size + " octets received");
+        } else {
+            try {
+                endOfMessage(chunks);
+            } finally {
+                resetTransaction();
+            }
         }
     }
 
@@ -967,6 +1246,10 @@ final class SmtpSession {
         from = null;
         smtputf8 = false;
         rcpts = null;
+        if (chunks != null) {
+            keep(chunks);
+            chunks = null;
+        }
     }
 
     private void error(int code, String text) throws IOException {

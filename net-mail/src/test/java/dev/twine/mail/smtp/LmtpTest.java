@@ -40,6 +40,7 @@ class LmtpTest {
             S: 250-PIPELINING
             S: 250-SIZE 26214400
             S: 250-8BITMIME
+            S: 250-CHUNKING
             S: 250-ENHANCEDSTATUSCODES
             S: 250 SMTPUTF8
             """;

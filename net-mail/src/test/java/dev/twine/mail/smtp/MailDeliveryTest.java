@@ -196,6 +196,7 @@ class MailDeliveryTest {
                 S: 250-PIPELINING
                 S: 250-SIZE 26214400
                 S: 250-8BITMIME
+                S: 250-CHUNKING
                 S: 250-ENHANCEDSTATUSCODES
                 S: 250-SMTPUTF8
                 S: 250 AUTH SCRAM-SHA-256 PLAIN LOGIN

@@ -355,6 +355,32 @@ class MailPluginTest {
     }
 
     @Test
+    void theGreetDelayAndTheConnectionRateApplyToTheSmtpPortOnly() throws Exception {
+        SmtpTestSupport.users(dir);
+        try (Service s = plugin.create(args("--domain", "example.test", "--users", dir.resolve("users").toString(),
+                "--maildir", dir.resolve("maildir").toString(), "--smtp", "tcp:0:interface=127.0.0.1",
+                "--submission", "tcp:0:interface=127.0.0.1", "--greet-delay", "1h", "--max-connection-rate", "1/min"))) {
+            s.start();
+            List<Binding> b = s.bindings();
+            assertEquals("220-example.test ESMTP Twine", firstLine(b.get(0).port()));
+            assertEquals("421 4.7.0 example.test Error: too many connections from 127.0.0.1", firstLine(b.get(0).port()));
+            assertEquals("220 example.test ESMTP Twine", firstLine(b.get(1).port()));
+            assertEquals("220 example.test ESMTP Twine", firstLine(b.get(1).port()));
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(args("--domain", "example.test",
+                "--users", dir.resolve("users").toString(), "--maildir", dir.resolve("maildir").toString(),
+                "--max-connection-rate", "often")));
+        assertEquals("--max-connection-rate: expected CONNECTIONS/min, e.g. 30/min, got 'often'", e.getMessage());
+    }
+
+    private static String firstLine(int port) throws IOException {
+        try (java.net.Socket c = new java.net.Socket("127.0.0.1", port)) {
+            c.setSoTimeout(10_000);
+            return new java.io.BufferedReader(new java.io.InputStreamReader(c.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+        }
+    }
+
+    @Test
     void aBadHourlyLimitIsABadArgumentNamingTheOption() throws Exception {
         SmtpTestSupport.users(dir);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plugin.create(args("--domain", "example.test",

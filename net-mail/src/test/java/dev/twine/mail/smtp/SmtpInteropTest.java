@@ -197,6 +197,83 @@ class SmtpInteropTest {
     }
 
     @Test
+    void swaksWaitsForTheWholeGreetingOfThePregreetTestAndAClientThatDoesNotIsRefused() throws Exception {
+        requirePeer(Path.of("/usr/bin/swaks"));
+        requirePeer(Path.of(PYTHON));
+        SmtpServer s = SmtpTestSupport.server(dir).greetDelay(Duration.ofSeconds(1)).listen("tcp:0:interface=127.0.0.1").build();
+        s.start();
+        toClose.add(s);
+        // a client that does not wait for the reply's last line, as spam software does not
+        String script = """
+                import socket, sys
+                c = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=20)
+                first = c.recv(100)
+                c.sendall(b'EHLO early.example\\r\\n')
+                rest = b''
+                while True:
+                    b = c.recv(100)
+                    if not b:
+                        break
+                    rest += b
+                print(first.decode(), rest.decode())
+                """;
+        Path py = dir.resolve("early.py");
+        Files.writeString(py, script);
+        Result r = run(List.of(PYTHON, py.toString(), String.valueOf(s.port())), Map.of(), Duration.ofSeconds(60));
+        assertEquals(0, r.exit(), r.output());
+        assertTrue(r.output().contains("554 5.5.1") && !r.output().contains("220 example.test"), r.output());
+        // then one that waits, as every real client does: it passes
+        r = run(List.of("/usr/bin/swaks", "--server", "127.0.0.1:" + s.port(), "--from", "sender@remote.example",
+                "--to", "alice@example.test", "--timeout", "20"), Map.of(), Duration.ofSeconds(60));
+        assertEquals(0, r.exit(), r.output());
+        assertTrue(r.output().contains("<-  220-example.test") && r.output().contains("<-  220 example.test"), r.output());
+        // and having passed, it is greeted at once for a day
+        r = run(List.of("/usr/bin/swaks", "--server", "127.0.0.1:" + s.port(), "--from", "sender@remote.example",
+                "--to", "alice@example.test", "--timeout", "20"), Map.of(), Duration.ofSeconds(60));
+        assertEquals(0, r.exit(), r.output());
+        assertTrue(!r.output().contains("<-  220-") && r.output().contains("<-  220 example.test"), r.output());
+        assertEquals(2, SmtpTestSupport.delivered(dir, "alice").size());
+    }
+
+    @Test
+    void perlNetSmtpSendsInBdatChunksAndAFailedChunkGetsItsOwnReply() throws Exception {
+        requirePeer(Path.of("/usr/bin/perl"));
+        requirePeer(Path.of(PYTHON));
+        int port = start(SmtpServer.Role.MX, null);
+        Path raw = message("bdat.eml", "Net::SMTP BDAT", "");
+        // Net::SMTP (libnet, in Debian's perl) has bdat and bdatlast: three chunks, one of them empty.
+        // It turns them on only with BODY=BINARYMIME, which Twine does not offer, so the script sets
+        // the flag that MAIL would have set; the BDAT framing and replies are Net::SMTP's own.
+        String script = """
+                use strict; use Net::SMTP;
+                my ($port, $file) = @ARGV;
+                open(my $fh, '<:raw', $file) or die; local $/; my $msg = <$fh>;
+                my $s = Net::SMTP->new('127.0.0.1', Port => $port, Hello => 'perl.test', Timeout => 20) or die "connect";
+                die "no CHUNKING" unless defined $s->supports('CHUNKING');
+                $s->mail('sender@remote.example') or die 'MAIL ' . $s->message;
+                $s->to('bob@example.test') or die 'RCPT ' . $s->message;
+                ${*$s}{'net_smtp_chunking'} = 1;
+                my $half = int(length($msg) / 2);
+                $s->bdat(substr($msg, 0, $half)) or die 'BDAT ' . $s->code;
+                $s->bdat(substr($msg, $half)) or die 'BDAT ' . $s->code;
+                $s->bdatlast('') or die 'BDAT LAST ' . $s->code;
+                print 'sent ', $s->code, "\\n";
+                $s->mail('sender@remote.example') or die 'MAIL ' . $s->message;
+                $s->to('bob@example.test') or die 'RCPT ' . $s->message;
+                ${*$s}{'net_smtp_chunking'} = 1;
+                print 'refused ', $s->code, ' ', $s->message if !$s->bdatlast("Subject: bare\\n\\nLF\\r\\n");
+                $s->quit;
+                """;
+        Path pl = dir.resolve("bdat.pl");
+        Files.writeString(pl, script);
+        Result r = run(List.of("/usr/bin/perl", pl.toString(), String.valueOf(port), raw.toString()), Map.of(), Duration.ofSeconds(60));
+        assertEquals(0, r.exit(), r.output());
+        assertTrue(r.output().contains("sent 250") && r.output().contains("refused 550 5.5.2 Bare LF"), r.output());
+        assertEquals(1, SmtpTestSupport.delivered(dir, "bob").size(), "the refused message is not stored");
+        assertStored("bob", "exact", raw);
+    }
+
+    @Test
     void pythonSmtplibSubmitsWithStartTlsAndLogin() throws Exception {
         requirePeer(Path.of(PYTHON));
         int port = start(SmtpServer.Role.SUBMISSION, null);

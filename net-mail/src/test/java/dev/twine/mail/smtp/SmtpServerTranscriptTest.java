@@ -37,6 +37,7 @@ class SmtpServerTranscriptTest {
             S: 250-PIPELINING
             S: 250-SIZE 26214400
             S: 250-8BITMIME
+            S: 250-CHUNKING
             S: 250-ENHANCEDSTATUSCODES
             S: 250-SMTPUTF8
             """;
@@ -115,6 +116,7 @@ class SmtpServerTranscriptTest {
                 S: 250-PIPELINING
                 S: 250-SIZE 26214400
                 S: 250-8BITMIME
+                S: 250-CHUNKING
                 S: 250-ENHANCEDSTATUSCODES
                 S: 250 SMTPUTF8
                 C: MAIL FROM:<spammer@remote.example>
@@ -423,7 +425,7 @@ class SmtpServerTranscriptTest {
             assertEquals("220 example.test ESMTP Twine", in.readLine());
             send(s.client(), "HELO c\r\nEHLO c\r\nAUTH PLAIN\r\n");
             assertEquals("250 example.test", in.readLine());
-            for (int i = 0; i < 6; i++) {
+            for (int i = 0; i < 7; i++) {
                 assertTrue(in.readLine().startsWith("250-"));
             }
             assertEquals("250 AUTH SCRAM-SHA-256 PLAIN LOGIN", in.readLine());
@@ -443,6 +445,7 @@ class SmtpServerTranscriptTest {
                 S: 250-PIPELINING
                 S: 250-SIZE 26214400
                 S: 250-8BITMIME
+                S: 250-CHUNKING
                 S: 250-ENHANCEDSTATUSCODES
                 S: 250 SMTPUTF8
                 C: AUTH PLAIN AGFsaWNlAHNlY3JldA==
@@ -462,7 +465,7 @@ class SmtpServerTranscriptTest {
     void submissionAddsDateAndMessageIdOnlyWhenMissing() throws Exception {
         SmtpServer submission = SmtpTestSupport.server(dir).role(SmtpServer.Role.SUBMISSION).allowPlainAuth(true).build();
         Transcript.parse("S: 220 example.test ESMTP Twine\nC: EHLO c\n"
-                + "S: 250-example.test greets c\nS: 250-PIPELINING\nS: 250-SIZE 26214400\nS: 250-8BITMIME\n"
+                + "S: 250-example.test greets c\nS: 250-PIPELINING\nS: 250-SIZE 26214400\nS: 250-8BITMIME\nS: 250-CHUNKING\n"
                 + "S: 250-ENHANCEDSTATUSCODES\nS: 250-SMTPUTF8\nS: 250 AUTH SCRAM-SHA-256 PLAIN LOGIN\n"
                 + "C: AUTH PLAIN " + plain("bob", "hunter2") + "\n"
                 + "S: 235 2.7.0 Authentication successful\n"
