@@ -70,4 +70,37 @@ public interface S2sConnector {
             return Client.connect(ep);
         };
     }
+
+    /**
+     * Discovery through DNS (RFC 6120 §3.2.1, RFC 2782): the {@code _xmpp-server._tcp.DOMAIN}
+     * SRV records, tried by priority and, within one priority, in an order drawn by weight;
+     * with none, the domain's own addresses (A, then AAAA) at port 5269 (§3.2.2). Each target's
+     * addresses come from the same resolver and are tried in turn, 30 seconds each. A single SRV
+     * record with the target {@code .} means the domain offers no service
+     * ({@link UnknownHostException}). Direct-TLS records ({@code _xmpps-server._tcp}, XEP-0368)
+     * are not looked up.
+     *
+     * @param resolver the resolver asked (net-dns), for example one pointed at a private zone's server
+     * @return the connector
+     */
+    static S2sConnector dns(dev.twine.dns.Resolver resolver) {
+        return new dev.twine.xmpp.internal.SrvConnector(resolver);
+    }
+
+    /**
+     * This connector, then {@code next} for the domains this one does not know (it threw
+     * {@link UnknownHostException}): a static table in front of DNS, say.
+     *
+     * @param next the connector asked second
+     * @return the combined connector
+     */
+    default S2sConnector orElse(S2sConnector next) {
+        return domain -> {
+            try {
+                return connect(domain);
+            } catch (UnknownHostException e) {
+                return next.connect(domain);
+            }
+        };
+    }
 }

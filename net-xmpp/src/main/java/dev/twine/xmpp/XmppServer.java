@@ -102,17 +102,11 @@ public final class XmppServer implements Service {
         } else {
             components = null;
         }
-        if (b.s2sConnector != null || !b.s2sListen.isEmpty()) {
-            // without a connector, streams can come in but none go out: stanzas for other
-            // domains bounce as before
-            S2sConnector connector = b.s2sConnector != null ? b.s2sConnector
-                    : d -> { throw new java.net.UnknownHostException("no s2s connector for " + d); };
-            federation = new S2s(hub, new S2s.Config(connector, b.dialbackSecret != null ? b.dialbackSecret : S2s.randomSecret(),
+        if (b.s2sConnector != null) {
+            federation = new S2s(hub, new S2s.Config(b.s2sConnector, b.dialbackSecret != null ? b.dialbackSecret : S2s.randomSecret(),
                     b.s2sTrust, b.requireValidCertificates, java.util.Set.copyOf(b.dialbackAllowed), b.s2sQueue,
                     b.s2sTimeout, b.s2sIdle, b.s2sStreamsPerDomain));
-            if (b.s2sConnector != null) {
-                hub.federation(federation);
-            }
+            hub.federation(federation);
         } else {
             federation = null;
         }
@@ -183,12 +177,11 @@ public final class XmppServer implements Service {
      * Dialback) on a connection, on the connection's thread, until it ends: for in-memory tests
      * and embedding. It throws nothing: a failed stream is closed with a stream error.
      *
-     * @throws IllegalStateException if federation is not configured ({@link Builder#s2sListen}
-     *     or {@link Builder#s2sConnector})
+     * @throws IllegalStateException if federation is not configured ({@link Builder#s2sConnector})
      */
     public ConnectionHandler serverHandler() {
         if (federation == null) {
-            throw new IllegalStateException("federation is not configured: s2sListen(...) or s2sConnector(...)");
+            throw new IllegalStateException("federation is not configured: s2sConnector(...) is required");
         }
         S2s f = federation;
         return conn -> Sessions.server(f, conn);
@@ -676,8 +669,8 @@ public final class XmppServer implements Service {
          * An endpoint for incoming server-to-server streams (RFC 6120; port 5269 by convention,
          * {@code tls:} for direct TLS, XEP-0368); repeatable. STARTTLS is offered with
          * {@link #tls}'s certificate, and required unless {@link #requireTls} is false; peers
-         * authenticate by Server Dialback (XEP-0220). Without {@link #s2sConnector} streams can
-         * come in but none go out.
+         * authenticate by Server Dialback (XEP-0220), which needs {@link #s2sConnector} to reach
+         * the claimed domain's server back.
          */
         public Builder s2sListen(String endpoint) {
             s2sListen.add(Objects.requireNonNull(endpoint, "endpoint"));
@@ -792,6 +785,9 @@ public final class XmppServer implements Service {
             }
             if (listen.isEmpty()) {
                 listen.add("tcp:5222:interface=127.0.0.1");
+            }
+            if (!s2sListen.isEmpty() && s2sConnector == null) {
+                throw new IllegalStateException("s2sConnector(...) is required with s2sListen(...): dialback verifies peers through it");
             }
             return new XmppServer(this);
         }
