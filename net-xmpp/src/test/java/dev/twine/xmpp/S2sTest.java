@@ -113,23 +113,6 @@ class S2sTest {
         return served.client();
     }
 
-    /** For a client of a server whose certificate names another domain (what the test is about). */
-    private static Tls trustingAnyCertificate() throws Exception {
-        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
-        ctx.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509ExtendedTrustManager() {
-            @Override public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a) {}
-            @Override public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a) {}
-            @Override public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a, java.net.Socket s) {}
-            @Override public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a, java.net.Socket s) {}
-            @Override public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a, javax.net.ssl.SSLEngine e) {}
-            @Override public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a, javax.net.ssl.SSLEngine e) {}
-            @Override public java.security.cert.X509Certificate[] getAcceptedIssuers() {
-                return new java.security.cert.X509Certificate[0];
-            }
-        }}, null);
-        return Tls.of(ctx, true);
-    }
-
     private XmppClient loginPlain(XmppServer s, String user) throws IOException {
         MemoryConnections.Served served = MemoryConnections.serve(s.clientHandler(), Chunking.whole());
         open.add(served);
@@ -268,7 +251,7 @@ class S2sTest {
                 .s2sTrust(dir.resolve("example.test-tls").resolve("cert.pem")));
         XmppClient alice = XmppClient.builder("alice@example.test/r", "secret-alice".toCharArray())
                 .connection(memoryClient(servers.get("example.test"))).requireTls(false).timeout(WAIT)
-                .tls(trustingAnyCertificate()).connect();
+                .tls(Tls.clientAcceptingAnyCertificate()).connect(); // its certificate names another domain
         open.add(alice);
         alice.sendMessage(Jid.parse("bob@other.test"), "hi");
         // other.test asked example.test's server to verify, judged its certificate, and said invalid

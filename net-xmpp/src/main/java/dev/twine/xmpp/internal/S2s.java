@@ -28,13 +28,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
-import javax.net.ssl.X509ExtendedTrustManager;
 import javax.net.ssl.X509TrustManager;
-import javax.net.ssl.SSLEngine;
-import java.net.Socket;
 
 /**
  * Server-to-server federation for one {@link Hub} (RFC 6120 §4, §5, §13.9.3): the outgoing
@@ -76,7 +72,7 @@ public final class S2s {
     final Hub hub;
     final Config config;
     private final byte[] hmacKey;
-    /** Trusts any certificate in the handshake: {@link #certificateProblem} checks it after. */
+    /** Accepts any certificate in the handshake: {@link #certificateProblem} checks it after. */
     final Tls clientTls;
     private final X509TrustManager trust;
     private final Scope scope = Scope.open("xmpp-s2s");
@@ -95,13 +91,9 @@ public final class S2s {
         this.hmacKey = HexFormat.of().formatHex(sha256(config.secret().getBytes(StandardCharsets.UTF_8)))
                 .getBytes(StandardCharsets.US_ASCII);
         this.trust = trustManager(config.trust());
-        try {
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(null, new TrustManager[] {new AnyCertificate()}, null);
-            this.clientTls = Tls.of(ctx, true);
-        } catch (GeneralSecurityException e) {
-            throw new IOException("cannot build the s2s TLS context: " + e.getMessage(), e);
-        }
+        // with dialback, TLS first protects the stream; whether the certificate authenticates
+        // the peer is decided after the handshake, by certificateProblem and accept
+        this.clientTls = Tls.clientAcceptingAnyCertificate();
     }
 
     /** A random dialback secret, for servers configured without one. */
@@ -142,9 +134,16 @@ public final class S2s {
         return links.size();
     }
 
-    /** Runs a task of federation's own (an outgoing stream) on a virtual thread of its scope. */
-    void fork(String name, Runnable task) {
-        scope.fork(name, task::run);
+    /**
+     * Runs a task of federation's own (an outgoing stream) on a virtual thread of its scope;
+     * false if the server is stopping and nothing was started.
+     */
+    boolean fork(String name, Runnable task) {
+        try {
+            return scope.fork(name, task::run).state() != dev.twine.core.Handle.State.CANCELLED;
+        } catch (IllegalStateException stopped) {
+            return false; // the scope is closed
+        }
     }
 
     /** Connects to a remote domain's server through the configured connector. */
@@ -309,38 +308,6 @@ public final class S2s {
             return MessageDigest.getInstance("SHA-256").digest(b);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    /**
-     * Accepts every server certificate in the handshake: with dialback, TLS first protects the
-     * stream, and whether the certificate authenticates the peer is decided after, by
-     * {@link #certificateProblem} and {@link #accept}.
-     */
-    private static final class AnyCertificate extends X509ExtendedTrustManager {
-        // extended, so that JSSE does not add its own host name check around it
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {}
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {}
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            return new X509Certificate[0];
         }
     }
 }

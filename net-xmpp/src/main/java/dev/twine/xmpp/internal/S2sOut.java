@@ -72,8 +72,8 @@ final class S2sOut {
             s2s.link(local, remote).send(stanza);
         } else if (full) {
             s2s.hub.bounce(stanza, "resource-constraint", "too many stanzas wait for " + remote, null);
-        } else if (start) {
-            s2s.fork("out-" + remote, this::run);
+        } else if (start && !s2s.fork("out-" + remote, this::run)) {
+            end(null, "remote-server-timeout"); // the server is stopping
         }
     }
 
@@ -101,7 +101,9 @@ final class S2sOut {
             o.flush();
             conn.readTimeout(java.time.Duration.ZERO); // the peer sends nothing more: idleness is ours to judge
             Connection c = conn;
-            s2s.fork("out-reader-" + remote, () -> readUntilEnd(c, stream));
+            if (!s2s.fork("out-reader-" + remote, () -> readUntilEnd(c, stream))) {
+                throw new InterruptedException("the server is stopping");
+            }
             awaitIdle(c);
             o.send("</stream:stream>");
             o.awaitDrained();
