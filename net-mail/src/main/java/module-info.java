@@ -11,6 +11,7 @@ module dev.twine.mail {
     requires transitive dev.twine.dns;
 
     exports dev.twine.mail.maildir;
+    exports dev.twine.mail.sieve;
     exports dev.twine.mail.store;
     exports dev.twine.mail.imap;
     exports dev.twine.mail.pop3;

@@ -18,6 +18,11 @@ module dev.twine.ssh {
     // class name for the post-quantum key exchanges; required so that it is in the module graph
     requires org.bouncycastle.provider;
 
+    // the Manhole's JShell sessions, and SourceVersion to check its names: only a process that
+    // builds a manhole needs them (the launcher requires jdk.jshell)
+    requires static jdk.jshell;
+    requires static java.compiler;
+
     exports dev.twine.ssh;
 
     provides dev.twine.core.spi.ServicePlugin with dev.twine.ssh.internal.SshPlugin;

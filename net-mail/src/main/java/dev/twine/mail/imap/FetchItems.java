@@ -52,12 +52,18 @@ final class FetchItems {
     static Item bodyItem(String u) throws Reply {
         boolean peek;
         String rest;
+        String name = "BODY";
         if (u.startsWith("BODY.PEEK[")) {
             peek = true;
             rest = u.substring(10);
         } else if (u.startsWith("BODY[")) {
             peek = false;
             rest = u.substring(5);
+        } else if (u.startsWith("BINARY[") || u.startsWith("BINARY.PEEK[") || u.startsWith("BINARY.SIZE[")) {
+            // RFC 3516 §4.2: a section of part numbers only, its content decoded
+            name = u.startsWith("BINARY.SIZE[") ? "BINARY.SIZE" : "BINARY";
+            peek = !u.startsWith("BINARY[");
+            rest = u.substring(u.indexOf('[') + 1);
         } else {
             throw bad("unknown FETCH item " + u);
         }
@@ -88,7 +94,14 @@ final class FetchItems {
                 throw bad("invalid partial");
             }
         }
-        return new Item("BODY", section(sectionText), offset, length, peek);
+        Section section = section(sectionText);
+        if (!name.equals("BODY") && !section.kind().isEmpty()) {
+            throw bad("a BINARY section is part numbers only");
+        }
+        if (name.equals("BINARY.SIZE") && !partial.isEmpty()) {
+            throw bad("BINARY.SIZE takes no partial");
+        }
+        return new Item(name, section, offset, length, peek);
     }
 
     static Section section(String text) throws Reply {
@@ -161,20 +174,9 @@ final class FetchItems {
                     : java.util.Arrays.copyOfRange(d, split, d.length);
         }
         MimeTree root = msg.tree();
-        MimeTree node = root;
-        for (int i = 0; i < s.path().size(); i++) {
-            int n = s.path().get(i);
-            MimeTree container = node.embedded != null && (i > 0 || node != root) ? node.embedded : node;
-            if (container.isMultipart()) {
-                if (n > container.children.size()) {
-                    return new byte[0];
-                }
-                node = container.children.get(n - 1);
-            } else if (n == 1) {
-                node = container;
-            } else {
-                return new byte[0];
-            }
+        MimeTree node = part(root, s.path());
+        if (node == null) {
+            return new byte[0];
         }
         if (s.kind().isEmpty()) {
             return node == root ? root.bodyBytes() : node.bodyBytes();
@@ -193,6 +195,115 @@ final class FetchItems {
             case "HEADER.FIELDS.NOT" -> message.headerFields(upper(s.fields()), true);
             default -> new byte[0];
         };
+    }
+
+    /** The part a section's numbers name (RFC 3501 §6.4.5), or null if there is none. */
+    static MimeTree part(MimeTree root, List<Integer> path) {
+        MimeTree node = root;
+        for (int i = 0; i < path.size(); i++) {
+            int n = path.get(i);
+            MimeTree container = node.embedded != null && (i > 0 || node != root) ? node.embedded : node;
+            if (container.isMultipart()) {
+                if (n > container.children.size()) {
+                    return null;
+                }
+                node = container.children.get(n - 1);
+            } else if (n == 1) {
+                node = container;
+            } else {
+                return null;
+            }
+        }
+        return node;
+    }
+
+    /**
+     * {@code BINARY[section]} (RFC 3516 §4.2): the whole message for an empty section, else the
+     * part's body with its Content-Transfer-Encoding undone (base64, quoted-printable; 7bit, 8bit
+     * and binary as they are); a part that does not exist is empty.
+     *
+     * @throws Reply {@code NO [UNKNOWN-CTE]} for an encoding this server cannot undo
+     */
+    static byte[] binaryBytes(LoadedMessage msg, Section s) throws IOException, Reply {
+        if (s.path().isEmpty()) {
+            return msg.data();
+        }
+        MimeTree node = part(msg.tree(), s.path());
+        if (node == null) {
+            return new byte[0];
+        }
+        String cte = node.headers.getHeader("Content-Transfer-Encoding", null);
+        String encoding = cte == null ? "7bit" : cte.strip().toLowerCase(Locale.ROOT);
+        byte[] body = node.bodyBytes();
+        return switch (encoding) {
+            case "7bit", "8bit", "binary" -> body;
+            case "base64" -> {
+                try {
+                    yield java.util.Base64.getMimeDecoder().decode(java.util.Arrays.copyOf(body, base64Length(body)));
+                } catch (IllegalArgumentException e) {
+                    throw ImapArgs.no("[PARSE] the part's base64 is broken"); // RFC 5530 §3
+                }
+            }
+            case "quoted-printable" -> quotedPrintable(body);
+            default -> throw ImapArgs.no("[UNKNOWN-CTE] cannot decode " + encoding);
+        };
+    }
+
+    /** How much of a base64 body the decoder may take: up to any padding, without what follows it. */
+    private static int base64Length(byte[] body) {
+        int n = 0;
+        for (int i = 0; i < body.length; i++) {
+            byte c = body[i];
+            if (c == '=') {
+                // after padding the data is over (RFC 2045 §6.8); trailing text would be refused
+                int j = i;
+                while (j < body.length && (body[j] == '=' || body[j] == '\r' || body[j] == '\n')) {
+                    j++;
+                }
+                return j;
+            }
+            n = i + 1;
+        }
+        return n;
+    }
+
+    /**
+     * Undoes quoted-printable (RFC 2045 §6.7): {@code =XX} is the octet, {@code =} at a line's
+     * end joins the lines, white space before a line break goes; a malformed {@code =} stays.
+     */
+    static byte[] quotedPrintable(byte[] in) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(in.length);
+        int pending = 0; // white space held back until we know it does not end a line
+        for (int i = 0; i < in.length; i++) {
+            byte c = in[i];
+            if (c == ' ' || c == '\t') {
+                pending++;
+                continue;
+            }
+            if (c == '\r' || c == '\n') {
+                pending = 0;
+                out.write(c);
+                continue;
+            }
+            for (int k = i - pending; k < i; k++) {
+                out.write(in[k]);
+            }
+            pending = 0;
+            if (c != '=') {
+                out.write(c);
+            } else if (i + 1 < in.length && (in[i + 1] == '\r' || in[i + 1] == '\n')) {
+                i += in[i + 1] == '\r' && i + 2 < in.length && in[i + 2] == '\n' ? 2 : 1; // soft line break
+            } else if (i + 2 < in.length && Character.digit(in[i + 1], 16) >= 0 && Character.digit(in[i + 2], 16) >= 0) {
+                out.write(Character.digit(in[i + 1], 16) * 16 + Character.digit(in[i + 2], 16));
+                i += 2;
+            } else {
+                out.write(c);
+            }
+        }
+        for (int k = in.length - pending; k < in.length; k++) {
+            out.write(in[k]);
+        }
+        return out.toByteArray();
     }
 
     static Set<String> upper(Set<String> names) {

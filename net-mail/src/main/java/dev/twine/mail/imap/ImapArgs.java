@@ -45,6 +45,7 @@ final class ImapArgs {
         return switch (o) {
             case Atom a -> a.value();
             case Quoted q -> q.value();
+            case Literal l when l.binary() -> throw bad("a literal8 is only for APPEND's message");
             case Literal l -> new String(l.bytes(), StandardCharsets.UTF_8);
             case Group g -> throw bad("expected a string");
         };

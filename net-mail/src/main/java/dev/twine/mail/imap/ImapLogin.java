@@ -29,8 +29,8 @@ import java.util.Optional;
  */
 final class ImapLogin {
     private static final System.Logger LOG = System.getLogger(ImapSession.class.getName());
-    /** Made and subscribed on a user's first login (RFC 6154). */
-    static final List<String> SPECIAL_USE = List.of("Sent", "Drafts", "Trash", "Junk");
+    /** Made and subscribed on a user's first login; their names give them their uses (RFC 6154, {@code MailStore.Account.specialUses}). */
+    private static final List<String> SPECIAL_USE = List.of("Sent", "Drafts", "Trash", "Junk");
 
     private final ImapSession s;
 

@@ -27,8 +27,11 @@ final class ImapParser {
     /** A quoted string, its escapes undone. */
     record Quoted(String value) implements Arg {}
 
-    /** A literal's bytes ({@code {N}} and N bytes, RFC 3501 §4.3). */
-    record Literal(byte[] bytes) implements Arg {}
+    /**
+     * A literal's bytes ({@code {N}} and N bytes, RFC 3501 §4.3); {@code binary} for a literal8
+     * ({@code ~{N}}, RFC 3516 §4.1), which only APPEND takes.
+     */
+    record Literal(byte[] bytes, boolean binary) implements Arg {}
 
     /** A parenthesized list. */
     record Group(List<Arg> items) implements Arg {
@@ -98,7 +101,14 @@ final class ImapParser {
                 return new Quoted(quoted());
             }
             case '{' -> {
-                return new Literal(literal());
+                return new Literal(literal(), false);
+            }
+            case '~' -> {
+                if (pos + 1 < b.length && b[pos + 1] == '{') {
+                    pos++;
+                    return new Literal(literal(), true);
+                }
+                return atom();
             }
             default -> {
                 return atom();

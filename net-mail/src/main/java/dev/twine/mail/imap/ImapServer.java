@@ -20,8 +20,11 @@ import java.util.Objects;
 
 /**
  * An IMAP4rev1 server (RFC 3501) over a {@link MailStore}, with IDLE, UIDPLUS, MOVE, NAMESPACE,
- * ID, LITERAL+, UNSELECT, ENABLE, SPECIAL-USE, CONDSTORE and QRESYNC (RFC 7162, from the store's
- * {@link dev.twine.mail.store.StoredMessage#modSeq() mod-sequences}), ESEARCH (RFC 4731), QUOTA
+ * ID, LITERAL+, UNSELECT, ENABLE, SPECIAL-USE and CREATE-SPECIAL-USE (RFC 6154, from
+ * {@link MailStore.Account#specialUses()}), LIST-EXTENDED and LIST-STATUS (RFC 5258, 5819),
+ * CONDSTORE and QRESYNC (RFC 7162, from the store's
+ * {@link dev.twine.mail.store.StoredMessage#modSeq() mod-sequences}), ESEARCH (RFC 4731), BINARY
+ * (RFC 3516), QUOTA
  * (RFC 9208, from {@link MailStore.Account#quota()}), STATUS=SIZE (RFC 8438) and APPENDLIMIT
  * (RFC 7889, the {@linkplain Builder#maxLiteral largest literal}).
  *

@@ -9,7 +9,6 @@ import static dev.twine.mail.imap.ImapArgs.bad;
 import static dev.twine.mail.imap.ImapArgs.no;
 import static dev.twine.mail.imap.ImapArgs.parenthesized;
 import static dev.twine.mail.imap.MailboxNames.mailbox;
-import static dev.twine.mail.imap.MailboxNames.matches;
 import static dev.twine.mail.imap.MailboxNames.newMailbox;
 
 import dev.twine.core.Connection;
@@ -99,6 +98,7 @@ final class ImapSession {
     private final ImapLogin login = new ImapLogin(this);
     private final ImapIdle idle = new ImapIdle(this);
     private final MessageUpdates updates = new MessageUpdates(this);
+    private final ImapList mailboxList = new ImapList(this);
 
     ImapSession(ImapServer.Config config, Connection conn) {
         this.config = config;
@@ -334,7 +334,7 @@ final class ImapSession {
                 ok(tag, "NAMESPACE completed");
             }
             case "SELECT", "EXAMINE" -> select(tag, args, name.equals("EXAMINE"));
-            case "CREATE" -> create(tag, args);
+            case "CREATE" -> mailboxList.create(tag, args);
             case "DELETE" -> delete(tag, args);
             case "RENAME" -> rename(tag, args);
             case "SUBSCRIBE", "UNSUBSCRIBE" -> {
@@ -343,8 +343,8 @@ final class ImapSession {
                 account.subscribe(box, name.equals("SUBSCRIBE"));
                 ok(tag, name + " completed");
             }
-            case "LIST", "LSUB" -> list(tag, args, name.equals("LSUB"));
-            case "STATUS" -> status(tag, args);
+            case "LIST", "LSUB" -> mailboxList.list(tag, args, name.equals("LSUB"));
+            case "STATUS" -> mailboxList.status(tag, args);
             case "GETQUOTAROOT", "GETQUOTA", "SETQUOTA" -> quota(tag, name, args);
             case "APPEND" -> append(tag, args);
             case "IDLE" -> idle.idle(tag);
@@ -445,7 +445,7 @@ final class ImapSession {
 
     String capabilities() {
         StringBuilder sb = new StringBuilder("IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE"
-                + " SPECIAL-USE CHILDREN CONDSTORE QRESYNC ESEARCH"
+                + " SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS CHILDREN CONDSTORE QRESYNC ESEARCH BINARY"
                 + " QUOTA QUOTA=RES-STORAGE STATUS=SIZE APPENDLIMIT=" + config.maxLiteral());
         if (state == State.NOT_AUTHENTICATED) {
             if (config.tls() != null && !conn.isSecure()) {
@@ -559,19 +559,6 @@ final class ImapSession {
         recent.clear();
     }
 
-    private void create(String tag, List<Arg> args) throws IOException, Reply {
-        authenticated();
-        String name = newMailbox(arg(args, 0));
-        if (name.equals("INBOX") || !account.create(name)) {
-            throw no("[ALREADYEXISTS] mailbox exists");
-        }
-        // RFC 3501 §6.3.3: create the superior names too, so LIST can show the hierarchy
-        for (int dot = name.indexOf('.'); dot > 0; dot = name.indexOf('.', dot + 1)) {
-            account.create(name.substring(0, dot));
-        }
-        ok(tag, "CREATE completed");
-    }
-
     private void delete(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
         String name = mailbox(arg(args, 0));
@@ -603,80 +590,6 @@ final class ImapSession {
             throw no("[ALREADYEXISTS] target exists");
         }
         ok(tag, "RENAME completed");
-    }
-
-    private void list(String tag, List<Arg> args, boolean lsub) throws IOException, Reply {
-        authenticated();
-        String ref = astring(arg(args, 0));
-        String pattern = astring(arg(args, 1));
-        String cmd = lsub ? "LSUB" : "LIST";
-        if (pattern.isEmpty()) {
-            // RFC 3501 §6.3.8: the hierarchy delimiter and root
-            untagged(cmd + " (\\Noselect) \".\" \"\"");
-            ok(tag, cmd + " completed");
-            return;
-        }
-        String full = ref + pattern;
-        List<String> all = account.mailboxes();
-        List<String> names = lsub ? account.subscriptions() : all;
-        for (String name : names) {
-            if (!matches(full, name)) {
-                continue;
-            }
-            List<String> attrs = new ArrayList<>();
-            boolean children = all.stream().anyMatch(n -> n.startsWith(name + "."));
-            attrs.add(children ? "\\HasChildren" : "\\HasNoChildren");
-            if (ImapLogin.SPECIAL_USE.contains(name)) {
-                attrs.add("\\" + name);
-            }
-            if (lsub && !all.contains(name)) {
-                attrs = List.of("\\Noselect");
-            }
-            ImapWriter w = new ImapWriter().raw("* " + cmd + " (" + String.join(" ", attrs) + ") \".\" ");
-            w.string(name).raw("\r\n");
-            out.write(w.toBytes());
-        }
-        ok(tag, cmd + " completed");
-    }
-
-    private void status(String tag, List<Arg> args) throws IOException, Reply {
-        authenticated();
-        String name = mailbox(arg(args, 0));
-        List<Arg> items = parenthesized(arg(args, 1));
-        Mailbox f = existing(name, "[NONEXISTENT]");
-        List<StoredMessage> all = f.messages();
-        StringBuilder sb = new StringBuilder();
-        for (Arg o : items) {
-            String item = atom(o).toUpperCase(Locale.ROOT);
-            long v = switch (item) {
-                case "MESSAGES" -> all.size();
-                case "RECENT" -> all.stream().filter(StoredMessage::recent).count();
-                case "UIDNEXT" -> f.uidNext();
-                case "UIDVALIDITY" -> f.uidValidity();
-                case "UNSEEN" -> all.stream().filter(m -> !m.has(StoredMessage.SEEN)).count();
-                case "SIZE" -> { // RFC 8438
-                    long size = 0;
-                    for (StoredMessage m : all) {
-                        try {
-                            size += f.size(m.uid());
-                        } catch (NoSuchMessageException gone) {
-                            // expunged meanwhile: not counted
-                        }
-                    }
-                    yield size;
-                }
-                case "APPENDLIMIT" -> config.maxLiteral(); // RFC 7889 §4
-                case "HIGHESTMODSEQ" -> {
-                    condstore = true; // RFC 7162 §3.1.5
-                    yield f.highestModSeq();
-                }
-                default -> throw bad("unknown STATUS item " + item);
-            };
-            sb.append(sb.isEmpty() ? "" : " ").append(item).append(' ').append(v);
-        }
-        ImapWriter w = new ImapWriter().raw("* STATUS ").string(name).raw(" (" + sb + ")\r\n");
-        out.write(w.toBytes());
-        ok(tag, "STATUS completed");
     }
 
     /**
@@ -741,7 +654,7 @@ final class ImapSession {
             }
             i++;
         }
-        if (i >= args.size() || !(args.get(i) instanceof Literal(byte[] message))) {
+        if (i >= args.size() || !(args.get(i) instanceof Literal(byte[] message, boolean binary))) {
             throw bad("APPEND needs a literal message");
         }
         if (i + 1 != args.size()) {
@@ -938,8 +851,8 @@ final class ImapSession {
         if (vanished) {
             Resync.vanished(this, atom(arg(args, 0)));
         }
-        boolean setsSeen = !readOnly && items.stream().anyMatch(it -> (it.name().equals("BODY") && it.section() != null
-                && !it.peek()) || it.name().equals("RFC822") || it.name().equals("RFC822.TEXT"));
+        boolean setsSeen = !readOnly && items.stream().anyMatch(it -> ((it.name().equals("BODY") || it.name().equals("BINARY"))
+                && it.section() != null && !it.peek()) || it.name().equals("RFC822") || it.name().equals("RFC822.TEXT"));
         boolean wantsFlags = items.stream().anyMatch(it -> it.name().equals("FLAGS"));
         for (int seq : seqs) {
             long uid = view.get(seq - 1);
@@ -981,7 +894,7 @@ final class ImapSession {
         ok(tag, (byUid ? "UID " : "") + "FETCH completed");
     }
 
-    private void fetchItem(ImapWriter w, Item it, StoredMessage m, LoadedMessage msg) throws IOException {
+    private void fetchItem(ImapWriter w, Item it, StoredMessage m, LoadedMessage msg) throws IOException, Reply {
         switch (it.name()) {
             case "UID" -> w.raw("UID " + m.uid());
             case "FLAGS" -> w.raw("FLAGS " + flagList(m));
@@ -1006,20 +919,33 @@ final class ImapSession {
                     msg.tree().structure(w, false);
                     return;
                 }
-                byte[] bytes = sectionBytes(msg, it.section());
-                String origin = "";
-                if (it.length() >= 0) {
-                    int from = (int) Math.min(it.offset(), bytes.length);
-                    int to = (int) Math.min((long) from + it.length(), bytes.length);
-                    bytes = java.util.Arrays.copyOfRange(bytes, from, to);
-                    origin = "<" + it.offset() + ">";
-                }
-                w.raw("BODY[" + it.section().echo() + "]" + origin + " ").literal(bytes);
+                byte[] bytes = partial(sectionBytes(msg, it.section()), it);
+                w.raw("BODY[" + it.section().echo() + "]" + origin(it) + " ").literal(bytes);
             }
+            case "BINARY" -> { // RFC 3516 §4.2
+                byte[] bytes = partial(FetchItems.binaryBytes(msg, it.section()), it);
+                w.raw("BINARY[" + it.section().echo() + "]" + origin(it) + " ").binary(bytes);
+            }
+            case "BINARY.SIZE" -> w.raw("BINARY.SIZE[" + it.section().echo() + "] "
+                    + FetchItems.binaryBytes(msg, it.section()).length);
             default -> throw new AssertionError(it.name());
         }
     }
 
+
+    /** The {@code <offset.length>} of a BODY or BINARY item (RFC 3501 §6.4.5), or all of it. */
+    private static byte[] partial(byte[] bytes, Item it) {
+        if (it.length() < 0) {
+            return bytes;
+        }
+        int from = (int) Math.min(it.offset(), bytes.length);
+        int to = (int) Math.min((long) from + it.length(), bytes.length);
+        return java.util.Arrays.copyOfRange(bytes, from, to);
+    }
+
+    private static String origin(Item it) {
+        return it.length() < 0 ? "" : "<" + it.offset() + ">";
+    }
 
     // ---- SEARCH (RFC 3501 §6.4.4) ----
 

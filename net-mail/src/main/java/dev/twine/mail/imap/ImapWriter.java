@@ -41,6 +41,17 @@ final class ImapWriter {
         return this;
     }
 
+    /** A literal8 ({@code ~{N}}, RFC 3516 §4.3) if {@code b} holds a NUL, which a literal may not; else a literal. */
+    ImapWriter binary(byte[] b) {
+        for (byte x : b) {
+            if (x == 0) {
+                raw("~");
+                break;
+            }
+        }
+        return literal(b);
+    }
+
     private static boolean quotable(String s) {
         if (s.length() > 1000) {
             return false;

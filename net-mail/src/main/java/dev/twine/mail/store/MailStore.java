@@ -2,8 +2,11 @@ package dev.twine.mail.store;
 
 import dev.twine.core.auth.AuthenticationException;
 import java.io.IOException;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The mail store behind the IMAP and POP3 servers: one {@link Account} per user, each a set of
@@ -97,6 +100,52 @@ public interface MailStore {
          * @throws IllegalArgumentException for a name the store cannot hold
          */
         boolean create(String name) throws IOException;
+
+        /**
+         * Creates a mailbox with special uses (RFC 6154 §3, IMAP's {@code CREATE name (USE
+         * (\Sent))}): each use one of {@code \All}, {@code \Archive}, {@code \Drafts},
+         * {@code \Flagged}, {@code \Junk}, {@code \Sent}, {@code \Trash}, in that spelling
+         * (the IMAP server checks them). Durable, uses included, when it returns. The default
+         * creates the mailbox when {@code uses} is empty and otherwise refuses (IMAP answers
+         * {@code NO [USEATTR]}).
+         *
+         * @return false if it already existed (its uses are then left as they were)
+         * @throws IOException if it cannot be created
+         * @throws UnsupportedOperationException if this store cannot keep uses
+         * @throws IllegalArgumentException for a name the store cannot hold
+         */
+        default boolean create(String name, Set<String> uses) throws IOException {
+            if (uses.isEmpty()) {
+                return create(name);
+            }
+            throw new UnsupportedOperationException("this store keeps no special uses");
+        }
+
+        /**
+         * The special uses (RFC 6154 §2) of the account's mailboxes that have any, by mailbox
+         * name: what IMAP's LIST shows as {@code \Sent}, {@code \Trash} and the like, so that
+         * clients file sent mail and deleted mail where the user's other clients do. A name
+         * that no longer exists is ignored. May block while the store reads its record.
+         *
+         * <p>The default gives the conventional names their uses: {@code Sent}, {@code Drafts},
+         * {@code Trash}, {@code Junk} and {@code Archive}, where they exist (the IMAP server makes
+         * the first four on a user's first login). A store that records uses (the Maildir and
+         * memory stores do) adds its record over these.
+         *
+         * @throws IOException if the store cannot be read
+         */
+        default Map<String, Set<String>> specialUses() throws IOException {
+            Map<String, Set<String>> uses = new LinkedHashMap<>();
+            for (String name : mailboxes()) {
+                switch (name) {
+                    case "Sent", "Drafts", "Trash", "Junk", "Archive" -> uses.put(name, Set.of("\\" + name));
+                    default -> {
+                        // no conventional use
+                    }
+                }
+            }
+            return uses;
+        }
 
         /**
          * Deletes a mailbox and its messages; mailboxes below it stay (RFC 9051 §6.3.4).

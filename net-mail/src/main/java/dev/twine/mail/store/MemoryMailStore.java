@@ -7,6 +7,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -84,6 +86,8 @@ public final class MemoryMailStore implements MailStore {
         // guarded by lock
         private final TreeMap<String, MemoryMailbox> boxes = new TreeMap<>();
         private final LinkedHashSet<String> subscriptions = new LinkedHashSet<>();
+        /** Uses given at creation (RFC 6154), over the conventional ones of {@link Account#specialUses}. */
+        private final Map<String, Set<String>> uses = new HashMap<>();
 
         MemoryAccount(String user) {
             this.user = user;
@@ -134,6 +138,34 @@ public final class MemoryMailStore implements MailStore {
         }
 
         @Override
+        public boolean create(String name, Set<String> given) {
+            lock.lock();
+            try {
+                if (!create(name)) {
+                    return false;
+                }
+                if (!given.isEmpty()) {
+                    uses.put(canonical(name), Set.copyOf(given));
+                }
+                return true;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public Map<String, Set<String>> specialUses() throws IOException {
+            lock.lock();
+            try {
+                Map<String, Set<String>> all = new LinkedHashMap<>(Account.super.specialUses());
+                all.putAll(uses);
+                return all;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
         public boolean delete(String name) {
             String n = canonical(name);
             if (n.equals(INBOX)) {
@@ -146,6 +178,7 @@ public final class MemoryMailStore implements MailStore {
                     return false;
                 }
                 gone.discard();
+                uses.remove(n);
                 return true;
             } finally {
                 lock.unlock();
@@ -167,6 +200,10 @@ public final class MemoryMailStore implements MailStore {
                 for (String name : List.copyOf(boxes.keySet())) {
                     if (name.equals(f) || name.startsWith(f + ".")) {
                         boxes.put(t + name.substring(f.length()), boxes.remove(name));
+                        Set<String> u = uses.remove(name);
+                        if (u != null) {
+                            uses.put(t + name.substring(f.length()), u);
+                        }
                     }
                 }
                 return true;

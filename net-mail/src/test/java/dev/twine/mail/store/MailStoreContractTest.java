@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -66,6 +67,29 @@ class MailStoreContractTest {
         assertFalse(a.delete("Jobs.2024"));
         assertEquals(List.of("INBOX", "Jobs"), a.mailboxes());
         assertThrows(IllegalArgumentException.class, () -> a.delete("INBOX"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"maildir", "memory"})
+    void specialUsesAreKeptAcrossRenameAndDeleteAndConventionalNamesHaveTheirs(String kind) throws Exception {
+        MailStore store = store(kind);
+        MailStore.Account a = store.account("alice");
+        assertTrue(a.create("Sent"));
+        assertTrue(a.create("Starred", Set.of("\\Flagged")));
+        assertFalse(a.create("Starred", Set.of("\\Archive")), "an existing mailbox keeps its uses");
+        assertTrue(a.create("Work"));
+        assertTrue(a.create("Work.Old", Set.of("\\Archive", "\\All")));
+        assertEquals(Map.of("Sent", Set.of("\\Sent"), "Starred", Set.of("\\Flagged"),
+                "Work.Old", Set.of("\\Archive", "\\All")), a.specialUses());
+        assertTrue(a.rename("Work", "Jobs"));
+        assertTrue(a.rename("Sent", "Sent 2024"), "a conventional use goes with the name, not the folder");
+        assertTrue(a.delete("Starred"));
+        assertTrue(a.create("Starred"));
+        Map<String, Set<String>> expected = Map.of("Jobs.Old", Set.of("\\Archive", "\\All"));
+        assertEquals(expected, a.specialUses());
+        // the Maildir keeps them on disk: a store opened afresh reads the same
+        MailStore again = kind.equals("maildir") ? store(kind) : store;
+        assertEquals(expected, again.account("alice").specialUses());
     }
 
     @ParameterizedTest
