@@ -5,6 +5,7 @@
 module dev.twine.xmpp {
     requires transitive dev.twine.core;
     requires java.xml;
+    requires transitive dev.twine.dns; // S2sConnector.dns(Resolver)
 
     exports dev.twine.xmpp;
 

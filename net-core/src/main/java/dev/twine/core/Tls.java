@@ -210,6 +210,54 @@ public final class Tls {
     }
 
     /**
+     * A client configuration that accepts whatever certificate the server presents, and checks
+     * no host name: for opportunistic TLS (RFC 7435), where encryption without authentication
+     * beats none, and for protocols that authenticate the server another way and judge the
+     * certificate themselves after the handshake ({@link Connection#peerCertificates()}), as XMPP
+     * Server Dialback does (XEP-0220). Never use it where the certificate is the only check.
+     *
+     * @return the configuration
+     */
+    public static Tls clientAcceptingAnyCertificate() {
+        try {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, new TrustManager[] {new AcceptAny()}, null);
+            return new Tls(ctx, true);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("the JDK cannot make a TLS context", e);
+        }
+    }
+
+    /**
+     * Accepts every certificate. Extended, so that JSSE does not wrap it in its own host name
+     * check (the endpoint identification a client configuration asks for).
+     */
+    private static final class AcceptAny extends javax.net.ssl.X509ExtendedTrustManager {
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {}
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {}
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return new X509Certificate[0];
+        }
+    }
+
+    /**
      * A client configuration that trusts exactly the certificates in a PEM file (a CA, or a
      * self-signed server certificate).
      *

@@ -15,6 +15,7 @@ import dev.twine.xmpp.internal.DataStore;
 import dev.twine.xmpp.internal.Extensions;
 import dev.twine.xmpp.internal.Hub;
 import dev.twine.xmpp.internal.Muc;
+import dev.twine.xmpp.internal.S2s;
 import dev.twine.xmpp.internal.Sessions;
 import dev.twine.xmpp.internal.XmlLimits;
 import java.io.IOException;
@@ -47,6 +48,8 @@ public final class XmppServer implements Service {
     private final Hub hub;
     private final Server clients;
     private final Server components;
+    private final Server servers;
+    private final S2s federation;
     private final Service group;
     private final Tls hubTls;
 
@@ -99,6 +102,32 @@ public final class XmppServer implements Service {
         } else {
             components = null;
         }
+        if (b.s2sConnector != null) {
+            federation = new S2s(hub, new S2s.Config(b.s2sConnector, b.dialbackSecret != null ? b.dialbackSecret : S2s.randomSecret(),
+                    b.s2sTrust, b.requireValidCertificates, java.util.Set.copyOf(b.dialbackAllowed), b.s2sQueue,
+                    b.s2sTimeout, b.s2sIdle, b.s2sStreamsPerDomain));
+            hub.federation(federation);
+        } else {
+            federation = null;
+        }
+        if (!b.s2sListen.isEmpty()) {
+            S2s f = federation;
+            Server.Builder sb = Server.builder("xmpp-server").handler(conn -> Sessions.server(f, conn))
+                    .writeTimeout(b.writeTimeout).alpn("xmpp-server"); // XEP-0368
+            for (String ep : b.s2sListen) {
+                sb.listen(ep);
+            }
+            if (b.metrics != null) {
+                sb.metrics(b.metrics);
+            }
+            if (b.tls != null) {
+                sb.tls(b.tls);
+            }
+            servers = sb.build();
+            all.add(servers);
+        } else {
+            servers = null;
+        }
         group = all.size() == 1 ? clients : Services.group("xmpp", all);
     }
 
@@ -141,6 +170,38 @@ public final class XmppServer implements Service {
      */
     public ConnectionHandler componentHandler() {
         return conn -> Sessions.component(hub, conn);
+    }
+
+    /**
+     * The handler that runs one incoming server-to-server stream (RFC 6120, XEP-0220 Server
+     * Dialback) on a connection, on the connection's thread, until it ends: for in-memory tests
+     * and embedding. It throws nothing: a failed stream is closed with a stream error.
+     *
+     * @throws IllegalStateException if federation is not configured ({@link Builder#s2sConnector})
+     */
+    public ConnectionHandler serverHandler() {
+        if (federation == null) {
+            throw new IllegalStateException("federation is not configured: s2sConnector(...) is required");
+        }
+        S2s f = federation;
+        return conn -> Sessions.server(f, conn);
+    }
+
+    /** The number of outgoing server-to-server streams, connecting or open. */
+    public int outgoingServerStreams() {
+        return federation == null ? 0 : federation.outgoingCount();
+    }
+
+    /**
+     * The first server-to-server port once started.
+     *
+     * @throws IllegalStateException if no s2s endpoint was configured
+     */
+    public int serverPort() {
+        if (servers == null) {
+            throw new IllegalStateException("no s2s endpoint configured");
+        }
+        return servers.port();
     }
 
     /** The served domain. */
@@ -197,6 +258,9 @@ public final class XmppServer implements Service {
     @Override
     public void shutdown(Duration grace) throws InterruptedException {
         hub.resumption().stop(); // sessions waiting for their clients end now, their stanzas stored
+        if (federation != null) {
+            federation.stop();
+        }
         group.shutdown(grace);
     }
 
@@ -218,6 +282,9 @@ public final class XmppServer implements Service {
     @Override
     public void close() {
         hub.resumption().stop();
+        if (federation != null) {
+            federation.stop();
+        }
         group.close();
     }
 
@@ -264,6 +331,16 @@ public final class XmppServer implements Service {
         private boolean groupChat = true;
         private String groupChatDomain;
         private Muc.Limits groupChatLimits = new Muc.Limits(1000, 200, 50);
+        private final List<String> s2sListen = new ArrayList<>();
+        private S2sConnector s2sConnector;
+        private String dialbackSecret;
+        private Path s2sTrust;
+        private boolean requireValidCertificates;
+        private final java.util.Set<String> dialbackAllowed = new java.util.HashSet<>();
+        private int s2sQueue = 1000;
+        private int s2sStreamsPerDomain = 8;
+        private Duration s2sTimeout = Duration.ofSeconds(30);
+        private Duration s2sIdle = Duration.ofMinutes(10);
 
         private Builder() {}
 
@@ -589,6 +666,103 @@ public final class XmppServer implements Service {
         }
 
         /**
+         * An endpoint for incoming server-to-server streams (RFC 6120; port 5269 by convention,
+         * {@code tls:} for direct TLS, XEP-0368); repeatable. STARTTLS is offered with
+         * {@link #tls}'s certificate, and required unless {@link #requireTls} is false; peers
+         * authenticate by Server Dialback (XEP-0220), which needs {@link #s2sConnector} to reach
+         * the claimed domain's server back.
+         */
+        public Builder s2sListen(String endpoint) {
+            s2sListen.add(Objects.requireNonNull(endpoint, "endpoint"));
+            return this;
+        }
+
+        /**
+         * Turns outgoing federation on: stanzas for a domain this server does not host go to
+         * that domain's server, reached through {@code connector} (see {@link S2sConnector}), on
+         * one stream per local and remote domain pair, opened by the first stanza, authenticated
+         * by Server Dialback and closed after {@link #s2sTimeouts idle time}. Without it such
+         * stanzas bounce with {@code remote-server-not-found}.
+         */
+        public Builder s2sConnector(S2sConnector connector) {
+            this.s2sConnector = Objects.requireNonNull(connector, "connector");
+            return this;
+        }
+
+        /**
+         * The Server Dialback secret keys are made from (XEP-0185: HMAC-SHA256 of the remote
+         * domain, ours and the stream id); default: a random one per start, which is fine for one
+         * server, but every node serving the domain needs the same, and keys a peer holds across a
+         * restart then fail (it reconnects).
+         */
+        public Builder dialbackSecret(String secret) {
+            if (secret.isEmpty()) {
+                throw new IllegalArgumentException("the dialback secret must not be empty");
+            }
+            this.dialbackSecret = secret;
+            return this;
+        }
+
+        /**
+         * The certificates peers' certificates are checked against (a PEM file: a private
+         * federation's CA, or the peers' own self-signed certificates); default: the JDK's trust
+         * store. A certificate is valid for a domain if it chains to one of them and has the
+         * domain as a DNS name (RFC 6125 §6.4, a wildcard for the leftmost label only).
+         */
+        public Builder s2sTrust(Path pemFile) {
+            this.s2sTrust = Objects.requireNonNull(pemFile, "pemFile");
+            return this;
+        }
+
+        /**
+         * Whether a peer whose certificate is not valid for its domain is refused (default false:
+         * it is logged, and Server Dialback alone authenticates it, as most servers federate).
+         * The domains of {@link #dialbackAllowed} are accepted on dialback alone all the same.
+         */
+        public Builder requireValidCertificates(boolean required) {
+            this.requireValidCertificates = required;
+            return this;
+        }
+
+        /** Domains accepted on Server Dialback alone when {@link #requireValidCertificates} is on; repeatable. */
+        public Builder dialbackAllowed(String domain) {
+            dialbackAllowed.add(domain.toLowerCase(java.util.Locale.ROOT));
+            return this;
+        }
+
+        /**
+         * Federation limits: stanzas waiting for one outgoing stream to be set up (default 1,000;
+         * one more bounces with {@code resource-constraint}), and incoming streams one remote
+         * domain may have at once (default 8; another one's dialback gets
+         * {@code resource-constraint}). Once a stream is up its stanzas wait in the same bounded
+         * queue as a client's ({@link #outboundQueue}): a peer that stops reading is disconnected
+         * and what waited for it bounces with {@code remote-server-timeout}.
+         */
+        public Builder s2sLimits(int queuedStanzas, int streamsPerDomain) {
+            if (queuedStanzas < 1 || streamsPerDomain < 1) {
+                throw new IllegalArgumentException("s2s limits must be positive");
+            }
+            this.s2sQueue = queuedStanzas;
+            this.s2sStreamsPerDomain = streamsPerDomain;
+            return this;
+        }
+
+        /**
+         * Federation times: {@code timeout} bounds connecting to and negotiating with a peer, and
+         * each read until a stream is authenticated (default 30 s; a peer slower than that gets
+         * the waiting stanzas bounced with {@code remote-server-timeout}); an outgoing stream
+         * with nothing to send for {@code idle} is closed (default 10 minutes).
+         */
+        public Builder s2sTimeouts(Duration timeout, Duration idle) {
+            if (timeout.isNegative() || timeout.isZero() || idle.isNegative() || idle.isZero()) {
+                throw new IllegalArgumentException("s2s timeouts must be positive");
+            }
+            this.s2sTimeout = timeout;
+            this.s2sIdle = idle;
+            return this;
+        }
+
+        /**
          * Makes the (unstarted) server.
          *
          * @throws IllegalStateException if the domain, the users or the data directory are
@@ -611,6 +785,9 @@ public final class XmppServer implements Service {
             }
             if (listen.isEmpty()) {
                 listen.add("tcp:5222:interface=127.0.0.1");
+            }
+            if (!s2sListen.isEmpty() && s2sConnector == null) {
+                throw new IllegalStateException("s2sConnector(...) is required with s2sListen(...): dialback verifies peers through it");
             }
             return new XmppServer(this);
         }

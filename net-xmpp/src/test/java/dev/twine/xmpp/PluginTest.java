@@ -109,6 +109,39 @@ class PluginTest {
     }
 
     @Test
+    void federationOptionsOpenTheServerPortAndBadValuesNameTheOption() throws Exception {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (ServicePlugin.Option o : new XmppPlugin().options()) {
+            names.add(o.name());
+        }
+        assertTrue(names.containsAll(List.of("--s2s-listen", "--s2s-route", "--dns", "--s2s-secret", "--s2s-require-valid-cert",
+                "--s2s-dialback-allow", "--s2s-trust")), names.toString());
+        Files.createFile(dir.resolve("users"));
+        Map<String, List<String>> base = Map.of("--domain", List.of("example.org"), "--users", List.of(dir.resolve("users").toString()),
+                "--data", List.of(dir.resolve("data").toString()), "--allow-plaintext", List.of(),
+                "--listen", List.of("tcp:0:interface=127.0.0.1"));
+        for (String[] bad : new String[][] {{"--s2s-route", "other.test"}, {"--s2s-route", "other.test=host"}, {"--dns", "localhost"},
+                {"--s2s-trust", dir.resolve("missing.pem").toString()}}) {
+            Map<String, List<String>> given = new HashMap<>(base);
+            given.put(bad[0], List.of(bad[1]));
+            given.put("--s2s-listen", List.of("tcp:0:interface=127.0.0.1"));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new XmppPlugin().create(args(given)));
+            assertTrue(e.getMessage().contains(bad[0]), e.getMessage());
+        }
+        Map<String, List<String>> good = new HashMap<>(base);
+        good.put("--s2s-listen", List.of("tcp:0:interface=127.0.0.1"));
+        good.put("--s2s-route", List.of("other.test=127.0.0.1:5269"));
+        good.put("--s2s-secret", List.of("s3cret"));
+        Service s = new XmppPlugin().create(args(good));
+        try {
+            s.start();
+            assertTrue(s.bindings().stream().anyMatch(b -> b.service().equals("xmpp-server")), s.bindings().toString());
+        } finally {
+            s.close();
+        }
+    }
+
+    @Test
     void missingUsersFileIsAnArgumentErrorNamingTheFile() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new XmppPlugin().create(args(Map.of(
                 "--domain", List.of("example.org"), "--users", List.of(dir.resolve("nope").toString()),

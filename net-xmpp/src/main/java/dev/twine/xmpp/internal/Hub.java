@@ -245,9 +245,27 @@ public final class Hub {
         return out;
     }
 
-    /** The component connected for a domain, or null. */
+    /**
+     * Where stanzas for another domain go: the component connected for it (or the handler hosted
+     * in-process), else, with federation on, the remote domain's server; null if neither.
+     */
     Route component(String componentDomain) {
-        return components.get(componentDomain);
+        Route c = components.get(componentDomain);
+        S2s f = s2s;
+        return c != null || f == null || componentDomain.equals(domain) ? c : f.route(componentDomain);
+    }
+
+    /** Whether this server answers for a domain: its own, a component's or an in-process handler's. */
+    boolean isHosted(String d) {
+        return d.equals(domain) || components.containsKey(d);
+    }
+
+    /** Federation (RFC 6120 server streams), or null for none. */
+    private volatile S2s s2s;
+
+    /** Turns federation on; called once, before any connection. */
+    public void federation(S2s federation) {
+        s2s = federation;
     }
 
     /** The domains of the connected components, sorted. */
@@ -363,7 +381,7 @@ public final class Hub {
             return;
         }
         if (!to.domain().equals(domain)) {
-            Route c = components.get(to.domain());
+            Route c = component(to.domain());
             if (c != null) {
                 c.send(stanza);
             }
@@ -385,11 +403,11 @@ public final class Hub {
         if (to == null || to.domain().equals(domain)) {
             return false;
         }
-        Route c = components.get(to.domain());
+        Route c = component(to.domain());
         if (c != null) {
             c.send(stanza);
         } else if (!stanza.name().equals("presence")) {
-            // no server-to-server links: RFC 6120 §10.4.3
+            // no server-to-server federation: RFC 6120 §10.4.3
             bounce(stanza, "remote-server-not-found", sender);
         }
         return true;

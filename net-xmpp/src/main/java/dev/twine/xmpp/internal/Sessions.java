@@ -24,6 +24,11 @@ public final class Sessions {
         conn.flush();
     }
 
+    /** Runs an incoming server-to-server stream (RFC 6120, XEP-0220) on the calling thread until it ends. */
+    public static void server(S2s federation, Connection conn) {
+        new S2sIn(federation, conn).run();
+    }
+
     /** Runs an XEP-0114 component stream on the calling thread until it ends. */
     public static void component(Hub hub, Connection conn) {
         new ComponentSession(hub, conn).run();

@@ -57,7 +57,16 @@ public final class XmppPlugin implements ServicePlugin {
                 Option.value("--muc-max-occupants", "N", "Most occupants in one room (owners and admins still get in).")
                         .withDefault("200"),
                 Option.value("--muc-history", "N", "Messages of discussion history a room keeps for newcomers (in memory); 0: none.")
-                        .withDefault("50")));
+                        .withDefault("50"),
+                Option.value("--s2s-listen", "EP", "Server-to-server endpoint (federation, conventionally tcp:5269; tcp:PORT alone binds every interface).")
+                        .asRepeatable(),
+                Option.value("--s2s-route", "DOMAIN=HOST:PORT", "Reach DOMAIN's server there instead of looking it up (private federations, tests).")
+                        .asRepeatable(),
+                Option.value("--dns", "HOST:PORT", "DNS server for _xmpp-server._tcp SRV look-ups (default: the first nameserver in /etc/resolv.conf)."),
+                Option.value("--s2s-secret", "S", "Server Dialback secret (XEP-0185); the same on every node of the domain (default: random per start)."),
+                Option.flag("--s2s-require-valid-cert", "Refuse peers whose certificate is not valid for their domain, but for --s2s-dialback-allow ones."),
+                Option.value("--s2s-dialback-allow", "DOMAIN", "With --s2s-require-valid-cert, still accept DOMAIN on dialback alone.").asRepeatable(),
+                Option.value("--s2s-trust", "PEM", "Certificates peers' certificates must chain to (default: the JDK's trust store).")));
         all.addAll(LimitOptions.connectionOptions(XmppServer.defaultLimits()));
         all.addAll(LimitOptions.authOptions());
         return List.copyOf(all);
@@ -118,6 +127,7 @@ public final class XmppPlugin implements ServicePlugin {
                 b.componentListen(ep, secret);
             }
         }
+        federation(b, args);
         try {
             return b.build();
         } catch (IllegalStateException e) {
@@ -125,6 +135,65 @@ public final class XmppPlugin implements ServicePlugin {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--listen: " + e.getMessage(), e);
         }
+    }
+
+    /** Federation is on with --s2s-listen or --s2s-route: static routes first, then DNS. */
+    private static void federation(XmppServer.Builder b, Arguments args) throws IOException {
+        List<String> listen = args.values("--s2s-listen");
+        List<String> routes = args.values("--s2s-route");
+        if (listen.isEmpty() && routes.isEmpty()) {
+            return;
+        }
+        java.util.Map<String, String> table = new java.util.LinkedHashMap<>();
+        for (String r : routes) {
+            int eq = r.indexOf('=');
+            if (eq <= 0 || !r.substring(eq + 1).matches(".+:\\d{1,5}")) {
+                throw new IllegalArgumentException("--s2s-route: expected DOMAIN=HOST:PORT, got '" + r + "'");
+            }
+            table.put(r.substring(0, eq), "tcp:" + r.substring(eq + 1));
+        }
+        b.s2sConnector(dev.twine.xmpp.S2sConnector.routes(table).orElse(dev.twine.xmpp.S2sConnector.dns(dnsResolver(args.value("--dns")))));
+        for (String ep : listen) {
+            b.s2sListen(ep);
+        }
+        args.value("--s2s-secret").ifPresent(b::dialbackSecret);
+        b.requireValidCertificates(args.flag("--s2s-require-valid-cert"));
+        for (String d : args.values("--s2s-dialback-allow")) {
+            b.dialbackAllowed(d);
+        }
+        if (args.value("--s2s-trust").isPresent()) {
+            Path trust = Path.of(args.require("--s2s-trust"));
+            if (!Files.isReadable(trust)) {
+                throw new IllegalArgumentException("--s2s-trust: cannot read " + trust);
+            }
+            b.s2sTrust(trust);
+        }
+    }
+
+    /** The resolver for SRV look-ups: {@code --dns}, or the nameservers in /etc/resolv.conf, or 127.0.0.1:53. */
+    private static dev.twine.dns.Resolver dnsResolver(Optional<String> option) {
+        dev.twine.dns.Resolver.Builder b = dev.twine.dns.Resolver.builder();
+        if (option.isPresent()) {
+            String v = option.get();
+            int colon = v.lastIndexOf(':');
+            if (colon <= 0 || !v.substring(colon + 1).matches("\\d{1,5}")) {
+                throw new IllegalArgumentException("--dns: expected HOST:PORT, got '" + v + "'");
+            }
+            try {
+                return b.server(v.substring(0, colon).replaceAll("^\\[|\\]$", ""), Integer.parseInt(v.substring(colon + 1))).build();
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("--dns: " + e.getMessage(), e);
+            }
+        }
+        Path resolvConf = Path.of("/etc/resolv.conf");
+        if (Files.isReadable(resolvConf)) {
+            try {
+                return dev.twine.dns.Resolver.builder().serversFrom(resolvConf).build();
+            } catch (IOException | RuntimeException e) {
+                // no usable nameserver line: the local resolver below
+            }
+        }
+        return b.server("127.0.0.1", 53).build();
     }
 
     @Override
