@@ -205,8 +205,11 @@ public final class Secondary {
         try {
             long theirs = primarySerial();
             Zone fresh = current;
+            String how = null;
             if (current == null || Journal.newer(theirs, current.soa().getSerial())) {
-                fresh = transfer(current);
+                Fetched f = transfer(current);
+                fresh = f.zone();
+                how = f.how();
                 store(fresh);
             }
             // the check renews the expiry, and the stored copy's time says when (on our clock)
@@ -221,7 +224,8 @@ public final class Secondary {
             }
             if (fresh != current) {
                 zones.install(origin, fresh);
-                LOG.log(Level.INFO, "dns: secondary zone {0} now at serial {1} from {2}", origin, fresh.soa().getSerial(), primary);
+                LOG.log(Level.INFO, "dns: secondary zone {0} now at serial {1} from {2} by {3}", origin,
+                        fresh.soa().getSerial(), primary, how);
                 changed.run();
             }
         } catch (IOException | ZoneFileException | ZoneTransferException e) {
@@ -264,19 +268,19 @@ public final class Secondary {
      * The primary's current version: by IXFR from {@code current} (RFC 1995 §4), which the primary
      * may answer with the whole zone; by AXFR when there is no current version or IXFR fails.
      */
-    private Zone transfer(Zone current) throws IOException, ZoneTransferException, ZoneFileException {
+    private Fetched transfer(Zone current) throws IOException, ZoneTransferException, ZoneFileException {
         if (current != null) {
             ZoneTransferIn ixfr = ZoneTransferIn.newIXFR(origin, current.soa().getSerial(), true, primary, key);
             ixfr.setTimeout(timeout.multipliedBy(5));
             try {
                 ixfr.run();
                 if (ixfr.isIXFR()) {
-                    return apply(current, ixfr.getIXFR());
+                    return new Fetched(apply(current, ixfr.getIXFR()), "IXFR");
                 }
                 if (ixfr.isAXFR()) {
-                    return Zone.of(file, soaFirst(ixfr.getAXFR()));
+                    return new Fetched(Zone.of(file, soaFirst(ixfr.getAXFR())), "AXFR (the answer to IXFR)");
                 }
-                return current; // isCurrent: it had nothing newer after all
+                return new Fetched(current, "none"); // isCurrent: it had nothing newer after all
             } catch (ZoneTransferException | ZoneFileException | IOException e) {
                 LOG.log(Level.INFO, "dns: IXFR of {0} from {1} failed ({2}); trying AXFR", origin, primary, e.getMessage());
             }
@@ -284,8 +288,11 @@ public final class Secondary {
         ZoneTransferIn axfr = ZoneTransferIn.newAXFR(origin, primary, key);
         axfr.setTimeout(timeout.multipliedBy(5));
         axfr.run();
-        return Zone.of(file, soaFirst(axfr.getAXFR()));
+        return new Fetched(Zone.of(file, soaFirst(axfr.getAXFR())), "AXFR");
     }
+
+    /** A transfer's result, and how it came (for the log). */
+    private record Fetched(Zone zone, String how) {}
 
     /** A transfer's records with the SOA first and once (AXFR ends with it again, RFC 5936 §2.2). */
     private List<Record> soaFirst(List<Record> records) throws ZoneFileException {
