@@ -62,6 +62,13 @@ import java.util.Set;
  * {@link Builder#reloadOnSighup(boolean)} a SIGHUP reloads (installed through
  * {@code sun.misc.Signal}; where the platform has no SIGHUP this is a no-op).
  *
+ * <h2>Secondary zones</h2>
+ * {@link Builder#secondary(String, InetSocketAddress, String)} serves a zone fetched from a
+ * primary (AXFR, then IXFR when its SOA serial grows, on the SOA's timers and at once on the
+ * primary's NOTIFY), stored in the {@link Builder#secondaryDirectory} before it is served; it is
+ * answered SERVFAIL while it has no version, or once it expired. The refreshes run in the
+ * background from {@link #start()} until {@link #close()}.
+ *
  * <h2>Forwarding is not open</h2>
  * With {@link Builder#forward}, names no earlier authority claims are forwarded only for clients
  * in {@link Builder#forwardAllow} (loopback only unless set) and only when the query asks for
