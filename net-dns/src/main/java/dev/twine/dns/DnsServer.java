@@ -14,6 +14,7 @@ import dev.twine.dns.internal.Forwarder;
 import dev.twine.dns.internal.Records;
 import dev.twine.dns.internal.Responder;
 import dev.twine.dns.internal.Secondary;
+import dev.twine.dns.internal.Signer;
 import dev.twine.dns.internal.TsigKeys;
 import dev.twine.dns.internal.ZoneAuthority;
 import dev.twine.dns.internal.ZoneFileException;
@@ -193,6 +194,8 @@ public final class DnsServer implements Service {
         /** The secondary zones: origin, primary and key name (or null), in call order. */
         private final List<SecondarySpec> secondaries = new ArrayList<>();
         private Path secondaryDirectory;
+        private Path keyDirectory;
+        private boolean nsec3;
         private InetSocketAddress forward;
         private final List<AddressBlock> forwardAllow = new ArrayList<>();
         private Duration watch = Duration.ZERO;
@@ -450,6 +453,32 @@ public final class DnsServer implements Service {
             return this;
         }
 
+        /**
+         * Signs the zone files online (RFC 4033–4035) with the keys in {@code keyDirectory}: BIND
+         * key files {@code K<zone>+<alg>+<id>.key} and {@code .private} as {@code dnssec-keygen}
+         * writes them, ECDSAP256SHA256 (13) or ED25519 (15). A zone with keys there gets its
+         * DNSKEY set, an NSEC chain (or NSEC3, see {@link #signWithNsec3}) and an RRSIG over every
+         * authoritative RRset, made when the zone is loaded or reloaded and again every 7 days on
+         * {@link #clock} (valid from an hour before signing for 14 days); a key with the SEP flag
+         * (257) signs the DNSKEY set, the others (256) the rest, keys of one kind sign everything.
+         * When a zone is signed again with an unchanged serial, its serial is raised by one
+         * (RFC 1982), so secondaries fetch the new signatures. Zones without keys are served as
+         * they are. The keys are read by {@link #build()} and at each reload.
+         */
+        public Builder sign(Path keyDirectory) {
+            this.keyDirectory = Objects.requireNonNull(keyDirectory, "keyDirectory");
+            return this;
+        }
+
+        /**
+         * With {@link #sign}: deny existence with NSEC3 (RFC 5155) instead of NSEC, with RFC 9276's
+         * parameters (SHA-1, no extra iterations, no salt, no opt-out). Default false.
+         */
+        public Builder signWithNsec3(boolean on) {
+            this.nsec3 = on;
+            return this;
+        }
+
         /** Polls the zone files' modification times this often and reloads on change; zero (default) = never. */
         public Builder watch(Duration interval) {
             if (interval.isNegative()) {
@@ -492,7 +521,8 @@ public final class DnsServer implements Service {
             ZoneAuthority files = null;
             if (!zones.isEmpty() || !secondaries.isEmpty()) {
                 try {
-                    files = new ZoneAuthority(zones, secondaries.stream().map(z -> Records.nameOrThrow(z.zone())).toList());
+                    files = new ZoneAuthority(zones, secondaries.stream().map(z -> Records.nameOrThrow(z.zone())).toList(),
+                            keyDirectory == null ? null : new Signer(keyDirectory, clock, nsec3));
                 } catch (ZoneFileException e) {
                     throw new IllegalArgumentException(e.getMessage(), e);
                 }
@@ -519,7 +549,7 @@ public final class DnsServer implements Service {
                 responder = responder.counting(metrics, files);
             }
             listener[0] = new DnsListener(responder, files, endpoints, watch, sighup, metrics, notify,
-                    keys == null ? null : keys.first(), secondaryZones);
+                    keys == null ? null : keys.first(), secondaryZones, keyDirectory == null ? null : clock);
             return new DnsServer(listener[0]);
         }
 

@@ -58,8 +58,9 @@ public final class DnsListener {
     private Scope notifying;
     /** The secondary zones, kept current from their primaries once started. */
     private final List<Secondary> secondaries;
-    /** Where the secondary zones' refresh loops run once started, or null. */
+    /** Where the secondary zones' refresh loops (and the re-signing) run once started, or null. */
     private Scope refreshing;
+    private final java.time.Clock resignClock;
 
     /**
      * @param responder the request path
@@ -68,9 +69,13 @@ public final class DnsListener {
      * @param watch how often to poll the zone files for changes; zero = never
      * @param sighup whether SIGHUP reloads the zone files
      * @param secondaries the secondary zones (of {@code zones}) to keep current once started
+     * @param resignClock the clock zones are signed again on (every {@link Signer#RESIGN}), or
+     *     null when they are not signed here
      */
     public DnsListener(Responder responder, ZoneAuthority zones, List<Endpoint> endpoints, Duration watch, boolean sighup,
-            Metrics metrics, List<InetSocketAddress> notify, org.xbill.DNS.TSIG notifyKey, List<Secondary> secondaries) {
+            Metrics metrics, List<InetSocketAddress> notify, org.xbill.DNS.TSIG notifyKey, List<Secondary> secondaries,
+            java.time.Clock resignClock) {
+        this.resignClock = resignClock;
         this.secondaries = List.copyOf(secondaries);
         this.notifier = zones == null || notify.isEmpty() ? null
                 : new Notifier(notify, zones.current(), Duration.ofSeconds(2), 3, notifyKey);
@@ -127,10 +132,13 @@ public final class DnsListener {
         if (notifier != null) {
             notifying = Scope.open("dns-notify");
         }
-        if (!secondaries.isEmpty()) {
+        if (!secondaries.isEmpty() || resignClock != null) {
             refreshing = Scope.open("dns-secondary");
             for (Secondary z : secondaries) {
                 refreshing.fork("dns-secondary " + z.origin(), z::run);
+            }
+            if (resignClock != null) {
+                refreshing.fork("dns-resign", this::resignLoop);
             }
         }
         if (zones != null && !watch.isZero()) {
@@ -257,6 +265,21 @@ public final class DnsListener {
 
     public long reloads() {
         return zones == null ? 0 : zones.reloads();
+    }
+
+    /** Signs the zones again (by reloading them) every {@link Signer#RESIGN} on the clock, long before their signatures expire. */
+    private void resignLoop() throws InterruptedException {
+        ReentrantLock lock = new ReentrantLock();
+        java.util.concurrent.locks.Condition never = lock.newCondition();
+        while (true) {
+            lock.lock();
+            try {
+                dev.twine.core.Deadline.after(Signer.RESIGN, resignClock).awaitWhile(lock, never, () -> true);
+            } finally {
+                lock.unlock();
+            }
+            reload();
+        }
     }
 
     private void watchLoop() throws InterruptedException {

@@ -56,6 +56,10 @@ public final class DnsPlugin implements ServicePlugin {
                         .asRepeatable(),
                 Option.value("--secondary-dir", "DIR", "where secondary zones are stored (ZONE.zone, replaced atomically "
                         + "after each transfer) so a restart serves them at once; required with --secondary"),
+                Option.value("--sign", "KEYDIR", "sign the zone files online (DNSSEC) with the BIND key files "
+                        + "K<zone>+<alg>+<id>.key/.private in KEYDIR (dnssec-keygen; ECDSAP256SHA256 or ED25519): "
+                        + "DNSKEY, NSEC and RRSIGs made at load and reload and every 7 days"),
+                Option.flag("--sign-nsec3", "with --sign: NSEC3 (RFC 9276: no iterations, no salt) instead of NSEC"),
                 Option.flag("--watch", "reload zone files when they change (polled every second); SIGHUP reloads too"),
                 Option.value("--rrl-rate", "N", "UDP response rate limit: responses per second to one client prefix "
                         + "(/24, /56) for one answer; default 200, 0 = off; TCP and clients with a valid DNS cookie are exempt"),
@@ -99,6 +103,15 @@ public final class DnsPlugin implements ServicePlugin {
         });
         for (String n : args.values("--notify")) {
             b.notifySecondary(address("--notify", n));
+        }
+        if (args.value("--sign").isPresent()) {
+            Path keys = Path.of(args.value("--sign").get());
+            if (!Files.isDirectory(keys)) {
+                throw new IllegalArgumentException("--sign: not a directory: " + keys);
+            }
+            b.sign(keys).signWithNsec3(args.flag("--sign-nsec3"));
+        } else if (args.flag("--sign-nsec3")) {
+            throw new IllegalArgumentException("--sign-nsec3 needs --sign KEYDIR");
         }
         if (args.flag("--watch")) {
             b.watch(Duration.ofSeconds(1));

@@ -50,6 +50,8 @@ public final class ZoneAuthority implements DnsAuthority {
      * never transferred, or expired); kept across reloads of the files. Guarded by reloadLock.
      */
     private final Map<Name, Zone> secondaries = new LinkedHashMap<>();
+    /** Signs the zone files as they are loaded, or null. */
+    private final Signer signer;
 
     /**
      * Loads {@code files}.
@@ -68,6 +70,17 @@ public final class ZoneAuthority implements DnsAuthority {
      *     loaded from a file and configured as a secondary
      */
     public ZoneAuthority(List<Path> files, List<Name> secondaries) throws ZoneFileException {
+        this(files, secondaries, null);
+    }
+
+    /**
+     * As {@link #ZoneAuthority(List, List)}, the zone files signed by {@code signer} (if not null)
+     * as they are loaded and reloaded.
+     *
+     * @throws ZoneFileException also for a key that cannot be read or used
+     */
+    public ZoneAuthority(List<Path> files, List<Name> secondaries, Signer signer) throws ZoneFileException {
+        this.signer = signer;
         this.files = List.copyOf(files);
         for (Name n : secondaries) {
             this.secondaries.put(n, null);
@@ -75,10 +88,10 @@ public final class ZoneAuthority implements DnsAuthority {
         zones.set(load(this.files, this.secondaries));
     }
 
-    private static ZoneSet load(List<Path> files, Map<Name, Zone> secondaries) throws ZoneFileException {
+    private ZoneSet load(List<Path> files, Map<Name, Zone> secondaries) throws ZoneFileException {
         List<Zone> list = new ArrayList<>();
         for (Path f : files) {
-            Zone z = Zone.load(f);
+            Zone z = signer == null ? Zone.load(f) : signer.sign(Zone.load(f));
             if (secondaries.containsKey(z.origin())) {
                 throw new ZoneFileException(f + ": zone " + z.origin() + " is also configured as a secondary");
             }

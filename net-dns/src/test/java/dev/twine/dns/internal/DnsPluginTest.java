@@ -44,7 +44,7 @@ class DnsPluginTest {
     void optionsMatchTheDesignsCommandLine() {
         List<String> names = new DnsPlugin().options().stream().map(ServicePlugin.Option::name).toList();
         assertEquals(List.of("--zone", "--listen", "--forward", "--forward-allow", "--allow-transfer", "--tsig-keys", "--notify",
-                "--secondary", "--primary", "--secondary-dir", "--watch", "--rrl-rate", "--rrl-slip"), names);
+                "--secondary", "--primary", "--secondary-dir", "--sign", "--sign-nsec3", "--watch", "--rrl-rate", "--rrl-slip"), names);
         // --zone is no longer required by itself: a server of secondary zones only has none
         assertTrue(new DnsPlugin().options().stream().noneMatch(ServicePlugin.Option::required));
     }
