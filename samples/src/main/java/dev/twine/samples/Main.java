@@ -104,6 +104,13 @@ public final class Main {
                 return demo(plugins, dir, demoPorts(sub), out, err);
             }
             ServicePlugin plugin = plugins.get(name);
+            if (sub.hasSubcommand()) {
+                // a one-shot command of the plugin (`twine dns keygen ...`)
+                ParseResult cmd = sub.subcommand();
+                ServicePlugin.Command command = plugin.commands().stream()
+                        .filter(c -> c.name().equals(cmd.commandSpec().name())).findFirst().orElseThrow();
+                return command.run(arguments(name + " " + command.name(), command.options(), cmd, Optional.empty()), out);
+            }
             Optional<Metrics> metrics = sub.hasMatchedOption("--metrics-listen") ? Optional.of(Metrics.create()) : Optional.empty();
             Service service = plugin.create(arguments(plugin, sub, metrics));
             if (metrics.isPresent()) {
@@ -153,17 +160,22 @@ public final class Main {
         addLauncherOptions(demo, false);
         cl.addSubcommand("demo", new CommandLine(demo));
         for (ServicePlugin p : plugins.values()) {
-            cl.addSubcommand(p.name(), new CommandLine(spec(p)));
+            CommandLine plugin = new CommandLine(spec(p.name(), p.summary(), p.options(), true));
+            for (ServicePlugin.Command c : p.commands()) {
+                plugin.addSubcommand(c.name(), new CommandLine(spec(c.name(), c.summary(), c.options(), false)));
+            }
+            cl.addSubcommand(p.name(), plugin);
         }
         cl.addSubcommand("user", UserCommand.commandLine());
         return cl;
     }
 
-    private static CommandSpec spec(ServicePlugin p) {
-        CommandSpec spec = CommandSpec.create().name(p.name()).mixinStandardHelpOptions(true);
-        spec.usageMessage().description(p.summary());
-        addLauncherOptions(spec, true);
-        for (ServicePlugin.Option o : p.options()) {
+    /** A server's (or, without {@code server}, a plugin command's) options as picocli sees them. */
+    private static CommandSpec spec(String name, String summary, List<ServicePlugin.Option> options, boolean server) {
+        CommandSpec spec = CommandSpec.create().name(name).mixinStandardHelpOptions(true);
+        spec.usageMessage().description(summary);
+        addLauncherOptions(spec, server);
+        for (ServicePlugin.Option o : options) {
             OptionSpec.Builder b = OptionSpec.builder(o.name()).description(o.description() + (o.defaultValue() != null ? " (default: " + o.defaultValue() + ")" : ""));
             if (o.isFlag()) {
                 b.arity("0").type(boolean.class);
@@ -227,13 +239,18 @@ public final class Main {
     }
 
     private static ServicePlugin.Arguments arguments(ServicePlugin plugin, ParseResult sub, Optional<Metrics> metrics) {
+        return arguments(plugin.name(), plugin.options(), sub, metrics);
+    }
+
+    private static ServicePlugin.Arguments arguments(String command, List<ServicePlugin.Option> options, ParseResult sub,
+            Optional<Metrics> metrics) {
         Map<String, ServicePlugin.Option> declared = new LinkedHashMap<>();
-        plugin.options().forEach(o -> declared.put(o.name(), o));
+        options.forEach(o -> declared.put(o.name(), o));
         return new ServicePlugin.Arguments() {
             private ServicePlugin.Option option(String name) {
                 ServicePlugin.Option o = declared.get(name);
                 if (o == null) {
-                    throw new IllegalStateException("plugin '" + plugin.name() + "' asked for undeclared option " + name);
+                    throw new IllegalStateException("'" + command + "' asked for undeclared option " + name);
                 }
                 return o;
             }

@@ -73,6 +73,50 @@ public interface ServicePlugin {
     }
 
     /**
+     * One-shot commands under this plugin's name besides serving ({@code twine dns keygen ...}),
+     * each with its own options and {@code --help}; none by default.
+     */
+    default List<Command> commands() {
+        return List.of();
+    }
+
+    /**
+     * A one-shot command of a plugin, run by the launcher as {@code twine PLUGIN NAME OPTIONS}:
+     * its options parsed as a server's are, output to the given stream, an exit status back.
+     *
+     * <pre>{@code
+     * Command hello = new Command() {
+     *     public String name() { return "hello"; }
+     *     public String summary() { return "print a greeting"; }
+     *     public List<Option> options() { return List.of(Option.value("--to", "NAME", "whom to greet").asRequired()); }
+     *     public int run(Arguments args, PrintStream out) { out.println("hello " + args.require("--to")); return 0; }
+     * };
+     * }</pre>
+     */
+    interface Command {
+        /** The subcommand's name, {@code keygen}. */
+        String name();
+
+        /** One line for {@code --help}. */
+        String summary();
+
+        /** The options it takes. */
+        List<Option> options();
+
+        /**
+         * Runs the command on the caller's thread, blocking until it is done.
+         *
+         * @param arguments the options given, read through the typed accessors
+         * @param out where its output goes (standard output under the launcher)
+         * @return the exit status, 0 for success
+         * @throws IllegalArgumentException for a bad option value, naming the option: the launcher
+         *     prints the message and exits with 2
+         * @throws Exception for any other failure: printed, exit 1
+         */
+        int run(Arguments arguments, java.io.PrintStream out) throws Exception;
+    }
+
+    /**
      * A demo: the service and, once it is started, how to connect to it with standard clients.
      *
      * @param instructions given the started service, a few lines telling how to try it
