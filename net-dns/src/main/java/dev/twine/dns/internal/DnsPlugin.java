@@ -67,6 +67,48 @@ public final class DnsPlugin implements ServicePlugin {
                         + "(TC, so real clients retry over TCP) and drop the rest; default 2, 0 = drop all"));
     }
 
+    /** {@code twine dns keygen}: a DNSSEC key pair in BIND's format, for {@code --sign}. */
+    @Override
+    public List<Command> commands() {
+        return List.of(new Command() {
+            @Override
+            public String name() {
+                return "keygen";
+            }
+
+            @Override
+            public String summary() {
+                return "make a DNSSEC key pair for --sign in BIND's format (K<zone>+<alg>+<id>.key/.private) "
+                        + "and print the DS record for the parent";
+            }
+
+            @Override
+            public List<Option> options() {
+                return List.of(Option.value("--zone", "ZONE", "the zone the key is for").asRequired(),
+                        Option.value("--algorithm", "ALG", "ecdsap256sha256 or ed25519").withDefault("ecdsap256sha256"),
+                        Option.flag("--ksk", "a key-signing key (flags 257) rather than a zone-signing key (256); "
+                                + "with one key only, either signs everything"),
+                        Option.value("--dir", "DIR", "where to write the two files").asRequired());
+            }
+
+            @Override
+            public int run(Arguments args, java.io.PrintStream out) throws IOException {
+                KeyFiles.Made made;
+                try {
+                    made = KeyFiles.generate(args.directory("--dir"), args.require("--zone"), args.require("--algorithm"),
+                            args.flag("--ksk"), java.time.Instant.now());
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException((e.getMessage().startsWith("algorithm") ? "--algorithm: " : "--zone: ")
+                            + e.getMessage(), e);
+                }
+                out.println(made.key());
+                out.println(made.privateKey());
+                out.println(made.ds());
+                return 0;
+            }
+        });
+    }
+
     @Override
     public Service create(Arguments args) {
         DnsServer.Builder b = DnsServer.builder();
