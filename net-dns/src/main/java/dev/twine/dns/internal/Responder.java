@@ -252,7 +252,8 @@ public final class Responder {
             }
         }
         Message r = reply(q);
-        if (h.getOpcode() == Opcode.NOTIFY && questions.size() == 1) {
+        if (h.getOpcode() == Opcode.NOTIFY && questions.size() == 1 && !secondaries.isEmpty()) {
+            // a server with no secondary zones takes no NOTIFY: NOTIMP, as for any other opcode
             return Result.once(List.of(notified(q, wire, r, peer, opt)));
         }
         if (h.getOpcode() != Opcode.QUERY) {
