@@ -11,13 +11,17 @@ import dev.twine.dns.internal.AuthorityChain;
 import dev.twine.dns.internal.DnsListener;
 import dev.twine.dns.internal.Exchanger;
 import dev.twine.dns.internal.Forwarder;
+import dev.twine.dns.internal.Records;
 import dev.twine.dns.internal.Responder;
+import dev.twine.dns.internal.Secondary;
+import dev.twine.dns.internal.Signer;
 import dev.twine.dns.internal.TsigKeys;
 import dev.twine.dns.internal.ZoneAuthority;
 import dev.twine.dns.internal.ZoneFileException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -58,6 +62,13 @@ import java.util.Set;
  * {@link Builder#watch(Duration)} the files' modification times are polled; with
  * {@link Builder#reloadOnSighup(boolean)} a SIGHUP reloads (installed through
  * {@code sun.misc.Signal}; where the platform has no SIGHUP this is a no-op).
+ *
+ * <h2>Secondary zones</h2>
+ * {@link Builder#secondary(String, InetSocketAddress, String)} serves a zone fetched from a
+ * primary (AXFR, then IXFR when its SOA serial grows, on the SOA's timers and at once on the
+ * primary's NOTIFY), stored in the {@link Builder#secondaryDirectory} before it is served; it is
+ * answered SERVFAIL while it has no version, or once it expired. The refreshes run in the
+ * background from {@link #start()} until {@link #close()}.
  *
  * <h2>Forwarding is not open</h2>
  * With {@link Builder#forward}, names no earlier authority claims are forwarded only for clients
@@ -180,6 +191,11 @@ public final class DnsServer implements Service {
         private final List<InetAddress> transfers = new ArrayList<>();
         private final List<InetSocketAddress> notify = new ArrayList<>();
         private Path transferKeys;
+        /** The secondary zones: origin, primary and key name (or null), in call order. */
+        private final List<SecondarySpec> secondaries = new ArrayList<>();
+        private Path secondaryDirectory;
+        private Path keyDirectory;
+        private boolean nsec3;
         private InetSocketAddress forward;
         private final List<AddressBlock> forwardAllow = new ArrayList<>();
         private Duration watch = Duration.ZERO;
@@ -383,6 +399,86 @@ public final class DnsServer implements Service {
             return this;
         }
 
+        /** One {@link #secondary} call. */
+        private record SecondarySpec(String zone, InetSocketAddress primary, String key) {}
+
+        /**
+         * Serves {@code zone} as a secondary (RFC 1034 §4.3.5) of {@code primary}, unsigned.
+         *
+         * @see #secondary(String, InetSocketAddress, String)
+         */
+        public Builder secondary(String zone, InetSocketAddress primary) {
+            return secondary(zone, primary, null);
+        }
+
+        /**
+         * Serves {@code zone} as a secondary of {@code primary}: fetched by AXFR when the server
+         * starts, then kept current by IXFR (RFC 1995; AXFR when the primary sends the whole zone
+         * or IXFR fails) whenever the primary's SOA serial is newer (RFC 1982). The SOA is checked
+         * every SOA refresh interval, every retry interval after a failure, and at once on a
+         * NOTIFY (RFC 1996) from the primary's address (NOTIFY from others is REFUSED). A zone
+         * that could not be refreshed for its SOA expire interval, or was never transferred, is
+         * answered SERVFAIL. Each version is stored in the {@link #secondaryDirectory} before it
+         * is served, so a restarted server serves it at once. The timers run on {@link #clock}.
+         * The zone is served as zone files are (answers, DNSSEC, AXFR and IXFR out, NOTIFY to
+         * {@link #notifySecondary}); repeatable for several zones.
+         *
+         * @param zone the zone's origin ({@code example.com})
+         * @param primary the primary's IP address and port
+         * @param tsigKey the name of a key in {@link #transferKeys} that signs the SOA queries and
+         *     transfers and that NOTIFY must carry (RFC 8945), or null for none
+         * @throws IllegalArgumentException if the zone is not a domain name or the primary's
+         *     address is unresolved (host names are not looked up)
+         */
+        public Builder secondary(String zone, InetSocketAddress primary, String tsigKey) {
+            if (primary.isUnresolved()) {
+                throw new IllegalArgumentException("a primary must be an IP address: " + primary);
+            }
+            Records.nameOrThrow(zone);
+            secondaries.add(new SecondarySpec(zone, primary, tsigKey));
+            if (!chain.contains(Slot.ZONES)) {
+                chain.add(Slot.ZONES);
+            }
+            return this;
+        }
+
+        /**
+         * Where secondary zones are stored, one master file per zone ({@code example.com.zone}),
+         * each replaced atomically and durably after a transfer; required with {@link #secondary}.
+         * The file's modification time is the zone's last successful refresh, from which its expiry
+         * counts after a restart. The directory is created if missing.
+         */
+        public Builder secondaryDirectory(Path dir) {
+            this.secondaryDirectory = Objects.requireNonNull(dir, "dir");
+            return this;
+        }
+
+        /**
+         * Signs the zone files online (RFC 4033–4035) with the keys in {@code keyDirectory}: BIND
+         * key files {@code K<zone>+<alg>+<id>.key} and {@code .private} as {@code dnssec-keygen}
+         * writes them, ECDSAP256SHA256 (13) or ED25519 (15). A zone with keys there gets its
+         * DNSKEY set, an NSEC chain (or NSEC3, see {@link #signWithNsec3}) and an RRSIG over every
+         * authoritative RRset, made when the zone is loaded or reloaded and again every 7 days on
+         * {@link #clock} (valid from an hour before signing for 14 days); a key with the SEP flag
+         * (257) signs the DNSKEY set, the others (256) the rest, keys of one kind sign everything.
+         * When a zone is signed again with an unchanged serial, its serial is raised by one
+         * (RFC 1982), so secondaries fetch the new signatures. Zones without keys are served as
+         * they are. The keys are read by {@link #build()} and at each reload.
+         */
+        public Builder sign(Path keyDirectory) {
+            this.keyDirectory = Objects.requireNonNull(keyDirectory, "keyDirectory");
+            return this;
+        }
+
+        /**
+         * With {@link #sign}: deny existence with NSEC3 (RFC 5155) instead of NSEC, with RFC 9276's
+         * parameters (SHA-1, no extra iterations, no salt, no opt-out). Default false.
+         */
+        public Builder signWithNsec3(boolean on) {
+            this.nsec3 = on;
+            return this;
+        }
+
         /** Polls the zone files' modification times this often and reloads on change; zero (default) = never. */
         public Builder watch(Duration interval) {
             if (interval.isNegative()) {
@@ -411,14 +507,28 @@ public final class DnsServer implements Service {
             if (chain.isEmpty()) {
                 throw new IllegalStateException("authority(...), zone(...) or forward(...) is required");
             }
-            ZoneAuthority files = null;
-            if (!zones.isEmpty()) {
+            if (!secondaries.isEmpty() && secondaryDirectory == null) {
+                throw new IllegalStateException("secondaryDirectory(...) is required with secondary(...)");
+            }
+            TsigKeys keys = null;
+            if (transferKeys != null) {
                 try {
-                    files = new ZoneAuthority(zones);
+                    keys = TsigKeys.load(transferKeys);
+                } catch (IOException e) {
+                    throw new IllegalArgumentException(transferKeys + ": " + e.getMessage(), e);
+                }
+            }
+            ZoneAuthority files = null;
+            if (!zones.isEmpty() || !secondaries.isEmpty()) {
+                try {
+                    files = new ZoneAuthority(zones, secondaries.stream().map(z -> Records.nameOrThrow(z.zone())).toList(),
+                            keyDirectory == null ? null : new Signer(keyDirectory, clock, nsec3));
                 } catch (ZoneFileException e) {
                     throw new IllegalArgumentException(e.getMessage(), e);
                 }
             }
+            DnsListener[] listener = new DnsListener[1]; // a secondary's new version is announced by the listener
+            List<Secondary> secondaryZones = secondaries(files, keys, () -> listener[0].zonesChanged());
             List<DnsAuthority> members = new ArrayList<>();
             for (Object slot : chain) {
                 members.add(switch (slot) {
@@ -431,20 +541,37 @@ public final class DnsServer implements Service {
             Set<InetAddress> mayTransfer = Set.copyOf(transfers);
             Responder responder = Responder.of(AuthorityChain.of(members), mayTransfer::contains, clock,
                     rateLimit, slip, v4Prefix, v6Prefix);
-            TsigKeys keys = null;
-            if (transferKeys != null) {
-                try {
-                    keys = TsigKeys.load(transferKeys);
-                } catch (IOException e) {
-                    throw new IllegalArgumentException(transferKeys + ": " + e.getMessage(), e);
-                }
+            if (keys != null) {
                 responder = responder.requiringTsig(keys);
             }
+            responder = responder.withSecondaries(secondaryZones);
             if (metrics != null) {
                 responder = responder.counting(metrics, files);
             }
-            return new DnsServer(new DnsListener(responder, files, endpoints, watch, sighup, metrics, notify,
-                    keys == null ? null : keys.first()));
+            listener[0] = new DnsListener(responder, files, endpoints, watch, sighup, metrics, notify,
+                    keys == null ? null : keys.first(), secondaryZones, keyDirectory == null ? null : clock);
+            return new DnsServer(listener[0]);
+        }
+
+        private List<Secondary> secondaries(ZoneAuthority zones, TsigKeys keys, Runnable changed) {
+            List<Secondary> out = new ArrayList<>();
+            if (secondaries.isEmpty()) {
+                return out;
+            }
+            try {
+                Files.createDirectories(secondaryDirectory);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("cannot create the secondary directory " + secondaryDirectory + ": " + e.getMessage(), e);
+            }
+            for (SecondarySpec s : secondaries) {
+                if (s.key() != null && keys == null) {
+                    throw new IllegalStateException("transferKeys(...) is required for the key " + s.key() + " of secondary " + s.zone());
+                }
+                org.xbill.DNS.Name origin = Records.nameOrThrow(s.zone());
+                out.add(new Secondary(origin, s.primary(), s.key() == null ? null : keys.named(s.key()),
+                        Secondary.fileIn(secondaryDirectory, origin), zones, clock, Duration.ofSeconds(2), changed));
+            }
+            return out;
         }
 
         private Forwarder forwarder() {

@@ -56,6 +56,11 @@ public final class DnsListener {
     private dev.twine.core.Tls dot;
     /** Where NOTIFY messages are sent from once started, or null. */
     private Scope notifying;
+    /** The secondary zones, kept current from their primaries once started. */
+    private final List<Secondary> secondaries;
+    /** Where the secondary zones' refresh loops (and the re-signing) run once started, or null. */
+    private Scope refreshing;
+    private final java.time.Clock resignClock;
 
     /**
      * @param responder the request path
@@ -63,9 +68,15 @@ public final class DnsListener {
      * @param endpoints where to listen
      * @param watch how often to poll the zone files for changes; zero = never
      * @param sighup whether SIGHUP reloads the zone files
+     * @param secondaries the secondary zones (of {@code zones}) to keep current once started
+     * @param resignClock the clock zones are signed again on (every {@link Signer#RESIGN}), or
+     *     null when they are not signed here
      */
     public DnsListener(Responder responder, ZoneAuthority zones, List<Endpoint> endpoints, Duration watch, boolean sighup,
-            Metrics metrics, List<InetSocketAddress> notify, org.xbill.DNS.TSIG notifyKey) {
+            Metrics metrics, List<InetSocketAddress> notify, org.xbill.DNS.TSIG notifyKey, List<Secondary> secondaries,
+            java.time.Clock resignClock) {
+        this.resignClock = resignClock;
+        this.secondaries = List.copyOf(secondaries);
         this.notifier = zones == null || notify.isEmpty() ? null
                 : new Notifier(notify, zones.current(), Duration.ofSeconds(2), 3, notifyKey);
         this.metrics = metrics;
@@ -120,6 +131,15 @@ public final class DnsListener {
         }
         if (notifier != null) {
             notifying = Scope.open("dns-notify");
+        }
+        if (!secondaries.isEmpty() || resignClock != null) {
+            refreshing = Scope.open("dns-secondary");
+            for (Secondary z : secondaries) {
+                refreshing.fork("dns-secondary " + z.origin(), z::run);
+            }
+            if (resignClock != null) {
+                refreshing.fork("dns-resign", this::resignLoop);
+            }
         }
         if (zones != null && !watch.isZero()) {
             watcher = Scope.open("dns-watch");
@@ -224,6 +244,12 @@ public final class DnsListener {
         if (!zones.reload()) {
             return false;
         }
+        zonesChanged();
+        return true;
+    }
+
+    /** Sends NOTIFY for each zone whose serial changed (RFC 1996 §4): after a reload or a secondary's transfer. */
+    public void zonesChanged() {
         if (notifier != null) {
             try {
                 notifier.changed(zones.current(), notifying);
@@ -231,7 +257,6 @@ public final class DnsListener {
                 Thread.currentThread().interrupt(); // the zones are in force; the notifying was cut short
             }
         }
-        return true;
     }
 
     public Optional<String> lastReloadError() {
@@ -240,6 +265,21 @@ public final class DnsListener {
 
     public long reloads() {
         return zones == null ? 0 : zones.reloads();
+    }
+
+    /** Signs the zones again (by reloading them) every {@link Signer#RESIGN} on the clock, long before their signatures expire. */
+    private void resignLoop() throws InterruptedException {
+        ReentrantLock lock = new ReentrantLock();
+        java.util.concurrent.locks.Condition never = lock.newCondition();
+        while (true) {
+            lock.lock();
+            try {
+                dev.twine.core.Deadline.after(Signer.RESIGN, resignClock).awaitWhile(lock, never, () -> true);
+            } finally {
+                lock.unlock();
+            }
+            reload();
+        }
     }
 
     private void watchLoop() throws InterruptedException {
@@ -288,6 +328,14 @@ public final class DnsListener {
 
     private void stopWatching() {
         SIGHUP.remove(this);
+        if (refreshing != null) {
+            refreshing.cancel();
+            try {
+                refreshing.close();
+            } catch (RuntimeException ignored) {
+                // the refresh loops end by interruption at shutdown, which is how they are meant to end
+            }
+        }
         if (notifying != null) {
             notifying.cancel();
             try {

@@ -34,8 +34,8 @@ public final class DnsPlugin implements ServicePlugin {
     @Override
     public List<Option> options() {
         return List.of(
-                Option.value("--zone", "FILE", "a zone in RFC 1035 master-file (BIND) syntax; its SOA gives the origin")
-                        .asRepeatable().asRequired(),
+                Option.value("--zone", "FILE", "a zone in RFC 1035 master-file (BIND) syntax; its SOA gives the origin "
+                        + "(at least one --zone or --secondary)").asRepeatable(),
                 Option.value("--listen", "EP", "an endpoint (udp:PORT, tcp:PORT, with :interface=ADDR; "
                         + "tls:PORT:cert=FILE:key=FILE for DNS over TLS); default udp:5300 and tcp:5300 on 127.0.0.1")
                         .asRepeatable(),
@@ -48,11 +48,51 @@ public final class DnsPlugin implements ServicePlugin {
                         + "in FILE (BIND key clauses, as tsig-keygen writes); NOTIFY is signed with its first key"),
                 Option.value("--notify", "HOST:PORT", "send NOTIFY to this secondary when a reload changes a zone's "
                         + "serial (it must be allowed to transfer: --allow-transfer)").asRepeatable(),
+                Option.value("--secondary", "ZONE", "serve ZONE as a secondary of the --primary at the same position: "
+                        + "AXFR at start, then IXFR when the primary's serial grows (SOA refresh/retry, at once on its "
+                        + "NOTIFY); SERVFAIL once the SOA expire passes without contact").asRepeatable(),
+                Option.value("--primary", "HOST:PORT[:key=NAME]", "the primary of the --secondary at the same position; "
+                        + "key=NAME signs the SOA checks and transfers with that --tsig-keys key and requires it on NOTIFY")
+                        .asRepeatable(),
+                Option.value("--secondary-dir", "DIR", "where secondary zones are stored (ZONE.zone, replaced atomically "
+                        + "after each transfer) so a restart serves them at once; required with --secondary"),
+                Option.value("--sign", "KEYDIR", "sign the zone files online (DNSSEC) with the BIND key files "
+                        + "K<zone>+<alg>+<id>.key/.private in KEYDIR (dnssec-keygen; ECDSAP256SHA256 or ED25519): "
+                        + "DNSKEY, NSEC and RRSIGs made at load and reload and every 7 days"),
+                Option.flag("--sign-nsec3", "with --sign: NSEC3 (RFC 9276: no iterations, no salt) instead of NSEC"),
                 Option.flag("--watch", "reload zone files when they change (polled every second); SIGHUP reloads too"),
                 Option.value("--rrl-rate", "N", "UDP response rate limit: responses per second to one client prefix "
                         + "(/24, /56) for one answer; default 200, 0 = off; TCP and clients with a valid DNS cookie are exempt"),
                 Option.value("--rrl-slip", "N", "of the responses over the rate limit, send every N-th truncated "
                         + "(TC, so real clients retry over TCP) and drop the rest; default 2, 0 = drop all"));
+    }
+
+    /** {@code twine dns keygen}: a DNSSEC key pair in BIND's format, for {@code --sign}. */
+    @Override
+    public List<Tool> tools() {
+        return List.of(new Tool("keygen", "make a DNSSEC key pair for --sign in BIND's format (K<zone>+<alg>+<id>.key/.private) "
+                + "and print the DS record for the parent",
+                List.of(Option.value("--zone", "ZONE", "the zone the key is for").asRequired(),
+                        Option.value("--algorithm", "ALG", "ecdsap256sha256 or ed25519").withDefault("ecdsap256sha256"),
+                        Option.flag("--ksk", "a key-signing key (flags 257) rather than a zone-signing key (256); "
+                                + "with one key only, either signs everything"),
+                        Option.value("--dir", "DIR", "where to write the two files").asRequired()),
+                DnsPlugin::keygen));
+    }
+
+    private static int keygen(Arguments args, java.io.PrintStream out) throws IOException {
+        KeyFiles.Made made;
+        try {
+            made = KeyFiles.generate(args.directory("--dir"), args.require("--zone"), args.require("--algorithm"),
+                    args.flag("--ksk"), java.time.Instant.now());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException((e.getMessage().startsWith("algorithm") ? "--algorithm: " : "--zone: ")
+                    + e.getMessage(), e);
+        }
+        out.println(made.key());
+        out.println(made.privateKey());
+        out.println(made.ds());
+        return 0;
     }
 
     @Override
@@ -62,6 +102,7 @@ public final class DnsPlugin implements ServicePlugin {
         for (Path z : args.readableFiles("--zone")) {
             b.zone(z);
         }
+        secondaries(args, b);
         List<String> listen = args.values("--listen");
         for (String ep : listen.isEmpty() ? DEFAULT_LISTEN : listen) {
             try {
@@ -89,14 +130,16 @@ public final class DnsPlugin implements ServicePlugin {
             b.transferKeys(Path.of(f));
         });
         for (String n : args.values("--notify")) {
-            // HOST:PORT in the client endpoint grammar ([IPV6]:PORT), the host an IP address
-            dev.twine.core.Endpoint.Tcp hp;
-            try {
-                hp = (dev.twine.core.Endpoint.Tcp) dev.twine.core.Endpoint.parseClient("tcp:" + n);
-            } catch (IllegalArgumentException | ClassCastException e) {
-                throw new IllegalArgumentException("--notify: not HOST:PORT: '" + n + "'", e);
+            b.notifySecondary(address("--notify", n));
+        }
+        if (args.value("--sign").isPresent()) {
+            Path keys = Path.of(args.value("--sign").get());
+            if (!Files.isDirectory(keys)) {
+                throw new IllegalArgumentException("--sign: not a directory: " + keys);
             }
-            b.notifySecondary(new InetSocketAddress(ip("--notify", hp.host()), hp.port()));
+            b.sign(keys).signWithNsec3(args.flag("--sign-nsec3"));
+        } else if (args.flag("--sign-nsec3")) {
+            throw new IllegalArgumentException("--sign-nsec3 needs --sign KEYDIR");
         }
         if (args.flag("--watch")) {
             b.watch(Duration.ofSeconds(1));
@@ -108,6 +151,50 @@ public final class DnsPlugin implements ServicePlugin {
             b.rateLimitSlip(args.count("--rrl-slip"));
         }
         return b.build();
+    }
+
+    /** {@code --secondary ZONE --primary HOST:PORT[:key=NAME]}, paired by position, and {@code --secondary-dir}. */
+    private static void secondaries(Arguments args, DnsServer.Builder b) {
+        List<String> zones = args.values("--secondary");
+        List<String> primaries = args.values("--primary");
+        if (zones.size() != primaries.size()) {
+            throw new IllegalArgumentException("--secondary and --primary go in pairs: " + zones.size() + " --secondary, "
+                    + primaries.size() + " --primary");
+        }
+        if (zones.isEmpty()) {
+            if (args.values("--zone").isEmpty()) {
+                throw new IllegalArgumentException("--zone or --secondary is required");
+            }
+            return;
+        }
+        if (args.value("--secondary-dir").isEmpty()) {
+            throw new IllegalArgumentException("--secondary needs --secondary-dir DIR, where the zones are stored");
+        }
+        b.secondaryDirectory(args.directory("--secondary-dir"));
+        for (int i = 0; i < zones.size(); i++) {
+            String p = primaries.get(i);
+            int k = p.indexOf(":key=");
+            String key = k < 0 ? null : p.substring(k + 5);
+            if (key != null && args.value("--tsig-keys").isEmpty()) {
+                throw new IllegalArgumentException("--primary " + p + ": key=" + key + " needs --tsig-keys FILE holding it");
+            }
+            try {
+                b.secondary(zones.get(i), address("--primary", k < 0 ? p : p.substring(0, k)), key);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--secondary " + zones.get(i) + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** HOST:PORT in the client endpoint grammar ({@code [IPV6]:PORT}), the host an IP address. */
+    private static InetSocketAddress address(String option, String text) {
+        dev.twine.core.Endpoint.Tcp hp;
+        try {
+            hp = (dev.twine.core.Endpoint.Tcp) dev.twine.core.Endpoint.parseClient("tcp:" + text);
+        } catch (IllegalArgumentException | ClassCastException e) {
+            throw new IllegalArgumentException(option + ": not HOST:PORT: '" + text + "'", e);
+        }
+        return new InetSocketAddress(ip(option, hp.host()), hp.port());
     }
 
     static InetAddress ip(String option, String text) {

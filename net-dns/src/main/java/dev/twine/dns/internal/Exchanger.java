@@ -16,8 +16,10 @@ import java.util.List;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.OPTRecord;
+import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Section;
+import org.xbill.DNS.TSIG;
 
 /**
  * Sends one query and returns the matching response: UDP first, each server in turn, each
@@ -71,6 +73,21 @@ public final class Exchanger {
      * @throws InterruptedException if interrupted while waiting (cancellation)
      */
     public Message exchange(Message query) throws IOException, InterruptedException {
+        return exchange(query, null);
+    }
+
+    /**
+     * Signs {@code query} with {@code key} (RFC 8945 §5.1) and sends it as {@link #exchange(Message)}
+     * does, taking only a response signed with the same key over the query's MAC (§5.3).
+     *
+     * @param key the TSIG key, or null to send the query as it is
+     * @throws IOException as {@link #exchange(Message)}, and if a response's signature is missing or bad
+     * @throws InterruptedException if interrupted while waiting (cancellation)
+     */
+    public Message exchange(Message query, TSIG key) throws IOException, InterruptedException {
+        if (key != null) {
+            key.apply(query, null);
+        }
         byte[] wire = query.toWire();
         IOException last = null;
         for (int round = 0; round < attempts; round++) {
@@ -79,9 +96,9 @@ public final class Exchanger {
                     throw new InterruptedException();
                 }
                 try {
-                    Message r = udp(server, query, wire);
+                    Message r = udp(server, query, wire, key);
                     if (r.getHeader().getFlag(Flags.TC)) {
-                        return tcp(server, query, wire);
+                        return tcp(server, query, wire, key);
                     }
                     return r;
                 } catch (IOException e) {
@@ -101,7 +118,7 @@ public final class Exchanger {
         IOException last = null;
         for (InetSocketAddress server : servers) {
             try {
-                return tcp(server, query, wire);
+                return tcp(server, query, wire, null);
             } catch (IOException e) {
                 last = e;
             }
@@ -109,7 +126,7 @@ public final class Exchanger {
         throw last;
     }
 
-    private Message udp(InetSocketAddress server, Message query, byte[] wire) throws IOException {
+    private Message udp(InetSocketAddress server, Message query, byte[] wire, TSIG key) throws IOException {
         try (DatagramSocket s = new DatagramSocket()) {
             s.connect(server);
             s.send(new DatagramPacket(wire, wire.length));
@@ -126,14 +143,14 @@ public final class Exchanger {
                 s.receive(p);
                 Message r = parse(buf, p.getLength());
                 if (r != null && matches(query, r)) {
-                    return r;
+                    return verified(r, java.util.Arrays.copyOf(buf, p.getLength()), query, key, server);
                 }
             }
             throw new SocketTimeoutException("no answer from " + server + " within " + timeout);
         }
     }
 
-    private Message tcp(InetSocketAddress server, Message query, byte[] wire) throws IOException {
+    private Message tcp(InetSocketAddress server, Message query, byte[] wire, TSIG key) throws IOException {
         ClientOptions opts = ClientOptions.builder().connectTimeout(timeout).readTimeout(timeout).writeTimeout(timeout).build();
         String host = server.getAddress().getHostAddress();
         if (host.indexOf(':') >= 0) {
@@ -150,11 +167,20 @@ public final class Exchanger {
                 }
                 Message r = parse(answer, answer.length);
                 if (r != null && matches(query, r)) {
-                    return r;
+                    return verified(r, answer, query, key, server);
                 }
             }
             throw new IOException(server + " sent no matching answer over TCP");
         }
+    }
+
+    /** {@code r} if no key is asked for or it is signed with {@code key} over the query's MAC (RFC 8945 §5.3). */
+    private static Message verified(Message r, byte[] wire, Message query, TSIG key, InetSocketAddress server) throws IOException {
+        if (key != null && key.verify(r, wire, query.getTSIG()) != Rcode.NOERROR) {
+            throw new IOException(server + " answered without a valid TSIG signature (" + Rcode.TSIGstring(r.getTSIG() == null
+                    ? Rcode.BADSIG : r.getTSIG().getError()) + ")");
+        }
+        return r;
     }
 
     private static Message parse(byte[] buf, int len) {

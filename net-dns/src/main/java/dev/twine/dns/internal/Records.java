@@ -65,6 +65,19 @@ public final class Records {
     }
 
     /**
+     * The absolute name {@code text} spells, as {@link #name}, for configuration.
+     *
+     * @throws IllegalArgumentException if it is not a domain name
+     */
+    public static Name nameOrThrow(String text) {
+        try {
+            return name(text);
+        } catch (TextParseException e) {
+            throw new IllegalArgumentException("not a domain name: '" + text + "'", e);
+        }
+    }
+
+    /**
      * {@code r} as a Twine record, TXT strings decoded as UTF-8 (lossy, as a resolver client
      * reads them); a type without a record class is {@link DnsRecord.Other}.
      */

@@ -7,7 +7,9 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.function.Predicate;
@@ -54,6 +56,8 @@ public final class Responder {
     private final TsigKeys transferKeys;
     /** Where answers are counted, or null. */
     private final QueryStats stats;
+    /** The secondary zones by origin, whose primaries may NOTIFY us (RFC 1996). */
+    private final Map<Name, Secondary> secondaries;
 
     /**
      * What the request path produced, and whether it may be reused for any query of the same
@@ -71,7 +75,7 @@ public final class Responder {
      * @param mayTransfer which clients may AXFR
      */
     public Responder(AuthorityChain chain, Predicate<InetAddress> mayTransfer) {
-        this(chain, mayTransfer, new Cookies(java.time.Clock.systemUTC()), null, null, null);
+        this(chain, mayTransfer, new Cookies(java.time.Clock.systemUTC()), null, null, null, Map.of());
     }
 
     /**
@@ -81,12 +85,21 @@ public final class Responder {
     public static Responder of(AuthorityChain chain, Predicate<InetAddress> mayTransfer, java.time.Clock clock,
             int perSecond, int slip, int v4Prefix, int v6Prefix) {
         RateLimiter rrl = perSecond == 0 ? null : new RateLimiter(perSecond, slip, v4Prefix, v6Prefix, clock);
-        return new Responder(chain, mayTransfer, new Cookies(clock), rrl, null, null);
+        return new Responder(chain, mayTransfer, new Cookies(clock), rrl, null, null, Map.of());
     }
 
     /** This request path with transfers (AXFR, IXFR) allowed only when signed with one of {@code keys}. */
     public Responder requiringTsig(TsigKeys keys) {
-        return new Responder(chain, mayTransfer, cookies, rrl, keys, stats);
+        return new Responder(chain, mayTransfer, cookies, rrl, keys, stats, secondaries);
+    }
+
+    /** This request path taking NOTIFY (RFC 1996) for these secondary zones from their primaries. */
+    public Responder withSecondaries(List<Secondary> zones) {
+        Map<Name, Secondary> m = new HashMap<>();
+        for (Secondary z : zones) {
+            m.put(z.origin(), z);
+        }
+        return new Responder(chain, mayTransfer, cookies, rrl, transferKeys, stats, Map.copyOf(m));
     }
 
     /**
@@ -94,7 +107,7 @@ public final class Responder {
      * the zone of {@code zones}, which may be null) and what the rate limit holds back.
      */
     public Responder counting(dev.twine.core.Metrics metrics, ZoneAuthority zones) {
-        return new Responder(chain, mayTransfer, cookies, rrl, transferKeys, new QueryStats(metrics, zones, rrl));
+        return new Responder(chain, mayTransfer, cookies, rrl, transferKeys, new QueryStats(metrics, zones, rrl), secondaries);
     }
 
     /**
@@ -104,7 +117,8 @@ public final class Responder {
      * @param rrl the UDP response rate limit, or null for none
      */
     Responder(AuthorityChain chain, Predicate<InetAddress> mayTransfer, Cookies cookies, RateLimiter rrl,
-            TsigKeys transferKeys, QueryStats stats) {
+            TsigKeys transferKeys, QueryStats stats, Map<Name, Secondary> secondaries) {
+        this.secondaries = secondaries;
         this.stats = stats;
         this.transferKeys = transferKeys;
         this.cookies = cookies;
@@ -238,6 +252,10 @@ public final class Responder {
             }
         }
         Message r = reply(q);
+        if (h.getOpcode() == Opcode.NOTIFY && questions.size() == 1 && !secondaries.isEmpty()) {
+            // a server with no secondary zones takes no NOTIFY: NOTIMP, as for any other opcode
+            return Result.once(List.of(notified(q, wire, r, peer, opt)));
+        }
         if (h.getOpcode() != Opcode.QUERY) {
             r.getHeader().setRcode(Rcode.NOTIMP);
             return Result.once(List.of(finish(r, opt, limit)));
@@ -271,6 +289,10 @@ public final class Responder {
                 tcp ? DnsQuestion.Transport.TCP : DnsQuestion.Transport.UDP,
                 opt == null ? OptionalInt.empty() : OptionalInt.of(opt.getPayloadSize()), h.getFlag(Flags.RD),
                 opt != null && (opt.getFlags() & ExtendedFlags.DO) != 0);
+        if (transferKeys != null && q.getTSIG() != null && transferKeys.verified(q, wire)) {
+            // RFC 8945 §5.3: a query signed with one of our keys (a secondary's SOA check) gets a signed answer
+            r.setTSIG(transferKeys.keyOf(q), Rcode.NOERROR, q.getTSIG());
+        }
         AuthorityChain.Answered a;
         try {
             a = chain.ask(asked);
@@ -287,6 +309,36 @@ public final class Responder {
             return Result.once(List.of(finish(fail, opt, limit)));
         }
         return new Result(List.of(finish(r, opt, limit)), cached != null && a.by() == 0);
+    }
+
+    /**
+     * A NOTIFY (RFC 1996 §3.7) for a secondary zone: from its primary's address (any port) and,
+     * when the zone has a key, signed with it (RFC 8945), it is answered NOERROR with AA (§3.8)
+     * and the zone's SOA is checked at once (§3.11); from anyone else REFUSED, badly signed or
+     * unsigned NOTAUTH, for a zone that is not one of our secondaries NOTAUTH.
+     */
+    private byte[] notified(Message q, byte[] wire, Message r, InetAddress peer, OPTRecord opt) {
+        Secondary zone = secondaries.get(q.getQuestion().getName());
+        TSIG key = zone == null ? null : zone.key();
+        if (zone == null || q.getQuestion().getType() != Type.SOA) {
+            r.getHeader().setRcode(Rcode.NOTAUTH);
+        } else if (peer == null || !zone.fromPrimary(peer)) {
+            r.getHeader().setRcode(Rcode.REFUSED);
+        } else if (key != null && (q.getTSIG() == null || key.verify(q, wire, null) != Rcode.NOERROR)) {
+            r.getHeader().setRcode(Rcode.NOTAUTH);
+            key = null; // the answer to a bad signature goes unsigned (RFC 8945 §5.2)
+        } else {
+            r.getHeader().setFlag(Flags.AA);
+            zone.notified();
+        }
+        if (key != null && r.getRcode() == Rcode.NOERROR) {
+            if (opt != null) {
+                r.addRecord(new OPTRecord(MAX_UDP, 0, 0, opt.getFlags() & ExtendedFlags.DO), Section.ADDITIONAL);
+            }
+            key.apply(r, q.getTSIG());
+            return r.toWire();
+        }
+        return finish(r, opt, 65_535);
     }
 
     /** Writes {@code a} into the response skeleton {@code r}: RCODE, AA or RA, the sections. */

@@ -121,6 +121,24 @@ public final class TsigKeys {
         return k != null && k.verify(message, wire, null) == Rcode.NOERROR;
     }
 
+    /**
+     * The key called {@code name} (case-insensitive, as DNS names compare).
+     *
+     * @throws IllegalArgumentException if the file has no such key, or the name is no domain name
+     */
+    public TSIG named(String name) {
+        TSIG k;
+        try {
+            k = keys.get(Name.fromString(name, Name.root));
+        } catch (TextParseException e) {
+            throw new IllegalArgumentException("not a key name: '" + name + "'", e);
+        }
+        if (k == null) {
+            throw new IllegalArgumentException("no key " + name + " among " + keys.keySet());
+        }
+        return k;
+    }
+
     /** The first key in the file: what outgoing NOTIFY messages are signed with. */
     public TSIG first() {
         return keys.values().iterator().next();

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -44,6 +45,13 @@ public final class ZoneAuthority implements DnsAuthority {
     private final AtomicLong reloads = new AtomicLong();
     private final ReentrantLock reloadLock = new ReentrantLock();
     private final Journal journal = new Journal();
+    /**
+     * The secondary zones by origin, as last transferred (null while there is none to serve:
+     * never transferred, or expired); kept across reloads of the files. Guarded by reloadLock.
+     */
+    private final Map<Name, Zone> secondaries = new LinkedHashMap<>();
+    /** Signs the zone files as they are loaded, or null. */
+    private final Signer signer;
 
     /**
      * Loads {@code files}.
@@ -51,16 +59,53 @@ public final class ZoneAuthority implements DnsAuthority {
      * @throws ZoneFileException naming the file (and line) that does not parse
      */
     public ZoneAuthority(List<Path> files) throws ZoneFileException {
-        this.files = List.copyOf(files);
-        zones.set(load(this.files));
+        this(files, List.of());
     }
 
-    static ZoneSet load(List<Path> files) throws ZoneFileException {
+    /**
+     * Loads {@code files}, and claims the {@code secondaries} origins: SERVFAIL below them until
+     * {@link #install} gives each its zone.
+     *
+     * @throws ZoneFileException naming the file (and line) that does not parse, or a zone both
+     *     loaded from a file and configured as a secondary
+     */
+    public ZoneAuthority(List<Path> files, List<Name> secondaries) throws ZoneFileException {
+        this(files, secondaries, null);
+    }
+
+    /**
+     * As {@link #ZoneAuthority(List, List)}, the zone files signed by {@code signer} (if not null)
+     * as they are loaded and reloaded.
+     *
+     * @throws ZoneFileException also for a key that cannot be read or used
+     */
+    public ZoneAuthority(List<Path> files, List<Name> secondaries, Signer signer) throws ZoneFileException {
+        this.signer = signer;
+        this.files = List.copyOf(files);
+        for (Name n : secondaries) {
+            this.secondaries.put(n, null);
+        }
+        zones.set(load(this.files, this.secondaries));
+    }
+
+    private ZoneSet load(List<Path> files, Map<Name, Zone> secondaries) throws ZoneFileException {
         List<Zone> list = new ArrayList<>();
         for (Path f : files) {
-            list.add(Zone.load(f));
+            Zone z = signer == null ? Zone.load(f) : signer.sign(Zone.load(f));
+            if (secondaries.containsKey(z.origin())) {
+                throw new ZoneFileException(f + ": zone " + z.origin() + " is also configured as a secondary");
+            }
+            list.add(z);
         }
-        return new ZoneSet(list);
+        Set<Name> unavailable = new HashSet<>();
+        secondaries.forEach((origin, z) -> {
+            if (z == null) {
+                unavailable.add(origin);
+            } else {
+                list.add(z);
+            }
+        });
+        return new ZoneSet(list, unavailable);
     }
 
     /** The zones in force now. */
@@ -72,18 +117,10 @@ public final class ZoneAuthority implements DnsAuthority {
     public boolean reload() {
         reloadLock.lock();
         try {
-            ZoneSet fresh = load(files);
-            ZoneSet old = zones.get();
-            for (Zone z : fresh.zones()) {
-                Zone before = old.find(z.origin());
-                if (before != null && before.origin().equals(z.origin())) {
-                    journal.record(before, z); // RFC 1995: what IXFR will send to secondaries
-                }
-            }
-            zones.set(fresh);
+            swap(load(files, secondaries));
             reloadError.set(null);
             reloads.incrementAndGet();
-            LOG.log(Level.INFO, "dns: reloaded {0} zone(s)", fresh.zones().size());
+            LOG.log(Level.INFO, "dns: reloaded {0} zone(s)", zones.get().zones().size());
             return true;
         } catch (ZoneFileException e) {
             reloadError.set(e.getMessage());
@@ -92,6 +129,47 @@ public final class ZoneAuthority implements DnsAuthority {
         } finally {
             reloadLock.unlock();
         }
+    }
+
+    /**
+     * Puts a secondary zone's new version in force (after a transfer), or withdraws it when
+     * {@code zone} is null (expired: SERVFAIL below {@code origin} until the next install). The
+     * step is kept in the journal, so IXFR out of a secondary works as out of a file.
+     *
+     * @throws IllegalArgumentException if {@code origin} is not a configured secondary
+     */
+    void install(Name origin, Zone zone) {
+        reloadLock.lock();
+        try {
+            if (!secondaries.containsKey(origin)) {
+                throw new IllegalArgumentException(origin + " is not a secondary zone");
+            }
+            secondaries.put(origin, zone);
+            swap(load(List.of(), secondaries), zones.get().zones().stream()
+                    .filter(z -> !secondaries.containsKey(z.origin())).toList());
+        } catch (ZoneFileException e) {
+            throw new IllegalStateException(e); // the file zones were checked when loaded; secondaries have distinct origins
+        } finally {
+            reloadLock.unlock();
+        }
+    }
+
+    /** Swaps in {@code fresh} plus {@code kept} (zones carried over as they are), journaling each changed zone. */
+    private void swap(ZoneSet fresh, List<Zone> kept) throws ZoneFileException {
+        List<Zone> all = new ArrayList<>(kept);
+        all.addAll(fresh.zones());
+        swap(new ZoneSet(all, fresh.unavailableOrigins()));
+    }
+
+    private void swap(ZoneSet fresh) {
+        ZoneSet old = zones.get();
+        for (Zone z : fresh.zones()) {
+            Zone before = old.find(z.origin());
+            if (before != null && before != z && before.origin().equals(z.origin())) {
+                journal.record(before, z); // RFC 1995: what IXFR will send to secondaries
+            }
+        }
+        zones.set(fresh);
     }
 
     /** The differences between the versions loaded so far, for IXFR. */
@@ -151,7 +229,13 @@ public final class ZoneAuthority implements DnsAuthority {
     /** The answer from {@code set}: the one the caller read (so its cache and the answer agree). */
     DnsAnswer answer(DnsQuestion question, ZoneSet set) throws IOException {
         Name qname = Records.name(question.name());
-        if (question.dnsClass() != DClass.IN && question.dnsClass() != DClass.ANY || set.find(qname) == null) {
+        if (question.dnsClass() != DClass.IN && question.dnsClass() != DClass.ANY) {
+            return DnsAnswer.notMine();
+        }
+        if (set.unavailable(qname)) {
+            return new DnsAnswer.ServerFailure(); // a secondary zone not transferred yet, or expired
+        }
+        if (set.find(qname) == null) {
             return DnsAnswer.notMine();
         }
         return resolve(set, qname, question.type(), question.transport() == DnsQuestion.Transport.TCP,

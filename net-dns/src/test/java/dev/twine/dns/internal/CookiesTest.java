@@ -45,7 +45,7 @@ class CookiesTest {
     @BeforeEach
     void load() throws Exception {
         TestZones.copyTo(dir);
-        dns = new Responder(AuthorityChain.of(List.of(TestZones.zones(dir))), a -> true, new Cookies(clock), null, null, null);
+        dns = new Responder(AuthorityChain.of(List.of(TestZones.zones(dir))), a -> true, new Cookies(clock), null, null, null, java.util.Map.of());
     }
 
     @Test

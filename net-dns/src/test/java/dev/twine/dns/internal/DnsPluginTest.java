@@ -43,9 +43,34 @@ class DnsPluginTest {
     @Test
     void optionsMatchTheDesignsCommandLine() {
         List<String> names = new DnsPlugin().options().stream().map(ServicePlugin.Option::name).toList();
-        assertEquals(List.of("--zone", "--listen", "--forward", "--forward-allow", "--allow-transfer", "--tsig-keys", "--notify", "--watch",
-                "--rrl-rate", "--rrl-slip"), names);
-        assertTrue(new DnsPlugin().options().get(0).required());
+        assertEquals(List.of("--zone", "--listen", "--forward", "--forward-allow", "--allow-transfer", "--tsig-keys", "--notify",
+                "--secondary", "--primary", "--secondary-dir", "--sign", "--sign-nsec3", "--watch", "--rrl-rate", "--rrl-slip"), names);
+        // --zone is no longer required by itself: a server of secondary zones only has none
+        assertTrue(new DnsPlugin().options().stream().noneMatch(ServicePlugin.Option::required));
+    }
+
+    @Test
+    void keygenWritesBindKeyFilesThatSignAndPrintsTheDs() throws Exception {
+        ServicePlugin.Tool tool = new DnsPlugin().tools().get(0);
+        assertEquals("keygen", tool.name());
+        ServicePlugin.ToolAction keygen = tool.action();
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        Path keys = dir.resolve("keys");
+        int status = keygen.run(Peers.args(Map.of("--zone", List.of("signed.test"), "--algorithm", List.of("ed25519"),
+                "--ksk", List.of(), "--dir", List.of(keys.toString()))), new java.io.PrintStream(out, true));
+        assertEquals(0, status);
+        List<String> lines = out.toString().lines().toList();
+        assertTrue(lines.get(0).matches(".*/Ksigned\\.test\\.\\+015\\+\\d{5}\\.key") && Files.exists(Path.of(lines.get(0))), lines.toString());
+        assertTrue(Files.readString(Path.of(lines.get(1))).startsWith("Private-key-format: v1.3\nAlgorithm: 15 (ED25519)\n"));
+        assertTrue(lines.get(2).contains("DS") && lines.get(2).contains(" 15 2 "), lines.toString());
+        // and what it wrote signs a zone
+        Path zone = dir.resolve("signed.test.zone");
+        Files.writeString(zone, OnlineSigningTest.ZONE);
+        assertTrue(new ZoneAuthority(List.of(zone), List.of(), new Signer(keys, java.time.Clock.systemUTC(), false)).current()
+                .find(org.xbill.DNS.Name.fromConstantString("signed.test.")).signed());
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> keygen.run(Peers.args(Map.of(
+                "--zone", List.of("signed.test"), "--algorithm", List.of("rsasha256"), "--dir", List.of(keys.toString()))), System.out));
+        assertTrue(bad.getMessage().startsWith("--algorithm: "), bad.getMessage());
     }
 
     @Test

@@ -43,7 +43,7 @@ class RequestPathRobustnessTest {
         TestZones.copyTo(dir);
         dns = TestZones.responder(dir);
         listener = new DnsListener(TestZones.responder(new ZoneAuthority(List.of(dir.resolve("example.test.zone")))), null,
-                List.of(Endpoint.parseServer("udp:0")), Duration.ZERO, false, null, List.of(), null);
+                List.of(Endpoint.parseServer("udp:0")), Duration.ZERO, false, null, List.of(), null, List.of(), null);
     }
 
     @Test
