@@ -17,8 +17,11 @@ module dev.twine.ssh {
     // BouncyCastle: MINA (an automatic module, reading whatever is in the graph) finds it by
     // class name for the post-quantum key exchanges; required so that it is in the module graph
     requires org.bouncycastle.provider;
+    // sun.misc.Signal: `twine conch` forwards the terminal's SIGWINCH as a window change
+    requires jdk.unsupported;
 
     exports dev.twine.ssh;
 
     provides dev.twine.core.spi.ServicePlugin with dev.twine.ssh.internal.SshPlugin;
+    provides dev.twine.core.spi.CommandPlugin with dev.twine.ssh.internal.ConchCommand;
 }
