@@ -520,6 +520,23 @@ public final class SshClient implements AutoCloseable {
                         }
                     })
                     .hostConfigEntryResolver(HostConfigEntryResolver.EMPTY)
+                    // RFC 4254 §7.2: the server opens forwarded-tcpip channels for the -R
+                    // forwardings this client asked for (MINA connects each to the target it
+                    // recorded for that listener); nothing else may be opened towards the client
+                    .forwardingFilter(org.apache.sshd.server.forward.ForwardingFilter.asForwardingFilter(
+                            null, null, new org.apache.sshd.server.forward.TcpForwardingFilter() {
+                                @Override
+                                public boolean canListen(SshdSocketAddress address,
+                                        org.apache.sshd.common.session.Session session) {
+                                    return false;
+                                }
+
+                                @Override
+                                public boolean canConnect(Type type, SshdSocketAddress address,
+                                        org.apache.sshd.common.session.Session session) {
+                                    return type == Type.Forwarded;
+                                }
+                            }))
                     .build();
             // only what this builder was given: not ~/.ssh/id_* nor SSH_AUTH_SOCK unless asked
             mina.setKeyIdentityProvider(KeyIdentityProvider.EMPTY_KEYS_PROVIDER);

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -31,6 +32,23 @@ public final class ConchCommand implements CommandPlugin {
             + " [-o StrictHostKeyChecking=yes|no|accept-new]\n"
             + "                   [-o UserKnownHostsFile=F] [-L spec] [-R spec] [-D port] [-N] [-t|-T]"
             + " [user@]host [command]\n";
+
+    private final Map<String, String> env;
+    private final Path home;
+
+    /** The command as the launcher runs it: the process's environment and home directory. */
+    public ConchCommand() {
+        this(System.getenv(), Path.of(System.getProperty("user.home")));
+    }
+
+    /**
+     * With the environment ({@code SSH_AUTH_SOCK}) and home ({@code ~/.ssh}) given: for tests
+     * (this package is not exported).
+     */
+    public ConchCommand(Map<String, String> env, Path home) {
+        this.env = Map.copyOf(env);
+        this.home = home;
+    }
 
     @Override
     public String name() {
@@ -86,7 +104,7 @@ public final class ConchCommand implements CommandPlugin {
             return FAILED;
         }
         boolean terminal = in == System.in && Terminal.interactive();
-        Optional<SshClient> connected = connect(a, 22, terminal, "conch", err);
+        Optional<SshClient> connected = connect(a, 22, terminal, "conch", env, home, err);
         if (connected.isEmpty()) {
             return FAILED;
         }
@@ -106,9 +124,8 @@ public final class ConchCommand implements CommandPlugin {
      * Connects and logs in as the arguments say, with OpenSSH's defaults for what they leave out;
      * a failure is reported on {@code err} (as {@code ssh} words it) and gives empty.
      */
-    static Optional<SshClient> connect(ConchArguments a, int defaultPort, boolean terminal, String command, PrintStream err)
-            throws InterruptedException {
-        Path home = Path.of(System.getProperty("user.home"));
+    static Optional<SshClient> connect(ConchArguments a, int defaultPort, boolean terminal, String command,
+            Map<String, String> env, Path home, PrintStream err) throws InterruptedException {
         String user = a.user != null ? a.user : System.getProperty("user.name");
         int port = a.port != null ? a.port : defaultPort;
         Path knownHosts = a.knownHosts != null ? a.knownHosts : home.resolve(".ssh/known_hosts");
@@ -117,7 +134,7 @@ public final class ConchCommand implements CommandPlugin {
                 .knownHosts(knownHosts)
                 .hostKeyChecking(a.checking != null ? a.checking : SshClient.HostKeyChecking.STRICT);
         boolean any = false;
-        String agent = System.getenv("SSH_AUTH_SOCK");
+        String agent = env.get("SSH_AUTH_SOCK");
         if (agent != null && !agent.isEmpty() && Files.exists(Path.of(agent))) {
             b.agent(Path.of(agent));
             any = true;
@@ -149,14 +166,21 @@ public final class ConchCommand implements CommandPlugin {
             err.print(hostKeyRefusal(e));
         } catch (AuthenticationException e) {
             err.println(user + "@" + a.host + ": Permission denied (" + e.getMessage() + ").");
-        } catch (java.net.ConnectException e) {
-            err.println("twine " + command + ": connect to host " + a.host + " port " + port + ": " + e.getMessage());
         } catch (java.io.InterruptedIOException e) {
             throw new InterruptedException(e.getMessage());
         } catch (IOException | java.security.GeneralSecurityException | RuntimeException e) {
-            err.println("twine " + command + ": " + a.host + " port " + port + ": " + e.getMessage());
+            err.println("twine " + command + ": connect to host " + a.host + " port " + port + ": " + rootMessage(e));
         }
         return Optional.empty();
+    }
+
+    /** The innermost cause's message: "Connection refused", not MINA's wrapping of it. */
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() != null ? t.getMessage() : t.toString();
     }
 
     /**

@@ -146,7 +146,7 @@ public final class KnownHosts {
         for (String p : patterns.split(",")) {
             boolean negated = p.startsWith("!");
             String pattern = negated ? p.substring(1) : p;
-            if (wildcard(pattern.toLowerCase(java.util.Locale.ROOT), 0, name.toLowerCase(java.util.Locale.ROOT), 0)) {
+            if (AddressPatterns.wildcard(pattern.toLowerCase(java.util.Locale.ROOT), 0, name.toLowerCase(java.util.Locale.ROOT), 0)) {
                 if (negated) {
                     return false;
                 }
@@ -171,26 +171,5 @@ public final class KnownHosts {
         } catch (IllegalArgumentException | GeneralSecurityException e) {
             return false;
         }
-    }
-
-    /** Glob matching with {@code *} (any run) and {@code ?} (one character). */
-    private static boolean wildcard(String p, int i, String s, int j) {
-        while (i < p.length()) {
-            char c = p.charAt(i);
-            if (c == '*') {
-                for (int k = j; k <= s.length(); k++) {
-                    if (wildcard(p, i + 1, s, k)) {
-                        return true;
-                    }
-                }
-                return false;
-            }
-            if (j >= s.length() || (c != '?' && c != s.charAt(j))) {
-                return false;
-            }
-            i++;
-            j++;
-        }
-        return j == s.length();
     }
 }
