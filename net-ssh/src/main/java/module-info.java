@@ -23,5 +23,6 @@ module dev.twine.ssh {
     exports dev.twine.ssh;
 
     provides dev.twine.core.spi.ServicePlugin with dev.twine.ssh.internal.SshPlugin;
-    provides dev.twine.core.spi.CommandPlugin with dev.twine.ssh.internal.ConchCommand;
+    provides dev.twine.core.spi.CommandPlugin with dev.twine.ssh.internal.ConchCommand,
+            dev.twine.ssh.internal.ConchSftpCommand;
 }

@@ -4,12 +4,8 @@ import dev.twine.ssh.internal.Algorithms;
 import dev.twine.ssh.internal.Keys;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InterruptedIOException;
-import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.PublicKey;
@@ -29,7 +25,6 @@ import org.apache.sshd.client.channel.ClientChannelEvent;
 import org.apache.sshd.client.config.hosts.HostConfigEntryResolver;
 import org.apache.sshd.client.session.ClientSession;
 import org.apache.sshd.common.keyprovider.KeyIdentityProvider;
-import org.apache.sshd.sftp.client.SftpClient;
 import org.apache.sshd.sftp.client.SftpClientFactory;
 
 /**
@@ -219,34 +214,38 @@ public final class SshClient implements AutoCloseable {
     }
 
     /**
-     * Uploads a local file over SFTP, replacing {@code remotePath}. Blocks until written.
+     * Opens an SFTP session on this connection. Blocks until the server has started the
+     * subsystem.
+     *
+     * @return the session; close it when done
+     * @throws IOException if the server refuses the subsystem or the connection is closed
+     */
+    public SftpSession sftp() throws IOException {
+        ensureOpen();
+        return new SftpSession(SftpClientFactory.instance().createSftpClient(session));
+    }
+
+    /**
+     * Uploads a local file over SFTP, replacing {@code remotePath}; one session for one file
+     * ({@link SftpSession#upload}). Blocks until written.
      *
      * @throws IOException if the file cannot be read or the server refuses
      */
     public void upload(Path local, String remotePath) throws IOException {
-        ensureOpen();
-        try (SftpClient sftp = SftpClientFactory.instance().createSftpClient(session);
-                InputStream in = Files.newInputStream(local);
-                OutputStream out = sftp.write(remotePath)) {
-            in.transferTo(out);
+        try (SftpSession sftp = sftp()) {
+            sftp.upload(local, remotePath);
         }
     }
 
     /**
      * Downloads a remote file over SFTP into {@code local} (written to a temporary file beside it,
-     * then renamed). Blocks until done.
+     * then renamed; {@link SftpSession#download}). Blocks until done.
      *
      * @throws IOException if the server refuses or the file cannot be written
      */
     public void download(String remotePath, Path local) throws IOException {
-        Path tmp = local.toAbsolutePath().resolveSibling("." + local.getFileName() + ".part");
-        ensureOpen();
-        try (SftpClient sftp = SftpClientFactory.instance().createSftpClient(session);
-                InputStream in = sftp.read(remotePath)) {
-            Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-            Files.move(tmp, local, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
+        try (SftpSession sftp = sftp()) {
+            sftp.download(remotePath, local);
         }
     }
 
@@ -256,16 +255,9 @@ public final class SshClient implements AutoCloseable {
      * @throws IOException if the server refuses
      */
     public List<String> list(String remoteDir) throws IOException {
-        List<String> names = new ArrayList<>();
-        ensureOpen();
-        try (SftpClient sftp = SftpClientFactory.instance().createSftpClient(session)) {
-            for (SftpClient.DirEntry e : sftp.readDir(remoteDir)) {
-                if (!e.getFilename().equals(".") && !e.getFilename().equals("..")) {
-                    names.add(e.getFilename());
-                }
-            }
+        try (SftpSession sftp = sftp()) {
+            return sftp.list(remoteDir).stream().map(SftpEntry::name).toList();
         }
-        return names;
     }
 
     /**

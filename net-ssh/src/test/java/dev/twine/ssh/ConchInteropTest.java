@@ -1,6 +1,7 @@
 package dev.twine.ssh;
 
 import dev.twine.ssh.internal.ConchCommand;
+import dev.twine.ssh.internal.ConchSftpCommand;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -219,6 +220,54 @@ class ConchInteropTest {
             thread.interrupt();
             thread.join(Duration.ofSeconds(20));
         }
+    }
+
+    @Test
+    void conchSftpPutsListsAndGetsWithSftpsOutputShape() throws Exception {
+        Path remote = Files.createDirectories(dir.resolve("sftp-remote"));
+        Files.writeString(remote.resolve("there.txt"), "from the server\n");
+        Path here = Files.createDirectories(dir.resolve("sftp-local"));
+        Path upload = Files.writeString(here.resolve("up.txt"), "from conch\n");
+        Path batch = Files.writeString(dir.resolve("batch"), String.join("\n",
+                "cd " + remote,
+                "pwd",
+                "put " + upload,
+                "ls",
+                "mkdir sub",
+                "rename up.txt sub/moved.txt",
+                "ls -l sub",
+                "get there.txt " + here.resolve("got.txt"),
+                "-rm nosuch.txt",
+                "rm sub/moved.txt",
+                "quit", ""));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = new ConchSftpCommand(Map.of(), home).run(List.of("-P", String.valueOf(sshd.port), "-i", key.toString(),
+                "-o", "UserKnownHostsFile=" + sshd.knownHosts, "-b", batch.toString(), "127.0.0.1"),
+                new ByteArrayInputStream(new byte[0]), new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        String o = out.toString(StandardCharsets.UTF_8);
+        assertEquals(0, status, o + err);
+        assertTrue(o.startsWith("sftp> cd " + remote + "\nsftp> pwd\nRemote working directory: " + remote + "\n"), o);
+        assertTrue(o.contains("sftp> ls\nthere.txt  up.txt     \n"), "names in columns: " + o);
+        assertTrue(o.lines().anyMatch(l -> l.startsWith("-rw") && l.endsWith(" moved.txt")), "ls -l is the server's long form: " + o);
+        assertEquals("from the server\n", Files.readString(here.resolve("got.txt")));
+        assertTrue(Files.isDirectory(remote.resolve("sub")));
+        assertTrue(!Files.exists(remote.resolve("sub/moved.txt")) && !Files.exists(remote.resolve("up.txt")));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("nosuch.txt"), err.toString(StandardCharsets.UTF_8));
+
+        // without -b: a failure does not end the session, and progress lines are printed
+        ByteArrayOutputStream out2 = new ByteArrayOutputStream();
+        ByteArrayOutputStream err2 = new ByteArrayOutputStream();
+        int again = new ConchSftpCommand(Map.of(), home).run(List.of("-P", String.valueOf(sshd.port), "-i", key.toString(),
+                "-o", "UserKnownHostsFile=" + sshd.knownHosts, "127.0.0.1"),
+                new ByteArrayInputStream(("cd " + remote + "\nrm nosuch\nput " + upload + "\n").getBytes(StandardCharsets.UTF_8)),
+                new PrintStream(out2, true, StandardCharsets.UTF_8), new PrintStream(err2, true, StandardCharsets.UTF_8));
+        assertEquals(0, again, err2.toString(StandardCharsets.UTF_8));
+        assertTrue(out2.toString(StandardCharsets.UTF_8).contains("Uploading " + upload + " to " + remote + "/up.txt\n"),
+                out2.toString(StandardCharsets.UTF_8));
+        assertTrue(err2.toString(StandardCharsets.UTF_8).startsWith("Connected to 127.0.0.1.\n"));
+        assertEquals("from conch\n", Files.readString(remote.resolve("up.txt")));
     }
 
     @Test
