@@ -29,6 +29,7 @@ import picocli.CommandLine.ParseResult;
 
 /**
  * The {@code twine} command: one subcommand per {@link ServicePlugin} found on the module path,
+ * one per {@link CommandPlugin} (clients such as {@code conch}, which parse their own arguments),
  * plus {@code demo}, {@code user} and {@code help}. ({@code twine test} is handled by the
  * {@code ./twine} script, which runs the build.)
  *
