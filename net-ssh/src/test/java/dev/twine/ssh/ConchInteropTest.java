@@ -305,7 +305,7 @@ class ConchInteropTest {
     }
 
     @Test
-    void terminalSessionInTmuxIsRawSizedResizedAndRestored() throws Exception {
+    void terminalSessionInTmuxIsRawSizedResizedRestoredAndEscapable() throws Exception {
         String tmux = Peers.require("/usr/bin/tmux");
         Path socket = dir.resolve("tmux.sock");
         String java = ProcessHandle.current().info().command().orElseThrow();
@@ -313,12 +313,15 @@ class ConchInteropTest {
                         codeSource(ConchCommand.class), codeSource(ConchMain.class))
                 .filter(s -> !s.isEmpty()).collect(Collectors.joining(File.pathSeparator));
         Path script = dir.resolve("tty-session.sh");
+        String conch = "'" + java + "' -cp '" + classPath + "' " + ConchMain.class.getName() + " -p " + sshd.port + " -i "
+                + key + " -o UserKnownHostsFile=" + sshd.knownHosts + " 127.0.0.1";
         Files.writeString(script, String.join("\n",
                 "stty -g > " + dir.resolve("stty.before"),
-                "'" + java + "' -cp '" + classPath + "' " + ConchMain.class.getName() + " -p " + sshd.port + " -i " + key
-                        + " -o UserKnownHostsFile=" + sshd.knownHosts + " 127.0.0.1",
+                conch,
                 "echo CONCH-EXIT=$?",
                 "stty -g > " + dir.resolve("stty.after"),
+                conch,
+                "echo ESCAPED-EXIT=$?",
                 "sleep 600", ""));
         List<String> base = List.of(tmux, "-S", socket.toString());
         run(concat(base, "new-session", "-d", "-x", "100", "-y", "30", "sh " + script));
@@ -336,6 +339,13 @@ class ConchInteropTest {
             awaitFile(dir.resolve("stty.after"));
             assertEquals(Files.readString(dir.resolve("stty.before")), Files.readString(dir.resolve("stty.after")),
                     "the terminal is as it was");
+
+            // the second session: ~. at the start of a line closes it, with ssh's 255
+            awaitPrompt(base);
+            run(concat(base, "send-keys", "-t", "0", "Enter"));
+            run(concat(base, "send-keys", "-t", "0", "~."));
+            String escaped = awaitPane(base, "ESCAPED-EXIT=255");
+            assertTrue(escaped.contains("Connection to 127.0.0.1 closed by ~."), escaped);
         } finally {
             new ProcessBuilder(concat(base, "kill-server")).start().waitFor(10, TimeUnit.SECONDS);
         }
@@ -425,18 +435,9 @@ class ConchInteropTest {
     }
 
     private static void awaitListening(int port, Background conch) throws Exception {
-        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (true) {
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 500);
-                return;
-            } catch (IOException notYet) {
-                conch.check();
-                if (System.nanoTime() > end) {
-                    fail("nothing listens on " + port);
-                }
-                Thread.sleep(100);
-            }
+        if (!Peers.awaitListening(port, Duration.ofSeconds(60), () -> conch.ended.get() == null)) {
+            conch.check();
+            fail("nothing listens on " + port);
         }
     }
 

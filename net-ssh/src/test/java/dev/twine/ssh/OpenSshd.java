@@ -3,9 +3,7 @@ package dev.twine.ssh;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -61,18 +59,9 @@ final class OpenSshd implements AutoCloseable {
         Path file = dir.resolve("sshd_config");
         Files.writeString(file, String.join("\n", config) + "\n");
         Process sshd = Peers.start(List.of(binary, "-D", "-e", "-f", file.toString()), dir.resolve("sshd.log"));
-        long end = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-        while (true) {
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 500);
-                break;
-            } catch (IOException notYet) {
-                if (!sshd.isAlive() || System.nanoTime() > end) {
-                    Peers.stop(sshd);
-                    fail("sshd did not start: " + Files.readString(dir.resolve("sshd.log")));
-                }
-                Thread.sleep(100);
-            }
+        if (!Peers.awaitListening(port, Duration.ofSeconds(15), sshd::isAlive)) {
+            Peers.stop(sshd);
+            fail("sshd did not start: " + Files.readString(dir.resolve("sshd.log")));
         }
         Path knownHosts = dir.resolve("known_hosts");
         Files.writeString(knownHosts, "[127.0.0.1]:" + port + " " + Files.readString(Path.of(hostKey + ".pub")));
