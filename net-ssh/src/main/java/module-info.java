@@ -20,6 +20,11 @@ module dev.twine.ssh {
     // sun.misc.Signal: `twine conch` forwards the terminal's SIGWINCH as a window change
     requires jdk.unsupported;
 
+    // the Manhole's JShell sessions, and SourceVersion to check its names: only a process that
+    // builds a manhole needs them (the launcher requires jdk.jshell)
+    requires static jdk.jshell;
+    requires static java.compiler;
+
     exports dev.twine.ssh;
 
     provides dev.twine.core.spi.ServicePlugin with dev.twine.ssh.internal.SshPlugin;

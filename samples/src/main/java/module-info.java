@@ -5,6 +5,7 @@
 module dev.twine.samples {
     requires dev.twine.core;
     requires info.picocli;
+    requires dev.twine.ssh; // --manhole
     requires java.logging; // the launcher sets the log format and quiets chatty libraries
     requires jdk.unsupported; // sun.misc.Signal: SIGINT/SIGTERM end in a graceful shutdown and exit 0
 

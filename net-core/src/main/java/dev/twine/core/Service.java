@@ -44,6 +44,17 @@ public interface Service extends AutoCloseable {
         return false;
     }
 
+    /**
+     * The services this one is made of, for tools that look inside a running process (the
+     * manhole's {@code server("smtp")}, a status page): a {@link Services#group}'s members, in
+     * start order. The default, for a service that is one thing, is none.
+     *
+     * @return the direct members; an unmodifiable list
+     */
+    default List<Service> members() {
+        return List.of();
+    }
+
     /** Stops at once: in-progress work is cancelled. Blocks until stopped; idempotent. */
     @Override
     void close();

@@ -39,6 +39,11 @@ public final class Services {
         }
 
         @Override
+        public List<Service> members() {
+            return members;
+        }
+
+        @Override
         public void start() throws Exception {
             lock.lock();
             try {

@@ -60,9 +60,12 @@ public final class AuthorizedKeysDirectory implements PublicKeyStore {
     private static final Pattern SAFE_USER = Pattern.compile("[A-Za-z0-9_@-][A-Za-z0-9._@-]{0,63}");
 
     private final Path dir;
+    /** For {@link #ofFile}: the one user the file is for; null for a directory. */
+    private final String onlyUser;
 
-    private AuthorizedKeysDirectory(Path dir) {
+    private AuthorizedKeysDirectory(Path dir, String onlyUser) {
         this.dir = dir;
+        this.onlyUser = onlyUser;
     }
 
     /**
@@ -72,7 +75,24 @@ public final class AuthorizedKeysDirectory implements PublicKeyStore {
      * @return the store
      */
     public static AuthorizedKeysDirectory of(Path dir) {
-        return new AuthorizedKeysDirectory(Objects.requireNonNull(dir, "dir"));
+        return new AuthorizedKeysDirectory(Objects.requireNonNull(dir, "dir"), null);
+    }
+
+    /**
+     * A store over one {@code authorized_keys} file that holds the keys of one user, as
+     * {@code ~/.ssh/authorized_keys} does for sshd: every other user name has no key. The options
+     * are read as for a directory. The file need not exist yet.
+     *
+     * @param username the user the keys are for
+     * @param file the {@code authorized_keys} file
+     * @return the store
+     * @throws IllegalArgumentException if {@code username} is not a name a directory would accept
+     */
+    public static AuthorizedKeysDirectory ofFile(String username, Path file) {
+        if (!SAFE_USER.matcher(Objects.requireNonNull(username, "username")).matches()) {
+            throw new IllegalArgumentException("not a safe user name: " + username);
+        }
+        return new AuthorizedKeysDirectory(Objects.requireNonNull(file, "file"), username);
     }
 
     /**
@@ -128,7 +148,10 @@ public final class AuthorizedKeysDirectory implements PublicKeyStore {
         if (username == null || key == null || !SAFE_USER.matcher(username).matches()) {
             return Optional.empty();
         }
-        Path file = dir.resolve(username);
+        if (onlyUser != null && !onlyUser.equals(username)) {
+            return Optional.empty();
+        }
+        Path file = onlyUser != null ? dir : dir.resolve(username);
         if (!Files.isRegularFile(file)) {
             return Optional.empty();
         }
@@ -186,10 +209,10 @@ public final class AuthorizedKeysDirectory implements PublicKeyStore {
     /**
      * Describes the store.
      *
-     * @return {@code AuthorizedKeysDirectory[DIR]}
+     * @return {@code AuthorizedKeysDirectory[DIR]}, or {@code AuthorizedKeysDirectory[USER=FILE]}
      */
     @Override
     public String toString() {
-        return "AuthorizedKeysDirectory[" + dir + "]";
+        return "AuthorizedKeysDirectory[" + (onlyUser != null ? onlyUser + "=" : "") + dir + "]";
     }
 }

@@ -4,8 +4,10 @@ import dev.twine.core.Binding;
 import dev.twine.core.Metrics;
 import dev.twine.core.Server;
 import dev.twine.core.Service;
+import dev.twine.core.auth.UsersFile;
 import dev.twine.core.spi.CommandPlugin;
 import dev.twine.core.spi.ServicePlugin;
+import dev.twine.ssh.Manhole;
 import dev.twine.core.Services;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -118,9 +120,13 @@ public final class Main {
             }
             ServicePlugin plugin = plugins.get(name);
             Optional<Metrics> metrics = sub.hasMatchedOption("--metrics-listen") ? Optional.of(Metrics.create()) : Optional.empty();
-            Service service = plugin.create(arguments(plugin, sub, metrics));
+            Map<String, Object> live = new LinkedHashMap<>();
+            Service service = plugin.create(arguments(plugin, sub, metrics, live));
             if (metrics.isPresent()) {
                 service = Services.group(service.name(), List.of(service, metricsServer(metrics.get(), sub)));
+            }
+            if (sub.hasMatchedOption("--manhole")) {
+                service = Services.group(service.name(), List.of(service, manhole(service, live, sub)));
             }
             return serve(service, List.of(), out, err);
         } catch (IllegalArgumentException e) {
@@ -245,7 +251,44 @@ public final class Main {
         if (metrics) {
             spec.addOption(OptionSpec.builder("--metrics-listen").paramLabel("EP").type(String.class)
                     .description("Serve Prometheus metrics at http://EP/metrics (e.g. tcp:9100:interface=127.0.0.1).").build());
+            spec.addOption(OptionSpec.builder("--manhole").paramLabel("EP").type(String.class)
+                    .description("Open an SSH endpoint (tcp:PORT: loopback unless interface= says otherwise) giving"
+                            + " a JShell session inside this process, with the running services bound to names"
+                            + " (services, server(\"smtp\"), users). Public-key login only, as the user running"
+                            + " the process.").build());
+            spec.addOption(OptionSpec.builder("--manhole-keys").paramLabel("FILE").type(String.class)
+                    .description("The authorized_keys file for --manhole (default: ~/.ssh/authorized_keys).").build());
+            spec.addOption(OptionSpec.builder("--manhole-host-key").paramLabel("FILE").type(String.class)
+                    .description("The manhole's Ed25519 host key, generated if missing (default: manhole_host_key).").build());
         }
+    }
+
+    /**
+     * The {@code --manhole} endpoint: {@code services} is the running tree, and what the plugin
+     * read through the typed arguments (its users file) is bound too.
+     */
+    private static Service manhole(Service services, Map<String, Object> live, ParseResult sub) {
+        Path keys = sub.hasMatchedOption("--manhole-keys") ? Path.of(sub.matchedOptionValue("--manhole-keys", ""))
+                : Path.of(System.getProperty("user.home"), ".ssh", "authorized_keys");
+        if (!java.nio.file.Files.isReadable(keys)) {
+            throw new IllegalArgumentException("--manhole-keys: cannot read " + keys + " (the keys that may log in to the manhole)");
+        }
+        Manhole.Builder b;
+        try {
+            b = Manhole.builder().listen(sub.matchedOptionValue("--manhole", ""));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--manhole: " + e.getMessage());
+        }
+        b.authorizedKeys(keys)
+                .hostKey(Path.of(sub.matchedOptionValue("--manhole-host-key", "manhole_host_key")))
+                .services(services);
+        live.forEach(b::bind);
+        if (ModuleLayer.boot().findModule("jdk.jshell").isEmpty()) {
+            // not required by the launcher, so that it runs on a JRE without it
+            throw new IllegalArgumentException("--manhole needs the jdk.jshell module: run java with --add-modules jdk.jshell"
+                    + " on a JDK (./twine does)");
+        }
+        return b.build();
     }
 
     /**
@@ -286,7 +329,12 @@ public final class Main {
                 .build();
     }
 
-    private static ServicePlugin.Arguments arguments(ServicePlugin plugin, ParseResult sub, Optional<Metrics> metrics) {
+    /**
+     * The plugin's view of the command line. What it loads through a typed accessor worth looking
+     * at live (the users file) is put in {@code live}, for the manhole to bind.
+     */
+    private static ServicePlugin.Arguments arguments(ServicePlugin plugin, ParseResult sub, Optional<Metrics> metrics,
+            Map<String, Object> live) {
         Map<String, ServicePlugin.Option> declared = new LinkedHashMap<>();
         plugin.options().forEach(o -> declared.put(o.name(), o));
         return new ServicePlugin.Arguments() {
@@ -327,6 +375,13 @@ public final class Main {
             @Override
             public Optional<Metrics> metrics() {
                 return metrics;
+            }
+
+            @Override
+            public UsersFile usersFile(String option) {
+                UsersFile users = ServicePlugin.Arguments.super.usersFile(option);
+                live.put("users", users);
+                return users;
             }
         };
     }

@@ -77,6 +77,58 @@ class LauncherProcessTest {
     }
 
     @Test
+    void theManholeEvaluatesCodeInsideTheRunningLauncher(@TempDir Path dir) throws Exception {
+        Path ssh = EchoInteropTest.tool("ssh");
+        Path keygen = EchoInteropTest.tool("ssh-keygen");
+        Path key = dir.resolve("id_ed25519");
+        Process kg = new ProcessBuilder(keygen.toString(), "-q", "-t", "ed25519", "-N", "", "-f", key.toString())
+                .redirectErrorStream(true).start();
+        assertTrue(kg.waitFor(30, TimeUnit.SECONDS) && kg.exitValue() == 0, "ssh-keygen");
+        Path authorized = Files.writeString(dir.resolve("authorized_keys"), Files.readString(Path.of(key + ".pub")));
+        Path hostKey = dir.resolve("manhole_host_key");
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process p = new ProcessBuilder(List.of(java, "--add-modules", "jdk.jshell", "-p", System.getProperty("jdk.module.path"),
+                "-m", "dev.twine.samples/dev.twine.samples.Main",
+                "echo", "--listen", "tcp:0:interface=127.0.0.1", "--manhole", "tcp:0",
+                "--manhole-keys", authorized.toString(), "--manhole-host-key", hostKey.toString()))
+                .redirectErrorStream(true).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            Map<String, Integer> ports = new HashMap<>();
+            List<String> seen = new ArrayList<>();
+            while (ports.size() < 2) {
+                String line = out.readLine();
+                if (line == null) {
+                    fail("the launcher ended before listening: " + seen);
+                }
+                seen.add(line);
+                Matcher m = LISTENING.matcher(line);
+                if (m.find()) {
+                    ports.put(m.group(1), Integer.parseInt(m.group(2)));
+                }
+            }
+            assertEquals("ping", echo(ports.get("echo"), "ping"));
+            Path knownHosts = Files.writeString(dir.resolve("known_hosts"),
+                    "[127.0.0.1]:" + ports.get("manhole") + " " + Files.readString(Path.of(hostKey + ".pub")));
+            Process session = new ProcessBuilder(ssh.toString(), "-F", "/dev/null", "-o", "BatchMode=yes",
+                    "-o", "UserKnownHostsFile=" + knownHosts, "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR",
+                    "-o", "IdentitiesOnly=yes", "-i", key.toString(), "-p", String.valueOf(ports.get("manhole")),
+                    System.getProperty("user.name") + "@127.0.0.1",
+                    "((dev.twine.core.Server) server(\"echo\")).connectionCount() + \" \" + server(\"echo\").bindings().get(0).port()")
+                    .redirectErrorStream(true).start();
+            String answer = new String(session.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(session.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(0, session.exitValue(), answer);
+            assertEquals("\"0 " + ports.get("echo") + "\"\n", answer, "live figures of the running echo server");
+            p.destroy();
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue());
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
     void servesASocketPassedBySystemd(@TempDir Path dir) throws Exception {
         String java = ProcessHandle.current().info().command().orElseThrow();
         String modulePath = System.getProperty("jdk.module.path");

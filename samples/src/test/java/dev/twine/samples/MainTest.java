@@ -79,6 +79,19 @@ class MainTest {
     }
 
     @Test
+    void aManholeWithoutItsKeysOrOnABadEndpointExitsTwoWithOneLine() {
+        assertEquals(2, run("echo", "--listen", "tcp:0:interface=127.0.0.1", "--manhole", "tcp:0",
+                "--manhole-keys", "/nonexistent/authorized_keys"));
+        assertEquals("twine echo: --manhole-keys: cannot read /nonexistent/authorized_keys"
+                + " (the keys that may log in to the manhole)", err().strip());
+        out.reset();
+        err.reset();
+        assertEquals(2, run("echo", "--listen", "tcp:0:interface=127.0.0.1", "--manhole", "udp:53",
+                "--manhole-keys", "/dev/null"));
+        assertEquals("twine echo: --manhole: a manhole listens on a tcp: endpoint, not udp:53", err().strip());
+    }
+
+    @Test
     void badDurationExitsTwo() {
         assertEquals(2, run("echo", "--idle-timeout", "soon"));
         assertTrue(err().contains("--idle-timeout: 'soon' is not a duration"), err());

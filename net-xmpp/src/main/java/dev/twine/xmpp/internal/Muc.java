@@ -7,6 +7,11 @@ import dev.twine.xmpp.InboundStanza;
 import dev.twine.xmpp.Jid;
 import dev.twine.xmpp.StanzaError;
 import dev.twine.xmpp.StanzaException;
+import dev.twine.xmpp.internal.MucRoom.Affiliation;
+import dev.twine.xmpp.internal.MucRoom.Config;
+import dev.twine.xmpp.internal.MucRoom.Occupant;
+import dev.twine.xmpp.internal.MucRoom.Past;
+import dev.twine.xmpp.internal.MucRoom.Role;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +19,6 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -64,102 +68,12 @@ public final class Muc implements DomainHandler {
         }
     }
 
-    enum Affiliation {
-        OWNER, ADMIN, MEMBER, NONE, OUTCAST;
-
-        String xml() {
-            return name().toLowerCase(java.util.Locale.ROOT);
-        }
-
-        boolean atLeastAdmin() {
-            return this == OWNER || this == ADMIN;
-        }
-
-        static Affiliation parse(String s) throws StanzaException {
-            for (Affiliation a : values()) {
-                if (a.xml().equals(s)) {
-                    return a;
-                }
-            }
-            throw new StanzaException(StanzaError.BAD_REQUEST, "unknown affiliation " + s);
-        }
-    }
-
-    enum Role {
-        MODERATOR, PARTICIPANT, VISITOR, NONE;
-
-        String xml() {
-            return name().toLowerCase(java.util.Locale.ROOT);
-        }
-
-        static Role parse(String s) throws StanzaException {
-            for (Role r : values()) {
-                if (r.xml().equals(s)) {
-                    return r;
-                }
-            }
-            throw new StanzaException(StanzaError.BAD_REQUEST, "unknown role " + s);
-        }
-    }
-
-    /** A room's configuration (XEP-0045 §15.5.3, muc#roomconfig); maxUsers zero: the service's limit. */
-    record Config(String title, String description, boolean persistent, boolean isPublic, boolean membersOnly,
-            boolean moderated, String password, boolean whoisAnyone, boolean changeSubject, int maxUsers, int history) {
-        static Config defaults(int history) {
-            return new Config("", "", false, true, false, false, "", false, false, 0, history);
-        }
-    }
-
-    static final class Occupant {
-        String nick;
-        final String bare;
-        final List<Jid> jids = new ArrayList<>();
-        Role role;
-        Element presence;
-
-        Occupant(String nick, String bare, Role role) {
-            this.nick = nick;
-            this.bare = bare;
-            this.role = role;
-        }
-    }
-
-    private record Past(Element message, Instant at) {}
-
-    static final class Room {
-        final String name;
-        Config config;
-        Map<String, Affiliation> affiliations = new LinkedHashMap<>();
-        final Map<String, Occupant> occupants = new LinkedHashMap<>();
-        final ArrayDeque<Past> history = new ArrayDeque<>();
-        String subject = "";
-        String subjectBy = "";
-
-        Room(String name, Config config) {
-            this.name = name;
-            this.config = config;
-        }
-
-        Affiliation affiliation(String bare) {
-            return affiliations.getOrDefault(bare, Affiliation.NONE);
-        }
-
-        Occupant byJid(Jid full) {
-            for (Occupant o : occupants.values()) {
-                if (o.jids.contains(full)) {
-                    return o;
-                }
-            }
-            return null;
-        }
-    }
-
     private final String domain;
     private final Path dir;
     private final Clock clock;
     private final Limits limits;
     private final ReentrantLock lock = new ReentrantLock();
-    private final Map<String, Room> rooms = new TreeMap<>();
+    private final Map<String, MucRoom> rooms = new TreeMap<>();
     private final Archive archive;
 
     /**
@@ -178,7 +92,7 @@ public final class Muc implements DomainHandler {
             for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".xml")).sorted().toList()) {
                 for (Element e : DataStore.read(f)) {
                     if (e.is("room", STORE_NS)) {
-                        Room r = fromStored(e);
+                        MucRoom r = fromStored(e);
                         rooms.put(r.name, r);
                     }
                 }
@@ -209,7 +123,7 @@ public final class Muc implements DomainHandler {
 
     private void presence(Element p, Jid from, Jid to, List<Element> out) throws StanzaException, IOException {
         String type = p.attributeOrEmpty("type");
-        Room room = to.local().isEmpty() ? null : rooms.get(to.local());
+        MucRoom room = to.local().isEmpty() ? null : rooms.get(to.local());
         if (type.equals("unavailable") || type.equals("error")) {
             Occupant o = room == null ? null : room.byJid(from);
             if (o != null) {
@@ -234,15 +148,15 @@ public final class Muc implements DomainHandler {
         }
     }
 
-    private void join(Room existing, Jid to, Jid from, Element p, List<Element> out) throws StanzaException, IOException {
-        Room room = existing;
+    private void join(MucRoom existing, Jid to, Jid from, Element p, List<Element> out) throws StanzaException, IOException {
+        MucRoom room = existing;
         boolean created = room == null;
         String bare = from.bare().toString();
         if (created) {
             if (rooms.size() >= limits.rooms()) {
                 throw new StanzaException(StanzaError.RESOURCE_CONSTRAINT, "this service has as many rooms as it may hold");
             }
-            room = new Room(to.local(), Config.defaults(limits.history()));
+            room = new MucRoom(to.local(), Config.defaults(limits.history()));
             room.affiliations.put(bare, Affiliation.OWNER); // §10.1.1: the creator owns the room
         }
         Affiliation a = room.affiliation(bare);
@@ -299,7 +213,7 @@ public final class Muc implements DomainHandler {
         out.add(subject);
     }
 
-    private void changeNick(Room room, Occupant me, String nick, Element p, List<Element> out) throws StanzaException {
+    private void changeNick(MucRoom room, Occupant me, String nick, Element p, List<Element> out) throws StanzaException {
         Occupant holder = room.occupants.get(nick);
         if (holder != null) {
             throw new StanzaException(StanzaError.CONFLICT, "that nickname is taken"); // §7.6
@@ -313,7 +227,7 @@ public final class Muc implements DomainHandler {
         announce(room, me, "", List.of(), List.of(), out);
     }
 
-    private void leave(Room room, Occupant o, Jid jid, List<Element> out) throws IOException {
+    private void leave(MucRoom room, Occupant o, Jid jid, List<Element> out) throws IOException {
         if (o.jids.size() > 1) {
             o.jids.remove(jid); // another session of the same user stays under the nickname
             out.add(presenceOf(room, o, jid, "unavailable", List.of(), List.of(110), true).withAttribute("to", jid.toString()));
@@ -326,7 +240,7 @@ public final class Muc implements DomainHandler {
     }
 
     /** A temporary room ends with its last occupant (XEP-0045 §10.1.3). */
-    private void dropIfDone(Room room) throws IOException {
+    private void dropIfDone(MucRoom room) throws IOException {
         if (room.occupants.isEmpty() && !room.config.persistent()) {
             rooms.remove(room.name);
             archive.delete(room.name); // a later room of the same name starts afresh
@@ -337,11 +251,11 @@ public final class Muc implements DomainHandler {
      * Sends occupant {@code o}'s presence to every occupant, and to {@code o}'s own sessions if it
      * has left, those with status 110 (§7.2.3) besides {@code codes}.
      */
-    private void announce(Room room, Occupant o, String type, List<Element> itemChildren, List<Integer> codes, List<Element> out) {
+    private void announce(MucRoom room, Occupant o, String type, List<Element> itemChildren, List<Integer> codes, List<Element> out) {
         announce(room, o, type, itemChildren, codes, out, null);
     }
 
-    private void announce(Room room, Occupant o, String type, List<Element> itemChildren, List<Integer> codes,
+    private void announce(MucRoom room, Occupant o, String type, List<Element> itemChildren, List<Integer> codes,
             List<Element> out, String newNick) {
         List<Element> children = new ArrayList<>(itemChildren);
         for (Occupant v : room.occupants.values()) {
@@ -361,16 +275,16 @@ public final class Muc implements DomainHandler {
         }
     }
 
-    private static boolean canSeeJids(Room room, Occupant viewer) {
+    private static boolean canSeeJids(MucRoom room, Occupant viewer) {
         return room.config.whoisAnyone() || viewer.role == Role.MODERATOR;
     }
 
-    private Element presenceOf(Room room, Occupant o, Jid to, String type, List<Element> itemChildren, List<Integer> codes, boolean showJid) {
+    private Element presenceOf(MucRoom room, Occupant o, Jid to, String type, List<Element> itemChildren, List<Integer> codes, boolean showJid) {
         Element p = presenceOf(room, o, null, type, itemChildren, codes, showJid, null);
         return to == null ? p : p.withAttribute("to", to.toString());
     }
 
-    private Element presenceOf(Room room, Occupant o, Jid to, String type, List<Element> itemChildren, List<Integer> codes,
+    private Element presenceOf(MucRoom room, Occupant o, Jid to, String type, List<Element> itemChildren, List<Integer> codes,
             boolean showJid, String newNick) {
         Element p = Element.of("presence", NS).withAttribute("from", roomJid(room) + "/" + o.nick);
         if (to != null) {
@@ -404,7 +318,7 @@ public final class Muc implements DomainHandler {
     }
 
     /** XEP-0045 §7.2.14: the discussion history a newcomer asked for (maxstanzas, seconds, since; maxchars='0'). */
-    private void history(Room room, Optional<Element> request, Jid to, List<Element> out) {
+    private void history(MucRoom room, Optional<Element> request, Jid to, List<Element> out) {
         int max = room.history.size();
         Instant since = Instant.MIN;
         if (request.isPresent()) {
@@ -457,7 +371,7 @@ public final class Muc implements DomainHandler {
 
     private void message(Element m, Jid from, Jid to, List<Element> out) throws StanzaException, IOException {
         String type = m.attribute("type").orElse("normal");
-        Room room = to.local().isEmpty() ? null : rooms.get(to.local());
+        MucRoom room = to.local().isEmpty() ? null : rooms.get(to.local());
         Occupant me = room == null ? null : room.byJid(from);
         if (type.equals("error")) {
             if (me != null) {
@@ -530,7 +444,7 @@ public final class Muc implements DomainHandler {
     }
 
     /** §7.5: a private message to one occupant, through the room, from the sender's occupant address. */
-    private void privateMessage(Room room, Occupant me, String nick, Element m, String type, List<Element> out) throws StanzaException {
+    private void privateMessage(MucRoom room, Occupant me, String nick, Element m, String type, List<Element> out) throws StanzaException {
         if (type.equals("groupchat")) {
             throw new StanzaException(StanzaError.BAD_REQUEST, "a private message is not groupchat"); // §7.5
         }
@@ -549,7 +463,7 @@ public final class Muc implements DomainHandler {
     }
 
     /** §7.8.2: mediated invitations (and their declines), sent on from the room. */
-    private void invite(Room room, Occupant me, Jid from, Element x, List<Element> out) throws StanzaException, IOException {
+    private void invite(MucRoom room, Occupant me, Jid from, Element x, List<Element> out) throws StanzaException, IOException {
         Optional<Element> decline = x.child("decline", USER);
         if (decline.isPresent()) {
             Jid to = parse(decline.get().attributeOrEmpty("to"));
@@ -606,7 +520,7 @@ public final class Muc implements DomainHandler {
         }
     }
 
-    private String roomJid(Room room) {
+    private String roomJid(MucRoom room) {
         return room.name + "@" + domain;
     }
 
@@ -627,7 +541,7 @@ public final class Muc implements DomainHandler {
                         feature(ServerIqs.DISCO_INFO), feature(ServerIqs.DISCO_ITEMS), feature(MUC), feature(ServerIqs.PING)))));
             } else if (get && q.is("query", ServerIqs.DISCO_ITEMS) && q.attribute("node").isEmpty()) {
                 Element items = Element.of("query", ServerIqs.DISCO_ITEMS);
-                for (Room r : rooms.values()) {
+                for (MucRoom r : rooms.values()) {
                     if (r.config.isPublic()) {
                         items = items.withChild(Element.of("item", ServerIqs.DISCO_ITEMS).withAttribute("jid", roomJid(r))
                                 .withAttribute("name", r.config.title().isEmpty() ? r.name : r.config.title()));
@@ -639,7 +553,7 @@ public final class Muc implements DomainHandler {
             }
             return; // anything else: service-unavailable
         }
-        Room room = rooms.get(to.local());
+        MucRoom room = rooms.get(to.local());
         if (room == null) {
             throw new StanzaException(StanzaError.ITEM_NOT_FOUND, "no such room");
         }
@@ -685,7 +599,7 @@ public final class Muc implements DomainHandler {
     }
 
     /** §6.4: the room's identity, features and muc#roominfo. */
-    private Element roomInfo(Room room) {
+    private Element roomInfo(MucRoom room) {
         Config c = room.config;
         List<Element> children = new ArrayList<>();
         children.add(Element.of("identity", ServerIqs.DISCO_INFO).withAttribute("category", "conference").withAttribute("type", "text")
@@ -697,10 +611,10 @@ public final class Muc implements DomainHandler {
                 c.whoisAnyone() ? "muc_nonanonymous" : "muc_semianonymous")) {
             children.add(feature(f));
         }
-        children.add(form("result", MUC + "#roominfo", List.of(
-                field("muc#roominfo_description", "text-single", "Description", c.description()),
-                field("muc#roominfo_occupants", "text-single", "Occupants", Integer.toString(room.occupants.size())),
-                field("muc#roominfo_subject", "text-single", "Subject", room.subject))));
+        children.add(MucForms.form("result", MUC + "#roominfo", List.of(
+                MucForms.field("muc#roominfo_description", "text-single", "Description", c.description()),
+                MucForms.field("muc#roominfo_occupants", "text-single", "Occupants", Integer.toString(room.occupants.size())),
+                MucForms.field("muc#roominfo_subject", "text-single", "Subject", room.subject))));
         return Element.of("query", ServerIqs.DISCO_INFO).withChildren(children);
     }
 
@@ -710,7 +624,7 @@ public final class Muc implements DomainHandler {
 
     private record AffiliationChange(String bare, Affiliation affiliation, String reason) {}
 
-    private List<Element> admin(Room room, Occupant me, Jid from, Element q, boolean get) throws StanzaException, IOException {
+    private List<Element> admin(MucRoom room, Occupant me, Jid from, Element q, boolean get) throws StanzaException, IOException {
         Affiliation mine = room.affiliation(from.bare().toString());
         Role myRole = me == null ? Role.NONE : me.role;
         List<Element> items = q.children().stream().filter(e -> e.is("item", ADMIN)).toList();
@@ -829,7 +743,7 @@ public final class Muc implements DomainHandler {
     }
 
     /** Takes an occupant out of the room with a status code saying why (kicked 307, banned 301, ...). */
-    private void remove(Room room, Occupant o, int code, String actor, String reason, List<Element> out) {
+    private void remove(MucRoom room, Occupant o, int code, String actor, String reason, List<Element> out) {
         room.occupants.remove(o.nick);
         o.role = Role.NONE;
         List<Element> children = new ArrayList<>();
@@ -844,12 +758,12 @@ public final class Muc implements DomainHandler {
 
     // ---------------------------------------------------------------- owner: configuration, destruction (§10)
 
-    private List<Element> owner(Room room, Jid from, Element q, boolean get) throws StanzaException, IOException {
+    private List<Element> owner(MucRoom room, Jid from, Element q, boolean get) throws StanzaException, IOException {
         if (room.affiliation(from.bare().toString()) != Affiliation.OWNER) {
             throw new StanzaException(StanzaError.FORBIDDEN, "only owners configure a room"); // §10.2
         }
         if (get) {
-            return List.of(result(Element.of("query", OWNER).withChild(configForm(room.config))));
+            return List.of(result(Element.of("query", OWNER).withChild(MucForms.configForm(room.config, limits))));
         }
         Optional<Element> destroy = q.child("destroy", OWNER);
         if (destroy.isPresent()) {
@@ -867,7 +781,7 @@ public final class Muc implements DomainHandler {
             throw new StanzaException(StanzaError.BAD_REQUEST, "the form is of type submit or cancel");
         }
         Config old = room.config;
-        Config c = submitted(old, x.get());
+        Config c = MucForms.submitted(old, x.get(), limits);
         room.config = c;
         if (c.persistent() || old.persistent()) {
             saveOrRevert(room, new LinkedHashMap<>(room.affiliations), old);
@@ -896,7 +810,7 @@ public final class Muc implements DomainHandler {
         return out;
     }
 
-    private List<Element> destroy(Room room, Element destroy) throws IOException {
+    private List<Element> destroy(MucRoom room, Element destroy) throws IOException {
         archive.delete(room.name);
         Files.deleteIfExists(file(room));
         DurableFiles.forceDirectory(dir);
@@ -922,113 +836,14 @@ public final class Muc implements DomainHandler {
         return out;
     }
 
-    private Element configForm(Config c) {
-        return form("form", CONFIG, List.of(
-                field("muc#roomconfig_roomname", "text-single", "Room title", c.title()),
-                field("muc#roomconfig_roomdesc", "text-single", "Description", c.description()),
-                field("muc#roomconfig_persistentroom", "boolean", "Keep the room when it is empty", flag(c.persistent())),
-                field("muc#roomconfig_publicroom", "boolean", "List the room in disco#items", flag(c.isPublic())),
-                field("muc#roomconfig_membersonly", "boolean", "Members only", flag(c.membersOnly())),
-                field("muc#roomconfig_moderatedroom", "boolean", "Moderated (newcomers are visitors)", flag(c.moderated())),
-                field("muc#roomconfig_passwordprotectedroom", "boolean", "Password protected", flag(!c.password().isEmpty())),
-                field("muc#roomconfig_roomsecret", "text-private", "Password", c.password()),
-                field("muc#roomconfig_whois", "list-single", "Who may see real addresses", c.whoisAnyone() ? "anyone" : "moderators")
-                        .withChild(option("moderators")).withChild(option("anyone")),
-                field("muc#roomconfig_changesubject", "boolean", "Occupants may change the subject", flag(c.changeSubject())),
-                field("muc#roomconfig_maxusers", "text-single", "Most occupants (0: the service's limit " + limits.occupants() + ")",
-                        Integer.toString(c.maxUsers())),
-                field("muc#maxhistoryfetch", "text-single", "Messages of history kept (at most " + limits.history() + ")",
-                        Integer.toString(c.history()))));
-    }
-
-    /** A submitted muc#roomconfig form over the current configuration; fields left out keep their values. */
-    private Config submitted(Config c, Element form) throws StanzaException {
-        Map<String, String> v = new LinkedHashMap<>();
-        for (Element f : form.children()) {
-            if (f.is("field", DATA)) {
-                v.put(f.attributeOrEmpty("var"), f.child("value", DATA).map(Element::text).orElse(""));
-            }
-        }
-        if (v.containsKey("FORM_TYPE") && !v.get("FORM_TYPE").equals(CONFIG)) {
-            throw new StanzaException(StanzaError.BAD_REQUEST, "FORM_TYPE is " + CONFIG);
-        }
-        boolean protect = bool(v, "muc#roomconfig_passwordprotectedroom", !c.password().isEmpty());
-        String password = v.getOrDefault("muc#roomconfig_roomsecret", c.password());
-        if (protect && password.isEmpty()) {
-            throw new StanzaException(StanzaError.NOT_ACCEPTABLE, "a password-protected room needs muc#roomconfig_roomsecret");
-        }
-        int maxUsers = number(v, "muc#roomconfig_maxusers", c.maxUsers());
-        int history = number(v, "muc#maxhistoryfetch", c.history());
-        if (history > limits.history()) {
-            throw new StanzaException(StanzaError.NOT_ACCEPTABLE, "history is at most " + limits.history() + " messages");
-        }
-        return new Config(v.getOrDefault("muc#roomconfig_roomname", c.title()), v.getOrDefault("muc#roomconfig_roomdesc", c.description()),
-                bool(v, "muc#roomconfig_persistentroom", c.persistent()), bool(v, "muc#roomconfig_publicroom", c.isPublic()),
-                bool(v, "muc#roomconfig_membersonly", c.membersOnly()), bool(v, "muc#roomconfig_moderatedroom", c.moderated()),
-                protect ? password : "", v.getOrDefault("muc#roomconfig_whois", c.whoisAnyone() ? "anyone" : "moderators").equals("anyone"),
-                bool(v, "muc#roomconfig_changesubject", c.changeSubject()), maxUsers, history);
-    }
-
-    private static boolean bool(Map<String, String> v, String var, boolean otherwise) throws StanzaException {
-        String s = v.get(var);
-        if (s == null) {
-            return otherwise;
-        }
-        return switch (s.strip()) {
-            case "1", "true" -> true;
-            case "0", "false" -> false;
-            default -> throw new StanzaException(StanzaError.BAD_REQUEST, var + " is a boolean (XEP-0004 §3.3)");
-        };
-    }
-
-    private static int number(Map<String, String> v, String var, int otherwise) throws StanzaException {
-        String s = v.get(var);
-        if (s == null || s.isBlank()) {
-            return otherwise;
-        }
-        try {
-            int n = Integer.parseInt(s.strip());
-            if (n < 0) {
-                throw new NumberFormatException();
-            }
-            return n;
-        } catch (NumberFormatException e) {
-            throw new StanzaException(StanzaError.BAD_REQUEST, var + " is a number");
-        }
-    }
-
-    private static String flag(boolean b) {
-        return b ? "1" : "0";
-    }
-
-    /** An XEP-0004 form of {@code type} with a hidden FORM_TYPE. */
-    private static Element form(String type, String formType, List<Element> fields) {
-        Element x = Element.of("x", DATA).withAttribute("type", type)
-                .withChild(Element.of("field", DATA).withAttribute("var", "FORM_TYPE").withAttribute("type", "hidden")
-                        .withChild(Element.of("value", DATA).withText(formType)));
-        for (Element f : fields) {
-            x = x.withChild(f);
-        }
-        return x;
-    }
-
-    private static Element field(String var, String type, String label, String value) {
-        return Element.of("field", DATA).withAttribute("var", var).withAttribute("type", type).withAttribute("label", label)
-                .withChild(Element.of("value", DATA).withText(value));
-    }
-
-    private static Element option(String value) {
-        return Element.of("option", DATA).withChild(Element.of("value", DATA).withText(value));
-    }
-
     // ---------------------------------------------------------------- persistence
 
-    private Path file(Room room) {
+    private Path file(MucRoom room) {
         return dir.resolve(DataStore.fileName(room.name));
     }
 
     /** Writes the room (if persistent) or removes its file; on failure puts the old state back and rethrows. */
-    private void saveOrRevert(Room room, Map<String, Affiliation> affiliations, Config config) throws IOException {
+    private void saveOrRevert(MucRoom room, Map<String, Affiliation> affiliations, Config config) throws IOException {
         try {
             save(room);
         } catch (IOException e) {
@@ -1038,7 +853,7 @@ public final class Muc implements DomainHandler {
         }
     }
 
-    private void save(Room room) throws IOException {
+    private void save(MucRoom room) throws IOException {
         if (!room.config.persistent()) {
             if (Files.deleteIfExists(file(room))) {
                 DurableFiles.forceDirectory(dir);
@@ -1047,10 +862,10 @@ public final class Muc implements DomainHandler {
         }
         Config c = room.config;
         Element e = Element.of("room", STORE_NS).withAttribute("name", room.name).withAttribute("title", c.title())
-                .withAttribute("description", c.description()).withAttribute("public", flag(c.isPublic()))
-                .withAttribute("membersonly", flag(c.membersOnly())).withAttribute("moderated", flag(c.moderated()))
+                .withAttribute("description", c.description()).withAttribute("public", MucForms.flag(c.isPublic()))
+                .withAttribute("membersonly", MucForms.flag(c.membersOnly())).withAttribute("moderated", MucForms.flag(c.moderated()))
                 .withAttribute("password", c.password()).withAttribute("whois", c.whoisAnyone() ? "anyone" : "moderators")
-                .withAttribute("changesubject", flag(c.changeSubject())).withAttribute("maxusers", Integer.toString(c.maxUsers()))
+                .withAttribute("changesubject", MucForms.flag(c.changeSubject())).withAttribute("maxusers", Integer.toString(c.maxUsers()))
                 .withAttribute("history", Integer.toString(c.history()));
         for (Map.Entry<String, Affiliation> a : room.affiliations.entrySet()) {
             e = e.withChild(Element.of("affiliation", STORE_NS).withAttribute("jid", a.getKey()).withAttribute("affiliation", a.getValue().xml()));
@@ -1059,14 +874,14 @@ public final class Muc implements DomainHandler {
         DataStore.writeAtomically(file(room), DataStore.document(List.of(e)));
     }
 
-    private Room fromStored(Element e) throws IOException {
+    private MucRoom fromStored(Element e) throws IOException {
         try {
             Config c = new Config(e.attributeOrEmpty("title"), e.attributeOrEmpty("description"), true,
                     e.attributeOrEmpty("public").equals("1"), e.attributeOrEmpty("membersonly").equals("1"),
                     e.attributeOrEmpty("moderated").equals("1"), e.attributeOrEmpty("password"),
                     e.attributeOrEmpty("whois").equals("anyone"), e.attributeOrEmpty("changesubject").equals("1"),
                     Integer.parseInt(e.attributeOrEmpty("maxusers")), Math.min(limits.history(), Integer.parseInt(e.attributeOrEmpty("history"))));
-            Room r = new Room(Jid.parse(e.attributeOrEmpty("name") + "@" + domain).local(), c);
+            MucRoom r = new MucRoom(Jid.parse(e.attributeOrEmpty("name") + "@" + domain).local(), c);
             for (Element a : e.children()) {
                 if (a.is("affiliation", STORE_NS)) {
                     r.affiliations.put(a.attributeOrEmpty("jid"), Affiliation.parse(a.attributeOrEmpty("affiliation")));
