@@ -17,6 +17,8 @@ module dev.twine.ssh {
     // BouncyCastle: MINA (an automatic module, reading whatever is in the graph) finds it by
     // class name for the post-quantum key exchanges; required so that it is in the module graph
     requires org.bouncycastle.provider;
+    // sun.misc.Signal: `twine conch` forwards the terminal's SIGWINCH as a window change
+    requires jdk.unsupported;
 
     // the Manhole's JShell sessions, and SourceVersion to check its names: only a process that
     // builds a manhole needs them (the launcher requires jdk.jshell)
@@ -26,4 +28,6 @@ module dev.twine.ssh {
     exports dev.twine.ssh;
 
     provides dev.twine.core.spi.ServicePlugin with dev.twine.ssh.internal.SshPlugin;
+    provides dev.twine.core.spi.CommandPlugin with dev.twine.ssh.internal.ConchCommand,
+            dev.twine.ssh.internal.ConchSftpCommand;
 }

@@ -12,6 +12,7 @@ module dev.twine.samples {
     opens dev.twine.samples to info.picocli;
 
     uses dev.twine.core.spi.ServicePlugin;
+    uses dev.twine.core.spi.CommandPlugin; // client commands such as `twine conch`
 
     provides dev.twine.core.spi.ServicePlugin with
             dev.twine.samples.EchoPlugin,

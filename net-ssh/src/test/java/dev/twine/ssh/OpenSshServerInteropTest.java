@@ -4,17 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.twine.core.auth.AuthenticationException;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -34,7 +29,7 @@ class OpenSshServerInteropTest {
 
     @TempDir
     static Path dir;
-    Process sshd;
+    OpenSshd sshd;
     int port;
     Path knownHosts;
     Path userKey;
@@ -43,51 +38,20 @@ class OpenSshServerInteropTest {
 
     @BeforeAll
     void startSshd() throws Exception {
-        String binary = Peers.require("/usr/sbin/sshd");
-        Path hostKey = Peers.keygen(dir, "ed25519", "ssh_host_ed25519_key");
+        sshd = OpenSshd.start(dir);
         Path keys = Files.createDirectories(dir.resolve("keys"));
         userKey = Peers.keygen(keys, "rsa", "id_rsa");
         otherKey = Peers.keygen(keys, "ed25519", "id_other");
-        Path authorized = Files.createDirectories(dir.resolve("authorized"));
-        Files.writeString(authorized.resolve(user), Files.readString(Path.of(userKey + ".pub")));
-        Files.createDirectories(Path.of("/run/sshd"));
-        try (ServerSocket probe = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            port = probe.getLocalPort();
-        }
-        Path config = dir.resolve("sshd_config");
-        Files.writeString(config, String.join("\n", List.of(
-                "Port " + port,
-                "ListenAddress 127.0.0.1",
-                "HostKey " + hostKey,
-                "PidFile " + dir.resolve("sshd.pid"),
-                "UsePAM no",
-                "StrictModes no",
-                "PermitRootLogin prohibit-password",
-                "AuthorizedKeysFile " + authorized + "/%u",
-                "PasswordAuthentication no",
-                "KbdInteractiveAuthentication no",
-                "Subsystem sftp internal-sftp",
-                "")));
-        sshd = Peers.start(List.of(binary, "-D", "-e", "-f", config.toString()), dir.resolve("sshd.log"));
-        long end = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-        while (true) {
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 500);
-                break;
-            } catch (IOException notYet) {
-                if (!sshd.isAlive() || System.nanoTime() > end) {
-                    fail("sshd did not start: " + Files.readString(dir.resolve("sshd.log")));
-                }
-                Thread.sleep(100);
-            }
-        }
-        knownHosts = dir.resolve("known_hosts");
-        Files.writeString(knownHosts, "[127.0.0.1]:" + port + " " + Files.readString(Path.of(hostKey + ".pub")));
+        sshd.authorize(userKey);
+        port = sshd.port;
+        knownHosts = sshd.knownHosts;
     }
 
     @AfterAll
     void stopSshd() throws Exception {
-        Peers.stop(sshd);
+        if (sshd != null) {
+            sshd.close();
+        }
     }
 
     private SshClient.Builder client() {

@@ -97,6 +97,28 @@ final class Peers {
         }
     }
 
+    /**
+     * Waits until something accepts TCP connections on 127.0.0.1:{@code port}; {@code still} is
+     * asked between tries and says whether waiting still makes sense (the peer is alive).
+     *
+     * @return whether the port was listening within {@code limit}
+     */
+    static boolean awaitListening(int port, Duration limit, java.util.function.BooleanSupplier still)
+            throws InterruptedException {
+        long end = System.nanoTime() + limit.toNanos();
+        while (true) {
+            try (java.net.Socket s = new java.net.Socket()) {
+                s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 500);
+                return true;
+            } catch (IOException notYet) {
+                if (!still.getAsBoolean() || System.nanoTime() > end) {
+                    return false;
+                }
+                Thread.sleep(100);
+            }
+        }
+    }
+
     /** Reads a whole stream as UTF-8. */
     static String text(InputStream in) throws IOException {
         return new String(in.readAllBytes(), StandardCharsets.UTF_8);

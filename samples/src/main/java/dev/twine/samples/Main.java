@@ -5,6 +5,7 @@ import dev.twine.core.Metrics;
 import dev.twine.core.Server;
 import dev.twine.core.Service;
 import dev.twine.core.auth.UsersFile;
+import dev.twine.core.spi.CommandPlugin;
 import dev.twine.core.spi.ServicePlugin;
 import dev.twine.ssh.Manhole;
 import dev.twine.core.Services;
@@ -30,6 +31,7 @@ import picocli.CommandLine.ParseResult;
 
 /**
  * The {@code twine} command: one subcommand per {@link ServicePlugin} found on the module path,
+ * one per {@link CommandPlugin} (clients such as {@code conch}, which parse their own arguments),
  * plus {@code demo}, {@code user} and {@code help}. ({@code twine test} is handled by the
  * {@code ./twine} script, which runs the build.)
  *
@@ -64,8 +66,19 @@ public final class Main {
 
     /** Runs the command line; returns the exit code. Services block until a signal stops them. */
     static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, System.in, out, err);
+    }
+
+    /** As {@link #run(String[], PrintStream, PrintStream)}, with the standard input a command reads. */
+    static int run(String[] args, java.io.InputStream in, PrintStream out, PrintStream err) {
+        Map<String, CommandPlugin> commands = commands();
+        Optional<Integer> ran = runCommand(commands, args, in, out, err);
+        if (ran.isPresent()) {
+            return ran.get();
+        }
         Map<String, ServicePlugin> plugins = plugins();
         CommandLine cl = commandLine(plugins);
+        commands.values().forEach(c -> cl.addSubcommand(c.name(), new CommandLine(commandSpec(c))));
         cl.setOut(new java.io.PrintWriter(out, true));
         cl.setErr(new java.io.PrintWriter(err, true));
         ParseResult parsed;
@@ -138,6 +151,53 @@ public final class Main {
             err.println("twine " + name + ": " + e.getMessage());
             return 1;
         }
+    }
+
+    /** The {@link CommandPlugin}s on the module path, by name. */
+    static Map<String, CommandPlugin> commands() {
+        Map<String, CommandPlugin> byName = new java.util.TreeMap<>();
+        for (CommandPlugin c : ServiceLoader.load(CommandPlugin.class)) {
+            if (byName.putIfAbsent(c.name(), c) != null) {
+                throw new IllegalStateException("two commands are named '" + c.name() + "'");
+            }
+        }
+        return byName;
+    }
+
+    /**
+     * {@code twine NAME ARGS...} for a command plugin, which parses its own arguments; also
+     * {@code twine NAME --help} and {@code twine help NAME}. Empty when {@code args} name none.
+     */
+    private static Optional<Integer> runCommand(Map<String, CommandPlugin> commands, String[] args, java.io.InputStream in,
+            PrintStream out, PrintStream err) {
+        if (args.length == 2 && args[0].equals("help") && commands.containsKey(args[1])) {
+            out.print(commands.get(args[1]).usage());
+            return Optional.of(0);
+        }
+        CommandPlugin command = args.length == 0 ? null : commands.get(args[0]);
+        if (command == null) {
+            return Optional.empty();
+        }
+        List<String> rest = List.of(args).subList(1, args.length);
+        if (rest.equals(List.of("--help"))) {
+            out.print(command.usage());
+            return Optional.of(0);
+        }
+        try {
+            return Optional.of(command.run(rest, in, out, err));
+        } catch (Exception e) {
+            err.println("twine " + command.name() + ": " + e.getMessage());
+            return Optional.of(1);
+        } finally {
+            out.flush();
+        }
+    }
+
+    /** A command plugin as {@code twine --help} lists it (it parses its own arguments). */
+    private static CommandSpec commandSpec(CommandPlugin c) {
+        CommandSpec spec = CommandSpec.create().name(c.name());
+        spec.usageMessage().description(c.summary());
+        return spec;
     }
 
     static Map<String, ServicePlugin> plugins() {

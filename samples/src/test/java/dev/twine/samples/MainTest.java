@@ -50,6 +50,22 @@ class MainTest {
     }
 
     @Test
+    void commandPluginsAreListedHelpedAndGetTheirArgumentsAsTyped() {
+        assertEquals(0, run("--help"));
+        String listing = out.toString(StandardCharsets.UTF_8);
+        assertTrue(listing.contains("  conch ") && listing.contains("  conch-sftp "), listing);
+        out.reset();
+        assertEquals(0, run("conch", "--help"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).startsWith("Usage: twine conch [-p PORT] [-l USER] [-i KEY]"));
+        out.reset();
+        assertEquals(0, run("help", "conch-sftp"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).startsWith("Usage: twine conch-sftp [-P PORT]"));
+        // ssh's grammar, not picocli's: a clustered unknown letter is the command's to refuse, with ssh's 255
+        assertEquals(255, run("conch", "-NZ", "host"));
+        assertTrue(err().startsWith("twine conch: unknown option -- Z\n"), err());
+    }
+
+    @Test
     void badEndpointExitsTwoWithOneLineNamingIt() {
         assertEquals(2, run("echo", "--listen", "tcp:99999"));
         assertEquals("twine echo: bad endpoint 'tcp:99999': port 99999 is out of range 0-65535", err().strip());

@@ -108,7 +108,8 @@ public final class AddressPatterns {
         return true;
     }
 
-    private static boolean wildcard(String p, int pi, String s, int si) {
+    /** OpenSSH's pattern match (match.c's shape): {@code *} any run, {@code ?} one character; also for known_hosts. */
+    static boolean wildcard(String p, int pi, String s, int si) {
         while (pi < p.length()) {
             char c = p.charAt(pi);
             if (c == '*') {

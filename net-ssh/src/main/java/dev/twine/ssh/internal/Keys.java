@@ -130,10 +130,23 @@ public final class Keys {
      * @throws IllegalArgumentException naming the file if it holds no usable key
      */
     public static List<KeyPair> readKeyPairs(Path file) throws IOException, GeneralSecurityException {
+        return readKeyPairs(file, null);
+    }
+
+    /**
+     * The key pairs in a private key file encrypted with {@code passphrase} (or unencrypted, when
+     * it is null).
+     *
+     * @throws IllegalArgumentException naming the file if it holds no usable key
+     * @throws GeneralSecurityException if it cannot be decrypted with the passphrase
+     */
+    public static List<KeyPair> readKeyPairs(Path file, char[] passphrase) throws IOException, GeneralSecurityException {
         List<KeyPair> pairs = new ArrayList<>();
+        org.apache.sshd.common.config.keys.FilePasswordProvider password = passphrase == null ? null
+                : org.apache.sshd.common.config.keys.FilePasswordProvider.of(new String(passphrase));
         try (InputStream in = Files.newInputStream(file)) {
             Iterable<KeyPair> it = SecurityUtils.loadKeyPairIdentities(
-                    null, org.apache.sshd.common.NamedResource.ofName(file.toString()), in, null);
+                    null, org.apache.sshd.common.NamedResource.ofName(file.toString()), in, password);
             if (it != null) {
                 it.forEach(pairs::add);
             }
@@ -142,6 +155,35 @@ public final class Keys {
             throw new IllegalArgumentException(file + ": no private key found (OpenSSH or PEM, unencrypted)");
         }
         return pairs;
+    }
+
+    /**
+     * Whether a private key file is encrypted: an OpenSSH key ({@code openssh-key-v1}, PROTOCOL.key)
+     * whose cipher is not {@code none}, or a PEM key marked {@code ENCRYPTED}.
+     *
+     * @throws IOException if it cannot be read
+     */
+    public static boolean isEncrypted(Path file) throws IOException {
+        String text = Files.readString(file, StandardCharsets.US_ASCII);
+        if (text.contains("ENCRYPTED")) {
+            return true;
+        }
+        int begin = text.indexOf("-----BEGIN OPENSSH PRIVATE KEY-----");
+        int end = text.indexOf("-----END OPENSSH PRIVATE KEY-----");
+        if (begin < 0 || end < begin) {
+            return false;
+        }
+        String body = text.substring(begin + "-----BEGIN OPENSSH PRIVATE KEY-----".length(), end).replaceAll("\\s", "");
+        try {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(java.util.Base64.getDecoder().decode(body));
+            byte[] magic = "openssh-key-v1\0".getBytes(StandardCharsets.US_ASCII);
+            b.position(magic.length);
+            byte[] cipher = new byte[b.getInt()];
+            b.get(cipher);
+            return !new String(cipher, StandardCharsets.US_ASCII).equals("none");
+        } catch (IllegalArgumentException | java.nio.BufferUnderflowException e) {
+            return false; // not a key we can read anyway: reading it will say so
+        }
     }
 
     /**
