@@ -273,6 +273,15 @@ final class MailFolder {
      */
     public Optional<MailMessage> setFlags(long uid, String flags) throws IOException {
         String f = normalizeFlags(flags);
+        return rename(uid, current -> f);
+    }
+
+    /**
+     * Renames a message into {@code cur/} with the flags {@code flags} makes of its current ones,
+     * applied to the message as found at the moment of the rename (after a rescan if the file
+     * moved since the last scan), never to an older view of it.
+     */
+    private Optional<MailMessage> rename(long uid, java.util.function.UnaryOperator<String> flags) throws IOException {
         lock.lock();
         try {
             for (int attempt = 0; attempt < 2; attempt++) {
@@ -284,6 +293,7 @@ final class MailFolder {
                         return Optional.empty();
                     }
                 }
+                String f = flags.apply(m.flags());
                 if (m.flags().equals(f) && !m.recent()) {
                     return Optional.of(m);
                 }
@@ -317,7 +327,9 @@ final class MailFolder {
             refresh();
             Set<Long> claimed = new HashSet<>();
             for (MailMessage m : List.copyOf(byUid.values())) {
-                if (m.recent() && setFlags(m.uid(), m.flags()).isPresent()) {
+                // its flags as they are when it moves: another session's APPEND with flags, or
+                // another Maildir client, may have moved it to cur/ since this scan
+                if (m.recent() && rename(m.uid(), current -> current).isPresent()) {
                     claimed.add(m.uid());
                 }
             }
