@@ -51,8 +51,8 @@ class SmtpCrashTest {
 
     @Test
     void everyAcknowledgedMessageSurvivesSigkillWholeAndOnce() throws Exception {
-        int rounds = Integer.getInteger("twine.crash.rounds", 2);
-        long seed = Long.getLong("twine.crash.seed", System.nanoTime());
+        int rounds = Launched.rounds();
+        long seed = Launched.seed();
         Random random = new Random(seed);
         Path users = dir.resolve("users");
         UsersFile.addUser(users, "alice", "secret".toCharArray());
@@ -134,10 +134,10 @@ class SmtpCrashTest {
      */
     @Test
     void acknowledgedMessagesSurviveSigkillAtVolume() throws Exception {
-        int rounds = Integer.getInteger("twine.crash.rounds", 2);
+        int rounds = Launched.rounds();
         int total = Integer.getInteger("twine.crash.messages", 200);
         int sessions = Integer.getInteger("twine.crash.sessions", 10);
-        long seed = Long.getLong("twine.crash.seed", System.nanoTime());
+        long seed = Launched.seed();
         Random random = new Random(seed);
         Path users = dir.resolve("users");
         List<String> mailboxes = List.of("alice", "bob", "carol");
@@ -187,7 +187,7 @@ class SmtpCrashTest {
                 assertEquals(Set.of(), wrong, "replies other than the server's normal ones; " + context);
                 Map<Integer, Integer> copies = new HashMap<>();
                 for (String u : mailboxes) {
-                    copies.putAll(checkWhole(maildir.resolve(u), bodies, context));
+                    copies.putAll(checkWhole(maildir.resolve(u), context));
                 }
                 for (int id : acknowledged) {
                     String u = mailboxes.get(id % mailboxes.size());
@@ -260,14 +260,13 @@ class SmtpCrashTest {
             body.append(i % 7 == 0 ? "." : "").append(Long.toString(random.nextLong(), 36).repeat(1 + random.nextInt(5))).append("\r\n");
         }
         String text = body.toString();
-        String digest = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                .digest(text.getBytes(StandardCharsets.ISO_8859_1)));
+        String digest = Launched.sha256(text);
         String message = "Subject: volume\r\nX-Crash-Id: " + id + "\r\nX-Digest: " + digest + "\r\n\r\n" + text;
         return message.replace("\r\n.", "\r\n..").getBytes(StandardCharsets.ISO_8859_1);
     }
 
     /** Every file of one mailbox whole (digest and {@code ,S=} size); how many copies of each id. */
-    private static Map<Integer, Integer> checkWhole(Path mailbox, byte[][] bodies, String context) throws Exception {
+    private static Map<Integer, Integer> checkWhole(Path mailbox, String context) throws Exception {
         Map<Integer, Integer> copies = new HashMap<>();
         for (String sub : List.of("new", "cur")) {
             Path d = mailbox.resolve(sub);
@@ -288,9 +287,7 @@ class SmtpCrashTest {
                     assertTrue(header > 0 && at >= 0 && dig >= 0 && at < header, "a file without its header: " + f + "; " + context);
                     int id = Integer.parseInt(text.substring(at + 12, text.indexOf('\r', at)));
                     String digest = text.substring(dig + 10, text.indexOf('\r', dig));
-                    String actual = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                            .digest(text.substring(header + 4).getBytes(StandardCharsets.ISO_8859_1)));
-                    assertEquals(digest, actual, "half-written or damaged: " + f + "; " + context);
+                    assertEquals(digest, Launched.bodyDigest(text), "half-written or damaged: " + f + "; " + context);
                     copies.merge(id, 1, Integer::sum);
                 }
             }
