@@ -248,7 +248,14 @@ final class MailFolder {
         }
         String base = delivered.getFileName().toString();
         Path target = dir.resolve("cur").resolve(base + ":2," + normalizeFlags(flags));
-        Files.move(delivered, target, StandardCopyOption.ATOMIC_MOVE);
+        try {
+            Files.move(delivered, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (NoSuchFileException e) {
+            // another session claimed it as \Recent (new/ to cur/) in between: it is in cur/
+            // now under its own name and no flags, and takes the APPEND's flags from there
+            Path claimed = claimedCopy(base).orElseThrow(() -> e);
+            Files.move(claimed, target, StandardCopyOption.ATOMIC_MOVE);
+        }
         Maildir.forceDirectory(dir.resolve("cur"));
         Maildir.forceDirectory(dir.resolve("new"));
         lock.lock();
@@ -264,6 +271,16 @@ final class MailFolder {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** The file in {@code cur/} of the message whose unique name is {@code base}, if there is one. */
+    private Optional<Path> claimedCopy(String base) throws IOException {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir.resolve("cur"), p -> p.getFileName().toString().startsWith(base + ":2,"))) {
+            for (Path p : files) {
+                return Optional.of(p);
+            }
+        }
+        return Optional.empty();
     }
 
     /**
