@@ -1,5 +1,6 @@
 package dev.twine.core;
 
+import dev.twine.core.internal.Durable;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
@@ -100,7 +101,7 @@ public final class DurableFiles {
                 OutputStream out = Channels.newOutputStream(ch);
                 content.writeTo(out);
                 out.flush();
-                ch.force(true);
+                force(ch, temp, true);
             }
             if (keepPermissions) {
                 keepPermissions(file, temp);
@@ -120,12 +121,32 @@ public final class DurableFiles {
     }
 
     /**
+     * Forces what was written through {@code channel}, open on {@code file}, to disk
+     * ({@link FileChannel#force(boolean)}): the one {@code fsync} of every durable write in Twine's
+     * modules (the replace methods here, the Maildir writer, the UID lists), so that a test can
+     * make it fail with {@link dev.twine.core.testing.FsyncFailures}. Blocks until the device has
+     * the data.
+     *
+     * @param channel the open channel
+     * @param file the file it is open on (what a test's injected failure is matched against)
+     * @param metadata true to force the file's metadata too ({@code fsync}); false for the data
+     *     and what is needed to read it back, such as its size ({@code fdatasync})
+     * @throws IOException if the force fails: what was written may then not survive a crash, and
+     *     must not be acknowledged
+     */
+    public static void force(FileChannel channel, Path file, boolean metadata) throws IOException {
+        Durable.force(channel, file, metadata);
+    }
+
+    /**
      * Forces {@code dir}'s entries to disk, making renames and creations in it durable. Skipped
      * where a directory cannot be opened for this (Windows).
      *
-     * @throws IOException if the force itself fails
+     * @throws IOException if the force itself fails (or a test made it fail, see
+     *     {@link dev.twine.core.testing.FsyncFailures})
      */
     public static void forceDirectory(Path dir) throws IOException {
+        Durable.checkFault(dir);
         FileChannel ch;
         try {
             ch = FileChannel.open(dir, StandardOpenOption.READ);

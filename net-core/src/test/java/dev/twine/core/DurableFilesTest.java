@@ -3,6 +3,9 @@ package dev.twine.core;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.twine.core.testing.FsyncFailures;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -67,5 +70,26 @@ class DurableFilesTest {
     void aMissingDirectoryIsAnError() {
         assertThrows(NoSuchFileException.class, () -> DurableFiles.forceDirectory(dir.resolve("nope")));
         assertThrows(IOException.class, () -> DurableFiles.replace(dir.resolve("nope/state"), new byte[] {1}));
+    }
+
+    @Test
+    void anInjectedFsyncFailureFailsTheReplacementUnderItsDirectoryOnly() throws IOException {
+        Path data = Files.createDirectory(dir.resolve("data"));
+        Path f = data.resolve("state");
+        DurableFiles.replace(f, "old".getBytes(UTF_8));
+        Path elsewhere = dir.resolve("elsewhere");
+        try (FsyncFailures failing = FsyncFailures.under(data)) {
+            assertThrows(IOException.class, () -> DurableFiles.replace(f, "new".getBytes(UTF_8)));
+            assertThrows(IOException.class, () -> DurableFiles.forceDirectory(data));
+            assertEquals(2, failing.failures());
+            DurableFiles.replace(elsewhere, "fine".getBytes(UTF_8)); // outside its directory
+        }
+        assertEquals("old", Files.readString(f), "the target is as it was");
+        try (Stream<Path> s = Files.list(data)) {
+            assertEquals(List.of(f), s.toList(), "no temporary file is left");
+        }
+        DurableFiles.replace(f, "new".getBytes(UTF_8));
+        assertEquals("new", Files.readString(f), "forces work again once it is closed");
+        assertTrue(Files.exists(elsewhere));
     }
 }

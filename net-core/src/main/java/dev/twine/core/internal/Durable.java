@@ -5,12 +5,69 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 
-/** The two halves of replacing a file durably: a synced temporary file, then a synced directory. */
+/**
+ * The two halves of replacing a file durably: a synced temporary file, then a synced directory;
+ * and the faults a test injects into forces ({@code dev.twine.core.testing.FsyncFailures}).
+ */
 public final class Durable {
     private static final System.Logger LOG = System.getLogger(Durable.class.getName());
+    private static final List<Fault> FAULTS = new CopyOnWriteArrayList<>();
+
+    /** An injected fsync failure for everything at or under one directory. */
+    public static final class Fault {
+        private final Path root;
+        private final AtomicInteger failures = new AtomicInteger();
+
+        private Fault(Path root) {
+            this.root = root;
+        }
+
+        /** How many forces it has failed. */
+        public int failures() {
+            return failures.get();
+        }
+    }
 
     private Durable() {
+    }
+
+    /** Makes every force at or under {@code dir} fail until {@link #remove}. */
+    public static Fault inject(Path dir) {
+        Fault f = new Fault(dir.toAbsolutePath().normalize());
+        FAULTS.add(f);
+        return f;
+    }
+
+    /** Ends an injected fault. */
+    public static void remove(Fault f) {
+        FAULTS.remove(f);
+    }
+
+    /**
+     * Throws the injected failure if a test made forces of {@code path} fail; with no fault
+     * injected (always, outside tests) it only looks at an empty list.
+     */
+    public static void checkFault(Path path) throws IOException {
+        if (FAULTS.isEmpty()) {
+            return;
+        }
+        Path p = path.toAbsolutePath().normalize();
+        for (Fault f : FAULTS) {
+            if (p.startsWith(f.root)) {
+                f.failures.incrementAndGet();
+                throw new IOException(path + ": fsync failed (injected by FsyncFailures)");
+            }
+        }
+    }
+
+    /** {@code channel.force(metadata)}, unless a test made forces of {@code file} fail. */
+    public static void force(FileChannel channel, Path file, boolean metadata) throws IOException {
+        checkFault(file);
+        channel.force(metadata);
     }
 
     /**
@@ -24,7 +81,7 @@ public final class Durable {
             while (buffer.hasRemaining()) {
                 channel.write(buffer);
             }
-            channel.force(true);
+            force(channel, file, true);
         }
     }
 

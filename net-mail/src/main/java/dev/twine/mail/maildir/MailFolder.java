@@ -248,7 +248,14 @@ final class MailFolder {
         }
         String base = delivered.getFileName().toString();
         Path target = dir.resolve("cur").resolve(base + ":2," + normalizeFlags(flags));
-        Files.move(delivered, target, StandardCopyOption.ATOMIC_MOVE);
+        try {
+            Files.move(delivered, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (NoSuchFileException e) {
+            // another session claimed it as \Recent (new/ to cur/) in between: it is in cur/
+            // now under its own name and no flags, and takes the APPEND's flags from there
+            Path claimed = claimedCopy(base).orElseThrow(() -> e);
+            Files.move(claimed, target, StandardCopyOption.ATOMIC_MOVE);
+        }
         Maildir.forceDirectory(dir.resolve("cur"));
         Maildir.forceDirectory(dir.resolve("new"));
         lock.lock();
@@ -266,6 +273,16 @@ final class MailFolder {
         }
     }
 
+    /** The file in {@code cur/} of the message whose unique name is {@code base}, if there is one. */
+    private Optional<Path> claimedCopy(String base) throws IOException {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir.resolve("cur"), p -> p.getFileName().toString().startsWith(base + ":2,"))) {
+            for (Path p : files) {
+                return Optional.of(p);
+            }
+        }
+        return Optional.empty();
+    }
+
     /**
      * Sets a message's flags by renaming it into {@code cur/} with the new {@code :2,} info.
      *
@@ -273,6 +290,15 @@ final class MailFolder {
      */
     public Optional<MailMessage> setFlags(long uid, String flags) throws IOException {
         String f = normalizeFlags(flags);
+        return rename(uid, current -> f);
+    }
+
+    /**
+     * Renames a message into {@code cur/} with the flags {@code flags} makes of its current ones,
+     * applied to the message as found at the moment of the rename (after a rescan if the file
+     * moved since the last scan), never to an older view of it.
+     */
+    private Optional<MailMessage> rename(long uid, java.util.function.UnaryOperator<String> flags) throws IOException {
         lock.lock();
         try {
             for (int attempt = 0; attempt < 2; attempt++) {
@@ -284,6 +310,7 @@ final class MailFolder {
                         return Optional.empty();
                     }
                 }
+                String f = flags.apply(m.flags());
                 if (m.flags().equals(f) && !m.recent()) {
                     return Optional.of(m);
                 }
@@ -317,7 +344,9 @@ final class MailFolder {
             refresh();
             Set<Long> claimed = new HashSet<>();
             for (MailMessage m : List.copyOf(byUid.values())) {
-                if (m.recent() && setFlags(m.uid(), m.flags()).isPresent()) {
+                // its flags as they are when it moves: another session's APPEND with flags, or
+                // another Maildir client, may have moved it to cur/ since this scan
+                if (m.recent() && rename(m.uid(), current -> current).isPresent()) {
                     claimed.add(m.uid());
                 }
             }

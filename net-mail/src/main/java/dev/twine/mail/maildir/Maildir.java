@@ -292,7 +292,7 @@ public final class Maildir implements MailStore {
         try (FileChannel ch = opened) {
             size = content.writeTo(ch);
             // fdatasync: the data and the size needed to read it back (POSIX), not the timestamps
-            ch.force(false);
+            DurableFiles.force(ch, file, false);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(file);
             throw e;

@@ -202,7 +202,7 @@ final class UidList {
             // a line torn by a crash: cut it off, so the next append does not continue it
             try (FileChannel ch = FileChannel.open(log, StandardOpenOption.WRITE)) {
                 ch.truncate(end);
-                ch.force(false);
+                DurableFiles.force(ch, log, false);
             }
         }
         List<String> lines = new String(bytes, 0, end, StandardCharsets.UTF_8).lines().toList();
@@ -267,7 +267,7 @@ final class UidList {
                 ch.write(ByteBuffer.wrap((LOG + " " + uidValidity + "\n").getBytes(StandardCharsets.UTF_8)));
             }
             ch.write(ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8)));
-            ch.force(false);
+            DurableFiles.force(ch, log, false);
         }
         if (fresh) {
             DurableFiles.forceDirectory(log.getParent());

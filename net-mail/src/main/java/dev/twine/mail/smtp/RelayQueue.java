@@ -79,6 +79,8 @@ public final class RelayQueue implements Service, MailDelivery<String> {
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
+    /** A message arrived (or stop was asked) since the worker last looked; guarded by {@link #lock}. */
+    private boolean signalled;
     private final ReentrantLock deliveryLock = new ReentrantLock();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean running;
@@ -399,6 +401,7 @@ public final class RelayQueue implements Service, MailDelivery<String> {
     private void signal() {
         lock.lock();
         try {
+            signalled = true;
             wake.signalAll();
         } finally {
             lock.unlock();
@@ -462,9 +465,12 @@ public final class RelayQueue implements Service, MailDelivery<String> {
             }
             lock.lock();
             try {
-                if (running && !wait.isZero()) {
+                // a message enqueued while the worker was delivering signalled nobody: it must
+                // not wait for the next timed pass (up to 30 s) to go out
+                if (running && !wait.isZero() && !signalled) {
                     wake.await(Math.max(1, wait.toMillis()), TimeUnit.MILLISECONDS);
                 }
+                signalled = false;
             } finally {
                 lock.unlock();
             }

@@ -52,6 +52,32 @@ class MailFolderTest {
         assertEquals(4, again.uidNext());
     }
 
+    /**
+     * Found by ImapCrashTest: an APPEND with \Seen delivers to new/ and then renames into cur/
+     * with its flags; another session claiming recent messages from a scan taken in between
+     * renamed it back to its old, flagless name. Here the rename comes from outside, right after
+     * a scan (the directory times put back, so the folder does not notice it before the claim).
+     */
+    @Test
+    void claimingRecentKeepsFlagsSetSinceTheLastScan() throws Exception {
+        MailFixture f = MailFixture.create(tmp);
+        f.deliver("alice", MailFixture.HELLO);
+        MailFolder box = f.maildir.mailbox("alice", "INBOX");
+        MailMessage m = box.messages().get(0);
+        assertTrue(m.recent());
+        Path nu = box.directory().resolve("new");
+        Path cur = box.directory().resolve("cur");
+        var newTime = Files.getLastModifiedTime(nu);
+        var curTime = Files.getLastModifiedTime(cur);
+        Files.move(m.file(), cur.resolve(m.name() + ":2,S"));
+        Files.setLastModifiedTime(nu, newTime);
+        Files.setLastModifiedTime(cur, curTime);
+
+        box.claimRecent();
+        assertEquals("S", box.find(m.uid()).orElseThrow().flags(), "\\Seen kept");
+        assertTrue(Files.exists(cur.resolve(m.name() + ":2,S")));
+    }
+
     @Test
     void expungedUidsAreNeverReused() throws Exception {
         MailFixture f = MailFixture.create(tmp);

@@ -8,8 +8,11 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -61,6 +64,31 @@ final class Launched implements AutoCloseable {
             }
         });
         return l;
+    }
+
+    /** Kill and restart rounds: {@code -Dtwine.crash.rounds}, 2 by default ({@code ci/crash} runs more). */
+    static int rounds() {
+        return Integer.getInteger("twine.crash.rounds", 2);
+    }
+
+    /** The random seed: {@code -Dtwine.crash.seed}, a new one by default; every failure names it. */
+    static long seed() {
+        return Long.getLong("twine.crash.seed", System.nanoTime());
+    }
+
+    /** The SHA-256 of {@code text}'s ISO-8859-1 bytes, in hex. */
+    static String sha256(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.ISO_8859_1)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** The SHA-256 of a message's body (what follows the blank line after its header); "" without one. */
+    static String bodyDigest(String message) {
+        int at = message.indexOf("\r\n\r\n");
+        return at < 0 ? "" : sha256(message.substring(at + 4));
     }
 
     /** The port {@code service} listens on. */
