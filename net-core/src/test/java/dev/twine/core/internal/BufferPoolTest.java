@@ -33,9 +33,15 @@ import org.junit.jupiter.api.Timeout;
 class BufferPoolTest {
     private static final BufferPool POOL = BufferPool.small();
 
+    /** Whether {@code t} is parked. */
+    static boolean isParked(Thread t) {
+        Thread.State s = t.getState();
+        return s == Thread.State.WAITING || s == Thread.State.TIMED_WAITING;
+    }
+
     /** Waits until {@code t} is parked (its reader waits for input). */
-    private static void awaitParked(Thread t) {
-        while (t.getState() != Thread.State.WAITING && t.getState() != Thread.State.TIMED_WAITING) {
+    static void awaitParked(Thread t) {
+        while (!isParked(t)) {
             if (!t.isAlive()) {
                 throw new AssertionError(t + " ended");
             }
