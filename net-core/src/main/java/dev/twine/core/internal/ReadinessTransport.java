@@ -517,20 +517,12 @@ public final class ReadinessTransport implements Transport {
 
     @Override
     public SocketAddress remoteAddress() {
-        try {
-            return channel.getRemoteAddress();
-        } catch (IOException e) {
-            return null;
-        }
+        return ChannelAddresses.remote(channel);
     }
 
     @Override
     public SocketAddress localAddress() {
-        try {
-            return channel.getLocalAddress();
-        } catch (IOException e) {
-            return null;
-        }
+        return ChannelAddresses.local(channel);
     }
 
     @Override
