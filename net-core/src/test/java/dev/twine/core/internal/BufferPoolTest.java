@@ -68,18 +68,7 @@ class BufferPoolTest {
     void connectionIdleMidLineKeepsItsPartialLineAndIdleBetweenLinesHoldsNothing() throws Exception {
         try (MemoryConnections.Pair p = MemoryConnections.pair(Chunking.whole())) {
             BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-            Thread reader = Thread.ofVirtual().start(() -> {
-                try {
-                    LineReader r = LineReader.of(p.server(), 100);
-                    String line;
-                    while ((line = r.readLine()) != null) {
-                        lines.add(line);
-                    }
-                    lines.add("<eof>");
-                } catch (IOException e) {
-                    lines.add("<" + e + ">");
-                }
-            });
+            Thread reader = Thread.ofVirtual().start(() -> readLinesInto(p.server(), lines));
             awaitParked(reader);
             int idle = POOL.lent();
 
@@ -184,6 +173,20 @@ class BufferPoolTest {
                 s.close();
             }
             server.close();
+        }
+    }
+
+    /** Reads {@code c}'s lines into {@code lines}, then {@code <eof>} or the failure in angle brackets. */
+    static void readLinesInto(Connection c, BlockingQueue<String> lines) {
+        try {
+            LineReader r = LineReader.of(c, 100);
+            String line;
+            while ((line = r.readLine()) != null) {
+                lines.add(line);
+            }
+            lines.add("<eof>");
+        } catch (IOException e) {
+            lines.add("<" + e + ">");
         }
     }
 

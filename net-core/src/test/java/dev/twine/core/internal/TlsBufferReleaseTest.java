@@ -4,7 +4,6 @@ import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.twine.core.Connection;
-import dev.twine.core.LineReader;
 import dev.twine.core.LineWriter;
 import dev.twine.core.Tls;
 import dev.twine.core.testing.Chunking;
@@ -47,15 +46,11 @@ class TlsBufferReleaseTest {
             Thread server = Thread.ofVirtual().start(() -> {
                 try {
                     p.server().startTls(serverTls);
-                    LineReader r = LineReader.of(p.server(), 100);
-                    String line;
-                    while ((line = r.readLine()) != null) {
-                        lines.add(line);
-                    }
-                    lines.add("<eof>");
                 } catch (IOException e) {
                     lines.add("<" + e + ">");
+                    return;
                 }
+                BufferPoolTest.readLinesInto(p.server(), lines);
             });
             client.startTls(clientTls, "localhost");
             LineWriter out = LineWriter.of(client);
