@@ -214,3 +214,17 @@ bench_machine_busy() {
         for (i = 2; i <= 9 && i <= n; i++) if (i != 5 && i != 6) busy += y[i] - x[i]
         printf "%.2f\n", busy / hz / s }'
 }
+
+# JVM flags that start a Flight Recording named bench into FILE with every jdk.VirtualThreadPinned
+# event (threshold 0: a pinned park of any length counts), for BENCH_JFR=1.
+bench_jfr_opts() {
+    printf '%s' "-XX:StartFlightRecording=name=bench,filename=$1,jdk.VirtualThreadPinned#threshold=0ms"
+}
+
+# Dumps JVM PID's bench recording to FILE and prints how many jdk.VirtualThreadPinned events it
+# holds (nothing if the dump or the jfr tool failed).
+bench_jfr_pinned() {
+    "$JAVA_HOME/bin/jcmd" "$1" JFR.dump name=bench filename="$2" >/dev/null 2>&1 || return 0
+    [[ -x "$JAVA_HOME/bin/jfr" ]] || return 0
+    "$JAVA_HOME/bin/jfr" print --events jdk.VirtualThreadPinned "$2" 2>/dev/null | grep -c '^jdk.VirtualThreadPinned' || true
+}

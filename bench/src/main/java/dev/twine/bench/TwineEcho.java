@@ -17,11 +17,14 @@ import java.util.Set;
  * whenever the input has nothing more buffered: the {@code read}/{@code write}/{@code flush}
  * calls a line- or frame-based protocol makes through {@code Connection}.
  *
+ * <p>With {@code --tls DIR} it listens on a {@code tls:} endpoint with a self-signed certificate
+ * it writes to {@code DIR/cert.pem} (and its key to {@code DIR/key.pem}), for {@link TlsIdle}.
+ *
  * <p>Prints {@code listening echo tcp 127.0.0.1:PORT} once bound; runs until SIGINT/SIGTERM.
  */
 public final class TwineEcho {
-    private static final Set<String> OPTIONS = Set.of("port", "interface", "handler");
-    private static final String USAGE = "usage: TwineEcho [--port N] [--interface 127.0.0.1] [--handler transfer|loop]";
+    private static final Set<String> OPTIONS = Set.of("port", "interface", "handler", "tls");
+    private static final String USAGE = "usage: TwineEcho [--port N] [--interface 127.0.0.1] [--handler transfer|loop] [--tls DIR]";
 
     private TwineEcho() {
     }
@@ -29,6 +32,7 @@ public final class TwineEcho {
     public static void main(String[] args) throws IOException, InterruptedException {
         int port;
         String iface;
+        String listen;
         ConnectionHandler handler;
         try {
             Flags flags = Flags.parse(args, OPTIONS);
@@ -42,6 +46,14 @@ public final class TwineEcho {
             if (!InetAddress.getByName(iface).isLoopbackAddress()) {
                 throw new Flags.BadArgument("--interface must be a loopback address, not " + iface);
             }
+            listen = "tcp:" + port + ":interface=" + iface;
+            if (flags.has("tls")) {
+                java.nio.file.Path dir = java.nio.file.Path.of(flags.string("tls", "."));
+                java.nio.file.Path cert = dir.resolve("cert.pem");
+                java.nio.file.Path key = dir.resolve("key.pem");
+                dev.twine.core.Tls.selfSigned(cert, key, java.util.List.of("localhost", iface));
+                listen = "tls:" + port + ":cert=" + cert + ":key=" + key + ":interface=" + iface;
+            }
         } catch (Flags.BadArgument e) {
             System.err.println("twine-echo: " + e.getMessage());
             System.err.println(USAGE);
@@ -49,7 +61,7 @@ public final class TwineEcho {
             return;
         }
         // the launcher's echo defaults (./twine echo --max-connections-per-address 0), so the two compare
-        Server server = Server.builder("echo").handler(handler).listen("tcp:" + port + ":interface=" + iface)
+        Server server = Server.builder("echo").handler(handler).listen(listen)
                 .maxConnections(10_000).readTimeout(Duration.ofMinutes(5))
                 .limits(ConnectionLimits.builder().perAddress(0).build())
                 .build();

@@ -16,9 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReentrantLock;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
@@ -66,8 +64,14 @@ import javax.net.ssl.SSLSession;
  */
 public final class Connection implements AutoCloseable {
     private static final AtomicLong IDS = new AtomicLong();
+    private static final java.lang.invoke.VarHandle CLOSED;
 
     static {
+        try {
+            CLOSED = java.lang.invoke.MethodHandles.lookup().findVarHandle(Connection.class, "closed", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
         CoreAccess.install(new CoreAccess.Factory() {
             @Override
             public Connection connection(String service, Transport transport, boolean clientSide) {
@@ -90,11 +94,13 @@ public final class Connection implements AutoCloseable {
     private final String service;
     private final boolean clientSide;
     private final String host;
-    private volatile Transport transport;
+    /** Read by the buffers for every operation; replaced by STARTTLS. */
+    volatile Transport transport;
     private final InputBuffer in;
     private final OutputBuffer out;
-    private final AtomicBoolean closed = new AtomicBoolean();
-    private final ReentrantLock scopeLock = new ReentrantLock();
+    /** Set once by {@link #close()}; a field rather than an atomic object, as there is one per connection. */
+    private volatile boolean closed;
+    /** Made on first use; guarded by this object's monitor, held around nothing that blocks. */
     private Scope scope;
     private volatile boolean draining;
     private Duration readTimeout = Duration.ZERO;
@@ -116,8 +122,8 @@ public final class Connection implements AutoCloseable {
         this.transport = transport;
         this.clientSide = clientSide;
         this.host = host;
-        this.in = new InputBuffer(this, () -> this.transport);
-        this.out = new OutputBuffer(this, () -> this.transport);
+        this.in = new InputBuffer(this, null);
+        this.out = new OutputBuffer(this, null);
     }
 
     /** A number unique in this process, used in thread names and logs ({@code conn-12}). */
@@ -252,14 +258,11 @@ public final class Connection implements AutoCloseable {
      * first use.
      */
     public Scope scope() {
-        scopeLock.lock();
-        try {
+        synchronized (this) {
             if (scope == null) {
                 scope = Scope.open(service + "/conn-" + id);
             }
             return scope;
-        } finally {
-            scopeLock.unlock();
         }
     }
 
@@ -487,14 +490,14 @@ public final class Connection implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true)) {
+        if (CLOSED.compareAndSet(this, false, true)) {
             transport.close();
         }
     }
 
     /** Whether {@link #close()} was called or a write timeout closed the connection. */
     public boolean isClosed() {
-        return closed.get() || transport.isClosed();
+        return closed || transport.isClosed();
     }
 
     @Override
@@ -519,6 +522,11 @@ public final class Connection implements AutoCloseable {
             preauthDeadline = transport.clock().instant().plus(preauthTimeout);
             applyDeadline();
         }
+    }
+
+    /** Whether a server admitted this connection (gave it its place in the limits). */
+    boolean isAdmitted() {
+        return permit != null;
     }
 
     /** Gives back this connection's place in its server's limits; once, when it ends. */
@@ -567,15 +575,16 @@ public final class Connection implements AutoCloseable {
     void end() {
         close();
         Scope s;
-        scopeLock.lock();
-        try {
+        synchronized (this) {
             s = scope;
-        } finally {
-            scopeLock.unlock();
         }
-        if (s != null) {
-            s.cancel();
-            s.close();
+        try {
+            if (s != null) {
+                s.cancel();
+                s.close();
+            }
+        } finally {
+            in.release(); // every reader has ended: the array can go back to the pool
         }
     }
 

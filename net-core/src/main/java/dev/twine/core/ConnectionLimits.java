@@ -6,7 +6,6 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -43,6 +42,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class ConnectionLimits {
     private static final ConnectionLimits NONE = new ConnectionLimits(new Builder());
+    private static final Optional<Permit> NO_LIMITS = Optional.of(new Permit(NONE, null));
 
     private final int perAddress;
     private final int preauth;
@@ -111,7 +111,7 @@ public final class ConnectionLimits {
     public Optional<Permit> tryAdmit(SocketAddress peer) {
         Objects.requireNonNull(peer, "peer");
         if (this == NONE) {
-            return Optional.of(new Permit(this, null));
+            return NO_LIMITS; // nothing is counted, so one permit serves every connection
         }
         if (preauth > 0) {
             int n;
@@ -196,10 +196,22 @@ public final class ConnectionLimits {
      * called from any thread.
      */
     public static final class Permit implements AutoCloseable {
+        private static final int AUTHENTICATED = 1;
+        private static final int CLOSED = 2;
+        private static final java.lang.invoke.VarHandle STATE;
+
+        static {
+            try {
+                STATE = java.lang.invoke.MethodHandles.lookup().findVarHandle(Permit.class, "state", int.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
         private final ConnectionLimits limits;
         private final AddressKey key;
-        private final AtomicBoolean preauth = new AtomicBoolean(true);
-        private final AtomicBoolean closed = new AtomicBoolean();
+        /** {@link #AUTHENTICATED} and {@link #CLOSED} bits: one field rather than two atomics per connection. */
+        private volatile int state;
 
         private Permit(ConnectionLimits limits, AddressKey key) {
             this.limits = limits;
@@ -208,21 +220,32 @@ public final class ConnectionLimits {
 
         /** The connection has authenticated: it leaves the pre-auth counts. */
         public void authenticated() {
-            if (limits != NONE && !closed.get() && preauth.compareAndSet(true, false)) {
-                limits.leavePreauth(key);
+            if (limits == NONE) {
+                return;
             }
+            int s;
+            do {
+                s = state;
+                if (s != 0) {
+                    return; // closed, or out of the pre-auth counts already
+                }
+            } while (!STATE.compareAndSet(this, s, AUTHENTICATED));
+            limits.leavePreauth(key);
         }
 
         /** Whether {@link #authenticated()} was called. */
         public boolean isAuthenticated() {
-            return !preauth.get();
+            return (state & AUTHENTICATED) != 0;
         }
 
         /** The connection has ended: its place is given back. */
         @Override
         public void close() {
-            if (limits != NONE && closed.compareAndSet(false, true)) {
-                limits.release(key, preauth.getAndSet(false));
+            if (limits != NONE) {
+                int before = (int) STATE.getAndBitwiseOr(this, AUTHENTICATED | CLOSED);
+                if ((before & CLOSED) == 0) {
+                    limits.release(key, (before & AUTHENTICATED) == 0);
+                }
             }
         }
     }

@@ -21,7 +21,11 @@ public sealed interface Handle<T> permits Scope.Child {
         CANCELLED
     }
 
-    /** The child's name, also its thread name's last part. */
+    /**
+     * The child's name, also its thread name's last part. A server's connection task is the
+     * exception: its thread is unnamed, so tens of thousands of idle connections hold no name
+     * strings, and this name ({@code conn-ID PEER}) is built each time it is asked for.
+     */
     String name();
 
     /** The child's current state; does not block. */

@@ -1,10 +1,10 @@
 package dev.twine.core;
 
+import dev.twine.core.internal.BufferPool;
 import dev.twine.core.internal.Transport;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Arrays;
-import java.util.function.Supplier;
 
 /**
  * A connection's read buffer, and the {@link InputStream} handlers see.
@@ -13,17 +13,27 @@ import java.util.function.Supplier;
  * them wait in {@code read()} at once. The array adapts like a TCP window: a read that fills it
  * doubles the next one (up to {@value #MAX_ADAPTIVE} bytes), two reads in a row that use less than
  * a quarter halve it (down to {@value #INITIAL} bytes), and a new size is only taken when the
- * buffer is empty, so nothing is copied. A connection waiting for its next request therefore holds
- * {@value #INITIAL} bytes. Only a line or frame longer than the array grows it past that, up to the
- * caller's limit.
+ * buffer is empty, so nothing is copied. Only a line or frame longer than the array grows it past
+ * that, up to the caller's limit.
+ *
+ * <p>On a transport that can wait for input without a buffer (the readiness transport, the
+ * in-memory pipes), the array is borrowed from {@link BufferPool} only while bytes are there:
+ * once everything buffered has been consumed and the transport has nothing ready, it is given back
+ * before the read waits, and borrowed again when input arrives. A connection waiting for its next
+ * request therefore holds no array at all; one waiting in the middle of a line or frame keeps its
+ * partial bytes (they are never given back unread). Over a blocking transport the array is held
+ * while the read blocks in it, as before.
  */
 final class InputBuffer extends InputStream {
-    static final int INITIAL = 512;
+    static final int INITIAL = BufferPool.SMALL;
     static final int MAX_ADAPTIVE = 64 * 1024;
 
-    private final Supplier<Transport> transport;
+    /** The connection this buffer belongs to, whose current transport it uses; or null. */
     private final Connection conn;
-    byte[] buf = new byte[0];
+    /** The transport when there is no connection (a plain stream), else null. */
+    private final Transport fixed;
+    /** The buffered bytes are {@code buf[pos..lim)}; null while nothing is held. */
+    byte[] buf;
     int pos;
     int lim;
     private int nextSize = INITIAL;
@@ -32,9 +42,14 @@ final class InputBuffer extends InputStream {
     /** Set while a read waits with nothing buffered: the moment a draining server may wake it. */
     volatile boolean waitingForInput;
 
-    InputBuffer(Connection conn, Supplier<Transport> transport) {
+    InputBuffer(Connection conn, Transport fixed) {
         this.conn = conn;
-        this.transport = transport;
+        this.fixed = fixed;
+    }
+
+    /** The transport now: a connection's changes at STARTTLS. */
+    private Transport transport() {
+        return conn != null ? conn.transport : fixed;
     }
 
     /** The connection this buffer reads for, or null over a plain stream. */
@@ -45,6 +60,37 @@ final class InputBuffer extends InputStream {
     /** Drops everything buffered (STARTTLS: plaintext sent before the handshake must not count). */
     void discard() {
         pos = lim = 0;
+        release();
+    }
+
+    /** The length of the array held, or 0 when none is: for tests, from any thread. */
+    int capacity() {
+        byte[] b = buf;
+        return b == null ? 0 : b.length;
+    }
+
+    /** Gives the array back, if one is held; only with nothing unread in it. On the reading thread. */
+    void release() {
+        if (buf != null) {
+            BufferPool.small().giveBack(buf);
+            buf = null;
+        }
+    }
+
+    /**
+     * Before a read into an empty buffer: if the transport has nothing ready, gives the array back
+     * and waits holding none; then makes sure an array of the size the window asks for is held.
+     */
+    private void prepareEmpty() throws IOException {
+        pos = lim = 0;
+        if (buf != null && buf.length == nextSize && transport().readyToRead()) {
+            return;
+        }
+        release();
+        if (!transport().readyToRead()) {
+            readTransport(null, 0, 0, true);
+        }
+        buf = BufferPool.small().borrow(nextSize);
     }
 
     /**
@@ -59,13 +105,17 @@ final class InputBuffer extends InputStream {
         if (eof) {
             return false;
         }
-        pos = lim = 0;
-        if (buf.length != nextSize) {
-            buf = new byte[nextSize];
+        prepareEmpty();
+        int n;
+        try {
+            n = readTransport(buf, 0, buf.length, true);
+        } catch (IOException | RuntimeException e) {
+            release(); // nothing is buffered: a closed or timed-out connection holds no array
+            throw e;
         }
-        int n = readTransport(buf, 0, buf.length, true);
         if (n < 0) {
             eof = true;
+            release();
             return false;
         }
         lim = n;
@@ -87,11 +137,15 @@ final class InputBuffer extends InputStream {
         if (pending >= maxBuffered) {
             return 0;
         }
-        if (lim == buf.length) {
+        if (pending == 0) {
+            prepareEmpty();
+        } else if (lim == buf.length) {
             if (pos > 0) {
                 System.arraycopy(buf, pos, buf, 0, pending);
             } else {
-                buf = Arrays.copyOf(buf, Math.max(INITIAL, Math.min(Math.max(buf.length * 2, 64), maxBuffered)));
+                byte[] old = buf;
+                buf = Arrays.copyOf(old, Math.max(INITIAL, Math.min(Math.max(old.length * 2, 64), maxBuffered)));
+                BufferPool.small().giveBack(old);
             }
             pos = 0;
             lim = pending;
@@ -119,8 +173,9 @@ final class InputBuffer extends InputStream {
         }
     }
 
+    /** Reads from the transport; with {@code b} null, only waits until it has input ready. */
     private int readTransport(byte[] b, int off, int len, boolean empty) throws IOException {
-        Transport t = transport.get();
+        Transport t = transport();
         if (empty) {
             waitingForInput = true;
             if (conn != null && conn.draining()) {
@@ -130,6 +185,10 @@ final class InputBuffer extends InputStream {
         }
         int n;
         try {
+            if (b == null) {
+                t.awaitReadable();
+                return 0;
+            }
             n = t.read(b, off, len);
             if (n > 0 && conn != null) {
                 conn.received(n);
@@ -168,9 +227,13 @@ final class InputBuffer extends InputStream {
         }
         if (pos == lim && !eof && len >= nextSize) {
             // a large read with nothing buffered goes straight into the caller's array
+            if (buf != null && !transport().readyToRead()) {
+                release(); // it waits in the caller's array: hold none of our own meanwhile
+            }
             int n = readTransport(b, off, len, true);
             if (n < 0) {
                 eof = true;
+                release();
             }
             return n;
         }

@@ -84,7 +84,7 @@ public final class LineReader {
             buffer = b;
         } else {
             StreamTransport t = new StreamTransport(in);
-            buffer = new InputBuffer(null, () -> t);
+            buffer = new InputBuffer(null, t);
         }
         return new LineReader(buffer, maxLength, StandardCharsets.UTF_8);
     }

@@ -3,7 +3,6 @@ package dev.twine.core;
 import dev.twine.core.internal.Transport;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.util.function.Supplier;
 
 /**
  * A connection's write buffer, and the {@link OutputStream} handlers see. Nothing is sent until
@@ -16,14 +15,21 @@ final class OutputBuffer extends OutputStream {
     static final int INITIAL = 512;
     static final int MAX = 16 * 1024;
 
-    private final Supplier<Transport> transport;
+    /** The connection this buffer belongs to, whose current transport it uses; or null. */
     private final Connection conn;
+    /** The transport when there is no connection (a plain stream), else null. */
+    private final Transport fixed;
     byte[] buf;
     private int count;
 
-    OutputBuffer(Connection conn, Supplier<Transport> transport) {
+    OutputBuffer(Connection conn, Transport fixed) {
         this.conn = conn;
-        this.transport = transport;
+        this.fixed = fixed;
+    }
+
+    /** The transport now: a connection's changes at STARTTLS. */
+    private Transport transport() {
+        return conn != null ? conn.transport : fixed;
     }
 
     @Override
@@ -117,7 +123,7 @@ final class OutputBuffer extends OutputStream {
     }
 
     private void send(byte[] b, int off, int len) throws IOException {
-        transport.get().write(b, off, len);
+        transport().write(b, off, len);
         if (conn != null) {
             conn.sent(len);
         }

@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
@@ -66,7 +65,11 @@ public final class Scope implements AutoCloseable {
     private final Condition allEnded = lock.newCondition();
     /** Signalled whenever a child ends, for {@link Handle#await()}. */
     private final Condition someEnded = lock.newCondition();
-    private final Set<Child<?>> running = ConcurrentHashMap.newKeySet();
+    /**
+     * The children running now, linked through their own fields under {@link #lock}: a set would
+     * cost a node per child, which counts with tens of thousands of connections.
+     */
+    private Child<?> running;
     private final Child<?> parent;
     private int live;
     private Throwable failure;
@@ -175,8 +178,40 @@ public final class Scope implements AutoCloseable {
      */
     public <T> Handle<T> fork(String name, Callable<? extends T> task) {
         Objects.requireNonNull(task, "task");
-        Child<T> child = new Child<>(this, name == null ? "task-" + ANONYMOUS.incrementAndGet() : name, task);
-        child.thread = Thread.ofVirtual().name(this.name + "/" + child.name).unstarted(child::run);
+        Child<T> child = new Child<>(this, name == null ? "task-" + ANONYMOUS.incrementAndGet() : name, null, task);
+        child.thread = Thread.ofVirtual().name(this.name + "/" + child.name).unstarted(child);
+        return start(child);
+    }
+
+    /**
+     * Starts a server's connection task: as {@link #fork(String, Callable)}, but with no name built
+     * until one is asked for (the handle's {@link Handle#name()} is then {@code conn-ID PEER}, and
+     * the thread is unnamed), and with the connection kept on the handle for
+     * {@link #forEachConnection}.
+     */
+    <T> Handle<T> fork(Connection connection, Callable<? extends T> task) {
+        Child<T> child = new Child<>(this, null, connection, task);
+        child.thread = Thread.ofVirtual().unstarted(child);
+        return start(child);
+    }
+
+    /** Calls {@code action} on the connection of every running child forked with one. */
+    void forEachConnection(java.util.function.Consumer<Connection> action) {
+        List<Connection> found = new ArrayList<>();
+        lock.lock();
+        try {
+            for (Child<?> c = running; c != null; c = c.next) {
+                if (c.connection != null) {
+                    found.add(c.connection);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        found.forEach(action);
+    }
+
+    private <T> Handle<T> start(Child<T> child) {
         boolean expired = false;
         lock.lock();
         try {
@@ -196,7 +231,11 @@ public final class Scope implements AutoCloseable {
                 expired = true;
             } else {
                 live++;
-                running.add(child);
+                child.next = running;
+                if (running != null) {
+                    running.prev = child;
+                }
+                running = child;
             }
         } finally {
             lock.unlock();
@@ -226,7 +265,17 @@ public final class Scope implements AutoCloseable {
      */
     public void cancel() {
         cancelled = true;
-        for (Child<?> c : running) {
+        List<Child<?>> now = new ArrayList<>();
+        lock.lock();
+        try {
+            for (Child<?> c = running; c != null; c = c.next) {
+                now.add(c);
+            }
+        } finally {
+            lock.unlock();
+        }
+        // outside the lock: cancelling nested scopes takes theirs
+        for (Child<?> c : now) {
             c.cancel();
         }
     }
@@ -358,7 +407,12 @@ public final class Scope implements AutoCloseable {
 
     /** How many children are running now; for diagnostics. */
     public int runningCount() {
-        return running.size();
+        lock.lock();
+        try {
+            return live;
+        } finally {
+            lock.unlock();
+        }
     }
 
     private void throwFailureOnce() {
@@ -402,14 +456,14 @@ public final class Scope implements AutoCloseable {
                 if (failure == null && !cancelled && !child.cancelled) {
                     failure = thrown instanceof RuntimeException || thrown instanceof Error
                             ? thrown
-                            : new CompletionException("task '" + child.name + "' in scope '" + name + "' failed: " + thrown, thrown);
+                            : new CompletionException("task '" + child.name() + "' in scope '" + name + "' failed: " + thrown, thrown);
                     cancelled = true;
                     cancelSiblings = true;
                 } else if (failure != null && failure != thrown) {
                     failure.addSuppressed(thrown);
                 }
             }
-            running.remove(child);
+            unlink(child);
             live--;
             someEnded.signalAll();
             if (live == 0) {
@@ -423,16 +477,35 @@ public final class Scope implements AutoCloseable {
         }
     }
 
+    /** Under the lock: takes {@code child} out of {@link #running}. */
+    private void unlink(Child<?> child) {
+        if (child.prev != null) {
+            child.prev.next = child.next;
+        } else if (running == child) {
+            running = child.next;
+        }
+        if (child.next != null) {
+            child.next.prev = child.prev;
+        }
+        child.prev = child.next = null;
+    }
+
     @Override
     public String toString() {
-        return "Scope[" + name + ", running=" + running.size() + (cancelled ? ", cancelled" : "") + "]";
+        return "Scope[" + name + ", running=" + runningCount() + (cancelled ? ", cancelled" : "") + "]";
     }
 
     /** The one implementation of {@link Handle}. */
-    static final class Child<T> implements Handle<T> {
+    static final class Child<T> implements Handle<T>, Runnable {
         private final Scope scope;
+        /** The name, or null for a connection's task, whose name is built when asked for. */
         private final String name;
+        /** The server connection this task serves, or null. */
+        final Connection connection;
         private final Callable<? extends T> task;
+        /** Neighbours in the scope's list of running children; guarded by the scope's lock. */
+        private Child<?> prev;
+        private Child<?> next;
         /** Scopes opened on this child's thread; made on first use, as most children open none. */
         private List<Scope> nested;
         volatile Thread thread;
@@ -441,13 +514,15 @@ public final class Scope implements AutoCloseable {
         private T result;
         private Throwable exception;
 
-        Child(Scope scope, String name, Callable<? extends T> task) {
+        Child(Scope scope, String name, Connection connection, Callable<? extends T> task) {
             this.scope = scope;
             this.name = name;
+            this.connection = connection;
             this.task = task;
         }
 
-        void run() {
+        @Override
+        public void run() {
             CHILDREN.put(Thread.currentThread(), this);
             if (cancelled) {
                 // cancelled between fork and start: interrupting an unstarted thread may be lost
@@ -489,7 +564,7 @@ public final class Scope implements AutoCloseable {
 
         @Override
         public String name() {
-            return name;
+            return name != null ? name : "conn-" + connection.id() + " " + connection.peer();
         }
 
         @Override
@@ -506,7 +581,7 @@ public final class Scope implements AutoCloseable {
         @Override
         public T await(java.time.Duration timeout) throws InterruptedException, java.util.concurrent.TimeoutException {
             if (!scope.awaitEnd(this, Objects.requireNonNull(timeout, "timeout").toNanos())) {
-                throw new java.util.concurrent.TimeoutException("task '" + name + "' still running after " + timeout);
+                throw new java.util.concurrent.TimeoutException("task '" + name() + "' still running after " + timeout);
             }
             return outcome();
         }
@@ -515,7 +590,7 @@ public final class Scope implements AutoCloseable {
             return switch (state) {
                 case SUCCEEDED -> result;
                 case CANCELLED -> {
-                    CancellationException ce = new CancellationException("task '" + name + "' was cancelled");
+                    CancellationException ce = new CancellationException("task '" + name() + "' was cancelled");
                     if (exception != null) {
                         ce.initCause(exception);
                     }
@@ -528,7 +603,7 @@ public final class Scope implements AutoCloseable {
                     if (exception instanceof Error e) {
                         throw e;
                     }
-                    throw new CompletionException("task '" + name + "' failed: " + exception, exception);
+                    throw new CompletionException("task '" + name() + "' failed: " + exception, exception);
                 }
                 case RUNNING -> throw new AssertionError("ended latch released while running");
             };
@@ -537,7 +612,7 @@ public final class Scope implements AutoCloseable {
         @Override
         public T resultNow() {
             if (state != State.SUCCEEDED) {
-                throw new IllegalStateException("task '" + name + "' is " + state);
+                throw new IllegalStateException("task '" + name() + "' is " + state);
             }
             return result;
         }
@@ -545,7 +620,7 @@ public final class Scope implements AutoCloseable {
         @Override
         public Throwable exceptionNow() {
             if (state != State.FAILED) {
-                throw new NoSuchElementException("task '" + name + "' is " + state);
+                throw new NoSuchElementException("task '" + name() + "' is " + state);
             }
             return exception;
         }
@@ -590,7 +665,7 @@ public final class Scope implements AutoCloseable {
 
         @Override
         public String toString() {
-            return "Handle[" + scope.name + "/" + name + ", " + state + "]";
+            return "Handle[" + scope.name + "/" + name() + ", " + state + "]";
         }
     }
 }

@@ -32,12 +32,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
@@ -82,6 +81,8 @@ import javax.net.ssl.SSLException;
 public final class Server implements Service {
     private static final System.Logger LOG = System.getLogger(Server.class.getName());
     private static final int MAX_DATAGRAM = 65_535;
+    /** SO_RCVBUF asked for on udp: endpoints; Linux grants at most {@code net.core.rmem_max}. */
+    private static final int DATAGRAM_RECEIVE_BUFFER = 4 * 1024 * 1024;
     private static final long REFUSAL_LOG_PERIOD_NANOS = TimeUnit.SECONDS.toNanos(10);
     /** How long a refused connection may take to read the refusal. */
     private static final Duration REFUSAL_WRITE_TIMEOUT = Duration.ofSeconds(2);
@@ -111,7 +112,12 @@ public final class Server implements Service {
     private volatile long lastProxyRefusalLog = System.nanoTime() - REFUSAL_LOG_PERIOD_NANOS;
     private final Semaphore permits;
     private final Semaphore datagramPermits;
-    private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+    /**
+     * Connections admitted and being served now. The connections themselves are found through the
+     * scope's running children ({@link Scope#forEachConnection}), so that each costs one registry
+     * entry (its thread's, in {@code Scope}) rather than one more here.
+     */
+    private final AtomicInteger open = new AtomicInteger();
     private final List<AutoCloseable> listeners = new ArrayList<>();
     /** The configurations of the tls: listeners, for {@link #reload()}. */
     private final List<Tls> tlsListeners = new CopyOnWriteArrayList<>();
@@ -147,7 +153,7 @@ public final class Server implements Service {
 
     private void register(Metrics m) {
         String[] service = {"service", name};
-        m.gauge("twine_connections_open", "Connections being served now.", () -> connections.size(), service);
+        m.gauge("twine_connections_open", "Connections being served now.", open::get, service);
         m.counter("twine_connections_total", "Connections accepted and served.", accepted::sum, service);
         m.counter("twine_connections_refused_total", "Connections refused by the connection limits.", refusedTotal::sum, service);
         m.counter("twine_handler_errors_total", "Connections whose handler failed with an unexpected exception.",
@@ -311,6 +317,9 @@ public final class Server implements Service {
         }
         DatagramChannel ch = DatagramChannel.open();
         listeners.add(ch);
+        // the kernel drops what arrives while the buffer is full: the default (about 200 KiB, a
+        // few hundred queries) overflowed in short stalls under dnsperf, which counted them as lost
+        ch.setOption(java.net.StandardSocketOptions.SO_RCVBUF, DATAGRAM_RECEIVE_BUFFER);
         InetAddress addr = udp.host().isEmpty() ? null : InetAddress.getByName(udp.host());
         ch.bind(new InetSocketAddress(addr, udp.port()));
         bindings.add(new Binding(name, "udp", ch.getLocalAddress()));
@@ -428,7 +437,7 @@ public final class Server implements Service {
             permits.release();
             return;
         }
-        Handle<Void> h = scope.fork("proxy-" + conn.id() + " " + conn.peer(), () -> {
+        Handle<Void> h = scope.fork(conn, () -> {
             try {
                 conn.readTimeout(proxy.headerTimeout());
                 ProxyHeader.read(conn.input(), proxy.version()).ifPresent(conn::proxiedClient);
@@ -438,18 +447,18 @@ public final class Server implements Service {
                 LOG.log(Level.WARNING, "{0}: closed a connection from proxy {1}: {2}", name, conn.peer(), e.getMessage());
                 conn.close();
                 permits.release();
-                return;
+                return null;
             }
             if (!take(conn)) {
                 refuse(conn, tls);
-                return;
+                return null;
             }
-            Thread.currentThread().setName("conn-" + conn.id() + " " + conn.peer());
-            connections.add(conn);
+            open.incrementAndGet();
             if (stopping) {
                 conn.beginDrain();
             }
             runConnection(conn, tls);
+            return null;
         });
         if (h.state() == Handle.State.CANCELLED) {
             conn.close();
@@ -523,11 +532,14 @@ public final class Server implements Service {
     }
 
     private void serve(Connection conn, Tls tls) {
-        connections.add(conn);
-        Handle<Void> h = scope.fork("conn-" + conn.id() + " " + conn.peer(), () -> runConnection(conn, tls));
+        open.incrementAndGet();
+        Handle<Void> h = scope.fork(conn, () -> {
+            runConnection(conn, tls);
+            return null;
+        });
         if (h.state() == Handle.State.CANCELLED) {
             // the server was closed between accept and fork
-            connections.remove(conn);
+            open.decrementAndGet();
             conn.close();
             conn.releasePermit();
             permits.release();
@@ -557,7 +569,7 @@ public final class Server implements Service {
             logHandlerEnd(conn, t);
         } finally {
             conn.endEvent(failure);
-            connections.remove(conn);
+            open.decrementAndGet();
             try {
                 conn.end();
             } catch (RuntimeException | Error e) {
@@ -594,6 +606,12 @@ public final class Server implements Service {
                 || t instanceof IOException io && io.getMessage() != null && io.getMessage().contains("Broken pipe");
     }
 
+    /**
+     * Receives datagrams and forks each one's handler. The channel is in blocking mode, and a
+     * virtual thread's blocking receive first tries the socket without waiting and parks only
+     * when it is empty: a burst of waiting datagrams is drained one receive call each, with no
+     * park between them.
+     */
     private void receiveLoop(DatagramChannel ch) {
         // direct: the kernel copies into it without the JDK's intermediate buffer
         ByteBuffer buf = ByteBuffer.allocateDirect(MAX_DATAGRAM);
@@ -673,7 +691,7 @@ public final class Server implements Service {
 
     /** Connections being served now. */
     public int connectionCount() {
-        return connections.size();
+        return open.get();
     }
 
     /** The connection limit. */
@@ -699,13 +717,18 @@ public final class Server implements Service {
             awaitTermination();
             return;
         }
-        for (Connection c : connections) {
-            c.beginDrain();
+        Scope s = scope;
+        if (s != null) { // null when start() failed to bind
+            s.forEachConnection(c -> {
+                if (c.isAdmitted()) { // one still reading its PROXY header drains once admitted
+                    c.beginDrain();
+                }
+            });
         }
         long deadline = System.nanoTime() + grace.toNanos();
         try {
-            while (!connections.isEmpty() && System.nanoTime() - deadline < 0) {
-                // connections end on their own threads; poll the set rather than hold a lock per end
+            while (open.get() > 0 && System.nanoTime() - deadline < 0) {
+                // connections end on their own threads; poll the count rather than hold a lock per end
                 Thread.sleep(Math.min(20, Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()))));
             }
         } finally {
@@ -810,7 +833,7 @@ public final class Server implements Service {
 
     @Override
     public String toString() {
-        return "Server[" + name + ", " + bindings() + ", connections=" + connections.size() + "]";
+        return "Server[" + name + ", " + bindings() + ", connections=" + open.get() + "]";
     }
 
     /** Describes a server; {@link #build()} or {@link #start()} at the end. */

@@ -41,7 +41,7 @@ class BufferStrategyTest {
             while (read < bulk.length) {
                 read += input.read(small);
             }
-            assertEquals(InputBuffer.MAX_ADAPTIVE, in.buf.length, "grew to the adaptive maximum");
+            assertEquals(InputBuffer.MAX_ADAPTIVE, in.capacity(), "grew to the adaptive maximum");
 
             // then a chatty protocol: each request is one small read
             int lines = 20;
@@ -53,12 +53,12 @@ class BufferStrategyTest {
             List<Integer> sizes = new ArrayList<>();
             for (int i = 0; i < lines; i++) {
                 assertEquals("NOOP " + i, r.readLine());
-                sizes.add(in.buf.length);
+                sizes.add(in.capacity());
             }
             for (int i = 1; i < sizes.size(); i++) {
                 assertTrue(sizes.get(i) <= sizes.get(i - 1), "never grows on small reads: " + sizes);
             }
-            assertEquals(InputBuffer.INITIAL, in.buf.length, "back to the idle size after small reads: " + sizes);
+            assertEquals(InputBuffer.INITIAL, in.capacity(), "back to the idle size after small reads: " + sizes);
         }
     }
 
@@ -70,7 +70,7 @@ class BufferStrategyTest {
                 p.client().output().write("PING\r\n".getBytes(US_ASCII));
                 p.client().flush();
                 assertEquals("PING", r.readLine());
-                assertEquals(InputBuffer.INITIAL, p.server().in().buf.length);
+                assertEquals(InputBuffer.INITIAL, p.server().in().capacity());
             }
         }
     }
@@ -83,7 +83,7 @@ class BufferStrategyTest {
             p.client().output().write(data);
             p.client().flush();
             assertArrayEquals(data, p.server().input().readNBytes(data.length));
-            assertTrue(p.server().in().buf.length <= InputBuffer.INITIAL, "buffer " + p.server().in().buf.length);
+            assertTrue(p.server().in().capacity() <= InputBuffer.INITIAL, "buffer " + p.server().in().capacity());
         }
     }
 

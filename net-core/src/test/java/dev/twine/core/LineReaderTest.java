@@ -120,7 +120,7 @@ class LineReaderTest {
             LineReader r = LineReader.of(p.server(), limit);
             assertThrows(LineTooLongException.class, r::readLine);
             // the array never shrinks below its initial size; beyond that only the limit grows it
-            assertTrue(p.server().in().buf.length <= Math.max(limit + 2, InputBuffer.INITIAL), "buffer " + p.server().in().buf.length);
+            assertTrue(p.server().in().capacity() <= Math.max(limit + 2, InputBuffer.INITIAL), "buffer " + p.server().in().capacity());
             assertEquals("next", r.readLine());
         }
     }
@@ -161,17 +161,17 @@ class LineReaderTest {
                     out.write(block);
                     out.flush();
                     // the pipe's lock orders this read after the reader's last read into buf
-                    largest.accumulateAndGet(in.buf.length, Math::max);
+                    largest.accumulateAndGet(in.capacity(), Math::max);
                 }
                 out.write("\r\nnext\r\n".getBytes(US_ASCII));
                 out.flush();
             });
             LineReader r = LineReader.of(p.server(), limit);
             assertThrows(LineTooLongException.class, r::readLine);
-            largest.accumulateAndGet(in.buf.length, Math::max);
+            largest.accumulateAndGet(in.capacity(), Math::max);
             assertEquals("next", r.readLine());
             scope.join();
-            largest.accumulateAndGet(in.buf.length, Math::max);
+            largest.accumulateAndGet(in.capacity(), Math::max);
             assertTrue(largest.get() <= limit + 2, "input buffer grew to " + largest.get() + " bytes");
         }
     }
@@ -189,14 +189,14 @@ class LineReaderTest {
                 for (int i = 0; i < 1024; i++) { // 16 MB
                     p.client().output().write(block);
                     p.client().flush();
-                    largest.accumulateAndGet(in.buf.length, Math::max);
+                    largest.accumulateAndGet(in.capacity(), Math::max);
                 }
                 p.client().output().write("\nok\n".getBytes(US_ASCII));
                 p.client().flush();
             });
             LineReader r = LineReader.of(p.server(), limit);
             assertThrows(LineTooLongException.class, r::readLine);
-            assertTrue(in.buf.length <= limit + 2, "buffered " + in.buf.length + " bytes of the long line");
+            assertTrue(in.capacity() <= limit + 2, "buffered " + in.capacity() + " bytes of the long line");
             assertEquals("ok", r.readLine());
             scope.join();
             assertTrue(largest.get() <= InputBuffer.MAX_ADAPTIVE, "input buffer grew to " + largest.get());

@@ -68,20 +68,12 @@ public final class ChannelTransport implements Transport, Timeouts.Actions {
 
     @Override
     public SocketAddress remoteAddress() {
-        try {
-            return channel.getRemoteAddress();
-        } catch (IOException e) {
-            return null;
-        }
+        return ChannelAddresses.remote(channel);
     }
 
     @Override
     public SocketAddress localAddress() {
-        try {
-            return channel.getLocalAddress();
-        } catch (IOException e) {
-            return null;
-        }
+        return ChannelAddresses.local(channel);
     }
 
     @Override

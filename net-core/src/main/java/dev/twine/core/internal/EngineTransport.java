@@ -18,16 +18,22 @@ import javax.net.ssl.SSLSession;
  * socket to layer an {@code SSLSocket} on (in-memory test connections, Unix domain sockets). One
  * thread may read while another writes, as the engine allows wrap and unwrap to run at once; a
  * reader that must answer the peer (a TLS 1.3 key update) writes under the writers' lock.
+ *
+ * <p>The engine's buffers (a record each, about 16 KiB) are borrowed from {@link BufferPool} only
+ * while there is work: the record buffers for reading are given back before the reader waits on
+ * the transport under with nothing in them (a record half received stays), and the one for
+ * writing after each write. An idle TLS connection therefore holds none. Over a transport that
+ * cannot wait without reading (a blocking socket) the reader keeps them while it blocks.
  */
 public final class EngineTransport implements Transport {
     private final Transport under;
     private final SSLEngine engine;
     private final ReentrantLock writeLock = new ReentrantLock();
-    /** Encrypted bytes read from {@code under}, not yet unwrapped; kept in read mode. */
+    /** Encrypted bytes read from {@code under}, not yet unwrapped; kept in read mode; null when empty and given back. */
     private ByteBuffer netIn;
-    /** Decrypted bytes not yet returned by {@link #read}; kept in read mode. */
+    /** Decrypted bytes not yet returned by {@link #read}; kept in read mode; null when empty and given back. */
     private ByteBuffer appIn;
-    /** Encrypted bytes to write; guarded by the write lock. */
+    /** Encrypted bytes to write, while a write runs; guarded by the write lock. */
     private ByteBuffer netOut;
     private volatile boolean closed;
     private boolean inputDone;
@@ -38,10 +44,30 @@ public final class EngineTransport implements Transport {
     private EngineTransport(Transport under, SSLEngine engine) {
         this.under = under;
         this.engine = engine;
+        holdReadBuffers();
+    }
+
+    /** On the reading thread: makes sure both read buffers are held (borrowed empty if not). */
+    private void holdReadBuffers() {
         SSLSession s = engine.getSession();
-        this.netIn = ByteBuffer.allocate(s.getPacketBufferSize()).limit(0);
-        this.appIn = ByteBuffer.allocate(s.getApplicationBufferSize()).limit(0);
-        this.netOut = ByteBuffer.allocate(s.getPacketBufferSize());
+        if (netIn == null) {
+            netIn = ByteBuffer.wrap(BufferPool.tls().borrow(s.getPacketBufferSize())).limit(0);
+        }
+        if (appIn == null) {
+            appIn = ByteBuffer.wrap(BufferPool.tls().borrow(s.getApplicationBufferSize())).limit(0);
+        }
+    }
+
+    /** On the reading thread: gives back the read buffers that hold nothing; a partial record stays. */
+    private void releaseEmptyReadBuffers() {
+        if (netIn != null && !netIn.hasRemaining()) {
+            BufferPool.tls().giveBack(netIn.array());
+            netIn = null;
+        }
+        if (appIn != null && !appIn.hasRemaining()) {
+            BufferPool.tls().giveBack(appIn.array());
+            appIn = null;
+        }
     }
 
     /**
@@ -57,6 +83,7 @@ public final class EngineTransport implements Transport {
             t.completeHandshake();
             t.established = true;
             under.readTimeout(readTimeout);
+            t.releaseEmptyReadBuffers(); // idle until the first record
             return t;
         } catch (SocketTimeoutException e) {
             under.close();
@@ -117,6 +144,7 @@ public final class EngineTransport implements Transport {
      * the stream (close_notify or EOF).
      */
     private int unwrapOnce() throws IOException {
+        holdReadBuffers();
         while (true) {
             appIn.compact();
             SSLEngineResult r;
@@ -145,6 +173,7 @@ public final class EngineTransport implements Transport {
                         return 0; // the reader drains what is there first
                     }
                     // the session's buffer sizes may grow after the handshake
+                    BufferPool.tls().giveBack(appIn.array());
                     appIn = ByteBuffer.allocate(Math.max(2 * appIn.capacity(),
                             engine.getSession().getApplicationBufferSize())).limit(0);
                 }
@@ -166,8 +195,16 @@ public final class EngineTransport implements Transport {
         }
     }
 
-    /** Reads more encrypted bytes from {@code under} after those kept; -1 at its end. */
+    /**
+     * Reads more encrypted bytes from {@code under} after those kept; -1 at its end. When it would
+     * wait, it first gives back the buffers that hold nothing.
+     */
     private int fillNetIn() throws IOException {
+        if (!under.readyToRead()) {
+            releaseEmptyReadBuffers();
+            under.awaitReadable();
+            holdReadBuffers();
+        }
         netIn.compact();
         try {
             if (!netIn.hasRemaining()) {
@@ -175,7 +212,9 @@ public final class EngineTransport implements Transport {
                 if (netIn.capacity() >= size) {
                     throw new SSLException("TLS record larger than " + size + " bytes");
                 }
-                netIn = ByteBuffer.allocate(size).put(netIn.flip());
+                ByteBuffer old = netIn;
+                netIn = ByteBuffer.allocate(size).put(old.flip());
+                BufferPool.tls().giveBack(old.array());
             }
             int n = under.read(netIn.array(), netIn.position(), netIn.remaining());
             if (n > 0) {
@@ -187,13 +226,27 @@ public final class EngineTransport implements Transport {
         }
     }
 
-    /** Wraps {@code src} (all of it) and writes the records; the caller holds the write lock or is the handshake. */
+    /**
+     * Wraps {@code src} (all of it) and writes the records; the caller holds the write lock or is
+     * the handshake. The record buffer is borrowed for this call only.
+     */
     private void wrapAndSend(ByteBuffer src) throws IOException {
+        netOut = ByteBuffer.wrap(BufferPool.tls().borrow(engine.getSession().getPacketBufferSize()));
+        try {
+            wrapAndSendAll(src);
+        } finally {
+            BufferPool.tls().giveBack(netOut.array());
+            netOut = null;
+        }
+    }
+
+    private void wrapAndSendAll(ByteBuffer src) throws IOException {
         while (true) {
             netOut.clear();
             SSLEngineResult r = engine.wrap(src, netOut);
             switch (r.getStatus()) {
                 case BUFFER_OVERFLOW -> {
+                    BufferPool.tls().giveBack(netOut.array());
                     netOut = ByteBuffer.allocate(netOut.capacity() * 2);
                     continue;
                 }
@@ -223,18 +276,33 @@ public final class EngineTransport implements Transport {
         if (len == 0) {
             return 0;
         }
-        while (!appIn.hasRemaining()) {
-            if (inputDone) {
-                return -1;
-            }
-            if (unwrapOnce() < 0) {
-                inputDone = true;
-                return -1;
-            }
+        awaitReadable();
+        if (appIn == null || !appIn.hasRemaining()) {
+            return -1;
         }
         int n = Math.min(len, appIn.remaining());
         appIn.get(b, off, n);
         return n;
+    }
+
+    /** Whether decrypted bytes (or the end) are there; a record still to unwrap does not count. */
+    @Override
+    public boolean readyToRead() {
+        return inputDone || appIn != null && appIn.hasRemaining();
+    }
+
+    /**
+     * Unwraps records until there are decrypted bytes or the end: what waits for the peer is the
+     * transport under, with this transport's empty buffers given back meanwhile.
+     */
+    @Override
+    public void awaitReadable() throws IOException {
+        while (!readyToRead()) {
+            if (unwrapOnce() < 0) {
+                inputDone = true;
+                releaseEmptyReadBuffers();
+            }
+        }
     }
 
     @Override

@@ -30,8 +30,9 @@ import javax.net.ssl.SSLSession;
  * {@link SocketException}. A thread interrupted while parked closes the transport and throws
  * {@link SocketException} with its interrupt status kept, as a blocking socket does.
  *
- * <p>Idle, a transport holds no buffer: bytes that arrive while no reader waits go into a spill
- * array that is dropped once read, and at most {@value #SPILL_MAX} bytes are held before the
+ * <p>Idle, a transport holds no buffer: bytes that arrive while no reader waits (or while its
+ * reader waits in {@link #awaitReadable()}, holding no array) go into a spill array borrowed from
+ * {@link BufferPool} and given back once read, and at most {@value #SPILL_MAX} bytes are held before the
  * poller stops reading this channel until the reader catches up.
  */
 public final class ReadinessTransport implements Transport {
@@ -122,6 +123,35 @@ public final class ReadinessTransport implements Transport {
         if (len == 0) {
             return 0;
         }
+        return await(b, off, len);
+    }
+
+    /**
+     * Waits holding no array: the poller keeps what arrives meanwhile in the spill, which is
+     * borrowed from {@link BufferPool} and given back once read.
+     */
+    @Override
+    public void awaitReadable() throws IOException {
+        await(null, 0, 0);
+    }
+
+    @Override
+    public boolean readyToRead() {
+        synchronized (this) {
+            return ready();
+        }
+    }
+
+    /** Under the monitor: whether a read would return (or throw) without waiting. */
+    private boolean ready() {
+        return delivered != 0 || spill != null || eof || inputShut || closed || readFailure != null;
+    }
+
+    /**
+     * A read into {@code b}, or with {@code b} null a wait until one would not block (returning 0
+     * then, consuming nothing).
+     */
+    private int await(byte[] b, int off, int len) throws IOException {
         if (readTimedOut) {
             throw readTimeoutException();
         }
@@ -133,9 +163,15 @@ public final class ReadinessTransport implements Transport {
         }
         Thread me = Thread.currentThread();
         synchronized (this) {
-            int n = takeBuffered(b, off, len);
-            if (n != 0) {
-                return n;
+            if (b == null) {
+                if (ready()) {
+                    return 0;
+                }
+            } else {
+                int n = takeBuffered(b, off, len);
+                if (n != 0) {
+                    return n;
+                }
             }
             reader = me;
             target = b;
@@ -158,10 +194,10 @@ public final class ReadinessTransport implements Transport {
                 boolean interrupted;
                 synchronized (this) {
                     // the target is given up under the same lock the poller fills it under
-                    if (delivered != 0 || eof || inputShut || closed || readFailure != null) {
+                    if (ready()) {
                         reader = null;
                         target = null;
-                        return takeBuffered(b, off, len);
+                        return b == null ? 0 : takeBuffered(b, off, len);
                     }
                     expired = d != 0 && readExpiredAt == d;
                     interrupted = me.isInterrupted();
@@ -207,7 +243,7 @@ public final class ReadinessTransport implements Transport {
             System.arraycopy(spill, spillPos, b, off, n);
             spillPos += n;
             if (spillPos == spillLim) {
-                spill = null; // an idle connection holds no buffer
+                dropSpill(); // an idle connection holds no buffer
                 if (readPaused && !eof && !inputShut && !closed) {
                     readPaused = false;
                     interest(key, SelectionKey.OP_READ, true);
@@ -305,18 +341,27 @@ public final class ReadinessTransport implements Transport {
     private void spillIn(ByteBuffer src) {
         int n = src.remaining();
         if (spill == null) {
-            spill = new byte[Math.max(n, 512)];
+            spill = BufferPool.small().borrow(n);
             spillPos = spillLim = 0;
         } else if (spillLim + n > spill.length) {
             int pending = spillLim - spillPos;
             byte[] grown = pending + n > spill.length ? new byte[Math.max(pending + n, 2 * spill.length)] : spill;
             System.arraycopy(spill, spillPos, grown, 0, pending);
+            if (grown != spill) {
+                BufferPool.small().giveBack(spill);
+            }
             spill = grown;
             spillPos = 0;
             spillLim = pending;
         }
         src.get(spill, spillLim, n);
         spillLim += n;
+    }
+
+    /** Under the monitor: gives the spill back to the pool. */
+    private void dropSpill() {
+        BufferPool.small().giveBack(spill);
+        spill = null;
     }
 
     private void timedOutReading() {
@@ -472,20 +517,12 @@ public final class ReadinessTransport implements Transport {
 
     @Override
     public SocketAddress remoteAddress() {
-        try {
-            return channel.getRemoteAddress();
-        } catch (IOException e) {
-            return null;
-        }
+        return ChannelAddresses.remote(channel);
     }
 
     @Override
     public SocketAddress localAddress() {
-        try {
-            return channel.getLocalAddress();
-        } catch (IOException e) {
-            return null;
-        }
+        return ChannelAddresses.local(channel);
     }
 
     @Override
@@ -498,7 +535,7 @@ public final class ReadinessTransport implements Transport {
         Thread t;
         synchronized (this) {
             inputShut = true;
-            spill = null;
+            dropSpill();
             t = reader;
         }
         try {
@@ -529,7 +566,7 @@ public final class ReadinessTransport implements Transport {
         Thread r;
         synchronized (this) {
             closed = true;
-            spill = null;
+            dropSpill();
             r = reader;
         }
         key.cancel();

@@ -41,6 +41,26 @@ public interface Transport {
     int read(byte[] b, int off, int len) throws IOException;
 
     /**
+     * Whether a {@link #read} now would return without waiting (bytes are buffered here, or the
+     * end of the stream or an error is known), or this transport cannot wait without a buffer:
+     * only a transport that implements {@link #awaitReadable()} answers false. Does not block.
+     */
+    default boolean readyToRead() {
+        return true;
+    }
+
+    /**
+     * Waits until {@link #readyToRead()} holds, bounded by the read timeout and deadline as a read
+     * is, with no array of the caller's held meanwhile: so an idle connection's reader can give
+     * its buffer back before it waits. Returns at once on a transport that cannot wait so.
+     *
+     * @throws java.net.SocketTimeoutException when the read timeout passes, as {@link #read} does
+     * @throws IOException if the transport is closed or broken meanwhile
+     */
+    default void awaitReadable() throws IOException {
+    }
+
+    /**
      * Writes all {@code len} bytes, blocking while the peer does not read.
      *
      * @throws java.net.SocketTimeoutException when the write timeout passes; the transport is

@@ -30,6 +30,22 @@ final class MemoryTransport implements Transport {
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
+        return readOrAwait(b, off, len);
+    }
+
+    @Override
+    public boolean readyToRead() {
+        return readTimedOut || in.readable();
+    }
+
+    /** As a readiness transport waits: so the connection's input buffer is given back while idle. */
+    @Override
+    public void awaitReadable() throws IOException {
+        readOrAwait(null, 0, 0);
+    }
+
+    /** Reads into {@code b}, or with {@code b} null waits until a read would not block. */
+    private int readOrAwait(byte[] b, int off, int len) throws IOException {
         if (readTimedOut) {
             throw timedOut();
         }
@@ -48,6 +64,10 @@ final class MemoryTransport implements Transport {
             }
         }
         try {
+            if (b == null) {
+                in.awaitReadable(timeout);
+                return 0;
+            }
             return in.read(b, off, len, timeout);
         } catch (java.net.SocketTimeoutException e) {
             // as over a socket: a read timeout shuts the input down, writing still works

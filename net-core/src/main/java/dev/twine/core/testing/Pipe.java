@@ -41,6 +41,29 @@ final class Pipe {
         return clock;
     }
 
+    /** Whether a read would return at once: bytes, end of stream, or a closed or shut pipe. */
+    boolean readable() {
+        lock.lock();
+        try {
+            return !chunks.isEmpty() || readerGone || eof || readShut;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Waits until {@link #readable()}, consuming nothing; bounded by {@code timeout} (zero: none). */
+    void awaitReadable(Duration timeout) throws IOException {
+        lock.lock();
+        try {
+            Instant deadline = timeout.isZero() ? null : clock.instant().plus(timeout);
+            while (chunks.isEmpty() && !readerGone && !eof && !readShut) {
+                await(deadline, "read timed out after " + timeout);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     int read(byte[] b, int off, int len, Duration timeout) throws IOException {
         if (len == 0) {
             return 0;
