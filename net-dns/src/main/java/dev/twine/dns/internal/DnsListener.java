@@ -304,8 +304,10 @@ public final class DnsListener {
             signalInstalled = true;
             try {
                 sun.misc.Signal.handle(new sun.misc.Signal("HUP"), s -> {
+                    // each server on its own thread: one slow reload (re-signing a large zone) must
+                    // not hold up the others, nor the JVM's signal thread
                     for (DnsListener each : SIGHUP) {
-                        each.reload();
+                        Thread.ofVirtual().name("dns-sighup").start(each::reload);
                     }
                 });
                 signalWorks = true;
