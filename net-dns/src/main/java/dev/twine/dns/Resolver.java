@@ -162,6 +162,24 @@ public final class Resolver {
         }
     }
 
+    /**
+     * The system's resolver: the {@code nameserver} lines of {@code /etc/resolv.conf}, or
+     * {@code 127.0.0.1:53} when the file is missing or names none.
+     *
+     * @return the resolver
+     */
+    public static Resolver system() {
+        Path resolvConf = Path.of("/etc/resolv.conf");
+        if (Files.isReadable(resolvConf)) {
+            try {
+                return builder().serversFrom(resolvConf).build();
+            } catch (IOException | RuntimeException e) {
+                // no usable nameserver line: the local resolver below
+            }
+        }
+        return builder().server("127.0.0.1", 53).build();
+    }
+
     /** A resolver configuration. */
     public static final class Builder {
         private final List<InetSocketAddress> servers = new ArrayList<>();

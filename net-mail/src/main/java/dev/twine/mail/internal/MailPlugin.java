@@ -191,7 +191,7 @@ public final class MailPlugin implements ServicePlugin {
         Tls tls = args.serverTls("--tls-cert", "--tls-key").orElse(null);
         Path queueDir = args.directory("--queue", maildirPath.resolveSibling(maildirPath.getFileName() + "-queue"));
         // HOST:PORT checked in the endpoint grammar; MxResolver takes the text as given
-        Resolver dns = dnsResolver(args.value("--dns"));
+        Resolver dns = dnsResolver(args);
         MxResolver resolver = args.hostPort("--smarthost").isPresent()
                 ? MxResolver.fixed(args.require("--smarthost").strip())
                 : DnsMxResolver.over(dns);
@@ -495,29 +495,14 @@ public final class MailPlugin implements ServicePlugin {
     }
 
     /** The resolver for MX lookups: {@code --dns}, or the nameservers in /etc/resolv.conf, or 127.0.0.1:53. */
-    private static Resolver dnsResolver(Optional<String> option) throws IOException {
-        Resolver.Builder b = Resolver.builder();
-        if (option.isPresent()) {
-            String v = option.get();
-            int colon = v.lastIndexOf(':');
-            if (colon <= 0 || !v.substring(colon + 1).matches("\\d{1,5}")) {
-                throw new IllegalArgumentException("--dns: expected HOST:PORT, got '" + v + "'");
-            }
+    private static Resolver dnsResolver(Arguments args) {
+        return args.hostPort("--dns").map(a -> {
             try {
-                return b.server(v.substring(0, colon).replaceAll("^\\[|\\]$", ""), Integer.parseInt(v.substring(colon + 1))).build();
-            } catch (RuntimeException e) {
+                return Resolver.builder().server(a.getHostString(), a.getPort()).build();
+            } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--dns: " + e.getMessage(), e);
             }
-        }
-        Path resolvConf = Path.of("/etc/resolv.conf");
-        if (Files.isReadable(resolvConf)) {
-            try {
-                return Resolver.builder().serversFrom(resolvConf).build();
-            } catch (IOException | RuntimeException e) {
-                // no usable nameserver line: the local resolver below
-            }
-        }
-        return b.server("127.0.0.1", 53).build();
+        }).orElseGet(Resolver::system);
     }
 
     private interface ServerMaker {

@@ -13,10 +13,7 @@ import jakarta.mail.internet.MimeMessage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -27,10 +24,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
  * A blocking SMTP client (RFC 5321) for one session: connect, {@link #ehlo}, {@link #startTls},
@@ -169,13 +162,7 @@ public final class SmtpClient implements AutoCloseable {
      * session is still better than plaintext. Do not use it where the peer must be verified.
      */
     public static Tls opportunisticTls() {
-        try {
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(null, new TrustManager[] {new AcceptAny()}, null);
-            return Tls.of(ctx, true);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("no TLS context available", e);
-        }
+        return Tls.clientAcceptingAnyCertificate();
     }
 
     /**
@@ -426,31 +413,5 @@ public final class SmtpClient implements AutoCloseable {
             }
         }
         return false;
-    }
-
-    /** Trusts any certificate: for opportunistic TLS only (see {@link #opportunisticTls()}). */
-    private static final class AcceptAny extends X509ExtendedTrustManager {
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {}
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {}
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            return new X509Certificate[0];
-        }
     }
 }

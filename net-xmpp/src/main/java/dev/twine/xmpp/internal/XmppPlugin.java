@@ -152,7 +152,7 @@ public final class XmppPlugin implements ServicePlugin {
             }
             table.put(r.substring(0, eq), "tcp:" + r.substring(eq + 1));
         }
-        b.s2sConnector(dev.twine.xmpp.S2sConnector.routes(table).orElse(dev.twine.xmpp.S2sConnector.dns(dnsResolver(args.value("--dns")))));
+        b.s2sConnector(dev.twine.xmpp.S2sConnector.routes(table).orElse(dev.twine.xmpp.S2sConnector.dns(dnsResolver(args))));
         for (String ep : listen) {
             b.s2sListen(ep);
         }
@@ -171,29 +171,14 @@ public final class XmppPlugin implements ServicePlugin {
     }
 
     /** The resolver for SRV look-ups: {@code --dns}, or the nameservers in /etc/resolv.conf, or 127.0.0.1:53. */
-    private static dev.twine.dns.Resolver dnsResolver(Optional<String> option) {
-        dev.twine.dns.Resolver.Builder b = dev.twine.dns.Resolver.builder();
-        if (option.isPresent()) {
-            String v = option.get();
-            int colon = v.lastIndexOf(':');
-            if (colon <= 0 || !v.substring(colon + 1).matches("\\d{1,5}")) {
-                throw new IllegalArgumentException("--dns: expected HOST:PORT, got '" + v + "'");
-            }
+    private static dev.twine.dns.Resolver dnsResolver(Arguments args) {
+        return args.hostPort("--dns").map(a -> {
             try {
-                return b.server(v.substring(0, colon).replaceAll("^\\[|\\]$", ""), Integer.parseInt(v.substring(colon + 1))).build();
-            } catch (RuntimeException e) {
+                return dev.twine.dns.Resolver.builder().server(a.getHostString(), a.getPort()).build();
+            } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--dns: " + e.getMessage(), e);
             }
-        }
-        Path resolvConf = Path.of("/etc/resolv.conf");
-        if (Files.isReadable(resolvConf)) {
-            try {
-                return dev.twine.dns.Resolver.builder().serversFrom(resolvConf).build();
-            } catch (IOException | RuntimeException e) {
-                // no usable nameserver line: the local resolver below
-            }
-        }
-        return b.server("127.0.0.1", 53).build();
+        }).orElseGet(dev.twine.dns.Resolver::system);
     }
 
     @Override
