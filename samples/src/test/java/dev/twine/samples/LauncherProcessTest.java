@@ -43,19 +43,7 @@ class LauncherProcessTest {
                 .redirectErrorStream(true).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-            Map<String, Integer> ports = new HashMap<>();
-            List<String> seen = new ArrayList<>();
-            while (ports.size() < 2) {
-                String line = out.readLine();
-                if (line == null) {
-                    fail("the launcher ended before listening: " + seen);
-                }
-                seen.add(line);
-                Matcher m = LISTENING.matcher(line);
-                if (m.find()) {
-                    ports.put(m.group(1), Integer.parseInt(m.group(2)));
-                }
-            }
+            Map<String, Integer> ports = listening(out, 2);
             assertEquals("ping", echo(ports.get("echo"), "ping"));
             new ProcessBuilder("kill", "-HUP", Long.toString(p.pid())).start().waitFor(10, TimeUnit.SECONDS);
             String afterHup = out.readLine();
@@ -94,19 +82,7 @@ class LauncherProcessTest {
                 .redirectErrorStream(true).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-            Map<String, Integer> ports = new HashMap<>();
-            List<String> seen = new ArrayList<>();
-            while (ports.size() < 2) {
-                String line = out.readLine();
-                if (line == null) {
-                    fail("the launcher ended before listening: " + seen);
-                }
-                seen.add(line);
-                Matcher m = LISTENING.matcher(line);
-                if (m.find()) {
-                    ports.put(m.group(1), Integer.parseInt(m.group(2)));
-                }
-            }
+            Map<String, Integer> ports = listening(out, 2);
             assertEquals("ping", echo(ports.get("echo"), "ping"));
             Path knownHosts = Files.writeString(dir.resolve("known_hosts"),
                     "[127.0.0.1]:" + ports.get("manhole") + " " + Files.readString(Path.of(hostKey + ".pub")));
@@ -186,6 +162,24 @@ class LauncherProcessTest {
         } finally {
             p.destroyForcibly();
         }
+    }
+
+    /** Reads the launcher's output up to its {@code count}-th {@code listening} line: service name to port. */
+    private static Map<String, Integer> listening(BufferedReader out, int count) throws Exception {
+        Map<String, Integer> ports = new HashMap<>();
+        List<String> seen = new ArrayList<>();
+        while (ports.size() < count) {
+            String line = out.readLine();
+            if (line == null) {
+                fail("the launcher ended before listening: " + seen);
+            }
+            seen.add(line);
+            Matcher m = LISTENING.matcher(line);
+            if (m.find()) {
+                ports.put(m.group(1), Integer.parseInt(m.group(2)));
+            }
+        }
+        return ports;
     }
 
     private static String echo(int port, String line) throws Exception {
