@@ -143,7 +143,11 @@ public final class DnsListener {
         }
         if (zones != null && !watch.isZero()) {
             watcher = Scope.open("dns-watch");
-            watcher.fork("dns-watch", this::watchLoop);
+            // the files as they are now, not when the watcher's thread first runs: a change made
+            // in between would otherwise be taken as the starting point and never reloaded
+            List<Object> seen = zones.stamps();
+            dev.twine.core.Task watching = () -> watchLoop(seen);
+            watcher.fork("dns-watch", watching);
         }
         if (zones != null && sighup) {
             installSighup(this);
@@ -282,8 +286,8 @@ public final class DnsListener {
         }
     }
 
-    private void watchLoop() throws InterruptedException {
-        List<Object> seen = zones.stamps();
+    private void watchLoop(List<Object> startingPoint) throws InterruptedException {
+        List<Object> seen = startingPoint;
         while (!Thread.currentThread().isInterrupted()) {
             Thread.sleep(watch);
             List<Object> now = zones.stamps();
@@ -303,14 +307,19 @@ public final class DnsListener {
             }
             signalInstalled = true;
             try {
-                sun.misc.Signal.handle(new sun.misc.Signal("HUP"), s -> {
+                sun.misc.SignalHandler before = sun.misc.Signal.handle(new sun.misc.Signal("HUP"), s -> {
                     // each server on its own thread: one slow reload (re-signing a large zone) must
                     // not hold up the others, nor the JVM's signal thread
                     for (DnsListener each : SIGHUP) {
                         Thread.ofVirtual().name("dns-sighup").start(each::reload);
                     }
                 });
-                signalWorks = true;
+                // under nohup the JVM keeps an ignored SIGHUP ignored, and says so by returning SIG_IGN
+                signalWorks = before != sun.misc.SignalHandler.SIG_IGN;
+                if (!signalWorks) {
+                    LOG.log(Level.WARNING, "dns: SIGHUP is ignored in this process (started under nohup?): "
+                            + "it will not reload the zones; use --watch or restart");
+                }
             } catch (IllegalArgumentException | UnsupportedOperationException unsupported) {
                 LOG.log(Level.WARNING, "dns: SIGHUP cannot be handled here ({0}); reload by polling (watch) instead", unsupported.getMessage());
             }
