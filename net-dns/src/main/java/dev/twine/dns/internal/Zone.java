@@ -113,6 +113,14 @@ public final class Zone {
             if (r.getType() == Type.SOA && !r.getName().equals(origin)) {
                 throw new ZoneFileException(source + ": SOA for " + r.getName() + " inside the zone " + origin);
             }
+            if ((r.getType() == Type.TXT || r.getType() == Type.SPF) && r.rdataToWireCanonical().length == 0) {
+                // RFC 1035 §3.3.14 (and RFC 7208 §3.1 for SPF, the same format): TXT-DATA is one
+                // or more character-strings, so never empty. dnsjava takes "name IN TXT" with
+                // nothing (or only a comment) after it as a TXT of no strings, which would go out
+                // with RDLENGTH 0 and which it prints back as "", one empty string: another record
+                throw new ZoneFileException(source + ": " + r.getName() + ": " + Type.string(r.getType())
+                        + " record without a string (RFC 1035 §3.3.14 needs at least one; \"\" is the empty one)");
+            }
             if (r.getType() == Type.SOA && r != soa) {
                 continue; // a second SOA at the apex (as AXFR files end): keep the first
             }

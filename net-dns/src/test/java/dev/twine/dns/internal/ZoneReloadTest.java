@@ -57,6 +57,20 @@ class ZoneReloadTest {
     }
 
     @Test
+    void txtWithNoStringIsRejectedNotServedEmpty() throws Exception {
+        // if a TXT has nothing after its type (here a comment ate its string), then the file is
+        // refused: RFC 1035 §3.3.14 needs at least one character-string, and written back the
+        // record would read as one empty string, another record
+        Path f = dir.resolve("emptytxt.zone");
+        Files.writeString(f, zone("1", "192.0.2.2") + "txt IN TXT ;\"the string\"\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DnsServer.builder().zone(f).listen("udp:0").build());
+        assertTrue(e.getMessage().contains("txt.reload.test.: TXT record without a string"), e.getMessage());
+        Files.writeString(f, zone("1", "192.0.2.2") + "txt IN TXT \"\"\n");
+        DnsServer.builder().zone(f).listen("udp:0").build().close();
+    }
+
+    @Test
     void reloadSwapsZonesAndABadFileKeepsTheOld() throws Exception {
         Path f = dir.resolve("reload.zone");
         Files.writeString(f, zone("1", "192.0.2.10"));
