@@ -328,9 +328,18 @@ final class SmtpSession {
             error(501, "5.5.4 Syntax: " + (lmtp ? "LHLO" : ehlo ? "EHLO" : "HELO") + " hostname");
             return;
         }
+        String name = arg.split(" ", 2)[0];
+        if (!canBeDomain(name)) {
+            // RFC 5321 §4.1.1.1: the argument is a Domain or an address-literal (§4.1.2, §4.1.3;
+            // RFC 6531 §3.3 adds U-labels). A control character, DEL or bytes that are not UTF-8
+            // are in neither, so the command is refused as bad syntax (sendmail's 501 5.5.2) and
+            // the name is not echoed back or put into a Received field.
+            error(501, "5.5.2 Invalid domain name");
+            return;
+        }
         // RFC 5321 §4.1.4: EHLO/HELO resets the transaction
         resetTransaction();
-        helo = arg.split(" ", 2)[0];
+        helo = name;
         StringBuilder from = new StringBuilder(64).append("Received: from ");
         sanitize(from, helo);
         from.append(" (");
@@ -342,7 +351,8 @@ final class SmtpSession {
             return;
         }
         List<String> lines = new ArrayList<>();
-        lines.add(cfg.domain + " greets " + helo);
+        // RFC 5321 §4.2: reply text is ASCII, so a U-label name is not echoed
+        lines.add(isAscii(helo) ? cfg.domain + " greets " + helo : cfg.domain);
         lines.add("PIPELINING");
         lines.add("SIZE " + cfg.maxMessageSize);
         lines.add("8BITMIME");
@@ -819,7 +829,7 @@ final class SmtpSession {
             if (tooBig) {
                 return Reply.of(552, "5.3.4 Message size exceeds fixed maximum message size");
             } else if (tooLong) {
-                return Reply.of(500, "5.5.2 Line too long (the limit is 998 octets, RFC 5321 §4.5.3.1.6)");
+                return Reply.of(500, "5.5.2 Line too long (the limit is 998 octets, RFC 5321 section 4.5.3.1.6)");
             } else if (bareLf) {
                 return Reply.of(550, "5.5.2 Bare LF in message; lines must end with CRLF");
             } else if (bareCr) {
@@ -1281,7 +1291,42 @@ final class SmtpSession {
     }
 
     private void writeReply(Reply r) throws IOException {
-        out.write(r.toWire().getBytes(StandardCharsets.UTF_8));
+        List<String> lines = r.lines();
+        for (int i = 0; i < lines.size(); i++) {
+            if (!isTextstring(lines.get(i))) {
+                r = new Reply(r.code(), lines.stream().map(SmtpSession::toTextstring).toList());
+                break;
+            }
+        }
+        out.write(r.toWire().getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /**
+     * Whether {@code text} may follow a reply code as it is: RFC 5321 §4.2 makes reply text a
+     * {@code textstring}, HT and printable ASCII only.
+     */
+    private static boolean isTextstring(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c != '\t' && (c < 0x20 || c >= 0x7f)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * {@code text} with everything {@link #isTextstring} refuses made '?': what a reply carries
+     * from the client (a MAIL parameter, an address) or from a delivery's reply stays one line
+     * of ASCII, and a CR or LF in it cannot end the reply early.
+     */
+    private static String toTextstring(String text) {
+        StringBuilder sb = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            sb.append(c != '\t' && (c < 0x20 || c >= 0x7f) ? '?' : c);
+        }
+        return sb.toString();
     }
 
     private void flush() throws IOException {
@@ -1293,6 +1338,23 @@ final class SmtpSession {
             char c = s.charAt(i);
             sb.append(c < 0x21 || c == 0x7f || c == '(' || c == ')' ? '_' : c);
         }
+    }
+
+    /**
+     * Whether {@code name} holds only characters a Domain, an address-literal or a U-label can
+     * hold: no control character, no DEL, and no U+FFFD (what the command decoder makes of bytes
+     * that are not UTF-8). Looser than the grammar on purpose: many real clients send names with
+     * '_' or without a dot, and RFC 5321 §4.1.4 lets a server check the name but not refuse mail
+     * because the check failed.
+     */
+    private static boolean canBeDomain(String name) {
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c < 0x21 || c >= 0x7f && c <= 0x9f || c == '\ufffd') {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean isAscii(String s) {

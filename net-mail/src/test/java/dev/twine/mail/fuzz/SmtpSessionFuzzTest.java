@@ -17,11 +17,12 @@ import java.util.regex.Pattern;
  * The SMTP command line and DATA reader on arbitrary client bytes (issue 16): a whole session over
  * in-memory connections, delivering into a real Maildir. If a client sends anything, then every
  * line the server writes is an SMTP reply (RFC 5321 §4.2: three digits 2xx-5xx, then a space or
- * a hyphen), the first is the 220 greeting, the session ends when the client's input ends, and
- * the handler throws nothing.
+ * a hyphen and a textstring, HT and printable ASCII only, whatever the client sent), the first is
+ * the 220 greeting, the session ends when the client's input ends, and the handler throws nothing.
  */
 class SmtpSessionFuzzTest {
-    private static final Pattern REPLY = Pattern.compile("[2-5][0-9][0-9]([ -].*)?");
+    /** RFC 5321 §4.2: reply-code, then SP or "-" and a textstring (HT and printable ASCII). */
+    private static final Pattern REPLY = Pattern.compile("[2-5][0-9][0-9]([ -][\\t\\x20-\\x7e]*)?");
     private static final SmtpServer SERVER = server();
 
     @FuzzTest(maxDuration = "10m")

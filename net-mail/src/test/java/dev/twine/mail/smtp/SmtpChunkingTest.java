@@ -98,7 +98,7 @@ class SmtpChunkingTest {
         String chunk = "y".repeat(999) + "\r\n";
         assertEveryChunking(SmtpTestSupport.server(dir).build(),
                 START + "BDAT " + chunk.length() + " LAST\r\n" + chunk + "QUIT\r\n",
-                STARTED + "500 5.5.2 Line too long (the limit is 998 octets, RFC 5321 §4.5.3.1.6)\r\n" + BYE);
+                STARTED + "500 5.5.2 Line too long (the limit is 998 octets, RFC 5321 section 4.5.3.1.6)\r\n" + BYE);
     }
 
     @Test

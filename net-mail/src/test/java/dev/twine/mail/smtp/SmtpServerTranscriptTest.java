@@ -194,6 +194,39 @@ class SmtpServerTranscriptTest {
     }
 
     @Test
+    void ehloNamesThatCannotBeADomainGet501AndNoReplyEchoesAnythingButAscii() throws Exception {
+        SmtpServer server = SmtpTestSupport.server(dir).build();
+        // RFC 5321 §4.2: reply text is HT and printable ASCII; a U-label is a name (RFC 6531
+        // §3.3) but is not echoed, and a MAIL parameter is echoed with '?' for what is not ASCII
+        Transcript.parse("""
+                S: 220 example.test ESMTP Twine
+                C: EHLO bücher.example
+                S: 250-example.test
+                S: 250-PIPELINING
+                S: 250-SIZE 26214400
+                S: 250-8BITMIME
+                S: 250-CHUNKING
+                S: 250-ENHANCEDSTATUSCODES
+                S: 250 SMTPUTF8
+                C: MAIL FROM:<a@b.example> FÖÖ=1
+                S: 555 5.5.4 Unsupported MAIL parameter F??
+                """).run(server.handler());
+        // bytes that are not UTF-8, and C1 controls, are in no Domain (RFC 5321 §4.1.1.1): the
+        // fuzz finding echoed them back, and a 0x85 read as Latin-1 is a line end (NEL)
+        try (MemoryConnections.Served s = MemoryConnections.serve(server.handler(), Chunking.byteByByte())) {
+            LineReader in = LineReader.of(s.client(), 1000);
+            assertEquals("220 example.test ESMTP Twine", in.readLine());
+            s.client().output().write(new byte[] {'E', 'H', 'L', 'O', ' ', 0x7f, 'E', (byte) 0x86, '\r', '\n'});
+            s.client().output().write(new byte[] {'H', 'E', 'L', 'O', ' ', 'c', (byte) 0xc2, (byte) 0x85, '\r', '\n'});
+            send(s.client(), "MAIL FROM:<a@b.example>\r\nHELO c\r\n");
+            assertEquals("501 5.5.2 Invalid domain name", in.readLine());
+            assertEquals("501 5.5.2 Invalid domain name", in.readLine());
+            assertEquals("503 5.5.1 Send EHLO or HELO first", in.readLine());
+            assertEquals("250 example.test", in.readLine());
+        }
+    }
+
+    @Test
     void messageDataRulesSizeLongLinesBareLfAndSmuggledEndMarker() throws Exception {
         SmtpServer server = SmtpTestSupport.server(dir).maxMessageSize(2048).build();
         try (MemoryConnections.Served s = MemoryConnections.serve(server.handler(), Chunking.random(7))) {
@@ -209,10 +242,10 @@ class SmtpServerTranscriptTest {
             // a text line over 998 octets
             transaction(s.client(), in);
             send(s.client(), "a\r\n" + "b".repeat(1200) + "\r\nc\r\n.\r\n");
-            assertEquals("500 5.5.2 Line too long (the limit is 998 octets, RFC 5321 §4.5.3.1.6)", in.readLine());
+            assertEquals("500 5.5.2 Line too long (the limit is 998 octets, RFC 5321 section 4.5.3.1.6)", in.readLine());
             transaction(s.client(), in);
             send(s.client(), "b".repeat(5000) + "\r\n.\r\n");
-            assertEquals("500 5.5.2 Line too long (the limit is 998 octets, RFC 5321 §4.5.3.1.6)", in.readLine());
+            assertEquals("500 5.5.2 Line too long (the limit is 998 octets, RFC 5321 section 4.5.3.1.6)", in.readLine());
             // SMTP smuggling: <LF>.<CR><LF> is not the end of data, and a bare LF rejects the message
             transaction(s.client(), in);
             send(s.client(), "Subject: x\r\n\r\nhello\n.\r\nMAIL FROM:<evil@b.example>\r\nRCPT TO:<bob@example.test>\r\n.\r\n");
