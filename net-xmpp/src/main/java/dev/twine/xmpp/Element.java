@@ -11,6 +11,7 @@ import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import javax.xml.XMLConstants;
 
 /**
  * An immutable XML element as XMPP uses it: a stanza ({@code <message/>}, {@code <presence/>},
@@ -172,7 +173,9 @@ public final class Element {
     /**
      * This element as XML text, declaring its namespace unless it is a stanza namespace
      * ({@code jabber:client}, {@code jabber:server}, {@code jabber:component:accept}): a stanza
-     * takes the default namespace of the stream it is written to.
+     * takes the default namespace of the stream it is written to. An element in the XML namespace
+     * ({@code http://www.w3.org/XML/1998/namespace}) is written with its reserved {@code xml}
+     * prefix, which needs no declaration.
      */
     public String toXml() {
         StringBuilder sb = new StringBuilder(128);
@@ -187,8 +190,15 @@ public final class Element {
     }
 
     private void write(StringBuilder sb, String inherited) {
-        sb.append('<').append(name);
-        if (!namespace.equals(inherited)) {
+        // Namespaces in XML 1.0 §3: the XML namespace must not be declared as the default
+        // namespace (a reader refuses xmlns='http://www.w3.org/XML/1998/namespace'), but its
+        // prefix xml is bound everywhere without a declaration. So an element in it (a peer may
+        // send <xml:e/>) is written with that prefix, and the default namespace its children
+        // inherit stays what it was.
+        boolean xmlPrefixed = namespace.equals(XMLConstants.XML_NS_URI);
+        String tag = xmlPrefixed ? XMLConstants.XML_NS_PREFIX + ":" + name : name;
+        sb.append('<').append(tag);
+        if (!xmlPrefixed && !namespace.equals(inherited)) {
             sb.append(" xmlns='");
             escape(sb, namespace, true);
             sb.append('\'');
@@ -206,9 +216,9 @@ public final class Element {
         sb.append('>');
         escape(sb, text, false);
         for (Element c : children) {
-            c.write(sb, namespace);
+            c.write(sb, xmlPrefixed ? inherited : namespace);
         }
-        sb.append("</").append(name).append('>');
+        sb.append("</").append(tag).append('>');
     }
 
     /**

@@ -1,10 +1,12 @@
 package dev.twine.xmpp;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.twine.core.Connection;
 import dev.twine.core.testing.Chunking;
 import java.util.concurrent.TimeUnit;
+import javax.xml.XMLConstants;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -12,6 +14,12 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class HardeningTest {
     private static String afterLogin(Fixture f, Connection c, String evil) throws Exception {
+        afterLoginSend(c, evil);
+        return Fixture.readToEnd(c);
+    }
+
+    /** Logs in carol on a raw connection, binds a resource, then writes {@code xml}. */
+    private static void afterLoginSend(Connection c, String xml) throws Exception {
         Fixture.write(c, Fixture.header());
         Fixture.readUntil(c, "</stream:features>");
         String plain = java.util.Base64.getEncoder().encodeToString("\0carol\0secret-carol".getBytes());
@@ -21,8 +29,7 @@ class HardeningTest {
         Fixture.readUntil(c, "</stream:features>");
         Fixture.write(c, "<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>");
         Fixture.readUntil(c, "</iq>");
-        Fixture.write(c, evil);
-        return Fixture.readToEnd(c);
+        Fixture.write(c, xml);
     }
 
     private static void assertStreamError(String out, String condition) {
@@ -148,6 +155,23 @@ class HardeningTest {
             Element x = m.child("x", "urn:example:x").orElseThrow();
             assertTrue(x.attribute("b").isPresent() && x.attribute("f:a").isEmpty(), x.toXml());
             assertTrue(m.attribute("xml:lang").isPresent(), m.toXml());
+            bob.sendMessage(Jid.parse("bob@example.org/b"), "stream still fine");
+            assertTrue(bob.await(e -> e.childText("body").orElse("").equals("stream still fine"), Fixture.WAIT).isPresent());
+        }
+    }
+
+    @Test
+    void elementInTheXmlNamespaceIsForwardedWithItsPrefixNotAsADefaultNamespace() throws Exception {
+        // Namespaces in XML 1.0 §3: <xml:e/> is well-formed (the xml prefix is always bound), but
+        // xmlns='http://www.w3.org/XML/1998/namespace' is not, and would end the recipient's stream.
+        assertEquals("<xml:e/>", Element.of("e", XMLConstants.XML_NS_URI).toXml());
+        try (Fixture f = new Fixture()) {
+            XmppClient bob = f.login("bob", "b", Chunking.whole());
+            Connection c = f.raw(Chunking.whole());
+            afterLoginSend(c, "<message to='bob@example.org/b'><body>xml-ns</body><xml:e a='1'><g>t</g></xml:e></message>");
+            Element m = bob.await(e -> e.childText("body").orElse("").equals("xml-ns"), Fixture.WAIT).orElseThrow();
+            Element x = m.child("e", XMLConstants.XML_NS_URI).orElseThrow();
+            assertEquals("t", x.child("g", m.namespace()).orElseThrow().text(), m.toXml());
             bob.sendMessage(Jid.parse("bob@example.org/b"), "stream still fine");
             assertTrue(bob.await(e -> e.childText("body").orElse("").equals("stream still fine"), Fixture.WAIT).isPresent());
         }
