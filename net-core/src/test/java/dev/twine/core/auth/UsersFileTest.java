@@ -335,6 +335,18 @@ class UsersFileTest {
     }
 
     @Test
+    void addRefusesAUserWhoseLineHasOnlyTheName() throws Exception {
+        // A line with a name and no ':' is a user without a password (Dovecot's passwd-file reads
+        // it so), not a line to skip: adding that name again is refused and nothing is written.
+        for (String content : new String[] {"bob", "bob\n", "bob\r\n", "alice:{PLAIN}a\nbob"}) {
+            Path file = write(content);
+            assertEquals("user bob already exists in " + file, assertThrows(IllegalArgumentException.class,
+                    () -> UsersFile.addUser(file, "bob", "b".toCharArray())).getMessage(), content);
+            assertEquals(content, read(file));
+        }
+    }
+
+    @Test
     void rejectsUnusableNamesAndPasswords() {
         Path file = dir.resolve("users.txt");
         for (String name : new String[] {"", "a:b", "a b", "a\tb", "a\nb", "#root", "a/b", "a\\b", "..", "a\u0000"}) {
