@@ -267,6 +267,18 @@ class UsersFileTest {
     }
 
     @Test
+    void addCompletesALastLineThatEndsInABareCr() throws Exception {
+        // Like Dovecot, the reader drops a CR at the end of an unterminated last line; terminating
+        // that line with the file's CRLF would give "carol\r\r\n", whose name then ends in a CR.
+        Path file = write("alice:{PLAIN}a\r\ncarol\r");
+        UsersFile.addUser(file, "bob", "b".toCharArray());
+        assertTrue(read(file).startsWith("alice:{PLAIN}a\r\ncarol\r\nbob:{SCRAM-SHA-256}"), read(file));
+        UsersFile users = UsersFile.load(file);
+        assertEquals(Optional.of(new StoredSecret.Plain("a")), users.find("alice"));
+        assertTrue(users.find("bob").isPresent());
+    }
+
+    @Test
     void changePasswordOfUserWithoutPasswordFieldAddsIt() throws Exception {
         Path file = write("nopass\n");
         UsersFile.changePassword(file, "nopass", "pw".toCharArray());
