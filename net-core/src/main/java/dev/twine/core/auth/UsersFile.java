@@ -222,7 +222,10 @@ public final class UsersFile implements UserStore {
             byte[] eol = parsed.lineEnding();
             List<Line> lines = parsed.lines();
             if (!lines.isEmpty() && !lines.get(lines.size() - 1).terminated()) {
-                out.writeBytes(eol);
+                Line last = lines.get(lines.size() - 1);
+                // The reader took a CR at the very end for the last line's end, as Dovecot does:
+                // complete it to CRLF, or the CR would become part of that line's content.
+                out.writeBytes(last.raw().length > last.contentLength() ? new byte[] {'\n'} : eol);
             }
             out.writeBytes(line);
             out.writeBytes(eol);

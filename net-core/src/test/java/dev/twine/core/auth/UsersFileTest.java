@@ -267,6 +267,18 @@ class UsersFileTest {
     }
 
     @Test
+    void addCompletesALastLineThatEndsInABareCr() throws Exception {
+        // Like Dovecot, the reader drops a CR at the end of an unterminated last line; terminating
+        // that line with the file's CRLF would give "carol\r\r\n", whose name then ends in a CR.
+        Path file = write("alice:{PLAIN}a\r\ncarol\r");
+        UsersFile.addUser(file, "bob", "b".toCharArray());
+        assertTrue(read(file).startsWith("alice:{PLAIN}a\r\ncarol\r\nbob:{SCRAM-SHA-256}"), read(file));
+        UsersFile users = UsersFile.load(file);
+        assertEquals(Optional.of(new StoredSecret.Plain("a")), users.find("alice"));
+        assertTrue(users.find("bob").isPresent());
+    }
+
+    @Test
     void changePasswordOfUserWithoutPasswordFieldAddsIt() throws Exception {
         Path file = write("nopass\n");
         UsersFile.changePassword(file, "nopass", "pw".toCharArray());
@@ -332,6 +344,18 @@ class UsersFileTest {
         Path missing = dir.resolve("missing.txt");
         assertThrows(NoSuchFileException.class, () -> UsersFile.changePassword(missing, "a", "x".toCharArray()));
         assertThrows(NoSuchFileException.class, () -> UsersFile.removeUser(missing, "a"));
+    }
+
+    @Test
+    void addRefusesAUserWhoseLineHasOnlyTheName() throws Exception {
+        // A line with a name and no ':' is a user without a password (Dovecot's passwd-file reads
+        // it so), not a line to skip: adding that name again is refused and nothing is written.
+        for (String content : new String[] {"bob", "bob\n", "bob\r\n", "alice:{PLAIN}a\nbob"}) {
+            Path file = write(content);
+            assertEquals("user bob already exists in " + file, assertThrows(IllegalArgumentException.class,
+                    () -> UsersFile.addUser(file, "bob", "b".toCharArray())).getMessage(), content);
+            assertEquals(content, read(file));
+        }
     }
 
     @Test
