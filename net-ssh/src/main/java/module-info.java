@@ -21,7 +21,7 @@ module dev.twine.ssh {
     requires jdk.unsupported;
 
     // the Manhole's JShell sessions, and SourceVersion to check its names: only a process that
-    // builds a manhole needs them (the launcher requires jdk.jshell)
+    // builds a manhole needs them (./twine adds --add-modules jdk.jshell)
     requires static jdk.jshell;
     requires static java.compiler;
 
