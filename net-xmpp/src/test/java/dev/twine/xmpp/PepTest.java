@@ -493,4 +493,92 @@ class PepTest {
             assertTrue(domain.toString().contains("var='vcard-temp'"), domain.toString());
         }
     }
+
+    // ---------------------------------------------------------------- advertised features, each shown to work
+
+    /**
+     * Shows that one feature an account's or the server's disco#info lists works, by using it on
+     * {@code alice}'s own service (fresh node names each time); throws if it does not. For any
+     * test that checks every advertised feature against an exercise.
+     */
+    static void exercise(Fixture f, XmppClient alice, String feature) throws Exception {
+        String node = "urn:test:exercise:" + IDS.incrementAndGet();
+        Element one = nick("one");
+        switch (feature.startsWith(PUBSUB + "#") ? feature.substring(PUBSUB.length() + 1) : feature) {
+            case "access-open", "access-presence", "access-whitelist", "publish-options" -> {
+                String model = feature.endsWith("publish-options") ? "open" : feature.substring(feature.indexOf("access-") + 7);
+                alice.request(iq("set", null, options(publish(node, "1", one), PUBSUB + "#publish-options", "pubsub#access_model", model)),
+                        Fixture.WAIT);
+                XmppClient carol = f.login("carol", "x" + IDS.incrementAndGet(), Chunking.whole());
+                if (model.equals("open")) {
+                    assertEquals(1, fetch(carol, ALICE, node, null).size());
+                } else {
+                    assertError(error(carol, iq("get", ALICE, items(node, null))), model.equals("whitelist") ? "not-allowed" : "not-authorized", null);
+                }
+                carol.close();
+            }
+            case "auto-create", "publish", "persistent-items", "retrieve-items", "item-ids" -> {
+                alice.request(iq("set", null, publish(node, "the-id", one)), Fixture.WAIT);
+                assertEquals("the-id", fetch(alice, null, node, null, "the-id").get(0).attributeOrEmpty("id"));
+            }
+            case "auto-subscribe", "presence-notifications", "filtered-notifications" -> {
+                announce(alice, node);
+                alice.request(iq("set", null, publish(node, "1", one)), Fixture.WAIT);
+                alice.await(event(node), Fixture.WAIT).orElseThrow();
+            }
+            case "last-published" -> {
+                alice.request(iq("set", null, publish(node, "1", one)), Fixture.WAIT);
+                XmppClient other = f.login("alice", "x" + IDS.incrementAndGet(), Chunking.whole());
+                announce(other, node);
+                other.await(event(node), Fixture.WAIT).orElseThrow();
+                other.close();
+            }
+            case "create-nodes", "create-and-configure", "config-node" -> {
+                alice.request(iq("set", null, el("pubsub", PUBSUB).withChild(el("create", PUBSUB).withAttribute("node", node))
+                        .withChild(el("configure", PUBSUB).withChild(form(PUBSUB + "#node_config", "pubsub#max_items", "2")))), Fixture.WAIT);
+                Element config = alice.request(iq("get", null, el("pubsub", OWNER).withChild(el("configure", OWNER).withAttribute("node", node))),
+                        Fixture.WAIT);
+                assertTrue(config.toString().contains("<value>2</value>"), config.toString());
+            }
+            case "retract-items", "delete-items" -> {
+                alice.request(iq("set", null, publish(node, "1", one)), Fixture.WAIT);
+                alice.request(iq("set", null, el("pubsub", PUBSUB).withChild(el("retract", PUBSUB).withAttribute("node", node)
+                        .withChild(el("item", PUBSUB).withAttribute("id", "1")))), Fixture.WAIT);
+                assertEquals(List.of(), fetch(alice, null, node, null));
+            }
+            case "purge-nodes", "delete-nodes" -> {
+                alice.request(iq("set", null, publish(node, "1", one)), Fixture.WAIT);
+                String op = feature.endsWith("purge-nodes") ? "purge" : "delete";
+                alice.request(iq("set", null, el("pubsub", OWNER).withChild(el(op, OWNER).withAttribute("node", node))), Fixture.WAIT);
+                if (op.equals("purge")) {
+                    assertEquals(List.of(), fetch(alice, null, node, null));
+                } else {
+                    assertError(error(alice, iq("get", null, items(node, null))), "item-not-found", null);
+                }
+            }
+            case "vcard-temp" -> alice.request(iq("get", null, el("vCard", "vcard-temp")), Fixture.WAIT);
+            default -> throw new AssertionError("no exercise for " + feature);
+        }
+    }
+
+    @Test
+    void everyPubSubFeatureTheAccountListsAndVcardTempWork() throws Exception {
+        try (Fixture f = new Fixture()) {
+            XmppClient alice = f.login("alice", "a", Chunking.whole());
+            alice.sendPresence(0);
+            List<String> features = new ArrayList<>();
+            for (String target : List.of("alice@example.org", "example.org")) {
+                for (Element e : alice.request(iq("get", Jid.parse(target), el("query", DISCO)), Fixture.WAIT).child("query", DISCO).orElseThrow().children()) {
+                    String var = e.attributeOrEmpty("var");
+                    if (e.name().equals("feature") && (var.startsWith(PUBSUB) || var.equals("vcard-temp"))) {
+                        features.add(var);
+                    }
+                }
+            }
+            assertTrue(features.size() > 10, features.toString());
+            for (String feature : features) {
+                exercise(f, alice, feature);
+            }
+        }
+    }
 }
