@@ -370,7 +370,22 @@ class PepTest {
             assertEquals(1, fetch(carol, ALICE, "urn:test:open", null).size(), "open: anyone");
             assertError(error(carol, iq("get", ALICE, items("urn:test:presence", null))), "not-authorized", "presence-subscription-required");
             assertEquals(1, fetch(alice, null, "urn:test:whitelist", null).size());
+            // XEP-0060 §5.2: disco#items lists the nodes each may read, §5.5 a node's item ids
+            assertEquals(List.of("urn:test:open", "urn:test:presence", "urn:test:whitelist"), nodes(alice, null));
+            assertEquals(List.of("urn:test:open", "urn:test:presence"), nodes(bob, null));
+            assertEquals(List.of("urn:test:open"), nodes(carol, null));
+            assertEquals(List.of("1"), nodes(carol, "urn:test:open"));
+            assertEquals(List.of(), nodes(carol, "urn:test:whitelist"));
         }
+    }
+
+    /** The node names (or, for a node, the item ids) alice's disco#items shows {@code c}. */
+    static List<String> nodes(XmppClient c, String node) throws Exception {
+        String items = "http://jabber.org/protocol/disco#items";
+        Element q = el("query", items);
+        Element r = c.request(iq("get", ALICE, node == null ? q : q.withAttribute("node", node)), Fixture.WAIT);
+        return r.child("query", items).orElseThrow().children().stream()
+                .map(e -> node == null ? e.attributeOrEmpty("node") : e.attributeOrEmpty("name")).toList();
     }
 
     @Test

@@ -109,6 +109,7 @@ public final class Pep implements IqHandler, StanzaInterceptor {
         ext.accountIq(IqType.SET, NS, this);
         ext.accountIq(IqType.GET, OWNER, this);
         ext.accountIq(IqType.SET, OWNER, this);
+        ext.accountIq(IqType.GET, ServerIqs.DISCO_ITEMS, this); // in place of the built-in, which lists nothing for accounts
         ext.contributeToAccounts(ACCOUNT_DISCO);
     }
 
@@ -123,6 +124,10 @@ public final class Pep implements IqHandler, StanzaInterceptor {
     @Override
     public Optional<Element> handle(IqRequest request) throws StanzaException, IOException {
         Element p = request.payload();
+        if (p.namespace().equals(ServerIqs.DISCO_ITEMS)) {
+            ServerIqs.expect(request, "query");
+            return Optional.of(discoItems(request, request.to().local(), p.attributeOrEmpty("node")));
+        }
         if (!p.name().equals("pubsub") || p.children().isEmpty()) {
             throw new StanzaException(StanzaError.BAD_REQUEST, "expected <pubsub/> with an action");
         }
@@ -289,6 +294,40 @@ public final class Pep implements IqHandler, StanzaInterceptor {
             items = items.subList(Math.max(0, items.size() - max), items.size());
         }
         return Optional.of(Element.of("pubsub", NS).withChild(Element.of("items", NS).withAttribute("node", name).withChildren(items)));
+    }
+
+    /**
+     * XEP-0060 §5.2 and §5.5: the nodes the requester may read, or the ids of one node's items
+     * (a node it may not read, or none, is listed empty).
+     */
+    private Element discoItems(IqRequest request, String user, String node) throws IOException {
+        Element q = Element.of("query", ServerIqs.DISCO_ITEMS);
+        String service = request.to().bare().toString();
+        List<String> names = node.isEmpty() ? store.names(user) : List.of(node);
+        for (String name : names) {
+            Optional<PubSubNode> n = store.node(user, name);
+            if (n.isEmpty() || !readable(request, user, n.get())) {
+                continue;
+            }
+            if (node.isEmpty()) {
+                q = q.withChild(Element.of("item", ServerIqs.DISCO_ITEMS).withAttribute("jid", service).withAttribute("node", name));
+            } else {
+                q = q.withAttribute("node", node);
+                for (Element i : n.get().items()) {
+                    q = q.withChild(Element.of("item", ServerIqs.DISCO_ITEMS).withAttribute("jid", service)
+                            .withAttribute("name", i.attributeOrEmpty("id")));
+                }
+            }
+        }
+        return q;
+    }
+
+    private boolean readable(IqRequest request, String user, PubSubNode node) throws IOException {
+        return request.fromOwner() || switch (node.config().accessModel()) {
+            case "open" -> true;
+            case "presence" -> subscribed(user, request.from().bare());
+            default -> false;
+        };
     }
 
     /** XEP-0060 §8.4: delete a node; subscribers are told. */
@@ -535,7 +574,7 @@ public final class Pep implements IqHandler, StanzaInterceptor {
             }
         }
         for (String user : services) {
-            if (store.count(user) > 0) {
+            if (store.mayHaveNodes(user)) {
                 lastItems(s, user, nodes, "on_sub_and_presence");
             }
         }
@@ -672,7 +711,7 @@ public final class Pep implements IqHandler, StanzaInterceptor {
             return;
         }
         RosterItem i = hub.store.rosterItem(user, contact.toString());
-        if (i == null || !i.pendingIn() || !contact.domain().equals(hub.domain) || store.count(user) == 0) {
+        if (i == null || !i.pendingIn() || !contact.domain().equals(hub.domain) || !store.mayHaveNodes(user)) {
             return; // no request to approve: the roster ignores this answer too (RFC 6121 §3.1.4)
         }
         for (C2sSession s : hub.availableSessionsOf(contact.local())) {

@@ -56,15 +56,9 @@ final class PepStore {
         }
     }
 
-    /** How many nodes a user has. */
-    int count(String user) throws IOException {
-        ReentrantLock l = lock(user);
-        l.lock();
-        try {
-            return countLocked(user);
-        } finally {
-            l.unlock();
-        }
+    /** Whether a user may have nodes (a cheap look before reading any: most users have none to send). */
+    boolean mayHaveNodes(String user) {
+        return Files.isDirectory(userDir(user));
     }
 
     /** The names of a user's nodes, sorted. */
