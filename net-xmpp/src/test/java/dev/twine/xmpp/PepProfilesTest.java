@@ -25,7 +25,6 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -167,9 +166,7 @@ class PepProfilesTest {
                 assertEquals("alice", own.childText("NICKNAME").orElseThrow());
             }
         } finally {
-            try (Stream<Path> walk = Files.walk(dir)) {
-                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            PepTest.deleteTree(dir);
         }
     }
 }

@@ -173,6 +173,13 @@ class PepTest {
         return stanzas.stream().filter(event(node)).toList();
     }
 
+    /** Removes a directory a test made for restarts. */
+    static void deleteTree(Path dir) throws java.io.IOException {
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
     /** Alice and bob, each subscribed to the other's presence. */
     static void befriend(XmppClient a, XmppClient b) throws Exception {
         a.sendPresence(0);
@@ -486,9 +493,7 @@ class PepTest {
                         "pubsub#access_model", "presence"))), "conflict", "precondition-not-met");
             }
         } finally {
-            try (Stream<Path> walk = Files.walk(dir)) {
-                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            deleteTree(dir);
         }
     }
 
