@@ -498,6 +498,28 @@ class PepTest {
     }
 
     @Test
+    void aPublishOrVcardThatCannotBeForcedToDiskIsAnErrorAndChangesNothing() throws Exception {
+        try (Fixture f = new Fixture()) {
+            XmppClient alice = f.login("alice", "a", Chunking.whole());
+            alice.request(iq("set", null, publish("urn:test:n", "old", nick("old"))), Fixture.WAIT);
+            announce(alice, "urn:test:n");
+            assertEquals(1, events(drain(alice), "urn:test:n").size(), "the last item, once the caps are learnt");
+            try (dev.twine.core.testing.FsyncFailures failing = dev.twine.core.testing.FsyncFailures.under(f.dir.resolve("data"))) {
+                assertError(error(alice, iq("set", null, publish("urn:test:n", "new", nick("new")))), "internal-server-error", null);
+                assertError(error(alice, iq("set", null, publish("urn:test:other", "1", nick("x")))), "internal-server-error", null);
+                assertError(error(alice, iq("set", null, el("vCard", "vcard-temp").withChild(el("FN", "vcard-temp").withText("A")))),
+                        "internal-server-error", null);
+                assertTrue(failing.failures() >= 3, "every write reached the injected failure");
+            }
+            assertEquals(List.of("old"), fetch(alice, null, "urn:test:n", null).stream().map(e -> e.attributeOrEmpty("id")).toList());
+            assertError(error(alice, iq("get", null, items("urn:test:other", null))), "item-not-found", null);
+            assertEquals(List.of(), events(drain(alice), "urn:test:n"), "what was not stored was not announced");
+            assertEquals(List.of(), alice.request(iq("get", null, el("vCard", "vcard-temp")), Fixture.WAIT).child("vCard", "vcard-temp")
+                    .orElseThrow().children());
+        }
+    }
+
+    @Test
     void theAccountAdvertisesPepAndTheDomainVcardTemp() throws Exception {
         try (Fixture f = new Fixture()) {
             XmppClient alice = f.login("alice", "a", Chunking.whole());
