@@ -516,8 +516,19 @@ public final class Pep implements IqHandler, StanzaInterceptor {
 
     // ---------------------------------------------------------------- notifications
 
-    /** XEP-0163 §4.3: the event to every resource that may see the node and asks for it. */
-    private void notify(String user, PubSubNode node, Element what) throws IOException {
+    /**
+     * XEP-0163 §4.3: the event to every resource that may see the node and asks for it. The change
+     * is on disk already: a roster that cannot be read is logged, and the change answered as done.
+     */
+    private void notify(String user, PubSubNode node, Element what) {
+        try {
+            notifyAll(user, node, what);
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot notify the contacts of " + user + " of " + node.name(), e);
+        }
+    }
+
+    private void notifyAll(String user, PubSubNode node, Element what) throws IOException {
         Element event = Element.of("event", EVENT).withChild(what);
         Jid service = new Jid(user, hub.domain, "");
         for (C2sSession s : hub.sessionsOf(user)) {
@@ -599,13 +610,23 @@ public final class Pep implements IqHandler, StanzaInterceptor {
      * Watches what local clients broadcast: available presence with caps (XEP-0115 §4) says which
      * nodes the resource wants, learnt from the cache or by asking the client; unavailable
      * presence forgets it; a {@code subscribed} answer to a pending request sends the new
-     * subscriber the last items (XEP-0163 §4.3.2). Always passes the stanza on.
+     * subscriber the last items (XEP-0163 §4.3.2). Always passes the stanza on: a failure to
+     * read the nodes is logged, and the presence goes its way all the same.
      */
     @Override
-    public Verdict intercept(InboundStanza in) throws IOException {
+    public Verdict intercept(InboundStanza in) {
+        try {
+            watch(in);
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot send the last PEP items to " + in.from(), e);
+        }
+        return Verdict.pass();
+    }
+
+    private void watch(InboundStanza in) throws IOException {
         Jid from = in.from();
         if (in.principal().isEmpty() || from.isBare() || !from.domain().equals(hub.domain)) {
-            return Verdict.pass();
+            return;
         }
         Element p = in.stanza();
         String type = p.attributeOrEmpty("type");
@@ -614,7 +635,7 @@ public final class Pep implements IqHandler, StanzaInterceptor {
             if (type.equals("subscribed")) {
                 approved(from.local(), to);
             }
-            return Verdict.pass();
+            return;
         }
         if (type.equals("unavailable")) {
             wants.remove(from.toString());
@@ -624,7 +645,7 @@ public final class Pep implements IqHandler, StanzaInterceptor {
             String hash = c.map(e -> e.attributeOrEmpty("hash")).orElse("");
             Want now = wants.get(from.toString());
             if (now != null && now.ver().equals(ver)) {
-                return Verdict.pass(); // a presence update from the same client: nothing new to send
+                return; // a presence update from the same client: nothing new to send
             }
             Optional<Set<String>> known = ver.isEmpty() ? Optional.of(Set.of()) : caps.known(hash, ver);
             if (known.isPresent()) {
@@ -633,7 +654,6 @@ public final class Pep implements IqHandler, StanzaInterceptor {
                 ask(from, c.get(), hash, ver, now);
             }
         }
-        return Verdict.pass();
     }
 
     private void learnt(Jid resource, String ver, Set<String> nodes) throws IOException {
