@@ -522,13 +522,13 @@ public final class Pep implements IqHandler, StanzaInterceptor {
      */
     private void notify(String user, PubSubNode node, Element what) {
         try {
-            notifyAll(user, node, what);
+            notifyResources(user, node, what);
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "cannot notify the contacts of " + user + " of " + node.name(), e);
         }
     }
 
-    private void notifyAll(String user, PubSubNode node, Element what) throws IOException {
+    private void notifyResources(String user, PubSubNode node, Element what) throws IOException {
         Element event = Element.of("event", EVENT).withChild(what);
         Jid service = new Jid(user, hub.domain, "");
         for (C2sSession s : hub.sessionsOf(user)) {
