@@ -24,10 +24,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>What an acknowledgement promises: {@link #moveIn} returns only after its own rename succeeded
  * and a force of the directory that began after that rename completed. A rename that fails fails
  * only its own delivery; the rest of the batch is renamed and forced as usual. If the force fails,
- * every delivery of the batch fails (its file may be in {@code new/}, but nobody is told it is
- * safe).
+ * every delivery of the batch fails, and its file is taken out of {@code new/} again (best effort:
+ * an unlink that fails too is logged), so that a message its sender was told to retry is not also
+ * left in the mailbox to be read twice after the retry.
  */
 final class NewDirectory {
+    private static final System.Logger LOG = System.getLogger(NewDirectory.class.getName());
+
     /** One delivery's rename, and what became of it. */
     static final class Move {
         final Path from;
@@ -64,7 +67,8 @@ final class NewDirectory {
      * before its caller answers.
      *
      * @throws IOException if this rename failed ({@code from} is then still in {@code tmp/}, for
-     *     the caller to retry or remove) or the force failed
+     *     the caller to retry or remove) or the force failed ({@code to} is then removed again,
+     *     as far as the file system lets it)
      */
     void moveIn(Path from, Path to) throws IOException {
         Move mine = new Move(from, to);
@@ -137,12 +141,22 @@ final class NewDirectory {
             for (Move m : batch) {
                 if (m.failure == null) {
                     m.forceFailure = e;
+                    unmove(m);
                 }
             }
             return;
         }
         for (Move m : batch) {
             m.durable = m.failure == null;
+        }
+    }
+
+    /** Removes a renamed file whose directory force failed: its delivery is refused, not kept. */
+    private static void unmove(Move m) {
+        try {
+            Files.deleteIfExists(m.to);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot remove " + m.to + " after a failed force of its directory: " + e);
         }
     }
 }

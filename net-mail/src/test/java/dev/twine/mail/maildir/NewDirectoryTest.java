@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.twine.core.Scope;
+import dev.twine.core.testing.FsyncFailures;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -43,6 +44,26 @@ class NewDirectoryTest {
         assertEquals("a", Files.readString(nu.resolve("a,S=1"), StandardCharsets.US_ASCII));
         assertEquals("c", Files.readString(nu.resolve("c,S=1"), StandardCharsets.US_ASCII));
         assertFalse(Files.exists(nu.resolve("b,S=1")));
+    }
+
+    @Test
+    void aFailedForceFailsEveryMoveOfTheBatchAndTakesTheirFilesOutOfNewAgain() throws Exception {
+        Path tmp = Files.createDirectories(dir.resolve("tmp"));
+        Path nu = Files.createDirectories(dir.resolve("new"));
+        Files.writeString(tmp.resolve("a"), "a");
+        Files.writeString(tmp.resolve("b"), "b");
+        NewDirectory.Move a = new NewDirectory.Move(tmp.resolve("a"), nu.resolve("a,S=1"));
+        NewDirectory.Move b = new NewDirectory.Move(tmp.resolve("b"), nu.resolve("b,S=1"));
+        try (FsyncFailures failing = FsyncFailures.under(nu)) {
+            NewDirectory.commit(nu, List.of(a, b));
+            assertEquals(1, failing.failures(), "one force for the whole batch");
+        }
+        for (NewDirectory.Move m : List.of(a, b)) {
+            assertNull(m.failure, "the rename itself worked");
+            assertInstanceOf(java.io.IOException.class, m.forceFailure);
+            assertFalse(m.durable, "a move whose directory was not forced may not be acknowledged");
+            assertFalse(Files.exists(m.to), "a refused delivery is not left in new/: " + m.to);
+        }
     }
 
     @Test
