@@ -101,6 +101,9 @@ public final class MailPlugin implements ServicePlugin {
                         + " (repeatable); required with --dkim-key.").asRepeatable(),
                 Option.flag("--allow-plain-auth", "Offer AUTH without TLS (loopback testing only)."),
                 Option.value("--queue", "DIR", "Relay queue directory (default: the maildir's sibling DIR-queue)."),
+                Option.value("--delay-warning", "DURATION", "Tell a sender once when mail still waits in the relay queue"
+                        + " this long, e.g. 4h (a DSN with Action: delayed, RFC 3464; 0 = never, as Postfix's"
+                        + " delay_warning_time).").withDefault("0s"),
                 Option.value("--max-message-size", "BYTES", "Largest message accepted (SIZE), e.g. 25m.").withDefault("25m"),
                 Option.value("--quota", "BYTES", "Storage quota per user, e.g. 1g: IMAP APPEND and COPY past it are"
                         + " refused (NO [OVERQUOTA]) and GETQUOTA tells it (default: none)."),
@@ -211,7 +214,8 @@ public final class MailPlugin implements ServicePlugin {
         RelayQueue.Builder qb = RelayQueue.builder()
                 .directory(queueDir)
                 .resolver(resolver)
-                .heloName(domain);
+                .heloName(domain)
+                .delayWarning(args.duration("--delay-warning"));
         domains.forEach(d -> qb.localDelivery(d, maildir));
         Optional<String> relayUser = args.value("--smarthost-user");
         Optional<String> relayPasswordFile = args.value("--smarthost-password-file");
@@ -247,7 +251,9 @@ public final class MailPlugin implements ServicePlugin {
         if (postmaster != null) {
             local.postmaster(postmaster);
         }
-        MailDelivery<?> delivery = MailDelivery.byDomain(domains, local.build(), dkimSigning(args, domains, queue));
+        // NOTIFY=SUCCESS on local mail is told by the queue, which sends the notices (RFC 3461)
+        MailDelivery<?> delivery = MailDelivery.byDomain(domains, queue.notifyingSuccess(local.build()),
+                dkimSigning(args, domains, queue));
         Optional<String> aliasesFile = args.value("--aliases");
         SenderLogins senders = SenderLogins.byName(domains);
         if (aliasesFile.isPresent()) {

@@ -199,6 +199,7 @@ class MailDeliveryTest {
                 S: 250-CHUNKING
                 S: 250-ENHANCEDSTATUSCODES
                 S: 250-SMTPUTF8
+                S: 250-DSN
                 S: 250 AUTH SCRAM-SHA-256 PLAIN LOGIN
                 C: AUTH PLAIN %s
                 S: 235 2.7.0 Authentication successful
