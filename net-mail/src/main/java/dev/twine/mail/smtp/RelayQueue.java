@@ -176,7 +176,7 @@ public final class RelayQueue implements Service, MailDelivery<String> {
      * {@link PartialDeliveryException} names are not reported; their failure is the client's to
      * hear. Everything else passes through unchanged.
      *
-     * <h3>Error handling</h3>
+     * <h4>Error handling</h4>
      * The message is delivered before the notification is made, so a notification that cannot be
      * stored is logged and the delivery still succeeds; the delivery's own exceptions pass
      * through.

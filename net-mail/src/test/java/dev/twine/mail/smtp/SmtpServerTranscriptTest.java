@@ -461,7 +461,7 @@ class SmtpServerTranscriptTest {
             assertEquals("220 example.test ESMTP Twine", in.readLine());
             send(s.client(), "HELO c\r\nEHLO c\r\nAUTH PLAIN\r\n");
             assertEquals("250 example.test", in.readLine());
-            for (int i = 0; i < 7; i++) {
+            for (int i = 0; i < 8; i++) {
                 assertTrue(in.readLine().startsWith("250-"));
             }
             assertEquals("250 AUTH SCRAM-SHA-256 PLAIN LOGIN", in.readLine());
