@@ -101,6 +101,8 @@ public final class MailPlugin implements ServicePlugin {
                         + " (repeatable); required with --dkim-key.").asRepeatable(),
                 Option.flag("--allow-plain-auth", "Offer AUTH without TLS (loopback testing only)."),
                 Option.value("--queue", "DIR", "Relay queue directory (default: the maildir's sibling DIR-queue)."),
+                Option.value("--relay-trust", "PEM", "CA certificates trusted when relayed mail needs a verified"
+                        + " next hop (REQUIRETLS, MTA-STS); default: the JDK's trust store."),
                 Option.value("--delay-warning", "DURATION", "Tell a sender once when mail still waits in the relay queue"
                         + " this long, e.g. 4h (a DSN with Action: delayed, RFC 3464; 0 = never, as Postfix's"
                         + " delay_warning_time).").withDefault("0s"),
@@ -216,6 +218,14 @@ public final class MailPlugin implements ServicePlugin {
                 .resolver(resolver)
                 .heloName(domain)
                 .delayWarning(args.duration("--delay-warning"));
+        Optional<String> relayTrust = args.value("--relay-trust");
+        if (relayTrust.isPresent()) {
+            try {
+                qb.verifiedTls(Tls.client(Path.of(relayTrust.get())));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--relay-trust: " + e.getMessage(), e);
+            }
+        }
         domains.forEach(d -> qb.localDelivery(d, maildir));
         Optional<String> relayUser = args.value("--smarthost-user");
         Optional<String> relayPasswordFile = args.value("--smarthost-password-file");

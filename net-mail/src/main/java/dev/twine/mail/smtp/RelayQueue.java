@@ -60,7 +60,16 @@ import java.util.stream.Collectors;
  * returning when it is on disk. Combine it with local delivery through {@link MailDelivery#byDomain}.
  *
  * <p>STARTTLS is used whenever the next hop offers it (opportunistic, RFC 7435); AUTH when
- * credentials are configured and the hop offers it.
+ * credentials are configured and the hop offers it. A message sent with REQUIRETLS (RFC 8689)
+ * goes only to a hop that offers it over TLS with a certificate valid for the MX host's name
+ * ({@link Builder#verifiedTls}), and bounces with {@code 5.7.30} when every host answered and
+ * none does.
+ *
+ * <h2>Delivery status notifications</h2>
+ * The DSN parameters (RFC 3461) of the envelope and of each recipient are kept with the message:
+ * a recipient is reported on failure unless its NOTIFY excludes it, on delay (once, after
+ * {@link Builder#delayWarning}) and on success when it asks; the parameters go on to a hop that
+ * offers DSN. {@link #notifyingSuccess} reports local deliveries.
  */
 public final class RelayQueue implements Service, MailDelivery<String> {
     private static final System.Logger LOG = System.getLogger(RelayQueue.class.getName());
@@ -79,6 +88,7 @@ public final class RelayQueue implements Service, MailDelivery<String> {
     private final Duration timeout;
     private final int concurrency;
     private final Duration delayWarning;
+    private final Tls verifiedTls;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
@@ -104,6 +114,7 @@ public final class RelayQueue implements Service, MailDelivery<String> {
         this.timeout = b.timeout;
         this.concurrency = b.concurrency;
         this.delayWarning = b.delayWarning;
+        this.verifiedTls = b.verifiedTls;
     }
 
     /** A builder; {@link Builder#directory}, {@link Builder#resolver} and {@link Builder#heloName} are required. */
@@ -377,9 +388,9 @@ public final class RelayQueue implements Service, MailDelivery<String> {
     }
 
     private void deliverGroup(Envelope env, String domain, List<Queued> rcpts, byte[] message, Outcome outcome) {
-        List<String> hosts;
+        List<MxResolver.Host> hosts;
         try {
-            hosts = resolver.lookup(domain);
+            hosts = resolver.hosts(domain);
         } catch (IOException e) {
             outcome.retry(rcpts, "MX lookup for " + domain + " failed: " + e.getMessage());
             return;
@@ -392,10 +403,22 @@ public final class RelayQueue implements Service, MailDelivery<String> {
         Map<String, RcptParameters> byAddress = new LinkedHashMap<>();
         rcpts.forEach(r -> byAddress.put(r.address(), r.parameters()));
         String lastError = "no next hop";
-        for (String host : hosts) {
+        String refusedTls = null;
+        boolean unreachable = false;
+        for (MxResolver.Host hop : hosts) {
+            String host = hop.address();
             try (SmtpClient c = SmtpClient.connect(host, timeout)) {
                 c.ehlo(heloName);
-                if (tls != null && c.supports("STARTTLS")) {
+                if (env.parameters.requireTls()) {
+                    String why = requireTls(c, hop);
+                    if (why != null) {
+                        // RFC 8689 §4.2.1: not to this host; perhaps to another MX
+                        refusedTls = host + ": " + why;
+                        LOG.log(System.Logger.Level.INFO, "queue " + env.id + ": REQUIRETLS: " + refusedTls);
+                        quietQuit(c);
+                        continue;
+                    }
+                } else if (tls != null && c.supports("STARTTLS")) {
                     c.startTls(tls);
                 }
                 if (authUser != null && c.supports("AUTH")) {
@@ -424,10 +447,40 @@ public final class RelayQueue implements Service, MailDelivery<String> {
                 // a connection failure, a refused EHLO/STARTTLS/AUTH, or a host the client
                 // cannot parse: try the next host
                 lastError = host + ": " + e.getMessage();
+                unreachable = true;
                 LOG.log(System.Logger.Level.INFO, "queue " + env.id + ": " + lastError);
             }
         }
-        outcome.retry(rcpts, lastError);
+        if (refusedTls != null && !unreachable) {
+            // every host answered, none as REQUIRETLS needs: bounced with 5.7.30, "REQUIRETLS support
+            // required" (RFC 8689)
+            String why = "REQUIRETLS: " + refusedTls;
+            rcpts.forEach(r -> outcome.failed.add(new Report(r, "5.7.30", why, null)));
+            return;
+        }
+        outcome.retry(rcpts, refusedTls != null ? "REQUIRETLS: " + refusedTls : lastError);
+    }
+
+    /**
+     * What RFC 8689 §4.2.1 asks of a next hop for a REQUIRETLS message: STARTTLS, a certificate
+     * valid for the MX host's name that {@link Builder#verifiedTls} trusts (there is no DNSSEC
+     * here, so the name comes from an unsigned MX lookup; MTA-STS or DANE would vouch for it), and
+     * REQUIRETLS offered once TLS is on.
+     *
+     * @return null if the hop will do, else why not
+     */
+    private String requireTls(SmtpClient c, MxResolver.Host hop) {
+        if (!c.supports("STARTTLS")) {
+            return "no STARTTLS offered";
+        }
+        try {
+            c.startTls(verifiedTls, hop.name());
+        } catch (SmtpException e) {
+            return "STARTTLS refused: " + e.reply();
+        } catch (IOException e) {
+            return "no verified TLS for " + hop.name() + ": " + e.getMessage();
+        }
+        return c.supports("REQUIRETLS") ? null : "no REQUIRETLS offered";
     }
 
     private static void quietQuit(SmtpClient c) {
@@ -471,7 +524,11 @@ public final class RelayQueue implements Service, MailDelivery<String> {
             }
             return;
         }
-        byte[] dsn = Dsn.build(localDomain != null ? localDomain : heloName, env.from, env.arrived, env.parameters, action,
+        // a REQUIRETLS message's notice returns only its header section and travels under
+        // REQUIRETLS itself, so that the body never goes where the sender forbade
+        MailParameters asked = env.parameters.requireTls()
+                ? new MailParameters(Optional.of(MailParameters.Ret.HDRS), env.parameters.envelopeId(), true) : env.parameters;
+        byte[] dsn = Dsn.build(localDomain != null ? localDomain : heloName, env.from, env.arrived, asked, action,
                 told, original);
         String senderDomain = domainOf(env.from);
         if (localMaildir != null && localDomains.contains(senderDomain)) {
@@ -487,7 +544,8 @@ public final class RelayQueue implements Service, MailDelivery<String> {
                 LOG.log(System.Logger.Level.WARNING, "queue " + env.id + ": cannot deliver the bounce locally: " + e);
             }
         }
-        enqueue("", List.of(env.from), dsn);
+        store("", new MailParameters(Optional.empty(), Optional.empty(), env.parameters.requireTls()),
+                List.of(new Queued(env.from, RcptParameters.none(), false)), dsn);
     }
 
     private static String domainOf(String address) {
@@ -758,8 +816,20 @@ public final class RelayQueue implements Service, MailDelivery<String> {
         private Duration timeout = Duration.ofMinutes(2);
         private int concurrency = 8;
         private Duration delayWarning = Duration.ZERO;
+        private Tls verifiedTls;
 
         private Builder() {}
+
+        /**
+         * The client TLS configuration for next hops whose certificate must be verified: those of
+         * a REQUIRETLS message (RFC 8689). Its trust decides which certificates count (the name is
+         * checked against the MX host's, {@link MxResolver#hosts}); {@link Tls#client()}, the
+         * JDK's trust store, by default, or {@link Tls#client(Path)} for a private CA.
+         */
+        public Builder verifiedTls(Tls tls) {
+            this.verifiedTls = Objects.requireNonNull(tls, "tls");
+            return this;
+        }
 
         /**
          * How long a message may wait before its sender is told, once, that it is delayed (an
@@ -855,6 +925,9 @@ public final class RelayQueue implements Service, MailDelivery<String> {
         public RelayQueue build() {
             if (dir == null || resolver == null || heloName == null) {
                 throw new IllegalStateException("a relay queue needs a directory, a resolver and a HELO name");
+            }
+            if (verifiedTls == null) {
+                verifiedTls = Tls.client();
             }
             return new RelayQueue(this);
         }

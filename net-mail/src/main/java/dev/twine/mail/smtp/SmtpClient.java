@@ -148,11 +148,30 @@ public final class SmtpClient implements AutoCloseable {
      * @throws IOException if the handshake fails (the connection is then closed)
      */
     public void startTls(Tls tls) throws IOException {
+        startTls(tls, null);
+    }
+
+    /**
+     * Sends STARTTLS as {@link #startTls(Tls)} does, checking the server's certificate against
+     * {@code serverName} (and sending it as SNI) rather than the name connected to: an MX host's
+     * name when the connection went to one of its addresses (RFC 7672 §3.2.3, RFC 8461 §4.1).
+     * With a verifying {@code tls} ({@link Tls#client()}, {@link Tls#client(java.nio.file.Path)}),
+     * a certificate that is not valid for that name fails the handshake.
+     *
+     * @param serverName the name to verify; null for the name connected to
+     * @throws SmtpException if the server refuses STARTTLS
+     * @throws IOException if the handshake fails (the connection is then closed)
+     */
+    public void startTls(Tls tls, String serverName) throws IOException {
         Reply r = command("STARTTLS");
         if (r.code() != 220) {
             throw new SmtpException("STARTTLS", r);
         }
-        conn.startTls(tls);
+        if (serverName == null) {
+            conn.startTls(tls);
+        } else {
+            conn.startTls(tls, serverName);
+        }
         ehlo(heloName);
     }
 
