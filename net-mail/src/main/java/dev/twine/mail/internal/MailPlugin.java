@@ -21,6 +21,7 @@ import dev.twine.mail.smtp.Aliases;
 import dev.twine.mail.smtp.DnsMxResolver;
 import dev.twine.mail.smtp.MailDelivery;
 import dev.twine.mail.smtp.MaildirDelivery;
+import dev.twine.mail.smtp.MtaSts;
 import dev.twine.mail.smtp.MxResolver;
 import dev.twine.mail.smtp.RelayQueue;
 import dev.twine.mail.smtp.SenderLogins;
@@ -102,7 +103,10 @@ public final class MailPlugin implements ServicePlugin {
                 Option.flag("--allow-plain-auth", "Offer AUTH without TLS (loopback testing only)."),
                 Option.value("--queue", "DIR", "Relay queue directory (default: the maildir's sibling DIR-queue)."),
                 Option.value("--relay-trust", "PEM", "CA certificates trusted when relayed mail needs a verified"
-                        + " next hop (REQUIRETLS, MTA-STS); default: the JDK's trust store."),
+                        + " next hop (REQUIRETLS, MTA-STS) and for MTA-STS policy hosts; default: the JDK's trust store."),
+                Option.value("--mta-sts", "on|off", "Honour the MTA-STS policies (RFC 8461) of the domains mail is"
+                        + " relayed to: under an enforced one only the MX hosts it names, over verified TLS; policies"
+                        + " are fetched over HTTPS and kept in QUEUE/mta-sts (not with --smarthost).").withDefault("on"),
                 Option.value("--delay-warning", "DURATION", "Tell a sender once when mail still waits in the relay queue"
                         + " this long, e.g. 4h (a DSN with Action: delayed, RFC 3464; 0 = never, as Postfix's"
                         + " delay_warning_time).").withDefault("0s"),
@@ -219,12 +223,22 @@ public final class MailPlugin implements ServicePlugin {
                 .heloName(domain)
                 .delayWarning(args.duration("--delay-warning"));
         Optional<String> relayTrust = args.value("--relay-trust");
+        Tls verified = Tls.client();
         if (relayTrust.isPresent()) {
             try {
-                qb.verifiedTls(Tls.client(Path.of(relayTrust.get())));
+                verified = Tls.client(Path.of(relayTrust.get()));
             } catch (IOException e) {
                 throw new IllegalArgumentException("--relay-trust: " + e.getMessage(), e);
             }
+        }
+        qb.verifiedTls(verified);
+        String mtaSts = args.require("--mta-sts");
+        if (!mtaSts.equals("on") && !mtaSts.equals("off")) {
+            throw new IllegalArgumentException("--mta-sts: on or off, got '" + mtaSts + "'");
+        }
+        if (mtaSts.equals("on") && args.value("--smarthost").isEmpty()) {
+            // a smarthost is not the recipient domain's MX: its policy does not apply there
+            qb.mtaSts(MtaSts.builder().resolver(dns).cache(queueDir.resolve("mta-sts")).tls(verified).build());
         }
         domains.forEach(d -> qb.localDelivery(d, maildir));
         Optional<String> relayUser = args.value("--smarthost-user");

@@ -89,6 +89,7 @@ public final class RelayQueue implements Service, MailDelivery<String> {
     private final int concurrency;
     private final Duration delayWarning;
     private final Tls verifiedTls;
+    private final MtaSts mtaSts;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
@@ -115,6 +116,7 @@ public final class RelayQueue implements Service, MailDelivery<String> {
         this.concurrency = b.concurrency;
         this.delayWarning = b.delayWarning;
         this.verifiedTls = b.verifiedTls;
+        this.mtaSts = b.mtaSts;
     }
 
     /** A builder; {@link Builder#directory}, {@link Builder#resolver} and {@link Builder#heloName} are required. */
@@ -402,14 +404,35 @@ public final class RelayQueue implements Service, MailDelivery<String> {
         }
         Map<String, RcptParameters> byAddress = new LinkedHashMap<>();
         rcpts.forEach(r -> byAddress.put(r.address(), r.parameters()));
+        Optional<MtaSts.Policy> policy = stsPolicy(env, domain, message);
+        boolean enforce = policy.isPresent() && policy.get().mode() == MtaSts.Mode.ENFORCE;
         String lastError = "no next hop";
         String refusedTls = null;
+        String refusedSts = null;
         boolean unreachable = false;
         for (MxResolver.Host hop : hosts) {
             String host = hop.address();
+            if (policy.isPresent() && !policy.get().matches(hop.name())) {
+                // RFC 8461 §4.1: only the MX hosts the policy names; testing mode only tells
+                String why = "MTA-STS: MX " + hop.name() + " is not in the policy of " + domain;
+                LOG.log(System.Logger.Level.INFO, "queue " + env.id + ": " + why + (enforce ? "" : " (testing mode: used)"));
+                if (enforce) {
+                    refusedSts = why;
+                    continue;
+                }
+            }
             try (SmtpClient c = SmtpClient.connect(host, timeout)) {
                 c.ehlo(heloName);
-                if (env.parameters.requireTls()) {
+                if (enforce && !env.parameters.requireTls()) {
+                    String why = verifiedTls(c, hop);
+                    if (why != null) {
+                        // RFC 8461 §4.2: a certificate valid for the MX name, or no delivery
+                        refusedSts = "MTA-STS: " + host + ": " + why;
+                        LOG.log(System.Logger.Level.INFO, "queue " + env.id + ": " + refusedSts);
+                        quietQuit(c);
+                        continue;
+                    }
+                } else if (env.parameters.requireTls()) {
                     String why = requireTls(c, hop);
                     if (why != null) {
                         // RFC 8689 §4.2.1: not to this host; perhaps to another MX
@@ -451,14 +474,57 @@ public final class RelayQueue implements Service, MailDelivery<String> {
                 LOG.log(System.Logger.Level.INFO, "queue " + env.id + ": " + lastError);
             }
         }
-        if (refusedTls != null && !unreachable) {
+        if (refusedTls != null && !unreachable && refusedSts == null) {
             // every host answered, none as REQUIRETLS needs: bounced with 5.7.30, "REQUIRETLS support
             // required" (RFC 8689)
             String why = "REQUIRETLS: " + refusedTls;
             rcpts.forEach(r -> outcome.failed.add(new Report(r, "5.7.30", why, null)));
             return;
         }
-        outcome.retry(rcpts, refusedTls != null ? "REQUIRETLS: " + refusedTls : lastError);
+        // an enforced MTA-STS policy's refusal is temporary (RFC 8461 §5.1: the policy may change)
+        outcome.retry(rcpts, refusedTls != null ? "REQUIRETLS: " + refusedTls : refusedSts != null ? refusedSts : lastError);
+    }
+
+    /**
+     * The MTA-STS policy for mail to {@code domain}, if the queue checks them: none for a message
+     * whose {@code TLS-Required: No} field asks that such policies be ignored (RFC 8689 §5), unless
+     * it came with REQUIRETLS, which takes precedence.
+     */
+    private Optional<MtaSts.Policy> stsPolicy(Envelope env, String domain, byte[] message) {
+        if (mtaSts == null) {
+            return Optional.empty();
+        }
+        if (!env.parameters.requireTls() && Headers.scan(message, 0, message.length).values("tls-required").stream()
+                .anyMatch(v -> v.strip().equalsIgnoreCase("No"))) {
+            LOG.log(System.Logger.Level.INFO, "queue " + env.id + ": TLS-Required: No, MTA-STS not applied");
+            return Optional.empty();
+        }
+        try {
+            return mtaSts.policy(domain);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * STARTTLS with a certificate valid for the MX host's name that {@link Builder#verifiedTls}
+     * trusts.
+     *
+     * @return null if that is what the hop gave, else why not
+     */
+    private String verifiedTls(SmtpClient c, MxResolver.Host hop) {
+        if (!c.supports("STARTTLS")) {
+            return "no STARTTLS offered";
+        }
+        try {
+            c.startTls(verifiedTls, hop.name());
+        } catch (SmtpException e) {
+            return "STARTTLS refused: " + e.reply();
+        } catch (IOException e) {
+            return "no verified TLS for " + hop.name() + ": " + e.getMessage();
+        }
+        return null;
     }
 
     /**
@@ -470,17 +536,8 @@ public final class RelayQueue implements Service, MailDelivery<String> {
      * @return null if the hop will do, else why not
      */
     private String requireTls(SmtpClient c, MxResolver.Host hop) {
-        if (!c.supports("STARTTLS")) {
-            return "no STARTTLS offered";
-        }
-        try {
-            c.startTls(verifiedTls, hop.name());
-        } catch (SmtpException e) {
-            return "STARTTLS refused: " + e.reply();
-        } catch (IOException e) {
-            return "no verified TLS for " + hop.name() + ": " + e.getMessage();
-        }
-        return c.supports("REQUIRETLS") ? null : "no REQUIRETLS offered";
+        String why = verifiedTls(c, hop);
+        return why != null ? why : c.supports("REQUIRETLS") ? null : "no REQUIRETLS offered";
     }
 
     private static void quietQuit(SmtpClient c) {
@@ -817,12 +874,27 @@ public final class RelayQueue implements Service, MailDelivery<String> {
         private int concurrency = 8;
         private Duration delayWarning = Duration.ZERO;
         private Tls verifiedTls;
+        private MtaSts mtaSts;
 
         private Builder() {}
 
         /**
+         * Checks each recipient domain's MTA-STS policy (RFC 8461) before delivering to it: under
+         * an {@code enforce} policy only the MX hosts it names are used, and only over STARTTLS
+         * with a certificate valid for the MX name ({@link #verifiedTls}); a domain no host of
+         * which will do keeps its mail queued (retried, then bounced as any undelivered mail). A
+         * {@code testing} policy only logs what enforcing would refuse. A message with
+         * {@code TLS-Required: No} (RFC 8689 §5) is sent as without a policy. Off by default.
+         */
+        public Builder mtaSts(MtaSts policies) {
+            this.mtaSts = Objects.requireNonNull(policies, "policies");
+            return this;
+        }
+
+        /**
          * The client TLS configuration for next hops whose certificate must be verified: those of
-         * a REQUIRETLS message (RFC 8689). Its trust decides which certificates count (the name is
+         * a REQUIRETLS message (RFC 8689) and those under an enforced MTA-STS policy (RFC 8461).
+         * Its trust decides which certificates count (the name is
          * checked against the MX host's, {@link MxResolver#hosts}); {@link Tls#client()}, the
          * JDK's trust store, by default, or {@link Tls#client(Path)} for a private CA.
          */
