@@ -142,7 +142,7 @@ public final class MtaSts {
      * The policy of {@code domain}, if it has one now: the cached one while its TXT id is
      * unchanged and it is fresh, else a newly fetched one, else (the lookup or fetch failing) a
      * fresh cached one. Blocks for the DNS lookup and, when needed, the HTTPS fetch (each bounded
-     * by the timeout); one domain is fetched at a time.
+     * by the timeout); lookups and fetches run one at a time, for every domain.
      *
      * @return the policy, or empty if the domain has none (or none to be had now)
      * @throws InterruptedException if interrupted while waiting
