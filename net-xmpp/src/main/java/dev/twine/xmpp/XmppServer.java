@@ -70,6 +70,7 @@ public final class XmppServer implements Service {
                     b.dataDir.resolve("muc-mam"), b.archiveLimit));
         }
         hosted.addAll(b.extensions); // a handler of the user's for the same domain replaces the group chat
+        hub.blocking(b.dataDir.resolve("blocking"), b.blocklistLimit);
         hub.extensions(this, hosted, b.dataDir.resolve("mam"), b.archiveLimit, b.clock);
         String domain = hub.domain();
         Server.Builder cb = Server.builder("xmpp").handler(conn -> Sessions.client(hub, conn))
@@ -328,6 +329,7 @@ public final class XmppServer implements Service {
         private long outboundBytes = 2L << 20;
         private final Extensions extensions = new Extensions();
         private int archiveLimit = 10_000;
+        private int blocklistLimit = 1000;
         private boolean groupChat = true;
         private String groupChatDomain;
         private Muc.Limits groupChatLimits = new Muc.Limits(1000, 200, 50);
@@ -614,6 +616,21 @@ public final class XmppServer implements Service {
                 throw new IllegalArgumentException("archive limit must be positive");
             }
             this.archiveLimit = messages;
+            return this;
+        }
+
+        /**
+         * The most addresses one user may block with the blocking command (XEP-0191; default
+         * 1,000). A {@code <block/>} past it gets {@code resource-constraint} and changes nothing.
+         * Lists live under the data directory's {@code blocking/}, replaced atomically.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder blocklistLimit(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("blocklist limit must be positive");
+            }
+            this.blocklistLimit = max;
             return this;
         }
 

@@ -51,6 +51,8 @@ public final class XmppPlugin implements ServicePlugin {
                         .withDefault("1000"),
                 Option.value("--archive-limit", "N", "Most messages one user's or room's archive (XEP-0313) keeps; the oldest go.")
                         .withDefault("10000"),
+                Option.value("--blocklist-limit", "N", "Most addresses one user may block (XEP-0191).")
+                        .withDefault("1000"),
                 Option.value("--muc-domain", "D", "Where group chat (XEP-0045) lives (default: conference.DOMAIN)."),
                 Option.flag("--no-muc", "Serve no group chat."),
                 Option.value("--muc-max-rooms", "N", "Most group chat rooms in all.").withDefault("1000"),
@@ -104,6 +106,7 @@ public final class XmppPlugin implements ServicePlugin {
         b.idleTimeout(args.duration("--idle-timeout"));
         b.rosterLimit(args.positive("--roster-limit"));
         b.archiveLimit(args.positive("--archive-limit"));
+        b.blocklistLimit(args.positive("--blocklist-limit"));
         if (args.flag("--no-muc")) {
             b.withoutGroupChat();
         } else if (args.value("--muc-domain").isPresent()) {
