@@ -44,7 +44,7 @@ class BlockingTest {
     }
 
     /** Everything routed to {@code c} so far has arrived once this returns. */
-    private static void roundTrip(XmppClient c) throws Exception {
+    static void roundTrip(XmppClient c) throws Exception {
         c.request(Element.of("iq", "jabber:client").withAttribute("type", "get").withChild(Element.of("ping", "urn:xmpp:ping")), Fixture.WAIT);
     }
 
@@ -53,7 +53,7 @@ class BlockingTest {
     }
 
     /** Mutual subscription between alice and bob, both available. */
-    private static void befriend(XmppClient alice, XmppClient bob) throws Exception {
+    static void befriend(XmppClient alice, XmppClient bob) throws Exception {
         alice.sendPresence(0);
         bob.sendPresence(0);
         alice.sendSubscription(BOB, "subscribe");

@@ -124,7 +124,37 @@ final class C2sSession {
         }
     }
 
+    /** XEP-0352: what this session holds back while its client is inactive. */
+    private final ClientState clientState = new ClientState();
+
     private boolean write(Element stanza, boolean flush) {
+        if (clientState.inactive()) {
+            List<Element> before = clientState.hold(stanza);
+            if (before == null) {
+                return true; // held until the client is active, or something goes at once
+            }
+            for (Element e : before) {
+                writeNow(e, false);
+            }
+        }
+        return writeNow(stanza, flush);
+    }
+
+    /** XEP-0352 §4: {@code <inactive/>} and {@code <active/>}, nonzas that are not counted as stanzas. */
+    private void clientState(Element e) throws StreamErrorException {
+        switch (e.name()) {
+            case "inactive" -> clientState.becomeInactive();
+            case "active" -> {
+                for (Element held : clientState.becomeActive()) {
+                    writeNow(held, false);
+                }
+                out.flush();
+            }
+            default -> throw new StreamErrorException("unsupported-stanza-type", "<" + e.name() + "/> in " + ClientState.NS);
+        }
+    }
+
+    private boolean writeNow(Element stanza, boolean flush) {
         String xml = stanza.toXml();
         if (!smEnabled) {
             if (out.send(xml, stanza, flush)) {
@@ -540,6 +570,9 @@ final class C2sSession {
             return false;
         }
         hub.replace(old, this);
+        for (Element held : old.clientState.becomeActive()) {
+            send(held); // XEP-0352: a new stream starts active; what the old one held goes now
+        }
         if (wasAttached[0]) {
             // the old stream has not noticed yet that its client left
             old.kick("conflict", "the session was resumed on another stream");
@@ -592,7 +625,8 @@ final class C2sSession {
             } else {
                 features.append("<bind xmlns='").append(Stanzas.BIND_NS).append("'/>")
                         .append("<session xmlns='").append(Stanzas.SESSION_NS).append("'><optional/></session>")
-                        .append("<sm xmlns='").append(SM_NS).append("'/>");
+                        .append("<sm xmlns='").append(SM_NS).append("'/>")
+                        .append("<csi xmlns='").append(ClientState.NS).append("'/>");
             }
             features.append("</stream:features>");
             out.send(features.toString());
@@ -873,6 +907,10 @@ final class C2sSession {
             }
             if (e.namespace().equals(SM_NS)) {
                 streamManagement(e);
+                continue;
+            }
+            if (e.namespace().equals(ClientState.NS)) {
+                clientState(e);
                 continue;
             }
             if (smEnabled) {
