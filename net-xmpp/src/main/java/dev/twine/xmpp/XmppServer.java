@@ -60,6 +60,7 @@ public final class XmppServer implements Service {
         hubTls = b.tls;
         hub.scramSha1(b.scramSha1);
         hub.resumption().configure(b.resumeTimeout, b.maxDetached, b.clock);
+        hub.resumption().location(b.resumeLocation);
         hub.outboundQueue(b.outboundStanzas, b.outboundBytes);
         hub.rosterLimit(b.rosterLimit);
         hub.idleTimeout(b.idleTimeout);
@@ -320,6 +321,7 @@ public final class XmppServer implements Service {
         private boolean scramSha1 = true;
         private Duration resumeTimeout = Duration.ofSeconds(300);
         private int maxDetached = 1000;
+        private String resumeLocation = "";
         private java.time.Clock clock = java.time.Clock.systemUTC();
         private ConnectionLimits limits;
         private AuthPolicy authPolicy;
@@ -432,6 +434,24 @@ public final class XmppServer implements Service {
                 throw new IllegalArgumentException("negative resume timeout");
             }
             this.resumeTimeout = d;
+            return this;
+        }
+
+        /**
+         * Where clients should reconnect to resume a session (XEP-0198 §5, the {@code location}
+         * attribute of {@code <enabled/>}): this node's own host name or address, optionally
+         * with a port ({@code node2.example.org:5222}, {@code [2001:db8::1]:5222}), when the
+         * domain's clients reach several nodes and only this one holds the session. Empty (the
+         * default) leaves the attribute out.
+         *
+         * @throws IllegalArgumentException if it is not a host, an address or either with a port
+         */
+        public Builder resumeLocation(String hostPort) {
+            String l = Objects.requireNonNull(hostPort, "resumeLocation").strip();
+            if (!l.matches("[A-Za-z0-9.:\\[\\]-]*")) {
+                throw new IllegalArgumentException("resumeLocation must be HOST or HOST:PORT, got '" + hostPort + "'");
+            }
+            this.resumeLocation = l;
             return this;
         }
 

@@ -286,6 +286,9 @@ final class C2sSession {
                         smMax = chosen;
                         hub.resumption.register(smId, this);
                         enabled.append(" id='").append(smId).append("' resume='true' max='").append(chosen.toSeconds()).append('\'');
+                        if (!hub.resumption.location.isEmpty()) {
+                            enabled.append(" location='").append(hub.resumption.location).append('\''); // §5
+                        }
                     }
                     out.send(enabled.append("/>").toString());
                     smEnabled = true;
@@ -314,7 +317,13 @@ final class C2sSession {
     }
 
     private static String smFailed(String condition) {
-        return "<failed xmlns='" + SM_NS + "'><" + condition + " xmlns='" + Stanzas.STANZAS_NS + "'/></failed>";
+        return smFailed(condition, -1);
+    }
+
+    /** XEP-0198 §5: with the old session's {@code h} where it is known (not negative). */
+    private static String smFailed(String condition, long h) {
+        return "<failed xmlns='" + SM_NS + "'" + (h >= 0 ? " h='" + h + "'" : "") + "><" + condition
+                + " xmlns='" + Stanzas.STANZAS_NS + "'/></failed>";
     }
 
     private static long parseH(Element e) throws StreamErrorException {
@@ -475,6 +484,7 @@ final class C2sSession {
         }
         if (smId != null) {
             hub.resumption.forget(smId, this);
+            hub.resumption.ended(smId, principal, smReceived & 0xffffffffL);
         }
         hub.unbind(this);
         List<Element> left = new ArrayList<>();
@@ -524,14 +534,17 @@ final class C2sSession {
         String previd = e.attributeOrEmpty("previd");
         C2sSession old = previd.isEmpty() ? null : hub.resumption.find(previd);
         if (old == null || !old.principal.equals(principal)) {
-            out.send(smFailed("item-not-found"));
+            // an ended session of this user's: its h tells the client which of its stanzas arrived
+            out.send(smFailed("item-not-found", previd.isEmpty() || old != null ? -1 : hub.resumption.endedH(previd, principal)));
             return false;
         }
         boolean[] taken = new boolean[1];
         boolean[] wasAttached = new boolean[1];
+        long[] oldH = {-1};
         // this stream's lock first: nothing reaches this client before <resumed/> and the resent stanzas
         out.exclusive(() -> old.out.exclusive(() -> {
             if (old.movedTo != null || old.smEnding || old.smOverflow || old.smEvicted || old.smId == null) {
+                oldH[0] = old.smReceived & 0xffffffffL;
                 return;
             }
             jid = old.jid;
@@ -566,7 +579,7 @@ final class C2sSession {
             out.send(sb.toString());
         }));
         if (!taken[0]) {
-            out.send(smFailed("item-not-found"));
+            out.send(smFailed("item-not-found", oldH[0]));
             return false;
         }
         hub.replace(old, this);

@@ -45,6 +45,7 @@ public final class XmppPlugin implements ServicePlugin {
                 Option.flag("--no-scram-sha1", "Do not offer SCRAM-SHA-1 (for users files whose users have only SCRAM-SHA-256 keys)."),
                 Option.value("--resume-timeout", "D", "XEP-0198: how long a dropped session waits to be resumed (30s, 5m; 0: no resumption).")
                         .withDefault("5m"),
+                Option.value("--resume-location", "HOST[:PORT]", "XEP-0198: where clients should reconnect to resume (this node's own address; default: none given)."),
                 Option.value("--idle-timeout", "D", "Close a client stream that sends nothing, not even a keepalive, for this long; 0: never.")
                         .withDefault("0"),
                 Option.value("--roster-limit", "N", "Most items in one user's roster, pending subscription requests included.")
@@ -103,6 +104,7 @@ public final class XmppPlugin implements ServicePlugin {
         }
         b.scramSha1(!args.flag("--no-scram-sha1"));
         b.resumeTimeout(args.duration("--resume-timeout"));
+        args.value("--resume-location").ifPresent(b::resumeLocation);
         b.idleTimeout(args.duration("--idle-timeout"));
         b.rosterLimit(args.positive("--roster-limit"));
         b.archiveLimit(args.positive("--archive-limit"));
