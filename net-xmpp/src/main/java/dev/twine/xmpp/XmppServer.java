@@ -698,7 +698,19 @@ public final class XmppServer implements Service {
          * @throws IllegalArgumentException if rooms or occupants is not positive, or history negative
          */
         public Builder groupChatLimits(int rooms, int occupants, int history) {
-            this.groupChatLimits = new Muc.Limits(rooms, occupants, history);
+            this.groupChatLimits = new Muc.Limits(rooms, occupants, history, groupChatLimits.affiliations());
+            return this;
+        }
+
+        /**
+         * The most affiliations (owners, admins, members, outcasts) one room lists (default
+         * 10,000). A change through {@code muc#admin}, or an invitation to a members-only room,
+         * that would list more gets {@code resource-constraint} and changes nothing.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder groupChatAffiliationLimit(int max) {
+            this.groupChatLimits = new Muc.Limits(groupChatLimits.rooms(), groupChatLimits.occupants(), groupChatLimits.history(), max);
             return this;
         }
 

@@ -61,6 +61,8 @@ public final class XmppPlugin implements ServicePlugin {
                         .withDefault("200"),
                 Option.value("--muc-history", "N", "Messages of discussion history a room keeps for newcomers (in memory); 0: none.")
                         .withDefault("50"),
+                Option.value("--muc-max-affiliations", "N", "Most owners, admins, members and outcasts one room lists.")
+                        .withDefault("10000"),
                 Option.value("--s2s-listen", "EP", "Server-to-server endpoint (federation, conventionally tcp:5269; tcp:PORT alone binds every interface).")
                         .asRepeatable(),
                 Option.value("--s2s-route", "DOMAIN=HOST:PORT", "Reach DOMAIN's server there instead of looking it up (private federations, tests).")
@@ -119,6 +121,7 @@ public final class XmppPlugin implements ServicePlugin {
             }
         }
         b.groupChatLimits(args.positive("--muc-max-rooms"), args.positive("--muc-max-occupants"), args.count("--muc-history"));
+        b.groupChatAffiliationLimit(args.positive("--muc-max-affiliations"));
         b.limits(LimitOptions.connectionLimits(args));
         b.authPolicy(LimitOptions.authPolicy(args));
         for (String ep : args.values("--listen")) {
