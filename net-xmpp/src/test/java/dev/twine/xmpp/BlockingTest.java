@@ -166,4 +166,24 @@ class BlockingTest {
             assertEquals("forbidden", other.condition());
         }
     }
+
+    @Test
+    void offlineMessagesFromAContactBlockedSinceAreNotDelivered() throws Exception {
+        try (Fixture f = new Fixture()) {
+            XmppClient alice = f.login("alice", "a", Chunking.whole());
+            alice.sendMessage(BOB, "before the block");
+            XmppClient carol = f.login("carol", "c", Chunking.whole());
+            carol.sendMessage(BOB, "from carol");
+            roundTrip(alice);
+            roundTrip(carol);
+            XmppClient phone = f.login("bob", "phone", Chunking.whole());
+            phone.request(set("block", "alice@example.org"), Fixture.WAIT); // no presence yet: nothing delivered
+            phone.sendPresence(0);
+            phone.await(ImTest.message("from carol"), Fixture.WAIT).orElseThrow();
+            roundTrip(phone);
+            assertTrue(!got(phone, ImTest.message("before the block")));
+            assertTrue(Files.notExists(f.dir.resolve("data/offline/bob.xml")) || !Files.readString(f.dir.resolve("data/offline/bob.xml"))
+                    .contains("before the block"), "the blocked message stays stored");
+        }
+    }
 }

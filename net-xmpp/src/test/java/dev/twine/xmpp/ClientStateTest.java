@@ -117,4 +117,35 @@ class ClientStateTest {
             assertTrue(bob.receive(Fixture.WAIT).orElseThrow().childText("body").orElse("").equals("wake up"));
         }
     }
+
+    @Test
+    void theHeldBufferIsBoundedAndLetsEverythingOutWhenFull() throws Exception {
+        try (Fixture f = new Fixture(b -> b.componentListen("tcp:0:interface=127.0.0.1", "s3cret"))) {
+            Connection component = f.rawComponent(Chunking.whole());
+            assertEquals("<handshake/>", ComponentTest.open(component, "s3cret"));
+            XmppClient bob = f.login("bob", "b", Chunking.whole());
+            bob.sendPresence(0);
+            drain(bob);
+            bob.send(Element.of("inactive", CSI));
+            BlockingTest.roundTrip(bob);
+            // 500 senders fill the buffer; a second presence of the first replaces its first
+            StringBuilder burst = new StringBuilder();
+            for (int i = 1; i <= 500; i++) {
+                burst.append("<presence from='u").append(i).append("@bot.example.org' to='bob@example.org/b'/>");
+            }
+            burst.append("<presence from='u1@bot.example.org' to='bob@example.org/b'><show>away</show></presence>");
+            burst.append("<presence from='u501@bot.example.org' to='bob@example.org/b'/>"); // one sender too many
+            Fixture.write(component, burst.toString());
+            List<Element> got = new ArrayList<>();
+            while (got.size() < 501) {
+                got.add(bob.receive(Fixture.WAIT).orElseThrow(() -> new AssertionError("only " + got.size() + " presences let out")));
+            }
+            assertEquals("u2@bot.example.org", got.get(0).attributeOrEmpty("from"));
+            assertEquals("u1@bot.example.org", got.get(499).attributeOrEmpty("from"));
+            assertEquals("away", got.get(499).childText("show").orElse(""));
+            assertEquals("u501@bot.example.org", got.get(500).attributeOrEmpty("from"));
+            List<Element> more = drain(bob);
+            assertTrue(more.isEmpty(), "more than the latest presence per sender: " + more);
+        }
+    }
 }

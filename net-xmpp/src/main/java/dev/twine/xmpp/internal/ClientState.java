@@ -66,11 +66,10 @@ final class ClientState {
             if (key == null) {
                 return takeAll(); // it goes now, and what waited goes first
             }
-            held.remove(key); // the newer one replaces it, at the end
-            held.put(key, stanza);
-            if (held.size() > MAX_HELD) {
-                return takeAll(); // bounded: let everything out (this one last)
+            if (held.remove(key) == null && held.size() >= MAX_HELD) {
+                return takeAll(); // bounded: one sender too many lets everything out, this one last
             }
+            held.put(key, stanza); // a newer one replaces the held one, at the end
             return null;
         } finally {
             lock.unlock();
