@@ -106,7 +106,11 @@ public final class XmppPlugin implements ServicePlugin {
         }
         b.scramSha1(!args.flag("--no-scram-sha1"));
         b.resumeTimeout(args.duration("--resume-timeout"));
-        args.value("--resume-location").ifPresent(b::resumeLocation);
+        try {
+            args.value("--resume-location").ifPresent(b::resumeLocation);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--resume-location: expected HOST or HOST:PORT", e);
+        }
         b.idleTimeout(args.duration("--idle-timeout"));
         b.rosterLimit(args.positive("--roster-limit"));
         b.archiveLimit(args.positive("--archive-limit"));
