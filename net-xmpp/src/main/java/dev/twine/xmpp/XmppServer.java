@@ -61,6 +61,7 @@ public final class XmppServer implements Service {
         hubTls = b.tls;
         hub.scramSha1(b.scramSha1);
         hub.resumption().configure(b.resumeTimeout, b.maxDetached, b.clock);
+        hub.resumption().location(b.resumeLocation);
         hub.outboundQueue(b.outboundStanzas, b.outboundBytes);
         hub.rosterLimit(b.rosterLimit);
         hub.idleTimeout(b.idleTimeout);
@@ -71,6 +72,7 @@ public final class XmppServer implements Service {
                     b.dataDir.resolve("muc-mam"), b.archiveLimit));
         }
         hosted.addAll(b.extensions); // a handler of the user's for the same domain replaces the group chat
+        hub.blocking(b.dataDir.resolve("blocking"), b.blocklistLimit);
         hub.extensions(this, hosted, b.dataDir.resolve("mam"), b.archiveLimit, b.clock,
                 b.dataDir.resolve("pep"), b.pepLimits, b.dataDir.resolve("vcard"), b.vcardBytes);
         String domain = hub.domain();
@@ -321,6 +323,7 @@ public final class XmppServer implements Service {
         private boolean scramSha1 = true;
         private Duration resumeTimeout = Duration.ofSeconds(300);
         private int maxDetached = 1000;
+        private String resumeLocation = "";
         private java.time.Clock clock = java.time.Clock.systemUTC();
         private ConnectionLimits limits;
         private AuthPolicy authPolicy;
@@ -330,6 +333,7 @@ public final class XmppServer implements Service {
         private long outboundBytes = 2L << 20;
         private final Extensions extensions = new Extensions();
         private int archiveLimit = 10_000;
+        private int blocklistLimit = 1000;
         private boolean groupChat = true;
         private String groupChatDomain;
         private Muc.Limits groupChatLimits = new Muc.Limits(1000, 200, 50);
@@ -434,6 +438,24 @@ public final class XmppServer implements Service {
                 throw new IllegalArgumentException("negative resume timeout");
             }
             this.resumeTimeout = d;
+            return this;
+        }
+
+        /**
+         * Where clients should reconnect to resume a session (XEP-0198 §5, the {@code location}
+         * attribute of {@code <enabled/>}): this node's own host name or address, optionally
+         * with a port ({@code node2.example.org:5222}, {@code [2001:db8::1]:5222}), when the
+         * domain's clients reach several nodes and only this one holds the session. Empty (the
+         * default) leaves the attribute out.
+         *
+         * @throws IllegalArgumentException if it is not a host, an address or either with a port
+         */
+        public Builder resumeLocation(String hostPort) {
+            String l = Objects.requireNonNull(hostPort, "resumeLocation").strip();
+            if (!l.matches("[A-Za-z0-9.:\\[\\]-]*")) {
+                throw new IllegalArgumentException("resumeLocation must be HOST or HOST:PORT, got '" + hostPort + "'");
+            }
+            this.resumeLocation = l;
             return this;
         }
 
@@ -622,6 +644,21 @@ public final class XmppServer implements Service {
         }
 
         /**
+         * The most addresses one user may block with the blocking command (XEP-0191; default
+         * 1,000). A {@code <block/>} past it gets {@code resource-constraint} and changes nothing.
+         * Lists live under the data directory's {@code blocking/}, replaced atomically.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder blocklistLimit(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("blocklist limit must be positive");
+            }
+            this.blocklistLimit = max;
+            return this;
+        }
+
+        /**
          * Hosts {@code handler} for every stanza addressed to {@code domain} or an address in it
          * (see {@link DomainHandler}); the domain joins the server's {@code disco#items}, and a
          * component connecting for it is refused with {@code conflict}. A later registration
@@ -665,7 +702,19 @@ public final class XmppServer implements Service {
          * @throws IllegalArgumentException if rooms or occupants is not positive, or history negative
          */
         public Builder groupChatLimits(int rooms, int occupants, int history) {
-            this.groupChatLimits = new Muc.Limits(rooms, occupants, history);
+            this.groupChatLimits = new Muc.Limits(rooms, occupants, history, groupChatLimits.affiliations());
+            return this;
+        }
+
+        /**
+         * The most affiliations (owners, admins, members, outcasts) one room lists (default
+         * 10,000). A change through {@code muc#admin}, or an invitation to a members-only room,
+         * that would list more gets {@code resource-constraint} and changes nothing.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder groupChatAffiliationLimit(int max) {
+            this.groupChatLimits = new Muc.Limits(groupChatLimits.rooms(), groupChatLimits.occupants(), groupChatLimits.history(), max);
             return this;
         }
 
