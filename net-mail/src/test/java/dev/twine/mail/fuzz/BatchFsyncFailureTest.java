@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -44,14 +45,13 @@ class BatchFsyncFailureTest {
         // the Maildir exists before the disk starts failing, so only the batch's force can fail
         maildir.deliver("alice", "Subject: first\r\n\r\nfirst\r\n".getBytes(StandardCharsets.US_ASCII));
         Path inbox = root.resolve("alice");
-        @SuppressWarnings("unchecked")
-        List<String>[] replies = new List[SESSIONS];
+        AtomicReferenceArray<List<String>> replies = new AtomicReferenceArray<>(SESSIONS);
         try (FsyncFailures failing = FsyncFailures.under(inbox.resolve("new"))) {
             try (Scope scope = Scope.open("sessions")) {
                 for (int i = 0; i < SESSIONS; i++) {
                     int k = i;
                     scope.fork("session-" + k, () -> {
-                        replies[k] = Conversation.run(server.handler(), session(k));
+                        replies.set(k, Conversation.run(server.handler(), session(k)));
                         return null;
                     });
                 }
@@ -60,7 +60,7 @@ class BatchFsyncFailureTest {
             assertTrue(failing.failures() >= 1, "the injected failure was reached");
         }
         for (int i = 0; i < SESSIONS; i++) {
-            List<String> r = replies[i];
+            List<String> r = replies.get(i);
             assertTrue(r.stream().anyMatch(l -> l.startsWith("451 4.3.0")), () -> "451 4.3.0 for the message: " + r);
             assertTrue(r.stream().noneMatch(l -> l.startsWith("250 2.0.0")), () -> "no 250 for it: " + r);
         }
