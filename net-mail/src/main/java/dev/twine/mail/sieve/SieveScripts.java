@@ -16,6 +16,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -205,7 +206,17 @@ public final class SieveScripts implements SieveFilter {
         }
         SieveScript.parse(text);
         Path file = file(user, name);
-        Files.createDirectories(file.getParent());
+        if (!Files.isDirectory(file.getParent())) {
+            Files.createDirectories(file.getParent().getParent());
+            try {
+                // only its owner reads a user's filters, as the Maildir's own directories (0700)
+                Files.createDirectory(file.getParent(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            } catch (UnsupportedOperationException notPosix) {
+                Files.createDirectories(file.getParent());
+            } catch (FileAlreadyExistsException raced) {
+                // made by another upload meanwhile
+            }
+        }
         DurableFiles.replacePrivate(file, bytes);
     }
 

@@ -145,7 +145,11 @@ final class SieveRun {
         }
     }
 
-    /** Stores into one mailbox: new/ for a plain keep, as without Sieve; through the store for flags. */
+    /**
+     * Stores into one (existing) mailbox: without flags into {@code new/}, as without Sieve, so
+     * the message is new (\Recent) there; with flags through the store, into {@code cur/} with
+     * the flags and keywords set.
+     */
     private void store(String sender, String user, String mailbox, Set<String> flags, byte[] deliveredTo, byte[] text)
             throws IOException {
         byte[] returnPath = ("Return-Path: <" + sender + ">\r\n").getBytes(StandardCharsets.UTF_8);
@@ -153,9 +157,13 @@ final class SieveRun {
             maildir.deliver(user, returnPath, deliveredTo, text);
             return;
         }
-        Mailbox box = account(user).mailbox(mailbox).orElseThrow(() -> new IOException("no mailbox " + mailbox));
         InputStream in = new SequenceInputStream(Collections.enumeration(List.of(new ByteArrayInputStream(returnPath),
                 new ByteArrayInputStream(deliveredTo), new ByteArrayInputStream(text))));
+        if (flags.isEmpty()) {
+            Maildir.deliver(maildir.folder(user, mailbox), in);
+            return;
+        }
+        Mailbox box = account(user).mailbox(mailbox).orElseThrow(() -> new IOException("no mailbox " + mailbox));
         box.append(in, flags, null);
     }
 

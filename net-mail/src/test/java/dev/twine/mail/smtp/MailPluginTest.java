@@ -106,7 +106,7 @@ class MailPluginTest {
                 c.send("x@remote.example", List.of("alice@example.test"), "Subject: a\r\n\r\nb\r\n".getBytes(StandardCharsets.US_ASCII));
                 c.quit();
             }
-            try (var files = Files.list(dir.resolve("maildir/alice/.Lists/cur"))) {
+            try (var files = Files.list(dir.resolve("maildir/alice/.Lists/new"))) {
                 assertEquals(1, files.count(), "filed by alice's script");
             }
             assertEquals(0, SmtpTestSupport.delivered(dir, "alice").size());
