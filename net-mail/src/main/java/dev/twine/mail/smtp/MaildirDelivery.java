@@ -44,6 +44,10 @@ import java.util.Set;
  * {@link #deliver} writes {@code Return-Path:} (RFC 5321 §4.4) and the message once into each
  * distinct user's {@code tmp/}, forces it to disk, renames it into {@code new/} and forces the
  * directory ({@link Maildir#deliver(String, byte[]...)}); it returns only when every copy is there.
+ * With a {@linkplain Builder#sieve Sieve filter}, each user's copy goes where the filter says
+ * (folders, flags, nowhere), and what the filter sends (redirects, vacation replies, rejections)
+ * is stored or {@linkplain Builder#outbound queued} durably before it returns too; a reject for
+ * a message with one recipient is {@code 550 5.7.1} instead, nothing stored.
  *
  * <h2>Error handling</h2>
  * A user whose copy cannot be written gets {@code 451 4.3.0}: when others got theirs, through a
@@ -200,8 +204,9 @@ public final class MaildirDelivery implements MailDelivery<String> {
          * Runs {@code filter} (usually {@link dev.twine.mail.sieve.SieveScripts}, the users'
          * Sieve scripts) for each user a message is for, before storing it, and carries out what
          * it decides: keep and fileinto with their flags, discard, redirect, reject and vacation
-         * (see {@code SieveRun} in the module README, "Sieve at delivery"). Without it every
-         * message goes to INBOX.
+         * (the module README's "Sieve at delivery" says how each is done). A filter's failure,
+         * or a failing action, puts the message in INBOX. Without a filter every message goes to
+         * INBOX.
          *
          * @param filter the filter
          * @return this builder

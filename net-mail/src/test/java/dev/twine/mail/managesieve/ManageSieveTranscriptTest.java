@@ -203,7 +203,9 @@ class ManageSieveTranscriptTest {
 
     @Test
     void withTlsConfiguredNoLoginBeforeStartTls() throws Exception {
-        Path[] pair = certificate(dir);
+        Path cert = dir.resolve("cert.pem");
+        Path key = dir.resolve("key.pem");
+        dev.twine.core.Tls.selfSigned(cert, key, List.of("localhost"));
         String greeting = greeting(false).replace("S: \"SASL\" \"" + String.join(" ", portal.saslMechanisms()) + "\"\n",
                 "S: \"SASL\" \"\"\n").replace("S: \"MAXREDIRECTS\"", "S: \"STARTTLS\"\nS: \"MAXREDIRECTS\"");
         Transcript.parse(greeting + """
@@ -211,7 +213,7 @@ class ManageSieveTranscriptTest {
                 S: NO (ENCRYPT-NEEDED) "Use STARTTLS first"
                 C: LOGOUT
                 S: OK "Logout completed."
-                """).run(server().tls(dev.twine.core.Tls.server(pair[0], pair[1])).build().handler());
+                """).run(server().tls(dev.twine.core.Tls.server(cert, key)).build().handler());
     }
 
     @Test
@@ -220,19 +222,5 @@ class ManageSieveTranscriptTest {
                 .getMessage().contains("portal(...)"));
         assertTrue(assertThrows(IllegalStateException.class, () -> ManageSieveServer.builder().portal(portal).build())
                 .getMessage().contains("scripts(...)"));
-    }
-
-    static Path[] certificate(Path dir) throws Exception {
-        Path cert = dir.resolve("cert.pem");
-        Path key = dir.resolve("key.pem");
-        Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                "-keyout", key.toString(), "-out", cert.toString())
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            p.destroyForcibly();
-            throw new java.io.IOException("openssl could not make a test certificate");
-        }
-        return new Path[] {cert, key};
     }
 }

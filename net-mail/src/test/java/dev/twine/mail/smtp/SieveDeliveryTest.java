@@ -90,6 +90,19 @@ class SieveDeliveryTest {
         return out;
     }
 
+    /** A message from carol@remote.example to alice, up to its text. */
+    private static final String TO_ALICE = """
+            S: 220 example.test ESMTP Twine
+            C: HELO c
+            S: 250 example.test
+            C: MAIL FROM:<carol@remote.example>
+            S: 250 2.1.0 Ok
+            C: RCPT TO:<alice@example.test>
+            S: 250 2.1.5 Ok
+            C: DATA
+            S: 354 End data with <CR><LF>.<CR><LF>
+            """;
+
     @Test
     void fileintoCreateMakesTheFolderAndStoresWithTheScriptsFlagsOverSmtp() throws Exception {
         script("alice", """
@@ -97,16 +110,7 @@ class SieveDeliveryTest {
                 if header :contains "subject" "report" { addflag "\\\\Seen"; fileinto :create "Reports/Daily"; }
                 """);
         SmtpServer server = SmtpTestSupport.server(dir, delivery).build();
-        Transcript.parse("""
-                S: 220 example.test ESMTP Twine
-                C: HELO c
-                S: 250 example.test
-                C: MAIL FROM:<carol@remote.example>
-                S: 250 2.1.0 Ok
-                C: RCPT TO:<alice@example.test>
-                S: 250 2.1.5 Ok
-                C: DATA
-                S: 354 End data with <CR><LF>.<CR><LF>
+        Transcript.parse(TO_ALICE + """
                 C: Subject: daily report
                 C:
                 C: all well
@@ -160,16 +164,7 @@ class SieveDeliveryTest {
     void erejectForOneRecipientIsRefusedInTheProtocol() throws Exception {
         script("alice", "require \"ereject\"; if header :contains \"subject\" \"offer\" { ereject \"no offers, thanks\"; }");
         SmtpServer server = SmtpTestSupport.server(dir, delivery).build();
-        Transcript.parse("""
-                S: 220 example.test ESMTP Twine
-                C: HELO c
-                S: 250 example.test
-                C: MAIL FROM:<carol@remote.example>
-                S: 250 2.1.0 Ok
-                C: RCPT TO:<alice@example.test>
-                S: 250 2.1.5 Ok
-                C: DATA
-                S: 354 End data with <CR><LF>.<CR><LF>
+        Transcript.parse(TO_ALICE + """
                 C: Subject: great offer
                 C:
                 C: buy
