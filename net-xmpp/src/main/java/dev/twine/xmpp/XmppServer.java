@@ -15,6 +15,7 @@ import dev.twine.xmpp.internal.DataStore;
 import dev.twine.xmpp.internal.Extensions;
 import dev.twine.xmpp.internal.Hub;
 import dev.twine.xmpp.internal.Muc;
+import dev.twine.xmpp.internal.Pep;
 import dev.twine.xmpp.internal.S2s;
 import dev.twine.xmpp.internal.Sessions;
 import dev.twine.xmpp.internal.XmlLimits;
@@ -70,7 +71,8 @@ public final class XmppServer implements Service {
                     b.dataDir.resolve("muc-mam"), b.archiveLimit));
         }
         hosted.addAll(b.extensions); // a handler of the user's for the same domain replaces the group chat
-        hub.extensions(this, hosted, b.dataDir.resolve("mam"), b.archiveLimit, b.clock);
+        hub.extensions(this, hosted, b.dataDir.resolve("mam"), b.archiveLimit, b.clock,
+                b.dataDir.resolve("pep"), b.pepLimits, b.dataDir.resolve("vcard"), b.vcardBytes);
         String domain = hub.domain();
         Server.Builder cb = Server.builder("xmpp").handler(conn -> Sessions.client(hub, conn))
                 .maxConnections(b.maxConnections).writeTimeout(b.writeTimeout)
@@ -331,6 +333,8 @@ public final class XmppServer implements Service {
         private boolean groupChat = true;
         private String groupChatDomain;
         private Muc.Limits groupChatLimits = new Muc.Limits(1000, 200, 50);
+        private Pep.Limits pepLimits = new Pep.Limits(256, 128 * 1024, 100);
+        private int vcardBytes = 128 * 1024;
         private final List<String> s2sListen = new ArrayList<>();
         private S2sConnector s2sConnector;
         private String dialbackSecret;
@@ -662,6 +666,40 @@ public final class XmppServer implements Service {
          */
         public Builder groupChatLimits(int rooms, int occupants, int history) {
             this.groupChatLimits = new Muc.Limits(rooms, occupants, history);
+            return this;
+        }
+
+        /**
+         * What one user's personal PubSub service (XEP-0163 PEP) may hold (defaults: 256 items per
+         * node, 128 KiB per item, 100 nodes per user). Every account's bare JID is such a service:
+         * avatars, OMEMO keys, bookmarks and nicknames are published there, kept under the data
+         * directory's {@code pep/} and written to disk before a publish is answered. An item
+         * larger than {@code itemBytes} gets {@code not-acceptable} with {@code <payload-too-big/>},
+         * a node past {@code nodesPerUser} {@code policy-violation} with
+         * {@code <max-nodes-exceeded/>}, and a node configured to keep more than
+         * {@code itemsPerNode} items (what {@code pubsub#max_items} {@code max} means)
+         * {@code policy-violation} with {@code <max-items-exceeded/>}; past a node's own maximum the
+         * oldest item goes.
+         *
+         * @throws IllegalArgumentException if one is not positive
+         */
+        public Builder pepLimits(int itemsPerNode, int itemBytes, int nodesPerUser) {
+            this.pepLimits = new Pep.Limits(itemsPerNode, itemBytes, nodesPerUser);
+            return this;
+        }
+
+        /**
+         * The most bytes of XML one user's vCard (XEP-0054 vcard-temp) may have (default 128 KiB);
+         * a larger one is refused with {@code not-acceptable}. vCards are kept under the data
+         * directory's {@code vcard/}, written to disk before a set is answered.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder vcardLimit(int bytes) {
+            if (bytes < 1) {
+                throw new IllegalArgumentException("vCard limit must be positive");
+            }
+            this.vcardBytes = bytes;
             return this;
         }
 

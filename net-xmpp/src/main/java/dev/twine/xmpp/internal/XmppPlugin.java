@@ -51,6 +51,11 @@ public final class XmppPlugin implements ServicePlugin {
                         .withDefault("1000"),
                 Option.value("--archive-limit", "N", "Most messages one user's or room's archive (XEP-0313) keeps; the oldest go.")
                         .withDefault("10000"),
+                Option.value("--pep-max-items", "N", "Most items one PEP node (XEP-0163: avatars, OMEMO keys, bookmarks) keeps; what max_items=max means.")
+                        .withDefault("256"),
+                Option.value("--pep-max-item-bytes", "N", "Most bytes of XML in one PEP item's payload.").withDefault("131072"),
+                Option.value("--pep-max-nodes", "N", "Most PEP nodes one user may have.").withDefault("100"),
+                Option.value("--vcard-max-bytes", "N", "Most bytes of XML in one user's vCard (XEP-0054 vcard-temp).").withDefault("131072"),
                 Option.value("--muc-domain", "D", "Where group chat (XEP-0045) lives (default: conference.DOMAIN)."),
                 Option.flag("--no-muc", "Serve no group chat."),
                 Option.value("--muc-max-rooms", "N", "Most group chat rooms in all.").withDefault("1000"),
@@ -104,6 +109,8 @@ public final class XmppPlugin implements ServicePlugin {
         b.idleTimeout(args.duration("--idle-timeout"));
         b.rosterLimit(args.positive("--roster-limit"));
         b.archiveLimit(args.positive("--archive-limit"));
+        b.pepLimits(args.positive("--pep-max-items"), args.positive("--pep-max-item-bytes"), args.positive("--pep-max-nodes"));
+        b.vcardLimit(args.positive("--vcard-max-bytes"));
         if (args.flag("--no-muc")) {
             b.withoutGroupChat();
         } else if (args.value("--muc-domain").isPresent()) {
