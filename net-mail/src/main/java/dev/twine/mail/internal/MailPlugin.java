@@ -9,6 +9,8 @@ import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.UsersFile;
 import dev.twine.mail.imap.ImapServer;
 import dev.twine.mail.maildir.Maildir;
+import dev.twine.mail.managesieve.ManageSieveServer;
+import dev.twine.mail.sieve.SieveScripts;
 import dev.twine.mail.pop3.Pop3Server;
 import dev.twine.dns.Resolver;
 import dev.twine.mail.auth.DkimAlgorithm;
@@ -44,8 +46,8 @@ import java.util.Optional;
  * {@code twine mail}: an ESMTP server on the SMTP port (mail for local users), a submission server
  * (RFC 6409, AUTH required, relays anywhere), optionally an LMTP server, and the persistent relay
  * queue behind them, over one Maildir++ store and one Dovecot-style users file; local aliases
- * from an {@code aliases(5)} file. POP3 and IMAP options are declared here and served by their own
- * packages' servers.
+ * from an {@code aliases(5)} file. POP3, IMAP and ManageSieve options are declared here and
+ * served by their own packages' servers; local delivery runs each user's Sieve script.
  */
 public final class MailPlugin implements ServicePlugin {
     /** Makes the plugin (the launcher finds it with {@link java.util.ServiceLoader}). */
@@ -58,7 +60,7 @@ public final class MailPlugin implements ServicePlugin {
 
     @Override
     public String summary() {
-        return "Mail server: ESMTP (RFC 5321), submission (RFC 6409) and LMTP into a Maildir++ store, with a relay queue; IMAP and POP3 over the same store.";
+        return "Mail server: ESMTP (RFC 5321), submission (RFC 6409) and LMTP into a Maildir++ store, with a relay queue; IMAP and POP3 over the same store; Sieve filters at delivery, managed over ManageSieve.";
     }
 
     @Override
@@ -86,6 +88,9 @@ public final class MailPlugin implements ServicePlugin {
                         + " submission ports (0 = no limit)."),
                 Option.value("--pop3", "EP", "Endpoint for POP3 (repeatable).").asRepeatable(),
                 Option.value("--imap", "EP", "Endpoint for IMAP (repeatable).").asRepeatable(),
+                Option.value("--managesieve", "EP", "Endpoint for ManageSieve (RFC 5804; port 4190 by convention), where users"
+                        + " upload the Sieve scripts local delivery runs (kept as Dovecot Pigeonhole keeps them: DIR/USER/sieve/,"
+                        + " the active one linked from DIR/USER/.dovecot.sieve) (repeatable).").asRepeatable(),
                 Option.value("--tls-cert", "PEM", "Certificate chain for STARTTLS (with --tls-key)."),
                 Option.value("--tls-key", "PEM", "PKCS#8 private key for STARTTLS (with --tls-cert)."),
                 Option.value("--smarthost", "HOST:PORT", "Relay all outbound mail through this host instead of MX lookups."),
@@ -275,6 +280,9 @@ public final class MailPlugin implements ServicePlugin {
         if (postmaster != null) {
             local.postmaster(postmaster);
         }
+        // each user's active Sieve script runs at local delivery; what it sends goes out by the queue
+        SieveScripts scripts = SieveScripts.builder().maildir(maildir).userLog(true).build();
+        local.sieve(scripts).outbound(queue);
         // NOTIFY=SUCCESS on local mail is told by the queue, which sends the notices (RFC 3461)
         MailDelivery<?> delivery = MailDelivery.byDomain(domains, queue.notifyingSuccess(local.build()),
                 dkimSigning(args, domains, queue));
@@ -361,6 +369,17 @@ public final class MailPlugin implements ServicePlugin {
             args.metrics().ifPresent(i::metrics);
             imap.forEach(i::listen);
             services.add(checked("--imap", i::build));
+        }
+        List<String> managesieve = args.values("--managesieve");
+        if (!managesieve.isEmpty()) {
+            ManageSieveServer.Builder m = ManageSieveServer.builder().portal(portal).scripts(scripts).allowPlainLogin(plain)
+                    .limits(LimitOptions.connectionLimits(args));
+            if (accessTls != null) {
+                m.tls(accessTls);
+            }
+            args.metrics().ifPresent(m::metrics);
+            managesieve.forEach(m::listen);
+            services.add(checked("--managesieve", m::build));
         }
         return Services.group("mail", services);
     }
