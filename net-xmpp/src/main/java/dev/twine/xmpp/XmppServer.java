@@ -121,7 +121,7 @@ public final class XmppServer implements Service {
                 sb.metrics(b.metrics);
             }
             if (b.tls != null) {
-                sb.tls(b.tls);
+                sb.tls(f.serverTls()); // peers' certificates asked for, for SASL EXTERNAL
             }
             servers = sb.build();
             all.add(servers);
@@ -173,8 +173,8 @@ public final class XmppServer implements Service {
     }
 
     /**
-     * The handler that runs one incoming server-to-server stream (RFC 6120, XEP-0220 Server
-     * Dialback) on a connection, on the connection's thread, until it ends: for in-memory tests
+     * The handler that runs one incoming server-to-server stream (RFC 6120, SASL EXTERNAL or
+     * XEP-0220 Server Dialback) on a connection, on the connection's thread, until it ends: for in-memory tests
      * and embedding. It throws nothing: a failed stream is closed with a stream error.
      *
      * @throws IllegalStateException if federation is not configured ({@link Builder#s2sConnector})
@@ -669,8 +669,9 @@ public final class XmppServer implements Service {
          * An endpoint for incoming server-to-server streams (RFC 6120; port 5269 by convention,
          * {@code tls:} for direct TLS, XEP-0368); repeatable. STARTTLS is offered with
          * {@link #tls}'s certificate, and required unless {@link #requireTls} is false; peers
-         * authenticate by Server Dialback (XEP-0220), which needs {@link #s2sConnector} to reach
-         * the claimed domain's server back.
+         * authenticate by SASL EXTERNAL when their TLS client certificate verifies for their
+         * domain (RFC 6120 §6.4, XEP-0178; {@link #s2sTrust}), else by Server Dialback
+         * (XEP-0220), which needs {@link #s2sConnector} to reach the claimed domain's server back.
          */
         public Builder s2sListen(String endpoint) {
             s2sListen.add(Objects.requireNonNull(endpoint, "endpoint"));

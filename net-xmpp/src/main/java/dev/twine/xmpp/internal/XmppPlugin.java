@@ -66,7 +66,7 @@ public final class XmppPlugin implements ServicePlugin {
                 Option.value("--s2s-secret", "S", "Server Dialback secret (XEP-0185); the same on every node of the domain (default: random per start)."),
                 Option.flag("--s2s-require-valid-cert", "Refuse peers whose certificate is not valid for their domain, but for --s2s-dialback-allow ones."),
                 Option.value("--s2s-dialback-allow", "DOMAIN", "With --s2s-require-valid-cert, still accept DOMAIN on dialback alone.").asRepeatable(),
-                Option.value("--s2s-trust", "PEM", "Certificates peers' certificates must chain to (default: the JDK's trust store).")));
+                Option.value("--s2s-trust", "PEM", "Certificates peers' certificates must chain to (default: the JDK's trust store); a peer whose certificate does may log in by SASL EXTERNAL.")));
         all.addAll(LimitOptions.connectionOptions(XmppServer.defaultLimits()));
         all.addAll(LimitOptions.authOptions());
         return List.copyOf(all);
