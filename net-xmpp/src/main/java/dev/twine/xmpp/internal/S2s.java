@@ -83,6 +83,8 @@ public final class S2s {
     final Tls clientTls;
     /** For incoming streams: the server's certificate, and any peer certificate asked for, judged after. */
     final Tls serverTls;
+    /** {@link #clientTls} with ALPN {@code xmpp-server}, for direct-TLS targets (XEP-0368 §4). */
+    private final Tls directTls;
     /** Whether {@link #clientTls} presents a certificate, so that SASL EXTERNAL can be tried. */
     final boolean presentsCertificate;
     private final X509TrustManager trust;
@@ -117,6 +119,7 @@ public final class S2s {
         this.presentsCertificate = presenting != null;
         this.clientTls = presenting != null ? presenting : Tls.clientAcceptingAnyCertificate();
         this.serverTls = requesting;
+        this.directTls = clientTls.withAlpn("xmpp-server");
     }
 
     /** The TLS configuration of incoming streams, for the direct-TLS listeners too (XEP-0368). */
@@ -177,7 +180,7 @@ public final class S2s {
     /** Connects to a remote domain's server through the configured connector. */
     Connection connect(String remote) throws IOException, InterruptedException {
         try {
-            return config.connector().connect(remote);
+            return config.connector().connect(remote, directTls);
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "the s2s connector failed for " + remote, e);
             throw new IOException("the s2s connector failed for " + remote + ": " + e, e);

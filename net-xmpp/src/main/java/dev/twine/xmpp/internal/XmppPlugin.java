@@ -60,7 +60,7 @@ public final class XmppPlugin implements ServicePlugin {
                         .withDefault("50"),
                 Option.value("--s2s-listen", "EP", "Server-to-server endpoint (federation, conventionally tcp:5269; tcp:PORT alone binds every interface).")
                         .asRepeatable(),
-                Option.value("--s2s-route", "DOMAIN=HOST:PORT", "Reach DOMAIN's server there instead of looking it up (private federations, tests).")
+                Option.value("--s2s-route", "DOMAIN=HOST:PORT", "Reach DOMAIN's server there instead of looking it up (private federations, tests); DOMAIN=tls:HOST:PORT for direct TLS.")
                         .asRepeatable(),
                 Option.value("--dns", "HOST:PORT", "DNS server for _xmpp-server._tcp SRV look-ups (default: the first nameserver in /etc/resolv.conf)."),
                 Option.value("--s2s-secret", "S", "Server Dialback secret (XEP-0185); the same on every node of the domain (default: random per start)."),
@@ -150,7 +150,8 @@ public final class XmppPlugin implements ServicePlugin {
             if (eq <= 0 || !r.substring(eq + 1).matches(".+:\\d{1,5}")) {
                 throw new IllegalArgumentException("--s2s-route: expected DOMAIN=HOST:PORT, got '" + r + "'");
             }
-            table.put(r.substring(0, eq), "tcp:" + r.substring(eq + 1));
+            String target = r.substring(eq + 1);
+            table.put(r.substring(0, eq), target.startsWith("tls:") ? target : "tcp:" + target); // tls: is direct TLS (XEP-0368)
         }
         b.s2sConnector(dev.twine.xmpp.S2sConnector.routes(table).orElse(dev.twine.xmpp.S2sConnector.dns(dnsResolver(args))));
         for (String ep : listen) {
