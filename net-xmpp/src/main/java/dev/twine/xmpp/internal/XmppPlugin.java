@@ -35,7 +35,7 @@ public final class XmppPlugin implements ServicePlugin {
                 Option.value("--domain", "D", "The XMPP domain served (the part after @ in JIDs).").asRequired(),
                 Option.value("--users", "FILE", "Users and passwords (Dovecot passwd-file; see `twine user`).").asRequired(),
                 Option.value("--data", "DIR", "Where rosters and offline messages are kept.").asRequired(),
-                Option.value("--listen", "EP", "Client endpoint (STARTTLS on tcp:).").asRepeatable()
+                Option.value("--listen", "EP", "Client endpoint (STARTTLS on tcp:; tls:PORT alone is direct TLS with --tls-cert, ALPN xmpp-client, XEP-0368).").asRepeatable()
                         .withDefault("tcp:5222:interface=127.0.0.1"),
                 Option.value("--component-listen", "EP", "XEP-0114 component endpoint (needs --component-secret).").asRepeatable(),
                 Option.value("--component-secret", "S", "Shared secret for XEP-0114 components."),
