@@ -37,6 +37,10 @@ public final class XmppPlugin implements ServicePlugin {
                 Option.value("--data", "DIR", "Where rosters and offline messages are kept.").asRequired(),
                 Option.value("--listen", "EP", "Client endpoint (STARTTLS on tcp:; tls:PORT alone is direct TLS with --tls-cert, ALPN xmpp-client, XEP-0368).").asRepeatable()
                         .withDefault("tcp:5222:interface=127.0.0.1"),
+                Option.value("--websocket-listen", "EP", "XMPP over WebSocket (RFC 7395) at /xmpp-websocket: tls:PORT for wss with --tls-cert, tcp:PORT for plain ws (logins there need --allow-plaintext).")
+                        .asRepeatable(),
+                Option.value("--websocket-origin", "URL", "An Origin allowed to open WebSocket sessions, e.g. https://chat.example.org (default: any).")
+                        .asRepeatable(),
                 Option.value("--component-listen", "EP", "XEP-0114 component endpoint (needs --component-secret).").asRepeatable(),
                 Option.value("--component-secret", "S", "Shared secret for XEP-0114 components."),
                 Option.value("--tls-cert", "PEM", "Certificate chain for STARTTLS (default: a self-signed one kept in DATA/tls/)."),
@@ -118,6 +122,12 @@ public final class XmppPlugin implements ServicePlugin {
         b.authPolicy(LimitOptions.authPolicy(args));
         for (String ep : args.values("--listen")) {
             b.listen(ep);
+        }
+        for (String ep : args.values("--websocket-listen")) {
+            b.websocketListen(ep);
+        }
+        for (String origin : args.values("--websocket-origin")) {
+            b.websocketOrigin(origin);
         }
         List<String> comp = args.values("--component-listen");
         if (!comp.isEmpty()) {
