@@ -376,16 +376,7 @@ public final class Tls {
      *     built elsewhere ({@link #of(SSLContext, boolean)}), whose keys cannot be reached
      */
     public Tls requestingAnyClientCertificate() {
-        if (client || certificates == null) {
-            throw new IllegalStateException("only a server configuration built from PEM files can request client certificates");
-        }
-        try {
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(new KeyManager[] {certificates}, new TrustManager[] {new AcceptAny()}, null);
-            return new Tls(ctx, false, certificates, applicationProtocols, ClientAuth.REQUEST);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("the JDK cannot make a TLS context", e);
-        }
+        return new Tls(ownKeysAcceptingAnyPeer(), false, certificates, applicationProtocols, ClientAuth.REQUEST);
     }
 
     /**
@@ -400,13 +391,18 @@ public final class Tls {
      *     built elsewhere ({@link #of(SSLContext, boolean)})
      */
     public Tls asClientAcceptingAnyCertificate() {
+        return new Tls(ownKeysAcceptingAnyPeer(), true);
+    }
+
+    /** A context with this server configuration's (reloading) keys that trusts any peer. */
+    private SSLContext ownKeysAcceptingAnyPeer() {
         if (client || certificates == null) {
-            throw new IllegalStateException("only a server configuration built from PEM files can present its certificate as a client");
+            throw new IllegalStateException("only a server configuration built from PEM files has keys to share");
         }
         try {
             SSLContext ctx = SSLContext.getInstance("TLS");
             ctx.init(new KeyManager[] {certificates}, new TrustManager[] {new AcceptAny()}, null);
-            return new Tls(ctx, true);
+            return ctx;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("the JDK cannot make a TLS context", e);
         }
