@@ -65,11 +65,19 @@ final class MailFolder {
     private long scannedAt;
 
     private final FolderKeywords keywords;
+    private final FolderWatches watches;
+    /** The newest watch generation a rescan was made for (lock held). */
+    private long rescannedFor;
 
     MailFolder(Path dir) {
+        this(dir, FolderWatches.shared());
+    }
+
+    MailFolder(Path dir, FolderWatches watches) {
         this.dir = dir;
         this.uidList = new UidList(dir);
         this.keywords = new FolderKeywords(dir);
+        this.watches = watches;
     }
 
     /** The folder's keywords (Dovecot's {@code dovecot-keywords}). */
@@ -167,6 +175,22 @@ final class MailFolder {
         }
     }
 
+    /**
+     * Rescans once for a change a watch reported as {@code generation}: of the sessions a change
+     * wakes, the first rescans and the others find the scan done.
+     */
+    void rescanFor(long generation) throws IOException {
+        lock.lock();
+        try {
+            if (generation > rescannedFor) {
+                rescannedFor = generation;
+                forceRescan();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** The message with this UID, if it is still there. */
     public Optional<MailMessage> find(long uid) throws IOException {
         lock.lock();
@@ -242,7 +266,7 @@ final class MailFolder {
      * @return the stored message with its UID
      */
     public MailMessage append(InputStream message, String flags, Instant internalDate) throws IOException {
-        Path delivered = Maildir.deliver(dir, message);
+        Path delivered = Maildir.write(dir, message);
         if (internalDate != null) {
             Files.setLastModifiedTime(delivered, FileTime.from(internalDate));
         }
@@ -270,6 +294,7 @@ final class MailFolder {
             return byUid.get(uid);
         } finally {
             lock.unlock();
+            watches.changed(dir);
         }
     }
 
@@ -401,16 +426,12 @@ final class MailFolder {
     }
 
     /**
-     * A watch on {@code new/} and {@code cur/} for IMAP IDLE (RFC 2177): the file system tells it
-     * of deliveries and flag changes, so idle sessions do not poll.
+     * A watch on {@code new/} and {@code cur/} for IMAP IDLE (RFC 2177), shared with every other
+     * session on this folder ({@link FolderWatches}): the file system tells it of deliveries and
+     * flag changes by other programs, this process's deliveries and appends wake it at once.
      */
     FolderWatch watch() throws IOException {
-        return new FolderWatch(dir, true);
-    }
-
-    /** A watch that polls the directory times, as when no notifications are left; for tests. */
-    FolderWatch pollingWatch() throws IOException {
-        return new FolderWatch(dir, false);
+        return watches.open(dir);
     }
 
 

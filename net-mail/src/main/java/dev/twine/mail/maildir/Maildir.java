@@ -79,10 +79,13 @@ public final class Maildir implements MailStore {
     private final long quota;
     /** The folders sessions opened through this instance, by absolute directory. */
     private final ConcurrentHashMap<Path, MailFolder> open = new ConcurrentHashMap<>();
+    /** The folder watches IDLE waits on, which this store's deliveries wake. */
+    private final FolderWatches watches;
 
-    private Maildir(Path root, long quota) {
+    private Maildir(Path root, long quota, FolderWatches watches) {
         this.root = root;
         this.quota = quota;
+        this.watches = watches;
     }
 
     /**
@@ -104,7 +107,12 @@ public final class Maildir implements MailStore {
 
     /** The store under {@code root} (created on first delivery). */
     public static Maildir open(Path root) {
-        return new Maildir(Objects.requireNonNull(root, "root").toAbsolutePath(), 0);
+        return open(root, FolderWatches.shared());
+    }
+
+    /** The store under {@code root} whose folders are watched by {@code watches}; for tests. */
+    static Maildir open(Path root, FolderWatches watches) {
+        return new Maildir(Objects.requireNonNull(root, "root").toAbsolutePath(), 0, watches);
     }
 
     /**
@@ -119,7 +127,7 @@ public final class Maildir implements MailStore {
         if (bytes <= 0) {
             throw new IllegalArgumentException("quota must be positive: " + bytes);
         }
-        return new Maildir(root, bytes);
+        return new Maildir(root, bytes, watches);
     }
 
     /**
@@ -199,7 +207,8 @@ public final class Maildir implements MailStore {
      * @throws IOException if it cannot be written; nothing is then left in {@code new/}
      */
     public Path deliver(String user, InputStream message) throws IOException {
-        return deliver(folder(user, ""), message);
+        Path box = folder(user, "");
+        return woke(box, write(box, message));
     }
 
     /**
@@ -209,7 +218,7 @@ public final class Maildir implements MailStore {
      */
     public Path deliver(String user, byte[]... parts) throws IOException {
         Path box = folder(user, "");
-        return store(box, ch -> {
+        return woke(box, store(box, ch -> {
             ByteBuffer[] bufs = new ByteBuffer[parts.length];
             long size = 0;
             for (int i = 0; i < parts.length; i++) {
@@ -220,7 +229,7 @@ public final class Maildir implements MailStore {
                 left -= ch.write(bufs);
             }
             return size;
-        });
+        }));
     }
 
     /**
@@ -230,18 +239,37 @@ public final class Maildir implements MailStore {
      */
     public Path deliver(String user, ByteBuffer message) throws IOException {
         Path box = folder(user, "");
-        return store(box, ch -> {
+        return woke(box, store(box, ch -> {
             ByteBuffer bb = message.duplicate();
             long size = bb.remaining();
             while (bb.hasRemaining()) {
                 ch.write(bb);
             }
             return size;
-        });
+        }));
     }
 
-    /** Delivers {@code message} to an existing or new Maildir directory; see {@link #deliver(String, InputStream)}. */
+    /**
+     * Wakes this process's IMAP IDLE sessions on the folder a message was just delivered into
+     * (the Maildir {@code box}), before the file system's event comes; returns {@code delivered}.
+     */
+    private Path woke(Path box, Path delivered) {
+        watches.changed(box);
+        return delivered;
+    }
+
+    /**
+     * Delivers {@code message} to an existing or new Maildir directory; see
+     * {@link #deliver(String, InputStream)}. Wakes this process's IMAP IDLE sessions on that folder.
+     */
     public static Path deliver(Path maildir, InputStream message) throws IOException {
+        Path delivered = write(maildir, message);
+        FolderWatches.shared().changed(maildir);
+        return delivered;
+    }
+
+    /** Delivers {@code message} into {@code maildir}'s {@code new/} without waking anyone. */
+    static Path write(Path maildir, InputStream message) throws IOException {
         return store(maildir, ch -> {
             long size = 0;
             byte[] buf = new byte[16 * 1024];
@@ -423,7 +451,7 @@ public final class Maildir implements MailStore {
     MailFolder folderAt(Path dir) throws IOException {
         Path abs = dir.toAbsolutePath().normalize();
         MailFolder.prepare(abs);
-        MailFolder f = open.computeIfAbsent(abs, MailFolder::new);
+        MailFolder f = open.computeIfAbsent(abs, d -> new MailFolder(d, watches));
         f.cleanTmpIfDue();
         return f;
     }

@@ -205,7 +205,10 @@ final class MaildirMailbox implements Mailbox {
         folder.unlockExclusive();
     }
 
-    /** The folder's file-system watch; a change it sees makes the next look rescan. */
+    /**
+     * A share of the folder's watch ({@link FolderWatches}); the first session a change wakes
+     * rescans the folder, the others find it scanned.
+     */
     @Override
     public Watch watch() throws IOException {
         FolderWatch w = folder.watch();
@@ -220,13 +223,13 @@ final class MaildirMailbox implements Mailbox {
                 }
                 if (changed) {
                     // an event may come within one clock tick of the last scan
-                    folder.rescan();
+                    folder.rescanFor(w.seen());
                 }
                 return changed;
             }
 
             @Override
-            public void close() throws IOException {
+            public void close() {
                 w.close();
             }
         };
