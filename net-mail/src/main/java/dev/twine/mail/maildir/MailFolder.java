@@ -66,6 +66,7 @@ final class MailFolder {
 
     private final FolderKeywords keywords;
     private final FolderWatches watches;
+    private final MaildirMailbox mailbox;
     /** The newest watch generation a rescan was made for (lock held). */
     private long rescannedFor;
 
@@ -78,6 +79,16 @@ final class MailFolder {
         this.uidList = new UidList(dir);
         this.keywords = new FolderKeywords(dir);
         this.watches = watches;
+        this.mailbox = new MaildirMailbox(this);
+    }
+
+    /**
+     * The folder as a {@link dev.twine.mail.store.Mailbox}, one for every session on it, so the
+     * messages converted for one session serve all (10,000 IDLE sessions on one inbox hold one
+     * list of its messages, not 10,000).
+     */
+    MaildirMailbox mailbox() {
+        return mailbox;
     }
 
     /** The folder's keywords (Dovecot's {@code dovecot-keywords}). */

@@ -24,6 +24,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code \Deleted} {@code T}, {@code \Draft} {@code D}), keywords Dovecot's letters {@code a}-{@code z}
  * named in {@code dovecot-keywords} (26 at most per folder; more are dropped). Maildir's
  * {@code P}assed, which IMAP cannot show, is kept as it was.
+ *
+ * <p>There is one per folder ({@link MailFolder#mailbox()}), shared by every session on it and
+ * safe for concurrent use: the messages it converted for one session serve the others.
  */
 final class MaildirMailbox implements Mailbox {
     /** IMAP's system flags and their Maildir letters, in the order the servers list them. */
