@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """The idle row of ci/bench-imap: N IMAP sessions that log in, SELECT INBOX and IDLE, held by one
-asyncio process; the server's resident memory per session (the sum of VmRSS over the server's
-process and its descendants, before the sessions and with them all idling; for a JVM also the live
-heap from `jcmd PID GC.class_histogram`); then, per trigger, the delay from a new message to the
+asyncio process; the server's resident memory per session (the sums of Rss and of Pss, which
+divides shared pages among the processes sharing them, over the server's process and its
+descendants; for a JVM also the live heap from `jcmd PID GC.class_histogram`), counted as the
+growth from half the sessions idling to all of them, which leaves out one-time costs; then, per trigger, the delay from a new message to the
 `* N EXISTS` line at every session: median, p99, max, and how many sessions were told.
 
 usage: bench-imap-idle.py --port P --user U --password W --sessions N --pid PID
@@ -10,8 +11,8 @@ usage: bench-imap-idle.py --port P --user U --password W --sessions N --pid PID
 
 Triggers: `move` writes a message into DIR/tmp and renames it into DIR/new (what any Maildir
 program does; t0 just before the rename); `smtp` sends one message over SMTP to the port given
-(t0 before the transaction starts). Times include this process's own handling of N lines, the
-same for every server. Prints one `key value` line per figure.
+(t0 as DATA is sent, so the figure includes the server's storing of it). Times include this
+process's own handling of N lines, the same for every server. Prints one `key value` line per figure.
 """
 import argparse
 import asyncio
@@ -27,7 +28,8 @@ EXISTS = re.compile(rb"^\* (\d+) EXISTS")
 
 
 def tree_rss_kib(root):
-    """VmRSS summed over root and every descendant, in KiB."""
+    """VmRSS and Pss (shared pages divided among their users) summed over root and every
+    descendant, in KiB, and the number of processes."""
     children = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -38,19 +40,21 @@ def tree_rss_kib(root):
         except OSError:
             continue
         children.setdefault(ppid, []).append(int(pid))
-    total, todo, count = 0, [root], 0
+    rss, pss, todo, count = 0, 0, [root], 0
     while todo:
         p = todo.pop()
         todo.extend(children.get(p, []))
         try:
-            with open(f"/proc/{p}/status") as f:
+            with open(f"/proc/{p}/smaps_rollup") as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1])
                         count += 1
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1])
         except OSError:
             pass
-    return total, count
+    return rss, pss, count
 
 
 def live_heap_bytes(jcmd, pid):
@@ -129,8 +133,14 @@ def trigger_move(maildir, n):
 def trigger_smtp(port, user, n):
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as c:
         msg = f"From: a@example.test\r\nTo: {user}@example.test\r\nSubject: idle {n}\r\n\r\nhi\r\n"
+        c.ehlo()
+        c.mail("a@example.test")
+        c.rcpt(f"{user}@example.test")
+        # from DATA: what follows is the message and the server storing it (write, fsync, rename)
         t0 = time.monotonic()
-        c.sendmail("a@example.test", [f"{user}@example.test"], msg.encode())
+        code, _ = c.data(msg.encode())
+        if code != 250:
+            raise SystemExit(f"SMTP DATA answered {code}")
         return t0
 
 
@@ -157,41 +167,53 @@ async def main():
     def say(key, value):
         print(f"{args.label}.{key} {value}", flush=True)
 
-    # a few sessions first, so the baseline has the server's code paths loaded
+    # a few sessions first, so the server's code paths are loaded
     sem = asyncio.Semaphore(100)
     warm = [await open_session(args, sem) for _ in range(4)]
     for s in warm:
         s.writer.close()
     await asyncio.sleep(1)
-    rss0, _ = tree_rss_kib(args.pid)
-    heap0 = live_heap_bytes(args.jcmd, args.pid)[0] if args.jcmd else None
 
+    def measure():
+        rss, pss, procs = tree_rss_kib(args.pid)
+        heap, histogram = live_heap_bytes(args.jcmd, args.pid) if args.jcmd else (None, None)
+        return rss, pss, procs, heap, histogram
+
+    # memory per session is the growth from half the sessions to all of them, which leaves out
+    # what the first sessions cost once (compiled code, classes, pools)
     started = time.monotonic()
-    results = await asyncio.gather(*(open_session(args, sem) for _ in range(args.sessions)), return_exceptions=True)
-    sessions = [r for r in results if isinstance(r, Session)]
-    failed = [r for r in results if not isinstance(r, Session)]
+    half = args.sessions // 2
+    sessions, failed = [], []
+    at_half = None
+    for count in (half, args.sessions - half):
+        results = await asyncio.gather(*(open_session(args, sem) for _ in range(count)), return_exceptions=True)
+        sessions += [r for r in results if isinstance(r, Session)]
+        failed += [r for r in results if not isinstance(r, Session)]
+        await asyncio.sleep(3)
+        if at_half is None:
+            at_half = (len(sessions), measure())
+    at_full = (len(sessions), measure())
     say("sessions_idling", len(sessions))
     say("sessions_failed", len(failed))
     if failed:
         say("first_failure", repr(failed[0])[:200])
     say("open_seconds", f"{time.monotonic() - started:.1f}")
     listeners = [asyncio.ensure_future(listen(s)) for s in sessions]
-    await asyncio.sleep(3)
-    rss1, procs = tree_rss_kib(args.pid)
+    (n0, (rss0, pss0, _, heap0, _)), (n1, (rss1, pss1, procs, heap1, histogram)) = at_half, at_full
     say("processes", procs)
-    say("rss_before_kib", rss0)
+    say("rss_half_kib", rss0)
     say("rss_idle_kib", rss1)
-    if sessions:
-        say("rss_per_session_kib", f"{(rss1 - rss0) / len(sessions):.1f}")
+    say("pss_idle_kib", pss1)
+    if n1 > n0:
+        say("rss_per_session_kib", f"{(rss1 - rss0) / (n1 - n0):.1f}")
+        say("pss_per_session_kib", f"{(pss1 - pss0) / (n1 - n0):.1f}")
     if args.jcmd:
-        heap1, histogram = live_heap_bytes(args.jcmd, args.pid)
         if args.histogram_out:
             with open(args.histogram_out, "w") as f:
                 f.write(histogram)
-        say("live_heap_before_kib", heap0 // 1024)
         say("live_heap_idle_kib", heap1 // 1024)
-        if sessions:
-            say("live_heap_per_session_kib", f"{(heap1 - heap0) / 1024 / len(sessions):.1f}")
+        if n1 > n0:
+            say("live_heap_per_session_kib", f"{(heap1 - heap0) / 1024 / (n1 - n0):.1f}")
 
     for n, trig in enumerate(t for t in args.triggers.split(",") if t):
         for s in sessions:
@@ -209,6 +231,7 @@ async def main():
         ms = sorted((s.told - t0) * 1000 for s in sessions if s.told is not None)
         say(f"{trig}.told", f"{len(ms)}/{len(sessions)}")
         if ms:
+            say(f"{trig}.min_ms", f"{ms[0]:.0f}")
             say(f"{trig}.median_ms", f"{statistics.median(ms):.0f}")
             say(f"{trig}.p99_ms", f"{pct(ms, 0.99):.0f}")
             say(f"{trig}.max_ms", f"{ms[-1]:.0f}")

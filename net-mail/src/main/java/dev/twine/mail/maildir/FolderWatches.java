@@ -6,6 +6,7 @@ import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.nio.file.attribute.FileTime;
@@ -43,6 +44,8 @@ final class FolderWatches {
     static final Duration POLL = Duration.ofSeconds(1);
     /** A directory time this close to the moment it was read may hide a change in the same tick. */
     private static final long RACY_MILLIS = 2_000;
+    /** At most this many of a folder's own changes are waited for (see {@link #expect}). */
+    private static final int MAX_OWN = 10_000;
     private static final System.Logger LOG = System.getLogger(FolderWatches.class.getName());
     private static final FolderWatches SHARED = new FolderWatches(
             !"poll".equalsIgnoreCase(System.getProperty(MODE_PROPERTY, "")));
@@ -80,6 +83,13 @@ final class FolderWatches {
         volatile long generation;
         /** The open watches, each woken on a change. */
         final Set<FolderWatch> watches = ConcurrentHashMap.newKeySet();
+        /**
+         * Changes this process is making ({@code new/NAME}, {@code cur/NAME}) and tells its
+         * sessions of itself: their file-system events wake nobody.
+         */
+        final Set<String> own = ConcurrentHashMap.newKeySet();
+        /** Whether notifications back this folder (the registry's lock guards changes). */
+        volatile boolean notified;
         // guarded by the registry's lock
         int refs;
         final List<WatchKey> keys = new ArrayList<>(2);
@@ -137,6 +147,7 @@ final class FolderWatches {
                 k.cancel();
             }
             w.keys.clear();
+            w.notified = false;
         } finally {
             lock.unlock();
         }
@@ -153,14 +164,35 @@ final class FolderWatches {
         }
     }
 
+    /**
+     * Says that this process is about to create or remove {@code sub/name} in the folder at
+     * {@code dir} ({@code sub} is {@code new} or {@code cur}) and will tell the folder's sessions
+     * itself (or that they need not know, as of a {@code \Recent} claim): the file system's event
+     * for it then wakes nobody. Call {@link #unexpect} if the change does not happen.
+     */
+    void expect(Path dir, String sub, String name) {
+        Watched w = byDir.get(dir.toAbsolutePath().normalize());
+        if (w != null && w.notified) {
+            if (w.own.size() >= MAX_OWN) {
+                // events that never came (a rename that failed unseen): forget them; the worst is
+                // a wake-up too many
+                w.own.clear();
+            }
+            w.own.add(sub + "/" + name);
+        }
+    }
+
+    /** Takes back an {@link #expect} whose change did not happen. */
+    void unexpect(Path dir, String sub, String name) {
+        Watched w = byDir.get(dir.toAbsolutePath().normalize());
+        if (w != null) {
+            w.own.remove(sub + "/" + name);
+        }
+    }
+
     /** Whether notifications (not the poller) back the folder's watch. */
     boolean isNotified(Watched w) {
-        lock.lock();
-        try {
-            return !w.keys.isEmpty();
-        } finally {
-            lock.unlock();
-        }
+        return w.notified;
     }
 
     /** Folders watched now; for tests. */
@@ -200,6 +232,7 @@ final class FolderWatches {
                 w.keys.add(k);
                 byKey.put(k, w);
             }
+            w.notified = true;
             return true;
         } catch (IOException e) {
             // Linux: no inotify watch left (fs.inotify.max_user_watches), or the folder went
@@ -220,13 +253,14 @@ final class FolderWatches {
                 Set<Watched> changed = new HashSet<>();
                 WatchKey key = ws.take();
                 do {
-                    key.pollEvents();
+                    List<WatchEvent<?>> events = key.pollEvents();
                     Watched w = byKey.get(key);
+                    if (w != null && !ownOnly(w, key, events)) {
+                        changed.add(w);
+                    }
                     if (!key.reset() && w != null) {
                         // the directory went (or was replaced): the poller keeps looking at it
                         moveToPolling(w, key);
-                    }
-                    if (w != null) {
                         changed.add(w);
                     }
                 } while ((key = ws.poll()) != null);
@@ -235,6 +269,20 @@ final class FolderWatches {
         } catch (InterruptedException | ClosedWatchServiceException e) {
             // the process is ending
         }
+    }
+
+    /** Whether every one of {@code events} is one of this process's own expected changes. */
+    private static boolean ownOnly(Watched w, WatchKey key, List<WatchEvent<?>> events) {
+        String sub = ((Path) key.watchable()).getFileName().toString();
+        boolean own = true;
+        for (WatchEvent<?> e : events) {
+            // every event is matched, so none is left expected
+            if (e.kind() == StandardWatchEventKinds.OVERFLOW || !(e.context() instanceof Path p)
+                    || !w.own.remove(sub + "/" + p)) {
+                own = false;
+            }
+        }
+        return own;
     }
 
     private void moveToPolling(Watched w, WatchKey gone) {
@@ -247,6 +295,7 @@ final class FolderWatches {
                     k.cancel();
                 }
                 w.keys.clear();
+                w.notified = false;
                 startPolling(w);
             }
         } finally {

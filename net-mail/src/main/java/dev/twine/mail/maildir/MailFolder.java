@@ -326,7 +326,11 @@ final class MailFolder {
      */
     public Optional<MailMessage> setFlags(long uid, String flags) throws IOException {
         String f = normalizeFlags(flags);
-        return rename(uid, current -> f);
+        try {
+            return rename(uid, current -> f);
+        } finally {
+            watches.changed(dir);
+        }
     }
 
     /**
@@ -351,9 +355,16 @@ final class MailFolder {
                     return Optional.of(m);
                 }
                 Path target = dir.resolve("cur").resolve(m.name() + ":2," + f);
+                // this process's sessions learn of it from the folder itself (setFlags wakes
+                // them; a \Recent claim changes nothing they show): not from the file system
+                String from = m.file().getParent().getFileName().toString();
+                watches.expect(dir, from, m.file().getFileName().toString());
+                watches.expect(dir, "cur", target.getFileName().toString());
                 try {
                     Files.move(m.file(), target, StandardCopyOption.ATOMIC_MOVE);
                 } catch (NoSuchFileException e) {
+                    watches.unexpect(dir, from, m.file().getFileName().toString());
+                    watches.unexpect(dir, "cur", target.getFileName().toString());
                     forceRescan();
                     continue;
                 }
@@ -406,9 +417,12 @@ final class MailFolder {
                 uidList.remove(m.name());
                 sizes.remove(m.name());
                 changed = true;
+                String from = m.file().getParent().getFileName().toString();
+                watches.expect(dir, from, m.file().getFileName().toString());
                 try {
                     Files.delete(m.file());
                 } catch (NoSuchFileException e) {
+                    watches.unexpect(dir, from, m.file().getFileName().toString());
                     Files.deleteIfExists(dir.resolve("cur").resolve(m.name() + ":2," + m.flags()));
                 }
             }
@@ -418,6 +432,7 @@ final class MailFolder {
             }
         } finally {
             lock.unlock();
+            watches.changed(dir);
         }
     }
 
