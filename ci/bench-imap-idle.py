@@ -181,6 +181,7 @@ async def main():
 
     # memory per session is the growth from half the sessions to all of them, which leaves out
     # what the first sessions cost once (compiled code, classes, pools)
+    base = measure()
     started = time.monotonic()
     half = args.sessions // 2
     sessions, failed = [], []
@@ -207,6 +208,9 @@ async def main():
     if n1 > n0:
         say("rss_per_session_kib", f"{(rss1 - rss0) / (n1 - n0):.1f}")
         say("pss_per_session_kib", f"{(pss1 - pss0) / (n1 - n0):.1f}")
+    if n1:
+        # with what the first sessions cost once
+        say("pss_avg_per_session_kib", f"{(pss1 - base[1]) / n1:.1f}")
     if args.jcmd:
         if args.histogram_out:
             with open(args.histogram_out, "w") as f:

@@ -277,15 +277,18 @@ final class MailFolder {
      * @return the stored message with its UID
      */
     public MailMessage append(InputStream message, String flags, Instant internalDate) throws IOException {
-        Path delivered = Maildir.write(dir, message);
+        Path delivered = Maildir.write(dir, message, watches);
         if (internalDate != null) {
             Files.setLastModifiedTime(delivered, FileTime.from(internalDate));
         }
         String base = delivered.getFileName().toString();
         Path target = dir.resolve("cur").resolve(base + ":2," + normalizeFlags(flags));
+        watches.expect(dir, "new", delivered.getFileName().toString());
+        watches.expect(dir, "cur", target.getFileName().toString());
         try {
             Files.move(delivered, target, StandardCopyOption.ATOMIC_MOVE);
         } catch (NoSuchFileException e) {
+            watches.unexpect(dir, "new", delivered.getFileName().toString());
             // another session claimed it as \Recent (new/ to cur/) in between: it is in cur/
             // now under its own name and no flags, and takes the APPEND's flags from there
             Path claimed = claimedCopy(base).orElseThrow(() -> e);

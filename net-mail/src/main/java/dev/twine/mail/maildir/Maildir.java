@@ -208,7 +208,7 @@ public final class Maildir implements MailStore {
      */
     public Path deliver(String user, InputStream message) throws IOException {
         Path box = folder(user, "");
-        return woke(box, write(box, message));
+        return woke(box, write(box, message, watches));
     }
 
     /**
@@ -229,7 +229,7 @@ public final class Maildir implements MailStore {
                 left -= ch.write(bufs);
             }
             return size;
-        }));
+        }, watches));
     }
 
     /**
@@ -246,7 +246,7 @@ public final class Maildir implements MailStore {
                 ch.write(bb);
             }
             return size;
-        }));
+        }, watches));
     }
 
     /**
@@ -263,13 +263,17 @@ public final class Maildir implements MailStore {
      * {@link #deliver(String, InputStream)}. Wakes this process's IMAP IDLE sessions on that folder.
      */
     public static Path deliver(Path maildir, InputStream message) throws IOException {
-        Path delivered = write(maildir, message);
+        Path delivered = write(maildir, message, FolderWatches.shared());
         FolderWatches.shared().changed(maildir);
         return delivered;
     }
 
-    /** Delivers {@code message} into {@code maildir}'s {@code new/} without waking anyone. */
-    static Path write(Path maildir, InputStream message) throws IOException {
+    /**
+     * Delivers {@code message} into {@code maildir}'s {@code new/} without waking anyone: the
+     * caller tells the sessions of {@code watches} itself, and the file system's event for the
+     * new file wakes none of them.
+     */
+    static Path write(Path maildir, InputStream message, FolderWatches watches) throws IOException {
         return store(maildir, ch -> {
             long size = 0;
             byte[] buf = new byte[16 * 1024];
@@ -281,7 +285,7 @@ public final class Maildir implements MailStore {
                 size += n;
             }
             return size;
-        });
+        }, watches);
     }
 
     /** Writes a message's bytes into an open file and returns how many it wrote. */
@@ -294,18 +298,19 @@ public final class Maildir implements MailStore {
      * force {@code new/}. Directories are made on the first delivery, and again if they vanished;
      * the content is read once in any case, as a stream cannot be read twice.
      */
-    private static Path store(Path maildir, Content content) throws IOException {
+    private static Path store(Path maildir, Content content, FolderWatches watches) throws IOException {
         Box box = prepared(maildir);
         String unique = uniqueName();
         WRITING.add(unique);
         try {
-            return store(maildir, box, unique, content);
+            return store(maildir, box, unique, content, watches);
         } finally {
             WRITING.remove(unique);
         }
     }
 
-    private static Path store(Path maildir, Box box, String unique, Content content) throws IOException {
+    private static Path store(Path maildir, Box box, String unique, Content content, FolderWatches watches)
+            throws IOException {
         Path file = box.tmp.resolve(unique);
         FileChannel opened;
         try {
@@ -326,6 +331,8 @@ public final class Maildir implements MailStore {
             throw e;
         }
         String name = unique + ",S=" + size;
+        // the caller wakes the folder's sessions in this process itself
+        watches.expect(maildir, "new", name);
         try {
             try {
                 box.newDir.moveIn(file, box.nu.resolve(name));
@@ -338,6 +345,7 @@ public final class Maildir implements MailStore {
                 box.newDir.moveIn(file, box.nu.resolve(name));
             }
         } catch (IOException | RuntimeException e) {
+            watches.unexpect(maildir, "new", name);
             Files.deleteIfExists(file);
             throw e;
         }
