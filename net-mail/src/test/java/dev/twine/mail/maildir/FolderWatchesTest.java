@@ -30,6 +30,15 @@ class FolderWatchesTest {
 
     @TempDir
     Path tmp;
+    private FolderWatches watches;
+    private Maildir store;
+
+    /** alice's inbox in a store of its own whose watches use notifications if {@code notify}. */
+    private MailFolder inbox(boolean notify) throws Exception {
+        watches = new FolderWatches(notify);
+        store = Maildir.open(tmp.resolve("mail"), watches);
+        return store.mailbox("alice", "");
+    }
 
     private static ByteArrayInputStream msg(String s) {
         return new ByteArrayInputStream(s.getBytes(StandardCharsets.UTF_8));
@@ -44,9 +53,7 @@ class FolderWatchesTest {
 
     @Test
     void manySessionsOnOneFolderShareOneWatchAndADeliveryTellsThemAll() throws Exception {
-        FolderWatches watches = new FolderWatches(true);
-        Maildir store = Maildir.open(tmp.resolve("mail"), watches);
-        MailFolder box = store.mailbox("alice", "");
+        MailFolder box = inbox(true);
         int sessions = 200;
         List<FolderWatch> open = new ArrayList<>();
         for (int i = 0; i < sessions; i++) {
@@ -79,9 +86,7 @@ class FolderWatchesTest {
 
     @Test
     void aDeliveryBetweenTheLookAndTheWaitIsNotLost() throws Exception {
-        FolderWatches watches = new FolderWatches(true);
-        Maildir store = Maildir.open(tmp.resolve("mail"), watches);
-        MailFolder box = store.mailbox("alice", "");
+        MailFolder box = inbox(true);
         try (FolderWatch w = box.watch()) {
             assertTrue(box.messages().isEmpty()); // the session's look
             store.deliver("alice", msg("Subject: hi\r\n\r\nhello\r\n"));
@@ -93,9 +98,7 @@ class FolderWatchesTest {
 
     @Test
     void anotherProgramsWritesAndFlagRenamesAreSeenThroughTheNotification() throws Exception {
-        FolderWatches watches = new FolderWatches(true);
-        Maildir store = Maildir.open(tmp.resolve("mail"), watches);
-        MailFolder box = store.mailbox("alice", "");
+        MailFolder box = inbox(true);
         try (FolderWatch w = box.watch()) {
             assumeTrue(w.isNotified(), "no file-system notifications here");
             dropIntoNew(box.directory(), "1700000000.M1P1.other");
@@ -108,9 +111,7 @@ class FolderWatchesTest {
 
     @Test
     void withoutNotificationsOnePollerSeesOtherProgramsAndDeliveriesStillWakeAtOnce() throws Exception {
-        FolderWatches watches = new FolderWatches(false);
-        Maildir store = Maildir.open(tmp.resolve("mail"), watches);
-        MailFolder box = store.mailbox("alice", "");
+        MailFolder box = inbox(false);
         try (FolderWatch w = box.watch(); FolderWatch other = store.mailbox("alice", "").watch()) {
             assertFalse(w.isNotified());
             assertEquals(1, watches.watchedFolders());
@@ -126,9 +127,7 @@ class FolderWatchesTest {
 
     @Test
     void theLastSessionOutReleasesTheWatchAndAClosedWatchRefusesToWait() throws Exception {
-        FolderWatches watches = new FolderWatches(true);
-        Maildir store = Maildir.open(tmp.resolve("mail"), watches);
-        MailFolder inbox = store.mailbox("alice", "");
+        MailFolder inbox = inbox(true);
         MailFolder sent = store.mailbox("alice", "Sent");
         FolderWatch a = inbox.watch();
         FolderWatch b = inbox.watch();
@@ -150,8 +149,7 @@ class FolderWatchesTest {
 
     @Test
     void closingAWatchWakesTheThreadWaitingOnIt() throws Exception {
-        FolderWatches watches = new FolderWatches(true);
-        MailFolder box = Maildir.open(tmp.resolve("mail"), watches).mailbox("alice", "");
+        MailFolder box = inbox(true);
         FolderWatch w = box.watch();
         CountDownLatch waiting = new CountDownLatch(1);
         try (Scope scope = Scope.open("closer")) {
@@ -167,9 +165,7 @@ class FolderWatchesTest {
 
     @Test
     void thisProcesssOwnChangesWakeNobodyThroughTheFileSystemButTellTheFolderAtOnce() throws Exception {
-        FolderWatches watches = new FolderWatches(true);
-        Maildir store = Maildir.open(tmp.resolve("mail"), watches);
-        MailFolder box = store.mailbox("alice", "");
+        MailFolder box = inbox(true);
         store.deliver("alice", msg("Subject: hi\r\n\r\nhello\r\n"));
         long uid = box.messages().get(0).uid();
         try (FolderWatch w = box.watch()) {
