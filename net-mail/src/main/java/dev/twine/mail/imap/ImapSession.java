@@ -99,6 +99,8 @@ final class ImapSession {
     private final ImapIdle idle = new ImapIdle(this);
     private final MessageUpdates updates = new MessageUpdates(this);
     private final ImapList mailboxList = new ImapList(this);
+    private final ImapSort sorting = new ImapSort(this);
+    private final ImapThread threading = new ImapThread(this);
 
     ImapSession(ImapServer.Config config, Connection conn) {
         this.config = config;
@@ -363,6 +365,8 @@ final class ImapSession {
                 ok(tag, highestModSeqCode() + "EXPUNGE completed");
             }
             case "SEARCH" -> search(tag, args, false);
+            case "SORT" -> sorting.sort(tag, args, false);
+            case "THREAD" -> threading.thread(tag, args, false);
             case "FETCH" -> fetch(tag, args, false);
             case "STORE" -> updates.store(tag, args, false);
             case "COPY" -> updates.copy(tag, args, false, false);
@@ -375,6 +379,8 @@ final class ImapSession {
                 switch (sub.value().toUpperCase(Locale.ROOT)) {
                     case "FETCH" -> fetch(tag, rest, true);
                     case "SEARCH" -> search(tag, rest, true);
+                    case "SORT" -> sorting.sort(tag, rest, true);
+                    case "THREAD" -> threading.thread(tag, rest, true);
                     case "STORE" -> updates.store(tag, rest, true);
                     case "COPY" -> updates.copy(tag, rest, true, false);
                     case "MOVE" -> updates.copy(tag, rest, true, true);
@@ -446,7 +452,8 @@ final class ImapSession {
     String capabilities() {
         StringBuilder sb = new StringBuilder("IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE"
                 + " SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS CHILDREN CONDSTORE QRESYNC ESEARCH BINARY"
-                + " QUOTA QUOTA=RES-STORAGE STATUS=SIZE APPENDLIMIT=" + config.maxLiteral());
+                + " QUOTA QUOTA=RES-STORAGE STATUS=SIZE APPENDLIMIT=" + config.maxLiteral()
+                + " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
         if (state == State.NOT_AUTHENTICATED) {
             if (config.tls() != null && !conn.isSecure()) {
                 sb.append(" STARTTLS");
@@ -951,43 +958,85 @@ final class ImapSession {
 
     private void search(String tag, List<Arg> args, boolean byUid) throws IOException, Reply {
         selected();
-        int[] pos = {0};
-        // ESEARCH (RFC 4731 §3.1): SEARCH RETURN (MIN MAX COUNT ALL) ...; an empty list means ALL
-        Set<String> returns = null;
-        if (!args.isEmpty() && args.get(0) instanceof Atom a && a.value().equalsIgnoreCase("RETURN")) {
-            returns = new HashSet<>();
-            for (Arg o : parenthesized(arg(args, 1))) {
-                String opt = atom(o).toUpperCase(Locale.ROOT);
-                if (!List.of("MIN", "MAX", "COUNT", "ALL").contains(opt)) {
-                    throw bad("unknown SEARCH return option " + opt);
-                }
-                returns.add(opt);
-            }
-            if (returns.isEmpty()) {
-                returns.add("ALL");
-            }
-            pos[0] = 2;
-        }
+        Set<String> returns = returnOptions(args, "SEARCH");
+        int[] pos = {returns == null ? 0 : 2};
         if (pos[0] < args.size() && args.get(pos[0]) instanceof Atom a && a.value().equalsIgnoreCase("CHARSET")) {
-            String cs = astring(arg(args, pos[0] + 1)).toUpperCase(Locale.ROOT);
-            if (!cs.equals("UTF-8") && !cs.equals("US-ASCII")) {
-                throw no("[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
-            }
+            checkCharset(arg(args, pos[0] + 1));
             pos[0] += 2;
         }
-        if (pos[0] >= args.size()) {
+        SearchKeys parser = new SearchKeys(view, recent, folder);
+        List<Long> found = new ArrayList<>();
+        long highest = 0;
+        for (int seq : matching(parser, args, pos[0])) {
+            StoredMessage m = viewMessages.get(view.get(seq - 1));
+            found.add(byUid ? m.uid() : seq);
+            highest = Math.max(highest, m.modSeq());
+        }
+        StringBuilder sb = new StringBuilder();
+        if (returns == null) {
+            sb.append("SEARCH");
+            found.forEach(n -> sb.append(' ').append(n));
+            if (parser.modSeq && highest > 0) {
+                sb.append(" (MODSEQ ").append(highest).append(')');
+            }
+        } else {
+            sb.append(esearch(tag, byUid, returns, found));
+            if (parser.modSeq && highest > 0) {
+                sb.append(" MODSEQ ").append(highest); // RFC 7162 §3.1.5 with ESEARCH
+            }
+        }
+        untagged(sb.toString());
+        sync(false);
+        ok(tag, (byUid ? "UID " : "") + "SEARCH completed");
+    }
+
+    /**
+     * The ESEARCH return options (RFC 4731 §3.1) if {@code args} start with {@code RETURN (...)},
+     * an empty list meaning ALL; null without them.
+     */
+    static Set<String> returnOptions(List<Arg> args, String command) throws Reply {
+        if (args.isEmpty() || !(args.get(0) instanceof Atom a) || !a.value().equalsIgnoreCase("RETURN")) {
+            return null;
+        }
+        Set<String> returns = new HashSet<>();
+        for (Arg o : parenthesized(arg(args, 1))) {
+            String opt = atom(o).toUpperCase(Locale.ROOT);
+            if (!List.of("MIN", "MAX", "COUNT", "ALL").contains(opt)) {
+                throw bad("unknown " + command + " return option " + opt);
+            }
+            returns.add(opt);
+        }
+        if (returns.isEmpty()) {
+            returns.add("ALL");
+        }
+        return returns;
+    }
+
+    /** Checks a SEARCH, SORT or THREAD charset: UTF-8 and US-ASCII are known, others {@code NO [BADCHARSET]} (RFC 3501 §6.4.4). */
+    static void checkCharset(Arg charset) throws Reply {
+        String cs = astring(charset).toUpperCase(Locale.ROOT);
+        if (!cs.equals("UTF-8") && !cs.equals("US-ASCII")) {
+            throw no("[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
+        }
+    }
+
+    /**
+     * The sequence numbers, ascending, of the selected messages matching every search key from
+     * {@code args[from]} on (RFC 3501 §6.4.4); a message expunged meanwhile matches nothing.
+     * A MODSEQ key makes the session CONDSTORE-aware (RFC 7162 §3.1).
+     */
+    List<Integer> matching(SearchKeys parser, List<Arg> args, int from) throws IOException, Reply {
+        if (from >= args.size()) {
             throw bad("SEARCH needs a key");
         }
-        SearchKeys parser = new SearchKeys(view, recent, folder);
+        int[] pos = {from};
         List<SearchKeys.Key> keys = new ArrayList<>();
         while (pos[0] < args.size()) {
             keys.add(parser.key(args, pos, 0));
         }
-        List<Long> found = new ArrayList<>();
-        long highest = 0;
+        List<Integer> found = new ArrayList<>();
         for (int i = 0; i < view.size(); i++) {
-            StoredMessage m = viewMessages.get(view.get(i));
-            LoadedMessage msg = new LoadedMessage(folder, m);
+            LoadedMessage msg = new LoadedMessage(folder, viewMessages.get(view.get(i)));
             boolean all = true;
             try {
                 for (SearchKeys.Key k : keys) {
@@ -1000,42 +1049,35 @@ final class ImapSession {
                 all = false;
             }
             if (all) {
-                found.add(byUid ? m.uid() : i + 1);
-                highest = Math.max(highest, m.modSeq());
+                found.add(i + 1);
             }
         }
         if (parser.modSeq) {
             condstore = true;
         }
-        StringBuilder sb = new StringBuilder();
-        if (returns == null) {
-            sb.append("SEARCH");
-            found.forEach(n -> sb.append(' ').append(n));
-            if (parser.modSeq && highest > 0) {
-                sb.append(" (MODSEQ ").append(highest).append(')');
-            }
-        } else {
-            ImapWriter w = new ImapWriter().raw("ESEARCH (TAG ").string(tag).raw(")" + (byUid ? " UID" : ""));
-            sb.append(new String(w.toBytes(), StandardCharsets.UTF_8));
-            if (!found.isEmpty() && returns.contains("MIN")) {
-                sb.append(" MIN ").append(found.get(0));
-            }
-            if (!found.isEmpty() && returns.contains("MAX")) {
-                sb.append(" MAX ").append(found.get(found.size() - 1));
-            }
-            if (returns.contains("COUNT")) {
-                sb.append(" COUNT ").append(found.size());
-            }
-            if (!found.isEmpty() && returns.contains("ALL")) {
-                sb.append(" ALL ").append(SequenceSets.compactSet(found));
-            }
-            if (parser.modSeq && highest > 0) {
-                sb.append(" MODSEQ ").append(highest); // RFC 7162 §3.1.5 with ESEARCH
-            }
-        }
-        untagged(sb.toString());
-        sync(false);
-        ok(tag, (byUid ? "UID " : "") + "SEARCH completed");
+        return found;
     }
 
+    /**
+     * An ESEARCH response (RFC 4731 §3.1) without its {@code * }: {@code found} in the order the
+     * command gives them (ascending for SEARCH, sorted for SORT, RFC 5267 §3.2), MIN the first
+     * and MAX the last of them, ALL as a sequence set in that order.
+     */
+    static String esearch(String tag, boolean byUid, Set<String> returns, List<Long> found) {
+        ImapWriter w = new ImapWriter().raw("ESEARCH (TAG ").string(tag).raw(")" + (byUid ? " UID" : ""));
+        StringBuilder sb = new StringBuilder(new String(w.toBytes(), StandardCharsets.UTF_8));
+        if (!found.isEmpty() && returns.contains("MIN")) {
+            sb.append(" MIN ").append(found.get(0));
+        }
+        if (!found.isEmpty() && returns.contains("MAX")) {
+            sb.append(" MAX ").append(found.get(found.size() - 1));
+        }
+        if (returns.contains("COUNT")) {
+            sb.append(" COUNT ").append(found.size());
+        }
+        if (!found.isEmpty() && returns.contains("ALL")) {
+            sb.append(" ALL ").append(SequenceSets.compactSet(found));
+        }
+        return sb.toString();
+    }
 }

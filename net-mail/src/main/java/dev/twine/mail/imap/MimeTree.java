@@ -232,30 +232,7 @@ final class MimeTree {
     }
 
     private static ImapWriter addresses(ImapWriter w, String value) {
-        if (value == null || value.isBlank()) {
-            return w.raw("NIL");
-        }
-        InternetAddress[] list;
-        try {
-            list = InternetAddress.parseHeader(value, false);
-        } catch (MessagingException | RuntimeException e) {
-            return w.raw("NIL");
-        }
-        List<InternetAddress> flat = new ArrayList<>();
-        for (InternetAddress a : list) {
-            if (a.isGroup()) {
-                try {
-                    InternetAddress[] members = a.getGroup(false);
-                    if (members != null) {
-                        Collections.addAll(flat, members);
-                    }
-                } catch (MessagingException e) {
-                    // an unparsable group contributes nothing
-                }
-            } else {
-                flat.add(a);
-            }
-        }
+        List<InternetAddress> flat = addressList(value);
         if (flat.isEmpty()) {
             return w.raw("NIL");
         }
@@ -276,6 +253,38 @@ final class MimeTree {
             w.nstring(at < 0 ? null : addr.substring(at + 1)).raw(")");
         }
         return w.raw(")");
+    }
+
+    /**
+     * The addresses of an address header, groups flattened into their members (RFC 5322 §3.4);
+     * empty if there is none or it cannot be parsed.
+     */
+    static List<InternetAddress> addressList(String value) {
+        if (value == null || value.isBlank()) {
+            return List.of();
+        }
+        InternetAddress[] list;
+        try {
+            list = InternetAddress.parseHeader(value, false);
+        } catch (MessagingException | RuntimeException e) {
+            return List.of();
+        }
+        List<InternetAddress> flat = new ArrayList<>();
+        for (InternetAddress a : list) {
+            if (a.isGroup()) {
+                try {
+                    InternetAddress[] members = a.getGroup(false);
+                    if (members != null) {
+                        Collections.addAll(flat, members);
+                    }
+                } catch (MessagingException e) {
+                    // an unparsable group contributes nothing
+                }
+            } else {
+                flat.add(a);
+            }
+        }
+        return flat;
     }
 
     /** BODYSTRUCTURE ({@code extended}) or BODY of this entity. */

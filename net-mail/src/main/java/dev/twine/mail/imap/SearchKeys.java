@@ -232,17 +232,25 @@ final class SearchKeys {
     }
 
     private static LocalDate sentDate(LoadedMessage m) throws IOException {
+        ZonedDateTime sent = sentDateTime(m);
+        return sent == null ? null : sent.toLocalDate();
+    }
+
+    /**
+     * The message's Date field (RFC 5322 §3.6.1) in its own zone (in UTC when only a lenient
+     * parse understands it), or null if it has none or it cannot be parsed.
+     */
+    static ZonedDateTime sentDateTime(LoadedMessage m) throws IOException {
         String v = m.tree().header("Date");
         if (v == null) {
             return null;
         }
         try {
-            return ZonedDateTime.parse(v.replaceAll("\\s*\\(.*\\)\\s*$", ""), DateTimeFormatter.RFC_1123_DATE_TIME)
-                    .toLocalDate();
+            return ZonedDateTime.parse(v.replaceAll("\\s*\\(.*\\)\\s*$", ""), DateTimeFormatter.RFC_1123_DATE_TIME);
         } catch (DateTimeParseException e) {
             try {
                 java.util.Date d = new jakarta.mail.internet.MailDateFormat().parse(v);
-                return d == null ? null : d.toInstant().atZone(ZoneOffset.UTC).toLocalDate();
+                return d == null ? null : d.toInstant().atZone(ZoneOffset.UTC);
             } catch (java.text.ParseException | RuntimeException e2) {
                 return null;
             }
