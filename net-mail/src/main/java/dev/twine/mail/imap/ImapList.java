@@ -183,7 +183,7 @@ final class ImapList {
             if (exists.contains(name) && (!r.extended() || r.returns("SPECIAL-USE"))) {
                 USES.stream().filter(uses.getOrDefault(name, Set.of())::contains).forEach(attrs::add);
             }
-            ImapWriter w = new ImapWriter().raw("* " + cmd + " (" + String.join(" ", attrs) + ") \".\" ").string(name);
+            ImapWriter w = s.writer().raw("* " + cmd + " (" + String.join(" ", attrs) + ") \".\" ").string(s.wireName(name));
             if (childInfo) {
                 w.raw(" (\"CHILDINFO\" (\"SUBSCRIBED\"))"); // RFC 5258 §3.5
             }
@@ -196,8 +196,10 @@ final class ImapList {
         s.ok(tag, cmd + " completed");
     }
 
-    private static boolean matchesAny(Request r, String name) {
-        return r.patterns().stream().anyMatch(p -> !p.isEmpty() && matches(r.ref() + p, name));
+    /** Patterns match names as the client writes them: in UTF-8 once UTF8=ACCEPT is enabled. */
+    private boolean matchesAny(Request r, String name) {
+        String shown = s.wireName(name);
+        return r.patterns().stream().anyMatch(p -> !p.isEmpty() && matches(r.ref() + p, shown));
     }
 
     /** Whether {@code name} meets the selection options themselves (not through a child). */
@@ -216,7 +218,7 @@ final class ImapList {
     /** {@code STATUS mailbox (items)} (RFC 3501 §6.3.10, RFC 8438, RFC 7889 §4, RFC 7162 §3.1.5). */
     void status(String tag, List<Arg> args) throws IOException, Reply {
         s.authenticated();
-        String name = mailbox(arg(args, 0));
+        String name = mailbox(arg(args, 0), s.utf8);
         List<String> items = statusItems(parenthesized(arg(args, 1)));
         status(name, s.existing(name, "[NONEXISTENT]"), items);
         s.ok(tag, "STATUS completed");
@@ -268,7 +270,7 @@ final class ImapList {
             };
             sb.append(sb.isEmpty() ? "" : " ").append(item).append(' ').append(v);
         }
-        s.out.write(new ImapWriter().raw("* STATUS ").string(name).raw(" (" + sb + ")\r\n").toBytes());
+        s.out.write(s.writer().raw("* STATUS ").string(s.wireName(name)).raw(" (" + sb + ")\r\n").toBytes());
     }
 
     /**
@@ -277,7 +279,7 @@ final class ImapList {
      */
     void create(String tag, List<Arg> args) throws IOException, Reply {
         s.authenticated();
-        String name = newMailbox(arg(args, 0));
+        String name = newMailbox(arg(args, 0), s.utf8);
         Set<String> uses = new LinkedHashSet<>();
         if (args.size() > 1) {
             List<Arg> params = parenthesized(args.get(1));

@@ -94,6 +94,11 @@ final class ImapSession {
     boolean condstore;
     /** ENABLE QRESYNC (RFC 7162 §3.2.3): expunges are told as VANISHED, FETCH responses carry UID. */
     boolean qresync;
+    /**
+     * ENABLE UTF8=ACCEPT (RFC 6855 §3): mailbox names in UTF-8 rather than modified UTF-7, UTF-8
+     * in quoted strings, no SEARCH charset, APPEND's {@code UTF8 (...)}.
+     */
+    boolean utf8;
 
     private final ImapLogin login = new ImapLogin(this);
     private final ImapIdle idle = new ImapIdle(this);
@@ -341,7 +346,7 @@ final class ImapSession {
             case "RENAME" -> rename(tag, args);
             case "SUBSCRIBE", "UNSUBSCRIBE" -> {
                 authenticated();
-                String box = mailbox(arg(args, 0));
+                String box = mailbox(arg(args, 0), utf8);
                 account.subscribe(box, name.equals("SUBSCRIBE"));
                 ok(tag, name + " completed");
             }
@@ -412,6 +417,10 @@ final class ImapSession {
                     qresync = true;
                     enabled.append(" QRESYNC");
                 }
+                case "UTF8=ACCEPT" -> {
+                    utf8 = true;
+                    enabled.append(" UTF8=ACCEPT");
+                }
                 default -> {
                     // an extension we do not have is not enabled (RFC 5161 §3.1)
                 }
@@ -453,7 +462,7 @@ final class ImapSession {
         StringBuilder sb = new StringBuilder("IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE"
                 + " SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS CHILDREN CONDSTORE QRESYNC ESEARCH BINARY"
                 + " QUOTA QUOTA=RES-STORAGE STATUS=SIZE APPENDLIMIT=" + config.maxLiteral()
-                + " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
+                + " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES UTF8=ACCEPT");
         if (state == State.NOT_AUTHENTICATED) {
             if (config.tls() != null && !conn.isSecure()) {
                 sb.append(" STARTTLS");
@@ -483,12 +492,25 @@ final class ImapSession {
         send(tag + " OK " + text + "\r\n");
     }
 
+    /** A response builder whose quoted strings hold UTF-8 once UTF8=ACCEPT is enabled (RFC 6855 §3). */
+    ImapWriter writer() {
+        return new ImapWriter().utf8(utf8);
+    }
+
+    /**
+     * A stored mailbox name (modified UTF-7, RFC 3501 §5.1.3) as this client reads it: in UTF-8
+     * once UTF8=ACCEPT is enabled (RFC 6855 §3), else as stored.
+     */
+    String wireName(String name) {
+        return utf8 ? ModifiedUtf7.decode(name) : name;
+    }
+
 
     // ---- mailboxes ----
 
     private void select(String tag, List<Arg> args, boolean examine) throws IOException, Reply {
         authenticated();
-        String name = mailbox(arg(args, 0));
+        String name = mailbox(arg(args, 0), utf8);
         Resync.Request resync = null;
         if (args.size() > 1) {
             // RFC 7162 §3.1.8 (CONDSTORE), §3.2.5 (QRESYNC): select parameters
@@ -568,7 +590,7 @@ final class ImapSession {
 
     private void delete(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
-        String name = mailbox(arg(args, 0));
+        String name = mailbox(arg(args, 0), utf8);
         if (name.equals("INBOX")) {
             throw no("the inbox cannot be deleted");
         }
@@ -584,8 +606,8 @@ final class ImapSession {
 
     private void rename(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
-        String from = mailbox(arg(args, 0));
-        String to = newMailbox(arg(args, 1));
+        String from = mailbox(arg(args, 0), utf8);
+        String to = newMailbox(arg(args, 1), utf8);
         if (from.equals("INBOX") || to.equals("INBOX")) {
             throw no("renaming the inbox is not supported");
         }
@@ -608,9 +630,9 @@ final class ImapSession {
         Optional<Quota> q = account.quota();
         switch (command) {
             case "GETQUOTAROOT" -> {
-                String name = mailbox(arg(args, 0));
+                String name = mailbox(arg(args, 0), utf8);
                 existing(name, "[NONEXISTENT]");
-                ImapWriter w = new ImapWriter().raw("* QUOTAROOT ").string(name).raw(q.isPresent() ? " \"\"\r\n" : "\r\n");
+                ImapWriter w = writer().raw("* QUOTAROOT ").string(wireName(name)).raw(q.isPresent() ? " \"\"\r\n" : "\r\n");
                 out.write(w.toBytes());
                 if (q.isPresent()) {
                     untagged(quotaResponse(q.get()));
@@ -642,7 +664,7 @@ final class ImapSession {
 
     private void append(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
-        String name = mailbox(arg(args, 0));
+        String name = mailbox(arg(args, 0), utf8);
         int i = 1;
         Set<String> flags = Set.of();
         Instant date = null;
@@ -661,7 +683,17 @@ final class ImapSession {
             }
             i++;
         }
-        if (i >= args.size() || !(args.get(i) instanceof Literal(byte[] message, boolean binary))) {
+        Arg data = i < args.size() ? args.get(i) : null;
+        if (data instanceof Atom u && u.value().equalsIgnoreCase("UTF8")) {
+            // RFC 6855 §4: UTF8 (literal8), a message with UTF-8 headers, once UTF8=ACCEPT is enabled
+            if (!utf8 || i + 1 >= args.size() || !(args.get(i + 1) instanceof Group g) || g.items().size() != 1
+                    || !(g.items().get(0) instanceof Literal l8) || !l8.binary()) {
+                throw bad(utf8 ? "UTF8 takes a literal8 in parentheses" : "UTF8 needs ENABLE UTF8=ACCEPT");
+            }
+            data = l8;
+            i++;
+        }
+        if (!(data instanceof Literal(byte[] message, boolean binary))) {
             throw bad("APPEND needs a literal message");
         }
         if (i + 1 != args.size()) {
@@ -868,7 +900,7 @@ final class ImapSession {
                 continue;
             }
             LoadedMessage msg = new LoadedMessage(folder, m);
-            ImapWriter w = new ImapWriter().raw("* " + seq + " FETCH (");
+            ImapWriter w = writer().raw("* " + seq + " FETCH (");
             try {
                 if (setsSeen && !m.has(StoredMessage.SEEN)) {
                     Set<String> seen = new LinkedHashSet<>(m.flags());
@@ -961,7 +993,11 @@ final class ImapSession {
         Set<String> returns = returnOptions(args, "SEARCH");
         int[] pos = {returns == null ? 0 : 2};
         if (pos[0] < args.size() && args.get(pos[0]) instanceof Atom a && a.value().equalsIgnoreCase("CHARSET")) {
-            checkCharset(arg(args, pos[0] + 1));
+            if (utf8) {
+                // RFC 6855 §3 (erratum 4029): the strings are UTF-8 already, a label conflicts
+                throw bad("no CHARSET once UTF8=ACCEPT is enabled");
+            }
+            checkCharset(arg(args, pos[0] + 1), false);
             pos[0] += 2;
         }
         SearchKeys parser = new SearchKeys(view, recent, folder);
@@ -1012,9 +1048,16 @@ final class ImapSession {
         return returns;
     }
 
-    /** Checks a SEARCH, SORT or THREAD charset: UTF-8 and US-ASCII are known, others {@code NO [BADCHARSET]} (RFC 3501 §6.4.4). */
-    static void checkCharset(Arg charset) throws Reply {
+    /**
+     * Checks a SEARCH, SORT or THREAD charset: UTF-8 and US-ASCII are known, others {@code NO
+     * [BADCHARSET]} (RFC 3501 §6.4.4); with {@code utf8} (UTF8=ACCEPT enabled) anything but UTF-8
+     * is {@code BAD} (RFC 6855 §3, erratum 4029).
+     */
+    static void checkCharset(Arg charset, boolean utf8) throws Reply {
         String cs = astring(charset).toUpperCase(Locale.ROOT);
+        if (utf8 && !cs.equals("UTF-8")) {
+            throw bad("only UTF-8 once UTF8=ACCEPT is enabled");
+        }
         if (!cs.equals("UTF-8") && !cs.equals("US-ASCII")) {
             throw no("[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
         }

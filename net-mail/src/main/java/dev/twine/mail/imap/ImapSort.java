@@ -58,7 +58,7 @@ final class ImapSort {
             keys.add(k);
             reverse.add(rev);
         }
-        ImapSession.checkCharset(arg(args, pos + 1));
+        ImapSession.checkCharset(arg(args, pos + 1), s.utf8);
         List<Entry> entries = entries(s, s.matching(new SearchKeys(s.view, s.recent, s.folder), args, pos + 2));
         List<Comparable<?>[]> values = new ArrayList<>();
         List<Entry> kept = new ArrayList<>();

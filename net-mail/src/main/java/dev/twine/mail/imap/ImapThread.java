@@ -39,7 +39,7 @@ final class ImapThread {
         if (!algorithm.equals("ORDEREDSUBJECT") && !algorithm.equals("REFERENCES")) {
             throw bad("unknown threading algorithm " + algorithm);
         }
-        ImapSession.checkCharset(arg(args, 1));
+        ImapSession.checkCharset(arg(args, 1), s.utf8);
         List<Node> nodes = new ArrayList<>();
         for (Entry e : ImapSort.entries(s, s.matching(new SearchKeys(s.view, s.recent, s.folder), args, 2))) {
             try {

@@ -241,7 +241,8 @@ final class MimeTree {
             String addr = a.getAddress() == null ? "" : a.getAddress();
             int at = addr.lastIndexOf('@');
             String personal = a.getPersonal();
-            if (personal != null && !personal.chars().allMatch(c -> c < 0x80)) {
+            // RFC 6855 §3: a UTF8=ACCEPT client reads UTF-8; others get an encoded word (RFC 2047)
+            if (personal != null && !w.isUtf8() && !personal.chars().allMatch(c -> c < 0x80)) {
                 try {
                     personal = MimeUtility.encodeWord(personal, "UTF-8", "Q");
                 } catch (java.io.UnsupportedEncodingException e) {
