@@ -328,6 +328,7 @@ final class ImapSession {
                 ok(tag, "ID completed");
             }
             case "STARTTLS" -> login.startTls(tag);
+            case "COMPRESS" -> ImapCompress.compress(this, tag, args);
             case "LOGIN" -> login.login(tag, args);
             case "AUTHENTICATE" -> login.authenticate(tag, args);
             case "ENABLE" -> {
@@ -462,7 +463,7 @@ final class ImapSession {
         StringBuilder sb = new StringBuilder("IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE"
                 + " SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS CHILDREN CONDSTORE QRESYNC ESEARCH BINARY"
                 + " QUOTA QUOTA=RES-STORAGE STATUS=SIZE APPENDLIMIT=" + config.maxLiteral()
-                + " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES UTF8=ACCEPT");
+                + " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES UTF8=ACCEPT COMPRESS=DEFLATE");
         if (state == State.NOT_AUTHENTICATED) {
             if (config.tls() != null && !conn.isSecure()) {
                 sb.append(" STARTTLS");
