@@ -99,6 +99,11 @@ final class ImapSession {
      * in quoted strings, no SEARCH charset, APPEND's {@code UTF8 (...)}.
      */
     boolean utf8;
+    /**
+     * ENABLE IMAP4rev2 (RFC 9051): no RECENT responses nor {@code \Recent}, SEARCH answered with
+     * ESEARCH, SELECT tells the mailbox's LIST and {@code [CLOSED]}, mailbox names in UTF-8.
+     */
+    boolean rev2;
 
     private final ImapLogin login = new ImapLogin(this);
     private final ImapIdle idle = new ImapIdle(this);
@@ -347,7 +352,7 @@ final class ImapSession {
             case "RENAME" -> rename(tag, args);
             case "SUBSCRIBE", "UNSUBSCRIBE" -> {
                 authenticated();
-                String box = mailbox(arg(args, 0), utf8);
+                String box = mailbox(arg(args, 0), utf8Names());
                 account.subscribe(box, name.equals("SUBSCRIBE"));
                 ok(tag, name + " completed");
             }
@@ -422,6 +427,10 @@ final class ImapSession {
                     utf8 = true;
                     enabled.append(" UTF8=ACCEPT");
                 }
+                case "IMAP4REV2" -> {
+                    rev2 = true;
+                    enabled.append(" IMAP4rev2");
+                }
                 default -> {
                     // an extension we do not have is not enabled (RFC 5161 §3.1)
                 }
@@ -460,7 +469,7 @@ final class ImapSession {
     }
 
     String capabilities() {
-        StringBuilder sb = new StringBuilder("IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE"
+        StringBuilder sb = new StringBuilder("IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE"
                 + " SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS CHILDREN CONDSTORE QRESYNC ESEARCH BINARY"
                 + " QUOTA QUOTA=RES-STORAGE STATUS=SIZE APPENDLIMIT=" + config.maxLiteral()
                 + " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES UTF8=ACCEPT COMPRESS=DEFLATE");
@@ -495,7 +504,12 @@ final class ImapSession {
 
     /** A response builder whose quoted strings hold UTF-8 once UTF8=ACCEPT is enabled (RFC 6855 §3). */
     ImapWriter writer() {
-        return new ImapWriter().utf8(utf8);
+        return new ImapWriter().utf8(utf8Names());
+    }
+
+    /** Whether mailbox names and quoted strings are UTF-8: UTF8=ACCEPT (RFC 6855) or IMAP4rev2 (RFC 9051 §5.1). */
+    boolean utf8Names() {
+        return utf8 || rev2;
     }
 
     /**
@@ -503,7 +517,7 @@ final class ImapSession {
      * once UTF8=ACCEPT is enabled (RFC 6855 §3), else as stored.
      */
     String wireName(String name) {
-        return utf8 ? ModifiedUtf7.decode(name) : name;
+        return utf8Names() ? ModifiedUtf7.decode(name) : name;
     }
 
 
@@ -511,7 +525,7 @@ final class ImapSession {
 
     private void select(String tag, List<Arg> args, boolean examine) throws IOException, Reply {
         authenticated();
-        String name = mailbox(arg(args, 0), utf8);
+        String name = mailbox(arg(args, 0), utf8Names());
         Resync.Request resync = null;
         if (args.size() > 1) {
             // RFC 7162 §3.1.8 (CONDSTORE), §3.2.5 (QRESYNC): select parameters
@@ -527,8 +541,8 @@ final class ImapSession {
                 }
             }
         }
-        if (state == State.SELECTED && qresync) {
-            untagged("OK [CLOSED] previous mailbox closed"); // RFC 7162 §3.2.11
+        if (state == State.SELECTED && (qresync || rev2)) {
+            untagged("OK [CLOSED] previous mailbox closed"); // RFC 7162 §3.2.11, RFC 9051 §6.3.2
         }
         unselect();
         folder = existing(name, "[NONEXISTENT]");
@@ -558,9 +572,14 @@ final class ImapSession {
         untagged("OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + keywords
                 + " \\*)] flags permanent");
         untagged(view.size() + " EXISTS");
-        untagged(recent.size() + " RECENT");
-        if (firstUnseen > 0) {
-            untagged("OK [UNSEEN " + firstUnseen + "] first unseen");
+        if (rev2) {
+            // RFC 9051 §6.3.2: the mailbox's LIST instead of RECENT and UNSEEN, which rev2 dropped
+            mailboxList.listLine(name);
+        } else {
+            untagged(recent.size() + " RECENT");
+            if (firstUnseen > 0) {
+                untagged("OK [UNSEEN " + firstUnseen + "] first unseen");
+            }
         }
         untagged("OK [UIDVALIDITY " + folder.uidValidity() + "] UIDs valid");
         untagged("OK [UIDNEXT " + folder.uidNext() + "] predicted next UID");
@@ -591,7 +610,7 @@ final class ImapSession {
 
     private void delete(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
-        String name = mailbox(arg(args, 0), utf8);
+        String name = mailbox(arg(args, 0), utf8Names());
         if (name.equals("INBOX")) {
             throw no("the inbox cannot be deleted");
         }
@@ -607,8 +626,8 @@ final class ImapSession {
 
     private void rename(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
-        String from = mailbox(arg(args, 0), utf8);
-        String to = newMailbox(arg(args, 1), utf8);
+        String from = mailbox(arg(args, 0), utf8Names());
+        String to = newMailbox(arg(args, 1), utf8Names());
         if (from.equals("INBOX") || to.equals("INBOX")) {
             throw no("renaming the inbox is not supported");
         }
@@ -631,7 +650,7 @@ final class ImapSession {
         Optional<Quota> q = account.quota();
         switch (command) {
             case "GETQUOTAROOT" -> {
-                String name = mailbox(arg(args, 0), utf8);
+                String name = mailbox(arg(args, 0), utf8Names());
                 existing(name, "[NONEXISTENT]");
                 ImapWriter w = writer().raw("* QUOTAROOT ").string(wireName(name)).raw(q.isPresent() ? " \"\"\r\n" : "\r\n");
                 out.write(w.toBytes());
@@ -665,7 +684,7 @@ final class ImapSession {
 
     private void append(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
-        String name = mailbox(arg(args, 0), utf8);
+        String name = mailbox(arg(args, 0), utf8Names());
         int i = 1;
         Set<String> flags = Set.of();
         Instant date = null;
@@ -770,7 +789,9 @@ final class ImapSession {
         }
         if (added > 0) {
             untagged(view.size() + " EXISTS");
-            untagged(recent.size() + " RECENT");
+            if (!rev2) {
+                untagged(recent.size() + " RECENT");
+            }
         }
     }
 
@@ -805,7 +826,7 @@ final class ImapSession {
                 f.add(system);
             }
         }
-        if (recent.contains(m.uid())) {
+        if (recent.contains(m.uid()) && !rev2) { // RFC 9051 has no \Recent
             f.add("\\Recent");
         }
         for (String k : m.flags()) {
@@ -993,6 +1014,9 @@ final class ImapSession {
         selected();
         Set<String> returns = returnOptions(args, "SEARCH");
         int[] pos = {returns == null ? 0 : 2};
+        if (returns == null && rev2) {
+            returns = Set.of("ALL"); // RFC 9051 §6.4.4: no RETURN means RETURN (ALL), in ESEARCH
+        }
         if (pos[0] < args.size() && args.get(pos[0]) instanceof Atom a && a.value().equalsIgnoreCase("CHARSET")) {
             if (utf8) {
                 // RFC 6855 §3 (erratum 4029): the strings are UTF-8 already, a label conflicts

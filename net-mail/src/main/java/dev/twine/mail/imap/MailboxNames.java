@@ -25,8 +25,9 @@ final class MailboxNames {
      * {@code NO [LIMIT]}, names that no folder can have (control characters, {@code /} or
      * {@code \}, an empty hierarchy level such as {@code a..b} or a leading {@code .}) are
      * {@code NO [CANNOT]} (RFC 5530 §3). A trailing delimiter is dropped (RFC 3501 §6.3.3).
-     * With {@code utf8} (UTF8=ACCEPT enabled, RFC 6855 §3) the name is UTF-8 and is turned into
-     * the modified UTF-7 the store keeps (RFC 3501 §5.1.3); else it is taken as sent.
+     * With {@code utf8} (UTF8=ACCEPT or IMAP4rev2 enabled, RFC 6855 §3, RFC 9051 §5.1) the name
+     * is UTF-8 and is turned into the modified UTF-7 the store keeps (RFC 3501 §5.1.3); else it
+     * is taken as sent.
      */
     static String mailbox(Arg arg, boolean utf8) throws Reply {
         String name = utf8 ? ModifiedUtf7.encode(astring(arg)) : astring(arg);

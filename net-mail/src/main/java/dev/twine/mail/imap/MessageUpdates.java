@@ -111,7 +111,7 @@ final class MessageUpdates {
             s.writable();
         }
         List<Integer> seqs = SequenceSets.messages(s.view, atom(arg(args, 0)), byUid);
-        String name = mailbox(arg(args, 1), s.utf8);
+        String name = mailbox(arg(args, 1), s.utf8Names());
         Mailbox target = s.existing(name, "[TRYCREATE]");
         if (!move || !name.equals(s.folderName)) {
             long bytes = 0;
