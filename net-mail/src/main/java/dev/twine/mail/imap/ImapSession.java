@@ -104,6 +104,12 @@ final class ImapSession {
      * ESEARCH, SELECT tells the mailbox's LIST and {@code [CLOSED]}, mailbox names in UTF-8.
      */
     boolean rev2;
+    /**
+     * The UIDs the last {@code SEARCH RETURN (SAVE ...)} found, {@code $} in later commands
+     * (SEARCHRES, RFC 5182 §2); emptied when the mailbox is closed. A message expunged since is
+     * gone from the view, so it is not named by {@code $} either.
+     */
+    final Set<Long> saved = new java.util.TreeSet<>();
 
     private final ImapLogin login = new ImapLogin(this);
     private final ImapIdle idle = new ImapIdle(this);
@@ -398,7 +404,8 @@ final class ImapSession {
                     case "EXPUNGE" -> {
                         selected();
                         writable();
-                        updates.expungeDeleted(SequenceSets.uidSet(view, atom(arg(rest, 0))), true);
+                        String set = atom(arg(rest, 0));
+                        updates.expungeDeleted(set.equals("$") ? savedUids() : SequenceSets.uidSet(view, set), true);
                         ok(tag, highestModSeqCode() + "UID EXPUNGE completed");
                     }
                     default -> throw bad("unknown UID command");
@@ -472,7 +479,7 @@ final class ImapSession {
         StringBuilder sb = new StringBuilder("IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE"
                 + " SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS CHILDREN CONDSTORE QRESYNC ESEARCH BINARY"
                 + " QUOTA QUOTA=RES-STORAGE STATUS=SIZE APPENDLIMIT=" + config.maxLiteral()
-                + " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES UTF8=ACCEPT COMPRESS=DEFLATE");
+                + " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES UTF8=ACCEPT COMPRESS=DEFLATE SEARCHRES");
         if (state == State.NOT_AUTHENTICATED) {
             if (config.tls() != null && !conn.isSecure()) {
                 sb.append(" STARTTLS");
@@ -606,6 +613,7 @@ final class ImapSession {
         view.clear();
         viewMessages.clear();
         recent.clear();
+        saved.clear();
     }
 
     private void delete(String tag, List<Arg> args) throws IOException, Reply {
@@ -878,7 +886,7 @@ final class ImapSession {
 
     private void fetch(String tag, List<Arg> args, boolean byUid) throws IOException, Reply {
         selected();
-        List<Integer> seqs = SequenceSets.messages(view, atom(arg(args, 0)), byUid);
+        List<Integer> seqs = messages(atom(arg(args, 0)), byUid);
         List<Item> items = fetchItems(arg(args, 1));
         if (byUid && items.stream().noneMatch(it -> it.name().equals("UID"))) {
             items.add(0, new Item("UID", null, 0, -1, false));
@@ -1025,13 +1033,34 @@ final class ImapSession {
             checkCharset(arg(args, pos[0] + 1), false);
             pos[0] += 2;
         }
-        SearchKeys parser = new SearchKeys(view, recent, folder);
+        boolean save = returns != null && returns.contains("SAVE");
+        if (save) {
+            saved.clear(); // RFC 5182 §2.1: a SEARCH that fails leaves $ empty
+        }
+        SearchKeys parser = new SearchKeys(this);
         List<Long> found = new ArrayList<>();
+        List<Long> foundUids = new ArrayList<>();
         long highest = 0;
         for (int seq : matching(parser, args, pos[0])) {
             StoredMessage m = viewMessages.get(view.get(seq - 1));
             found.add(byUid ? m.uid() : seq);
+            foundUids.add(m.uid());
             highest = Math.max(highest, m.modSeq());
+        }
+        if (save) {
+            // RFC 5182 §2.4: with MIN or MAX (and not ALL or COUNT) only those are saved
+            boolean edges = (returns.contains("MIN") || returns.contains("MAX"))
+                    && !returns.contains("ALL") && !returns.contains("COUNT");
+            if (edges && !foundUids.isEmpty()) {
+                if (returns.contains("MIN")) {
+                    saved.add(foundUids.get(0));
+                }
+                if (returns.contains("MAX")) {
+                    saved.add(foundUids.get(foundUids.size() - 1));
+                }
+            } else if (!edges) {
+                saved.addAll(foundUids);
+            }
         }
         StringBuilder sb = new StringBuilder();
         if (returns == null) {
@@ -1040,13 +1069,15 @@ final class ImapSession {
             if (parser.modSeq && highest > 0) {
                 sb.append(" (MODSEQ ").append(highest).append(')');
             }
-        } else {
+        } else if (!returns.equals(Set.of("SAVE"))) { // RFC 5182 §2.4: SAVE alone answers nothing
             sb.append(esearch(tag, byUid, returns, found));
             if (parser.modSeq && highest > 0) {
                 sb.append(" MODSEQ ").append(highest); // RFC 7162 §3.1.5 with ESEARCH
             }
         }
-        untagged(sb.toString());
+        if (!sb.isEmpty()) {
+            untagged(sb.toString());
+        }
         sync(false);
         ok(tag, (byUid ? "UID " : "") + "SEARCH completed");
     }
@@ -1056,13 +1087,16 @@ final class ImapSession {
      * an empty list meaning ALL; null without them.
      */
     static Set<String> returnOptions(List<Arg> args, String command) throws Reply {
+        // SAVE (RFC 5182 §2.4) only for SEARCH: a sorted result saved is another extension
+        List<String> known = command.equals("SEARCH") ? List.of("MIN", "MAX", "COUNT", "ALL", "SAVE")
+                : List.of("MIN", "MAX", "COUNT", "ALL");
         if (args.isEmpty() || !(args.get(0) instanceof Atom a) || !a.value().equalsIgnoreCase("RETURN")) {
             return null;
         }
         Set<String> returns = new HashSet<>();
         for (Arg o : parenthesized(arg(args, 1))) {
             String opt = atom(o).toUpperCase(Locale.ROOT);
-            if (!List.of("MIN", "MAX", "COUNT", "ALL").contains(opt)) {
+            if (!known.contains(opt)) {
                 throw bad("unknown " + command + " return option " + opt);
             }
             returns.add(opt);
@@ -1071,6 +1105,30 @@ final class ImapSession {
             returns.add("ALL");
         }
         return returns;
+    }
+
+    /**
+     * The sequence numbers, ascending, a command's set names: {@code $} the saved search result
+     * (RFC 5182 §2.1, the same messages in a UID command or not), else the sequence set.
+     */
+    List<Integer> messages(String set, boolean byUid) throws Reply {
+        if (!set.equals("$")) {
+            return SequenceSets.messages(view, set, byUid);
+        }
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < view.size(); i++) {
+            if (saved.contains(view.get(i))) {
+                out.add(i + 1);
+            }
+        }
+        return out;
+    }
+
+    /** The saved UIDs still in the view. */
+    Set<Long> savedUids() {
+        Set<Long> out = new HashSet<>(saved);
+        out.retainAll(viewMessages.keySet());
+        return out;
     }
 
     /**

@@ -59,7 +59,7 @@ final class ImapSort {
             reverse.add(rev);
         }
         ImapSession.checkCharset(arg(args, pos + 1), s.utf8);
-        List<Entry> entries = entries(s, s.matching(new SearchKeys(s.view, s.recent, s.folder), args, pos + 2));
+        List<Entry> entries = entries(s, s.matching(new SearchKeys(s), args, pos + 2));
         List<Comparable<?>[]> values = new ArrayList<>();
         List<Entry> kept = new ArrayList<>();
         for (Entry e : entries) {

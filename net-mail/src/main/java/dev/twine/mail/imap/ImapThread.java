@@ -41,7 +41,7 @@ final class ImapThread {
         }
         ImapSession.checkCharset(arg(args, 1), s.utf8);
         List<Node> nodes = new ArrayList<>();
-        for (Entry e : ImapSort.entries(s, s.matching(new SearchKeys(s.view, s.recent, s.folder), args, 2))) {
+        for (Entry e : ImapSort.entries(s, s.matching(new SearchKeys(s), args, 2))) {
             try {
                 nodes.add(new Node(e));
             } catch (NoSuchMessageException gone) {

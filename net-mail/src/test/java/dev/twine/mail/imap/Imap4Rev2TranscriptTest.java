@@ -94,4 +94,31 @@ class Imap4Rev2TranscriptTest {
                 S: a6 BAD select a mailbox first
                 """);
     }
+
+    @Test
+    void searchResSavesAResultForDollarInLaterCommands() throws Exception {
+        // RFC 5182 §4's shape: save, then use $ in FETCH, STORE, SEARCH and UID commands
+        replay(ImapTranscriptTest.SELECT + """
+                C: a3 SEARCH RETURN (SAVE) SUBJECT report
+                S: a3 OK SEARCH completed
+                C: a4 FETCH $ (UID)
+                S: * 2 FETCH (UID 2)
+                S: a4 OK FETCH completed
+                C: a5 UID STORE $ +FLAGS.SILENT (\\Seen)
+                S: a5 OK UID STORE completed
+                C: a6 SEARCH SEEN NOT $
+                S: * SEARCH
+                S: a6 OK SEARCH completed
+                C: a7 SEARCH RETURN (SAVE MAX COUNT) ALL
+                S: * ESEARCH (TAG "a7") MAX 2 COUNT 2
+                S: a7 OK SEARCH completed
+                C: a8 UID SEARCH UID $
+                S: * SEARCH 1 2
+                S: a8 OK UID SEARCH completed
+                C: a9 SORT RETURN (SAVE) (DATE) UTF-8 ALL
+                S: a9 BAD unknown SORT return option SAVE
+                C: b1 UNSELECT
+                S: b1 OK UNSELECT completed
+                """);
+    }
 }
