@@ -58,6 +58,29 @@ final class SpfZone implements AutoCloseable {
             "badmech IN TXT \"v=spf1 frobnicate -all\"",
             "temp IN TXT \"v=spf1 include:elsewhere.example.net -all\"");
 
+    /** The DMARC tests' records in {@code example.org} (SPF for 127.0.0.1, the in-memory client's address). */
+    static final List<String> DMARC = List.of(
+            "spfok IN TXT \"v=spf1 ip4:127.0.0.1 -all\"",
+            "_dmarc.spfok IN TXT \"v=DMARC1; p=reject\"",
+            "bounces.rel IN TXT \"v=spf1 ip4:127.0.0.1 -all\"",
+            "_dmarc.rel IN TXT \"v=DMARC1; p=reject\"",
+            "bounces.strict IN TXT \"v=spf1 ip4:127.0.0.1 -all\"",
+            "_dmarc.strict IN TXT \"v=DMARC1; p=reject; aspf=s\"",
+            "_dmarc.signed IN TXT \"v=DMARC1; p=reject\"",
+            "_dmarc.rej IN TXT \"v=DMARC1; p=reject\"",
+            "_dmarc.quar IN TXT \"v=DMARC1; p=quarantine\"",
+            "_dmarc.pct IN TXT \"v=DMARC1; p=reject; pct=50\"",
+            "_dmarc.mon IN TXT \"v=DMARC1; p=none; rua=mailto:reports@example.org\"",
+            "_dmarc.nop IN TXT \"v=DMARC1; rua=mailto:reports@example.org\"",
+            "_dmarc.badp IN TXT \"v=DMARC1; p=bounce\"",
+            "_dmarc.twice IN TXT \"v=DMARC1; p=reject\"",
+            "_dmarc.twice IN TXT \"v=DMARC1; p=none\"");
+
+    /** {@code example.com}: another organizational domain, whose policy names a subdomain policy. */
+    static final List<String> COM = List.of(
+            "@ IN TXT \"v=spf1 ip4:127.0.0.1 -all\"",
+            "_dmarc IN TXT \"v=DMARC1; p=none; sp=reject\"");
+
     static final List<Case> CASES = List.of(
             new Case("ip4 in the network", "192.0.2.10", "client.example.org", "user@pass.example.org", AuthResult.PASS),
             new Case("-all", "192.0.2.10", "client.example.org", "user@fail.example.org", AuthResult.FAIL),
@@ -113,7 +136,12 @@ final class SpfZone implements AutoCloseable {
         Files.write(reverse, List.of("$ORIGIN 2.0.192.in-addr.arpa.", "$TTL 300",
                 "@ IN SOA ns.example.org. hostmaster.example.org. 1 3600 600 86400 300", "@ IN NS ns.example.org.",
                 "10 IN PTR host.ptr.example.org.", "11 IN PTR host.ptr.example.org."), StandardCharsets.US_ASCII);
-        DnsServer s = DnsServer.builder().zone(zone).zone(reverse).rateLimit(0).listen("udp:0:interface=127.0.0.1").build();
+        Path com = dir.resolve("example.com.zone");
+        List<String> comLines = new ArrayList<>(List.of("$ORIGIN example.com.", "$TTL 300",
+                "@ IN SOA ns.example.org. hostmaster.example.org. 1 3600 600 86400 300", "@ IN NS ns.example.org."));
+        comLines.addAll(COM);
+        Files.write(com, comLines, StandardCharsets.US_ASCII);
+        DnsServer s = DnsServer.builder().zone(zone).zone(reverse).zone(com).rateLimit(0).listen("udp:0:interface=127.0.0.1").build();
         s.start();
         return new SpfZone(s);
     }
