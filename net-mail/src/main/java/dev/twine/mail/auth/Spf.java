@@ -351,7 +351,8 @@ public final class Spf {
                     return fallback;
                 }
                 String text = macros.expand(txt.get(0).text(), true);
-                return text.chars().allMatch(c -> c >= 0x20 && c < 0x7f) ? text : fallback;
+                // it goes into a reply line, which RFC 5321 §4.5.3.1.5 bounds at 512 octets
+                return text.chars().allMatch(c -> c >= 0x20 && c < 0x7f) ? text.substring(0, Math.min(400, text.length())) : fallback;
             } catch (Stop | IOException | RuntimeException e) {
                 return fallback;
             }

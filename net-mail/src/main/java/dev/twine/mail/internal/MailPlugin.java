@@ -354,7 +354,7 @@ public final class MailPlugin implements ServicePlugin {
      * The port 25 checks: DKIM, SPF and DMARC recorded in Authentication-Results, with the
      * {@code --spf-policy} and {@code --dmarc-policy} choices and the trusted networks.
      */
-    private static MessageAuthentication inboundChecks(Arguments args, String domain, Resolver dns) throws IOException {
+    private static MessageAuthentication inboundChecks(Arguments args, String domain, Resolver dns) {
         MessageAuthentication.Builder b = MessageAuthentication.builder().authservId(domain)
                 .dkim(DkimVerifier.builder().resolver(dns).build()).spf(Spf.builder().resolver(dns).build());
         b.rejectSpfFail(switch (args.require("--spf-policy").strip().toLowerCase(Locale.ROOT)) {

@@ -35,7 +35,7 @@ class DmarcTest {
     @TempDir
     static Path dir;
 
-    static SpfZone zone;
+    static DkimZone zone;
     static KeyPair key;
     static Dmarc dmarc;
     static final List<byte[]> stored = new CopyOnWriteArrayList<>();

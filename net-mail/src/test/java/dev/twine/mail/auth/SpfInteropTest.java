@@ -40,7 +40,7 @@ class SpfInteropTest {
     @TempDir
     static Path dir;
 
-    static SpfZone zone;
+    static DkimZone zone;
 
     @BeforeAll
     static void serve() throws Exception {

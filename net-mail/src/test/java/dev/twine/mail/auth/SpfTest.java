@@ -3,7 +3,10 @@ package dev.twine.mail.auth;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.twine.dns.Resolver;
+import java.net.DatagramSocket;
 import java.net.InetAddress;
+import java.time.Duration;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +23,7 @@ class SpfTest {
     @TempDir
     static Path dir;
 
-    static SpfZone zone;
+    static DkimZone zone;
     static Spf spf;
 
     @BeforeAll
@@ -62,6 +65,21 @@ class SpfTest {
         assertEquals("192.0.2.10 is not one of failexp.example.org's senders", r.explanation());
         SpfResult plain = spf.check(InetAddress.getByName("192.0.2.10"), "client.example.org", "user@fail.example.org");
         assertTrue(plain.explanation().contains("does not authorise 192.0.2.10"), plain.explanation());
+    }
+
+    @Test
+    void aResolverThatNeverAnswersOrTheTimeLimitIsTemperror() throws Exception {
+        try (DatagramSocket silent = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            Spf unanswered = Spf.builder().resolver(Resolver.builder().server("127.0.0.1", silent.getLocalPort())
+                    .timeout(Duration.ofMillis(100)).attempts(1).build()).build();
+            SpfResult r = unanswered.check(InetAddress.getByName("192.0.2.10"), "client.example.org", "user@pass.example.org");
+            assertEquals(AuthResult.TEMPERROR, r.result(), r.toString());
+        }
+        // the whole check's limit: over after its first lookup
+        Spf hurried = Spf.builder().resolver(zone.resolver).timeout(Duration.ofNanos(1)).build();
+        SpfResult r = hurried.check(InetAddress.getByName("192.0.2.10"), "client.example.org", "user@inc.example.org");
+        assertEquals(AuthResult.TEMPERROR, r.result());
+        assertEquals("time limit passed", r.reason());
     }
 
     @Test

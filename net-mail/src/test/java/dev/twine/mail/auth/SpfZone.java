@@ -1,22 +1,19 @@
 package dev.twine.mail.auth;
 
-import dev.twine.dns.DnsServer;
-import dev.twine.dns.Resolver;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The SPF and DMARC test zones, served in-process by Twine's DnsServer on UDP 127.0.0.1:
- * {@code example.org} and the reverse zone of 192.0.2.0/24; {@code example.net} is not served
+ * {@code example.org}, {@code example.com} and the reverse zone of 192.0.2.0/24; {@code example.net} is not served
  * (REFUSED: a lookup there is a DNS failure). Each {@link Case} is one SPF check and the result
  * RFC 7208 gives it, run by {@code SpfTest} through Twine and by {@code SpfInteropTest} through
  * python3-spf.
  */
-final class SpfZone implements AutoCloseable {
+final class SpfZone {
     /** One check: client address, HELO name, MAIL FROM, the expected result. */
     record Case(String name, String ip, String helo, String mailFrom, AuthResult expected) {}
 
@@ -116,22 +113,12 @@ final class SpfZone implements AutoCloseable {
             new Case("include: lookup refused", "192.0.2.10", "client.example.org", "user@temp.example.org", AuthResult.TEMPERROR),
             new Case("record lookup refused", "192.0.2.10", "client.example.org", "user@example.net", AuthResult.TEMPERROR));
 
-    final DnsServer server;
-    final Resolver resolver;
+    private SpfZone() {}
 
-    private SpfZone(DnsServer server) {
-        this.server = server;
-        this.resolver = Resolver.builder().server("127.0.0.1", server.port()).timeout(Duration.ofSeconds(2)).build();
-    }
-
-    /** Serves {@link #RECORDS} and {@code more} (relative to example.org) and the reverse zone. */
-    static SpfZone serve(Path dir, List<String> more) throws Exception {
-        List<String> lines = new ArrayList<>(List.of("$ORIGIN example.org.", "$TTL 300",
-                "@ IN SOA ns.example.org. hostmaster.example.org. 1 3600 600 86400 300", "@ IN NS ns", "ns IN A 127.0.0.1"));
-        lines.addAll(RECORDS);
+    /** Serves {@link #RECORDS} and {@code more} (relative to example.org), the reverse zone and {@code example.com}. */
+    static DkimZone serve(Path dir, List<String> more) throws Exception {
+        List<String> lines = new ArrayList<>(RECORDS);
         lines.addAll(more);
-        Path zone = dir.resolve("example.org.zone");
-        Files.write(zone, lines, StandardCharsets.US_ASCII);
         Path reverse = dir.resolve("2.0.192.in-addr.arpa.zone");
         Files.write(reverse, List.of("$ORIGIN 2.0.192.in-addr.arpa.", "$TTL 300",
                 "@ IN SOA ns.example.org. hostmaster.example.org. 1 3600 600 86400 300", "@ IN NS ns.example.org.",
@@ -141,17 +128,6 @@ final class SpfZone implements AutoCloseable {
                 "@ IN SOA ns.example.org. hostmaster.example.org. 1 3600 600 86400 300", "@ IN NS ns.example.org."));
         comLines.addAll(COM);
         Files.write(com, comLines, StandardCharsets.US_ASCII);
-        DnsServer s = DnsServer.builder().zone(zone).zone(reverse).zone(com).rateLimit(0).listen("udp:0:interface=127.0.0.1").build();
-        s.start();
-        return new SpfZone(s);
-    }
-
-    int port() {
-        return server.port();
-    }
-
-    @Override
-    public void close() {
-        server.close();
+        return DkimZone.serve(dir, lines, List.of(reverse, com));
     }
 }

@@ -13,10 +13,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -35,30 +33,7 @@ class MailPluginAuthTest {
     private final MailPlugin plugin = new MailPlugin();
 
     private ServicePlugin.Arguments args(String... kv) {
-        Map<String, List<String>> given = new HashMap<>();
-        for (int i = 0; i < kv.length; i += 2) {
-            given.computeIfAbsent(kv[i], k -> new ArrayList<>()).add(kv[i + 1]);
-        }
-        return new ServicePlugin.Arguments() {
-            @Override
-            public List<String> values(String option) {
-                if (given.containsKey(option)) {
-                    return given.get(option);
-                }
-                return plugin.options().stream().filter(o -> o.name().equals(option) && o.defaultValue() != null)
-                        .map(o -> List.of(o.defaultValue())).findFirst().orElse(List.of());
-            }
-
-            @Override
-            public Optional<String> value(String option) {
-                return values(option).stream().findFirst();
-            }
-
-            @Override
-            public boolean flag(String option) {
-                return false;
-            }
-        };
+        return MailPluginTest.arguments(plugin, kv);
     }
 
     private SmtpInteropTest.Result swaks(int port, String from, String headerFrom) throws Exception {
