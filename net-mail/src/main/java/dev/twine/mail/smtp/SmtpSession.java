@@ -16,6 +16,8 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -255,7 +257,9 @@ final class SmtpSession {
             error(500, "5.5.2 Bare LF received; lines must end with CRLF");
             return;
         }
+        boolean ascii = true;
         for (int i = off; i < off + n; i++) {
+            ascii &= raw[i] >= 0;
             if (raw[i] == 0) {
                 error(500, "5.5.2 NUL character in command");
                 return;
@@ -266,6 +270,13 @@ final class SmtpSession {
                 error(500, "5.5.2 Bare CR received; lines must end with CRLF");
                 return;
             }
+        }
+        if (!ascii && !isUtf8(raw, off, n)) {
+            // RFC 6531 §3.3: a command's non-ASCII text is UTF-8 (RFC 3629). Bytes that are not
+            // would be read as U+FFFD and so stored or compared as some other address; refused
+            // whole, with Postfix's reply for the same case
+            error(500, "5.5.2 Error: bad UTF-8 syntax");
+            return;
         }
         String line = new String(raw, off, n, StandardCharsets.UTF_8);
         int sp = line.indexOf(' ');
@@ -331,8 +342,8 @@ final class SmtpSession {
         String name = arg.split(" ", 2)[0];
         if (!canBeDomain(name)) {
             // RFC 5321 §4.1.1.1: the argument is a Domain or an address-literal (§4.1.2, §4.1.3;
-            // RFC 6531 §3.3 adds U-labels). A control character, DEL or bytes that are not UTF-8
-            // are in neither, so the command is refused as bad syntax (sendmail's 501 5.5.2) and
+            // RFC 6531 §3.3 adds U-labels). A control character or DEL (bytes that are not UTF-8
+            // were refused with the command) is in neither, so the command is refused as bad syntax (sendmail's 501 5.5.2) and
             // the name is not echoed back or put into a Received field.
             error(501, "5.5.2 Invalid domain name");
             return;
@@ -1355,6 +1366,15 @@ final class SmtpSession {
             }
         }
         return true;
+    }
+
+    private static boolean isUtf8(byte[] raw, int off, int n) {
+        try {
+            StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(raw, off, n));
+            return true;
+        } catch (CharacterCodingException e) {
+            return false;
+        }
     }
 
     private static boolean isAscii(String s) {

@@ -219,10 +219,35 @@ class SmtpServerTranscriptTest {
             s.client().output().write(new byte[] {'E', 'H', 'L', 'O', ' ', 0x7f, 'E', (byte) 0x86, '\r', '\n'});
             s.client().output().write(new byte[] {'H', 'E', 'L', 'O', ' ', 'c', (byte) 0xc2, (byte) 0x85, '\r', '\n'});
             send(s.client(), "MAIL FROM:<a@b.example>\r\nHELO c\r\n");
-            assertEquals("501 5.5.2 Invalid domain name", in.readLine());
+            assertEquals("500 5.5.2 Error: bad UTF-8 syntax", in.readLine());
             assertEquals("501 5.5.2 Invalid domain name", in.readLine());
             assertEquals("503 5.5.1 Send EHLO or HELO first", in.readLine());
             assertEquals("250 example.test", in.readLine());
+        }
+    }
+
+    @Test
+    void commandsThatAreNotUtf8AreRefusedWholeAndTheSessionGoesOn() throws Exception {
+        SmtpServer server = SmtpTestSupport.server(dir).build();
+        // RFC 6531 §3.3: non-ASCII command text is UTF-8. Before, an 0xff in an address was read
+        // as U+FFFD and accepted, so the envelope named an address the client never sent
+        try (MemoryConnections.Served s = MemoryConnections.serve(server.handler(), Chunking.random(5))) {
+            LineReader in = LineReader.of(s.client(), 1000);
+            assertEquals("220 example.test ESMTP Twine", in.readLine());
+            send(s.client(), "HELO c\r\n");
+            assertEquals("250 example.test", in.readLine());
+            s.client().output().write("MAIL FROM:<a".getBytes(StandardCharsets.US_ASCII));
+            s.client().output().write(new byte[] {(byte) 0xff, (byte) 0xfe});
+            send(s.client(), "@b.example> SMTPUTF8\r\nMAIL FROM:<a@b.example> SMTPUTF8\r\n");
+            assertEquals("500 5.5.2 Error: bad UTF-8 syntax", in.readLine());
+            assertEquals("250 2.1.0 Ok", in.readLine());
+            // an overlong encoding of '@' (0xc0 0x80) and a lone continuation byte
+            s.client().output().write("RCPT TO:<u".getBytes(StandardCharsets.US_ASCII));
+            s.client().output().write(new byte[] {(byte) 0xc0, (byte) 0x80, (byte) 0x80});
+            send(s.client(), "ser@example.test>\r\nRCPT TO:<üser@example.test>\r\n");
+            assertEquals("500 5.5.2 Error: bad UTF-8 syntax", in.readLine());
+            // well-formed UTF-8 is read as an address (and echoed as ASCII, RFC 5321 §4.2)
+            assertEquals("550 5.1.1 <?ser@example.test>: Recipient address rejected: User unknown", in.readLine());
         }
     }
 
