@@ -38,7 +38,8 @@ import java.util.Optional;
  *         .build();
  * }</pre>
  *
- * <p>Error handling: a {@link StanzaException} becomes the error IQ with its condition (RFC 6120
+ * <p>Error handling: a {@link StanzaException} becomes the error IQ with its condition, and its
+ * {@linkplain StanzaException#application() application condition} if any (RFC 6120
  * §8.3); an {@link IOException} or a runtime exception becomes {@code internal-server-error}
  * (and is logged); an {@link InterruptedException} ends the sender's stream, as the server is
  * stopping.

@@ -473,7 +473,7 @@ public final class XmppComponent implements Service {
                 reply = Optional.empty();
             }
         } catch (StanzaException e) {
-            reply = ComponentStream.errorReply(stanza, e.error(), e.text());
+            reply = ComponentStream.errorReply(stanza, e);
         } catch (InterruptedException e) {
             throw e;
         } catch (Exception e) {

@@ -15,6 +15,7 @@ import dev.twine.xmpp.internal.DataStore;
 import dev.twine.xmpp.internal.Extensions;
 import dev.twine.xmpp.internal.Hub;
 import dev.twine.xmpp.internal.Muc;
+import dev.twine.xmpp.internal.Pep;
 import dev.twine.xmpp.internal.S2s;
 import dev.twine.xmpp.internal.Sessions;
 import dev.twine.xmpp.internal.XmlLimits;
@@ -60,6 +61,7 @@ public final class XmppServer implements Service {
         hubTls = b.tls;
         hub.scramSha1(b.scramSha1);
         hub.resumption().configure(b.resumeTimeout, b.maxDetached, b.clock);
+        hub.resumption().location(b.resumeLocation);
         hub.outboundQueue(b.outboundStanzas, b.outboundBytes);
         hub.rosterLimit(b.rosterLimit);
         hub.idleTimeout(b.idleTimeout);
@@ -70,7 +72,9 @@ public final class XmppServer implements Service {
                     b.dataDir.resolve("muc-mam"), b.archiveLimit));
         }
         hosted.addAll(b.extensions); // a handler of the user's for the same domain replaces the group chat
-        hub.extensions(this, hosted, b.dataDir.resolve("mam"), b.archiveLimit, b.clock);
+        hub.blocking(b.dataDir.resolve("blocking"), b.blocklistLimit);
+        hub.extensions(this, hosted, b.dataDir.resolve("mam"), b.archiveLimit, b.clock,
+                b.dataDir.resolve("pep"), b.pepLimits, b.dataDir.resolve("vcard"), b.vcardBytes);
         String domain = hub.domain();
         Server.Builder cb = Server.builder("xmpp").handler(conn -> Sessions.client(hub, conn))
                 .maxConnections(b.maxConnections).writeTimeout(b.writeTimeout)
@@ -319,6 +323,7 @@ public final class XmppServer implements Service {
         private boolean scramSha1 = true;
         private Duration resumeTimeout = Duration.ofSeconds(300);
         private int maxDetached = 1000;
+        private String resumeLocation = "";
         private java.time.Clock clock = java.time.Clock.systemUTC();
         private ConnectionLimits limits;
         private AuthPolicy authPolicy;
@@ -328,9 +333,12 @@ public final class XmppServer implements Service {
         private long outboundBytes = 2L << 20;
         private final Extensions extensions = new Extensions();
         private int archiveLimit = 10_000;
+        private int blocklistLimit = 1000;
         private boolean groupChat = true;
         private String groupChatDomain;
         private Muc.Limits groupChatLimits = new Muc.Limits(1000, 200, 50);
+        private Pep.Limits pepLimits = new Pep.Limits(256, 128 * 1024, 100);
+        private int vcardBytes = 128 * 1024;
         private final List<String> s2sListen = new ArrayList<>();
         private S2sConnector s2sConnector;
         private String dialbackSecret;
@@ -430,6 +438,24 @@ public final class XmppServer implements Service {
                 throw new IllegalArgumentException("negative resume timeout");
             }
             this.resumeTimeout = d;
+            return this;
+        }
+
+        /**
+         * Where clients should reconnect to resume a session (XEP-0198 §5, the {@code location}
+         * attribute of {@code <enabled/>}): this node's own host name or address, optionally
+         * with a port ({@code node2.example.org:5222}, {@code [2001:db8::1]:5222}), when the
+         * domain's clients reach several nodes and only this one holds the session. Empty (the
+         * default) leaves the attribute out.
+         *
+         * @throws IllegalArgumentException if it is not a host, an address or either with a port
+         */
+        public Builder resumeLocation(String hostPort) {
+            String l = Objects.requireNonNull(hostPort, "resumeLocation").strip();
+            if (!l.matches("[A-Za-z0-9.:\\[\\]-]*")) {
+                throw new IllegalArgumentException("resumeLocation must be HOST or HOST:PORT, got '" + hostPort + "'");
+            }
+            this.resumeLocation = l;
             return this;
         }
 
@@ -618,6 +644,21 @@ public final class XmppServer implements Service {
         }
 
         /**
+         * The most addresses one user may block with the blocking command (XEP-0191; default
+         * 1,000). A {@code <block/>} past it gets {@code resource-constraint} and changes nothing.
+         * Lists live under the data directory's {@code blocking/}, replaced atomically.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder blocklistLimit(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("blocklist limit must be positive");
+            }
+            this.blocklistLimit = max;
+            return this;
+        }
+
+        /**
          * Hosts {@code handler} for every stanza addressed to {@code domain} or an address in it
          * (see {@link DomainHandler}); the domain joins the server's {@code disco#items}, and a
          * component connecting for it is refused with {@code conflict}. A later registration
@@ -661,7 +702,53 @@ public final class XmppServer implements Service {
          * @throws IllegalArgumentException if rooms or occupants is not positive, or history negative
          */
         public Builder groupChatLimits(int rooms, int occupants, int history) {
-            this.groupChatLimits = new Muc.Limits(rooms, occupants, history);
+            this.groupChatLimits = new Muc.Limits(rooms, occupants, history, groupChatLimits.affiliations());
+            return this;
+        }
+
+        /**
+         * The most affiliations (owners, admins, members, outcasts) one room lists (default
+         * 10,000). A change through {@code muc#admin}, or an invitation to a members-only room,
+         * that would list more gets {@code resource-constraint} and changes nothing.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder groupChatAffiliationLimit(int max) {
+            this.groupChatLimits = new Muc.Limits(groupChatLimits.rooms(), groupChatLimits.occupants(), groupChatLimits.history(), max);
+            return this;
+        }
+
+        /**
+         * What one user's personal PubSub service (XEP-0163 PEP) may hold (defaults: 256 items per
+         * node, 128 KiB per item, 100 nodes per user). Every account's bare JID is such a service:
+         * avatars, OMEMO keys, bookmarks and nicknames are published there, kept under the data
+         * directory's {@code pep/} and written to disk before a publish is answered. An item
+         * larger than {@code itemBytes} gets {@code not-acceptable} with {@code <payload-too-big/>},
+         * a node past {@code nodesPerUser} {@code policy-violation} with
+         * {@code <max-nodes-exceeded/>}, and a node configured to keep more than
+         * {@code itemsPerNode} items (what {@code pubsub#max_items} {@code max} means)
+         * {@code policy-violation} with {@code <max-items-exceeded/>}; past a node's own maximum the
+         * oldest item goes.
+         *
+         * @throws IllegalArgumentException if one is not positive
+         */
+        public Builder pepLimits(int itemsPerNode, int itemBytes, int nodesPerUser) {
+            this.pepLimits = new Pep.Limits(itemsPerNode, itemBytes, nodesPerUser);
+            return this;
+        }
+
+        /**
+         * The most bytes of XML one user's vCard (XEP-0054 vcard-temp) may have (default 128 KiB);
+         * a larger one is refused with {@code not-acceptable}. vCards are kept under the data
+         * directory's {@code vcard/}, written to disk before a set is answered.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder vcardLimit(int bytes) {
+            if (bytes < 1) {
+                throw new IllegalArgumentException("vCard limit must be positive");
+            }
+            this.vcardBytes = bytes;
             return this;
         }
 

@@ -109,6 +109,26 @@ class PluginTest {
     }
 
     @Test
+    void pepAndVcardLimitOptionsHaveDefaultsAndBadValuesNameTheOption() throws Exception {
+        Map<String, String> defaults = new HashMap<>();
+        for (ServicePlugin.Option o : new XmppPlugin().options()) {
+            defaults.put(o.name(), o.defaultValue());
+        }
+        assertEquals("256", defaults.get("--pep-max-items"));
+        assertEquals("131072", defaults.get("--pep-max-item-bytes"));
+        assertEquals("100", defaults.get("--pep-max-nodes"));
+        assertEquals("131072", defaults.get("--vcard-max-bytes"));
+        Files.createFile(dir.resolve("users"));
+        for (String[] bad : new String[][] {{"--pep-max-items", "0"}, {"--pep-max-item-bytes", "big"}, {"--pep-max-nodes", "-3"},
+                {"--vcard-max-bytes", "0"}}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new XmppPlugin().create(args(Map.of(
+                    "--domain", List.of("example.org"), "--users", List.of(dir.resolve("users").toString()),
+                    "--data", List.of(dir.resolve("data").toString()), "--allow-plaintext", List.of(), bad[0], List.of(bad[1])))));
+            assertTrue(e.getMessage().contains(bad[0]), e.getMessage());
+        }
+    }
+
+    @Test
     void federationOptionsOpenTheServerPortAndBadValuesNameTheOption() throws Exception {
         java.util.Set<String> names = new java.util.HashSet<>();
         for (ServicePlugin.Option o : new XmppPlugin().options()) {

@@ -99,6 +99,25 @@ class ServerExtensionsTest {
     }
 
     @Test
+    void aRefusalCarriesItsApplicationConditionAfterTheDefinedOne() throws Exception {
+        Element precondition = Element.of("precondition-not-met", "urn:example:errors");
+        IqHandler refusing = request -> {
+            throw new StanzaException(StanzaError.CONFLICT, precondition, "configured otherwise");
+        };
+        try (Fixture f = new Fixture(b -> b.iqHandler(IqType.SET, "urn:example:strict", refusing))) {
+            XmppClient alice = f.login("alice", "a", Chunking.whole());
+            alice.send(iq("set", "example.org", Element.of("q", "urn:example:strict")).withAttribute("id", "strict"));
+            Element reply = alice.await(e -> e.attributeOrEmpty("id").equals("strict"), Fixture.WAIT).orElseThrow();
+            Element error = reply.child("error", "jabber:client").orElseThrow();
+            List<String> names = error.children().stream().map(Element::name).toList();
+            assertEquals(List.of("conflict", "text", "precondition-not-met"), names, error.toXml()); // RFC 6120 §8.3.2 order
+            assertEquals("urn:example:errors", error.children().get(2).namespace());
+        }
+        assertThrows(IllegalArgumentException.class, () -> new StanzaException(StanzaError.CONFLICT,
+                Element.of("conflict", "urn:ietf:params:xml:ns:xmpp-stanzas"), ""));
+    }
+
+    @Test
     void discoInfoListsWhatTheRegisteredHandlersDeclare() throws Exception {
         try (Fixture f = new Fixture(b -> b.iqHandler(IqType.GET, KV, STORE))) {
             XmppClient alice = f.login("alice", "a", Chunking.whole());
@@ -107,7 +126,7 @@ class ServerExtensionsTest {
             List<String> features = info.children().stream().filter(c -> c.name().equals("feature"))
                     .map(c -> c.attributeOrEmpty("var")).toList();
             assertEquals(List.of("http://jabber.org/protocol/disco#info", "http://jabber.org/protocol/disco#items", "urn:xmpp:ping",
-                    "jabber:iq:version", "jabber:iq:roster", KV, "urn:xmpp:carbons:2", "msgoffline"), features);
+                    "jabber:iq:version", "jabber:iq:roster", KV, "urn:xmpp:carbons:2", "vcard-temp", "urn:xmpp:blocking", "msgoffline"), features);
             assertEquals(1, info.children().stream().filter(c -> c.name().equals("identity")).count(), info.toXml());
         }
     }

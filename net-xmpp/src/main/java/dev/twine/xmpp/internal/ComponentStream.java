@@ -139,11 +139,20 @@ public final class ComponentStream {
      * @param text the error's {@code <text/>} (§8.3.2), or empty for none
      */
     public static Optional<Element> errorReply(Element stanza, StanzaError error, String text) {
+        return errorReply(stanza, error, text, null);
+    }
+
+    /** A handler's refusal as its error reply, with its application-specific condition (§8.3.2) if any. */
+    public static Optional<Element> errorReply(Element stanza, dev.twine.xmpp.StanzaException e) {
+        return errorReply(stanza, e.error(), e.text(), e.application().orElse(null));
+    }
+
+    private static Optional<Element> errorReply(Element stanza, StanzaError error, String text, Element application) {
         String type = stanza.attributeOrEmpty("type");
         if (type.equals("error") || stanza.name().equals("iq") && !type.equals("get") && !type.equals("set")) {
             return Optional.empty();
         }
-        return Optional.of(Stanzas.error(stanza, error.condition(), text, NS));
+        return Optional.of(Stanzas.error(stanza, error.condition(), text, application, NS));
     }
 
     /** Writes raw XML and flushes. */

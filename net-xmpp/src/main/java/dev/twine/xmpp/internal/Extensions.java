@@ -55,6 +55,13 @@ public final class Extensions {
         accountInfo.add(info);
     }
 
+    /** The identities an account's disco#info lists besides the account's own (PEP's pubsub/pep). */
+    List<DiscoInfo.Identity> accountIdentities() {
+        Set<DiscoInfo.Identity> ids = new LinkedHashSet<>();
+        accountInfo.forEach(d -> ids.addAll(d.identities()));
+        return List.copyOf(ids);
+    }
+
     /** What an account's disco#info lists besides its identity, each feature once. */
     List<String> accountFeatures() {
         Set<String> features = new LinkedHashSet<>();

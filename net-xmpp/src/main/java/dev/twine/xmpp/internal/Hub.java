@@ -61,6 +61,8 @@ public final class Hub {
     /** XEP-0198 sessions that can be resumed, and those waiting detached. */
     final Resumption resumption = new Resumption();
     private XmppServer server;
+    /** XEP-0163, for the answers to its entity capabilities queries. */
+    private Pep pep;
 
     /** Everything the sessions share. */
     public Hub(String domain, Portal portal, UserStore users, DataStore store, Tls tls, boolean requireTls,
@@ -92,7 +94,8 @@ public final class Hub {
      * archive under {@code archiveDir}), then the user's over them, and hosts the domain
      * handlers; called once, before any connection.
      */
-    public void extensions(XmppServer owner, Extensions user, Path archiveDir, int archiveLimit, java.time.Clock clock) throws IOException {
+    public void extensions(XmppServer owner, Extensions user, Path archiveDir, int archiveLimit, java.time.Clock clock,
+            Path pepDir, Pep.Limits pepLimits, Path vcardDir, int vcardBytes) throws IOException {
         server = owner;
         ServerIqs.register(extensions, this);
         roster.register(extensions);
@@ -102,10 +105,33 @@ public final class Hub {
         extensions.accountIq(IqType.GET, Mam.NS, mam);
         extensions.accountIq(IqType.SET, Mam.NS, mam);
         extensions.contributeToAccounts(Mam.ACCOUNT_DISCO);
+        Pep p = new Pep(this, pepDir, pepLimits);
+        p.register(extensions);
+        new VCards(vcardDir, vcardBytes).register(extensions);
+        if (blocking != null) {
+            extensions.accountIq(IqType.GET, Blocking.NS, blocking);
+            extensions.accountIq(IqType.SET, Blocking.NS, blocking);
+        }
         extensions.addAll(user);
+        // last in the presence chain: PEP learns the capabilities of what is really broadcast
+        extensions.presenceInterceptor(p);
+        pep = p;
         // last in the chain: what another interceptor drops or changes is archived as delivered
         extensions.messageInterceptor(mam);
         extensions.domains().forEach((d, h) -> components.put(d, new LocalDomain(this, d, h)));
+    }
+
+    /** The blocking command (XEP-0191), or null before {@link #blocking(Path, int)}. */
+    volatile Blocking blocking;
+
+    /**
+     * Turns the blocking command (XEP-0191) on, with the lists kept under {@code dir} and at
+     * most {@code limit} items each; called once, before {@link #extensions}.
+     *
+     * @throws IOException if the stored lists cannot be read
+     */
+    public void blocking(Path dir, int limit) throws IOException {
+        blocking = new Blocking(this, dir, limit);
     }
 
     /** The server these sessions belong to. */
@@ -349,6 +375,9 @@ public final class Hub {
             bounce(stanza, "jid-malformed", sender);
             return;
         }
+        if (blocking != null && blocking.stops(stanza, to, sender)) {
+            return; // XEP-0191 §3.5, §3.6
+        }
         switch (stanza.name()) {
             case "message" -> routeMessage(stanza, to, sender);
             case "presence" -> routePresence(stanza, to, sender);
@@ -364,10 +393,23 @@ public final class Hub {
 
     /** As {@link #bounce(Element, String, C2sSession)}, with a {@code <text/>} unless {@code text} is empty. */
     void bounce(Element stanza, String condition, String text, C2sSession sender) {
+        bounce(stanza, condition, text, null, sender);
+    }
+
+    /** A handler's or interceptor's refusal, with its application-specific condition if any. */
+    void bounce(Element stanza, StanzaException e, C2sSession sender) {
+        bounce(stanza, e.error().condition(), e.text(), e.application().orElse(null), sender);
+    }
+
+    private void bounce(Element stanza, String condition, String text, Element application, C2sSession sender) {
         if (stanza.attributeOrEmpty("type").equals("error")) {
             return;
         }
-        Element err = Stanzas.error(stanza, condition, text, stanza.namespace());
+        sendError(Stanzas.error(stanza, condition, text, application, stanza.namespace()), sender);
+    }
+
+    /** Sends an error stanza to whoever sent the stanza it answers: {@code sender}, or its {@code to}. */
+    void sendError(Element err, C2sSession sender) {
         if (sender != null) {
             sender.send(err.withAttribute("to", sender.jid().toString()));
         } else {
@@ -584,6 +626,8 @@ public final class Hub {
         if (to.local().isEmpty()) {
             if (request) {
                 serverIq(iq, to, sender);
+            } else if (to.domain().equals(domain) && pep != null) {
+                pep.response(iq, sender); // the server's own queries: XEP-0115 caps for PEP
             }
             return;
         }
@@ -620,7 +664,7 @@ public final class Hub {
         try {
             answer = handler.answer(new IqRequest(iq, from, to, principalOf(sender), server));
         } catch (StanzaException e) {
-            bounce(iq, e.error().condition(), e.text(), sender);
+            bounce(iq, e, sender);
             return;
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "the handler of " + iq.children().get(0).namespace() + " failed for " + from, e);
@@ -662,7 +706,7 @@ public final class Hub {
                     throw new IllegalStateException("an interceptor replaced <" + stanza.name() + "/> with <" + r.stanza().name() + "/>");
                 }
             } catch (StanzaException e) {
-                bounce(current, e.error().condition(), e.text(), sender);
+                bounce(current, e, sender);
                 return null;
             } catch (IOException | RuntimeException e) {
                 LOG.log(System.Logger.Level.WARNING, "a " + stanza.name() + " interceptor failed for " + from, e);

@@ -51,7 +51,7 @@ final class LocalDomain implements Route {
         try {
             out = handler.handle(new InboundStanza(stanza, from, Optional.empty(), hub.server()));
         } catch (StanzaException e) {
-            hub.bounce(stanza, e.error().condition(), e.text(), null);
+            hub.bounce(stanza, e, null);
             return;
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "the handler of " + domain + " failed for " + from, e);

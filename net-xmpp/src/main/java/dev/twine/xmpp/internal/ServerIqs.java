@@ -95,7 +95,7 @@ final class ServerIqs {
             if (!request.to().local().isEmpty()) {
                 List<String> features = new ArrayList<>(List.of(DISCO_INFO));
                 features.addAll(ext.accountFeatures());
-                info = new DiscoInfo(List.of(), features).withIdentity("account", "registered", "");
+                info = new DiscoInfo(ext.accountIdentities(), features).withIdentity("account", "registered", "");
             }
             Element q = Element.of("query", DISCO_INFO);
             for (DiscoInfo.Identity i : info.identities()) {

@@ -35,6 +35,11 @@ final class Stanzas {
 
     /** As {@link #error(Element, String, String)}, with a {@code <text/>} unless {@code text} is empty (§8.3.2). */
     static Element error(Element stanza, String condition, String text, String ns) {
+        return error(stanza, condition, text, null, ns);
+    }
+
+    /** As {@link #error(Element, String, String, String)}, with an application-specific condition unless null (§8.3.2). */
+    static Element error(Element stanza, String condition, String text, Element application, String ns) {
         Element e = Element.of(stanza.name(), ns).withChildren(
                 stanza.name().equals("iq") ? stanza.children() : java.util.List.of());
         Element out = e.withAttribute("type", "error");
@@ -51,6 +56,9 @@ final class Stanzas {
                 .withChild(Element.of(condition, STANZAS_NS));
         if (!text.isEmpty()) {
             error = error.withChild(Element.of("text", STANZAS_NS).withText(text));
+        }
+        if (application != null) {
+            error = error.withChild(application);
         }
         return out.withChild(error);
     }

@@ -45,12 +45,20 @@ public final class XmppPlugin implements ServicePlugin {
                 Option.flag("--no-scram-sha1", "Do not offer SCRAM-SHA-1 (for users files whose users have only SCRAM-SHA-256 keys)."),
                 Option.value("--resume-timeout", "D", "XEP-0198: how long a dropped session waits to be resumed (30s, 5m; 0: no resumption).")
                         .withDefault("5m"),
+                Option.value("--resume-location", "HOST[:PORT]", "XEP-0198: where clients should reconnect to resume (this node's own address; default: none given)."),
                 Option.value("--idle-timeout", "D", "Close a client stream that sends nothing, not even a keepalive, for this long; 0: never.")
                         .withDefault("0"),
                 Option.value("--roster-limit", "N", "Most items in one user's roster, pending subscription requests included.")
                         .withDefault("1000"),
                 Option.value("--archive-limit", "N", "Most messages one user's or room's archive (XEP-0313) keeps; the oldest go.")
                         .withDefault("10000"),
+                Option.value("--pep-max-items", "N", "Most items one PEP node (XEP-0163: avatars, OMEMO keys, bookmarks) keeps; what max_items=max means.")
+                        .withDefault("256"),
+                Option.value("--pep-max-item-bytes", "N", "Most bytes of XML in one PEP item's payload.").withDefault("131072"),
+                Option.value("--pep-max-nodes", "N", "Most PEP nodes one user may have.").withDefault("100"),
+                Option.value("--vcard-max-bytes", "N", "Most bytes of XML in one user's vCard (XEP-0054 vcard-temp).").withDefault("131072"),
+                Option.value("--blocklist-limit", "N", "Most addresses one user may block (XEP-0191).")
+                        .withDefault("1000"),
                 Option.value("--muc-domain", "D", "Where group chat (XEP-0045) lives (default: conference.DOMAIN)."),
                 Option.flag("--no-muc", "Serve no group chat."),
                 Option.value("--muc-max-rooms", "N", "Most group chat rooms in all.").withDefault("1000"),
@@ -58,6 +66,8 @@ public final class XmppPlugin implements ServicePlugin {
                         .withDefault("200"),
                 Option.value("--muc-history", "N", "Messages of discussion history a room keeps for newcomers (in memory); 0: none.")
                         .withDefault("50"),
+                Option.value("--muc-max-affiliations", "N", "Most owners, admins, members and outcasts one room lists.")
+                        .withDefault("10000"),
                 Option.value("--s2s-listen", "EP", "Server-to-server endpoint (federation, conventionally tcp:5269; tcp:PORT alone binds every interface).")
                         .asRepeatable(),
                 Option.value("--s2s-route", "DOMAIN=HOST:PORT", "Reach DOMAIN's server there instead of looking it up (private federations, tests).")
@@ -101,9 +111,17 @@ public final class XmppPlugin implements ServicePlugin {
         }
         b.scramSha1(!args.flag("--no-scram-sha1"));
         b.resumeTimeout(args.duration("--resume-timeout"));
+        try {
+            args.value("--resume-location").ifPresent(b::resumeLocation);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--resume-location: expected HOST or HOST:PORT", e);
+        }
         b.idleTimeout(args.duration("--idle-timeout"));
         b.rosterLimit(args.positive("--roster-limit"));
         b.archiveLimit(args.positive("--archive-limit"));
+        b.pepLimits(args.positive("--pep-max-items"), args.positive("--pep-max-item-bytes"), args.positive("--pep-max-nodes"));
+        b.vcardLimit(args.positive("--vcard-max-bytes"));
+        b.blocklistLimit(args.positive("--blocklist-limit"));
         if (args.flag("--no-muc")) {
             b.withoutGroupChat();
         } else if (args.value("--muc-domain").isPresent()) {
@@ -114,6 +132,7 @@ public final class XmppPlugin implements ServicePlugin {
             }
         }
         b.groupChatLimits(args.positive("--muc-max-rooms"), args.positive("--muc-max-occupants"), args.count("--muc-history"));
+        b.groupChatAffiliationLimit(args.positive("--muc-max-affiliations"));
         b.limits(LimitOptions.connectionLimits(args));
         b.authPolicy(LimitOptions.authPolicy(args));
         for (String ep : args.values("--listen")) {
