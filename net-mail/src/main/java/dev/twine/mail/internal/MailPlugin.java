@@ -24,6 +24,7 @@ import dev.twine.mail.smtp.Aliases;
 import dev.twine.mail.smtp.DnsMxResolver;
 import dev.twine.mail.smtp.MailDelivery;
 import dev.twine.mail.smtp.MaildirDelivery;
+import dev.twine.mail.smtp.MtaSts;
 import dev.twine.mail.smtp.MxResolver;
 import dev.twine.mail.smtp.RelayQueue;
 import dev.twine.mail.smtp.SenderLogins;
@@ -116,6 +117,14 @@ public final class MailPlugin implements ServicePlugin {
                         + " (repeatable); required with --dkim-key.").asRepeatable(),
                 Option.flag("--allow-plain-auth", "Offer AUTH without TLS (loopback testing only)."),
                 Option.value("--queue", "DIR", "Relay queue directory (default: the maildir's sibling DIR-queue)."),
+                Option.value("--relay-trust", "PEM", "CA certificates trusted when relayed mail needs a verified"
+                        + " next hop (REQUIRETLS, MTA-STS) and for MTA-STS policy hosts; default: the JDK's trust store."),
+                Option.value("--mta-sts", "on|off", "Honour the MTA-STS policies (RFC 8461) of the domains mail is"
+                        + " relayed to: under an enforced one only the MX hosts it names, over verified TLS; policies"
+                        + " are fetched over HTTPS and kept in QUEUE/mta-sts (not with --smarthost).").withDefault("on"),
+                Option.value("--delay-warning", "DURATION", "Tell a sender once when mail still waits in the relay queue"
+                        + " this long, e.g. 4h (a DSN with Action: delayed, RFC 3464; 0 = never, as Postfix's"
+                        + " delay_warning_time).").withDefault("0s"),
                 Option.value("--max-message-size", "BYTES", "Largest message accepted (SIZE), e.g. 25m.").withDefault("25m"),
                 Option.value("--quota", "BYTES", "Storage quota per user, e.g. 1g: IMAP APPEND and COPY past it are"
                         + " refused (NO [OVERQUOTA]) and GETQUOTA tells it (default: none)."),
@@ -225,7 +234,26 @@ public final class MailPlugin implements ServicePlugin {
         RelayQueue.Builder qb = RelayQueue.builder()
                 .directory(queueDir)
                 .resolver(resolver)
-                .heloName(domain);
+                .heloName(domain)
+                .delayWarning(args.duration("--delay-warning"));
+        Optional<String> relayTrust = args.value("--relay-trust");
+        Tls verified = Tls.client();
+        if (relayTrust.isPresent()) {
+            try {
+                verified = Tls.client(Path.of(relayTrust.get()));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--relay-trust: " + e.getMessage(), e);
+            }
+        }
+        qb.verifiedTls(verified);
+        String mtaSts = args.require("--mta-sts");
+        if (!mtaSts.equals("on") && !mtaSts.equals("off")) {
+            throw new IllegalArgumentException("--mta-sts: on or off, got '" + mtaSts + "'");
+        }
+        if (mtaSts.equals("on") && args.value("--smarthost").isEmpty()) {
+            // a smarthost is not the recipient domain's MX: its policy does not apply there
+            qb.mtaSts(MtaSts.builder().resolver(dns).cache(queueDir.resolve("mta-sts")).tls(verified).build());
+        }
         domains.forEach(d -> qb.localDelivery(d, maildir));
         Optional<String> relayUser = args.value("--smarthost-user");
         Optional<String> relayPasswordFile = args.value("--smarthost-password-file");
@@ -261,7 +289,9 @@ public final class MailPlugin implements ServicePlugin {
         if (postmaster != null) {
             local.postmaster(postmaster);
         }
-        MailDelivery<?> delivery = MailDelivery.byDomain(domains, local.build(), dkimSigning(args, domains, queue));
+        // NOTIFY=SUCCESS on local mail is told by the queue, which sends the notices (RFC 3461)
+        MailDelivery<?> delivery = MailDelivery.byDomain(domains, queue.notifyingSuccess(local.build()),
+                dkimSigning(args, domains, queue));
         Optional<String> aliasesFile = args.value("--aliases");
         SenderLogins senders = SenderLogins.byName(domains);
         if (aliasesFile.isPresent()) {
