@@ -111,7 +111,8 @@ public final class MailPlugin implements ServicePlugin {
                         + " Authentication-Results (softfail is always only recorded).").withDefault("reject"),
                 Option.value("--dmarc-policy", "honour|record", "DMARC on the SMTP port: honour refuses a failing message"
                         + " whose domain asks p=reject with 550 5.7.1 at the end of DATA and marks one asking"
-                        + " p=quarantine with X-Spam-Flag: YES; record only writes dmarc= in Authentication-Results.")
+                        + " p=quarantine with X-Spam-Flag: YES and files it into the user's Junk folder (unless the"
+                        + " user's Sieve script decides otherwise); record only writes dmarc= in Authentication-Results.")
                         .withDefault("honour"),
                 Option.value("--public-suffix-list", "FILE", "Public Suffix List file (publicsuffix.org format) for DMARC's"
                         + " organizational domains (default: a built-in list of every TLD and the common second-level"
@@ -296,7 +297,8 @@ public final class MailPlugin implements ServicePlugin {
         }
         // each user's active Sieve script runs at local delivery; what it sends goes out by the queue
         SieveScripts scripts = SieveScripts.builder().maildir(maildir).userLog(true).build();
-        local.sieve(scripts).outbound(queue);
+        // a message DMARC quarantined goes to Junk unless the user's own script says otherwise
+        local.sieve(scripts.withSpamTo("Junk")).outbound(queue);
         // NOTIFY=SUCCESS on local mail is told by the queue, which sends the notices (RFC 3461)
         MailDelivery<?> delivery = MailDelivery.byDomain(domains, queue.notifyingSuccess(local.build()),
                 dkimSigning(args, domains, queue));
