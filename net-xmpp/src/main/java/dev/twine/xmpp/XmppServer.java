@@ -982,7 +982,8 @@ public final class XmppServer implements Service {
          * Makes the (unstarted) server.
          *
          * @throws IllegalStateException if the domain, the users or the data directory are
-         *     missing (the message names the builder method)
+         *     missing, or file upload's domain or URL cannot be worked out (the message names the
+         *     builder method)
          * @throws IOException if the data directory cannot be created
          */
         public XmppServer build() throws IOException {
@@ -1002,6 +1003,11 @@ public final class XmppServer implements Service {
             String upDomain = uploadDomain != null ? uploadDomain : "upload." + domain;
             if ((uploadUrl != null || !uploadListen.isEmpty()) && (upDomain.equals(domain) || groupChat && upDomain.equals(mucDomain))) {
                 throw new IllegalStateException("fileUploadDomain(...) needs a domain other than domain(...) and groupChat(...)");
+            }
+            if (uploadUrl == null && !uploadListen.isEmpty()
+                    && !(dev.twine.core.Endpoint.parseServer(uploadListen.get(0)) instanceof dev.twine.core.Endpoint.Tcp
+                    || dev.twine.core.Endpoint.parseServer(uploadListen.get(0)) instanceof dev.twine.core.Endpoint.Tls)) {
+                throw new IllegalStateException("fileUploadUrl(...) is required when the upload listens on " + uploadListen.get(0));
             }
             if (listen.isEmpty()) {
                 listen.add("tcp:5222:interface=127.0.0.1");
