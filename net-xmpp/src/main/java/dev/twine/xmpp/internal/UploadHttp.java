@@ -190,7 +190,7 @@ final class UploadHttp {
         }
     }
 
-    /** The stored file, with the headers XEP-0363 §11 asks for, so a browser does not run it. */
+    /** The stored file, with the headers XEP-0363's security considerations ask for, so a browser does not run it. */
     private void get(Connection conn, String id, String name, boolean head) throws IOException {
         Upload.Stored f = id == null || name == null ? null : upload.find(id, name);
         if (f == null) {
