@@ -230,6 +230,7 @@ public final class Upload implements DomainHandler {
         String owner = from.bare().toString();
         Instant now = clock.instant();
         String id;
+        String token;
         Instant expires = now.plus(SLOT_LIFETIME);
         lock.lock();
         try {
@@ -254,28 +255,19 @@ public final class Upload implements DomainHandler {
             do {
                 id = randomId();
             } while (slots.containsKey(id) || files.containsKey(id));
-            slots.put(id, new Slot(id, owner, name, size, type, expires, token(id, size, type, expires)));
+            token = token(id, size, type, expires);
+            slots.put(id, new Slot(id, owner, name, size, type, expires, token));
             recent.addLast(now);
             held.merge(owner, size, Long::sum);
             total += size;
         } finally {
             lock.unlock();
         }
-        Slot s = slots(id);
         String url = base() + "/" + id + "/" + UploadHttp.encode(name);
         return Element.of("slot", NS)
                 .withChild(Element.of("put", NS).withAttribute("url", url)
-                        .withChild(Element.of("header", NS).withAttribute("name", "Authorization").withText("Bearer " + s.token)))
+                        .withChild(Element.of("header", NS).withAttribute("name", "Authorization").withText("Bearer " + token)))
                 .withChild(Element.of("get", NS).withAttribute("url", url));
-    }
-
-    private Slot slots(String id) {
-        lock.lock();
-        try {
-            return slots.get(id);
-        } finally {
-            lock.unlock();
-        }
     }
 
     /**
