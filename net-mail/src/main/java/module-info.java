@@ -14,6 +14,7 @@ module dev.twine.mail {
 
     exports dev.twine.mail.maildir;
     exports dev.twine.mail.sieve;
+    exports dev.twine.mail.managesieve;
     exports dev.twine.mail.store;
     exports dev.twine.mail.imap;
     exports dev.twine.mail.pop3;

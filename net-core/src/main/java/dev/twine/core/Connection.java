@@ -323,6 +323,69 @@ public final class Connection implements AutoCloseable {
         applyDeadline();
     }
 
+    /**
+     * A connection carried inside this one, for a protocol framed in another (XMPP over WebSocket,
+     * RFC 7395, say): its bytes are read from {@code in} and written to {@code out}, a codec that
+     * decodes and encodes this connection's framing, on this connection; the rest is this
+     * connection's: addresses, TLS ({@link #isSecure()}, peer certificates, ALPN), timeouts and
+     * deadlines (they apply to this connection's reads, which {@code in} makes), and closing
+     * (closing either closes this one). {@link #markAuthenticated()} on it marks this one too, so
+     * the server's pre-authentication limits see a login inside. {@link #startTls} on it fails.
+     *
+     * <pre>{@code
+     * Connection inner = connection.carrying(new MyFrameDecoder(connection), new MyFrameEncoder(connection));
+     * try {
+     *     handler.handle(inner);
+     * } finally {
+     *     inner.close();
+     *     inner.scope().cancel();
+     *     inner.scope().close();
+     * }
+     * }</pre>
+     *
+     * <p>The caller runs the handler and ends the carried connection's {@link #scope()} after it,
+     * as a server does for its own connections. {@code out} gets each flush of the carried
+     * connection as one write, and is flushed after it.
+     *
+     * @param in the decoded bytes
+     * @param out where the bytes written go to be encoded
+     * @return the carried connection
+     */
+    public Connection carrying(InputStream in, OutputStream out) {
+        return new Connection(service, new CarriedTransport(this, in, out), clientSide, host);
+    }
+
+    /**
+     * Compresses both directions from now on with raw DEFLATE (RFC 1951), as IMAP's
+     * COMPRESS=DEFLATE (RFC 4978) and XMPP's stream compression (XEP-0138) do. Buffered output is
+     * sent first, uncompressed (the reply that agreed to compress); input already received and
+     * not yet read is taken as compressed (the peer may pipeline behind its command). Every
+     * {@link #flush()} from then on ends with a DEFLATE sync flush, so the peer can decode all that
+     * was sent at once. Over TLS, compression runs inside it; TLS cannot start after it. Does not
+     * block beyond sending the buffered output.
+     *
+     * <p><b>Error handling.</b> Compressed input that is not valid DEFLATE makes reads throw a
+     * {@link java.util.zip.ZipException} (an IOException). Each compressed connection holds about
+     * 300 KiB of native zlib memory, freed when the connection closes.
+     *
+     * @param level the {@link java.util.zip.Deflater} level of what this side sends (1 fastest,
+     *     9 smallest, -1 zlib's default)
+     * @throws IOException if sending the buffered output fails
+     * @throws IllegalStateException if the connection is already compressed
+     */
+    public void startCompression(int level) throws IOException {
+        if (isCompressed()) {
+            throw new IllegalStateException("connection is already compressed");
+        }
+        out.flush();
+        transport = new dev.twine.core.internal.DeflateTransport(transport, in.takeBuffered(), level);
+    }
+
+    /** Whether {@link #startCompression} was called on this connection. */
+    public boolean isCompressed() {
+        return transport instanceof dev.twine.core.internal.DeflateTransport;
+    }
+
     /** Whether the connection is encrypted (a {@code tls:} endpoint or after {@link #startTls}). */
     public boolean isSecure() {
         return transport.tlsSession() != null;
@@ -407,6 +470,9 @@ public final class Connection implements AutoCloseable {
             return;
         }
         authenticated = true;
+        if (transport instanceof CarriedTransport carried) {
+            carried.outer.markAuthenticated();
+        }
         ConnectionLimits.Permit p = permit;
         if (p != null) {
             p.authenticated();

@@ -17,6 +17,7 @@ import dev.twine.xmpp.internal.Hub;
 import dev.twine.xmpp.internal.Muc;
 import dev.twine.xmpp.internal.Pep;
 import dev.twine.xmpp.internal.S2s;
+import dev.twine.xmpp.internal.WsSession;
 import dev.twine.xmpp.internal.Sessions;
 import dev.twine.xmpp.internal.Upload;
 import dev.twine.xmpp.internal.XmlLimits;
@@ -25,6 +26,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.Objects;
 
 /**
@@ -51,6 +53,8 @@ public final class XmppServer implements Service {
     private final Server clients;
     private final Server components;
     private final Server servers;
+    private final Server websockets;
+    private final Set<String> websocketOrigins;
     private final S2s federation;
     private final Service group;
     private final Tls hubTls;
@@ -151,12 +155,32 @@ public final class XmppServer implements Service {
                 sb.metrics(b.metrics);
             }
             if (b.tls != null) {
-                sb.tls(b.tls);
+                sb.tls(f.serverTls()); // peers' certificates asked for, for SASL EXTERNAL
             }
             servers = sb.build();
             all.add(servers);
         } else {
             servers = null;
+        }
+        websocketOrigins = Set.copyOf(b.websocketOrigins);
+        if (!b.websocketListen.isEmpty()) {
+            Set<String> origins = websocketOrigins;
+            Server.Builder wb = Server.builder("xmpp-websocket").handler(conn -> WsSession.run(hub, conn, origins))
+                    .maxConnections(b.maxConnections).writeTimeout(b.writeTimeout)
+                    .limits(b.limits != null ? b.limits : defaultLimits()).alpn("http/1.1"); // RFC 7395 over RFC 6455
+            for (String ep : b.websocketListen) {
+                wb.listen(ep);
+            }
+            if (b.metrics != null) {
+                wb.metrics(b.metrics);
+            }
+            if (b.tls != null) {
+                wb.tls(b.tls); // wss: a tls: endpoint without cert= and key= uses this pair
+            }
+            websockets = wb.build();
+            all.add(websockets);
+        } else {
+            websockets = null;
         }
         if (uploadServer != null) {
             all.add(uploadServer);
@@ -218,8 +242,26 @@ public final class XmppServer implements Service {
     }
 
     /**
-     * The handler that runs one incoming server-to-server stream (RFC 6120, XEP-0220 Server
-     * Dialback) on a connection, on the connection's thread, until it ends: for in-memory tests
+     * The handler that runs one client connection over WebSocket (RFC 7395: the HTTP/1.1 upgrade,
+     * then RFC 6455 frames, one stanza per message) on a connection, on the connection's thread,
+     * until it ends: for in-memory tests and for embedding behind another acceptor. The session is
+     * the one {@link #clientHandler()} runs, without STARTTLS (the connection's TLS is the
+     * WebSocket's). See {@link Builder#websocketListen}.
+     *
+     * <p>Error handling: a bad upgrade request gets its HTTP error (400, 403, 404, 405, 426) and
+     * the connection is closed; a frame RFC 6455 forbids ends the connection with the close code
+     * for it (1002, 1003, 1007, 1009); stream errors are sent as on TCP, then {@code <close/>}.
+     * It throws only {@link IOException} from the connection.
+     *
+     * @return the handler
+     */
+    public ConnectionHandler websocketHandler() {
+        return conn -> WsSession.run(hub, conn, websocketOrigins);
+    }
+
+    /**
+     * The handler that runs one incoming server-to-server stream (RFC 6120, SASL EXTERNAL or
+     * XEP-0220 Server Dialback) on a connection, on the connection's thread, until it ends: for in-memory tests
      * and embedding. It throws nothing: a failed stream is closed with a stream error.
      *
      * @throws IllegalStateException if federation is not configured ({@link Builder#s2sConnector})
@@ -288,6 +330,18 @@ public final class XmppServer implements Service {
     /** The first client port once started. */
     public int port() {
         return clients.port();
+    }
+
+    /**
+     * The first WebSocket port once started.
+     *
+     * @throws IllegalStateException if no WebSocket endpoint was configured
+     */
+    public int websocketPort() {
+        if (websockets == null) {
+            throw new IllegalStateException("no WebSocket endpoint configured");
+        }
+        return websockets.port();
     }
 
     /**
@@ -402,6 +456,8 @@ public final class XmppServer implements Service {
         private Pep.Limits pepLimits = new Pep.Limits(256, 128 * 1024, 100);
         private int vcardBytes = 128 * 1024;
         private final List<String> s2sListen = new ArrayList<>();
+        private final List<String> websocketListen = new ArrayList<>();
+        private final List<String> websocketOrigins = new ArrayList<>();
         private S2sConnector s2sConnector;
         private String dialbackSecret;
         private Path s2sTrust;
@@ -882,11 +938,43 @@ public final class XmppServer implements Service {
         }
 
         /**
+         * An endpoint for clients over WebSocket (RFC 7395; repeatable): HTTP/1.1 upgrades to
+         * {@code /xmpp-websocket} with the {@code xmpp} subprotocol, then the same client
+         * sessions as {@link #listen} serves, with one stanza per WebSocket message. TLS is the
+         * endpoint's: {@code tls:PORT} (wss, with {@link #tls}'s pair unless it names its own), or
+         * {@code tcp:PORT} plaintext (ws; behind a TLS proxy, say), where logins need
+         * {@link #requireTls requireTls(false)}; STARTTLS is never offered on WebSocket. A message
+         * may be as large as a stanza ({@link #limits(int, int, int)}); the connection limits are
+         * {@link #limits(ConnectionLimits)}'s.
+         *
+         * @param endpoint a server endpoint, e.g. {@code tls:5281:interface=127.0.0.1}
+         * @return this builder
+         */
+        public Builder websocketListen(String endpoint) {
+            websocketListen.add(Objects.requireNonNull(endpoint, "endpoint"));
+            return this;
+        }
+
+        /**
+         * An {@code Origin} allowed to open WebSocket sessions (RFC 6455 §10.2), such as
+         * {@code https://chat.example.org}; repeatable. With none, any origin (or none) is
+         * allowed; with some, another origin's upgrade gets 403.
+         *
+         * @param origin the origin, compared exactly
+         * @return this builder
+         */
+        public Builder websocketOrigin(String origin) {
+            websocketOrigins.add(Objects.requireNonNull(origin, "origin"));
+            return this;
+        }
+
+        /**
          * An endpoint for incoming server-to-server streams (RFC 6120; port 5269 by convention,
          * {@code tls:} for direct TLS, XEP-0368); repeatable. STARTTLS is offered with
          * {@link #tls}'s certificate, and required unless {@link #requireTls} is false; peers
-         * authenticate by Server Dialback (XEP-0220), which needs {@link #s2sConnector} to reach
-         * the claimed domain's server back.
+         * authenticate by SASL EXTERNAL when their TLS client certificate verifies for their
+         * domain (RFC 6120 §6.4, XEP-0178; {@link #s2sTrust}), else by Server Dialback
+         * (XEP-0220), which needs {@link #s2sConnector} to reach the claimed domain's server back.
          */
         public Builder s2sListen(String endpoint) {
             s2sListen.add(Objects.requireNonNull(endpoint, "endpoint"));

@@ -54,10 +54,18 @@ final class C2sSession {
     volatile boolean carbons;
     final Set<String> directed = ConcurrentHashMap.newKeySet();
 
+    /** A stream framed by its transport (WebSocket, RFC 7395 §3.6): TLS is the transport's, never STARTTLS. */
+    private final boolean framed;
+
     C2sSession(Hub hub, Connection conn) {
+        this(hub, conn, false);
+    }
+
+    C2sSession(Hub hub, Connection conn, boolean framed) {
         this.hub = hub;
         this.conn = conn;
         this.out = new Outbound(conn);
+        this.framed = framed;
     }
 
     Jid jid() {
@@ -621,7 +629,7 @@ final class C2sSession {
             Element h = reader.readHeader();
             checkHeader(h, reader);
             StringBuilder features = new StringBuilder(header()).append("<stream:features>");
-            boolean tlsOffered = !conn.isSecure() && hub.tls != null;
+            boolean tlsOffered = !conn.isSecure() && hub.tls != null && !framed;
             boolean authAllowed = conn.isSecure() || !(hub.requireTls && hub.tls != null);
             if (principal == null) {
                 if (tlsOffered) {

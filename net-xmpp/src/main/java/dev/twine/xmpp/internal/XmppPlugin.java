@@ -35,8 +35,12 @@ public final class XmppPlugin implements ServicePlugin {
                 Option.value("--domain", "D", "The XMPP domain served (the part after @ in JIDs).").asRequired(),
                 Option.value("--users", "FILE", "Users and passwords (Dovecot passwd-file; see `twine user`).").asRequired(),
                 Option.value("--data", "DIR", "Where rosters and offline messages are kept.").asRequired(),
-                Option.value("--listen", "EP", "Client endpoint (STARTTLS on tcp:).").asRepeatable()
+                Option.value("--listen", "EP", "Client endpoint (STARTTLS on tcp:; tls:PORT alone is direct TLS with --tls-cert, ALPN xmpp-client, XEP-0368).").asRepeatable()
                         .withDefault("tcp:5222:interface=127.0.0.1"),
+                Option.value("--websocket-listen", "EP", "XMPP over WebSocket (RFC 7395) at /xmpp-websocket: tls:PORT for wss with --tls-cert, tcp:PORT for plain ws (logins there need --allow-plaintext).")
+                        .asRepeatable(),
+                Option.value("--websocket-origin", "URL", "An Origin allowed to open WebSocket sessions, e.g. https://chat.example.org (default: any).")
+                        .asRepeatable(),
                 Option.value("--component-listen", "EP", "XEP-0114 component endpoint (needs --component-secret).").asRepeatable(),
                 Option.value("--component-secret", "S", "Shared secret for XEP-0114 components."),
                 Option.value("--tls-cert", "PEM", "Certificate chain for STARTTLS (default: a self-signed one kept in DATA/tls/)."),
@@ -79,13 +83,13 @@ public final class XmppPlugin implements ServicePlugin {
                 Option.value("--upload-expire", "D", "How long an uploaded file is kept (24h, 168h).").withDefault("168h"),
                 Option.value("--s2s-listen", "EP", "Server-to-server endpoint (federation, conventionally tcp:5269; tcp:PORT alone binds every interface).")
                         .asRepeatable(),
-                Option.value("--s2s-route", "DOMAIN=HOST:PORT", "Reach DOMAIN's server there instead of looking it up (private federations, tests).")
+                Option.value("--s2s-route", "DOMAIN=HOST:PORT", "Reach DOMAIN's server there instead of looking it up (private federations, tests); DOMAIN=tls:HOST:PORT for direct TLS.")
                         .asRepeatable(),
                 Option.value("--dns", "HOST:PORT", "DNS server for _xmpp-server._tcp SRV look-ups (default: the first nameserver in /etc/resolv.conf)."),
                 Option.value("--s2s-secret", "S", "Server Dialback secret (XEP-0185); the same on every node of the domain (default: random per start)."),
                 Option.flag("--s2s-require-valid-cert", "Refuse peers whose certificate is not valid for their domain, but for --s2s-dialback-allow ones."),
                 Option.value("--s2s-dialback-allow", "DOMAIN", "With --s2s-require-valid-cert, still accept DOMAIN on dialback alone.").asRepeatable(),
-                Option.value("--s2s-trust", "PEM", "Certificates peers' certificates must chain to (default: the JDK's trust store).")));
+                Option.value("--s2s-trust", "PEM", "Certificates peers' certificates must chain to (default: the JDK's trust store); a peer whose certificate does may log in by SASL EXTERNAL.")));
         all.addAll(LimitOptions.connectionOptions(XmppServer.defaultLimits()));
         all.addAll(LimitOptions.authOptions());
         return List.copyOf(all);
@@ -147,6 +151,12 @@ public final class XmppPlugin implements ServicePlugin {
         b.authPolicy(LimitOptions.authPolicy(args));
         for (String ep : args.values("--listen")) {
             b.listen(ep);
+        }
+        for (String ep : args.values("--websocket-listen")) {
+            b.websocketListen(ep);
+        }
+        for (String origin : args.values("--websocket-origin")) {
+            b.websocketOrigin(origin);
         }
         List<String> comp = args.values("--component-listen");
         if (!comp.isEmpty()) {
@@ -215,7 +225,8 @@ public final class XmppPlugin implements ServicePlugin {
             if (eq <= 0 || !r.substring(eq + 1).matches(".+:\\d{1,5}")) {
                 throw new IllegalArgumentException("--s2s-route: expected DOMAIN=HOST:PORT, got '" + r + "'");
             }
-            table.put(r.substring(0, eq), "tcp:" + r.substring(eq + 1));
+            String target = r.substring(eq + 1);
+            table.put(r.substring(0, eq), target.startsWith("tls:") ? target : "tcp:" + target); // tls: is direct TLS (XEP-0368)
         }
         b.s2sConnector(dev.twine.xmpp.S2sConnector.routes(table).orElse(dev.twine.xmpp.S2sConnector.dns(dnsResolver(args))));
         for (String ep : listen) {
