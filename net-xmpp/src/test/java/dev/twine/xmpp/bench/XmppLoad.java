@@ -131,6 +131,29 @@ public final class XmppLoad {
             }
         }
 
+        /**
+         * Reads through the first of {@code markers} and returns everything up to its end (the
+         * rest stays buffered); blocks for it.
+         */
+        String take(String... markers) throws IOException {
+            while (true) {
+                String s = new String(buf, 0, len, StandardCharsets.ISO_8859_1);
+                int best = -1;
+                for (String m : markers) {
+                    int i = s.indexOf(m);
+                    if (i >= 0 && (best < 0 || i + m.length() < best)) {
+                        best = i + m.length();
+                    }
+                }
+                if (best >= 0) {
+                    System.arraycopy(buf, best, buf, 0, len - best);
+                    len -= best;
+                    return s.substring(0, best);
+                }
+                fill();
+            }
+        }
+
         private void fill() throws IOException {
             if (len == buf.length) {
                 buf = Arrays.copyOf(buf, buf.length * 2);
@@ -338,13 +361,34 @@ public final class XmppLoad {
             k += sampleCount[i];
         }
         Arrays.sort(all);
-        long p50 = n == 0 ? 0 : all[(int) (n * 0.50)] / 1000;
-        long p99 = n == 0 ? 0 : all[Math.min(n - 1, (int) (n * 0.99))] / 1000;
+        long p50 = percentile(all, 0.50) / 1000;
+        long p99 = percentile(all, 0.99) / 1000;
         System.out.printf("result msgs_per_s=%.0f p50_us=%d p99_us=%d messages=%d errors=%d%n",
                 total / (elapsed / 1e9), p50, p99, total, errors.get());
         System.out.flush();
         sessions.forEach(Session::close);
         done.await(5, TimeUnit.SECONDS);
+    }
+
+    /** The samples of every row's first {@code counts[i]} entries, sorted. */
+    static long[] merge(long[][] rows, int[] counts) {
+        int n = 0;
+        for (int c : counts) {
+            n += c;
+        }
+        long[] all = new long[n];
+        int k = 0;
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(rows[i], 0, all, k, counts[i]);
+            k += counts[i];
+        }
+        Arrays.sort(all);
+        return all;
+    }
+
+    /** The {@code q} quantile of sorted samples (0 if there are none). */
+    static long percentile(long[] sorted, double q) {
+        return sorted.length == 0 ? 0 : sorted[Math.min(sorted.length - 1, (int) (sorted.length * q))];
     }
 
     private static void idle(String host, int port, String domain, String prefix, String password, int count, int hold)
