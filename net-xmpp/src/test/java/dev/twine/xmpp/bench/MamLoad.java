@@ -29,11 +29,7 @@ public final class MamLoad {
     private static final int SAMPLES_PER_USER = 100_000;
 
     public static void main(String[] a) throws Exception {
-        String host = a[0];
-        int port = Integer.parseInt(a[1]);
-        String domain = a[2];
-        String prefix = a[3];
-        String password = a[4];
+        XmppLoad.Target target = XmppLoad.Target.of(a);
         int first = Integer.parseInt(a[5]);
         int users = Integer.parseInt(a[6]) / 2 * 2;
         int each = Integer.parseInt(a[7]) / 2;
@@ -41,7 +37,7 @@ public final class MamLoad {
         int seconds = Integer.parseInt(a[9]);
         List<Session> sessions = new ArrayList<>();
         for (int i = 0; i < users; i++) {
-            sessions.add(new Session(host, port, domain, prefix + (first + i), password));
+            sessions.add(target.login(first + i));
         }
         AtomicInteger errors = new AtomicInteger();
         preload(sessions, each, errors);
@@ -95,13 +91,7 @@ public final class MamLoad {
                 }
             }));
         }
-        Thread.sleep(warmup * 1000L);
-        measuring.set(true);
-        long t0 = System.nanoTime();
-        Thread.sleep(seconds * 1000L);
-        measuring.set(false);
-        long elapsed = System.nanoTime() - t0;
-        stop.set(true);
+        long elapsed = XmppLoad.measure(measuring, stop, warmup, seconds);
         long[] all = XmppLoad.merge(samples, sampled);
         int f = fewest.get();
         System.out.printf("result queries_per_s=%.0f p50_us=%d p99_us=%d queries=%d archive=%s errors=%d%n",

@@ -36,11 +36,7 @@ public final class MucLoad {
     private static final int SAMPLES_PER_OCCUPANT = 20_000;
 
     public static void main(String[] a) throws Exception {
-        String host = a[0];
-        int port = Integer.parseInt(a[1]);
-        String domain = a[2];
-        String prefix = a[3];
-        String password = a[4];
+        XmppLoad.Target target = XmppLoad.Target.of(a);
         int occupants = Integer.parseInt(a[5]);
         int senders = Math.min(Integer.parseInt(a[6]), occupants);
         int window = Integer.parseInt(a[7]);
@@ -49,10 +45,10 @@ public final class MucLoad {
         if (senders >= 1 << SENDER_BITS) {
             throw new IllegalArgumentException("at most " + ((1 << SENDER_BITS) - 1) + " senders");
         }
-        String room = "bench@conference." + domain;
+        String room = "bench@conference." + target.domain();
         List<Session> sessions = new ArrayList<>();
         for (int i = 0; i < occupants; i++) {
-            sessions.add(new Session(host, port, domain, prefix + i, password));
+            sessions.add(target.login(i));
         }
         AtomicBoolean measuring = new AtomicBoolean();
         AtomicBoolean stop = new AtomicBoolean();
@@ -113,13 +109,7 @@ public final class MucLoad {
                 sessions.get(i).send(m.toString());
             }
         }
-        Thread.sleep(warmup * 1000L);
-        measuring.set(true);
-        long t0 = System.nanoTime();
-        Thread.sleep(seconds * 1000L);
-        measuring.set(false);
-        long elapsed = System.nanoTime() - t0;
-        stop.set(true);
+        long elapsed = XmppLoad.measure(measuring, stop, warmup, seconds);
         long total = deliveries.sum();
         long[] all = XmppLoad.merge(samples, sampled);
         double perSecond = total / (elapsed / 1e9);

@@ -9,9 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -53,6 +51,18 @@ public final class XmppLoad {
             idle(host, port, domain, prefix, password, Integer.parseInt(a[6]), Integer.parseInt(a[7]));
         }
         System.exit(0);
+    }
+
+    /** Where and as whom MucLoad and MamLoad log in: their first arguments, HOST PORT DOMAIN PREFIX PASSWORD. */
+    record Target(String host, int port, String domain, String prefix, String password) {
+        static Target of(String[] a) {
+            return new Target(a[0], Integer.parseInt(a[1]), a[2], a[3], a[4]);
+        }
+
+        /** A session of user PREFIX{@code n}, logged in and available. */
+        Session login(int n) throws IOException {
+            return new Session(host, port, domain, prefix + n, password);
+        }
     }
 
     /** One logged-in stream with a small read buffer and a write lock. */
@@ -296,18 +306,15 @@ public final class XmppLoad {
         AtomicBoolean measuring = new AtomicBoolean();
         AtomicBoolean stop = new AtomicBoolean();
         LongAdder count = new LongAdder();
-        Map<Integer, long[]> samples = new HashMap<>();
-        int[] sampleCount = new int[2 * pairs];
         int cap = 200_000;
-        for (int i = 0; i < 2 * pairs; i++) {
-            samples.put(i, new long[cap]);
-        }
+        long[][] samples = new long[2 * pairs][cap];
+        int[] sampleCount = new int[2 * pairs];
         CountDownLatch done = new CountDownLatch(2 * pairs);
         for (int i = 0; i < 2 * pairs; i++) {
             final int me = i;
             Session s = sessions.get(i);
             Session peer = sessions.get(i ^ 1);
-            long[] mine = samples.get(i);
+            long[] mine = samples[i];
             Thread.ofVirtual().start(() -> {
                 try {
                     for (int w = 0; w < window; w++) {
@@ -342,25 +349,9 @@ public final class XmppLoad {
                 }
             });
         }
-        Thread.sleep(warmup * 1000L);
-        measuring.set(true);
-        long t0 = System.nanoTime();
-        Thread.sleep(seconds * 1000L);
-        measuring.set(false);
-        long elapsed = System.nanoTime() - t0;
-        stop.set(true);
+        long elapsed = measure(measuring, stop, warmup, seconds);
         long total = count.sum();
-        int n = 0;
-        for (int i = 0; i < 2 * pairs; i++) {
-            n += sampleCount[i];
-        }
-        long[] all = new long[n];
-        int k = 0;
-        for (int i = 0; i < 2 * pairs; i++) {
-            System.arraycopy(samples.get(i), 0, all, k, sampleCount[i]);
-            k += sampleCount[i];
-        }
-        Arrays.sort(all);
+        long[] all = merge(samples, sampleCount);
         long p50 = percentile(all, 0.50) / 1000;
         long p99 = percentile(all, 0.99) / 1000;
         System.out.printf("result msgs_per_s=%.0f p50_us=%d p99_us=%d messages=%d errors=%d%n",
@@ -368,6 +359,21 @@ public final class XmppLoad {
         System.out.flush();
         sessions.forEach(Session::close);
         done.await(5, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Sleeps through the warm-up, then {@code seconds} with {@code measuring} set, then sets
+     * {@code stop}: the measured window in nanoseconds.
+     */
+    static long measure(AtomicBoolean measuring, AtomicBoolean stop, int warmup, int seconds) throws InterruptedException {
+        Thread.sleep(warmup * 1000L);
+        measuring.set(true);
+        long t0 = System.nanoTime();
+        Thread.sleep(seconds * 1000L);
+        measuring.set(false);
+        long elapsed = System.nanoTime() - t0;
+        stop.set(true);
+        return elapsed;
     }
 
     /** The samples of every row's first {@code counts[i]} entries, sorted. */
