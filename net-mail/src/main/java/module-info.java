@@ -9,9 +9,12 @@ module dev.twine.mail {
     // already has), and DnsMxResolver.over takes a net-dns Resolver
     requires transitive jakarta.mail;
     requires transitive dev.twine.dns;
+    // MTA-STS policies are fetched over HTTPS with the JDK's client (RFC 8461 §3.3)
+    requires java.net.http;
 
     exports dev.twine.mail.maildir;
     exports dev.twine.mail.sieve;
+    exports dev.twine.mail.managesieve;
     exports dev.twine.mail.store;
     exports dev.twine.mail.imap;
     exports dev.twine.mail.pop3;

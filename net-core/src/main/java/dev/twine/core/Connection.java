@@ -323,6 +323,38 @@ public final class Connection implements AutoCloseable {
         applyDeadline();
     }
 
+    /**
+     * A connection carried inside this one, for a protocol framed in another (XMPP over WebSocket,
+     * RFC 7395, say): its bytes are read from {@code in} and written to {@code out}, a codec that
+     * decodes and encodes this connection's framing, on this connection; the rest is this
+     * connection's: addresses, TLS ({@link #isSecure()}, peer certificates, ALPN), timeouts and
+     * deadlines (they apply to this connection's reads, which {@code in} makes), and closing
+     * (closing either closes this one). {@link #markAuthenticated()} on it marks this one too, so
+     * the server's pre-authentication limits see a login inside. {@link #startTls} on it fails.
+     *
+     * <pre>{@code
+     * Connection inner = connection.carrying(new MyFrameDecoder(connection), new MyFrameEncoder(connection));
+     * try {
+     *     handler.handle(inner);
+     * } finally {
+     *     inner.close();
+     *     inner.scope().cancel();
+     *     inner.scope().close();
+     * }
+     * }</pre>
+     *
+     * <p>The caller runs the handler and ends the carried connection's {@link #scope()} after it,
+     * as a server does for its own connections. {@code out} gets each flush of the carried
+     * connection as one write, and is flushed after it.
+     *
+     * @param in the decoded bytes
+     * @param out where the bytes written go to be encoded
+     * @return the carried connection
+     */
+    public Connection carrying(InputStream in, OutputStream out) {
+        return new Connection(service, new CarriedTransport(this, in, out), clientSide, host);
+    }
+
     /** Whether the connection is encrypted (a {@code tls:} endpoint or after {@link #startTls}). */
     public boolean isSecure() {
         return transport.tlsSession() != null;
@@ -407,6 +439,9 @@ public final class Connection implements AutoCloseable {
             return;
         }
         authenticated = true;
+        if (transport instanceof CarriedTransport carried) {
+            carried.outer.markAuthenticated();
+        }
         ConnectionLimits.Permit p = permit;
         if (p != null) {
             p.authenticated();

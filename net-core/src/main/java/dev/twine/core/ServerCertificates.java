@@ -290,15 +290,29 @@ final class ServerCertificates extends X509ExtendedKeyManager {
         return e != null ? e : previous.byAlias(alias);
     }
 
-    // a server's key manager: never asked for a client certificate
+    // as a client (Tls#asClientAcceptingAnyCertificate: a server that is also a client of its
+    // peers, as XMPP servers are, RFC 6120 §13.7.2): the default certificates, whatever the issuers
 
     @Override
     public String[] getClientAliases(String keyType, Principal[] issuers) {
+        return current.entries.stream().filter(e -> e.name == null && suits(e.key, keyType)).map(Entry::alias).toArray(String[]::new);
+    }
+
+    @Override
+    public String chooseClientAlias(String[] keyTypes, Principal[] issuers, Socket socket) {
+        followFiles();
+        for (String keyType : keyTypes) {
+            for (Entry e : current.entries) {
+                if (e.name == null && suits(e.key, keyType)) {
+                    return e.alias;
+                }
+            }
+        }
         return null;
     }
 
     @Override
-    public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
-        return null;
+    public String chooseEngineClientAlias(String[] keyTypes, Principal[] issuers, SSLEngine engine) {
+        return chooseClientAlias(keyTypes, issuers, null);
     }
 }

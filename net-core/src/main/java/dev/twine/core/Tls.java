@@ -357,6 +357,57 @@ public final class Tls {
         return new Tls(context, client, certificates, alpnList(protocols), clientAuth);
     }
 
+    /**
+     * The same server configuration (certificates and their reloading, ALPN) that also asks
+     * clients for a certificate and accepts whatever they send, or none: for protocols that judge
+     * the client's certificate themselves after the handshake ({@link Connection#peerCertificates()}),
+     * against a name the client only gives later, as XMPP servers do for the servers that connect
+     * to them (RFC 6120 §13.7.2, SASL EXTERNAL per XEP-0178). A handler that uses the chain must
+     * verify it itself: nothing here did.
+     *
+     * <pre>{@code
+     * Tls peers = Tls.server(cert, key).requestingAnyClientCertificate();
+     * connection.startTls(peers);
+     * List<X509Certificate> unverified = connection.peerCertificates();
+     * }</pre>
+     *
+     * @return the new configuration
+     * @throws IllegalStateException if this is a client configuration, or one wrapping a context
+     *     built elsewhere ({@link #of(SSLContext, boolean)}), whose keys cannot be reached
+     */
+    public Tls requestingAnyClientCertificate() {
+        return new Tls(ownKeysAcceptingAnyPeer(), false, certificates, applicationProtocols, ClientAuth.REQUEST);
+    }
+
+    /**
+     * A client configuration that presents this server configuration's default certificate (as
+     * its files change, see {@link ServerBuilder#reloading}) to servers that ask for one, and
+     * accepts any server certificate as {@link #clientAcceptingAnyCertificate()} does: for a
+     * server that connects to its peers under its own name and judges theirs after the handshake,
+     * as an XMPP server does on server-to-server streams (RFC 6120 §13.7.2). No ALPN.
+     *
+     * @return the client configuration
+     * @throws IllegalStateException if this is a client configuration, or one wrapping a context
+     *     built elsewhere ({@link #of(SSLContext, boolean)})
+     */
+    public Tls asClientAcceptingAnyCertificate() {
+        return new Tls(ownKeysAcceptingAnyPeer(), true);
+    }
+
+    /** A context with this server configuration's (reloading) keys that trusts any peer. */
+    private SSLContext ownKeysAcceptingAnyPeer() {
+        if (client || certificates == null) {
+            throw new IllegalStateException("only a server configuration built from PEM files has keys to share");
+        }
+        try {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(new KeyManager[] {certificates}, new TrustManager[] {new AcceptAny()}, null);
+            return ctx;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("the JDK cannot make a TLS context", e);
+        }
+    }
+
     /** The underlying context. */
     public SSLContext context() {
         return context;

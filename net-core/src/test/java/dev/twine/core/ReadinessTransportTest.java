@@ -160,6 +160,12 @@ class ReadinessTransportTest {
             poller.wakeup();
             o = outcome.poll(1, TimeUnit.SECONDS);
         }
+        // on a loaded machine the reader may take longer than those steps to run at all: wait on,
+        // with the clock still short of the 19 s at which the read timeout alone would answer
+        for (int i = 0; o == null && i < 30; i++) {
+            poller.wakeup();
+            o = outcome.poll(1, TimeUnit.SECONDS);
+        }
         assertInstanceOf(SocketTimeoutException.class, o, "the line deadline ended the read, " + advanced + " s in");
     }
 

@@ -177,4 +177,23 @@ class TlsClientAuthTest {
         assertEquals("user-1", bySerial.check(new CertificateCredentials("", List.of(leaf))).orElseThrow().name());
         assertThrows(IllegalArgumentException.class, () -> new CertificateCredentials("", List.of()));
     }
+
+    @Test
+    void aServerAsClientPresentsItsCertificateToAServerRequestingAnyAndReadingItUnverified() throws Exception {
+        // RFC 6120 §13.7.2: a peer server's certificate is judged by the protocol after the handshake
+        Tls peers = Tls.server(mallory, malloryKey).requestingAnyClientCertificate();
+        assertEquals(List.of("x"), peers.withAlpn("x").applicationProtocols());
+        server = Server.builder("peers").listen("tcp:0:interface=127.0.0.1").handler(c -> {
+            c.startTls(peers);
+            LineReader.of(c, 1024).readLine();
+            List<X509Certificate> chain = c.peerCertificates();
+            LineWriter.of(c).writeLine(chain.isEmpty() ? "none" : chain.get(0).getSubjectX500Principal().getName()).flush();
+        }).start();
+        Tls asClient = Tls.server(cert, key).asClientAcceptingAnyCertificate();
+        assertTrue(asClient.isClient());
+        assertEquals("CN=localhost", jdk(server.port(), asClient, ""), "a self-signed certificate no one trusts gets through");
+        assertEquals("none", jdk(server.port(), Tls.clientAcceptingAnyCertificate(), ""));
+        assertThrows(IllegalStateException.class, () -> Tls.client().requestingAnyClientCertificate());
+        assertThrows(IllegalStateException.class, () -> asClient.asClientAcceptingAnyCertificate());
+    }
 }

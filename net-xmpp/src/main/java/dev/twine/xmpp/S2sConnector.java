@@ -2,6 +2,7 @@ package dev.twine.xmpp;
 
 import dev.twine.core.Client;
 import dev.twine.core.Connection;
+import dev.twine.core.Tls;
 import java.io.IOException;
 import java.net.UnknownHostException;
 import java.util.Map;
@@ -9,9 +10,12 @@ import java.util.Map;
 /**
  * How the server reaches another domain's server for federation (RFC 6120 §13.9.3: a server
  * stream to the remote domain): a remote domain in, a connection to its server out, on which
- * {@link XmppServer} then opens an XML stream, negotiates STARTTLS and authenticates with Server
- * Dialback (XEP-0220). The shipped implementation is {@link #routes(Map)}, a static table;
- * tests hand in one that connects in memory, and a deployment may look names up as it likes.
+ * {@link XmppServer} then opens an XML stream, negotiates STARTTLS (unless the connection is
+ * already TLS: direct TLS, XEP-0368) and authenticates by SASL EXTERNAL or Server Dialback
+ * (XEP-0220). The shipped implementations are {@link #routes(Map)}, a static table, and
+ * {@link #dns}; tests hand in one that connects in memory, and a deployment may look names up
+ * as it likes. A connector that may connect with direct TLS implements
+ * {@link #connect(String, Tls)} too, to handshake with the server's own TLS client configuration.
  *
  * <p>Called on a virtual thread of the server's own (one per remote domain being connected),
  * never on a client's: it may block, and is bounded by the server's s2s timeout only once the
@@ -45,9 +49,28 @@ public interface S2sConnector {
     Connection connect(String domain) throws IOException, InterruptedException;
 
     /**
+     * Connects to the server of {@code domain}, with {@code directTls} for a target reached by
+     * direct TLS (XEP-0368): the server calls this one. {@code directTls} presents the server's
+     * own certificate (for SASL EXTERNAL), sends ALPN {@code xmpp-server} and accepts any
+     * certificate, which the server then judges for the domain (RFC 6125); handshake it with
+     * {@link Connection#startTls(Tls, String)} and the domain as the server name (SNI). The default
+     * ignores it and calls {@link #connect(String)}.
+     *
+     * @param domain the remote domain
+     * @param directTls the client TLS configuration for direct-TLS targets
+     * @return a plain connection, or one already in TLS (the server then skips STARTTLS)
+     * @throws IOException if there is no such server or it cannot be reached
+     * @throws InterruptedException if the server is stopping
+     */
+    default Connection connect(String domain, Tls directTls) throws IOException, InterruptedException {
+        return connect(domain);
+    }
+
+    /**
      * A static route table: each remote domain to a client endpoint ({@code tcp:HOST:PORT}, or
-     * {@code tls:HOST:PORT} for direct TLS, XEP-0368), connected with net-core's default client
-     * options (30 seconds to connect); a domain not in the table is {@link UnknownHostException}.
+     * {@code tls:HOST:PORT} for direct TLS, XEP-0368, handshaken with the server's
+     * {@code directTls} and the domain as SNI), connected with net-core's default client options
+     * (30 seconds to connect); a domain not in the table is {@link UnknownHostException}.
      *
      * @param routes remote domain to endpoint
      * @return the connector
@@ -62,12 +85,30 @@ public interface S2sConnector {
             table.put(d.toLowerCase(java.util.Locale.ROOT), ep);
         });
         Map<String, String> copy = Map.copyOf(table);
-        return domain -> {
-            String ep = copy.get(domain.toLowerCase(java.util.Locale.ROOT));
-            if (ep == null) {
-                throw new UnknownHostException("no s2s route for " + domain);
+        return new S2sConnector() {
+            @Override
+            public Connection connect(String domain) throws IOException, InterruptedException {
+                return connect(domain, Tls.clientAcceptingAnyCertificate().withAlpn("xmpp-server"));
             }
-            return Client.connect(ep);
+
+            @Override
+            public Connection connect(String domain, Tls directTls) throws IOException {
+                String ep = copy.get(domain.toLowerCase(java.util.Locale.ROOT));
+                if (ep == null) {
+                    throw new UnknownHostException("no s2s route for " + domain);
+                }
+                if (!ep.startsWith("tls:")) {
+                    return Client.connect(ep);
+                }
+                Connection c = Client.connect("tcp:" + ep.substring(4));
+                try {
+                    c.startTls(directTls, domain); // XEP-0368 §4: SNI is the domain
+                    return c;
+                } catch (IOException e) {
+                    c.close();
+                    throw e;
+                }
+            }
         };
     }
 
@@ -77,8 +118,9 @@ public interface S2sConnector {
      * with none, the domain's own addresses (A, then AAAA) at port 5269 (§3.2.2). Each target's
      * addresses come from the same resolver and are tried in turn, 30 seconds each. A single SRV
      * record with the target {@code .} means the domain offers no service
-     * ({@link UnknownHostException}). Direct-TLS records ({@code _xmpps-server._tcp}, XEP-0368)
-     * are not looked up.
+     * ({@link UnknownHostException}). Direct-TLS records ({@code _xmpps-server._tcp}, XEP-0368
+     * §3) are looked up too and merged in: by priority, and at equal priority direct TLS first;
+     * such a target gets TLS at once, with the domain as SNI and ALPN {@code xmpp-server}.
      *
      * @param resolver the resolver asked (net-dns), for example one pointed at a private zone's server
      * @return the connector
@@ -95,11 +137,24 @@ public interface S2sConnector {
      * @return the combined connector
      */
     default S2sConnector orElse(S2sConnector next) {
-        return domain -> {
-            try {
-                return connect(domain);
-            } catch (UnknownHostException e) {
-                return next.connect(domain);
+        S2sConnector first = this;
+        return new S2sConnector() {
+            @Override
+            public Connection connect(String domain) throws IOException, InterruptedException {
+                try {
+                    return first.connect(domain);
+                } catch (UnknownHostException e) {
+                    return next.connect(domain);
+                }
+            }
+
+            @Override
+            public Connection connect(String domain, Tls directTls) throws IOException, InterruptedException {
+                try {
+                    return first.connect(domain, directTls);
+                } catch (UnknownHostException e) {
+                    return next.connect(domain, directTls);
+                }
             }
         };
     }

@@ -17,6 +17,7 @@ import dev.twine.xmpp.internal.Hub;
 import dev.twine.xmpp.internal.Muc;
 import dev.twine.xmpp.internal.Pep;
 import dev.twine.xmpp.internal.S2s;
+import dev.twine.xmpp.internal.WsSession;
 import dev.twine.xmpp.internal.Sessions;
 import dev.twine.xmpp.internal.XmlLimits;
 import java.io.IOException;
@@ -24,6 +25,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.Objects;
 
 /**
@@ -50,6 +52,8 @@ public final class XmppServer implements Service {
     private final Server clients;
     private final Server components;
     private final Server servers;
+    private final Server websockets;
+    private final Set<String> websocketOrigins;
     private final S2s federation;
     private final Service group;
     private final Tls hubTls;
@@ -61,6 +65,7 @@ public final class XmppServer implements Service {
         hubTls = b.tls;
         hub.scramSha1(b.scramSha1);
         hub.resumption().configure(b.resumeTimeout, b.maxDetached, b.clock);
+        hub.resumption().location(b.resumeLocation);
         hub.outboundQueue(b.outboundStanzas, b.outboundBytes);
         hub.rosterLimit(b.rosterLimit);
         hub.idleTimeout(b.idleTimeout);
@@ -71,6 +76,7 @@ public final class XmppServer implements Service {
                     b.dataDir.resolve("muc-mam"), b.archiveLimit));
         }
         hosted.addAll(b.extensions); // a handler of the user's for the same domain replaces the group chat
+        hub.blocking(b.dataDir.resolve("blocking"), b.blocklistLimit);
         hub.extensions(this, hosted, b.dataDir.resolve("mam"), b.archiveLimit, b.clock,
                 b.dataDir.resolve("pep"), b.pepLimits, b.dataDir.resolve("vcard"), b.vcardBytes);
         String domain = hub.domain();
@@ -123,12 +129,32 @@ public final class XmppServer implements Service {
                 sb.metrics(b.metrics);
             }
             if (b.tls != null) {
-                sb.tls(b.tls);
+                sb.tls(f.serverTls()); // peers' certificates asked for, for SASL EXTERNAL
             }
             servers = sb.build();
             all.add(servers);
         } else {
             servers = null;
+        }
+        websocketOrigins = Set.copyOf(b.websocketOrigins);
+        if (!b.websocketListen.isEmpty()) {
+            Set<String> origins = websocketOrigins;
+            Server.Builder wb = Server.builder("xmpp-websocket").handler(conn -> WsSession.run(hub, conn, origins))
+                    .maxConnections(b.maxConnections).writeTimeout(b.writeTimeout)
+                    .limits(b.limits != null ? b.limits : defaultLimits()).alpn("http/1.1"); // RFC 7395 over RFC 6455
+            for (String ep : b.websocketListen) {
+                wb.listen(ep);
+            }
+            if (b.metrics != null) {
+                wb.metrics(b.metrics);
+            }
+            if (b.tls != null) {
+                wb.tls(b.tls); // wss: a tls: endpoint without cert= and key= uses this pair
+            }
+            websockets = wb.build();
+            all.add(websockets);
+        } else {
+            websockets = null;
         }
         group = all.size() == 1 ? clients : Services.group("xmpp", all);
     }
@@ -175,8 +201,26 @@ public final class XmppServer implements Service {
     }
 
     /**
-     * The handler that runs one incoming server-to-server stream (RFC 6120, XEP-0220 Server
-     * Dialback) on a connection, on the connection's thread, until it ends: for in-memory tests
+     * The handler that runs one client connection over WebSocket (RFC 7395: the HTTP/1.1 upgrade,
+     * then RFC 6455 frames, one stanza per message) on a connection, on the connection's thread,
+     * until it ends: for in-memory tests and for embedding behind another acceptor. The session is
+     * the one {@link #clientHandler()} runs, without STARTTLS (the connection's TLS is the
+     * WebSocket's). See {@link Builder#websocketListen}.
+     *
+     * <p>Error handling: a bad upgrade request gets its HTTP error (400, 403, 404, 405, 426) and
+     * the connection is closed; a frame RFC 6455 forbids ends the connection with the close code
+     * for it (1002, 1003, 1007, 1009); stream errors are sent as on TCP, then {@code <close/>}.
+     * It throws only {@link IOException} from the connection.
+     *
+     * @return the handler
+     */
+    public ConnectionHandler websocketHandler() {
+        return conn -> WsSession.run(hub, conn, websocketOrigins);
+    }
+
+    /**
+     * The handler that runs one incoming server-to-server stream (RFC 6120, SASL EXTERNAL or
+     * XEP-0220 Server Dialback) on a connection, on the connection's thread, until it ends: for in-memory tests
      * and embedding. It throws nothing: a failed stream is closed with a stream error.
      *
      * @throws IllegalStateException if federation is not configured ({@link Builder#s2sConnector})
@@ -224,6 +268,18 @@ public final class XmppServer implements Service {
     /** The first client port once started. */
     public int port() {
         return clients.port();
+    }
+
+    /**
+     * The first WebSocket port once started.
+     *
+     * @throws IllegalStateException if no WebSocket endpoint was configured
+     */
+    public int websocketPort() {
+        if (websockets == null) {
+            throw new IllegalStateException("no WebSocket endpoint configured");
+        }
+        return websockets.port();
     }
 
     /**
@@ -321,6 +377,7 @@ public final class XmppServer implements Service {
         private boolean scramSha1 = true;
         private Duration resumeTimeout = Duration.ofSeconds(300);
         private int maxDetached = 1000;
+        private String resumeLocation = "";
         private java.time.Clock clock = java.time.Clock.systemUTC();
         private ConnectionLimits limits;
         private AuthPolicy authPolicy;
@@ -330,12 +387,15 @@ public final class XmppServer implements Service {
         private long outboundBytes = 2L << 20;
         private final Extensions extensions = new Extensions();
         private int archiveLimit = 10_000;
+        private int blocklistLimit = 1000;
         private boolean groupChat = true;
         private String groupChatDomain;
         private Muc.Limits groupChatLimits = new Muc.Limits(1000, 200, 50);
         private Pep.Limits pepLimits = new Pep.Limits(256, 128 * 1024, 100);
         private int vcardBytes = 128 * 1024;
         private final List<String> s2sListen = new ArrayList<>();
+        private final List<String> websocketListen = new ArrayList<>();
+        private final List<String> websocketOrigins = new ArrayList<>();
         private S2sConnector s2sConnector;
         private String dialbackSecret;
         private Path s2sTrust;
@@ -434,6 +494,24 @@ public final class XmppServer implements Service {
                 throw new IllegalArgumentException("negative resume timeout");
             }
             this.resumeTimeout = d;
+            return this;
+        }
+
+        /**
+         * Where clients should reconnect to resume a session (XEP-0198 §5, the {@code location}
+         * attribute of {@code <enabled/>}): this node's own host name or address, optionally
+         * with a port ({@code node2.example.org:5222}, {@code [2001:db8::1]:5222}), when the
+         * domain's clients reach several nodes and only this one holds the session. Empty (the
+         * default) leaves the attribute out.
+         *
+         * @throws IllegalArgumentException if it is not a host, an address or either with a port
+         */
+        public Builder resumeLocation(String hostPort) {
+            String l = Objects.requireNonNull(hostPort, "resumeLocation").strip();
+            if (!l.matches("[A-Za-z0-9.:\\[\\]-]*")) {
+                throw new IllegalArgumentException("resumeLocation must be HOST or HOST:PORT, got '" + hostPort + "'");
+            }
+            this.resumeLocation = l;
             return this;
         }
 
@@ -622,6 +700,21 @@ public final class XmppServer implements Service {
         }
 
         /**
+         * The most addresses one user may block with the blocking command (XEP-0191; default
+         * 1,000). A {@code <block/>} past it gets {@code resource-constraint} and changes nothing.
+         * Lists live under the data directory's {@code blocking/}, replaced atomically.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder blocklistLimit(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("blocklist limit must be positive");
+            }
+            this.blocklistLimit = max;
+            return this;
+        }
+
+        /**
          * Hosts {@code handler} for every stanza addressed to {@code domain} or an address in it
          * (see {@link DomainHandler}); the domain joins the server's {@code disco#items}, and a
          * component connecting for it is refused with {@code conflict}. A later registration
@@ -665,7 +758,19 @@ public final class XmppServer implements Service {
          * @throws IllegalArgumentException if rooms or occupants is not positive, or history negative
          */
         public Builder groupChatLimits(int rooms, int occupants, int history) {
-            this.groupChatLimits = new Muc.Limits(rooms, occupants, history);
+            this.groupChatLimits = new Muc.Limits(rooms, occupants, history, groupChatLimits.affiliations());
+            return this;
+        }
+
+        /**
+         * The most affiliations (owners, admins, members, outcasts) one room lists (default
+         * 10,000). A change through {@code muc#admin}, or an invitation to a members-only room,
+         * that would list more gets {@code resource-constraint} and changes nothing.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder groupChatAffiliationLimit(int max) {
+            this.groupChatLimits = new Muc.Limits(groupChatLimits.rooms(), groupChatLimits.occupants(), groupChatLimits.history(), max);
             return this;
         }
 
@@ -704,11 +809,43 @@ public final class XmppServer implements Service {
         }
 
         /**
+         * An endpoint for clients over WebSocket (RFC 7395; repeatable): HTTP/1.1 upgrades to
+         * {@code /xmpp-websocket} with the {@code xmpp} subprotocol, then the same client
+         * sessions as {@link #listen} serves, with one stanza per WebSocket message. TLS is the
+         * endpoint's: {@code tls:PORT} (wss, with {@link #tls}'s pair unless it names its own), or
+         * {@code tcp:PORT} plaintext (ws; behind a TLS proxy, say), where logins need
+         * {@link #requireTls requireTls(false)}; STARTTLS is never offered on WebSocket. A message
+         * may be as large as a stanza ({@link #limits(int, int, int)}); the connection limits are
+         * {@link #limits(ConnectionLimits)}'s.
+         *
+         * @param endpoint a server endpoint, e.g. {@code tls:5281:interface=127.0.0.1}
+         * @return this builder
+         */
+        public Builder websocketListen(String endpoint) {
+            websocketListen.add(Objects.requireNonNull(endpoint, "endpoint"));
+            return this;
+        }
+
+        /**
+         * An {@code Origin} allowed to open WebSocket sessions (RFC 6455 §10.2), such as
+         * {@code https://chat.example.org}; repeatable. With none, any origin (or none) is
+         * allowed; with some, another origin's upgrade gets 403.
+         *
+         * @param origin the origin, compared exactly
+         * @return this builder
+         */
+        public Builder websocketOrigin(String origin) {
+            websocketOrigins.add(Objects.requireNonNull(origin, "origin"));
+            return this;
+        }
+
+        /**
          * An endpoint for incoming server-to-server streams (RFC 6120; port 5269 by convention,
          * {@code tls:} for direct TLS, XEP-0368); repeatable. STARTTLS is offered with
          * {@link #tls}'s certificate, and required unless {@link #requireTls} is false; peers
-         * authenticate by Server Dialback (XEP-0220), which needs {@link #s2sConnector} to reach
-         * the claimed domain's server back.
+         * authenticate by SASL EXTERNAL when their TLS client certificate verifies for their
+         * domain (RFC 6120 §6.4, XEP-0178; {@link #s2sTrust}), else by Server Dialback
+         * (XEP-0220), which needs {@link #s2sConnector} to reach the claimed domain's server back.
          */
         public Builder s2sListen(String endpoint) {
             s2sListen.add(Objects.requireNonNull(endpoint, "endpoint"));

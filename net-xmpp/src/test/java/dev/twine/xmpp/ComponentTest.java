@@ -32,7 +32,7 @@ class ComponentTest {
                 .componentListen("tcp:0:interface=127.0.0.1", "s3cret").build();
     }
 
-    private static String open(Connection c, String secret) throws Exception {
+    static String open(Connection c, String secret) throws Exception {
         Fixture.write(c, "<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' to='bot.example.org'>");
         String header = Fixture.readUntil(c, "from='bot.example.org'>");
         Matcher m = Pattern.compile("id='([^']+)'").matcher(header);

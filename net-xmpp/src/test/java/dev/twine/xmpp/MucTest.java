@@ -351,6 +351,26 @@ class MucTest {
     }
 
     @Test
+    void aRoomsAffiliationListIsBoundedAndAChangePastItChangesNothing() throws Exception {
+        try (Fixture f = new Fixture(b -> b.groupChatAffiliationLimit(3))) {
+            XmppClient alice = user(f, "alice");
+            join(alice, "Alice"); // alice owns it: one affiliation
+            alice.request(adminItem("jid", "bob@example.org", "member"), Fixture.WAIT);
+            alice.request(adminItem("jid", "carol@example.org", "outcast"), Fixture.WAIT);
+            XmppException full = assertThrows(XmppException.class,
+                    () -> alice.request(adminItem("jid", "dave@example.org", "member"), Fixture.WAIT));
+            assertEquals("resource-constraint", full.condition());
+            Element members = alice.request(iq("get", ROOM, Element.of("query", ADMIN)
+                    .withChild(Element.of("item", ADMIN).withAttribute("affiliation", "member"))), Fixture.WAIT);
+            assertEquals(1, members.child("query", ADMIN).orElseThrow().children().size(), members.toXml());
+            // changing one already listed, or taking one away, is fine at the limit
+            alice.request(adminItem("jid", "bob@example.org", "admin"), Fixture.WAIT);
+            alice.request(adminItem("jid", "carol@example.org", "none"), Fixture.WAIT);
+            alice.request(adminItem("jid", "dave@example.org", "member"), Fixture.WAIT);
+        }
+    }
+
+    @Test
     void roomMessagesCarryTheRoomsStanzaIdAndItsArchivePagesThemToThoseWhoMayJoin() throws Exception {
         try (Fixture f = new Fixture()) {
             XmppClient alice = user(f, "alice");

@@ -32,9 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
  * record of a hosts file of its own at port 5269 (Prosody: libunbound refuses loopback
  * forwarders). A slixmpp user on each side
  * subscribes, sees presence, messages both ways and pings across: once with certificates from a
- * CA both servers trust (Twine requiring valid ones, Prosody validating them), once with
- * self-signed ones on dialback alone. Prosody's {@code s2s_secure_auth} stays off: it wants a
- * client certificate and SASL EXTERNAL, which Twine does not do yet.
+ * CA both servers trust (Twine requiring valid ones, Prosody with {@code s2s_secure_auth = true}),
+ * each authenticating to the other by SASL EXTERNAL (RFC 6120 §6.4, XEP-0178), once with
+ * self-signed ones on dialback alone.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class ProsodyS2sInteropTest {
@@ -128,6 +128,11 @@ class ProsodyS2sInteropTest {
             assertTrue(r.ok(step), step + " failed:\n" + log);
         }
         assertEquals(0, r.exit(), log);
+        if (caFile != null) {
+            // each direction by certificate: Prosody accepted Twine's EXTERNAL, and Twine Prosody's
+            assertTrue(log.contains("Accepting SASL EXTERNAL identity from example.test"), log);
+            assertTrue(log.contains("SASL EXTERNAL with example.test succeeded"), log);
+        }
     }
 
     private void startProsody(int c2s, int s2s, Path caFile) throws Exception {
@@ -158,7 +163,7 @@ class ProsodyS2sInteropTest {
                 s2s_direct_tls_ports = { }
                 authentication = "internal_plain"
                 s2s_require_encryption = true
-                s2s_secure_auth = false
+                s2s_secure_auth = %10$s
                 use_dane = false
                 unbound = { hoststxt = %6$s }
                 %7$s
@@ -167,7 +172,7 @@ class ProsodyS2sInteropTest {
                 """.formatted(lua(p.resolve("prosody.pid").toString()), lua(p.resolve("data").toString()),
                 lua(p.resolve("prosody.log").toString()), c2s, s2s, lua(hosts.toString()),
                 caFile == null ? "" : "ssl = { cafile = " + lua(caFile.toString()) + " }",
-                lua(b.resolve("cert.pem").toString()), lua(b.resolve("key.pem").toString())));
+                lua(b.resolve("cert.pem").toString()), lua(b.resolve("key.pem").toString()), caFile != null));
         List<String> command = new ArrayList<>();
         if ("root".equals(System.getProperty("user.name"))) {
             // Prosody refuses to run as root: as its own user, on files it can read

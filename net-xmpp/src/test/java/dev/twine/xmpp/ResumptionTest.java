@@ -342,4 +342,53 @@ class ResumptionTest {
             assertTrue(Fixture.readUntil(c, "</failed>").contains("<unexpected-request"));
         }
     }
+
+    @Test
+    void failedResumeOfATimedOutSessionCarriesItsH() throws Exception {
+        ManualClock clock = ManualClock.create();
+        try (Fixture f = new Fixture(b -> b.clock(clock).resumeTimeout(Duration.ofSeconds(60)))) {
+            Connection bob = authenticate(f, "bob");
+            String id = loginResumable(bob, "phone"); // handled: bob's presence
+            Fixture.write(bob, "<message to='alice@example.org'><body>one</body></message><r xmlns='urn:xmpp:sm:3'/>");
+            assertTrue(Fixture.readUntil(bob, "h='2'/>").contains("<a xmlns='urn:xmpp:sm:3' h='2'/>"));
+            bob.close();
+            await(() -> f.server.detachedSessionCount() == 1, "bob's session to detach");
+            clock.advance(Duration.ofSeconds(61));
+            await(() -> f.server.sessionCount() == 0, "bob's session to end");
+
+            Connection late = authenticate(f, "bob");
+            Fixture.write(late, "<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>");
+            String out = Fixture.readUntil(late, "</failed>");
+            // XEP-0198 §5: the client learns that both its stanzas arrived, and need not send them again
+            assertTrue(out.contains("<failed xmlns='urn:xmpp:sm:3' h='2'><item-not-found"), out);
+            // another user asking about the same id learns nothing
+            Connection carol = authenticate(f, "carol");
+            Fixture.write(carol, "<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>");
+            String other = Fixture.readUntil(carol, "</failed>");
+            assertTrue(other.contains("<failed xmlns='urn:xmpp:sm:3'><item-not-found"), other);
+        }
+    }
+
+    @Test
+    void enabledCarriesTheConfiguredLocationOnlyWhenResumable() throws Exception {
+        try (Fixture f = new Fixture(b -> b.resumeLocation("node2.example.org:5222"))) {
+            Connection c = authenticate(f, "alice");
+            bind(c, "r");
+            Fixture.write(c, "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+            String enabled = Fixture.readUntil(c, "/>");
+            assertTrue(enabled.contains(" resume='true' max='300' location='node2.example.org:5222'/>"), enabled);
+            Connection d = authenticate(f, "bob");
+            bind(d, "r");
+            Fixture.write(d, "<enable xmlns='urn:xmpp:sm:3'/>");
+            assertTrue(Fixture.readUntil(d, "/>").contains("<enabled xmlns='urn:xmpp:sm:3'/>"));
+        }
+        try (Fixture f = new Fixture()) {
+            Connection c = authenticate(f, "alice");
+            bind(c, "r");
+            Fixture.write(c, "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+            assertTrue(!Fixture.readUntil(c, "/>").contains("location="));
+        }
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> XmppServer.builder().resumeLocation("node2 'x'"));
+    }
 }

@@ -283,6 +283,85 @@ class S2sTest {
         assertEquals("self-signed but allowed", body(bob, "alice@example.test").childText("body").orElseThrow());
     }
 
+    // ---------------------------------------------------------------- SASL EXTERNAL (RFC 6120 §6.4, XEP-0178)
+
+    /** other.test trusts example.test's certificate and cannot reach it: only SASL EXTERNAL can authenticate example.test. */
+    private void externalOnly(String... exampleNames) throws IOException {
+        Tls a = certificate("example.test", exampleNames);
+        Tls b = certificate("other.test", "other.test");
+        server("example.test", "alice", x -> x.tls(a).requireTls(false));
+        server("other.test", "bob", x -> x.tls(b).requireTls(false).s2sTrust(dir.resolve("example.test-tls").resolve("cert.pem"))
+                .s2sConnector(domain -> {
+                    throw new UnknownHostException("no dialback verification possible for " + domain);
+                }));
+    }
+
+    @Test
+    void aMatchingCertificateAuthenticatesByExternalWithoutDialback() throws Exception {
+        externalOnly("example.test");
+        XmppClient alice = login(servers.get("example.test"), "alice");
+        XmppClient bob = login(servers.get("other.test"), "bob");
+        bob.sendPresence(0);
+        alice.sendMessage(Jid.parse("bob@other.test"), "by certificate");
+        assertEquals("by certificate", body(bob, "alice@example.test/r").childText("body").orElseThrow());
+        assertEquals(0, servers.get("other.test").outgoingServerStreams(), "no verification stream was needed");
+    }
+
+    @Test
+    void aMismatchedCertificateGetsNoExternalAndFallsBackToDialback() throws Exception {
+        externalOnly("wrong.test");
+        XmppClient alice = XmppClient.builder("alice@example.test/r", "secret-alice".toCharArray())
+                .connection(memoryClient(servers.get("example.test"))).requireTls(false).timeout(WAIT)
+                .tls(Tls.clientAcceptingAnyCertificate()).connect();
+        open.add(alice);
+        alice.sendMessage(Jid.parse("bob@other.test"), "hi");
+        // no EXTERNAL offered for a certificate of wrong.test; dialback could not be verified
+        assertEquals("remote-server-not-found", condition(error(alice)));
+    }
+
+    /** A raw stream to other.test over TLS, presenting {@code example.test}'s certificate; the features after TLS. */
+    private String rawTlsToOther(Connection c) throws IOException {
+        Fixture.write(c, "<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams'"
+                + " xmlns:db='jabber:server:dialback' from='example.test' to='other.test' version='1.0'>");
+        assertTrue(Fixture.readUntil(c, "</stream:features>").contains("<starttls"));
+        Fixture.write(c, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+        Fixture.readUntil(c, "/>");
+        Path a = dir.resolve("example.test-tls");
+        c.startTls(Tls.clientBuilder().trust(dir.resolve("other.test-tls").resolve("cert.pem"))
+                .certificate(a.resolve("cert.pem"), a.resolve("key.pem")).build(), "other.test");
+        Fixture.write(c, "<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams'"
+                + " xmlns:db='jabber:server:dialback' from='example.test' to='other.test' version='1.0'>");
+        return Fixture.readUntil(c, "</stream:features>");
+    }
+
+    @Test
+    void externalIsOfferedForTheCertifiedDomainOnlyAndRefusesAnotherAuthorizationIdentity() throws Exception {
+        externalOnly("example.test");
+        XmppClient bob = login(servers.get("other.test"), "bob");
+        bob.sendPresence(0);
+        MemoryConnections.Served s = MemoryConnections.serve(servers.get("other.test").serverHandler(), Chunking.byteByByte());
+        open.add(s);
+        Connection c = s.client();
+        String features = rawTlsToOther(c);
+        assertTrue(features.contains("<mechanism>EXTERNAL</mechanism>"), features);
+        String evil = java.util.Base64.getEncoder().encodeToString("evil.test".getBytes(StandardCharsets.UTF_8));
+        Fixture.write(c, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>" + evil + "</auth>");
+        assertTrue(Fixture.readUntil(c, "</failure>").contains("<invalid-authzid/>"));
+        Fixture.write(c, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>=</auth>");
+        assertTrue(Fixture.readUntil(c, "</failure>").contains("<invalid-mechanism/>"));
+        String ours = java.util.Base64.getEncoder().encodeToString("example.test".getBytes(StandardCharsets.UTF_8));
+        Fixture.write(c, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>" + ours + "</auth>");
+        assertTrue(Fixture.readUntil(c, "/>").contains("<success"));
+        Fixture.write(c, "<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams'"
+                + " from='example.test' to='other.test' version='1.0'>");
+        String again = Fixture.readUntil(c, "</stream:features>");
+        assertTrue(!again.contains("EXTERNAL"), "authenticated already: " + again);
+        Fixture.write(c, "<message from='juliet@example.test/balcony' to='bob@other.test' type='chat'><body>certified</body></message>");
+        assertEquals("certified", body(bob, "juliet@example.test/balcony").childText("body").orElseThrow());
+        Fixture.write(c, "<message from='romeo@conference.example.test' to='bob@other.test'><body>not authenticated</body></message>");
+        assertTrue(Fixture.readToEnd(c).contains("<invalid-from"));
+    }
+
     // ---------------------------------------------------------------- raw dialback
 
     private static final String SECRET = "the example.test dialback secret";

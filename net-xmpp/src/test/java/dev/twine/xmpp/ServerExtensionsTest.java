@@ -126,7 +126,7 @@ class ServerExtensionsTest {
             List<String> features = info.children().stream().filter(c -> c.name().equals("feature"))
                     .map(c -> c.attributeOrEmpty("var")).toList();
             assertEquals(List.of("http://jabber.org/protocol/disco#info", "http://jabber.org/protocol/disco#items", "urn:xmpp:ping",
-                    "jabber:iq:version", "jabber:iq:roster", KV, "urn:xmpp:carbons:2", "vcard-temp", "msgoffline"), features);
+                    "jabber:iq:version", "jabber:iq:roster", KV, "urn:xmpp:carbons:2", "vcard-temp", "urn:xmpp:blocking", "msgoffline"), features);
             assertEquals(1, info.children().stream().filter(c -> c.name().equals("identity")).count(), info.toXml());
         }
     }

@@ -9,6 +9,8 @@ import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.UsersFile;
 import dev.twine.mail.imap.ImapServer;
 import dev.twine.mail.maildir.Maildir;
+import dev.twine.mail.managesieve.ManageSieveServer;
+import dev.twine.mail.sieve.SieveScripts;
 import dev.twine.mail.pop3.Pop3Server;
 import dev.twine.dns.Resolver;
 import dev.twine.mail.auth.DkimAlgorithm;
@@ -21,6 +23,7 @@ import dev.twine.mail.smtp.Aliases;
 import dev.twine.mail.smtp.DnsMxResolver;
 import dev.twine.mail.smtp.MailDelivery;
 import dev.twine.mail.smtp.MaildirDelivery;
+import dev.twine.mail.smtp.MtaSts;
 import dev.twine.mail.smtp.MxResolver;
 import dev.twine.mail.smtp.RelayQueue;
 import dev.twine.mail.smtp.SenderLogins;
@@ -43,8 +46,8 @@ import java.util.Optional;
  * {@code twine mail}: an ESMTP server on the SMTP port (mail for local users), a submission server
  * (RFC 6409, AUTH required, relays anywhere), optionally an LMTP server, and the persistent relay
  * queue behind them, over one Maildir++ store and one Dovecot-style users file; local aliases
- * from an {@code aliases(5)} file. POP3 and IMAP options are declared here and served by their own
- * packages' servers.
+ * from an {@code aliases(5)} file. POP3, IMAP and ManageSieve options are declared here and
+ * served by their own packages' servers; local delivery runs each user's Sieve script.
  */
 public final class MailPlugin implements ServicePlugin {
     /** Makes the plugin (the launcher finds it with {@link java.util.ServiceLoader}). */
@@ -57,7 +60,7 @@ public final class MailPlugin implements ServicePlugin {
 
     @Override
     public String summary() {
-        return "Mail server: ESMTP (RFC 5321), submission (RFC 6409) and LMTP into a Maildir++ store, with a relay queue; IMAP and POP3 over the same store.";
+        return "Mail server: ESMTP (RFC 5321), submission (RFC 6409) and LMTP into a Maildir++ store, with a relay queue; IMAP and POP3 over the same store; Sieve filters at delivery, managed over ManageSieve.";
     }
 
     @Override
@@ -85,6 +88,9 @@ public final class MailPlugin implements ServicePlugin {
                         + " submission ports (0 = no limit)."),
                 Option.value("--pop3", "EP", "Endpoint for POP3 (repeatable).").asRepeatable(),
                 Option.value("--imap", "EP", "Endpoint for IMAP (repeatable).").asRepeatable(),
+                Option.value("--managesieve", "EP", "Endpoint for ManageSieve (RFC 5804; port 4190 by convention), where users"
+                        + " upload the Sieve scripts local delivery runs (kept as Dovecot Pigeonhole keeps them: DIR/USER/sieve/,"
+                        + " the active one linked from DIR/USER/.dovecot.sieve) (repeatable).").asRepeatable(),
                 Option.value("--tls-cert", "PEM", "Certificate chain for STARTTLS (with --tls-key)."),
                 Option.value("--tls-key", "PEM", "PKCS#8 private key for STARTTLS (with --tls-cert)."),
                 Option.value("--smarthost", "HOST:PORT", "Relay all outbound mail through this host instead of MX lookups."),
@@ -101,6 +107,14 @@ public final class MailPlugin implements ServicePlugin {
                         + " (repeatable); required with --dkim-key.").asRepeatable(),
                 Option.flag("--allow-plain-auth", "Offer AUTH without TLS (loopback testing only)."),
                 Option.value("--queue", "DIR", "Relay queue directory (default: the maildir's sibling DIR-queue)."),
+                Option.value("--relay-trust", "PEM", "CA certificates trusted when relayed mail needs a verified"
+                        + " next hop (REQUIRETLS, MTA-STS) and for MTA-STS policy hosts; default: the JDK's trust store."),
+                Option.value("--mta-sts", "on|off", "Honour the MTA-STS policies (RFC 8461) of the domains mail is"
+                        + " relayed to: under an enforced one only the MX hosts it names, over verified TLS; policies"
+                        + " are fetched over HTTPS and kept in QUEUE/mta-sts (not with --smarthost).").withDefault("on"),
+                Option.value("--delay-warning", "DURATION", "Tell a sender once when mail still waits in the relay queue"
+                        + " this long, e.g. 4h (a DSN with Action: delayed, RFC 3464; 0 = never, as Postfix's"
+                        + " delay_warning_time).").withDefault("0s"),
                 Option.value("--max-message-size", "BYTES", "Largest message accepted (SIZE), e.g. 25m.").withDefault("25m"),
                 Option.value("--quota", "BYTES", "Storage quota per user, e.g. 1g: IMAP APPEND and COPY past it are"
                         + " refused (NO [OVERQUOTA]) and GETQUOTA tells it (default: none)."),
@@ -211,7 +225,26 @@ public final class MailPlugin implements ServicePlugin {
         RelayQueue.Builder qb = RelayQueue.builder()
                 .directory(queueDir)
                 .resolver(resolver)
-                .heloName(domain);
+                .heloName(domain)
+                .delayWarning(args.duration("--delay-warning"));
+        Optional<String> relayTrust = args.value("--relay-trust");
+        Tls verified = Tls.client();
+        if (relayTrust.isPresent()) {
+            try {
+                verified = Tls.client(Path.of(relayTrust.get()));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--relay-trust: " + e.getMessage(), e);
+            }
+        }
+        qb.verifiedTls(verified);
+        String mtaSts = args.require("--mta-sts");
+        if (!mtaSts.equals("on") && !mtaSts.equals("off")) {
+            throw new IllegalArgumentException("--mta-sts: on or off, got '" + mtaSts + "'");
+        }
+        if (mtaSts.equals("on") && args.value("--smarthost").isEmpty()) {
+            // a smarthost is not the recipient domain's MX: its policy does not apply there
+            qb.mtaSts(MtaSts.builder().resolver(dns).cache(queueDir.resolve("mta-sts")).tls(verified).build());
+        }
         domains.forEach(d -> qb.localDelivery(d, maildir));
         Optional<String> relayUser = args.value("--smarthost-user");
         Optional<String> relayPasswordFile = args.value("--smarthost-password-file");
@@ -247,7 +280,12 @@ public final class MailPlugin implements ServicePlugin {
         if (postmaster != null) {
             local.postmaster(postmaster);
         }
-        MailDelivery<?> delivery = MailDelivery.byDomain(domains, local.build(), dkimSigning(args, domains, queue));
+        // each user's active Sieve script runs at local delivery; what it sends goes out by the queue
+        SieveScripts scripts = SieveScripts.builder().maildir(maildir).userLog(true).build();
+        local.sieve(scripts).outbound(queue);
+        // NOTIFY=SUCCESS on local mail is told by the queue, which sends the notices (RFC 3461)
+        MailDelivery<?> delivery = MailDelivery.byDomain(domains, queue.notifyingSuccess(local.build()),
+                dkimSigning(args, domains, queue));
         Optional<String> aliasesFile = args.value("--aliases");
         SenderLogins senders = SenderLogins.byName(domains);
         if (aliasesFile.isPresent()) {
@@ -331,6 +369,17 @@ public final class MailPlugin implements ServicePlugin {
             args.metrics().ifPresent(i::metrics);
             imap.forEach(i::listen);
             services.add(checked("--imap", i::build));
+        }
+        List<String> managesieve = args.values("--managesieve");
+        if (!managesieve.isEmpty()) {
+            ManageSieveServer.Builder m = ManageSieveServer.builder().portal(portal).scripts(scripts).allowPlainLogin(plain)
+                    .limits(LimitOptions.connectionLimits(args));
+            if (accessTls != null) {
+                m.tls(accessTls);
+            }
+            args.metrics().ifPresent(m::metrics);
+            managesieve.forEach(m::listen);
+            services.add(checked("--managesieve", m::build));
         }
         return Services.group("mail", services);
     }

@@ -46,4 +46,19 @@ public interface SieveMessage {
      * @return the body text
      */
     String bodyText();
+
+    /**
+     * The message as a deliverer has it: its bytes (header, blank line, body) and its envelope.
+     * The header is parsed here; the body only when the {@code body} test asks for it (text parts
+     * decoded with their charsets, the first MiB of text at most).
+     *
+     * @param envelopeFrom the reverse path, empty for {@code <>}
+     * @param envelopeTo the recipient the delivery is for
+     * @param message the message's bytes, not copied: they must not change while it is used
+     * @return the message
+     */
+    static SieveMessage of(String envelopeFrom, String envelopeTo, byte[] message) {
+        return new RawMessage(java.util.Objects.requireNonNull(envelopeFrom, "envelopeFrom"),
+                java.util.Objects.requireNonNull(envelopeTo, "envelopeTo"), java.util.Objects.requireNonNull(message, "message"));
+    }
 }

@@ -36,9 +36,11 @@ import java.util.regex.PatternSyntaxException;
  * {@code reject} and {@code ereject} (RFC 5429), {@code copy} (RFC 3894), {@code imap4flags} (RFC
  * 5232), {@code body} (RFC 5173, {@code :text}), {@code variables} (RFC 5229: {@code set} with its
  * modifiers, {@code string}, {@code ${name}} and the match variables {@code ${0}}-{@code ${9}}),
- * {@code regex} (draft-ietf-sieve-regex, {@code :regex} with Java's syntax) and {@code
+ * {@code regex} (draft-ietf-sieve-regex, {@code :regex} with Java's syntax), {@code
  * subaddress} (RFC 5233, {@code :user}/{@code :detail} split at the first {@code +}, as the
- * server's own plus-addressing). A script that requires anything else is refused at {@link
+ * server's own plus-addressing), {@code mailbox} (RFC 5490: {@code fileinto :create}) and
+ * {@code vacation} (RFC 5230: {@code :days}, {@code :subject}, {@code :from}, {@code :addresses},
+ * {@code :mime}, {@code :handle}; whether a reply is due is the deliverer's to decide). A script that requires anything else is refused at {@link
  * #parse}, as §3.2 asks.
  *
  * <h2>Error handling</h2>
@@ -50,7 +52,8 @@ import java.util.regex.PatternSyntaxException;
 public final class SieveScript {
     /** The extensions {@code require} accepts. */
     public static final Set<String> EXTENSIONS = Set.of("fileinto", "envelope", "reject", "ereject", "copy",
-            "imap4flags", "body", "variables", "regex", "subaddress", "comparator-i;octet", "comparator-i;ascii-casemap");
+            "imap4flags", "body", "variables", "regex", "subaddress", "mailbox", "vacation", "comparator-i;octet",
+            "comparator-i;ascii-casemap");
     /** Actions one run may take before it is stopped as a loop or an attack (§2.10.4 allows a limit). */
     public static final int MAX_ACTIONS = 64;
     /** A variable's value is cut to this many characters (RFC 5229 §3 allows a limit). */
@@ -162,10 +165,27 @@ public final class SieveScript {
             }
             case "fileinto" -> {
                 need(c, "fileinto");
-                Args a = Args.of(noBlock(c), Set.of("copy", "flags"), Set.of("flags"));
+                Args a = Args.of(noBlock(c), Set.of("copy", "flags", "create"), Set.of("flags"));
                 a.count(1);
                 a.string(0);
                 extensions(c, a);
+                if (a.has("create")) {
+                    need(c, "mailbox"); // RFC 5490 §3.2
+                }
+            }
+            case "vacation" -> {
+                need(c, "vacation");
+                Args a = Args.of(noBlock(c), VACATION_TAGS, VACATION_VALUES);
+                a.count(1);
+                a.string(0);
+                for (int i = 0; i < c.args().size(); i++) {
+                    boolean valued = c.args().get(i) instanceof Tag t && VACATION_VALUES.contains(t.name());
+                    boolean days = valued && ((Tag) c.args().get(i)).name().equals("days");
+                    if (valued && days != (c.args().get(i + 1) instanceof SieveParser.Number)) {
+                        throw new SieveException(c.line(), "vacation: :days takes a number, :"
+                                + ((Tag) c.args().get(i)).name() + " " + (days ? "not a string" : "a string"));
+                    }
+                }
             }
             case "redirect" -> {
                 Args a = Args.of(noBlock(c), Set.of("copy"), Set.of());
@@ -221,6 +241,16 @@ public final class SieveScript {
             need(c, "imap4flags");
         }
     }
+
+    /** RFC 5230 §4: vacation's tags, and those of them followed by a value. */
+    private static final Set<String> VACATION_TAGS = Set.of("days", "subject", "from", "addresses", "mime", "handle");
+    private static final Set<String> VACATION_VALUES = Set.of("days", "subject", "from", "addresses", "handle");
+    /** The tags any action takes, and those of them followed by a value. */
+    private static final Set<String> ACTION_TAGS = Set.of("copy", "flags", "create", "lower", "upper", "lowerfirst",
+            "upperfirst", "quotewildcard", "length", "days", "subject", "from", "addresses", "mime", "handle");
+    private static final Set<String> ACTION_VALUES = Set.of("flags", "days", "subject", "from", "addresses", "handle");
+    /** RFC 5230 §4.1: the period when the script gives none (the least is 1, the most taken 365). */
+    static final int VACATION_DEFAULT_DAYS = 7;
 
     private static final Set<String> MATCH = Set.of("is", "contains", "matches", "regex");
     private static final Set<String> PARTS = Set.of("all", "localpart", "domain", "user", "detail");
@@ -355,10 +385,13 @@ public final class SieveScript {
                     }
                     String value = "";
                     if (withValue.contains(tag.name())) {
-                        if (i + 1 >= args.size() || !(args.get(i + 1) instanceof Strings s)) {
+                        if (i + 1 < args.size() && args.get(i + 1) instanceof SieveParser.Number number) {
+                            value = Long.toString(number.value()); // vacation's :days
+                        } else if (i + 1 >= args.size() || !(args.get(i + 1) instanceof Strings s)) {
                             throw new SieveException(tag.line(), ":" + tag.name() + " needs a string");
+                        } else {
+                            value = String.join(" ", s.values()); // a list's items: space-separated
                         }
-                        value = String.join(" ", s.values());
                         i++;
                     }
                     tags.put(tag.name(), value);
@@ -465,8 +498,7 @@ public final class SieveScript {
 
         private void action(Node c) throws SieveException {
             line = c.line();
-            Args a = Args.of(c, Set.of("copy", "flags", "lower", "upper", "lowerfirst", "upperfirst", "quotewildcard", "length"),
-                    Set.of("flags"));
+            Args a = Args.of(c, ACTION_TAGS, ACTION_VALUES);
             switch (c.name()) {
                 case "stop" -> stopped = true;
                 case "keep" -> {
@@ -480,7 +512,7 @@ public final class SieveScript {
                     if (mailbox.equalsIgnoreCase("INBOX")) {
                         keep(f);
                     } else if (mailboxes.add(mailbox)) {
-                        add(new SieveAction.FileInto(mailbox, f));
+                        add(new SieveAction.FileInto(mailbox, f, a.has("create")));
                     }
                     implicitKeep &= a.has("copy");
                 }
@@ -499,14 +531,48 @@ public final class SieveScript {
                     if (kept || actions.stream().anyMatch(x -> x instanceof SieveAction.FileInto)) {
                         throw new SieveException(c.line(), c.name() + " cannot follow keep or fileinto (RFC 5429 §2.1)");
                     }
+                    if (actions.stream().anyMatch(x -> x instanceof SieveAction.Vacation)) {
+                        throw new SieveException(c.line(), c.name() + " cannot follow vacation (RFC 5230 §4.7)");
+                    }
                     add(new SieveAction.Reject(expand(a.string(0)), c.name().equals("ereject")));
                     rejected = true;
                     implicitKeep = false;
                 }
                 case "setflag", "addflag", "removeflag" -> flagCommand(c.name(), a);
                 case "set" -> set(a);
+                case "vacation" -> vacation(a);
                 default -> throw new SieveException(c.line(), "unknown command " + c.name());
             }
+        }
+
+        /** RFC 5230 §4: one auto-reply at most (§4.7), not with a reject; the implicit keep stays. */
+        private void vacation(Args a) throws SieveException {
+            if (rejected) {
+                throw new SieveException(line, "vacation cannot follow reject (RFC 5230 §4.7)");
+            }
+            if (actions.stream().anyMatch(x -> x instanceof SieveAction.Vacation)) {
+                throw new SieveException(line, "a second vacation (RFC 5230 §4.7)");
+            }
+            long days = a.has("days") ? Long.parseLong(a.value("days")) : VACATION_DEFAULT_DAYS;
+            String reason = expand(a.string(0));
+            String subject = a.has("subject") ? expand(a.value("subject")) : "";
+            String from = a.has("from") ? expand(a.value("from")) : "";
+            Set<String> addresses = new LinkedHashSet<>();
+            if (a.has("addresses")) {
+                for (String s : expand(a.value("addresses")).split("\\s+")) {
+                    if (!s.isEmpty()) {
+                        addresses.add(s);
+                    }
+                }
+            }
+            // §4.2: without :handle, replies differ when what they say differs; made as Pigeonhole
+            // makes it, so the two tell the same vacations apart
+            // (from the arguments as written, before variables are expanded)
+            String handle = a.has("handle") ? expand(a.value("handle"))
+                    : a.string(0) + (a.has("subject") ? a.value("subject") : "<default-subject>")
+                            + (a.has("from") ? a.value("from") : "<default-from>") + (a.has("mime") ? "<MIME>" : "<NO-MIME>");
+            add(new SieveAction.Vacation(reason, subject, from, addresses, a.has("mime"), handle,
+                    java.time.Duration.ofDays(Math.max(1, Math.min(days, 365)))));
         }
 
         private void keep(Set<String> f) throws SieveException {

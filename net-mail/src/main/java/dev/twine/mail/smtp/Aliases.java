@@ -433,7 +433,9 @@ public final class Aliases {
 
         @Override
         public void deliver(Envelope<List<Recipient<T>>> envelope, InputStream message) throws IOException, InterruptedException {
-            List<Recipient<T>> targets = envelope.recipients().stream().flatMap(r -> r.destination().stream()).distinct().toList();
+            // an alias's targets keep the NOTIFY and ORCPT given for it (RFC 3461 §6.2.7, aliases)
+            List<Recipient<T>> targets = envelope.recipients().stream()
+                    .flatMap(r -> r.destination().stream().map(t -> t.withParameters(r.parameters()))).distinct().toList();
             try {
                 delivery.deliver(envelope.withRecipients(targets), message);
             } catch (PartialDeliveryException e) {

@@ -33,47 +33,59 @@ public final class DnsMxResolver {
         if (port < 1 || port > 65535) {
             throw new IllegalArgumentException("port out of range: " + port);
         }
-        return domain -> {
-            List<DnsRecord.Mx> mx;
+        return new MxResolver() {
+            @Override
+            public List<String> lookup(String domain) throws IOException {
+                return hosts(domain).stream().map(Host::address).toList();
+            }
+
+            @Override
+            public List<Host> hosts(String domain) throws IOException {
+                return resolve(resolver, port, domain);
+            }
+        };
+    }
+
+    private static List<MxResolver.Host> resolve(Resolver resolver, int port, String domain) throws IOException {
+        List<DnsRecord.Mx> mx;
+        try {
+            mx = resolver.lookupMx(domain);
+        } catch (DnsException e) {
+            if (e.isNameError()) {
+                return List.of(); // NXDOMAIN: permanent
+            }
+            throw e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("MX lookup for " + domain + " interrupted");
+        }
+        if (mx.isEmpty()) {
+            // RFC 5321 §5.1: no MX record, the domain's own address is the implicit MX
+            mx = List.of(new DnsRecord.Mx(domain, 0, 0, domain));
+        }
+        List<MxResolver.Host> hosts = new ArrayList<>();
+        IOException lastFailure = null;
+        for (DnsRecord.Mx m : mx) {
+            String host = m.exchange().endsWith(".") ? m.exchange().substring(0, m.exchange().length() - 1) : m.exchange();
+            if (host.isEmpty()) {
+                return List.of(); // RFC 7505 null MX: the domain takes no mail
+            }
+            // the exchange's addresses come from the same resolver, not the system's
             try {
-                mx = resolver.lookupMx(domain);
-            } catch (DnsException e) {
-                if (e.isNameError()) {
-                    return List.of(); // NXDOMAIN: permanent
+                for (InetAddress a : resolver.lookupAddresses(host)) {
+                    String ip = a.getHostAddress();
+                    hosts.add(new MxResolver.Host(host, (a instanceof Inet6Address ? "[" + ip + "]" : ip) + ":" + port));
                 }
-                throw e;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new InterruptedIOException("MX lookup for " + domain + " interrupted");
+                throw new InterruptedIOException("address lookup for " + host + " interrupted");
+            } catch (IOException e) {
+                lastFailure = e; // try the other exchanges
             }
-            if (mx.isEmpty()) {
-                // RFC 5321 §5.1: no MX record, the domain's own address is the implicit MX
-                mx = List.of(new DnsRecord.Mx(domain, 0, 0, domain));
-            }
-            List<String> hosts = new ArrayList<>();
-            IOException lastFailure = null;
-            for (DnsRecord.Mx m : mx) {
-                String host = m.exchange().endsWith(".") ? m.exchange().substring(0, m.exchange().length() - 1) : m.exchange();
-                if (host.isEmpty()) {
-                    return List.of(); // RFC 7505 null MX: the domain takes no mail
-                }
-                // the exchange's addresses come from the same resolver, not the system's
-                try {
-                    for (InetAddress a : resolver.lookupAddresses(host)) {
-                        String ip = a.getHostAddress();
-                        hosts.add((a instanceof Inet6Address ? "[" + ip + "]" : ip) + ":" + port);
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new InterruptedIOException("address lookup for " + host + " interrupted");
-                } catch (IOException e) {
-                    lastFailure = e; // try the other exchanges
-                }
-            }
-            if (hosts.isEmpty()) {
-                throw lastFailure != null ? lastFailure : new IOException("no address for any MX host of " + domain);
-            }
-            return hosts;
-        };
+        }
+        if (hosts.isEmpty()) {
+            throw lastFailure != null ? lastFailure : new IOException("no address for any MX host of " + domain);
+        }
+        return hosts;
     }
 }

@@ -174,13 +174,25 @@ public interface MailDelivery<T> {
      *
      * @param address the forward path as given at {@code RCPT TO}
      * @param destination what {@link MailDelivery#recipient} returned for it
+     * @param parameters its DSN parameters ({@code NOTIFY}, {@code ORCPT}, RFC 3461 §4)
      * @param <T> the destination type
      */
-    record Recipient<T>(String address, T destination) {
+    record Recipient<T>(String address, T destination, RcptParameters parameters) {
         /** Checks that nothing is null. */
         public Recipient {
             Objects.requireNonNull(address, "address");
             Objects.requireNonNull(destination, "destination");
+            Objects.requireNonNull(parameters, "parameters");
+        }
+
+        /** A recipient without DSN parameters. */
+        public Recipient(String address, T destination) {
+            this(address, destination, RcptParameters.none());
+        }
+
+        /** The same recipient with {@code others} (a delivery that expands an alias passes them on). */
+        public Recipient<T> withParameters(RcptParameters others) {
+            return new Recipient<>(address, destination, others);
         }
     }
 
@@ -191,20 +203,28 @@ public interface MailDelivery<T> {
      * @param id the server's id for the message, as in its {@code Received:} field and log lines
      * @param sender the reverse path, empty for the null sender {@code <>}
      * @param recipients every accepted recipient, in {@code RCPT} order (at least one)
+     * @param parameters the {@code MAIL FROM} parameters that go with the message: DSN's
+     *     {@code RET} and {@code ENVID}, {@code REQUIRETLS}
      * @param <T> the destination type
      */
-    record Envelope<T>(Session session, String id, String sender, List<Recipient<T>> recipients) {
+    record Envelope<T>(Session session, String id, String sender, List<Recipient<T>> recipients, MailParameters parameters) {
         /** Checks that nothing is null and copies the list. */
         public Envelope {
             Objects.requireNonNull(session, "session");
             Objects.requireNonNull(id, "id");
             Objects.requireNonNull(sender, "sender");
             recipients = List.copyOf(recipients);
+            Objects.requireNonNull(parameters, "parameters");
+        }
+
+        /** An envelope without MAIL FROM parameters. */
+        public Envelope(Session session, String id, String sender, List<Recipient<T>> recipients) {
+            this(session, id, sender, recipients, MailParameters.none());
         }
 
         /** The same envelope with other recipients (a wrapping delivery passes these on). */
         public <U> Envelope<U> withRecipients(List<Recipient<U>> others) {
-            return new Envelope<>(session, id, sender, others);
+            return new Envelope<>(session, id, sender, others, parameters);
         }
     }
 }

@@ -44,6 +44,10 @@ import java.util.Set;
  * {@link #deliver} writes {@code Return-Path:} (RFC 5321 §4.4) and the message once into each
  * distinct user's {@code tmp/}, forces it to disk, renames it into {@code new/} and forces the
  * directory ({@link Maildir#deliver(String, byte[]...)}); it returns only when every copy is there.
+ * With a {@linkplain Builder#sieve Sieve filter}, each user's copy goes where the filter says
+ * (folders, flags, nowhere), and what the filter sends (redirects, vacation replies, rejections)
+ * is stored or {@linkplain Builder#outbound queued} durably before it returns too; a reject for
+ * a message with one recipient is {@code 550 5.7.1} instead, nothing stored.
  *
  * <h2>Error handling</h2>
  * A user whose copy cannot be written gets {@code 451 4.3.0}: when others got theirs, through a
@@ -56,12 +60,15 @@ public final class MaildirDelivery implements MailDelivery<String> {
     private final Maildir maildir;
     private final UserStore users;
     private final String postmaster;
+    /** Runs each user's Sieve filter and carries out its actions; null when there is no filter. */
+    private final SieveRun sieve;
 
     private MaildirDelivery(Builder b) {
         this.domains = Set.copyOf(b.domains);
         this.maildir = b.maildir;
         this.users = b.users;
         this.postmaster = b.postmaster;
+        this.sieve = b.sieve == null ? null : new SieveRun(maildir, domains, this::user, b.sieve, b.outbound, b.clock);
     }
 
     /** A builder; {@link Builder#domain}, {@link Builder#maildir} and {@link Builder#users} are required. */
@@ -93,7 +100,7 @@ public final class MaildirDelivery implements MailDelivery<String> {
      * §4.5.1: postmaster is always accepted, in any case: the user of that name, else the
      * configured one, else the mailbox named postmaster.
      */
-    private String user(String local) {
+    String user(String local) {
         String user = exactUser(local);
         int plus = local.indexOf(Aliases.TAG);
         return user != null || plus <= 0 ? user : exactUser(local.substring(0, plus));
@@ -125,19 +132,27 @@ public final class MaildirDelivery implements MailDelivery<String> {
      * @throws IOException if no copy could be written
      */
     @Override
-    public void deliver(Envelope<String> envelope, InputStream message) throws IOException {
+    public void deliver(Envelope<String> envelope, InputStream message) throws IOException, InterruptedException {
         byte[] returnPath = ("Return-Path: <" + envelope.sender() + ">\r\n").getBytes(StandardCharsets.UTF_8);
         byte[] text = message.readAllBytes();
         Map<String, IOException> failed = new LinkedHashMap<>();
         int stored = 0;
         Map<String, byte[]> deliveredTo = new LinkedHashMap<>();
+        Map<String, String> addresses = new LinkedHashMap<>();
         for (Recipient<String> r : envelope.recipients()) {
             deliveredTo.computeIfAbsent(r.destination(), user -> deliveredTo(r.address(), user));
+            addresses.putIfAbsent(r.destination(), r.address());
         }
+        Map<String, List<dev.twine.mail.sieve.SieveAction>> filtered = sieve == null ? Map.of()
+                : sieve.decide(envelope, addresses, deliveredTo, text);
         for (Map.Entry<String, byte[]> copy : deliveredTo.entrySet()) {
             String user = copy.getKey();
             try {
-                maildir.deliver(user, returnPath, copy.getValue(), text);
+                if (sieve == null) {
+                    maildir.deliver(user, returnPath, copy.getValue(), text);
+                } else {
+                    sieve.carryOut(envelope.sender(), user, addresses.get(user), copy.getValue(), text, filtered.get(user), 0);
+                }
                 stored++;
             } catch (IOException e) {
                 failed.put(user, e);
@@ -164,7 +179,7 @@ public final class MaildirDelivery implements MailDelivery<String> {
      * The {@code Delivered-To:} field for mail to {@code address} stored for {@code user}: the
      * address when it carries a tag the user name does not (plus-addressing), else nothing.
      */
-    private static byte[] deliveredTo(String address, String user) {
+    static byte[] deliveredTo(String address, String user) {
         int at = address.lastIndexOf('@');
         int plus = address.indexOf(Aliases.TAG);
         if (plus <= 0 || plus > at || address.substring(0, at).equalsIgnoreCase(user)) {
@@ -179,8 +194,52 @@ public final class MaildirDelivery implements MailDelivery<String> {
         private Maildir maildir;
         private UserStore users;
         private String postmaster;
+        private dev.twine.mail.sieve.SieveFilter sieve;
+        private RelayQueue outbound;
+        private java.time.Clock clock = java.time.Clock.systemUTC();
 
         private Builder() {}
+
+        /**
+         * Runs {@code filter} (usually {@link dev.twine.mail.sieve.SieveScripts}, the users'
+         * Sieve scripts) for each user a message is for, before storing it, and carries out what
+         * it decides: keep and fileinto with their flags, discard, redirect, reject and vacation
+         * (the module README's "Sieve at delivery" says how each is done). A filter's failure,
+         * or a failing action, puts the message in INBOX. Without a filter every message goes to
+         * INBOX.
+         *
+         * @param filter the filter
+         * @return this builder
+         */
+        public Builder sieve(dev.twine.mail.sieve.SieveFilter filter) {
+            this.sieve = Objects.requireNonNull(filter, "filter");
+            return this;
+        }
+
+        /**
+         * Where mail a filter sends to other domains goes (redirects, vacation replies,
+         * rejections): queued durably before the message counts as delivered. Without it such
+         * mail can go to local users only, and the rest is logged and dropped (the original is
+         * then kept).
+         *
+         * @param queue the relay queue
+         * @return this builder
+         */
+        public Builder outbound(RelayQueue queue) {
+            this.outbound = Objects.requireNonNull(queue, "queue");
+            return this;
+        }
+
+        /**
+         * The clock for the vacation records ({@code :days}); the system clock by default.
+         *
+         * @param clock the clock
+         * @return this builder
+         */
+        public Builder clock(java.time.Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
 
         /**
          * Adds a local mail domain: mail to {@code user@domain} goes to the Maildir; repeatable,

@@ -24,6 +24,44 @@ public interface MxResolver {
      */
     List<String> lookup(String domain) throws IOException;
 
+    /**
+     * The next hops for {@code domain}, best first, each with the host name its certificate is
+     * checked against when TLS must be verified (REQUIRETLS, RFC 8689 §4.2.1; MTA-STS, RFC 8461
+     * §4.1) and that an MTA-STS policy's {@code mx} patterns are matched with. By default each
+     * {@link #lookup} entry names itself (the part before the port); {@link DnsMxResolver} gives
+     * the MX host's name with each of its addresses.
+     *
+     * @throws IOException as {@link #lookup} does
+     */
+    default List<Host> hosts(String domain) throws IOException {
+        return lookup(domain).stream().map(Host::of).toList();
+    }
+
+    /**
+     * One next hop.
+     *
+     * @param name the MX host name (or the address itself when no name is known), without a
+     *     trailing dot
+     * @param address where to connect, {@code host:port}
+     */
+    record Host(String name, String address) {
+        /** Checks that nothing is null. */
+        public Host {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(address, "address");
+        }
+
+        /** A hop named by its own {@code host:port} ({@code [v6]:port} too). */
+        static Host of(String hostPort) {
+            int colon = hostPort.lastIndexOf(':');
+            String host = colon > 0 ? hostPort.substring(0, colon) : hostPort;
+            if (host.startsWith("[") && host.endsWith("]")) {
+                host = host.substring(1, host.length() - 1);
+            }
+            return new Host(host, hostPort);
+        }
+    }
+
     /** Sends every domain's mail to one host ({@code --smarthost HOST:PORT}). */
     static MxResolver fixed(String hostPort) {
         Objects.requireNonNull(hostPort, "hostPort");

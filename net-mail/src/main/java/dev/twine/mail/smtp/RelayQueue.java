@@ -16,6 +16,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -30,6 +31,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.Collectors;
 
 /**
  * A persistent outbound mail queue: messages accepted for other domains wait on disk until an
@@ -58,7 +60,16 @@ import java.util.concurrent.locks.ReentrantLock;
  * returning when it is on disk. Combine it with local delivery through {@link MailDelivery#byDomain}.
  *
  * <p>STARTTLS is used whenever the next hop offers it (opportunistic, RFC 7435); AUTH when
- * credentials are configured and the hop offers it.
+ * credentials are configured and the hop offers it. A message sent with REQUIRETLS (RFC 8689)
+ * goes only to a hop that offers it over TLS with a certificate valid for the MX host's name
+ * ({@link Builder#verifiedTls}), and bounces with {@code 5.7.30} when every host answered and
+ * none does.
+ *
+ * <h2>Delivery status notifications</h2>
+ * The DSN parameters (RFC 3461) of the envelope and of each recipient are kept with the message:
+ * a recipient is reported on failure unless its NOTIFY excludes it, on delay (once, after
+ * {@link Builder#delayWarning}) and on success when it asks; the parameters go on to a hop that
+ * offers DSN. {@link #notifyingSuccess} reports local deliveries.
  */
 public final class RelayQueue implements Service, MailDelivery<String> {
     private static final System.Logger LOG = System.getLogger(RelayQueue.class.getName());
@@ -76,6 +87,9 @@ public final class RelayQueue implements Service, MailDelivery<String> {
     private final String authPassword;
     private final Duration timeout;
     private final int concurrency;
+    private final Duration delayWarning;
+    private final Tls verifiedTls;
+    private final MtaSts mtaSts;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
@@ -100,6 +114,9 @@ public final class RelayQueue implements Service, MailDelivery<String> {
         this.authPassword = b.authPassword;
         this.timeout = b.timeout;
         this.concurrency = b.concurrency;
+        this.delayWarning = b.delayWarning;
+        this.verifiedTls = b.verifiedTls;
+        this.mtaSts = b.mtaSts;
     }
 
     /** A builder; {@link Builder#directory}, {@link Builder#resolver} and {@link Builder#heloName} are required. */
@@ -116,13 +133,18 @@ public final class RelayQueue implements Service, MailDelivery<String> {
      * @throws IOException if it cannot be stored; then nothing is queued
      */
     public String enqueue(String from, List<String> recipients, byte[] message) throws IOException {
+        return store(from, MailParameters.none(), recipients.stream().map(r -> new Queued(r, RcptParameters.none(), false))
+                .toList(), message);
+    }
+
+    private String store(String from, MailParameters parameters, List<Queued> recipients, byte[] message) throws IOException {
         if (recipients.isEmpty()) {
             throw new IllegalArgumentException("no recipients");
         }
         String id = clock.millis() + "-" + UUID.randomUUID().toString().replace("-", "");
         Files.createDirectories(dir.resolve("tmp"));
         writeDurably(dir.resolve(id + ".msg"), message);
-        Envelope env = new Envelope(id, from, new ArrayList<>(recipients), 0, clock.instant(), clock.instant());
+        Envelope env = new Envelope(id, from, parameters, List.copyOf(recipients), 0, clock.instant(), clock.instant());
         writeDurably(dir.resolve(id + ".env"), env.encode());
         Maildir.forceDirectory(dir);
         signal();
@@ -142,14 +164,91 @@ public final class RelayQueue implements Service, MailDelivery<String> {
     /**
      * Queues the message for every recipient, each once; returns once it is durably on disk
      * ({@link #enqueue}). The message is queued as given, with the server's {@code Received:} field
-     * and without {@code Return-Path:}, which the final hop adds.
+     * and without {@code Return-Path:}, which the final hop adds. The envelope's
+     * {@linkplain MailDelivery.Envelope#parameters() parameters} and each recipient's are stored
+     * with it: the notifications the queue sends follow them, and a next hop that offers DSN gets
+     * them (a recipient given twice keeps its first parameters).
      *
      * @throws IOException if it cannot be stored; nothing is then queued
      */
     @Override
     public void deliver(MailDelivery.Envelope<String> envelope, java.io.InputStream message) throws IOException {
-        enqueue(envelope.sender(), envelope.recipients().stream().map(MailDelivery.Recipient::destination).distinct().toList(),
-                message.readAllBytes());
+        Map<String, Queued> rcpts = new LinkedHashMap<>();
+        for (MailDelivery.Recipient<String> r : envelope.recipients()) {
+            rcpts.putIfAbsent(r.destination(), new Queued(r.destination(), r.parameters(), false));
+        }
+        store(envelope.sender(), envelope.parameters(), List.copyOf(rcpts.values()), message.readAllBytes());
+    }
+
+    /**
+     * Wraps a final delivery (local mailboxes, {@link MaildirDelivery}) so that its sender hears of
+     * each delivery that asked for it: once {@code local} has taken the message, every recipient
+     * whose {@code NOTIFY} includes SUCCESS is reported in one notification with
+     * {@code Action: delivered} (RFC 3461 §6.2.1, RFC 3464), sent as this queue sends bounces
+     * (into the local Maildir for a local sender, queued otherwise). Recipients a
+     * {@link PartialDeliveryException} names are not reported; their failure is the client's to
+     * hear. Everything else passes through unchanged.
+     *
+     * <h4>Error handling</h4>
+     * The message is delivered before the notification is made, so a notification that cannot be
+     * stored is logged and the delivery still succeeds; the delivery's own exceptions pass
+     * through.
+     *
+     * @param local the delivery to wrap
+     * @return a delivery with {@code local}'s destinations
+     */
+    public <T> MailDelivery<T> notifyingSuccess(MailDelivery<T> local) {
+        Objects.requireNonNull(local, "local");
+        return new MailDelivery<>() {
+            @Override
+            public void sender(Session session, String sender) throws IOException, InterruptedException {
+                local.sender(session, sender);
+            }
+
+            @Override
+            public T recipient(Session session, String sender, String address) throws IOException, InterruptedException {
+                return local.recipient(session, sender, address);
+            }
+
+            @Override
+            public boolean reload() throws IOException {
+                return local.reload();
+            }
+
+            @Override
+            public void deliver(MailDelivery.Envelope<T> envelope, java.io.InputStream message)
+                    throws IOException, InterruptedException {
+                if (envelope.recipients().stream().noneMatch(r -> r.parameters().wants(RcptParameters.Notify.SUCCESS))) {
+                    local.deliver(envelope, message);
+                    return;
+                }
+                byte[] text = message.readAllBytes();
+                Set<String> failed = Set.of();
+                PartialDeliveryException partial = null;
+                try {
+                    local.deliver(envelope, new ByteArrayInputStream(text));
+                } catch (PartialDeliveryException e) {
+                    partial = e;
+                    failed = e.failures().keySet();
+                }
+                List<Report> delivered = new ArrayList<>();
+                for (MailDelivery.Recipient<T> r : envelope.recipients()) {
+                    if (!failed.contains(r.address())) {
+                        delivered.add(new Report(new Queued(r.address(), r.parameters(), false), "2.0.0", null, null));
+                    }
+                }
+                Instant now = clock.instant();
+                try {
+                    report(new RelayQueue.Envelope(envelope.id(), envelope.sender(), envelope.parameters(), List.of(), 0, now, now),
+                            Dsn.Action.DELIVERED, delivered, text);
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.WARNING, "message " + envelope.id() + ": delivered, but its success notice failed: " + e);
+                }
+                if (partial != null) {
+                    throw partial;
+                }
+            }
+        };
     }
 
     /** How many messages are waiting. */
@@ -161,7 +260,7 @@ public final class RelayQueue implements Service, MailDelivery<String> {
     public Map<String, List<String>> pending() throws IOException {
         Map<String, List<String>> m = new LinkedHashMap<>();
         for (Envelope e : envelopes()) {
-            m.put(e.id, List.copyOf(e.recipients));
+            m.put(e.id, e.recipients.stream().map(Queued::address).toList());
         }
         return m;
     }
@@ -220,26 +319,36 @@ public final class RelayQueue implements Service, MailDelivery<String> {
             Files.deleteIfExists(dir.resolve(env.id + ".env"));
             return;
         }
-        Map<String, List<String>> byDomain = new LinkedHashMap<>();
-        for (String r : env.recipients) {
-            byDomain.computeIfAbsent(domainOf(r), k -> new ArrayList<>()).add(r);
+        Map<String, List<Queued>> byDomain = new LinkedHashMap<>();
+        for (Queued r : env.recipients) {
+            byDomain.computeIfAbsent(domainOf(r.address()), k -> new ArrayList<>()).add(r);
         }
-        List<String> retry = new ArrayList<>();
-        List<Failure> failed = new ArrayList<>();
-        Map<String, String> lastTransient = new LinkedHashMap<>();
-        for (Map.Entry<String, List<String>> group : byDomain.entrySet()) {
-            deliverGroup(env, group.getKey(), group.getValue(), message, retry, failed, lastTransient);
+        Outcome outcome = new Outcome();
+        for (Map.Entry<String, List<Queued>> group : byDomain.entrySet()) {
+            deliverGroup(env, group.getKey(), group.getValue(), message, outcome);
         }
+        List<Queued> retry = outcome.retry;
         int attempts = env.attempts + 1;
         if (!retry.isEmpty() && attempts > retryDelays.size()) {
             // out of retries: RFC 3463 4.4.7, delivery time expired
-            for (String r : retry) {
-                failed.add(new Failure(r, "4.4.7", lastTransient.getOrDefault(r, "no answer from the next hop"), null));
+            for (Queued r : retry) {
+                outcome.failed.add(new Report(r, "4.4.7", outcome.lastTransient.getOrDefault(r.address(), "no answer from the next hop"), null));
             }
-            retry.clear();
+            retry = List.of();
         }
-        if (!failed.isEmpty()) {
-            bounce(env, failed, message);
+        report(env, Dsn.Action.FAILED, outcome.failed, message);
+        report(env, Dsn.Action.RELAYED, outcome.relayed, message);
+        if (delayWarning.isPositive() && !retry.isEmpty() && !clock.instant().isBefore(env.arrived.plus(delayWarning))) {
+            // RFC 3461 §4.1 DELAY: told once, after the delay warning time (Postfix's delay_warning_time)
+            List<Report> delayed = new ArrayList<>();
+            for (Queued r : retry) {
+                if (!r.warned()) {
+                    String why = outcome.lastTransient.getOrDefault(r.address(), "no answer from the next hop");
+                    delayed.add(new Report(r, status(why, "4.0.0"), why, null));
+                }
+            }
+            report(env, Dsn.Action.DELAYED, delayed, message);
+            retry = retry.stream().map(r -> new Queued(r.address(), r.parameters(), true)).toList();
         }
         Path envFile = dir.resolve(env.id + ".env");
         if (retry.isEmpty()) {
@@ -248,34 +357,91 @@ public final class RelayQueue implements Service, MailDelivery<String> {
             Maildir.forceDirectory(dir);
         } else {
             Instant next = clock.instant().plus(retryDelays.get(attempts - 1));
-            Envelope updated = new Envelope(env.id, env.from, retry, attempts, env.arrived, next);
+            Envelope updated = new Envelope(env.id, env.from, env.parameters, retry, attempts, env.arrived, next);
             writeDurably(envFile, updated.encode());
             Maildir.forceDirectory(dir);
         }
     }
 
-    private record Failure(String recipient, String status, String diagnostic, String remoteMta) {}
+    /** A recipient's outcome for a notification. */
+    private record Report(Queued recipient, String status, String diagnostic, String remoteMta) {}
 
-    private void deliverGroup(Envelope env, String domain, List<String> rcpts, byte[] message,
-            List<String> retry, List<Failure> failed, Map<String, String> lastTransient) {
-        List<String> hosts;
-        try {
-            hosts = resolver.lookup(domain);
-        } catch (IOException e) {
-            rcpts.forEach(r -> lastTransient.put(r, "MX lookup for " + domain + " failed: " + e.getMessage()));
+    /** What one attempt came to: recipients to retry, and those to report on. */
+    private static final class Outcome {
+        final List<Queued> retry = new ArrayList<>();
+        final List<Report> failed = new ArrayList<>();
+        final List<Report> relayed = new ArrayList<>();
+        final Map<String, String> lastTransient = new LinkedHashMap<>();
+
+        /** A refusal: permanent fails the recipient, anything else retries it. */
+        void refused(Queued r, Reply reply, String host) {
+            if (reply.isPermanent()) {
+                failed.add(new Report(r, status(reply.toString(), (reply.code() / 100) + ".0.0"), reply.toString(), host));
+            } else {
+                lastTransient.put(r.address(), reply.toString());
+                retry.add(r);
+            }
+        }
+
+        void retry(List<Queued> rcpts, String why) {
+            rcpts.forEach(r -> lastTransient.put(r.address(), why));
             retry.addAll(rcpts);
+        }
+    }
+
+    private void deliverGroup(Envelope env, String domain, List<Queued> rcpts, byte[] message, Outcome outcome) {
+        List<MxResolver.Host> hosts;
+        try {
+            hosts = resolver.hosts(domain);
+        } catch (IOException e) {
+            outcome.retry(rcpts, "MX lookup for " + domain + " failed: " + e.getMessage());
             return;
         }
         if (hosts.isEmpty()) {
             // RFC 7505: a null MX means the domain takes no mail
-            rcpts.forEach(r -> failed.add(new Failure(r, "5.1.10", "domain " + domain + " accepts no mail", null)));
+            rcpts.forEach(r -> outcome.failed.add(new Report(r, "5.1.10", "domain " + domain + " accepts no mail", null)));
             return;
         }
+        Map<String, RcptParameters> byAddress = new LinkedHashMap<>();
+        rcpts.forEach(r -> byAddress.put(r.address(), r.parameters()));
+        Optional<MtaSts.Policy> policy = stsPolicy(env, domain, message);
+        boolean enforce = policy.isPresent() && policy.get().mode() == MtaSts.Mode.ENFORCE;
         String lastError = "no next hop";
-        for (String host : hosts) {
+        String refusedTls = null;
+        String refusedSts = null;
+        boolean unreachable = false;
+        for (MxResolver.Host hop : hosts) {
+            String host = hop.address();
+            if (policy.isPresent() && !policy.get().matches(hop.name())) {
+                // RFC 8461 §4.1: only the MX hosts the policy names; testing mode only tells
+                String why = "MTA-STS: MX " + hop.name() + " is not in the policy of " + domain;
+                LOG.log(System.Logger.Level.INFO, "queue " + env.id + ": " + why + (enforce ? "" : " (testing mode: used)"));
+                if (enforce) {
+                    refusedSts = why;
+                    continue;
+                }
+            }
             try (SmtpClient c = SmtpClient.connect(host, timeout)) {
                 c.ehlo(heloName);
-                if (tls != null && c.supports("STARTTLS")) {
+                if (enforce && !env.parameters.requireTls()) {
+                    String why = verifiedTls(c, hop);
+                    if (why != null) {
+                        // RFC 8461 §4.2: a certificate valid for the MX name, or no delivery
+                        refusedSts = "MTA-STS: " + host + ": " + why;
+                        LOG.log(System.Logger.Level.INFO, "queue " + env.id + ": " + refusedSts);
+                        quietQuit(c);
+                        continue;
+                    }
+                } else if (env.parameters.requireTls()) {
+                    String why = requireTls(c, hop);
+                    if (why != null) {
+                        // RFC 8689 §4.2.1: not to this host; perhaps to another MX
+                        refusedTls = host + ": " + why;
+                        LOG.log(System.Logger.Level.INFO, "queue " + env.id + ": REQUIRETLS: " + refusedTls);
+                        quietQuit(c);
+                        continue;
+                    }
+                } else if (tls != null && c.supports("STARTTLS")) {
                     c.startTls(tls);
                 }
                 if (authUser != null && c.supports("AUTH")) {
@@ -283,30 +449,19 @@ public final class RelayQueue implements Service, MailDelivery<String> {
                 }
                 Map<String, Reply> refused;
                 try {
-                    refused = c.send(env.from, rcpts, message);
+                    refused = c.send(env.from, env.parameters, byAddress, message);
                 } catch (SmtpException e) {
-                    Reply r = e.reply();
-                    for (String rcpt : rcpts) {
-                        if (r.isPermanent()) {
-                            failed.add(new Failure(rcpt, status(r), r.toString(), host));
-                        } else {
-                            lastTransient.put(rcpt, r.toString());
-                            retry.add(rcpt);
-                        }
-                    }
+                    rcpts.forEach(r -> outcome.refused(r, e.reply(), host));
                     quietQuit(c);
                     return;
                 }
-                for (String rcpt : rcpts) {
-                    Reply r = refused.get(rcpt);
-                    if (r == null) {
-                        continue;
-                    }
-                    if (r.isPermanent()) {
-                        failed.add(new Failure(rcpt, status(r), r.toString(), host));
-                    } else {
-                        lastTransient.put(rcpt, r.toString());
-                        retry.add(rcpt);
+                for (Queued r : rcpts) {
+                    Reply reply = refused.get(r.address());
+                    if (reply != null) {
+                        outcome.refused(r, reply, host);
+                    } else if (!c.supports("DSN") && r.parameters().wants(RcptParameters.Notify.SUCCESS)) {
+                        // RFC 3461 §6.2.1: the next hop will not tell, so we do
+                        outcome.relayed.add(new Report(r, "2.0.0", null, host));
                     }
                 }
                 quietQuit(c);
@@ -315,12 +470,74 @@ public final class RelayQueue implements Service, MailDelivery<String> {
                 // a connection failure, a refused EHLO/STARTTLS/AUTH, or a host the client
                 // cannot parse: try the next host
                 lastError = host + ": " + e.getMessage();
+                unreachable = true;
                 LOG.log(System.Logger.Level.INFO, "queue " + env.id + ": " + lastError);
             }
         }
-        String why = lastError;
-        rcpts.forEach(r -> lastTransient.put(r, why));
-        retry.addAll(rcpts);
+        if (refusedTls != null && !unreachable && refusedSts == null) {
+            // every host answered, none as REQUIRETLS needs: bounced with 5.7.30, "REQUIRETLS support
+            // required" (RFC 8689)
+            String why = "REQUIRETLS: " + refusedTls;
+            rcpts.forEach(r -> outcome.failed.add(new Report(r, "5.7.30", why, null)));
+            return;
+        }
+        // an enforced MTA-STS policy's refusal is temporary (RFC 8461 §5.1: the policy may change)
+        outcome.retry(rcpts, refusedTls != null ? "REQUIRETLS: " + refusedTls : refusedSts != null ? refusedSts : lastError);
+    }
+
+    /**
+     * The MTA-STS policy for mail to {@code domain}, if the queue checks them: none for a message
+     * whose {@code TLS-Required: No} field asks that such policies be ignored (RFC 8689 §5), unless
+     * it came with REQUIRETLS, which takes precedence.
+     */
+    private Optional<MtaSts.Policy> stsPolicy(Envelope env, String domain, byte[] message) {
+        if (mtaSts == null) {
+            return Optional.empty();
+        }
+        if (!env.parameters.requireTls() && Headers.scan(message, 0, message.length).values("tls-required").stream()
+                .anyMatch(v -> v.strip().equalsIgnoreCase("No"))) {
+            LOG.log(System.Logger.Level.INFO, "queue " + env.id + ": TLS-Required: No, MTA-STS not applied");
+            return Optional.empty();
+        }
+        try {
+            return mtaSts.policy(domain);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * STARTTLS with a certificate valid for the MX host's name that {@link Builder#verifiedTls}
+     * trusts.
+     *
+     * @return null if that is what the hop gave, else why not
+     */
+    private String verifiedTls(SmtpClient c, MxResolver.Host hop) {
+        if (!c.supports("STARTTLS")) {
+            return "no STARTTLS offered";
+        }
+        try {
+            c.startTls(verifiedTls, hop.name());
+        } catch (SmtpException e) {
+            return "STARTTLS refused: " + e.reply();
+        } catch (IOException e) {
+            return "no verified TLS for " + hop.name() + ": " + e.getMessage();
+        }
+        return null;
+    }
+
+    /**
+     * What RFC 8689 §4.2.1 asks of a next hop for a REQUIRETLS message: STARTTLS, a certificate
+     * valid for the MX host's name that {@link Builder#verifiedTls} trusts (there is no DNSSEC
+     * here, so the name comes from an unsigned MX lookup; MTA-STS or DANE would vouch for it), and
+     * REQUIRETLS offered once TLS is on.
+     *
+     * @return null if the hop will do, else why not
+     */
+    private String requireTls(SmtpClient c, MxResolver.Host hop) {
+        String why = verifiedTls(c, hop);
+        return why != null ? why : c.supports("REQUIRETLS") ? null : "no REQUIRETLS offered";
     }
 
     private static void quietQuit(SmtpClient c) {
@@ -331,24 +548,45 @@ public final class RelayQueue implements Service, MailDelivery<String> {
         }
     }
 
-    private static String status(Reply r) {
-        String t = r.lines().get(0);
-        int sp = t.indexOf(' ');
-        String first = sp < 0 ? t : t.substring(0, sp);
-        if (first.matches("[245]\\.\\d{1,3}\\.\\d{1,3}")) {
-            return first;
+    /** The enhanced status code (RFC 3463) in a reply's text {@code "451 4.3.0 ..."}, else {@code fallback}. */
+    private static String status(String reply, String fallback) {
+        String[] words = reply.split(" ", 3);
+        if (words.length > 1 && words[1].matches("[245]\\.\\d{1,3}\\.\\d{1,3}")) {
+            return words[1];
         }
-        return (r.code() / 100) + ".0.0";
+        return fallback;
     }
 
-    private void bounce(Envelope env, List<Failure> failed, byte[] original) throws IOException {
-        if (env.from.isEmpty()) {
-            LOG.log(System.Logger.Level.WARNING, "queue " + env.id + ": a bounce could not be delivered; dropped (RFC 5321 §4.5.5)");
+    /**
+     * Tells the sender about {@code reports} (those whose NOTIFY asks for {@code action}, RFC 3461
+     * §4.1) in one notification, straight into the local Maildir for a local sender and through
+     * this queue otherwise.
+     */
+    private void report(Envelope env, Dsn.Action action, List<Report> reports, byte[] original) throws IOException {
+        RcptParameters.Notify condition = switch (action) {
+            case FAILED -> RcptParameters.Notify.FAILURE;
+            case DELAYED -> RcptParameters.Notify.DELAY;
+            case DELIVERED, RELAYED -> RcptParameters.Notify.SUCCESS;
+        };
+        List<Dsn.Recipient> told = reports.stream().filter(r -> r.recipient().parameters().wants(condition))
+                .map(r -> new Dsn.Recipient(r.recipient().address(), r.recipient().parameters().originalRecipient(), r.status(),
+                        r.diagnostic(), r.remoteMta()))
+                .toList();
+        if (told.isEmpty()) {
             return;
         }
-        byte[] dsn = Dsn.build(localDomain != null ? localDomain : heloName, env.from, env.arrived, failed.stream()
-                .map(f -> new Dsn.Recipient(f.recipient(), f.status(), f.diagnostic(), f.remoteMta()))
-                .toList(), original);
+        if (env.from.isEmpty()) {
+            if (action == Dsn.Action.FAILED) {
+                LOG.log(System.Logger.Level.WARNING, "queue " + env.id + ": a bounce could not be delivered; dropped (RFC 5321 §4.5.5)");
+            }
+            return;
+        }
+        // a REQUIRETLS message's notice returns only its header section and travels under
+        // REQUIRETLS itself, so that the body never goes where the sender forbade
+        MailParameters asked = env.parameters.requireTls()
+                ? new MailParameters(Optional.of(MailParameters.Ret.HDRS), env.parameters.envelopeId(), true) : env.parameters;
+        byte[] dsn = Dsn.build(localDomain != null ? localDomain : heloName, env.from, env.arrived, asked, action,
+                told, original);
         String senderDomain = domainOf(env.from);
         if (localMaildir != null && localDomains.contains(senderDomain)) {
             String user = env.from.substring(0, env.from.lastIndexOf('@'));
@@ -363,7 +601,8 @@ public final class RelayQueue implements Service, MailDelivery<String> {
                 LOG.log(System.Logger.Level.WARNING, "queue " + env.id + ": cannot deliver the bounce locally: " + e);
             }
         }
-        enqueue("", List.of(env.from), dsn);
+        store("", new MailParameters(Optional.empty(), Optional.empty(), env.parameters.requireTls()),
+                List.of(new Queued(env.from, RcptParameters.none(), false)), dsn);
     }
 
     private static String domainOf(String address) {
@@ -531,45 +770,89 @@ public final class RelayQueue implements Service, MailDelivery<String> {
         stopped.await();
     }
 
-    /** The envelope file: one {@code key value} per line. */
-    private record Envelope(String id, String from, List<String> recipients, int attempts, Instant arrived, Instant nextAttempt) {
+    /** A recipient waiting in the queue: its DSN parameters, and whether it was told of a delay. */
+    private record Queued(String address, RcptParameters parameters, boolean warned) {}
+
+    /**
+     * The envelope file: one {@code key value} per line. The DSN lines ({@code ret}, {@code envid},
+     * {@code requiretls}, and after a {@code rcpt} line its {@code notify}, {@code orcpt} and
+     * {@code warned}) are left out when not given, so files from before them read as they did,
+     * and older versions skip them. Values that may hold spaces are written as xtext.
+     */
+    private record Envelope(String id, String from, MailParameters parameters, List<Queued> recipients, int attempts,
+            Instant arrived, Instant nextAttempt) {
         byte[] encode() {
             StringBuilder sb = new StringBuilder();
             sb.append("from ").append(from).append('\n');
+            parameters.ret().ifPresent(r -> sb.append("ret ").append(r).append('\n'));
+            parameters.envelopeId().ifPresent(e -> sb.append("envid ").append(DsnSyntax.encode(e)).append('\n'));
+            if (parameters.requireTls()) {
+                sb.append("requiretls\n");
+            }
             sb.append("attempts ").append(attempts).append('\n');
             sb.append("arrived ").append(arrived.toEpochMilli()).append('\n');
             sb.append("next ").append(nextAttempt.toEpochMilli()).append('\n');
-            for (String r : recipients) {
-                sb.append("rcpt ").append(r).append('\n');
+            for (Queued r : recipients) {
+                sb.append("rcpt ").append(r.address()).append('\n');
+                if (!r.parameters().notifyOn().isEmpty()) {
+                    sb.append("notify ").append(String.join(",", r.parameters().notifyOn().stream().sorted().map(Enum::name).toList()))
+                            .append('\n');
+                }
+                r.parameters().originalRecipient().ifPresent(o -> sb.append("orcpt ").append(DsnSyntax.encode(o)).append('\n'));
+                if (r.warned()) {
+                    sb.append("warned\n");
+                }
             }
             return sb.toString().getBytes(StandardCharsets.UTF_8);
         }
 
-        static Envelope decode(Path file, byte[] bytes) {
+        static Envelope decode(Path file, byte[] bytes) throws SmtpException {
             String name = file.getFileName().toString();
             String id = name.substring(0, name.length() - 4);
             String from = null;
             int attempts = 0;
             Instant arrived = Instant.EPOCH;
             Instant next = Instant.EPOCH;
-            List<String> rcpts = new ArrayList<>();
+            Optional<MailParameters.Ret> ret = Optional.empty();
+            Optional<String> envid = Optional.empty();
+            boolean requireTls = false;
+            List<Queued> rcpts = new ArrayList<>();
             for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
                 int sp = line.indexOf(' ');
                 String key = sp < 0 ? line : line.substring(0, sp);
                 String value = sp < 0 ? "" : line.substring(sp + 1);
+                Queued last = rcpts.isEmpty() ? null : rcpts.getLast();
                 switch (key) {
                     case "from" -> from = value;
                     case "attempts" -> attempts = Integer.parseInt(value);
                     case "arrived" -> arrived = Instant.ofEpochMilli(Long.parseLong(value));
                     case "next" -> next = Instant.ofEpochMilli(Long.parseLong(value));
-                    case "rcpt" -> rcpts.add(value);
+                    case "ret" -> ret = Optional.of(MailParameters.Ret.valueOf(value));
+                    case "envid" -> envid = Optional.of(DsnSyntax.decode(value, "ENVID"));
+                    case "requiretls" -> requireTls = true;
+                    case "rcpt" -> rcpts.add(new Queued(value, RcptParameters.none(), false));
+                    case "notify", "orcpt", "warned" -> {
+                        if (last == null) {
+                            throw new IllegalArgumentException(key + " before any rcpt");
+                        }
+                        RcptParameters p = last.parameters();
+                        Queued changed = switch (key) {
+                            case "notify" -> new Queued(last.address(), new RcptParameters(Arrays.stream(value.split(","))
+                                    .map(RcptParameters.Notify::valueOf).collect(Collectors.toSet()), p.originalRecipient()),
+                                    last.warned());
+                            case "orcpt" -> new Queued(last.address(),
+                                    new RcptParameters(p.notifyOn(), Optional.of(DsnSyntax.decode(value, "ORCPT"))), last.warned());
+                            default -> new Queued(last.address(), p, true);
+                        };
+                        rcpts.set(rcpts.size() - 1, changed);
+                    }
                     default -> { }
                 }
             }
             if (from == null || rcpts.isEmpty()) {
                 throw new IllegalArgumentException("envelope without sender or recipients");
             }
-            return new Envelope(id, from, rcpts, attempts, arrived, next);
+            return new Envelope(id, from, new MailParameters(ret, envid, requireTls), rcpts, attempts, arrived, next);
         }
     }
 
@@ -589,8 +872,50 @@ public final class RelayQueue implements Service, MailDelivery<String> {
         private String authPassword;
         private Duration timeout = Duration.ofMinutes(2);
         private int concurrency = 8;
+        private Duration delayWarning = Duration.ZERO;
+        private Tls verifiedTls;
+        private MtaSts mtaSts;
 
         private Builder() {}
+
+        /**
+         * Checks each recipient domain's MTA-STS policy (RFC 8461) before delivering to it: under
+         * an {@code enforce} policy only the MX hosts it names are used, and only over STARTTLS
+         * with a certificate valid for the MX name ({@link #verifiedTls}); a domain no host of
+         * which will do keeps its mail queued (retried, then bounced as any undelivered mail). A
+         * {@code testing} policy only logs what enforcing would refuse. A message with
+         * {@code TLS-Required: No} (RFC 8689 §5) is sent as without a policy. Off by default.
+         */
+        public Builder mtaSts(MtaSts policies) {
+            this.mtaSts = Objects.requireNonNull(policies, "policies");
+            return this;
+        }
+
+        /**
+         * The client TLS configuration for next hops whose certificate must be verified: those of
+         * a REQUIRETLS message (RFC 8689) and those under an enforced MTA-STS policy (RFC 8461).
+         * Its trust decides which certificates count (the name is
+         * checked against the MX host's, {@link MxResolver#hosts}); {@link Tls#client()}, the
+         * JDK's trust store, by default, or {@link Tls#client(Path)} for a private CA.
+         */
+        public Builder verifiedTls(Tls tls) {
+            this.verifiedTls = Objects.requireNonNull(tls, "tls");
+            return this;
+        }
+
+        /**
+         * How long a message may wait before its sender is told, once, that it is delayed (an
+         * RFC 3464 report with {@code Action: delayed}, for the recipients whose NOTIFY asks for
+         * DELAY, as they do without a NOTIFY); checked at each retry. Zero, the default, never
+         * tells, as Postfix's {@code delay_warning_time} is off by default.
+         */
+        public Builder delayWarning(Duration delay) {
+            if (delay.isNegative()) {
+                throw new IllegalArgumentException("delay warning must not be negative: " + delay);
+            }
+            this.delayWarning = delay;
+            return this;
+        }
 
         /** How many messages are tried at the same time; 8 by default. */
         public Builder concurrency(int n) {
@@ -672,6 +997,9 @@ public final class RelayQueue implements Service, MailDelivery<String> {
         public RelayQueue build() {
             if (dir == null || resolver == null || heloName == null) {
                 throw new IllegalStateException("a relay queue needs a directory, a resolver and a HELO name");
+            }
+            if (verifiedTls == null) {
+                verifiedTls = Tls.client();
             }
             return new RelayQueue(this);
         }

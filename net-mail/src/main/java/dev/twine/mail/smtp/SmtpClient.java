@@ -148,11 +148,30 @@ public final class SmtpClient implements AutoCloseable {
      * @throws IOException if the handshake fails (the connection is then closed)
      */
     public void startTls(Tls tls) throws IOException {
+        startTls(tls, null);
+    }
+
+    /**
+     * Sends STARTTLS as {@link #startTls(Tls)} does, checking the server's certificate against
+     * {@code serverName} (and sending it as SNI) rather than the name connected to: an MX host's
+     * name when the connection went to one of its addresses (RFC 7672 §3.2.3, RFC 8461 §4.1).
+     * With a verifying {@code tls} ({@link Tls#client()}, {@link Tls#client(java.nio.file.Path)}),
+     * a certificate that is not valid for that name fails the handshake.
+     *
+     * @param serverName the name to verify; null for the name connected to
+     * @throws SmtpException if the server refuses STARTTLS
+     * @throws IOException if the handshake fails (the connection is then closed)
+     */
+    public void startTls(Tls tls, String serverName) throws IOException {
         Reply r = command("STARTTLS");
         if (r.code() != 220) {
             throw new SmtpException("STARTTLS", r);
         }
-        conn.startTls(tls);
+        if (serverName == null) {
+            conn.startTls(tls);
+        } else {
+            conn.startTls(tls, serverName);
+        }
         ehlo(heloName);
     }
 
@@ -199,7 +218,22 @@ public final class SmtpClient implements AutoCloseable {
      * @throws SmtpException if the server refuses the sender
      */
     public void mail(String from, boolean eightBit) throws IOException {
+        mail(from, eightBit, MailParameters.none());
+    }
+
+    /**
+     * Starts a transaction as {@link #mail(String, boolean)} does, adding {@code parameters} the
+     * server can take: {@code RET} and {@code ENVID} when it offers DSN (RFC 3461 §4.3, §4.4;
+     * left out otherwise), {@code REQUIRETLS} when it offers that (RFC 8689 §4; a caller that must
+     * not send without it checks {@link #supports} first).
+     *
+     * @throws SmtpException if the server refuses the sender
+     */
+    public void mail(String from, boolean eightBit, MailParameters parameters) throws IOException {
         StringBuilder cmd = new StringBuilder("MAIL FROM:<").append(from).append('>');
+        for (String p : DsnSyntax.mailArguments(parameters, supports("DSN"), supports("REQUIRETLS"))) {
+            cmd.append(' ').append(p);
+        }
         if (eightBit && supports("8BITMIME")) {
             cmd.append(" BODY=8BITMIME");
         }
@@ -218,6 +252,21 @@ public final class SmtpClient implements AutoCloseable {
      */
     public Reply rcpt(String to) throws IOException {
         return command("RCPT TO:<" + to + ">");
+    }
+
+    /**
+     * Adds a recipient with its {@code NOTIFY} and {@code ORCPT} when the server offers DSN
+     * (RFC 3461 §4.1, §4.2; left out otherwise); returns the reply whatever it is.
+     */
+    public Reply rcpt(String to, RcptParameters parameters) throws IOException {
+        if (!supports("DSN")) {
+            return rcpt(to);
+        }
+        StringBuilder cmd = new StringBuilder("RCPT TO:<").append(to).append('>');
+        for (String p : DsnSyntax.rcptArguments(parameters)) {
+            cmd.append(' ').append(p);
+        }
+        return command(cmd.toString());
     }
 
     /**
@@ -248,14 +297,30 @@ public final class SmtpClient implements AutoCloseable {
      *     then reset)
      */
     public Map<String, Reply> send(String from, List<String> recipients, byte[] message) throws IOException {
+        Map<String, RcptParameters> plain = new LinkedHashMap<>();
+        recipients.forEach(r -> plain.put(r, RcptParameters.none()));
+        return send(from, MailParameters.none(), plain, message);
+    }
+
+    /**
+     * Sends one message as {@link #send(String, List, byte[])} does, with the MAIL parameters and
+     * each recipient's (in the map's order) that the server can take: see
+     * {@link #mail(String, boolean, MailParameters)} and {@link #rcpt(String, RcptParameters)}.
+     *
+     * @return the recipients the server refused, with its replies; empty if all were accepted
+     * @throws SmtpException if MAIL or DATA is refused, or every recipient is
+     */
+    public Map<String, Reply> send(String from, MailParameters parameters, Map<String, RcptParameters> recipients,
+            byte[] message) throws IOException {
         if (recipients.isEmpty()) {
             throw new IllegalArgumentException("no recipients");
         }
-        mail(from, has8Bit(message));
+        mail(from, has8Bit(message), parameters);
         Map<String, Reply> refused = new LinkedHashMap<>();
         Reply last = null;
-        for (String to : recipients) {
-            Reply r = rcpt(to);
+        for (Map.Entry<String, RcptParameters> rcpt : recipients.entrySet()) {
+            String to = rcpt.getKey();
+            Reply r = rcpt(to, rcpt.getValue());
             if (r.code() != 250 && r.code() != 251) {
                 refused.put(to, r);
                 last = r;

@@ -41,7 +41,8 @@ import java.util.Set;
  * {@link Role#SUBMISSION} (RFC 6409, port 587: every transaction needs AUTH, and the server
  * completes the message's Date and Message-ID) and {@link Role#LMTP} (RFC 2033: {@code LHLO}, and
  * one reply per recipient after the message). Extensions: PIPELINING, SIZE, 8BITMIME, CHUNKING (RFC 3030),
- * ENHANCEDSTATUSCODES, SMTPUTF8, STARTTLS (when a {@link Tls} is set) and AUTH PLAIN/LOGIN (when a
+ * ENHANCEDSTATUSCODES, SMTPUTF8, DSN (RFC 3461: its parameters reach the delivery in the envelope),
+ * REQUIRETLS (RFC 8689, on a TLS session), STARTTLS (when a {@link Tls} is set) and AUTH PLAIN/LOGIN (when a
  * {@link Portal} is set; only over TLS unless {@link Builder#allowPlainAuth}).
  *
  * <h2>Durability</h2>

@@ -97,6 +97,8 @@ final class SmtpSession {
     // the mail transaction (RFC 5321 §3.3)
     private String from;
     private boolean smtputf8;
+    /** The transaction's DSN and REQUIRETLS parameters (RFC 3461 §4, RFC 8689 §4). */
+    private MailParameters mailParameters;
     private Transaction<?> rcpts;
     /** The message of the transaction's BDAT chunks so far (RFC 3030), or null. */
     private Body chunks;
@@ -370,6 +372,10 @@ final class SmtpSession {
         lines.add("CHUNKING");
         lines.add("ENHANCEDSTATUSCODES");
         lines.add("SMTPUTF8");
+        lines.add("DSN");
+        if (conn.isSecure()) {
+            lines.add("REQUIRETLS"); // RFC 8689 §4: offered on a TLS session only
+        }
         if (cfg.tls != null && !conn.isSecure()) {
             lines.add("STARTTLS");
         }
@@ -413,6 +419,7 @@ final class SmtpSession {
             return;
         }
         boolean utf8 = false;
+        DsnSyntax.MailArgs dsn = new DsnSyntax.MailArgs();
         for (String param : p.params()) {
             String[] kv = param.split("=", 2);
             String key = kv[0].toUpperCase(Locale.ROOT);
@@ -441,6 +448,11 @@ final class SmtpSession {
                 case "SMTPUTF8" -> utf8 = true;
                 case "AUTH" -> {
                     // RFC 4954 §5: accepted; the submitter's identity is not forwarded
+                }
+                case "RET", "ENVID", "REQUIRETLS" -> {
+                    if (!mailParameter(dsn, key, value)) {
+                        return;
+                    }
                 }
                 default -> {
                     error(555, "5.5.4 Unsupported MAIL parameter " + key);
@@ -476,6 +488,7 @@ final class SmtpSession {
         }
         from = p.address();
         smtputf8 = utf8;
+        mailParameters = dsn.build();
         rcpts = transaction(cfg.delivery);
         // a client that starts a mail transaction is a real one: it leaves the pre-authentication
         // limits (on submission, AUTH has already done this)
@@ -504,8 +517,11 @@ final class SmtpSession {
             error(501, "5.1.3 Bad recipient address syntax");
             return;
         }
-        if (!p.params().isEmpty()) {
-            error(555, "5.5.4 Unsupported RCPT parameter");
+        RcptParameters dsn;
+        try {
+            dsn = DsnSyntax.rcpt(p.params());
+        } catch (SmtpException e) {
+            error(e.reply().code(), e.reply().lines().get(0));
             return;
         }
         if (!smtputf8 && !isAscii(p.address())) {
@@ -536,12 +552,32 @@ final class SmtpSession {
             return;
         }
         String rcpt = address;
-        Optional<Reply> refused = ask(() -> rcpts.add(session(), from, rcpt));
+        Optional<Reply> refused = ask(() -> rcpts.add(session(), from, rcpt, dsn));
         if (refused.isPresent()) {
             refuse(refused.get());
             return;
         }
         out.write(RCPT_OK);
+    }
+
+    /**
+     * Takes a DSN parameter (RFC 3461 §4.3, §4.4) or REQUIRETLS (RFC 8689 §4.1, only over TLS, as
+     * only there it is offered) into {@code dsn}.
+     *
+     * @return false if it was refused (the reply is written)
+     */
+    private boolean mailParameter(DsnSyntax.MailArgs dsn, String key, String value) throws IOException {
+        if (key.equals("REQUIRETLS") && !conn.isSecure()) {
+            error(530, "5.7.0 Must issue a STARTTLS command first");
+            return false;
+        }
+        try {
+            dsn.add(key, value);
+            return true;
+        } catch (SmtpException e) {
+            error(e.reply().code(), e.reply().lines().get(0));
+            return false;
+        }
     }
 
     /**
@@ -632,14 +668,16 @@ final class SmtpSession {
             return recipients.size();
         }
 
-        void add(MailDelivery.Session session, String from, String address) throws IOException, InterruptedException {
+        void add(MailDelivery.Session session, String from, String address, RcptParameters dsn)
+                throws IOException, InterruptedException {
             T destination = delivery.recipient(session, from, address);
-            recipients.add(new MailDelivery.Recipient<>(address, Objects.requireNonNull(destination, "destination")));
+            recipients.add(new MailDelivery.Recipient<>(address, Objects.requireNonNull(destination, "destination"), dsn));
         }
 
-        void deliver(MailDelivery.Session session, String id, String from, byte[] buf, int off, int len)
-                throws IOException, InterruptedException {
-            delivery.deliver(new MailDelivery.Envelope<>(session, id, from, recipients), new ByteArrayInputStream(buf, off, len));
+        void deliver(MailDelivery.Session session, String id, String from, MailParameters parameters, byte[] buf, int off,
+                int len) throws IOException, InterruptedException {
+            delivery.deliver(new MailDelivery.Envelope<>(session, id, from, recipients, parameters),
+                    new ByteArrayInputStream(buf, off, len));
         }
 
         List<String> addresses() {
@@ -1030,7 +1068,7 @@ final class SmtpSession {
         System.arraycopy(traced, 0, buf, start, traced.length);
         MailDelivery.Session session = session();
         try {
-            rcpts.deliver(session, id, from, buf, start, len - start);
+            rcpts.deliver(session, id, from, mailParameters, buf, start, len - start);
         } catch (PartialDeliveryException e) {
             // RFC 2033 §4.2: LMTP tells each recipient its own outcome; SMTP has one reply
             if (lmtp) {
@@ -1266,6 +1304,7 @@ final class SmtpSession {
     private void resetTransaction() {
         from = null;
         smtputf8 = false;
+        mailParameters = null;
         rcpts = null;
         if (chunks != null) {
             keep(chunks);

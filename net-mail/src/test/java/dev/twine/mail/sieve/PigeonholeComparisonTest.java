@@ -27,6 +27,7 @@ class PigeonholeComparisonTest {
     private static final Pattern FLAGS = Pattern.compile("^\\s+\\+ add IMAP flags: (.*)$");
     private static final Pattern REDIRECT = Pattern.compile("^ \\* redirect message to: <?([^>]*)>?$");
     private static final Pattern REJECT = Pattern.compile("^ \\* reject message with reason: (.*)$");
+    private static final Pattern VACATION = Pattern.compile("^    => (seconds|subject|from|handle) *: (.*)$");
 
     @TempDir
     Path dir;
@@ -51,6 +52,10 @@ class PigeonholeComparisonTest {
         "require [\"regex\", \"variables\", \"fileinto\"]; if header :regex \"list-id\" \"<([a-z]+)[.]lists\" { fileinto \"${1}\"; }",
         "require [\"variables\", \"fileinto\"]; set :upperfirst \"f\" \"work\"; set :length \"n\" \"${f}\"; fileinto \"${f}${n}\";",
         "require [\"variables\", \"imap4flags\"]; set \"flag\" \"$Label1\"; addflag \"${flag}\"; if hasflag :contains \"label\" { addflag \"\\\\Seen\"; }",
+        "require \"vacation\"; vacation \"I am away\";",
+        "require [\"vacation\", \"fileinto\", \"mailbox\"]; vacation :days 3 :subject \"away\" :handle \"h1\" \"back soon\"; fileinto :create \"New\";",
+        "require [\"vacation\", \"variables\"]; set \"who\" \"Bob\"; vacation :days 0 :from \"bob@example.net\" :addresses [\"b@example.net\"] \"${who} is away\";",
+        "require \"vacation\"; vacation :days \"3\" \"away\";",
         // refused by both
         "fileinto \"x\";",
         "require \"nosuchextension\";",
@@ -100,6 +105,11 @@ class PigeonholeComparisonTest {
                 actions.add("reject " + m.group(1));
             } else if (line.equals(" * discard")) {
                 actions.add("discard");
+            } else if (line.equals(" * send vacation message:")) {
+                actions.add("vacation");
+            } else if ((m = VACATION.matcher(line)).matches() && !actions.isEmpty() && actions.get(actions.size() - 1).startsWith("vacation")) {
+                String last = actions.remove(actions.size() - 1);
+                actions.add(last + " " + m.group(1) + "=" + m.group(2));
             }
         }
         actions.sort(null);
@@ -115,6 +125,9 @@ class PigeonholeComparisonTest {
                 case SieveAction.Redirect d -> "redirect " + d.address();
                 case SieveAction.Reject j -> "reject " + j.reason();
                 case SieveAction.Discard d -> "discard";
+                case SieveAction.Vacation v -> "vacation seconds=" + v.period().toSeconds()
+                        + (v.subject().isEmpty() ? "" : " subject=" + v.subject()) + (v.from().isEmpty() ? "" : " from=" + v.from())
+                        + " handle=" + v.handle().split("\r?\n")[0];
             });
         }
         out.sort(null);

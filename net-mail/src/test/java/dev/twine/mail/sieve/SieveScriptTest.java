@@ -140,7 +140,9 @@ class SieveScriptTest {
     void errorsNameTheLine() {
         assertEquals(2, line("require \"fileinto\";\nfileinto;"));
         assertEquals(1, line("fileinto \"x\";"), "fileinto without require");
-        assertEquals(1, line("require \"vacation\";"), "an extension Twine does not have is refused");
+        assertEquals(1, line("require \"enotify\";"), "an extension Twine does not have is refused");
+        assertEquals(2, line("require \"vacation\";\nvacation :days \"3\" \"away\";"), ":days takes a number");
+        assertEquals(1, line("require \"fileinto\"; fileinto :create \"A\";"), ":create needs mailbox");
         assertEquals(3, line("keep;\n\nelsif true { keep; }"));
         assertEquals(2, line("keep;\nfrobnicate;"));
         assertEquals(1, line("if header :is \"a\" \"b\" keep;"));
@@ -170,6 +172,34 @@ class SieveScriptTest {
         }
         SieveScript loop = SieveScript.parse(many.toString());
         assertThrows(SieveException.class, () -> loop.evaluate(LIST_MAIL), "more than the action limit");
+    }
+
+    @Test
+    void vacationKeepsTheImplicitKeepAndTakesItsDefaults() throws Exception {
+        List<SieveAction> a = run("require \"vacation\"; vacation :days 0 \"away\";", LIST_MAIL);
+        assertEquals(2, a.size());
+        SieveAction.Vacation v = (SieveAction.Vacation) a.get(0);
+        assertEquals(java.time.Duration.ofDays(1), v.period(), ":days 0 is raised to the minimum of 1 (RFC 5230 §4.1)");
+        assertEquals("away<default-subject><default-from><NO-MIME>", v.handle());
+        assertEquals(new Keep(Set.of()), a.get(1));
+        SieveAction.Vacation w = (SieveAction.Vacation) run("require \"vacation\"; vacation :subject \"s\" :from \"me@x\""
+                + " :addresses [\"a@x\", \"b@x\"] :mime :handle \"h\" \"Content-Type: text/plain\r\n\r\nhi\";", LIST_MAIL).get(0);
+        assertEquals(new SieveAction.Vacation("Content-Type: text/plain\r\n\r\nhi", "s", "me@x", Set.of("a@x", "b@x"), true,
+                "h", java.time.Duration.ofDays(7)), w);
+    }
+
+    @Test
+    void vacationConflictsWithRejectAndComesOnce() throws Exception {
+        SieveScript both = SieveScript.parse("require [\"vacation\", \"reject\"];\nvacation \"away\";\nreject \"no\";");
+        assertEquals(3, assertThrows(SieveException.class, () -> both.evaluate(LIST_MAIL)).line());
+        SieveScript twice = SieveScript.parse("require \"vacation\";\nvacation \"a\";\nvacation \"b\";");
+        assertEquals(3, assertThrows(SieveException.class, () -> twice.evaluate(LIST_MAIL)).line());
+    }
+
+    @Test
+    void fileintoCreateIsCarried() throws Exception {
+        assertEquals(List.of(new SieveAction.FileInto("A", Set.of(), true)),
+                run("require [\"fileinto\", \"mailbox\"]; fileinto :create \"A\";", LIST_MAIL));
     }
 
     @Test

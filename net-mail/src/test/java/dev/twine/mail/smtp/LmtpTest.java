@@ -42,7 +42,8 @@ class LmtpTest {
             S: 250-8BITMIME
             S: 250-CHUNKING
             S: 250-ENHANCEDSTATUSCODES
-            S: 250 SMTPUTF8
+            S: 250-SMTPUTF8
+            S: 250 DSN
             """;
 
     @Test

@@ -108,7 +108,7 @@ class MailDeliveryTest {
         assertEquals(List.of("MAIL spam@remote.example helo=client.example tls=false auth=false",
                 "MAIL alice@remote.example helo=client.example tls=false auth=false",
                 "RCPT bob@example.test", "RCPT broken@example.test", "RCPT Tickets@example.test",
-                "DATA alice@remote.example [Recipient[address=Tickets@example.test, destination=queue-tickets]]"),
+                "DATA alice@remote.example [Recipient[address=Tickets@example.test, destination=queue-tickets, parameters=RcptParameters[notifyOn=[], originalRecipient=Optional.empty]]]"),
                 tickets.calls.subList(0, 6), "the relay refusal is the session's: the delivery is not asked");
         String m = tickets.messages.get(0);
         assertTrue(m.matches("(?s)Received: from client\\.example \\([^)]*\\)\r\n\tby example\\.test \\(Twine\\) with SMTP id \\w+\r\n"
@@ -199,6 +199,7 @@ class MailDeliveryTest {
                 S: 250-CHUNKING
                 S: 250-ENHANCEDSTATUSCODES
                 S: 250-SMTPUTF8
+                S: 250-DSN
                 S: 250 AUTH SCRAM-SHA-256 PLAIN LOGIN
                 C: AUTH PLAIN %s
                 S: 235 2.7.0 Authentication successful
@@ -216,7 +217,7 @@ class MailDeliveryTest {
                 S: 250 2.0.0 <carol@remote.example> Ok: delivered
                 """.formatted(SmtpTestSupport.plain("alice", "secret"))).run(lmtp.handler());
         assertEquals(RUNS, relayed.size());
-        assertEquals("[Recipient[address=carol@remote.example, destination=CAROL@REMOTE.EXAMPLE]] true", relayed.get(0));
+        assertEquals("[Recipient[address=carol@remote.example, destination=CAROL@REMOTE.EXAMPLE, parameters=RcptParameters[notifyOn=[], originalRecipient=Optional.empty]]] true", relayed.get(0));
     }
 
     @Test

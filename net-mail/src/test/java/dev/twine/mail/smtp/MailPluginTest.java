@@ -90,6 +90,35 @@ class MailPluginTest {
     }
 
     @Test
+    void localDeliveryRunsTheUsersActiveSieveScriptAndManageSieveListens() throws Exception {
+        SmtpTestSupport.users(dir);
+        Path home = Files.createDirectories(dir.resolve("maildir/alice/sieve"));
+        Files.writeString(home.resolve("lists.sieve"), "require [\"fileinto\", \"mailbox\"]; fileinto :create \"Lists\";\n");
+        Files.createSymbolicLink(dir.resolve("maildir/alice/.dovecot.sieve"), Path.of("sieve/lists.sieve"));
+        try (Service s = plugin.create(args("--domain", "example.test", "--users", dir.resolve("users").toString(),
+                "--maildir", dir.resolve("maildir").toString(), "--smtp", "tcp:0:interface=127.0.0.1",
+                "--submission", "tcp:0:interface=127.0.0.1", "--managesieve", "tcp:0:interface=127.0.0.1"))) {
+            s.start();
+            List<Binding> b = s.bindings();
+            assertEquals(List.of("smtp", "submission", "managesieve"), b.stream().map(Binding::service).toList());
+            try (SmtpClient c = SmtpClient.connect("127.0.0.1:" + b.get(0).port(), Duration.ofSeconds(10))) {
+                c.ehlo("t");
+                c.send("x@remote.example", List.of("alice@example.test"), "Subject: a\r\n\r\nb\r\n".getBytes(StandardCharsets.US_ASCII));
+                c.quit();
+            }
+            try (var files = Files.list(dir.resolve("maildir/alice/.Lists/new"))) {
+                assertEquals(1, files.count(), "filed by alice's script");
+            }
+            assertEquals(0, SmtpTestSupport.delivered(dir, "alice").size());
+            try (java.net.Socket sock = new java.net.Socket("127.0.0.1", b.get(2).port())) {
+                sock.setSoTimeout(10_000);
+                var in = new java.io.BufferedReader(new java.io.InputStreamReader(sock.getInputStream(), StandardCharsets.US_ASCII));
+                assertEquals("\"IMPLEMENTATION\" \"Twine\"", in.readLine(), "the ManageSieve greeting");
+            }
+        }
+    }
+
+    @Test
     void mailCommandAlsoServesTheSameMaildirOverImapAndPop3() throws Exception {
         SmtpTestSupport.users(dir);
         try (Service s = plugin.create(args("--domain", "example.test", "--users", dir.resolve("users").toString(),

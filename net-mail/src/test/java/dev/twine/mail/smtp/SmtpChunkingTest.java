@@ -136,8 +136,8 @@ class SmtpChunkingTest {
 
     private static String greeting() {
         return "220 example.test ESMTP Twine\r\n250-example.test greets c\r\n250-PIPELINING\r\n250-SIZE 26214400\r\n"
-                + "250-8BITMIME\r\n250-CHUNKING\r\n250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250 AUTH SCRAM-SHA-256 PLAIN LOGIN\r\n"
-                        .replace("250-SMTPUTF8\r\n250 AUTH SCRAM-SHA-256 PLAIN LOGIN\r\n", "250 SMTPUTF8\r\n");
+                + "250-8BITMIME\r\n250-CHUNKING\r\n250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250-DSN\r\n250 AUTH SCRAM-SHA-256 PLAIN LOGIN\r\n"
+                        .replace("250-DSN\r\n250 AUTH SCRAM-SHA-256 PLAIN LOGIN\r\n", "250 DSN\r\n");
     }
 
     /** Sends {@code wire} in one write and reads every reply until the session closes, under every chunking. */

@@ -30,7 +30,7 @@ class SmtpPostfixInteropTest {
     private static final Path SENDMAIL = Path.of("/usr/sbin/sendmail");
 
     /** The daemons this test needs, none chrooted and no listener: mail comes in by sendmail. */
-    private static final String MASTER = """
+    static final String MASTER = """
             pickup    unix  n       -       n       60      1       pickup
             cleanup   unix  n       -       n       -       0       cleanup
             qmgr      unix  n       -       n       300     1       qmgr

@@ -40,6 +40,7 @@ class SmtpServerTranscriptTest {
             S: 250-CHUNKING
             S: 250-ENHANCEDSTATUSCODES
             S: 250-SMTPUTF8
+            S: 250-DSN
             """;
 
     @Test
@@ -118,7 +119,8 @@ class SmtpServerTranscriptTest {
                 S: 250-8BITMIME
                 S: 250-CHUNKING
                 S: 250-ENHANCEDSTATUSCODES
-                S: 250 SMTPUTF8
+                S: 250-SMTPUTF8
+                S: 250 DSN
                 C: MAIL FROM:<spammer@remote.example>
                 S: 250 2.1.0 Ok
                 C: RCPT TO:<nobody@example.test>
@@ -207,7 +209,8 @@ class SmtpServerTranscriptTest {
                 S: 250-8BITMIME
                 S: 250-CHUNKING
                 S: 250-ENHANCEDSTATUSCODES
-                S: 250 SMTPUTF8
+                S: 250-SMTPUTF8
+                S: 250 DSN
                 C: MAIL FROM:<a@b.example> FÖÖ=1
                 S: 555 5.5.4 Unsupported MAIL parameter F??
                 """).run(server.handler());
@@ -483,7 +486,7 @@ class SmtpServerTranscriptTest {
             assertEquals("220 example.test ESMTP Twine", in.readLine());
             send(s.client(), "HELO c\r\nEHLO c\r\nAUTH PLAIN\r\n");
             assertEquals("250 example.test", in.readLine());
-            for (int i = 0; i < 7; i++) {
+            for (int i = 0; i < 8; i++) {
                 assertTrue(in.readLine().startsWith("250-"));
             }
             assertEquals("250 AUTH SCRAM-SHA-256 PLAIN LOGIN", in.readLine());
@@ -505,7 +508,8 @@ class SmtpServerTranscriptTest {
                 S: 250-8BITMIME
                 S: 250-CHUNKING
                 S: 250-ENHANCEDSTATUSCODES
-                S: 250 SMTPUTF8
+                S: 250-SMTPUTF8
+                S: 250 DSN
                 C: AUTH PLAIN AGFsaWNlAHNlY3JldA==
                 S: 538 5.7.11 Encryption required for requested authentication mechanism
                 """).run(mx.handler());
@@ -524,7 +528,7 @@ class SmtpServerTranscriptTest {
         SmtpServer submission = SmtpTestSupport.server(dir).role(SmtpServer.Role.SUBMISSION).allowPlainAuth(true).build();
         Transcript.parse("S: 220 example.test ESMTP Twine\nC: EHLO c\n"
                 + "S: 250-example.test greets c\nS: 250-PIPELINING\nS: 250-SIZE 26214400\nS: 250-8BITMIME\nS: 250-CHUNKING\n"
-                + "S: 250-ENHANCEDSTATUSCODES\nS: 250-SMTPUTF8\nS: 250 AUTH SCRAM-SHA-256 PLAIN LOGIN\n"
+                + "S: 250-ENHANCEDSTATUSCODES\nS: 250-SMTPUTF8\nS: 250-DSN\nS: 250 AUTH SCRAM-SHA-256 PLAIN LOGIN\n"
                 + "C: AUTH PLAIN " + plain("bob", "hunter2") + "\n"
                 + "S: 235 2.7.0 Authentication successful\n"
                 + """

@@ -120,7 +120,7 @@ final class SmtpTestSupport {
     static String loginAs(String user, String password) {
         return "S: 220 example.test ESMTP Twine\nC: EHLO c\n"
                 + "S: 250-example.test greets c\nS: 250-PIPELINING\nS: 250-SIZE 26214400\nS: 250-8BITMIME\nS: 250-CHUNKING\n"
-                + "S: 250-ENHANCEDSTATUSCODES\nS: 250-SMTPUTF8\nS: 250 AUTH SCRAM-SHA-256 PLAIN LOGIN\n"
+                + "S: 250-ENHANCEDSTATUSCODES\nS: 250-SMTPUTF8\nS: 250-DSN\nS: 250 AUTH SCRAM-SHA-256 PLAIN LOGIN\n"
                 + "C: AUTH PLAIN " + plain(user, password) + "\n"
                 + "S: 235 2.7.0 Authentication successful\n";
     }

@@ -54,10 +54,18 @@ final class C2sSession {
     volatile boolean carbons;
     final Set<String> directed = ConcurrentHashMap.newKeySet();
 
+    /** A stream framed by its transport (WebSocket, RFC 7395 §3.6): TLS is the transport's, never STARTTLS. */
+    private final boolean framed;
+
     C2sSession(Hub hub, Connection conn) {
+        this(hub, conn, false);
+    }
+
+    C2sSession(Hub hub, Connection conn, boolean framed) {
         this.hub = hub;
         this.conn = conn;
         this.out = new Outbound(conn);
+        this.framed = framed;
     }
 
     Jid jid() {
@@ -124,7 +132,37 @@ final class C2sSession {
         }
     }
 
+    /** XEP-0352: what this session holds back while its client is inactive. */
+    private final ClientState clientState = new ClientState();
+
     private boolean write(Element stanza, boolean flush) {
+        if (clientState.inactive()) {
+            List<Element> before = clientState.hold(stanza);
+            if (before == null) {
+                return true; // held until the client is active, or something goes at once
+            }
+            for (Element e : before) {
+                writeNow(e, false);
+            }
+        }
+        return writeNow(stanza, flush);
+    }
+
+    /** XEP-0352 §4: {@code <inactive/>} and {@code <active/>}, nonzas that are not counted as stanzas. */
+    private void clientState(Element e) throws StreamErrorException {
+        switch (e.name()) {
+            case "inactive" -> clientState.becomeInactive();
+            case "active" -> {
+                for (Element held : clientState.becomeActive()) {
+                    writeNow(held, false);
+                }
+                out.flush();
+            }
+            default -> throw new StreamErrorException("unsupported-stanza-type", "<" + e.name() + "/> in " + ClientState.NS);
+        }
+    }
+
+    private boolean writeNow(Element stanza, boolean flush) {
         String xml = stanza.toXml();
         if (!smEnabled) {
             if (out.send(xml, stanza, flush)) {
@@ -256,6 +294,9 @@ final class C2sSession {
                         smMax = chosen;
                         hub.resumption.register(smId, this);
                         enabled.append(" id='").append(smId).append("' resume='true' max='").append(chosen.toSeconds()).append('\'');
+                        if (!hub.resumption.location.isEmpty()) {
+                            enabled.append(" location='").append(hub.resumption.location).append('\''); // §5
+                        }
                     }
                     out.send(enabled.append("/>").toString());
                     smEnabled = true;
@@ -284,7 +325,13 @@ final class C2sSession {
     }
 
     private static String smFailed(String condition) {
-        return "<failed xmlns='" + SM_NS + "'><" + condition + " xmlns='" + Stanzas.STANZAS_NS + "'/></failed>";
+        return smFailed(condition, -1);
+    }
+
+    /** XEP-0198 §5: with the old session's {@code h} where it is known (not negative). */
+    private static String smFailed(String condition, long h) {
+        return "<failed xmlns='" + SM_NS + "'" + (h >= 0 ? " h='" + h + "'" : "") + "><" + condition
+                + " xmlns='" + Stanzas.STANZAS_NS + "'/></failed>";
     }
 
     private static long parseH(Element e) throws StreamErrorException {
@@ -445,6 +492,7 @@ final class C2sSession {
         }
         if (smId != null) {
             hub.resumption.forget(smId, this);
+            hub.resumption.ended(smId, principal, smReceived & 0xffffffffL);
         }
         hub.unbind(this);
         List<Element> left = new ArrayList<>();
@@ -494,14 +542,17 @@ final class C2sSession {
         String previd = e.attributeOrEmpty("previd");
         C2sSession old = previd.isEmpty() ? null : hub.resumption.find(previd);
         if (old == null || !old.principal.equals(principal)) {
-            out.send(smFailed("item-not-found"));
+            // an ended session of this user's: its h tells the client which of its stanzas arrived
+            out.send(smFailed("item-not-found", previd.isEmpty() || old != null ? -1 : hub.resumption.endedH(previd, principal)));
             return false;
         }
         boolean[] taken = new boolean[1];
         boolean[] wasAttached = new boolean[1];
+        long[] oldH = {-1};
         // this stream's lock first: nothing reaches this client before <resumed/> and the resent stanzas
         out.exclusive(() -> old.out.exclusive(() -> {
             if (old.movedTo != null || old.smEnding || old.smOverflow || old.smEvicted || old.smId == null) {
+                oldH[0] = old.smReceived & 0xffffffffL;
                 return;
             }
             jid = old.jid;
@@ -536,10 +587,13 @@ final class C2sSession {
             out.send(sb.toString());
         }));
         if (!taken[0]) {
-            out.send(smFailed("item-not-found"));
+            out.send(smFailed("item-not-found", oldH[0]));
             return false;
         }
         hub.replace(old, this);
+        for (Element held : old.clientState.becomeActive()) {
+            send(held); // XEP-0352: a new stream starts active; what the old one held goes now
+        }
         if (wasAttached[0]) {
             // the old stream has not noticed yet that its client left
             old.kick("conflict", "the session was resumed on another stream");
@@ -575,7 +629,7 @@ final class C2sSession {
             Element h = reader.readHeader();
             checkHeader(h, reader);
             StringBuilder features = new StringBuilder(header()).append("<stream:features>");
-            boolean tlsOffered = !conn.isSecure() && hub.tls != null;
+            boolean tlsOffered = !conn.isSecure() && hub.tls != null && !framed;
             boolean authAllowed = conn.isSecure() || !(hub.requireTls && hub.tls != null);
             if (principal == null) {
                 if (tlsOffered) {
@@ -592,7 +646,8 @@ final class C2sSession {
             } else {
                 features.append("<bind xmlns='").append(Stanzas.BIND_NS).append("'/>")
                         .append("<session xmlns='").append(Stanzas.SESSION_NS).append("'><optional/></session>")
-                        .append("<sm xmlns='").append(SM_NS).append("'/>");
+                        .append("<sm xmlns='").append(SM_NS).append("'/>")
+                        .append("<csi xmlns='").append(ClientState.NS).append("'/>");
             }
             features.append("</stream:features>");
             out.send(features.toString());
@@ -873,6 +928,10 @@ final class C2sSession {
             }
             if (e.namespace().equals(SM_NS)) {
                 streamManagement(e);
+                continue;
+            }
+            if (e.namespace().equals(ClientState.NS)) {
+                clientState(e);
                 continue;
             }
             if (smEnabled) {

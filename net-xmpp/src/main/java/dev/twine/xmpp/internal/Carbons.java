@@ -42,9 +42,12 @@ final class Carbons implements IqHandler {
         return DiscoInfo.features(CARBONS);
     }
 
-    /** XEP-0280 §6: chat messages are copied, unless marked private or no-copy. */
+    /** XEP-0280 §6: IM messages are copied, unless marked private or no-copy. */
     static boolean eligible(Element m, String type) {
-        return type.equals("chat") && m.child("private", CARBONS).isEmpty() && m.child("no-copy", "urn:xmpp:hints").isEmpty()
+        // XEP-0280 §6.1: chat messages, and normal ones with a body, a receipt, a marker or a chat state
+        boolean im = type.equals("chat")
+                || type.equals("normal") && (Mam.meaningful(m) || m.childIn("http://jabber.org/protocol/chatstates").isPresent());
+        return im && m.child("private", CARBONS).isEmpty() && m.child("no-copy", "urn:xmpp:hints").isEmpty()
                 && m.child("received", CARBONS).isEmpty() && m.child("sent", CARBONS).isEmpty();
     }
 

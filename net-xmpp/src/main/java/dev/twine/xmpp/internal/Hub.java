@@ -108,6 +108,10 @@ public final class Hub {
         Pep p = new Pep(this, pepDir, pepLimits);
         p.register(extensions);
         new VCards(vcardDir, vcardBytes).register(extensions);
+        if (blocking != null) {
+            extensions.accountIq(IqType.GET, Blocking.NS, blocking);
+            extensions.accountIq(IqType.SET, Blocking.NS, blocking);
+        }
         extensions.addAll(user);
         // last in the presence chain: PEP learns the capabilities of what is really broadcast
         extensions.presenceInterceptor(p);
@@ -115,6 +119,19 @@ public final class Hub {
         // last in the chain: what another interceptor drops or changes is archived as delivered
         extensions.messageInterceptor(mam);
         extensions.domains().forEach((d, h) -> components.put(d, new LocalDomain(this, d, h)));
+    }
+
+    /** The blocking command (XEP-0191), or null before {@link #blocking(Path, int)}. */
+    volatile Blocking blocking;
+
+    /**
+     * Turns the blocking command (XEP-0191) on, with the lists kept under {@code dir} and at
+     * most {@code limit} items each; called once, before {@link #extensions}.
+     *
+     * @throws IOException if the stored lists cannot be read
+     */
+    public void blocking(Path dir, int limit) throws IOException {
+        blocking = new Blocking(this, dir, limit);
     }
 
     /** The server these sessions belong to. */
@@ -358,6 +375,9 @@ public final class Hub {
             bounce(stanza, "jid-malformed", sender);
             return;
         }
+        if (blocking != null && blocking.stops(stanza, to, sender)) {
+            return; // XEP-0191 §3.5, §3.6
+        }
         switch (stanza.name()) {
             case "message" -> routeMessage(stanza, to, sender);
             case "presence" -> routePresence(stanza, to, sender);
@@ -385,7 +405,11 @@ public final class Hub {
         if (stanza.attributeOrEmpty("type").equals("error")) {
             return;
         }
-        Element err = Stanzas.error(stanza, condition, text, application, stanza.namespace());
+        sendError(Stanzas.error(stanza, condition, text, application, stanza.namespace()), sender);
+    }
+
+    /** Sends an error stanza to whoever sent the stanza it answers: {@code sender}, or its {@code to}. */
+    void sendError(Element err, C2sSession sender) {
         if (sender != null) {
             sender.send(err.withAttribute("to", sender.jid().toString()));
         } else {

@@ -69,8 +69,8 @@ final class Mam implements StanzaInterceptor, IqHandler {
     public Verdict intercept(InboundStanza in) throws IOException {
         Element m = in.stanza();
         String type = m.attribute("type").orElse("normal");
-        if (!type.equals("chat") && !type.equals("normal") || m.child("body", Hub.CLIENT_NS).isEmpty()) {
-            return Verdict.pass(); // XEP-0313 §7.1.1: messages with a body; groupchat is the room's to archive
+        if (!type.equals("chat") && !type.equals("normal") || !meaningful(m)) {
+            return Verdict.pass(); // XEP-0313 §7.1.1: messages with content; groupchat is the room's to archive
         }
         Jid to;
         try {
@@ -103,6 +103,16 @@ final class Mam implements StanzaInterceptor, IqHandler {
             return clean.children().size() == m.children().size() ? Verdict.pass() : Verdict.replace(clean);
         }
         return Verdict.replace(clean.withChild(Element.of("stanza-id", SID).withAttribute("by", by).withAttribute("id", id)));
+    }
+
+    /**
+     * XEP-0313 §3: what holds content rather than a state change: a body, a chat marker
+     * (XEP-0333) or a delivery receipt (XEP-0184), so that every device of the user learns what
+     * was delivered and read; chat states (XEP-0085) are not archived.
+     */
+    static boolean meaningful(Element m) {
+        return m.child("body", Hub.CLIENT_NS).isPresent() || m.childIn("urn:xmpp:chat-markers:0").isPresent()
+                || m.child("received", "urn:xmpp:receipts").isPresent();
     }
 
     private String local(Jid j) {

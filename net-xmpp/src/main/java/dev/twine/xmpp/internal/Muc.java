@@ -58,13 +58,27 @@ public final class Muc implements DomainHandler {
      * @param rooms rooms in all
      * @param occupants occupants in one room (a room's own {@code maxusers} may be lower)
      * @param history messages of discussion history one room keeps for newcomers
+     * @param affiliations owners, admins, members and outcasts one room lists
      */
-    public record Limits(int rooms, int occupants, int history) {
+    public record Limits(int rooms, int occupants, int history, int affiliations) {
         /** Checks that each is positive (history: not negative). */
         public Limits {
-            if (rooms < 1 || occupants < 1 || history < 0) {
+            if (rooms < 1 || occupants < 1 || history < 0 || affiliations < 1) {
                 throw new IllegalArgumentException("group chat limits must be positive");
             }
+        }
+
+        /** With the default bound on affiliations, 10,000 per room. */
+        public Limits(int rooms, int occupants, int history) {
+            this(rooms, occupants, history, 10_000);
+        }
+    }
+
+    /** A room's affiliation list may not grow past the limit (nothing else bounds it): a change that would is undone. */
+    private void checkAffiliations(MucRoom room, Map<String, Affiliation> before) throws StanzaException {
+        if (room.affiliations.size() > limits.affiliations() && room.affiliations.size() > before.size()) {
+            room.affiliations = before;
+            throw new StanzaException(StanzaError.RESOURCE_CONSTRAINT, "a room lists at most " + limits.affiliations() + " affiliations");
         }
     }
 
@@ -493,6 +507,7 @@ public final class Muc implements DomainHandler {
             for (Jid j : invitees) {
                 room.affiliations.putIfAbsent(j.toString(), Affiliation.MEMBER); // §9.? an invitation makes a member
             }
+            checkAffiliations(room, before);
             saveOrRevert(room, before, room.config);
         }
         for (Element i : x.children()) {
@@ -705,6 +720,7 @@ public final class Muc implements DomainHandler {
             room.affiliations = before;
             throw new StanzaException(StanzaError.CONFLICT, "a room keeps at least one owner"); // §10.9
         }
+        checkAffiliations(room, before);
         if (!affiliations.isEmpty()) {
             saveOrRevert(room, before, room.config);
         }

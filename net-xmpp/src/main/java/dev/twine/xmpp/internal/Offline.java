@@ -63,6 +63,10 @@ final class Offline {
             }
             int sent = 0;
             for (Element m : waiting) {
+                if (hub.blocking != null && hub.blocking.separates(m, s.jid())) {
+                    sent++; // XEP-0191 §3.5: stored before the block, never delivered after it
+                    continue;
+                }
                 if (!s.send(m.withAttribute("to", s.jid().toString()))) {
                     break;
                 }

@@ -85,6 +85,10 @@ final class Presence {
 
     /** Presence to an address: that resource, or all available resources of the bare JID. */
     void deliver(Element p, Jid to) {
+        Blocking b = hub.blocking;
+        if (b != null && b.separates(p, to)) {
+            return; // XEP-0191 §3.5, §3.6: no presence crosses a block
+        }
         if (!to.domain().equals(hub.domain)) {
             Route c = hub.component(to.domain());
             if (c != null) {
@@ -157,6 +161,9 @@ final class Presence {
                     Jid c = Jid.parse(i.jid());
                     if (c.domain().equals(hub.domain)) {
                         for (C2sSession cs : hub.availableSessionsOf(c.local())) {
+                            if (hub.blocking != null && hub.blocking.separates(cs.jid(), s.jid())) {
+                                continue; // XEP-0191: a blocked contact's presence is not delivered
+                            }
                             s.send(cs.presence.withAttribute("from", cs.jid().toString()).withAttribute("to", s.jid().toString()));
                         }
                     } else {

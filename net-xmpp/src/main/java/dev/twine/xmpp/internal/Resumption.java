@@ -35,6 +35,47 @@ public final class Resumption {
         clock = java.util.Objects.requireNonNull(waitClock, "clock");
     }
 
+    /**
+     * Where clients should resume (XEP-0198 §5 {@code location}: a host name or address, with
+     * an optional port), or empty to leave the attribute out.
+     */
+    volatile String location = "";
+
+    /** Sets the preferred resumption address of {@code <enabled/>} (checked by the builder); empty for none. */
+    public void location(String hostPort) {
+        location = java.util.Objects.requireNonNull(hostPort, "location");
+    }
+
+    /** The user and last {@code h} of a session that ended, for {@code <failed h/>} (XEP-0198 §5). */
+    private record Ended(String user, long h) {}
+
+    /** Sessions that ended lately, oldest first, at most {@link #maxDetached} (at least 100) of them. */
+    private final java.util.LinkedHashMap<String, Ended> ended = new java.util.LinkedHashMap<>();
+
+    /** Remembers how many of its client's stanzas an ended session had handled. */
+    void ended(String id, String user, long h) {
+        detachLock.lock();
+        try {
+            ended.put(id, new Ended(user, h));
+            while (ended.size() > Math.max(100, maxDetached)) {
+                ended.remove(ended.keySet().iterator().next());
+            }
+        } finally {
+            detachLock.unlock();
+        }
+    }
+
+    /** The last {@code h} of {@code user}'s ended session {@code id}, or -1 if not known. */
+    long endedH(String id, String user) {
+        detachLock.lock();
+        try {
+            Ended e = ended.get(id);
+            return e != null && e.user().equals(user) ? e.h() : -1;
+        } finally {
+            detachLock.unlock();
+        }
+    }
+
     void register(String id, C2sSession s) {
         resumable.put(id, s);
     }

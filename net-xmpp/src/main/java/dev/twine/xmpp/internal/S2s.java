@@ -39,10 +39,14 @@ import javax.net.ssl.X509TrustManager;
  * keys (XEP-0220, generated as XEP-0185 says), the peer certificate check (RFC 6125) and the
  * policy that decides whether a peer whose certificate does not verify may still federate.
  *
- * <p>Authentication is by dialback on every stream, over TLS. The remote domain's certificate is
- * checked on the streams this server opens: the outgoing stream itself, and the one it opens to
- * verify an incoming stream's key with the claimed domain's authoritative server. By default a
- * certificate that does not verify is logged and dialback alone decides (as Prosody's
+ * <p>Authentication, over TLS, is by certificate where it can be (SASL EXTERNAL, RFC 6120 §6.4
+ * and §13.7.2, as XEP-0178 profiles it for servers), else by dialback: both ends present their
+ * certificate, an incoming stream offers EXTERNAL when the peer's certificate verifies for the
+ * stream's {@code from} domain, and an outgoing one uses it when offered, falling back to
+ * dialback when it is not or fails. The remote domain's certificate is also checked on the
+ * streams this server opens: the outgoing stream itself, and the one it opens to verify an
+ * incoming stream's key with the claimed domain's authoritative server. By default a certificate
+ * that does not verify is logged and dialback alone decides (as Prosody's
  * {@code s2s_secure_auth = false}); with {@link Config#requireValidCertificates} it is refused
  * unless the domain is in {@link Config#dialbackAllowed}.
  */
@@ -72,8 +76,17 @@ public final class S2s {
     final Hub hub;
     final Config config;
     private final byte[] hmacKey;
-    /** Accepts any certificate in the handshake: {@link #certificateProblem} checks it after. */
+    /**
+     * For the streams we open: presents our certificate (when the server's TLS configuration is
+     * built from files) and accepts any in the handshake: {@link #certificateProblem} checks it after.
+     */
     final Tls clientTls;
+    /** For incoming streams: the server's certificate, and any peer certificate asked for, judged after. */
+    final Tls serverTls;
+    /** {@link #clientTls} with ALPN {@code xmpp-server}, for direct-TLS targets (XEP-0368 §4). */
+    private final Tls directTls;
+    /** Whether {@link #clientTls} presents a certificate, so that SASL EXTERNAL can be tried. */
+    final boolean presentsCertificate;
     private final X509TrustManager trust;
     private final Scope scope = Scope.open("xmpp-s2s");
     private final ConcurrentHashMap<String, S2sOut> links = new ConcurrentHashMap<>();
@@ -91,9 +104,27 @@ public final class S2s {
         this.hmacKey = HexFormat.of().formatHex(sha256(config.secret().getBytes(StandardCharsets.UTF_8)))
                 .getBytes(StandardCharsets.US_ASCII);
         this.trust = trustManager(config.trust());
-        // with dialback, TLS first protects the stream; whether the certificate authenticates
-        // the peer is decided after the handshake, by certificateProblem and accept
-        this.clientTls = Tls.clientAcceptingAnyCertificate();
+        // TLS first protects the stream; whether a certificate authenticates the peer is decided
+        // after the handshake (certificateProblem, accept), once the stream has named the domain
+        Tls presenting = null;
+        Tls requesting = hub.tls;
+        if (hub.tls != null) {
+            try {
+                presenting = hub.tls.asClientAcceptingAnyCertificate();
+                requesting = hub.tls.requestingAnyClientCertificate();
+            } catch (IllegalStateException e) {
+                LOG.log(System.Logger.Level.INFO, "the TLS configuration's keys cannot be reached: no SASL EXTERNAL on s2s streams");
+            }
+        }
+        this.presentsCertificate = presenting != null;
+        this.clientTls = presenting != null ? presenting : Tls.clientAcceptingAnyCertificate();
+        this.serverTls = requesting;
+        this.directTls = clientTls.withAlpn("xmpp-server");
+    }
+
+    /** The TLS configuration of incoming streams, for the direct-TLS listeners too (XEP-0368). */
+    public Tls serverTls() {
+        return serverTls;
     }
 
     /** A random dialback secret, for servers configured without one. */
@@ -149,7 +180,7 @@ public final class S2s {
     /** Connects to a remote domain's server through the configured connector. */
     Connection connect(String remote) throws IOException, InterruptedException {
         try {
-            return config.connector().connect(remote);
+            return config.connector().connect(remote, directTls);
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "the s2s connector failed for " + remote, e);
             throw new IOException("the s2s connector failed for " + remote + ": " + e, e);
@@ -252,25 +283,29 @@ public final class S2s {
     }
 
     /**
-     * The choice for a peer whose certificate was checked: true to go on with dialback. Logs it,
-     * once per stream, on {@code dev.twine.xmpp.internal.S2s}.
+     * Whether a peer whose certificate was checked may go on to authenticate; a refusal is logged
+     * on {@code dev.twine.xmpp.internal.S2s}.
      */
     boolean accept(String stream, String domain, Optional<String> problem, boolean tls) {
-        if (!tls) {
-            LOG.log(System.Logger.Level.INFO, stream + ": no TLS (plaintext allowed), dialback");
-            return true;
-        }
-        if (problem.isEmpty()) {
-            LOG.log(System.Logger.Level.INFO, stream + ": TLS, certificate of " + domain + " valid, dialback");
-            return true;
-        }
-        if (!config.requireValidCertificates() || config.dialbackAllowed().contains(domain)) {
-            LOG.log(System.Logger.Level.INFO, stream + ": TLS, certificate of " + domain + " " + problem.get() + ", dialback alone");
+        if (!tls || problem.isEmpty() || !config.requireValidCertificates() || config.dialbackAllowed().contains(domain)) {
             return true;
         }
         LOG.log(System.Logger.Level.WARNING, stream + ": refused, certificate of " + domain + " " + problem.get()
                 + " and valid certificates are required");
         return false;
+    }
+
+    /** How a stream's peer was secured, for the one log line per stream. */
+    static String security(String domain, Optional<String> problem, boolean tls) {
+        if (!tls) {
+            return "no TLS (plaintext allowed)";
+        }
+        return "TLS, certificate of " + domain + " " + problem.orElse("valid");
+    }
+
+    /** Logs, once per stream, how it was authenticated. */
+    static void chosen(String stream, String security, String method) {
+        LOG.log(System.Logger.Level.INFO, stream + ": " + security + ", " + method);
     }
 
     private static X509TrustManager trustManager(Path pem) throws IOException {

@@ -7,14 +7,19 @@ import dev.twine.xmpp.Jid;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.util.Base64;
 import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.Optional;
 import java.util.Set;
 
 /**
  * One incoming server stream (RFC 6120 §4), run on its connection's virtual thread: the header,
- * STARTTLS (required unless plaintext is allowed), then Server Dialback (XEP-0220): each
+ * STARTTLS (required unless plaintext is allowed, the peer's certificate asked for), then SASL
+ * EXTERNAL, offered when that certificate verifies for the header's {@code from} domain (RFC 6120
+ * §6.4, §13.7.2; XEP-0178), and Server Dialback (XEP-0220): each
  * {@code <db:result/>} is checked by asking the claimed domain's authoritative server
  * ({@code <db:verify/>} on a stream of our own, whose certificate the policy judges), and
  * answered valid or invalid; several domain pairs may be authenticated on one stream (XEP-0344
@@ -91,12 +96,19 @@ final class S2sIn {
         headerSent = true;
         boolean tlsOffered = !conn.isSecure() && s2s.hub.tls != null;
         boolean authAllowed = conn.isSecure() || !s2s.hub.requireTls;
+        String from = h.attributeOrEmpty("from");
+        // RFC 6120 §13.7.2.3, XEP-0178 §3: EXTERNAL only for a certificate that verifies for 'from'
+        boolean externalOffered = conn.isSecure() && validDomain(from) && !pairs.contains(from + " " + to)
+                && s2s.certificateProblem(from, conn.peerCertificates()).isEmpty();
         StringBuilder f = new StringBuilder("<?xml version='1.0'?><stream:stream xmlns='" + S2s.SERVER_NS + "' xmlns:stream='"
                 + XmlReader.STREAMS + "' xmlns:db='" + S2s.DB_NS + "' id='" + streamId + "' from='")
                 .append(attr(to)).append("' version='1.0'><stream:features>");
         if (tlsOffered) {
             f.append("<starttls xmlns='").append(Stanzas.TLS_NS).append("'>")
                     .append(s2s.hub.requireTls ? "<required/>" : "").append("</starttls>");
+        }
+        if (externalOffered) {
+            f.append("<mechanisms xmlns='").append(Stanzas.SASL_NS).append("'><mechanism>EXTERNAL</mechanism></mechanisms>");
         }
         if (authAllowed) {
             f.append("<dialback xmlns='").append(S2s.DB_FEATURE).append("'><errors/></dialback>"); // XEP-0220 §2.1.3
@@ -114,8 +126,14 @@ final class S2sIn {
                     return false;
                 }
                 write("<proceed xmlns='" + Stanzas.TLS_NS + "'/>");
-                conn.startTls(s2s.hub.tls);
+                conn.startTls(s2s.serverTls);
                 return true;
+            }
+            if (e.is("auth", Stanzas.SASL_NS)) {
+                if (external(e, externalOffered, from, to)) {
+                    return true; // RFC 6120 §6.4.6: the peer restarts the stream
+                }
+                continue;
             }
             if (e.is("verify", S2s.DB_NS)) {
                 answerVerify(e);
@@ -131,6 +149,46 @@ final class S2sIn {
                 throw new StreamErrorException("unsupported-stanza-type", "<" + e.name() + "/>");
             }
         }
+    }
+
+    /**
+     * RFC 6120 §6.4, XEP-0178 §4: the peer authenticates {@code from} by the certificate it
+     * presented, which {@code offered} says verified. True on success (the stream restarts);
+     * false after a {@code <failure/>} (§6.4.5), when the peer may try dialback instead.
+     */
+    private boolean external(Element auth, boolean offered, String from, String to) throws IOException {
+        String name = "s2s " + from + " -> " + to + " (incoming)";
+        String failure = null;
+        if (!offered || !auth.attributeOrEmpty("mechanism").equals("EXTERNAL")) {
+            failure = "invalid-mechanism";
+        } else {
+            String text = auth.text().strip();
+            String authzid;
+            try {
+                authzid = text.equals("=") || text.isEmpty() ? "" : new String(Base64.getDecoder().decode(text), StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException x) {
+                authzid = null;
+            }
+            if (authzid == null) {
+                failure = "incorrect-encoding"; // §6.5.2
+            } else if (!authzid.isEmpty() && !authzid.equalsIgnoreCase(from)) {
+                failure = "invalid-authzid"; // §6.5.6: only the domain the certificate was checked for
+            } else if (!counted.contains(from) && !s2s.admitIncoming(from)) {
+                LOG.log(System.Logger.Level.WARNING, name + ": refused, too many streams from " + from);
+                failure = "temporary-auth-failure";
+            }
+        }
+        if (failure != null) {
+            LOG.log(System.Logger.Level.INFO, name + ": SASL EXTERNAL failed (" + failure + ")");
+            write("<failure xmlns='" + Stanzas.SASL_NS + "'><" + failure + "/></failure>");
+            return false;
+        }
+        counted.add(from);
+        pairs.add(from + " " + to);
+        S2s.chosen(name, S2s.security(from, Optional.empty(), true), "SASL EXTERNAL");
+        conn.readTimeout(s2s.config.idle().plus(s2s.config.timeout())); // the peer closes its idle streams first
+        write("<success xmlns='" + Stanzas.SASL_NS + "'/>");
+        return true;
     }
 
     /** XEP-0220 §2.2.2: as the authoritative server, whether a key is the one we made for that stream. */
@@ -190,6 +248,7 @@ final class S2sIn {
             c.readTimeout(s2s.config.timeout());
             c.writeTimeout(s2s.hub.writeTimeout);
             S2sStream stream = S2sStream.open(s2s, c, receiving, originating);
+            S2s.chosen(name, stream.security(), stream.problem().isPresent() ? "dialback alone" : "dialback");
             stream.write(Element.of("verify", S2s.DB_NS).withAttribute("from", receiving).withAttribute("to", originating)
                     .withAttribute("id", streamId).withText(key).toXml());
             while (true) {

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -13,7 +14,8 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * The outgoing server stream of one domain pair (RFC 6120 §4; the receiving direction is
  * another stream, {@link S2sIn}). The first stanza starts it on a virtual thread of
- * federation's scope: connect, {@link S2sStream#open}, then Server Dialback (XEP-0220 §2.1:
+ * federation's scope: connect, {@link S2sStream#open}, then SASL EXTERNAL if the receiving
+ * server offers it (RFC 6120 §6.4, XEP-0178), else Server Dialback (XEP-0220 §2.1:
  * {@code <db:result/>} with our key, answered once the receiving server asked our authoritative
  * server). Stanzas routed meanwhile wait in a bounded queue; once authenticated they go into the
  * stream's {@link Outbound} queue, so a remote server that stops reading cannot hold up the
@@ -84,8 +86,7 @@ final class S2sOut {
             conn = s2s.connect(remote);
             conn.readTimeout(s2s.config.timeout());
             conn.writeTimeout(s2s.hub.writeTimeout);
-            S2sStream stream = S2sStream.open(s2s, conn, local, remote);
-            dialback(stream);
+            S2sStream stream = authenticate(S2sStream.open(s2s, conn, local, remote));
             Outbound o = new Outbound(conn);
             lock.lock();
             try {
@@ -119,6 +120,26 @@ final class S2sOut {
         } finally {
             end(conn, condition);
         }
+    }
+
+    /**
+     * SASL EXTERNAL when offered and we present a certificate (RFC 6120 §6.4, XEP-0178), else
+     * (or if refused) dialback; the choice is logged once. Returns the stream to send on.
+     */
+    private S2sStream authenticate(S2sStream stream) throws IOException {
+        String name = toString();
+        String fallback = stream.problem().isPresent() ? "dialback alone" : "dialback";
+        if (stream.conn().isSecure() && s2s.presentsCertificate && stream.offersExternal()) {
+            Optional<S2sStream> restarted = stream.external(s2s, local, remote);
+            if (restarted.isPresent()) {
+                S2s.chosen(name, stream.security(), "SASL EXTERNAL");
+                return restarted.get();
+            }
+            fallback = "SASL EXTERNAL refused, " + fallback;
+        }
+        dialback(stream);
+        S2s.chosen(name, stream.security(), fallback);
+        return stream;
     }
 
     /** XEP-0220 §2.1: our key, then the receiving server's verdict. */

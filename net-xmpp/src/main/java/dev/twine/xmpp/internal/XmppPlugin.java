@@ -35,8 +35,12 @@ public final class XmppPlugin implements ServicePlugin {
                 Option.value("--domain", "D", "The XMPP domain served (the part after @ in JIDs).").asRequired(),
                 Option.value("--users", "FILE", "Users and passwords (Dovecot passwd-file; see `twine user`).").asRequired(),
                 Option.value("--data", "DIR", "Where rosters and offline messages are kept.").asRequired(),
-                Option.value("--listen", "EP", "Client endpoint (STARTTLS on tcp:).").asRepeatable()
+                Option.value("--listen", "EP", "Client endpoint (STARTTLS on tcp:; tls:PORT alone is direct TLS with --tls-cert, ALPN xmpp-client, XEP-0368).").asRepeatable()
                         .withDefault("tcp:5222:interface=127.0.0.1"),
+                Option.value("--websocket-listen", "EP", "XMPP over WebSocket (RFC 7395) at /xmpp-websocket: tls:PORT for wss with --tls-cert, tcp:PORT for plain ws (logins there need --allow-plaintext).")
+                        .asRepeatable(),
+                Option.value("--websocket-origin", "URL", "An Origin allowed to open WebSocket sessions, e.g. https://chat.example.org (default: any).")
+                        .asRepeatable(),
                 Option.value("--component-listen", "EP", "XEP-0114 component endpoint (needs --component-secret).").asRepeatable(),
                 Option.value("--component-secret", "S", "Shared secret for XEP-0114 components."),
                 Option.value("--tls-cert", "PEM", "Certificate chain for STARTTLS (default: a self-signed one kept in DATA/tls/)."),
@@ -45,6 +49,7 @@ public final class XmppPlugin implements ServicePlugin {
                 Option.flag("--no-scram-sha1", "Do not offer SCRAM-SHA-1 (for users files whose users have only SCRAM-SHA-256 keys)."),
                 Option.value("--resume-timeout", "D", "XEP-0198: how long a dropped session waits to be resumed (30s, 5m; 0: no resumption).")
                         .withDefault("5m"),
+                Option.value("--resume-location", "HOST[:PORT]", "XEP-0198: where clients should reconnect to resume (this node's own address; default: none given)."),
                 Option.value("--idle-timeout", "D", "Close a client stream that sends nothing, not even a keepalive, for this long; 0: never.")
                         .withDefault("0"),
                 Option.value("--roster-limit", "N", "Most items in one user's roster, pending subscription requests included.")
@@ -56,6 +61,8 @@ public final class XmppPlugin implements ServicePlugin {
                 Option.value("--pep-max-item-bytes", "N", "Most bytes of XML in one PEP item's payload.").withDefault("131072"),
                 Option.value("--pep-max-nodes", "N", "Most PEP nodes one user may have.").withDefault("100"),
                 Option.value("--vcard-max-bytes", "N", "Most bytes of XML in one user's vCard (XEP-0054 vcard-temp).").withDefault("131072"),
+                Option.value("--blocklist-limit", "N", "Most addresses one user may block (XEP-0191).")
+                        .withDefault("1000"),
                 Option.value("--muc-domain", "D", "Where group chat (XEP-0045) lives (default: conference.DOMAIN)."),
                 Option.flag("--no-muc", "Serve no group chat."),
                 Option.value("--muc-max-rooms", "N", "Most group chat rooms in all.").withDefault("1000"),
@@ -63,15 +70,17 @@ public final class XmppPlugin implements ServicePlugin {
                         .withDefault("200"),
                 Option.value("--muc-history", "N", "Messages of discussion history a room keeps for newcomers (in memory); 0: none.")
                         .withDefault("50"),
+                Option.value("--muc-max-affiliations", "N", "Most owners, admins, members and outcasts one room lists.")
+                        .withDefault("10000"),
                 Option.value("--s2s-listen", "EP", "Server-to-server endpoint (federation, conventionally tcp:5269; tcp:PORT alone binds every interface).")
                         .asRepeatable(),
-                Option.value("--s2s-route", "DOMAIN=HOST:PORT", "Reach DOMAIN's server there instead of looking it up (private federations, tests).")
+                Option.value("--s2s-route", "DOMAIN=HOST:PORT", "Reach DOMAIN's server there instead of looking it up (private federations, tests); DOMAIN=tls:HOST:PORT for direct TLS.")
                         .asRepeatable(),
                 Option.value("--dns", "HOST:PORT", "DNS server for _xmpp-server._tcp SRV look-ups (default: the first nameserver in /etc/resolv.conf)."),
                 Option.value("--s2s-secret", "S", "Server Dialback secret (XEP-0185); the same on every node of the domain (default: random per start)."),
                 Option.flag("--s2s-require-valid-cert", "Refuse peers whose certificate is not valid for their domain, but for --s2s-dialback-allow ones."),
                 Option.value("--s2s-dialback-allow", "DOMAIN", "With --s2s-require-valid-cert, still accept DOMAIN on dialback alone.").asRepeatable(),
-                Option.value("--s2s-trust", "PEM", "Certificates peers' certificates must chain to (default: the JDK's trust store).")));
+                Option.value("--s2s-trust", "PEM", "Certificates peers' certificates must chain to (default: the JDK's trust store); a peer whose certificate does may log in by SASL EXTERNAL.")));
         all.addAll(LimitOptions.connectionOptions(XmppServer.defaultLimits()));
         all.addAll(LimitOptions.authOptions());
         return List.copyOf(all);
@@ -106,11 +115,17 @@ public final class XmppPlugin implements ServicePlugin {
         }
         b.scramSha1(!args.flag("--no-scram-sha1"));
         b.resumeTimeout(args.duration("--resume-timeout"));
+        try {
+            args.value("--resume-location").ifPresent(b::resumeLocation);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--resume-location: expected HOST or HOST:PORT", e);
+        }
         b.idleTimeout(args.duration("--idle-timeout"));
         b.rosterLimit(args.positive("--roster-limit"));
         b.archiveLimit(args.positive("--archive-limit"));
         b.pepLimits(args.positive("--pep-max-items"), args.positive("--pep-max-item-bytes"), args.positive("--pep-max-nodes"));
         b.vcardLimit(args.positive("--vcard-max-bytes"));
+        b.blocklistLimit(args.positive("--blocklist-limit"));
         if (args.flag("--no-muc")) {
             b.withoutGroupChat();
         } else if (args.value("--muc-domain").isPresent()) {
@@ -121,10 +136,17 @@ public final class XmppPlugin implements ServicePlugin {
             }
         }
         b.groupChatLimits(args.positive("--muc-max-rooms"), args.positive("--muc-max-occupants"), args.count("--muc-history"));
+        b.groupChatAffiliationLimit(args.positive("--muc-max-affiliations"));
         b.limits(LimitOptions.connectionLimits(args));
         b.authPolicy(LimitOptions.authPolicy(args));
         for (String ep : args.values("--listen")) {
             b.listen(ep);
+        }
+        for (String ep : args.values("--websocket-listen")) {
+            b.websocketListen(ep);
+        }
+        for (String origin : args.values("--websocket-origin")) {
+            b.websocketOrigin(origin);
         }
         List<String> comp = args.values("--component-listen");
         if (!comp.isEmpty()) {
@@ -157,7 +179,8 @@ public final class XmppPlugin implements ServicePlugin {
             if (eq <= 0 || !r.substring(eq + 1).matches(".+:\\d{1,5}")) {
                 throw new IllegalArgumentException("--s2s-route: expected DOMAIN=HOST:PORT, got '" + r + "'");
             }
-            table.put(r.substring(0, eq), "tcp:" + r.substring(eq + 1));
+            String target = r.substring(eq + 1);
+            table.put(r.substring(0, eq), target.startsWith("tls:") ? target : "tcp:" + target); // tls: is direct TLS (XEP-0368)
         }
         b.s2sConnector(dev.twine.xmpp.S2sConnector.routes(table).orElse(dev.twine.xmpp.S2sConnector.dns(dnsResolver(args))));
         for (String ep : listen) {

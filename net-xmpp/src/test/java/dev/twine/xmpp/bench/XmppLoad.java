@@ -27,6 +27,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *   message received is answered with a new one (the answers to messages read at once go out in
  *   one write, as a client under load would send them). Prints
  *   "result msgs_per_s=.. p50_us=.. p99_us=.. errors=.."
+ * XmppLoad pairs HOST PORT DOMAIN PREFIX PASSWORD PAIRS WINDOW WARMUP_S SECONDS PORT_B DOMAIN_B
+ *   the same across two federated servers: the first of each pair on PORT (DOMAIN), the second
+ *   on PORT_B (DOMAIN_B, users PREFIX1, PREFIX3, ... there), so every message goes over s2s.
  * XmppLoad idle HOST PORT DOMAIN PREFIX PASSWORD COUNT HOLD_S
  *   COUNT sessions logged in with presence sent, then idle; prints "idle-ready connected=.. errors=.."
  *   and holds them HOLD_S seconds (or until killed).
@@ -45,7 +48,9 @@ public final class XmppLoad {
         String prefix = a[4];
         String password = a[5];
         if (a[0].equals("pairs")) {
-            pairs(host, port, domain, prefix, password, Integer.parseInt(a[6]), Integer.parseInt(a[7]),
+            int portB = a.length > 11 ? Integer.parseInt(a[10]) : port;
+            String domainB = a.length > 11 ? a[11] : domain;
+            pairs(host, port, domain, portB, domainB, prefix, password, Integer.parseInt(a[6]), Integer.parseInt(a[7]),
                     Integer.parseInt(a[8]), Integer.parseInt(a[9]));
         } else {
             idle(host, port, domain, prefix, password, Integer.parseInt(a[6]), Integer.parseInt(a[7]));
@@ -296,12 +301,13 @@ public final class XmppLoad {
         }
     }
 
-    private static void pairs(String host, int port, String domain, String prefix, String password, int pairs, int window,
-            int warmup, int seconds) throws Exception {
+    private static void pairs(String host, int port, String domain, int portB, String domainB, String prefix, String password,
+            int pairs, int window, int warmup, int seconds) throws Exception {
         List<Session> sessions = new ArrayList<>();
         AtomicInteger errors = new AtomicInteger();
         for (int i = 0; i < 2 * pairs; i++) {
-            sessions.add(new Session(host, port, domain, prefix + i, password));
+            boolean second = i % 2 == 1; // a pair is (i, i ^ 1)
+            sessions.add(new Session(host, second ? portB : port, second ? domainB : domain, prefix + i, password));
         }
         AtomicBoolean measuring = new AtomicBoolean();
         AtomicBoolean stop = new AtomicBoolean();

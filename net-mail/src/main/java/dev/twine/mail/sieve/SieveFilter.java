@@ -1,0 +1,47 @@
+package dev.twine.mail.sieve;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Decides what becomes of a message delivered to a local user: the hook a local delivery calls
+ * once per user and message, before it stores anything ({@link dev.twine.mail.smtp.MaildirDelivery
+ * .Builder#sieve}). The shipped implementation is {@link SieveScripts}, which runs the user's active
+ * Sieve script; a filter of one's own may decide in code.
+ *
+ * <pre>{@code
+ * SieveFilter lists = (user, message) -> {
+ *     for (String id : message.header("List-Id")) {
+ *         if (id.contains("<dev.lists.example.org>")) {
+ *             return List.of(new SieveAction.FileInto("Lists.dev", Set.of(), true));
+ *         }
+ *     }
+ *     return SieveFilter.KEEP;
+ * };
+ * MaildirDelivery local = MaildirDelivery.builder().domain("example.org").maildir(maildir)
+ *         .users(users).sieve(lists).build();
+ * }</pre>
+ *
+ * <h2>Error handling</h2>
+ * It runs on the delivering connection's virtual thread and may block (reading a script, say).
+ * Whatever it throws, the deliverer logs it and keeps the message in INBOX (RFC 5228 §2.10.6): a
+ * filter that fails never loses mail. {@link InterruptedException} means the server is stopping;
+ * the delivery then fails with a temporary error and the client tries again.
+ */
+@FunctionalInterface
+public interface SieveFilter {
+    /** The implicit keep alone: the message goes to INBOX without flags. */
+    List<SieveAction> KEEP = List.of(new SieveAction.Keep(Set.of()));
+
+    /**
+     * The actions to take for one message to one user.
+     *
+     * @param user the local user (the Maildir mailbox) the message is for
+     * @param message the message and its envelope
+     * @return the actions, in order, never empty ({@link #KEEP} when nothing is to be done)
+     * @throws IOException if what the decision needs cannot be read; the message is then kept
+     * @throws InterruptedException if the server is stopping
+     */
+    List<SieveAction> filter(String user, SieveMessage message) throws IOException, InterruptedException;
+}
