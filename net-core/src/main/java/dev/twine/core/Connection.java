@@ -355,6 +355,37 @@ public final class Connection implements AutoCloseable {
         return new Connection(service, new CarriedTransport(this, in, out), clientSide, host);
     }
 
+    /**
+     * Compresses both directions from now on with raw DEFLATE (RFC 1951), as IMAP's
+     * COMPRESS=DEFLATE (RFC 4978) and XMPP's stream compression (XEP-0138) do. Buffered output is
+     * sent first, uncompressed (the reply that agreed to compress); input already received and
+     * not yet read is taken as compressed (the peer may pipeline behind its command). Every
+     * {@link #flush()} from then on ends with a DEFLATE sync flush, so the peer can decode all that
+     * was sent at once. Over TLS, compression runs inside it; TLS cannot start after it. Does not
+     * block beyond sending the buffered output.
+     *
+     * <p><b>Error handling.</b> Compressed input that is not valid DEFLATE makes reads throw a
+     * {@link java.util.zip.ZipException} (an IOException). Each compressed connection holds about
+     * 300 KiB of native zlib memory, freed when the connection closes.
+     *
+     * @param level the {@link java.util.zip.Deflater} level of what this side sends (1 fastest,
+     *     9 smallest, -1 zlib's default)
+     * @throws IOException if sending the buffered output fails
+     * @throws IllegalStateException if the connection is already compressed
+     */
+    public void startCompression(int level) throws IOException {
+        if (isCompressed()) {
+            throw new IllegalStateException("connection is already compressed");
+        }
+        out.flush();
+        transport = new dev.twine.core.internal.DeflateTransport(transport, in.takeBuffered(), level);
+    }
+
+    /** Whether {@link #startCompression} was called on this connection. */
+    public boolean isCompressed() {
+        return transport instanceof dev.twine.core.internal.DeflateTransport;
+    }
+
     /** Whether the connection is encrypted (a {@code tls:} endpoint or after {@link #startTls}). */
     public boolean isSecure() {
         return transport.tlsSession() != null;

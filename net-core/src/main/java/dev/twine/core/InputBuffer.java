@@ -57,6 +57,13 @@ final class InputBuffer extends InputStream {
         return conn;
     }
 
+    /** Takes the bytes buffered and not yet read, leaving none (they belong to a new layer: compression). */
+    byte[] takeBuffered() {
+        byte[] rest = buf == null ? new byte[0] : java.util.Arrays.copyOfRange(buf, pos, lim);
+        discard();
+        return rest;
+    }
+
     /** Drops everything buffered (STARTTLS: plaintext sent before the handshake must not count). */
     void discard() {
         pos = lim = 0;

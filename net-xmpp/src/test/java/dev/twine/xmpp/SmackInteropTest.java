@@ -128,6 +128,12 @@ class SmackInteropTest {
             XMPPTCPConnection bobAgain = connect(server, "bob", "bob-pw", inbox);
             try {
                 Message later = inbox.poll(15, TimeUnit.SECONDS);
+                if (later != null && "hello from smack".equals(later.getBody())) {
+                    // bob's first session may end before Smack acknowledged that message (XEP-0198
+                    // acks are asynchronous), and what a client never acknowledged is stored as for
+                    // an unavailable resource (RFC 6121 §8.5.3.2.1): it comes again, first
+                    later = inbox.poll(15, TimeUnit.SECONDS);
+                }
                 assertEquals("stored for later", later == null ? null : later.getBody());
             } finally {
                 bobAgain.disconnect();

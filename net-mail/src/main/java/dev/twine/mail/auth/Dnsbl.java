@@ -100,7 +100,7 @@ public final class Dnsbl {
      * network), nor clients without an IP address (a Unix socket).
      */
     public <T> MailDelivery<T> over(MailDelivery<T> delivery) {
-        return WrappedDelivery.checking(delivery, session -> {
+        return WrappedDelivery.checking(delivery, (session, sender) -> {
             if (session.principal().isEmpty() && session.client() instanceof InetSocketAddress a && a.getAddress() != null) {
                 Optional<String> zone = listing(a.getAddress());
                 if (zone.isPresent()) {

@@ -14,7 +14,7 @@ import java.util.Objects;
 final class WrappedDelivery<T> implements MailDelivery<T> {
     /** Asked before each {@code RCPT} is passed on: throws {@link dev.twine.mail.smtp.SmtpException} to refuse. */
     interface RecipientCheck {
-        void check(Session session) throws IOException, InterruptedException;
+        void check(Session session, String sender) throws IOException, InterruptedException;
     }
 
     /** The change made to each message. */
@@ -33,11 +33,15 @@ final class WrappedDelivery<T> implements MailDelivery<T> {
     }
 
     static <T> MailDelivery<T> rewriting(MailDelivery<T> next, Rewrite rewrite) {
-        return new WrappedDelivery<>(next, session -> {}, rewrite);
+        return new WrappedDelivery<>(next, (session, sender) -> {}, rewrite);
     }
 
     static <T> MailDelivery<T> checking(MailDelivery<T> next, RecipientCheck check) {
         return new WrappedDelivery<>(next, check, null);
+    }
+
+    static <T> MailDelivery<T> of(MailDelivery<T> next, RecipientCheck check, Rewrite rewrite) {
+        return new WrappedDelivery<>(next, check, rewrite);
     }
 
     @Override
@@ -47,7 +51,7 @@ final class WrappedDelivery<T> implements MailDelivery<T> {
 
     @Override
     public T recipient(Session session, String sender, String address) throws IOException, InterruptedException {
-        check.check(session);
+        check.check(session, sender);
         return next.recipient(session, sender, address);
     }
 

@@ -34,7 +34,7 @@ import java.util.Set;
 final class ImapList {
     /** The special-use attributes of RFC 6154 §2, in their canonical spelling. */
     static final List<String> USES = List.of("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash");
-    private static final List<String> STATUS_ITEMS = List.of("MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
+    private static final List<String> STATUS_ITEMS = List.of("MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED",
             "SIZE", "APPENDLIMIT", "HIGHESTMODSEQ");
 
     private final ImapSession s;
@@ -183,7 +183,7 @@ final class ImapList {
             if (exists.contains(name) && (!r.extended() || r.returns("SPECIAL-USE"))) {
                 USES.stream().filter(uses.getOrDefault(name, Set.of())::contains).forEach(attrs::add);
             }
-            ImapWriter w = new ImapWriter().raw("* " + cmd + " (" + String.join(" ", attrs) + ") \".\" ").string(name);
+            ImapWriter w = s.writer().raw("* " + cmd + " (" + String.join(" ", attrs) + ") \".\" ").string(s.wireName(name));
             if (childInfo) {
                 w.raw(" (\"CHILDINFO\" (\"SUBSCRIBED\"))"); // RFC 5258 §3.5
             }
@@ -196,8 +196,21 @@ final class ImapList {
         s.ok(tag, cmd + " completed");
     }
 
-    private static boolean matchesAny(Request r, String name) {
-        return r.patterns().stream().anyMatch(p -> !p.isEmpty() && matches(r.ref() + p, name));
+    /** Patterns match names as the client writes them: in UTF-8 once UTF8=ACCEPT is enabled. */
+    /**
+     * The LIST response a plain LIST gives one existing mailbox: what SELECT tells under
+     * IMAP4rev2 (RFC 9051 §6.3.2).
+     */
+    void listLine(String name) throws IOException {
+        List<String> attrs = new ArrayList<>();
+        attrs.add(hasChildren(s.account.mailboxes(), name) ? "\\HasChildren" : "\\HasNoChildren");
+        USES.stream().filter(s.account.specialUses().getOrDefault(name, Set.of())::contains).forEach(attrs::add);
+        s.out.write(s.writer().raw("* LIST (" + String.join(" ", attrs) + ") \".\" ").string(s.wireName(name)).raw("\r\n").toBytes());
+    }
+
+    private boolean matchesAny(Request r, String name) {
+        String shown = s.wireName(name);
+        return r.patterns().stream().anyMatch(p -> !p.isEmpty() && matches(r.ref() + p, shown));
     }
 
     /** Whether {@code name} meets the selection options themselves (not through a child). */
@@ -216,7 +229,7 @@ final class ImapList {
     /** {@code STATUS mailbox (items)} (RFC 3501 §6.3.10, RFC 8438, RFC 7889 §4, RFC 7162 §3.1.5). */
     void status(String tag, List<Arg> args) throws IOException, Reply {
         s.authenticated();
-        String name = mailbox(arg(args, 0));
+        String name = mailbox(arg(args, 0), s.utf8Names());
         List<String> items = statusItems(parenthesized(arg(args, 1)));
         status(name, s.existing(name, "[NONEXISTENT]"), items);
         s.ok(tag, "STATUS completed");
@@ -248,6 +261,7 @@ final class ImapList {
                 case "UIDNEXT" -> f.uidNext();
                 case "UIDVALIDITY" -> f.uidValidity();
                 case "UNSEEN" -> all.stream().filter(m -> !m.has(StoredMessage.SEEN)).count();
+                case "DELETED" -> all.stream().filter(m -> m.has(StoredMessage.DELETED)).count(); // RFC 9051 §6.3.11
                 case "SIZE" -> { // RFC 8438
                     long size = 0;
                     for (StoredMessage m : all) {
@@ -268,7 +282,7 @@ final class ImapList {
             };
             sb.append(sb.isEmpty() ? "" : " ").append(item).append(' ').append(v);
         }
-        s.out.write(new ImapWriter().raw("* STATUS ").string(name).raw(" (" + sb + ")\r\n").toBytes());
+        s.out.write(s.writer().raw("* STATUS ").string(s.wireName(name)).raw(" (" + sb + ")\r\n").toBytes());
     }
 
     /**
@@ -277,7 +291,7 @@ final class ImapList {
      */
     void create(String tag, List<Arg> args) throws IOException, Reply {
         s.authenticated();
-        String name = newMailbox(arg(args, 0));
+        String name = newMailbox(arg(args, 0), s.utf8Names());
         Set<String> uses = new LinkedHashSet<>();
         if (args.size() > 1) {
             List<Arg> params = parenthesized(args.get(1));

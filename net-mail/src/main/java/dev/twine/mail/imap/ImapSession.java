@@ -94,11 +94,29 @@ final class ImapSession {
     boolean condstore;
     /** ENABLE QRESYNC (RFC 7162 §3.2.3): expunges are told as VANISHED, FETCH responses carry UID. */
     boolean qresync;
+    /**
+     * ENABLE UTF8=ACCEPT (RFC 6855 §3): mailbox names in UTF-8 rather than modified UTF-7, UTF-8
+     * in quoted strings, no SEARCH charset, APPEND's {@code UTF8 (...)}.
+     */
+    boolean utf8;
+    /**
+     * ENABLE IMAP4rev2 (RFC 9051): no RECENT responses nor {@code \Recent}, SEARCH answered with
+     * ESEARCH, SELECT tells the mailbox's LIST and {@code [CLOSED]}, mailbox names in UTF-8.
+     */
+    boolean rev2;
+    /**
+     * The UIDs the last {@code SEARCH RETURN (SAVE ...)} found, {@code $} in later commands
+     * (SEARCHRES, RFC 5182 §2); emptied when the mailbox is closed. A message expunged since is
+     * gone from the view, so it is not named by {@code $} either.
+     */
+    final Set<Long> saved = new java.util.TreeSet<>();
 
     private final ImapLogin login = new ImapLogin(this);
     private final ImapIdle idle = new ImapIdle(this);
     private final MessageUpdates updates = new MessageUpdates(this);
     private final ImapList mailboxList = new ImapList(this);
+    private final ImapSort sorting = new ImapSort(this);
+    private final ImapThread threading = new ImapThread(this);
 
     ImapSession(ImapServer.Config config, Connection conn) {
         this.config = config;
@@ -321,6 +339,7 @@ final class ImapSession {
                 ok(tag, "ID completed");
             }
             case "STARTTLS" -> login.startTls(tag);
+            case "COMPRESS" -> ImapCompress.compress(this, tag, args);
             case "LOGIN" -> login.login(tag, args);
             case "AUTHENTICATE" -> login.authenticate(tag, args);
             case "ENABLE" -> {
@@ -339,7 +358,7 @@ final class ImapSession {
             case "RENAME" -> rename(tag, args);
             case "SUBSCRIBE", "UNSUBSCRIBE" -> {
                 authenticated();
-                String box = mailbox(arg(args, 0));
+                String box = mailbox(arg(args, 0), utf8Names());
                 account.subscribe(box, name.equals("SUBSCRIBE"));
                 ok(tag, name + " completed");
             }
@@ -363,6 +382,8 @@ final class ImapSession {
                 ok(tag, highestModSeqCode() + "EXPUNGE completed");
             }
             case "SEARCH" -> search(tag, args, false);
+            case "SORT" -> sorting.sort(tag, args, false);
+            case "THREAD" -> threading.thread(tag, args, false);
             case "FETCH" -> fetch(tag, args, false);
             case "STORE" -> updates.store(tag, args, false);
             case "COPY" -> updates.copy(tag, args, false, false);
@@ -375,13 +396,16 @@ final class ImapSession {
                 switch (sub.value().toUpperCase(Locale.ROOT)) {
                     case "FETCH" -> fetch(tag, rest, true);
                     case "SEARCH" -> search(tag, rest, true);
+                    case "SORT" -> sorting.sort(tag, rest, true);
+                    case "THREAD" -> threading.thread(tag, rest, true);
                     case "STORE" -> updates.store(tag, rest, true);
                     case "COPY" -> updates.copy(tag, rest, true, false);
                     case "MOVE" -> updates.copy(tag, rest, true, true);
                     case "EXPUNGE" -> {
                         selected();
                         writable();
-                        updates.expungeDeleted(SequenceSets.uidSet(view, atom(arg(rest, 0))), true);
+                        String set = atom(arg(rest, 0));
+                        updates.expungeDeleted(set.equals("$") ? savedUids() : SequenceSets.uidSet(view, set), true);
                         ok(tag, highestModSeqCode() + "UID EXPUNGE completed");
                     }
                     default -> throw bad("unknown UID command");
@@ -405,6 +429,14 @@ final class ImapSession {
                     condstore = true;
                     qresync = true;
                     enabled.append(" QRESYNC");
+                }
+                case "UTF8=ACCEPT" -> {
+                    utf8 = true;
+                    enabled.append(" UTF8=ACCEPT");
+                }
+                case "IMAP4REV2" -> {
+                    rev2 = true;
+                    enabled.append(" IMAP4rev2");
                 }
                 default -> {
                     // an extension we do not have is not enabled (RFC 5161 §3.1)
@@ -444,9 +476,10 @@ final class ImapSession {
     }
 
     String capabilities() {
-        StringBuilder sb = new StringBuilder("IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE"
+        StringBuilder sb = new StringBuilder("IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE UNSELECT ENABLE"
                 + " SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS CHILDREN CONDSTORE QRESYNC ESEARCH BINARY"
-                + " QUOTA QUOTA=RES-STORAGE STATUS=SIZE APPENDLIMIT=" + config.maxLiteral());
+                + " QUOTA QUOTA=RES-STORAGE STATUS=SIZE APPENDLIMIT=" + config.maxLiteral()
+                + " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES UTF8=ACCEPT COMPRESS=DEFLATE SEARCHRES");
         if (state == State.NOT_AUTHENTICATED) {
             if (config.tls() != null && !conn.isSecure()) {
                 sb.append(" STARTTLS");
@@ -476,12 +509,30 @@ final class ImapSession {
         send(tag + " OK " + text + "\r\n");
     }
 
+    /** A response builder whose quoted strings hold UTF-8 once UTF8=ACCEPT is enabled (RFC 6855 §3). */
+    ImapWriter writer() {
+        return new ImapWriter().utf8(utf8Names());
+    }
+
+    /** Whether mailbox names and quoted strings are UTF-8: UTF8=ACCEPT (RFC 6855) or IMAP4rev2 (RFC 9051 §5.1). */
+    boolean utf8Names() {
+        return utf8 || rev2;
+    }
+
+    /**
+     * A stored mailbox name (modified UTF-7, RFC 3501 §5.1.3) as this client reads it: in UTF-8
+     * once UTF8=ACCEPT is enabled (RFC 6855 §3), else as stored.
+     */
+    String wireName(String name) {
+        return utf8Names() ? ModifiedUtf7.decode(name) : name;
+    }
+
 
     // ---- mailboxes ----
 
     private void select(String tag, List<Arg> args, boolean examine) throws IOException, Reply {
         authenticated();
-        String name = mailbox(arg(args, 0));
+        String name = mailbox(arg(args, 0), utf8Names());
         Resync.Request resync = null;
         if (args.size() > 1) {
             // RFC 7162 §3.1.8 (CONDSTORE), §3.2.5 (QRESYNC): select parameters
@@ -497,8 +548,8 @@ final class ImapSession {
                 }
             }
         }
-        if (state == State.SELECTED && qresync) {
-            untagged("OK [CLOSED] previous mailbox closed"); // RFC 7162 §3.2.11
+        if (state == State.SELECTED && (qresync || rev2)) {
+            untagged("OK [CLOSED] previous mailbox closed"); // RFC 7162 §3.2.11, RFC 9051 §6.3.2
         }
         unselect();
         folder = existing(name, "[NONEXISTENT]");
@@ -528,9 +579,14 @@ final class ImapSession {
         untagged("OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + keywords
                 + " \\*)] flags permanent");
         untagged(view.size() + " EXISTS");
-        untagged(recent.size() + " RECENT");
-        if (firstUnseen > 0) {
-            untagged("OK [UNSEEN " + firstUnseen + "] first unseen");
+        if (rev2) {
+            // RFC 9051 §6.3.2: the mailbox's LIST instead of RECENT and UNSEEN, which rev2 dropped
+            mailboxList.listLine(name);
+        } else {
+            untagged(recent.size() + " RECENT");
+            if (firstUnseen > 0) {
+                untagged("OK [UNSEEN " + firstUnseen + "] first unseen");
+            }
         }
         untagged("OK [UIDVALIDITY " + folder.uidValidity() + "] UIDs valid");
         untagged("OK [UIDNEXT " + folder.uidNext() + "] predicted next UID");
@@ -557,11 +613,12 @@ final class ImapSession {
         view.clear();
         viewMessages.clear();
         recent.clear();
+        saved.clear();
     }
 
     private void delete(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
-        String name = mailbox(arg(args, 0));
+        String name = mailbox(arg(args, 0), utf8Names());
         if (name.equals("INBOX")) {
             throw no("the inbox cannot be deleted");
         }
@@ -577,8 +634,8 @@ final class ImapSession {
 
     private void rename(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
-        String from = mailbox(arg(args, 0));
-        String to = newMailbox(arg(args, 1));
+        String from = mailbox(arg(args, 0), utf8Names());
+        String to = newMailbox(arg(args, 1), utf8Names());
         if (from.equals("INBOX") || to.equals("INBOX")) {
             throw no("renaming the inbox is not supported");
         }
@@ -601,9 +658,9 @@ final class ImapSession {
         Optional<Quota> q = account.quota();
         switch (command) {
             case "GETQUOTAROOT" -> {
-                String name = mailbox(arg(args, 0));
+                String name = mailbox(arg(args, 0), utf8Names());
                 existing(name, "[NONEXISTENT]");
-                ImapWriter w = new ImapWriter().raw("* QUOTAROOT ").string(name).raw(q.isPresent() ? " \"\"\r\n" : "\r\n");
+                ImapWriter w = writer().raw("* QUOTAROOT ").string(wireName(name)).raw(q.isPresent() ? " \"\"\r\n" : "\r\n");
                 out.write(w.toBytes());
                 if (q.isPresent()) {
                     untagged(quotaResponse(q.get()));
@@ -635,7 +692,7 @@ final class ImapSession {
 
     private void append(String tag, List<Arg> args) throws IOException, Reply {
         authenticated();
-        String name = mailbox(arg(args, 0));
+        String name = mailbox(arg(args, 0), utf8Names());
         int i = 1;
         Set<String> flags = Set.of();
         Instant date = null;
@@ -654,7 +711,17 @@ final class ImapSession {
             }
             i++;
         }
-        if (i >= args.size() || !(args.get(i) instanceof Literal(byte[] message, boolean binary))) {
+        Arg data = i < args.size() ? args.get(i) : null;
+        if (data instanceof Atom u && u.value().equalsIgnoreCase("UTF8")) {
+            // RFC 6855 §4: UTF8 (literal8), a message with UTF-8 headers, once UTF8=ACCEPT is enabled
+            if (!utf8 || i + 1 >= args.size() || !(args.get(i + 1) instanceof Group g) || g.items().size() != 1
+                    || !(g.items().get(0) instanceof Literal l8) || !l8.binary()) {
+                throw bad(utf8 ? "UTF8 takes a literal8 in parentheses" : "UTF8 needs ENABLE UTF8=ACCEPT");
+            }
+            data = l8;
+            i++;
+        }
+        if (!(data instanceof Literal(byte[] message, boolean binary))) {
             throw bad("APPEND needs a literal message");
         }
         if (i + 1 != args.size()) {
@@ -730,7 +797,9 @@ final class ImapSession {
         }
         if (added > 0) {
             untagged(view.size() + " EXISTS");
-            untagged(recent.size() + " RECENT");
+            if (!rev2) {
+                untagged(recent.size() + " RECENT");
+            }
         }
     }
 
@@ -765,7 +834,7 @@ final class ImapSession {
                 f.add(system);
             }
         }
-        if (recent.contains(m.uid())) {
+        if (recent.contains(m.uid()) && !rev2) { // RFC 9051 has no \Recent
             f.add("\\Recent");
         }
         for (String k : m.flags()) {
@@ -817,7 +886,7 @@ final class ImapSession {
 
     private void fetch(String tag, List<Arg> args, boolean byUid) throws IOException, Reply {
         selected();
-        List<Integer> seqs = SequenceSets.messages(view, atom(arg(args, 0)), byUid);
+        List<Integer> seqs = messages(atom(arg(args, 0)), byUid);
         List<Item> items = fetchItems(arg(args, 1));
         if (byUid && items.stream().noneMatch(it -> it.name().equals("UID"))) {
             items.add(0, new Item("UID", null, 0, -1, false));
@@ -861,7 +930,7 @@ final class ImapSession {
                 continue;
             }
             LoadedMessage msg = new LoadedMessage(folder, m);
-            ImapWriter w = new ImapWriter().raw("* " + seq + " FETCH (");
+            ImapWriter w = writer().raw("* " + seq + " FETCH (");
             try {
                 if (setsSeen && !m.has(StoredMessage.SEEN)) {
                     Set<String> seen = new LinkedHashSet<>(m.flags());
@@ -951,43 +1020,149 @@ final class ImapSession {
 
     private void search(String tag, List<Arg> args, boolean byUid) throws IOException, Reply {
         selected();
-        int[] pos = {0};
-        // ESEARCH (RFC 4731 §3.1): SEARCH RETURN (MIN MAX COUNT ALL) ...; an empty list means ALL
-        Set<String> returns = null;
-        if (!args.isEmpty() && args.get(0) instanceof Atom a && a.value().equalsIgnoreCase("RETURN")) {
-            returns = new HashSet<>();
-            for (Arg o : parenthesized(arg(args, 1))) {
-                String opt = atom(o).toUpperCase(Locale.ROOT);
-                if (!List.of("MIN", "MAX", "COUNT", "ALL").contains(opt)) {
-                    throw bad("unknown SEARCH return option " + opt);
-                }
-                returns.add(opt);
-            }
-            if (returns.isEmpty()) {
-                returns.add("ALL");
-            }
-            pos[0] = 2;
+        Set<String> returns = returnOptions(args, "SEARCH");
+        int[] pos = {returns == null ? 0 : 2};
+        if (returns == null && rev2) {
+            returns = Set.of("ALL"); // RFC 9051 §6.4.4: no RETURN means RETURN (ALL), in ESEARCH
         }
         if (pos[0] < args.size() && args.get(pos[0]) instanceof Atom a && a.value().equalsIgnoreCase("CHARSET")) {
-            String cs = astring(arg(args, pos[0] + 1)).toUpperCase(Locale.ROOT);
-            if (!cs.equals("UTF-8") && !cs.equals("US-ASCII")) {
-                throw no("[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
+            if (utf8) {
+                // RFC 6855 §3 (erratum 4029): the strings are UTF-8 already, a label conflicts
+                throw bad("no CHARSET once UTF8=ACCEPT is enabled");
             }
+            checkCharset(arg(args, pos[0] + 1), false);
             pos[0] += 2;
         }
-        if (pos[0] >= args.size()) {
+        boolean save = returns != null && returns.contains("SAVE");
+        if (save) {
+            saved.clear(); // RFC 5182 §2.1: a SEARCH that fails leaves $ empty
+        }
+        SearchKeys parser = new SearchKeys(this);
+        List<Long> found = new ArrayList<>();
+        List<Long> foundUids = new ArrayList<>();
+        long highest = 0;
+        for (int seq : matching(parser, args, pos[0])) {
+            StoredMessage m = viewMessages.get(view.get(seq - 1));
+            found.add(byUid ? m.uid() : seq);
+            foundUids.add(m.uid());
+            highest = Math.max(highest, m.modSeq());
+        }
+        if (save) {
+            // RFC 5182 §2.4: with MIN or MAX (and not ALL or COUNT) only those are saved
+            boolean edges = (returns.contains("MIN") || returns.contains("MAX"))
+                    && !returns.contains("ALL") && !returns.contains("COUNT");
+            if (edges && !foundUids.isEmpty()) {
+                if (returns.contains("MIN")) {
+                    saved.add(foundUids.get(0));
+                }
+                if (returns.contains("MAX")) {
+                    saved.add(foundUids.get(foundUids.size() - 1));
+                }
+            } else if (!edges) {
+                saved.addAll(foundUids);
+            }
+        }
+        StringBuilder sb = new StringBuilder();
+        if (returns == null) {
+            sb.append("SEARCH");
+            found.forEach(n -> sb.append(' ').append(n));
+            if (parser.modSeq && highest > 0) {
+                sb.append(" (MODSEQ ").append(highest).append(')');
+            }
+        } else if (!returns.equals(Set.of("SAVE"))) { // RFC 5182 §2.4: SAVE alone answers nothing
+            sb.append(esearch(tag, byUid, returns, found));
+            if (parser.modSeq && highest > 0) {
+                sb.append(" MODSEQ ").append(highest); // RFC 7162 §3.1.5 with ESEARCH
+            }
+        }
+        if (!sb.isEmpty()) {
+            untagged(sb.toString());
+        }
+        sync(false);
+        ok(tag, (byUid ? "UID " : "") + "SEARCH completed");
+    }
+
+    /**
+     * The ESEARCH return options (RFC 4731 §3.1) if {@code args} start with {@code RETURN (...)},
+     * an empty list meaning ALL; null without them.
+     */
+    static Set<String> returnOptions(List<Arg> args, String command) throws Reply {
+        // SAVE (RFC 5182 §2.4) only for SEARCH: a sorted result saved is another extension
+        List<String> known = command.equals("SEARCH") ? List.of("MIN", "MAX", "COUNT", "ALL", "SAVE")
+                : List.of("MIN", "MAX", "COUNT", "ALL");
+        if (args.isEmpty() || !(args.get(0) instanceof Atom a) || !a.value().equalsIgnoreCase("RETURN")) {
+            return null;
+        }
+        Set<String> returns = new HashSet<>();
+        for (Arg o : parenthesized(arg(args, 1))) {
+            String opt = atom(o).toUpperCase(Locale.ROOT);
+            if (!known.contains(opt)) {
+                throw bad("unknown " + command + " return option " + opt);
+            }
+            returns.add(opt);
+        }
+        if (returns.isEmpty()) {
+            returns.add("ALL");
+        }
+        return returns;
+    }
+
+    /**
+     * The sequence numbers, ascending, a command's set names: {@code $} the saved search result
+     * (RFC 5182 §2.1, the same messages in a UID command or not), else the sequence set.
+     */
+    List<Integer> messages(String set, boolean byUid) throws Reply {
+        if (!set.equals("$")) {
+            return SequenceSets.messages(view, set, byUid);
+        }
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < view.size(); i++) {
+            if (saved.contains(view.get(i))) {
+                out.add(i + 1);
+            }
+        }
+        return out;
+    }
+
+    /** The saved UIDs still in the view. */
+    Set<Long> savedUids() {
+        Set<Long> out = new HashSet<>(saved);
+        out.retainAll(viewMessages.keySet());
+        return out;
+    }
+
+    /**
+     * Checks a SEARCH, SORT or THREAD charset: UTF-8 and US-ASCII are known, others {@code NO
+     * [BADCHARSET]} (RFC 3501 §6.4.4); with {@code utf8} (UTF8=ACCEPT enabled) anything but UTF-8
+     * is {@code BAD} (RFC 6855 §3, erratum 4029).
+     */
+    static void checkCharset(Arg charset, boolean utf8) throws Reply {
+        String cs = astring(charset).toUpperCase(Locale.ROOT);
+        if (utf8 && !cs.equals("UTF-8")) {
+            throw bad("only UTF-8 once UTF8=ACCEPT is enabled");
+        }
+        if (!cs.equals("UTF-8") && !cs.equals("US-ASCII")) {
+            throw no("[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
+        }
+    }
+
+    /**
+     * The sequence numbers, ascending, of the selected messages matching every search key from
+     * {@code args[from]} on (RFC 3501 §6.4.4); a message expunged meanwhile matches nothing.
+     * A MODSEQ key makes the session CONDSTORE-aware (RFC 7162 §3.1).
+     */
+    List<Integer> matching(SearchKeys parser, List<Arg> args, int from) throws IOException, Reply {
+        if (from >= args.size()) {
             throw bad("SEARCH needs a key");
         }
-        SearchKeys parser = new SearchKeys(view, recent, folder);
+        int[] pos = {from};
         List<SearchKeys.Key> keys = new ArrayList<>();
         while (pos[0] < args.size()) {
             keys.add(parser.key(args, pos, 0));
         }
-        List<Long> found = new ArrayList<>();
-        long highest = 0;
+        List<Integer> found = new ArrayList<>();
         for (int i = 0; i < view.size(); i++) {
-            StoredMessage m = viewMessages.get(view.get(i));
-            LoadedMessage msg = new LoadedMessage(folder, m);
+            LoadedMessage msg = new LoadedMessage(folder, viewMessages.get(view.get(i)));
             boolean all = true;
             try {
                 for (SearchKeys.Key k : keys) {
@@ -1000,42 +1175,35 @@ final class ImapSession {
                 all = false;
             }
             if (all) {
-                found.add(byUid ? m.uid() : i + 1);
-                highest = Math.max(highest, m.modSeq());
+                found.add(i + 1);
             }
         }
         if (parser.modSeq) {
             condstore = true;
         }
-        StringBuilder sb = new StringBuilder();
-        if (returns == null) {
-            sb.append("SEARCH");
-            found.forEach(n -> sb.append(' ').append(n));
-            if (parser.modSeq && highest > 0) {
-                sb.append(" (MODSEQ ").append(highest).append(')');
-            }
-        } else {
-            ImapWriter w = new ImapWriter().raw("ESEARCH (TAG ").string(tag).raw(")" + (byUid ? " UID" : ""));
-            sb.append(new String(w.toBytes(), StandardCharsets.UTF_8));
-            if (!found.isEmpty() && returns.contains("MIN")) {
-                sb.append(" MIN ").append(found.get(0));
-            }
-            if (!found.isEmpty() && returns.contains("MAX")) {
-                sb.append(" MAX ").append(found.get(found.size() - 1));
-            }
-            if (returns.contains("COUNT")) {
-                sb.append(" COUNT ").append(found.size());
-            }
-            if (!found.isEmpty() && returns.contains("ALL")) {
-                sb.append(" ALL ").append(SequenceSets.compactSet(found));
-            }
-            if (parser.modSeq && highest > 0) {
-                sb.append(" MODSEQ ").append(highest); // RFC 7162 §3.1.5 with ESEARCH
-            }
-        }
-        untagged(sb.toString());
-        sync(false);
-        ok(tag, (byUid ? "UID " : "") + "SEARCH completed");
+        return found;
     }
 
+    /**
+     * An ESEARCH response (RFC 4731 §3.1) without its {@code * }: {@code found} in the order the
+     * command gives them (ascending for SEARCH, sorted for SORT, RFC 5267 §3.2), MIN the first
+     * and MAX the last of them, ALL as a sequence set in that order.
+     */
+    static String esearch(String tag, boolean byUid, Set<String> returns, List<Long> found) {
+        ImapWriter w = new ImapWriter().raw("ESEARCH (TAG ").string(tag).raw(")" + (byUid ? " UID" : ""));
+        StringBuilder sb = new StringBuilder(new String(w.toBytes(), StandardCharsets.UTF_8));
+        if (!found.isEmpty() && returns.contains("MIN")) {
+            sb.append(" MIN ").append(found.get(0));
+        }
+        if (!found.isEmpty() && returns.contains("MAX")) {
+            sb.append(" MAX ").append(found.get(found.size() - 1));
+        }
+        if (returns.contains("COUNT")) {
+            sb.append(" COUNT ").append(found.size());
+        }
+        if (!found.isEmpty() && returns.contains("ALL")) {
+            sb.append(" ALL ").append(SequenceSets.compactSet(found));
+        }
+        return sb.toString();
+    }
 }

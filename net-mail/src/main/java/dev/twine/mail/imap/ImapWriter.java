@@ -6,6 +6,18 @@ import java.nio.charset.StandardCharsets;
 /** Builds one IMAP response in memory: atoms, quoted strings, literals (RFC 3501 §4.3). */
 final class ImapWriter {
     private final ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+    /** Quoted strings may hold UTF-8 (UTF8=ACCEPT enabled, RFC 6855 §3). */
+    private boolean utf8;
+
+    /** Lets quoted strings hold UTF-8 (RFC 6855 §3) instead of sending non-ASCII text as literals. */
+    ImapWriter utf8(boolean on) {
+        utf8 = on;
+        return this;
+    }
+
+    boolean isUtf8() {
+        return utf8;
+    }
 
     ImapWriter raw(String s) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
@@ -16,16 +28,15 @@ final class ImapWriter {
     /** A string: quoted if it can be, else a literal. */
     ImapWriter string(String s) {
         if (quotable(s)) {
-            out.write('"');
+            StringBuilder q = new StringBuilder(s.length() + 2).append('"');
             for (int i = 0; i < s.length(); i++) {
                 char c = s.charAt(i);
                 if (c == '"' || c == '\\') {
-                    out.write('\\');
+                    q.append('\\');
                 }
-                out.write(c);
+                q.append(c);
             }
-            out.write('"');
-            return this;
+            return raw(q.append('"').toString());
         }
         return literal(s.getBytes(StandardCharsets.UTF_8));
     }
@@ -52,13 +63,13 @@ final class ImapWriter {
         return literal(b);
     }
 
-    private static boolean quotable(String s) {
+    private boolean quotable(String s) {
         if (s.length() > 1000) {
             return false;
         }
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            if (c == '\r' || c == '\n' || c == 0 || c >= 0x80) {
+            if (c == '\r' || c == '\n' || c == 0 || (c >= 0x80 && !utf8)) {
                 return false;
             }
         }

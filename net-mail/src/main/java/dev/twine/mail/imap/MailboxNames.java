@@ -25,9 +25,12 @@ final class MailboxNames {
      * {@code NO [LIMIT]}, names that no folder can have (control characters, {@code /} or
      * {@code \}, an empty hierarchy level such as {@code a..b} or a leading {@code .}) are
      * {@code NO [CANNOT]} (RFC 5530 §3). A trailing delimiter is dropped (RFC 3501 §6.3.3).
+     * With {@code utf8} (UTF8=ACCEPT or IMAP4rev2 enabled, RFC 6855 §3, RFC 9051 §5.1) the name
+     * is UTF-8 and is turned into the modified UTF-7 the store keeps (RFC 3501 §5.1.3); else it
+     * is taken as sent.
      */
-    static String mailbox(Arg arg) throws Reply {
-        String name = astring(arg);
+    static String mailbox(Arg arg, boolean utf8) throws Reply {
+        String name = utf8 ? ModifiedUtf7.encode(astring(arg)) : astring(arg);
         while (name.endsWith(".")) {
             name = name.substring(0, name.length() - 1);
         }
@@ -57,8 +60,8 @@ final class MailboxNames {
      * wildcards, since a mailbox called {@code %} or {@code *} could never be listed by name
      * alone (RFC 3501 §5.1 advises against them; Dovecot refuses them).
      */
-    static String newMailbox(Arg arg) throws Reply {
-        String name = mailbox(arg);
+    static String newMailbox(Arg arg, boolean utf8) throws Reply {
+        String name = mailbox(arg, utf8);
         if (name.indexOf('%') >= 0 || name.indexOf('*') >= 0) {
             throw no("[CANNOT] mailbox names cannot contain the LIST wildcards % or *");
         }

@@ -37,7 +37,7 @@ final class MessageUpdates {
     void store(String tag, List<Arg> args, boolean byUid) throws IOException, Reply {
         s.selected();
         s.writable();
-        List<Integer> seqs = SequenceSets.messages(s.view, atom(arg(args, 0)), byUid);
+        List<Integer> seqs = s.messages(atom(arg(args, 0)), byUid);
         // RFC 7162 §3.1.3: STORE (UNCHANGEDSINCE n) changes only messages not changed since n
         long unchangedSince = -1;
         if (args.size() > 1 && args.get(1) instanceof Group mods) {
@@ -110,8 +110,8 @@ final class MessageUpdates {
         if (move) {
             s.writable();
         }
-        List<Integer> seqs = SequenceSets.messages(s.view, atom(arg(args, 0)), byUid);
-        String name = mailbox(arg(args, 1));
+        List<Integer> seqs = s.messages(atom(arg(args, 0)), byUid);
+        String name = mailbox(arg(args, 1), s.utf8Names());
         Mailbox target = s.existing(name, "[TRYCREATE]");
         if (!move || !name.equals(s.folderName)) {
             long bytes = 0;

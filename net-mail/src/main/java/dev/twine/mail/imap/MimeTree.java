@@ -232,14 +232,43 @@ final class MimeTree {
     }
 
     private static ImapWriter addresses(ImapWriter w, String value) {
-        if (value == null || value.isBlank()) {
+        List<InternetAddress> flat = addressList(value);
+        if (flat.isEmpty()) {
             return w.raw("NIL");
+        }
+        w.raw("(");
+        for (InternetAddress a : flat) {
+            String addr = a.getAddress() == null ? "" : a.getAddress();
+            int at = addr.lastIndexOf('@');
+            String personal = a.getPersonal();
+            // RFC 6855 §3: a UTF8=ACCEPT client reads UTF-8; others get an encoded word (RFC 2047)
+            if (personal != null && !w.isUtf8() && !personal.chars().allMatch(c -> c < 0x80)) {
+                try {
+                    personal = MimeUtility.encodeWord(personal, "UTF-8", "Q");
+                } catch (java.io.UnsupportedEncodingException e) {
+                    throw new AssertionError(e);
+                }
+            }
+            w.raw("(").nstring(personal).raw(" NIL ");
+            w.nstring(at < 0 ? addr : addr.substring(0, at)).raw(" ");
+            w.nstring(at < 0 ? null : addr.substring(at + 1)).raw(")");
+        }
+        return w.raw(")");
+    }
+
+    /**
+     * The addresses of an address header, groups flattened into their members (RFC 5322 §3.4);
+     * empty if there is none or it cannot be parsed.
+     */
+    static List<InternetAddress> addressList(String value) {
+        if (value == null || value.isBlank()) {
+            return List.of();
         }
         InternetAddress[] list;
         try {
             list = InternetAddress.parseHeader(value, false);
         } catch (MessagingException | RuntimeException e) {
-            return w.raw("NIL");
+            return List.of();
         }
         List<InternetAddress> flat = new ArrayList<>();
         for (InternetAddress a : list) {
@@ -256,26 +285,7 @@ final class MimeTree {
                 flat.add(a);
             }
         }
-        if (flat.isEmpty()) {
-            return w.raw("NIL");
-        }
-        w.raw("(");
-        for (InternetAddress a : flat) {
-            String addr = a.getAddress() == null ? "" : a.getAddress();
-            int at = addr.lastIndexOf('@');
-            String personal = a.getPersonal();
-            if (personal != null && !personal.chars().allMatch(c -> c < 0x80)) {
-                try {
-                    personal = MimeUtility.encodeWord(personal, "UTF-8", "Q");
-                } catch (java.io.UnsupportedEncodingException e) {
-                    throw new AssertionError(e);
-                }
-            }
-            w.raw("(").nstring(personal).raw(" NIL ");
-            w.nstring(at < 0 ? addr : addr.substring(0, at)).raw(" ");
-            w.nstring(at < 0 ? null : addr.substring(at + 1)).raw(")");
-        }
-        return w.raw(")");
+        return flat;
     }
 
     /** BODYSTRUCTURE ({@code extended}) or BODY of this entity. */

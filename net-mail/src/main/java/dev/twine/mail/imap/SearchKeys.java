@@ -41,13 +41,15 @@ final class SearchKeys {
     private final List<Long> view;
     private final Set<Long> recent;
     private final Mailbox folder;
+    private final Set<Long> saved;
     /** Whether a MODSEQ key was parsed: SEARCH then answers with the highest (RFC 7162 §3.1.5). */
     boolean modSeq;
 
-    SearchKeys(List<Long> view, Set<Long> recent, Mailbox folder) {
-        this.view = view;
-        this.recent = recent;
-        this.folder = folder;
+    SearchKeys(ImapSession s) {
+        this.view = s.view;
+        this.recent = s.recent;
+        this.folder = s.folder;
+        this.saved = s.saved;
     }
 
     /**
@@ -84,6 +86,8 @@ final class SearchKeys {
             return (seq, m) -> inRanges(r, seq);
         }
         switch (k) {
+            case "$": // RFC 5182 §2.1: the saved result
+                return (seq, m) -> saved.contains(m.meta.uid());
             case "ALL":
                 return (seq, m) -> true;
             case "ANSWERED":
@@ -179,6 +183,9 @@ final class SearchKeys {
             }
             case "UID": {
                 String set = atom(arg(args, pos[0]++));
+                if (set.equals("$")) {
+                    return (seq, m) -> saved.contains(m.meta.uid());
+                }
                 long max = view.isEmpty() ? 1 : view.get(view.size() - 1);
                 List<long[]> r = ranges(set, max);
                 return (seq, m) -> inRanges(r, m.meta.uid());
@@ -232,17 +239,25 @@ final class SearchKeys {
     }
 
     private static LocalDate sentDate(LoadedMessage m) throws IOException {
+        ZonedDateTime sent = sentDateTime(m);
+        return sent == null ? null : sent.toLocalDate();
+    }
+
+    /**
+     * The message's Date field (RFC 5322 §3.6.1) in its own zone (in UTC when only a lenient
+     * parse understands it), or null if it has none or it cannot be parsed.
+     */
+    static ZonedDateTime sentDateTime(LoadedMessage m) throws IOException {
         String v = m.tree().header("Date");
         if (v == null) {
             return null;
         }
         try {
-            return ZonedDateTime.parse(v.replaceAll("\\s*\\(.*\\)\\s*$", ""), DateTimeFormatter.RFC_1123_DATE_TIME)
-                    .toLocalDate();
+            return ZonedDateTime.parse(v.replaceAll("\\s*\\(.*\\)\\s*$", ""), DateTimeFormatter.RFC_1123_DATE_TIME);
         } catch (DateTimeParseException e) {
             try {
                 java.util.Date d = new jakarta.mail.internet.MailDateFormat().parse(v);
-                return d == null ? null : d.toInstant().atZone(ZoneOffset.UTC).toLocalDate();
+                return d == null ? null : d.toInstant().atZone(ZoneOffset.UTC);
             } catch (java.text.ParseException | RuntimeException e2) {
                 return null;
             }

@@ -1,6 +1,7 @@
 package dev.twine.mail.internal;
 
 import dev.twine.core.spi.LimitOptions;
+import dev.twine.core.AddressBlock;
 import dev.twine.core.Service;
 import dev.twine.core.spi.ServicePlugin;
 import dev.twine.core.Services;
@@ -14,11 +15,13 @@ import dev.twine.mail.sieve.SieveScripts;
 import dev.twine.mail.pop3.Pop3Server;
 import dev.twine.dns.Resolver;
 import dev.twine.mail.auth.DkimAlgorithm;
+import dev.twine.mail.auth.Dmarc;
 import dev.twine.mail.auth.DkimKeys;
 import dev.twine.mail.auth.DkimSigner;
 import dev.twine.mail.auth.DkimVerifier;
 import dev.twine.mail.auth.Dnsbl;
 import dev.twine.mail.auth.MessageAuthentication;
+import dev.twine.mail.auth.Spf;
 import dev.twine.mail.smtp.Aliases;
 import dev.twine.mail.smtp.DnsMxResolver;
 import dev.twine.mail.smtp.MailDelivery;
@@ -96,13 +99,26 @@ public final class MailPlugin implements ServicePlugin {
                 Option.value("--smarthost", "HOST:PORT", "Relay all outbound mail through this host instead of MX lookups."),
                 Option.value("--smarthost-user", "NAME", "AUTH user name for the smarthost (with --smarthost-password-file)."),
                 Option.value("--smarthost-password-file", "FILE", "File whose first line is the smarthost AUTH password."),
-                Option.value("--dns", "HOST:PORT", "DNS server for MX and DKIM key lookups (default: the first nameserver in"
+                Option.value("--dns", "HOST:PORT", "DNS server for MX, DKIM, SPF and DMARC lookups (default: the first nameserver in"
                         + " /etc/resolv.conf)."),
                 Option.value("--dkim-key", "[DOMAIN:]FILE", "PEM PKCS#8 key (RSA or Ed25519) that DKIM-signs what logged-in users"
                         + " relay from DOMAIN, or from every local domain without DOMAIN: (repeatable, one per domain);"
                         + " make one with 'twine mail dkim-keygen'.").asRepeatable(),
                 Option.value("--dnsbl", "ZONE", "DNS blocklist for client addresses on the SMTP port, e.g."
                         + " zen.spamhaus.org: a listed client's RCPT gets 554 5.7.1 (repeatable; default: none).").asRepeatable(),
+                Option.value("--spf-policy", "reject|record", "SPF on the SMTP port: reject refuses each RCPT whose sender's"
+                        + " SPF result is fail with 550 5.7.23, as Postfix's policyd-spf; record only writes spf= in"
+                        + " Authentication-Results (softfail is always only recorded).").withDefault("reject"),
+                Option.value("--dmarc-policy", "honour|record", "DMARC on the SMTP port: honour refuses a failing message"
+                        + " whose domain asks p=reject with 550 5.7.1 at the end of DATA and marks one asking"
+                        + " p=quarantine with X-Spam-Flag: YES and files it into the user's Junk folder (unless the"
+                        + " user's Sieve script decides otherwise); record only writes dmarc= in Authentication-Results.")
+                        .withDefault("honour"),
+                Option.value("--public-suffix-list", "FILE", "Public Suffix List file (publicsuffix.org format) for DMARC's"
+                        + " organizational domains (default: a built-in list of every TLD and the common second-level"
+                        + " suffixes such as co.uk)."),
+                Option.value("--trusted-network", "CIDR", "Clients whose mail is not SPF- or DMARC-checked, as Postfix's"
+                        + " mynetworks (repeatable; default: 127.0.0.0/8 and ::1; 'none' checks every client).").asRepeatable(),
                 Option.value("--dkim-selector", "[DOMAIN:]S", "DKIM selector of DOMAIN's key, or of every key without DOMAIN:"
                         + " (repeatable); required with --dkim-key.").asRepeatable(),
                 Option.flag("--allow-plain-auth", "Offer AUTH without TLS (loopback testing only)."),
@@ -210,8 +226,7 @@ public final class MailPlugin implements ServicePlugin {
                 ? MxResolver.fixed(args.require("--smarthost").strip())
                 : DnsMxResolver.over(dns);
         // port 25 mail gets one Authentication-Results field (RFC 8601) with the DKIM results
-        MessageAuthentication inbound = MessageAuthentication.builder().authservId(domain)
-                .dkim(DkimVerifier.builder().resolver(dns).build()).build();
+        MessageAuthentication inbound = inboundChecks(args, domain, dns);
         Dnsbl dnsbl = null;
         if (!args.values("--dnsbl").isEmpty()) {
             Dnsbl.Builder lists = Dnsbl.builder().resolver(dns);
@@ -282,7 +297,8 @@ public final class MailPlugin implements ServicePlugin {
         }
         // each user's active Sieve script runs at local delivery; what it sends goes out by the queue
         SieveScripts scripts = SieveScripts.builder().maildir(maildir).userLog(true).build();
-        local.sieve(scripts).outbound(queue);
+        // a message DMARC quarantined goes to Junk unless the user's own script says otherwise
+        local.sieve(scripts.withSpamTo("Junk")).outbound(queue);
         // NOTIFY=SUCCESS on local mail is told by the queue, which sends the notices (RFC 3461)
         MailDelivery<?> delivery = MailDelivery.byDomain(domains, queue.notifyingSuccess(local.build()),
                 dkimSigning(args, domains, queue));
@@ -385,6 +401,51 @@ public final class MailPlugin implements ServicePlugin {
     }
 
     /** What the SMTP port does before {@code delivery}: the blocklists at RCPT, the results field at DATA. */
+    /**
+     * The port 25 checks: DKIM, SPF and DMARC recorded in Authentication-Results, with the
+     * {@code --spf-policy} and {@code --dmarc-policy} choices and the trusted networks.
+     */
+    private static MessageAuthentication inboundChecks(Arguments args, String domain, Resolver dns) {
+        MessageAuthentication.Builder b = MessageAuthentication.builder().authservId(domain)
+                .dkim(DkimVerifier.builder().resolver(dns).build()).spf(Spf.builder().resolver(dns).build());
+        b.rejectSpfFail(switch (args.require("--spf-policy").strip().toLowerCase(Locale.ROOT)) {
+            case "reject" -> true;
+            case "record" -> false;
+            default -> throw new IllegalArgumentException("--spf-policy: reject or record, not '" + args.require("--spf-policy") + "'");
+        });
+        b.honourDmarc(switch (args.require("--dmarc-policy").strip().toLowerCase(Locale.ROOT)) {
+            case "honour", "honor" -> true;
+            case "record" -> false;
+            default -> throw new IllegalArgumentException("--dmarc-policy: honour or record, not '"
+                    + args.require("--dmarc-policy") + "'");
+        });
+        Dmarc.Builder dmarc = Dmarc.builder().resolver(dns);
+        Optional<String> psl = args.value("--public-suffix-list");
+        if (psl.isPresent()) {
+            try {
+                dmarc.publicSuffixList(Path.of(psl.get()));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--public-suffix-list: " + e.getMessage(), e);
+            }
+        }
+        b.dmarc(dmarc.build());
+        List<String> trusted = args.values("--trusted-network");
+        if (trusted.isEmpty()) {
+            AddressBlock.loopback().forEach(b::trusted);
+        }
+        for (String cidr : trusted) {
+            if (cidr.strip().equalsIgnoreCase("none")) {
+                continue;
+            }
+            try {
+                b.trusted(AddressBlock.parse(cidr.strip()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--trusted-network: " + e.getMessage(), e);
+            }
+        }
+        return b.build();
+    }
+
     private static MailDelivery<?> port25(MessageAuthentication inbound, Dnsbl dnsbl, MailDelivery<?> delivery) {
         MailDelivery<?> checked = inbound.over(delivery);
         return dnsbl == null ? checked : dnsbl.over(checked);

@@ -1,111 +1,95 @@
 package dev.twine.mail.maildir;
 
-import java.io.IOException;
-import java.nio.file.FileSystems;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardWatchEventKinds;
-import java.nio.file.WatchKey;
-import java.nio.file.WatchService;
+import java.nio.file.ClosedWatchServiceException;
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
- * A watch on a folder; close it when done. It uses the file system's notifications
- * (inotify on Linux); if none are left (Linux allows 128 inotify instances per user by
- * default), it falls back to looking at the directory times once a second.
+ * One session's share of a folder's watch ({@link FolderWatches}); close it when done. It holds
+ * no thread and no file-system resource of its own: waiting parks the caller until the folder's
+ * generation moves past the last one this watch saw.
  */
 final class FolderWatch implements AutoCloseable {
-    private static final long POLL_MILLIS = 1000;
-    private final Path dir;
-    private final WatchService service;
+    private final FolderWatches owner;
+    private final FolderWatches.Watched watched;
+    /** The generation this watch last reported; changes after it are news. */
+    private long seen;
+    /** The thread in {@link #awaitChange} now, to wake. */
+    private volatile Thread waiter;
     private volatile boolean closed;
-    private long lastStamp;
 
-    FolderWatch(Path dir, boolean notified) throws IOException {
-        this.dir = dir;
-        WatchService ws = null;
-        try {
-            if (!notified) {
-                throw new IOException("polling asked for");
-            }
-            ws = FileSystems.getDefault().newWatchService();
-            for (String sub : List.of("new", "cur")) {
-                dir.resolve(sub).register(ws, StandardWatchEventKinds.ENTRY_CREATE,
-                        StandardWatchEventKinds.ENTRY_DELETE, StandardWatchEventKinds.ENTRY_MODIFY);
-            }
-        } catch (IOException e) {
-            if (ws != null) {
-                ws.close();
-            }
-            ws = null;
-            lastStamp = stamp();
-        }
-        this.service = ws;
+    FolderWatch(FolderWatches owner, FolderWatches.Watched watched) {
+        this.owner = owner;
+        this.watched = watched;
+        this.seen = watched.generation;
     }
 
-    /** Whether file-system notifications back this watch (false: it polls). */
+    FolderWatches.Watched watched() {
+        return watched;
+    }
+
+    /** Whether file-system notifications back this watch (false: the registry's poller looks). */
     boolean isNotified() {
-        return service != null;
+        return owner.isNotified(watched);
+    }
+
+    /** The generation {@link #awaitChange} last reported (or the one at opening). */
+    long seen() {
+        return seen;
     }
 
     /**
-     * Blocks until something changes in the folder or {@code timeout} passes.
+     * Blocks until the folder changes after the watch was opened or this last returned true, or
+     * {@code timeout} passes. One thread at a time.
      *
      * @return true if a change was seen
      * @throws InterruptedException if interrupted while waiting
-     * @throws java.nio.file.ClosedWatchServiceException once {@link #close()} was called
+     * @throws ClosedWatchServiceException once {@link #close()} was called
      */
     boolean awaitChange(Duration timeout) throws InterruptedException {
-        if (service == null) {
-            return poll(timeout);
-        }
-        WatchKey key = service.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        if (key == null) {
-            return false;
-        }
-        // collapse a burst of events into one wake-up
-        do {
-            key.pollEvents();
-            key.reset();
-        } while ((key = service.poll()) != null);
-        return true;
-    }
-
-    private boolean poll(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            if (closed) {
-                throw new java.nio.file.ClosedWatchServiceException();
-            }
-            long now = stamp();
-            if (now != lastStamp) {
-                lastStamp = now;
-                return true;
-            }
-            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-            if (left <= 0) {
-                return false;
-            }
-            Thread.sleep(Math.min(left, POLL_MILLIS));
-        }
-    }
-
-    private long stamp() {
+        // set the waiter before reading the generation, as a signal sets the generation before
+        // reading the waiter: one of the two sees the other, so no change goes unwoken
+        waiter = Thread.currentThread();
         try {
-            return Files.getLastModifiedTime(dir.resolve("new")).toMillis() * 31
-                    + Files.getLastModifiedTime(dir.resolve("cur")).toMillis();
-        } catch (IOException e) {
-            return -1;
+            while (true) {
+                if (closed) {
+                    throw new ClosedWatchServiceException();
+                }
+                long now = watched.generation;
+                if (now != seen) {
+                    seen = now;
+                    return true;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                LockSupport.parkNanos(this, left);
+                if (Thread.interrupted()) {
+                    throw new InterruptedException();
+                }
+            }
+        } finally {
+            waiter = null;
         }
     }
 
+    /** Unparks the waiting thread, if any. */
+    void wake() {
+        Thread t = waiter;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /** Ends this share of the watch, waking a thread waiting on it; idempotent. */
     @Override
-    public void close() throws IOException {
-        closed = true;
-        if (service != null) {
-            service.close();
+    public void close() {
+        if (!closed) {
+            closed = true;
+            wake();
+            owner.release(this);
         }
     }
 }

@@ -65,11 +65,30 @@ final class MailFolder {
     private long scannedAt;
 
     private final FolderKeywords keywords;
+    private final FolderWatches watches;
+    private final MaildirMailbox mailbox;
+    /** The newest watch generation a rescan was made for (lock held). */
+    private long rescannedFor;
 
     MailFolder(Path dir) {
+        this(dir, FolderWatches.shared());
+    }
+
+    MailFolder(Path dir, FolderWatches watches) {
         this.dir = dir;
         this.uidList = new UidList(dir);
         this.keywords = new FolderKeywords(dir);
+        this.watches = watches;
+        this.mailbox = new MaildirMailbox(this);
+    }
+
+    /**
+     * The folder as a {@link dev.twine.mail.store.Mailbox}, one for every session on it, so the
+     * messages converted for one session serve all (10,000 IDLE sessions on one inbox hold one
+     * list of its messages, not 10,000).
+     */
+    MaildirMailbox mailbox() {
+        return mailbox;
     }
 
     /** The folder's keywords (Dovecot's {@code dovecot-keywords}). */
@@ -167,6 +186,22 @@ final class MailFolder {
         }
     }
 
+    /**
+     * Rescans once for a change a watch reported as {@code generation}: of the sessions a change
+     * wakes, the first rescans and the others find the scan done.
+     */
+    void rescanFor(long generation) throws IOException {
+        lock.lock();
+        try {
+            if (generation > rescannedFor) {
+                rescannedFor = generation;
+                forceRescan();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** The message with this UID, if it is still there. */
     public Optional<MailMessage> find(long uid) throws IOException {
         lock.lock();
@@ -242,15 +277,18 @@ final class MailFolder {
      * @return the stored message with its UID
      */
     public MailMessage append(InputStream message, String flags, Instant internalDate) throws IOException {
-        Path delivered = Maildir.deliver(dir, message);
+        Path delivered = Maildir.write(dir, message, watches);
         if (internalDate != null) {
             Files.setLastModifiedTime(delivered, FileTime.from(internalDate));
         }
         String base = delivered.getFileName().toString();
         Path target = dir.resolve("cur").resolve(base + ":2," + normalizeFlags(flags));
+        watches.expect(dir, "new", delivered.getFileName().toString());
+        watches.expect(dir, "cur", target.getFileName().toString());
         try {
             Files.move(delivered, target, StandardCopyOption.ATOMIC_MOVE);
         } catch (NoSuchFileException e) {
+            watches.unexpect(dir, "new", delivered.getFileName().toString());
             // another session claimed it as \Recent (new/ to cur/) in between: it is in cur/
             // now under its own name and no flags, and takes the APPEND's flags from there
             Path claimed = claimedCopy(base).orElseThrow(() -> e);
@@ -270,6 +308,7 @@ final class MailFolder {
             return byUid.get(uid);
         } finally {
             lock.unlock();
+            watches.changed(dir);
         }
     }
 
@@ -290,7 +329,11 @@ final class MailFolder {
      */
     public Optional<MailMessage> setFlags(long uid, String flags) throws IOException {
         String f = normalizeFlags(flags);
-        return rename(uid, current -> f);
+        try {
+            return rename(uid, current -> f);
+        } finally {
+            watches.changed(dir);
+        }
     }
 
     /**
@@ -315,9 +358,16 @@ final class MailFolder {
                     return Optional.of(m);
                 }
                 Path target = dir.resolve("cur").resolve(m.name() + ":2," + f);
+                // this process's sessions learn of it from the folder itself (setFlags wakes
+                // them; a \Recent claim changes nothing they show): not from the file system
+                String from = m.file().getParent().getFileName().toString();
+                watches.expect(dir, from, m.file().getFileName().toString());
+                watches.expect(dir, "cur", target.getFileName().toString());
                 try {
                     Files.move(m.file(), target, StandardCopyOption.ATOMIC_MOVE);
                 } catch (NoSuchFileException e) {
+                    watches.unexpect(dir, from, m.file().getFileName().toString());
+                    watches.unexpect(dir, "cur", target.getFileName().toString());
                     forceRescan();
                     continue;
                 }
@@ -370,9 +420,12 @@ final class MailFolder {
                 uidList.remove(m.name());
                 sizes.remove(m.name());
                 changed = true;
+                String from = m.file().getParent().getFileName().toString();
+                watches.expect(dir, from, m.file().getFileName().toString());
                 try {
                     Files.delete(m.file());
                 } catch (NoSuchFileException e) {
+                    watches.unexpect(dir, from, m.file().getFileName().toString());
                     Files.deleteIfExists(dir.resolve("cur").resolve(m.name() + ":2," + m.flags()));
                 }
             }
@@ -382,6 +435,7 @@ final class MailFolder {
             }
         } finally {
             lock.unlock();
+            watches.changed(dir);
         }
     }
 
@@ -401,16 +455,12 @@ final class MailFolder {
     }
 
     /**
-     * A watch on {@code new/} and {@code cur/} for IMAP IDLE (RFC 2177): the file system tells it
-     * of deliveries and flag changes, so idle sessions do not poll.
+     * A watch on {@code new/} and {@code cur/} for IMAP IDLE (RFC 2177), shared with every other
+     * session on this folder ({@link FolderWatches}): the file system tells it of deliveries and
+     * flag changes by other programs, this process's deliveries and appends wake it at once.
      */
     FolderWatch watch() throws IOException {
-        return new FolderWatch(dir, true);
-    }
-
-    /** A watch that polls the directory times, as when no notifications are left; for tests. */
-    FolderWatch pollingWatch() throws IOException {
-        return new FolderWatch(dir, false);
+        return watches.open(dir);
     }
 
 

@@ -79,10 +79,13 @@ public final class Maildir implements MailStore {
     private final long quota;
     /** The folders sessions opened through this instance, by absolute directory. */
     private final ConcurrentHashMap<Path, MailFolder> open = new ConcurrentHashMap<>();
+    /** The folder watches IDLE waits on, which this store's deliveries wake. */
+    private final FolderWatches watches;
 
-    private Maildir(Path root, long quota) {
+    private Maildir(Path root, long quota, FolderWatches watches) {
         this.root = root;
         this.quota = quota;
+        this.watches = watches;
     }
 
     /**
@@ -104,7 +107,12 @@ public final class Maildir implements MailStore {
 
     /** The store under {@code root} (created on first delivery). */
     public static Maildir open(Path root) {
-        return new Maildir(Objects.requireNonNull(root, "root").toAbsolutePath(), 0);
+        return open(root, FolderWatches.shared());
+    }
+
+    /** The store under {@code root} whose folders are watched by {@code watches}; for tests. */
+    static Maildir open(Path root, FolderWatches watches) {
+        return new Maildir(Objects.requireNonNull(root, "root").toAbsolutePath(), 0, watches);
     }
 
     /**
@@ -119,7 +127,7 @@ public final class Maildir implements MailStore {
         if (bytes <= 0) {
             throw new IllegalArgumentException("quota must be positive: " + bytes);
         }
-        return new Maildir(root, bytes);
+        return new Maildir(root, bytes, watches);
     }
 
     /**
@@ -199,7 +207,8 @@ public final class Maildir implements MailStore {
      * @throws IOException if it cannot be written; nothing is then left in {@code new/}
      */
     public Path deliver(String user, InputStream message) throws IOException {
-        return deliver(folder(user, ""), message);
+        Path box = folder(user, "");
+        return woke(box, write(box, message, watches));
     }
 
     /**
@@ -209,7 +218,7 @@ public final class Maildir implements MailStore {
      */
     public Path deliver(String user, byte[]... parts) throws IOException {
         Path box = folder(user, "");
-        return store(box, ch -> {
+        return woke(box, store(box, ch -> {
             ByteBuffer[] bufs = new ByteBuffer[parts.length];
             long size = 0;
             for (int i = 0; i < parts.length; i++) {
@@ -220,7 +229,7 @@ public final class Maildir implements MailStore {
                 left -= ch.write(bufs);
             }
             return size;
-        });
+        }, watches));
     }
 
     /**
@@ -230,18 +239,41 @@ public final class Maildir implements MailStore {
      */
     public Path deliver(String user, ByteBuffer message) throws IOException {
         Path box = folder(user, "");
-        return store(box, ch -> {
+        return woke(box, store(box, ch -> {
             ByteBuffer bb = message.duplicate();
             long size = bb.remaining();
             while (bb.hasRemaining()) {
                 ch.write(bb);
             }
             return size;
-        });
+        }, watches));
     }
 
-    /** Delivers {@code message} to an existing or new Maildir directory; see {@link #deliver(String, InputStream)}. */
+    /**
+     * Wakes this process's IMAP IDLE sessions on the folder a message was just delivered into
+     * (the Maildir {@code box}), before the file system's event comes; returns {@code delivered}.
+     */
+    private Path woke(Path box, Path delivered) {
+        watches.changed(box);
+        return delivered;
+    }
+
+    /**
+     * Delivers {@code message} to an existing or new Maildir directory; see
+     * {@link #deliver(String, InputStream)}. Wakes this process's IMAP IDLE sessions on that folder.
+     */
     public static Path deliver(Path maildir, InputStream message) throws IOException {
+        Path delivered = write(maildir, message, FolderWatches.shared());
+        FolderWatches.shared().changed(maildir);
+        return delivered;
+    }
+
+    /**
+     * Delivers {@code message} into {@code maildir}'s {@code new/} without waking anyone: the
+     * caller tells the sessions of {@code watches} itself, and the file system's event for the
+     * new file wakes none of them.
+     */
+    static Path write(Path maildir, InputStream message, FolderWatches watches) throws IOException {
         return store(maildir, ch -> {
             long size = 0;
             byte[] buf = new byte[16 * 1024];
@@ -253,7 +285,7 @@ public final class Maildir implements MailStore {
                 size += n;
             }
             return size;
-        });
+        }, watches);
     }
 
     /** Writes a message's bytes into an open file and returns how many it wrote. */
@@ -266,18 +298,19 @@ public final class Maildir implements MailStore {
      * force {@code new/}. Directories are made on the first delivery, and again if they vanished;
      * the content is read once in any case, as a stream cannot be read twice.
      */
-    private static Path store(Path maildir, Content content) throws IOException {
+    private static Path store(Path maildir, Content content, FolderWatches watches) throws IOException {
         Box box = prepared(maildir);
         String unique = uniqueName();
         WRITING.add(unique);
         try {
-            return store(maildir, box, unique, content);
+            return store(maildir, box, unique, content, watches);
         } finally {
             WRITING.remove(unique);
         }
     }
 
-    private static Path store(Path maildir, Box box, String unique, Content content) throws IOException {
+    private static Path store(Path maildir, Box box, String unique, Content content, FolderWatches watches)
+            throws IOException {
         Path file = box.tmp.resolve(unique);
         FileChannel opened;
         try {
@@ -298,6 +331,8 @@ public final class Maildir implements MailStore {
             throw e;
         }
         String name = unique + ",S=" + size;
+        // the caller wakes the folder's sessions in this process itself
+        watches.expect(maildir, "new", name);
         try {
             try {
                 box.newDir.moveIn(file, box.nu.resolve(name));
@@ -310,6 +345,7 @@ public final class Maildir implements MailStore {
                 box.newDir.moveIn(file, box.nu.resolve(name));
             }
         } catch (IOException | RuntimeException e) {
+            watches.unexpect(maildir, "new", name);
             Files.deleteIfExists(file);
             throw e;
         }
@@ -423,7 +459,7 @@ public final class Maildir implements MailStore {
     MailFolder folderAt(Path dir) throws IOException {
         Path abs = dir.toAbsolutePath().normalize();
         MailFolder.prepare(abs);
-        MailFolder f = open.computeIfAbsent(abs, MailFolder::new);
+        MailFolder f = open.computeIfAbsent(abs, d -> new MailFolder(d, watches));
         f.cleanTmpIfDue();
         return f;
     }

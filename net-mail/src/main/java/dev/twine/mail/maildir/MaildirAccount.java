@@ -47,7 +47,7 @@ final class MaildirAccount implements MailStore.Account {
         if (!inbox && !maildir.exists(user, name)) {
             return Optional.empty();
         }
-        return Optional.of(new MaildirMailbox(maildir.mailbox(user, inbox ? "" : name)));
+        return Optional.of(maildir.mailbox(user, inbox ? "" : name).mailbox());
     }
 
     @Override

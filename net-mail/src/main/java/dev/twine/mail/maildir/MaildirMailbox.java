@@ -24,6 +24,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code \Deleted} {@code T}, {@code \Draft} {@code D}), keywords Dovecot's letters {@code a}-{@code z}
  * named in {@code dovecot-keywords} (26 at most per folder; more are dropped). Maildir's
  * {@code P}assed, which IMAP cannot show, is kept as it was.
+ *
+ * <p>There is one per folder ({@link MailFolder#mailbox()}), shared by every session on it and
+ * safe for concurrent use: the messages it converted for one session serve the others.
  */
 final class MaildirMailbox implements Mailbox {
     /** IMAP's system flags and their Maildir letters, in the order the servers list them. */
@@ -205,7 +208,10 @@ final class MaildirMailbox implements Mailbox {
         folder.unlockExclusive();
     }
 
-    /** The folder's file-system watch; a change it sees makes the next look rescan. */
+    /**
+     * A share of the folder's watch ({@link FolderWatches}); the first session a change wakes
+     * rescans the folder, the others find it scanned.
+     */
     @Override
     public Watch watch() throws IOException {
         FolderWatch w = folder.watch();
@@ -220,13 +226,13 @@ final class MaildirMailbox implements Mailbox {
                 }
                 if (changed) {
                     // an event may come within one clock tick of the last scan
-                    folder.rescan();
+                    folder.rescanFor(w.seen());
                 }
                 return changed;
             }
 
             @Override
-            public void close() throws IOException {
+            public void close() {
                 w.close();
             }
         };

@@ -44,4 +44,35 @@ public interface SieveFilter {
      * @throws InterruptedException if the server is stopping
      */
     List<SieveAction> filter(String user, SieveMessage message) throws IOException, InterruptedException;
+
+    /**
+     * This filter, with a message marked as spam ({@code X-Spam-Flag: YES}, which a DMARC
+     * {@code p=quarantine} disposition adds, see {@link dev.twine.mail.auth.MessageAuthentication})
+     * filed into {@code folder} when this filter would only keep it: what Dovecot setups do with a
+     * global script run before the user's. A user's own decision (a {@code fileinto}, a discard, a
+     * keep with flags) stands. A folder that does not exist means INBOX, as for any
+     * {@code fileinto} without {@code :create}.
+     *
+     * <pre>{@code
+     * MaildirDelivery.builder()...sieve(SieveScripts.builder().maildir(maildir).build().withSpamTo("Junk"))
+     * }</pre>
+     *
+     * @param folder the folder, in Sieve's terms ({@code "Junk"}, the folder IMAP logins make)
+     * @return the filter
+     */
+    default SieveFilter withSpamTo(String folder) {
+        SieveAction junk = new SieveAction.FileInto(folder, Set.of(), false);
+        return (user, message) -> {
+            List<SieveAction> actions = filter(user, message);
+            if (!KEEP.equals(actions)) {
+                return actions;
+            }
+            for (String flag : message.header("X-Spam-Flag")) {
+                if (flag.strip().equalsIgnoreCase("YES")) {
+                    return List.of(junk);
+                }
+            }
+            return actions;
+        };
+    }
 }

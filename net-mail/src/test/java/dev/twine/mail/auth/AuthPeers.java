@@ -27,6 +27,17 @@ final class AuthPeers {
         return program;
     }
 
+    /** {@link #require} for a file that is not a program: a Python module. */
+    static void requireFile(String file) {
+        if (Files.isRegularFile(Path.of(file))) {
+            return;
+        }
+        if ("true".equals(System.getenv("CI"))) {
+            fail(file + " is missing: install the packages in ci/peers/mail-smtp.txt");
+        }
+        assumeTrue(false, file + " is not installed; skipping");
+    }
+
     record Run(int exit, byte[] out, String err) {
         String text() {
             return new String(out, StandardCharsets.UTF_8);

@@ -21,12 +21,19 @@ final class DkimZone implements AutoCloseable {
 
     /** Serves {@code example.org.} (and whatever else {@code records} name, fully qualified) with {@code records}. */
     static DkimZone serve(Path dir, List<String> records) throws Exception {
+        return serve(dir, records, List.of());
+    }
+
+    /** {@link #serve(Path, List)} with more zone files beside it, and no response rate limit. */
+    static DkimZone serve(Path dir, List<String> records, List<Path> moreZones) throws Exception {
         List<String> lines = new ArrayList<>(List.of("$ORIGIN example.org.", "$TTL 300",
                 "@ IN SOA ns.example.org. hostmaster.example.org. 1 3600 600 86400 300", "@ IN NS ns", "ns IN A 127.0.0.1"));
         lines.addAll(records);
         Path zone = dir.resolve("example.org.zone");
         Files.write(zone, lines, StandardCharsets.US_ASCII);
-        DnsServer s = DnsServer.builder().zone(zone).listen("udp:0:interface=127.0.0.1").build();
+        DnsServer.Builder b = DnsServer.builder().zone(zone).rateLimit(0).listen("udp:0:interface=127.0.0.1");
+        moreZones.forEach(b::zone);
+        DnsServer s = b.build();
         s.start();
         return new DkimZone(s);
     }

@@ -157,7 +157,7 @@ final class DovecotPeer {
                 if (Files.isDirectory(p)) {
                     Files.createDirectories(t);
                 } else if (!p.getFileName().toString().startsWith("twine-")) {
-                    Files.copy(p, t);
+                    Files.copy(p, t, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES); // internal dates (mtimes) too
                 }
             }
         }

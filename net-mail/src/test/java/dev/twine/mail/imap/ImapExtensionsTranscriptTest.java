@@ -44,7 +44,7 @@ class ImapExtensionsTranscriptTest {
                 S: * ESEARCH (TAG "a7") COUNT 0
                 S: a7 OK SEARCH completed
                 C: a8 SEARCH RETURN (SAVE) ALL
-                S: a8 BAD unknown SEARCH return option SAVE
+                S: a8 OK SEARCH completed
                 C: a9 SEARCH UNSEEN
                 S: * SEARCH 1 3
                 S: a9 OK SEARCH completed

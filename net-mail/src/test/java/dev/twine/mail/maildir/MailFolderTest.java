@@ -220,13 +220,11 @@ class MailFolderTest {
 
     @Test
     void aPollingWatchAlsoWakesOnDeliveryAndEndsWhenClosed() throws Exception {
-        MailFixture f = MailFixture.create(tmp);
-        MailFolder box = f.maildir.mailbox("alice", "");
-        FolderWatch w = box.pollingWatch();
+        Maildir store = Maildir.open(tmp.resolve("polled"), new FolderWatches(false));
+        MailFolder box = store.mailbox("alice", "");
+        FolderWatch w = box.watch();
         assertFalse(w.isNotified());
-        assertFalse(w.awaitChange(Duration.ofMillis(50)));
-        Thread.sleep(5); // directory times have millisecond resolution here
-        f.deliver("alice", MailFixture.HELLO);
+        store.deliver("alice", msg(MailFixture.HELLO));
         assertTrue(w.awaitChange(Duration.ofSeconds(20)));
         w.close();
         assertThrows(java.nio.file.ClosedWatchServiceException.class, () -> w.awaitChange(Duration.ofSeconds(5)));

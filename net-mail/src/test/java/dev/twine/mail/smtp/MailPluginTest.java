@@ -31,8 +31,12 @@ class MailPluginTest {
 
     private final MailPlugin plugin = new MailPlugin();
 
-    /** Parses like the launcher: given values, else the option's default. */
     private ServicePlugin.Arguments args(String... kv) {
+        return arguments(plugin, kv);
+    }
+
+    /** Parses like the launcher: given values, else the option's default. */
+    static ServicePlugin.Arguments arguments(ServicePlugin plugin, String... kv) {
         Map<String, List<String>> given = new HashMap<>();
         List<String> flags = new ArrayList<>();
         for (int i = 0; i < kv.length; i++) {

@@ -127,6 +127,27 @@ class SieveDeliveryTest {
     }
 
     @Test
+    void spamMarkedMailGoesToJunkUnlessTheUsersScriptDecidesAndWithoutJunkStaysInInbox() throws Exception {
+        delivery = SmtpTestSupport.local(dir).sieve(scripts.withSpamTo("Junk")).outbound(queue).clock(clock).build();
+        for (String sub : List.of("cur", "new", "tmp")) {
+            Files.createDirectories(maildir.folder("alice", "Junk").resolve(sub));
+        }
+        String spam = mail("carol@remote.example", "alice@example.test", "quarantined", "X-Spam-Flag: YES\r\n");
+        deliver("carol@remote.example", "alice@example.test", spam);
+        deliver("carol@remote.example", "alice@example.test", mail("carol@remote.example", "alice@example.test", "fine"));
+        assertEquals(1, messages("alice", "Junk").size(), "the marked message is filed into Junk");
+        assertEquals(1, messages("alice", "").size(), "the other stays in INBOX");
+        // bob has no Junk folder: INBOX, as any fileinto without :create
+        deliver("carol@remote.example", "bob@example.test", spam.replace("alice@", "bob@"));
+        assertEquals(1, messages("bob", "").size());
+        // a user's own decision stands
+        script("alice", "require [\"fileinto\", \"mailbox\"]; fileinto :create \"Lists\";");
+        deliver("carol@remote.example", "alice@example.test", spam);
+        assertEquals(1, messages("alice", "Lists").size());
+        assertEquals(1, messages("alice", "Junk").size());
+    }
+
+    @Test
     void fileintoAMissingFolderWithoutCreateKeepsInInbox() throws Exception {
         script("alice", "require \"fileinto\"; fileinto \"Nowhere\";");
         deliver("carol@remote.example", "alice@example.test", mail("carol@remote.example", "alice@example.test", "x"));
