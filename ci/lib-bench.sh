@@ -101,7 +101,11 @@ bench_stop() {
 
 # The JVM process at or under PID: PID itself if its executable is java, else the first java
 # descendant (a launcher script such as ./twine may run java without exec). Prints nothing if none.
-bench_java_pid() {
+bench_java_pid() { bench_pid_named "$1" java; }
+
+# The first process at or under PID, breadth first (at most 64 looked at), whose executable is
+# named NAME (java, beam.smp). Prints nothing if none.
+bench_pid_named() {
     local queue=("$1") pid exe children
     local seen=0
     while ((${#queue[@]})) && ((seen < 64)); do
@@ -109,7 +113,7 @@ bench_java_pid() {
         queue=("${queue[@]:1}")
         seen=$((seen + 1))
         exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
-        if [[ "$exe" == */java ]]; then
+        if [[ "$exe" == */"$2" ]]; then
             printf '%s\n' "$pid"
             return 0
         fi

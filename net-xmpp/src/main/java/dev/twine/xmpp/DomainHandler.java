@@ -7,7 +7,8 @@ import java.util.List;
  * A service the server hosts in-process under a domain of its own, {@code conference.example.org}
  * say: every stanza addressed to that domain or to an address in it ({@code room@conference.example.org/nick})
  * is handed to {@link #handle}, and the stanzas it returns are routed. Registered with
- * {@link XmppServer.Builder#domainHandler}; the server's built-in group chat (XEP-0045) is one.
+ * {@link XmppServer.Builder#domainHandler}; the server's built-in group chat (XEP-0045) is one,
+ * and so is its file upload service (XEP-0363).
  * It is what an XEP-0114 component is, without the socket: the domain is listed in the server's
  * {@code disco#items}, and a component that connects for the same domain is refused with
  * {@code conflict}.

@@ -19,6 +19,7 @@ import dev.twine.xmpp.internal.Pep;
 import dev.twine.xmpp.internal.S2s;
 import dev.twine.xmpp.internal.WsSession;
 import dev.twine.xmpp.internal.Sessions;
+import dev.twine.xmpp.internal.Upload;
 import dev.twine.xmpp.internal.XmlLimits;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -57,6 +58,8 @@ public final class XmppServer implements Service {
     private final S2s federation;
     private final Service group;
     private final Tls hubTls;
+    private final Upload upload;
+    private final Server uploadServer;
 
     private XmppServer(Builder b) throws IOException {
         Portal portal = Portal.builder().users(b.users).policy(b.authPolicy != null ? b.authPolicy : AuthPolicy.defaults()).build();
@@ -74,6 +77,29 @@ public final class XmppServer implements Service {
             String muc = b.groupChatDomain != null ? b.groupChatDomain : "conference." + b.domain;
             hosted.domain(muc, new Muc(muc, b.dataDir.resolve("muc"), b.clock, b.groupChatLimits,
                     b.dataDir.resolve("muc-mam"), b.archiveLimit));
+        }
+        if (b.uploadUrl != null || !b.uploadListen.isEmpty()) {
+            String up = b.uploadDomain != null ? b.uploadDomain : "upload." + hub.domain();
+            Server[] http = new Server[1];
+            java.util.function.Supplier<String> base = b.uploadUrl != null ? () -> b.uploadUrl
+                    : () -> uploadUrl(b.uploadListen.get(0), hub.domain(), http[0].port());
+            upload = new Upload(up, hub.domain(), b.dataDir.resolve("upload"), b.clock, b.uploadLimits, base);
+            hosted.domain(up, upload);
+            if (!b.uploadListen.isEmpty()) {
+                Server.Builder ub = Server.builder("xmpp-upload").handler(upload.httpHandler()).writeTimeout(b.writeTimeout);
+                b.uploadListen.forEach(ub::listen);
+                if (b.metrics != null) {
+                    ub.metrics(b.metrics);
+                }
+                if (b.tls != null) {
+                    ub.tls(b.tls); // tls:5443 without cert= and key= serves HTTPS with the server's certificate
+                }
+                http[0] = ub.build();
+            }
+            uploadServer = http[0];
+        } else {
+            upload = null;
+            uploadServer = null;
         }
         hosted.addAll(b.extensions); // a handler of the user's for the same domain replaces the group chat
         hub.blocking(b.dataDir.resolve("blocking"), b.blocklistLimit);
@@ -156,7 +182,22 @@ public final class XmppServer implements Service {
         } else {
             websockets = null;
         }
+        if (uploadServer != null) {
+            all.add(uploadServer);
+        }
         group = all.size() == 1 ? clients : Services.group("xmpp", all);
+    }
+
+    /** The file upload's public URL from its listening endpoint: http or https, the interface or the domain, the port. */
+    private static String uploadUrl(String endpoint, String domain, int port) {
+        dev.twine.core.Endpoint e = dev.twine.core.Endpoint.parseServer(endpoint);
+        String host = switch (e) {
+            case dev.twine.core.Endpoint.Tcp t -> t.host();
+            case dev.twine.core.Endpoint.Tls t -> t.host();
+            default -> throw new IllegalStateException("fileUploadUrl(...) is required when the upload listens on " + endpoint);
+        };
+        host = host.isEmpty() ? domain : host.indexOf(':') >= 0 ? "[" + host + "]" : host;
+        return (e instanceof dev.twine.core.Endpoint.Tls ? "https://" : "http://") + host + ":" + port;
     }
 
     /**
@@ -231,6 +272,27 @@ public final class XmppServer implements Service {
         }
         S2s f = federation;
         return conn -> Sessions.server(f, conn);
+    }
+
+    /**
+     * The handler that serves one HTTP/1.1 request of the file upload service (XEP-0363 §5:
+     * {@code PUT} to a slot, {@code GET} and {@code HEAD} of a stored file, {@code OPTIONS} for
+     * CORS) on a connection, on its thread, then returns (one request per connection): for
+     * in-memory tests and embedding behind another acceptor. A {@code PUT} is answered
+     * {@code 201 Created} only once the file and its metadata are forced to disk.
+     *
+     * <p>Error handling: bad requests get their HTTP status (400, 403, 404, 405, 408, 409, 411,
+     * 413, 431; 500 if the disk fails) and a one-line reason; the handler throws only
+     * {@link IOException} when the connection breaks.
+     *
+     * @throws IllegalStateException if file upload is not configured ({@link Builder#fileUploadUrl}
+     *     or {@link Builder#fileUploadListen})
+     */
+    public ConnectionHandler uploadHandler() {
+        if (upload == null) {
+            throw new IllegalStateException("file upload is not configured: fileUploadUrl(...) or fileUploadListen(...) is required");
+        }
+        return upload.httpHandler();
     }
 
     /** The number of outgoing server-to-server streams, connecting or open. */
@@ -405,6 +467,10 @@ public final class XmppServer implements Service {
         private int s2sStreamsPerDomain = 8;
         private Duration s2sTimeout = Duration.ofSeconds(30);
         private Duration s2sIdle = Duration.ofMinutes(10);
+        private String uploadUrl;
+        private String uploadDomain;
+        private final List<String> uploadListen = new ArrayList<>();
+        private Upload.Limits uploadLimits = Upload.Limits.defaults();
 
         private Builder() {}
 
@@ -742,6 +808,69 @@ public final class XmppServer implements Service {
             return this;
         }
 
+        /**
+         * Serves HTTP File Upload (XEP-0363) and listens for its HTTP requests on {@code endpoint}
+         * ({@code tcp:5280}, or {@code tls:5443}, which without {@code cert=} and {@code key=}
+         * uses {@link #tls}'s certificate). The slots' URLs start with {@link #fileUploadUrl}, or
+         * else with {@code http://HOST:PORT} ({@code https} for {@code tls:}), HOST being the
+         * endpoint's interface or, without one, the domain. May be called more than once.
+         *
+         * @throws IllegalArgumentException if the endpoint is malformed
+         */
+        public Builder fileUploadListen(String endpoint) {
+            dev.twine.core.Endpoint.parseServer(Objects.requireNonNull(endpoint, "endpoint"));
+            uploadListen.add(endpoint);
+            return this;
+        }
+
+        /**
+         * Serves HTTP File Upload (XEP-0363) with slot URLs under {@code baseUrl}, the address
+         * clients reach the upload's HTTP side at ({@code https://upload.example.org:5443}, or one
+         * with a path, behind a proxy): {@link #fileUploadListen}'s endpoint or
+         * {@link XmppServer#uploadHandler()} served elsewhere.
+         *
+         * @throws IllegalArgumentException if it is not an absolute http or https URL without query
+         */
+        public Builder fileUploadUrl(String baseUrl) {
+            java.net.URI u;
+            try {
+                u = new java.net.URI(Objects.requireNonNull(baseUrl, "baseUrl"));
+            } catch (java.net.URISyntaxException e) {
+                throw new IllegalArgumentException("not a URL: " + baseUrl, e);
+            }
+            if (!("http".equals(u.getScheme()) || "https".equals(u.getScheme())) || u.getHost() == null
+                    || u.getRawQuery() != null || u.getRawFragment() != null) {
+                throw new IllegalArgumentException("expected http://HOST[:PORT][/PATH] or https://..., got " + baseUrl);
+            }
+            this.uploadUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
+            return this;
+        }
+
+        /**
+         * Where the file upload service lives (default {@code upload.DOMAIN}); files are kept
+         * under the data directory's {@code upload/}.
+         *
+         * @throws IllegalArgumentException if {@code domain} is not a valid XMPP domain
+         */
+        public Builder fileUploadDomain(String domain) {
+            this.uploadDomain = new Jid("", Objects.requireNonNull(domain, "domain"), "").domain();
+            return this;
+        }
+
+        /**
+         * What file upload accepts (defaults: 100 MiB per file, 1 GiB held per user, 10 GiB in
+         * all, 30 slots per user a minute, files kept 7 days). A slot for a larger file gets
+         * {@code not-acceptable} with {@code <file-too-large/>} (XEP-0363 §4.1); past the quota or
+         * the total, {@code resource-constraint}; past the rate, {@code resource-constraint} with
+         * {@code <retry stamp/>}. A file is deleted once older than {@code retention}.
+         *
+         * @throws IllegalArgumentException if any is not positive
+         */
+        public Builder fileUploadLimits(long maxFileBytes, long quotaBytes, long totalBytes, int slots, Duration per, Duration retention) {
+            this.uploadLimits = new Upload.Limits(maxFileBytes, quotaBytes, totalBytes, slots, per, retention);
+            return this;
+        }
+
         /** Serves no group chat: stanzas to {@code conference.DOMAIN} are treated as for any other remote domain. */
         public Builder withoutGroupChat() {
             this.groupChat = false;
@@ -941,7 +1070,8 @@ public final class XmppServer implements Service {
          * Makes the (unstarted) server.
          *
          * @throws IllegalStateException if the domain, the users or the data directory are
-         *     missing (the message names the builder method)
+         *     missing, or file upload's domain or URL cannot be worked out (the message names the
+         *     builder method)
          * @throws IOException if the data directory cannot be created
          */
         public XmppServer build() throws IOException {
@@ -957,6 +1087,15 @@ public final class XmppServer implements Service {
             String mucDomain = groupChatDomain != null ? groupChatDomain : "conference." + domain;
             if (groupChat && mucDomain.equals(domain) || extensions.hosts(domain)) {
                 throw new IllegalStateException("groupChat(...) and domainHandler(...) need a domain other than domain(...)");
+            }
+            String upDomain = uploadDomain != null ? uploadDomain : "upload." + domain;
+            if ((uploadUrl != null || !uploadListen.isEmpty()) && (upDomain.equals(domain) || groupChat && upDomain.equals(mucDomain))) {
+                throw new IllegalStateException("fileUploadDomain(...) needs a domain other than domain(...) and groupChat(...)");
+            }
+            if (uploadUrl == null && !uploadListen.isEmpty()
+                    && !(dev.twine.core.Endpoint.parseServer(uploadListen.get(0)) instanceof dev.twine.core.Endpoint.Tcp
+                    || dev.twine.core.Endpoint.parseServer(uploadListen.get(0)) instanceof dev.twine.core.Endpoint.Tls)) {
+                throw new IllegalStateException("fileUploadUrl(...) is required when the upload listens on " + uploadListen.get(0));
             }
             if (listen.isEmpty()) {
                 listen.add("tcp:5222:interface=127.0.0.1");

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The server, an account and the group chat service advertise in {@code disco#info} only what
+ * The server, an account, the group chat service and the file upload service advertise in {@code disco#info} only what
  * works (XEP-0030 §3; XEP-0479 asks for compliance "in disco#info only for what works"): every
  * feature listed is exercised here by a request it must answer without
  * {@code service-unavailable} or {@code feature-not-implemented}. A feature with no exercise in
@@ -84,6 +84,12 @@ class AdvertisedFeaturesTest {
         });
     }
 
+    static {
+        // the file upload service's (XEP-0363 §4): a slot with a PUT URL
+        EXERCISES.put(UploadTest.NS, (f, alice, target) -> assertTrue(alice.request(UploadTest.request("probe.txt", 1, "text/plain"),
+                Fixture.WAIT).child("slot", UploadTest.NS).orElseThrow().child("put", UploadTest.NS).isPresent()));
+    }
+
     private static List<String> features(XmppClient c, String target) throws Exception {
         Element r = c.request(Element.of("iq", "jabber:client").withAttribute("type", "get").withAttribute("to", target)
                 .withChild(Element.of("query", INFO)), Fixture.WAIT);
@@ -97,12 +103,12 @@ class AdvertisedFeaturesTest {
     }
 
     @Test
-    void everyFeatureTheServerAnAccountAndTheGroupChatAdvertiseIsHandled() throws Exception {
-        try (Fixture f = new Fixture()) {
+    void everyFeatureTheServerAnAccountTheGroupChatAndTheUploadAdvertiseIsHandled() throws Exception {
+        try (Fixture f = new Fixture(b -> b.fileUploadUrl("https://upload.example.org"))) {
             XmppClient alice = f.login("alice", "a", Chunking.whole());
             alice.sendPresence(0);
             java.util.Set<String> seen = new java.util.HashSet<>();
-            for (String target : List.of("example.org", "alice@example.org", "conference.example.org")) {
+            for (String target : List.of("example.org", "alice@example.org", "conference.example.org", "upload.example.org")) {
                 List<String> advertised = features(alice, target);
                 assertFalse(advertised.isEmpty(), target);
                 assertEquals(advertised.size(), advertised.stream().distinct().count(), target + " lists a feature twice: " + advertised);

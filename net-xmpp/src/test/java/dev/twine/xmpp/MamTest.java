@@ -228,4 +228,37 @@ class MamTest {
             }
         }
     }
+
+    @Test
+    void aPageWithALineThatIsNotOneMessageFailsRatherThanShiftingTheOthers() throws Exception {
+        Path dir = Files.createTempDirectory("twine-xmpp-");
+        try {
+            List<String> ids;
+            try (Fixture f = new Fixture(dir)) {
+                XmppClient alice = f.login("alice", "a", Chunking.whole());
+                XmppClient bob = f.login("bob", "b", Chunking.whole());
+                bob.sendPresence(0);
+                chat(alice, bob, "m", 5);
+                ids = query(bob, null).ids();
+            }
+            // the second line's message becomes two: a page holding it cannot say which is which
+            Path log = dir.resolve("data/mam/bob.log");
+            List<String> lines = new ArrayList<>(Files.readAllLines(log));
+            String two = "<message xmlns='jabber:client'><body>x</body></message><message xmlns='jabber:client'><body>y</body></message>";
+            String line = lines.get(1);
+            lines.set(1, line.substring(0, line.lastIndexOf('\t') + 1)
+                    + java.util.Base64.getEncoder().encodeToString(two.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            Files.write(log, lines);
+            try (Fixture f = new Fixture(dir)) {
+                XmppClient bob = f.login("bob", "b", Chunking.whole());
+                XmppException e = assertThrows(XmppException.class, () -> query(bob, rsm(3, null, null)));
+                assertEquals("internal-server-error", e.condition());
+                assertEquals(List.of("m3", "m4", "m5"), query(bob, rsm(3, "after", ids.get(1))).bodies());
+            }
+        } finally {
+            try (var walk = Files.walk(dir)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
 }

@@ -162,6 +162,31 @@ class PluginTest {
     }
 
     @Test
+    void uploadOptionsOpenTheUploadPortAndBadValuesNameTheOption() throws Exception {
+        Files.createFile(dir.resolve("users"));
+        Map<String, List<String>> base = Map.of("--domain", List.of("example.org"), "--users", List.of(dir.resolve("users").toString()),
+                "--data", List.of(dir.resolve("data").toString()), "--allow-plaintext", List.of(),
+                "--listen", List.of("tcp:0:interface=127.0.0.1"));
+        for (String[] bad : new String[][] {{"--upload-url", "ftp://files.example.org"}, {"--upload-listen", "tcp:x"},
+                {"--upload-max-size", "lots"}, {"--upload-expire", "0"}, {"--upload-domain", "example.org"}}) {
+            Map<String, List<String>> given = new HashMap<>(base);
+            given.putIfAbsent("--upload-listen", List.of("tcp:0:interface=127.0.0.1"));
+            given.put(bad[0], List.of(bad[1]));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new XmppPlugin().create(args(given)));
+            assertTrue(e.getMessage().contains(bad[0]), e.getMessage());
+        }
+        Map<String, List<String>> good = new HashMap<>(base);
+        good.put("--upload-listen", List.of("tcp:0:interface=127.0.0.1"));
+        Service s = new XmppPlugin().create(args(good));
+        try {
+            s.start();
+            assertTrue(s.bindings().stream().anyMatch(b -> b.service().equals("xmpp-upload")), s.bindings().toString());
+        } finally {
+            s.close();
+        }
+    }
+
+    @Test
     void missingUsersFileIsAnArgumentErrorNamingTheFile() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new XmppPlugin().create(args(Map.of(
                 "--domain", List.of("example.org"), "--users", List.of(dir.resolve("nope").toString()),

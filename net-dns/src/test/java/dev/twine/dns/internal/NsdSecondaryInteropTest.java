@@ -34,15 +34,24 @@ class NsdSecondaryInteropTest {
                 """.formatted(serial, www);
     }
 
-    /** Asks NSD for www.sec.test A until it says {@code expected} (or 30 s pass); returns what it said last. */
+    /**
+     * Asks NSD for www.sec.test A until it says {@code expected} (or 30 s pass), asking again
+     * while it is still starting; returns what it said last.
+     */
     private static String awaitNsd(Path dig, int port, String expected) throws Exception {
         String last = "";
-        for (int i = 0; i < 300; i++) {
-            Peers.Dig d = Peers.dig(dig, port, "+norec", "www.sec.test", "A");
-            List<String> a = d.data("ANSWER", "A");
-            last = d.status() + " " + a;
-            if (a.equals(List.of(expected))) {
-                return expected;
+        long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < end) {
+            try {
+                Peers.Dig d = Peers.dig(dig, port, "+norec", "www.sec.test", "A");
+                List<String> a = d.data("ANSWER", "A");
+                last = d.status() + " " + a;
+                if (a.equals(List.of(expected))) {
+                    return expected;
+                }
+            } catch (AssertionError notYet) {
+                // NSD is still starting (not yet bound: "connection refused"), or did not answer
+                last = notYet.getMessage();
             }
             Thread.sleep(100);
         }

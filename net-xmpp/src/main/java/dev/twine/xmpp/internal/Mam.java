@@ -204,10 +204,13 @@ final class Mam implements StanzaInterceptor, IqHandler {
         l.lock();
         try {
             List<Archive.Entry> index = archive.index(key);
-            List<Archive.Entry> matching = new ArrayList<>();
-            for (Archive.Entry e : index) {
-                if ((with.isEmpty() || e.with().equals(with)) && e.millis() >= start && e.millis() <= end) {
-                    matching.add(e);
+            List<Archive.Entry> matching = index; // no filter: paging runs on the index itself
+            if (!with.isEmpty() || start != Long.MIN_VALUE || end != Long.MAX_VALUE) {
+                matching = new ArrayList<>();
+                for (Archive.Entry e : index) {
+                    if ((with.isEmpty() || e.with().equals(with)) && e.millis() >= start && e.millis() <= end) {
+                        matching.add(e);
+                    }
                 }
             }
             int from;

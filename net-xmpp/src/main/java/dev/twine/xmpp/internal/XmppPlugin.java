@@ -72,6 +72,15 @@ public final class XmppPlugin implements ServicePlugin {
                         .withDefault("50"),
                 Option.value("--muc-max-affiliations", "N", "Most owners, admins, members and outcasts one room lists.")
                         .withDefault("10000"),
+                Option.value("--upload-listen", "EP", "Serve HTTP File Upload (XEP-0363) over HTTP on EP (tcp:5280; tls:5443 uses the STARTTLS certificate).")
+                        .asRepeatable(),
+                Option.value("--upload-url", "URL", "The upload's public base URL, https://HOST:PORT[/PATH] (default: from the first --upload-listen and --domain)."),
+                Option.value("--upload-domain", "D", "Where file upload lives (default: upload.DOMAIN)."),
+                Option.value("--upload-max-size", "N", "Largest file one upload may be (512k, 25m).").withDefault("100m"),
+                Option.value("--upload-quota", "N", "Most bytes one user's uploads may hold until they expire.").withDefault("1g"),
+                Option.value("--upload-max-total", "N", "Most bytes all uploads may hold.").withDefault("10g"),
+                Option.value("--upload-rate", "N", "Most upload slots one user gets per minute.").withDefault("30"),
+                Option.value("--upload-expire", "D", "How long an uploaded file is kept (24h, 168h).").withDefault("168h"),
                 Option.value("--s2s-listen", "EP", "Server-to-server endpoint (federation, conventionally tcp:5269; tcp:PORT alone binds every interface).")
                         .asRepeatable(),
                 Option.value("--s2s-route", "DOMAIN=HOST:PORT", "Reach DOMAIN's server there instead of looking it up (private federations, tests); DOMAIN=tls:HOST:PORT for direct TLS.")
@@ -137,6 +146,7 @@ public final class XmppPlugin implements ServicePlugin {
         }
         b.groupChatLimits(args.positive("--muc-max-rooms"), args.positive("--muc-max-occupants"), args.count("--muc-history"));
         b.groupChatAffiliationLimit(args.positive("--muc-max-affiliations"));
+        upload(b, args);
         b.limits(LimitOptions.connectionLimits(args));
         b.authPolicy(LimitOptions.authPolicy(args));
         for (String ep : args.values("--listen")) {
@@ -160,10 +170,46 @@ public final class XmppPlugin implements ServicePlugin {
         try {
             return b.build();
         } catch (IllegalStateException e) {
+            if (e.getMessage().startsWith("fileUploadUrl")) {
+                throw new IllegalArgumentException("--upload-url is required when --upload-listen is not tcp: or tls:", e);
+            } else if (e.getMessage().startsWith("fileUploadDomain")) {
+                throw new IllegalArgumentException("--upload-domain must differ from --domain and --muc-domain", e);
+            }
             throw new IllegalArgumentException("--muc-domain must differ from --domain", e);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--listen: " + e.getMessage(), e);
         }
+    }
+
+    /** File upload is on with --upload-listen (or --upload-url, for an HTTP side served elsewhere). */
+    private static void upload(XmppServer.Builder b, Arguments args) {
+        List<String> listen = args.values("--upload-listen");
+        if (listen.isEmpty() && args.value("--upload-url").isEmpty()) {
+            return;
+        }
+        for (String ep : listen) {
+            try {
+                b.fileUploadListen(ep);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--upload-listen: " + e.getMessage(), e);
+            }
+        }
+        try {
+            args.value("--upload-url").ifPresent(b::fileUploadUrl);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--upload-url: " + e.getMessage(), e);
+        }
+        try {
+            args.value("--upload-domain").ifPresent(b::fileUploadDomain);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--upload-domain: " + e.getMessage(), e);
+        }
+        java.time.Duration expire = args.duration("--upload-expire");
+        if (expire.isZero()) {
+            throw new IllegalArgumentException("--upload-expire must be positive");
+        }
+        b.fileUploadLimits(args.byteSize("--upload-max-size"), args.byteSize("--upload-quota"), args.byteSize("--upload-max-total"),
+                args.positive("--upload-rate"), java.time.Duration.ofMinutes(1), expire);
     }
 
     /** Federation is on with --s2s-listen or --s2s-route: static routes first, then DNS. */

@@ -9,9 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -58,6 +56,18 @@ public final class XmppLoad {
             idle(host, port, domain, prefix, password, Integer.parseInt(a[6]), Integer.parseInt(a[7]));
         }
         System.exit(0);
+    }
+
+    /** Where and as whom MucLoad and MamLoad log in: their first arguments, HOST PORT DOMAIN PREFIX PASSWORD. */
+    record Target(String host, int port, String domain, String prefix, String password) {
+        static Target of(String[] a) {
+            return new Target(a[0], Integer.parseInt(a[1]), a[2], a[3], a[4]);
+        }
+
+        /** A session of user PREFIX{@code n}, logged in and available. */
+        Session login(int n) throws IOException {
+            return new Session(host, port, domain, prefix + n, password);
+        }
     }
 
     /** One logged-in stream with a small read buffer and a write lock. */
@@ -131,6 +141,29 @@ public final class XmppLoad {
                     System.arraycopy(buf, end, buf, 0, len - end);
                     len -= end;
                     return;
+                }
+                fill();
+            }
+        }
+
+        /**
+         * Reads through the first of {@code markers} and returns everything up to its end (the
+         * rest stays buffered); blocks for it.
+         */
+        String take(String... markers) throws IOException {
+            while (true) {
+                String s = new String(buf, 0, len, StandardCharsets.ISO_8859_1);
+                int best = -1;
+                for (String m : markers) {
+                    int i = s.indexOf(m);
+                    if (i >= 0 && (best < 0 || i + m.length() < best)) {
+                        best = i + m.length();
+                    }
+                }
+                if (best >= 0) {
+                    System.arraycopy(buf, best, buf, 0, len - best);
+                    len -= best;
+                    return s.substring(0, best);
                 }
                 fill();
             }
@@ -279,18 +312,15 @@ public final class XmppLoad {
         AtomicBoolean measuring = new AtomicBoolean();
         AtomicBoolean stop = new AtomicBoolean();
         LongAdder count = new LongAdder();
-        Map<Integer, long[]> samples = new HashMap<>();
-        int[] sampleCount = new int[2 * pairs];
         int cap = 200_000;
-        for (int i = 0; i < 2 * pairs; i++) {
-            samples.put(i, new long[cap]);
-        }
+        long[][] samples = new long[2 * pairs][cap];
+        int[] sampleCount = new int[2 * pairs];
         CountDownLatch done = new CountDownLatch(2 * pairs);
         for (int i = 0; i < 2 * pairs; i++) {
             final int me = i;
             Session s = sessions.get(i);
             Session peer = sessions.get(i ^ 1);
-            long[] mine = samples.get(i);
+            long[] mine = samples[i];
             Thread.ofVirtual().start(() -> {
                 try {
                     for (int w = 0; w < window; w++) {
@@ -325,6 +355,23 @@ public final class XmppLoad {
                 }
             });
         }
+        long elapsed = measure(measuring, stop, warmup, seconds);
+        long total = count.sum();
+        long[] all = merge(samples, sampleCount);
+        long p50 = percentile(all, 0.50) / 1000;
+        long p99 = percentile(all, 0.99) / 1000;
+        System.out.printf("result msgs_per_s=%.0f p50_us=%d p99_us=%d messages=%d errors=%d%n",
+                total / (elapsed / 1e9), p50, p99, total, errors.get());
+        System.out.flush();
+        sessions.forEach(Session::close);
+        done.await(5, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Sleeps through the warm-up, then {@code seconds} with {@code measuring} set, then sets
+     * {@code stop}: the measured window in nanoseconds.
+     */
+    static long measure(AtomicBoolean measuring, AtomicBoolean stop, int warmup, int seconds) throws InterruptedException {
         Thread.sleep(warmup * 1000L);
         measuring.set(true);
         long t0 = System.nanoTime();
@@ -332,25 +379,28 @@ public final class XmppLoad {
         measuring.set(false);
         long elapsed = System.nanoTime() - t0;
         stop.set(true);
-        long total = count.sum();
+        return elapsed;
+    }
+
+    /** The samples of every row's first {@code counts[i]} entries, sorted. */
+    static long[] merge(long[][] rows, int[] counts) {
         int n = 0;
-        for (int i = 0; i < 2 * pairs; i++) {
-            n += sampleCount[i];
+        for (int c : counts) {
+            n += c;
         }
         long[] all = new long[n];
         int k = 0;
-        for (int i = 0; i < 2 * pairs; i++) {
-            System.arraycopy(samples.get(i), 0, all, k, sampleCount[i]);
-            k += sampleCount[i];
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(rows[i], 0, all, k, counts[i]);
+            k += counts[i];
         }
         Arrays.sort(all);
-        long p50 = n == 0 ? 0 : all[(int) (n * 0.50)] / 1000;
-        long p99 = n == 0 ? 0 : all[Math.min(n - 1, (int) (n * 0.99))] / 1000;
-        System.out.printf("result msgs_per_s=%.0f p50_us=%d p99_us=%d messages=%d errors=%d%n",
-                total / (elapsed / 1e9), p50, p99, total, errors.get());
-        System.out.flush();
-        sessions.forEach(Session::close);
-        done.await(5, TimeUnit.SECONDS);
+        return all;
+    }
+
+    /** The {@code q} quantile of sorted samples (0 if there are none). */
+    static long percentile(long[] sorted, double q) {
+        return sorted.length == 0 ? 0 : sorted[Math.min(sorted.length - 1, (int) (sorted.length * q))];
     }
 
     private static void idle(String host, int port, String domain, String prefix, String password, int count, int hold)
