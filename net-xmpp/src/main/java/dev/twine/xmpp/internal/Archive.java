@@ -46,6 +46,9 @@ final class Archive {
             ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))}
             : new FileAttribute<?>[0];
 
+    private static final java.util.Set<StandardOpenOption> APPEND =
+            java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+
     private final Path dir;
     private volatile int max;
     private final AtomicLong ids = new AtomicLong(System.currentTimeMillis() * 1000);
@@ -89,10 +92,8 @@ final class Archive {
                     + Base64.getEncoder().encodeToString(message.toXml().getBytes(StandardCharsets.UTF_8)) + '\n')
                     .getBytes(StandardCharsets.UTF_8);
             Path f = file(user);
-            boolean created = Files.notExists(f);
             long offset;
-            try (FileChannel ch = FileChannel.open(f, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.APPEND), PRIVATE)) {
+            try (FileChannel ch = FileChannel.open(f, APPEND, PRIVATE)) {
                 offset = ch.size();
                 ByteBuffer b = ByteBuffer.wrap(line);
                 while (b.hasRemaining()) {
@@ -104,8 +105,8 @@ final class Archive {
                 // Written before routing, it survives a crash of the process; a power cut can
                 // take the last lines, as with Prosody's and ejabberd's archives.
             }
-            if (created) {
-                DurableFiles.forceDirectory(dir);
+            if (offset == 0) {
+                DurableFiles.forceDirectory(dir); // a new file (or an empty one): its name made durable, once
             }
             index.add(new Entry(id, millis, with, offset, line.length));
             trim(user, index);

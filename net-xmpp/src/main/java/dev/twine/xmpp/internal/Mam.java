@@ -81,7 +81,8 @@ final class Mam implements StanzaInterceptor, IqHandler {
         Jid from = in.from();
         String sender = local(from);
         String recipient = local(to);
-        if (recipient != null && !hub.userExists(recipient)) {
+        if (recipient != null && hub.sessionsOf(recipient).isEmpty() && !hub.userExists(recipient)) {
+            // a bound session saves a look-up (and a stat of the users file) per message
             recipient = null;
         }
         if (sender == null && recipient == null) {
@@ -89,7 +90,7 @@ final class Mam implements StanzaInterceptor, IqHandler {
         }
         // XEP-0359 §5: a stanza-id claimed by the recipient's archive is the server's to give, never the sender's
         String by = to.bare().toString();
-        Element clean = m.withChildren(m.children().stream()
+        Element clean = m.children().stream().noneMatch(c -> c.is("stanza-id", SID)) ? m : m.withChildren(m.children().stream()
                 .filter(c -> !(c.is("stanza-id", SID) && c.attributeOrEmpty("by").equals(by))).toList());
         long now = clock.millis();
         if (sender != null && !sender.equals(recipient) && archives(sender, to.bare().toString())) {
