@@ -222,7 +222,8 @@ final class ImapList {
         return !r.selects("SPECIAL-USE") || exists.contains(name) && !uses.getOrDefault(name, Set.of()).isEmpty();
     }
 
-    private static boolean hasChildren(List<String> all, String name) {
+    /** Whether a mailbox of {@code all} is below {@code name} (the hierarchy delimiter is {@code .}). */
+    static boolean hasChildren(List<String> all, String name) {
         return all.stream().anyMatch(n -> n.startsWith(name + "."));
     }
 

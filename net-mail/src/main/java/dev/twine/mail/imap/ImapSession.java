@@ -622,6 +622,10 @@ final class ImapSession {
         if (name.equals("INBOX")) {
             throw no("the inbox cannot be deleted");
         }
+        if (rev2 && ImapList.hasChildren(account.mailboxes(), name)) {
+            // RFC 9051 §6.3.5: a server that keeps the inferior names SHOULD refuse with HASCHILDREN
+            throw no("[HASCHILDREN] delete the mailboxes below it first");
+        }
         if (name.equals(folderName)) {
             unselect();
         }

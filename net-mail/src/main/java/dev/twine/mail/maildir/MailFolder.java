@@ -45,8 +45,17 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link #tryLockExclusive()} is a separate, long-held lock for POP3 sessions (RFC 1939 §8).
  */
 final class MailFolder {
-    /** Directory times this close to "now" may hide a later change in the same clock tick. */
+    /**
+     * Directory times this close to "now" may hide a later change in the same clock tick, on a
+     * file system with times in whole seconds (FAT's are even coarser: two).
+     */
     private static final long RACY_NANOS = TimeUnit.SECONDS.toNanos(2);
+    /**
+     * The same on a file system with sub-second times (ext4, XFS, Btrfs, tmpfs), which the kernel
+     * takes from its coarse clock, a tick of 10 ms at most; also the least time between two
+     * scans that only look again.
+     */
+    private static final long FINE_RACY_MILLIS = 50;
     private static final long TMP_CLEAN_EVERY = TimeUnit.HOURS.toNanos(1);
 
     private final Path dir;
@@ -63,12 +72,14 @@ final class MailFolder {
     private FileTime newTime;
     private FileTime curTime;
     private long scannedAt;
+    /** {@link #messages()}'s last answer, shared until the messages change; null once they do. */
+    private List<MailMessage> snapshot;
 
     private final FolderKeywords keywords;
     private final FolderWatches watches;
     private final MaildirMailbox mailbox;
-    /** The newest watch generation a rescan was made for (lock held). */
-    private long rescannedFor;
+    /** The newest watch generation a rescan was made for (changed with the lock held). */
+    private volatile long rescannedFor;
 
     MailFolder(Path dir) {
         this(dir, FolderWatches.shared());
@@ -167,7 +178,7 @@ final class MailFolder {
         lock.lock();
         try {
             refresh();
-            return List.copyOf(byUid.values());
+            return current();
         } finally {
             lock.unlock();
         }
@@ -191,6 +202,9 @@ final class MailFolder {
      * wakes, the first rescans and the others find the scan done.
      */
     void rescanFor(long generation) throws IOException {
+        if (generation <= rescannedFor) {
+            return; // without the lock: 10,000 sessions woken at once need not queue for it
+        }
         lock.lock();
         try {
             if (generation > rescannedFor) {
@@ -373,7 +387,7 @@ final class MailFolder {
                 }
                 long modSeq = uidList.flagsChanged(m.name(), f);
                 MailMessage now = new MailMessage(uid, m.name(), target, f, false, modSeq);
-                byUid.put(uid, now);
+                put(now);
                 return Optional.of(now);
             }
             return Optional.empty();
@@ -393,7 +407,7 @@ final class MailFolder {
         try {
             refresh();
             Set<Long> claimed = new HashSet<>();
-            for (MailMessage m : List.copyOf(byUid.values())) {
+            for (MailMessage m : current()) {
                 // its flags as they are when it moves: another session's APPEND with flags, or
                 // another Maildir client, may have moved it to cur/ since this scan
                 if (m.recent() && rename(m.uid(), current -> current).isPresent()) {
@@ -417,6 +431,7 @@ final class MailFolder {
                 if (m == null) {
                     continue;
                 }
+                snapshot = null;
                 uidList.remove(m.name());
                 sizes.remove(m.name());
                 changed = true;
@@ -493,6 +508,7 @@ final class MailFolder {
     private void refresh() throws IOException {
         if (!loaded) {
             byUid.clear();
+            snapshot = null;
             uidList.read();
             loaded = true;
         }
@@ -500,9 +516,11 @@ final class MailFolder {
         FileTime c = Files.getLastModifiedTime(dir.resolve("cur"));
         long now = System.currentTimeMillis();
         // a scan soon after a change may have missed a later change in the same clock tick: look
-        // again, but at most every 50 ms
-        boolean racy = scannedAt - Math.max(n.toMillis(), c.toMillis()) < TimeUnit.NANOSECONDS.toMillis(RACY_NANOS)
-                && now - scannedAt > 50;
+        // again, but at most every 50 ms (and, with fine times, once: a look 50 ms after the
+        // change sees all of its tick; 20 sessions selecting a folder just changed rescan it once
+        // between them, not once each)
+        long window = subSecond(n) || subSecond(c) ? FINE_RACY_MILLIS : TimeUnit.NANOSECONDS.toMillis(RACY_NANOS);
+        boolean racy = scannedAt - Math.max(n.toMillis(), c.toMillis()) < window && now - scannedAt > FINE_RACY_MILLIS;
         if (n.equals(newTime) && c.equals(curTime) && !racy) {
             return;
         }
@@ -510,6 +528,11 @@ final class MailFolder {
         newTime = n;
         curTime = c;
         scannedAt = now;
+    }
+
+    /** Whether a file time has a fraction of a second, as those of file systems with fine times do. */
+    private static boolean subSecond(FileTime t) {
+        return t.to(TimeUnit.NANOSECONDS) % 1_000_000_000L != 0;
     }
 
     private record Found(String name, Path file, String flags, boolean recent) {}
@@ -536,6 +559,7 @@ final class MailFolder {
             if (!found.containsKey(name)) {
                 // deleted by another program: an expunge, which QRESYNC clients learn of
                 byUid.remove(uidList.uid(name));
+                snapshot = null;
                 sizes.remove(name);
                 uidList.remove(name);
                 changed = true;
@@ -549,7 +573,7 @@ final class MailFolder {
             } else {
                 // flags another program changed get a new mod-sequence (RFC 7162 §3.1)
                 long modSeq = uidList.flagsChanged(f.name(), f.flags());
-                byUid.put(uid, new MailMessage(uid, f.name(), f.file(), f.flags(), f.recent(), modSeq));
+                put(new MailMessage(uid, f.name(), f.file(), f.flags(), f.recent(), modSeq));
             }
         }
         // Maildir names start with the delivery time in seconds: name order is arrival order
@@ -594,8 +618,23 @@ final class MailFolder {
 
     private long assign(String name, Path file, String flags, boolean recent) {
         long uid = uidList.assign(name, flags).uid();
-        byUid.put(uid, new MailMessage(uid, name, file, flags, recent, uidList.entry(name).modSeq()));
+        put(new MailMessage(uid, name, file, flags, recent, uidList.entry(name).modSeq()));
         return uid;
+    }
+
+    /** The messages as last scanned, in UID order, shared until they change. */
+    private List<MailMessage> current() {
+        if (snapshot == null) {
+            snapshot = List.copyOf(byUid.values());
+        }
+        return snapshot;
+    }
+
+    /** Records a message as it is now; the snapshot goes only if that changes something. */
+    private void put(MailMessage m) {
+        if (!m.equals(byUid.put(m.uid(), m))) {
+            snapshot = null;
+        }
     }
 
     private void writeUidList() throws IOException {

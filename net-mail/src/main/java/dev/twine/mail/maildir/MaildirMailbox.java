@@ -40,6 +40,11 @@ final class MaildirMailbox implements Mailbox {
 
     private record Converted(MailMessage from, StoredMessage to) {}
 
+    /** {@link #messages()}'s last answer, for the folder's list it was converted from. */
+    private volatile Listing listed;
+
+    private record Listing(List<MailMessage> from, List<StoredMessage> to) {}
+
     MaildirMailbox(MailFolder folder) {
         this.folder = folder;
     }
@@ -67,6 +72,12 @@ final class MaildirMailbox implements Mailbox {
     @Override
     public List<StoredMessage> messages() throws IOException {
         List<MailMessage> all = folder.messages();
+        Listing last = listed;
+        if (last != null && last.from() == all) {
+            // the folder's messages did not change since: every session woken by one delivery
+            // (or selecting after one change) shares one conversion
+            return last.to();
+        }
         List<StoredMessage> out = new ArrayList<>(all.size());
         for (MailMessage m : all) {
             out.add(stored(m));
@@ -74,7 +85,9 @@ final class MaildirMailbox implements Mailbox {
         if (converted.size() > all.size() * 2 + 16) {
             converted.keySet().retainAll(all.stream().map(MailMessage::uid).toList());
         }
-        return out;
+        List<StoredMessage> shared = java.util.Collections.unmodifiableList(out);
+        listed = new Listing(all, shared);
+        return shared;
     }
 
     @Override

@@ -96,6 +96,36 @@ class Imap4Rev2TranscriptTest {
     }
 
     @Test
+    void deleteOfAMailboxWithChildrenIsRefusedUnderRev2Only() throws Exception {
+        // RFC 9051 §6.3.5: a server that keeps the inferior names answers NO [HASCHILDREN]; a rev1
+        // session may still delete the parent, the child staying
+        replay("""
+                C: a1 CREATE Work
+                S: a1 OK CREATE completed
+                C: a2 CREATE Work.Projects
+                S: a2 OK CREATE completed
+                C: a3 CREATE Old
+                S: a3 OK CREATE completed
+                C: a3b CREATE Old.Year
+                S: a3b OK CREATE completed
+                C: a4 DELETE Old
+                S: a4 OK DELETE completed
+                C: a4b LIST "" "Old*"
+                S: * LIST (\\HasNoChildren) "." "Old.Year"
+                S: a4b OK LIST completed
+                """ + ENABLE + """
+                C: a5 DELETE Work
+                S: a5 NO [HASCHILDREN] delete the mailboxes below it first
+                C: a6 DELETE Work.Projects
+                S: a6 OK DELETE completed
+                C: a7 DELETE Work
+                S: a7 OK DELETE completed
+                C: a8 LIST "" "Work*"
+                S: a8 OK LIST completed
+                """);
+    }
+
+    @Test
     void searchResSavesAResultForDollarInLaterCommands() throws Exception {
         // RFC 5182 §4's shape: save, then use $ in FETCH, STORE, SEARCH and UID commands
         replay(ImapTranscriptTest.SELECT + """

@@ -4,10 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.twine.core.Scope;
+import dev.twine.mail.store.StoredMessage;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -76,6 +79,28 @@ class MailFolderTest {
         box.claimRecent();
         assertEquals("S", box.find(m.uid()).orElseThrow().flags(), "\\Seen kept");
         assertTrue(Files.exists(cur.resolve(m.name() + ":2,S")));
+    }
+
+    /**
+     * The sessions a delivery wakes (10,000 IDLE sessions on one inbox) and SELECTs after one
+     * change share one converted list of the folder's messages until a message changes.
+     */
+    @Test
+    void sessionsShareOneListingUntilAMessageChanges() throws Exception {
+        MailFixture f = MailFixture.create(tmp);
+        f.deliver("alice", MailFixture.HELLO);
+        f.deliver("alice", MailFixture.MULTIPART);
+        MaildirMailbox mailbox = f.maildir.mailbox("alice", "INBOX").mailbox();
+        List<StoredMessage> first = mailbox.messages();
+        assertSame(first, mailbox.messages());
+        assertThrows(UnsupportedOperationException.class, () -> first.remove(0));
+
+        mailbox.setFlags(first.get(1).uid(), Set.of(StoredMessage.SEEN));
+        List<StoredMessage> after = mailbox.messages();
+        assertNotSame(first, after);
+        assertTrue(after.get(1).has(StoredMessage.SEEN));
+        assertFalse(first.get(1).has(StoredMessage.SEEN));
+        assertSame(after, mailbox.messages());
     }
 
     @Test
