@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <p>Ping-pong mode opens {@code --connections} connections first (not timed), then every
  * connection sends {@code --size} bytes, waits for the same bytes back, checks them and repeats:
- * {@code --warmup} unrecorded, then {@code --duration} recorded. It prints one line:
+ * {@code --warmup} unrecorded, then {@code --duration} recorded. It prints
+ * {@code window-start seconds=N} as the recorded window begins, and at its end one line:
  * <pre>result conns=1000 size=64 rtps=123456 p50_us=80.0 p99_us=900.0 errors=0 ...</pre>
  * Given {@code --server-pid}, it also reads that process's CPU time at the exact edges of the
  * measured window and reports {@code server_cpu_us_per_rt}, the server's read and write system
@@ -110,6 +111,9 @@ public final class LoadGen {
             long switchesBefore = serverSwitches(s);
             long clientBefore = ProcessCpu.ticks("self");
             long machineBefore = ProcessCpu.machineBusyTicks();
+            // for a script that samples the server over the window (ci/bench runs perf stat then)
+            System.out.println("window-start seconds=" + s.duration);
+            System.out.flush();
             long windowStart = System.nanoTime();
             run.phase = LoadRun.MEASURE;
             sleep(s.duration);

@@ -125,6 +125,8 @@ public final class Server implements Service {
     private final ReentrantLock lock = new ReentrantLock();
     private final CountDownLatch terminated = new CountDownLatch(1);
     private Scope scope;
+    /** Runs every connection accepted without TLS. */
+    private final ConnectionRunner plainRunner = new ConnectionRunner(null);
     private boolean started;
     private volatile boolean stopping;
 
@@ -437,7 +439,7 @@ public final class Server implements Service {
             permits.release();
             return;
         }
-        Handle<Void> h = scope.fork(conn, () -> {
+        Handle<Void> h = scope.fork(conn, c -> {
             try {
                 conn.readTimeout(proxy.headerTimeout());
                 ProxyHeader.read(conn.input(), proxy.version()).ifPresent(conn::proxiedClient);
@@ -447,18 +449,17 @@ public final class Server implements Service {
                 LOG.log(Level.WARNING, "{0}: closed a connection from proxy {1}: {2}", name, conn.peer(), e.getMessage());
                 conn.close();
                 permits.release();
-                return null;
+                return;
             }
             if (!take(conn)) {
                 refuse(conn, tls);
-                return null;
+                return;
             }
             open.incrementAndGet();
             if (stopping) {
                 conn.beginDrain();
             }
-            runConnection(conn, tls);
-            return null;
+            (tls == null ? plainRunner : new ConnectionRunner(tls)).run(conn);
         });
         if (h.state() == Handle.State.CANCELLED) {
             conn.close();
@@ -533,10 +534,7 @@ public final class Server implements Service {
 
     private void serve(Connection conn, Tls tls) {
         open.incrementAndGet();
-        Handle<Void> h = scope.fork(conn, () -> {
-            runConnection(conn, tls);
-            return null;
-        });
+        Handle<Void> h = scope.fork(conn, tls == null ? plainRunner : new ConnectionRunner(tls));
         if (h.state() == Handle.State.CANCELLED) {
             // the server was closed between accept and fork
             open.decrementAndGet();
@@ -548,37 +546,52 @@ public final class Server implements Service {
         }
     }
 
-    private void runConnection(Connection conn, Tls tls) {
-        Throwable failure = null;
-        try {
-            conn.applyTimeouts(readTimeout, writeTimeout);
-            if (tls != null) {
-                Duration hs = readTimeout.isZero() ? Duration.ofSeconds(30) : readTimeout;
-                conn.upgradeAccepted(tls, hs);
-            }
-            handler.handle(conn);
-            if (!conn.isClosed()) {
-                conn.flush();
-                if (conn.isSecure()) {
-                    // TLS must end with close_notify (RFC 8446 §6.1), or the peer sees truncation
-                    conn.shutdownOutput();
-                }
-            }
-        } catch (Throwable t) {
-            failure = t;
-            logHandlerEnd(conn, t);
-        } finally {
-            conn.endEvent(failure);
-            open.decrementAndGet();
+    /**
+     * Runs one connection on its own thread: timeouts, the TLS handshake, the handler, the end. One
+     * object serves every plain connection, and {@link Scope} calls it straight from the thread's
+     * entry: each frame under a parked connection stays in its stack chunk for as long as the
+     * connection lives (most of an idle connection's memory), so none is added here.
+     */
+    private final class ConnectionRunner implements Scope.ConnectionTask {
+        private final Tls tls;
+
+        ConnectionRunner(Tls tls) {
+            this.tls = tls;
+        }
+
+        @Override
+        public void run(Connection conn) {
+            Throwable failure = null;
             try {
-                conn.end();
-            } catch (RuntimeException | Error e) {
-                // a child forked in conn.scope() failed: that ends this connection only; escaping
-                // here would fail the server's scope and cancel every connection and listener
-                logHandlerEnd(conn, e);
+                conn.applyTimeouts(readTimeout, writeTimeout);
+                if (tls != null) {
+                    Duration hs = readTimeout.isZero() ? Duration.ofSeconds(30) : readTimeout;
+                    conn.upgradeAccepted(tls, hs);
+                }
+                handler.handle(conn);
+                if (!conn.isClosed()) {
+                    conn.flush();
+                    if (conn.isSecure()) {
+                        // TLS must end with close_notify (RFC 8446 §6.1), or the peer sees truncation
+                        conn.shutdownOutput();
+                    }
+                }
+            } catch (Throwable t) {
+                failure = t;
+                logHandlerEnd(conn, t);
             } finally {
-                conn.releasePermit();
-                permits.release();
+                conn.endEvent(failure);
+                open.decrementAndGet();
+                try {
+                    conn.end();
+                } catch (RuntimeException | Error e) {
+                    // a child forked in conn.scope() failed: that ends this connection only; escaping
+                    // here would fail the server's scope and cancel every connection and listener
+                    logHandlerEnd(conn, e);
+                } finally {
+                    conn.releasePermit();
+                    permits.release();
+                }
             }
         }
     }
