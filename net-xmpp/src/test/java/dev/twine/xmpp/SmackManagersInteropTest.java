@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.StringReader;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -16,7 +15,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import javax.xml.parsers.DocumentBuilderFactory;
 import org.jivesoftware.smack.ConnectionConfiguration.SecurityMode;
 import org.jivesoftware.smack.filter.StanzaTypeFilter;
@@ -77,30 +75,10 @@ class SmackManagersInteropTest {
                 .setPort(server.port())
                 .setResource("smack")
                 .setSecurityMode(SecurityMode.required)
-                .setCustomX509TrustManager(trustManager(dir.resolve("cert.pem")))
+                .setCustomX509TrustManager(SmackInteropTest.trustManager(dir.resolve("cert.pem")))
                 .build());
         c.setReplyTimeout(10_000);
         return c;
-    }
-
-    /** Trusts exactly the test's self-signed certificate. */
-    private static javax.net.ssl.X509TrustManager trustManager(Path pem) throws Exception {
-        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
-        ks.load(null, null);
-        try (java.io.InputStream in = Files.newInputStream(pem)) {
-            ks.setCertificateEntry("twine", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
-        }
-        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(ks);
-        return (javax.net.ssl.X509TrustManager) tmf.getTrustManagers()[0];
-    }
-
-    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < end, "timed out waiting for " + what);
-            Thread.sleep(20);
-        }
     }
 
     private static String poll(LinkedBlockingQueue<Message> queue, String what) throws InterruptedException {
@@ -152,7 +130,7 @@ class SmackManagersInteropTest {
                 aliceRoom.create(Resourcepart.from("Alice")).makeInstant();
                 bobRoom.join(bobRoom.getEnterConfigurationBuilder(Resourcepart.from("Bob")).requestNoHistory().build());
                 carolRoom.join(carolRoom.getEnterConfigurationBuilder(Resourcepart.from("Carol")).requestNoHistory().build());
-                await(() -> aliceRoom.getOccupantsCount() == 3 && bobRoom.getOccupantsCount() == 3 && carolRoom.getOccupantsCount() == 3,
+                SmackInteropTest.await(() -> aliceRoom.getOccupantsCount() == 3 && bobRoom.getOccupantsCount() == 3 && carolRoom.getOccupantsCount() == 3,
                         "three occupants seen by everyone");
 
                 // XEP-0045 §7.4: a message to the room reaches every occupant, the sender included
@@ -167,7 +145,7 @@ class SmackManagersInteropTest {
                 }
 
                 bobRoom.leave();
-                await(() -> aliceRoom.getOccupantsCount() == 2, "bob to leave");
+                SmackInteropTest.await(() -> aliceRoom.getOccupantsCount() == 2, "bob to leave");
                 aliceRoom.sendMessage("while bob was away");
                 assertEquals("Alice: while bob was away", next(carolHeard, "the message while bob was away"));
                 bobHeard.clear();
@@ -257,7 +235,7 @@ class SmackManagersInteropTest {
                 Roster bobRoster = Roster.getInstanceFor(bob);
                 aliceRoster.createItemAndRequestSubscription(bobJid, "Bob", null);
                 bobRoster.createItemAndRequestSubscription(aliceJid, "Alice", null);
-                await(() -> aliceRoster.getPresence(bobJid).isAvailable() && bobRoster.getPresence(aliceJid).isAvailable(),
+                SmackInteropTest.await(() -> aliceRoster.getPresence(bobJid).isAvailable() && bobRoster.getPresence(aliceJid).isAvailable(),
                         "each to see the other's presence");
 
                 // XEP-0084 §4.1, §4.2: the data first, then the metadata naming it by its SHA-1
