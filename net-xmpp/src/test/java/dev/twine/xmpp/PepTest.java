@@ -383,6 +383,14 @@ class PepTest {
             assertEquals(List.of("urn:test:open"), nodes(carol, null));
             assertEquals(List.of("1"), nodes(carol, "urn:test:open"));
             assertEquals(List.of(), nodes(carol, "urn:test:whitelist"));
+            // XEP-0060 §5.4: a node's disco#info says leaf to those who may read it; others learn nothing
+            Element info = bob.request(iq("get", ALICE, el("query", DISCO).withAttribute("node", "urn:test:presence")), Fixture.WAIT)
+                    .child("query", DISCO).orElseThrow();
+            assertEquals("urn:test:presence", info.attributeOrEmpty("node"));
+            assertEquals("leaf", info.child("identity", DISCO).orElseThrow().attributeOrEmpty("type"), info.toString());
+            for (String node : List.of("urn:test:presence", "urn:test:whitelist", "urn:test:none")) {
+                assertError(error(carol, iq("get", ALICE, el("query", DISCO).withAttribute("node", node))), "item-not-found", null);
+            }
         }
     }
 

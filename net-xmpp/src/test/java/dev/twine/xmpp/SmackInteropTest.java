@@ -65,7 +65,7 @@ class SmackInteropTest {
     }
 
     /** Trusts exactly the test's self-signed certificate. */
-    private static javax.net.ssl.X509TrustManager trustManager(Path pem) throws Exception {
+    static javax.net.ssl.X509TrustManager trustManager(Path pem) throws Exception {
         java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
         ks.load(null, null);
         try (java.io.InputStream in = Files.newInputStream(pem)) {
@@ -76,7 +76,8 @@ class SmackInteropTest {
         return (javax.net.ssl.X509TrustManager) tmf.getTrustManagers()[0];
     }
 
-    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
+    /** Polls {@code condition} for up to 15 seconds, failing with {@code what} if it never holds. */
+    static void await(BooleanSupplier condition, String what) throws InterruptedException {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
         while (!condition.getAsBoolean()) {
             assertTrue(System.nanoTime() < end, "timed out waiting for " + what);

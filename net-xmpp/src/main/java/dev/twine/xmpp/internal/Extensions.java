@@ -11,6 +11,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -38,6 +39,11 @@ public final class Extensions {
     /** Registers a handler for IQs to an account's bare JID. */
     public void accountIq(IqType type, String namespace, IqHandler handler) {
         account.put(key(type, namespace), Objects.requireNonNull(handler, "handler"));
+    }
+
+    /** The handler registered so far for IQs to an account's bare JID, if any (for a handler that wraps it). */
+    Optional<IqHandler> accountIq(IqType type, String namespace) {
+        return Optional.ofNullable(account.get(key(type, namespace)));
     }
 
     /** Adds a message interceptor at the end of the chain. */

@@ -110,6 +110,12 @@ public final class Pep implements IqHandler, StanzaInterceptor {
         ext.accountIq(IqType.GET, OWNER, this);
         ext.accountIq(IqType.SET, OWNER, this);
         ext.accountIq(IqType.GET, ServerIqs.DISCO_ITEMS, this); // in place of the built-in, which lists nothing for accounts
+        // XEP-0060 §5.4: a node's disco#info; a query without a node goes on to the handler before this one
+        IqHandler info = ext.accountIq(IqType.GET, ServerIqs.DISCO_INFO).orElseThrow();
+        ext.accountIq(IqType.GET, ServerIqs.DISCO_INFO, ServerIqs.declaring(info.disco(), request -> {
+            Optional<String> node = request.payload().attribute("node");
+            return node.isPresent() ? Optional.of(nodeInfo(request, node.get())) : info.handle(request);
+        }));
         ext.contributeToAccounts(ACCOUNT_DISCO);
     }
 
@@ -320,6 +326,22 @@ public final class Pep implements IqHandler, StanzaInterceptor {
             }
         }
         return q;
+    }
+
+    /**
+     * XEP-0060 §5.4: a node the requester may read is a leaf node; one it may not read, or none,
+     * is not found (as in its disco#items, the node is not shown to those who may not read it).
+     */
+    private Element nodeInfo(IqRequest request, String node) throws StanzaException, IOException {
+        ServerIqs.expect(request, "query");
+        String user = request.to().local();
+        Optional<PubSubNode> n = store.node(user, node);
+        if (n.isEmpty() || !readable(request, user, n.get())) {
+            throw new StanzaException(StanzaError.ITEM_NOT_FOUND);
+        }
+        return Element.of("query", ServerIqs.DISCO_INFO).withAttribute("node", node).withChildren(List.of(
+                Element.of("identity", ServerIqs.DISCO_INFO).withAttribute("category", "pubsub").withAttribute("type", "leaf"),
+                Element.of("feature", ServerIqs.DISCO_INFO).withAttribute("var", NS)));
     }
 
     private boolean readable(IqRequest request, String user, PubSubNode node) throws IOException {
