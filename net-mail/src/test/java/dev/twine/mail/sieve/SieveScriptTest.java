@@ -10,6 +10,7 @@ import dev.twine.mail.sieve.SieveAction.FileInto;
 import dev.twine.mail.sieve.SieveAction.Keep;
 import dev.twine.mail.sieve.SieveAction.Redirect;
 import dev.twine.mail.sieve.SieveAction.Reject;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -17,6 +18,7 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Sieve scripts on messages: the language of RFC 5228 and the extensions, and the errors. */
 class SieveScriptTest {
@@ -340,6 +342,17 @@ class SieveScriptTest {
                 if allof(currentdate :value "ge" "date" "2007-06-30", currentdate :value "le" "date" "2007-07-07")
                 { vacation :days 7  "I'm away during the first week in July."; }
                 """)).getMessage().contains("relational"));
+    }
+
+    @Test
+    void deliveryScriptsRunByTheirBuildersClock(@TempDir Path home) throws Exception {
+        SieveScripts scripts = SieveScripts.builder().home(user -> home).clock(TOKYO).build();
+        scripts.put("bob", "dated", """
+                require ["date", "variables", "fileinto"];
+                if currentdate :matches "date" "*" { fileinto "Days/${1}"; }
+                """);
+        scripts.activate("bob", "dated");
+        assertEquals(List.of(new FileInto("Days/2026-12-02", Set.of())), scripts.filter("bob", LIST_MAIL));
     }
 
     @Test
