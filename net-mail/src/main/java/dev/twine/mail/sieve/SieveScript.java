@@ -4,6 +4,9 @@ import dev.twine.mail.sieve.SieveParser.Arg;
 import dev.twine.mail.sieve.SieveParser.Node;
 import dev.twine.mail.sieve.SieveParser.Strings;
 import dev.twine.mail.sieve.SieveParser.Tag;
+import java.time.Clock;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -40,8 +43,12 @@ import java.util.regex.PatternSyntaxException;
  * subaddress} (RFC 5233, {@code :user}/{@code :detail} split at the first {@code +}, as the
  * server's own plus-addressing), {@code mailbox} (RFC 5490: {@code fileinto :create}) and
  * {@code vacation} (RFC 5230: {@code :days}, {@code :subject}, {@code :from}, {@code :addresses},
- * {@code :mime}, {@code :handle}; whether a reply is due is the deliverer's to decide). A script that requires anything else is refused at {@link
- * #parse}, as §3.2 asks.
+ * {@code :mime}, {@code :handle}; whether a reply is due is the deliverer's to decide) and {@code date}
+ * (RFC 5260: the tests {@code date} and {@code currentdate} with {@code :zone} and {@code
+ * :originalzone} and every date part of §4.2; the first field of the name is read as an RFC 5322
+ * date-time, obsolete forms tolerated, and one that is no date makes the test false; "now" and the
+ * local zone come from the clock given to {@link #evaluate(SieveMessage, Clock)}). A script that
+ * requires anything else is refused at {@link #parse}, as §3.2 asks.
  *
  * <h2>Error handling</h2>
  * {@link #parse} throws {@link SieveException} naming the line. {@link #evaluate} throws it for
@@ -52,7 +59,7 @@ import java.util.regex.PatternSyntaxException;
 public final class SieveScript {
     /** The extensions {@code require} accepts. */
     public static final Set<String> EXTENSIONS = Set.of("fileinto", "envelope", "reject", "ereject", "copy",
-            "imap4flags", "body", "variables", "regex", "subaddress", "mailbox", "vacation", "comparator-i;octet",
+            "imap4flags", "body", "variables", "regex", "subaddress", "mailbox", "vacation", "date", "comparator-i;octet",
             "comparator-i;ascii-casemap");
     /** Actions one run may take before it is stopped as a loop or an attack (§2.10.4 allows a limit). */
     public static final int MAX_ACTIONS = 64;
@@ -103,7 +110,9 @@ public final class SieveScript {
     }
 
     /**
-     * Runs the script on one message.
+     * Runs the script on one message, with the system clock and zone for {@code currentdate} and
+     * the local zone of {@code date} (RFC 5260): {@link #evaluate(SieveMessage, Clock)} with
+     * {@link Clock#systemDefaultZone()}.
      *
      * @param message the message and its envelope
      * @return the actions to carry out, in order, never empty (the implicit keep when nothing
@@ -111,7 +120,22 @@ public final class SieveScript {
      * @throws SieveException for a run-time error; the deliverer should then keep the message
      */
     public List<SieveAction> evaluate(SieveMessage message) throws SieveException {
-        Run run = new Run(message);
+        return evaluate(message, Clock.systemDefaultZone());
+    }
+
+    /**
+     * Runs the script on one message at the time {@code clock} tells. The clock's instant is
+     * {@code currentdate}'s "now" and its zone the local zone that {@code date} and {@code
+     * currentdate} use without {@code :zone} or {@code :originalzone} (RFC 5260 §4.1, §5); it is
+     * read only when the script asks, so a fixed clock makes a run repeatable.
+     *
+     * @param message the message and its envelope
+     * @param clock the clock and local zone
+     * @return the actions to carry out, in order, never empty (as {@link #evaluate(SieveMessage)})
+     * @throws SieveException for a run-time error; the deliverer should then keep the message
+     */
+    public List<SieveAction> evaluate(SieveMessage message, Clock clock) throws SieveException {
+        Run run = new Run(Objects.requireNonNull(message, "message"), Objects.requireNonNull(clock, "clock"));
         run.block(commands);
         return run.finish();
     }
@@ -291,8 +315,9 @@ public final class SieveScript {
                 a.number(0);
                 noTests(t);
             }
-            case "header", "address", "envelope", "string", "body", "hasflag" -> {
+            case "header", "address", "envelope", "string", "body", "hasflag", "date", "currentdate" -> {
                 switch (t.name()) {
+                    case "date", "currentdate" -> need(t, "date");
                     case "envelope" -> need(t, "envelope");
                     case "string" -> need(t, "variables");
                     case "body" -> need(t, "body");
@@ -307,7 +332,13 @@ public final class SieveScript {
                 if (t.name().equals("body")) {
                     tags.add("text");
                 }
-                Args a = Args.of(t, tags, Set.of("comparator"));
+                if (t.name().equals("date") || t.name().equals("currentdate")) {
+                    tags.add("zone"); // RFC 5260 §4.1, §5
+                }
+                if (t.name().equals("date")) {
+                    tags.add("originalzone");
+                }
+                Args a = Args.of(t, tags, Set.of("comparator", "zone"));
                 noTests(t);
                 if (t.name().equals("hasflag")) {
                     if (a.positional() == 2) {
@@ -316,7 +347,18 @@ public final class SieveScript {
                         a.count(1);
                     }
                 } else {
-                    a.count(t.name().equals("body") ? 1 : 2);
+                    a.count(switch (t.name()) {
+                        case "body" -> 1;
+                        case "date" -> 3;
+                        default -> 2;
+                    });
+                }
+                if (a.has("zone") && a.has("originalzone")) {
+                    throw new SieveException(t.line(), "date: :zone or :originalzone, not both (RFC 5260 §4.1)");
+                }
+                if (t.name().equals("date") || t.name().equals("currentdate")) {
+                    a.string(0); // the header name and the date part are strings, not lists (§4, §5)
+                    a.string(a.positional() - 2);
                 }
                 for (int i = 0; i < a.positional(); i++) {
                     a.strings(i);
@@ -448,6 +490,7 @@ public final class SieveScript {
     /** One evaluation: the actions so far, the implicit keep, the flags and the variables. */
     private final class Run {
         private final SieveMessage message;
+        private final Clock clock;
         private final List<SieveAction> actions = new ArrayList<>();
         private final Set<String> mailboxes = new LinkedHashSet<>();
         private final Map<String, String> variables = new HashMap<>();
@@ -460,8 +503,9 @@ public final class SieveScript {
         /** The line of the command being run, for run-time errors. */
         private int line;
 
-        Run(SieveMessage message) {
+        Run(SieveMessage message, Clock clock) {
             this.message = message;
+            this.clock = clock;
         }
 
         void block(List<Node> block) throws SieveException {
@@ -728,8 +772,8 @@ public final class SieveScript {
             }
             Set<String> tags = new LinkedHashSet<>(MATCH);
             tags.addAll(PARTS);
-            tags.addAll(List.of("comparator", "text", "over", "under"));
-            Args a = Args.of(t, tags, Set.of("comparator"));
+            tags.addAll(List.of("comparator", "text", "over", "under", "zone", "originalzone"));
+            Args a = Args.of(t, tags, Set.of("comparator", "zone"));
             return switch (t.name()) {
                 case "exists" -> {
                     for (String h : a.strings(0)) {
@@ -786,8 +830,37 @@ public final class SieveScript {
                     }
                     yield matches(a, List.copyOf(have), a.strings(a.positional() - 1));
                 }
+                case "date" -> {
+                    List<String> values = message.header(expand(a.string(0)));
+                    // the first field only, as Pigeonhole reads it (RFC 5260 §4.1 leaves it open without "index")
+                    yield !values.isEmpty() && date(a, SieveDates.parse(values.get(0)), 1);
+                }
+                case "currentdate" -> date(a, ZonedDateTime.now(clock), 0);
                 default -> throw new SieveException(t.line(), "unknown test " + t.name());
             };
+        }
+
+        /**
+         * RFC 5260 §4.1, §5: {@code when} in the zone asked for (its own for {@code :originalzone},
+         * the clock's without either), its date part matched against the keys. No date, a zone that
+         * is no {@code +hhmm}/{@code -hhmm} and a part §4.2 does not name make the test false.
+         */
+        private boolean date(Args a, ZonedDateTime when, int part) throws SieveException {
+            if (when == null) {
+                return false;
+            }
+            if (a.has("zone")) {
+                String zone = expand(a.value("zone"));
+                ZoneOffset offset = zone.matches("[+-][0-9]{4}") ? SieveDates.zone(zone) : null;
+                if (offset == null) {
+                    return false;
+                }
+                when = when.withZoneSameInstant(offset);
+            } else if (!a.has("originalzone")) {
+                when = when.withZoneSameInstant(clock.getZone());
+            }
+            String value = SieveDates.part(when, expand(a.string(part)));
+            return value != null && matches(a, List.of(value), a.strings(part + 1));
         }
 
         /** The address part of §2.7.4 and RFC 5233; a part that does not exist is the empty string. */

@@ -17,6 +17,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -79,6 +80,7 @@ public final class SieveScripts implements SieveFilter {
     private final Function<String, Path> home;
     private final boolean userLog;
     private final int maxSize;
+    private final Clock clock;
     private final ConcurrentHashMap<Path, Compiled> cache = new ConcurrentHashMap<>();
 
     /** A parsed script, or why it did not parse, for the file as it was at {@code modified}. */
@@ -88,6 +90,7 @@ public final class SieveScripts implements SieveFilter {
         this.home = b.home;
         this.userLog = b.userLog;
         this.maxSize = b.maxSize;
+        this.clock = b.clock;
     }
 
     /** A builder; {@link Builder#maildir} (or {@link Builder#home}) is required. */
@@ -353,7 +356,7 @@ public final class SieveScripts implements SieveFilter {
             return KEEP;
         }
         try {
-            return c.script.evaluate(message);
+            return c.script.evaluate(message, clock);
         } catch (SieveException e) {
             problem(user, link, "run-time error, message kept in INBOX: " + e.getMessage());
             return KEEP;
@@ -421,8 +424,22 @@ public final class SieveScripts implements SieveFilter {
         private Function<String, Path> home;
         private boolean userLog;
         private int maxSize = 1 << 20;
+        private Clock clock = Clock.systemDefaultZone();
 
         private Builder() {}
+
+        /**
+         * The clock the scripts run by: {@code currentdate}'s "now" and the local zone of the date
+         * extension (RFC 5260, see {@link SieveScript#evaluate(SieveMessage, Clock)}); the system
+         * clock and zone by default (tests: a fixed one).
+         *
+         * @param clock the clock
+         * @return this builder
+         */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
 
         /**
          * Keeps each user's scripts in their Maildir ({@link Maildir#inbox(String)}), as the class

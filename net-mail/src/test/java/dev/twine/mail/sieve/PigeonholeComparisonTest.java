@@ -64,18 +64,49 @@ class PigeonholeComparisonTest {
         "elsif true { keep; }",
     })
     void sameActionsAsPigeonhole(String script) throws Exception {
+        compare(script, SieveScriptTest.LIST_MAIL);
+    }
+
+    /** RFC 5260 on a message's dates (not currentdate: "now" differs between the two runs). */
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "require [\"date\", \"fileinto\"]; if date :originalzone :is \"date\" \"date\" \"2009-02-07\" { fileinto \"A\"; } if date :zone \"-1200\" :is \"date\" \"weekday\" \"5\" { fileinto \"B\"; }",
+        "require [\"date\", \"variables\", \"fileinto\"]; if date :zone \"+0000\" :matches \"date\" \"iso8601\" \"*\" { fileinto \"${1}\"; } if date :originalzone :matches \"date\" \"std11\" \"*\" { fileinto \"${1}\"; }",
+        "require [\"date\", \"variables\", \"fileinto\"]; if date :zone \"+0530\" :matches \"received\" \"julian\" \"*\" { fileinto \"j${1}\"; } if date :originalzone :matches \"received\" \"time\" \"*\" { fileinto \"t${1}\"; } if date :matches \"date\" \"zone\" \"*\" { fileinto \"z${1}\"; }",
+        "require [\"date\", \"fileinto\"]; if date :matches \"x-bad-date\" \"date\" \"*\" { fileinto \"bad\"; } if date :matches \"x-none\" \"date\" \"*\" { fileinto \"none\"; } if not date :zone \"+0000\" :contains \"date\" \"year\" \"2010\" { fileinto \"notyet\"; }",
+        // refused by both
+        "if date :is \"date\" \"year\" \"2009\" { keep; }",
+        "require \"date\"; if date :zone \"+0100\" :originalzone :is \"date\" \"year\" \"2009\" { keep; }",
+        "require \"date\"; if currentdate :is \"year\" { keep; }",
+    })
+    void sameDatesAsPigeonhole(String script) throws Exception {
+        compare(script, DATED);
+    }
+
+    private static final TestMessage DATED = new TestMessage("alice@example.org", "bob@example.net", """
+            Received: from mx.example.org by mx.example.net; Mon, 9 Feb 2009 01:02:03 -0800\r
+            From: alice@example.org\r
+            To: bob@example.net\r
+            Date: Sat, 7 Feb 2009 12:30:05 +0100\r
+            X-Bad-Date: 31 Feb 2009 12:30:05 +0100\r
+            Subject: dated\r
+            \r
+            body\r
+            """);
+
+    private void compare(String script, TestMessage message) throws Exception {
         Path sieveTest = MailFixture.peer("/usr/bin/sieve-test", "dovecot-sieve");
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x")); // sieve-test runs as nobody
         Path work = Files.createDirectories(dir.resolve("w"));
         Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxrwxrwx")); // sieve-test saves its binary beside the script
         Path scriptFile = Files.writeString(work.resolve("test.sieve"), script + "\n");
-        Path mail = Files.writeString(work.resolve("mail.eml"), SieveScriptTest.LIST_MAIL.raw());
+        Path mail = Files.writeString(work.resolve("mail.eml"), message.raw());
         List<String> cmd = new ArrayList<>(List.of(sieveTest.toString()));
         if ("root".equals(System.getProperty("user.name"))) {
             cmd.addAll(List.of("-o", "mail_uid=nobody", "-o", "mail_gid=nogroup")); // it refuses to run as root
         }
-        cmd.addAll(List.of("-f", SieveScriptTest.LIST_MAIL.envelopeFrom(), "-a", SieveScriptTest.LIST_MAIL.envelopeTo(),
-                "-r", SieveScriptTest.LIST_MAIL.envelopeTo(), scriptFile.toString(), mail.toString()));
+        cmd.addAll(List.of("-f", message.envelopeFrom(), "-a", message.envelopeTo(),
+                "-r", message.envelopeTo(), scriptFile.toString(), mail.toString()));
         MailFixture.Run r = MailFixture.run(60, cmd, Map.of(), "");
         if (r.exit() != 0 && !r.stderr().contains("failed to compile sieve script")) {
             throw new AssertionError("sieve-test did not run: " + r.stderr());
@@ -83,7 +114,7 @@ class PigeonholeComparisonTest {
         List<String> pigeonhole = r.exit() == 0 ? parse(r.stdout()) : List.of("refused");
         List<String> twine;
         try {
-            twine = normalise(SieveScript.parse(script).evaluate(SieveScriptTest.LIST_MAIL));
+            twine = normalise(SieveScript.parse(script).evaluate(message));
         } catch (SieveException e) {
             twine = List.of("refused");
         }

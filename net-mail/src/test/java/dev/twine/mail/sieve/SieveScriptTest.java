@@ -1,6 +1,7 @@
 package dev.twine.mail.sieve;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,9 +10,15 @@ import dev.twine.mail.sieve.SieveAction.FileInto;
 import dev.twine.mail.sieve.SieveAction.Keep;
 import dev.twine.mail.sieve.SieveAction.Redirect;
 import dev.twine.mail.sieve.SieveAction.Reject;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Sieve scripts on messages: the language of RFC 5228 and the extensions, and the errors. */
 class SieveScriptTest {
@@ -214,6 +221,150 @@ class SieveScriptTest {
     void theNullSenderHasEmptyParts() throws Exception {
         TestMessage bounce = new TestMessage("", "bob@example.net", "Subject: failure\r\n\r\n");
         assertEquals(List.of(new Discard()), run("require \"envelope\"; if envelope :is \"from\" \"\" { discard; }", bounce));
+    }
+
+    // ---------------------------------------------------------------- date (RFC 5260)
+
+    /** A message with the given Date field (and a Received field from another zone). */
+    static TestMessage dated(String date) {
+        return new TestMessage("alice@example.org", "bob@example.net", "Received: from mx.example.org by mx.example.net;\r\n"
+                + " Mon, 9 Feb 2009 01:02:03 -0800\r\nFrom: alice@example.org\r\nDate: " + date + "\r\nSubject: dated\r\n\r\nbody\r\n");
+    }
+
+    private static final TestMessage DATED = dated("Sat, 7 Feb 2009 12:30:05 +0100");
+    /** 2026-12-02 11:30 UTC, with Tokyo (+0900) as the local zone. */
+    private static final Clock TOKYO = Clock.fixed(Instant.parse("2026-12-02T11:30:00Z"), ZoneId.of("Asia/Tokyo"));
+
+    /** Whether {@code test} (a date test) holds for the message at the clock. */
+    private static boolean holds(String test, SieveMessage m, Clock clock) throws SieveException {
+        List<SieveAction> actions = SieveScript.parse("require [\"date\", \"variables\"];\nif " + test + " { discard; }").evaluate(m, clock);
+        return actions.equals(List.of(new Discard()));
+    }
+
+    @Test
+    void everyDatePartInItsFormat() throws Exception {
+        String[][] parts = {
+            {"year", "2009"}, {"month", "02"}, {"day", "07"}, {"date", "2009-02-07"}, {"julian", "54869"},
+            {"hour", "12"}, {"minute", "30"}, {"second", "05"}, {"time", "12:30:05"},
+            {"iso8601", "2009-02-07T12:30:05+01:00"}, {"std11", "Sat, 07 Feb 2009 12:30:05 +0100"}, {"zone", "+0100"},
+            {"weekday", "6"},
+        };
+        for (String[] p : parts) {
+            assertTrue(holds("date :originalzone :is \"date\" \"" + p[0] + "\" \"" + p[1] + "\"", DATED, TOKYO), p[0]);
+            assertFalse(holds("date :originalzone :is \"date\" \"" + p[0] + "\" \"x" + p[1] + "\"", DATED, TOKYO), p[0]);
+        }
+        assertTrue(holds("date :originalzone :is \"date\" \"YEAR\" \"2009\"", DATED, TOKYO), "part names ignore case");
+        assertFalse(holds("date :originalzone :matches \"date\" \"fortnight\" \"*\"", DATED, TOKYO), "an unknown part is false");
+        assertTrue(holds("date :zone \"+0000\" :is \"date\" \"julian\" \"40587\"", dated("1 Jan 1970 00:00:00 +0000"), TOKYO));
+        assertTrue(holds("date :zone \"+0000\" :is \"date\" \"weekday\" \"0\"", dated("Sun, 8 Feb 2009 10:00:00 +0000"), TOKYO));
+    }
+
+    @Test
+    void zonesConvertTheDate() throws Exception {
+        assertTrue(holds("date :zone \"+0000\" :is \"date\" \"iso8601\" \"2009-02-07T11:30:05Z\"", DATED, TOKYO), "zero is Z");
+        assertTrue(holds("date :zone \"-0000\" :is \"date\" \"zone\" \"+0000\"", DATED, TOKYO), "zero has a plus sign");
+        assertTrue(holds("allof (date :zone \"-1200\" :is \"date\" \"date\" \"2009-02-06\", "
+                + "date :zone \"-1200\" :is \"date\" \"weekday\" \"5\", date :zone \"-1200\" :is \"date\" \"hour\" \"23\")", DATED, TOKYO));
+        assertTrue(holds("date :zone \"+0530\" :is \"date\" \"time\" \"17:00:05\"", DATED, TOKYO));
+        // neither: the clock's zone, the local one
+        assertTrue(holds("allof (date :is \"date\" \"time\" \"20:30:05\", date :is \"date\" \"zone\" \"+0900\")", DATED, TOKYO));
+        assertTrue(holds("date :is \"date\" \"hour\" \"11\"", DATED, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC)));
+        // a zone from a variable is read when run; one that is no offset makes the test false
+        assertEquals(List.of(new Discard()), SieveScript.parse("""
+                require ["date", "variables"];
+                set "z" "-0500";
+                if date :zone "${z}" :is "date" "hour" "06" { discard; }
+                """).evaluate(DATED, TOKYO));
+        assertFalse(holds("date :zone \"0100\" :matches \"date\" \"hour\" \"*\"", DATED, TOKYO));
+        assertFalse(holds("date :zone \"CET\" :matches \"date\" \"hour\" \"*\"", DATED, TOKYO));
+    }
+
+    @Test
+    void aDateThatDoesNotParseIsFalse() throws Exception {
+        for (String bad : List.of("not a date", "31 Feb 2009 12:00:00 +0000", "7 Feb 2009 25:30:05 +0100",
+                "7 Foo 2009 12:30:05 +0100", "7 Feb 2009 12:30:05 +2500", "7 Feb 2009 12:30:05 Atlantis", "")) {
+            assertFalse(holds("date :matches \"date\" \"date\" \"*\"", dated(bad), TOKYO), bad);
+            assertTrue(holds("not date :matches \"date\" \"date\" \"*\"", dated(bad), TOKYO), bad);
+        }
+        assertFalse(holds("date :matches \"x-no-such-field\" \"date\" \"*\"", DATED, TOKYO), "a missing field is false");
+    }
+
+    @Test
+    void obsoleteDateFormsAreTolerated() throws Exception {
+        // RFC 5322 §4.3: two- and three-digit years, zone names, no seconds, comments, a wrong weekday
+        assertTrue(holds("date :originalzone :is \"date\" \"std11\" \"Sat, 07 Feb 2009 12:30:00 -0500\"",
+                dated("7 Feb 09 12:30 EST"), TOKYO));
+        assertTrue(holds("date :originalzone :is \"date\" \"year\" \"1999\"", dated("7 Feb 99 12:30:05 GMT"), TOKYO));
+        assertTrue(holds("date :originalzone :is \"date\" \"year\" \"2009\"", dated("7 Feb 109 12:30:05 UT"), TOKYO));
+        assertTrue(holds("date :originalzone :is \"date\" \"iso8601\" \"2009-02-07T12:30:05-07:00\"",
+                dated("Mon (what a day), 7 (the) Feb 2009 12:30:05 PDT (summer)"), TOKYO));
+        assertTrue(holds("date :originalzone :is \"date\" \"zone\" \"+0000\"", dated("7 Feb 2009 12:30:05 A"), TOKYO),
+                "a military zone is unknown: -0000");
+        assertTrue(holds("date :originalzone :is \"date\" \"second\" \"59\"", dated("7 Feb 2009 12:30:60 +0100"), TOKYO),
+                "a leap second is the last one before it");
+        assertTrue(holds("date :originalzone :is \"received\" \"iso8601\" \"2009-02-09T01:02:03-08:00\"", DATED, TOKYO),
+                "a Received field's date follows its last semicolon");
+        assertTrue(holds("date :originalzone :is \"date\" \"day\" \"07\"", new TestMessage("a@example.org", "b@example.net",
+                "Date: 7 Feb 2009 12:30:05 +0100\r\nDate: 8 Feb 2009 12:30:05 +0100\r\n\r\n"), TOKYO), "the first field counts");
+    }
+
+    @Test
+    void currentdateReadsTheClockGiven() throws Exception {
+        assertTrue(holds("allof (currentdate :is \"date\" \"2026-12-02\", currentdate :is \"time\" \"20:30:00\", "
+                + "currentdate :is \"zone\" \"+0900\")", LIST_MAIL, TOKYO));
+        assertTrue(holds("currentdate :zone \"-1100\" :is \"iso8601\" \"2026-12-02T00:30:00-11:00\"", LIST_MAIL, TOKYO));
+        assertTrue(holds("currentdate :comparator \"i;octet\" :contains \"std11\" \"Dec 2026\"", LIST_MAIL, TOKYO));
+        assertFalse(holds("currentdate :comparator \"i;octet\" :contains \"std11\" \"dec 2026\"", LIST_MAIL, TOKYO));
+        assertTrue(holds("currentdate :is \"julian\" \"61376\"", LIST_MAIL, TOKYO));
+        assertEquals(List.of(new Keep(Set.of())), SieveScript.parse("require \"date\"; if currentdate :is \"year\" \"1969\" { discard; }")
+                .evaluate(LIST_MAIL), "without a clock, the system's");
+    }
+
+    @Test
+    void theRfc5260Examples() throws Exception {
+        // §7: a folder per month (currentdate, variables)
+        assertEquals(List.of(new FileInto("12-2026", Set.of())), SieveScript.parse("""
+                require ["date", "variables", "fileinto"];
+                if currentdate :matches "month" "*" { set "month" "${1}"; }
+                if currentdate :matches "year"  "*" { set "year" "${1}"; }
+                fileinto "${month}-${year}";
+                """).evaluate(LIST_MAIL, TOKYO));
+        // §7: the received date and time taken apart (filed by them here: editheader is not there)
+        assertEquals(List.of(new FileInto("2009-02-09 18:02:03", Set.of())), SieveScript.parse("""
+                require ["variables", "date", "fileinto"];
+                if date :matches "received" "date" "*" { set "date" "${1}"; }
+                if date :matches "received" "time" "*" { set "time" "${1}"; }
+                fileinto "${date} ${time}";
+                """).evaluate(DATED, TOKYO));
+        // §7's office hours and vacation dates take relational's :value, which is not there: refused
+        assertTrue(assertThrows(SieveException.class, () -> SieveScript.parse("""
+                require ["date", "relational", "vacation"];
+                if allof(currentdate :value "ge" "date" "2007-06-30", currentdate :value "le" "date" "2007-07-07")
+                { vacation :days 7  "I'm away during the first week in July."; }
+                """)).getMessage().contains("relational"));
+    }
+
+    @Test
+    void deliveryScriptsRunByTheirBuildersClock(@TempDir Path home) throws Exception {
+        SieveScripts scripts = SieveScripts.builder().home(user -> home).clock(TOKYO).build();
+        scripts.put("bob", "dated", """
+                require ["date", "variables", "fileinto"];
+                if currentdate :matches "date" "*" { fileinto "Days/${1}"; }
+                """);
+        scripts.activate("bob", "dated");
+        assertEquals(List.of(new FileInto("Days/2026-12-02", Set.of())), scripts.filter("bob", LIST_MAIL));
+    }
+
+    @Test
+    void dateTestsAreChecked() {
+        assertEquals(1, line("if date :is \"date\" \"year\" \"2009\" { keep; }"), "needs require \"date\"");
+        assertEquals(2, line("require \"date\";\nif currentdate :is \"year\" { keep; }"), "too few arguments");
+        assertEquals(2, line("require \"date\";\nif date :zone \"+0100\" :originalzone :is \"date\" \"year\" \"2009\" { keep; }"));
+        assertEquals(2, line("require \"date\";\nif currentdate :originalzone :is \"year\" \"2009\" { keep; }"));
+        assertEquals(2, line("require \"date\";\nif date :is [\"date\", \"received\"] \"year\" \"2009\" { keep; }"));
+        assertEquals(2, line("require \"date\";\nif currentdate :is [\"year\", \"month\"] \"2009\" { keep; }"));
+        assertEquals(2, line("require \"date\";\nif currentdate :zone :is \"year\" \"2009\" { keep; }"));
+        assertEquals(2, line("require \"date\";\nif currentdate :comparator \"i;ascii-numeric\" :is \"year\" \"2009\" { keep; }"));
     }
 
     private static int line(String script) {
