@@ -142,7 +142,8 @@ class ServerLimitsTest {
     void anAuthenticatedConnectionIsNotCutOffByThePreauthDeadline() throws Exception {
         Server s = start(Server.builder("limits")
                 .listen("tcp:0:interface=127.0.0.1")
-                .limits(ConnectionLimits.builder().preauthTimeout(Duration.ofMillis(300)).build())
+                // long enough that a saturated machine still logs in before it (300 ms was not)
+                .limits(ConnectionLimits.builder().preauthTimeout(Duration.ofSeconds(2)).build())
                 .handler(ServerLimitsTest::greetAndEcho));
         Socket sock = connect("127.0.0.1", s);
         BufferedReader in = new BufferedReader(new InputStreamReader(sock.getInputStream(), US_ASCII));
@@ -150,7 +151,7 @@ class ServerLimitsTest {
         OutputStream out = sock.getOutputStream();
         out.write("LOGIN\r\n".getBytes(US_ASCII));
         assertEquals("LOGIN", in.readLine());
-        Thread.sleep(600); // past the pre-auth deadline on purpose
+        Thread.sleep(2500); // past the pre-auth deadline on purpose
         out.write("STILL HERE\r\n".getBytes(US_ASCII));
         assertEquals("STILL HERE", in.readLine());
     }
