@@ -178,7 +178,7 @@ public final class Scope implements AutoCloseable {
      */
     public <T> Handle<T> fork(String name, Callable<? extends T> task) {
         Objects.requireNonNull(task, "task");
-        Child<T> child = new Child<>(this, name == null ? "task-" + ANONYMOUS.incrementAndGet() : name, null, task, null);
+        Child<T> child = new Child<>(this, name == null ? "task-" + ANONYMOUS.incrementAndGet() : name, null, task);
         child.thread = Thread.ofVirtual().name(this.name + "/" + child.name).unstarted(child);
         return start(child);
     }
@@ -189,8 +189,8 @@ public final class Scope implements AutoCloseable {
      * the thread is unnamed), and with the connection kept on the handle for
      * {@link #forEachConnection}.
      */
-    Handle<Void> fork(Connection connection, ConnectionTask task) {
-        Child<Void> child = new Child<>(this, null, connection, null, task);
+    <T> Handle<T> fork(Connection connection, Callable<? extends T> task) {
+        Child<T> child = new Child<>(this, null, connection, task);
         child.thread = Thread.ofVirtual().unstarted(child);
         return start(child);
     }
@@ -495,14 +495,6 @@ public final class Scope implements AutoCloseable {
         return "Scope[" + name + ", running=" + runningCount() + (cancelled ? ", cancelled" : "") + "]";
     }
 
-    /**
-     * A server's connection task, run on the connection's thread straight from its entry, with no
-     * wrapper per connection: one object serves many connections.
-     */
-    interface ConnectionTask {
-        void run(Connection connection) throws Exception;
-    }
-
     /** The one implementation of {@link Handle}. */
     static final class Child<T> implements Handle<T>, Runnable {
         private final Scope scope;
@@ -510,9 +502,7 @@ public final class Scope implements AutoCloseable {
         private final String name;
         /** The server connection this task serves, or null. */
         final Connection connection;
-        /** The task, or null for a connection's task. */
         private final Callable<? extends T> task;
-        private final ConnectionTask connectionTask;
         /** Neighbours in the scope's list of running children; guarded by the scope's lock. */
         private Child<?> prev;
         private Child<?> next;
@@ -524,12 +514,11 @@ public final class Scope implements AutoCloseable {
         private T result;
         private Throwable exception;
 
-        Child(Scope scope, String name, Connection connection, Callable<? extends T> task, ConnectionTask connectionTask) {
+        Child(Scope scope, String name, Connection connection, Callable<? extends T> task) {
             this.scope = scope;
             this.name = name;
             this.connection = connection;
             this.task = task;
-            this.connectionTask = connectionTask;
         }
 
         @Override
@@ -542,11 +531,7 @@ public final class Scope implements AutoCloseable {
             T value = null;
             Throwable thrown = null;
             try {
-                if (task != null) {
-                    value = task.call();
-                } else {
-                    connectionTask.run(connection);
-                }
+                value = task.call();
             } catch (Throwable t) {
                 thrown = t;
             } finally {

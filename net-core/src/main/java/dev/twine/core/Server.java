@@ -125,8 +125,6 @@ public final class Server implements Service {
     private final ReentrantLock lock = new ReentrantLock();
     private final CountDownLatch terminated = new CountDownLatch(1);
     private Scope scope;
-    /** Runs every connection accepted without TLS. */
-    private final ConnectionRunner plainRunner = new ConnectionRunner(null);
     private boolean started;
     private volatile boolean stopping;
 
@@ -439,7 +437,7 @@ public final class Server implements Service {
             permits.release();
             return;
         }
-        Handle<Void> h = scope.fork(conn, c -> {
+        Handle<Void> h = scope.fork(conn, () -> {
             try {
                 conn.readTimeout(proxy.headerTimeout());
                 ProxyHeader.read(conn.input(), proxy.version()).ifPresent(conn::proxiedClient);
@@ -449,17 +447,18 @@ public final class Server implements Service {
                 LOG.log(Level.WARNING, "{0}: closed a connection from proxy {1}: {2}", name, conn.peer(), e.getMessage());
                 conn.close();
                 permits.release();
-                return;
+                return null;
             }
             if (!take(conn)) {
                 refuse(conn, tls);
-                return;
+                return null;
             }
             open.incrementAndGet();
             if (stopping) {
                 conn.beginDrain();
             }
-            (tls == null ? plainRunner : new ConnectionRunner(tls)).run(conn);
+            runConnection(conn, tls);
+            return null;
         });
         if (h.state() == Handle.State.CANCELLED) {
             conn.close();
@@ -534,7 +533,10 @@ public final class Server implements Service {
 
     private void serve(Connection conn, Tls tls) {
         open.incrementAndGet();
-        Handle<Void> h = scope.fork(conn, tls == null ? plainRunner : new ConnectionRunner(tls));
+        Handle<Void> h = scope.fork(conn, () -> {
+            runConnection(conn, tls);
+            return null;
+        });
         if (h.state() == Handle.State.CANCELLED) {
             // the server was closed between accept and fork
             open.decrementAndGet();
@@ -546,52 +548,37 @@ public final class Server implements Service {
         }
     }
 
-    /**
-     * Runs one connection on its own thread: timeouts, the TLS handshake, the handler, the end. One
-     * object serves every plain connection, and {@link Scope} calls it straight from the thread's
-     * entry: each frame under a parked connection stays in its stack chunk for as long as the
-     * connection lives (most of an idle connection's memory), so none is added here.
-     */
-    private final class ConnectionRunner implements Scope.ConnectionTask {
-        private final Tls tls;
-
-        ConnectionRunner(Tls tls) {
-            this.tls = tls;
-        }
-
-        @Override
-        public void run(Connection conn) {
-            Throwable failure = null;
+    private void runConnection(Connection conn, Tls tls) {
+        Throwable failure = null;
+        try {
+            conn.applyTimeouts(readTimeout, writeTimeout);
+            if (tls != null) {
+                Duration hs = readTimeout.isZero() ? Duration.ofSeconds(30) : readTimeout;
+                conn.upgradeAccepted(tls, hs);
+            }
+            handler.handle(conn);
+            if (!conn.isClosed()) {
+                conn.flush();
+                if (conn.isSecure()) {
+                    // TLS must end with close_notify (RFC 8446 §6.1), or the peer sees truncation
+                    conn.shutdownOutput();
+                }
+            }
+        } catch (Throwable t) {
+            failure = t;
+            logHandlerEnd(conn, t);
+        } finally {
+            conn.endEvent(failure);
+            open.decrementAndGet();
             try {
-                conn.applyTimeouts(readTimeout, writeTimeout);
-                if (tls != null) {
-                    Duration hs = readTimeout.isZero() ? Duration.ofSeconds(30) : readTimeout;
-                    conn.upgradeAccepted(tls, hs);
-                }
-                handler.handle(conn);
-                if (!conn.isClosed()) {
-                    conn.flush();
-                    if (conn.isSecure()) {
-                        // TLS must end with close_notify (RFC 8446 §6.1), or the peer sees truncation
-                        conn.shutdownOutput();
-                    }
-                }
-            } catch (Throwable t) {
-                failure = t;
-                logHandlerEnd(conn, t);
+                conn.end();
+            } catch (RuntimeException | Error e) {
+                // a child forked in conn.scope() failed: that ends this connection only; escaping
+                // here would fail the server's scope and cancel every connection and listener
+                logHandlerEnd(conn, e);
             } finally {
-                conn.endEvent(failure);
-                open.decrementAndGet();
-                try {
-                    conn.end();
-                } catch (RuntimeException | Error e) {
-                    // a child forked in conn.scope() failed: that ends this connection only; escaping
-                    // here would fail the server's scope and cancel every connection and listener
-                    logHandlerEnd(conn, e);
-                } finally {
-                    conn.releasePermit();
-                    permits.release();
-                }
+                conn.releasePermit();
+                permits.release();
             }
         }
     }
