@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
@@ -64,6 +65,12 @@ import javax.net.ssl.SSLSession;
  */
 public final class Connection implements AutoCloseable {
     private static final AtomicLong IDS = new AtomicLong();
+    /**
+     * Guards {@link #scope} of every connection: taken once or twice per connection, briefly, so one
+     * lock for all costs no memory per connection (and, unlike a monitor, cannot leave a virtual
+     * thread stuck entering it on JDK 25.0.3 and earlier, JDK-8373120).
+     */
+    private static final ReentrantLock SCOPE_LOCK = new ReentrantLock();
     private static final java.lang.invoke.VarHandle CLOSED;
 
     static {
@@ -258,11 +265,14 @@ public final class Connection implements AutoCloseable {
      * first use.
      */
     public Scope scope() {
-        synchronized (this) {
+        SCOPE_LOCK.lock();
+        try {
             if (scope == null) {
                 scope = Scope.open(service + "/conn-" + id);
             }
             return scope;
+        } finally {
+            SCOPE_LOCK.unlock();
         }
     }
 
@@ -641,8 +651,11 @@ public final class Connection implements AutoCloseable {
     void end() {
         close();
         Scope s;
-        synchronized (this) {
+        SCOPE_LOCK.lock();
+        try {
             s = scope;
+        } finally {
+            SCOPE_LOCK.unlock();
         }
         try {
             if (s != null) {

@@ -641,25 +641,34 @@ public final class Scope implements AutoCloseable {
         }
 
         void addNested(Scope s) {
-            synchronized (this) { // never blocks: guards the list only
+            scope.lock.lock(); // the scope's own lock: held for the list only, around nothing that blocks
+            try {
                 if (nested == null) {
                     nested = new ArrayList<>(2);
                 }
                 nested.add(s);
+            } finally {
+                scope.lock.unlock();
             }
         }
 
         void removeNested(Scope s) {
-            synchronized (this) {
+            scope.lock.lock();
+            try {
                 if (nested != null) {
                     nested.remove(s);
                 }
+            } finally {
+                scope.lock.unlock();
             }
         }
 
         private List<Scope> nestedSnapshot() {
-            synchronized (this) {
+            scope.lock.lock();
+            try {
                 return nested == null ? List.of() : List.copyOf(nested);
+            } finally {
+                scope.lock.unlock();
             }
         }
 

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
 
 /**
@@ -43,6 +44,7 @@ public final class Poller {
 
     private static volatile Poller[] shared;
     private static final AtomicInteger NEXT = new AtomicInteger();
+    private static final ReentrantLock START = new ReentrantLock();
 
     private final Selector selector;
     private final LongSupplier nanos;
@@ -88,9 +90,15 @@ public final class Poller {
         return ps[Math.floorMod(NEXT.getAndIncrement(), ps.length)];
     }
 
-    private static synchronized Poller[] startShared() {
-        // synchronized is fine: it runs once and blocks on nothing
-        if (shared == null) {
+    private static Poller[] startShared() {
+        // a lock, not a monitor: every connection of a busy first second can race through here,
+        // and a virtual thread entering a contended monitor can stay stuck on JDK 25.0.3 and
+        // earlier (JDK-8373120)
+        START.lock();
+        try {
+            if (shared != null) {
+                return shared;
+            }
             // before JEP 491 (JDK 24) a poller pins its carrier while it selects: then only one
             int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
                     Runtime.getRuntime().availableProcessors());
@@ -100,8 +108,10 @@ public final class Poller {
                 ps[i] = new Poller("twine-poller-" + i, System::nanoTime);
             }
             shared = ps;
+            return ps;
+        } finally {
+            START.unlock();
         }
-        return shared;
     }
 
     /**

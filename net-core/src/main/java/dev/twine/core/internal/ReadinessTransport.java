@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import javax.net.ssl.SSLSession;
 
 /**
@@ -57,7 +58,15 @@ public final class ReadinessTransport implements Transport {
     private final Clock clock;
     private final SelectionKey key;
 
-    // ---- the read side, guarded by this object's monitor (held around no blocking call) ----
+    /**
+     * Guards the read side below; held around no blocking call. A lock, not this object's monitor:
+     * the poller and the reader take it for every read, and JDK 25.0.3 and earlier can leave a
+     * virtual thread that blocked entering a contended monitor parked for good (JDK-8373120,
+     * fixed in 25.0.4); a stuck poller would stall every connection it serves.
+     */
+    private final ReentrantLock lock = new ReentrantLock();
+
+    // ---- the read side, guarded by lock ----
     private Thread reader;
     private byte[] target;
     private int targetOff;
@@ -137,12 +146,15 @@ public final class ReadinessTransport implements Transport {
 
     @Override
     public boolean readyToRead() {
-        synchronized (this) {
+        lock.lock();
+        try {
             return ready();
+        } finally {
+            lock.unlock();
         }
     }
 
-    /** Under the monitor: whether a read would return (or throw) without waiting. */
+    /** Under the lock: whether a read would return (or throw) without waiting. */
     private boolean ready() {
         return delivered != 0 || spill != null || eof || inputShut || closed || readFailure != null;
     }
@@ -162,7 +174,8 @@ public final class ReadinessTransport implements Transport {
             throw readTimeoutException();
         }
         Thread me = Thread.currentThread();
-        synchronized (this) {
+        lock.lock();
+        try {
             if (b == null) {
                 if (ready()) {
                     return 0;
@@ -178,6 +191,8 @@ public final class ReadinessTransport implements Transport {
             targetOff = off;
             targetLen = len;
             delivered = 0;
+        } finally {
+            lock.unlock();
         }
         long timeout = readTimeoutNanos;
         long d = timeout > 0 ? poller.deadlineAfter(timeout) : 0;
@@ -192,7 +207,8 @@ public final class ReadinessTransport implements Transport {
             while (true) {
                 boolean expired;
                 boolean interrupted;
-                synchronized (this) {
+                lock.lock();
+                try {
                     // the target is given up under the same lock the poller fills it under
                     if (ready()) {
                         reader = null;
@@ -205,6 +221,8 @@ public final class ReadinessTransport implements Transport {
                         reader = null;
                         target = null;
                     }
+                } finally {
+                    lock.unlock();
                 }
                 if (expired) {
                     deadlinePassed = d == abs;
@@ -219,17 +237,20 @@ public final class ReadinessTransport implements Transport {
             }
         } finally {
             readDeadline = 0;
-            synchronized (this) {
+            lock.lock();
+            try {
                 if (reader == me) {
                     reader = null;
                     target = null;
                 }
+            } finally {
+                lock.unlock();
             }
         }
     }
 
     /**
-     * What a read can return without waiting, under the monitor: bytes the poller delivered, then
+     * What a read can return without waiting, under the lock: bytes the poller delivered, then
      * spilled bytes, then -1 at end of stream; 0 when it must wait.
      */
     private int takeBuffered(byte[] b, int off, int len) throws IOException {
@@ -270,15 +291,18 @@ public final class ReadinessTransport implements Transport {
     /** On the poller: the channel has bytes (or end of stream, or an error) for this transport. */
     void readable(SelectionKey k, ByteBuffer scratch) {
         Thread wake;
-        synchronized (this) {
+        lock.lock();
+        try {
             wake = readOnPoller(k, scratch);
+        } finally {
+            lock.unlock();
         }
         if (wake != null) {
             LockSupport.unpark(wake);
         }
     }
 
-    /** Reads what the kernel holds, under the monitor; returns the reader to wake, or null. */
+    /** Reads what the kernel holds, under the lock; returns the reader to wake, or null. */
     private Thread readOnPoller(SelectionKey k, ByteBuffer scratch) {
         if (closed || inputShut) {
             interest(k, SelectionKey.OP_READ, false);
@@ -358,7 +382,7 @@ public final class ReadinessTransport implements Transport {
         spillLim += n;
     }
 
-    /** Under the monitor: gives the spill back to the pool. */
+    /** Under the lock: gives the spill back to the pool. */
     private void dropSpill() {
         BufferPool.small().giveBack(spill);
         spill = null;
@@ -479,8 +503,11 @@ public final class ReadinessTransport implements Transport {
         if (r != 0 && now - r >= 0 && READ_DEADLINE.compareAndSet(this, r, 0L)) {
             readExpiredAt = r;
             Thread t;
-            synchronized (this) {
+            lock.lock();
+            try {
                 t = reader;
+            } finally {
+                lock.unlock();
             }
             if (t != null) {
                 LockSupport.unpark(t);
@@ -533,10 +560,13 @@ public final class ReadinessTransport implements Transport {
     @Override
     public void shutdownInput() {
         Thread t;
-        synchronized (this) {
+        lock.lock();
+        try {
             inputShut = true;
             dropSpill();
             t = reader;
+        } finally {
+            lock.unlock();
         }
         try {
             channel.shutdownInput();
@@ -564,10 +594,13 @@ public final class ReadinessTransport implements Transport {
             return;
         }
         Thread r;
-        synchronized (this) {
+        lock.lock();
+        try {
             closed = true;
             dropSpill();
             r = reader;
+        } finally {
+            lock.unlock();
         }
         key.cancel();
         try {

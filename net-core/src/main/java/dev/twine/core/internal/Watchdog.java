@@ -3,6 +3,7 @@ package dev.twine.core.internal;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Enforces timeouts that the JDK's blocking socket API has no parameter for (writes, and reads on
@@ -16,6 +17,7 @@ import java.util.concurrent.locks.LockSupport;
 public final class Watchdog {
     static final long PERIOD_MILLIS = 50;
     private static final Watchdog INSTANCE = new Watchdog();
+    private static final ReentrantLock START = new ReentrantLock();
 
     private final Set<Guard> guards = ConcurrentHashMap.newKeySet();
     private volatile Thread thread;
@@ -52,12 +54,18 @@ public final class Watchdog {
         guards.remove(guard);
     }
 
-    private synchronized void startThread() {
-        // synchronized is fine here: it guards a few field reads, never a blocking call
-        if (thread == null) {
-            Thread t = Thread.ofPlatform().daemon().name("twine-watchdog").unstarted(this::loop);
-            thread = t;
-            t.start();
+    private void startThread() {
+        // a lock, not a monitor: a virtual thread entering a contended monitor can stay stuck on
+        // JDK 25.0.3 and earlier (JDK-8373120), and every first connection races through here
+        START.lock();
+        try {
+            if (thread == null) {
+                Thread t = Thread.ofPlatform().daemon().name("twine-watchdog").unstarted(this::loop);
+                thread = t;
+                t.start();
+            }
+        } finally {
+            START.unlock();
         }
     }
 
