@@ -74,7 +74,9 @@ final class Archive {
     }
 
     /**
-     * Appends a message to a user's archive, durably.
+     * Appends a message to a user's archive: written to the file before this returns (so a
+     * crash of the process loses nothing), not forced to disk per message (a power cut can lose
+     * the last lines; see the comment in the body for why).
      *
      * @return its archive id
      */
