@@ -113,6 +113,7 @@ public final class DnsListener {
     }
 
     public void start() throws IOException {
+        responder.warmUp();
         IOException last = null;
         // tcp:0 and udp:0 on one interface share a port: pick one free for both, retry on a race
         for (int attempt = 0; attempt < 5; attempt++) {

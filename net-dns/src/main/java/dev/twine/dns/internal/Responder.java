@@ -225,6 +225,34 @@ public final class Responder {
     }
 
     /**
+     * Answers a few questions about each zone file's zone (its SOA with DO, a name it lacks, a
+     * type its apex lacks) on the calling thread, uncounted, so that the classes of the request
+     * path are loaded before queries run on many virtual threads at once: loading a class that
+     * another thread is loading pins the waiting thread to its carrier (JDK 25). The answers stay
+     * in the cache, as the first real queries would have put them there.
+     */
+    void warmUp() {
+        ZoneSet set = cached == null ? null : cached.current();
+        if (set == null) {
+            return;
+        }
+        for (Zone z : set.zones().subList(0, Math.min(set.zones().size(), 4))) {
+            try {
+                for (int type : new int[] {Type.SOA, Type.NULL}) {
+                    Message q = Message.newQuery(Record.newRecord(z.origin(), type, org.xbill.DNS.DClass.IN));
+                    q.addRecord(new OPTRecord(MAX_UDP, 0, 0, ExtendedFlags.DO), Section.ADDITIONAL);
+                    answer(q.toWire(), null, false);
+                    q = Message.newQuery(Record.newRecord(Name.concatenate(Name.fromConstantString("twine-warm-up"),
+                            z.origin()), type, org.xbill.DNS.DClass.IN));
+                    answer(q.toWire(), null, false);
+                }
+            } catch (org.xbill.DNS.NameTooLongException tooLong) {
+                // an origin too long for the extra label: its zone warms up on its first queries
+            }
+        }
+    }
+
+    /**
      * The cached answer to {@code wire} from the zones in force, with its ID, or null if there is
      * none (or nothing is cached). Never throws; allocates only the copy.
      */
