@@ -324,6 +324,14 @@ public final class Server implements Service {
         InetAddress addr = udp.host().isEmpty() ? null : InetAddress.getByName(udp.host());
         ch.bind(new InetSocketAddress(addr, udp.port()));
         bindings.add(new Binding(name, "udp", ch.getLocalAddress()));
+        int granted = ch.getOption(java.net.StandardSocketOptions.SO_RCVBUF);
+        if (granted < DATAGRAM_RECEIVE_BUFFER) {
+            // Linux grants at most net.core.rmem_max (its default, about 200 KiB, holds a few
+            // hundred queries): say so once, as the drops it causes are silent
+            LOG.log(Level.INFO, "{0}: the udp receive buffer on {1} is {2} KiB of the {3} KiB asked; bursts beyond it "
+                    + "are dropped by the kernel (on Linux, raise net.core.rmem_max)", name, ch.getLocalAddress(),
+                    granted / 1024, DATAGRAM_RECEIVE_BUFFER / 1024);
+        }
         return () -> receiveLoop(ch);
     }
 
