@@ -1,5 +1,6 @@
 package dev.twine.core;
 
+import dev.twine.core.internal.LayeredTransport;
 import dev.twine.core.internal.TlsLayer;
 import dev.twine.core.internal.Transport;
 import java.io.IOException;
@@ -8,14 +9,13 @@ import java.io.OutputStream;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.time.Instant;
-import javax.net.ssl.SSLSession;
 
 /**
  * The transport of a connection carried inside another ({@link Connection#carrying}): bytes
- * through the codec's streams, everything else (addresses, TLS, timeouts, closing) the outer
- * connection's, whose reads the codec's input makes.
+ * through the codec's streams, everything else (addresses, TLS, timeouts, the clock, closing) the
+ * outer connection's, whose reads the codec's input makes.
  */
-final class CarriedTransport implements Transport {
+final class CarriedTransport implements LayeredTransport {
     final Connection outer;
     private final InputStream in;
     private final OutputStream out;
@@ -24,6 +24,12 @@ final class CarriedTransport implements Transport {
         this.outer = outer;
         this.in = in;
         this.out = out;
+    }
+
+    /** The outer connection's transport as it is now (its STARTTLS or compression replaces it). */
+    @Override
+    public Transport under() {
+        return outer.transport;
     }
 
     @Override
@@ -53,6 +59,15 @@ final class CarriedTransport implements Transport {
     }
 
     @Override
+    public void shutdownOutput() throws IOException {
+        out.close();
+    }
+
+    // timeouts, the deadline, the peer's address and closing go to the outer connection itself,
+    // not its transport: so its own deadlines still combine, a PROXY header's address holds, and
+    // it knows it is closed
+
+    @Override
     public void readTimeout(Duration timeout) throws IOException {
         outer.readTimeout(timeout);
     }
@@ -70,31 +85,6 @@ final class CarriedTransport implements Transport {
     @Override
     public SocketAddress remoteAddress() {
         return outer.remoteAddress();
-    }
-
-    @Override
-    public SocketAddress localAddress() {
-        return outer.localAddress();
-    }
-
-    @Override
-    public SSLSession tlsSession() {
-        return outer.transport.tlsSession();
-    }
-
-    @Override
-    public String applicationProtocol() {
-        return outer.transport.applicationProtocol();
-    }
-
-    @Override
-    public void shutdownInput() {
-        outer.transport.shutdownInput();
-    }
-
-    @Override
-    public void shutdownOutput() throws IOException {
-        out.close();
     }
 
     @Override

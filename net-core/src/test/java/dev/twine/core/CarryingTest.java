@@ -2,9 +2,12 @@ package dev.twine.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.twine.core.testing.Chunking;
+import dev.twine.core.testing.ManualClock;
 import dev.twine.core.testing.MemoryConnections;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -45,6 +48,15 @@ class CarryingTest {
             Path d = Files.createTempDirectory("carrying");
             Tls tls = Tls.selfSigned(d.resolve("c.pem"), d.resolve("k.pem"), List.of("localhost"));
             assertThrows(IOException.class, () -> inner.startTls(tls), "TLS is the carrier's");
+        }
+    }
+
+    @Test
+    void carriedConnectionKeepsTimeOnTheCarriersClock() {
+        ManualClock clock = ManualClock.create();
+        try (MemoryConnections.Pair pair = MemoryConnections.pair(Chunking.whole(), clock, 1024)) {
+            Connection inner = pair.server().carrying(new ByteArrayInputStream(new byte[0]), new ByteArrayOutputStream());
+            assertSame(clock, inner.clock(), "deadlines the carried connection sets are read on the carrier's clock");
         }
     }
 }

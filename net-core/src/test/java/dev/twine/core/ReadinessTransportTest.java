@@ -78,9 +78,15 @@ class ReadinessTransportTest {
     }
 
     /** Waits until {@code t} is parked (the transport has armed its wait): a state, not a sleep. */
+    /**
+     * Waits until {@code t} is parked in its wait proper: a thread queued for the transport's lock
+     * (the poller holds it while it hands bytes over) is WAITING too, but has not armed its wait.
+     */
     private static void awaitParked(Thread t) throws InterruptedException {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (t.getState() != Thread.State.WAITING) {
+        while (t.getState() != Thread.State.WAITING
+                || java.util.concurrent.locks.LockSupport.getBlocker(t)
+                        instanceof java.util.concurrent.locks.AbstractQueuedSynchronizer) {
             assertTrue(System.nanoTime() < end, "thread never parked: " + t.getState());
             Thread.onSpinWait();
             Thread.yield();

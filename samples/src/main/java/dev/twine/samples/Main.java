@@ -57,6 +57,7 @@ public final class Main {
     /** Runs the command line and exits with its code. */
     public static void main(String[] args) {
         System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT %4$s %3$s: %5$s%6$s%n");
+        LogHandler.install(System.err);
         // MINA and dnsjava log through slf4j, which the launcher sends to java.util.logging
         QUIET_LIBRARIES.forEach(l -> l.setLevel(java.util.logging.Level.WARNING));
         int code = run(args, System.out, System.err);

@@ -1,15 +1,11 @@
 package dev.twine.core.internal;
 
 import java.io.IOException;
-import java.net.SocketAddress;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.DataFormatException;
 import java.util.zip.Deflater;
 import java.util.zip.Inflater;
-import javax.net.ssl.SSLSession;
 
 /**
  * Raw DEFLATE (RFC 1951, no zlib header) both ways over another transport, as IMAP's COMPRESS
@@ -17,7 +13,7 @@ import javax.net.ssl.SSLSession;
  * (RFC 4978 §4), so the peer can decode all that was written without waiting for more. Reads and
  * writes are independent, each under its own lock; {@link #close()} frees the native zlib state.
  */
-public final class DeflateTransport implements Transport {
+public final class DeflateTransport implements LayeredTransport {
     private static final int CHUNK = 16 * 1024;
 
     private final Transport under;
@@ -41,6 +37,11 @@ public final class DeflateTransport implements Transport {
         if (pending.length > 0) {
             inflater.setInput(pending.clone());
         }
+    }
+
+    @Override
+    public Transport under() {
+        return under;
     }
 
     @Override
@@ -108,56 +109,6 @@ public final class DeflateTransport implements Transport {
         throw new UnsupportedOperationException("TLS cannot start inside compression");
     }
 
-    @Override
-    public void readTimeout(Duration timeout) throws IOException {
-        under.readTimeout(timeout);
-    }
-
-    @Override
-    public void writeTimeout(Duration timeout) {
-        under.writeTimeout(timeout);
-    }
-
-    @Override
-    public void readDeadline(Instant deadline) {
-        under.readDeadline(deadline);
-    }
-
-    @Override
-    public Clock clock() {
-        return under.clock();
-    }
-
-    @Override
-    public SocketAddress remoteAddress() {
-        return under.remoteAddress();
-    }
-
-    @Override
-    public SocketAddress localAddress() {
-        return under.localAddress();
-    }
-
-    @Override
-    public SSLSession tlsSession() {
-        return under.tlsSession();
-    }
-
-    @Override
-    public String applicationProtocol() {
-        return under.applicationProtocol();
-    }
-
-    @Override
-    public void shutdownInput() {
-        under.shutdownInput();
-    }
-
-    @Override
-    public void shutdownOutput() throws IOException {
-        under.shutdownOutput();
-    }
-
     /** Closes the transport under this one (which unblocks a read or write), then frees zlib's memory. */
     @Override
     public void close() {
@@ -175,10 +126,5 @@ public final class DeflateTransport implements Transport {
         } finally {
             readLock.unlock();
         }
-    }
-
-    @Override
-    public boolean isClosed() {
-        return under.isClosed();
     }
 }

@@ -2,7 +2,6 @@ package dev.twine.core.internal;
 
 import java.io.EOFException;
 import java.io.IOException;
-import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -25,7 +24,7 @@ import javax.net.ssl.SSLSession;
  * writing after each write. An idle TLS connection therefore holds none. Over a transport that
  * cannot wait without reading (a blocking socket) the reader keeps them while it blocks.
  */
-public final class EngineTransport implements Transport {
+public final class EngineTransport implements LayeredTransport {
     private final Transport under;
     private final SSLEngine engine;
     private final ReentrantLock writeLock = new ReentrantLock();
@@ -272,6 +271,11 @@ public final class EngineTransport implements Transport {
     }
 
     @Override
+    public Transport under() {
+        return under;
+    }
+
+    @Override
     public int read(byte[] b, int off, int len) throws IOException {
         if (len == 0) {
             return 0;
@@ -316,34 +320,9 @@ public final class EngineTransport implements Transport {
     }
 
     @Override
-    public void readTimeout(Duration timeout) throws IOException {
-        under.readTimeout(timeout);
-    }
-
-    @Override
     public void writeTimeout(Duration timeout) {
         writeTimeout = timeout;
         under.writeTimeout(timeout);
-    }
-
-    @Override
-    public void readDeadline(java.time.Instant deadline) {
-        under.readDeadline(deadline);
-    }
-
-    @Override
-    public java.time.Clock clock() {
-        return under.clock();
-    }
-
-    @Override
-    public SocketAddress remoteAddress() {
-        return under.remoteAddress();
-    }
-
-    @Override
-    public SocketAddress localAddress() {
-        return under.localAddress();
     }
 
     @Override
@@ -355,11 +334,6 @@ public final class EngineTransport implements Transport {
     public String applicationProtocol() {
         String p = engine.getApplicationProtocol();
         return p == null || p.isEmpty() ? null : p;
-    }
-
-    @Override
-    public void shutdownInput() {
-        under.shutdownInput();
     }
 
     @Override

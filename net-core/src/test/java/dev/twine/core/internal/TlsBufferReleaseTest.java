@@ -10,14 +10,10 @@ import dev.twine.core.testing.Chunking;
 import dev.twine.core.testing.MemoryConnections;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.SocketAddress;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
-import javax.net.ssl.SSLSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -82,13 +78,18 @@ class TlsBufferReleaseTest {
     }
 
     /** The client's transport under TLS: can hold back what is written, to be sent in pieces. */
-    static final class Gate implements Transport {
+    static final class Gate implements LayeredTransport {
         final Transport under;
         final ByteArrayOutputStream held = new ByteArrayOutputStream();
         volatile boolean holding;
 
         Gate(Transport under) {
             this.under = under;
+        }
+
+        @Override
+        public Transport under() {
+            return under;
         }
 
         @Override
@@ -113,56 +114,6 @@ class TlsBufferReleaseTest {
             } else {
                 under.write(b, off, len);
             }
-        }
-
-        @Override
-        public void readTimeout(Duration timeout) throws IOException {
-            under.readTimeout(timeout);
-        }
-
-        @Override
-        public void writeTimeout(Duration timeout) {
-            under.writeTimeout(timeout);
-        }
-
-        @Override
-        public void readDeadline(Instant deadline) {
-            under.readDeadline(deadline);
-        }
-
-        @Override
-        public SocketAddress remoteAddress() {
-            return under.remoteAddress();
-        }
-
-        @Override
-        public SocketAddress localAddress() {
-            return under.localAddress();
-        }
-
-        @Override
-        public SSLSession tlsSession() {
-            return null;
-        }
-
-        @Override
-        public void shutdownInput() {
-            under.shutdownInput();
-        }
-
-        @Override
-        public void shutdownOutput() throws IOException {
-            under.shutdownOutput();
-        }
-
-        @Override
-        public void close() {
-            under.close();
-        }
-
-        @Override
-        public boolean isClosed() {
-            return under.isClosed();
         }
     }
 }

@@ -3,7 +3,6 @@ package dev.twine.mail.imap;
 import dev.twine.core.Binding;
 import dev.twine.core.ConnectionHandler;
 import dev.twine.core.ConnectionLimits;
-import dev.twine.core.Endpoint;
 import dev.twine.core.Metrics;
 import dev.twine.core.Server;
 import dev.twine.core.Service;
@@ -11,10 +10,10 @@ import dev.twine.core.Tls;
 import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.Realm;
 import dev.twine.mail.internal.ListeningService;
+import dev.twine.mail.internal.LoginServerSettings;
 import dev.twine.mail.store.MailStore;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
@@ -66,13 +65,12 @@ public final class ImapServer implements Service {
     private final ListeningService service;
 
     private ImapServer(Builder b) {
-        Config c = new Config(b.realm, b.portal, b.tls, b.allowPlainLogin || b.tls == null, b.maxLiteral, b.maxLine,
-                b.idleRecheck, b.serviceName);
-        this.limits = b.limits != null ? b.limits : defaultLimits();
+        LoginServerSettings s = b.settings;
+        Config c = new Config(b.realm, s.portal(), s.tls(), s.plainLoginAllowed(), b.maxLiteral, b.maxLine, b.idleRecheck,
+                s.serviceName());
+        this.limits = s.limits();
         this.handler = conn -> new ImapSession(c, conn).run();
-        this.service = new ListeningService(b.serviceName, handler,
-                b.endpoints.stream().map(Endpoint::parseServer).toList(), b.autologout, limits, OVER_LIMIT,
-                b.metrics, b.tls, "imap"); // RFC 7301 ALPN on IMAPS/POP3S listeners
+        this.service = s.service(handler, limits, OVER_LIMIT, "imap"); // RFC 7301 ALPN on IMAPS listeners
     }
 
     /**
@@ -165,24 +163,17 @@ public final class ImapServer implements Service {
 
     /** Configuration of an IMAP server; every setting but the portal and the store has a default. */
     public static final class Builder {
-        private Portal portal;
+        private final LoginServerSettings settings = new LoginServerSettings("imap", Duration.ofMinutes(30));
         private Realm<MailStore.Account> realm;
-        private final List<String> endpoints = new ArrayList<>();
-        private Tls tls;
-        private Metrics metrics;
-        private boolean allowPlainLogin;
         private int maxLiteral = 64 * 1024 * 1024;
         private int maxLine = 64 * 1024;
         private Duration idleRecheck = Duration.ofSeconds(30);
-        private Duration autologout = Duration.ofMinutes(30);
-        private String serviceName = "imap";
-        private ConnectionLimits limits;
 
         private Builder() {}
 
         /** Where users log in (required): passwords, SASL mechanisms and the login policy. */
         public Builder portal(Portal portal) {
-            this.portal = Objects.requireNonNull(portal, "portal");
+            settings.portal(portal);
             return this;
         }
 
@@ -212,7 +203,7 @@ public final class ImapServer implements Service {
          * offers {@link ImapServer#handler()}.
          */
         public Builder listen(String endpoint) {
-            endpoints.add(Objects.requireNonNull(endpoint, "endpoint"));
+            settings.listen(endpoint);
             return this;
         }
 
@@ -223,13 +214,13 @@ public final class ImapServer implements Service {
          * @return this builder
          */
         public Builder metrics(Metrics metrics) {
-            this.metrics = Objects.requireNonNull(metrics, "metrics");
+            settings.metrics(metrics);
             return this;
         }
 
         /** TLS for STARTTLS (RFC 3501 §6.2.1); without it, STARTTLS is not offered. */
         public Builder tls(Tls tls) {
-            this.tls = Objects.requireNonNull(tls, "tls");
+            settings.tls(tls);
             return this;
         }
 
@@ -238,7 +229,7 @@ public final class ImapServer implements Service {
          * configured they always work, since there is no way to protect them.
          */
         public Builder allowPlainLogin(boolean allow) {
-            this.allowPlainLogin = allow;
+            settings.allowPlainLogin(allow);
             return this;
         }
 
@@ -273,7 +264,7 @@ public final class ImapServer implements Service {
 
         /** The inactivity limit (default 30 minutes, RFC 3501 §5.4); zero means none. */
         public Builder autologout(Duration timeout) {
-            this.autologout = Objects.requireNonNull(timeout, "timeout");
+            settings.idleTimeout(timeout);
             return this;
         }
 
@@ -286,13 +277,13 @@ public final class ImapServer implements Service {
          * elsewhere with limits works the same.
          */
         public Builder limits(ConnectionLimits limits) {
-            this.limits = Objects.requireNonNull(limits, "limits");
+            settings.limits(limits);
             return this;
         }
 
         /** The service name used in {@code listening} lines and thread names (default {@code imap}). */
         public Builder serviceName(String name) {
-            this.serviceName = Objects.requireNonNull(name, "name");
+            settings.serviceName(name);
             return this;
         }
 
@@ -303,9 +294,7 @@ public final class ImapServer implements Service {
          * @throws IllegalArgumentException for a malformed endpoint
          */
         public ImapServer build() {
-            if (portal == null) {
-                throw new IllegalStateException("portal(...) is required");
-            }
+            settings.requirePortal();
             if (realm == null) {
                 throw new IllegalStateException("store(...) or realm(...) is required");
             }

@@ -3,18 +3,17 @@ package dev.twine.mail.managesieve;
 import dev.twine.core.Binding;
 import dev.twine.core.ConnectionHandler;
 import dev.twine.core.ConnectionLimits;
-import dev.twine.core.Endpoint;
 import dev.twine.core.Metrics;
 import dev.twine.core.Service;
 import dev.twine.core.Tls;
 import dev.twine.core.auth.Portal;
 import dev.twine.mail.internal.ListeningService;
+import dev.twine.mail.internal.LoginServerSettings;
 import dev.twine.mail.sieve.SieveScript;
 import dev.twine.mail.sieve.SieveScripts;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
@@ -68,11 +67,10 @@ public final class ManageSieveServer implements Service {
     private final ListeningService service;
 
     private ManageSieveServer(Builder b) {
-        Config c = new Config(b.portal, b.scripts, b.tls, b.allowPlainLogin || b.tls == null, b.serviceName, b.maxScripts,
-                b.maxStorage);
+        LoginServerSettings s = b.settings;
+        Config c = new Config(s.portal(), b.scripts, s.tls(), s.plainLoginAllowed(), s.serviceName(), b.maxScripts, b.maxStorage);
         this.handler = conn -> new ManageSieveSession(c, conn).run();
-        this.service = new ListeningService(b.serviceName, handler, b.endpoints.stream().map(Endpoint::parseServer).toList(),
-                b.idleTimeout, b.limits != null ? b.limits : defaultLimits(), OVER_LIMIT, b.metrics, b.tls, "managesieve");
+        this.service = s.service(handler, s.limits(), OVER_LIMIT, "managesieve");
     }
 
     /** A builder; {@link Builder#portal} and {@link Builder#scripts} are required. */
@@ -157,15 +155,8 @@ public final class ManageSieveServer implements Service {
 
     /** Configuration of a ManageSieve server. */
     public static final class Builder {
-        private Portal portal;
+        private final LoginServerSettings settings = new LoginServerSettings("managesieve", Duration.ofMinutes(30));
         private SieveScripts scripts;
-        private Tls tls;
-        private boolean allowPlainLogin;
-        private final List<String> endpoints = new ArrayList<>();
-        private Duration idleTimeout = Duration.ofMinutes(30);
-        private ConnectionLimits limits;
-        private Metrics metrics;
-        private String serviceName = "managesieve";
         private int maxScripts = 100;
         private long maxStorage = 4L << 20;
 
@@ -178,7 +169,7 @@ public final class ManageSieveServer implements Service {
          * @return this builder
          */
         public Builder portal(Portal portal) {
-            this.portal = Objects.requireNonNull(portal, "portal");
+            settings.portal(portal);
             return this;
         }
 
@@ -200,7 +191,7 @@ public final class ManageSieveServer implements Service {
          * @return this builder
          */
         public Builder tls(Tls tls) {
-            this.tls = Objects.requireNonNull(tls, "tls");
+            settings.tls(tls);
             return this;
         }
 
@@ -211,7 +202,7 @@ public final class ManageSieveServer implements Service {
          * @return this builder
          */
         public Builder allowPlainLogin(boolean allow) {
-            this.allowPlainLogin = allow;
+            settings.allowPlainLogin(allow);
             return this;
         }
 
@@ -222,7 +213,7 @@ public final class ManageSieveServer implements Service {
          * @return this builder
          */
         public Builder listen(String endpoint) {
-            endpoints.add(Objects.requireNonNull(endpoint, "endpoint"));
+            settings.listen(endpoint);
             return this;
         }
 
@@ -233,7 +224,7 @@ public final class ManageSieveServer implements Service {
          * @return this builder
          */
         public Builder idleTimeout(Duration timeout) {
-            this.idleTimeout = Objects.requireNonNull(timeout, "timeout");
+            settings.idleTimeout(timeout);
             return this;
         }
 
@@ -244,7 +235,7 @@ public final class ManageSieveServer implements Service {
          * @return this builder
          */
         public Builder limits(ConnectionLimits limits) {
-            this.limits = Objects.requireNonNull(limits, "limits");
+            settings.limits(limits);
             return this;
         }
 
@@ -255,7 +246,7 @@ public final class ManageSieveServer implements Service {
          * @return this builder
          */
         public Builder metrics(Metrics metrics) {
-            this.metrics = Objects.requireNonNull(metrics, "metrics");
+            settings.metrics(metrics);
             return this;
         }
 
@@ -266,7 +257,7 @@ public final class ManageSieveServer implements Service {
          * @return this builder
          */
         public Builder serviceName(String name) {
-            this.serviceName = Objects.requireNonNull(name, "name");
+            settings.serviceName(name);
             return this;
         }
 
@@ -306,9 +297,7 @@ public final class ManageSieveServer implements Service {
          * @throws IllegalArgumentException for a malformed endpoint
          */
         public ManageSieveServer build() {
-            if (portal == null) {
-                throw new IllegalStateException("portal(...) is required");
-            }
+            settings.requirePortal();
             if (scripts == null) {
                 throw new IllegalStateException("scripts(...) is required");
             }

@@ -3,7 +3,6 @@ package dev.twine.mail.pop3;
 import dev.twine.core.Binding;
 import dev.twine.core.ConnectionHandler;
 import dev.twine.core.ConnectionLimits;
-import dev.twine.core.Endpoint;
 import dev.twine.core.Metrics;
 import dev.twine.core.Server;
 import dev.twine.core.Service;
@@ -11,10 +10,10 @@ import dev.twine.core.Tls;
 import dev.twine.core.auth.Portal;
 import dev.twine.core.auth.Realm;
 import dev.twine.mail.internal.ListeningService;
+import dev.twine.mail.internal.LoginServerSettings;
 import dev.twine.mail.store.MailStore;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
@@ -61,12 +60,11 @@ public final class Pop3Server implements Service {
     private final ListeningService service;
 
     private Pop3Server(Builder b) {
-        Config c = new Config(b.realm, b.portal, b.tls, b.allowPlainLogin || b.tls == null, b.serviceName);
-        this.limits = b.limits != null ? b.limits : defaultLimits();
+        LoginServerSettings s = b.settings;
+        Config c = new Config(b.realm, s.portal(), s.tls(), s.plainLoginAllowed(), s.serviceName());
+        this.limits = s.limits();
         this.handler = conn -> new Pop3Session(c, conn).run();
-        this.service = new ListeningService(b.serviceName, handler,
-                b.endpoints.stream().map(Endpoint::parseServer).toList(), b.autologout, limits, OVER_LIMIT,
-                b.metrics, b.tls, "pop3"); // RFC 7301 ALPN on IMAPS/POP3S listeners
+        this.service = s.service(handler, limits, OVER_LIMIT, "pop3"); // RFC 7301 ALPN on POP3S listeners
     }
 
     /**
@@ -160,21 +158,14 @@ public final class Pop3Server implements Service {
 
     /** Configuration of a POP3 server; every setting but the portal and the store has a default. */
     public static final class Builder {
-        private Portal portal;
+        private final LoginServerSettings settings = new LoginServerSettings("pop3", Duration.ofMinutes(10));
         private Realm<MailStore.Account> realm;
-        private final List<String> endpoints = new ArrayList<>();
-        private Tls tls;
-        private Metrics metrics;
-        private boolean allowPlainLogin;
-        private Duration autologout = Duration.ofMinutes(10);
-        private String serviceName = "pop3";
-        private ConnectionLimits limits;
 
         private Builder() {}
 
         /** Where users log in (required): passwords, SASL mechanisms and the login policy. */
         public Builder portal(Portal portal) {
-            this.portal = Objects.requireNonNull(portal, "portal");
+            settings.portal(portal);
             return this;
         }
 
@@ -204,7 +195,7 @@ public final class Pop3Server implements Service {
          * offers {@link Pop3Server#handler()}.
          */
         public Builder listen(String endpoint) {
-            endpoints.add(Objects.requireNonNull(endpoint, "endpoint"));
+            settings.listen(endpoint);
             return this;
         }
 
@@ -215,13 +206,13 @@ public final class Pop3Server implements Service {
          * @return this builder
          */
         public Builder metrics(Metrics metrics) {
-            this.metrics = Objects.requireNonNull(metrics, "metrics");
+            settings.metrics(metrics);
             return this;
         }
 
         /** TLS for STLS (RFC 2595 §4); without it, STLS is not offered. */
         public Builder tls(Tls tls) {
-            this.tls = Objects.requireNonNull(tls, "tls");
+            settings.tls(tls);
             return this;
         }
 
@@ -230,13 +221,13 @@ public final class Pop3Server implements Service {
          * always work.
          */
         public Builder allowPlainLogin(boolean allow) {
-            this.allowPlainLogin = allow;
+            settings.allowPlainLogin(allow);
             return this;
         }
 
         /** The inactivity limit (default 10 minutes, RFC 1939 §3); zero means none. */
         public Builder autologout(Duration timeout) {
-            this.autologout = Objects.requireNonNull(timeout, "timeout");
+            settings.idleTimeout(timeout);
             return this;
         }
 
@@ -249,13 +240,13 @@ public final class Pop3Server implements Service {
          * limits works the same.
          */
         public Builder limits(ConnectionLimits limits) {
-            this.limits = Objects.requireNonNull(limits, "limits");
+            settings.limits(limits);
             return this;
         }
 
         /** The service name for {@code listening} lines (default {@code pop3}). */
         public Builder serviceName(String name) {
-            this.serviceName = Objects.requireNonNull(name, "name");
+            settings.serviceName(name);
             return this;
         }
 
@@ -266,9 +257,7 @@ public final class Pop3Server implements Service {
          * @throws IllegalArgumentException for a malformed endpoint
          */
         public Pop3Server build() {
-            if (portal == null) {
-                throw new IllegalStateException("portal(...) is required");
-            }
+            settings.requirePortal();
             if (realm == null) {
                 throw new IllegalStateException("store(...) or realm(...) is required");
             }

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -50,6 +51,48 @@ final class DovecotPeer {
         System.arraycopy(commands, 0, args, 1, commands.length);
         return MailFixture.python(60, script, args);
     }
+
+    /**
+     * A raw IMAP client in Python, for answers compared between Twine and Dovecot: it logs in as
+     * alice, selects INBOX, then sends each of {@code commands} in turn and prints, for each, the
+     * untagged answers whose name (the word after {@code *}, or after the number in
+     * {@code * 3 FETCH}) is in {@code shown}, then the command with its tagged result
+     * ({@code FETCH $ (UID) -> OK}, with the first response code's name if there is one:
+     * {@code -> NO [BADCHARSET}). Where RFC 4731 leaves ESEARCH's return data in any order it is
+     * printed sorted, and trailing spaces are dropped.
+     */
+    static Client imap(Set<String> shown, String... commands) {
+        String[] args = new String[commands.length + 1];
+        args[0] = String.join(" ", shown);
+        System.arraycopy(commands, 0, args, 1, commands.length);
+        return port -> python(IMAP, args, port);
+    }
+
+    private static final String IMAP = """
+            import re, socket, sys
+            shown = sys.argv[2].split()
+            s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+            f = s.makefile('rb')
+            f.readline()
+            for n, cmd in enumerate(['LOGIN alice secret', 'SELECT INBOX'] + sys.argv[3:]):
+                tag = 't%d' % n
+                s.sendall(('%s %s\\r\\n' % (tag, cmd)).encode())
+                while True:
+                    r = f.readline().decode('utf-8', 'replace').rstrip('\\r\\n')
+                    if r.startswith(tag + ' '):
+                        if n >= 2:
+                            print(cmd, '->', ' '.join(r.split()[1:2] + re.findall(r'\\[[A-Z-]+', r)[:1]))
+                        break
+                    words = r.split()
+                    name = words[2] if words[1].isdigit() else words[1]
+                    if n < 2 or name not in shown:
+                        continue
+                    if name == 'ESEARCH':
+                        head = 5 if words[4:5] == ['UID'] else 4
+                        pairs = sorted(zip(words[head::2], words[head + 1::2]))
+                        r = ' '.join(words[:head] + [a + ' ' + b for a, b in pairs])
+                    print('  ' + r.rstrip())
+            """;
 
     /**
      * Runs Dovecot unprivileged on a free loopback port over the Maildirs in {@code mail}

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.twine.mail.maildir.MailFixture;
 import java.nio.file.Path;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -12,33 +13,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * SEARCHRES (RFC 5182, part of IMAP4rev2): {@code SEARCH RETURN (SAVE ...)} and {@code $} in
- * FETCH, STORE, COPY, SEARCH and their UID forms, from a raw Python client against Twine and
- * against Dovecot on a copy of one Maildir: the same FETCH, SEARCH and ESEARCH answers and
- * the same tagged results.
+ * FETCH, STORE, COPY, SEARCH and their UID forms, from a raw Python client
+ * ({@link DovecotPeer#imap}) against Twine and against Dovecot on a copy of one Maildir: the same
+ * FETCH, SEARCH and ESEARCH answers and the same tagged results.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class SearchResInteropTest {
     @TempDir
     Path tmp;
-
-    private static final String SEQUENCE = """
-            import re, socket, sys
-            s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
-            f = s.makefile('rb')
-            f.readline()
-            for n, cmd in enumerate(['LOGIN alice secret', 'SELECT INBOX'] + sys.argv[2:]):
-                tag = 't%d' % n
-                s.sendall(('%s %s\\r\\n' % (tag, cmd)).encode())
-                while True:
-                    r = f.readline().decode('utf-8', 'replace').rstrip('\\r\\n')
-                    if r.startswith(tag + ' '):
-                        if n >= 2:
-                            print(cmd, '->', ' '.join(r.split()[1:2] + re.findall(r'\\[[A-Z-]+', r)[:1]))
-                        break
-                    words = r.split()
-                    if n >= 2 and (words[1] in ('SEARCH', 'ESEARCH') or words[2:3] == ['FETCH']):
-                        print('  ' + r.rstrip())
-            """;
 
     private static final String[] COMMANDS = {
         "SEARCH RETURN (SAVE) SUBJECT two",
@@ -72,7 +54,7 @@ class SearchResInteropTest {
             f.deliver("alice", "Subject: " + subject + "\r\n\r\nbody\r\n");
         }
         f.maildir.account("alice").create("Trash");
-        DovecotPeer.Answers answers = DovecotPeer.ask(tmp, f, "", port -> DovecotPeer.python(SEQUENCE, COMMANDS, port));
+        DovecotPeer.Answers answers = DovecotPeer.ask(tmp, f, "", DovecotPeer.imap(Set.of("SEARCH", "ESEARCH", "FETCH"), COMMANDS));
         String twine = answers.twine();
         assertTrue(twine.contains("  * 2 FETCH (UID 2)\n  * 4 FETCH (UID 4)\nFETCH $ (UID) -> OK\n"), twine);
         assertEquals(answers.dovecot(), twine);

@@ -10,6 +10,7 @@ import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -17,9 +18,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * SORT, ESORT and THREAD (RFC 5256, 5267, 5957) from a raw Python client, against Twine and
- * against Dovecot on a copy of one Maildir of threaded mail (replies, Re:/Fwd: prefixes, list
- * tags, a missing parent, a duplicate Message-ID, a References loop, encoded words): the
+ * SORT, ESORT and THREAD (RFC 5256, 5267, 5957) from a raw Python client ({@link DovecotPeer#imap}),
+ * against Twine and against Dovecot on a copy of one Maildir of threaded mail (replies, Re:/Fwd:
+ * prefixes, list tags, a missing parent, a duplicate Message-ID, a References loop, encoded words): the
  * untagged answers and the tagged results must be the same (ESEARCH return data in one order,
  * which RFC 4731 leaves free; Dovecot's {@code "* THREAD "} for no threads without its space,
  * which RFC 5256 §5's grammar does not have). Dovecot's {@code REVERSE DISPLAYFROM} puts a name
@@ -30,29 +31,6 @@ import org.junit.jupiter.api.io.TempDir;
 class SortInteropTest {
     @TempDir
     Path tmp;
-
-    private static final String SEQUENCE = """
-            import socket, sys
-            s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
-            f = s.makefile('rb')
-            f.readline()
-            for n, cmd in enumerate(['LOGIN alice secret', 'SELECT INBOX'] + sys.argv[2:]):
-                tag = 't%d' % n
-                s.sendall(('%s %s\\r\\n' % (tag, cmd)).encode())
-                while True:
-                    r = f.readline().decode('utf-8', 'replace').rstrip('\\r\\n')
-                    if r.startswith(tag + ' '):
-                        if n >= 2:
-                            print(cmd, '->', r.split()[1])
-                        break
-                    words = r.split()
-                    if n >= 2 and words[1] == 'ESEARCH':
-                        head = 5 if words[4] == 'UID' else 4
-                        pairs = sorted(zip(words[head::2], words[head + 1::2]))
-                        print('  ' + ' '.join(words[:head] + [a + ' ' + b for a, b in pairs]))
-                    elif n >= 2 and words[1] in ('SORT', 'THREAD'):
-                        print('  ' + r.rstrip())
-            """;
 
     private static final String[] COMMANDS = {
         "SORT (SUBJECT) UTF-8 ALL",
@@ -109,7 +87,7 @@ class SortInteropTest {
             Files.setLastModifiedTime(p, FileTime.from(date));
             date = date.plusSeconds(86400);
         }
-        DovecotPeer.Answers answers = DovecotPeer.ask(tmp, f, "", port -> DovecotPeer.python(SEQUENCE, COMMANDS, port));
+        DovecotPeer.Answers answers = DovecotPeer.ask(tmp, f, "", DovecotPeer.imap(Set.of("SORT", "THREAD", "ESEARCH"), COMMANDS));
         String twine = answers.twine();
         assertTrue(twine.contains("* THREAD (7 3)"), twine);
         assertEquals(answers.dovecot(), twine);
