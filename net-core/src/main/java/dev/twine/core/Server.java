@@ -44,7 +44,8 @@ import javax.net.ssl.SSLException;
 
 /**
  * A server: binds endpoints, accepts on virtual threads, and runs one virtual thread per
- * connection (or per datagram) inside the server's {@link Scope}.
+ * connection (or per datagram that {@link DatagramHandler#tryHandle} does not answer at once)
+ * inside the server's {@link Scope}.
  *
  * <pre>{@code
  * Server server = Server.builder("echo")
@@ -323,6 +324,14 @@ public final class Server implements Service {
         InetAddress addr = udp.host().isEmpty() ? null : InetAddress.getByName(udp.host());
         ch.bind(new InetSocketAddress(addr, udp.port()));
         bindings.add(new Binding(name, "udp", ch.getLocalAddress()));
+        int granted = ch.getOption(java.net.StandardSocketOptions.SO_RCVBUF);
+        if (granted < DATAGRAM_RECEIVE_BUFFER) {
+            // Linux grants at most net.core.rmem_max (its default, about 200 KiB, holds a few
+            // hundred queries): say so once, as the drops it causes are silent
+            LOG.log(Level.INFO, "{0}: the udp receive buffer on {1} is {2} KiB of the {3} KiB asked; bursts beyond it "
+                    + "are dropped by the kernel (on Linux, raise net.core.rmem_max)", name, ch.getLocalAddress(),
+                    granted / 1024, DATAGRAM_RECEIVE_BUFFER / 1024);
+        }
         return () -> receiveLoop(ch);
     }
 
@@ -625,17 +634,11 @@ public final class Server implements Service {
         // of a DNS server's CPU; a failing handler's log line names the sender
         String threadName = "udp " + (local instanceof InetSocketAddress a ? a.getPort() : local);
         while (!stopping) {
-            try {
-                datagramPermits.acquire();
-            } catch (InterruptedException e) {
-                return;
-            }
             SocketAddress sender;
             try {
                 buf.clear();
                 sender = ch.receive(buf);
             } catch (IOException e) {
-                datagramPermits.release();
                 if (stopping || !ch.isOpen()) {
                     return;
                 }
@@ -647,6 +650,22 @@ public final class Server implements Service {
             buf.get(payload);
             Datagram d = new Datagram(payload, sender, local);
             datagrams.increment();
+            Optional<byte[]> now;
+            try {
+                now = datagramHandler.tryHandle(d);
+            } catch (Throwable t) {
+                handlerFailed(d, t);
+                continue;
+            }
+            if (now.isPresent()) {
+                reply(ch, d, now.get());
+                continue;
+            }
+            try {
+                datagramPermits.acquire();
+            } catch (InterruptedException e) {
+                return;
+            }
             Handle<Void> h = scope.fork(threadName, () -> answer(ch, d));
             if (h.state() == Handle.State.CANCELLED) {
                 datagramPermits.release();
@@ -658,14 +677,26 @@ public final class Server implements Service {
         try {
             Optional<byte[]> reply = datagramHandler.handle(d);
             if (reply.isPresent()) {
-                ch.send(ByteBuffer.wrap(reply.get()), d.sender());
+                reply(ch, d, reply.get());
             }
         } catch (Throwable t) {
-            if (!stopping) {
-                LOG.log(Level.WARNING, name + ": datagram handler failed for " + d.sender(), t);
-            }
+            handlerFailed(d, t);
         } finally {
             datagramPermits.release();
+        }
+    }
+
+    private void reply(DatagramChannel ch, Datagram d, byte[] reply) {
+        try {
+            ch.send(ByteBuffer.wrap(reply), d.sender());
+        } catch (IOException e) {
+            handlerFailed(d, e);
+        }
+    }
+
+    private void handlerFailed(Datagram d, Throwable t) {
+        if (!stopping) {
+            LOG.log(Level.WARNING, name + ": datagram handler failed for " + d.sender(), t);
         }
     }
 
@@ -961,7 +992,11 @@ public final class Server implements Service {
             return this;
         }
 
-        /** Most datagrams handled at once; default 1,024. Beyond it the server stops receiving. */
+        /**
+         * Most datagrams whose {@link DatagramHandler#handle} runs at once; default 1,024. Beyond
+         * it the server stops receiving (answers that {@link DatagramHandler#tryHandle} gives at
+         * once take no part of it).
+         */
         public Builder maxDatagramsInFlight(int max) {
             if (max < 1) {
                 throw new IllegalArgumentException("maxDatagramsInFlight must be positive: " + max);

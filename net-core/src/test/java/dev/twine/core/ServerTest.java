@@ -685,6 +685,79 @@ class ServerTest {
     }
 
     @Test
+    void tryHandleAnswersOnTheReceivingThreadAndLeavesTheRestToHandle() throws Exception {
+        Set<Thread> tryThreads = ConcurrentHashMap.newKeySet();
+        Set<Thread> handleThreads = ConcurrentHashMap.newKeySet();
+        List<String> tried = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<String> handled = new java.util.concurrent.CopyOnWriteArrayList<>();
+        DatagramHandler h = new DatagramHandler() {
+            @Override
+            public Optional<byte[]> tryHandle(Datagram d) {
+                String text = new String(d.payload(), UTF_8);
+                tried.add(text);
+                tryThreads.add(Thread.currentThread());
+                return text.startsWith("fast") ? Optional.of(("now:" + text).getBytes(UTF_8)) : Optional.empty();
+            }
+
+            @Override
+            public Optional<byte[]> handle(Datagram d) {
+                String text = new String(d.payload(), UTF_8);
+                handled.add(text);
+                handleThreads.add(Thread.currentThread());
+                return Optional.of(("later:" + text).getBytes(UTF_8));
+            }
+        };
+        Server s = start(Server.builder("udp-try").listen("udp:0:interface=127.0.0.1").datagramHandler(h));
+        try (DatagramSocket ds = new DatagramSocket(0, InetAddress.getByName("127.0.0.1"))) {
+            ds.setSoTimeout(10_000);
+            InetSocketAddress to = new InetSocketAddress("127.0.0.1", s.bindings().get(0).port());
+            for (int i = 0; i < 20; i++) {
+                String m = (i % 2 == 0 ? "fast" : "slow") + i;
+                ds.send(new DatagramPacket(m.getBytes(UTF_8), m.length(), to));
+                DatagramPacket reply = new DatagramPacket(new byte[100], 100);
+                ds.receive(reply);
+                assertEquals((i % 2 == 0 ? "now:" : "later:") + m, new String(reply.getData(), 0, reply.getLength(), UTF_8));
+            }
+        }
+        assertEquals(20, tried.size(), "every datagram is offered to tryHandle first");
+        assertEquals(10, handled.size());
+        assertTrue(handled.stream().allMatch(t -> t.startsWith("slow")), "handle sees only what tryHandle left: " + handled);
+        assertEquals(1, tryThreads.size(), "tryHandle runs on the one receiving thread");
+        assertTrue(java.util.Collections.disjoint(tryThreads, handleThreads), "handle runs on threads of its own");
+    }
+
+    @Test
+    void aFailingTryHandleDropsOnlyThatDatagram() throws Exception {
+        AtomicInteger handled = new AtomicInteger();
+        DatagramHandler h = new DatagramHandler() {
+            @Override
+            public Optional<byte[]> tryHandle(Datagram d) {
+                if (new String(d.payload(), UTF_8).equals("boom")) {
+                    throw new IllegalStateException("boom");
+                }
+                return Optional.of(d.payload());
+            }
+
+            @Override
+            public Optional<byte[]> handle(Datagram d) {
+                handled.incrementAndGet();
+                return Optional.of("handled".getBytes(UTF_8));
+            }
+        };
+        Server s = start(Server.builder("udp-try-fail").listen("udp:0:interface=127.0.0.1").datagramHandler(h));
+        try (DatagramSocket ds = new DatagramSocket(0, InetAddress.getByName("127.0.0.1"))) {
+            ds.setSoTimeout(10_000);
+            InetSocketAddress to = new InetSocketAddress("127.0.0.1", s.bindings().get(0).port());
+            ds.send(new DatagramPacket("boom".getBytes(UTF_8), 4, to));
+            ds.send(new DatagramPacket("ping".getBytes(UTF_8), 4, to));
+            DatagramPacket reply = new DatagramPacket(new byte[100], 100);
+            ds.receive(reply);
+            assertEquals("ping", new String(reply.getData(), 0, reply.getLength(), UTF_8), "nothing answers the failed one");
+        }
+        assertEquals(0, handled.get(), "a datagram whose tryHandle failed is dropped, not handed to handle");
+    }
+
+    @Test
     void manyDatagramsFromManySendersAreEachAnsweredOnce() throws Exception {
         Server s = start(Server.builder("udp-many").listen("udp:0:interface=127.0.0.1")
                 .datagramHandler(d -> Optional.of(d.payload())));

@@ -119,7 +119,10 @@ public final class DnsServer implements Service {
 
     /**
      * The UDP request path: a query datagram in, its response out (empty to drop it, as for a
-     * datagram too short to be a query). Never throws for bad input. Usable before {@link #start()}.
+     * datagram too short to be a query). Never throws for bad input. Its
+     * {@link DatagramHandler#tryHandle} gives the zone files' cached answers at once (without
+     * blocking), and is empty for anything else, which its {@code handle} answers. Usable before
+     * {@link #start()}.
      */
     public DatagramHandler datagramHandler() {
         return listener.datagramHandler();

@@ -4,6 +4,7 @@ import dev.twine.core.Binding;
 import dev.twine.core.Connection;
 import dev.twine.core.ConnectionHandler;
 import dev.twine.core.ConnectionLimits;
+import dev.twine.core.Datagram;
 import dev.twine.core.DatagramHandler;
 import dev.twine.core.DrainingException;
 import dev.twine.core.Endpoint;
@@ -87,9 +88,23 @@ public final class DnsListener {
         this.sighup = sighup;
     }
 
-    /** The UDP side: one datagram in, its answer out. */
+    /**
+     * The UDP side: one datagram in, its answer out; an answer the cache holds is given at once
+     * on the receiving thread ({@link DatagramHandler#tryHandle}), anything else on a thread of
+     * its own, since an authority or the forwarder may block.
+     */
     public DatagramHandler datagramHandler() {
-        return d -> responder.answerUdp(d.payload(), address(d.sender()));
+        return new DatagramHandler() {
+            @Override
+            public Optional<byte[]> tryHandle(Datagram d) {
+                return responder.answerUdpAtOnce(d.payload(), address(d.sender()));
+            }
+
+            @Override
+            public Optional<byte[]> handle(Datagram d) {
+                return responder.answerUdp(d.payload(), address(d.sender()));
+            }
+        };
     }
 
     /** The TCP side: one connection's queries, pipelined. */
@@ -98,6 +113,7 @@ public final class DnsListener {
     }
 
     public void start() throws IOException {
+        responder.warmUp();
         IOException last = null;
         // tcp:0 and udp:0 on one interface share a port: pick one free for both, retry on a race
         for (int attempt = 0; attempt < 5; attempt++) {

@@ -55,6 +55,20 @@ final class RateLimiter {
 
     /** Counts {@code response} (a response's wire form) for {@code client} and says what to do with it. */
     Verdict check(InetAddress client, byte[] response) {
+        return count(client, response, true);
+    }
+
+    /**
+     * Counts {@code response} for {@code client} as {@link #check} does and returns true if it is
+     * within the rate; if it is over, counts nothing and returns false, so that a {@code check}
+     * of the same response then counts it as limited once.
+     */
+    boolean trySend(InetAddress client, byte[] response) {
+        return count(client, response, false) == Verdict.SEND;
+    }
+
+    /** {@link #check}, or with {@code limitedToo} false {@link #trySend} (DROP: over the rate, nothing counted). */
+    private Verdict count(InetAddress client, byte[] response, boolean limitedToo) {
         if (client == null || response.length < 12) {
             return Verdict.SEND;
         }
@@ -69,9 +83,11 @@ final class RateLimiter {
                 next = new Bucket(key, now, 1, 0);
             } else if (b.sent() < perSecond) {
                 next = new Bucket(key, now, b.sent() + 1, b.limited());
-            } else {
+            } else if (limitedToo) {
                 next = new Bucket(key, now, b.sent(), b.limited() + 1);
                 limited = true;
+            } else {
+                return Verdict.DROP;
             }
             if (!table.compareAndSet(slot, b, next)) {
                 continue; // another response to the same slot counted first: count again

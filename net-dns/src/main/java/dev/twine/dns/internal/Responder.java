@@ -143,7 +143,7 @@ public final class Responder {
         }
         byte[] r = out.get(0);
         Cookies.Found cookie = Cookies.find(query);
-        if (rrl != null && (cookie == null || !cookies.valid(cookie, peer))) {
+        if (limited(cookie, peer)) {
             switch (rrl.check(peer, r)) {
                 case DROP -> {
                     return Optional.empty();
@@ -155,6 +155,29 @@ public final class Responder {
             }
         }
         return Optional.of(counted(withCookie(r, cookie, peer), "udp"));
+    }
+
+    /**
+     * The response to a UDP query when it is ready without work that may block: from the answer
+     * cache, and within the rate limit. Empty when it is not (no such answer cached, or the rate
+     * limit would hold it back, which then counts nothing): {@link #answerUdp} then gives the
+     * response, exactly as it would have without this call. Never throws, never blocks.
+     */
+    public Optional<byte[]> answerUdpAtOnce(byte[] query, InetAddress peer) {
+        byte[] r = cachedAnswer(query, false);
+        if (r == null) {
+            return Optional.empty();
+        }
+        Cookies.Found cookie = Cookies.find(query);
+        if (limited(cookie, peer) && !rrl.trySend(peer, r)) {
+            return Optional.empty(); // to answerUdp, which counts it as limited once and decides
+        }
+        return Optional.of(counted(withCookie(r, cookie, peer), "udp"));
+    }
+
+    /** Whether the rate limit applies to this client: there is one, and no valid server cookie. */
+    private boolean limited(Cookies.Found cookie, InetAddress peer) {
+        return rrl != null && (cookie == null || !cookies.valid(cookie, peer));
     }
 
     /**
@@ -199,6 +222,44 @@ public final class Responder {
         byte[] out = java.util.Arrays.copyOf(bare, bare.length + opt.length);
         System.arraycopy(opt, 0, out, bare.length, opt.length);
         return withCookie(out, cookie, peer);
+    }
+
+    /**
+     * Answers a few questions about each zone file's zone (its SOA with DO, a name it lacks, a
+     * type its apex lacks) on the calling thread, uncounted, so that the classes of the request
+     * path are loaded before queries run on many virtual threads at once: loading a class that
+     * another thread is loading pins the waiting thread to its carrier (JDK 25). The answers stay
+     * in the cache, as the first real queries would have put them there.
+     */
+    void warmUp() {
+        ZoneSet set = cached == null ? null : cached.current();
+        if (set == null) {
+            return;
+        }
+        for (Zone z : set.zones().subList(0, Math.min(set.zones().size(), 4))) {
+            try {
+                for (int type : new int[] {Type.SOA, Type.NULL}) {
+                    Message q = Message.newQuery(Record.newRecord(z.origin(), type, org.xbill.DNS.DClass.IN));
+                    q.addRecord(new OPTRecord(MAX_UDP, 0, 0, ExtendedFlags.DO), Section.ADDITIONAL);
+                    answer(q.toWire(), null, false);
+                    q = Message.newQuery(Record.newRecord(Name.concatenate(Name.fromConstantString("twine-warm-up"),
+                            z.origin()), type, org.xbill.DNS.DClass.IN));
+                    answer(q.toWire(), null, false);
+                }
+            } catch (org.xbill.DNS.NameTooLongException tooLong) {
+                // an origin too long for the extra label: its zone warms up on its first queries
+            }
+        }
+    }
+
+    /**
+     * The cached answer to {@code wire} from the zones in force, with its ID, or null if there is
+     * none (or nothing is cached). Never throws; allocates only the copy.
+     */
+    private byte[] cachedAnswer(byte[] wire, boolean tcp) {
+        ZoneSet set = cached == null ? null : cached.current();
+        long shape = set == null ? -1 : AnswerCache.shape(wire, tcp);
+        return shape < 0 ? null : set.answers().find(wire, shape);
     }
 
     private List<byte[]> answer(byte[] wire, InetAddress peer, boolean tcp) {
