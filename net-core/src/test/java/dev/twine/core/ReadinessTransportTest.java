@@ -1,5 +1,11 @@
 package dev.twine.core;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import java.util.List;
+
+import java.util.ArrayList;
+
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -173,6 +179,46 @@ class ReadinessTransportTest {
             o = outcome.poll(1, TimeUnit.SECONDS);
         }
         assertInstanceOf(SocketTimeoutException.class, o, "the line deadline ended the read, " + advanced + " s in");
+    }
+
+    @Test
+    void manyTransportsClosedAtOnceFromTheirOwnThreadsAreAllClosedByThePoller() throws Exception {
+        // 200 connections, each closed by its own virtual thread at the same moment, half of them
+        // before the poller has even registered them: every peer still sees the end of the stream
+        int n = 200;
+        List<SocketChannel> peers = new ArrayList<>();
+        List<ReadinessTransport> ours = new ArrayList<>();
+        try {
+            for (int i = 0; i < n; i++) {
+                peers.add(SocketChannel.open(listener.getLocalAddress()));
+                ours.add(new ReadinessTransport(listener.accept(), poller, clock));
+            }
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            List<Thread> closers = new ArrayList<>();
+            for (ReadinessTransport t : ours) {
+                closers.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        go.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    t.close();
+                }));
+            }
+            go.countDown();
+            for (Thread t : closers) {
+                t.join(TimeUnit.SECONDS.toMillis(20));
+                assertFalse(t.isAlive(), "a close returned");
+            }
+            for (SocketChannel p : peers) {
+                p.socket().setSoTimeout(20_000);
+                assertEquals(-1, p.socket().getInputStream().read(), "the peer sees the end of the stream");
+            }
+        } finally {
+            for (SocketChannel p : peers) {
+                p.close();
+            }
+        }
     }
 
     @Test

@@ -2,11 +2,12 @@ package dev.twine.core.internal;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
-import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -25,6 +26,13 @@ import java.util.function.LongSupplier;
  * no {@code epoll_ctl} is made per read: interest changes only when a transport's spill buffer is
  * full (the reader is behind), at end of stream, and around a write the kernel could not take
  * whole.
+ *
+ * <p><b>Who touches the selector.</b> Only this loop: connection threads ask it to register a
+ * channel, change its interest or close it ({@link #reconcile}), and wake it through a flag so
+ * that, of all the threads asking between two rounds, one reaches {@code Selector.wakeup}. The
+ * JDK guards each of those selector operations with a small monitor, and a monitor contended by
+ * thousands of virtual threads can leave some stuck for good on JDK 25.0.3 and earlier
+ * (JDK-8373120).
  *
  * <p><b>Timeouts.</b> A thread that parks with a timeout records its deadline in its transport and,
  * the first time, queues the transport here; this loop keeps queued transports in a timer wheel of
@@ -45,11 +53,24 @@ public final class Poller {
     private static volatile Poller[] shared;
     private static final AtomicInteger NEXT = new AtomicInteger();
     private static final ReentrantLock START = new ReentrantLock();
+    private static final VarHandle WOKEN;
+
+    static {
+        try {
+            WOKEN = MethodHandles.lookup().findVarHandle(Poller.class, "woken", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final Selector selector;
     private final LongSupplier nanos;
     private final ByteBuffer scratch = ByteBuffer.allocateDirect(SCRATCH);
     private final ConcurrentLinkedQueue<ReadinessTransport> arriving = new ConcurrentLinkedQueue<>();
+    /** Transports whose registration this loop is to bring up to date. */
+    private final ConcurrentLinkedQueue<ReadinessTransport> toReconcile = new ConcurrentLinkedQueue<>();
+    /** 1 once a wakeup was asked of the selector since this loop last woke. */
+    private volatile int woken;
     @SuppressWarnings("unchecked")
     private final List<ReadinessTransport>[] wheel = new List[SLOTS];
     private final List<ReadinessTransport> due = new ArrayList<>();
@@ -123,16 +144,24 @@ public final class Poller {
         return new Poller(name, nanos);
     }
 
-    /** Registers {@code channel} (non-blocking) for reads, attached to {@code transport}. */
-    SelectionKey register(SocketChannel channel, ReadinessTransport transport) throws IOException {
-        SelectionKey key = channel.register(selector, SelectionKey.OP_READ, transport);
-        selector.wakeup(); // a registration takes effect at the next select
-        return key;
+    /**
+     * Has this loop bring {@code t}'s registration up to date ({@link ReadinessTransport#reconcile})
+     * on its own thread, soon: the transport's first registration, a changed interest, a close.
+     */
+    void reconcile(ReadinessTransport t) {
+        toReconcile.add(t);
+        wakeup();
     }
 
-    /** Makes the loop run once now: a changed interest, a closed channel, a moved test clock. */
+    /**
+     * Makes the loop run once more, soon: a moved test clock, a new request. Of the threads asking
+     * between two rounds only the first reaches the selector, whose {@code wakeup} takes a monitor
+     * (see {@link ReadinessTransport}'s constructor for why that matters).
+     */
     public void wakeup() {
-        selector.wakeup();
+        if (WOKEN.compareAndSet(this, 0, 1)) {
+            selector.wakeup();
+        }
     }
 
     /** The time source's current reading, coarsely: the loop's last wake-up while it ticks. */
@@ -154,7 +183,7 @@ public final class Poller {
     void watch(ReadinessTransport t) {
         arriving.add(t);
         if (!ticking) {
-            selector.wakeup();
+            wakeup();
         }
     }
 
@@ -164,10 +193,15 @@ public final class Poller {
                 ticking = queued > 0 || !arriving.isEmpty();
                 fresh = false;
                 selector.select(this::ready, ticking ? TICK_MILLIS : 0);
+                // before the queues are read: a request queued from now on wakes the next select
+                woken = 0;
                 if (!fresh) {
                     now = nanos.getAsLong();
                 }
                 ReadinessTransport t;
+                while ((t = toReconcile.poll()) != null) {
+                    t.reconcile(selector);
+                }
                 while ((t = arriving.poll()) != null) {
                     place(t);
                 }

@@ -8,6 +8,7 @@ import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.time.Clock;
 import java.time.Duration;
@@ -41,6 +42,7 @@ public final class ReadinessTransport implements Transport {
     private static final VarHandle QUEUED;
     private static final VarHandle READ_DEADLINE;
     private static final VarHandle WRITE_DEADLINE;
+    private static final VarHandle RECONCILE_QUEUED;
 
     static {
         try {
@@ -48,6 +50,7 @@ public final class ReadinessTransport implements Transport {
             QUEUED = l.findVarHandle(ReadinessTransport.class, "queued", int.class);
             READ_DEADLINE = l.findVarHandle(ReadinessTransport.class, "readDeadline", long.class);
             WRITE_DEADLINE = l.findVarHandle(ReadinessTransport.class, "writeDeadline", long.class);
+            RECONCILE_QUEUED = l.findVarHandle(ReadinessTransport.class, "reconcileQueued", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -56,7 +59,11 @@ public final class ReadinessTransport implements Transport {
     private final SocketChannel channel;
     private final Poller poller;
     private final Clock clock;
-    private final SelectionKey key;
+
+    // ---- the selector's side: touched by the poller's thread only (see reconcile) ----
+    /** The registration, made by the poller; null until then. */
+    private SelectionKey key;
+    private boolean channelClosed;
 
     /**
      * Guards the read side below; held around no blocking call. A lock, not this object's monitor:
@@ -99,15 +106,25 @@ public final class ReadinessTransport implements Transport {
     private volatile long writeDeadline;
     /** 1 while this transport is in its poller's wheel (or on its way there). */
     private volatile int queued;
+    /** 1 while this transport waits in its poller's queue to have its registration brought up to date. */
+    private volatile int reconcileQueued;
     private volatile Duration readTimeout = Duration.ZERO;
     private volatile Duration writeTimeout = Duration.ZERO;
 
     /**
-     * Takes over {@code channel} (connected; it is made non-blocking) and registers it with
-     * {@code poller}. Deadlines given to {@link #readDeadline(Instant)} are on {@code clock}, which
+     * Takes over {@code channel} (connected; it is made non-blocking) and has {@code poller}
+     * register it. Deadlines given to {@link #readDeadline(Instant)} are on {@code clock}, which
      * must agree with the poller's time source.
      *
-     * @throws IOException if the channel cannot be made non-blocking or registered; it is closed
+     * <p>Every operation on the selector (registering, changing interest, cancelling the key and
+     * closing the registered channel) is made by the poller's own thread, asked for through
+     * {@link #reconcileLater()}: the JDK's selector guards each with a small monitor of its own,
+     * and thousands of connection threads closing at once made those monitors contended enough
+     * that, on JDK 25.0.3 and earlier, virtual threads stayed stuck entering one of them for good
+     * (JDK-8373120, fixed in 25.0.4: 441 connection threads were found BLOCKED in
+     * {@code SelectorImpl.cancel}, and the server's shutdown waited for them forever).
+     *
+     * @throws IOException if the channel cannot be made non-blocking; it is closed
      */
     public ReadinessTransport(SocketChannel channel, Poller poller, Clock clock) throws IOException {
         this.channel = channel;
@@ -115,11 +132,11 @@ public final class ReadinessTransport implements Transport {
         this.clock = clock;
         try {
             channel.configureBlocking(false);
-            this.key = poller.register(channel, this);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
         }
+        reconcileLater();
     }
 
     /** On a shared poller and the system clock. */
@@ -267,8 +284,7 @@ public final class ReadinessTransport implements Transport {
                 dropSpill(); // an idle connection holds no buffer
                 if (readPaused && !eof && !inputShut && !closed) {
                     readPaused = false;
-                    interest(key, SelectionKey.OP_READ, true);
-                    poller.wakeup();
+                    reconcileLater(); // reading again
                 }
             }
             return n;
@@ -431,8 +447,7 @@ public final class ReadinessTransport implements Transport {
                 writeDeadline = poller.deadlineAfter(timeout);
                 watch();
             }
-            interest(key, SelectionKey.OP_WRITE, true);
-            poller.wakeup();
+            reconcileLater(); // interest in writability, for this wait
             while (!writeReady) {
                 if (writeExpired) {
                     throw writeTimeoutException("write");
@@ -602,14 +617,9 @@ public final class ReadinessTransport implements Transport {
         } finally {
             lock.unlock();
         }
-        key.cancel();
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // nothing more to do
-        }
-        // a registered channel is really closed (FIN sent) when its key leaves the selector
-        poller.wakeup();
+        // the poller cancels the key and closes the channel (really closed, FIN sent, once its key
+        // has left the selector at the poller's next select)
+        reconcileLater();
         if (r != null) {
             LockSupport.unpark(r);
         }
@@ -622,5 +632,71 @@ public final class ReadinessTransport implements Transport {
     @Override
     public boolean isClosed() {
         return closed;
+    }
+
+    // ---- the selector, from the poller's thread only ----
+
+    /** Asks the poller to bring the registration up to date with this transport's state. */
+    private void reconcileLater() {
+        if (RECONCILE_QUEUED.compareAndSet(this, 0, 1)) {
+            poller.reconcile(this);
+        }
+    }
+
+    /**
+     * On the poller: registers the channel the first time, then sets its interest from the
+     * transport's state (reads unless paused or ended, writability while a write waits), or, once
+     * the transport is closed, cancels the key and closes the channel.
+     */
+    void reconcile(Selector selector) {
+        // first: a change made from now on queues this transport again
+        reconcileQueued = 0;
+        if (closed) {
+            if (!channelClosed) {
+                channelClosed = true;
+                if (key != null) {
+                    key.cancel();
+                }
+                try {
+                    channel.close();
+                } catch (IOException ignored) {
+                    // nothing more to do
+                }
+            }
+            return;
+        }
+        if (key == null) {
+            try {
+                key = channel.register(selector, 0, this);
+            } catch (IOException | RuntimeException e) {
+                lock.lock();
+                try {
+                    if (readFailure == null) {
+                        readFailure = e instanceof IOException io ? io : new IOException("cannot register the channel", e);
+                    }
+                } finally {
+                    lock.unlock();
+                }
+                abort();
+                return;
+            }
+        }
+        int ops = 0;
+        lock.lock();
+        try {
+            if (!readPaused && !eof && !inputShut && readFailure == null) {
+                ops |= SelectionKey.OP_READ;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (writer != null && !writeReady) {
+            ops |= SelectionKey.OP_WRITE;
+        }
+        try {
+            key.interestOps(ops);
+        } catch (java.nio.channels.CancelledKeyException closedMeanwhile) {
+            // the channel was closed under us: nothing to wait for any more
+        }
     }
 }
