@@ -15,6 +15,7 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -71,6 +72,19 @@ class ProxyProtocolTest {
         out.write(bytes);
         out.flush();
         return new BufferedReader(new InputStreamReader(s.getInputStream(), US_ASCII)).readLine();
+    }
+
+    /**
+     * Sends the bytes and returns the first line back, or null if the server closed without a
+     * word. A server that closes with the client's bytes still unread resets the connection
+     * rather than ending it, and which one the client sees depends on timing; both are silence.
+     */
+    private static String replyOrSilence(Socket s, byte[] bytes) throws IOException {
+        try {
+            return exchange(s, bytes);
+        } catch (SocketException reset) {
+            return null;
+        }
     }
 
     static byte[] v2(int command, int family, byte[] source, byte[] destination, int sourcePort, int destinationPort, byte[] tlvs) {
@@ -137,7 +151,7 @@ class ProxyProtocolTest {
     @Test
     void anUntrustedAddressIsClosedUnansweredEvenWithAValidHeader() throws Exception {
         Server s = start("tcp:0:interface=127.0.0.1:proxy=v1:proxy-from=127.0.0.1/32", ConnectionLimits.none());
-        String reply = exchange(connect("127.0.0.2", s), "PROXY TCP4 10.9.9.9 192.0.2.1 1 25\r\nhello\r\n".getBytes(US_ASCII));
+        String reply = replyOrSilence(connect("127.0.0.2", s), "PROXY TCP4 10.9.9.9 192.0.2.1 1 25\r\nhello\r\n".getBytes(US_ASCII));
         assertNull(reply, "closed without a word");
         assertEquals(0, handled.get());
     }
@@ -145,12 +159,12 @@ class ProxyProtocolTest {
     @Test
     void aMissingOrMalformedHeaderClosesBeforeTheHandler() throws Exception {
         Server s = start("tcp:0:interface=127.0.0.1:proxy=v2", ConnectionLimits.none());
-        assertNull(exchange(connect("127.0.0.1", s), "hello\r\n".getBytes(US_ASCII)));
-        assertNull(exchange(connect("127.0.0.1", s), "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\nhello\r\n".getBytes(US_ASCII)),
+        assertNull(replyOrSilence(connect("127.0.0.1", s), "hello\r\n".getBytes(US_ASCII)));
+        assertNull(replyOrSilence(connect("127.0.0.1", s), "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\nhello\r\n".getBytes(US_ASCII)),
                 "a v1 header where v2 is configured");
         Server v1 = start("tcp:0:interface=127.0.0.1:proxy=v1", ConnectionLimits.none());
-        assertNull(exchange(connect("127.0.0.1", v1), "PROXY TCP4 999.2.3.4 5.6.7.8 1 2\r\nhello\r\n".getBytes(US_ASCII)));
-        assertNull(exchange(connect("127.0.0.1", v1), ("PROXY TCP4 " + "1".repeat(120) + "\r\n").getBytes(US_ASCII)));
+        assertNull(replyOrSilence(connect("127.0.0.1", v1), "PROXY TCP4 999.2.3.4 5.6.7.8 1 2\r\nhello\r\n".getBytes(US_ASCII)));
+        assertNull(replyOrSilence(connect("127.0.0.1", v1), ("PROXY TCP4 " + "1".repeat(120) + "\r\n").getBytes(US_ASCII)));
         assertEquals(0, handled.get());
     }
 
