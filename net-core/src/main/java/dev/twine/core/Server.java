@@ -201,6 +201,7 @@ public final class Server implements Service {
                 terminated.countDown();
                 throw e;
             }
+            JdkPoller.initialise();
             scope = Scope.open(name);
             for (int i = 0; i < loops.size(); i++) {
                 Runnable loop = loops.get(i);
