@@ -317,23 +317,59 @@ public final class Server implements Service {
         if (datagramHandler == null) {
             throw new IllegalStateException("server '" + name + "' has a udp endpoint but no datagram handler");
         }
-        DatagramChannel ch = DatagramChannel.open();
-        listeners.add(ch);
-        // the kernel drops what arrives while the buffer is full: the default (about 200 KiB, a
-        // few hundred queries) overflowed in short stalls under dnsperf, which counted them as lost
-        ch.setOption(java.net.StandardSocketOptions.SO_RCVBUF, DATAGRAM_RECEIVE_BUFFER);
         InetAddress addr = udp.host().isEmpty() ? null : InetAddress.getByName(udp.host());
-        ch.bind(new InetSocketAddress(addr, udp.port()));
-        bindings.add(new Binding(name, "udp", ch.getLocalAddress()));
-        int granted = ch.getOption(java.net.StandardSocketOptions.SO_RCVBUF);
+        boolean shared = udp.receivers() > 1;
+        InetSocketAddress at = new InetSocketAddress(addr, udp.port());
+        if (shared && udp.port() != 0) {
+            // SO_REUSEPORT would let this bind join a port someone else holds with it (a second
+            // copy of this server): bind once without it first, to fail as a single socket would
+            try (DatagramChannel probe = DatagramChannel.open()) {
+                probe.bind(at);
+            }
+        }
+        DatagramChannel first = openDatagram(shared);
+        first.bind(at);
+        bindings.add(new Binding(name, "udp", first.getLocalAddress()));
+        // the others join the first one's port (the real one when port 0 was asked for); Linux
+        // spreads the senders over the group by a hash of their address and port
+        List<DatagramChannel> more = new ArrayList<>();
+        for (int i = 1; i < udp.receivers(); i++) {
+            DatagramChannel ch = openDatagram(true);
+            ch.bind(first.getLocalAddress());
+            more.add(ch);
+        }
+        int granted = first.getOption(java.net.StandardSocketOptions.SO_RCVBUF);
         if (granted < DATAGRAM_RECEIVE_BUFFER) {
             // Linux grants at most net.core.rmem_max (its default, about 200 KiB, holds a few
             // hundred queries): say so once, as the drops it causes are silent
             LOG.log(Level.INFO, "{0}: the udp receive buffer on {1} is {2} KiB of the {3} KiB asked; bursts beyond it "
-                    + "are dropped by the kernel (on Linux, raise net.core.rmem_max)", name, ch.getLocalAddress(),
+                    + "are dropped by the kernel (on Linux, raise net.core.rmem_max)", name, first.getLocalAddress(),
                     granted / 1024, DATAGRAM_RECEIVE_BUFFER / 1024);
         }
-        return () -> receiveLoop(ch);
+        int port = ((InetSocketAddress) first.getLocalAddress()).getPort();
+        return () -> {
+            for (int i = 0; i < more.size(); i++) {
+                DatagramChannel ch = more.get(i);
+                scope.fork("receive-udp-" + port + "-" + (i + 1), () -> receiveLoop(ch));
+            }
+            receiveLoop(first);
+        };
+    }
+
+    /** A datagram channel, closed with the listeners; shared: to be bound with others to one port. */
+    private DatagramChannel openDatagram(boolean shared) throws IOException {
+        DatagramChannel ch = DatagramChannel.open();
+        listeners.add(ch);
+        if (shared) {
+            if (!ch.supportedOptions().contains(java.net.StandardSocketOptions.SO_REUSEPORT)) {
+                throw new IOException("receivers above 1 need SO_REUSEPORT, which this platform does not offer");
+            }
+            ch.setOption(java.net.StandardSocketOptions.SO_REUSEPORT, true);
+        }
+        // the kernel drops what arrives while the buffer is full: the default (about 200 KiB, a
+        // few hundred queries) overflowed in short stalls under dnsperf, which counted them as lost
+        ch.setOption(java.net.StandardSocketOptions.SO_RCVBUF, DATAGRAM_RECEIVE_BUFFER);
+        return ch;
     }
 
     private void requireHandler(String protocol) {

@@ -41,6 +41,8 @@ class EndpointTest {
                 Arguments.of("udp:53", new Endpoint.Udp("", 53)),
                 Arguments.of("udp:0:interface=127.0.0.1", new Endpoint.Udp("127.0.0.1", 0)),
                 Arguments.of("udp:53:interface=[::1]", new Endpoint.Udp("::1", 53)),
+                Arguments.of("udp:53:receivers=4", new Endpoint.Udp("", 53, 4)),
+                Arguments.of("udp:53:interface=127.0.0.1:RECEIVERS=1", new Endpoint.Udp("127.0.0.1", 53, 1)),
                 Arguments.of("unix:/run/twine.sock", new Endpoint.Unix(Path.of("/run/twine.sock"))),
                 Arguments.of("unix:relative/echo.sock", new Endpoint.Unix(Path.of("relative/echo.sock"))),
                 Arguments.of("unix:/tmp/a\\:b.sock", new Endpoint.Unix(Path.of("/tmp/a:b.sock"))),
@@ -86,6 +88,10 @@ class EndpointTest {
                 Arguments.of("sctp:7000", "unknown endpoint type 'sctp'"),
                 Arguments.of("tcp:7000:color=blue", "unknown option 'color'"),
                 Arguments.of("udp:53:backlog=5", "unknown option 'backlog'"),
+                Arguments.of("udp:53:receivers=0", "receivers 0 is out of range 1-64"),
+                Arguments.of("udp:53:receivers=65", "receivers 65 is out of range 1-64"),
+                Arguments.of("udp:53:receivers=two", "receivers 'two' is not a number"),
+                Arguments.of("tcp:53:receivers=2", "unknown option 'receivers'"),
                 Arguments.of("tcp:7000:trust=ca.pem", "unknown option 'trust'"),
                 Arguments.of("tls:993:key=k.pem", "tls needs cert=FILE"),
                 Arguments.of("tls:993:cert=c.pem", "tls needs key=FILE"),
@@ -157,5 +163,18 @@ class EndpointTest {
     void recordsRejectPortsOutOfRange() {
         assertThrows(IllegalArgumentException.class, () -> new Endpoint.Tcp("", 65536, B));
         assertThrows(IllegalArgumentException.class, () -> new Endpoint.Udp("", -1));
+    }
+
+    @Test
+    void udpReceiversDefaultToTwoWithTwoProcessorsAndMustBeOneToSixtyFour() {
+        int expected = Runtime.getRuntime().availableProcessors() >= 2 ? 2 : 1;
+        assertEquals(expected, Endpoint.Udp.DEFAULT_RECEIVERS);
+        assertEquals(expected, ((Endpoint.Udp) Endpoint.parseServer("udp:53")).receivers());
+        assertEquals(expected, new Endpoint.Udp("", 53).receivers());
+        assertThrows(IllegalArgumentException.class, () -> new Endpoint.Udp("", 53, 0));
+        assertThrows(IllegalArgumentException.class, () -> new Endpoint.Udp("", 53, 65));
+        IllegalArgumentException client = assertThrows(IllegalArgumentException.class,
+                () -> Endpoint.parseClient("udp:127.0.0.1:53:receivers=2"));
+        assertTrue(client.getMessage().contains("unknown option 'receivers'"), client.getMessage());
     }
 }

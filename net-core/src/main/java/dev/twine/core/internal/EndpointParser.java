@@ -57,13 +57,13 @@ public final class EndpointParser {
         String usage = switch (kind) {
             case "tcp" -> server ? "tcp:PORT[:interface=ADDR][:backlog=N][:proxy=v1|v2|any[:proxy-from=CIDR,...]]" : "tcp:HOST:PORT";
             case "tls" -> server ? "tls:PORT[:cert=FILE:key=FILE][:interface=ADDR]" : "tls:HOST:PORT[:trust=FILE]";
-            case "udp" -> server ? "udp:PORT[:interface=ADDR]" : "udp:HOST:PORT";
+            case "udp" -> server ? "udp:PORT[:interface=ADDR][:receivers=N]" : "udp:HOST:PORT";
             default -> throw bad(spec, "unknown endpoint type '" + parts.get(0) + "'; expected tcp, tls, udp, unix or systemd");
         };
         Set<String> allowed = switch (kind) {
             case "tcp" -> server ? Set.of("interface", "backlog", "proxy", "proxy-from") : Set.of();
             case "tls" -> server ? Set.of("interface", "backlog", "cert", "key", "proxy", "proxy-from") : Set.of("trust");
-            default -> server ? Set.of("interface") : Set.of();
+            default -> server ? Set.of("interface", "receivers") : Set.of();
         };
         for (String key : options.keySet()) {
             if (!allowed.contains(key)) {
@@ -100,7 +100,8 @@ public final class EndpointParser {
         int backlog = options.containsKey("backlog") ? number(spec, "backlog", options.get("backlog"), 1, 65535) : Endpoint.DEFAULT_BACKLOG;
         Endpoint endpoint = switch (kind) {
             case "tcp" -> new Tcp(host, port, backlog);
-            case "udp" -> new Udp(host, port);
+            case "udp" -> new Udp(host, port, options.containsKey("receivers")
+                    ? number(spec, "receivers", options.get("receivers"), 1, Udp.MAX_RECEIVERS) : Udp.DEFAULT_RECEIVERS);
             default -> {
                 if (server) {
                     if (!options.containsKey("cert") && !options.containsKey("key")) {
