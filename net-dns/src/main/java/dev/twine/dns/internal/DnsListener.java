@@ -197,7 +197,7 @@ public final class DnsListener {
                 if (out.get(j) instanceof Endpoint.Udp u && u.port() == 0 && u.host().equals(t.host())) {
                     int port = freePort(t.host());
                     out.set(i, new Endpoint.Tcp(t.host(), port, t.backlog()));
-                    out.set(j, new Endpoint.Udp(u.host(), port));
+                    out.set(j, new Endpoint.Udp(u.host(), port, u.receivers()));
                     break;
                 }
             }
