@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.lang.System.Logger.Level;
 import java.net.BindException;
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -323,18 +324,18 @@ public final class Server implements Service {
         if (shared && udp.port() != 0) {
             // SO_REUSEPORT would let this bind join a port someone else holds with it (a second
             // copy of this server): bind once without it first, to fail as a single socket would
-            try (DatagramChannel probe = DatagramChannel.open()) {
+            try (DatagramChannel probe = datagramChannel(addr)) {
                 probe.bind(at);
             }
         }
-        DatagramChannel first = openDatagram(shared);
+        DatagramChannel first = openDatagram(addr, shared);
         first.bind(at);
         bindings.add(new Binding(name, "udp", first.getLocalAddress()));
         // the others join the first one's port (the real one when port 0 was asked for); Linux
         // spreads the senders over the group by a hash of their address and port
         List<DatagramChannel> more = new ArrayList<>();
         for (int i = 1; i < udp.receivers(); i++) {
-            DatagramChannel ch = openDatagram(true);
+            DatagramChannel ch = openDatagram(addr, true);
             ch.bind(first.getLocalAddress());
             more.add(ch);
         }
@@ -356,9 +357,12 @@ public final class Server implements Service {
         };
     }
 
-    /** A datagram channel, closed with the listeners; shared: to be bound with others to one port. */
-    private DatagramChannel openDatagram(boolean shared) throws IOException {
-        DatagramChannel ch = DatagramChannel.open();
+    /**
+     * A datagram channel for binding to {@code addr} (null: every interface), closed with the
+     * listeners; shared: to be bound with others to one port.
+     */
+    private DatagramChannel openDatagram(InetAddress addr, boolean shared) throws IOException {
+        DatagramChannel ch = datagramChannel(addr);
         listeners.add(ch);
         if (shared) {
             if (!ch.supportedOptions().contains(java.net.StandardSocketOptions.SO_REUSEPORT)) {
@@ -370,6 +374,15 @@ public final class Server implements Service {
         // few hundred queries) overflowed in short stalls under dnsperf, which counted them as lost
         ch.setOption(java.net.StandardSocketOptions.SO_RCVBUF, DATAGRAM_RECEIVE_BUFFER);
         return ch;
+    }
+
+    /**
+     * An IPv4 socket for an IPv4 address: a dual-stack IPv6 socket bound to one would carry every
+     * datagram through the kernel's IPv4-mapped path and the JDK's address conversions (seen in
+     * perf under dnsperf as udpv6_recvmsg and udpv6_sendmsg); the platform's default otherwise.
+     */
+    private static DatagramChannel datagramChannel(InetAddress addr) throws IOException {
+        return addr instanceof Inet4Address ? DatagramChannel.open(StandardProtocolFamily.INET) : DatagramChannel.open();
     }
 
     private void requireHandler(String protocol) {
