@@ -90,12 +90,22 @@ final class InputBuffer extends InputStream {
      */
     private void prepareEmpty() throws IOException {
         pos = lim = 0;
-        if (buf != null && buf.length == nextSize && transport().readyToRead()) {
+        Transport t = transport();
+        if (buf != null && buf.length == nextSize && t.readyToRead()) {
             return;
         }
         release();
-        if (!transport().readyToRead()) {
-            readTransport(null, 0, 0, true);
+        if (!t.readyToRead()) {
+            // the wait of an idle connection: here rather than in readTransport, one frame less
+            // on every parked stack
+            beginWait();
+            try {
+                t.awaitReadable();
+            } catch (IOException e) {
+                throw drained(e);
+            } finally {
+                waitingForInput = false;
+            }
         }
         buf = BufferPool.small().borrow(nextSize);
     }
@@ -180,35 +190,44 @@ final class InputBuffer extends InputStream {
         }
     }
 
-    /** Reads from the transport; with {@code b} null, only waits until it has input ready. */
+    /**
+     * Before a wait with nothing buffered: marks it, so a draining server may wake it, or throws
+     * {@link DrainingException} if the server drains already.
+     */
+    private void beginWait() throws DrainingException {
+        waitingForInput = true;
+        if (conn != null && conn.draining()) {
+            waitingForInput = false;
+            throw new DrainingException();
+        }
+    }
+
+    /** What a wait with nothing buffered that failed with {@code e} throws. */
+    private IOException drained(IOException e) {
+        // a drain shuts the input down under TLS too, where the TLS layer reports it as an
+        // error rather than end of stream
+        if (conn != null && conn.draining() && !(e instanceof java.net.SocketTimeoutException)) {
+            DrainingException d = new DrainingException();
+            d.initCause(e);
+            return d;
+        }
+        return e;
+    }
+
+    /** Reads from the transport. */
     private int readTransport(byte[] b, int off, int len, boolean empty) throws IOException {
         Transport t = transport();
         if (empty) {
-            waitingForInput = true;
-            if (conn != null && conn.draining()) {
-                waitingForInput = false;
-                throw new DrainingException();
-            }
+            beginWait();
         }
         int n;
         try {
-            if (b == null) {
-                t.awaitReadable();
-                return 0;
-            }
             n = t.read(b, off, len);
             if (n > 0 && conn != null) {
                 conn.received(n);
             }
         } catch (IOException e) {
-            // a drain shuts the input down under TLS too, where the TLS layer reports it as an
-            // error rather than end of stream
-            if (empty && conn != null && conn.draining() && !(e instanceof java.net.SocketTimeoutException)) {
-                DrainingException d = new DrainingException();
-                d.initCause(e);
-                throw d;
-            }
-            throw e;
+            throw empty ? drained(e) : e;
         } finally {
             waitingForInput = false;
         }
