@@ -85,32 +85,6 @@ final class InputBuffer extends InputStream {
     }
 
     /**
-     * Before a read into an empty buffer: if the transport has nothing ready, gives the array back
-     * and waits holding none; then makes sure an array of the size the window asks for is held.
-     */
-    private void prepareEmpty() throws IOException {
-        pos = lim = 0;
-        Transport t = transport();
-        if (buf != null && buf.length == nextSize && t.readyToRead()) {
-            return;
-        }
-        release();
-        if (!t.readyToRead()) {
-            // the wait of an idle connection: here rather than in readTransport, one frame less
-            // on every parked stack
-            beginWait();
-            try {
-                t.awaitReadable();
-            } catch (IOException e) {
-                throw drained(e);
-            } finally {
-                waitingForInput = false;
-            }
-        }
-        buf = BufferPool.small().borrow(nextSize);
-    }
-
-    /**
      * Makes sure at least one byte is buffered.
      *
      * @return false at end of stream
@@ -122,7 +96,25 @@ final class InputBuffer extends InputStream {
         if (eof) {
             return false;
         }
-        prepareEmpty();
+        // an empty buffer: if the transport has nothing ready, give the array back and wait holding
+        // none (here, not in a method of its own: one frame less on every parked stack); then hold
+        // an array of the size the window asks for
+        pos = lim = 0;
+        Transport t = transport();
+        if (buf == null || buf.length != nextSize || !t.readyToRead()) {
+            release();
+            if (!t.readyToRead()) {
+                beginWait();
+                try {
+                    t.awaitReadable();
+                } catch (IOException e) {
+                    throw drained(e);
+                } finally {
+                    waitingForInput = false;
+                }
+            }
+            buf = BufferPool.small().borrow(nextSize);
+        }
         int n;
         try {
             n = readTransport(buf, 0, buf.length, true);
@@ -142,7 +134,8 @@ final class InputBuffer extends InputStream {
 
     /**
      * Reads more bytes after those buffered, keeping the unconsumed ones contiguous: compacts, or
-     * grows the array up to {@code maxBuffered} bytes of unconsumed data.
+     * grows the array up to {@code maxBuffered} bytes of unconsumed data. With nothing buffered it
+     * is {@link #fill()} (a codec calls it with a partial line or frame buffered).
      *
      * @return the count read, 0 if the buffer already holds {@code maxBuffered} bytes, -1 at end
      */
@@ -155,8 +148,9 @@ final class InputBuffer extends InputStream {
             return 0;
         }
         if (pending == 0) {
-            prepareEmpty();
-        } else if (lim == buf.length) {
+            return fill() ? lim - pos : -1;
+        }
+        if (lim == buf.length) {
             if (pos > 0) {
                 System.arraycopy(buf, pos, buf, 0, pending);
             } else {
@@ -167,7 +161,7 @@ final class InputBuffer extends InputStream {
             pos = 0;
             lim = pending;
         }
-        int n = readTransport(buf, lim, Math.min(buf.length - lim, maxBuffered - pending), pending == 0);
+        int n = readTransport(buf, lim, Math.min(buf.length - lim, maxBuffered - pending), false);
         if (n < 0) {
             eof = true;
             return -1;
