@@ -232,3 +232,66 @@ bench_jfr_pinned() {
     [[ -x "$JAVA_HOME/bin/jfr" ]] || return 0
     "$JAVA_HOME/bin/jfr" print --events jdk.VirtualThreadPinned "$2" 2>/dev/null | grep -c '^jdk.VirtualThreadPinned' || true
 }
+
+# --- Twine's TCP transport (BENCH_TWINE_TRANSPORT) and figures for ci/bench's joined tables ------
+
+# The JVM flag that picks Twine's TCP transport, for Twine's server JVMs only (never a reference's
+# or a load generator's): ` -Dtwine.transport=VALUE` (with its leading space) from
+# BENCH_TWINE_TRANSPORT, `readiness` or `socket`; nothing when it is empty (the run time's default:
+# readiness on JDK 24+, socket before, see net-core's README, "Transports"). Any other value exits
+# with status 2. Use it in an assignment, so that `set -e` stops the script on that exit:
+#   twine_opts="$jvm_opts$(bench_twine_transport_opts)"
+bench_twine_transport_opts() {
+    case ${BENCH_TWINE_TRANSPORT:-} in
+        "") ;;
+        readiness | socket) printf ' -Dtwine.transport=%s' "$BENCH_TWINE_TRANSPORT" ;;
+        *)
+            bench_say "error: BENCH_TWINE_TRANSPORT must be readiness, socket or empty, not '$BENCH_TWINE_TRANSPORT'"
+            exit 2
+            ;;
+    esac
+}
+
+# Which transport carried TCP connections in Twine's server JVM PID, read back from its threads
+# (`jcmd PID Thread.dump_to_file`, which lists virtual threads too; FILE is where the dump goes and
+# must not exist): `readiness` when its selector loops (virtual threads `twine-poller-N`) run,
+# `socket` when the socket transport's timeout watchdog (platform thread `twine-watchdog`) runs,
+# both when both do, `none` when neither (no Twine TCP connection yet, or sockets that are not
+# Twine's: MINA SSHD owns the SSH server's), `unknown` when the dump failed. Both start with the
+# first connection, so ask after the load, while the server still runs.
+bench_twine_transport_seen() {
+    local pid=$1 file=$2 jcmd=${JAVA_HOME:+$JAVA_HOME/bin/}jcmd seen=""
+    if ! "$jcmd" "$pid" Thread.dump_to_file "$file" >/dev/null 2>&1 || [[ ! -s "$file" ]]; then
+        printf 'unknown\n'
+        return 0
+    fi
+    grep -q '"twine-poller-[0-9]*"' "$file" && seen=readiness
+    grep -q '"twine-watchdog"' "$file" && seen=${seen:+$seen+}socket
+    printf '%s\n' "${seen:-none}"
+}
+
+# One summary line on Twine's transport in JVM PID (FILE as for bench_twine_transport_seen): what
+# was asked (BENCH_TWINE_TRANSPORT, or "default") and what its threads show. Also recorded for
+# ci/bench's joined table (a `transport` line in BENCH_FIGURES).
+bench_twine_transport_line() {
+    local asked=${BENCH_TWINE_TRANSPORT:-default} seen
+    local note="read back from the server JVM's threads"
+    seen=$(bench_twine_transport_seen "$1" "$2")
+    case $seen in
+        none) note="no Twine TCP connection in the server JVM's threads" ;;
+        unknown) note="jcmd Thread.dump_to_file failed: not read back" ;;
+    esac
+    printf 'Twine transport: %s (asked: BENCH_TWINE_TRANSPORT=%s; %s)\n' "$seen" "$asked" "$note"
+    if [[ -n "${BENCH_FIGURES:-}" ]]; then
+        printf 'transport\t%s\t%s\n' "$asked" "$seen" >>"$BENCH_FIGURES"
+    fi
+}
+
+# Records one figure of this run for ci/bench's BENCH_TRANSPORTS table, when it set BENCH_FIGURES
+# (a file): ROW (a label with its unit), BETTER (higher or lower), Twine's figure, the reference's
+# name and its figure ("-" when there is none). Nothing happens without BENCH_FIGURES.
+#   bench_figure ROW BETTER TWINE REF_NAME REF
+bench_figure() {
+    [[ -n "${BENCH_FIGURES:-}" ]] || return 0
+    printf 'figure\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "${3:--}" "${4:--}" "${5:--}" >>"$BENCH_FIGURES"
+}

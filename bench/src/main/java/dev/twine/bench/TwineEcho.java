@@ -85,7 +85,7 @@ public final class TwineEcho {
         OutputStream out = conn.output();
         byte[] buf = new byte[256];
         int n;
-        while ((n = in.read(buf)) >= 0) {
+        while ((n = in.read(buf, 0, buf.length)) >= 0) {
             out.write(buf, 0, n);
             if (in.available() == 0) {
                 conn.flush();

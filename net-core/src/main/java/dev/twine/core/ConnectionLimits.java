@@ -125,24 +125,26 @@ public final class ConnectionLimits {
             preauthNow.incrementAndGet();
         }
         AddressKey key = AddressKey.of(peer);
+        // the permit keeps the address's counts, whose key the map holds, rather than a key of its
+        // own: connections from one address share one
+        Counts[] admitted = {null};
         if (key != null) {
-            boolean[] admitted = {false};
             byAddress.compute(key, (k, c) -> {
-                Counts counts = c != null ? c : new Counts();
+                Counts counts = c != null ? c : new Counts(k);
                 if ((perAddress == 0 || counts.total < perAddress)
                         && (preauthPerAddress == 0 || counts.preauth < preauthPerAddress)) {
                     counts.total++;
                     counts.preauth++;
-                    admitted[0] = true;
+                    admitted[0] = counts;
                 }
                 return counts.total == 0 ? null : counts;
             });
-            if (!admitted[0]) {
+            if (admitted[0] == null) {
                 preauthNow.decrementAndGet();
                 return Optional.empty();
             }
         }
-        return Optional.of(new Permit(this, key));
+        return Optional.of(new Permit(this, admitted[0]));
     }
 
     /**
@@ -166,22 +168,22 @@ public final class ConnectionLimits {
                 + ", preauthPerAddress=" + preauthPerAddress + ", preauthTimeout=" + preauthTimeout + "]";
     }
 
-    private void leavePreauth(AddressKey key) {
+    private void leavePreauth(Counts counts) {
         preauthNow.decrementAndGet();
-        if (key != null) {
-            byAddress.computeIfPresent(key, (k, c) -> {
+        if (counts != null) {
+            byAddress.computeIfPresent(counts.key, (k, c) -> {
                 c.preauth--;
                 return c;
             });
         }
     }
 
-    private void release(AddressKey key, boolean wasPreauth) {
+    private void release(Counts counts, boolean wasPreauth) {
         if (wasPreauth) {
             preauthNow.decrementAndGet();
         }
-        if (key != null) {
-            byAddress.computeIfPresent(key, (k, c) -> {
+        if (counts != null) {
+            byAddress.computeIfPresent(counts.key, (k, c) -> {
                 c.total--;
                 if (wasPreauth) {
                     c.preauth--;
@@ -209,13 +211,14 @@ public final class ConnectionLimits {
         }
 
         private final ConnectionLimits limits;
-        private final AddressKey key;
+        /** The counts of the connection's address (which stay in the map while it is open), or null. */
+        private final Counts counts;
         /** {@link #AUTHENTICATED} and {@link #CLOSED} bits: one field rather than two atomics per connection. */
         private volatile int state;
 
-        private Permit(ConnectionLimits limits, AddressKey key) {
+        private Permit(ConnectionLimits limits, Counts counts) {
             this.limits = limits;
-            this.key = key;
+            this.counts = counts;
         }
 
         /** The connection has authenticated: it leaves the pre-auth counts. */
@@ -230,7 +233,7 @@ public final class ConnectionLimits {
                     return; // closed, or out of the pre-auth counts already
                 }
             } while (!STATE.compareAndSet(this, s, AUTHENTICATED));
-            limits.leavePreauth(key);
+            limits.leavePreauth(counts);
         }
 
         /** Whether {@link #authenticated()} was called. */
@@ -244,7 +247,7 @@ public final class ConnectionLimits {
             if (limits != NONE) {
                 int before = (int) STATE.getAndBitwiseOr(this, AUTHENTICATED | CLOSED);
                 if ((before & CLOSED) == 0) {
-                    limits.release(key, (before & AUTHENTICATED) == 0);
+                    limits.release(counts, (before & AUTHENTICATED) == 0);
                 }
             }
         }
@@ -252,8 +255,13 @@ public final class ConnectionLimits {
 
     /** Counts for one address; changed only inside {@code compute}, so under the map's lock. */
     private static final class Counts {
+        final AddressKey key;
         int total;
         int preauth;
+
+        Counts(AddressKey key) {
+            this.key = key;
+        }
     }
 
     /** Describes {@link ConnectionLimits}; every cap is 0 (none) until set. */

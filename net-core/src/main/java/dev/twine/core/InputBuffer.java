@@ -85,22 +85,6 @@ final class InputBuffer extends InputStream {
     }
 
     /**
-     * Before a read into an empty buffer: if the transport has nothing ready, gives the array back
-     * and waits holding none; then makes sure an array of the size the window asks for is held.
-     */
-    private void prepareEmpty() throws IOException {
-        pos = lim = 0;
-        if (buf != null && buf.length == nextSize && transport().readyToRead()) {
-            return;
-        }
-        release();
-        if (!transport().readyToRead()) {
-            readTransport(null, 0, 0, true);
-        }
-        buf = BufferPool.small().borrow(nextSize);
-    }
-
-    /**
      * Makes sure at least one byte is buffered.
      *
      * @return false at end of stream
@@ -112,7 +96,25 @@ final class InputBuffer extends InputStream {
         if (eof) {
             return false;
         }
-        prepareEmpty();
+        // an empty buffer: if the transport has nothing ready, give the array back and wait holding
+        // none (here, not in a method of its own: one frame less on every parked stack); then hold
+        // an array of the size the window asks for
+        pos = lim = 0;
+        Transport t = transport();
+        if (buf == null || buf.length != nextSize || !t.readyToRead()) {
+            release();
+            if (!t.readyToRead()) {
+                beginWait();
+                try {
+                    t.awaitReadable();
+                } catch (IOException e) {
+                    throw drained(e);
+                } finally {
+                    waitingForInput = false;
+                }
+            }
+            buf = BufferPool.small().borrow(nextSize);
+        }
         int n;
         try {
             n = readTransport(buf, 0, buf.length, true);
@@ -132,7 +134,8 @@ final class InputBuffer extends InputStream {
 
     /**
      * Reads more bytes after those buffered, keeping the unconsumed ones contiguous: compacts, or
-     * grows the array up to {@code maxBuffered} bytes of unconsumed data.
+     * grows the array up to {@code maxBuffered} bytes of unconsumed data. With nothing buffered it
+     * is {@link #fill()} (a codec calls it with a partial line or frame buffered).
      *
      * @return the count read, 0 if the buffer already holds {@code maxBuffered} bytes, -1 at end
      */
@@ -145,8 +148,9 @@ final class InputBuffer extends InputStream {
             return 0;
         }
         if (pending == 0) {
-            prepareEmpty();
-        } else if (lim == buf.length) {
+            return fill() ? lim - pos : -1;
+        }
+        if (lim == buf.length) {
             if (pos > 0) {
                 System.arraycopy(buf, pos, buf, 0, pending);
             } else {
@@ -157,7 +161,7 @@ final class InputBuffer extends InputStream {
             pos = 0;
             lim = pending;
         }
-        int n = readTransport(buf, lim, Math.min(buf.length - lim, maxBuffered - pending), pending == 0);
+        int n = readTransport(buf, lim, Math.min(buf.length - lim, maxBuffered - pending), false);
         if (n < 0) {
             eof = true;
             return -1;
@@ -180,35 +184,44 @@ final class InputBuffer extends InputStream {
         }
     }
 
-    /** Reads from the transport; with {@code b} null, only waits until it has input ready. */
+    /**
+     * Before a wait with nothing buffered: marks it, so a draining server may wake it, or throws
+     * {@link DrainingException} if the server drains already.
+     */
+    private void beginWait() throws DrainingException {
+        waitingForInput = true;
+        if (conn != null && conn.draining()) {
+            waitingForInput = false;
+            throw new DrainingException();
+        }
+    }
+
+    /** What a wait with nothing buffered that failed with {@code e} throws. */
+    private IOException drained(IOException e) {
+        // a drain shuts the input down under TLS too, where the TLS layer reports it as an
+        // error rather than end of stream
+        if (conn != null && conn.draining() && !(e instanceof java.net.SocketTimeoutException)) {
+            DrainingException d = new DrainingException();
+            d.initCause(e);
+            return d;
+        }
+        return e;
+    }
+
+    /** Reads from the transport. */
     private int readTransport(byte[] b, int off, int len, boolean empty) throws IOException {
         Transport t = transport();
         if (empty) {
-            waitingForInput = true;
-            if (conn != null && conn.draining()) {
-                waitingForInput = false;
-                throw new DrainingException();
-            }
+            beginWait();
         }
         int n;
         try {
-            if (b == null) {
-                t.awaitReadable();
-                return 0;
-            }
             n = t.read(b, off, len);
             if (n > 0 && conn != null) {
                 conn.received(n);
             }
         } catch (IOException e) {
-            // a drain shuts the input down under TLS too, where the TLS layer reports it as an
-            // error rather than end of stream
-            if (empty && conn != null && conn.draining() && !(e instanceof java.net.SocketTimeoutException)) {
-                DrainingException d = new DrainingException();
-                d.initCause(e);
-                throw d;
-            }
-            throw e;
+            throw empty ? drained(e) : e;
         } finally {
             waitingForInput = false;
         }

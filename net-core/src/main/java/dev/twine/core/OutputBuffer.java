@@ -1,18 +1,19 @@
 package dev.twine.core;
 
+import dev.twine.core.internal.BufferPool;
 import dev.twine.core.internal.Transport;
 import java.io.IOException;
 import java.io.OutputStream;
 
 /**
  * A connection's write buffer, and the {@link OutputStream} handlers see. Nothing is sent until
- * {@link #flush()} or until the buffer is full. The array is allocated on the first write and, if
- * it grew past {@value #INITIAL} bytes, given up after a flush, so an idle connection holds at most
- * {@value #INITIAL} bytes here. A write at least as large as the buffer goes straight to the
- * transport after what is buffered.
+ * {@link #flush()} or until the buffer is full. The array is borrowed from {@link BufferPool} on the
+ * first write and given back (or, if it grew past {@value #INITIAL} bytes, given up) once a flush
+ * has sent everything, so a connection waiting for its next request holds no array here. A write
+ * at least as large as the buffer goes straight to the transport after what is buffered.
  */
 final class OutputBuffer extends OutputStream {
-    static final int INITIAL = 512;
+    static final int INITIAL = BufferPool.SMALL;
     static final int MAX = 16 * 1024;
 
     /** The connection this buffer belongs to, whose current transport it uses; or null. */
@@ -35,7 +36,7 @@ final class OutputBuffer extends OutputStream {
     @Override
     public void write(int b) throws IOException {
         if (buf == null) {
-            buf = new byte[INITIAL];
+            buf = BufferPool.small().borrow(INITIAL);
         } else if (count == buf.length) {
             grow(1);
         }
@@ -50,7 +51,7 @@ final class OutputBuffer extends OutputStream {
                 send(b, off, len);
                 return;
             }
-            buf = new byte[Math.max(INITIAL, Integer.highestOneBit(len - 1) << 1)];
+            buf = BufferPool.small().borrow(Math.max(INITIAL, Integer.highestOneBit(len - 1) << 1));
         }
         if (count + len > buf.length) {
             if (count + len <= MAX) {
@@ -89,7 +90,9 @@ final class OutputBuffer extends OutputStream {
         while (size < want) {
             size *= 2;
         }
-        buf = java.util.Arrays.copyOf(buf, Math.min(size, MAX));
+        byte[] old = buf;
+        buf = java.util.Arrays.copyOf(old, Math.min(size, MAX));
+        BufferPool.small().giveBack(old);
     }
 
     private void flushBuffer() throws IOException {
@@ -105,11 +108,20 @@ final class OutputBuffer extends OutputStream {
         return count;
     }
 
-    /** Sends what is buffered, blocking until the transport took it (bounded by the write timeout). */
+    /**
+     * Sends what is buffered, blocking until the transport took it (bounded by the write timeout),
+     * then gives the array back: an idle connection holds none.
+     */
     @Override
     public void flush() throws IOException {
         flushBuffer();
-        if (buf != null && buf.length > INITIAL) {
+        release();
+    }
+
+    /** Gives the array back, if one is held and nothing is buffered in it. On the writing thread. */
+    void release() {
+        if (buf != null && count == 0) {
+            BufferPool.small().giveBack(buf); // a grown array is not the pool's size: just dropped
             buf = null;
         }
     }

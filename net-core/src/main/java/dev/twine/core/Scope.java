@@ -178,9 +178,20 @@ public final class Scope implements AutoCloseable {
      */
     public <T> Handle<T> fork(String name, Callable<? extends T> task) {
         Objects.requireNonNull(task, "task");
-        Child<T> child = new Child<>(this, name == null ? "task-" + ANONYMOUS.incrementAndGet() : name, null, task);
+        Child<T> child = new Child<>(this, name == null ? "task-" + ANONYMOUS.incrementAndGet() : name, null, task, null);
         child.thread = Thread.ofVirtual().name(this.name + "/" + child.name).unstarted(child);
         return start(child);
+    }
+
+    /**
+     * What a server's connection thread runs, given the connection: one object can serve every
+     * connection of a listener, so none costs a task object of its own (nor its parked stack a
+     * lambda's frames).
+     */
+    @FunctionalInterface
+    interface ConnectionTask {
+        /** Serves {@code connection} on its own thread. */
+        void run(Connection connection) throws Exception;
     }
 
     /**
@@ -189,8 +200,8 @@ public final class Scope implements AutoCloseable {
      * the thread is unnamed), and with the connection kept on the handle for
      * {@link #forEachConnection}.
      */
-    <T> Handle<T> fork(Connection connection, Callable<? extends T> task) {
-        Child<T> child = new Child<>(this, null, connection, task);
+    Handle<Void> fork(Connection connection, ConnectionTask task) {
+        Child<Void> child = new Child<>(this, null, connection, null, Objects.requireNonNull(task, "task"));
         child.thread = Thread.ofVirtual().unstarted(child);
         return start(child);
     }
@@ -502,7 +513,9 @@ public final class Scope implements AutoCloseable {
         private final String name;
         /** The server connection this task serves, or null. */
         final Connection connection;
+        /** What runs: {@code task}, or for a connection {@code served} (the other is null). */
         private final Callable<? extends T> task;
+        private final ConnectionTask served;
         /** Neighbours in the scope's list of running children; guarded by the scope's lock. */
         private Child<?> prev;
         private Child<?> next;
@@ -514,11 +527,12 @@ public final class Scope implements AutoCloseable {
         private T result;
         private Throwable exception;
 
-        Child(Scope scope, String name, Connection connection, Callable<? extends T> task) {
+        Child(Scope scope, String name, Connection connection, Callable<? extends T> task, ConnectionTask served) {
             this.scope = scope;
             this.name = name;
             this.connection = connection;
             this.task = task;
+            this.served = served;
         }
 
         @Override
@@ -531,7 +545,11 @@ public final class Scope implements AutoCloseable {
             T value = null;
             Throwable thrown = null;
             try {
-                value = task.call();
+                if (served != null) {
+                    served.run(connection);
+                } else {
+                    value = task.call();
+                }
             } catch (Throwable t) {
                 thrown = t;
             } finally {

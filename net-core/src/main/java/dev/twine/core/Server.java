@@ -398,6 +398,7 @@ public final class Server implements Service {
     }
 
     private void acceptLoop(Accept accept, java.util.function.BooleanSupplier listenerClosed, Tls tls, ProxyProtocol proxy) {
+        Runner runner = new Runner(tls);
         while (!stopping) {
             if (!acquirePermit()) {
                 return;
@@ -416,9 +417,9 @@ public final class Server implements Service {
             try {
                 Connection conn = new Connection(name, t, false, "");
                 if (proxy == null) {
-                    admit(conn, tls);
+                    admit(conn, runner);
                 } else {
-                    acceptProxied(conn, tls, proxy);
+                    acceptProxied(conn, runner, proxy);
                 }
             } catch (RuntimeException e) {
                 permits.release();
@@ -429,6 +430,7 @@ public final class Server implements Service {
 
     /** Accepts from a channel: a Unix domain socket's, or a TCP socket a service manager passed. */
     private void acceptChannelLoop(ServerSocketChannel ch) {
+        Runner runner = new Runner(null);
         while (!stopping) {
             if (!acquirePermit()) {
                 return;
@@ -448,7 +450,7 @@ public final class Server implements Service {
                 if (s.getLocalAddress() instanceof InetSocketAddress) {
                     s.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
                 }
-                admit(new Connection(name, new ChannelTransport(s), false, ""), null);
+                admit(new Connection(name, new ChannelTransport(s), false, ""), runner);
             } catch (IOException | RuntimeException e) {
                 permits.release();
                 closeQuietly(s);
@@ -481,7 +483,7 @@ public final class Server implements Service {
      * loop), the header is read, the client address taken from it, and the limits asked about
      * that address.
      */
-    private void acceptProxied(Connection conn, Tls tls, ProxyProtocol proxy) {
+    private void acceptProxied(Connection conn, Runner runner, ProxyProtocol proxy) {
         if (!(conn.remoteAddress() instanceof InetSocketAddress from)
                 || !AddressBlock.anyContains(proxy.trusted(), from.getAddress())) {
             long now = System.nanoTime();
@@ -496,7 +498,7 @@ public final class Server implements Service {
             permits.release();
             return;
         }
-        Handle<Void> h = scope.fork(conn, () -> {
+        Handle<Void> h = scope.fork(conn, c -> {
             try {
                 conn.readTimeout(proxy.headerTimeout());
                 ProxyHeader.read(conn.input(), proxy.version()).ifPresent(conn::proxiedClient);
@@ -506,18 +508,17 @@ public final class Server implements Service {
                 LOG.log(Level.WARNING, "{0}: closed a connection from proxy {1}: {2}", name, conn.peer(), e.getMessage());
                 conn.close();
                 permits.release();
-                return null;
+                return;
             }
             if (!take(conn)) {
-                refuse(conn, tls);
-                return null;
+                refuse(conn, runner.tls);
+                return;
             }
             open.incrementAndGet();
             if (stopping) {
                 conn.beginDrain();
             }
-            runConnection(conn, tls);
-            return null;
+            runner.run(conn);
         });
         if (h.state() == Handle.State.CANCELLED) {
             conn.close();
@@ -526,17 +527,17 @@ public final class Server implements Service {
     }
 
     /** Serves the connection if the limits admit it, else refuses it on its own thread. */
-    private void admit(Connection conn, Tls tls) {
+    private void admit(Connection conn, Runner runner) {
         if (take(conn)) {
             try {
-                serve(conn, tls);
+                serve(conn, runner);
             } catch (RuntimeException e) {
                 conn.releasePermit(); // the accept loop closes the socket; the place goes back too
                 throw e;
             }
             return;
         }
-        Handle<Void> h = scope.fork("refuse-" + conn.id(), () -> refuse(conn, tls));
+        Handle<Void> h = scope.fork("refuse-" + conn.id(), () -> refuse(conn, runner.tls));
         if (h.state() == Handle.State.CANCELLED) {
             conn.close();
             permits.release();
@@ -590,12 +591,9 @@ public final class Server implements Service {
         }
     }
 
-    private void serve(Connection conn, Tls tls) {
+    private void serve(Connection conn, Runner runner) {
         open.incrementAndGet();
-        Handle<Void> h = scope.fork(conn, () -> {
-            runConnection(conn, tls);
-            return null;
-        });
+        Handle<Void> h = scope.fork(conn, runner);
         if (h.state() == Handle.State.CANCELLED) {
             // the server was closed between accept and fork
             open.decrementAndGet();
@@ -607,37 +605,52 @@ public final class Server implements Service {
         }
     }
 
-    private void runConnection(Connection conn, Tls tls) {
-        Throwable failure = null;
-        try {
-            conn.applyTimeouts(readTimeout, writeTimeout);
-            if (tls != null) {
-                Duration hs = readTimeout.isZero() ? Duration.ofSeconds(30) : readTimeout;
-                conn.upgradeAccepted(tls, hs);
-            }
-            handler.handle(conn);
-            if (!conn.isClosed()) {
-                conn.flush();
-                if (conn.isSecure()) {
-                    // TLS must end with close_notify (RFC 8446 §6.1), or the peer sees truncation
-                    conn.shutdownOutput();
-                }
-            }
-        } catch (Throwable t) {
-            failure = t;
-            logHandlerEnd(conn, t);
-        } finally {
-            conn.endEvent(failure);
-            open.decrementAndGet();
+    /**
+     * What a connection's thread runs, from the scope's child straight into the handler: one per
+     * listener, shared by its connections, so a connection costs no task object of its own and its
+     * parked stack no frame between the two.
+     */
+    private final class Runner implements Scope.ConnectionTask {
+        /** TLS from the first byte (a {@code tls:} endpoint), or null. */
+        final Tls tls;
+
+        Runner(Tls tls) {
+            this.tls = tls;
+        }
+
+        @Override
+        public void run(Connection conn) {
+            Throwable failure = null;
             try {
-                conn.end();
-            } catch (RuntimeException | Error e) {
-                // a child forked in conn.scope() failed: that ends this connection only; escaping
-                // here would fail the server's scope and cancel every connection and listener
-                logHandlerEnd(conn, e);
+                conn.applyTimeouts(readTimeout, writeTimeout);
+                if (tls != null) {
+                    Duration hs = readTimeout.isZero() ? Duration.ofSeconds(30) : readTimeout;
+                    conn.upgradeAccepted(tls, hs);
+                }
+                handler.handle(conn);
+                if (!conn.isClosed()) {
+                    conn.flush();
+                    if (conn.isSecure()) {
+                        // TLS must end with close_notify (RFC 8446 §6.1), or the peer sees truncation
+                        conn.shutdownOutput();
+                    }
+                }
+            } catch (Throwable t) {
+                failure = t;
+                logHandlerEnd(conn, t);
             } finally {
-                conn.releasePermit();
-                permits.release();
+                conn.endEvent(failure);
+                open.decrementAndGet();
+                try {
+                    conn.end();
+                } catch (RuntimeException | Error e) {
+                    // a child forked in conn.scope() failed: that ends this connection only; escaping
+                    // here would fail the server's scope and cancel every connection and listener
+                    logHandlerEnd(conn, e);
+                } finally {
+                    conn.releasePermit();
+                    permits.release();
+                }
             }
         }
     }

@@ -381,7 +381,11 @@ public final class ReadinessTransport implements Transport {
     private void spillIn(ByteBuffer src) {
         int n = src.remaining();
         if (spill == null) {
-            spill = BufferPool.small().borrow(n);
+            // a miss allocates what the read brought, not a whole pool array: with a thousand
+            // connections spilling in one round the pool runs dry, and 512-byte arrays per round
+            // trip were most of the loop's allocation (more young collections, stack chunks
+            // promoted sooner)
+            spill = BufferPool.small().borrowOrFit(n);
             spillPos = spillLim = 0;
         } else if (spillLim + n > spill.length) {
             int pending = spillLim - spillPos;

@@ -2,6 +2,7 @@ package dev.twine.core.internal;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -47,6 +48,24 @@ class BufferPoolTest {
             }
             Thread.onSpinWait();
         }
+    }
+
+    @Test
+    void aSpillTakesAPooledArrayOrAllocatesOnlyWhatItNeeds() {
+        BufferPool pool = new BufferPool(BufferPool.SMALL, 8); // 8 slots: every probe covers them all
+        byte[] fit = pool.borrowOrFit(10);
+        assertEquals(64, fit.length, "an empty pool allocates what was asked, rounded up to 64 bytes");
+        assertEquals(0, pool.lent(), "and does not count it");
+        pool.giveBack(fit);
+        assertEquals(0, pool.lent(), "an array of another size is dropped");
+        assertEquals(128, pool.borrowOrFit(65).length);
+        byte[] whole = pool.borrowOrFit(BufferPool.SMALL - 20);
+        assertEquals(BufferPool.SMALL, whole.length, "what rounds up to the pool's size is a pool array");
+        assertEquals(1, pool.lent());
+        pool.giveBack(whole);
+        assertEquals(0, pool.lent());
+        assertSame(whole, pool.borrowOrFit(10), "a pooled array is lent before one is allocated");
+        assertEquals(1, pool.lent());
     }
 
     @Test
