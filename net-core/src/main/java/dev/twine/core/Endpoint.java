@@ -82,8 +82,9 @@ public sealed interface Endpoint {
      * second server on a taken port still fails to bind. Any other process of the same user may
      * still join the port later with {@code SO_REUSEPORT} and take a share of the datagrams. The
      * default, {@link #DEFAULT_RECEIVERS}, is two where the JVM has two processors or more: a DNS
-     * server under {@code dnsperf} on two cores answered 1.1-1.7x NSD's queries per second with
-     * two, 0.77-1.1x with one, at some more CPU per query. On the client side it is ignored.
+     * server under {@code dnsperf} on two loaded cores answered a median 1.17x NSD's queries per
+     * second with two, 0.94x with one (nine runs each), at more CPU per query. On the client side
+     * it is ignored.
      *
      * @param receivers the number of receiving sockets, 1 to {@link #MAX_RECEIVERS}
      * @throws IllegalArgumentException for a port outside 0-65535 or receivers out of range
