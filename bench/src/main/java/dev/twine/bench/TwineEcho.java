@@ -30,6 +30,10 @@ public final class TwineEcho {
     }
 
     public static void main(String[] args) throws IOException, InterruptedException {
+        // the JDK's I/O pollers on platform threads, as the twine launcher has them (see its Main)
+        if (System.getProperty("jdk.pollerMode") == null) {
+            System.setProperty("jdk.pollerMode", "1");
+        }
         int port;
         String iface;
         String listen;

@@ -32,6 +32,27 @@ class MainTest {
     }
 
     @Test
+    void theLauncherAsksForPlatformPollersUnlessTheJvmWasGivenAMode() {
+        String before = System.getProperty("jdk.pollerMode");
+        try {
+            // the JDK reads the property once, when its poller starts (long ago in this JVM):
+            // setting it here changes nothing else
+            System.clearProperty("jdk.pollerMode");
+            Main.platformPollers();
+            assertEquals("1", System.getProperty("jdk.pollerMode"), "no -Djdk.pollerMode: platform pollers");
+            System.setProperty("jdk.pollerMode", "2");
+            Main.platformPollers();
+            assertEquals("2", System.getProperty("jdk.pollerMode"), "the operator's mode is kept");
+        } finally {
+            if (before == null) {
+                System.clearProperty("jdk.pollerMode");
+            } else {
+                System.setProperty("jdk.pollerMode", before);
+            }
+        }
+    }
+
+    @Test
     void helpListsEveryPluginAndTheBuiltInCommands() {
         assertEquals(0, run("--help"));
         String text = out.toString(StandardCharsets.UTF_8);

@@ -97,7 +97,6 @@ public final class DnsPlugin implements ServicePlugin {
 
     @Override
     public Service create(Arguments args) {
-        platformPollers();
         DnsServer.Builder b = DnsServer.builder();
         args.metrics().ifPresent(b::metrics);
         for (Path z : args.readableFiles("--zone")) {
@@ -155,19 +154,6 @@ public final class DnsPlugin implements ServicePlugin {
     }
 
     /** {@code --secondary ZONE --primary HOST:PORT[:key=NAME]}, paired by position, and {@code --secondary-dir}. */
-    /**
-     * The JDK's I/O pollers on platform threads, unless the JVM was told otherwise: the virtual
-     * sub-pollers that JDK 22+ starts on Linux wait, pinned, for the class that starts them to
-     * finish initialising (a {@code jdk.VirtualThreadPinned} event at every start), and under
-     * {@code dnsperf} the server spent about a tenth more CPU per query with them. Read once, when
-     * the first server starts; a JDK without the property ignores it.
-     */
-    private static void platformPollers() {
-        if (System.getProperty("jdk.pollerMode") == null) {
-            System.setProperty("jdk.pollerMode", "1");
-        }
-    }
-
     private static void secondaries(Arguments args, DnsServer.Builder b) {
         List<String> zones = args.values("--secondary");
         List<String> primaries = args.values("--primary");

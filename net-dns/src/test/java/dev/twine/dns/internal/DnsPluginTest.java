@@ -98,30 +98,6 @@ class DnsPluginTest {
     }
 
     @Test
-    void thePluginAsksForPlatformPollersUnlessTheJvmWasGivenAMode() throws Exception {
-        TestZones.copyTo(dir);
-        Map<String, List<String>> args = Map.of("--zone", List.of(dir.resolve("example.test.zone").toString()),
-                "--listen", List.of("udp:0:interface=127.0.0.1"));
-        String before = System.getProperty("jdk.pollerMode");
-        try {
-            // the JDK reads the property once, when its poller starts (long ago in this JVM): setting
-            // it here changes nothing else
-            System.clearProperty("jdk.pollerMode");
-            new DnsPlugin().create(Peers.args(args));
-            assertEquals("1", System.getProperty("jdk.pollerMode"), "no -Djdk.pollerMode: platform pollers");
-            System.setProperty("jdk.pollerMode", "2");
-            new DnsPlugin().create(Peers.args(args));
-            assertEquals("2", System.getProperty("jdk.pollerMode"), "the operator's mode is kept");
-        } finally {
-            if (before == null) {
-                System.clearProperty("jdk.pollerMode");
-            } else {
-                System.setProperty("jdk.pollerMode", before);
-            }
-        }
-    }
-
-    @Test
     void demoServesItsZoneAndPrintsTheDigLine() throws Exception {
         // twine demo --port-base 0: a free port, so the test never depends on 5300 being free
         ServicePlugin.Demo demo = new DnsPlugin().demo(dir, usual -> 0).orElseThrow();
