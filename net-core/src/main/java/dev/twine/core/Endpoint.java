@@ -81,13 +81,11 @@ public sealed interface Endpoint {
      * may share the sockets unevenly); the server first checks that nobody holds the port, so a
      * second server on a taken port still fails to bind. Any other process of the same user may
      * still join the port later with {@code SO_REUSEPORT} and take a share of the datagrams. The
-     * default, {@link #DEFAULT_RECEIVERS}, is two where the JVM has two processors or more: a DNS
-     * server under {@code dnsperf} on two loaded cores answered a median 1.17x NSD's queries per
-     * second with two, 0.94x with one (nine runs each), at more CPU per query. On the client side
-     * it is ignored.
+     * default, {@link #DEFAULT_RECEIVERS}, is two where the JVM has two processors or more, so a
+     * busy DNS server answers from two cores (net-dns's README has the figures). On the client
+     * side it is ignored.
      *
      * @param receivers the number of receiving sockets, 1 to {@link #MAX_RECEIVERS}
-     * @throws IllegalArgumentException for a port outside 0-65535 or receivers out of range
      */
     record Udp(String host, int port, int receivers) implements Endpoint {
         /** Most receiving sockets one {@code udp:} endpoint may have. */
@@ -95,6 +93,11 @@ public sealed interface Endpoint {
         /** Receiving sockets when {@code receivers} is not given: 2, or 1 on a single processor. */
         public static final int DEFAULT_RECEIVERS = Math.min(2, Runtime.getRuntime().availableProcessors());
 
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException for a port outside 0-65535 or receivers out of range
+         */
         public Udp {
             Objects.requireNonNull(host, "host");
             checkPort(port);
