@@ -8,6 +8,7 @@ import dev.twine.dns.RecordType;
 import dev.twine.dns.Resolver;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.IDN;
 import java.net.ProxySelector;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -26,6 +27,7 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Pattern;
 
 /**
  * MTA-STS (RFC 8461) for outbound mail: whether a domain asks senders for verified TLS to the MX
@@ -47,7 +49,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * A domain without a policy, and one whose policy cannot be had now (DNS or HTTPS failing, a
  * malformed policy) with none cached, has no policy: mail goes as it would without MTA-STS
  * (RFC 8461 §5.1: a failed fetch must not make mail undeliverable). Failures are logged; none is
- * thrown. A cache file that cannot be written is logged and the policy still used.
+ * thrown. A cache file that cannot be written is logged and the policy still used. A name that
+ * is not a DNS host name (an address literal, a name with characters no host name has) has no
+ * policy and is never looked up, fetched or made into a cache file name; an internationalized
+ * name is looked up by its A-labels.
+ *
+ * <h2>Threads</h2>
+ * Safe for concurrent use. The lookups and the fetch for one domain run one at a time, so that
+ * deliveries to a domain racing for its first policy fetch it once; other domains do not wait for
+ * them, so a policy host that takes its whole timeout delays only the mail for its own domain.
  */
 public final class MtaSts {
     private static final System.Logger LOG = System.getLogger(MtaSts.class.getName());
@@ -55,6 +65,11 @@ public final class MtaSts {
     private static final int MAX_POLICY = 64 * 1024;
     /** RFC 8461 §3.2: max_age is at most 31557600 seconds (about a year). */
     private static final long MAX_AGE = 31_557_600;
+    /** Locks the domains hash to: a few domains share one, no domain waits for most others. */
+    private static final int LOCKS = 64;
+    /** A DNS host name: LDH labels of 1 to 63 characters, not starting or ending in '-' (RFC 1123 §2.1). */
+    private static final Pattern HOST_NAME = Pattern.compile(
+            "(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*");
 
     /** What a policy asks (RFC 8461 §5). */
     public enum Mode {
@@ -116,9 +131,12 @@ public final class MtaSts {
     private final HttpClient http;
     private final Duration timeout;
     private final Clock clock;
-    private final ReentrantLock lock = new ReentrantLock();
+    private final ReentrantLock[] locks = new ReentrantLock[LOCKS];
 
     private MtaSts(Builder b) {
+        for (int i = 0; i < LOCKS; i++) {
+            locks[i] = new ReentrantLock();
+        }
         this.resolver = b.resolver;
         this.cache = b.cache.toAbsolutePath();
         this.timeout = b.timeout;
@@ -142,13 +160,23 @@ public final class MtaSts {
      * The policy of {@code domain}, if it has one now: the cached one while its TXT id is
      * unchanged and it is fresh, else a newly fetched one, else (the lookup or fetch failing) a
      * fresh cached one. Blocks for the DNS lookup and, when needed, the HTTPS fetch (each bounded
-     * by the timeout); lookups and fetches run one at a time, for every domain.
+     * by the timeout); see the class description for what runs at once.
      *
      * @return the policy, or empty if the domain has none (or none to be had now)
      * @throws InterruptedException if interrupted while waiting
      */
     public Optional<Policy> policy(String domain) throws InterruptedException {
-        String d = stripDot(domain).toLowerCase(Locale.ROOT);
+        String d;
+        try {
+            // a U-label's policy is published under its A-label (RFC 8461 §3: DNS names)
+            d = IDN.toASCII(stripDot(domain), IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+        if (!HOST_NAME.matcher(d).matches()) {
+            return Optional.empty();
+        }
+        ReentrantLock lock = locks[Math.floorMod(d.hashCode(), LOCKS)];
         lock.lockInterruptibly();
         try {
             Instant now = clock.instant();

@@ -20,7 +20,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -49,6 +51,9 @@ class MtaStsTest {
     /** What the policy host serves: status line, content type, body. */
     private volatile String[] policy;
     private final List<String> fetches = new CopyOnWriteArrayList<>();
+    /** The policy host of slow.remote.test: counted down when its CONNECT arrives; it answers once released. */
+    private final CountDownLatch slowArrived = new CountDownLatch(1);
+    private final CountDownLatch releaseSlow = new CountDownLatch(1);
     private int proxyPort;
 
     @BeforeEach
@@ -68,6 +73,12 @@ class MtaStsTest {
             String connect = in.readLine();
             while (!in.readLine().isEmpty()) {
                 // headers of the CONNECT
+            }
+            if (connect.contains("mta-sts.slow.remote.test")) {
+                // a policy host that takes as long as it is let: the connection closes unanswered
+                slowArrived.countDown();
+                releaseSlow.await();
+                return;
             }
             conn.output().write("HTTP/1.1 200 Connection established\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             conn.flush();
@@ -91,6 +102,7 @@ class MtaStsTest {
 
     @AfterEach
     void closeAll() throws Exception {
+        releaseSlow.countDown();
         for (AutoCloseable c : toClose.reversed()) {
             c.close();
         }
@@ -99,7 +111,8 @@ class MtaStsTest {
     private void writeZone(String id) throws IOException {
         Files.write(zone, List.of("$ORIGIN remote.test.", "$TTL 300",
                 "@ IN SOA ns.remote.test. hostmaster.remote.test. 1 3600 600 86400 300", "@ IN NS ns", "ns IN A 127.0.0.1",
-                "@ IN MX 10 mx", "mx IN A 127.0.0.1", "_mta-sts IN TXT \"v=STSv1; id=" + id + "\""), StandardCharsets.US_ASCII);
+                "@ IN MX 10 mx", "mx IN A 127.0.0.1", "_mta-sts IN TXT \"v=STSv1; id=" + id + "\"",
+                "_mta-sts.slow IN TXT \"v=STSv1; id=s1\""), StandardCharsets.US_ASCII);
     }
 
     private void serve(String status, String type, String body) {
@@ -222,6 +235,53 @@ class MtaStsTest {
             serve(bad[0], bad[1], bad[2]);
             assertEquals(Optional.empty(), sts(clock).build().policy("remote.test"), bad[0] + " " + bad[1] + " " + bad[2].length());
         }
+    }
+
+    @Test
+    @Timeout(60)
+    void aPolicyHostThatHangsDelaysOnlyTheMailForItsOwnDomain() throws Exception {
+        ManualClock clock = ManualClock.create();
+        // a timeout longer than the wait below: one lock for every domain would make it fail
+        MtaSts sts = sts(clock).timeout(Duration.ofSeconds(45)).build();
+        CompletableFuture<Optional<MtaSts.Policy>> slow = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                slow.complete(sts.policy("slow.remote.test"));
+            } catch (Throwable t) {
+                slow.completeExceptionally(t);
+            }
+        });
+        assertTrue(slowArrived.await(20, TimeUnit.SECONDS), "the slow domain's fetch began");
+        CompletableFuture<Optional<MtaSts.Policy>> other = CompletableFuture.supplyAsync(() -> {
+            try {
+                return sts.policy("remote.test");
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        }, runnable -> Thread.ofVirtual().start(runnable));
+        assertEquals(MtaSts.Mode.ENFORCE, other.get(20, TimeUnit.SECONDS).orElseThrow().mode(),
+                "another domain's policy while the slow host still holds its fetch");
+        assertTrue(!slow.isDone(), "the slow domain is still waiting for its host");
+        releaseSlow.countDown();
+        assertEquals(Optional.empty(), slow.get(20, TimeUnit.SECONDS), "no answer from its host: no policy");
+    }
+
+    @Test
+    void aNameThatIsNotAHostNameHasNoPolicyAndNamesNoFile() throws Exception {
+        ManualClock clock = ManualClock.create();
+        // a valid cached policy beside the cache directory: a name with ".." must not reach it
+        Files.createDirectories(dir.resolve("sts-cache"));
+        Files.writeString(dir.resolve("outside.policy"), "id x1\nfetched " + clock.instant().toEpochMilli()
+                + "\nversion: STSv1\nmode: enforce\nmx: evil.test\nmax_age: 86400\n");
+        MtaSts sts = sts(clock).build();
+        for (String name : List.of("../outside", "sts-cache/../../outside", "a/b.test", "[127.0.0.1]", "a..b", "-a.test", "")) {
+            assertEquals(Optional.empty(), sts.policy(name), name);
+        }
+        assertEquals(List.of(), fetches);
+        try (var files = Files.list(dir.resolve("sts-cache"))) {
+            assertEquals(List.of(), files.toList(), "no cache file was made");
+        }
+        assertEquals(MtaSts.Mode.ENFORCE, sts.policy("REMOTE.test.").orElseThrow().mode(), "case and a final dot do not matter");
     }
 
     @Test
