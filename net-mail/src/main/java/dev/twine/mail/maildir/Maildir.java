@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.LinkOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -30,6 +31,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -81,6 +83,11 @@ public final class Maildir implements MailStore {
     private final ConcurrentHashMap<Path, MailFolder> open = new ConcurrentHashMap<>();
     /** The folder watches IDLE waits on, which this store's deliveries wake. */
     private final FolderWatches watches;
+    /** What each cur/ and new/ held at its last listing for a quota, by directory. */
+    private final ConcurrentHashMap<Path, Usage> usage = new ConcurrentHashMap<>();
+
+    /** The bytes in a directory's files, listed at {@code listedAt} (epoch ms), when its time was {@code modified}. */
+    private record Usage(FileTime modified, long listedAt, long bytes) {}
 
     private Maildir(Path root, long quota, FolderWatches watches) {
         this.root = root;
@@ -133,7 +140,9 @@ public final class Maildir implements MailStore {
     /**
      * {@code user}'s quota and what their mail takes now (the sizes of the files in {@code cur/}
      * and {@code new/} of the inbox and every folder), or empty if this store has no quota.
-     * Blocks while it lists the user's directories; a delivery that wants to refuse mail over
+     * Blocks while it reads the user's folders: each folder's directory times, and the sizes in a
+     * directory only when it changed since this store last added them up (Maildir files never
+     * change in place); a delivery that wants to refuse mail over
      * quota ({@code 452 4.2.2} or {@code 552 5.2.2}, RFC 3463) asks this before storing.
      *
      * @throws IllegalArgumentException if {@code user} cannot name a directory here
@@ -152,21 +161,47 @@ public final class Maildir implements MailStore {
             }
         }
         for (Path folder : folders) {
-            for (String sub : List.of("cur", "new")) {
-                try (DirectoryStream<Path> ds = Files.newDirectoryStream(folder.resolve(sub))) {
-                    for (Path p : ds) {
-                        try {
-                            used += Files.size(p);
-                        } catch (NoSuchFileException gone) {
-                            // renamed or expunged meanwhile
-                        }
-                    }
-                } catch (NoSuchFileException | NotDirectoryException none) {
-                    // a folder not made yet holds nothing
-                }
-            }
+            used += bytesIn(folder.resolve("cur")) + bytesIn(folder.resolve("new"));
         }
         return Optional.of(new Quota(used, quota));
+    }
+
+    /**
+     * The sizes of the files in {@code dir} added up: listed again only when the directory's time
+     * changed since the last listing, or when that listing came so soon after a change that a later
+     * change in the same clock tick could have left the time as it was (2 s on file systems with
+     * whole-second times, 50 ms with finer ones, as {@link MailFolder} rescans). So an APPEND or a
+     * delivery checking the quota stats each folder, not each message, while nothing changes.
+     */
+    private long bytesIn(Path dir) throws IOException {
+        FileTime modified;
+        try {
+            modified = Files.getLastModifiedTime(dir); // before the listing: a change during it shows next time
+        } catch (NoSuchFileException gone) {
+            usage.remove(dir);
+            return 0; // a folder not made yet holds nothing
+        }
+        long now = System.currentTimeMillis();
+        Usage last = usage.get(dir);
+        long racy = modified.to(TimeUnit.NANOSECONDS) % 1_000_000_000L != 0 ? 50 : 2_000;
+        if (last != null && last.modified().equals(modified) && last.listedAt() - modified.toMillis() >= racy) {
+            return last.bytes();
+        }
+        long bytes = 0;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path p : ds) {
+                try {
+                    bytes += Files.size(p);
+                } catch (NoSuchFileException gone) {
+                    // renamed or expunged meanwhile
+                }
+            }
+        } catch (NoSuchFileException | NotDirectoryException none) {
+            usage.remove(dir);
+            return 0;
+        }
+        usage.put(dir, new Usage(modified, now, bytes));
+        return bytes;
     }
 
     /** The store's root directory. */

@@ -39,6 +39,49 @@ class QuotaTest {
     }
 
     @Test
+    void theUsageIsListedAgainOnlyWhenAFolderChangedAndNeverMissesAChange() throws Exception {
+        MailFixture f = MailFixture.create(tmp);
+        Maildir limited = f.maildir.withQuota(1 << 20);
+        f.deliver("alice", MailFixture.HELLO);
+        int hello = MailFixture.HELLO.length();
+        assertEquals(hello, limited.quota("alice").orElseThrow().used());
+        // changes right after a listing, in the same clock tick as the last one, are all seen
+        for (int i = 2; i <= 5; i++) {
+            f.deliver("alice", MailFixture.HELLO);
+            assertEquals((long) i * hello, limited.quota("alice").orElseThrow().used(), "after delivery " + i);
+        }
+        Path inboxNew = limited.inbox("alice").resolve("new");
+        Path first;
+        try (var files = java.nio.file.Files.list(inboxNew)) {
+            first = files.findFirst().orElseThrow();
+        }
+        java.nio.file.Files.move(first, limited.inbox("alice").resolve("cur").resolve(first.getFileName() + ":2,S"));
+        assertEquals(5L * hello, limited.quota("alice").orElseThrow().used(), "moved into cur/: still counted once");
+        try (var files = java.nio.file.Files.list(inboxNew)) {
+            java.nio.file.Files.delete(files.findFirst().orElseThrow());
+        }
+        assertEquals(4L * hello, limited.quota("alice").orElseThrow().used(), "an expunged file no longer counts");
+
+        // a directory whose last change is long past is trusted: Maildir files never change in
+        // place, so a file grown behind the store's back (which no Maildir writer does) shows
+        // that the folder was not listed again
+        java.nio.file.attribute.FileTime past = java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 10_000);
+        for (String sub : java.util.List.of("cur", "new")) {
+            java.nio.file.Files.setLastModifiedTime(limited.inbox("alice").resolve(sub), past);
+        }
+        assertEquals(4L * hello, limited.quota("alice").orElseThrow().used(), "listed again: the times changed");
+        Path grown;
+        try (var files = java.nio.file.Files.list(inboxNew)) {
+            grown = files.findFirst().orElseThrow();
+        }
+        java.nio.file.Files.write(grown, new byte[100], java.nio.file.StandardOpenOption.APPEND);
+        java.nio.file.Files.setLastModifiedTime(inboxNew, past);
+        assertEquals(4L * hello, limited.quota("alice").orElseThrow().used(), "not listed again: nothing was added or removed");
+        f.deliver("alice", MailFixture.HELLO);
+        assertEquals(5L * hello + 100, limited.quota("alice").orElseThrow().used(), "a delivery changes new/: listed again");
+    }
+
+    @Test
     void imapTellsTheQuotaAndRefusesAppendAndCopyPastIt() throws Exception {
         int i = 0;
         for (Chunking c : Chunking.standard()) {
