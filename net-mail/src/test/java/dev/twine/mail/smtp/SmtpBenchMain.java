@@ -8,7 +8,10 @@ import java.nio.file.Path;
 /**
  * Starts Twine's SMTP server (port 25 role, Maildir delivery with fsync) for {@code ci/bench-smtp}:
  * {@code SmtpBenchMain DOMAIN USERS MAILDIR ENDPOINT}. Prints {@code listening smtp tcp ADDR:PORT}
- * and runs until killed.
+ * and runs until killed. With the launcher's classes on the class path ({@code samples/target/classes},
+ * which {@code ci/bench-smtp} adds) it logs as {@code twine mail} does, through the launcher's own
+ * handler and line; else through the JDK's {@code ConsoleHandler}, which costs more per line and
+ * says so on standard error.
  */
 public final class SmtpBenchMain {
     private SmtpBenchMain() {}
@@ -19,6 +22,7 @@ public final class SmtpBenchMain {
             System.err.println("usage: SmtpBenchMain DOMAIN USERS MAILDIR ENDPOINT");
             System.exit(2);
         }
+        launcherLogging();
         UsersFile users = UsersFile.load(Path.of(args[1]));
         SmtpServer server = SmtpServer.builder().domain(args[0])
                 .delivery(MaildirDelivery.builder().domain(args[0]).users(users).maildir(Maildir.open(Path.of(args[2]))).build())
@@ -33,5 +37,18 @@ public final class SmtpBenchMain {
         }
         System.out.flush();
         server.awaitTermination();
+    }
+
+    /** Installs the launcher's log handler ({@code dev.twine.samples.LogHandler.install}) if it is here. */
+    private static void launcherLogging() {
+        try {
+            java.lang.reflect.Method install = Class.forName("dev.twine.samples.LogHandler")
+                    .getDeclaredMethod("install", java.io.PrintStream.class);
+            install.setAccessible(true);
+            install.invoke(null, System.err);
+        } catch (ReflectiveOperationException e) {
+            System.err.println("SmtpBenchMain: the launcher's classes are not on the class path ("
+                    + e + "); logging through the JDK's ConsoleHandler");
+        }
     }
 }
