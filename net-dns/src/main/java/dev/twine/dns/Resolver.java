@@ -17,6 +17,7 @@ import java.util.Objects;
 import java.util.Set;
 import org.xbill.DNS.CNAMERecord;
 import org.xbill.DNS.DClass;
+import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.Rcode;
@@ -43,14 +44,45 @@ import org.xbill.DNS.TextParseException;
  * {@link java.net.SocketTimeoutException} when no server answered, and
  * {@link InterruptedException} when the thread is interrupted (cancellation). Instances are
  * immutable and thread-safe.
+ *
+ * <h2>DNSSEC</h2>
+ * This client does not validate signatures itself. {@link #authenticatedLookup} asks with the AD
+ * bit set (RFC 6840 §5.7) and reports whether the server answered with it: a validating
+ * recursive resolver sets it when it found the answer secure (RFC 4035 §3.2.3). That is only worth
+ * something when the path to that resolver cannot be tampered with, so the bit is believed only
+ * from servers this resolver trusts ({@link Builder#trustAuthenticatedData}): by default when every
+ * server is on a loopback address (a validating resolver on this host, as Postfix's DANE support
+ * asks for), or when resolv.conf says {@code options trust-ad} (as glibc reads it).
  */
 public final class Resolver {
     private final Exchanger exchanger;
     private final List<InetSocketAddress> servers;
+    private final boolean trustAd;
 
     private Resolver(Builder b) {
         this.servers = List.copyOf(b.servers);
         this.exchanger = new Exchanger(servers, b.timeout, b.attempts);
+        this.trustAd = b.trustAd != null ? b.trustAd : servers.stream().allMatch(a -> a.getAddress().isLoopbackAddress());
+    }
+
+    /**
+     * The records of one lookup and whether they are authenticated.
+     *
+     * @param records the records, as {@link #lookup} returns them
+     * @param authenticated whether the server set the AD bit (its DNSSEC validation found the
+     *     answer secure) and this resolver trusts it to; false for an insecure or unsigned answer
+     * @param <T> the record class
+     */
+    public record Lookup<T extends DnsRecord>(List<T> records, boolean authenticated) {
+        /** Copies the list; nothing may be null. */
+        public Lookup {
+            records = List.copyOf(records);
+        }
+    }
+
+    /** Whether the AD bit of these servers' answers is believed; see the class description. */
+    public boolean trustsAuthenticatedData() {
+        return trustAd;
     }
 
     /** Starts a configuration. */
@@ -74,9 +106,42 @@ public final class Resolver {
      * @throws InterruptedException if interrupted while waiting
      */
     public List<DnsRecord> lookup(String name, RecordType type) throws IOException, InterruptedException {
+        return ask(name, type, false).records();
+    }
+
+    /**
+     * Like {@link #lookup}, and whether the answer is authenticated by DNSSEC: asked with the AD
+     * bit, and true only if the server set it in its answer and this resolver trusts it (see the
+     * class description). A name error or a failure throws as {@link #lookup} does; an empty
+     * answer (NODATA) can be authenticated too, the server having checked the proof of absence.
+     *
+     * @throws IllegalArgumentException if {@code recordClass} does not belong to {@code type}
+     */
+    public <T extends DnsRecord> Lookup<T> authenticatedLookup(String name, RecordType type, Class<T> recordClass)
+            throws IOException, InterruptedException {
+        Lookup<DnsRecord> l = ask(name, type, true);
+        return new Lookup<>(cast(l.records(), type, recordClass), l.authenticated());
+    }
+
+    /**
+     * {@link #lookupMx}, and whether the answer is authenticated ({@link #authenticatedLookup}).
+     *
+     * @throws DnsException with {@link DnsException#isNameError()} if the domain does not exist
+     */
+    public Lookup<DnsRecord.Mx> authenticatedLookupMx(String domain) throws IOException, InterruptedException {
+        Lookup<DnsRecord.Mx> l = authenticatedLookup(domain, RecordType.MX, DnsRecord.Mx.class);
+        return new Lookup<>(byPreference(l.records()), l.authenticated());
+    }
+
+    private Lookup<DnsRecord> ask(String name, RecordType type, boolean wantAd) throws IOException, InterruptedException {
         Objects.requireNonNull(type, "type");
         Name qname = toName(name);
-        Message response = exchanger.exchange(Exchanger.query(Record.newRecord(qname, type.code(), DClass.IN)));
+        Message query = Exchanger.query(Record.newRecord(qname, type.code(), DClass.IN));
+        if (wantAd) {
+            // RFC 6840 §5.7: the asker understands the AD bit and wants it in the answer
+            query.getHeader().setFlag(Flags.AD);
+        }
+        Message response = exchanger.exchange(query);
         int rcode = response.getRcode();
         if (rcode != Rcode.NOERROR) {
             throw new DnsException(rcode, Rcode.string(rcode), name);
@@ -102,7 +167,7 @@ public final class Resolver {
                 out.add(Records.typed(r));
             }
         }
-        return out;
+        return new Lookup<>(out, wantAd && trustAd && response.getHeader().getFlag(Flags.AD));
     }
 
     /**
@@ -112,8 +177,12 @@ public final class Resolver {
      */
     public <T extends DnsRecord> List<T> lookup(String name, RecordType type, Class<T> recordClass)
             throws IOException, InterruptedException {
+        return cast(lookup(name, type), type, recordClass);
+    }
+
+    private static <T extends DnsRecord> List<T> cast(List<DnsRecord> records, RecordType type, Class<T> recordClass) {
         List<T> out = new ArrayList<>();
-        for (DnsRecord r : lookup(name, type)) {
+        for (DnsRecord r : records) {
             if (!recordClass.isInstance(r)) {
                 throw new IllegalArgumentException(recordClass.getSimpleName() + " is not the record class of " + type);
             }
@@ -132,7 +201,12 @@ public final class Resolver {
      * @see #lookup(String, RecordType)
      */
     public List<DnsRecord.Mx> lookupMx(String domain) throws IOException, InterruptedException {
-        List<DnsRecord.Mx> mx = new ArrayList<>(lookup(domain, RecordType.MX, DnsRecord.Mx.class));
+        return byPreference(lookup(domain, RecordType.MX, DnsRecord.Mx.class));
+    }
+
+    /** Most preferred first; a stable sort, so equal preferences keep the server's order. */
+    private static List<DnsRecord.Mx> byPreference(List<DnsRecord.Mx> records) {
+        List<DnsRecord.Mx> mx = new ArrayList<>(records);
         mx.sort(Comparator.comparingInt(DnsRecord.Mx::preference));
         return mx;
     }
@@ -185,8 +259,21 @@ public final class Resolver {
         private final List<InetSocketAddress> servers = new ArrayList<>();
         private Duration timeout = Duration.ofSeconds(2);
         private int attempts = 2;
+        /** Null: trusted when every server is on a loopback address. */
+        private Boolean trustAd;
 
         private Builder() {}
+
+        /**
+         * Whether to believe the AD bit in these servers' answers ({@link #authenticatedLookup}).
+         * Without this call: yes when every server is on a loopback address, or when a
+         * {@linkplain #serversFrom resolv.conf} read says {@code options trust-ad}. Say yes for a
+         * remote server only over a path no one can tamper with.
+         */
+        public Builder trustAuthenticatedData(boolean trust) {
+            this.trustAd = trust;
+            return this;
+        }
 
         /** Adds a server to ask, by IP address literal and port. */
         public Builder server(String address, int port) {
@@ -204,7 +291,8 @@ public final class Resolver {
 
         /**
          * Adds the {@code nameserver} lines of a resolv.conf file (port 53), such as
-         * {@code /etc/resolv.conf}.
+         * {@code /etc/resolv.conf}; an {@code options} line with {@code trust-ad} makes this
+         * resolver {@linkplain #trustAuthenticatedData trust the AD bit} (unless that was set).
          *
          * @throws IOException if the file cannot be read
          */
@@ -215,6 +303,8 @@ public final class Resolver {
                     String addr = f[1];
                     int zone = addr.indexOf('%');
                     server(zone >= 0 ? addr.substring(0, zone) : addr, 53);
+                } else if (f[0].equals("options") && List.of(f).contains("trust-ad") && trustAd == null) {
+                    trustAd = true;
                 }
             }
             return this;

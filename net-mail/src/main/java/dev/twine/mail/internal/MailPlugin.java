@@ -101,6 +101,9 @@ public final class MailPlugin implements ServicePlugin {
                 Option.value("--smarthost-password-file", "FILE", "File whose first line is the smarthost AUTH password."),
                 Option.value("--dns", "HOST:PORT", "DNS server for MX, DKIM, SPF and DMARC lookups (default: the first nameserver in"
                         + " /etc/resolv.conf)."),
+                Option.flag("--dns-trust-ad", "Believe the AD bit (DNSSEC-validated) in the answers of a --dns server that is"
+                        + " not on loopback; REQUIRETLS mail goes only to MX hosts DNSSEC or an enforced MTA-STS policy vouches"
+                        + " for (default: believed from loopback servers, or with 'options trust-ad' in /etc/resolv.conf)."),
                 Option.value("--dkim-key", "[DOMAIN:]FILE", "PEM PKCS#8 key (RSA or Ed25519) that DKIM-signs what logged-in users"
                         + " relay from DOMAIN, or from every local domain without DOMAIN: (repeatable, one per domain);"
                         + " make one with 'twine mail dkim-keygen'.").asRepeatable(),
@@ -604,11 +607,19 @@ public final class MailPlugin implements ServicePlugin {
         return null;
     }
 
-    /** The resolver for MX lookups: {@code --dns}, or the nameservers in /etc/resolv.conf, or 127.0.0.1:53. */
+    /**
+     * The resolver for MX lookups: {@code --dns} (its AD bit believed from loopback, or with
+     * {@code --dns-trust-ad}), or the nameservers in /etc/resolv.conf, or 127.0.0.1:53.
+     */
     private static Resolver dnsResolver(Arguments args) {
+        boolean trustAd = args.flag("--dns-trust-ad");
+        if (trustAd && args.hostPort("--dns").isEmpty()) {
+            throw new IllegalArgumentException("--dns-trust-ad needs --dns (for /etc/resolv.conf, write 'options trust-ad' there)");
+        }
         return args.hostPort("--dns").map(a -> {
             try {
-                return Resolver.builder().server(a.getHostString(), a.getPort()).build();
+                Resolver.Builder b = Resolver.builder().server(a.getHostString(), a.getPort());
+                return (trustAd ? b.trustAuthenticatedData(true) : b).build();
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--dns: " + e.getMessage(), e);
             }

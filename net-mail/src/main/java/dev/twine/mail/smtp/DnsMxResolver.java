@@ -14,7 +14,10 @@ import java.util.Objects;
 /**
  * An {@link MxResolver} over net-dns's {@link Resolver}: the MX targets of a domain by preference
  * (RFC 5321 §5.1), the domain itself when it has no MX record (the implicit MX), and no host at
- * all for a null MX (RFC 7505) or a domain that does not exist.
+ * all for a null MX (RFC 7505) or a domain that does not exist. The MX query asks for the AD bit:
+ * {@link MxResolver#hops} says the hops are authenticated when the resolver trusts the bit and the
+ * server set it ({@link Resolver#authenticatedLookup}), which a validating resolver on this host
+ * does for a domain whose MX records DNSSEC proves.
  */
 public final class DnsMxResolver {
     private DnsMxResolver() {}
@@ -41,18 +44,26 @@ public final class DnsMxResolver {
 
             @Override
             public List<Host> hosts(String domain) throws IOException {
+                return hops(domain).hosts();
+            }
+
+            @Override
+            public Hops hops(String domain) throws IOException {
                 return resolve(resolver, port, domain);
             }
         };
     }
 
-    private static List<MxResolver.Host> resolve(Resolver resolver, int port, String domain) throws IOException {
+    private static MxResolver.Hops resolve(Resolver resolver, int port, String domain) throws IOException {
         List<DnsRecord.Mx> mx;
+        boolean authenticated;
         try {
-            mx = resolver.lookupMx(domain);
+            Resolver.Lookup<DnsRecord.Mx> answer = resolver.authenticatedLookupMx(domain);
+            mx = answer.records();
+            authenticated = answer.authenticated();
         } catch (DnsException e) {
             if (e.isNameError()) {
-                return List.of(); // NXDOMAIN: permanent
+                return new MxResolver.Hops(List.of(), false); // NXDOMAIN: permanent
             }
             throw e;
         } catch (InterruptedException e) {
@@ -68,7 +79,7 @@ public final class DnsMxResolver {
         for (DnsRecord.Mx m : mx) {
             String host = m.exchange().endsWith(".") ? m.exchange().substring(0, m.exchange().length() - 1) : m.exchange();
             if (host.isEmpty()) {
-                return List.of(); // RFC 7505 null MX: the domain takes no mail
+                return new MxResolver.Hops(List.of(), authenticated); // RFC 7505 null MX: the domain takes no mail
             }
             // the exchange's addresses come from the same resolver, not the system's
             try {
@@ -86,6 +97,8 @@ public final class DnsMxResolver {
         if (hosts.isEmpty()) {
             throw lastFailure != null ? lastFailure : new IOException("no address for any MX host of " + domain);
         }
-        return hosts;
+        // the MX answer is what REQUIRETLS needs vouched for (RFC 8689 §4.2.1): the certificate,
+        // checked against the MX name, covers the address lookups
+        return new MxResolver.Hops(hosts, authenticated);
     }
 }

@@ -38,6 +38,32 @@ public interface MxResolver {
     }
 
     /**
+     * {@link #hosts}, and whether the hosts can be trusted to be the domain's own: true when the
+     * MX answer was authenticated by DNSSEC, or when no DNS was asked (a {@linkplain #fixed fixed
+     * next hop} or a {@linkplain #of table}, set by the operator). A message sent with REQUIRETLS
+     * goes only to hosts so vouched for, or named by the domain's enforced MTA-STS policy
+     * (RFC 8689 §4.2.1). By default {@link #hosts}, not authenticated.
+     *
+     * @throws IOException as {@link #lookup} does
+     */
+    default Hops hops(String domain) throws IOException {
+        return new Hops(hosts(domain), false);
+    }
+
+    /**
+     * The next hops for a domain and whether they are authenticated ({@link #hops}).
+     *
+     * @param hosts the hops, best first
+     * @param authenticated whether the MX answer was DNSSEC-authenticated, or no DNS was asked
+     */
+    record Hops(List<Host> hosts, boolean authenticated) {
+        /** Copies the list. */
+        public Hops {
+            hosts = List.copyOf(hosts);
+        }
+    }
+
+    /**
      * One next hop.
      *
      * @param name the MX host name (or the address itself when no name is known), without a
@@ -62,24 +88,42 @@ public interface MxResolver {
         }
     }
 
-    /** Sends every domain's mail to one host ({@code --smarthost HOST:PORT}). */
+    /**
+     * Sends every domain's mail to one host ({@code --smarthost HOST:PORT}); its hop counts as
+     * {@linkplain #hops authenticated}, the operator having named it.
+     */
     static MxResolver fixed(String hostPort) {
         Objects.requireNonNull(hostPort, "hostPort");
-        return domain -> List.of(hostPort);
+        return configured(domain -> List.of(hostPort));
+    }
+
+    /** {@code lookup} as a resolver whose hops the operator configured: no DNS, so authenticated. */
+    private static MxResolver configured(MxResolver lookup) {
+        return new MxResolver() {
+            @Override
+            public List<String> lookup(String domain) throws IOException {
+                return lookup.lookup(domain);
+            }
+
+            @Override
+            public Hops hops(String domain) throws IOException {
+                return new Hops(hosts(domain), true);
+            }
+        };
     }
 
     /**
      * A static table, domain (lower case) to {@code host:port} list; unknown domains fail
-     * temporarily, as a DNS timeout would.
+     * temporarily, as a DNS timeout would. Its hops count as {@linkplain #hops authenticated}.
      */
     static MxResolver of(Map<String, List<String>> table) {
         Map<String, List<String>> copy = Map.copyOf(table);
-        return domain -> {
+        return configured(domain -> {
             List<String> hosts = copy.get(domain.toLowerCase(java.util.Locale.ROOT));
             if (hosts == null) {
                 throw new IOException("no MX data for " + domain);
             }
             return hosts;
-        };
+        });
     }
 }

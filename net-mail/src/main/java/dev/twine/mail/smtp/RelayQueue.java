@@ -63,7 +63,9 @@ import java.util.stream.Collectors;
  * credentials are configured and the hop offers it. A message sent with REQUIRETLS (RFC 8689)
  * goes only to a hop that offers it over TLS with a certificate valid for the MX host's name
  * ({@link Builder#verifiedTls}), and bounces with {@code 5.7.30} when every host answered and
- * none does.
+ * none does. Its MX hosts must be vouched for first (RFC 8689 §4.2.1): authenticated by DNSSEC
+ * ({@link MxResolver#hops}) or named by the domain's MTA-STS policy in enforce mode; else it
+ * bounces with {@code 5.7.30} at once, no host connected to.
  *
  * <h2>Delivery status notifications</h2>
  * The DSN parameters (RFC 3461) of the envelope and of each recipient are kept with the message:
@@ -391,8 +393,11 @@ public final class RelayQueue implements Service, MailDelivery<String> {
 
     private void deliverGroup(Envelope env, String domain, List<Queued> rcpts, byte[] message, Outcome outcome) {
         List<MxResolver.Host> hosts;
+        boolean authenticated;
         try {
-            hosts = resolver.hosts(domain);
+            MxResolver.Hops hops = resolver.hops(domain);
+            hosts = hops.hosts();
+            authenticated = hops.authenticated();
         } catch (IOException e) {
             outcome.retry(rcpts, "MX lookup for " + domain + " failed: " + e.getMessage());
             return;
@@ -406,6 +411,16 @@ public final class RelayQueue implements Service, MailDelivery<String> {
         rcpts.forEach(r -> byAddress.put(r.address(), r.parameters()));
         Optional<MtaSts.Policy> policy = stsPolicy(env, domain, message);
         boolean enforce = policy.isPresent() && policy.get().mode() == MtaSts.Mode.ENFORCE;
+        if (env.parameters.requireTls() && !authenticated && !enforce) {
+            // RFC 8689 §4.2.1: the MX hosts must be vouched for, by DNSSEC or by an MTA-STS policy
+            // in enforce mode; else a forged MX answer could name a host with a valid certificate
+            // of its own. Nothing is sent: bounced with 5.7.30, as when no host will do.
+            String why = "REQUIRETLS: the MX lookup for " + domain + " is not DNSSEC-authenticated and "
+                    + domain + " has no MTA-STS policy in enforce mode";
+            LOG.log(System.Logger.Level.INFO, "queue " + env.id + ": " + why);
+            rcpts.forEach(r -> outcome.failed.add(new Report(r, "5.7.30", why, null)));
+            return;
+        }
         String lastError = "no next hop";
         String refusedTls = null;
         String refusedSts = null;

@@ -40,7 +40,9 @@ class MailPluginTest {
         Map<String, List<String>> given = new HashMap<>();
         List<String> flags = new ArrayList<>();
         for (int i = 0; i < kv.length; i++) {
-            if (kv[i].equals("--allow-plain-auth")) {
+            String name = kv[i];
+            // a flag is an option without a value label
+            if (plugin.options().stream().anyMatch(o -> o.name().equals(name) && o.label() == null)) {
                 flags.add(kv[i]);
             } else {
                 given.computeIfAbsent(kv[i], k -> new ArrayList<>()).add(kv[++i]);
@@ -222,6 +224,9 @@ class MailPluginTest {
         e = assertThrows(IllegalArgumentException.class,
                 () -> plugin.create(args("--domain", "a.test", "--users", users, "--maildir", maildir, "--queue", plainFile.toString())));
         assertEquals("--queue: not a directory: " + plainFile, e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> plugin.create(args("--domain", "a.test", "--users", users, "--maildir", maildir, "--dns-trust-ad")));
+        assertTrue(e.getMessage().startsWith("--dns-trust-ad needs --dns"), e.getMessage());
     }
 
     @Test

@@ -156,6 +156,46 @@ class MtaStsTest {
                 fetches.toString());
     }
 
+    /** Relays a REQUIRETLS message from alice to bob@remote.test through {@code q}. */
+    private static void sendRequiringTls(RelayQueue q) throws Exception {
+        MailDelivery.Session session = new MailDelivery.Session(new InetSocketAddress("127.0.0.1", 1), "client.example",
+                Optional.empty(), Optional.empty());
+        q.deliver(new MailDelivery.Envelope<>(session, "R1", "alice@example.test",
+                List.of(new MailDelivery.Recipient<>("bob@remote.test", "bob@remote.test")),
+                new MailParameters(Optional.empty(), Optional.empty(), true)),
+                new java.io.ByteArrayInputStream(message("")));
+    }
+
+    @Test
+    void aRequireTlsMessageGoesToAnMxAnEnforcedPolicyNamesThoughDnssecDidNotVouchForIt() throws Exception {
+        // the zone's server is authoritative and sets no AD bit: only the policy vouches for the MX
+        RecordingHop h = RecordingHop.withTls(serverTls, "REQUIRETLS");
+        toClose.add(h);
+        RelayQueue q = queue(h, ManualClock.create());
+        sendRequiringTls(q);
+        q.deliverDue();
+        assertEquals(0, q.size());
+        assertEquals(1, h.messages.size());
+        assertEquals(List.of(true), h.secure);
+        assertEquals(List.of(), SmtpTestSupport.delivered(dir, "alice"), "no bounce");
+    }
+
+    @Test
+    void underATestingPolicyAnUnauthenticatedMxGetsNoRequireTlsMessage() throws Exception {
+        serve("200 OK", "text/plain", "version: STSv1\nmode: testing\nmx: mx.remote.test\nmax_age: 86400\n");
+        RecordingHop h = RecordingHop.withTls(serverTls, "REQUIRETLS");
+        toClose.add(h);
+        RelayQueue q = queue(h, ManualClock.create());
+        sendRequiringTls(q);
+        q.deliverDue();
+        assertEquals(0, q.size());
+        assertEquals(List.of(), h.commands, "not even connected to");
+        List<Path> bounces = SmtpTestSupport.delivered(dir, "alice");
+        assertEquals(1, bounces.size());
+        String dsn = Files.readString(bounces.get(0));
+        assertTrue(dsn.contains("Status: 5.7.30") && dsn.contains("not DNSSEC-authenticated"), dsn);
+    }
+
     @Test
     void underAnEnforcedPolicyAHopWithoutTlsGetsNothingAndTheMailWaits() throws Exception {
         RecordingHop h = hop(null);

@@ -63,8 +63,16 @@ class RelayQueueRequireTlsTest {
         return h;
     }
 
-    /** The MX host {@code name} at the hop's loopback address, as DnsMxResolver gives them. */
+    /**
+     * The MX host {@code name} at the hop's loopback address, as DnsMxResolver gives them for a
+     * domain whose MX answer DNSSEC authenticated.
+     */
     private static MxResolver mx(String name, RecordingHop h) {
+        return mx(name, h, true);
+    }
+
+    /** {@link #mx(String, RecordingHop)}, the MX answer authenticated or not. */
+    private static MxResolver mx(String name, RecordingHop h, boolean authenticated) {
         return new MxResolver() {
             @Override
             public List<String> lookup(String domain) {
@@ -72,8 +80,8 @@ class RelayQueueRequireTlsTest {
             }
 
             @Override
-            public List<Host> hosts(String domain) {
-                return List.of(new Host(name, h.hostPort()));
+            public Hops hops(String domain) {
+                return new Hops(List.of(new Host(name, h.hostPort())), authenticated);
             }
         };
     }
@@ -116,6 +124,27 @@ class RelayQueueRequireTlsTest {
         assertEquals(List.of(true), h.secure, "over TLS");
         assertTrue(h.commands.contains("MAIL FROM:<alice@example.test> RET=FULL REQUIRETLS"), h.commands.toString());
         assertEquals(List.of(), delivered(dir, "alice"), "no bounce");
+    }
+
+    @Test
+    void anMxAnswerThatDnssecDidNotAuthenticateGetsNothingAndTheMessageBouncesWith5730() throws Exception {
+        RecordingHop h = hop(serverTls, "REQUIRETLS", "DSN");
+        RelayQueue q = queue(mx("mx.remote.test", h, false));
+        send(q, true);
+        q.deliverDue();
+        assertEquals(0, q.size());
+        assertEquals(List.of(), h.commands, "not even connected: a forged MX could hold a valid certificate");
+        assertTrue(bounce().contains("not DNSSEC-authenticated"));
+    }
+
+    @Test
+    void anOrdinaryMessageGoesToAnUnauthenticatedMx() throws Exception {
+        RecordingHop h = hop(serverTls, "REQUIRETLS");
+        RelayQueue q = queue(mx("mx.remote.test", h, false));
+        send(q, false);
+        q.deliverDue();
+        assertEquals(0, q.size());
+        assertEquals(1, h.messages.size());
     }
 
     @Test
