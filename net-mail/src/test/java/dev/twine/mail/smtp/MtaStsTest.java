@@ -156,25 +156,21 @@ class MtaStsTest {
                 fetches.toString());
     }
 
-    /** Relays a REQUIRETLS message from alice to bob@remote.test through {@code q}. */
-    private static void sendRequiringTls(RelayQueue q) throws Exception {
-        MailDelivery.Session session = new MailDelivery.Session(new InetSocketAddress("127.0.0.1", 1), "client.example",
-                Optional.empty(), Optional.empty());
-        q.deliver(new MailDelivery.Envelope<>(session, "R1", "alice@example.test",
-                List.of(new MailDelivery.Recipient<>("bob@remote.test", "bob@remote.test")),
-                new MailParameters(Optional.empty(), Optional.empty(), true)),
-                new java.io.ByteArrayInputStream(message("")));
+    /** Relays a REQUIRETLS message to bob@remote.test through a queue to a REQUIRETLS hop; returns the hop. */
+    private RecordingHop relayRequiringTls() throws Exception {
+        RecordingHop h = RecordingHop.withTls(serverTls, "REQUIRETLS");
+        toClose.add(h);
+        RelayQueue q = queue(h, ManualClock.create());
+        SmtpTestSupport.relay(q, "bob@remote.test", true, message(""));
+        q.deliverDue();
+        assertEquals(0, q.size(), "delivered or bounced, not waiting");
+        return h;
     }
 
     @Test
     void aRequireTlsMessageGoesToAnMxAnEnforcedPolicyNamesThoughDnssecDidNotVouchForIt() throws Exception {
         // the zone's server is authoritative and sets no AD bit: only the policy vouches for the MX
-        RecordingHop h = RecordingHop.withTls(serverTls, "REQUIRETLS");
-        toClose.add(h);
-        RelayQueue q = queue(h, ManualClock.create());
-        sendRequiringTls(q);
-        q.deliverDue();
-        assertEquals(0, q.size());
+        RecordingHop h = relayRequiringTls();
         assertEquals(1, h.messages.size());
         assertEquals(List.of(true), h.secure);
         assertEquals(List.of(), SmtpTestSupport.delivered(dir, "alice"), "no bounce");
@@ -183,12 +179,7 @@ class MtaStsTest {
     @Test
     void underATestingPolicyAnUnauthenticatedMxGetsNoRequireTlsMessage() throws Exception {
         serve("200 OK", "text/plain", "version: STSv1\nmode: testing\nmx: mx.remote.test\nmax_age: 86400\n");
-        RecordingHop h = RecordingHop.withTls(serverTls, "REQUIRETLS");
-        toClose.add(h);
-        RelayQueue q = queue(h, ManualClock.create());
-        sendRequiringTls(q);
-        q.deliverDue();
-        assertEquals(0, q.size());
+        RecordingHop h = relayRequiringTls();
         assertEquals(List.of(), h.commands, "not even connected to");
         List<Path> bounces = SmtpTestSupport.delivered(dir, "alice");
         assertEquals(1, bounces.size());

@@ -12,15 +12,12 @@ import dev.twine.core.Tls;
 import dev.twine.core.testing.ManualClock;
 import dev.twine.core.testing.MemoryConnections;
 import dev.twine.mail.maildir.Maildir;
-import java.io.ByteArrayInputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -97,12 +94,7 @@ class RelayQueueRequireTlsTest {
             .getBytes(StandardCharsets.US_ASCII);
 
     private static void send(RelayQueue q, boolean requireTls) throws Exception {
-        MailDelivery.Session session = new MailDelivery.Session(new InetSocketAddress("127.0.0.1", 1), "client.example",
-                Optional.empty(), Optional.empty());
-        q.deliver(new MailDelivery.Envelope<>(session, "R1", "alice@example.test",
-                List.of(new MailDelivery.Recipient<>("bob@remote.test", "bob@remote.test")),
-                new MailParameters(Optional.of(MailParameters.Ret.FULL), Optional.empty(), requireTls)),
-                new ByteArrayInputStream(MESSAGE));
+        SmtpTestSupport.relay(q, "bob@remote.test", requireTls, MESSAGE);
     }
 
     private String bounce() throws Exception {

@@ -11,9 +11,7 @@ import dev.twine.core.testing.ManualClock;
 import dev.twine.dns.DnsServer;
 import dev.twine.dns.Resolver;
 import dev.twine.mail.maildir.Maildir;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +19,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -166,11 +163,8 @@ class RequireTlsDnssecInteropTest {
     }
 
     private static void sendRequiringTls(RelayQueue q, String to) throws Exception {
-        MailDelivery.Session session = new MailDelivery.Session(new InetSocketAddress("127.0.0.1", 1), "client.example",
-                Optional.empty(), Optional.empty());
-        q.deliver(new MailDelivery.Envelope<>(session, "R1", "alice@example.test",
-                List.of(new MailDelivery.Recipient<>(to, to)), new MailParameters(Optional.empty(), Optional.empty(), true)),
-                new ByteArrayInputStream("From: alice@example.test\r\nSubject: s\r\n\r\nsecret\r\n".getBytes(StandardCharsets.US_ASCII)));
+        byte[] message = "From: alice@example.test\r\nSubject: s\r\n\r\nsecret\r\n".getBytes(StandardCharsets.US_ASCII);
+        SmtpTestSupport.relay(q, to, true, message);
     }
 
     @Test

@@ -23,6 +23,18 @@ final class SmtpTestSupport {
 
     private SmtpTestSupport() {}
 
+    /**
+     * Hands {@code q} a message from alice@example.test to {@code to} as the SMTP server would
+     * ({@code RET=FULL}, with REQUIRETLS or not).
+     */
+    static void relay(RelayQueue q, String to, boolean requireTls, byte[] message) throws Exception {
+        MailDelivery.Session session = new MailDelivery.Session(new java.net.InetSocketAddress("127.0.0.1", 1),
+                "client.example", java.util.Optional.empty(), java.util.Optional.empty());
+        q.deliver(new MailDelivery.Envelope<>(session, "R1", "alice@example.test", List.of(new MailDelivery.Recipient<>(to, to)),
+                new MailParameters(java.util.Optional.of(MailParameters.Ret.FULL), java.util.Optional.empty(), requireTls)),
+                new java.io.ByteArrayInputStream(message));
+    }
+
     static UsersFile users(Path dir) throws IOException {
         Path f = dir.resolve("users");
         if (!Files.exists(f)) {
