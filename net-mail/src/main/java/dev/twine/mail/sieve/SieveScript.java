@@ -909,11 +909,11 @@ public final class SieveScript {
                     } else if (a.has("regex")) {
                         java.util.regex.Matcher m;
                         try {
-                            m = Pattern.compile(key, octet ? 0 : Pattern.CASE_INSENSITIVE).matcher(value);
+                            m = Pattern.compile(key, octet ? 0 : Pattern.CASE_INSENSITIVE).matcher(new Budgeted(value));
                         } catch (PatternSyntaxException e) {
                             throw new SieveException(a.node().line(), "bad regular expression \"" + key + "\"");
                         }
-                        if (m.find()) {
+                        if (Budgeted.find(m)) {
                             List<String> groups = new ArrayList<>();
                             for (int g = 0; g <= Math.min(m.groupCount(), 9); g++) {
                                 groups.add(m.group(g) == null ? "" : m.group(g));
@@ -994,6 +994,67 @@ public final class SieveScript {
                 }
             }
             return out;
+        }
+    }
+
+    /**
+     * The text a {@code :regex} key is matched against, counting the characters the matcher reads.
+     * Java's engine backtracks: a user's pattern such as {@code (.*,){12}X} on a header a sender
+     * made of many commas takes time growing as a power of its length (15 s for thirty commas on
+     * JDK 25), and the message's delivery would never finish. So
+     * one match may read {@value #BASE} characters plus {@value #PER_CHAR} per character of the
+     * text (linear patterns read a few per character), after which it is no match, as an
+     * exhausted {@code :matches} is.
+     */
+    static final class Budgeted implements CharSequence {
+        static final long BASE = 1_000_000;
+        static final long PER_CHAR = 64;
+
+        /** Thrown inside the matcher when the budget is spent; never escapes {@link #find}. */
+        private static final class Spent extends RuntimeException {
+            Spent() {
+                super(null, null, false, false);
+            }
+        }
+
+        private final String text;
+        private long left;
+
+        Budgeted(String text) {
+            this.text = text;
+            this.left = BASE + PER_CHAR * text.length();
+        }
+
+        /** {@code m.find()} on a matcher over a {@link Budgeted} text: false once the budget is spent. */
+        static boolean find(java.util.regex.Matcher m) {
+            try {
+                return m.find();
+            } catch (Spent e) {
+                return false;
+            }
+        }
+
+        @Override
+        public char charAt(int index) {
+            if (--left < 0) {
+                throw new Spent();
+            }
+            return text.charAt(index);
+        }
+
+        @Override
+        public int length() {
+            return text.length();
+        }
+
+        @Override
+        public CharSequence subSequence(int start, int end) {
+            return text.substring(start, end);
+        }
+
+        @Override
+        public String toString() {
+            return text;
         }
     }
 

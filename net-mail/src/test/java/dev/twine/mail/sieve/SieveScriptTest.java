@@ -134,6 +134,32 @@ class SieveScriptTest {
     }
 
     @Test
+    // a separate thread: a runaway match ignores the interrupt, so only this way does the test end
+    @org.junit.jupiter.api.Timeout(value = 30, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+    void aBacktrackingRegexOnAHostileHeaderEndsAsNoMatch() throws Exception {
+        // (.*,){12}X on sixty commas and no X tries every way to pick twelve of them: Java's
+        // engine took 15 s for thirty here, and without a bound sixty take years
+        TestMessage hostile = new TestMessage("mallory@example.net", "bob@example.net",
+                "From: mallory@example.net\r\nSubject: " + ",".repeat(60) + "!\r\n\r\nbody\r\n");
+        String script = """
+                require ["regex", "fileinto"];
+                if header :regex "subject" "(.*,){12}X" { fileinto "Never"; }
+                elsif header :regex "subject" "^,+!$" { fileinto "Linear"; }
+                """;
+        assertEquals(List.of(new FileInto("Linear", Set.of())), run(script, hostile),
+                "the runaway pattern is no match; the next, linear one still matches");
+        // a linear pattern over a long value stays within its budget
+        String big = "x".repeat(200_000) + "needle";
+        TestMessage large = new TestMessage("a@example.net", "bob@example.net",
+                "From: a@example.net\r\nSubject: s\r\n\r\n" + big + "\r\n");
+        String body = """
+                require ["regex", "body", "fileinto"];
+                if body :text :regex "x+needle" { fileinto "Found"; }
+                """;
+        assertEquals(List.of(new FileInto("Found", Set.of())), run(body, large));
+    }
+
+    @Test
     void multiLineStringsAreDotUnstuffed() throws Exception {
         String script = "require \"variables\";\nset \"t\" text:  # note\r\n..first\r\nsecond\r\n.\r\n;\n"
                 + "if string :is \"${t}\" \".first\\r\\nsecond\\r\\n\" { discard; }\n";
