@@ -49,10 +49,11 @@ import org.xbill.DNS.TextParseException;
  * This client does not validate signatures itself. {@link #authenticatedLookup} asks with the AD
  * bit set (RFC 6840 §5.7) and reports whether the server answered with it: a validating
  * recursive resolver sets it when it found the answer secure (RFC 4035 §3.2.3). That is only worth
- * something when the path to that resolver cannot be tampered with, so the bit is believed only
- * from servers this resolver trusts ({@link Builder#trustAuthenticatedData}): by default when every
- * server is on a loopback address (a validating resolver on this host, as Postfix's DANE support
- * asks for), or when resolv.conf says {@code options trust-ad} (as glibc reads it).
+ * something when the path to that resolver cannot be tampered with, and the resolver itself
+ * validates (a forwarder on loopback, such as Docker's, may pass on a bit set far away), so the bit
+ * is believed only when the operator says so: {@link Builder#trustAuthenticatedData}, or
+ * {@code options trust-ad} in the resolv.conf read (glibc's rule; Postfix likewise asks to be told,
+ * with {@code smtp_dns_support_level = dnssec}, and wants a validating resolver on the host).
  */
 public final class Resolver {
     private final Exchanger exchanger;
@@ -62,7 +63,7 @@ public final class Resolver {
     private Resolver(Builder b) {
         this.servers = List.copyOf(b.servers);
         this.exchanger = new Exchanger(servers, b.timeout, b.attempts);
-        this.trustAd = b.trustAd != null ? b.trustAd : servers.stream().allMatch(a -> a.getAddress().isLoopbackAddress());
+        this.trustAd = b.trustAd != null && b.trustAd;
     }
 
     /**
@@ -259,16 +260,16 @@ public final class Resolver {
         private final List<InetSocketAddress> servers = new ArrayList<>();
         private Duration timeout = Duration.ofSeconds(2);
         private int attempts = 2;
-        /** Null: trusted when every server is on a loopback address. */
+        /** Null: not said, so not trusted. */
         private Boolean trustAd;
 
         private Builder() {}
 
         /**
          * Whether to believe the AD bit in these servers' answers ({@link #authenticatedLookup}).
-         * Without this call: yes when every server is on a loopback address, or when a
-         * {@linkplain #serversFrom resolv.conf} read says {@code options trust-ad}. Say yes for a
-         * remote server only over a path no one can tamper with.
+         * Without this call: only if a {@linkplain #serversFrom resolv.conf} read says
+         * {@code options trust-ad}. Say yes for a validating resolver on this host, or on a path
+         * no one can tamper with.
          */
         public Builder trustAuthenticatedData(boolean trust) {
             this.trustAd = trust;

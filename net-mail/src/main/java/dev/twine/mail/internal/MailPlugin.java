@@ -101,9 +101,10 @@ public final class MailPlugin implements ServicePlugin {
                 Option.value("--smarthost-password-file", "FILE", "File whose first line is the smarthost AUTH password."),
                 Option.value("--dns", "HOST:PORT", "DNS server for MX, DKIM, SPF and DMARC lookups (default: the first nameserver in"
                         + " /etc/resolv.conf)."),
-                Option.flag("--dns-trust-ad", "Believe the AD bit (DNSSEC-validated) in the answers of a --dns server that is"
-                        + " not on loopback; REQUIRETLS mail goes only to MX hosts DNSSEC or an enforced MTA-STS policy vouches"
-                        + " for (default: believed from loopback servers, or with 'options trust-ad' in /etc/resolv.conf)."),
+                Option.flag("--dns-trust-ad", "Believe the AD bit (DNSSEC-validated) in the DNS server's answers: say so for"
+                        + " a validating resolver on this host such as Unbound. REQUIRETLS mail goes only to MX hosts DNSSEC or"
+                        + " an enforced MTA-STS policy vouches for (default: not believed, unless /etc/resolv.conf says"
+                        + " 'options trust-ad')."),
                 Option.value("--dkim-key", "[DOMAIN:]FILE", "PEM PKCS#8 key (RSA or Ed25519) that DKIM-signs what logged-in users"
                         + " relay from DOMAIN, or from every local domain without DOMAIN: (repeatable, one per domain);"
                         + " make one with 'twine mail dkim-keygen'.").asRepeatable(),
@@ -608,22 +609,27 @@ public final class MailPlugin implements ServicePlugin {
     }
 
     /**
-     * The resolver for MX lookups: {@code --dns} (its AD bit believed from loopback, or with
-     * {@code --dns-trust-ad}), or the nameservers in /etc/resolv.conf, or 127.0.0.1:53.
+     * The resolver for MX lookups: {@code --dns}, or the nameservers in /etc/resolv.conf, or
+     * 127.0.0.1:53; its AD bit believed with {@code --dns-trust-ad} (or resolv.conf's
+     * {@code options trust-ad}).
      */
     private static Resolver dnsResolver(Arguments args) {
-        boolean trustAd = args.flag("--dns-trust-ad");
-        if (trustAd && args.hostPort("--dns").isEmpty()) {
-            throw new IllegalArgumentException("--dns-trust-ad needs --dns (for /etc/resolv.conf, write 'options trust-ad' there)");
-        }
-        return args.hostPort("--dns").map(a -> {
-            try {
-                Resolver.Builder b = Resolver.builder().server(a.getHostString(), a.getPort());
-                return (trustAd ? b.trustAuthenticatedData(true) : b).build();
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--dns: " + e.getMessage(), e);
+        Resolver.Builder b = Resolver.builder().trustAuthenticatedData(args.flag("--dns-trust-ad"));
+        Optional<java.net.InetSocketAddress> given = args.hostPort("--dns");
+        try {
+            if (given.isPresent()) {
+                b.server(given.get().getHostString(), given.get().getPort());
+            } else {
+                Resolver system = Resolver.system();
+                if (system.trustsAuthenticatedData()) {
+                    b.trustAuthenticatedData(true); // resolv.conf's options trust-ad
+                }
+                system.servers().forEach(b::server);
             }
-        }).orElseGet(Resolver::system);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--dns: " + e.getMessage(), e);
+        }
+        return b.build();
     }
 
     private interface ServerMaker {
