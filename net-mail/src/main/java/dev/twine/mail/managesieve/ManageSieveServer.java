@@ -10,6 +10,7 @@ import dev.twine.core.auth.Portal;
 import dev.twine.mail.internal.ListeningService;
 import dev.twine.mail.internal.LoginServerSettings;
 import dev.twine.mail.sieve.SieveScript;
+import dev.twine.mail.sieve.SieveScriptStore;
 import dev.twine.mail.sieve.SieveScripts;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -19,9 +20,9 @@ import java.util.Objects;
 
 /**
  * A ManageSieve server (RFC 5804): users upload, check, list, fetch, rename, delete and activate
- * their Sieve scripts, kept in a {@link SieveScripts} (the layout Dovecot Pigeonhole uses), so that
- * Thunderbird's sieve add-on, Roundcube's managesieve plugin or {@code sieve-connect} can manage
- * the filters the local delivery runs.
+ * their Sieve scripts, kept in a {@link SieveScriptStore}: a {@link SieveScripts} (the layout
+ * Dovecot Pigeonhole uses) or a store of your own. So Thunderbird's sieve add-on, Roundcube's
+ * managesieve plugin or {@code sieve-connect} can manage the filters the local delivery runs.
  *
  * <pre>{@code
  * SieveScripts scripts = SieveScripts.builder().maildir(maildir).build();
@@ -47,7 +48,7 @@ import java.util.Objects;
  * <h2>Limits and abuse resistance</h2>
  * Logins go through the portal's {@link dev.twine.core.auth.AuthPolicy}, as IMAP's do: each
  * failure answered late, {@code BYE} after the last allowed one, {@code NO (TRYLATER)} while the
- * address or user is penalised. A script is at most {@link SieveScripts#maxSize()} octets, a user
+ * address or user is penalised. A script is at most {@link SieveScriptStore#maxSize()} octets, a user
  * has at most {@link Builder#maxScripts} scripts taking {@link Builder#maxStorage} octets in all
  * ({@code NO (QUOTA/MAXSIZE)}, {@code (QUOTA/MAXSCRIPTS)}, {@code (QUOTA/MAXSTORAGE)}, also
  * answered by {@code HAVESPACE}); a literal before login is at most 8 KiB, a line 8 KiB. The
@@ -150,13 +151,13 @@ public final class ManageSieveServer implements Service {
         return "ManageSieveServer[" + name() + ", " + bindings() + "]";
     }
 
-    record Config(Portal portal, SieveScripts scripts, Tls tls, boolean plainLoginAllowed, String serviceName, int maxScripts,
+    record Config(Portal portal, SieveScriptStore scripts, Tls tls, boolean plainLoginAllowed, String serviceName, int maxScripts,
             long maxStorage) {}
 
     /** Configuration of a ManageSieve server. */
     public static final class Builder {
         private final LoginServerSettings settings = new LoginServerSettings("managesieve", Duration.ofMinutes(30));
-        private SieveScripts scripts;
+        private SieveScriptStore scripts;
         private int maxScripts = 100;
         private long maxStorage = 4L << 20;
 
@@ -179,7 +180,7 @@ public final class ManageSieveServer implements Service {
          * @param scripts the scripts
          * @return this builder
          */
-        public Builder scripts(SieveScripts scripts) {
+        public Builder scripts(SieveScriptStore scripts) {
             this.scripts = Objects.requireNonNull(scripts, "scripts");
             return this;
         }

@@ -69,7 +69,7 @@ import java.util.function.Function;
  * {@link SieveException} for a script that does not parse (nothing is then written), and
  * {@link IOException} when the disk fails. Safe for concurrent use.
  */
-public final class SieveScripts implements SieveFilter {
+public final class SieveScripts implements SieveFilter, SieveScriptStore {
     private static final System.Logger LOG = System.getLogger(SieveScripts.class.getName());
     /** The active-script link, as Pigeonhole names it. */
     static final String ACTIVE = ".dovecot.sieve";

@@ -10,14 +10,23 @@ import dev.twine.core.testing.Chunking;
 import dev.twine.core.testing.Transcript;
 import dev.twine.mail.maildir.MailFixture;
 import dev.twine.mail.maildir.Maildir;
+import dev.twine.mail.sieve.SieveException;
+import dev.twine.mail.sieve.SieveScript;
+import dev.twine.mail.sieve.SieveScriptStore;
 import dev.twine.mail.sieve.SieveScripts;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -74,10 +83,10 @@ class ManageSieveTranscriptTest {
         return sb.append("C:\n").toString();
     }
 
-    @Test
-    void aScriptIsUploadedListedFetchedActivatedRenamedAndDeleted() throws Exception {
+    /** A session that uploads, lists, fetches, activates, renames and deletes; "filters" is left, active. */
+    private Transcript lifecycle() {
         String script = "require \"fileinto\";\nfileinto \"Lists\";";
-        Transcript session = Transcript.parse(greeting(false) + """
+        return Transcript.parse(greeting(false) + """
                 C: LISTSCRIPTS
                 S: NO "Authenticate first"
                 """ + LOGIN + """
@@ -119,6 +128,11 @@ class ManageSieveTranscriptTest {
                 S: OK "Logout completed."
                 S: <closed>
                 """);
+    }
+
+    @Test
+    void aScriptIsUploadedListedFetchedActivatedRenamedAndDeleted() throws Exception {
+        Transcript session = lifecycle();
         int run = 0;
         for (Chunking chunking : Chunking.standard()) {
             // each replay on a store of its own, as the script changes what is stored
@@ -129,6 +143,92 @@ class ManageSieveTranscriptTest {
             assertEquals(Optional.of("filters"), scripts.active("alice"), "the active script stays active when renamed");
             assertEquals("require \"fileinto\";\r\nfileinto \"Lists\";\r\n",
                     Files.readString(maildir.inbox("alice").resolve(".dovecot.sieve")));
+        }
+    }
+
+    @Test
+    void aStoreOfOnesOwnServesTheSameSession() throws Exception {
+        Transcript session = lifecycle();
+        for (Chunking chunking : Chunking.standard()) {
+            MemoryScripts memory = new MemoryScripts();
+            session.run(ManageSieveServer.builder().portal(portal).scripts(memory).build().handler(), chunking);
+            assertEquals(List.of("filters"), memory.names("alice"));
+            assertEquals(Optional.of("filters"), memory.active("alice"));
+            assertEquals("require \"fileinto\";\r\nfileinto \"Lists\";\r\n", memory.read("alice", "filters"));
+        }
+    }
+
+    /** Scripts in memory: what a store backed by a database would do, in a few lines. */
+    private static final class MemoryScripts implements SieveScriptStore {
+        private final Map<String, Map<String, String>> scripts = new ConcurrentHashMap<>();
+        private final Map<String, String> active = new ConcurrentHashMap<>();
+
+        private Map<String, String> of(String user) {
+            return scripts.computeIfAbsent(user, u -> new ConcurrentSkipListMap<>());
+        }
+
+        @Override
+        public int maxSize() {
+            return 200;
+        }
+
+        @Override
+        public List<String> names(String user) {
+            return List.copyOf(of(user).keySet());
+        }
+
+        @Override
+        public Optional<String> active(String user) {
+            return Optional.ofNullable(active.get(user));
+        }
+
+        @Override
+        public String read(String user, String name) throws IOException {
+            String text = of(user).get(name);
+            if (text == null) {
+                throw new NoSuchFileException(name);
+            }
+            return text;
+        }
+
+        @Override
+        public void put(String user, String name, String text) throws SieveException {
+            SieveScript.parse(text);
+            of(user).put(name, text);
+        }
+
+        @Override
+        public void activate(String user, String name) throws IOException {
+            if (name.isEmpty()) {
+                active.remove(user);
+                return;
+            }
+            read(user, name);
+            active.put(user, name);
+        }
+
+        @Override
+        public void delete(String user, String name) throws IOException {
+            if (name.equals(active.get(user))) {
+                throw new IllegalStateException("active");
+            }
+            read(user, name);
+            of(user).remove(name);
+        }
+
+        @Override
+        public void rename(String user, String from, String to) throws IOException {
+            String text = read(user, from);
+            if (of(user).putIfAbsent(to, text) != null) {
+                throw new FileAlreadyExistsException(to);
+            }
+            of(user).remove(from);
+            active.replace(user, from, to);
+        }
+
+        @Override
+        public long used(String user) {
+            return of(user).values().stream().mapToLong(t -> t.getBytes(StandardCharsets.UTF_8).length).sum();
         }
     }
 
