@@ -127,6 +127,7 @@ public final class SieveScripts implements SieveFilter, SieveScriptStore {
      *
      * @return the limit
      */
+    @Override
     public int maxSize() {
         return maxSize;
     }
@@ -138,6 +139,7 @@ public final class SieveScripts implements SieveFilter, SieveScriptStore {
      * @return the names, without {@code .sieve}
      * @throws IOException if the directory cannot be read
      */
+    @Override
     public List<String> names(String user) throws IOException {
         List<String> out = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(directory(user), "*" + SUFFIX)) {
@@ -162,6 +164,7 @@ public final class SieveScripts implements SieveFilter, SieveScriptStore {
      * @return the name, or empty when no script (or a regular file not in the scripts) is active
      * @throws IOException if the link cannot be read
      */
+    @Override
     public Optional<String> active(String user) throws IOException {
         Path link = home(user).resolve(ACTIVE);
         if (!Files.isSymbolicLink(link)) {
@@ -186,6 +189,7 @@ public final class SieveScripts implements SieveFilter, SieveScriptStore {
      * @throws NoSuchFileException if there is no such script
      * @throws IOException if it cannot be read
      */
+    @Override
     public String read(String user, String name) throws IOException {
         return Files.readString(file(user, name), StandardCharsets.UTF_8);
     }
@@ -202,6 +206,7 @@ public final class SieveScripts implements SieveFilter, SieveScriptStore {
      * @throws IllegalArgumentException for a bad name, or a script over {@link #maxSize()}
      * @throws IOException if it cannot be written
      */
+    @Override
     public void put(String user, String name, String text) throws IOException, SieveException {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         if (bytes.length > maxSize) {
@@ -232,6 +237,7 @@ public final class SieveScripts implements SieveFilter, SieveScriptStore {
      * @throws NoSuchFileException if there is no such script
      * @throws IOException if the link cannot be changed
      */
+    @Override
     public void activate(String user, String name) throws IOException {
         Path home = home(user);
         Path link = home.resolve(ACTIVE);
@@ -268,6 +274,7 @@ public final class SieveScripts implements SieveFilter, SieveScriptStore {
      * @throws NoSuchFileException if there is no such script
      * @throws IOException if it cannot be deleted
      */
+    @Override
     public void delete(String user, String name) throws IOException {
         Path file = file(user, name);
         if (active(user).filter(name::equals).isPresent()) {
@@ -287,6 +294,7 @@ public final class SieveScripts implements SieveFilter, SieveScriptStore {
      * @throws FileAlreadyExistsException if there is a script {@code to}
      * @throws IOException if it cannot be renamed
      */
+    @Override
     public void rename(String user, String from, String to) throws IOException {
         Path source = file(user, from);
         Path target = file(user, to);
@@ -313,6 +321,7 @@ public final class SieveScripts implements SieveFilter, SieveScriptStore {
      * @return the sum of the scripts' sizes
      * @throws IOException if they cannot be listed
      */
+    @Override
     public long used(String user) throws IOException {
         long used = 0;
         for (String name : names(user)) {
