@@ -1001,10 +1001,10 @@ public final class SieveScript {
      * The text a {@code :regex} key is matched against, counting the characters the matcher reads.
      * Java's engine backtracks: a user's pattern such as {@code (.*,){12}X} on a header a sender
      * made of many commas takes time growing as a power of its length (15 s for thirty commas on
-     * JDK 25), and the message's delivery would never finish. So
-     * one match may read {@value #BASE} characters plus {@value #PER_CHAR} per character of the
-     * text (linear patterns read a few per character), after which it is no match, as an
-     * exhausted {@code :matches} is.
+     * JDK 25), and the message's delivery would never finish. So one match may read
+     * {@value #BASE} characters plus {@value #PER_CHAR} per character of the text (linear
+     * patterns read a few per character), after which it is no match, as an exhausted
+     * {@code :matches} is.
      */
     static final class Budgeted implements CharSequence {
         static final long BASE = 1_000_000;
