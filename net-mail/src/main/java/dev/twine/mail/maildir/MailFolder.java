@@ -519,7 +519,7 @@ final class MailFolder {
         // again, but at most every 50 ms (and, with fine times, once: a look 50 ms after the
         // change sees all of its tick; 20 sessions selecting a folder just changed rescan it once
         // between them, not once each)
-        long window = subSecond(n) || subSecond(c) ? FINE_RACY_MILLIS : TimeUnit.NANOSECONDS.toMillis(RACY_NANOS);
+        long window = racyWindowMillis(n, c);
         boolean racy = scannedAt - Math.max(n.toMillis(), c.toMillis()) < window && now - scannedAt > FINE_RACY_MILLIS;
         if (n.equals(newTime) && c.equals(curTime) && !racy) {
             return;
@@ -528,6 +528,21 @@ final class MailFolder {
         newTime = n;
         curTime = c;
         scannedAt = now;
+    }
+
+    /**
+     * How long after the latest of these directory times a listing may still have missed a change
+     * in the same clock tick: {@link #FINE_RACY_MILLIS} if any of them has a fraction of a second
+     * (the file system keeps fine times), else {@link #RACY_NANOS}. For every look at a directory
+     * that trusts its time ({@link Maildir#quota} too).
+     */
+    static long racyWindowMillis(FileTime... times) {
+        for (FileTime t : times) {
+            if (subSecond(t)) {
+                return FINE_RACY_MILLIS;
+            }
+        }
+        return TimeUnit.NANOSECONDS.toMillis(RACY_NANOS);
     }
 
     /** Whether a file time has a fraction of a second, as those of file systems with fine times do. */

@@ -31,7 +31,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -170,7 +169,8 @@ public final class Maildir implements MailStore {
      * The sizes of the files in {@code dir} added up: listed again only when the directory's time
      * changed since the last listing, or when that listing came so soon after a change that a later
      * change in the same clock tick could have left the time as it was (2 s on file systems with
-     * whole-second times, 50 ms with finer ones, as {@link MailFolder} rescans). So an APPEND or a
+     * whole-second times, 50 ms with finer ones: {@link MailFolder#racyWindowMillis}, the window its
+     * rescans use). So an APPEND or a
      * delivery checking the quota stats each folder, not each message, while nothing changes.
      */
     private long bytesIn(Path dir) throws IOException {
@@ -183,8 +183,8 @@ public final class Maildir implements MailStore {
         }
         long now = System.currentTimeMillis();
         Usage last = usage.get(dir);
-        long racy = modified.to(TimeUnit.NANOSECONDS) % 1_000_000_000L != 0 ? 50 : 2_000;
-        if (last != null && last.modified().equals(modified) && last.listedAt() - modified.toMillis() >= racy) {
+        if (last != null && last.modified().equals(modified)
+                && last.listedAt() - modified.toMillis() >= MailFolder.racyWindowMillis(modified)) {
             return last.bytes();
         }
         long bytes = 0;
