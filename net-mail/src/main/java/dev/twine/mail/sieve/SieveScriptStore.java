@@ -11,6 +11,18 @@ import java.util.Optional;
  * service) and hand it to {@code ManageSieveServer.Builder.scripts}. Deliveries run the active
  * script through a {@link SieveFilter}, which such a store usually also is.
  *
+ * <pre>{@code
+ * SieveScriptStore scripts = new SieveScriptStore() {
+ *     // each method reads or writes the users' scripts where they live: a table (user, name,
+ *     // text, active), say; the ManageSieve command each serves is in its description
+ *     ...
+ * };
+ * ManageSieveServer sieve = ManageSieveServer.builder().portal(portal).scripts(scripts).tls(tls)
+ *         .listen("tcp:4190").build();
+ * sieve.start();
+ * }</pre>
+ * A whole one, in memory, is in {@code ManageSieveTranscriptTest} of this module's tests.
+ *
  * <p>Methods are called from many connection threads at once and may block. The exceptions named
  * below are how the server tells the client what went wrong ({@code NONEXISTENT},
  * {@code ALREADYEXISTS}, {@code ACTIVE}); an {@link IllegalArgumentException} for a name the
