@@ -237,7 +237,13 @@ public final class Poller {
         long d = t.waitDeadline();
         if (d == 0) {
             t.unqueue();
-            return;
+            // a wait that began between the read above and unqueue() saw the transport queued and
+            // left it to this loop: read again after unqueue(), as advance() does, or its deadline
+            // would be in no slot and never fire
+            d = t.waitDeadline();
+            if (d == 0 || !t.requeue()) {
+                return;
+            }
         }
         if (d - now <= 0) {
             // due already: this round, not a later tick (a test's clock may never get there)
